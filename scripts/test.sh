@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every test VK Depot has: types, lint, build, then unit, integration and e2e tests
+# against the real simulator (mutual TLS), the real keychain and Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== type-check"; npx tsc -b
+echo "== lint"; npx eslint .
+echo "== build (electron-vite)"; npx electron-vite build -c electron.config.ts >/dev/null
+mapfile -t files < <(find tests/unit tests/integration tests/e2e -name '*.test.ts' 2>/dev/null | sort)
+echo "== tests (${#files[@]} files)"
+exec scripts/with-keyring.sh node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,126 @@
+/**
+ * Error codes shared by the core, the command-line tool and the renderer.
+ * Every failure a user can meet has one code; the code decides the CLI exit status
+ * and the plain-language message the app shows. Pure TypeScript: no Node, no DOM.
+ */
+
+export const errorCodes = [
+  // bad input or usage (exit 2)
+  'usage',
+  'input.file',
+  'input.too-large',
+  'input.json',
+  'input.field',
+  'input.base64',
+  'input.vin',
+  'input.duration',
+  // configuration or keychain (exit 3)
+  'config.no-profile',
+  'config.profile',
+  'config.no-certificate',
+  'config.certificate-format',
+  'config.passphrase',
+  'config.key-mismatch',
+  'config.certificate-expired',
+  'config.certificate-not-yet-valid',
+  'config.keychain-unavailable',
+  'config.vault',
+  // PSA refused the request (exit 4)
+  'psa.bad-request',
+  'psa.unauthorized',
+  'psa.forbidden',
+  'psa.not-found',
+  'psa.timeout',
+  'psa.rate-limited',
+  'psa.refused',
+  // network, TLS or server failure (exit 5)
+  'server.error',
+  'server.bad-gateway',
+  'server.unavailable',
+  'server.gateway-timeout',
+  'server.status',
+  'server.malformed',
+  'server.too-large',
+  'network.unreachable',
+  'network.timeout',
+  'tls.server-untrusted',
+  'tls.server-expired',
+  'tls.server-host',
+  'tls.client-refused',
+  'tls.failure',
+  // other
+  'cancelled',
+  'not-found',
+  'internal',
+] as const
+
+export type ErrorCode = (typeof errorCodes)[number]
+
+/** What PSA support asks partners to keep from an unexpected error body. */
+export interface PsaErrorDetails {
+  status?: number
+  code?: number | string
+  uuid?: string
+  message?: string
+  timestamp?: string
+}
+
+/** Rate-limit headers as the B2B API sends them (all optional). */
+export interface RateLimitInfo {
+  dayLimit?: number
+  dayRemaining?: number
+  burstLimit?: number
+  burstRemaining?: number
+  resetSeconds?: number
+  retryAfterSeconds?: number
+}
+
+export interface VkErrorDetails {
+  /** File the problem is in, when there is one. */
+  file?: string
+  /** Field or setting the problem is in, when there is one. */
+  field?: string
+  psa?: PsaErrorDetails
+  rateLimit?: RateLimitInfo
+}
+
+/** A failure with a stable code and a message that says what to do next. */
+export class VkError extends Error {
+  readonly code: ErrorCode
+  readonly details: VkErrorDetails
+
+  constructor(code: ErrorCode, message: string, details: VkErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'VkError'
+    this.code = code
+    this.details = details
+  }
+}
+
+/** The error as it may cross a process boundary (IPC, --json): plain data, no stack. */
+export interface ErrorView {
+  code: ErrorCode
+  message: string
+  details: VkErrorDetails
+}
+
+export function isVkError(value: unknown): value is VkError {
+  return value instanceof VkError
+}
+
+/** Turns anything thrown into a view; unknown errors become 'internal' without leaking their text. */
+export function toErrorView(error: unknown): ErrorView {
+  if (error instanceof VkError) return { code: error.code, message: error.message, details: error.details }
+  return { code: 'internal', message: 'Unexpected internal error. Run again with VKEY_DEBUG=1 and report what it prints.', details: {} }
+}
+
+/** CLI exit status for an error code: 2 input, 3 configuration, 4 PSA refusal, 5 network/server. */
+export function exitCodeFor(code: ErrorCode): number {
+  if (code === 'usage' || code.startsWith('input.')) return 2
+  if (code.startsWith('config.')) return 3
+  if (code.startsWith('psa.')) return 4
+  if (code.startsWith('server.') || code.startsWith('network.') || code.startsWith('tls.')) return 5
+  if (code === 'cancelled') return 130
+  if (code === 'not-found') return 2
+  return 1
+}
