@@ -1,0 +1,50 @@
+/**
+ * The CLI's view of the outside world, so commands can run in-process in tests with
+ * captured streams and the same code runs as the real `vkey` process.
+ */
+import type { Readable, Writable } from 'node:stream'
+
+export interface CliIo {
+  stdout: Writable
+  stderr: Writable
+  stdin: Readable
+  env: NodeJS.ProcessEnv
+  /** Resolves when the user interrupts (Ctrl-C) — long-running commands wait on it. */
+  interrupted?: Promise<void>
+  /** True when stdout is a terminal (progress bars, colours). */
+  isTty?: boolean
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    isTty: Boolean(process.stdout.isTTY),
+    interrupted: new Promise((resolve) => {
+      process.once('SIGINT', () => resolve())
+      process.once('SIGTERM', () => resolve())
+    }),
+  }
+}
+
+/** Reads all of stdin (for `--cardata -`). */
+export async function readAll(stream: Readable, limit = 32 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
+    size += buffer.length
+    if (size > limit) throw new Error('stdin is larger than the CarData size limit')
+    chunks.push(buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+/** Reads one secret line from stdin (for `--password-stdin`): the trailing newline is not part of it. */
+export async function readSecretLine(stream: Readable): Promise<string> {
+  const all = (await readAll(stream, 64 * 1024)).toString('utf8')
+  const newline = all.search(/\r?\n/)
+  return newline >= 0 ? all.slice(0, newline) : all
+}

@@ -1,0 +1,42 @@
+/**
+ * What the IPC handlers need from their host. The Electron main process passes the real
+ * dialogs, clipboard and electron-store; the CLI and the e2e bridge pass their own. Only
+ * the parts that need the Electron binary are swapped: everything else is the same core.
+ */
+import type { EventSink } from './ipc-dispatch'
+
+export type FilePurpose = 'certificate' | 'key' | 'ca' | 'cardata'
+export type SaveFormat = 'png' | 'svg' | 'json' | 'pdf' | 'csv'
+
+export interface Dialogs {
+  /** Absolute paths the user picked; [] when the dialog was cancelled. */
+  chooseFiles(purpose: FilePurpose, multiple: boolean): Promise<string[]>
+  /** Where to save; undefined when cancelled. */
+  chooseSavePath(suggestedName: string, format: SaveFormat): Promise<string | undefined>
+}
+
+export interface Clipboard {
+  writeText(text: string): void
+  readText(): string
+  clear(): void
+}
+
+/** The subset of electron-store / conf the core uses. */
+export interface KeyValueStore {
+  get(key: string): unknown
+  set(key: string, value: unknown): void
+  delete(key: string): void
+}
+
+export interface HandlerDeps {
+  dataDir: string
+  /** Non-secret settings and profiles (electron-store in the app, conf elsewhere). */
+  store: KeyValueStore
+  dialogs: Dialogs
+  clipboard: Clipboard
+  events: EventSink
+  systemLocale: string
+  version: string
+  platform: string
+  now?: () => Date
+}

@@ -1,0 +1,404 @@
+/**
+ * The depot: one object that ties profiles, the vault, the PSA client and the handover
+ * records together. The desktop app's IPC handlers and the `vkey` CLI both drive this,
+ * so a token issued from either goes through exactly the same steps.
+ */
+import { readFile } from 'node:fs/promises'
+import { userInfo } from 'node:os'
+import { join } from 'node:path'
+import { VkError, toErrorView } from '../../shared/errors'
+import { secondsUntil } from '../../shared/duration'
+import type { ImportResult } from '../../shared/cardata'
+import { validateVin } from '../../shared/vin'
+import type { KeyValueStore } from './app-deps'
+import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
+import { HandoverStore, storedError, type DurationPlan, type HandoverRecord, type StoredToken } from './handovers'
+import { keytarStore, type SecretStore } from './keychain'
+import { ProfileStore, resolveEnvironment, type Profile } from './profiles'
+import { PsaClient, type PartnerCredentials, type TokenResult } from './psa-client'
+import { ensurePrivateFolder, sweepTemporaryFiles, writeFileAtomic } from './secure-files'
+import { Vault } from './vault'
+
+export interface DepotOptions {
+  dataDir: string
+  store: KeyValueStore
+  secretStore?: SecretStore
+  now?: () => Date
+  /** Options for every PSA client this depot creates (timeouts, retry pacing). */
+  clientOptions?: ConstructorParameters<typeof PsaClient>[1]
+}
+
+export interface ProfileInput {
+  name: string
+  /** preprod | prod | simulator | an https base URI of the documented form. */
+  environment: string
+  clientId?: string
+  login?: string
+  password?: string
+  caPem?: string
+  makeDefault?: boolean
+}
+
+export interface ProfileSummary extends Profile {
+  hasPassword: boolean
+  isDefault: boolean
+  certificate: CertificateFacts | null
+}
+
+/** Where the simulator that `vkey simulator` or the app started last can be found. */
+export interface SimulatorRegistration {
+  baseUrl: string
+  dir: string
+}
+
+const SIMULATOR_FILE = 'simulator.json'
+
+export class Depot {
+  readonly profiles: ProfileStore
+  private vaultPromise: Promise<Vault> | undefined
+  private handoverStore: HandoverStore | undefined
+  private readonly clients = new Map<string, { client: PsaClient; fingerprint: string }>()
+  readonly now: () => Date
+  readonly secretStore: SecretStore
+
+  private constructor(readonly options: DepotOptions) {
+    this.profiles = new ProfileStore(options.store)
+    this.now = options.now ?? (() => new Date())
+    this.secretStore = options.secretStore ?? keytarStore()
+  }
+
+  /** Opens (and creates, 0700) the data folder and sweeps temp files a killed process left. */
+  static async open(options: DepotOptions): Promise<Depot> {
+    await ensurePrivateFolder(options.dataDir)
+    await sweepTemporaryFiles(options.dataDir)
+    return new Depot(options)
+  }
+
+  get dataDir(): string {
+    return this.options.dataDir
+  }
+
+  /** The vault opens on first use, so commands that need no secret work without a keychain. */
+  vault(): Promise<Vault> {
+    this.vaultPromise ??= Vault.open(this.dataDir, this.secretStore, { create: true })
+    this.vaultPromise.catch(() => {
+      this.vaultPromise = undefined
+    })
+    return this.vaultPromise
+  }
+
+  async handovers(): Promise<HandoverStore> {
+    this.handoverStore ??= new HandoverStore(this.dataDir, await this.vault(), this.now)
+    return this.handoverStore
+  }
+
+  // ---- simulator registration --------------------------------------------------------
+
+  async registerSimulator(registration: SimulatorRegistration): Promise<void> {
+    await writeFileAtomic(join(this.dataDir, SIMULATOR_FILE), JSON.stringify(registration, null, 1))
+  }
+
+  async registeredSimulator(): Promise<SimulatorRegistration> {
+    try {
+      const value = JSON.parse(await readFile(join(this.dataDir, SIMULATOR_FILE), 'utf8')) as SimulatorRegistration
+      if (typeof value.baseUrl === 'string' && typeof value.dir === 'string') return value
+    } catch {
+      // fall through to the error below
+    }
+    throw new VkError('config.profile', 'No simulator is registered in this data folder. Start one first with `vkey simulator` (same VKEY_HOME), then add the profile again.', { field: '--env' })
+  }
+
+  // ---- profiles ----------------------------------------------------------------------
+
+  /** Adds or replaces a profile; the password goes to the vault, never to the store. */
+  async saveProfile(input: ProfileInput): Promise<Profile> {
+    let environment: Profile['environment']
+    let baseUrl: string
+    let caPem = input.caPem
+    let { clientId, login, password } = input
+    if (input.environment === 'simulator') {
+      const simulator = await this.registeredSimulator()
+      environment = 'simulator'
+      baseUrl = simulator.baseUrl
+      caPem ??= await readFile(join(simulator.dir, 'server-ca.pem'), 'utf8')
+      const demo = await readDemoCredentials(simulator.dir)
+      clientId ??= demo.clientId
+      login ??= demo.login
+      password ??= demo.password
+    } else {
+      ;({ environment, baseUrl } = resolveEnvironment(input.environment))
+    }
+    if (!clientId) throw new VkError('usage', 'The profile needs a client id: pass --client-id (the application id Stellantis gave you).', { field: 'clientId' })
+    if (!login) throw new VkError('usage', 'The profile needs the MZP login: pass --login (for example MZP123456).', { field: 'login' })
+    const existing = this.profiles.list().find((p) => p.name === input.name)
+    const time = this.now().toISOString()
+    const profile: Profile = {
+      name: input.name,
+      environment,
+      baseUrl,
+      clientId,
+      login,
+      ...(caPem ? { caPem } : existing?.caPem ? { caPem: existing.caPem } : {}),
+      createdAt: existing?.createdAt ?? time,
+      updatedAt: time,
+    }
+    this.profiles.save(profile, { makeDefault: input.makeDefault ?? this.profiles.list().length === 0 })
+    if (password !== undefined) {
+      const vault = await this.vault()
+      const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
+      await vault.saveProfileSecrets(profile.name, { ...secrets, password })
+    }
+    await this.dropClient(profile.name)
+    return profile
+  }
+
+  async removeProfile(name: string): Promise<boolean> {
+    this.profiles.get(name)
+    this.profiles.remove(name)
+    await (await this.vault()).deleteProfileSecrets(name)
+    await this.dropClient(name)
+    return true
+  }
+
+  profile(name?: string): Profile {
+    return name ? this.profiles.get(name) : this.profiles.getDefault()
+  }
+
+  async summary(profile: Profile): Promise<ProfileSummary> {
+    const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
+    const defaultName = this.profiles.list().length ? safeDefaultName(this.profiles) : undefined
+    return {
+      ...profile,
+      hasPassword: Boolean(secrets?.password),
+      isDefault: defaultName === profile.name,
+      certificate: secrets?.certPem ? certificateFacts(secrets.certPem, this.now()) : null,
+    }
+  }
+
+  async setCa(profileName: string, caPem: string): Promise<Profile> {
+    if (!/-----BEGIN CERTIFICATE-----/.test(caPem)) {
+      throw new VkError('config.certificate-format', 'The CA file is not a PEM certificate. Use the Stellantis CA certificate (.pem/.crt) you received with your partner certificate.', { field: 'ca' })
+    }
+    certificateFacts(caPem, this.now())
+    const profile = this.profiles.get(profileName)
+    const updated = { ...profile, caPem, updatedAt: this.now().toISOString() }
+    this.profiles.save(updated, {})
+    await this.dropClient(profileName)
+    return updated
+  }
+
+  // ---- certificates ------------------------------------------------------------------
+
+  /** Imports a PKCS#12 or PEM certificate with its key into the profile's sealed secrets. */
+  async importCertificate(
+    profileName: string | undefined,
+    input: Parameters<typeof importPartnerCredentials>[0],
+  ): Promise<CertificateFacts> {
+    const profile = this.profile(profileName)
+    const imported = importPartnerCredentials(input)
+    const vault = await this.vault()
+    const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
+    await vault.saveProfileSecrets(profile.name, { ...secrets, certPem: imported.certPem, keyPem: imported.keyPem, chainPems: imported.chainPems })
+    await this.dropClient(profile.name)
+    return certificateFacts(imported.certPem, this.now())
+  }
+
+  async certificate(profileName?: string): Promise<CertificateFacts | null> {
+    const profile = this.profile(profileName)
+    const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
+    return secrets?.certPem ? certificateFacts(secrets.certPem, this.now()) : null
+  }
+
+  // ---- PSA client --------------------------------------------------------------------
+
+  /**
+   * The client for a profile, after the pre-flight check: an expired or not-yet-valid
+   * certificate, or a key that does not match it, stops here with no request sent.
+   */
+  async client(profileName?: string): Promise<{ client: PsaClient; profile: Profile }> {
+    const profile = this.profile(profileName)
+    const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
+    if (!secrets?.certPem || !secrets.keyPem) {
+      throw new VkError('config.no-certificate', `Profile "${profile.name}" has no partner certificate yet. Import it with \`vkey cert import FILE --profile "${profile.name}"\` or in Settings.`, { field: 'certificate' })
+    }
+    if (!secrets.password) {
+      throw new VkError('config.profile', `Profile "${profile.name}" has no password. Set it again with \`vkey profile add "${profile.name}" … --password-stdin\` or in Settings.`, { field: 'password' })
+    }
+    preflight({ certPem: secrets.certPem, keyPem: secrets.keyPem }, this.now())
+    const fingerprint = `${profile.updatedAt}|${certificateFacts(secrets.certPem, this.now()).fingerprintSha256}`
+    const cached = this.clients.get(profile.name)
+    if (cached && cached.fingerprint === fingerprint) return { client: cached.client, profile }
+    if (cached) await cached.client.close()
+    const credentials: PartnerCredentials = {
+      baseUrl: profile.baseUrl,
+      clientId: profile.clientId,
+      login: profile.login,
+      password: secrets.password,
+      certPem: secrets.certPem,
+      keyPem: secrets.keyPem,
+      ...(secrets.chainPems ? { chainPems: secrets.chainPems } : {}),
+      ...(profile.caPem ? { caPem: profile.caPem } : {}),
+    }
+    const client = new PsaClient(credentials, this.options.clientOptions)
+    this.clients.set(profile.name, { client, fingerprint })
+    return { client, profile }
+  }
+
+  private async dropClient(name: string): Promise<void> {
+    const cached = this.clients.get(name)
+    this.clients.delete(name)
+    if (cached) await cached.client.close()
+  }
+
+  // ---- vehicles and tokens -----------------------------------------------------------
+
+  /** Stores every vehicle an import accepted as a draft handover. */
+  async addVehicles(result: ImportResult, options: { profile?: string } = {}): Promise<HandoverRecord[]> {
+    const store = await this.handovers()
+    return store.add(
+      result.vehicles.map((vehicle) => ({
+        ...(vehicle.vin ? { vin: vehicle.vin } : {}),
+        ...(vehicle.uin ? { uin: vehicle.uin } : {}),
+        ...(vehicle.label ? { label: vehicle.label } : {}),
+        source: vehicle.source,
+        carData: vehicle.carData,
+        carDataSignature: vehicle.carDataSignature,
+        ...(options.profile ? { profile: options.profile } : {}),
+        technician: technician(),
+      })),
+    )
+  }
+
+  async setVin(id: string, vin: string | undefined, label?: string): Promise<HandoverRecord> {
+    const store = await this.handovers()
+    const checked = vin === undefined || vin === '' ? undefined : validateVin(vin, { field: 'vin' })
+    return store.update(id, (record) => {
+      if (checked) record.vin = checked
+      if (label !== undefined) {
+        if (label) record.label = label
+        else delete record.label
+      }
+    })
+  }
+
+  /** Seconds to ask for, computed when the request goes out so the token covers the plan. */
+  durationFor(plan: DurationPlan): { seconds: number; plannedStart?: string; plannedEnd: string } {
+    const now = this.now()
+    if (plan.kind === 'seconds') return { seconds: plan.seconds, plannedEnd: new Date(now.getTime() + plan.seconds * 1000).toISOString() }
+    if (plan.kind === 'until') {
+      const seconds = secondsUntil(plan.until, now)
+      return { seconds, plannedEnd: new Date(now.getTime() + seconds * 1000).toISOString() }
+    }
+    const start = Date.parse(plan.start)
+    if (!Number.isFinite(start)) throw new VkError('input.duration', `The planned handover time "${plan.start}" is not an ISO-8601 date.`, { field: 'start' })
+    const end = start + plan.seconds * 1000
+    const seconds = Math.ceil((end - now.getTime()) / 1000)
+    if (seconds <= 0) throw new VkError('input.duration', 'The planned window has already ended. Choose a later handover time.', { field: 'start' })
+    return { seconds, plannedStart: new Date(start).toISOString(), plannedEnd: new Date(end).toISOString() }
+  }
+
+  /**
+   * Requests the token for one handover and stores it sealed. A network that cannot be
+   * reached leaves the handover queued (sent later, once); a PSA refusal marks it failed
+   * with the reason; a cancel puts it back to draft.
+   */
+  async requestToken(id: string, plan: DurationPlan, options: { signal?: AbortSignal; profile?: string; batchId?: string } = {}): Promise<HandoverRecord> {
+    const store = await this.handovers()
+    const record = await store.get(id)
+    if (record.status === 'issued' && record.sealedToken && record.expires && Date.parse(record.expires) > this.now().getTime() && options.batchId) {
+      return record // resumed batch: this vehicle already has its token
+    }
+    const profileName = options.profile ?? record.profile
+    const { client, profile } = await this.client(profileName)
+    const { seconds, plannedStart, plannedEnd } = this.durationFor(plan)
+    const carData = store.carDataOf(record)
+    await store.update(id, (r) => {
+      r.plan = plan
+      r.profile = profile.name
+      r.durationSeconds = seconds
+      r.requestedAt = this.now().toISOString()
+      if (plannedStart) r.plannedStart = plannedStart
+      else delete r.plannedStart
+      r.plannedEnd = plannedEnd
+      if (options.batchId) r.batchId = options.batchId
+    })
+    let result: TokenResult
+    try {
+      result = await client.requestToken({ carData: carData.carData, carDataSignature: carData.carDataSignature, durationSeconds: seconds }, options.signal ? { signal: options.signal } : {})
+    } catch (error) {
+      const view = toErrorView(error)
+      await store.update(id, (r) => {
+        if (view.code === 'cancelled') {
+          r.status = r.sealedToken ? r.status : 'draft'
+        } else if (view.code === 'network.unreachable') {
+          r.status = 'queued'
+          r.error = storedError(view)
+        } else if (!r.sealedToken) {
+          r.status = 'failed'
+          r.error = storedError(view)
+        }
+      })
+      throw error
+    }
+    const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn, tokenSignature: result.tokenSignature }
+    return store.update(id, (r) => {
+      r.status = 'issued'
+      r.sealedToken = store.sealToken(id, token)
+      r.expires = result.expires
+      r.issuedAt = result.receivedAt
+      delete r.error
+    })
+  }
+
+  /** Sends every queued request once; those that still cannot reach the network stay queued. */
+  async flushQueue(options: { signal?: AbortSignal } = {}): Promise<{ sent: number; stillQueued: number; failed: number }> {
+    const store = await this.handovers()
+    const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan)
+    let sent = 0
+    let stillQueued = 0
+    let failed = 0
+    for (const record of queued) {
+      try {
+        await this.requestToken(record.id, record.plan as DurationPlan, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
+        sent += 1
+      } catch (error) {
+        const view = toErrorView(error)
+        if (view.code === 'network.unreachable') stillQueued += 1
+        else failed += 1
+      }
+    }
+    return { sent, stillQueued, failed }
+  }
+
+  async close(): Promise<void> {
+    const clients = [...this.clients.values()]
+    this.clients.clear()
+    await Promise.all(clients.map((c) => c.client.close()))
+  }
+}
+
+/** The OS user name, for the audit trail. */
+export function technician(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? 'unknown'
+  }
+}
+
+function safeDefaultName(profiles: ProfileStore): string | undefined {
+  try {
+    return profiles.getDefault().name
+  } catch {
+    return undefined
+  }
+}
+
+async function readDemoCredentials(dir: string): Promise<{ login: string; password: string; clientId: string }> {
+  const file = join(dir, 'demo-credentials.json')
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as { login: string; password: string; clientId: string }
+  } catch {
+    throw new VkError('config.profile', `Cannot read the simulator's demo credentials in ${file}. Start the simulator once with \`vkey simulator --dir ${dir}\`.`, { file })
+  }
+}

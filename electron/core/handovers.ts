@@ -1,0 +1,290 @@
+/**
+ * Handover records: a vehicle (VIN, label, CarData), a planned window, a token and a
+ * status. Kept in `<data>/handovers.json` (0600, atomic writes); CarData and tokens are
+ * sealed with the vault key, so the file holds no token or CarData in clear.
+ *
+ * Several processes may use one data folder (the app and `vkey`), so every change
+ * re-reads the file under a lock, applies itself and writes back.
+ */
+import { randomBytes } from 'node:crypto'
+import { open, readFile, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { VkError, type ErrorView } from '../../shared/errors'
+import { writeFileAtomic } from './secure-files'
+import type { Vault } from './vault'
+
+export type HandoverStatus = 'draft' | 'queued' | 'issued' | 'handed-over' | 'expired' | 'failed'
+
+/** How long the token must live, as the user asked; turned into seconds when the request goes out. */
+export type DurationPlan =
+  | { kind: 'seconds'; seconds: number }
+  | { kind: 'until'; until: string }
+  | { kind: 'plan'; start: string; seconds: number }
+
+const ErrorViewStored = z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).default({}) })
+
+const RecordSchema = z.object({
+  id: z.string(),
+  vin: z.string().optional(),
+  uin: z.string().optional(),
+  label: z.string().optional(),
+  source: z.string(),
+  status: z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed']),
+  profile: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  plan: z
+    .union([
+      z.object({ kind: z.literal('seconds'), seconds: z.number() }),
+      z.object({ kind: z.literal('until'), until: z.string() }),
+      z.object({ kind: z.literal('plan'), start: z.string(), seconds: z.number() }),
+    ])
+    .optional(),
+  plannedStart: z.string().optional(),
+  plannedEnd: z.string().optional(),
+  durationSeconds: z.number().optional(),
+  requestedAt: z.string().optional(),
+  issuedAt: z.string().optional(),
+  handedOverAt: z.string().optional(),
+  expires: z.string().optional(),
+  batchId: z.string().optional(),
+  /** Sealed `{carData, carDataSignature}`. */
+  sealedCarData: z.string(),
+  /** Sealed `{accessToken, tokenType, expiresIn, tokenSignature}`; erased once expired. */
+  sealedToken: z.string().optional(),
+  error: ErrorViewStored.optional(),
+  /** Who did it, for the audit export. */
+  technician: z.string().optional(),
+})
+
+export type HandoverRecord = z.infer<typeof RecordSchema>
+
+const FileSchema = z.object({ version: z.literal(1), records: z.array(RecordSchema) })
+
+export interface CarDataSecret {
+  carData: string
+  carDataSignature: string
+}
+
+export interface StoredToken {
+  accessToken: string
+  tokenType: string
+  expiresIn: number
+  tokenSignature: string
+}
+
+export interface NewHandover {
+  vin?: string
+  uin?: string
+  label?: string
+  source: string
+  carData: string
+  carDataSignature: string
+  profile?: string
+  technician?: string
+}
+
+const FILE = 'handovers.json'
+const LOCK = 'handovers.lock'
+
+export function newId(): string {
+  return randomBytes(9).toString('base64url')
+}
+
+export class HandoverStore {
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    readonly dataDir: string,
+    private readonly vault: Vault,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private get file(): string {
+    return join(this.dataDir, FILE)
+  }
+
+  /** All records, newest first. */
+  async list(): Promise<HandoverRecord[]> {
+    const records = await this.read()
+    return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+  }
+
+  async get(id: string): Promise<HandoverRecord> {
+    const record = (await this.read()).find((r) => r.id === id)
+    if (!record) throw new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
+    return record
+  }
+
+  async add(items: NewHandover[]): Promise<HandoverRecord[]> {
+    const time = this.now().toISOString()
+    const created: HandoverRecord[] = items.map((item) => {
+      const id = newId()
+      return {
+        id,
+        ...(item.vin ? { vin: item.vin } : {}),
+        ...(item.uin ? { uin: item.uin } : {}),
+        ...(item.label ? { label: item.label } : {}),
+        source: item.source,
+        status: 'draft' as const,
+        ...(item.profile ? { profile: item.profile } : {}),
+        ...(item.technician ? { technician: item.technician } : {}),
+        createdAt: time,
+        updatedAt: time,
+        sealedCarData: this.vault.seal(`handover:${id}:cardata`, JSON.stringify({ carData: item.carData, carDataSignature: item.carDataSignature })),
+      }
+    })
+    await this.mutate((records) => {
+      records.push(...created)
+    })
+    return created
+  }
+
+  /** Applies `change` to one record under the lock and returns the stored result. */
+  async update(id: string, change: (record: HandoverRecord) => void): Promise<HandoverRecord> {
+    let result: HandoverRecord | undefined
+    await this.mutate((records) => {
+      const record = records.find((r) => r.id === id)
+      if (!record) throw new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
+      change(record)
+      record.updatedAt = this.now().toISOString()
+      result = RecordSchema.parse(record)
+    })
+    return result as HandoverRecord
+  }
+
+  async remove(id: string): Promise<boolean> {
+    let removed = false
+    await this.mutate((records) => {
+      const index = records.findIndex((r) => r.id === id)
+      if (index >= 0) {
+        records.splice(index, 1)
+        removed = true
+      }
+    })
+    return removed
+  }
+
+  carDataOf(record: HandoverRecord): CarDataSecret {
+    return JSON.parse(this.vault.unseal(`handover:${record.id}:cardata`, record.sealedCarData).toString('utf8')) as CarDataSecret
+  }
+
+  tokenOf(record: HandoverRecord): StoredToken | undefined {
+    if (!record.sealedToken) return undefined
+    return JSON.parse(this.vault.unseal(`handover:${record.id}:token`, record.sealedToken).toString('utf8')) as StoredToken
+  }
+
+  sealToken(id: string, token: StoredToken): string {
+    return this.vault.seal(`handover:${id}:token`, JSON.stringify(token))
+  }
+
+  /**
+   * Erases the secret material of every token whose expiry has passed; the record
+   * stays, marked expired, for the history. Returns the ids it changed.
+   */
+  async purgeExpired(): Promise<string[]> {
+    const changed: string[] = []
+    const nowMs = this.now().getTime()
+    await this.mutate((records) => {
+      for (const record of records) {
+        if (!record.expires || Date.parse(record.expires) > nowMs) continue
+        if (record.status === 'issued' || record.status === 'handed-over' || record.sealedToken) {
+          delete record.sealedToken
+          if (record.status === 'issued') record.status = 'expired'
+          record.updatedAt = new Date(nowMs).toISOString()
+          changed.push(record.id)
+        }
+      }
+    })
+    return changed
+  }
+
+  private async read(): Promise<HandoverRecord[]> {
+    let text: string
+    try {
+      text = await readFile(this.file, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw error
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      throw new VkError('config.vault', `${this.file} is not valid JSON. It is written atomically, so this means it was edited by hand: restore it from a backup or move it away to start a new history.`, { file: this.file })
+    }
+    const result = FileSchema.safeParse(parsed)
+    if (!result.success) {
+      throw new VkError('config.vault', `${this.file} does not have the expected shape (${result.error.issues[0]?.path.join('.') ?? 'root'}). Restore it from a backup or move it away.`, { file: this.file })
+    }
+    return result.data.records
+  }
+
+  /** Read-modify-write under an in-process queue and a cross-process lock file. */
+  private mutate(apply: (records: HandoverRecord[]) => void): Promise<void> {
+    const run = async (): Promise<void> => {
+      const release = await acquireLock(join(this.dataDir, LOCK))
+      try {
+        const records = await this.read()
+        apply(records)
+        await writeFileAtomic(this.file, JSON.stringify({ version: 1, records }, null, 1))
+      } finally {
+        await release()
+      }
+    }
+    const next = this.queue.then(run, run)
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+}
+
+/** Summary of a stored error for a record. */
+export function storedError(error: ErrorView): HandoverRecord['error'] {
+  return { code: error.code, message: error.message, details: { ...error.details } }
+}
+
+/**
+ * A lock file created with O_EXCL holding our pid. A lock whose process is gone (a
+ * killed `vkey batch`) or that is older than a minute is broken.
+ */
+async function acquireLock(path: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    try {
+      const handle = await open(path, 'wx', 0o600)
+      await handle.writeFile(String(process.pid))
+      await handle.close()
+      return async () => {
+        await rm(path, { force: true })
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      if (await lockIsStale(path)) {
+        await rm(path, { force: true })
+        continue
+      }
+      if (Date.now() > deadline) {
+        throw new VkError('config.vault', `The data folder is locked by another VK Depot process (${path}). Close the other app or command, or delete that file if none is running.`, { file: path })
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20))
+    }
+  }
+}
+
+async function lockIsStale(path: string): Promise<boolean> {
+  try {
+    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)])
+    const pid = Number(text)
+    if (Date.now() - info.mtimeMs > 60_000) return true
+    if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 2_000
+    try {
+      process.kill(pid, 0)
+      return false
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH'
+    }
+  } catch {
+    return false
+  }
+}

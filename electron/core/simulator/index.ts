@@ -1,0 +1,26 @@
+/** The PSA simulator: what the `vkey simulator` command and the tests use. */
+export {
+  startSimulator,
+  defaultFaults,
+  TOKEN_PATH,
+  DEFAULT_DURATION_SECONDS,
+  MAX_DURATION_SECONDS,
+  DOCUMENTED_ERROR_STATUSES,
+  type Simulator,
+  type SimulatorOptions,
+  type SimulatorFaults,
+  type SimulatorRequestRecord,
+  type SimulatorStats,
+  type RawRequestCapture,
+  type ScriptStep,
+} from './server'
+export {
+  loadSimulatorMaterial,
+  verifyTokenSignature,
+  signToken,
+  simulatorFiles,
+  SERVER_HOST_NAMES,
+  type SimulatorMaterial,
+  type SimulatorFiles,
+  type DemoCredentials,
+} from './material'

@@ -1,0 +1,275 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { constants as fsConstants } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { z } from 'zod'
+import { VkError } from '../../shared/errors'
+import type { SecretStore } from './keychain'
+import { ensurePrivateFolder, isNotFound, readFileIfExists, writeFileAtomic } from './secure-files'
+
+/** What a profile keeps secret; sealed as one JSON document. */
+export interface ProfileSecrets {
+  password?: string
+  certPem?: string
+  keyPem?: string
+  chainPems?: string[]
+}
+
+const profileSecretsSchema = z.object({
+  password: z.string().optional(),
+  certPem: z.string().optional(),
+  keyPem: z.string().optional(),
+  chainPems: z.array(z.string()).optional(),
+})
+
+const vaultFileSchema = z.object({ version: z.literal(1), vaultId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), createdAt: z.string() })
+const sealedFileSchema = z.object({ format: z.literal('vk-depot-sealed'), version: z.literal(1), purpose: z.string(), data: z.string() })
+
+const envelopeVersion = 1
+const ivLength = 12
+const tagLength = 16
+const keyLength = 32
+
+/** The keychain account that holds a vault's key. */
+export function vaultKeyAccount(vaultId: string): string {
+  return `vault-key:${vaultId}`
+}
+
+/** A file name for a profile's secrets: readable, and distinct even on case-insensitive disks. */
+export function secretsFileName(profileName: string): string {
+  const readable = profileName.toLowerCase().replace(/[^a-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40)
+  const digest = createHash('sha256').update(profileName, 'utf8').digest('hex').slice(0, 12)
+  return `${readable || 'profile'}-${digest}.sealed`
+}
+
+/**
+ * Secrets at rest: AES-256-GCM with a random 256-bit key that only the OS keychain holds.
+ * Only that small key goes to the keychain (Windows' Credential Manager refuses secrets over
+ * 2,560 bytes); certificates, keys and passwords are sealed into files in the data folder.
+ */
+export class Vault {
+  readonly dataDir: string
+  readonly vaultId: string
+  #key: Buffer | undefined
+
+  private constructor(dataDir: string, vaultId: string, key: Buffer) {
+    this.dataDir = dataDir
+    this.vaultId = vaultId
+    this.#key = key
+  }
+
+  /** Path of the file naming this data folder's vault. */
+  static fileIn(dataDir: string): string {
+    return path.join(dataDir, 'vault.json')
+  }
+
+  /** Whether the data folder has a vault yet (does not touch the keychain). */
+  static async exists(dataDir: string): Promise<boolean> {
+    return (await readFileIfExists(Vault.fileIn(dataDir))) !== undefined
+  }
+
+  /**
+   * Opens the data folder's vault, creating it (key in the keychain first, then vault.json)
+   * unless `create` is false.
+   */
+  static async open(dataDir: string, store: SecretStore, { create = true }: { create?: boolean } = {}): Promise<Vault> {
+    const existing = await readVaultFile(dataDir)
+    if (existing) return Vault.#unlock(dataDir, store, existing.vaultId)
+    if (!create) {
+      throw new VkError('config.vault', `There is no vault in ${dataDir} yet: add a profile with \`vkey profile add\` first.`, {
+        file: Vault.fileIn(dataDir),
+      })
+    }
+    await ensurePrivateFolder(dataDir)
+    const vaultId = randomBytes(16).toString('base64url')
+    const key = randomBytes(keyLength)
+    // The key goes to the keychain before vault.json exists: if the keychain fails, nothing is written.
+    await store.set(vaultKeyAccount(vaultId), key.toString('base64'))
+    const won = await createExclusive(Vault.fileIn(dataDir), `${JSON.stringify({ version: 1, vaultId, createdAt: new Date().toISOString() }, null, 2)}\n`)
+    if (won) return new Vault(dataDir, vaultId, key)
+    // Another process created the vault at the same moment: use theirs, drop our key.
+    key.fill(0)
+    await store.delete(vaultKeyAccount(vaultId)).catch(() => false)
+    const theirs = await readVaultFile(dataDir)
+    if (!theirs) throw new VkError('config.vault', `${Vault.fileIn(dataDir)} vanished while it was being created: try again.`, { file: Vault.fileIn(dataDir) })
+    return Vault.#unlock(dataDir, store, theirs.vaultId)
+  }
+
+  static async #unlock(dataDir: string, store: SecretStore, vaultId: string): Promise<Vault> {
+    const encoded = await store.get(vaultKeyAccount(vaultId))
+    if (encoded === null) {
+      throw new VkError(
+        'config.vault',
+        `The secrets in ${dataDir} were sealed with a key this keychain no longer has (keychain entry "${vaultKeyAccount(vaultId)}" is gone, ` +
+          'for example after a new user account or a restored backup). Re-import the certificate and password with `vkey profile add`.',
+        { file: Vault.fileIn(dataDir), field: vaultKeyAccount(vaultId) },
+      )
+    }
+    const key = Buffer.from(encoded, 'base64')
+    if (key.length !== keyLength) {
+      key.fill(0)
+      throw new VkError('config.vault', `The keychain entry "${vaultKeyAccount(vaultId)}" is not a VK Depot vault key. Re-import the certificate and password with \`vkey profile add\`.`, {
+        field: vaultKeyAccount(vaultId),
+      })
+    }
+    return new Vault(dataDir, vaultId, key)
+  }
+
+  /** Forgets the key in memory; the vault cannot be used afterwards. */
+  close(): void {
+    this.#key?.fill(0)
+    this.#key = undefined
+  }
+
+  #requireKey(): Buffer {
+    if (!this.#key) throw new VkError('internal', 'The vault was closed.')
+    return this.#key
+  }
+
+  /**
+   * Seals plaintext for one purpose (such as `profile:<name>` or `handover:<id>`).
+   * Envelope, base64: version byte, 12-byte IV, ciphertext, 16-byte tag; the AAD binds version
+   * and purpose, so an envelope cannot be replayed under another purpose.
+   * A string plaintext is copied into a Buffer that is zeroed afterwards; a caller's Buffer is left as is.
+   */
+  seal(purpose: string, plaintext: Buffer | string): string {
+    const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext
+    try {
+      const iv = randomBytes(ivLength)
+      const header = Buffer.from([envelopeVersion])
+      const cipher = createCipheriv('aes-256-gcm', this.#requireKey(), iv, { authTagLength: tagLength })
+      cipher.setAAD(additionalData(header, purpose))
+      const body = Buffer.concat([cipher.update(data), cipher.final()])
+      return Buffer.concat([header, iv, body, cipher.getAuthTag()]).toString('base64')
+    } finally {
+      if (typeof plaintext === 'string') data.fill(0)
+    }
+  }
+
+  /** Opens an envelope sealed for `purpose`; the caller should zero the result after use. */
+  unseal(purpose: string, envelope: string): Buffer {
+    const bytes = Buffer.from(envelope, 'base64')
+    if (bytes.length < 1 + ivLength + tagLength || bytes[0] !== envelopeVersion) {
+      throw new VkError('config.vault', `The sealed data for "${purpose}" is damaged or from a newer VK Depot. Re-import the certificate and password.`, {
+        field: purpose,
+      })
+    }
+    const header = bytes.subarray(0, 1)
+    const iv = bytes.subarray(1, 1 + ivLength)
+    const tag = bytes.subarray(bytes.length - tagLength)
+    const body = bytes.subarray(1 + ivLength, bytes.length - tagLength)
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.#requireKey(), iv, { authTagLength: tagLength })
+      decipher.setAAD(additionalData(header, purpose))
+      decipher.setAuthTag(tag)
+      return Buffer.concat([decipher.update(body), decipher.final()])
+    } catch (error) {
+      if (error instanceof VkError) throw error
+      throw new VkError(
+        'config.vault',
+        `The sealed data for "${purpose}" could not be opened: it was changed, belongs to something else, or was sealed by another vault. ` +
+          'Re-import the certificate and password.',
+        { field: purpose },
+        { cause: error },
+      )
+    }
+  }
+
+  /** The file a profile's secrets are sealed in. */
+  profileSecretsFile(profileName: string): string {
+    return path.join(this.dataDir, 'secrets', secretsFileName(profileName))
+  }
+
+  async saveProfileSecrets(profileName: string, secrets: ProfileSecrets): Promise<void> {
+    const purpose = profilePurpose(profileName)
+    const parsed = profileSecretsSchema.parse(secrets)
+    const plaintext = Buffer.from(JSON.stringify(parsed), 'utf8')
+    let envelope: string
+    try {
+      envelope = this.seal(purpose, plaintext)
+    } finally {
+      plaintext.fill(0)
+    }
+    await ensurePrivateFolder(path.dirname(this.profileSecretsFile(profileName)))
+    const file = { format: 'vk-depot-sealed', version: 1, purpose, data: envelope }
+    await writeFileAtomic(this.profileSecretsFile(profileName), `${JSON.stringify(file, null, 2)}\n`)
+  }
+
+  async loadProfileSecrets(profileName: string): Promise<ProfileSecrets | undefined> {
+    const filePath = this.profileSecretsFile(profileName)
+    const raw = await readFileIfExists(filePath)
+    if (raw === undefined) return undefined
+    let file: z.infer<typeof sealedFileSchema>
+    try {
+      file = sealedFileSchema.parse(JSON.parse(raw.toString('utf8')))
+    } catch (error) {
+      throw new VkError('config.vault', `${filePath} is not a VK Depot sealed file. Remove it and re-import the certificate and password for profile "${profileName}".`, {
+        file: filePath,
+      }, { cause: error })
+    }
+    const plaintext = this.unseal(profilePurpose(profileName), file.data)
+    try {
+      return profileSecretsSchema.parse(JSON.parse(plaintext.toString('utf8')))
+    } catch (error) {
+      throw new VkError('config.vault', `The secrets in ${filePath} are not in a format this VK Depot knows. Re-import the certificate and password.`, {
+        file: filePath,
+      }, { cause: error })
+    } finally {
+      plaintext.fill(0)
+    }
+  }
+
+  /** True when there was something to delete. */
+  async deleteProfileSecrets(profileName: string): Promise<boolean> {
+    try {
+      await fs.unlink(this.profileSecretsFile(profileName))
+      return true
+    } catch (error) {
+      if (isNotFound(error)) return false
+      throw error
+    }
+  }
+}
+
+export function profilePurpose(profileName: string): string {
+  return `profile:${profileName}`
+}
+
+function additionalData(header: Buffer, purpose: string): Buffer {
+  return Buffer.concat([Buffer.from('vk-depot-vault:'), header, Buffer.from(`:${purpose}`, 'utf8')])
+}
+
+async function readVaultFile(dataDir: string): Promise<z.infer<typeof vaultFileSchema> | undefined> {
+  const filePath = Vault.fileIn(dataDir)
+  const raw = await readFileIfExists(filePath)
+  if (raw === undefined) return undefined
+  try {
+    return vaultFileSchema.parse(JSON.parse(raw.toString('utf8')))
+  } catch (error) {
+    throw new VkError('config.vault', `${filePath} is damaged. If you have no other copy, remove it and the "secrets" folder beside it, then re-import the certificate and password.`, {
+      file: filePath,
+    }, { cause: error })
+  }
+}
+
+/** Atomically creates `filePath` only if it does not exist yet (link(2) fails on an existing name). */
+async function createExclusive(filePath: string, content: string): Promise<boolean> {
+  const temporary = `${filePath}.${randomBytes(6).toString('hex')}.tmp`
+  await writeFileAtomic(temporary, content)
+  try {
+    try {
+      await fs.link(temporary, filePath)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      // Some file systems (FAT, some network shares) have no hard links.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error
+      await fs.copyFile(temporary, filePath, fsConstants.COPYFILE_EXCL)
+    }
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  } finally {
+    await fs.rm(temporary, { force: true })
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The shell: a left navigation and one screen at a time. The first run (no profile yet)
+ * opens Settings, which shows the welcome panel; otherwise the app opens on Vehicles.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import type { ProfileView } from '../../shared/ipc/contract'
+import { toErrorView, unwrap, vkey, type ErrorView } from './api'
+import { ErrorPanel } from './components/ErrorPanel'
+import { Spinner } from './components/Spinner'
+import { HistoryScreen } from './screens/HistoryScreen'
+import { RequestScreen } from './screens/RequestScreen'
+import { SettingsScreen } from './screens/SettingsScreen'
+import { TokenScreen } from './screens/TokenScreen'
+import { VehiclesScreen } from './screens/VehiclesScreen'
+
+export type Screen = 'vehicles' | 'request' | 'token' | 'history' | 'settings'
+
+const NAV: Screen[] = ['vehicles', 'request', 'token', 'history', 'settings']
+
+export function App() {
+  const { t } = useTranslation()
+  const [screen, setScreen] = useState<Screen | null>(null)
+  const [profiles, setProfiles] = useState<ProfileView[] | null>(null)
+  const [selectedId, setSelectedId] = useState<string | null>(null)
+  const [loadError, setLoadError] = useState<ErrorView | null>(null)
+  const mainRef = useRef<HTMLElement>(null)
+
+  const reloadProfiles = useCallback(async (): Promise<ProfileView[]> => {
+    const { profiles: list } = await unwrap(vkey().listProfiles(undefined))
+    setProfiles(list)
+    return list
+  }, [])
+
+  useEffect(() => {
+    reloadProfiles()
+      .then((list) => setScreen(list.length === 0 ? 'settings' : 'vehicles'))
+      .catch((error: unknown) => setLoadError(toErrorView(error)))
+  }, [reloadProfiles])
+
+  const go = useCallback((next: Screen) => {
+    setScreen(next)
+    // Move focus to the new screen's heading so keyboard and screen-reader users land there.
+    requestAnimationFrame(() => mainRef.current?.querySelector<HTMLElement>('h1')?.focus())
+  }, [])
+
+  const selectVehicle = useCallback(
+    (id: string, target: Screen = 'request') => {
+      setSelectedId(id)
+      go(target)
+    },
+    [go],
+  )
+
+  const activeProfile = profiles?.find((p) => p.isDefault) ?? profiles?.[0]
+
+  function isDisabled(item: Screen): boolean {
+    return (item === 'request' || item === 'token') && selectedId === null
+  }
+
+  return (
+    <div className="shell">
+      <nav className="sidebar" aria-label={t('nav.label')}>
+        <div className="brand">
+          <span className="brand__mark" aria-hidden="true">
+            VK
+          </span>
+          <span className="brand__name">VK Depot</span>
+        </div>
+        <ul className="nav">
+          {NAV.map((item) => (
+            <li key={item}>
+              <button
+                type="button"
+                className="nav__item"
+                aria-current={screen === item ? 'page' : undefined}
+                disabled={isDisabled(item)}
+                onClick={() => go(item)}
+                data-screen={item}
+              >
+                <span className={`nav__icon nav__icon--${item}`} aria-hidden="true" />
+                {t(`nav.${item}`)}
+              </button>
+            </li>
+          ))}
+        </ul>
+        <div className="sidebar__footer">
+          {activeProfile ? (
+            <p className="profile-chip">
+              <span className="profile-chip__label">{t('nav.activeProfile')}</span>
+              <span className="profile-chip__name">{activeProfile.name}</span>
+              <span className="profile-chip__env">{t(`environment.${activeProfile.environment}`)}</span>
+            </p>
+          ) : (
+            profiles && <p className="profile-chip profile-chip--empty">{t('nav.noProfile')}</p>
+          )}
+        </div>
+      </nav>
+      <main className="content" ref={mainRef}>
+        {loadError && <ErrorPanel error={loadError} />}
+        {!loadError && screen === null && (
+          <p className="loading">
+            <Spinner /> {t('common.loading')}
+          </p>
+        )}
+        {screen === 'vehicles' && <VehiclesScreen onSelect={(id) => selectVehicle(id, 'request')} onOpenToken={(id) => selectVehicle(id, 'token')} />}
+        {screen === 'request' && selectedId && <RequestScreen handoverId={selectedId} onIssued={(id) => selectVehicle(id, 'token')} onBack={() => go('vehicles')} />}
+        {screen === 'token' && selectedId && <TokenScreen handoverId={selectedId} onRequestAgain={() => go('request')} />}
+        {screen === 'history' && <HistoryScreen onOpen={(id, hasToken) => selectVehicle(id, hasToken ? 'token' : 'request')} />}
+        {screen === 'settings' && profiles && <SettingsScreen profiles={profiles} reloadProfiles={reloadProfiles} onDone={() => go('vehicles')} />}
+      </main>
+    </div>
+  )
+}

@@ -1,0 +1,501 @@
+/**
+ * CarData import: parsing and validation of what a phone app built on the PSA mobile SDK
+ * exports for a vehicle (see /work/shared/reference/psa-virtual-key-api.md). Pure TypeScript.
+ *
+ * Accepted shapes (key names matched case-insensitively, nothing else):
+ *   1. SDK vehicle object:   {"vin", "uin", "carData", "carDataSignature" | "CarData_signature", "label" | "name"}
+ *   2. the API body:         {"carToken": {"CarData", "CarData_signature"}, "vin"?, "uin"?, "label"?}
+ *                            (other keys such as "duration" are ignored)
+ *   3. bare pair:            {"CarData", "CarData_signature"}
+ *   4. a JSON array of 1–3, or {"vehicles": [ … ]}.
+ *
+ * Rules:
+ * - UTF-8 text, with or without BOM; any line endings.
+ * - A text larger than MAX_CARDATA_TEXT_BYTES is refused before JSON.parse runs; so is
+ *   JSON nested deeper than MAX_JSON_DEPTH (no real export comes close, and it keeps
+ *   every later step free of stack exhaustion).
+ * - A file-level problem (too large, not JSON, no vehicle list, too many vehicles) is ONE
+ *   issue without an index, and nothing is imported from that file.
+ * - Otherwise every entry either becomes a vehicle or gives one or more issues carrying
+ *   its index: nothing is silently dropped.
+ * - `__proto__`, `constructor` and `prototype` keys are dropped while parsing and every
+ *   object is rebuilt with a null prototype, so input can never reach Object.prototype.
+ * - Base64 (CarData, signature): the standard alphabet (A–Z a–z 0–9 + /) or the URL-safe
+ *   one (A–Z a–z 0–9 - _), not both mixed; "=" padding optional, but when present it must
+ *   be correct. Whitespace (line wrapping, as Android's Base64.DEFAULT produces) is
+ *   removed first — it carries no data. The value is otherwise kept exactly as exported.
+ * - null in an optional field (vin, uin, label, name) means "absent"; an empty or blank
+ *   label/name is also treated as absent (it is only a nickname). An empty VIN or UIN is
+ *   an issue.
+ */
+
+import type { ErrorCode } from './errors'
+import { normalizeVin, quoteShort, vinProblem } from './vin'
+
+/** Largest accepted vehicle entry (CarData + signature + other fields, as JSON). */
+export const MAX_ENTRY_BYTES = 64 * 1024
+/** Most vehicles one file may hold. */
+export const MAX_VEHICLES_PER_FILE = 256
+/** Largest accepted text: 64 KiB × 256 = 16 MiB. Larger is refused without parsing. */
+export const MAX_CARDATA_TEXT_BYTES = MAX_ENTRY_BYTES * MAX_VEHICLES_PER_FILE
+/** Deepest JSON nesting accepted ({"vehicles":[{"carToken":{}}]} is 4). */
+export const MAX_JSON_DEPTH = 32
+/** Longest accepted label / name (characters). */
+export const MAX_LABEL_LENGTH = 100
+/** Longest accepted UIN (characters). */
+export const MAX_UIN_LENGTH = 64
+
+/** Every code an import issue can carry ('input.file' only comes from the file reader). */
+export const importIssueCodes = [
+  'input.file',
+  'input.too-large',
+  'input.json',
+  'input.field',
+  'input.base64',
+  'input.vin',
+] as const satisfies readonly ErrorCode[]
+
+export type ImportIssueCode = (typeof importIssueCodes)[number]
+
+export interface ImportedVehicle {
+  /** File path (or 'stdin') the vehicle came from. */
+  source: string
+  /** Position of the entry in its file (0 for a file holding a single vehicle). */
+  index: number
+  /** Normalised (trimmed, upper-case) and validated VIN, when the file has one. */
+  vin?: string
+  uin?: string
+  label?: string
+  /** Base64, whitespace removed, otherwise as exported. */
+  carData: string
+  /** Base64, whitespace removed, otherwise as exported. */
+  carDataSignature: string
+}
+
+export interface ImportIssue {
+  source: string
+  /** Entry position; absent for a problem with the whole file. */
+  index?: number
+  /** Field path as written in the file, e.g. `vehicles[3].carToken.CarData_signature`. */
+  field?: string
+  code: ImportIssueCode
+  message: string
+}
+
+export interface ImportResult {
+  vehicles: ImportedVehicle[]
+  issues: ImportIssue[]
+}
+
+/** Limits, mainly for tests; defaults are the exported constants. */
+export interface ParseCarDataOptions {
+  maxTextBytes?: number
+  maxEntryBytes?: number
+  maxVehicles?: number
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+const BASE64_STD = /[+/]/
+const BASE64_URL = /[-_]/
+const BASE64_CHAR = /^[A-Za-z0-9+/\-_=]$/
+const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/ // eslint-disable-line no-control-regex
+
+const REEXPORT = 'Export the vehicle again from the phone app; do not edit CarData by hand.'
+
+type JsonObject = Record<string, unknown>
+
+/** Parses a CarData export. Never throws; problems come back as issues. */
+export function parseCarData(text: string, source: string, options: ParseCarDataOptions = {}): ImportResult {
+  const limits = {
+    maxTextBytes: options.maxTextBytes ?? MAX_CARDATA_TEXT_BYTES,
+    maxEntryBytes: options.maxEntryBytes ?? MAX_ENTRY_BYTES,
+    maxVehicles: options.maxVehicles ?? MAX_VEHICLES_PER_FILE,
+  }
+  const result: ImportResult = { vehicles: [], issues: [] }
+  try {
+    parseInto(result, text, source, limits)
+  } catch (error) {
+    // Defensive only: the steps above are written not to throw. Report rather than crash.
+    result.vehicles = []
+    result.issues = [{
+      source,
+      code: 'input.json',
+      message: `${source} could not be read: unexpected ${error instanceof Error ? error.name : 'error'} while checking it (this is a VK Depot bug; please report it with the file's shape, not its contents).`,
+    }]
+  }
+  return result
+}
+
+/** True for text the import accepts as base64 (see the module comment); whitespace not allowed here. */
+export function isValidBase64(value: string): boolean {
+  return base64Problem(value) === undefined
+}
+
+function parseInto(
+  result: ImportResult,
+  text: string,
+  source: string,
+  limits: { maxTextBytes: number; maxEntryBytes: number; maxVehicles: number },
+): void {
+  const fileIssue = (code: ImportIssueCode, message: string, field?: string): void => {
+    result.issues.push({ source, code, message, ...(field !== undefined ? { field } : {}) })
+  }
+
+  if (typeof text !== 'string') {
+    fileIssue('input.json', `${source} was not read as text. Pass the JSON file the phone app exported.`)
+    return
+  }
+  // Size first, before anything looks at the content.
+  const size = utf8LengthUpTo(text, limits.maxTextBytes)
+  if (size > limits.maxTextBytes) {
+    fileIssue('input.too-large', `${source} is larger than ${formatBytes(limits.maxTextBytes)}, the most a CarData file may hold (${limits.maxVehicles} vehicles of at most ${formatBytes(limits.maxEntryBytes)}). It is probably not a CarData export; pick the JSON file the phone app exported, or split it into smaller files.`)
+    return
+  }
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  if (body.trim() === '') {
+    fileIssue('input.json', `${source} is empty. Pick the JSON file the phone app exported.`)
+    return
+  }
+  const depth = jsonDepth(body, MAX_JSON_DEPTH)
+  if (depth > MAX_JSON_DEPTH) {
+    fileIssue('input.json', `${source} is nested more than ${MAX_JSON_DEPTH} levels deep, which no CarData export is. Pick the JSON file the phone app exported.`)
+    return
+  }
+  let root: unknown
+  try {
+    root = JSON.parse(body, safeReviver)
+  } catch (error) {
+    fileIssue('input.json', `${source} is not valid JSON${describeJsonError(error, body)}. Export it again from the phone app, or fix it in a text editor.`)
+    return
+  }
+
+  let entries: unknown[]
+  let listPath: string | undefined
+  if (Array.isArray(root)) {
+    entries = root
+    listPath = ''
+  } else if (isObject(root)) {
+    const vehiclesKey = findKeys(root, ['vehicles'])
+    if (vehiclesKey.length > 1) {
+      fileIssue('input.field', `${source} has both ${vehiclesKey.map((k) => `"${k}"`).join(' and ')}; keep one vehicle list.`, vehiclesKey[0])
+      return
+    }
+    const vk = vehiclesKey[0]
+    if (vk !== undefined) {
+      const stray = findKeys(root, ['cardata', 'cardatasignature', 'cardata_signature', 'cartoken'])
+      if (stray.length > 0) {
+        fileIssue('input.field', `${source} has a "${vk}" list and also "${stray[0] ?? ''}" outside it; move that vehicle into the list so none is lost.`, stray[0])
+        return
+      }
+      const list = root[vk]
+      if (!Array.isArray(list)) {
+        fileIssue('input.field', `${source}: "${vk}" is ${describeType(list)}; it must be a list of vehicles ([ … ]).`, vk)
+        return
+      }
+      entries = list
+      listPath = vk
+    } else {
+      entries = [root]
+      listPath = undefined
+    }
+  } else {
+    fileIssue('input.field', `${source} holds ${describeType(root)}; a CarData file holds a vehicle object, a list of them, or {"vehicles": [ … ]}. Pick the JSON file the phone app exported.`)
+    return
+  }
+
+  if (entries.length === 0) {
+    fileIssue('input.field', `${source} contains no vehicles. Export at least one vehicle from the phone app.`, listPath === '' || listPath === undefined ? undefined : listPath)
+    return
+  }
+  if (entries.length > limits.maxVehicles) {
+    fileIssue('input.too-large', `${source} has ${entries.length} vehicles; at most ${limits.maxVehicles} fit in one file. Split it into several files.`, listPath === '' || listPath === undefined ? undefined : listPath)
+    return
+  }
+
+  entries.forEach((entry, index) => {
+    const entryPath = listPath === undefined ? '' : `${listPath}[${index}]`
+    const { vehicle, issues } = checkEntry(entry, index, entryPath, source, limits.maxEntryBytes)
+    if (issues.length > 0) result.issues.push(...issues)
+    else if (vehicle !== undefined) result.vehicles.push(vehicle)
+  })
+}
+
+function checkEntry(
+  entry: unknown,
+  index: number,
+  entryPath: string,
+  source: string,
+  maxEntryBytes: number,
+): { vehicle?: ImportedVehicle; issues: ImportIssue[] } {
+  const issues: ImportIssue[] = []
+  const at = (name: string): string => (entryPath === '' ? name : `${entryPath}.${name}`)
+  const where = entryPath === '' ? source : `${source}: ${entryPath}`
+  const issue = (code: ImportIssueCode, field: string | undefined, message: string): void => {
+    issues.push({ source, index, code, message, ...(field !== undefined && field !== '' ? { field } : {}) })
+  }
+
+  if (!isObject(entry)) {
+    issue('input.field', entryPath, `${where} is ${describeType(entry)}; each vehicle must be an object with CarData and CarData_signature. ${REEXPORT}`)
+    return { issues }
+  }
+  const entryBytes = utf8LengthUpTo(JSON.stringify(entry), maxEntryBytes)
+  if (entryBytes > maxEntryBytes) {
+    issue('input.too-large', entryPath, `${where} is larger than ${formatBytes(maxEntryBytes)}, the most one vehicle's CarData, signature and fields may take. ${REEXPORT}`)
+    return { issues }
+  }
+
+  // Locate the fields, refusing ambiguous spellings (e.g. both "vin" and "VIN").
+  const pick = (obj: JsonObject, names: string[], prefix: string, canonical: string): { key: string; value: unknown } | undefined | null => {
+    const keys = findKeys(obj, names)
+    if (keys.length > 1) {
+      const path = prefix === '' ? at(keys[0] ?? canonical) : at(`${prefix}.${keys[0] ?? canonical}`)
+      issue('input.field', path, `${source}: ${prefix === '' ? (entryPath === '' ? 'the vehicle' : entryPath) : at(prefix)} has both ${keys.map((k) => `"${k}"`).join(' and ')}; keep only one.`)
+      return null
+    }
+    const key = keys[0]
+    return key === undefined ? undefined : { key, value: obj[key] }
+  }
+
+  const carToken = pick(entry, ['cartoken'], '', 'carToken')
+  const topData = pick(entry, ['cardata'], '', 'CarData')
+  const topSig = pick(entry, ['cardatasignature', 'cardata_signature'], '', 'CarData_signature')
+
+  let data: { path: string; value: unknown } | undefined
+  let sig: { path: string; value: unknown } | undefined
+  let dataExpected = at('CarData')
+  let sigExpected = at('CarData_signature')
+  if (carToken) {
+    const tokenPath = at(carToken.key)
+    if (topData || topSig) {
+      const other = topData ? topData.key : (topSig?.key ?? '')
+      issue('input.field', at(other), `${source}: ${entryPath === '' ? 'the vehicle' : entryPath} has "${other}" both inside "${carToken.key}" and beside it; keep one copy.`)
+    } else if (!isObject(carToken.value)) {
+      issue('input.field', tokenPath, `${source}: ${tokenPath} is ${describeType(carToken.value)}; it must be an object {"CarData": …, "CarData_signature": …}. ${REEXPORT}`)
+    } else {
+      const inner = carToken.value
+      const d = pick(inner, ['cardata'], carToken.key, 'CarData')
+      const s = pick(inner, ['cardatasignature', 'cardata_signature'], carToken.key, 'CarData_signature')
+      dataExpected = `${tokenPath}.CarData`
+      sigExpected = `${tokenPath}.CarData_signature`
+      if (d) data = { path: `${tokenPath}.${d.key}`, value: d.value }
+      if (s) sig = { path: `${tokenPath}.${s.key}`, value: s.value }
+      if (d === undefined) issue('input.field', dataExpected, `${source}: ${dataExpected} is missing. ${REEXPORT}`)
+      if (s === undefined) issue('input.field', sigExpected, `${source}: ${sigExpected} is missing. ${REEXPORT}`)
+    }
+  } else if (carToken === undefined) {
+    if (topData) data = { path: at(topData.key), value: topData.value }
+    if (topSig) sig = { path: at(topSig.key), value: topSig.value }
+    if (topData === undefined) issue('input.field', dataExpected, `${source}: ${entryPath === '' ? 'the vehicle' : entryPath} has no CarData (looked for "CarData", "carData" or "carToken"). ${REEXPORT}`)
+    if (topSig === undefined) issue('input.field', sigExpected, `${source}: ${entryPath === '' ? 'the vehicle' : entryPath} has no CarData_signature (looked for "CarData_signature" or "carDataSignature"). ${REEXPORT}`)
+  }
+
+  const carData = data ? checkBase64Field(data.path, data.value, 'CarData') : undefined
+  const carDataSignature = sig ? checkBase64Field(sig.path, sig.value, 'the CarData signature') : undefined
+
+  function checkBase64Field(path: string, value: unknown, what: string): string | undefined {
+    if (typeof value !== 'string') {
+      issue('input.field', path, `${source}: ${path} is ${describeType(value)}; ${what} must be a base64 text. ${REEXPORT}`)
+      return undefined
+    }
+    const compact = value.replace(/[ \t\r\n]+/g, '')
+    if (compact === '') {
+      issue('input.field', path, `${source}: ${path} is empty. ${REEXPORT}`)
+      return undefined
+    }
+    const problem = base64Problem(compact)
+    if (problem !== undefined) {
+      issue('input.base64', path, `${source}: ${path} is not base64: it ${problem}. ${REEXPORT}`)
+      return undefined
+    }
+    return compact
+  }
+
+  // VIN (optional).
+  let vin: string | undefined
+  const vinField = pick(entry, ['vin'], '', 'vin')
+  if (vinField && vinField.value !== null) {
+    const path = at(vinField.key)
+    if (typeof vinField.value !== 'string') {
+      issue('input.field', path, `${source}: ${path} is ${describeType(vinField.value)}; a VIN must be a text of 17 characters. Correct it or remove the field.`)
+    } else {
+      const normal = normalizeVin(vinField.value)
+      const problem = vinProblem(normal)
+      if (problem !== undefined) {
+        issue('input.vin', path, `${source}: ${path} ${quoteShort(normal)} ${problem}. Copy the 17-character VIN from the registration document, or remove the field.`)
+      } else {
+        vin = normal
+      }
+    }
+  }
+
+  // UIN (optional; format not published, so only sanity checks).
+  let uin: string | undefined
+  const uinField = pick(entry, ['uin'], '', 'uin')
+  if (uinField && uinField.value !== null) {
+    const path = at(uinField.key)
+    if (typeof uinField.value !== 'string') {
+      issue('input.field', path, `${source}: ${path} is ${describeType(uinField.value)}; a UIN must be a text. Correct it or remove the field.`)
+    } else {
+      const trimmed = uinField.value.trim()
+      if (trimmed === '') issue('input.field', path, `${source}: ${path} is empty. Remove the field or fill in the UIN.`)
+      else if (Array.from(trimmed).length > MAX_UIN_LENGTH) issue('input.field', path, `${source}: ${path} is longer than ${MAX_UIN_LENGTH} characters, which no UIN is. Correct it or remove the field.`)
+      else if (CONTROL_CHAR.test(trimmed)) issue('input.field', path, `${source}: ${path} contains control characters. Correct it or remove the field.`)
+      else uin = trimmed
+    }
+  }
+
+  // Label (optional; "label" wins over "name").
+  let label: string | undefined
+  const labelField = pick(entry, ['label'], '', 'label')
+  const nameField = pick(entry, ['name'], '', 'name')
+  const chosen = labelField && labelField.value !== null ? labelField : nameField
+  if (chosen && chosen.value !== null) {
+    const path = at(chosen.key)
+    if (typeof chosen.value !== 'string') {
+      issue('input.field', path, `${source}: ${path} is ${describeType(chosen.value)}; a label must be a text. Correct it or remove the field.`)
+    } else {
+      const trimmed = chosen.value.trim()
+      if (Array.from(trimmed).length > MAX_LABEL_LENGTH) issue('input.field', path, `${source}: ${path} is longer than ${MAX_LABEL_LENGTH} characters. Shorten it.`)
+      else if (CONTROL_CHAR.test(trimmed)) issue('input.field', path, `${source}: ${path} contains control characters (line breaks, tabs…). Keep the label on one line.`)
+      else if (trimmed !== '') label = trimmed
+    }
+  }
+
+  if (issues.length > 0 || carData === undefined || carDataSignature === undefined) return { issues }
+  const vehicle: ImportedVehicle = { source, index, carData, carDataSignature }
+  if (vin !== undefined) vehicle.vin = vin
+  if (uin !== undefined) vehicle.uin = uin
+  if (label !== undefined) vehicle.label = label
+  return { vehicle, issues }
+}
+
+/** Why `value` (no whitespace) is not acceptable base64, as a verb phrase, or undefined. */
+function base64Problem(value: string): string | undefined {
+  if (value === '') return 'is empty'
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i] ?? ''
+    if (!BASE64_CHAR.test(c)) {
+      const cp = value.codePointAt(i) ?? 0
+      const shown = cp < 0x20 || cp === 0x7f ? `a control character (U+${cp.toString(16).toUpperCase().padStart(4, '0')})` : `"${String.fromCodePoint(cp)}"`
+      return `contains ${shown} at character ${i + 1}, which base64 never uses`
+    }
+  }
+  if (BASE64_STD.test(value) && BASE64_URL.test(value)) {
+    return 'mixes the standard (+ /) and URL-safe (- _) base64 alphabets'
+  }
+  const pad = value.indexOf('=')
+  if (pad >= 0) {
+    const padding = value.slice(pad)
+    if (!/^={1,2}$/.test(padding)) return 'has "=" padding in the middle or more than two "=" at the end'
+    if (value.length % 4 !== 0) return `is padded with "=" but has ${value.length} characters, not a multiple of 4; it was probably cut short when copied`
+    if (pad % 4 < 2) return 'has too much "=" padding; it was probably cut short when copied'
+    return undefined
+  }
+  if (value.length % 4 === 1) return `has ${value.length} characters, a length no base64 text can have; it was probably cut short when copied`
+  return undefined
+}
+
+/** JSON.parse reviver: drops prototype-polluting keys and rebuilds objects without a prototype. */
+function safeReviver(key: string, value: unknown): unknown {
+  if (FORBIDDEN_KEYS.has(key)) return undefined
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const out: JsonObject = Object.create(null) as JsonObject
+    for (const k of Object.keys(value)) {
+      if (!FORBIDDEN_KEYS.has(k)) out[k] = (value as JsonObject)[k]
+    }
+    return out
+  }
+  return value
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** Own keys of `obj` whose lower-case form is one of `names` (lower-case). */
+function findKeys(obj: JsonObject, names: string[]): string[] {
+  return Object.keys(obj).filter((k) => names.includes(k.toLowerCase()))
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  switch (typeof value) {
+    case 'string': return value === '' ? 'an empty text' : 'a text'
+    case 'number': return 'a number'
+    case 'boolean': return value ? 'true' : 'false'
+    case 'object': return 'an object'
+    default: return 'missing'
+  }
+}
+
+/** UTF-8 length of `text`, counting stops once it passes `limit` (returns limit + 1). */
+function utf8LengthUpTo(text: string, limit: number): number {
+  // Every UTF-16 code unit is at least one UTF-8 byte and at most three.
+  if (text.length > limit) return limit + 1
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) bytes += 1
+    else if (c < 0x800) bytes += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4
+        i++
+      } else bytes += 3
+    } else bytes += 3
+    if (bytes > limit) return limit + 1
+  }
+  return bytes
+}
+
+/** Deepest array/object nesting in JSON text, counting stops past `limit`. Strings are skipped. */
+function jsonDepth(text: string, limit: number): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++ // backslash: skip the escaped character
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x5b || c === 0x7b) {
+      depth++
+      if (depth > max) {
+        max = depth
+        if (max > limit) return max
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--
+  }
+  return max
+}
+
+/** " (line L, column C)" from a JSON.parse SyntaxError, when the engine says where. */
+function describeJsonError(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : ''
+  if (/end of JSON input/i.test(message)) return ': it ends too early (the file is cut short)'
+  const lc = /line (\d+) column (\d+)/.exec(message)
+  if (lc) return ` (line ${lc[1]}, column ${lc[2]})`
+  const pos = /position (\d+)/.exec(message)
+  if (pos) {
+    const offset = Math.min(Number(pos[1]), text.length)
+    let line = 1
+    let lineStart = 0
+    for (let i = 0; i < offset; i++) {
+      if (text.charCodeAt(i) === 0x0a) {
+        line++
+        lineStart = i + 1
+      }
+    }
+    return ` (line ${line}, column ${offset - lineStart + 1})`
+  }
+  return ''
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`
+  return `${bytes} bytes`
+}

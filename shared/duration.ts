@@ -1,0 +1,134 @@
+/**
+ * Token validity: `--duration` and `--until` parsing, and a plain English formatter.
+ * Pure TypeScript. PSA takes the duration in whole seconds (sent as a JSON string).
+ *
+ * --duration accepts a whole number of seconds (`3600`) or whole numbers with units,
+ * largest first, each unit at most once: `45s`, `90m`, `8h`, `2d`, `1h30m`, `1d 12h`
+ * (d = days, h = hours, m = minutes, s = seconds; case-insensitive; spaces between parts
+ * allowed). Refused: 0, negatives, fractions, anything above MAX_DURATION_SECONDS.
+ *
+ * --until accepts an ISO-8601 date and time WITH a zone: `2025-03-01T18:00Z`,
+ * `2025-03-01T18:00:00+01:00`, `2025-03-01 18:00+0100`. A time without a zone is
+ * refused (not read as local time): the laptop's clock zone may not be the depot's or
+ * the customer's, and a car key that lasts an hour too long is not a harmless mistake.
+ */
+
+import { VkError } from './errors'
+
+/** Longest validity VK Depot asks for: 30 days. */
+export const MAX_DURATION_SECONDS = 30 * 24 * 3600
+
+const UNIT_SECONDS = { d: 86400, h: 3600, m: 60, s: 1 } as const
+const DURATION_EXAMPLES = 'e.g. 3600 (seconds), 45s, 90m, 8h, 2d or 1h30m'
+const DURATION_PATTERN = /^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$/
+
+/** Seconds for a `--duration` value. Throws VkError('input.duration'). */
+export function parseDuration(text: string): number {
+  const raw = typeof text === 'string' ? text.trim() : ''
+  const shown = JSON.stringify(typeof text === 'string' ? text : String(text))
+  const fail = (why: string): never => {
+    throw new VkError('input.duration', `--duration ${shown} ${why}. Give a whole number of seconds or of units, ${DURATION_EXAMPLES}; at most 30 days (30d).`, { field: '--duration' })
+  }
+  if (raw === '') fail('is empty')
+  if (raw.startsWith('-')) fail('is negative')
+  if (/[.,]\d/.test(raw)) fail('has a fraction; use a smaller unit instead (1h30m rather than 1.5h)')
+
+  let seconds: number
+  if (/^\d+$/.test(raw)) {
+    seconds = Number(raw)
+  } else {
+    const match = DURATION_PATTERN.exec(raw.toLowerCase())
+    if (match === null || (match[1] === undefined && match[2] === undefined && match[3] === undefined && match[4] === undefined)) {
+      return fail('is not a duration')
+    }
+    seconds =
+      Number(match[1] ?? 0) * UNIT_SECONDS.d +
+      Number(match[2] ?? 0) * UNIT_SECONDS.h +
+      Number(match[3] ?? 0) * UNIT_SECONDS.m +
+      Number(match[4] ?? 0) * UNIT_SECONDS.s
+  }
+  if (seconds === 0) fail('is zero; a token must be valid for at least one second')
+  if (!Number.isSafeInteger(seconds) || seconds > MAX_DURATION_SECONDS) {
+    fail(`is longer than 30 days (${MAX_DURATION_SECONDS} seconds), the most VK Depot asks for`)
+  }
+  return seconds
+}
+
+const ISO_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i
+
+/**
+ * Whole seconds from `now` until the ISO-8601 time `isoText`, rounded up.
+ * Throws VkError('input.duration') naming --until when the text is not an ISO date-time
+ * with a zone, is not later than `now`, or is more than MAX_DURATION_SECONDS away.
+ */
+export function secondsUntil(isoText: string, now: Date): number {
+  const raw = typeof isoText === 'string' ? isoText.trim() : ''
+  const shown = JSON.stringify(typeof isoText === 'string' ? isoText : String(isoText))
+  const fail = (why: string): never => {
+    throw new VkError('input.duration', `--until ${shown} ${why}.`, { field: '--until' })
+  }
+  if (Number.isNaN(now.getTime())) fail('cannot be compared with the clock (the current time is invalid)')
+  const m = ISO_PATTERN.exec(raw)
+  if (m === null) {
+    if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) fail('has a date but no time; add the time and zone, e.g. 2025-03-01T18:00+01:00')
+    return fail('is not an ISO-8601 date and time; write it like 2025-03-01T18:00+01:00 or 2025-03-01T17:00Z')
+  }
+  const [, y, mo, d, h, mi, s, frac, zone] = m
+  if (zone === undefined) {
+    return fail(`has no time zone; add the offset or Z so the time is unambiguous, e.g. ${raw}+01:00 or ${raw}Z`)
+  }
+  const year = Number(y)
+  const month = Number(mo)
+  const day = Number(d)
+  const hour = Number(h)
+  const minute = Number(mi)
+  const second = Number(s ?? 0)
+  if (month < 1 || month > 12) fail(`has month ${mo}, which does not exist`)
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  if (day < 1 || day > daysInMonth) fail(`has day ${d}, which month ${mo} of ${y} does not have`)
+  if (hour > 23 || minute > 59 || second > 59) fail('has a time of day that does not exist (hours 00–23, minutes and seconds 00–59)')
+
+  let offsetMinutes = 0
+  if (zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1
+    const digits = zone.slice(1).replace(':', '')
+    const oh = Number(digits.slice(0, 2))
+    const om = digits.length > 2 ? Number(digits.slice(2, 4)) : 0
+    if (oh > 23 || om > 59) fail(`has the offset ${zone}, which does not exist`)
+    offsetMinutes = sign * (oh * 60 + om)
+  }
+  // Milliseconds from the fraction (sub-millisecond digits still count towards rounding up).
+  const fracText = (frac ?? '').padEnd(9, '0')
+  const nanos = Number(fracText)
+  const wholeMs = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000
+  // Integer milliseconds plus the sub-millisecond rest, so rounding up stays exact.
+  const diffMs = wholeMs + Math.floor(nanos / 1e6) - now.getTime()
+  const extraNs = nanos % 1e6
+  if (diffMs < 0 || (diffMs === 0 && extraNs === 0)) {
+    fail(`is not in the future (now is ${now.toISOString()}); give a later time or use --duration`)
+  }
+  const seconds = Math.ceil((diffMs + (extraNs > 0 ? 1 : 0)) / 1000)
+  if (seconds > MAX_DURATION_SECONDS) {
+    fail(`is more than 30 days away (${formatDuration(seconds)}); VK Depot asks for at most 30 days`)
+  }
+  return seconds
+}
+
+/** '2 h 30 min', '45 s', '1 d 2 h' — English; the renderer localises on its own. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds <= 0) return '0 s'
+  let rest = Math.round(seconds)
+  const parts: string[] = []
+  const days = Math.floor(rest / 86400)
+  rest -= days * 86400
+  const hours = Math.floor(rest / 3600)
+  rest -= hours * 3600
+  const minutes = Math.floor(rest / 60)
+  rest -= minutes * 60
+  if (days > 0) parts.push(`${days} d`)
+  if (hours > 0) parts.push(`${hours} h`)
+  if (minutes > 0) parts.push(`${minutes} min`)
+  if (rest > 0) parts.push(`${rest} s`)
+  return parts.length === 0 ? '0 s' : parts.join(' ')
+}

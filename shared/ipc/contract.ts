@@ -1,0 +1,256 @@
+/**
+ * The one IPC contract between the renderer and the main process.
+ *
+ * Every channel has a zod schema for its input (parsed as `unknown` on the main side)
+ * and its output (parsed before it crosses, so a field that is not in the schema — a
+ * password or key added by mistake — is stripped). The preload builds `window.vkey`
+ * from this list, and the e2e bridge builds the same object for Chromium.
+ *
+ * Secrets never appear in an output schema: no password, private key, certificate
+ * bundle or passphrase. Tokens do cross: showing them to the phone is the product.
+ */
+import { z } from 'zod'
+import { errorCodes } from '../errors'
+import { channelMethods, eventMethods, type Channel, type EventChannel } from './channels'
+
+const name = z.string().trim().min(1).max(64)
+const id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'an id')
+const isoDate = z.string().min(1).max(40)
+
+export const ErrorViewSchema = z.object({
+  code: z.enum(errorCodes),
+  message: z.string(),
+  details: z.object({
+    file: z.string().optional(),
+    field: z.string().optional(),
+    psa: z
+      .object({
+        status: z.number().optional(),
+        code: z.union([z.number(), z.string()]).optional(),
+        uuid: z.string().optional(),
+        message: z.string().optional(),
+        timestamp: z.string().optional(),
+      })
+      .optional(),
+    rateLimit: z
+      .object({
+        dayLimit: z.number().optional(),
+        dayRemaining: z.number().optional(),
+        burstLimit: z.number().optional(),
+        burstRemaining: z.number().optional(),
+        resetSeconds: z.number().optional(),
+        retryAfterSeconds: z.number().optional(),
+      })
+      .optional(),
+  }),
+})
+
+export const CertificateView = z.object({
+  subject: z.string(),
+  commonName: z.string().optional(),
+  issuer: z.string(),
+  serialNumber: z.string(),
+  notBefore: isoDate,
+  notAfter: isoDate,
+  daysLeft: z.number(),
+  status: z.enum(['valid', 'expiring', 'expired', 'not-yet-valid']),
+  fingerprintSha256: z.string(),
+})
+export type CertificateView = z.infer<typeof CertificateView>
+
+export const EnvironmentName = z.enum(['preprod', 'prod', 'simulator', 'custom'])
+
+export const ProfileView = z.object({
+  name: z.string(),
+  environment: EnvironmentName,
+  baseUrl: z.string(),
+  clientId: z.string(),
+  login: z.string(),
+  hasPassword: z.boolean(),
+  hasCa: z.boolean(),
+  certificate: CertificateView.nullable(),
+  isDefault: z.boolean(),
+})
+export type ProfileView = z.infer<typeof ProfileView>
+
+export const HandoverStatus = z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed'])
+export type HandoverStatus = z.infer<typeof HandoverStatus>
+
+export const HandoverSummary = z.object({
+  id: z.string(),
+  vin: z.string().optional(),
+  label: z.string().optional(),
+  source: z.string(),
+  status: HandoverStatus,
+  profile: z.string().optional(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+  plannedStart: isoDate.optional(),
+  plannedEnd: isoDate.optional(),
+  durationSeconds: z.number().optional(),
+  expires: isoDate.optional(),
+  /** False when a stored token ends before the planned window does. */
+  coversPlan: z.boolean().optional(),
+  error: ErrorViewSchema.optional(),
+})
+export type HandoverSummary = z.infer<typeof HandoverSummary>
+
+export const TokenView = z.object({
+  accessToken: z.string(),
+  tokenType: z.string(),
+  expires: isoDate,
+  expiresIn: z.number(),
+  tokenSignature: z.string(),
+})
+export type TokenView = z.infer<typeof TokenView>
+
+export const HandoverDetail = HandoverSummary.extend({ token: TokenView.optional() })
+export type HandoverDetail = z.infer<typeof HandoverDetail>
+
+export const ImportIssueView = z.object({
+  source: z.string(),
+  index: z.number().optional(),
+  field: z.string().optional(),
+  code: z.string(),
+  message: z.string(),
+})
+
+export const ImportSummary = z.object({
+  added: z.array(HandoverSummary),
+  issues: z.array(ImportIssueView),
+})
+export type ImportSummary = z.infer<typeof ImportSummary>
+
+export const DurationChoice = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('seconds'), seconds: z.number().int().positive() }),
+  z.object({ kind: z.literal('until'), until: isoDate }),
+  z.object({ kind: z.literal('plan'), start: isoDate, seconds: z.number().int().positive() }),
+])
+export type DurationChoice = z.infer<typeof DurationChoice>
+
+export const Settings = z.object({
+  locale: z.enum(['system', 'en', 'fr']),
+  clipboardClearSeconds: z.number().int().min(5).max(600),
+})
+export type Settings = z.infer<typeof Settings>
+
+export const FilePurpose = z.enum(['certificate', 'key', 'ca', 'cardata'])
+export const FileGrant = z.object({ grant: z.string(), name: z.string() })
+
+export const BatchProgress = z.object({
+  batchId: z.string(),
+  total: z.number(),
+  done: z.number(),
+  failed: z.number(),
+  queued: z.number(),
+  running: z.boolean(),
+  items: z.array(z.object({ id: z.string(), vin: z.string().optional(), state: z.enum(['waiting', 'running', 'issued', 'failed', 'queued', 'skipped', 'cancelled']), message: z.string().optional() })),
+})
+export type BatchProgress = z.infer<typeof BatchProgress>
+
+export const HistoryFilter = z.object({
+  vin: z.string().max(17).optional(),
+  status: HandoverStatus.optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+})
+
+const none = z.undefined()
+
+/** Request/response channels: `window.vkey[method](input) → Promise<Result<output>>`. */
+export const contract = {
+  'app:info': {
+    input: none,
+    output: z.object({ version: z.string(), platform: z.string(), systemLocale: z.string(), dataFolder: z.string(), online: z.boolean() }),
+  },
+  'settings:get': { input: none, output: Settings },
+  'settings:set': { input: Settings.partial(), output: Settings },
+  'profiles:list': { input: none, output: z.object({ profiles: z.array(ProfileView) }) },
+  'profiles:save': {
+    input: z.object({
+      name,
+      environment: EnvironmentName,
+      baseUrl: z.string().max(300).optional(),
+      clientId: z.string().trim().min(1).max(200),
+      login: z.string().trim().min(1).max(200),
+      password: z.string().min(1).max(1024).optional(),
+      makeDefault: z.boolean().optional(),
+    }),
+    output: ProfileView,
+  },
+  'profiles:remove': { input: z.object({ name }), output: z.object({ removed: z.boolean() }) },
+  'profiles:activate': { input: z.object({ name }), output: ProfileView },
+  'simulator:try': { input: none, output: ProfileView },
+  'files:choose': {
+    input: z.object({ purpose: FilePurpose, multiple: z.boolean().optional() }),
+    output: z.object({ files: z.array(FileGrant) }),
+  },
+  'certificate:import': {
+    input: z.object({ profile: name, certificate: z.string().max(100), key: z.string().max(100).optional(), passphrase: z.string().max(1024).optional() }),
+    output: CertificateView,
+  },
+  'ca:import': { input: z.object({ profile: name, ca: z.string().max(100) }), output: ProfileView },
+  'vehicles:import-files': { input: z.object({ grants: z.array(z.string().max(100)).min(1).max(1000) }), output: ImportSummary },
+  'vehicles:import-text': {
+    input: z.object({ name: z.string().min(1).max(255), text: z.string().max(16 * 1024 * 1024) }),
+    output: ImportSummary,
+  },
+  'handovers:list': { input: HistoryFilter.optional(), output: z.object({ handovers: z.array(HandoverSummary) }) },
+  'handovers:get': { input: z.object({ id }), output: HandoverDetail },
+  'handovers:update': {
+    input: z.object({ id, vin: z.string().max(32).optional(), label: z.string().max(120).optional() }),
+    output: HandoverSummary,
+  },
+  'handovers:remove': { input: z.object({ id }), output: z.object({ removed: z.boolean() }) },
+  'handovers:mark-handed-over': { input: z.object({ id }), output: HandoverSummary },
+  'handovers:qr': {
+    input: z.object({ id, format: z.enum(['svg', 'png']) }),
+    output: z.object({ dataUrl: z.string(), payloadBytes: z.number() }),
+  },
+  'handovers:export': {
+    input: z.object({ id, format: z.enum(['png', 'svg', 'json']) }),
+    output: z.object({ saved: z.boolean(), fileName: z.string().optional() }),
+  },
+  'token:request': {
+    input: z.object({ handoverId: id, duration: DurationChoice, requestId: id }),
+    output: HandoverDetail,
+  },
+  'token:cancel': { input: z.object({ requestId: id }), output: z.object({ cancelled: z.boolean() }) },
+  'clipboard:copy-token': { input: z.object({ id }), output: z.object({ clearsInSeconds: z.number() }) },
+  'batch:start': {
+    input: z.object({ handoverIds: z.array(id).min(1).max(5000), duration: DurationChoice, concurrency: z.number().int().min(1).max(16).optional() }),
+    output: z.object({ batchId: z.string() }),
+  },
+  'batch:cancel': { input: z.object({ batchId: z.string().max(64) }), output: z.object({ cancelled: z.boolean() }) },
+  'queue:flush': { input: none, output: z.object({ sent: z.number(), stillQueued: z.number() }) },
+  'pack:export': {
+    input: z.object({ ids: z.array(id).max(5000).optional() }),
+    output: z.object({ saved: z.boolean(), fileName: z.string().optional(), pages: z.number() }),
+  },
+  'audit:export': { input: none, output: z.object({ saved: z.boolean(), fileName: z.string().optional(), rows: z.number() }) },
+} as const satisfies Record<Channel, { input: z.ZodType; output: z.ZodType }>
+
+/** Events pushed from main: `window.vkey.on[method](listener) → unsubscribe`. */
+export const events = {
+  'batch:progress': { payload: BatchProgress },
+  'handovers:changed': { payload: z.object({ ids: z.array(z.string()) }) },
+} as const satisfies Record<EventChannel, { payload: z.ZodType }>
+
+export type Contract = typeof contract
+export type InputOf<C extends Channel> = z.input<Contract[C]['input']>
+export type OutputOf<C extends Channel> = z.output<Contract[C]['output']>
+export type EventPayload<E extends EventChannel> = z.output<(typeof events)[E]['payload']>
+export type ErrorView = z.infer<typeof ErrorViewSchema>
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorView }
+
+/** The API the preload exposes as `window.vkey`: one named method per channel. */
+export type VkeyApi = {
+  [C in Channel as (typeof channelMethods)[C]]: (input: InputOf<C>) => Promise<Result<OutputOf<C>>>
+} & {
+  on: { [E in EventChannel as (typeof eventMethods)[E]]: (listener: (payload: EventPayload<E>) => void) => () => void }
+}
+
+export const channels = Object.keys(contract) as Channel[]
+export const eventChannels = Object.keys(events) as EventChannel[]
+export { channelMethods, eventMethods }
+export type { Channel, EventChannel }
