@@ -3,7 +3,7 @@
 # against the real simulator (mutual TLS), the real keychain and Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== type-check"; npx tsc -b
+echo "== type-check"; npm run --silent typecheck
 echo "== lint"; npx eslint .
 echo "== build (electron-vite)"; npx electron-vite build -c electron.config.ts >/dev/null
 mapfile -t files < <(find tests/unit tests/integration tests/e2e -name '*.test.ts' 2>/dev/null | sort)

@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
 import Conf from 'conf'
 import { VkError } from '../../shared/errors'
 import { parseCarData, type ImportResult } from '../../shared/cardata'
@@ -14,11 +13,13 @@ import { parseDuration, formatDuration } from '../../shared/duration'
 import { buildHandoverPayload } from '../../shared/qr-payload'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles } from '../core/cardata-files'
-import { Depot, type ProfileSummary } from '../core/depot'
+import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
 import type { DurationPlan, HandoverRecord } from '../core/handovers'
 import { defaultDataFolder } from '../core/paths'
 import { writeHandoverQr } from '../core/qr'
 import { startSimulator } from '../core/simulator'
+import { parse, write } from './args'
+import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { readAll, readSecretLine, type CliIo } from './io'
 
 export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
@@ -31,24 +32,18 @@ export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for
   vkey cert import FILE [--key KEY.pem] [--passphrase-stdin] [--profile NAME]
   vkey cert show [--profile NAME] [--json]
   vkey token --cardata FILE|- [--vin VIN] (--duration 3600|90m|8h|2d | --until ISO-8601) [--profile NAME] [--qr OUT.png|OUT.svg] [--json]
+  vkey batch FILE… (--duration … | --until …) [--concurrency N] [--out FOLDER] [--profile NAME] [--json]
+  vkey list [--json]
+  vkey show ID [--qr OUT.png|OUT.svg] [--json]
+  vkey pack (ID… | --all-valid) --out PACK.pdf
+  vkey audit --csv OUT.csv
+  vkey purge-expired
+  vkey queue [list | flush [--watch]]
 
 Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,
 3 configuration or keychain, 4 PSA refused the request, 5 network, TLS or server failure.
 `
 
-type Options = NonNullable<ParseArgsConfig['options']>
-
-function parse(command: string, args: string[], options: Options, allowPositionals = true) {
-  try {
-    return parseArgs({ args, options, allowPositionals, strict: true })
-  } catch (error) {
-    throw new VkError('usage', `vkey ${command}: ${(error as Error).message.replace(/\s+/g, ' ')}. Run \`vkey help\` for the usage.`)
-  }
-}
-
-function write(io: CliIo, line = ''): void {
-  io.stdout.write(`${line}\n`)
-}
 
 /** Shows a token as a technician may see it on screen: the ends only. */
 export function maskToken(token: string): string {
@@ -65,6 +60,10 @@ async function openDepot(io: CliIo): Promise<Depot> {
 /** The same settings file the desktop app's electron-store uses (conf underneath). */
 export function openStore(dataDir: string): Conf<Record<string, unknown>> {
   return new Conf<Record<string, unknown>>({ cwd: dataDir, configName: 'settings', configFileMode: 0o600 })
+}
+
+function handoverContext(io: CliIo): HandoverCommandContext {
+  return { openDepot: () => openDepot(io), durationPlan, printHandover }
 }
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
@@ -88,6 +87,20 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       return certCommand(rest, io)
     case 'token':
       return tokenCommand(rest, io)
+    case 'batch':
+      return batchCommand(rest, io, handoverContext(io))
+    case 'list':
+      return listCommand(rest, io, handoverContext(io))
+    case 'show':
+      return showCommand(rest, io, handoverContext(io))
+    case 'pack':
+      return packCommand(rest, io, handoverContext(io))
+    case 'audit':
+      return auditCommand(rest, io, handoverContext(io))
+    case 'purge-expired':
+      return purgeCommand(rest, io, handoverContext(io))
+    case 'queue':
+      return queueCommand(rest, io, handoverContext(io))
     default:
       throw new VkError('usage', `Unknown command "${command}". Run \`vkey help\` for the list of commands.`)
   }
@@ -105,17 +118,17 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   const port = values.port === undefined ? 7443 : integerOption('--port', values.port, 0, 65535)
   const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
   const dataDir = defaultDataFolder(io.env)
-  const dir = resolve(values.dir ?? join(dataDir, 'simulator'))
+  const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
   const simulator = await startSimulator({ dir, port, latencyMs, ...(values.host ? { host: values.host } : {}) })
   const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
   await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir })
   const material = simulator.material
   write(io, `PSA simulator listening on ${simulator.baseUrl} (mutual TLS${latencyMs ? `, ${latencyMs} ms latency` : ''})`)
   write(io, `  folder:           ${dir}`)
-  write(io, `  partner cert:     ${material.partnerP12Path} (passphrase in demo-credentials.json)`)
-  write(io, `  login / client:   ${material.login} / ${material.clientId}`)
-  write(io, `  server CA:        ${join(dir, 'server-ca.pem')}`)
-  write(io, `Next: vkey profile add sim --env simulator --default && vkey cert import ${material.partnerP12Path} --passphrase-stdin`)
+  write(io, `  partner cert:     ${material.files.partnerP12} (passphrase in demo-credentials.json)`)
+  write(io, `  login / client:   ${material.credentials.login} / ${material.credentials.clientId}`)
+  write(io, `  server CA:        ${material.files.serverCa}`)
+  write(io, `Next: vkey profile add sim --env simulator --default && vkey cert import ${material.files.partnerP12} --passphrase-stdin`)
   write(io, 'Press Ctrl-C to stop.')
   await (io.interrupted ?? new Promise(() => undefined))
   await simulator.close()
@@ -317,6 +330,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   const depot = await openDepot(io)
   try {
     await depot.client(values.profile) // pre-flight before anything is stored or sent
+    await flushQueueQuietly(io, depot)
     const [record] = await depot.addVehicles({ vehicles: [vehicle], issues: [] }, values.profile ? { profile: values.profile } : {})
     if (!record) throw new VkError('internal', 'The vehicle could not be stored.')
     const controller = new AbortController()

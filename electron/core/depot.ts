@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { join } from 'node:path'
-import { VkError, toErrorView } from '../../shared/errors'
+import { VkError, toErrorView, type RateLimitInfo } from '../../shared/errors'
 import { secondsUntil } from '../../shared/duration'
 import type { ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
@@ -17,6 +17,7 @@ import { keytarStore, type SecretStore } from './keychain'
 import { ProfileStore, resolveEnvironment, type Profile } from './profiles'
 import { PsaClient, type PartnerCredentials, type TokenResult } from './psa-client'
 import { ensurePrivateFolder, sweepTemporaryFiles, writeFileAtomic } from './secure-files'
+import { simulatorFiles } from './simulator/material'
 import { Vault } from './vault'
 
 export interface DepotOptions {
@@ -52,6 +53,14 @@ export interface SimulatorRegistration {
 }
 
 const SIMULATOR_FILE = 'simulator.json'
+
+/**
+ * The simulator keeps demo keys in clear, so its folder sits beside the data folder,
+ * never inside it: a scan of the data folder must find no private key.
+ */
+export function defaultSimulatorDir(dataDir: string): string {
+  return `${dataDir.replace(/[\\/]+$/, '')}-simulator`
+}
 
 export class Depot {
   readonly profiles: ProfileStore
@@ -120,7 +129,7 @@ export class Depot {
       const simulator = await this.registeredSimulator()
       environment = 'simulator'
       baseUrl = simulator.baseUrl
-      caPem ??= await readFile(join(simulator.dir, 'server-ca.pem'), 'utf8')
+      caPem ??= await readFile(simulatorFiles(simulator.dir).serverCa, 'utf8')
       const demo = await readDemoCredentials(simulator.dir)
       clientId ??= demo.clientId
       login ??= demo.login
@@ -302,7 +311,7 @@ export class Depot {
    * reached leaves the handover queued (sent later, once); a PSA refusal marks it failed
    * with the reason; a cancel puts it back to draft.
    */
-  async requestToken(id: string, plan: DurationPlan, options: { signal?: AbortSignal; profile?: string; batchId?: string } = {}): Promise<HandoverRecord> {
+  async requestToken(id: string, plan: DurationPlan, options: { signal?: AbortSignal; profile?: string; batchId?: string; onRateLimit?: (info: RateLimitInfo) => void } = {}): Promise<HandoverRecord> {
     const store = await this.handovers()
     const record = await store.get(id)
     if (record.status === 'issued' && record.sealedToken && record.expires && Date.parse(record.expires) > this.now().getTime() && options.batchId) {
@@ -327,6 +336,7 @@ export class Depot {
       result = await client.requestToken({ carData: carData.carData, carDataSignature: carData.carDataSignature, durationSeconds: seconds }, options.signal ? { signal: options.signal } : {})
     } catch (error) {
       const view = toErrorView(error)
+      if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
       await store.update(id, (r) => {
         if (view.code === 'cancelled') {
           r.status = r.sealedToken ? r.status : 'draft'
@@ -340,6 +350,7 @@ export class Depot {
       })
       throw error
     }
+    options.onRateLimit?.(result.rateLimit)
     const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn, tokenSignature: result.tokenSignature }
     return store.update(id, (r) => {
       r.status = 'issued'
@@ -395,7 +406,7 @@ function safeDefaultName(profiles: ProfileStore): string | undefined {
 }
 
 async function readDemoCredentials(dir: string): Promise<{ login: string; password: string; clientId: string }> {
-  const file = join(dir, 'demo-credentials.json')
+  const file = simulatorFiles(dir).credentials
   try {
     return JSON.parse(await readFile(file, 'utf8')) as { login: string; password: string; clientId: string }
   } catch {

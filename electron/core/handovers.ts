@@ -6,7 +6,7 @@
  * Several processes may use one data folder (the app and `vkey`), so every change
  * re-reads the file under a lock, applies itself and writes back.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { open, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -49,6 +49,8 @@ const RecordSchema = z.object({
   handedOverAt: z.string().optional(),
   expires: z.string().optional(),
   batchId: z.string().optional(),
+  /** SHA-256 of the CarData and signature: finds the same vehicle again when a batch resumes. */
+  carDataHash: z.string().optional(),
   /** Sealed `{carData, carDataSignature}`. */
   sealedCarData: z.string(),
   /** Sealed `{accessToken, tokenType, expiresIn, tokenSignature}`; erased once expired. */
@@ -87,6 +89,11 @@ export interface NewHandover {
 
 const FILE = 'handovers.json'
 const LOCK = 'handovers.lock'
+
+/** Identifies a vehicle export without keeping the CarData itself in clear. */
+export function carDataHash(carData: string, carDataSignature: string): string {
+  return createHash('sha256').update(carData).update('|').update(carDataSignature).digest('base64url')
+}
 
 export function newId(): string {
   return randomBytes(9).toString('base64url')
@@ -132,6 +139,7 @@ export class HandoverStore {
         ...(item.technician ? { technician: item.technician } : {}),
         createdAt: time,
         updatedAt: time,
+        carDataHash: carDataHash(item.carData, item.carDataSignature),
         sealedCarData: this.vault.seal(`handover:${id}:cardata`, JSON.stringify({ carData: item.carData, carDataSignature: item.carDataSignature })),
       }
     })
