@@ -84,7 +84,7 @@ export function importPartnerCredentials({ file, key, passphrase }: ImportOption
   const keySource = collected.keys[0]?.source ?? file.name
   throw new VkError(
     'config.key-mismatch',
-    `The private key in ${keySource} does not belong to the certificate in ${file.name}. Choose the key made with this certificate's request (or the .p12/.pfx Stellantis' process produced).`,
+    `The private key in ${keySource} does not belong to the certificate in ${file.name}. Choose the key that was made together with this certificate's request (\`openssl req -keyout …\`), or the .p12/.pfx that holds both.`,
     { file: keySource, field: 'key' },
   )
 }
@@ -176,6 +176,7 @@ const oids = {
 }
 
 function readDer(name: string, bytes: Buffer, passphrase: string | undefined, into: Collected): void {
+  if (bytes[0] !== 0x30) throw formatError(name, 'it is neither PEM text nor a DER/PKCS#12 file')
   let asn1: forge.asn1.Asn1
   try {
     asn1 = forge.asn1.fromDer(forge.util.createBuffer(bytes.toString('binary')), { strict: false, parseAllBytes: false } as unknown as boolean)
@@ -240,7 +241,15 @@ function readPkcs12(name: string, asn1: forge.asn1.Asn1, passphrase: string | un
   }
   if (!p12) {
     const message = lastError instanceof Error ? lastError.message : ''
-    if (/password|MAC|decrypt|Too few bytes|padding/i.test(message)) throw passphraseError(name, passphrase)
+    if (/password|MAC|decrypt|Too few bytes|padding/i.test(message)) {
+      const error = passphraseError(name, passphrase)
+      // forge feeds PBES2 (AES) bundles the passphrase as UTF-16 code units, OpenSSL as UTF-8:
+      // they agree for ASCII only.
+      if (passphrase !== undefined && /[^\x20-\x7e]/.test(passphrase)) {
+        error.message += ' If it is right: VK Depot cannot yet open an AES-encrypted .p12 whose passphrase has non-ASCII characters; re-export it with an ASCII passphrase.'
+      }
+      throw error
+    }
     throw formatError(name, `its PKCS#12 content could not be read (${message || 'unknown structure'})`)
   }
   for (const safeContents of p12.safeContents) {

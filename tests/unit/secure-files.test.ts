@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { describe, test } from 'node:test'
+import { defaultDataFolder } from '../../electron/core/paths'
+import { ensurePrivateFolder, readFileIfExists, sweepTemporaryFiles, writeFileAtomic } from '../../electron/core/secure-files'
+import { makeTempDir } from '../helpers/cert-fixtures'
+
+const posix = process.platform !== 'win32'
+
+async function withTemp(run: (dir: string) => Promise<void>): Promise<void> {
+  const temp = makeTempDir()
+  try {
+    await run(temp.dir)
+  } finally {
+    temp.cleanup()
+  }
+}
+
+const modeOf = async (target: string) => (await fs.stat(target)).mode & 0o777
+
+describe('secure files', () => {
+  test('private folders are created owner-only and tightened when they exist looser', { skip: !posix && 'POSIX modes only' }, () =>
+    withTemp(async (dir) => {
+      const nested = path.join(dir, 'a', 'b')
+      await ensurePrivateFolder(nested)
+      assert.equal(await modeOf(nested), 0o700)
+      const loose = path.join(dir, 'loose')
+      await fs.mkdir(loose, { mode: 0o755 })
+      await fs.chmod(loose, 0o755)
+      await ensurePrivateFolder(loose)
+      assert.equal(await modeOf(loose), 0o700)
+    }))
+
+  test('files are written owner-only, whatever the umask, and replaced in place', { skip: !posix && 'POSIX modes only' }, () =>
+    withTemp(async (dir) => {
+      const file = path.join(dir, 'secret.json')
+      const previous = process.umask(0o000)
+      try {
+        await writeFileAtomic(file, 'one')
+      } finally {
+        process.umask(previous)
+      }
+      assert.equal(await modeOf(file), 0o600)
+      await fs.chmod(file, 0o644)
+      await writeFileAtomic(file, Buffer.from('two'))
+      assert.equal(await modeOf(file), 0o600)
+      assert.equal(await fs.readFile(file, 'utf8'), 'two')
+      assert.deepEqual(await fs.readdir(dir), ['secret.json'])
+    }))
+
+  test('a write killed half-way leaves the original intact, and the leftover is swept', () =>
+    withTemp(async (dir) => {
+      const file = path.join(dir, 'profiles.json')
+      await writeFileAtomic(file, 'original')
+      const nested = path.join(dir, 'secrets')
+      await fs.mkdir(nested)
+      // What a killed writer leaves behind: a half-written temp file next to the target.
+      const leftovers = [path.join(dir, 'profiles.json.0123456789ab.tmp'), path.join(nested, 'x.sealed.ba9876543210.tmp')]
+      for (const leftover of leftovers) await fs.writeFile(leftover, 'half')
+      const fresh = path.join(dir, 'in-flight.json.aaaaaaaaaaaa.tmp')
+      await fs.writeFile(fresh, 'another process is writing')
+      const old = new Date(Date.now() - 3600_000)
+      for (const leftover of leftovers) await fs.utimes(leftover, old, old)
+
+      const removed = await sweepTemporaryFiles(dir)
+      assert.deepEqual(removed.sort(), [...leftovers].sort())
+      assert.equal(await fs.readFile(file, 'utf8'), 'original')
+      assert.ok(await readFileIfExists(fresh), 'a young temp file may belong to a live writer and stays')
+      assert.deepEqual(await sweepTemporaryFiles(dir, { minAgeMs: 0 }), [fresh])
+      assert.deepEqual(await sweepTemporaryFiles(path.join(dir, 'missing')), [])
+    }))
+
+  test('a writer that fails leaves neither a temp file nor a changed original', () =>
+    withTemp(async (dir) => {
+      const file = path.join(dir, 'vault.json')
+      await writeFileAtomic(file, 'kept')
+      await assert.rejects(writeFileAtomic(path.join(dir, 'no-such-folder', 'x.json'), 'lost'), { code: 'ENOENT' })
+      assert.deepEqual(await fs.readdir(dir), ['vault.json'])
+    }))
+
+  test('concurrent writers in several processes never leave a mixed file', () =>
+    withTemp(async (dir) => {
+      const file = path.join(dir, 'shared.json')
+      const size = 256 * 1024
+      const script = `
+        import { writeFileAtomic } from ${JSON.stringify(path.resolve('electron/core/secure-files.ts'))}
+        const id = process.argv[1]
+        for (let round = 0; round < 15; round++) await writeFileAtomic(${JSON.stringify(file)}, id.repeat(${size}))
+      `
+      const writers = ['a', 'b', 'c'].map(
+        (id) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, id], { stdio: ['ignore', 'ignore', 'inherit'] })
+            child.on('error', reject)
+            child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${id} exited with ${code}`))))
+          }),
+      )
+      // In-process writers too, racing with the children.
+      const local = Array.from({ length: 10 }, (_, index) => writeFileAtomic(file, String(index % 10).repeat(size)))
+      const reads: string[] = []
+      let done = false
+      const reader = (async () => {
+        while (!done) {
+          const content = await readFileIfExists(file)
+          if (content) reads.push(content.toString('latin1'))
+          await new Promise((resolve) => setTimeout(resolve, 2))
+        }
+      })()
+      await Promise.all([...writers, ...local])
+      done = true
+      await reader
+      const final = await fs.readFile(file, 'latin1')
+      for (const content of [...reads, final]) {
+        assert.equal(content.length, size)
+        assert.equal(content, (content[0] ?? '').repeat(size), 'a file holds one writer’s content only')
+      }
+      assert.deepEqual(await fs.readdir(dir), ['shared.json'])
+    }))
+
+  test('readFileIfExists returns undefined for a missing file', () =>
+    withTemp(async (dir) => {
+      assert.equal(await readFileIfExists(path.join(dir, 'nope')), undefined)
+    }))
+})
+
+describe('default data folder', () => {
+  test('VKEY_HOME wins', () => {
+    assert.equal(defaultDataFolder({ VKEY_HOME: '/srv/vkey' }, 'linux', '/home/ana'), '/srv/vkey')
+  })
+  test('the folder Electron uses for "VK Depot" on each platform', () => {
+    assert.equal(defaultDataFolder({}, 'linux', '/home/ana'), '/home/ana/.config/VK Depot')
+    assert.equal(defaultDataFolder({ XDG_CONFIG_HOME: '/x/conf' }, 'linux', '/home/ana'), '/x/conf/VK Depot')
+    assert.equal(defaultDataFolder({ XDG_CONFIG_HOME: 'relative' }, 'linux', '/home/ana'), '/home/ana/.config/VK Depot')
+    assert.equal(defaultDataFolder({}, 'darwin', '/Users/ana'), '/Users/ana/Library/Application Support/VK Depot')
+    assert.equal(defaultDataFolder({ APPDATA: 'C:\\Users\\ana\\AppData\\Roaming' }, 'win32', 'C:\\Users\\ana'), 'C:\\Users\\ana\\AppData\\Roaming\\VK Depot')
+    assert.equal(defaultDataFolder({}, 'win32', 'C:\\Users\\ana'), 'C:\\Users\\ana\\AppData\\Roaming\\VK Depot')
+  })
+})
