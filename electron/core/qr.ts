@@ -3,12 +3,11 @@
  * level M, quiet zone of 4 modules. Payload format: shared/qr-payload.ts, docs/handover-qr.md.
  */
 
-import { randomBytes } from 'node:crypto'
-import { rename, rm, writeFile } from 'node:fs/promises'
-import { basename, dirname, extname, join } from 'node:path'
-import QRCode from 'qrcode'
+import { extname } from 'node:path'
+import QRCode, { type QRCodeSegment } from 'qrcode'
 import { VkError } from '../../shared/errors'
 import { QR_BYTE_CAPACITY_M } from '../../shared/qr-payload'
+import { writeFileAtomic } from './secure-files'
 
 export type QrFormat = 'png' | 'svg'
 
@@ -24,7 +23,7 @@ export interface QrRenderOptions {
 const DEFAULT_SCALE = 8
 const DEFAULT_MARGIN = 4
 
-function segmentsFor(payload: string): { bytes: Buffer; segments: QRCode.QRCodeSegment[] } {
+function segmentsFor(payload: string): { bytes: Buffer; segments: QRCodeSegment[] } {
   const bytes = Buffer.from(payload, 'utf8')
   if (bytes.length > QR_BYTE_CAPACITY_M) {
     throw new VkError('input.too-large', `the token is too large for one QR code at error-correction level M (${bytes.length} bytes, maximum ${QR_BYTE_CAPACITY_M}); export it as JSON instead`)
@@ -87,19 +86,16 @@ export function qrFormatForPath(path: string): QrFormat {
 }
 
 /**
- * Writes the QR image to `path` (format from the extension). The file is written to a
- * temporary name with mode 0600 and renamed into place: the code is a car key until it
- * expires. Returns the format written.
+ * Writes the QR image to `path` (format from the extension) with secure-files'
+ * writeFileAtomic: mode 0600, temporary file renamed into place — the code is a car key
+ * until it expires. Returns the format written.
  */
 export async function writeHandoverQr(path: string, payload: string, options?: QrRenderOptions): Promise<QrFormat> {
   const format = qrFormatForPath(path)
   const image = await renderHandoverQr(payload, format, options)
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
   try {
-    await writeFile(tmp, image, { mode: 0o600, flag: 'wx' })
-    await rename(tmp, path)
+    await writeFileAtomic(path, image, 0o600)
   } catch (error) {
-    await rm(tmp, { force: true }).catch(() => undefined)
     const code = (error as NodeJS.ErrnoException).code
     const why = code === 'ENOENT' ? 'its folder does not exist'
       : code === 'EACCES' || code === 'EPERM' ? 'permission was denied'
