@@ -8,19 +8,19 @@ import { readFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import Conf from 'conf'
 import { VkError } from '../../shared/errors'
-import { parseCarData, type ImportResult } from '../../shared/cardata'
+import type { ImportResult } from '../../shared/cardata'
 import { parseDuration, formatDuration } from '../../shared/duration'
 import { buildHandoverPayload } from '../../shared/qr-payload'
 import { validateVin } from '../../shared/vin'
-import { importCarDataFiles } from '../core/cardata-files'
+import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
 import type { DurationPlan, HandoverRecord } from '../core/handovers'
 import { defaultDataFolder } from '../core/paths'
-import { writeHandoverQr } from '../core/qr'
+import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { startSimulator } from '../core/simulator'
 import { parse, write } from './args'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
-import { readAll, readSecretLine, type CliIo } from './io'
+import { readSecretLine, type CliIo } from './io'
 
 export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
 
@@ -292,18 +292,8 @@ export function durationPlan(values: { duration?: string | undefined; until?: st
   throw new VkError('usage', 'Say how long the key must work: --duration 3600|90m|8h|2d or --until 2026-12-01T18:00:00+01:00.', { field: '--duration' })
 }
 
-async function readCarData(io: CliIo, file: string): Promise<ImportResult> {
-  if (file === '-') {
-    const bytes = await readAll(io.stdin)
-    let text: string
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-    } catch {
-      throw new VkError('input.file', 'stdin: the CarData is not valid UTF-8 text. Export the JSON from the phone again.', { file: 'stdin' })
-    }
-    return parseCarData(text, 'stdin')
-  }
-  return importCarDataFiles([file])
+function readCarData(io: CliIo, file: string): Promise<ImportResult> {
+  return file === '-' ? readCarDataStdin(io.stdin) : importCarDataFiles([file])
 }
 
 async function tokenCommand(args: string[], io: CliIo): Promise<number> {
@@ -323,7 +313,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   )
   if (!values.cardata) throw new VkError('usage', 'vkey token: --cardata FILE (or - for standard input) is required: the CarData JSON exported from the phone.', { field: '--cardata' })
   const plan = durationPlan(values)
-  if (values.qr && !/\.(png|svg)$/i.test(values.qr)) throw new VkError('usage', `--qr ${values.qr}: the file name must end in .png or .svg.`, { field: '--qr' })
+  if (values.qr) qrFormatForPath(values.qr) // refuse a bad --qr before spending a PSA call
   const wantedVin = values.vin ? validateVin(values.vin, { field: '--vin' }) : undefined
   const imported = await readCarData(io, values.cardata)
   const vehicle = pickVehicle(imported, values.cardata, wantedVin)

@@ -248,7 +248,8 @@ export class Depot {
       ...(secrets.chainPems ? { chainPems: secrets.chainPems } : {}),
       ...(profile.caPem ? { caPem: profile.caPem } : {}),
     }
-    const client = new PsaClient(credentials, this.options.clientOptions)
+    // Enough connections for the largest batch concurrency, so workers never queue behind each other.
+    const client = new PsaClient(credentials, { connections: 16, ...this.options.clientOptions })
     this.clients.set(profile.name, { client, fingerprint })
     return { client, profile }
   }

@@ -1,0 +1,124 @@
+/**
+ * Test environment for the depot, the CLI and the handlers: a throw-away data folder,
+ * the real PSA simulator over mutual TLS beside it, and the real keychain (the suite runs
+ * inside scripts/with-keyring.sh).
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
+import type { TestContext } from 'node:test'
+import { openStore } from '../../electron/cli/commands'
+import type { CliIo } from '../../electron/cli/io'
+import { runCli } from '../../electron/cli/run'
+import { Depot, defaultSimulatorDir } from '../../electron/core/depot'
+import { startSimulator, type Simulator } from '../../electron/core/simulator'
+
+export const ROOT = resolve(import.meta.dirname, '../..')
+
+/** A fresh folder under the system temp dir, removed when the test ends. */
+export async function tempFolder(t: TestContext | undefined, prefix = 'vkey-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  t?.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export interface TestDepot {
+  dataDir: string
+  simulator: Simulator
+  depot: Depot
+  env: NodeJS.ProcessEnv
+}
+
+/**
+ * A data folder with a simulator profile "sim" (default) and the demo partner
+ * certificate imported, exactly as a user would set it up with `vkey`.
+ */
+export async function setupDepot(t: TestContext, options: { latencyMs?: number; profile?: boolean } = {}): Promise<TestDepot> {
+  const root = await tempFolder(t)
+  const dataDir = join(root, 'data')
+  const simulator = await startSimulator({ dir: defaultSimulatorDir(dataDir), port: 0, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}) })
+  t.after(() => simulator.close())
+  const depot = await Depot.open({ dataDir, store: openStore(dataDir), clientOptions: { retryBaseDelayMs: 5 } })
+  t.after(() => depot.close())
+  await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir: simulator.material.dir })
+  if (options.profile !== false) {
+    await depot.saveProfile({ name: 'sim', environment: 'simulator', makeDefault: true })
+    const bytes = await readFile(simulator.material.files.partnerP12)
+    await depot.importCertificate('sim', { file: { name: 'partner.p12', bytes }, passphrase: simulator.material.credentials.p12Passphrase })
+  }
+  return { dataDir, simulator, depot, env: { ...process.env, VKEY_HOME: dataDir } }
+}
+
+/** A CarData export as the phone app writes it, with random base64 data. */
+export function carDataJson(vin?: string, extra: Record<string, unknown> = {}): string {
+  const random = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(Math.random() * 256))).toString('base64')
+  return JSON.stringify({ ...(vin ? { vin } : {}), uin: 'UIN0001', carData: random(96), carDataSignature: random(64), ...extra })
+}
+
+/** A valid VIN (17 characters, no I, O or Q), distinct for each n. */
+export function vinFor(n: number): string {
+  return `VF3TEST${String(n).padStart(10, '0')}`
+}
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `vkey` in this process with captured streams (fast; same code as the binary). */
+export async function vkey(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<CliResult> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  stdout.on('data', (c: Buffer) => out.push(c))
+  stderr.on('data', (c: Buffer) => err.push(c))
+  const io: CliIo = { stdout, stderr, stdin: Readable.from([Buffer.from(stdin)]), env, isTty: false }
+  const code = await runCli(args, io)
+  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
+}
+
+/** Runs the real `vkey` binary (scripts/vkey.mjs, as `npx vkey` does) in a child process. */
+export function vkeyProcess(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (c: Buffer) => out.push(c))
+    child.stderr.on('data', (c: Buffer) => err.push(c))
+    child.on('error', reject)
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }))
+    child.stdin.end(stdin)
+  })
+}
+
+/** Every file under a folder, recursively, with its bytes. */
+export async function filesUnder(dir: string): Promise<{ path: string; bytes: Buffer; mode: number }[]> {
+  const found: { path: string; bytes: Buffer; mode: number }[] = []
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath, entry.name)
+    found.push({ path, bytes: await readFile(path), mode: (await stat(path)).mode & 0o777 })
+  }
+  return found
+}
+
+/**
+ * Looks for secrets in clear in a folder: PEM private keys, and each given secret
+ * string as UTF-8, base64 and hex. Returns what it found, where.
+ */
+export async function findSecretsInClear(dir: string, secrets: string[]): Promise<string[]> {
+  const hits: string[] = []
+  const needles = secrets
+    .filter((s) => s.length >= 6)
+    .flatMap((s) => [s, Buffer.from(s).toString('base64'), Buffer.from(s).toString('hex')])
+  for (const file of await filesUnder(dir)) {
+    const text = file.bytes.toString('latin1')
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) hits.push(`${file.path}: PEM private key`)
+    for (const needle of needles) if (text.includes(needle)) hits.push(`${file.path}: contains a secret (${needle.slice(0, 6)}…)`)
+  }
+  return hits
+}

@@ -1,0 +1,140 @@
+/**
+ * The `vkey` command line end to end: the real binary (scripts/vkey.mjs), the real
+ * simulator over mutual TLS, the real keychain. The first test is the issue's "done
+ * when" flow, word for word.
+ */
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { once } from 'node:events'
+import { promisify } from 'node:util'
+import { test } from 'node:test'
+import { parseHandoverPayload } from '../../shared/qr-payload'
+import { verifyTokenSignature } from '../../electron/core/simulator'
+import { carDataJson, findSecretsInClear, ROOT, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
+
+const run = promisify(execFile)
+
+test('simulator, profile add, cert import and token --qr --json work from a shell, and the QR decodes to the token', async (t) => {
+  const root = await tempFolder(t)
+  const env = { ...process.env, VKEY_HOME: join(root, 'home') }
+  const simDir = join(root, 'sim')
+  // vkey simulator --dir D &   (port 0: any free port; it prints the URL it listens on)
+  const simulator = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--dir', simDir, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.after(() => simulator.kill('SIGTERM'))
+  let banner = ''
+  simulator.stdout.setEncoding('utf8')
+  while (!banner.includes('Ctrl-C')) {
+    const [chunk] = (await once(simulator.stdout, 'data')) as [string]
+    banner += chunk
+  }
+  assert.match(banner, /PSA simulator listening on https:\/\/localhost:\d+\/connectedcar\/v3/)
+  const demo = JSON.parse(await readFile(join(simDir, 'demo-credentials.json'), 'utf8')) as { login: string; password: string; clientId: string; p12Passphrase: string }
+
+  const added = await vkeyProcess(['profile', 'add', 'depot', '--env', 'simulator', '--client-id', demo.clientId, '--login', demo.login, '--password-stdin', '--default'], env, `${demo.password}\n`)
+  assert.equal(added.code, 0, added.stderr)
+  assert.match(added.stdout, /Profile "depot" saved/)
+
+  const imported = await vkeyProcess(['cert', 'import', join(simDir, 'partner.p12'), '--passphrase-stdin'], env, `${demo.p12Passphrase}\n`)
+  assert.equal(imported.code, 0, imported.stderr)
+  assert.match(imported.stdout, new RegExp(`CN=${demo.login}`))
+
+  const cardata = join(root, 'car.json')
+  await writeFile(cardata, carDataJson(vinFor(1)))
+  const qr = join(root, 'q.png')
+  const token = await vkeyProcess(['token', '--cardata', cardata, '--duration', '2h', '--qr', qr, '--json'], env)
+  assert.equal(token.code, 0, token.stderr)
+  const answer = JSON.parse(token.stdout) as { vin: string; access_token: string; token_type: string; expires: string; expires_in: number; token_signature: string; qr: string }
+  assert.equal(answer.vin, vinFor(1))
+  assert.equal(answer.expires_in, 7200)
+  assert.equal(typeof answer.expires_in, 'number')
+  assert.ok(Math.abs(Date.parse(answer.expires) - Date.now() - 7200_000) < 60_000, 'expires is about two hours from now')
+  assert.equal(answer.qr, qr)
+
+  // A real QR scanner reads the PNG back to the same token.
+  const { stdout: scanned } = await run('zbarimg', ['--raw', '-q', qr])
+  const payload = parseHandoverPayload(scanned.trim())
+  assert.equal(payload.accessToken, answer.access_token)
+  assert.equal(payload.vin, vinFor(1))
+  assert.equal(payload.tokenSignature, answer.token_signature)
+
+  // The simulator's signature over the token verifies (what the phone side would check).
+  const material = await import('../../electron/core/simulator').then((m) => m.loadSimulatorMaterial(simDir))
+  assert.ok(verifyTokenSignature(material, answer, answer.token_signature))
+
+  // Nothing secret in clear in the data folder: no key, no password, no token.
+  assert.deepEqual(await findSecretsInClear(env.VKEY_HOME!, [demo.password, demo.p12Passphrase, answer.access_token, answer.token_signature]), [])
+})
+
+test('without --json the token is masked on stdout', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(2)))
+  const shown = await vkey(['token', '--cardata', file, '--duration', '90m'], env)
+  assert.equal(shown.code, 0, shown.stderr)
+  assert.match(shown.stdout, /Token issued for VF3TEST0000000002/)
+  const listed = await vkey(['list', '--json'], env)
+  const [record] = JSON.parse(listed.stdout) as { id: string }[]
+  const full = await vkey(['show', record!.id, '--json'], env)
+  const token = (JSON.parse(full.stdout) as { access_token: string }).access_token
+  assert.ok(!shown.stdout.includes(token), 'the whole token is not printed without --json')
+  assert.match(shown.stdout, /token: +\S{4}•{8}\S{4}/)
+})
+
+test('exit codes: 2 for bad input, 3 for configuration, 4 when PSA refuses, 5 when the server cannot be reached', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const good = join(dataDir, '..', 'good.json')
+  await writeFile(good, carDataJson(vinFor(3)))
+
+  const badDuration = await vkey(['token', '--cardata', good, '--duration', 'soon'], env)
+  assert.equal(badDuration.code, 2)
+  assert.match(badDuration.stderr, /--duration/)
+  assert.equal(badDuration.stderr.trim().split('\n').length, 1, 'one line on stderr, no stack trace')
+
+  const bad = join(dataDir, '..', 'bad.json')
+  await writeFile(bad, JSON.stringify({ vin: vinFor(4), carData: 'not base64 !!', carDataSignature: 'AAAA' }))
+  const badFile = await vkey(['token', '--cardata', bad, '--duration', '1h'], env)
+  assert.equal(badFile.code, 2)
+  assert.match(badFile.stderr, /bad\.json/)
+  assert.match(badFile.stderr, /carData/i)
+
+  const noProfile = await vkey(['token', '--cardata', good, '--duration', '1h', '--profile', 'nope'], env)
+  assert.equal(noProfile.code, 3)
+  assert.match(noProfile.stderr, /nope/)
+
+  simulator.faults.statuses.push(401)
+  const refused = await vkey(['token', '--cardata', good, '--duration', '1h'], env)
+  assert.equal(refused.code, 4)
+  assert.match(refused.stderr, /uuid [0-9a-f-]{36}/, 'the PSA error uuid is shown for support')
+
+  await simulator.close()
+  const down = await vkey(['token', '--cardata', good, '--duration', '1h'], env)
+  assert.equal(down.code, 5, down.stderr)
+})
+
+test('no keychain: a clear error and exit 3, and nothing written in clear', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const noBus = { ...env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' }
+  const result = await vkeyProcess(['profile', 'add', 'other', '--env', 'preprod', '--client-id', 'c1', '--login', 'MZP000001', '--password-stdin'], noBus, 'a-password-that-must-not-land\n')
+  assert.equal(result.code, 3, result.stderr)
+  assert.match(result.stderr, /Secret Service keyring/)
+  assert.deepEqual(await findSecretsInClear(dataDir, ['a-password-that-must-not-land']), [])
+})
+
+test('profile list and cert show report the certificate facts as JSON', async (t) => {
+  const { env, simulator } = await setupDepot(t)
+  const listed = await vkey(['profile', 'list', '--json'], env)
+  assert.equal(listed.code, 0, listed.stderr)
+  const [profile] = JSON.parse(listed.stdout) as { name: string; default: boolean; hasPassword: boolean; certificate: { commonName: string } }[]
+  assert.equal(profile!.name, 'sim')
+  assert.equal(profile!.default, true)
+  assert.equal(profile!.hasPassword, true)
+  assert.equal(profile!.certificate.commonName, simulator.material.credentials.login)
+  assert.ok(!listed.stdout.includes(simulator.material.credentials.password))
+
+  const shown = await vkey(['cert', 'show', '--json'], env)
+  const facts = JSON.parse(shown.stdout) as { daysLeft: number; fingerprintSha256: string; issuer: string }
+  assert.ok(facts.daysLeft > 30)
+  assert.match(facts.fingerprintSha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+})

@@ -1,0 +1,243 @@
+/**
+ * Offline-prepared handovers against the real simulator (mutual TLS) and the real
+ * keychain: batches with server trouble, a crash half-way, the offline queue, use of
+ * issued tokens with no network, the pack, the audit and expiry.
+ */
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { test } from 'node:test'
+import { openStore } from '../../electron/cli/commands'
+import { createHandlers, summaryOf } from '../../electron/core/handlers'
+import { Depot } from '../../electron/core/depot'
+import { startSimulator } from '../../electron/core/simulator'
+import { parseHandoverPayload } from '../../shared/qr-payload'
+import { carDataJson, filesUnder, findSecretsInClear, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
+
+const run = promisify(execFile)
+
+interface BatchJson {
+  batchId: string
+  issued: { id: string; vin: string; access_token: string }[]
+  skipped: string[]
+  queued: string[]
+  failed: { what: string; code: string; message: string }[]
+}
+
+interface ListedRecord {
+  id: string
+  vin: string | null
+  status: string
+  expires: string | null
+}
+
+/** n single-vehicle files in a folder (VINs from `from`), and their paths. */
+async function writeVehicleFiles(dir: string, n: number, from = 0): Promise<string[]> {
+  await mkdir(dir, { recursive: true })
+  const paths: string[] = []
+  for (let i = 0; i < n; i += 1) {
+    const path = join(dir, `car-${from + i}.json`)
+    await writeFile(path, carDataJson(vinFor(from + i)))
+    paths.push(path)
+  }
+  return paths
+}
+
+function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1)
+  return counts
+}
+
+test('a batch of 200 vehicles through 503s and a 429 burst ends with exactly one token per valid vehicle, and every malformed file is reported', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const folder = join(dataDir, '..', 'cars')
+  const files = await writeVehicleFiles(folder, 100)
+  // 100 more vehicles in one file, as an export of many phones would be.
+  const many = join(folder, 'fleet.json')
+  await writeFile(many, JSON.stringify({ vehicles: Array.from({ length: 100 }, (_, i) => JSON.parse(carDataJson(vinFor(100 + i)))) }))
+  const broken = join(folder, 'broken.json')
+  await writeFile(broken, '{"vin": "VF3TEST0000009999", "carData": ')
+  const badBase64 = join(folder, 'bad-base64.json')
+  await writeFile(badBase64, JSON.stringify({ vin: vinFor(9998), carData: '***', carDataSignature: 'AAAA' }))
+  const badVin = join(folder, 'bad-vin.json')
+  await writeFile(badVin, carDataJson('VF3OOPS'))
+
+  simulator.faults.statuses.push(503, 503, 200, 503, 503, 503, 200, 503)
+  simulator.faults.burstPerSecond = 40
+  simulator.faults.retryAfterSeconds = 1
+  const result = await vkey(['batch', ...files, many, broken, badBase64, badVin, '--duration', '8h', '--concurrency', '8', '--json'], env)
+  const summary = JSON.parse(result.stdout) as BatchJson
+  assert.equal(result.code, 2, 'non-zero: some files were malformed')
+  assert.equal(summary.issued.length, 200, `issued ${summary.issued.length}; failed: ${JSON.stringify(summary.failed.slice(0, 3))}`)
+  assert.equal(new Set(summary.issued.map((i) => i.vin)).size, 200)
+  assert.equal(simulator.stats.tokensIssued, 200, 'the server issued exactly one token per vehicle')
+  assert.ok((simulator.stats.byStatus[429] ?? 0) > 0, 'the burst limit was hit')
+  assert.ok((simulator.stats.byStatus[503] ?? 0) >= 6, 'the scripted 503s were answered')
+  const failedFiles = summary.failed.map((f) => f.what).join('\n')
+  for (const name of ['broken.json', 'bad-base64.json', 'bad-vin.json']) assert.match(failedFiles, new RegExp(name.replace('.', '\\.')))
+  assert.equal(summary.failed.length, 3)
+
+  // The store parses and holds one issued record per vehicle.
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  const issuedPerVin = countBy(listed.filter((r) => r.status === 'issued'), (r) => r.vin ?? '')
+  assert.equal(issuedPerVin.size, 200)
+  assert.ok([...issuedPerVin.values()].every((n) => n === 1))
+})
+
+test('a batch killed with SIGKILL half-way and run again ends with one token per vehicle and a store that parses', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t, { latencyMs: 40 })
+  const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 80)
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'batch', ...files, '--duration', '4h', '--concurrency', '4'], { env, stdio: 'ignore' })
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  const deadline = Date.now() + 60_000
+  while (simulator.stats.tokensIssued < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  child.kill('SIGKILL')
+  await exited
+  const before = simulator.stats.tokensIssued
+  assert.ok(before >= 30 && before < 80, `killed half-way (after ${before} tokens)`)
+
+  const listedAfterKill = await vkey(['list', '--json'], env)
+  assert.equal(listedAfterKill.code, 0, `the store parses after the kill: ${listedAfterKill.stderr}`)
+
+  const resumed = await vkey(['batch', ...files, '--duration', '4h', '--concurrency', '4', '--json'], env)
+  assert.equal(resumed.code, 0, resumed.stderr)
+  const summary = JSON.parse(resumed.stdout) as BatchJson
+  assert.equal(summary.issued.length, 80, 'every vehicle has a token after the resume')
+  assert.ok(summary.skipped.length >= before - 4, `vehicles that got a token before the kill are not sent again (skipped ${summary.skipped.length})`)
+  // At most the requests in flight when the process died (concurrency 4) were issued twice by the server.
+  assert.ok(simulator.stats.tokensIssued <= 80 + 4, `server issued ${simulator.stats.tokensIssued}`)
+
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  const perVin = countBy(listed, (r) => r.vin ?? '')
+  assert.equal(perVin.size, 80)
+  assert.ok([...perVin.values()].every((n) => n === 1), 'no vehicle lost, none doubled')
+  assert.ok(listed.every((r) => r.status === 'issued'))
+})
+
+test('a request made while the server is unreachable is queued, then sent exactly once when it comes back', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const port = simulator.port
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(7)))
+  await simulator.close()
+
+  const offline = await vkey(['token', '--cardata', file, '--duration', '2h'], env)
+  assert.equal(offline.code, 5, offline.stderr)
+  let listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  assert.deepEqual(listed.map((r) => r.status), ['queued'])
+
+  // `vkey queue flush --watch` keeps trying; the simulator comes back on the same port.
+  const watching = vkey(['queue', 'flush', '--watch', '--interval', '0.3'], env)
+  await new Promise((r) => setTimeout(r, 500))
+  const back = await startSimulator({ dir: simulator.material.dir, port })
+  t.after(() => back.close())
+  const flushed = await watching
+  assert.equal(flushed.code, 0, flushed.stderr)
+  assert.match(flushed.stdout, /1 sent/)
+  listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  assert.deepEqual(listed.map((r) => r.status), ['issued'])
+  assert.equal(back.requests.length, 1, 'the server saw the POST exactly once')
+
+  // Nothing left to send: a second flush sends nothing.
+  await vkey(['queue', 'flush'], env)
+  assert.equal(back.requests.length, 1)
+})
+
+test('issued tokens are shown, exported as QR and packed with the simulator stopped; the audit has no secret; the data folder holds nothing in clear', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 3)
+  const batch = JSON.parse((await vkey(['batch', ...files, '--duration', '8h', '--json'], env)).stdout) as BatchJson
+  assert.equal(batch.issued.length, 3)
+  const tokens = batch.issued.map((i) => i.access_token)
+  await simulator.close()
+
+  const out = join(dataDir, '..', 'out')
+  await mkdir(out)
+  const first = batch.issued[0]!
+  const shown = await vkey(['show', first.id, '--qr', join(out, 'one.svg'), '--json'], env)
+  assert.equal(shown.code, 0, shown.stderr)
+  assert.equal((JSON.parse(shown.stdout) as { access_token: string }).access_token, first.access_token)
+  assert.match(await readFile(join(out, 'one.svg'), 'utf8'), /<svg/)
+  const png = await vkey(['show', first.id, '--qr', join(out, 'one.png')], env)
+  assert.equal(png.code, 0)
+  const { stdout: scanned } = await run('zbarimg', ['--raw', '-q', join(out, 'one.png')])
+  assert.equal(parseHandoverPayload(scanned.trim()).accessToken, first.access_token)
+
+  const pack = await vkey(['pack', '--all-valid', '--out', join(out, 'pack.pdf')], env)
+  assert.equal(pack.code, 0, pack.stderr)
+  assert.match(pack.stdout, /3 pages/)
+  await run('pdftoppm', ['-r', '100', '-png', '-f', '2', '-l', '2', join(out, 'pack.pdf'), join(out, 'page')])
+  const pages = (await filesUnder(out)).filter((f) => /page-\d+\.png$/.test(f.path))
+  assert.equal(pages.length, 1)
+  const { stdout: pageScan } = await run('zbarimg', ['--raw', '-q', pages[0]!.path])
+  assert.ok(tokens.includes(parseHandoverPayload(pageScan.trim()).accessToken), 'page 2 of the pack scans to one of the issued tokens')
+  const { stdout: pdfText } = await run('pdftotext', [join(out, 'pack.pdf'), '-'])
+  assert.match(pdfText, /car key/)
+  assert.match(pdfText, /VF3TEST/)
+
+  const audit = await vkey(['audit', '--csv', join(out, 'audit.csv')], env)
+  assert.equal(audit.code, 0)
+  const csv = await readFile(join(out, 'audit.csv'), 'utf8')
+  assert.match(csv.split('\r\n')[0]!, /^time,technician,profile,vin/)
+  assert.equal(csv.trim().split('\r\n').length, 4)
+  for (const token of tokens) assert.ok(!csv.includes(token), 'no token in the audit')
+
+  const secrets = [...tokens, simulator.material.credentials.password, simulator.material.credentials.p12Passphrase]
+  assert.deepEqual(await findSecretsInClear(dataDir, secrets), [])
+  for (const file of await filesUnder(dataDir)) assert.equal(file.mode, 0o600, `${file.path} is 0600`)
+})
+
+test('expired tokens are erased at start-up and the record stays, marked expired', async (t) => {
+  const { dataDir, depot } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(11), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const issued = await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
+  assert.equal(issued.status, 'issued')
+  assert.ok(issued.sealedToken)
+
+  // Two hours later, the app starts.
+  const later = () => new Date(Date.now() + 2 * 3600_000)
+  const events: unknown[] = []
+  const handlers = await createHandlers({
+    dataDir,
+    store: openStore(dataDir),
+    dialogs: { chooseFiles: async () => [], chooseSavePath: async () => undefined },
+    clipboard: { writeText: () => undefined, readText: () => '', clear: () => undefined },
+    events: { emit: (_event, payload) => events.push(payload) },
+    systemLocale: 'en-US',
+    version: 'test',
+    platform: 'linux',
+    now: later,
+  })
+  t.after(() => handlers.dispose())
+  const stored = await (await handlers.depot.handovers()).get(record!.id)
+  assert.equal(stored.status, 'expired')
+  assert.equal(stored.sealedToken, undefined, 'the token material is gone')
+  assert.equal(stored.vin, vinFor(11), 'the record stays for the history')
+  const detail = await handlers['handovers:get']({ id: record!.id })
+  assert.equal(detail.token, undefined)
+})
+
+test('"plan for": the duration is computed when the request goes out so the token covers the planned window', async (t) => {
+  const { depot } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(12), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const start = new Date(Date.now() + 2 * 3600_000).toISOString()
+  const issued = await depot.requestToken(record!.id, { kind: 'plan', start, seconds: 3600 })
+  assert.ok(Math.abs((issued.durationSeconds ?? 0) - 3 * 3600) <= 2, `asked for ${issued.durationSeconds} s: two hours until the handover plus one of use`)
+  assert.equal(summaryOf(issued).coversPlan, true)
+  // A token that ends before the planned window does is flagged.
+  const short = { ...issued, expires: new Date(Date.parse(issued.plannedEnd!) - 600_000).toISOString() }
+  assert.equal(summaryOf(short).coversPlan, false)
+})
+
+test('a second process using the same data folder sees the same handovers (the app and vkey share it)', async (t) => {
+  const { dataDir, depot, env } = await setupDepot(t)
+  await depot.addVehicles({ vehicles: [{ source: 'a.json', index: 0, vin: vinFor(13), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const other = await Depot.open({ dataDir, store: openStore(dataDir) })
+  t.after(() => other.close())
+  assert.equal((await (await other.handovers()).list()).length, 1)
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  assert.equal(listed[0]?.vin, vinFor(13))
+})
