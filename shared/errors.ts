@@ -42,6 +42,8 @@ export const errorCodes = [
   'server.malformed',
   'server.too-large',
   'network.unreachable',
+  /** The connection dropped after the request was sent: a token may exist; never queued or retried. */
+  'network.lost',
   'network.timeout',
   'tls.server-untrusted',
   'tls.server-expired',

@@ -59,6 +59,8 @@ export interface SimulatorRequestRecord {
 }
 
 export interface SimulatorStats {
+  /** Mutual-TLS connections established (keep-alive reuse shows as fewer connections than requests). */
+  connections: number
   /** Requests that reached HTTP (after a successful mutual-TLS handshake). */
   requests: number
   /** TLS handshakes the server refused or that failed (unknown, expired or missing client certificate…). */
@@ -88,6 +90,8 @@ export interface SimulatorOptions {
   now?: () => Date
   /** Test-only: serve this certificate instead of the simulator's own (expired, wrong host, other CA…). */
   tlsOverride?: { certPem: string; keyPem: string }
+  /** Test-only: highest TLS version offered (default TLSv1.3); TLSv1.2 makes certificate refusals happen inside the handshake. */
+  maxTlsVersion?: 'TLSv1.2' | 'TLSv1.3'
   /** Test-only: the password to accept instead of the demo one. */
   password?: string
   /** Client ids accepted besides the demo one. */
@@ -187,7 +191,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   const faults = defaultFaults(options.latencyMs ?? 0)
   const requests: SimulatorRequestRecord[] = []
-  const stats: SimulatorStats = { requests: 0, handshakeFailures: 0, tokensIssued: 0, resets: 0, byStatus: {} }
+  const stats: SimulatorStats = { connections: 0, requests: 0, handshakeFailures: 0, tokensIssued: 0, resets: 0, byStatus: {} }
   const sockets = new Set<Socket>()
   const closing = new AbortController()
   let dayUsed = 0
@@ -212,12 +216,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
+    maxVersion: options.maxTlsVersion ?? 'TLSv1.3',
   })
   server.keepAliveTimeout = 5_000
 
   server.on('connection', (socket: Socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
+  })
+  server.on('secureConnection', () => {
+    stats.connections++
   })
   server.on('tlsClientError', () => {
     stats.handshakeFailures++
@@ -418,7 +426,17 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     res.write('{"padding":"')
     let written = 0
     while (written < faults.oversizedBytes && !res.destroyed && !closing.signal.aborted) {
-      if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve) })
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            res.off('drain', done)
+            res.off('close', done)
+            resolve()
+          }
+          res.on('drain', done)
+          res.on('close', done)
+        })
+      }
       written += chunk.length
     }
     if (!res.destroyed) res.end('"}')
