@@ -241,3 +241,15 @@ test('a second process using the same data folder sees the same handovers (the a
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
   assert.equal(listed[0]?.vin, vinFor(13))
 })
+
+test('a connection lost after the request was sent is not queued for a resend: the handover fails and says a token may exist', async (t) => {
+  const { depot, simulator } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(14), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  simulator.faults.statuses.push('reset')
+  await assert.rejects(depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 }), (error: Error & { code?: string }) => error.code === 'network.lost')
+  const stored = await (await depot.handovers()).get(record!.id)
+  assert.equal(stored.status, 'failed')
+  assert.match(stored.error?.message ?? '', /token may have been issued/)
+  assert.deepEqual(await depot.flushQueue(), { sent: 0, stillQueued: 0, failed: 0 })
+  assert.equal(simulator.requests.length, 1, 'the POST was sent exactly once')
+})
