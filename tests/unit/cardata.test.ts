@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -329,11 +330,14 @@ describe('importCarDataFiles / readCarDataStdin', () => {
     assert.match(issue.message, /is a folder/)
   })
 
-  it('an unreadable file is an input.file issue', { skip: process.getuid?.() === 0 ? 'root reads everything' : false }, async () => {
+  it('an unreadable file is an input.file issue', async () => {
     const locked = join(dir, 'locked.json')
     await writeFile(locked, '{}')
     await chmod(locked, 0o000)
-    const issue = onlyIssue(await importCarDataFiles([locked]))
+    // root reads every file, so as root the import runs in a child process as "nobody".
+    const asNobody = process.getuid?.() === 0
+    const result = asNobody ? importAsNobody(locked) : await importCarDataFiles([locked])
+    const issue = onlyIssue(result)
     assert.equal(issue.code, 'input.file')
     assert.match(issue.message, /permission denied/)
   })
@@ -374,3 +378,12 @@ describe('importCarDataFiles / readCarDataStdin', () => {
     assert.deepEqual([...importIssueCodes].sort(), ['input.base64', 'input.field', 'input.file', 'input.json', 'input.too-large', 'input.vin'])
   })
 })
+
+/** Runs importCarDataFiles in a child process with uid/gid 65534 and returns its result. */
+function importAsNobody(path: string): ImportResult {
+  const module = new URL('../../electron/core/cardata-files.ts', import.meta.url).href
+  const script = `const m = await import(${JSON.stringify(module)}); process.stdout.write(JSON.stringify(await m.importCarDataFiles([${JSON.stringify(path)}])))`
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } })
+  assert.equal(child.status, 0, child.stderr)
+  return JSON.parse(child.stdout) as ImportResult
+}
