@@ -108,8 +108,10 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     return result
   }
 
-  // Start-up: erase expired tokens now, then keep doing it; retry the offline queue.
+  // Start-up: erase expired tokens now, then keep doing it; retry the offline queue;
+  // resume any batch a crash or a quit left unfinished (vehicles with a token are skipped).
   await sweepExpired()
+  batches.resumeUnfinished().catch(() => undefined)
   const expiryTimer = setInterval(() => void sweepExpired(), EXPIRY_SWEEP_MS)
   expiryTimer.unref()
   const queueTimer = setInterval(() => {
