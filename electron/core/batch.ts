@@ -30,6 +30,8 @@ interface Journal {
   concurrency: number
   createdAt: string
   finishedAt?: string
+  /** The process running it: a journal whose process is still alive is not resumed by another. */
+  pid?: number
 }
 
 export interface BatchOutcome {
@@ -65,6 +67,16 @@ class RateGate {
     while (Date.now() < this.openAt && !signal.aborted) {
       await sleep(Math.min(250, this.openAt - Date.now()))
     }
+  }
+}
+
+function processAlive(pid: number | undefined): boolean {
+  if (!pid || pid === process.pid) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
@@ -126,7 +138,7 @@ export class BatchRunner {
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       try {
         const journal = JSON.parse(await readFile(join(batchesDir(this.depot), name), 'utf8')) as Journal
-        if (!journal.finishedAt) journals.push(journal)
+        if (!journal.finishedAt && !processAlive(journal.pid)) journals.push(journal)
       } catch {
         // a journal that does not parse was never completely written: nothing was sent for it
       }
@@ -151,6 +163,7 @@ export class BatchRunner {
       plan,
       concurrency: Math.max(1, Math.min(16, options.concurrency ?? DEFAULT_CONCURRENCY)),
       createdAt: this.depot.now().toISOString(),
+      pid: process.pid,
     }
     await ensurePrivateFolder(batchesDir(this.depot))
     await writeFileAtomic(join(batchesDir(this.depot), `${id}.json`), JSON.stringify(journal))
