@@ -253,3 +253,38 @@ test('a connection lost after the request was sent is not queued for a resend: t
   assert.deepEqual(await depot.flushQueue(), { sent: 0, stillQueued: 0, failed: 0 })
   assert.equal(simulator.requests.length, 1, 'the POST was sent exactly once')
 })
+
+test('the app resumes a batch that a killed vkey process left unfinished, without a second token for any vehicle', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t, { latencyMs: 40 })
+  const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 40)
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'batch', ...files, '--duration', '4h', '--concurrency', '2'], { env, stdio: 'ignore' })
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  const deadline = Date.now() + 60_000
+  while (simulator.stats.tokensIssued < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  child.kill('SIGKILL')
+  await exited
+
+  let finished: (progress: { done: number; total: number; failed: number }) => void = () => undefined
+  const done = new Promise<{ done: number; total: number; failed: number }>((resolve) => (finished = resolve))
+  const handlers = await createHandlers({
+    dataDir,
+    store: openStore(dataDir),
+    dialogs: { chooseFiles: async () => [], chooseSavePath: async () => undefined },
+    clipboard: { writeText: () => undefined, readText: () => '', clear: () => undefined },
+    events: {
+      emit: (event, payload) => {
+        if (event === 'batch:progress' && !(payload as { running: boolean }).running) finished(payload as { done: number; total: number; failed: number })
+      },
+    },
+    systemLocale: 'en-US',
+    version: 'test',
+    platform: 'linux',
+  })
+  t.after(() => handlers.dispose())
+  const progress = await done
+  assert.deepEqual({ done: progress.done, total: progress.total, failed: progress.failed }, { done: 40, total: 40, failed: 0 })
+  const records = await (await handlers.depot.handovers()).list()
+  assert.equal(records.length, 40)
+  assert.ok(records.every((r) => r.status === 'issued'))
+  assert.ok(simulator.stats.tokensIssued <= 40 + 2, `server issued ${simulator.stats.tokensIssued} (at most the 2 in flight twice)`)
+})
