@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next'
 import type { ProfileView } from '../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from './api'
 import { ErrorPanel } from './components/ErrorPanel'
+import { NavIcon } from './components/NavIcon'
 import { Spinner } from './components/Spinner'
 import { HistoryScreen } from './screens/HistoryScreen'
 import { RequestScreen } from './screens/RequestScreen'
@@ -78,7 +79,7 @@ export function App() {
                 onClick={() => go(item)}
                 data-screen={item}
               >
-                <span className={`nav__icon nav__icon--${item}`} aria-hidden="true" />
+                <NavIcon name={item} />
                 {t(`nav.${item}`)}
               </button>
             </li>

@@ -3,7 +3,7 @@
  * next step come from i18n keys per code (errors.<code>) or per family (errors.<family>);
  * the explanation falls back to the main side's message, which names files and fields.
  */
-import { useState } from 'react'
+import { useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { ErrorView } from '../api'
 
@@ -21,6 +21,7 @@ export function errorFamily(code: string): string {
 
 export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
   const { t } = useTranslation()
+  const titleId = useId()
   const [copied, setCopied] = useState<'idle' | 'done' | 'failed'>('idle')
   const family = errorFamily(error.code)
   const title = t([`errors.${error.code}.title`, `errors.${family}.title`, 'errors.generic.title'])
@@ -45,8 +46,8 @@ export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
   }
 
   return (
-    <section className={`error-panel error-panel--${tone}`} role="alert" aria-labelledby="error-panel-title" data-code={error.code}>
-      <h2 id="error-panel-title" className="error-panel__title">
+    <section className={`error-panel error-panel--${tone}`} role="alert" aria-labelledby={titleId} data-code={error.code}>
+      <h2 id={titleId} className="error-panel__title">
         {title}
       </h2>
       <p className="error-panel__text">{text}</p>

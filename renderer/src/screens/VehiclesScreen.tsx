@@ -1,0 +1,268 @@
+/**
+ * Vehicles: import CarData (file dialog, drop, paste), see what was refused and why,
+ * fill in missing VINs, and pick a vehicle to request a token for.
+ */
+import { useCallback, useEffect, useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import type { HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
+import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import { ErrorPanel } from '../components/ErrorPanel'
+import { Spinner } from '../components/Spinner'
+import { StatusBadge } from '../components/StatusBadge'
+import { VinEditor } from '../components/VinEditor'
+
+export interface VehiclesScreenProps {
+  onSelect: (id: string) => void
+  onOpenToken: (id: string) => void
+}
+
+type Issue = ImportSummary['issues'][number]
+
+export function VehiclesScreen({ onSelect, onOpenToken }: VehiclesScreenProps) {
+  const { t } = useTranslation()
+  const [vehicles, setVehicles] = useState<HandoverSummary[] | null>(null)
+  const [error, setError] = useState<ErrorView | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [dragging, setDragging] = useState(false)
+  const [pasted, setPasted] = useState('')
+  const [result, setResult] = useState<{ added: number; issues: Issue[] } | null>(null)
+
+  const reload = useCallback(async () => {
+    try {
+      const { handovers } = await unwrap(vkey().listHandovers(undefined))
+      setVehicles(handovers)
+    } catch (failure) {
+      setError(toErrorView(failure))
+    }
+  }, [])
+
+  useEffect(() => {
+    void reload()
+    return vkey().on.onHandoversChanged(() => void reload())
+  }, [reload])
+
+  /** Runs imports one after the other and shows one combined result. */
+  async function runImports(jobs: Array<{ source: string; run: () => Promise<ImportSummary> }>): Promise<void> {
+    setBusy(true)
+    setError(null)
+    let added = 0
+    const issues: Issue[] = []
+    for (const job of jobs) {
+      try {
+        const summary = await job.run()
+        added += summary.added.length
+        issues.push(...summary.issues)
+      } catch (failure) {
+        const view = toErrorView(failure)
+        issues.push({ source: view.details.file ?? job.source, field: view.details.field, code: view.code, message: view.message })
+      }
+    }
+    setResult({ added, issues })
+    setBusy(false)
+    await reload()
+  }
+
+  async function importByDialog(): Promise<void> {
+    setError(null)
+    try {
+      const { files } = await unwrap(vkey().chooseFiles({ purpose: 'cardata', multiple: true }))
+      if (files.length === 0) return
+      const label = files.map((f) => f.name).join(', ')
+      await runImports([{ source: label, run: () => unwrap(vkey().importVehicleFiles({ grants: files.map((f) => f.grant) })) }])
+    } catch (failure) {
+      setError(toErrorView(failure))
+    }
+  }
+
+  async function importDropped(files: File[]): Promise<void> {
+    if (files.length === 0) return
+    await runImports(
+      files.map((file) => ({
+        source: file.name,
+        run: async () => unwrap(vkey().importVehicleText({ name: file.name, text: await file.text() })),
+      })),
+    )
+  }
+
+  async function importPasted(): Promise<void> {
+    if (pasted.trim() === '') return
+    await runImports([{ source: 'pasted', run: () => unwrap(vkey().importVehicleText({ name: 'pasted', text: pasted })) }])
+    setPasted('')
+  }
+
+  async function saveVin(id: string, vin: string): Promise<void> {
+    try {
+      await unwrap(vkey().updateHandover({ id, vin }))
+      await reload()
+    } catch (failure) {
+      setError(toErrorView(failure))
+    }
+  }
+
+  return (
+    <div className="screen">
+      <header className="screen__header">
+        <h1 tabIndex={-1}>{t('vehicles.title')}</h1>
+        <p className="screen__lead">{t('vehicles.lead')}</p>
+      </header>
+
+      <section className="card" aria-labelledby="import-title">
+        <h2 id="import-title" className="card__title">
+          {t('vehicles.importTitle')}
+        </h2>
+        <div className="import-grid">
+          <div
+            className={`drop-zone${dragging ? ' drop-zone--active' : ''}`}
+            data-testid="drop-zone"
+            onDragEnter={(event) => {
+              event.preventDefault()
+              setDragging(true)
+            }}
+            onDragOver={(event) => {
+              event.preventDefault()
+              event.dataTransfer.dropEffect = 'copy'
+            }}
+            onDragLeave={() => setDragging(false)}
+            onDrop={(event) => {
+              event.preventDefault()
+              setDragging(false)
+              void importDropped(Array.from(event.dataTransfer.files))
+            }}
+          >
+            <span className="drop-zone__icon" aria-hidden="true" />
+            <p className="drop-zone__text">{t('vehicles.dropHere')}</p>
+            <p className="drop-zone__or">{t('vehicles.or')}</p>
+            <button type="button" className="button button--primary" onClick={() => void importByDialog()} disabled={busy}>
+              {t('vehicles.chooseFiles')}
+            </button>
+          </div>
+          <div className="paste-box">
+            <label htmlFor="paste-json" className="label">
+              {t('vehicles.pasteLabel')}
+            </label>
+            <textarea
+              id="paste-json"
+              className="input textarea input--mono"
+              rows={6}
+              value={pasted}
+              spellCheck={false}
+              placeholder='{ "vehicles": [ { "vin": "…" } ] }'
+              onChange={(event) => setPasted(event.target.value)}
+            />
+            <button type="button" className="button button--secondary" onClick={() => void importPasted()} disabled={busy || pasted.trim() === ''}>
+              {t('vehicles.importPasted')}
+            </button>
+          </div>
+        </div>
+        <div className="import-result" role="status" aria-live="polite">
+          {busy && (
+            <p className="inline-status">
+              <Spinner /> {t('vehicles.importing')}
+            </p>
+          )}
+          {!busy && result && (
+            <>
+              <p className={result.issues.length === 0 ? 'notice notice--ok' : 'notice notice--warning'}>
+                {t('vehicles.importResult', { added: result.added, issues: result.issues.length })}
+              </p>
+              {result.issues.length > 0 && (
+                <ul className="issue-list" aria-label={t('vehicles.issuesLabel')}>
+                  {result.issues.map((issue, index) => (
+                    <li key={`${issue.source}-${index}`} className="issue-list__item" data-code={issue.code}>
+                      <span className="issue-list__source mono">
+                        {issue.source}
+                        {issue.field ? ` · ${issue.field}` : ''}
+                      </span>
+                      <span className="issue-list__message">{withoutSource(issue.message, issue.source)}</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </>
+          )}
+        </div>
+      </section>
+
+      {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
+
+      <section className="card" aria-labelledby="vehicle-list-title">
+        <h2 id="vehicle-list-title" className="card__title">
+          {t('vehicles.listTitle')} {vehicles && <span className="count">{vehicles.length}</span>}
+        </h2>
+        {vehicles === null ? (
+          <p className="loading">
+            <Spinner /> {t('common.loading')}
+          </p>
+        ) : vehicles.length === 0 ? (
+          <p className="empty">{t('vehicles.empty')}</p>
+        ) : (
+          <VehicleTable vehicles={vehicles} onSelect={onSelect} onOpenToken={onOpenToken} onSaveVin={saveVin} />
+        )}
+      </section>
+    </div>
+  )
+}
+
+/** The core prefixes messages with "file: " for the CLI; the list shows the file in its own column. */
+function withoutSource(message: string, source: string): string {
+  return message.startsWith(`${source}: `) ? message.slice(source.length + 2) : message
+}
+
+interface VehicleTableProps {
+  vehicles: HandoverSummary[]
+  onSelect: (id: string) => void
+  onOpenToken: (id: string) => void
+  onSaveVin: (id: string, vin: string) => Promise<void>
+}
+
+export function VehicleTable({ vehicles, onSelect, onOpenToken, onSaveVin }: VehicleTableProps) {
+  const { t } = useTranslation()
+  return (
+    <table className="table">
+      <thead>
+        <tr>
+          <th scope="col">{t('vehicles.vin')}</th>
+          <th scope="col">{t('vehicles.label')}</th>
+          <th scope="col">{t('vehicles.status')}</th>
+          <th scope="col">
+            <span className="visually-hidden">{t('vehicles.actions')}</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {vehicles.map((vehicle) => {
+          const name = vehicle.label ?? vehicle.source
+          const hasToken = vehicle.status === 'issued' || vehicle.status === 'handed-over'
+          return (
+            <tr key={vehicle.id} data-id={vehicle.id} data-vin={vehicle.vin ?? ''}>
+              <td className="mono">{vehicle.vin ?? <VinEditor name={name} onSave={(vin) => onSaveVin(vehicle.id, vin)} />}</td>
+              <td>
+                <span className="cell-main">{vehicle.label ?? '—'}</span>
+                <span className="cell-sub">{vehicle.source}</span>
+              </td>
+              <td>
+                <StatusBadge status={vehicle.status} />
+              </td>
+              <td className="table__actions">
+                {hasToken && (
+                  <button type="button" className="button button--secondary button--small" onClick={() => onOpenToken(vehicle.id)}>
+                    {t('vehicles.showToken')}
+                  </button>
+                )}
+                <button
+                  type="button"
+                  className="button button--primary button--small"
+                  disabled={!vehicle.vin}
+                  onClick={() => onSelect(vehicle.id)}
+                  aria-label={t('vehicles.requestFor', { name: vehicle.vin ?? name })}
+                >
+                  {t('vehicles.request')}
+                </button>
+              </td>
+            </tr>
+          )
+        })}
+      </tbody>
+    </table>
+  )
+}
