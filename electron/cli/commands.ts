@@ -5,7 +5,7 @@
  * and the exit code.
  */
 import { readFile } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { basename, resolve } from 'node:path'
 import Conf from 'conf'
 import { VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'

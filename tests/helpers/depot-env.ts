@@ -13,6 +13,8 @@ import { openStore } from '../../electron/cli/commands'
 import type { CliIo } from '../../electron/cli/io'
 import { runCli } from '../../electron/cli/run'
 import { Depot, defaultSimulatorDir } from '../../electron/core/depot'
+import { createHandlers, type HandlerHost } from '../../electron/core/handlers'
+import type { EventSink } from '../../electron/core/ipc-dispatch'
 import { startSimulator, type Simulator } from '../../electron/core/simulator'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
@@ -121,4 +123,28 @@ export async function findSecretsInClear(dir: string, secrets: string[]): Promis
     for (const needle of needles) if (text.includes(needle)) hits.push(`${file.path}: contains a secret (${needle.slice(0, 6)}…)`)
   }
   return hits
+}
+
+/**
+ * The app's IPC handlers on a data folder, as the main process creates them, with the
+ * two parts that need the Electron binary (dialogs, clipboard) answered by the test.
+ */
+export async function testHandlers(
+  t: TestContext,
+  dataDir: string,
+  options: { now?: () => Date; emit?: EventSink['emit']; files?: string[]; savePath?: string } = {},
+): Promise<HandlerHost> {
+  const handlers = await createHandlers({
+    dataDir,
+    store: openStore(dataDir),
+    dialogs: { chooseFiles: async () => options.files ?? [], chooseSavePath: async () => options.savePath },
+    clipboard: { writeText: () => undefined, readText: () => '', clear: () => undefined },
+    events: { emit: options.emit ?? (() => undefined) },
+    systemLocale: 'en-US',
+    version: 'test',
+    platform: process.platform,
+    ...(options.now ? { now: options.now } : {}),
+  })
+  t.after(() => handlers.dispose())
+  return handlers
 }

@@ -10,11 +10,11 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
 import { openStore } from '../../electron/cli/commands'
-import { createHandlers, summaryOf } from '../../electron/core/handlers'
+import { summaryOf } from '../../electron/core/handlers'
 import { Depot } from '../../electron/core/depot'
 import { startSimulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
-import { carDataJson, filesUnder, findSecretsInClear, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, filesUnder, findSecretsInClear, ROOT, setupDepot, testHandlers, vinFor, vkey } from '../helpers/depot-env'
 
 const run = promisify(execFile)
 
@@ -199,19 +199,7 @@ test('expired tokens are erased at start-up and the record stays, marked expired
 
   // Two hours later, the app starts.
   const later = () => new Date(Date.now() + 2 * 3600_000)
-  const events: unknown[] = []
-  const handlers = await createHandlers({
-    dataDir,
-    store: openStore(dataDir),
-    dialogs: { chooseFiles: async () => [], chooseSavePath: async () => undefined },
-    clipboard: { writeText: () => undefined, readText: () => '', clear: () => undefined },
-    events: { emit: (_event, payload) => events.push(payload) },
-    systemLocale: 'en-US',
-    version: 'test',
-    platform: 'linux',
-    now: later,
-  })
-  t.after(() => handlers.dispose())
+  const handlers = await testHandlers(t, dataDir, { now: later })
   const stored = await (await handlers.depot.handovers()).get(record!.id)
   assert.equal(stored.status, 'expired')
   assert.equal(stored.sealedToken, undefined, 'the token material is gone')
@@ -266,21 +254,11 @@ test('the app resumes a batch that a killed vkey process left unfinished, withou
 
   let finished: (progress: { done: number; total: number; failed: number }) => void = () => undefined
   const done = new Promise<{ done: number; total: number; failed: number }>((resolve) => (finished = resolve))
-  const handlers = await createHandlers({
-    dataDir,
-    store: openStore(dataDir),
-    dialogs: { chooseFiles: async () => [], chooseSavePath: async () => undefined },
-    clipboard: { writeText: () => undefined, readText: () => '', clear: () => undefined },
-    events: {
-      emit: (event, payload) => {
-        if (event === 'batch:progress' && !(payload as { running: boolean }).running) finished(payload as { done: number; total: number; failed: number })
-      },
+  const handlers = await testHandlers(t, dataDir, {
+    emit: (event, payload) => {
+      if (event === 'batch:progress' && !(payload as { running: boolean }).running) finished(payload as { done: number; total: number; failed: number })
     },
-    systemLocale: 'en-US',
-    version: 'test',
-    platform: 'linux',
   })
-  t.after(() => handlers.dispose())
   const progress = await done
   assert.deepEqual({ done: progress.done, total: progress.total, failed: progress.failed }, { done: 40, total: 40, failed: 0 })
   const records = await (await handlers.depot.handovers()).list()
