@@ -465,16 +465,7 @@ export class PsaClient {
       ca: creds.caPem !== undefined ? [creds.caPem] : undefined,
       servername: isIP(hostname) ? undefined : hostname,
     }
-    const base = buildConnector({
-      cert: this.tls.cert,
-      key: this.tls.key,
-      ...(this.tls.ca ? { ca: this.tls.ca } : {}),
-      // Explicit: NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment must not turn verification off.
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-      ...(this.tls.servername ? { servername: this.tls.servername } : {}),
-      timeout: this.opts.connectTimeoutMs,
-    })
+    const base = buildConnector({ ...this.tlsOptions(), timeout: this.opts.connectTimeoutMs })
     const connectErrors = this.connectErrors
     this.agent = new Agent({
       connect: (opts, callback) => {
@@ -617,6 +608,19 @@ export class PsaClient {
     return info === undefined || info === null || info.bytesRead === 0
   }
 
+  /** The one set of TLS options every connection of this client uses. */
+  private tlsOptions() {
+    return {
+      cert: this.tls.cert,
+      key: this.tls.key,
+      ...(this.tls.ca ? { ca: this.tls.ca } : {}),
+      // Explicit: NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment must not turn verification off.
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2' as const,
+      ...(this.tls.servername ? { servername: this.tls.servername } : {}),
+    }
+  }
+
   /**
    * Opens a bare TLS connection with the same certificate and sends nothing: a server that
    * accepted the certificate sends a session ticket; one that refused it closes or alerts.
@@ -626,16 +630,7 @@ export class PsaClient {
       let settled = false
       const port = Number(this.url.port || 443)
       const host = this.url.hostname.replace(/^\[|\]$/g, '')
-      const socket = tlsConnect({
-        host,
-        port,
-        cert: this.tls.cert,
-        key: this.tls.key,
-        ...(this.tls.ca ? { ca: this.tls.ca } : {}),
-        rejectUnauthorized: true,
-        minVersion: 'TLSv1.2',
-        ...(this.tls.servername ? { servername: this.tls.servername } : {}),
-      })
+      const socket = tlsConnect({ host, port, ...this.tlsOptions() })
       const finish = (result: ProbeResult): void => {
         if (settled) return
         settled = true
