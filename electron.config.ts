@@ -5,19 +5,42 @@ import react from '@vitejs/plugin-react'
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
 
+// `npm run dev` only: Vite's dev server injects an inline React-refresh preamble and styles
+// and talks to itself over a websocket. The built app (`npm start`, packages) keeps the strict CSP.
+const devServerCsp = {
+  name: 'vkey-dev-server-csp',
+  apply: 'serve' as const,
+  transformIndexHtml: (html: string): string =>
+    html
+      .replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+      .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+      .replace("connect-src 'none'", "connect-src 'self' ws://localhost:* http://localhost:*"),
+}
+
 export default defineConfig({
+  // Main process: an ES module (package.json "type": "module"; electron-store is ESM-only).
+  // Dependencies stay external and load from node_modules inside app.asar, so keytar's
+  // native .node file is never bundled (electron-builder unpacks and rebuilds it).
   main: {
     build: {
       outDir: here('./out/main'),
-      rollupOptions: { input: { index: here('./electron/main/index.ts') } },
+      externalizeDeps: true,
+      rolldownOptions: {
+        input: { index: here('./electron/main/index.ts') },
+        external: ['keytar'],
+        output: { format: 'es', entryFileNames: '[name].js' },
+      },
     },
   },
+  // Preload: CommonJS in one file (out/preload/index.cjs), because a sandboxed preload can
+  // neither be an ES module nor require anything but `electron`; nothing is externalized.
   preload: {
     build: {
       outDir: here('./out/preload'),
-      rollupOptions: {
+      externalizeDeps: false,
+      rolldownOptions: {
         input: { index: here('./electron/preload/index.ts') },
-        output: { format: 'cjs' },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },
     },
   },
@@ -26,14 +49,17 @@ export default defineConfig({
   renderer: {
     root: here('./renderer'),
     base: './',
-    plugins: [react()],
+    plugins: [react(), devServerCsp],
     build: {
       outDir: here('./out/renderer'),
       emptyOutDir: true,
       target: 'chrome130',
       cssCodeSplit: false,
       modulePreload: { polyfill: false },
-      rollupOptions: { input: { index: here('./renderer/index.html') } },
+      // electron-vite turns minification off by default; the renderer ships minified (bundle budget).
+      minify: true,
+      reportCompressedSize: true,
+      rolldownOptions: { input: { index: here('./renderer/index.html') } },
     },
   },
 })

@@ -147,7 +147,9 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       return settings()
     },
     async 'settings:set'(input) {
-      const next = { ...settings(), ...input }
+      // A key sent as undefined means "unchanged", not "erase".
+      const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined))
+      const next: Settings = { ...settings(), ...changes }
       deps.store.set('settings', next)
       return next
     },
