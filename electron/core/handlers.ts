@@ -40,6 +40,8 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
   const grants = new Map<string, string>()
   const requests = new Map<string, AbortController>()
   const clipboardTimers = new Set<NodeJS.Timeout>()
+  /** The token last put on the clipboard, until it is cleared. */
+  let copiedToken: string | undefined
   const batches = new BatchRunner(depot, (progress) => deps.events.emit('batch:progress', progress))
   let simulator: Simulator | undefined
   let online = true
@@ -133,6 +135,9 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       clearInterval(expiryTimer)
       clearInterval(queueTimer)
       for (const timer of clipboardTimers) clearTimeout(timer)
+      // Quitting before the timer ran: a token must not outlive the app on the clipboard.
+      if (copiedToken !== undefined && deps.clipboard.readText() === copiedToken) deps.clipboard.clear()
+      copiedToken = undefined
       for (const controller of requests.values()) controller.abort()
       batches.cancelAll()
       await batches.idle()
@@ -317,11 +322,13 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       const { detail } = await payloadOf(input.id)
       const token = detail.token!.accessToken
       deps.clipboard.writeText(token)
+      copiedToken = token
       const seconds = settings().clipboardClearSeconds
       const timer = setTimeout(() => {
         clipboardTimers.delete(timer)
         // Clear only if the clipboard still holds our token: never wipe what the user copied since.
         if (deps.clipboard.readText() === token) deps.clipboard.clear()
+        if (copiedToken === token) copiedToken = undefined
       }, seconds * 1000)
       timer.unref()
       clipboardTimers.add(timer)

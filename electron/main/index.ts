@@ -81,7 +81,7 @@ async function start(): Promise<void> {
     protocol.handle(appScheme, (request) => serveAppRequest(rendererRoot, request))
 
     const mainContents = () => (mainWindow && !mainWindow.isDestroyed() ? mainWindow.webContents : undefined)
-    const settings = new Store<Record<string, unknown>>({ name: 'settings', cwd: dataDir })
+    const settings = new Store<Record<string, unknown>>({ name: 'settings', cwd: dataDir, configFileMode: 0o600 })
     const store: KeyValueStore = {
       get: (key) => settings.get(key),
       set: (key, value) => settings.set(key, value),

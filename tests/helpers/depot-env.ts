@@ -15,6 +15,7 @@ import { runCli } from '../../electron/cli/run'
 import { Depot, defaultSimulatorDir } from '../../electron/core/depot'
 import { createHandlers, type HandlerHost } from '../../electron/core/handlers'
 import type { EventSink } from '../../electron/core/ipc-dispatch'
+import type { Clipboard } from '../../electron/core/app-deps'
 import { startSimulator, type Simulator } from '../../electron/core/simulator'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
@@ -132,13 +133,13 @@ export async function findSecretsInClear(dir: string, secrets: string[]): Promis
 export async function testHandlers(
   t: TestContext,
   dataDir: string,
-  options: { now?: () => Date; emit?: EventSink['emit']; files?: string[]; savePath?: string } = {},
+  options: { now?: () => Date; emit?: EventSink['emit']; files?: string[]; savePath?: string; clipboard?: Clipboard } = {},
 ): Promise<HandlerHost> {
   const handlers = await createHandlers({
     dataDir,
     store: openStore(dataDir),
     dialogs: { chooseFiles: async () => options.files ?? [], chooseSavePath: async () => options.savePath },
-    clipboard: { writeText: () => undefined, readText: () => '', clear: () => undefined },
+    clipboard: options.clipboard ?? { writeText: () => undefined, readText: () => '', clear: () => undefined },
     events: { emit: options.emit ?? (() => undefined) },
     systemLocale: 'en-US',
     version: 'test',

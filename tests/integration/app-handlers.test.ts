@@ -1,0 +1,71 @@
+/**
+ * The app's handlers on the parts the renderer tests do not reach: the clipboard is
+ * cleared after the configured time (and at quit), and the page cannot name a file path.
+ */
+import assert from 'node:assert/strict'
+import { mock, test } from 'node:test'
+import type { Clipboard } from '../../electron/core/app-deps'
+import { dispatch } from '../../electron/core/ipc-dispatch'
+import { setupDepot, testHandlers, vinFor } from '../helpers/depot-env'
+
+function memoryClipboard(): Clipboard & { text: string } {
+  return {
+    text: '',
+    writeText(text) {
+      this.text = text
+    },
+    readText() {
+      return this.text
+    },
+    clear() {
+      this.text = ''
+    },
+  }
+}
+
+async function appWithToken(t: Parameters<typeof setupDepot>[0], clipboard: Clipboard) {
+  const { dataDir, depot } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(21), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
+  const handlers = await testHandlers(t, dataDir, { clipboard })
+  const detail = await handlers['handovers:get']({ id: record!.id })
+  return { handlers, id: record!.id, token: detail.token!.accessToken }
+}
+
+test('a copied token is cleared from the clipboard after the configured time, unless the user copied something else', async (t) => {
+  const clipboard = memoryClipboard()
+  const { handlers, id, token } = await appWithToken(t, clipboard)
+  await handlers['settings:set']({ clipboardClearSeconds: 10 })
+  mock.timers.enable({ apis: ['setTimeout'] })
+  t.after(() => mock.timers.reset())
+
+  assert.deepEqual(await handlers['clipboard:copy-token']({ id }), { clearsInSeconds: 10 })
+  assert.equal(clipboard.text, token)
+  mock.timers.tick(9_000)
+  assert.equal(clipboard.text, token, 'still there before the time is up')
+  mock.timers.tick(1_000)
+  assert.equal(clipboard.text, '', 'cleared after 10 s')
+
+  await handlers['clipboard:copy-token']({ id })
+  clipboard.writeText('something the technician copied since')
+  mock.timers.tick(10_000)
+  assert.equal(clipboard.text, 'something the technician copied since', "the user's own clipboard is not wiped")
+})
+
+test('quitting the app clears a token still on the clipboard', async (t) => {
+  const clipboard = memoryClipboard()
+  const { handlers, id } = await appWithToken(t, clipboard)
+  await handlers['clipboard:copy-token']({ id })
+  await handlers.dispose()
+  assert.equal(clipboard.text, '')
+})
+
+test('the page cannot make the main process read a path it names: only files chosen in a dialog', async (t) => {
+  const { handlers } = await appWithToken(t, memoryClipboard())
+  const result = await dispatch(handlers, 'certificate:import', { profile: 'sim', certificate: '/etc/passwd' })
+  assert.equal(result.ok, false)
+  assert.equal(!result.ok && result.error.code, 'usage')
+  assert.match(!result.ok ? result.error.message : '', /file dialog/)
+  const files = await dispatch(handlers, 'vehicles:import-files', { grants: ['/etc/shadow'] })
+  assert.equal(files.ok, false)
+})
