@@ -66,7 +66,7 @@ export class Depot {
   readonly profiles: ProfileStore
   private vaultPromise: Promise<Vault> | undefined
   private handoverStore: HandoverStore | undefined
-  private readonly clients = new Map<string, { client: PsaClient; fingerprint: string }>()
+  private readonly clients = new Map<string, { client: PsaClient; profileVersion: string; notBefore: number; notAfter: number }>()
   readonly now: () => Date
   readonly secretStore: SecretStore
 
@@ -208,6 +208,7 @@ export class Depot {
     const vault = await this.vault()
     const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
     await vault.saveProfileSecrets(profile.name, { ...secrets, certPem: imported.certPem, keyPem: imported.keyPem, chainPems: imported.chainPems })
+    this.touchProfile(profile)
     await this.dropClient(profile.name)
     return certificateFacts(imported.certPem, this.now())
   }
@@ -226,6 +227,12 @@ export class Depot {
    */
   async client(profileName?: string): Promise<{ client: PsaClient; profile: Profile }> {
     const profile = this.profile(profileName)
+    const nowMs = this.now().getTime()
+    // A profile's updatedAt changes whenever its settings, password or certificate do (in
+    // any process), so a cached client is still right while it matches and the certificate
+    // is inside its validity; the full check runs again otherwise.
+    const cached = this.clients.get(profile.name)
+    if (cached && cached.profileVersion === profile.updatedAt && nowMs >= cached.notBefore && nowMs <= cached.notAfter) return { client: cached.client, profile }
     const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
     if (!secrets?.certPem || !secrets.keyPem) {
       throw new VkError('config.no-certificate', `Profile "${profile.name}" has no partner certificate yet. Import it with \`vkey cert import FILE --profile "${profile.name}"\` or in Settings.`, { field: 'certificate' })
@@ -233,10 +240,7 @@ export class Depot {
     if (!secrets.password) {
       throw new VkError('config.profile', `Profile "${profile.name}" has no password. Set it again with \`vkey profile add "${profile.name}" … --password-stdin\` or in Settings.`, { field: 'password' })
     }
-    preflight({ certPem: secrets.certPem, keyPem: secrets.keyPem }, this.now())
-    const fingerprint = `${profile.updatedAt}|${certificateFacts(secrets.certPem, this.now()).fingerprintSha256}`
-    const cached = this.clients.get(profile.name)
-    if (cached && cached.fingerprint === fingerprint) return { client: cached.client, profile }
+    const facts = preflight({ certPem: secrets.certPem, keyPem: secrets.keyPem }, this.now())
     if (cached) await cached.client.close()
     const credentials: PartnerCredentials = {
       baseUrl: profile.baseUrl,
@@ -250,8 +254,13 @@ export class Depot {
     }
     // Enough connections for the largest batch concurrency, so workers never queue behind each other.
     const client = new PsaClient(credentials, { connections: 16, ...this.options.clientOptions })
-    this.clients.set(profile.name, { client, fingerprint })
+    this.clients.set(profile.name, { client, profileVersion: profile.updatedAt, notBefore: Date.parse(facts.notBefore), notAfter: Date.parse(facts.notAfter) })
     return { client, profile }
+  }
+
+  /** Marks a profile changed, so every process drops the client it built from the old secrets. */
+  private touchProfile(profile: Profile): void {
+    this.profiles.save({ ...profile, updatedAt: new Date(Math.max(this.now().getTime(), Date.parse(profile.updatedAt) + 1)).toISOString() }, {})
   }
 
   private async dropClient(name: string): Promise<void> {
@@ -322,16 +331,19 @@ export class Depot {
     const { client, profile } = await this.client(profileName)
     const { seconds, plannedStart, plannedEnd } = this.durationFor(plan)
     const carData = store.carDataOf(record)
-    await store.update(id, (r) => {
+    const requestedAt = this.now().toISOString()
+    // Written once, with the outcome: a crash before it leaves the record as it was
+    // (a draft is simply requested again when the batch resumes).
+    const stamp = (r: HandoverRecord): void => {
       r.plan = plan
       r.profile = profile.name
       r.durationSeconds = seconds
-      r.requestedAt = this.now().toISOString()
+      r.requestedAt = requestedAt
       if (plannedStart) r.plannedStart = plannedStart
       else delete r.plannedStart
       r.plannedEnd = plannedEnd
       if (options.batchId) r.batchId = options.batchId
-    })
+    }
     let result: TokenResult
     try {
       result = await client.requestToken({ carData: carData.carData, carDataSignature: carData.carDataSignature, durationSeconds: seconds }, options.signal ? { signal: options.signal } : {})
@@ -339,6 +351,7 @@ export class Depot {
       const view = toErrorView(error)
       if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
       await store.update(id, (r) => {
+        stamp(r)
         if (view.code === 'cancelled') {
           r.status = r.sealedToken ? r.status : 'draft'
         } else if (view.code === 'network.unreachable') {
@@ -354,6 +367,7 @@ export class Depot {
     options.onRateLimit?.(result.rateLimit)
     const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn, tokenSignature: result.tokenSignature }
     return store.update(id, (r) => {
+      stamp(r)
       r.status = 'issued'
       r.sealedToken = store.sealToken(id, token)
       r.expires = result.expires

@@ -100,7 +100,11 @@ export function newId(): string {
 }
 
 export class HandoverStore {
-  private queue: Promise<unknown> = Promise.resolve()
+  /** The parsed file as last read or written, with the stat that identifies that version. */
+  private cache: { key: string; records: HandoverRecord[] } | undefined
+  /** Changes waiting for the next write (group commit), and whether a write is running. */
+  private pending: { apply: (records: HandoverRecord[]) => void; resolve: () => void; reject: (error: unknown) => void }[] = []
+  private writing = false
 
   constructor(
     readonly dataDir: string,
@@ -114,14 +118,14 @@ export class HandoverStore {
 
   /** All records, newest first. */
   async list(): Promise<HandoverRecord[]> {
-    const records = await this.read()
+    const records = structuredClone(await this.read())
     return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
   }
 
   async get(id: string): Promise<HandoverRecord> {
     const record = (await this.read()).find((r) => r.id === id)
     if (!record) throw new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
-    return record
+    return structuredClone(record)
   }
 
   async add(items: NewHandover[]): Promise<HandoverRecord[]> {
@@ -153,13 +157,16 @@ export class HandoverStore {
   async update(id: string, change: (record: HandoverRecord) => void): Promise<HandoverRecord> {
     let result: HandoverRecord | undefined
     await this.mutate((records) => {
-      const record = records.find((r) => r.id === id)
-      if (!record) throw new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
-      change(record)
-      record.updatedAt = this.now().toISOString()
-      result = RecordSchema.parse(record)
+      const index = records.findIndex((r) => r.id === id)
+      if (index < 0) throw new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
+      // The change works on a copy: if it throws, or leaves the record invalid, nothing changed.
+      const draft = structuredClone(records[index]!)
+      change(draft)
+      draft.updatedAt = this.now().toISOString()
+      records[index] = RecordSchema.parse(draft)
+      result = records[index]
     })
-    return result as HandoverRecord
+    return structuredClone(result as HandoverRecord)
   }
 
   async remove(id: string): Promise<boolean> {
@@ -208,7 +215,19 @@ export class HandoverStore {
     return changed
   }
 
+  /**
+   * The records on disk. Parsed (and schema-checked) only when the file changed since we
+   * last read or wrote it — another process (the app, another `vkey`) may have written it.
+   */
   private async read(): Promise<HandoverRecord[]> {
+    let key: string
+    try {
+      key = statKey(await stat(this.file))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw error
+    }
+    if (this.cache?.key === key) return this.cache.records
     let text: string
     try {
       text = await readFile(this.file, 'utf8')
@@ -226,25 +245,63 @@ export class HandoverStore {
     if (!result.success) {
       throw new VkError('config.vault', `${this.file} does not have the expected shape (${result.error.issues[0]?.path.join('.') ?? 'root'}). Restore it from a backup or move it away.`, { file: this.file })
     }
+    // Keyed on the stat taken before reading: a write racing this read makes the key stale, never wrong.
+    this.cache = { key, records: result.data.records }
     return result.data.records
   }
 
-  /** Read-modify-write under an in-process queue and a cross-process lock file. */
+  /**
+   * Read-modify-write under a cross-process lock file, with group commit: changes that
+   * arrive while a write is running go into the next single write, and each caller's
+   * promise settles once the write holding its change is on disk.
+   */
   private mutate(apply: (records: HandoverRecord[]) => void): Promise<void> {
-    const run = async (): Promise<void> => {
-      const release = await acquireLock(join(this.dataDir, LOCK))
-      try {
-        const records = await this.read()
-        apply(records)
-        await writeFileAtomic(this.file, JSON.stringify({ version: 1, records }, null, 1))
-      } finally {
-        await release()
-      }
-    }
-    const next = this.queue.then(run, run)
-    this.queue = next.catch(() => undefined)
-    return next
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ apply, resolve, reject })
+      if (!this.writing) void this.flush()
+    })
   }
+
+  private async flush(): Promise<void> {
+    this.writing = true
+    try {
+      while (this.pending.length) {
+        const batch = this.pending.splice(0)
+        const applied: typeof batch = []
+        try {
+          const release = await acquireLock(join(this.dataDir, LOCK))
+          try {
+            // A copy, so the cache only ever holds what is on disk.
+            const records = structuredClone(await this.read())
+            for (const change of batch) {
+              try {
+                change.apply(records)
+                applied.push(change)
+              } catch (error) {
+                change.reject(error)
+              }
+            }
+            if (applied.length) {
+              await writeFileAtomic(this.file, JSON.stringify({ version: 1, records }))
+              this.cache = { key: statKey(await stat(this.file)), records }
+            }
+          } finally {
+            await release()
+          }
+          for (const change of applied) change.resolve()
+        } catch (error) {
+          // Nothing of this batch reached the disk (a settled promise ignores a second reject).
+          for (const change of batch) change.reject(error)
+        }
+      }
+    } finally {
+      this.writing = false
+    }
+  }
+}
+
+function statKey(info: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`
 }
 
 /** Summary of a stored error for a record. */
