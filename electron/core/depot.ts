@@ -65,6 +65,7 @@ export function defaultSimulatorDir(dataDir: string): string {
 export class Depot {
   readonly profiles: ProfileStore
   private vaultPromise: Promise<Vault> | undefined
+  private flushing: Promise<{ sent: number; stillQueued: number; failed: number }> | undefined
   private handoverStore: HandoverStore | undefined
   private readonly clients = new Map<string, { client: PsaClient; profileVersion: string; notBefore: number; notAfter: number }>()
   readonly now: () => Date
@@ -376,14 +377,28 @@ export class Depot {
     })
   }
 
-  /** Sends every queued request once; those that still cannot reach the network stay queued. */
-  async flushQueue(options: { signal?: AbortSignal } = {}): Promise<{ sent: number; stillQueued: number; failed: number }> {
+  /**
+   * Sends every queued request once; those that still cannot reach the network stay
+   * queued. One flush at a time in this process, and each record is claimed under the
+   * store's lock (queued → draft) before it is sent, so a flush in another process (the
+   * app and `vkey queue`) cannot send it a second time.
+   */
+  flushQueue(options: { signal?: AbortSignal } = {}): Promise<{ sent: number; stillQueued: number; failed: number }> {
+    this.flushing ??= this.flushQueueOnce(options).finally(() => {
+      this.flushing = undefined
+    })
+    return this.flushing
+  }
+
+  private async flushQueueOnce(options: { signal?: AbortSignal }): Promise<{ sent: number; stillQueued: number; failed: number }> {
     const store = await this.handovers()
     const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan)
     let sent = 0
     let stillQueued = 0
     let failed = 0
     for (const record of queued) {
+      const claimed = await store.claimQueued(record.id)
+      if (!claimed) continue
       try {
         await this.requestToken(record.id, record.plan as DurationPlan, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
         sent += 1

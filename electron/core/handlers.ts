@@ -38,13 +38,17 @@ export interface HandlerHost extends Handlers {
 export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
   const depot = await Depot.open({ dataDir: deps.dataDir, store: deps.store, ...(deps.now ? { now: deps.now } : {}) })
   const grants = new Map<string, string>()
+  let online = true
   const requests = new Map<string, AbortController>()
   const clipboardTimers = new Set<NodeJS.Timeout>()
   /** The token last put on the clipboard, until it is cleared. */
   let copiedToken: string | undefined
-  const batches = new BatchRunner(depot, (progress) => deps.events.emit('batch:progress', progress))
+  const batches = new BatchRunner(depot, (progress) => {
+    deps.events.emit('batch:progress', progress)
+    if (progress.queued > 0) online = false
+    if (!progress.running) notify(progress.items.map((item) => item.id))
+  })
   let simulator: Simulator | undefined
-  let online = true
 
   const settings = (): Settings => ({ ...DEFAULT_SETTINGS, ...((deps.store.get('settings') as Partial<Settings> | undefined) ?? {}) })
 

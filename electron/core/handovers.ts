@@ -103,7 +103,7 @@ export class HandoverStore {
   /** The parsed file as last read or written, with the stat that identifies that version. */
   private cache: { key: string; records: HandoverRecord[] } | undefined
   /** Changes waiting for the next write (group commit), and whether a write is running. */
-  private pending: { apply: (records: HandoverRecord[]) => void; resolve: () => void; reject: (error: unknown) => void }[] = []
+  private pending: { apply: (records: HandoverRecord[]) => boolean | void; resolve: () => void; reject: (error: unknown) => void }[] = []
   private writing = false
 
   constructor(
@@ -169,14 +169,28 @@ export class HandoverStore {
     return structuredClone(result as HandoverRecord)
   }
 
+  /** Takes a queued record for sending (queued → draft) under the lock; false if it is no longer queued. */
+  async claimQueued(id: string): Promise<boolean> {
+    let claimed = false
+    await this.mutate((records) => {
+      const index = records.findIndex((r) => r.id === id)
+      const record = records[index]
+      if (!record || record.status !== 'queued') return false
+      records[index] = { ...record, status: 'draft', updatedAt: this.now().toISOString() }
+      claimed = true
+      return true
+    })
+    return claimed
+  }
+
   async remove(id: string): Promise<boolean> {
     let removed = false
     await this.mutate((records) => {
       const index = records.findIndex((r) => r.id === id)
-      if (index >= 0) {
-        records.splice(index, 1)
-        removed = true
-      }
+      if (index < 0) return false
+      records.splice(index, 1)
+      removed = true
+      return true
     })
     return removed
   }
@@ -202,15 +216,16 @@ export class HandoverStore {
     const changed: string[] = []
     const nowMs = this.now().getTime()
     await this.mutate((records) => {
-      for (const record of records) {
-        if (!record.expires || Date.parse(record.expires) > nowMs) continue
-        if (record.status === 'issued' || record.status === 'handed-over' || record.sealedToken) {
-          delete record.sealedToken
-          if (record.status === 'issued') record.status = 'expired'
-          record.updatedAt = new Date(nowMs).toISOString()
+      records.forEach((record, index) => {
+        if (!record.expires || Date.parse(record.expires) > nowMs) return
+        if (record.status === 'issued' || record.sealedToken) {
+          // A new object, never an edit in place: the cached JSON of the old one stays right.
+          const { sealedToken: _erased, ...rest } = record
+          records[index] = { ...rest, status: record.status === 'issued' ? 'expired' : record.status, updatedAt: new Date(nowMs).toISOString() }
           changed.push(record.id)
         }
-      }
+      })
+      return changed.length > 0
     })
     return changed
   }
@@ -255,7 +270,7 @@ export class HandoverStore {
    * arrive while a write is running go into the next single write, and each caller's
    * promise settles once the write holding its change is on disk.
    */
-  private mutate(apply: (records: HandoverRecord[]) => void): Promise<void> {
+  private mutate(apply: (records: HandoverRecord[]) => boolean | void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ apply, resolve, reject })
       if (!this.writing) void this.flush()
@@ -271,19 +286,26 @@ export class HandoverStore {
         try {
           const release = await acquireLock(join(this.dataDir, LOCK))
           try {
-            // A copy, so the cache only ever holds what is on disk.
-            const records = structuredClone(await this.read())
+            // Changes apply to the cached records in place (each one is atomic on its own:
+            // update() swaps in a checked copy); if the write fails the cache is dropped.
+            const records = await this.read()
+            let changed = false
             for (const change of batch) {
               try {
-                change.apply(records)
+                if (change.apply(records) !== false) changed = true
                 applied.push(change)
               } catch (error) {
                 change.reject(error)
               }
             }
-            if (applied.length) {
-              await writeFileAtomic(this.file, JSON.stringify({ version: 1, records }))
-              this.cache = { key: statKey(await stat(this.file)), records }
+            if (changed) {
+              try {
+                await writeFileAtomic(this.file, serializeRecords(records))
+                this.cache = { key: statKey(await stat(this.file)), records }
+              } catch (error) {
+                this.cache = undefined
+                throw error
+              }
             }
           } finally {
             await release()
@@ -298,6 +320,21 @@ export class HandoverStore {
       this.writing = false
     }
   }
+}
+
+/** Each record's JSON, kept while the record object is unchanged (changes replace the object). */
+const recordJson = new WeakMap<HandoverRecord, string>()
+
+function serializeRecords(records: HandoverRecord[]): string {
+  const parts = records.map((record) => {
+    let json = recordJson.get(record)
+    if (json === undefined) {
+      json = JSON.stringify(record)
+      recordJson.set(record, json)
+    }
+    return json
+  })
+  return `{"version":1,"records":[\n${parts.join(',\n')}\n]}`
 }
 
 function statKey(info: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {

@@ -6,8 +6,10 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { ProfileView } from '../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from './api'
+import { useBatchProgress } from './batch'
 import { ErrorPanel } from './components/ErrorPanel'
 import { NavIcon } from './components/NavIcon'
+import { QueueBanner } from './components/QueueBanner'
 import { Spinner } from './components/Spinner'
 import { HistoryScreen } from './screens/HistoryScreen'
 import { RequestScreen } from './screens/RequestScreen'
@@ -26,6 +28,7 @@ export function App() {
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [loadError, setLoadError] = useState<ErrorView | null>(null)
   const mainRef = useRef<HTMLElement>(null)
+  const batch = useBatchProgress()
 
   const reloadProfiles = useCallback(async (): Promise<ProfileView[]> => {
     const { profiles: list } = await unwrap(vkey().listProfiles(undefined))
@@ -104,7 +107,8 @@ export function App() {
             <Spinner /> {t('common.loading')}
           </p>
         )}
-        {screen === 'vehicles' && <VehiclesScreen onSelect={(id) => selectVehicle(id, 'request')} onOpenToken={(id) => selectVehicle(id, 'token')} />}
+        {screen !== null && screen !== 'settings' && <QueueBanner refreshKey={screen} />}
+        {screen === 'vehicles' && <VehiclesScreen onSelect={(id) => selectVehicle(id, 'request')} onOpenToken={(id) => selectVehicle(id, 'token')} batch={batch} />}
         {screen === 'request' && selectedId && <RequestScreen handoverId={selectedId} onIssued={(id) => selectVehicle(id, 'token')} onBack={() => go('vehicles')} />}
         {screen === 'token' && selectedId && <TokenScreen handoverId={selectedId} onRequestAgain={() => go('request')} />}
         {screen === 'history' && <HistoryScreen onOpen={(id, hasToken) => selectVehicle(id, hasToken ? 'token' : 'request')} />}

@@ -46,3 +46,13 @@ export function compactDuration(seconds: number): string {
   if (h > 0) return `${h} h`
   return `${minutes} min`
 }
+
+/** Date and time apart, for a table cell on two lines ("Nov 28, 2026" / "2:30 PM"). */
+export function dateTimeParts(iso: string, locale: string): { date: string; time: string } | undefined {
+  const value = new Date(iso)
+  if (Number.isNaN(value.getTime())) return undefined
+  return {
+    date: new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(value),
+    time: new Intl.DateTimeFormat(locale, { timeStyle: 'short' }).format(value),
+  }
+}

@@ -1,6 +1,6 @@
 /** Steps several e2e files share: a simulator profile with one vehicle, and a token for it. */
 import type { HandoverSummary } from '../../shared/ipc/contract'
-import { cardataFixture, type App } from './harness'
+import { cardataFixture, writeFixture, type App } from './harness'
 
 export const VIN = 'VF3MCYHZRKS123456'
 
@@ -18,4 +18,32 @@ export async function simulatorWithVehicle(app: App): Promise<HandoverSummary> {
 /** A 1 h token for the vehicle, requested through the handlers. */
 export async function issueToken(app: App, handoverId: string): Promise<void> {
   await app.call('token:request', { handoverId, duration: { kind: 'seconds', seconds: 3600 }, requestId: `e2e-${Date.now().toString(36)}` })
+}
+
+/** A valid VIN (17 characters, no I, O or Q), distinct for each n. */
+export function fleetVin(n: number): string {
+  return `VR3FLEET${String(n).padStart(9, '0')}`
+}
+
+/** A phone's CarData export for one vehicle (random base64 CarData and signature, as the simulator accepts). */
+export function fleetCarData(n: number): string {
+  const random = (bytes: number) => Buffer.from(Array.from({ length: bytes }, () => Math.floor(Math.random() * 256))).toString('base64')
+  return JSON.stringify({ vin: fleetVin(n), uin: `UIN${String(n).padStart(4, '0')}`, carData: random(96), carDataSignature: random(64), name: `Fleet car ${n}` }, null, 2)
+}
+
+/** "Try the simulator" through the handlers, then the Vehicles screen (empty). */
+export async function simulatorOnly(app: App): Promise<void> {
+  await app.call('simulator:try')
+  await app.reload()
+  await app.page.getByRole('heading', { level: 1, name: 'Vehicles' }).waitFor()
+}
+
+/** Writes `count` CarData files into `dir` and imports them through the file dialog, as a technician would. */
+export async function importFleet(app: App, dir: string, count: number): Promise<string[]> {
+  const paths: string[] = []
+  for (let n = 1; n <= count; n += 1) paths.push(await writeFixture(dir, `car-${n}.json`, fleetCarData(n)))
+  app.nextFiles(paths)
+  await app.page.getByRole('button', { name: 'Choose files…' }).click()
+  await app.page.getByText(`Vehicles added: ${count}. Problems: 0.`).waitFor()
+  return Array.from({ length: count }, (_, i) => fleetVin(i + 1))
 }

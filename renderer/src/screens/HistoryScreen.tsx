@@ -1,15 +1,17 @@
 /**
- * History: every handover, filtered by VIN and status. The toolbar slot on the right is
- * where batch requests, the printable pack and the audit export will go.
+ * History: every handover, filtered by VIN and status. The bulk actions export the
+ * printable handover pack (the ticked valid tokens, or all valid ones) and the audit CSV;
+ * an issued token can be marked handed over from the list.
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverStatus, HandoverSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
+import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
-import { formatDateTime } from '../format'
+import { dateTimeParts } from '../format'
 
 const STATUSES: HandoverStatus[] = ['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed']
 
@@ -23,6 +25,9 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
   const [status, setStatus] = useState<HandoverStatus | ''>('')
   const [rows, setRows] = useState<HandoverSummary[] | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
+  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set())
+  const [busy, setBusy] = useState(false)
+  const [message, setMessage] = useState('')
 
   const latest = useRef(0)
 
@@ -42,8 +47,63 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
 
   useEffect(() => {
     void reload()
-    return vkey().on.onHandoversChanged(() => void reload())
+    const offChanged = vkey().on.onHandoversChanged(() => void reload())
+    // Batches do not announce each vehicle: reload once a batch ends.
+    const offBatch = vkey().on.onBatchProgress((progress) => {
+      if (!progress.running) void reload()
+    })
+    return () => {
+      offChanged()
+      offBatch()
+    }
   }, [reload])
+
+  const now = Date.now()
+  const valid = (rows ?? []).filter((row) => hasValidToken(row, now))
+  // Only ticked rows still listed (and still valid) go into the pack.
+  const selectedIds = valid.filter((row) => selected.has(row.id)).map((row) => row.id)
+  const allValidSelected = valid.length > 0 && selectedIds.length === valid.length
+
+  function toggle(id: string, on: boolean): void {
+    setSelected((current) => {
+      const next = new Set(current)
+      if (on) next.add(id)
+      else next.delete(id)
+      return next
+    })
+  }
+
+  async function run(action: () => Promise<string>): Promise<void> {
+    setBusy(true)
+    setError(null)
+    setMessage('')
+    try {
+      setMessage(await action())
+    } catch (failure) {
+      setError(toErrorView(failure))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const exportPack = () =>
+    run(async () => {
+      const saved = await unwrap(vkey().exportPack(selectedIds.length ? { ids: selectedIds } : {}))
+      return saved.saved ? t('history.packSaved', { file: saved.fileName ?? '', count: saved.pages }) : t('token.saveCancelled')
+    })
+
+  const exportAudit = () =>
+    run(async () => {
+      const saved = await unwrap(vkey().exportAudit(undefined))
+      return saved.saved ? t('history.auditSaved', { file: saved.fileName ?? '', count: saved.rows }) : t('token.saveCancelled')
+    })
+
+  const markHandedOver = (row: HandoverSummary) =>
+    run(async () => {
+      await unwrap(vkey().markHandedOver({ id: row.id }))
+      await reload()
+      return t('history.markedHandedOver', { vin: row.vin ?? row.source })
+    })
 
   return (
     <div className="screen">
@@ -75,11 +135,25 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
               </select>
             </div>
           </div>
-          {/* Bulk actions (batch request, printable pack, audit export) belong here. */}
-          <div className="toolbar__actions" data-slot="bulk-actions" />
+          <div className="toolbar__actions" data-slot="bulk-actions" role="group" aria-label={t('history.bulkActions')}>
+            <button type="button" className="button button--primary" onClick={() => void exportPack()} disabled={busy || valid.length === 0} aria-describedby="history-pack-scope">
+              {t('history.exportPack')}
+            </button>
+            <button type="button" className="button button--secondary" onClick={() => void exportAudit()} disabled={busy}>
+              {t('history.exportAudit')}
+            </button>
+          </div>
+        </div>
+        <div className="toolbar__status">
+          <p id="history-pack-scope" className="help">
+            {selectedIds.length ? t('history.packSelected', { count: selectedIds.length }) : valid.length ? t('history.packAll', { count: valid.length }) : t('history.packNone')}
+          </p>
+          <p className="inline-status" role="status" aria-live="polite" data-testid="history-message">
+            {busy ? <Spinner /> : message}
+          </p>
         </div>
 
-        {error && <ErrorPanel error={error} onRetry={() => void reload()} />}
+        {error && <ErrorPanel error={error} onRetry={() => void reload()} onDismiss={() => setError(null)} />}
         {rows === null ? (
           <p className="loading">
             <Spinner /> {t('common.loading')}
@@ -90,11 +164,21 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
           <table className="table">
             <thead>
               <tr>
+                <th scope="col" className="table__check">
+                  <input
+                    type="checkbox"
+                    className="checkbox"
+                    aria-label={t('history.selectAllValid')}
+                    checked={allValidSelected}
+                    disabled={valid.length === 0}
+                    onChange={(e) => setSelected(e.target.checked ? new Set(valid.map((row) => row.id)) : new Set())}
+                  />
+                </th>
                 <th scope="col">{t('vehicles.vin')}</th>
                 <th scope="col">{t('vehicles.label')}</th>
                 <th scope="col">{t('vehicles.status')}</th>
-                <th scope="col">{t('history.updated')}</th>
-                <th scope="col">{t('history.expires')}</th>
+                <th scope="col" className="nowrap">{t('history.updated')}</th>
+                <th scope="col" className="nowrap">{t('history.expires')}</th>
                 <th scope="col">
                   <span className="visually-hidden">{t('vehicles.actions')}</span>
                 </th>
@@ -103,17 +187,55 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
             <tbody>
               {rows.map((row) => {
                 const hasToken = row.status === 'issued' || row.status === 'handed-over'
+                const selectable = hasValidToken(row, now)
+                const checked = selectable && selected.has(row.id)
                 return (
-                  <tr key={row.id}>
+                  <tr key={row.id} data-id={row.id} data-vin={row.vin ?? ''} data-status={row.status} className={checked ? 'table__row--selected' : undefined}>
+                    <td className="table__check">
+                      {selectable && (
+                        <input
+                          type="checkbox"
+                          className="checkbox"
+                          aria-label={t('history.select', { name: row.vin ?? row.source })}
+                          checked={checked}
+                          onChange={(e) => toggle(row.id, e.target.checked)}
+                        />
+                      )}
+                    </td>
                     <td className="mono">{row.vin ?? '—'}</td>
-                    <td>{row.label ?? row.source}</td>
+                    <td>
+                      <span className="cell-main nowrap">{row.label ?? '—'}</span>
+                      <span className="cell-sub nowrap">{row.source}</span>
+                    </td>
                     <td>
                       <StatusBadge status={row.status} />
+                      {row.coversPlan === false && <PlanWarning compact />}
                     </td>
-                    <td>{formatDateTime(row.updatedAt, i18n.language)}</td>
-                    <td>{formatDateTime(row.expires, i18n.language)}</td>
+                    <td>
+                      <DateCell iso={row.updatedAt} locale={i18n.language} />
+                    </td>
+                    <td>
+                      <DateCell iso={row.expires} locale={i18n.language} />
+                    </td>
                     <td className="table__actions">
-                      <button type="button" className="button button--secondary button--small" onClick={() => onOpen(row.id, hasToken)} disabled={!row.vin}>
+                      {row.status === 'issued' && (
+                        <button
+                          type="button"
+                          className="button button--ghost button--small"
+                          onClick={() => void markHandedOver(row)}
+                          disabled={busy}
+                          aria-label={t('history.markHandedOverFor', { name: row.vin ?? row.source })}
+                        >
+                          {t('token.markHandedOverButton')}
+                        </button>
+                      )}
+                      <button
+                        type="button"
+                        className="button button--secondary button--small"
+                        onClick={() => onOpen(row.id, hasToken)}
+                        disabled={!row.vin}
+                        aria-label={t('history.openFor', { name: row.vin ?? row.source })}
+                      >
                         {t('history.open')}
                       </button>
                     </td>
@@ -125,5 +247,22 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
         )}
       </section>
     </div>
+  )
+}
+
+/** A token that can still be handed over (what the pack may hold). */
+function hasValidToken(row: HandoverSummary, now: number): boolean {
+  return (row.status === 'issued' || row.status === 'handed-over') && row.expires !== undefined && Date.parse(row.expires) > now
+}
+
+/** A date on one line and its time below it, so the table fits beside its actions. */
+function DateCell({ iso, locale }: { iso: string | undefined; locale: string }) {
+  const parts = iso ? dateTimeParts(iso, locale) : undefined
+  if (!iso || !parts) return <>{iso ?? '—'}</>
+  return (
+    <time dateTime={iso}>
+      <span className="cell-main nowrap">{parts.date}</span>
+      <span className="cell-sub nowrap">{parts.time}</span>
+    </time>
   )
 }

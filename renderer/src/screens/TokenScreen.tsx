@@ -8,6 +8,7 @@ import type { HandoverDetail } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { HandoverMode } from '../components/HandoverMode'
+import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
 import { formatDateTime, splitSeconds } from '../format'
@@ -109,6 +110,8 @@ export function TokenScreen({ handoverId, onRequestAgain }: TokenScreenProps) {
         <StatusBadge status={detail.status} />
       </header>
 
+      {token && detail.coversPlan === false && <PlanWarning />}
+
       {!token ? (
         <section className="card">
           <p className="empty">{t('token.none')}</p>
@@ -147,6 +150,12 @@ export function TokenScreen({ handoverId, onRequestAgain }: TokenScreenProps) {
                       : t('token.left', { hours: left.hours, minutes: left.minutes, seconds: left.seconds })}
                 </span>
               </dd>
+              {detail.plannedStart && (
+                <>
+                  <dt>{t('token.planned')}</dt>
+                  <dd data-testid="planned-window">{t('token.plannedWindow', { start: formatDateTime(detail.plannedStart, i18n.language), end: formatDateTime(detail.plannedEnd, i18n.language) })}</dd>
+                </>
+              )}
               <dt>{t('token.token')}</dt>
               <dd className="token-line">
                 <code className="token-value" data-testid="token-value" data-revealed={revealed}>

@@ -1,12 +1,16 @@
 /**
  * Vehicles: import CarData (file dialog, drop, paste), see what was refused and why,
- * fill in missing VINs, and pick a vehicle to request a token for.
+ * fill in missing VINs, and pick a vehicle to request a token for — or tick several and
+ * request all their keys in one batch, with progress per vehicle.
  */
-import { useCallback, useEffect, useState } from 'react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
+import type { BatchProgress, HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import type { BatchTracker } from '../batch'
+import { BatchPanel, BatchStateBadge } from '../components/BatchPanel'
 import { ErrorPanel } from '../components/ErrorPanel'
+import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
 import { VinEditor } from '../components/VinEditor'
@@ -14,11 +18,17 @@ import { VinEditor } from '../components/VinEditor'
 export interface VehiclesScreenProps {
   onSelect: (id: string) => void
   onOpenToken: (id: string) => void
+  batch: BatchTracker
 }
 
 type Issue = ImportSummary['issues'][number]
 
-export function VehiclesScreen({ onSelect, onOpenToken }: VehiclesScreenProps) {
+/** A vehicle a batch would request now: it has a VIN and no token in use. */
+export function isReady(vehicle: HandoverSummary): boolean {
+  return Boolean(vehicle.vin) && (vehicle.status === 'draft' || vehicle.status === 'failed' || vehicle.status === 'expired')
+}
+
+export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenProps) {
   const { t } = useTranslation()
   const [vehicles, setVehicles] = useState<HandoverSummary[] | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
@@ -26,6 +36,8 @@ export function VehiclesScreen({ onSelect, onOpenToken }: VehiclesScreenProps) {
   const [dragging, setDragging] = useState(false)
   const [pasted, setPasted] = useState('')
   const [result, setResult] = useState<{ added: number; issues: Issue[] } | null>(null)
+  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set())
+  const progress = batch.progress
 
   const reload = useCallback(async () => {
     try {
@@ -40,6 +52,26 @@ export function VehiclesScreen({ onSelect, onOpenToken }: VehiclesScreenProps) {
     void reload()
     return vkey().on.onHandoversChanged(() => void reload())
   }, [reload])
+
+  // The batch does not announce each record: reload as vehicles finish, and once at the end.
+  const batchMark = progress ? `${progress.batchId}:${progress.done + progress.failed + progress.queued}:${progress.running}` : ''
+  useEffect(() => {
+    if (batchMark) void reload()
+  }, [reload, batchMark])
+
+  const ready = useMemo(() => (vehicles ?? []).filter(isReady), [vehicles])
+  // Vehicles removed from the list leave the selection.
+  const selectedIds = useMemo(() => (vehicles ?? []).filter((v) => selected.has(v.id)).map((v) => v.id), [vehicles, selected])
+  const batchStates = useMemo(() => new Map((progress?.items ?? []).map((item) => [item.id, item])), [progress])
+
+  function toggle(id: string, on: boolean): void {
+    setSelected((current) => {
+      const next = new Set(current)
+      if (on) next.add(id)
+      else next.delete(id)
+      return next
+    })
+  }
 
   /** Runs imports one after the other and shows one combined result. */
   async function runImports(jobs: Array<{ source: string; run: () => Promise<ImportSummary> }>): Promise<void> {
@@ -185,6 +217,18 @@ export function VehiclesScreen({ onSelect, onOpenToken }: VehiclesScreenProps) {
 
       {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
 
+      {vehicles && vehicles.length > 0 && (
+        <BatchPanel
+          selectedIds={selectedIds}
+          readyCount={ready.length}
+          progress={progress}
+          onSelectReady={() => setSelected(new Set(ready.map((v) => v.id)))}
+          onClearSelection={() => setSelected(new Set())}
+          onStarted={() => setSelected(new Set())}
+          onDismiss={batch.dismiss}
+        />
+      )}
+
       <section className="card" aria-labelledby="vehicle-list-title">
         <h2 id="vehicle-list-title" className="card__title">
           {t('vehicles.listTitle')} {vehicles && <span className="count">{vehicles.length}</span>}
@@ -196,7 +240,20 @@ export function VehiclesScreen({ onSelect, onOpenToken }: VehiclesScreenProps) {
         ) : vehicles.length === 0 ? (
           <p className="empty">{t('vehicles.empty')}</p>
         ) : (
-          <VehicleTable vehicles={vehicles} onSelect={onSelect} onOpenToken={onOpenToken} onSaveVin={saveVin} />
+          <VehicleTable
+            vehicles={vehicles}
+            onSelect={onSelect}
+            onOpenToken={onOpenToken}
+            onSaveVin={saveVin}
+            selection={{
+              selected,
+              ready,
+              locked: progress?.running === true,
+              onToggle: toggle,
+              onToggleReady: (on) => setSelected(on ? new Set(ready.map((v) => v.id)) : new Set()),
+            }}
+            batchStates={progress ? batchStates : undefined}
+          />
         )}
       </section>
     </div>
@@ -208,22 +265,48 @@ function withoutSource(message: string, source: string): string {
   return message.startsWith(`${source}: `) ? message.slice(source.length + 2) : message
 }
 
+export interface VehicleSelection {
+  selected: ReadonlySet<string>
+  ready: HandoverSummary[]
+  /** A batch is running: the selection cannot change. */
+  locked: boolean
+  onToggle: (id: string, on: boolean) => void
+  onToggleReady: (on: boolean) => void
+}
+
 interface VehicleTableProps {
   vehicles: HandoverSummary[]
   onSelect: (id: string) => void
   onOpenToken: (id: string) => void
   onSaveVin: (id: string, vin: string) => Promise<void>
+  selection?: VehicleSelection
+  /** Each vehicle's state in the batch on screen, when there is one. */
+  batchStates?: Map<string, BatchProgress['items'][number]> | undefined
 }
 
-export function VehicleTable({ vehicles, onSelect, onOpenToken, onSaveVin }: VehicleTableProps) {
+export function VehicleTable({ vehicles, onSelect, onOpenToken, onSaveVin, selection, batchStates }: VehicleTableProps) {
   const { t } = useTranslation()
+  const allReadySelected = selection !== undefined && selection.ready.length > 0 && selection.ready.every((v) => selection.selected.has(v.id))
   return (
     <table className="table">
       <thead>
         <tr>
+          {selection && (
+            <th scope="col" className="table__check">
+              <input
+                type="checkbox"
+                className="checkbox"
+                aria-label={t('vehicles.selectAllReady')}
+                checked={allReadySelected}
+                disabled={selection.locked || selection.ready.length === 0}
+                onChange={(event) => selection.onToggleReady(event.target.checked)}
+              />
+            </th>
+          )}
           <th scope="col">{t('vehicles.vin')}</th>
           <th scope="col">{t('vehicles.label')}</th>
           <th scope="col">{t('vehicles.status')}</th>
+          {batchStates && <th scope="col">{t('batch.column')}</th>}
           <th scope="col">
             <span className="visually-hidden">{t('vehicles.actions')}</span>
           </th>
@@ -233,8 +316,22 @@ export function VehicleTable({ vehicles, onSelect, onOpenToken, onSaveVin }: Veh
         {vehicles.map((vehicle) => {
           const name = vehicle.label ?? vehicle.source
           const hasToken = vehicle.status === 'issued' || vehicle.status === 'handed-over'
+          const item = batchStates?.get(vehicle.id)
+          const checked = selection?.selected.has(vehicle.id) ?? false
           return (
-            <tr key={vehicle.id} data-id={vehicle.id} data-vin={vehicle.vin ?? ''}>
+            <tr key={vehicle.id} data-id={vehicle.id} data-vin={vehicle.vin ?? ''} data-status={vehicle.status} className={checked ? 'table__row--selected' : undefined}>
+              {selection && (
+                <td className="table__check">
+                  <input
+                    type="checkbox"
+                    className="checkbox"
+                    aria-label={t('vehicles.select', { name: vehicle.vin ?? name })}
+                    checked={checked}
+                    disabled={selection.locked || !vehicle.vin}
+                    onChange={(event) => selection.onToggle(vehicle.id, event.target.checked)}
+                  />
+                </td>
+              )}
               <td className="mono">{vehicle.vin ?? <VinEditor name={name} onSave={(vin) => onSaveVin(vehicle.id, vin)} />}</td>
               <td>
                 <span className="cell-main">{vehicle.label ?? '—'}</span>
@@ -242,7 +339,10 @@ export function VehicleTable({ vehicles, onSelect, onOpenToken, onSaveVin }: Veh
               </td>
               <td>
                 <StatusBadge status={vehicle.status} />
+                {vehicle.status === 'queued' && <span className="cell-sub">{t('vehicles.queuedHint')}</span>}
+                {vehicle.coversPlan === false && <PlanWarning compact />}
               </td>
+              {batchStates && <td>{item ? <BatchStateBadge state={item.state} message={item.message} /> : <span className="muted">—</span>}</td>}
               <td className="table__actions">
                 {hasToken && (
                   <button type="button" className="button button--secondary button--small" onClick={() => onOpenToken(vehicle.id)}>

@@ -1,0 +1,156 @@
+/**
+ * Batch preparation on the Vehicles screen: the vehicles ticked in the list, one validity
+ * for all, "Request all", then the batch's progress (pushed by the main process) with a
+ * Cancel button. Per-vehicle states are shown in the list itself (BatchStateBadge).
+ */
+import { useId, useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import { finishedCount, type BatchItemState, type BatchProgress } from '../batch'
+import { DurationPicker, initialDuration, resolveDuration, type DurationState } from './DurationPicker'
+import { ErrorPanel } from './ErrorPanel'
+import { Spinner } from './Spinner'
+
+export interface BatchPanelProps {
+  selectedIds: string[]
+  /** Vehicles that could be requested now (a VIN and no valid token). */
+  readyCount: number
+  progress: BatchProgress | null
+  onSelectReady: () => void
+  onClearSelection: () => void
+  /** A batch was started: the caller clears the selection. */
+  onStarted: () => void
+  onDismiss: () => void
+}
+
+export function BatchPanel({ selectedIds, readyCount, progress, onSelectReady, onClearSelection, onStarted, onDismiss }: BatchPanelProps) {
+  const { t } = useTranslation()
+  const titleId = useId()
+  const [duration, setDuration] = useState<DurationState>(() => initialDuration('8h'))
+  const [formError, setFormError] = useState<string | null>(null)
+  const [starting, setStarting] = useState(false)
+  const [cancelling, setCancelling] = useState(false)
+  const [error, setError] = useState<ErrorView | null>(null)
+
+  async function start(event: React.FormEvent): Promise<void> {
+    event.preventDefault()
+    const chosen = resolveDuration(duration, t)
+    if (typeof chosen === 'string') {
+      setFormError(chosen)
+      return
+    }
+    setFormError(null)
+    setError(null)
+    setStarting(true)
+    try {
+      await unwrap(vkey().startBatch({ handoverIds: selectedIds, duration: chosen }))
+      onStarted()
+    } catch (failure) {
+      setError(toErrorView(failure))
+    } finally {
+      setStarting(false)
+    }
+  }
+
+  async function cancel(batchId: string): Promise<void> {
+    setCancelling(true)
+    try {
+      await unwrap(vkey().cancelBatch({ batchId }))
+    } catch (failure) {
+      setError(toErrorView(failure))
+    } finally {
+      setCancelling(false)
+    }
+  }
+
+  if (progress) {
+    const finished = finishedCount(progress)
+    const cancelled = progress.items.some((item) => item.state === 'cancelled')
+    const heading = progress.running ? t('batch.running') : cancelled ? t('batch.cancelled') : t('batch.finished')
+    return (
+      <section className="card batch" aria-labelledby={titleId} data-testid="batch-progress" data-running={progress.running} data-done={progress.done} data-total={progress.total}>
+        <div className="batch__head">
+          <h2 id={titleId} className="card__title">
+            {progress.running && <Spinner />}
+            {heading}
+          </h2>
+          {progress.running ? (
+            <button type="button" className="button button--secondary" onClick={() => void cancel(progress.batchId)} disabled={cancelling}>
+              {t('batch.cancel')}
+            </button>
+          ) : (
+            <button type="button" className="button button--secondary" onClick={onDismiss}>
+              {t('batch.dismiss')}
+            </button>
+          )}
+        </div>
+        <progress className={`batch__bar${progress.failed > 0 ? ' batch__bar--failures' : ''}`} max={progress.total} value={finished} aria-labelledby={titleId} aria-describedby={`${titleId}-counts`} />
+        <p id={`${titleId}-counts`} className="batch__counts" data-testid="batch-counts">
+          {t('batch.counts', { done: progress.done, total: progress.total, failed: progress.failed, queued: progress.queued })}
+        </p>
+        {/* Announced once, at the end: the counts above change too often to be read out. */}
+        <p className="visually-hidden" role="status">
+          {progress.running ? '' : `${heading}. ${t('batch.counts', { done: progress.done, total: progress.total, failed: progress.failed, queued: progress.queued })}`}
+        </p>
+        {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
+      </section>
+    )
+  }
+
+  if (selectedIds.length === 0) {
+    return (
+      <section className="card batch batch--idle" aria-labelledby={titleId}>
+        <div className="batch__head">
+          <div>
+            <h2 id={titleId} className="card__title">
+              {t('batch.title')}
+            </h2>
+            <p className="help">{t('batch.hint')}</p>
+          </div>
+          <button type="button" className="button button--secondary" onClick={onSelectReady} disabled={readyCount === 0}>
+            {t('batch.selectReady', { count: readyCount })}
+          </button>
+        </div>
+      </section>
+    )
+  }
+
+  return (
+    <form className="card batch" aria-labelledby={titleId} onSubmit={(event) => void start(event)} noValidate>
+      <div className="batch__head">
+        <h2 id={titleId} className="card__title">
+          {t('batch.title')} <span className="count">{t('batch.selected', { count: selectedIds.length })}</span>
+        </h2>
+        <div className="button-row">
+          <button type="button" className="button button--ghost button--small" onClick={onSelectReady} disabled={readyCount === 0}>
+            {t('batch.selectReady', { count: readyCount })}
+          </button>
+          <button type="button" className="button button--ghost button--small" onClick={onClearSelection}>
+            {t('batch.clear')}
+          </button>
+        </div>
+      </div>
+      <DurationPicker value={duration} onChange={setDuration} legend={t('request.duration')} disabled={starting} error={formError} />
+      <div className="button-row">
+        <button type="submit" className="button button--primary button--large" disabled={starting}>
+          {starting && <Spinner />}
+          {t('batch.requestAll', { count: selectedIds.length })}
+        </button>
+      </div>
+      {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
+    </form>
+  )
+}
+
+/** One vehicle's state in the batch on screen, with the failure (or skip) reason. */
+export function BatchStateBadge({ state, message }: { state: BatchItemState; message?: string | undefined }) {
+  const { t } = useTranslation()
+  return (
+    <span className="batch-state-cell">
+      <span className={`batch-state batch-state--${state}`} data-batch-state={state}>
+        {t(`batch.state.${state}`)}
+      </span>
+      {message && (state === 'failed' || state === 'skipped' || state === 'queued') && <span className="cell-sub batch-state__message">{message}</span>}
+    </span>
+  )
+}

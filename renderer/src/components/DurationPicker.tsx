@@ -1,0 +1,166 @@
+/**
+ * How long a token must work: presets, a custom length, "valid until" a moment, or
+ * "plan for a handover" (a handover time and how long the phone must work after it).
+ * Used by the Request screen and by batch preparation; the state lives with the caller so
+ * it survives re-renders, and `resolveDuration` turns it into the contract's DurationChoice.
+ */
+import { useId } from 'react'
+import { useTranslation } from 'react-i18next'
+import type { DurationChoice } from '../../../shared/ipc/contract'
+import { localInputToIso, toLocalInput } from '../format'
+
+export const PRESETS = [1, 4, 8, 24, 72] as const
+export type DurationMode = `${(typeof PRESETS)[number]}h` | 'custom' | 'until' | 'plan'
+
+/** The longest the phone may need the key after a planned handover (PSA grants up to 30 days). */
+const MAX_PLAN_HOURS = 720
+/** PSA's longest token, counted from the request (the token starts now, not at the handover). */
+const MAX_TOKEN_SECONDS = 30 * 86_400
+
+export interface DurationState {
+  mode: DurationMode
+  hours: string
+  minutes: string
+  until: string
+  planStart: string
+  planHours: string
+}
+
+export function initialDuration(mode: DurationMode = '24h', now: number = Date.now()): DurationState {
+  return {
+    mode,
+    hours: '2',
+    minutes: '30',
+    until: toLocalInput(new Date(now + 24 * 3600 * 1000)),
+    planStart: toLocalInput(new Date(now + 24 * 3600 * 1000)),
+    planHours: '8',
+  }
+}
+
+type Translate = (key: string) => string
+
+/** The choice to send, or the sentence explaining what to correct. */
+export function resolveDuration(state: DurationState, t: Translate, now: number = Date.now()): DurationChoice | string {
+  if (state.mode === 'custom') {
+    const h = Number(state.hours || '0')
+    const m = Number(state.minutes || '0')
+    if (!Number.isInteger(h) || !Number.isInteger(m) || h < 0 || m < 0 || m > 59) return t('request.customInvalid')
+    const seconds = h * 3600 + m * 60
+    if (seconds <= 0) return t('request.customInvalid')
+    return { kind: 'seconds', seconds }
+  }
+  if (state.mode === 'until') {
+    const iso = localInputToIso(state.until)
+    if (!iso) return t('request.untilInvalid')
+    if (new Date(iso).getTime() <= now) return t('request.untilPast')
+    return { kind: 'until', until: iso }
+  }
+  if (state.mode === 'plan') {
+    const start = localInputToIso(state.planStart)
+    if (!start) return t('request.planStartInvalid')
+    const hours = Number(state.planHours)
+    if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_PLAN_HOURS) return t('request.planHoursInvalid')
+    const seconds = Math.round(hours * 3600)
+    const end = new Date(start).getTime() + seconds * 1000
+    if (end <= now) return t('request.planPast')
+    if (end - now > MAX_TOKEN_SECONDS * 1000) return t('request.planTooLong')
+    return { kind: 'plan', start, seconds }
+  }
+  return { kind: 'seconds', seconds: Number.parseInt(state.mode, 10) * 3600 }
+}
+
+export interface DurationPickerProps {
+  value: DurationState
+  onChange: (next: DurationState) => void
+  /** The legend above the choices. */
+  legend: string
+  disabled?: boolean
+  /** A validation message from the last submit. */
+  error?: string | null
+}
+
+export function DurationPicker({ value, onChange, legend, disabled = false, error }: DurationPickerProps) {
+  const { t } = useTranslation()
+  const id = useId()
+  const set = (patch: Partial<DurationState>) => onChange({ ...value, ...patch })
+  const mode = value.mode
+
+  const option = (key: DurationMode, label: string) => (
+    <label key={key} className="segmented__option">
+      <input type="radio" name={`${id}-duration`} value={key} checked={mode === key} onChange={() => set({ mode: key })} />
+      <span>{label}</span>
+    </label>
+  )
+
+  return (
+    <fieldset className="fieldset" disabled={disabled}>
+      <legend className="card__title">{legend}</legend>
+      <div className="segmented" role="presentation">
+        {PRESETS.map((h) => option(`${h}h`, t('request.hours', { count: h })))}
+        {option('custom', t('request.custom'))}
+        {option('until', t('request.until'))}
+        {option('plan', t('request.plan'))}
+      </div>
+
+      {mode === 'custom' && (
+        <div className="field-row">
+          <div className="field">
+            <label htmlFor={`${id}-hours`} className="label">
+              {t('request.customHours')}
+            </label>
+            <input id={`${id}-hours`} className="input input--narrow" type="number" min={0} max={8760} inputMode="numeric" value={value.hours} onChange={(e) => set({ hours: e.target.value })} />
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-minutes`} className="label">
+              {t('request.customMinutes')}
+            </label>
+            <input id={`${id}-minutes`} className="input input--narrow" type="number" min={0} max={59} inputMode="numeric" value={value.minutes} onChange={(e) => set({ minutes: e.target.value })} />
+          </div>
+        </div>
+      )}
+      {mode === 'until' && (
+        <div className="field">
+          <label htmlFor={`${id}-until`} className="label">
+            {t('request.untilLabel')}
+          </label>
+          <input id={`${id}-until`} className="input input--auto" type="datetime-local" value={value.until} onChange={(e) => set({ until: e.target.value })} />
+        </div>
+      )}
+      {mode === 'plan' && (
+        <div className="field-row field-row--top">
+          <div className="field">
+            <label htmlFor={`${id}-plan-start`} className="label">
+              {t('request.planStart')}
+            </label>
+            <input id={`${id}-plan-start`} className="input input--auto" type="datetime-local" value={value.planStart} onChange={(e) => set({ planStart: e.target.value })} />
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-plan-hours`} className="label">
+              {t('request.planHours')}
+            </label>
+            <input
+              id={`${id}-plan-hours`}
+              className="input input--narrow"
+              type="number"
+              min={0.5}
+              max={MAX_PLAN_HOURS}
+              step={0.5}
+              inputMode="decimal"
+              aria-describedby={`${id}-plan-help`}
+              value={value.planHours}
+              onChange={(e) => set({ planHours: e.target.value })}
+            />
+          </div>
+          <p id={`${id}-plan-help`} className="help field-row__help">
+            {t('request.planHelp')}
+          </p>
+        </div>
+      )}
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+    </fieldset>
+  )
+}

@@ -1,0 +1,100 @@
+/**
+ * The offline banner: shown when the last call could not reach PSA or requests are waiting
+ * in the queue. "Send now" flushes the queue once; the main process also retries on its own.
+ */
+import { useCallback, useEffect, useId, useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import { ErrorPanel } from './ErrorPanel'
+import { Spinner } from './Spinner'
+
+export interface QueueBannerProps {
+  /** Changes when the user moves to another screen: the banner looks again. */
+  refreshKey?: string
+}
+
+export function QueueBanner({ refreshKey }: QueueBannerProps) {
+  const { t } = useTranslation()
+  const titleId = useId()
+  const [online, setOnline] = useState(true)
+  const [queued, setQueued] = useState(0)
+  const [sending, setSending] = useState(false)
+  const [result, setResult] = useState<{ sent: number; stillQueued: number } | null>(null)
+  const [error, setError] = useState<ErrorView | null>(null)
+
+  const refresh = useCallback(async () => {
+    try {
+      const [info, list] = await Promise.all([unwrap(vkey().appInfo(undefined)), unwrap(vkey().listHandovers({ status: 'queued' }))])
+      setOnline(info.online)
+      setQueued(list.handovers.length)
+    } catch {
+      // The screens show bridge errors; the banner just stays as it was.
+    }
+  }, [])
+
+  useEffect(() => {
+    void refresh()
+    const offChanged = vkey().on.onHandoversChanged(() => void refresh())
+    // A batch that could not reach PSA leaves vehicles queued: look again when it ends.
+    const offBatch = vkey().on.onBatchProgress((progress) => {
+      if (!progress.running) void refresh()
+    })
+    return () => {
+      offChanged()
+      offBatch()
+    }
+  }, [refresh, refreshKey])
+
+  async function sendNow(): Promise<void> {
+    setSending(true)
+    setError(null)
+    setResult(null)
+    try {
+      setResult(await unwrap(vkey().flushQueue(undefined)))
+    } catch (failure) {
+      setError(toErrorView(failure))
+    } finally {
+      setSending(false)
+      await refresh()
+    }
+  }
+
+  const waiting = !online || queued > 0
+  if (!waiting && !result && !error) return null
+  const allSent = !waiting && result !== null
+
+  return (
+    <section className={`queue-banner${allSent ? ' queue-banner--done' : ''}`} aria-labelledby={titleId} data-testid="queue-banner">
+      <span className="queue-banner__icon" aria-hidden="true" />
+      <div className="queue-banner__body">
+        <p id={titleId} className="queue-banner__title">
+          {allSent ? t('queue.allSent') : online ? t('queue.title', { count: queued }) : t('queue.offlineTitle')}
+        </p>
+        {!allSent && <p className="queue-banner__text">{t('queue.text', { count: queued })}</p>}
+        <p className="queue-banner__result" role="status" aria-live="polite" data-testid="queue-result">
+          {sending ? (
+            <>
+              <Spinner /> {t('queue.sending')}
+            </>
+          ) : result ? (
+            t('queue.result', { sent: result.sent, waiting: result.stillQueued })
+          ) : (
+            ''
+          )}
+        </p>
+        {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
+      </div>
+      <div className="queue-banner__actions">
+        {waiting ? (
+          <button type="button" className="button button--primary" onClick={() => void sendNow()} disabled={sending}>
+            {t('queue.sendNow')}
+          </button>
+        ) : (
+          <button type="button" className="button button--secondary button--small" onClick={() => setResult(null)}>
+            {t('common.dismiss')}
+          </button>
+        )}
+      </div>
+    </section>
+  )
+}

@@ -1,0 +1,372 @@
+/**
+ * Offline-prepared handovers, in Chromium against the real handlers and simulator: batch
+ * preparation with live progress, failures and cancel; "plan for a handover"; the offline
+ * queue and "Send now"; tokens shown and exported with the server gone; the printable
+ * handover pack and the audit export from History.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { promisify } from 'node:util'
+import { startSimulator } from '../../electron/core/simulator'
+import { parseHandoverPayload } from '../../shared/qr-payload'
+import { fleetCarData, fleetVin, importFleet, issueToken, simulatorOnly, simulatorWithVehicle, VIN } from './flows'
+import { launchBrowser, scanQr, seriousA11yViolations, workDir, type App, type TestBrowser } from './harness'
+
+const run = promisify(execFile)
+
+/** A Date as a `datetime-local` value in this machine's time zone (the browser's too). */
+function toLocalInput(date: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0')
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`
+}
+
+let browser: TestBrowser
+before(async () => {
+  browser = await launchBrowser()
+})
+after(async () => {
+  await browser?.close()
+})
+
+async function assertAccessible(app: App, label: string): Promise<void> {
+  const serious = await seriousA11yViolations(app.page, label)
+  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} ${v.nodes.join(' ')}`), [], `serious or critical axe violations on ${label}`)
+}
+
+async function assertNoProblems(app: App): Promise<void> {
+  assert.deepEqual(await app.problems(), [], 'page errors, console errors or CSP violations')
+}
+
+/** The batch card's numbers as the page shows them. */
+async function batchState(app: App): Promise<{ running: boolean; done: number; total: number; bar: number; counts: string }> {
+  return app.page.getByTestId('batch-progress').evaluate((el) => ({
+    running: el.getAttribute('data-running') === 'true',
+    done: Number(el.getAttribute('data-done')),
+    total: Number(el.getAttribute('data-total')),
+    bar: el.querySelector('progress')?.value ?? -1,
+    counts: el.querySelector('[data-testid="batch-counts"]')?.textContent ?? '',
+  }))
+}
+
+function waitForBatchEnd(app: App, timeout = 30_000): Promise<unknown> {
+  return app.page.waitForFunction(() => document.querySelector('[data-testid="batch-progress"]')?.getAttribute('data-running') === 'false', undefined, { timeout })
+}
+
+/** Each row's batch badge, by VIN. */
+async function batchBadges(app: App): Promise<Record<string, string>> {
+  return app.page.locator('tbody tr').evaluateAll((rows) =>
+    Object.fromEntries(rows.map((row) => [row.getAttribute('data-vin') ?? '', row.querySelector('[data-batch-state]')?.getAttribute('data-batch-state') ?? ''])),
+  )
+}
+
+test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and every vehicle ends issued', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  await simulatorOnly(app)
+  const vins = await importFleet(app, await workDir(t), 12)
+  app.handlers.simulator()!.faults.latencyMs = 150
+
+  await page.getByLabel('Select all ready vehicles').check()
+  const panel = page.locator('form.batch')
+  await panel.getByText('12 selected').waitFor()
+  await panel.getByLabel('8 h', { exact: true }).check()
+  const requestedAt = Date.now()
+  await panel.getByRole('button', { name: 'Request all (12)' }).click()
+
+  // An intermediate state: some issued, not all, still running.
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector('[data-testid="batch-progress"]')
+      const done = Number(el?.getAttribute('data-done'))
+      return el?.getAttribute('data-running') === 'true' && done > 0 && done < Number(el.getAttribute('data-total'))
+    },
+    undefined,
+    { timeout: 20_000, polling: 10 },
+  )
+  const middle = await batchState(app)
+  await app.screenshot('batch-progress')
+  assert.equal(middle.total, 12)
+  assert.ok(middle.done > 0 && middle.done < 12, `mid-run: ${middle.done} of 12`)
+  assert.ok(middle.bar >= middle.done && middle.bar < 12, `the bar shows the vehicles finished so far (${middle.bar})`)
+  assert.match(middle.counts, /^\d+ of 12 issued, 0 failed, 0 queued$/)
+  assert.equal(await page.getByRole('button', { name: 'Cancel batch' }).isVisible(), true)
+  // The selection is locked while the batch runs.
+  assert.equal(await page.getByLabel(`Select ${vins[0]}`).isDisabled(), true)
+
+  await waitForBatchEnd(app)
+  const end = await batchState(app)
+  assert.deepEqual(end, { running: false, done: 12, total: 12, bar: 12, counts: '12 of 12 issued, 0 failed, 0 queued' })
+  await page.getByRole('heading', { name: 'Batch finished' }).waitFor()
+  const badges = await batchBadges(app)
+  assert.deepEqual(Object.keys(badges).sort(), [...vins].sort())
+  assert.ok(Object.values(badges).every((state) => state === 'issued'), `every badge says issued: ${JSON.stringify(badges)}`)
+  assert.equal(await page.locator('[data-batch-state="issued"]').first().textContent(), 'Issued')
+  // The list was refreshed: every vehicle has its token (8 h).
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-status="issued"]').length === 12, undefined, { timeout: 5000 })
+  const { handovers } = await app.call('handovers:list')
+  for (const handover of handovers) {
+    const left = Date.parse(handover.expires ?? '') - requestedAt
+    assert.ok(Math.abs(left - 8 * 3600_000) < 120_000, `${handover.vin} expires in about 8 h (${left} ms)`)
+  }
+  await app.screenshot('batch-done')
+  await assertAccessible(app, 'batch-done')
+
+  await page.getByRole('button', { name: 'Done' }).click()
+  await page.getByRole('heading', { name: 'Prepare several keys' }).waitFor()
+  await assertNoProblems(app)
+})
+
+test('batch with a failure: PSA refuses one vehicle; its badge shows why, the others are issued', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  await simulatorOnly(app)
+  await importFleet(app, await workDir(t), 4)
+  const sim = app.handlers.simulator()!
+  sim.faults.statuses = [403]
+
+  await page.getByRole('button', { name: 'Select all ready (4)' }).click()
+  await page.locator('form.batch').getByText('4 selected').waitFor()
+  await app.screenshot('batch-select')
+  await assertAccessible(app, 'batch-select')
+  await page.getByRole('button', { name: 'Request all (4)' }).click()
+  await waitForBatchEnd(app)
+  assert.equal((await batchState(app)).counts, '3 of 4 issued, 1 failed, 0 queued')
+
+  const failedRow = page.locator('tbody tr:has([data-batch-state="failed"])')
+  assert.equal(await failedRow.count(), 1)
+  const vin = (await failedRow.getAttribute('data-vin')) ?? ''
+  const { handovers } = await app.call('handovers:list', { vin })
+  const failure = handovers[0]?.error
+  assert.ok(failure, 'the failed handover keeps its error')
+  assert.equal(failure.code, 'psa.forbidden')
+  await failedRow.getByText(failure.message, { exact: true }).waitFor()
+  await failedRow.locator('.badge--failed').waitFor()
+  assert.equal(await page.locator('[data-batch-state="issued"]').count(), 3)
+  await assertNoProblems(app)
+})
+
+test('batch cancel: a slow batch is cancelled half-way; the page stays accessible while it runs', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  await simulatorOnly(app)
+  await importFleet(app, await workDir(t), 8)
+  app.handlers.simulator()!.faults.latencyMs = 1500
+
+  await page.getByLabel('Select all ready vehicles').check()
+  await page.getByRole('button', { name: 'Request all (8)' }).click()
+  await page.locator('[data-batch-state="running"]').first().waitFor()
+  await assertAccessible(app, 'batch-running')
+  await page.getByRole('button', { name: 'Cancel batch' }).click()
+  await waitForBatchEnd(app)
+  await page.getByRole('heading', { name: 'Batch cancelled' }).waitFor()
+  const states = Object.values(await batchBadges(app))
+  assert.ok(states.includes('cancelled'), `some vehicles were cancelled: ${states.join(', ')}`)
+  assert.ok(!states.includes('waiting') && !states.includes('running'), `nothing is left running: ${states.join(', ')}`)
+  // Cancelled vehicles are ready again.
+  const { handovers } = await app.call('handovers:list')
+  assert.ok(handovers.some((h) => h.status === 'draft'))
+  await assertNoProblems(app)
+})
+
+test('offline queue: a request made with the server down is queued, and "Send now" sends it exactly once', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  const vehicle = await simulatorWithVehicle(app)
+  const sim = app.handlers.simulator()!
+  const { port } = sim
+  const dir = sim.material.dir
+  await sim.close()
+
+  await page.getByRole('button', { name: `Request token for ${VIN}` }).click()
+  await page.getByRole('heading', { level: 1, name: 'Request a token' }).waitFor()
+  await page.getByLabel('4 h', { exact: true }).check()
+  await page.getByRole('button', { name: 'Request token' }).click()
+  const queuedNotice = page.getByTestId('request-queued')
+  await queuedNotice.waitFor({ timeout: 30_000 })
+  assert.equal(await queuedNotice.textContent(), 'Queued — sent automatically when the network returns. Issued keys stay available offline.')
+  await page.getByTestId('request-vin').waitFor()
+  await page.locator('.vehicle-summary .badge--queued').waitFor()
+
+  await page.getByRole('navigation').getByRole('button', { name: 'Vehicles' }).click()
+  const row = page.locator(`tr[data-vin="${VIN}"]`)
+  await row.locator('.badge--queued').waitFor()
+  await row.getByText('Sent automatically when the network returns').waitFor()
+  const banner = page.getByTestId('queue-banner')
+  await banner.waitFor()
+  assert.match((await banner.textContent()) ?? '', /No network: PSA cannot be reached/)
+  assert.match((await banner.textContent()) ?? '', /1 queued request is sent automatically when the network returns/)
+  await app.screenshot('offline-queue')
+  await assertAccessible(app, 'offline-queue')
+
+  // The simulator comes back on the same port (the profile's base URL names it).
+  const again = await startSimulator({ dir, port })
+  t.after(() => again.close())
+  await banner.getByRole('button', { name: 'Send now' }).click()
+  await page.getByTestId('queue-result').getByText('1 sent, 0 still waiting').waitFor({ timeout: 30_000 })
+  await row.locator('.badge--issued').waitFor()
+  await banner.getByText('Queue sent').waitFor()
+  assert.equal(again.requests.filter((r) => r.method === 'POST').length, 1, 'the queued request was sent exactly once')
+  const detail = await app.call('handovers:get', { id: vehicle.id })
+  assert.equal(detail.status, 'issued')
+  const left = Date.parse(detail.token?.expires ?? '') - Date.now()
+  assert.ok(left > 3.9 * 3600_000 && left <= 4 * 3600_000 + 5000, `the queued plan (4 h) was kept: ${left} ms`)
+  await banner.getByRole('button', { name: 'Dismiss' }).click()
+  await banner.waitFor({ state: 'detached' })
+  await assertNoProblems(app)
+})
+
+test('batch offline: with the server down the vehicles end queued, the banner appears, and "Send now" issues them', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  await simulatorOnly(app)
+  await importFleet(app, await workDir(t), 3)
+  const sim = app.handlers.simulator()!
+  const { port } = sim
+  const dir = sim.material.dir
+  await sim.close()
+
+  await page.getByLabel('Select all ready vehicles').check()
+  await page.getByRole('button', { name: 'Request all (3)' }).click()
+  await waitForBatchEnd(app)
+  assert.equal((await batchState(app)).counts, '0 of 3 issued, 0 failed, 3 queued')
+  assert.deepEqual(Object.values(await batchBadges(app)), ['queued', 'queued', 'queued'])
+  await page.locator('tbody tr[data-status="queued"]').nth(2).waitFor()
+  const banner = page.getByTestId('queue-banner')
+  await banner.getByText('3 requests waiting for the network').waitFor()
+  await assertAccessible(app, 'batch-queued')
+
+  const again = await startSimulator({ dir, port })
+  t.after(() => again.close())
+  await banner.getByRole('button', { name: 'Send now' }).click()
+  await page.getByTestId('queue-result').getByText('3 sent, 0 still waiting').waitFor({ timeout: 30_000 })
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-status="issued"]').length === 3)
+  assert.equal(again.requests.filter((r) => r.method === 'POST').length, 3, 'one request per vehicle')
+  await assertNoProblems(app)
+})
+
+test('offline: an issued token is shown and exported as a PNG that scans, with the server gone', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  const vehicle = await simulatorWithVehicle(app)
+  await issueToken(app, vehicle.id)
+  const token = (await app.call('handovers:get', { id: vehicle.id })).token?.accessToken
+  assert.ok(token)
+  await app.handlers.simulator()!.close()
+  const dir = await workDir(t)
+
+  await page.getByRole('button', { name: 'Show token' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor()
+  await page.getByTestId('qr').evaluate((img: HTMLImageElement) => img.decode())
+  app.nextSavePath(join(dir, 'offline.png'))
+  await page.getByRole('button', { name: 'Save PNG' }).click()
+  await page.getByText('Saved offline.png.').waitFor()
+  const payload = parseHandoverPayload(await scanQr(join(dir, 'offline.png')))
+  assert.equal(payload.accessToken, token)
+  assert.equal(payload.vin, VIN)
+  await assertNoProblems(app)
+})
+
+test('History: the handover pack (PDF, one page per valid token, QR that scans) and the audit CSV (no token)', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  await simulatorOnly(app)
+  const tokens = new Map<string, string>()
+  for (let n = 1; n <= 4; n += 1) {
+    const { added } = await app.call('vehicles:import-text', { name: `car-${n}.json`, text: fleetCarData(n) })
+    const id = added[0]!.id
+    if (n <= 3) {
+      await issueToken(app, id)
+      tokens.set(fleetVin(n), (await app.call('handovers:get', { id })).token!.accessToken)
+    }
+  }
+  const dir = await workDir(t)
+  await page.getByRole('navigation').getByRole('button', { name: 'History' }).click()
+  await page.getByRole('heading', { level: 1, name: 'History' }).waitFor()
+  await page.locator('tbody tr').nth(3).waitFor()
+  await page.getByText('The pack holds all 3 valid tokens; tick rows to choose.').waitFor()
+
+  // No selection: every valid token, one page each.
+  app.nextSavePath(join(dir, 'pack.pdf'))
+  await page.getByRole('button', { name: 'Export handover pack (PDF)' }).click()
+  await page.getByText('Saved pack.pdf (3 pages).').waitFor({ timeout: 30_000 })
+  const info = (await run('pdfinfo', [join(dir, 'pack.pdf')])).stdout
+  assert.match(info, /^Pages:\s+3$/m)
+  await run('pdftoppm', ['-png', '-r', '100', '-f', '1', '-l', '1', join(dir, 'pack.pdf'), join(dir, 'page')])
+  const page1 = parseHandoverPayload(await scanQr(join(dir, 'page-1.png')))
+  assert.ok(page1.vin && tokens.get(page1.vin) === page1.accessToken, 'page 1 scans to one of the tokens')
+
+  // One row ticked: the pack holds that one.
+  await page.getByLabel(`Select ${fleetVin(2)} for the pack`).check()
+  await page.getByText('The pack holds the 1 selected token.').waitFor()
+  app.nextSavePath(join(dir, 'one.pdf'))
+  await page.getByRole('button', { name: 'Export handover pack (PDF)' }).click()
+  await page.getByText('Saved one.pdf (1 page).').waitFor({ timeout: 30_000 })
+  assert.match((await run('pdfinfo', [join(dir, 'one.pdf')])).stdout, /^Pages:\s+1$/m)
+
+  // The audit: a row per handover, and never a token.
+  app.nextSavePath(join(dir, 'audit.csv'))
+  await page.getByRole('button', { name: 'Export audit (CSV)' }).click()
+  const saved = page.getByTestId('history-message')
+  await saved.getByText(/^Saved audit\.csv \(\d+ rows?\)\.$/).waitFor()
+  const csv = await readFile(join(dir, 'audit.csv'), 'utf8')
+  for (const vin of tokens.keys()) assert.ok(csv.includes(vin), `the audit names ${vin}`)
+  for (const token of tokens.values()) assert.ok(!csv.includes(token), 'no token in the audit')
+  const saves = app.dialogs.asked.filter((a) => a.kind === 'save').map((a) => (a.kind === 'save' ? a.format : ''))
+  assert.deepEqual(saves, ['pdf', 'pdf', 'csv'])
+
+  // Mark handed over from the list; the status filter finds it.
+  await page.getByRole('button', { name: `Mark handed over: ${fleetVin(1)}` }).click()
+  await page.getByText(`${fleetVin(1)} marked as handed over.`).waitFor()
+  await page.locator(`tr[data-vin="${fleetVin(1)}"] .badge--handed-over`).waitFor()
+  await page.getByLabel(`Select ${fleetVin(2)} for the pack`).uncheck()
+  await page.getByLabel('Status', { exact: true }).selectOption('handed-over')
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1)
+  await page.getByLabel('Status', { exact: true }).selectOption('')
+  await page.locator('tbody tr').nth(3).waitFor()
+  app.nextSavePath(join(dir, 'pack2.pdf'))
+  await page.getByRole('button', { name: 'Export handover pack (PDF)' }).click()
+  await page.getByText('Saved pack2.pdf (3 pages).').waitFor({ timeout: 30_000 })
+  await app.screenshot('history')
+  await app.screenshot('history-bulk')
+  await assertAccessible(app, 'history-bulk')
+  await assertNoProblems(app)
+})
+
+test('"Plan for a handover": a handover in 2 h, 1 h after it, gives a token that ends about 3 h from now', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  const vehicle = await simulatorWithVehicle(app)
+
+  await page.getByRole('button', { name: `Request token for ${VIN}` }).click()
+  await page.getByRole('heading', { level: 1, name: 'Request a token' }).waitFor()
+  await page.getByLabel('Plan for a handover').check()
+  const start = new Date(Date.now() + 2 * 3600_000)
+  await page.getByLabel('Handover date and time').fill(toLocalInput(start))
+  await page.getByLabel('Use after the handover (hours)').fill('1')
+  await app.screenshot('request-plan')
+  await assertAccessible(app, 'request-plan')
+  await page.getByRole('button', { name: 'Request token' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor({ timeout: 30_000 })
+  await page.getByTestId('planned-window').waitFor()
+  await page.getByTestId('qr').evaluate((img: HTMLImageElement) => img.decode())
+  await app.screenshot('token-plan')
+  assert.equal(await page.getByTestId('plan-warning').count(), 0, 'the token covers the plan')
+
+  const detail = await app.call('handovers:get', { id: vehicle.id })
+  const left = Date.parse(detail.token?.expires ?? '') - Date.now()
+  assert.ok(Math.abs(left - 3 * 3600_000) <= 120_000, `the token ends about 3 h from now (${Math.round(left / 60_000)} min)`)
+  assert.equal(detail.coversPlan, true)
+  assert.ok(detail.plannedStart && Math.abs(Date.parse(detail.plannedStart) - start.getTime()) < 60_000, 'the planned start is the one entered')
+
+  // A window that has already ended is refused in the form, before any request.
+  await page.getByRole('navigation').getByRole('button', { name: 'Request' }).click()
+  await page.getByLabel('Plan for a handover').check()
+  await page.getByLabel('Handover date and time').fill(toLocalInput(new Date(Date.now() - 5 * 3600_000)))
+  await page.getByLabel('Use after the handover (hours)').fill('1')
+  await page.getByRole('button', { name: 'Request token' }).click()
+  await page.getByRole('alert').getByText('That window has already ended: choose a later handover.').waitFor()
+  await assertNoProblems(app)
+})
