@@ -222,37 +222,58 @@ export class BatchRunner {
       if (pass > 0) await sleep(options.retryPauseMs ?? 1000)
       const queue = [...todo]
       const retry: string[] = []
+      const storing: Promise<void>[] = []
+      const unstored = new Set<Promise<void>>()
       const worker = async () => {
         for (let id = queue.shift(); id !== undefined && !signal.aborted; id = queue.shift()) {
           await gate.pass(signal)
           if (signal.aborted) break
           states.set(id, { state: 'running' })
           emit()
-          try {
-            const record = await this.depot.requestToken(id, journal.plan, { signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info) })
-            records.set(id, record)
-            states.set(id, { state: 'issued' })
-            failures.delete(id)
-          } catch (error) {
-            const view = toErrorView(error)
-            if (view.code === 'cancelled') {
-              states.set(id, { state: 'cancelled' })
-            } else if (view.code === 'network.unreachable') {
-              states.set(id, { state: 'queued', message: view.message })
-            } else {
-              failures.set(id, { code: view.code, message: view.message })
-              if (RETRIABLE.includes(view.code) && pass < EXTRA_PASSES) {
-                states.set(id, { state: 'waiting', message: view.message })
-                retry.push(id)
-              } else {
-                states.set(id, { state: 'failed', message: view.message })
-              }
-            }
-          }
-          emit()
+          // The worker moves on as soon as PSA has answered; storing the answer (sealed,
+          // atomic write) finishes in the background, so the network stays busy.
+          let answered: () => void = () => undefined
+          const networkDone = new Promise<void>((resolve) => (answered = resolve))
+          const stored = this.depot
+            .requestToken(id, journal.plan, { signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info), onAnswered: () => answered() })
+            .then(
+              (record) => {
+                records.set(id, record)
+                states.set(id, { state: 'issued' })
+                failures.delete(id)
+              },
+              (error: unknown) => {
+                const view = toErrorView(error)
+                if (view.code === 'cancelled') {
+                  states.set(id, { state: 'cancelled' })
+                } else if (view.code === 'network.unreachable') {
+                  states.set(id, { state: 'queued', message: view.message })
+                } else {
+                  failures.set(id, { code: view.code, message: view.message })
+                  if (RETRIABLE.includes(view.code) && pass < EXTRA_PASSES) {
+                    states.set(id, { state: 'waiting', message: view.message })
+                    retry.push(id)
+                  } else {
+                    states.set(id, { state: 'failed', message: view.message })
+                  }
+                }
+              },
+            )
+            .finally(() => {
+              answered()
+              emit()
+            })
+          storing.push(stored)
+          unstored.add(stored)
+          void stored.finally(() => unstored.delete(stored))
+          await networkDone
+          // At most `concurrency` answers wait to be stored: if the process dies, no more
+          // than twice the concurrency of tokens (in flight + unstored) are lost with it.
+          while (unstored.size >= journal.concurrency) await Promise.race(unstored)
         }
       }
       await Promise.all(Array.from({ length: Math.min(journal.concurrency, queue.length) }, worker))
+      await Promise.all(storing.splice(0))
       todo = retry
     }
 

@@ -322,7 +322,7 @@ export class Depot {
    * reached leaves the handover queued (sent later, once); a PSA refusal marks it failed
    * with the reason; a cancel puts it back to draft.
    */
-  async requestToken(id: string, plan: DurationPlan, options: { signal?: AbortSignal; profile?: string; batchId?: string; onRateLimit?: (info: RateLimitInfo) => void } = {}): Promise<HandoverRecord> {
+  async requestToken(id: string, plan: DurationPlan, options: { signal?: AbortSignal; profile?: string; batchId?: string; onRateLimit?: (info: RateLimitInfo) => void; onAnswered?: () => void } = {}): Promise<HandoverRecord> {
     const store = await this.handovers()
     const record = await store.get(id)
     if (record.status === 'issued' && record.sealedToken && record.expires && Date.parse(record.expires) > this.now().getTime() && options.batchId) {
@@ -349,6 +349,7 @@ export class Depot {
     try {
       result = await client.requestToken({ carData: carData.carData, carDataSignature: carData.carDataSignature, durationSeconds: seconds }, options.signal ? { signal: options.signal } : {})
     } catch (error) {
+      options.onAnswered?.()
       const view = toErrorView(error)
       if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
       await store.update(id, (r) => {
@@ -365,6 +366,7 @@ export class Depot {
       })
       throw error
     }
+    options.onAnswered?.()
     options.onRateLimit?.(result.rateLimit)
     const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn, tokenSignature: result.tokenSignature }
     return store.update(id, (r) => {
