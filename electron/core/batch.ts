@@ -267,9 +267,10 @@ export class BatchRunner {
           unstored.add(stored)
           void stored.finally(() => unstored.delete(stored))
           await networkDone
-          // At most `concurrency` answers wait to be stored: if the process dies, no more
-          // than twice the concurrency of tokens (in flight + unstored) are lost with it.
-          while (unstored.size >= journal.concurrency) await Promise.race(unstored)
+          // At most twice `concurrency` answers wait to be stored (an fsync'd append each):
+          // if the process dies, no more than three times the concurrency of tokens (in
+          // flight + unstored) are lost with it, and the network is never held up by the disk.
+          while (unstored.size >= 2 * journal.concurrency) await Promise.race(unstored)
         }
       }
       await Promise.all(Array.from({ length: Math.min(journal.concurrency, queue.length) }, worker))
