@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== type-check"; npm run --silent typecheck
 echo "== lint"; npx eslint .
-echo "== build (electron-vite)"; npx electron-vite build -c electron.config.ts >/dev/null
+echo "== build (electron-vite, vkey bundle)"; npx electron-vite build -c electron.config.ts >/dev/null; node scripts/build-cli.mjs
 mapfile -t files < <(find tests/unit tests/integration tests/e2e -name '*.test.ts' 2>/dev/null | sort)
 echo "== tests (${#files[@]} files)"
 exec scripts/with-keyring.sh node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import Conf from 'conf'
+import packageJson from '../../package.json' with { type: 'json' }
 import { VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { parseDuration, formatDuration } from '../../shared/duration'
@@ -107,8 +108,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function version(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  return packageJson.version
 }
 
 // ---- simulator -----------------------------------------------------------------------
