@@ -8,7 +8,7 @@ const nodeModules = ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'n
 const backendPackages = ['electron', 'keytar', 'undici', 'electron-store', 'conf', 'node-forge', 'pdf-lib']
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-results/**', 'tests/fixtures/insecure-window/**', 'bench/**'] },
+  { ignores: ['node_modules/**', 'out/**', '.vkey-tmp/**', 'dist/**', 'test-results/**', 'tests/fixtures/insecure-window/**', 'bench/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
