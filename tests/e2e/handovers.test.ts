@@ -235,7 +235,9 @@ test('batch offline: with the server down the vehicles end queued, the banner ap
   assert.deepEqual(Object.values(await batchBadges(app)), ['queued', 'queued', 'queued'])
   await page.locator('tbody tr[data-status="queued"]').nth(2).waitFor()
   const banner = page.getByTestId('queue-banner')
-  await banner.getByText('3 requests waiting for the network').waitFor()
+  // The batch met an unreachable server, so the app knows it is offline: the banner says so.
+  await banner.getByText('No network: PSA cannot be reached').waitFor()
+  await banner.getByText('3 queued requests are sent automatically when the network returns').waitFor()
   await assertAccessible(app, 'batch-queued')
 
   const again = await startSimulator({ dir, port })
