@@ -195,6 +195,7 @@ function printTable(r: Results): void {
   if (f.batch) {
     const b = f.batch
     rows.push(['3', `batch ${b.vehicles} × ${b.latencyMs} ms, c=${b.concurrency}`, `${b.batchMedianMs} ms batch phase (process ${b.processMedianMs} ms)`, `floor ${b.floorMs} ms`, `${b.ratio} × floor`, '≤ 1.15 ×', status('batch-floor')])
+    rows.push(['3', `same requests, bare undici, c=${b.concurrency}`, `${b.bareMedianMs} ms`, `floor ${b.floorMs} ms`, `${round(b.bareMedianMs / b.floorMs, 2)} × floor; batch ${b.ratioToBare} × bare`, 'report', ''])
     rows.push(['3', 'vkey batch peak RSS', `${b.peakRssMaxMB} MB`, '', '', '≤ 150 MB', status('batch-rss')])
   }
   if (f.import) rows.push(['4', `import ${f.import.files} CarData files`, `${f.import.medianMs} ms`, `readFile+JSON.parse ${f.import.bareMedianMs} ms`, `${f.import.medianMs} ms`, '≤ 500 ms', status('import')])

@@ -10,7 +10,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { collect, freshDataFolder, log, median, removeQuietly, round, run, tempDir, VKEY_BIN, writeCarDataFiles, type SimulatorChild } from './util'
+import { bareSender, pool, simulatorCredentials } from './client'
+import { collect, freshDataFolder, randomCarData, log, median, removeQuietly, round, run, tempDir, VKEY_BIN, writeCarDataFiles, type SimulatorChild } from './util'
 
 export interface BatchFigure {
   vehicles: number
@@ -28,6 +29,11 @@ export interface BatchFigure {
   /** Largest peak RSS of the runs. */
   peakRssMaxMB: number
   connections: number
+  /** The same requests at the same latency and concurrency through a bare undici Agent: what the network and simulator allow here. */
+  bareMs: number[]
+  bareMedianMs: number
+  /** median(batch phase) / median(bare): what VK Depot adds on top of the network. */
+  ratioToBare: number
   cpuProfile?: string
 }
 
@@ -39,6 +45,7 @@ export async function batchFigure(sim: SimulatorChild, options: { vehicles: numb
   const batchMs: number[] = []
   const processMs: number[] = []
   const peakRssMB: number[] = []
+  const bareMs: number[] = []
   let connections = 0
   try {
     const files = await writeCarDataFiles(root, options.vehicles)
@@ -81,6 +88,19 @@ export async function batchFigure(sim: SimulatorChild, options: { vehicles: numb
     peakRssMB.length = 0
     for (let r = 0; r < options.repetitions; r++) await once(false)
     if (options.cpuProfDir) await once(true)
+    // The same requests with no VK Depot around them: a bare undici Agent, same latency and concurrency.
+    const bare = bareSender(simulatorCredentials(sim), { connections: options.concurrency })
+    try {
+      const inputs = Array.from({ length: options.vehicles }, () => ({ ...randomCarData(), durationSeconds: 3600 }))
+      await pool(inputs.slice(0, 50), options.concurrency, bare.send)
+      for (let r = 0; r < options.repetitions; r++) {
+        collect()
+        bareMs.push(await pool(inputs, options.concurrency, bare.send))
+      }
+      log(`3. bare undici, same ${options.vehicles} requests × ${options.latencyMs} ms / ${options.concurrency}: ${round(median(bareMs), 0)} ms`)
+    } finally {
+      await bare.close()
+    }
   } finally {
     await sim.setLatency(0)
     await removeQuietly(root)
@@ -101,6 +121,9 @@ export async function batchFigure(sim: SimulatorChild, options: { vehicles: numb
     processMedianMs: round(median(processMs), 0),
     peakRssMaxMB: round(Math.max(...peakRssMB), 1),
     connections,
+    bareMs: bareMs.map((v) => round(v, 0)),
+    bareMedianMs: round(median(bareMs), 0),
+    ratioToBare: round(batchMedianMs / median(bareMs), 2),
     ...(options.cpuProfDir ? { cpuProfile: options.cpuProfDir } : {}),
   }
 }

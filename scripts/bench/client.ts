@@ -33,9 +33,9 @@ export interface ClientFigure {
   sample: TokenResult
 }
 
-type Send = (input: TokenRequestInput) => Promise<unknown>
+export type Send = (input: TokenRequestInput) => Promise<unknown>
 
-async function pool(inputs: TokenRequestInput[], concurrency: number, send: Send): Promise<number> {
+export async function pool(inputs: TokenRequestInput[], concurrency: number, send: Send): Promise<number> {
   let next = 0
   const started = now()
   const worker = async (): Promise<void> => {
@@ -45,10 +45,10 @@ async function pool(inputs: TokenRequestInput[], concurrency: number, send: Send
   return now() - started
 }
 
-export async function clientFigure(sim: SimulatorChild, options: { requests: number; repetitions: number }): Promise<ClientFigure> {
-  await sim.setLatency(0)
+/** The simulator's demo partner credentials, as a profile would hold them. */
+export function simulatorCredentials(sim: SimulatorChild): PartnerCredentials {
   const m = sim.material
-  const creds: PartnerCredentials = {
+  return {
     baseUrl: sim.baseUrl,
     clientId: m.credentials.clientId,
     login: m.credentials.login,
@@ -57,20 +57,30 @@ export async function clientFigure(sim: SimulatorChild, options: { requests: num
     keyPem: m.partner.keyPem,
     caPem: m.serverCa.certPem,
   }
-  // As Depot.client() builds it: 16 connections, so batch workers never queue behind each other.
-  const connectionsOurs = 16
-  const ours = new PsaClient(creds, { connections: connectionsOurs })
-  // The bare baseline: undici defaults, the same certificate, key and CA, verification on.
-  const bareAgent = new Agent({ connect: { cert: creds.certPem, key: creds.keyPem, ca: [creds.caPem!], rejectUnauthorized: true, minVersion: 'TLSv1.2' } })
+}
 
-  const sendOurs: Send = (input) => ours.requestToken(input)
-  const sendBare: Send = async (input) => {
+/** The bare baseline: an undici Agent with undici's defaults and the same TLS material, verification on. */
+export function bareSender(creds: PartnerCredentials, options: { connections?: number } = {}): { send: Send; close: () => Promise<void> } {
+  const agent = new Agent({ ...(options.connections ? { connections: options.connections } : {}), connect: { cert: creds.certPem, key: creds.keyPem, ca: [creds.caPem!], rejectUnauthorized: true, minVersion: 'TLSv1.2' } })
+  const send: Send = async (input) => {
     const req = buildTokenRequest(creds, input)
-    const res = await request(req.url, { dispatcher: bareAgent, method: req.method, headers: req.headers, body: req.body })
+    const res = await request(req.url, { dispatcher: agent, method: req.method, headers: req.headers, body: req.body })
     const json = (await res.body.json()) as { token?: { access_token?: string } }
     if (res.statusCode !== 200 || !json.token?.access_token) throw new Error(`bare undici: status ${res.statusCode}`)
     return json
   }
+  return { send, close: () => agent.close() }
+}
+
+export async function clientFigure(sim: SimulatorChild, options: { requests: number; repetitions: number }): Promise<ClientFigure> {
+  await sim.setLatency(0)
+  const creds = simulatorCredentials(sim)
+  // As Depot.client() builds it: 16 connections, so batch workers never queue behind each other.
+  const connectionsOurs = 16
+  const ours = new PsaClient(creds, { connections: connectionsOurs })
+  const bare = bareSender(creds)
+  const sendOurs: Send = (input) => ours.requestToken(input)
+  const sendBare = bare.send
 
   const inputs: TokenRequestInput[] = Array.from({ length: options.requests }, () => ({ ...randomCarData(), durationSeconds: 3600 }))
   const sample = await ours.requestToken(inputs[0]!)
@@ -109,7 +119,7 @@ export async function clientFigure(sim: SimulatorChild, options: { requests: num
     }
   } finally {
     await ours.close()
-    await bareAgent.close()
+    await bare.close()
   }
   return figure
 }
