@@ -4,25 +4,14 @@
  * PSA reference for support.
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { createCa, issueCertificate, toPkcs12 } from '../../electron/core/pki'
-import { launchBrowser, seriousA11yViolations, workDir, writeFixture, type App, type TestBrowser } from './harness'
+import { assertAccessible, assertNoProblems, browserForFile, workDir, writeFixture, type App } from './harness'
 import { simulatorWithVehicle, VIN } from './flows'
 
-let browser: TestBrowser
-before(async () => {
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-})
+const browser = browserForFile()
 
 const DAY = 24 * 60 * 60 * 1000
-
-async function assertAccessible(app: App, label: string): Promise<void> {
-  const serious = await seriousA11yViolations(app.page, label)
-  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} ${v.nodes.join(' ')}`), [], `serious or critical axe violations on ${label}`)
-}
 
 function simulatorOf(app: App) {
   const simulator = app.handlers.simulator()
@@ -78,7 +67,7 @@ test('401, 403 and 429 from PSA each show their own message, next step and suppo
   }
   const { handovers } = await app.call('handovers:list')
   assert.equal(handovers[0]?.status, 'failed')
-  assert.deepEqual(await app.problems(), [])
+  await assertNoProblems(app)
 })
 
 test('a request in progress shows "Contacting PSA…" and can be cancelled', async (t) => {
@@ -140,5 +129,5 @@ test('an expired certificate shows red and blocking in Settings, and the request
   await panel.getByRole('heading', { name: 'The partner certificate has expired' }).waitFor()
   await panel.getByText(/import it in Settings/).waitFor()
   assert.equal(simulator.stats.requests, before, 'nothing reached the server')
-  assert.deepEqual(await app.problems(), [])
+  await assertNoProblems(app)
 })

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { startSimulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
 import { fleetCarData, fleetVin, importFleet, issueToken, simulatorOnly, simulatorWithVehicle, VIN } from './flows'
-import { launchBrowser, scanQr, seriousA11yViolations, workDir, type App, type TestBrowser } from './harness'
+import { assertAccessible, assertNoProblems, browserForFile, scanQr, workDir, type App } from './harness'
 
 const run = promisify(execFile)
 
@@ -23,22 +23,7 @@ function toLocalInput(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`
 }
 
-let browser: TestBrowser
-before(async () => {
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-})
-
-async function assertAccessible(app: App, label: string): Promise<void> {
-  const serious = await seriousA11yViolations(app.page, label)
-  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} ${v.nodes.join(' ')}`), [], `serious or critical axe violations on ${label}`)
-}
-
-async function assertNoProblems(app: App): Promise<void> {
-  assert.deepEqual(await app.problems(), [], 'page errors, console errors or CSP violations')
-}
+const browser = browserForFile()
 
 /** The batch card's numbers as the page shows them. */
 async function batchState(app: App): Promise<{ running: boolean; done: number; total: number; bar: number; counts: string }> {

@@ -8,6 +8,7 @@
  * call goes through the same dispatch() the main process uses (input parsed as unknown,
  * output parsed before it crosses).
  */
+import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
@@ -15,7 +16,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { extname, join, normalize, resolve, sep } from 'node:path'
-import type { TestContext } from 'node:test'
+import { after, before, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
@@ -179,6 +180,26 @@ export interface TestBrowser {
   close(): Promise<void>
 }
 
+/**
+ * The Chromium a test file's tests share: launched before the first test and closed after
+ * the last. Call it once at the top of the file.
+ */
+export function browserForFile(): Pick<TestBrowser, 'openApp'> {
+  let browser: TestBrowser | undefined
+  before(async () => {
+    browser = await launchBrowser()
+  })
+  after(async () => {
+    await browser?.close()
+  })
+  return {
+    openApp(t, options) {
+      if (!browser) throw new Error('the browser is launched in before(): open apps inside tests')
+      return browser.openApp(t, options)
+    },
+  }
+}
+
 export async function launchBrowser(): Promise<TestBrowser> {
   const { server, url } = await serveRenderer()
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
@@ -333,4 +354,15 @@ export async function seriousA11yViolations(page: Page, label: string): Promise<
   console.log(`[axe ${label}] ${found.passed} rules passed, ${violations.length} violation(s)`)
   for (const v of violations) console.log(`[axe ${label}] ${v.impact ?? '?'} ${v.id}: ${v.help} ${v.nodes.join(' ')}`)
   return serious
+}
+
+/** Fails on any serious or critical axe violation on the page, listing them. */
+export async function assertAccessible(app: App, label: string): Promise<void> {
+  const serious = await seriousA11yViolations(app.page, label)
+  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} ${v.nodes.join(' ')}`), [], `serious or critical axe violations on ${label}`)
+}
+
+/** Fails on any page error, console error or CSP violation seen so far. */
+export async function assertNoProblems(app: App): Promise<void> {
+  assert.deepEqual(await app.problems(), [], 'page errors, console errors or CSP violations')
 }

@@ -4,27 +4,12 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parseCarData } from '../../shared/cardata'
-import { cardataFixture, launchBrowser, seriousA11yViolations, workDir, writeFixture, type App, type TestBrowser } from './harness'
+import { assertAccessible, assertNoProblems, browserForFile, cardataFixture, workDir, writeFixture } from './harness'
 
-let browser: TestBrowser
-before(async () => {
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-})
-
-async function assertAccessible(app: App, label: string): Promise<void> {
-  const serious = await seriousA11yViolations(app.page, label)
-  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} ${v.nodes.join(' ')}`), [], `serious or critical axe violations on ${label}`)
-}
-
-async function assertNoProblems(app: App): Promise<void> {
-  assert.deepEqual(await app.problems(), [], 'page errors, console errors or CSP violations')
-}
+const browser = browserForFile()
 
 test('first run: "Try the simulator" sets up a profile whose certificate subject and days left are shown', async (t) => {
   const app = await browser.openApp(t)

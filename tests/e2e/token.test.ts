@@ -5,23 +5,12 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { parseHandoverPayload } from '../../shared/qr-payload'
-import { launchBrowser, scanQr, screensDir, seriousA11yViolations, workDir, type App, type TestBrowser } from './harness'
+import { assertAccessible, assertNoProblems, browserForFile, scanQr, screensDir, workDir } from './harness'
 import { issueToken, simulatorWithVehicle, VIN } from './flows'
 
-let browser: TestBrowser
-before(async () => {
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-})
-
-async function assertAccessible(app: App, label: string): Promise<void> {
-  const serious = await seriousA11yViolations(app.page, label)
-  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} ${v.nodes.join(' ')}`), [], `serious or critical axe violations on ${label}`)
-}
+const browser = browserForFile()
 
 test('a 1 h token: the QR scans to the handover payload holding the token the page reveals', async (t) => {
   const app = await browser.openApp(t)
@@ -104,7 +93,7 @@ test('a 1 h token: the QR scans to the handover payload holding the token the pa
   await page.getByRole('button', { name: 'Mark handed over' }).click()
   await page.getByText('Marked as handed over.').waitFor()
   await page.locator('.badge--handed-over').first().waitFor()
-  assert.deepEqual(await app.problems(), [])
+  await assertNoProblems(app)
 })
 
 test('exports: PNG, SVG and JSON are written where the save dialog says; the PNG scans and the JSON holds the token', async (t) => {
@@ -143,7 +132,7 @@ test('exports: PNG, SVG and JSON are written where the save dialog says; the PNG
   await page.getByText('Nothing saved.').waitFor()
   const saves = app.dialogs.asked.filter((a) => a.kind === 'save').map((a) => (a.kind === 'save' ? a.format : ''))
   assert.deepEqual(saves, ['png', 'svg', 'json', 'json'])
-  assert.deepEqual(await app.problems(), [])
+  await assertNoProblems(app)
 })
 
 test('French: switching the language in Settings applies at once, and the token screen is in French', async (t) => {

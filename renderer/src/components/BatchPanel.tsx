@@ -7,7 +7,8 @@ import { useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { finishedCount, type BatchItemState, type BatchProgress } from '../batch'
-import { DurationPicker, initialDuration, resolveDuration, type DurationState } from './DurationPicker'
+import { useDurationForm } from '../lib/hooks'
+import { DurationPicker } from './DurationPicker'
 import { ErrorPanel } from './ErrorPanel'
 import { Spinner } from './Spinner'
 
@@ -26,20 +27,15 @@ export interface BatchPanelProps {
 export function BatchPanel({ selectedIds, readyCount, progress, onSelectReady, onClearSelection, onStarted, onDismiss }: BatchPanelProps) {
   const { t } = useTranslation()
   const titleId = useId()
-  const [duration, setDuration] = useState<DurationState>(() => initialDuration('8h'))
-  const [formError, setFormError] = useState<string | null>(null)
+  const { duration, setDuration, formError, resolve } = useDurationForm('8h')
   const [starting, setStarting] = useState(false)
   const [cancelling, setCancelling] = useState(false)
   const [error, setError] = useState<ErrorView | null>(null)
 
   async function start(event: React.FormEvent): Promise<void> {
     event.preventDefault()
-    const chosen = resolveDuration(duration, t)
-    if (typeof chosen === 'string') {
-      setFormError(chosen)
-      return
-    }
-    setFormError(null)
+    const chosen = resolve()
+    if (!chosen) return
     setError(null)
     setStarting(true)
     try {

@@ -2,9 +2,10 @@
  * The offline banner: shown when the last call could not reach PSA or requests are waiting
  * in the queue. "Send now" flushes the queue once; the main process also retries on its own.
  */
-import { useCallback, useEffect, useId, useState } from 'react'
+import { useCallback, useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import { useHandoversReload } from '../lib/hooks'
 import { ErrorPanel } from './ErrorPanel'
 import { Spinner } from './Spinner'
 
@@ -32,18 +33,8 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
     }
   }, [])
 
-  useEffect(() => {
-    void refresh()
-    const offChanged = vkey().on.onHandoversChanged(() => void refresh())
-    // A batch that could not reach PSA leaves vehicles queued: look again when it ends.
-    const offBatch = vkey().on.onBatchProgress((progress) => {
-      if (!progress.running) void refresh()
-    })
-    return () => {
-      offChanged()
-      offBatch()
-    }
-  }, [refresh, refreshKey])
+  // A batch that could not reach PSA leaves vehicles queued: this looks again when it ends.
+  useHandoversReload(refresh, refreshKey)
 
   async function sendNow(): Promise<void> {
     setSending(true)

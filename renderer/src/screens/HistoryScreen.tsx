@@ -3,15 +3,16 @@
  * printable handover pack (the ticked valid tokens, or all valid ones) and the audit CSV;
  * an issued token can be marked handed over from the list.
  */
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverStatus, HandoverSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
-import { PlanWarning } from '../components/PlanWarning'
+import { ActionsHead, HandoverHeads, HandoverRow, hasToken, LabelCell, SelectBox, StatusCell } from '../components/HandoverTable'
+import { Loading } from '../components/Loading'
 import { Spinner } from '../components/Spinner'
-import { StatusBadge } from '../components/StatusBadge'
 import { dateTimeParts } from '../format'
+import { useHandoversReload, useMessageAction, useSelection } from '../lib/hooks'
 
 const STATUSES: HandoverStatus[] = ['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed']
 
@@ -25,9 +26,8 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
   const [status, setStatus] = useState<HandoverStatus | ''>('')
   const [rows, setRows] = useState<HandoverSummary[] | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
-  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set())
-  const [busy, setBusy] = useState(false)
-  const [message, setMessage] = useState('')
+  const { selected, setSelected, toggle } = useSelection()
+  const { busy, message, run } = useMessageAction(setError)
 
   const latest = useRef(0)
 
@@ -45,46 +45,13 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
     }
   }, [vin, status])
 
-  useEffect(() => {
-    void reload()
-    const offChanged = vkey().on.onHandoversChanged(() => void reload())
-    // Batches do not announce each vehicle: reload once a batch ends.
-    const offBatch = vkey().on.onBatchProgress((progress) => {
-      if (!progress.running) void reload()
-    })
-    return () => {
-      offChanged()
-      offBatch()
-    }
-  }, [reload])
+  useHandoversReload(reload)
 
   const now = Date.now()
   const valid = (rows ?? []).filter((row) => hasValidToken(row, now))
   // Only ticked rows still listed (and still valid) go into the pack.
   const selectedIds = valid.filter((row) => selected.has(row.id)).map((row) => row.id)
   const allValidSelected = valid.length > 0 && selectedIds.length === valid.length
-
-  function toggle(id: string, on: boolean): void {
-    setSelected((current) => {
-      const next = new Set(current)
-      if (on) next.add(id)
-      else next.delete(id)
-      return next
-    })
-  }
-
-  async function run(action: () => Promise<string>): Promise<void> {
-    setBusy(true)
-    setError(null)
-    setMessage('')
-    try {
-      setMessage(await action())
-    } catch (failure) {
-      setError(toErrorView(failure))
-    } finally {
-      setBusy(false)
-    }
-  }
 
   const exportPack = () =>
     run(async () => {
@@ -155,9 +122,7 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
 
         {error && <ErrorPanel error={error} onRetry={() => void reload()} onDismiss={() => setError(null)} />}
         {rows === null ? (
-          <p className="loading">
-            <Spinner /> {t('common.loading')}
-          </p>
+          <Loading />
         ) : rows.length === 0 ? (
           <p className="empty">{t('history.empty')}</p>
         ) : (
@@ -165,52 +130,31 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
             <thead>
               <tr>
                 <th scope="col" className="table__check">
-                  <input
-                    type="checkbox"
-                    className="checkbox"
-                    aria-label={t('history.selectAllValid')}
+                  <SelectBox
+                    label={t('history.selectAllValid')}
                     checked={allValidSelected}
                     disabled={valid.length === 0}
-                    onChange={(e) => setSelected(e.target.checked ? new Set(valid.map((row) => row.id)) : new Set())}
+                    onChange={(on) => setSelected(on ? new Set(valid.map((row) => row.id)) : new Set())}
                   />
                 </th>
-                <th scope="col">{t('vehicles.vin')}</th>
-                <th scope="col">{t('vehicles.label')}</th>
-                <th scope="col">{t('vehicles.status')}</th>
+                <HandoverHeads />
                 <th scope="col" className="nowrap">{t('history.updated')}</th>
                 <th scope="col" className="nowrap">{t('history.expires')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t('vehicles.actions')}</span>
-                </th>
+                <ActionsHead />
               </tr>
             </thead>
             <tbody>
               {rows.map((row) => {
-                const hasToken = row.status === 'issued' || row.status === 'handed-over'
                 const selectable = hasValidToken(row, now)
                 const checked = selectable && selected.has(row.id)
                 return (
-                  <tr key={row.id} data-id={row.id} data-vin={row.vin ?? ''} data-status={row.status} className={checked ? 'table__row--selected' : undefined}>
+                  <HandoverRow key={row.id} handover={row} selected={checked}>
                     <td className="table__check">
-                      {selectable && (
-                        <input
-                          type="checkbox"
-                          className="checkbox"
-                          aria-label={t('history.select', { name: row.vin ?? row.source })}
-                          checked={checked}
-                          onChange={(e) => toggle(row.id, e.target.checked)}
-                        />
-                      )}
+                      {selectable && <SelectBox label={t('history.select', { name: row.vin ?? row.source })} checked={checked} onChange={(on) => toggle(row.id, on)} />}
                     </td>
                     <td className="mono">{row.vin ?? '—'}</td>
-                    <td>
-                      <span className="cell-main nowrap">{row.label ?? '—'}</span>
-                      <span className="cell-sub nowrap">{row.source}</span>
-                    </td>
-                    <td>
-                      <StatusBadge status={row.status} />
-                      {row.coversPlan === false && <PlanWarning compact />}
-                    </td>
+                    <LabelCell handover={row} nowrap />
+                    <StatusCell handover={row} />
                     <td>
                       <DateCell iso={row.updatedAt} locale={i18n.language} />
                     </td>
@@ -232,14 +176,14 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
                       <button
                         type="button"
                         className="button button--secondary button--small"
-                        onClick={() => onOpen(row.id, hasToken)}
+                        onClick={() => onOpen(row.id, hasToken(row))}
                         disabled={!row.vin}
                         aria-label={t('history.openFor', { name: row.vin ?? row.source })}
                       >
                         {t('history.open')}
                       </button>
                     </td>
-                  </tr>
+                  </HandoverRow>
                 )
               })}
             </tbody>
@@ -252,7 +196,7 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
 
 /** A token that can still be handed over (what the pack may hold). */
 function hasValidToken(row: HandoverSummary, now: number): boolean {
-  return (row.status === 'issued' || row.status === 'handed-over') && row.expires !== undefined && Date.parse(row.expires) > now
+  return hasToken(row) && row.expires !== undefined && Date.parse(row.expires) > now
 }
 
 /** A date on one line and its time below it, so the table fits beside its actions. */

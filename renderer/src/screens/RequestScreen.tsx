@@ -8,10 +8,12 @@ import { useTranslation } from 'react-i18next'
 import type { HandoverSummary } from '../../../shared/ipc/contract'
 import { CallFailed, newRequestId, toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
-import { DurationPicker, initialDuration, resolveDuration, type DurationState } from '../components/DurationPicker'
+import { DurationPicker } from '../components/DurationPicker'
+import { Loading } from '../components/Loading'
 import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
+import { useDurationForm } from '../lib/hooks'
 
 export interface RequestScreenProps {
   handoverId: string
@@ -22,8 +24,7 @@ export interface RequestScreenProps {
 export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenProps) {
   const { t } = useTranslation()
   const [vehicle, setVehicle] = useState<HandoverSummary | null>(null)
-  const [duration, setDuration] = useState<DurationState>(() => initialDuration('24h'))
-  const [formError, setFormError] = useState<string | null>(null)
+  const { duration, setDuration, formError, resolve } = useDurationForm('24h')
   const [pending, setPending] = useState<string | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
   const [queued, setQueued] = useState(false)
@@ -51,12 +52,8 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
 
   async function request(event: React.FormEvent): Promise<void> {
     event.preventDefault()
-    const chosen = resolveDuration(duration, t)
-    if (typeof chosen === 'string') {
-      setFormError(chosen)
-      return
-    }
-    setFormError(null)
+    const chosen = resolve()
+    if (!chosen) return
     setError(null)
     setQueued(false)
     const requestId = newRequestId()
@@ -107,9 +104,7 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
             {vehicle.coversPlan === false && <PlanWarning />}
           </>
         ) : (
-          <p className="loading">
-            <Spinner /> {t('common.loading')}
-          </p>
+          <Loading />
         )}
       </section>
 

@@ -8,10 +8,11 @@ import type { HandoverDetail } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { HandoverMode } from '../components/HandoverMode'
+import { Loading } from '../components/Loading'
 import { PlanWarning } from '../components/PlanWarning'
-import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
 import { formatDateTime, splitSeconds } from '../format'
+import { useMessageAction } from '../lib/hooks'
 
 export interface TokenScreenProps {
   handoverId: string
@@ -27,7 +28,7 @@ export function TokenScreen({ handoverId, onRequestAgain }: TokenScreenProps) {
   const [error, setError] = useState<ErrorView | null>(null)
   const [revealed, setRevealed] = useState(false)
   const [signatureOpen, setSignatureOpen] = useState(false)
-  const [message, setMessage] = useState('')
+  const { message, run } = useMessageAction(setError)
   const [handover, setHandover] = useState(false)
   const now = useNow()
 
@@ -47,16 +48,6 @@ export function TokenScreen({ handoverId, onRequestAgain }: TokenScreenProps) {
   useEffect(() => {
     void load()
   }, [load])
-
-  async function run(action: () => Promise<string>): Promise<void> {
-    setError(null)
-    setMessage('')
-    try {
-      setMessage(await action())
-    } catch (failure) {
-      setError(toErrorView(failure))
-    }
-  }
 
   const exportAs = (format: 'png' | 'svg' | 'json') =>
     run(async () => {
@@ -86,9 +77,7 @@ export function TokenScreen({ handoverId, onRequestAgain }: TokenScreenProps) {
         {error ? (
           <ErrorPanel error={error} />
         ) : (
-          <p className="loading">
-            <Spinner /> {t('common.loading')}
-          </p>
+          <Loading />
         )}
       </div>
     )
@@ -125,9 +114,7 @@ export function TokenScreen({ handoverId, onRequestAgain }: TokenScreenProps) {
             {qr ? (
               <img className="qr-card__image" src={qr} alt={t('token.qrAlt', { vin })} data-testid="qr" />
             ) : (
-              <p className="loading">
-                <Spinner /> {t('common.loading')}
-              </p>
+              <Loading />
             )}
             <p className="qr-card__vin mono" data-testid="token-vin">
               {vin}

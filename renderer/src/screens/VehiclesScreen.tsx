@@ -10,10 +10,11 @@ import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import type { BatchTracker } from '../batch'
 import { BatchPanel, BatchStateBadge } from '../components/BatchPanel'
 import { ErrorPanel } from '../components/ErrorPanel'
-import { PlanWarning } from '../components/PlanWarning'
+import { ActionsHead, HandoverHeads, HandoverRow, hasToken, LabelCell, SelectBox, StatusCell } from '../components/HandoverTable'
+import { Loading } from '../components/Loading'
 import { Spinner } from '../components/Spinner'
-import { StatusBadge } from '../components/StatusBadge'
 import { VinEditor } from '../components/VinEditor'
+import { useSelection } from '../lib/hooks'
 
 export interface VehiclesScreenProps {
   onSelect: (id: string) => void
@@ -36,7 +37,7 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
   const [dragging, setDragging] = useState(false)
   const [pasted, setPasted] = useState('')
   const [result, setResult] = useState<{ added: number; issues: Issue[] } | null>(null)
-  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set())
+  const { selected, setSelected, toggle } = useSelection()
   const progress = batch.progress
 
   const reload = useCallback(async () => {
@@ -63,15 +64,6 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
   // Vehicles removed from the list leave the selection.
   const selectedIds = useMemo(() => (vehicles ?? []).filter((v) => selected.has(v.id)).map((v) => v.id), [vehicles, selected])
   const batchStates = useMemo(() => new Map((progress?.items ?? []).map((item) => [item.id, item])), [progress])
-
-  function toggle(id: string, on: boolean): void {
-    setSelected((current) => {
-      const next = new Set(current)
-      if (on) next.add(id)
-      else next.delete(id)
-      return next
-    })
-  }
 
   /** Runs imports one after the other and shows one combined result. */
   async function runImports(jobs: Array<{ source: string; run: () => Promise<ImportSummary> }>): Promise<void> {
@@ -234,9 +226,7 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
           {t('vehicles.listTitle')} {vehicles && <span className="count">{vehicles.length}</span>}
         </h2>
         {vehicles === null ? (
-          <p className="loading">
-            <Spinner /> {t('common.loading')}
-          </p>
+          <Loading />
         ) : vehicles.length === 0 ? (
           <p className="empty">{t('vehicles.empty')}</p>
         ) : (
@@ -293,58 +283,37 @@ export function VehicleTable({ vehicles, onSelect, onOpenToken, onSaveVin, selec
         <tr>
           {selection && (
             <th scope="col" className="table__check">
-              <input
-                type="checkbox"
-                className="checkbox"
-                aria-label={t('vehicles.selectAllReady')}
-                checked={allReadySelected}
-                disabled={selection.locked || selection.ready.length === 0}
-                onChange={(event) => selection.onToggleReady(event.target.checked)}
-              />
+              <SelectBox label={t('vehicles.selectAllReady')} checked={allReadySelected} disabled={selection.locked || selection.ready.length === 0} onChange={selection.onToggleReady} />
             </th>
           )}
-          <th scope="col">{t('vehicles.vin')}</th>
-          <th scope="col">{t('vehicles.label')}</th>
-          <th scope="col">{t('vehicles.status')}</th>
+          <HandoverHeads />
           {batchStates && <th scope="col">{t('batch.column')}</th>}
-          <th scope="col">
-            <span className="visually-hidden">{t('vehicles.actions')}</span>
-          </th>
+          <ActionsHead />
         </tr>
       </thead>
       <tbody>
         {vehicles.map((vehicle) => {
           const name = vehicle.label ?? vehicle.source
-          const hasToken = vehicle.status === 'issued' || vehicle.status === 'handed-over'
           const item = batchStates?.get(vehicle.id)
           const checked = selection?.selected.has(vehicle.id) ?? false
           return (
-            <tr key={vehicle.id} data-id={vehicle.id} data-vin={vehicle.vin ?? ''} data-status={vehicle.status} className={checked ? 'table__row--selected' : undefined}>
+            <HandoverRow key={vehicle.id} handover={vehicle} selected={checked}>
               {selection && (
                 <td className="table__check">
-                  <input
-                    type="checkbox"
-                    className="checkbox"
-                    aria-label={t('vehicles.select', { name: vehicle.vin ?? name })}
+                  <SelectBox
+                    label={t('vehicles.select', { name: vehicle.vin ?? name })}
                     checked={checked}
                     disabled={selection.locked || !vehicle.vin}
-                    onChange={(event) => selection.onToggle(vehicle.id, event.target.checked)}
+                    onChange={(on) => selection.onToggle(vehicle.id, on)}
                   />
                 </td>
               )}
               <td className="mono">{vehicle.vin ?? <VinEditor name={name} onSave={(vin) => onSaveVin(vehicle.id, vin)} />}</td>
-              <td>
-                <span className="cell-main">{vehicle.label ?? '—'}</span>
-                <span className="cell-sub">{vehicle.source}</span>
-              </td>
-              <td>
-                <StatusBadge status={vehicle.status} />
-                {vehicle.status === 'queued' && <span className="cell-sub">{t('vehicles.queuedHint')}</span>}
-                {vehicle.coversPlan === false && <PlanWarning compact />}
-              </td>
+              <LabelCell handover={vehicle} />
+              <StatusCell handover={vehicle}>{vehicle.status === 'queued' && <span className="cell-sub">{t('vehicles.queuedHint')}</span>}</StatusCell>
               {batchStates && <td>{item ? <BatchStateBadge state={item.state} message={item.message} /> : <span className="muted">—</span>}</td>}
               <td className="table__actions">
-                {hasToken && (
+                {hasToken(vehicle) && (
                   <button type="button" className="button button--secondary button--small" onClick={() => onOpenToken(vehicle.id)}>
                     {t('vehicles.showToken')}
                   </button>
@@ -359,7 +328,7 @@ export function VehicleTable({ vehicles, onSelect, onOpenToken, onSaveVin, selec
                   {t('vehicles.request')}
                 </button>
               </td>
-            </tr>
+            </HandoverRow>
           )
         })}
       </tbody>
