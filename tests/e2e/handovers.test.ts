@@ -348,6 +348,19 @@ test('"Plan for a handover": a handover in 2 h, 1 h after it, gives a token that
   assert.equal(detail.coversPlan, true)
   assert.ok(detail.plannedStart && Math.abs(Date.parse(detail.plannedStart) - start.getTime()) < 60_000, 'the planned start is the one entered')
 
+  // PSA grants less than asked (a server policy): the token screen warns before the handover.
+  app.handlers.simulator()!.faults.maxGrantSeconds = 3600
+  await page.getByRole('navigation').getByRole('button', { name: 'Request' }).click()
+  await page.getByLabel('Plan for a handover').check()
+  await page.getByLabel('Handover date and time').fill(toLocalInput(start))
+  await page.getByLabel('Use after the handover (hours)').fill('1')
+  await page.getByRole('button', { name: 'Request token' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor({ timeout: 30_000 })
+  await page.getByTestId('plan-warning').getByText('the token ends before the planned window', { exact: false }).waitFor()
+  await app.screenshot('token-plan-short')
+  assert.equal((await app.call('handovers:get', { id: vehicle.id })).coversPlan, false)
+  app.handlers.simulator()!.faults.maxGrantSeconds = null
+
   // A window that has already ended is refused in the form, before any request.
   await page.getByRole('navigation').getByRole('button', { name: 'Request' }).click()
   await page.getByLabel('Plan for a handover').check()

@@ -268,3 +268,20 @@ test('the app resumes a batch that a killed vkey process left unfinished, withou
   assert.ok(records.every((r) => r.status === 'issued'))
   assert.ok(simulator.stats.tokensIssued <= 40 + 3 * 2, `server issued ${simulator.stats.tokensIssued} (at most the 2 in flight and 4 unstored twice)`)
 })
+
+test('a token that ends before its planned window is flagged in the list and by the app', async (t) => {
+  const { env, dataDir, simulator, depot } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(15), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  // PSA granted less than asked (a server-side policy): one hour instead of three.
+  simulator.faults.maxGrantSeconds = 3600
+  const start = new Date(Date.now() + 2 * 3600_000).toISOString()
+  const issued = await depot.requestToken(record!.id, { kind: 'plan', start, seconds: 3600 })
+  assert.equal(issued.status, 'issued')
+  const handlers = await testHandlers(t, dataDir)
+  const [summary] = (await handlers['handovers:list'](undefined)).handovers
+  assert.equal(summary?.coversPlan, false)
+  const listed = await vkey(['list'], env)
+  assert.match(listed.stdout, /token ends before the planned window/)
+  const json = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { covers_plan: boolean }[]
+  assert.equal(json[0]?.covers_plan, false)
+})

@@ -41,6 +41,8 @@ export interface SimulatorFaults {
   oversizedBytes: number
   /** Burst limit: at most N requests per second, then 429 (null = off). */
   burstPerSecond: number | null
+  /** Grant at most this many seconds, whatever was asked (null = grant what was asked), as a server policy may. */
+  maxGrantSeconds: number | null
 }
 
 export interface SimulatorRequestRecord {
@@ -126,6 +128,7 @@ export function defaultFaults(latencyMs = 0): SimulatorFaults {
     oversized: false,
     oversizedBytes: 4 * 1024 * 1024,
     burstPerSecond: null,
+    maxGrantSeconds: null,
   }
 }
 
@@ -411,7 +414,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       await sendError(res, record, result)
       return
     }
-    const { body: tokenBody } = tokenAnswer(result)
+    const { body: tokenBody } = tokenAnswer(faults.maxGrantSeconds === null ? result : Math.min(result, faults.maxGrantSeconds))
     stats.tokensIssued++
     await send(res, record, 200, tokenBody)
   }
