@@ -173,8 +173,14 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
         ...(caPem ? { caPem } : {}),
         ...(values.default ? { makeDefault: true } : {}),
       })
-      const summary = await depot.summary(profile)
+      let summary = await depot.summary(profile)
       write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${summary.isDefault ? ' (default)' : ''}.`)
+      if (!summary.certificate && profile.environment === 'simulator') {
+        // The simulator's demo partner certificate comes with it: nothing to import by hand.
+        await depot.importSimulatorCertificate(profile.name)
+        summary = await depot.summary(profile)
+        write(io, `The simulator's demo partner certificate was imported (${summary.certificate?.subject ?? ''}).`)
+      }
       if (!summary.certificate) write(io, `Next: vkey cert import FILE --profile "${profile.name}"`)
       return 0
     } finally {

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { VkError, toErrorView, type RateLimitInfo } from '../../shared/errors'
 import { secondsUntil } from '../../shared/duration'
 import type { ImportResult } from '../../shared/cardata'
@@ -212,6 +212,19 @@ export class Depot {
     this.touchProfile(profile)
     await this.dropClient(profile.name)
     return certificateFacts(imported.certPem, this.now())
+  }
+
+  /** Imports the registered simulator's demo partner certificate (.p12) into a profile. */
+  async importSimulatorCertificate(profileName: string): Promise<CertificateFacts> {
+    const { dir } = await this.registeredSimulator()
+    const files = simulatorFiles(dir)
+    const demo = await readDemoCredentials(dir)
+    const bytes = await readFile(files.partnerP12)
+    try {
+      return await this.importCertificate(profileName, { file: { name: basename(files.partnerP12), bytes }, passphrase: demo.p12Passphrase })
+    } finally {
+      bytes.fill(0)
+    }
   }
 
   async certificate(profileName?: string): Promise<CertificateFacts | null> {
@@ -437,10 +450,10 @@ function safeDefaultName(profiles: ProfileStore): string | undefined {
   }
 }
 
-async function readDemoCredentials(dir: string): Promise<{ login: string; password: string; clientId: string }> {
+async function readDemoCredentials(dir: string): Promise<{ login: string; password: string; clientId: string; p12Passphrase: string }> {
   const file = simulatorFiles(dir).credentials
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as { login: string; password: string; clientId: string }
+    return JSON.parse(await readFile(file, 'utf8')) as { login: string; password: string; clientId: string; p12Passphrase: string }
   } catch {
     throw new VkError('config.profile', `Cannot read the simulator's demo credentials in ${file}. Start the simulator once with \`vkey simulator --dir ${dir}\`.`, { file })
   }

@@ -195,14 +195,8 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       const dir = defaultSimulatorDir(deps.dataDir)
       simulator ??= await startSimulator({ dir, port: 0 })
       await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir })
-      const material = simulator.material
       const profile = await depot.saveProfile({ name: 'Simulator', environment: 'simulator', makeDefault: true })
-      const bytes = await readFile(material.files.partnerP12)
-      try {
-        await depot.importCertificate(profile.name, { file: { name: basename(material.files.partnerP12), bytes }, passphrase: material.credentials.p12Passphrase })
-      } finally {
-        bytes.fill(0)
-      }
+      await depot.importSimulatorCertificate(profile.name)
       return viewOf(profile.name)
     },
 

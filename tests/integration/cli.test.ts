@@ -138,3 +138,15 @@ test('profile list and cert show report the certificate facts as JSON', async (t
   assert.ok(facts.daysLeft > 30)
   assert.match(facts.fingerprintSha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
 })
+
+test('profile add --env simulator fills in the demo login, password and certificate: a token with no other step', async (t) => {
+  const { env, dataDir } = await setupDepot(t, { profile: false })
+  const added = await vkey(['profile', 'add', 'demo', '--env', 'simulator', '--default'], env)
+  assert.equal(added.code, 0, added.stderr)
+  assert.match(added.stdout, /demo partner certificate was imported/)
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(5)))
+  const token = await vkey(['token', '--cardata', file, '--duration', '1h', '--json'], env)
+  assert.equal(token.code, 0, token.stderr)
+  assert.equal((JSON.parse(token.stdout) as { expires_in: number }).expires_in, 3600)
+})
