@@ -3,6 +3,7 @@
  * captured streams and the same code runs as the real `vkey` process.
  */
 import type { Readable, Writable } from 'node:stream'
+import { VkError } from '../../shared/errors'
 
 export interface CliIo {
   stdout: Writable
@@ -44,6 +45,10 @@ export async function readAll(stream: Readable, limit = 32 * 1024 * 1024): Promi
 
 /** Reads one secret line from stdin (for `--password-stdin`): the trailing newline is not part of it. */
 export async function readSecretLine(stream: Readable): Promise<string> {
+  if ((stream as Readable & { isTTY?: boolean }).isTTY) {
+    // Typed on a terminal it would be echoed on screen (and wait for Ctrl-D): pipe it in instead.
+    throw new VkError('usage', 'The secret is read from standard input, which is a terminal here: pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey …` or `vkey … < secret-file`.', { field: '--password-stdin' })
+  }
   const all = (await readAll(stream, 64 * 1024)).toString('utf8')
   const newline = all.search(/\r?\n/)
   return newline >= 0 ? all.slice(0, newline) : all

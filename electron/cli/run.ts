@@ -2,7 +2,8 @@
  * Runs one `vkey` command line and returns its exit status: any failure becomes one
  * line on stderr (no stack trace unless VKEY_DEBUG=1) and the documented exit code.
  */
-import { exitCodeFor, isVkError } from '../../shared/errors'
+import { exitCodeFor, isVkError, VkError } from '../../shared/errors'
+import { defaultDataFolder } from '../core/paths'
 import { runCommand } from './commands'
 import type { CliIo } from './io'
 
@@ -13,10 +14,36 @@ export function errorLine(error: unknown): string {
   return `vkey: ${error.message}${support}`
 }
 
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'the folder does not exist',
+  ENOTDIR: 'part of the path is a file, not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the disk is read-only',
+  ENOSPC: 'the disk is full',
+  EISDIR: 'it is a folder',
+}
+
+/**
+ * A file-system error (an --out folder that does not exist, a read-only VKEY_HOME) as a
+ * clear error naming the path: exit 3 when it is the data folder, 2 for the user's paths.
+ */
+function fileProblem(error: unknown, env: NodeJS.ProcessEnv): VkError | undefined {
+  const { code, path } = (error ?? {}) as NodeJS.ErrnoException
+  const problem = code ? FILE_PROBLEMS[code] : undefined
+  if (!problem || !path) return undefined
+  const dataFolder = defaultDataFolder(env)
+  if (path.startsWith(dataFolder)) {
+    return new VkError('config.vault', `Cannot use the data folder ${dataFolder} (${problem} at ${path}). Check its permissions and free space, or set VKEY_HOME to a folder you can write.`, { file: path })
+  }
+  return new VkError('input.file', `Cannot write or read ${path}: ${problem}. Check the path and try again.`, { file: path })
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await runCommand(argv, io)
-  } catch (error) {
+  } catch (thrown) {
+    const error = isVkError(thrown) ? thrown : (fileProblem(thrown, io.env) ?? thrown)
     if (io.env.VKEY_DEBUG === '1') io.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`)
     io.stderr.write(`${errorLine(error)}\n`)
     return isVkError(error) ? exitCodeFor(error.code) : 1

@@ -30,6 +30,10 @@ interface Journal {
   concurrency: number
   createdAt: string
   finishedAt?: string
+  /** The user cancelled it (the app's Cancel, Ctrl-C on vkey batch): never resumed. */
+  cancelledAt?: string
+  /** A later run over the same vehicles took it over. */
+  supersededBy?: string
   /** The process running it: a journal whose process is still alive is not resumed by another. */
   pid?: number
 }
@@ -49,7 +53,12 @@ export interface BatchOptions {
   batchId?: string
   /** Wait between extra passes over retriable failures (tests shorten it). */
   retryPauseMs?: number
+  /** Resuming after a crash or a quit: vehicles handed over, expired or already issued by this batch are left alone. */
+  resumed?: boolean
 }
+
+/** A batch left by a crash or a quit is resumed only within this time; older ones are left for the user. */
+const RESUME_WITHIN_MS = 12 * 3600_000
 
 /** Closes for everyone when the server says the burst budget is spent or answers 429. */
 class RateGate {
@@ -90,6 +99,10 @@ function batchesDir(depot: Depot): string {
 
 export class BatchRunner {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<BatchOutcome> }>()
+  /** Set while the app quits: batches stopped then are interrupted, not cancelled, and resume at the next start. */
+  private interrupting = false
+  /** Batches the user cancelled (as opposed to stopped by a quit). */
+  private readonly cancelledByUser = new Set<string>()
 
   constructor(
     private readonly depot: Depot,
@@ -109,16 +122,19 @@ export class BatchRunner {
   /** Runs a batch to the end (the CLI). */
   async run(ids: string[], plan: DurationPlan, options: BatchOptions = {}): Promise<BatchOutcome> {
     const journal = await this.journal(ids, plan, options)
+    await this.supersede(journal)
     return this.execute(journal, options)
   }
 
   cancel(batchId: string): boolean {
     const entry = this.running.get(batchId)
+    if (entry) this.cancelledByUser.add(batchId)
     entry?.controller.abort()
     return Boolean(entry)
   }
 
   cancelAll(): void {
+    this.interrupting = true
     for (const entry of this.running.values()) entry.controller.abort()
   }
 
@@ -138,7 +154,8 @@ export class BatchRunner {
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       try {
         const journal = JSON.parse(await readFile(join(batchesDir(this.depot), name), 'utf8')) as Journal
-        if (!journal.finishedAt && !processAlive(journal.pid)) journals.push(journal)
+        const recent = this.depot.now().getTime() - Date.parse(journal.createdAt) < RESUME_WITHIN_MS
+        if (!journal.finishedAt && !journal.cancelledAt && !journal.supersededBy && recent && !processAlive(journal.pid)) journals.push(journal)
       } catch {
         // a journal that does not parse was never completely written: nothing was sent for it
       }
@@ -146,11 +163,23 @@ export class BatchRunner {
     return journals
   }
 
+  /**
+   * A new run over the same vehicles (`vkey batch` again after a crash) takes over the
+   * unfinished journals it covers, so nothing else resumes them alongside it.
+   */
+  private async supersede(current: Journal): Promise<void> {
+    const covered = new Set(current.ids)
+    for (const journal of await this.unfinished()) {
+      if (journal.id === current.id || !journal.ids.every((id) => covered.has(id))) continue
+      await writeFileAtomic(join(batchesDir(this.depot), `${journal.id}.json`), JSON.stringify({ ...journal, supersededBy: current.id }))
+    }
+  }
+
   /** Resumes every unfinished batch in the background; returns their ids. */
   async resumeUnfinished(): Promise<string[]> {
     const ids: string[] = []
     for (const journal of await this.unfinished()) {
-      ids.push(await this.start(journal.ids, journal.plan, { concurrency: journal.concurrency, batchId: journal.id }))
+      ids.push(await this.start(journal.ids, journal.plan, { concurrency: journal.concurrency, batchId: journal.id, resumed: true }))
     }
     return ids
   }
@@ -186,6 +215,10 @@ export class BatchRunner {
         outcome.failed.push({ id, code: 'not-found', message: `Handover ${id} no longer exists.` })
       } else if (record.sealedToken && record.expires && Date.parse(record.expires) > nowMs) {
         states.set(id, { state: 'skipped', message: 'already has a valid token' })
+        outcome.skipped.push(id)
+      } else if (options.resumed && (record.status === 'handed-over' || record.status === 'expired' || (record.batchId === journal.id && record.issuedAt))) {
+        // A resumed batch never issues a new key for a car that already had one from it.
+        states.set(id, { state: 'skipped', message: `not renewed by a resumed batch (${record.status})` })
         outcome.skipped.push(id)
       } else {
         states.set(id, { state: 'waiting' })
@@ -293,6 +326,8 @@ export class BatchRunner {
     outcome.cancelled = signal.aborted
     if (!signal.aborted) {
       await writeFileAtomic(join(batchesDir(this.depot), `${journal.id}.json`), JSON.stringify({ ...journal, finishedAt: this.depot.now().toISOString() }))
+    } else if (this.cancelledByUser.has(journal.id) || !this.interrupting) {
+      await writeFileAtomic(join(batchesDir(this.depot), `${journal.id}.json`), JSON.stringify({ ...journal, cancelledAt: this.depot.now().toISOString() }))
     }
     emit(true, true)
     return outcome

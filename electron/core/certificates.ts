@@ -271,7 +271,7 @@ function readPkcs12(name: string, asn1: forge.asn1.Asn1, passphrase: string | un
 
 function requirePassphrase(name: string, passphrase: string | undefined): string {
   if (passphrase === undefined || passphrase === '') {
-    throw new VkError('config.passphrase', `The private key in ${name} is protected by a passphrase: type it (\`--passphrase-file\` or the prompt).`, {
+    throw new VkError('config.passphrase', `The private key in ${name} is protected by a passphrase: give it (\`--passphrase-stdin\` on the command line, or the passphrase field in Settings).`, {
       file: name,
       field: 'passphrase',
     })
@@ -343,7 +343,7 @@ function decryptLegacyPem(name: string, headers: Map<string, string>, body: Buff
 function passphraseError(name: string, passphrase: string | undefined, cause?: unknown): VkError {
   const message =
     passphrase === undefined || passphrase === ''
-      ? `${name} is protected by a passphrase: type it (\`--passphrase-file\` or the prompt).`
+      ? `${name} is protected by a passphrase: give it (\`--passphrase-stdin\` on the command line, or the passphrase field in Settings).`
       : `The passphrase for ${name} is wrong: retype it (passphrases are case-sensitive).`
   return new VkError('config.passphrase', message, { file: name, field: 'passphrase' }, cause === undefined ? undefined : { cause })
 }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { basename, join } from 'node:path'
 import { VkError, toErrorView, type RateLimitInfo } from '../../shared/errors'
-import { secondsUntil } from '../../shared/duration'
+import { MAX_DURATION_SECONDS, secondsUntil } from '../../shared/duration'
 import type { ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
 import type { KeyValueStore } from './app-deps'
@@ -19,6 +19,15 @@ import { PsaClient, type PartnerCredentials, type TokenResult } from './psa-clie
 import { ensurePrivateFolder, sweepTemporaryFiles, writeFileAtomic } from './secure-files'
 import { simulatorFiles } from './simulator/material'
 import { Vault } from './vault'
+
+export interface RequestOptions {
+  signal?: AbortSignal
+  profile?: string
+  batchId?: string
+  onRateLimit?: (info: RateLimitInfo) => void
+  /** Called once PSA has answered (or the request failed), before the answer is stored. */
+  onAnswered?: () => void
+}
 
 export interface DepotOptions {
   dataDir: string
@@ -65,6 +74,7 @@ export function defaultSimulatorDir(dataDir: string): string {
 export class Depot {
   readonly profiles: ProfileStore
   private vaultPromise: Promise<Vault> | undefined
+  private readonly sending = new Set<string>()
   private flushing: Promise<{ sent: number; stillQueued: number; failed: number }> | undefined
   private handoverStore: HandoverStore | undefined
   private readonly clients = new Map<string, { client: PsaClient; profileVersion: string; notBefore: number; notAfter: number }>()
@@ -141,6 +151,12 @@ export class Depot {
     if (!clientId) throw new VkError('usage', 'The profile needs a client id: pass --client-id (the application id Stellantis gave you).', { field: 'clientId' })
     if (!login) throw new VkError('usage', 'The profile needs the MZP login: pass --login (for example MZP123456).', { field: 'login' })
     const existing = this.profiles.list().find((p) => p.name === input.name)
+    const moved = existing !== undefined && new URL(existing.baseUrl).origin !== new URL(baseUrl).origin
+    if (moved && password === undefined) {
+      // The password and the client certificate would otherwise go to a host they were never meant for.
+      throw new VkError('config.profile', `Profile "${input.name}" would move from ${new URL(existing.baseUrl).origin} to ${new URL(baseUrl).origin}: give the password again (--password-stdin, or in Settings) to confirm.`, { field: 'password' })
+    }
+    if (caPem !== undefined) caPem = certificatesOnly(caPem, 'the CA certificate')
     const time = this.now().toISOString()
     const profile: Profile = {
       name: input.name,
@@ -148,7 +164,8 @@ export class Depot {
       baseUrl,
       clientId,
       login,
-      ...(caPem ? { caPem } : existing?.caPem ? { caPem: existing.caPem } : {}),
+      // A CA belongs to the host it verifies: a profile that moves does not keep it.
+      ...(caPem ? { caPem } : existing?.caPem && !moved ? { caPem: existing.caPem } : {}),
       createdAt: existing?.createdAt ?? time,
       updatedAt: time,
     }
@@ -186,9 +203,7 @@ export class Depot {
   }
 
   async setCa(profileName: string, caPem: string): Promise<Profile> {
-    if (!/-----BEGIN CERTIFICATE-----/.test(caPem)) {
-      throw new VkError('config.certificate-format', 'The CA file is not a PEM certificate. Use the Stellantis CA certificate (.pem/.crt) you received with your partner certificate.', { field: 'ca' })
-    }
+    caPem = certificatesOnly(caPem, 'the CA certificate')
     certificateFacts(caPem, this.now())
     const profile = this.profiles.get(profileName)
     const updated = { ...profile, caPem, updatedAt: this.now().toISOString() }
@@ -317,15 +332,22 @@ export class Depot {
   /** Seconds to ask for, computed when the request goes out so the token covers the plan. */
   durationFor(plan: DurationPlan): { seconds: number; plannedStart?: string; plannedEnd: string } {
     const now = this.now()
-    if (plan.kind === 'seconds') return { seconds: plan.seconds, plannedEnd: new Date(now.getTime() + plan.seconds * 1000).toISOString() }
+    const capped = (seconds: number): number => {
+      if (!Number.isInteger(seconds) || seconds <= 0) throw new VkError('input.duration', 'The duration must be a whole, positive number of seconds.', { field: 'duration' })
+      if (seconds > MAX_DURATION_SECONDS) throw new VkError('input.duration', `A token may last at most ${MAX_DURATION_SECONDS / 86_400} days from now; this plan needs ${Math.ceil(seconds / 86_400)}. Choose a shorter validity or a nearer handover.`, { field: 'duration' })
+      return seconds
+    }
+    if (plan.kind === 'seconds') return { seconds: capped(plan.seconds), plannedEnd: new Date(now.getTime() + plan.seconds * 1000).toISOString() }
     if (plan.kind === 'until') {
-      const seconds = secondsUntil(plan.until, now)
+      const seconds = capped(secondsUntil(plan.until, now))
       return { seconds, plannedEnd: new Date(now.getTime() + seconds * 1000).toISOString() }
     }
-    const start = Date.parse(plan.start)
-    if (!Number.isFinite(start)) throw new VkError('input.duration', `The planned handover time "${plan.start}" is not an ISO-8601 date.`, { field: 'start' })
+    // As for --until: a time without a zone would be read in this computer's zone, silently.
+    const start = /(Z|[+-]\d\d:?\d\d)$/i.test(plan.start.trim()) ? Date.parse(plan.start) : Number.NaN
+    if (!Number.isFinite(start)) throw new VkError('input.duration', `The planned handover time "${plan.start}" must be an ISO-8601 date with a time zone (Z or +01:00).`, { field: 'start' })
     const end = start + plan.seconds * 1000
     const seconds = Math.ceil((end - now.getTime()) / 1000)
+    if (seconds > 0) capped(seconds)
     if (seconds <= 0) throw new VkError('input.duration', 'The planned window has already ended. Choose a later handover time.', { field: 'start' })
     return { seconds, plannedStart: new Date(start).toISOString(), plannedEnd: new Date(end).toISOString() }
   }
@@ -335,7 +357,19 @@ export class Depot {
    * reached leaves the handover queued (sent later, once); a PSA refusal marks it failed
    * with the reason; a cancel puts it back to draft.
    */
-  async requestToken(id: string, plan: DurationPlan, options: { signal?: AbortSignal; profile?: string; batchId?: string; onRateLimit?: (info: RateLimitInfo) => void; onAnswered?: () => void } = {}): Promise<HandoverRecord> {
+  async requestToken(id: string, plan: DurationPlan, options: RequestOptions = {}): Promise<HandoverRecord> {
+    // One request per handover at a time in this process: the queue timer, "Send now", a
+    // batch and a manual request can all reach the same vehicle.
+    if (this.sending.has(id)) throw new VkError('usage', 'A token is already being requested for this vehicle: wait for that request to finish.', { field: 'id' })
+    this.sending.add(id)
+    try {
+      return await this.sendRequest(id, plan, options)
+    } finally {
+      this.sending.delete(id)
+    }
+  }
+
+  private async sendRequest(id: string, plan: DurationPlan, options: RequestOptions): Promise<HandoverRecord> {
     const store = await this.handovers()
     const record = await store.get(id)
     if (record.status === 'issued' && record.sealedToken && record.expires && Date.parse(record.expires) > this.now().getTime() && options.batchId) {
@@ -369,6 +403,8 @@ export class Depot {
         stamp(r)
         if (view.code === 'cancelled') {
           r.status = r.sealedToken ? r.status : 'draft'
+          // A cancel may come after PSA received the request: say so, do not pretend nothing happened.
+          r.error = storedError({ ...view, message: 'Cancelled. If PSA had already received the request, a token may have been issued; it was not stored.' })
         } else if (view.code === 'network.unreachable') {
           r.status = 'queued'
           r.error = storedError(view)
@@ -419,8 +455,18 @@ export class Depot {
         sent += 1
       } catch (error) {
         const view = toErrorView(error)
-        if (view.code === 'network.unreachable') stillQueued += 1
-        else failed += 1
+        if (view.code === 'network.unreachable') {
+          stillQueued += 1
+        } else {
+          failed += 1
+          // Refused before it was sent (expired certificate, window passed, profile gone):
+          // keep it visible as failed with the real reason, not as a silent draft.
+          await store.update(record.id, (r) => {
+            if (r.status !== 'draft') return
+            r.status = 'failed'
+            r.error = storedError(view)
+          })
+        }
       }
     }
     return { sent, stillQueued, failed }
@@ -431,6 +477,21 @@ export class Depot {
     this.clients.clear()
     await Promise.all(clients.map((c) => c.client.close()))
   }
+}
+
+/**
+ * Keeps only the CERTIFICATE blocks of a PEM file meant as a CA, and refuses one that holds
+ * a private key: profiles (and their CA) live in the settings file, which is not sealed.
+ */
+export function certificatesOnly(pem: string, what: string): string {
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+    throw new VkError('config.certificate-format', `The file given as ${what} also holds a private key. Give a file with the CA certificate only (never a key): the key would be stored unencrypted.`, { field: 'ca' })
+  }
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g)
+  if (!blocks) {
+    throw new VkError('config.certificate-format', `The file given as ${what} is not a PEM certificate. Use the Stellantis CA certificate (.pem/.crt) you received with your partner certificate.`, { field: 'ca' })
+  }
+  return `${blocks.join('\n')}\n`
 }
 
 /** The OS user name, for the audit trail. */

@@ -178,7 +178,7 @@ export class HandoverStore {
       records.splice(index, 1)
       removed = true
       return true
-    })
+    }, { compact: true }) // the removed record's sealed token and CarData leave the log too
     return removed
   }
 
@@ -213,7 +213,7 @@ export class HandoverStore {
         }
       })
       return changed.length > 0
-    })
+    }, { compact: true }) // erased means erased on disk, not just superseded in the log
     return changed
   }
 
@@ -221,8 +221,8 @@ export class HandoverStore {
     return this.journal.read()
   }
 
-  private mutate(apply: (records: HandoverRecord[]) => boolean | void): Promise<void> {
-    return this.journal.mutate(apply)
+  private mutate(apply: (records: HandoverRecord[]) => boolean | void, options: { compact?: boolean } = {}): Promise<void> {
+    return this.journal.mutate(apply, options)
   }
 }
 

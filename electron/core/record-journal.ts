@@ -40,6 +40,7 @@ interface State<T> {
 
 interface PendingChange<T> {
   apply: (records: T[]) => boolean | void
+  compact: boolean
   resolve: () => void
   reject: (error: unknown) => void
 }
@@ -103,11 +104,12 @@ export class RecordJournal<T extends { id: string }> {
    * Applies a change under the lock, with group commit: changes that arrive while a write
    * is running go into the next single append, and each caller's promise settles once the
    * append holding its change is on disk. `apply` replaces records rather than editing
-   * them, and returns false when it changed nothing.
+   * them, and returns false when it changed nothing. `compact` folds the log into the
+   * snapshot right after, so that what the change erased is no longer on disk either.
    */
-  mutate(apply: (records: T[]) => boolean | void): Promise<void> {
+  mutate(apply: (records: T[]) => boolean | void, options: { compact?: boolean } = {}): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ apply, resolve, reject })
+      this.pending.push({ apply, compact: Boolean(options.compact), resolve, reject })
       if (!this.writing) void this.flush()
     })
   }
@@ -264,15 +266,19 @@ export class RecordJournal<T extends { id: string }> {
             const records = state.records.slice()
             const before = new Map(records.map((record) => [record.id, record]))
             let changed = false
+            let compact = false
             for (const change of batch) {
               try {
-                if (change.apply(records) !== false) changed = true
+                if (change.apply(records) !== false) {
+                  changed = true
+                  compact ||= change.compact
+                }
                 applied.push(change)
               } catch (error) {
                 change.reject(error)
               }
             }
-            if (changed) await this.write(state, before, records)
+            if (changed) await this.write(state, before, records, compact)
           } finally {
             await release()
           }
@@ -289,7 +295,7 @@ export class RecordJournal<T extends { id: string }> {
   }
 
   /** Appends what changed since `before`, then compacts if the log has grown too large. */
-  private async write(state: State<T>, before: Map<string, T>, records: T[]): Promise<void> {
+  private async write(state: State<T>, before: Map<string, T>, records: T[], compact = false): Promise<void> {
     const lines: string[] = []
     const ids = new Set<string>()
     for (const record of records) {
@@ -317,7 +323,7 @@ export class RecordJournal<T extends { id: string }> {
       await handle.close()
     }
     this.state = { snapshotKey: state.snapshotKey, logIno: info.ino, offset: info.size, records }
-    if (info.size > this.compactBytes) await this.compact(records)
+    if (compact || info.size > this.compactBytes) await this.compact(records)
   }
 
   /** Folds the log into a new snapshot. */

@@ -1,0 +1,90 @@
+/**
+ * Guards found in review: things a technician or a compromised page could otherwise do by
+ * mistake — renew keys nobody asked for, send credentials to another host, store a key in
+ * clear, ask for a key longer than PSA allows, or leave an erased token on disk.
+ */
+import assert from 'node:assert/strict'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { dispatch } from '../../electron/core/ipc-dispatch'
+import { carDataJson, filesUnder, setupDepot, testHandlers, vinFor, vkey } from '../helpers/depot-env'
+
+const car = (n: number) => ({ source: `car-${n}.json`, index: 0, vin: vinFor(n), carData: 'AAAA', carDataSignature: 'BBBB' })
+
+test('a batch the user cancelled is not resumed when the app starts again', async (t) => {
+  const { dataDir, depot, simulator } = await setupDepot(t, { latencyMs: 150 })
+  const added = await depot.addVehicles({ vehicles: [1, 2, 3, 4, 5, 6].map(car), issues: [] })
+  const first = await testHandlers(t, dataDir)
+  const { batchId } = await first['batch:start']({ handoverIds: added.map((r) => r.id), duration: { kind: 'seconds', seconds: 3600 }, concurrency: 1 })
+  while (simulator.stats.tokensIssued < 1) await new Promise((r) => setTimeout(r, 20))
+  assert.deepEqual(await first['batch:cancel']({ batchId }), { cancelled: true })
+  await first.dispose()
+  const afterCancel = simulator.stats.requests
+
+  await testHandlers(t, dataDir) // the app starts again
+  await new Promise((r) => setTimeout(r, 1000))
+  assert.equal(simulator.stats.requests, afterCancel, 'no request was sent without the user asking')
+})
+
+test('a profile moved to another host keeps neither its password nor its CA without the password again', async (t) => {
+  const { depot } = await setupDepot(t)
+  await assert.rejects(depot.saveProfile({ name: 'sim', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001' }), (e: Error & { code?: string }) => e.code === 'config.profile' && /password again/.test(e.message))
+  const moved = await depot.saveProfile({ name: 'sim', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001', password: 'new-password' })
+  assert.equal(moved.caPem, undefined, "the old host's CA is not kept")
+})
+
+test('a CA file that also holds a private key is refused, and only certificate blocks are stored', async (t) => {
+  const { depot, simulator } = await setupDepot(t)
+  const ca = simulator.material.serverCa
+  await assert.rejects(depot.setCa('sim', `${ca.certPem}\n${ca.keyPem}`), (e: Error & { code?: string }) => e.code === 'config.certificate-format' && /private key/.test(e.message))
+  const saved = await depot.setCa('sim', `Bag Attributes: friendly\n${ca.certPem}`)
+  assert.equal(saved.caPem?.trim(), ca.certPem.trim())
+  const settings = await readFile(join(depot.dataDir, 'settings.json'), 'utf8')
+  assert.doesNotMatch(settings, /PRIVATE KEY/)
+})
+
+test('a duration over 30 days, or a planned start without a time zone, is refused before anything is sent', async (t) => {
+  const { depot, simulator } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [car(7)], issues: [] })
+  await assert.rejects(depot.requestToken(record!.id, { kind: 'seconds', seconds: 365 * 86_400 }), (e: Error & { code?: string }) => e.code === 'input.duration')
+  await assert.rejects(depot.requestToken(record!.id, { kind: 'plan', start: '2099-01-01T10:00:00', seconds: 3600 }), (e: Error & { code?: string }) => e.code === 'input.duration' && /time zone/.test(e.message))
+  assert.equal(simulator.stats.requests, 0)
+})
+
+test('removing a handover removes its sealed token from the files, not only from the list', async (t) => {
+  const { dataDir, depot } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [car(8)], issues: [] })
+  const issued = await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
+  const handlers = await testHandlers(t, dataDir)
+  assert.deepEqual(await handlers['handovers:remove']({ id: record!.id }), { removed: true })
+  for (const file of await filesUnder(dataDir)) {
+    assert.ok(!file.bytes.includes(Buffer.from(issued.sealedToken!)), `${file.path} no longer holds the sealed token`)
+  }
+})
+
+test('a queued request that can no longer be sent becomes failed with the real reason', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(9)))
+  const port = simulator.port
+  await simulator.close()
+  assert.equal((await vkey(['token', '--cardata', file, '--until', new Date(Date.now() + 60_000).toISOString()], env)).code, 5)
+  await new Promise((r) => setTimeout(r, 1100)) // the planned end is now less than a minute away… then past
+  const handlers = await testHandlers(t, dataDir, { now: () => new Date(Date.now() + 120_000) })
+  const back = await (await import('../../electron/core/simulator')).startSimulator({ dir: simulator.material.dir, port })
+  t.after(() => back.close())
+  const result = await dispatch(handlers, 'queue:flush', undefined)
+  assert.deepEqual(result, { ok: true, value: { sent: 0, stillQueued: 0 } })
+  const [record] = (await handlers['handovers:list'](undefined)).handovers
+  assert.equal(record?.status, 'failed')
+  assert.equal(record?.error?.code, 'input.duration')
+  assert.equal(back.requests.length, 0)
+})
+
+test('the CLI names a folder that does not exist instead of an internal error', async (t) => {
+  const { env } = await setupDepot(t)
+  const result = await vkey(['audit', '--csv', '/nonexistent-folder/audit.csv'], env)
+  assert.equal(result.code, 2)
+  assert.match(result.stderr, /\/nonexistent-folder\/.*the folder does not exist/)
+})
