@@ -53,7 +53,9 @@ async function syncFolder(dir: string): Promise<void> {
 }
 
 /**
- * Removes `*.tmp` files left by processes killed mid-write, in `dir` and below.
+ * Removes `*.tmp` files left by processes killed mid-write, in `dir` and below, and the
+ * `*.tmp-<digits><hex>` ones the settings store (conf's atomic writer) leaves the same way.
+ * Chromium's own profile folder (`chromium/`) is Chromium's business and is not walked.
  * Files younger than `minAgeMs` are kept: another running process may be about to rename them.
  * Returns the removed paths. Symbolic links are neither followed nor removed.
  */
@@ -70,8 +72,9 @@ export async function sweepTemporaryFiles(dir: string, { minAgeMs = 60_000 }: { 
     }
     for (const entry of entries) {
       const full = path.join(folder, entry.name)
-      if (entry.isDirectory()) await visit(full)
-      else if (entry.isFile() && entry.name.endsWith('.tmp')) {
+      if (entry.isDirectory()) {
+        if (folder !== dir || entry.name !== 'chromium') await visit(full)
+      } else if (entry.isFile() && (entry.name.endsWith('.tmp') || /\.tmp-\d{10}[a-f0-9]{6}$/.test(entry.name))) {
         try {
           const stats = await fs.lstat(full)
           if (stats.mtimeMs > cutoff) continue

@@ -29,6 +29,9 @@ const rendererRoot = path.join(here, '../renderer')
 app.setName(appName)
 const dataDir = resolveDataFolder()
 app.setPath('userData', dataDir)
+// Chromium's own profile (caches, Local Storage) in a folder of its own: the renderer keeps
+// nothing there (tokens only cross IPC), and tests/e2e scans it to show that.
+app.setPath('sessionData', path.join(dataDir, 'chromium'))
 
 // Every renderer runs sandboxed, whatever a webPreferences object might say.
 app.enableSandbox()

@@ -12,6 +12,7 @@ import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { startSimulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
+import { filesUnder, findSecretsInClear } from '../helpers/depot-env'
 import { fleetCarData, fleetVin, importFleet, issueToken, simulatorOnly, simulatorWithVehicle, VIN } from './flows'
 import { assertAccessible, assertNoProblems, browserForFile, scanQr, workDir, type App } from './harness'
 
@@ -369,4 +370,25 @@ test('"Plan for a handover": a handover in 2 h, 1 h after it, gives a token that
   await page.getByRole('button', { name: 'Request token' }).click()
   await page.getByRole('alert').getByText('That window has already ended: choose a later handover.').waitFor()
   await assertNoProblems(app)
+})
+
+test("no token in clear anywhere under the data folder, Chromium's own storage included, after showing, revealing and handing over", async (t) => {
+  const app = await browser.openApp(t, { persistentProfile: true })
+  const { page } = app
+  const vehicle = await simulatorWithVehicle(app)
+  await page.getByRole('button', { name: `Request token for ${VIN}` }).click()
+  await page.getByLabel('1 h', { exact: true }).check()
+  await page.getByRole('button', { name: 'Request token' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor({ timeout: 30_000 })
+  await page.getByRole('button', { name: 'Reveal' }).click()
+  const token = (await app.call('handovers:get', { id: vehicle.id })).token!
+  assert.equal(await page.getByTestId('token-value').textContent(), token.accessToken)
+  await page.getByRole('button', { name: 'Handover mode' }).click()
+  await page.keyboard.press('Escape')
+  await app.call('handovers:mark-handed-over', { id: vehicle.id })
+  await app.context.close() // Chromium writes its profile out as it closes
+  const profileFiles = (await filesUnder(join(app.dataDir, 'chromium'))).length
+  assert.ok(profileFiles > 10, `Chromium's profile is in the data folder (${profileFiles} files)`)
+  const creds = app.handlers.simulator()!.material.credentials
+  assert.deepEqual(await findSecretsInClear(app.dataDir, [token.accessToken, token.tokenSignature, creds.password, creds.p12Passphrase]), [])
 })

@@ -147,6 +147,11 @@ export interface AppOptions {
   systemLocale?: string
   /** Viewport; 1280×860 unless told. */
   viewport?: { width: number; height: number }
+  /**
+   * Keep Chromium's profile (Local Storage, IndexedDB, caches) in `<data folder>/chromium`,
+   * where the app keeps it (sessionData), so a test can scan it.
+   */
+  persistentProfile?: boolean
 }
 
 /** One running app: its own data folder, handlers, browser context and page. */
@@ -209,7 +214,10 @@ export async function launchBrowser(): Promise<TestBrowser> {
     const dataDir = await mkdtemp(join(tmpdir(), 'vkd-e2e-'))
     const dialogs = new DialogDouble()
     const clipboard = new MemoryClipboard()
-    const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: options.systemLocale ?? 'en-US' })
+    const contextOptions = { viewport: options.viewport ?? { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: options.systemLocale ?? 'en-US' }
+    const context = options.persistentProfile
+      ? await chromium.launchPersistentContext(join(dataDir, 'chromium'), { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, ...contextOptions })
+      : await browser.newContext(contextOptions)
     const page = await context.newPage()
     const pageProblems: string[] = []
     page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`))

@@ -57,8 +57,14 @@ describe('secure files', () => {
       const nested = path.join(dir, 'secrets')
       await fs.mkdir(nested)
       // What a killed writer leaves behind: a half-written temp file next to the target.
-      const leftovers = [path.join(dir, 'profiles.json.0123456789ab.tmp'), path.join(nested, 'x.sealed.ba9876543210.tmp')]
+      // (the last one as the settings store's atomic writer names them)
+      const leftovers = [path.join(dir, 'profiles.json.0123456789ab.tmp'), path.join(nested, 'x.sealed.ba9876543210.tmp'), path.join(dir, 'settings.json.tmp-1764300000a1b2c3')]
       for (const leftover of leftovers) await fs.writeFile(leftover, 'half')
+      // Chromium's profile is its own: a file there that merely looks temporary is left alone.
+      await fs.mkdir(path.join(dir, 'chromium'))
+      const chromiumFile = path.join(dir, 'chromium', 'Cookies.tmp')
+      await fs.writeFile(chromiumFile, 'chromium')
+      await fs.utimes(chromiumFile, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000))
       const fresh = path.join(dir, 'in-flight.json.aaaaaaaaaaaa.tmp')
       await fs.writeFile(fresh, 'another process is writing')
       const old = new Date(Date.now() - 3600_000)
@@ -67,6 +73,7 @@ describe('secure files', () => {
       const removed = await sweepTemporaryFiles(dir)
       assert.deepEqual(removed.sort(), [...leftovers].sort())
       assert.equal(await fs.readFile(file, 'utf8'), 'original')
+      assert.ok(await readFileIfExists(chromiumFile))
       assert.ok(await readFileIfExists(fresh), 'a young temp file may belong to a live writer and stays')
       assert.deepEqual(await sweepTemporaryFiles(dir, { minAgeMs: 0 }), [fresh])
       assert.deepEqual(await sweepTemporaryFiles(path.join(dir, 'missing')), [])
