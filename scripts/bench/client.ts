@@ -10,6 +10,7 @@
  */
 import { Agent, request } from 'undici'
 import { buildTokenRequest, PsaClient, type PartnerCredentials, type TokenRequestInput, type TokenResult } from '../../electron/core/psa-client'
+import { demoPartnerCredentials } from '../../electron/core/simulator'
 import { collect, log, median, now, randomCarData, round, type SimulatorChild } from './util'
 
 export interface ClientFigure {
@@ -47,16 +48,7 @@ export async function pool(inputs: TokenRequestInput[], concurrency: number, sen
 
 /** The simulator's demo partner credentials, as a profile would hold them. */
 export function simulatorCredentials(sim: SimulatorChild): PartnerCredentials {
-  const m = sim.material
-  return {
-    baseUrl: sim.baseUrl,
-    clientId: m.credentials.clientId,
-    login: m.credentials.login,
-    password: m.credentials.password,
-    certPem: m.partner.certPem,
-    keyPem: m.partner.keyPem,
-    caPem: m.serverCa.certPem,
-  }
+  return demoPartnerCredentials(sim)
 }
 
 /** The bare baseline: an undici Agent with undici's defaults and the same TLS material, verification on. */

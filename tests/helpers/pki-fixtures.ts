@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { createCa, issueCertificate, issuePartnerCertificate, type Issued } from '../../electron/core/pki'
-import { loadSimulatorMaterial, startSimulator, type Simulator, type SimulatorOptions } from '../../electron/core/simulator'
+import { demoPartnerCredentials, loadSimulatorMaterial, startSimulator, type Simulator, type SimulatorOptions } from '../../electron/core/simulator'
 import type { PartnerCredentials } from '../../electron/core/psa-client'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -50,17 +50,7 @@ export async function testSimulator(t: TestContext, options: Omit<SimulatorOptio
 
 /** The demo partner's credentials for a simulator, as a profile would hold them. */
 export function demoCredentials(sim: Simulator, overrides: Partial<PartnerCredentials> = {}): PartnerCredentials {
-  const m = sim.material
-  return {
-    baseUrl: sim.baseUrl,
-    clientId: m.credentials.clientId,
-    login: m.credentials.login,
-    password: m.credentials.password,
-    certPem: m.partner.certPem,
-    keyPem: m.partner.keyPem,
-    caPem: m.serverCa.certPem,
-    ...overrides,
-  }
+  return { ...demoPartnerCredentials(sim), ...overrides }
 }
 
 interface ExtraPki {

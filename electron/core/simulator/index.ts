@@ -16,6 +16,7 @@ export {
 } from './server'
 export {
   loadSimulatorMaterial,
+  demoPartnerCredentials,
   verifyTokenSignature,
   signToken,
   simulatorFiles,

@@ -10,6 +10,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ra
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { VkError } from '../../../shared/errors'
+import type { PartnerCredentials } from '../psa-client'
 import { certificateFacts, createCa, issueCertificate, issuePartnerCertificate, toPkcs12, type Issued } from '../pki'
 
 export interface DemoCredentials {
@@ -228,5 +229,19 @@ export function verifyTokenSignature(
     return verify(null, signedPayload(accessToken, token.expires), createPublicKey(material.tokenPublicKeyPem), Buffer.from(signature, 'base64'))
   } catch {
     return false
+  }
+}
+
+/** The demo partner's credentials for a running simulator, as a profile would hold them. */
+export function demoPartnerCredentials(simulator: { baseUrl: string; material: SimulatorMaterial }): PartnerCredentials {
+  const m = simulator.material
+  return {
+    baseUrl: simulator.baseUrl,
+    clientId: m.credentials.clientId,
+    login: m.credentials.login,
+    password: m.credentials.password,
+    certPem: m.partner.certPem,
+    keyPem: m.partner.keyPem,
+    caPem: m.serverCa.certPem,
   }
 }
