@@ -53,7 +53,8 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
   const { page } = app
   await simulatorOnly(app)
   const vins = await importFleet(app, await workDir(t), 12)
-  app.handlers.simulator()!.faults.latencyMs = 150
+  // Slow enough (3 rounds of 4 × 400 ms) for the running state to be seen.
+  app.handlers.simulator()!.faults.latencyMs = 400
 
   await page.getByLabel('Select all ready vehicles').check()
   const panel = page.locator('form.batch')
@@ -72,15 +73,18 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
     undefined,
     { timeout: 20_000, polling: 10 },
   )
+  // Read everything about the running state first (the batch goes on meanwhile), then the screenshot.
   const middle = await batchState(app)
+  const cancelVisible = await page.getByRole('button', { name: 'Cancel batch' }).isVisible()
+  // The selection is locked while the batch runs.
+  const selectionLocked = await page.getByLabel(`Select ${vins[0]}`).isDisabled()
   await app.screenshot('batch-progress')
   assert.equal(middle.total, 12)
   assert.ok(middle.done > 0 && middle.done < 12, `mid-run: ${middle.done} of 12`)
   assert.ok(middle.bar >= middle.done && middle.bar < 12, `the bar shows the vehicles finished so far (${middle.bar})`)
   assert.match(middle.counts, /^\d+ of 12 issued, 0 failed, 0 queued$/)
-  assert.equal(await page.getByRole('button', { name: 'Cancel batch' }).isVisible(), true)
-  // The selection is locked while the batch runs.
-  assert.equal(await page.getByLabel(`Select ${vins[0]}`).isDisabled(), true)
+  assert.equal(cancelVisible, true)
+  assert.equal(selectionLocked, true)
 
   await waitForBatchEnd(app)
   const end = await batchState(app)
