@@ -11,7 +11,7 @@ import { exportAuditCsv } from '../core/audit'
 import { BatchRunner, DEFAULT_CONCURRENCY } from '../core/batch'
 import { importCarDataFiles } from '../core/cardata-files'
 import type { Depot } from '../core/depot'
-import type { HandoverRecord } from '../core/handovers'
+import { carDataHash, coversPlan, hasValidToken, type HandoverRecord } from '../core/handovers'
 import { writeHandoverPack } from '../core/pack'
 import { writeHandoverQr } from '../core/qr'
 import { parse, write } from './args'
@@ -33,10 +33,6 @@ async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRec
   if (matches.length === 1) return matches[0]!
   if (matches.length > 1) throw new VkError('usage', `"${idOrPrefix}" matches ${matches.length} handovers: give more of the id (see \`vkey list\`).`, { field: 'ID' })
   throw new VkError('not-found', `No handover "${idOrPrefix}". List them with \`vkey list\`.`, { field: 'ID' })
-}
-
-function isValid(record: HandoverRecord, now: Date): boolean {
-  return Boolean(record.sealedToken && record.expires && Date.parse(record.expires) > now.getTime())
 }
 
 /** Sends what the offline queue holds, once; says so on stderr when it sent anything. */
@@ -92,7 +88,6 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     // that already has a valid token is not sent again.
     const byHash = new Map<string, HandoverRecord>()
     for (const record of (await store.list()).reverse()) if (record.carDataHash) byHash.set(record.carDataHash, record)
-    const { carDataHash } = await import('../core/handovers')
     const ids: string[] = []
     const fresh: typeof imported.vehicles = []
     const seen = new Set<string>()
@@ -112,7 +107,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal }) : { batchId: '', issued: [], skipped: [], failed: [], queued: [], cancelled: false }
 
     const records = new Map((await store.list()).map((r) => [r.id, r]))
-    const ready = [...outcome.issued, ...outcome.skipped].map((id) => records.get(id)).filter((r): r is HandoverRecord => Boolean(r && isValid(r, depot.now())))
+    const ready = [...outcome.issued, ...outcome.skipped].map((id) => records.get(id)).filter((r): r is HandoverRecord => Boolean(r && hasValidToken(r, depot.now())))
     const qrFiles: Record<string, string> = {}
     if (values.out) {
       const out = resolve(values.out)
@@ -170,7 +165,7 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
   await store.purgeExpired()
   const records = await store.list()
   if (values.json) {
-    write(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, created: r.createdAt, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: r.expires && r.plannedEnd ? Date.parse(r.expires) + 2000 >= Date.parse(r.plannedEnd) : null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
+    write(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, created: r.createdAt, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
     return 0
   }
   if (!records.length) {
@@ -178,7 +173,7 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
     return 0
   }
   for (const r of records) {
-    const short = r.plannedEnd && r.expires && Date.parse(r.expires) + 2000 < Date.parse(r.plannedEnd) ? '  ! token ends before the planned window' : ''
+    const short = coversPlan(r) === false ? '  ! token ends before the planned window' : ''
     write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${r.expires ? `expires ${r.expires}` : ''.padEnd(28)}  ${r.label ?? ''}${r.error ? `  ${r.error.message}` : ''}${short}`)
   }
   return 0
@@ -190,7 +185,7 @@ export async function showCommand(args: string[], io: CliIo, context: HandoverCo
   const depot = await context.openDepot()
   await (await depot.handovers()).purgeExpired()
   const record = await findRecord(depot, positionals[0]!)
-  if (!isValid(record, depot.now())) {
+  if (!hasValidToken(record, depot.now())) {
     throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: it is ${record.status}${record.error ? ` (${record.error.message})` : ''}.`)
   }
   await context.printHandover(io, depot, record, { json: Boolean(values.json), ...(values.qr ? { qr: values.qr } : {}) })
@@ -206,8 +201,8 @@ export async function packCommand(args: string[], io: CliIo, context: HandoverCo
   const depot = await context.openDepot()
   const store = await depot.handovers()
   await store.purgeExpired()
-  const records = values['all-valid'] ? (await store.list()).filter((r) => r.status === 'issued' && isValid(r, depot.now())) : await Promise.all(positionals.map((id) => findRecord(depot, id)))
-  const invalid = records.filter((r) => !isValid(r, depot.now()))
+  const records = values['all-valid'] ? (await store.list()).filter((r) => r.status === 'issued' && hasValidToken(r, depot.now())) : await Promise.all(positionals.map((id) => findRecord(depot, id)))
+  const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
   if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
   if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch`).')
   const pages = await writeHandoverPack(resolve(values.out), records, store)

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { toErrorView, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Depot } from './depot'
-import type { DurationPlan, HandoverRecord } from './handovers'
+import { hasValidToken, type DurationPlan, type HandoverRecord } from './handovers'
 import { ensurePrivateFolder, writeFileAtomic } from './secure-files'
 
 export const DEFAULT_CONCURRENCY = 4
@@ -206,14 +206,14 @@ export class BatchRunner {
     for (const record of await store.list()) records.set(record.id, record)
     const states = new Map<string, { state: ItemState; message?: string }>()
     const outcome: BatchOutcome = { batchId: journal.id, issued: [], skipped: [], failed: [], queued: [], cancelled: false }
-    const nowMs = this.depot.now().getTime()
+    const now = this.depot.now()
     let todo: string[] = []
     for (const id of journal.ids) {
       const record = records.get(id)
       if (!record) {
         states.set(id, { state: 'failed', message: 'removed from the history' })
         outcome.failed.push({ id, code: 'not-found', message: `Handover ${id} no longer exists.` })
-      } else if (record.sealedToken && record.expires && Date.parse(record.expires) > nowMs) {
+      } else if (hasValidToken(record, now)) {
         states.set(id, { state: 'skipped', message: 'already has a valid token' })
         outcome.skipped.push(id)
       } else if (options.resumed && (record.status === 'handed-over' || record.status === 'expired' || (record.batchId === journal.id && record.issuedAt))) {

@@ -12,7 +12,7 @@ import type { ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
 import type { KeyValueStore } from './app-deps'
 import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
-import { HandoverStore, storedError, type DurationPlan, type HandoverRecord, type StoredToken } from './handovers'
+import { HandoverStore, hasValidToken, storedError, type DurationPlan, type HandoverRecord, type StoredToken } from './handovers'
 import { keytarStore, type SecretStore } from './keychain'
 import { ProfileStore, resolveEnvironment, type Profile } from './profiles'
 import { PsaClient, type PartnerCredentials, type TokenResult } from './psa-client'
@@ -193,7 +193,7 @@ export class Depot {
 
   async summary(profile: Profile): Promise<ProfileSummary> {
     const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
-    const defaultName = this.profiles.list().length ? safeDefaultName(this.profiles) : undefined
+    const defaultName = safeDefaultName(this.profiles)
     return {
       ...profile,
       hasPassword: Boolean(secrets?.password),
@@ -372,7 +372,7 @@ export class Depot {
   private async sendRequest(id: string, plan: DurationPlan, options: RequestOptions): Promise<HandoverRecord> {
     const store = await this.handovers()
     const record = await store.get(id)
-    if (record.status === 'issued' && record.sealedToken && record.expires && Date.parse(record.expires) > this.now().getTime() && options.batchId) {
+    if (record.status === 'issued' && hasValidToken(record, this.now()) && options.batchId) {
       return record // resumed batch: this vehicle already has its token
     }
     const profileName = options.profile ?? record.profile

@@ -15,7 +15,7 @@ import { exportAuditCsv } from './audit'
 import { BatchRunner } from './batch'
 import { importCarDataFiles } from './cardata-files'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from './depot'
-import type { HandoverRecord } from './handovers'
+import { coversPlan, hasValidToken, type HandoverRecord } from './handovers'
 import type { Handlers } from './ipc-dispatch'
 import { writeHandoverPack } from './pack'
 import { renderHandoverQr } from './qr'
@@ -80,7 +80,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
 
   const detailOf = async (record: HandoverRecord): Promise<HandoverDetail> => {
     const store = await depot.handovers()
-    const token = record.expires && Date.parse(record.expires) > depot.now().getTime() ? store.tokenOf(record) : undefined
+    const token = hasValidToken(record, depot.now()) ? store.tokenOf(record) : undefined
     return {
       ...summaryOf(record),
       ...(token && record.expires ? { token: { accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires, expiresIn: token.expiresIn, tokenSignature: token.tokenSignature } } : {}),
@@ -347,7 +347,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     async 'pack:export'(input) {
       const store = await depot.handovers()
       const records = input.ids?.length ? await Promise.all(input.ids.map((id) => store.get(id))) : await store.list()
-      const valid = records.filter((r) => r.sealedToken && r.expires && Date.parse(r.expires) > depot.now().getTime())
+      const valid = records.filter((r) => hasValidToken(r, depot.now()))
       if (!valid.length) throw new VkError('not-found', 'No valid token to put in a handover pack. Request tokens first.')
       const path = await deps.dialogs.chooseSavePath('vkey-handover-pack.pdf', 'pdf')
       if (!path) return { saved: false, pages: 0 }
@@ -366,7 +366,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
 
 /** What the renderer may see of a record: no CarData, no token. */
 export function summaryOf(record: HandoverRecord): HandoverSummary {
-  const coversPlan = record.expires && record.plannedEnd ? Date.parse(record.expires) + 2000 >= Date.parse(record.plannedEnd) : undefined
+  const covers = coversPlan(record)
   return {
     id: record.id,
     ...(record.vin ? { vin: record.vin } : {}),
@@ -380,7 +380,7 @@ export function summaryOf(record: HandoverRecord): HandoverSummary {
     ...(record.plannedEnd ? { plannedEnd: record.plannedEnd } : {}),
     ...(record.durationSeconds ? { durationSeconds: record.durationSeconds } : {}),
     ...(record.expires ? { expires: record.expires } : {}),
-    ...(coversPlan !== undefined ? { coversPlan } : {}),
+    ...(covers !== undefined ? { coversPlan: covers } : {}),
     ...(record.error ? { error: record.error as HandoverSummary['error'] } : {}),
   }
 }

@@ -88,6 +88,20 @@ export function carDataHash(carData: string, carDataSignature: string): string {
   return createHash('sha256').update(carData).update('|').update(carDataSignature).digest('base64url')
 }
 
+/** True while the record holds a token that has not expired. */
+export function hasValidToken(record: Pick<HandoverRecord, 'sealedToken' | 'expires'>, now: Date): boolean {
+  return Boolean(record.sealedToken && record.expires && Date.parse(record.expires) > now.getTime())
+}
+
+/**
+ * Whether the token covers the planned window (undefined when there is no token or no
+ * plan). Two seconds of slack: PSA's expiry has whole seconds, our planned end milliseconds.
+ */
+export function coversPlan(record: Pick<HandoverRecord, 'expires' | 'plannedEnd'>): boolean | undefined {
+  if (!record.expires || !record.plannedEnd) return undefined
+  return Date.parse(record.expires) + 2000 >= Date.parse(record.plannedEnd)
+}
+
 export function newId(): string {
   return randomBytes(9).toString('base64url')
 }

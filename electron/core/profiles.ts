@@ -92,7 +92,7 @@ export class ProfileStore {
     const found = typeof name === 'string' ? profiles.find((profile) => profile.name === name) : undefined
     if (found) return found
     if (profiles.length === 1 && profiles[0]) return profiles[0]
-    throw new VkError('config.profile', 'Several profiles exist and none is the default: pick one with `vkey profile use <name>` or pass `--profile <name>`.', {
+    throw new VkError('config.profile', 'Several profiles exist and none is the default: pick one with `vkey profile default <name>` or pass `--profile <name>`.', {
       field: 'profile',
     })
   }

@@ -85,7 +85,7 @@ describe('profiles', () => {
       profiles.save({ ...depot, name: 'C' })
       assert.equal(profiles.remove('Depot Lyon'), true)
       assert.equal(profiles.remove('Depot Lyon'), false)
-      assert.throws(() => profiles.getDefault(), vkError('config.profile', /vkey profile use/))
+      assert.throws(() => profiles.getDefault(), vkError('config.profile', /vkey profile default/))
       profiles.remove('C')
       assert.equal(profiles.getDefault().name, 'B')
       profiles.remove('B')
