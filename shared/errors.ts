@@ -25,6 +25,12 @@ export const errorCodes = [
   'config.certificate-not-yet-valid',
   'config.keychain-unavailable',
   'config.vault',
+  // the data folder's ledger (exit 3)
+  'storage.write',
+  'storage.busy',
+  'storage.version',
+  /** Another VK Depot process is requesting a key for the same vehicle right now. */
+  'storage.vehicle-busy',
   // PSA refused the request (exit 4)
   'psa.bad-request',
   'psa.unauthorized',
@@ -116,10 +122,13 @@ export function toErrorView(error: unknown): ErrorView {
   return { code: 'internal', message: 'Unexpected internal error. Run again with VKEY_DEBUG=1 and report what it prints.', details: {} }
 }
 
-/** CLI exit status for an error code: 2 input, 3 configuration, 4 PSA refusal, 5 network/server. */
+/** Exit status when the request could not reach PSA and was queued, to be sent once later. */
+export const EXIT_QUEUED = 6
+
+/** CLI exit status for an error code: 2 input, 3 configuration or storage, 4 PSA refusal, 5 network/server (6: queued, see EXIT_QUEUED). */
 export function exitCodeFor(code: ErrorCode): number {
   if (code === 'usage' || code.startsWith('input.')) return 2
-  if (code.startsWith('config.')) return 3
+  if (code.startsWith('config.') || code.startsWith('storage.')) return 3
   if (code.startsWith('psa.')) return 4
   if (code.startsWith('server.') || code.startsWith('network.') || code.startsWith('tls.')) return 5
   if (code === 'cancelled') return 130

@@ -8,14 +8,16 @@ import { readFile } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import Conf from 'conf'
 import packageJson from '../../package.json' with { type: 'json' }
-import { VkError } from '../../shared/errors'
+import { EXIT_QUEUED, toErrorView, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { parseDuration, formatDuration } from '../../shared/duration'
-import { buildHandoverPayload } from '../../shared/qr-payload'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
-import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
-import type { DurationPlan, HandoverRecord } from '../core/handovers'
+import { Depot, defaultSimulatorDir, technician, type ProfileSummary } from '../core/depot'
+import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
+import { carDataHash, vehicleOf, type DurationPlan, type HandoverRecord, type NewHandover } from '../core/handovers'
+import { obtainKey, type KeyResult } from '../core/key-requests'
+import { assertWritableFile } from '../core/output-paths'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { startSimulator } from '../core/simulator'
@@ -313,30 +315,67 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       until: { type: 'string' },
       profile: { type: 'string' },
       qr: { type: 'string' },
+      new: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     false,
   )
   if (!values.cardata) throw new VkError('usage', 'vkey token: --cardata FILE (or - for standard input) is required: the CarData JSON exported from the phone.', { field: '--cardata' })
   const plan = durationPlan(values)
-  if (values.qr) qrFormatForPath(values.qr) // refuse a bad --qr before spending a PSA call
+  // Refuse a bad --qr before anything is stored or sent: a key nobody can hand over is a lost key.
+  const qrPath = values.qr ? (qrFormatForPath(values.qr), assertWritableFile(values.qr, '--qr')) : undefined
   const wantedVin = values.vin ? validateVin(values.vin, { field: '--vin' }) : undefined
   const imported = await readCarData(io, values.cardata)
   const vehicle = pickVehicle(imported, values.cardata, wantedVin)
   const depot = await openDepot(io)
   try {
+    depot.durationFor(plan) // a window in the past or over 30 days: refused before any record exists
     await depot.client(values.profile) // pre-flight before anything is stored or sent
     await flushQueueQuietly(io, depot)
-    const [record] = await depot.addVehicles({ vehicles: [vehicle], issues: [] }, values.profile ? { profile: values.profile } : {})
-    if (!record) throw new VkError('internal', 'The vehicle could not be stored.')
+    const store = await depot.handovers()
+    const key = vehicleOf({ id: '', ...(vehicle.vin ? { vin: vehicle.vin } : {}), carDataHash: carDataHash(vehicle.carData, vehicle.carDataSignature) })
+    const queued = store.queuedFor(key)
+    if (queued) {
+      io.stderr.write(`vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is sent once by \`vkey queue flush\` or the app. Nothing new was queued.\n`)
+      return EXIT_QUEUED
+    }
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
-    const issued = await depot.requestToken(record.id, plan, { signal: controller.signal, ...(values.profile ? { profile: values.profile } : {}) })
-    await printHandover(io, depot, issued, { json: Boolean(values.json), ...(values.qr ? { qr: values.qr } : {}) })
+    const options = { signal: controller.signal, ...(values.profile ? { profile: values.profile } : {}), ...(values.new ? { forceNew: true } : {}), ...(qrPath ? { deliverQr: qrPath } : {}) }
+    const known = store.listSync("WHERE vehicle = ? AND status IN ('draft', 'failed')", key).find((r) => r.carDataHash === carDataHash(vehicle.carData, vehicle.carDataSignature))
+    let result: KeyResult
+    try {
+      const request = known ? { id: known.id } : { vehicle: { ...vehicleInput(vehicle), ...(values.profile ? { profile: values.profile } : {}), technician: technician() } }
+      result = await obtainKey(depot, request, plan, options)
+    } catch (error) {
+      if (toErrorView(error).code !== 'network.unreachable') throw error
+      const waiting = store.queuedFor(key)
+      io.stderr.write(`vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`)
+      return EXIT_QUEUED
+    }
+    reportOutcome(io, result)
+    const heading = { issued: 'Token issued for', renewed: 'Token renewed for', reused: 'Existing key for' }[result.outcome]
+    await printHandover(io, depot, result.record, { json: Boolean(values.json), heading, ...(qrPath ? { qr: qrPath } : {}) })
     return 0
   } finally {
     await depot.close()
   }
+}
+
+/** Says on stderr what happened to the vehicle's keys: reused, renewed, flagged. */
+function reportOutcome(io: CliIo, result: KeyResult): void {
+  const { record } = result
+  const vin = record.vin ?? 'This vehicle'
+  if (result.outcome === 'reused') {
+    io.stderr.write(`vkey: ${vin} already has a key until ${record.expires} (handover ${record.id}) that covers the window: nothing was sent. Add --new to ask PSA for another one anyway.\n`)
+  } else if (result.replaced) {
+    io.stderr.write(`vkey: the previous key of ${vin} (handover ${result.replaced.id}) is superseded; it stays valid at PSA until ${result.replaced.expires}.\n`)
+  }
+  if (record.longerThanAsked) io.stderr.write(`vkey: warning: PSA granted a key until ${record.expires}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`)
+}
+
+function vehicleInput(vehicle: ImportResult['vehicles'][number]): NewHandover {
+  return { ...(vehicle.vin ? { vin: vehicle.vin } : {}), ...(vehicle.uin ? { uin: vehicle.uin } : {}), ...(vehicle.label ? { label: vehicle.label } : {}), source: vehicle.source, carData: vehicle.carData, carDataSignature: vehicle.carDataSignature }
 }
 
 function pickVehicle(imported: ImportResult, source: string, wantedVin: string | undefined): ImportResult['vehicles'][number] {
@@ -360,40 +399,24 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
 }
 
 /** Prints an issued handover: masked by default, the whole token only with --json. */
-export async function printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string }): Promise<void> {
+export async function printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string; heading?: string }): Promise<void> {
   const store = await depot.handovers()
   const token = store.tokenOf(record)
-  if (!token || !record.expires) throw new VkError('not-found', `Handover ${record.id} has no token (status ${record.status}).`)
+  const payload = handoverPayloadOf(record, token)
   let qrPath: string | undefined
   if (options.qr) {
-    const payload = buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires, tokenSignature: token.tokenSignature })
     qrPath = resolve(options.qr)
     await writeHandoverQr(qrPath, payload)
   }
   if (options.json) {
-    write(
-      io,
-      JSON.stringify(
-        {
-          id: record.id,
-          vin: record.vin ?? null,
-          access_token: token.accessToken,
-          token_type: token.tokenType,
-          expires: record.expires,
-          expires_in: token.expiresIn,
-          token_signature: token.tokenSignature,
-          ...(qrPath ? { qr: qrPath } : {}),
-        },
-        null,
-        2,
-      ),
-    )
+    write(io, JSON.stringify({ ...tokenJsonOf(record, token!), ...(qrPath ? { qr: qrPath } : {}) }, null, 2))
     return
   }
-  write(io, `Token issued for ${record.vin ?? 'a vehicle with no VIN'} (handover ${record.id}).`)
-  write(io, `  token:    ${maskToken(token.accessToken)}`)
-  write(io, `  type:     ${token.tokenType}`)
-  write(io, `  expires:  ${record.expires} (in ${formatDuration(token.expiresIn)})`)
+  const secondsLeft = Math.max(0, Math.round((Date.parse(record.expires!) - depot.now().getTime()) / 1000))
+  write(io, `${options.heading ?? 'Key for'} ${record.vin ?? 'a vehicle with no VIN'} (handover ${record.id}).`)
+  write(io, `  token:    ${maskToken(token!.accessToken)}`)
+  write(io, `  type:     ${token!.tokenType}`)
+  write(io, `  expires:  ${record.expires} (in ${formatDuration(secondsLeft)})${record.longerThanAsked ? '  ! longer than asked' : ''}`)
   if (qrPath) write(io, `  QR:       ${qrPath} — this QR is a car key until it expires.`)
   if (record.source && record.source !== 'stdin') write(io, `  from:     ${basename(record.source)}`)
 }

@@ -4,14 +4,16 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
+import { EXIT_QUEUED, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
+import type { ImportResult } from '../../shared/cardata'
 import type { BatchProgress } from '../../shared/ipc/contract'
-import { buildHandoverPayload } from '../../shared/qr-payload'
 import { exportAuditCsv } from '../core/audit'
-import { BatchRunner, DEFAULT_CONCURRENCY } from '../core/batch'
+import { BatchRunner, DEFAULT_CONCURRENCY, type BatchOutcome } from '../core/batch'
 import { importCarDataFiles } from '../core/cardata-files'
 import type { Depot } from '../core/depot'
-import { carDataHash, coversPlan, hasValidToken, type HandoverRecord } from '../core/handovers'
+import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
+import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord } from '../core/handovers'
+import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { writeHandoverPack } from '../core/pack'
 import { writeHandoverQr } from '../core/qr'
 import { parse, write } from './args'
@@ -45,6 +47,11 @@ export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> 
 
 // ---- batch ---------------------------------------------------------------------------
 
+/** The counts a batch reports, in the same words on the progress line and in the summary. */
+export function batchCounts(c: { issued: number; renewed: number; reused: number; queued: number; failed: number }): string {
+  return `${c.issued} issued, ${c.renewed} renewed, ${c.reused} reused, ${c.queued} queued, ${c.failed} failed`
+}
+
 /** One line that redraws itself on a terminal, or a line per 10 % elsewhere. */
 function progressPrinter(io: CliIo): (progress: BatchProgress) => void {
   let lastTenth = -1
@@ -54,15 +61,48 @@ function progressPrinter(io: CliIo): (progress: BatchProgress) => void {
     if (io.isTty) {
       const width = 30
       const filled = Math.round(fraction * width)
-      io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${progress.total}  issued ${progress.done}  failed ${progress.failed}  queued ${progress.queued}${progress.running ? '' : '\n'}`)
+      io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${progress.total}  ${batchCounts(progress)}${progress.running ? '' : '\n'}`)
       return
     }
     const tenth = Math.floor(fraction * 10)
     if (tenth !== lastTenth || !progress.running) {
       lastTenth = tenth
-      io.stderr.write(`vkey batch: ${finished}/${progress.total} (${Math.round(fraction * 100)} %), issued ${progress.done}, failed ${progress.failed}, queued ${progress.queued}\n`)
+      io.stderr.write(`vkey batch: ${finished}/${progress.total} (${Math.round(fraction * 100)} %): ${batchCounts(progress)}\n`)
     }
   }
+}
+
+/** The records to request for: the same CarData seen again (a re-run) reuses its newest record. */
+async function batchIds(depot: Depot, imported: ImportResult, profile: string | undefined): Promise<string[]> {
+  const store = await depot.handovers()
+  const byHash = new Map<string, HandoverRecord>()
+  for (const record of (await store.list()).reverse()) if (record.carDataHash) byHash.set(record.carDataHash, record)
+  const ids: string[] = []
+  const fresh: ImportResult['vehicles'] = []
+  const seen = new Set<string>()
+  for (const vehicle of imported.vehicles) {
+    const hash = carDataHash(vehicle.carData, vehicle.carDataSignature)
+    if (seen.has(hash)) continue
+    seen.add(hash)
+    const existing = byHash.get(hash)
+    if (existing) ids.push(existing.id)
+    else fresh.push(vehicle)
+  }
+  const added = await depot.addVehicles({ vehicles: fresh, issues: [] }, profile ? { profile } : {})
+  return [...ids, ...added.map((r) => r.id)]
+}
+
+/** Writes one QR file per key to hand over; returns the paths by record id. */
+async function writeBatchQrs(depot: Depot, out: string, keys: HandoverRecord[]): Promise<Record<string, string>> {
+  const store = await depot.handovers()
+  await mkdir(out, { recursive: true, mode: 0o700 })
+  const files: Record<string, string> = {}
+  for (const record of keys) {
+    const file = join(out, `${record.vin ?? record.id}.png`)
+    await writeHandoverQr(file, handoverPayloadOf(record, store.tokenOf(record)))
+    files[record.id] = file
+  }
+  return files
 }
 
 export async function batchCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
@@ -78,105 +118,91 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
   const plan = context.durationPlan(values)
   const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new VkError('usage', `--concurrency must be a whole number from 1 to 16 (got "${values.concurrency}").`, { field: '--concurrency' })
+  const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   const imported = await importCarDataFiles(positionals)
   const depot = await context.openDepot()
   try {
+    depot.durationFor(plan) // refused before any record exists
     await depot.client(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
-    const store = await depot.handovers()
-    // The same CarData seen again (a re-run after a crash) reuses its record: a vehicle
-    // that already has a valid token is not sent again.
-    const byHash = new Map<string, HandoverRecord>()
-    for (const record of (await store.list()).reverse()) if (record.carDataHash) byHash.set(record.carDataHash, record)
-    const ids: string[] = []
-    const fresh: typeof imported.vehicles = []
-    const seen = new Set<string>()
-    for (const vehicle of imported.vehicles) {
-      const hash = carDataHash(vehicle.carData, vehicle.carDataSignature)
-      if (seen.has(hash)) continue
-      seen.add(hash)
-      const existing = byHash.get(hash)
-      if (existing && existing.status !== 'expired' && existing.status !== 'handed-over') ids.push(existing.id)
-      else fresh.push(vehicle)
-    }
-    const added = await depot.addVehicles({ vehicles: fresh, issues: [] }, values.profile ? { profile: values.profile } : {})
-    ids.push(...added.map((r) => r.id))
+    const ids = await batchIds(depot, imported, values.profile)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io))
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
-    const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal }) : { batchId: '', issued: [], skipped: [], failed: [], queued: [], cancelled: false }
-
+    const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal }) : emptyOutcome()
+    const store = await depot.handovers()
+    const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
+    const qrFiles = out ? await writeBatchQrs(depot, out, keys) : {}
     const records = new Map((await store.list()).map((r) => [r.id, r]))
-    const ready = [...outcome.issued, ...outcome.skipped].map((id) => records.get(id)).filter((r): r is HandoverRecord => Boolean(r && hasValidToken(r, depot.now())))
-    const qrFiles: Record<string, string> = {}
-    if (values.out) {
-      const out = resolve(values.out)
-      await mkdir(out, { recursive: true, mode: 0o700 })
-      for (const record of ready) {
-        const token = store.tokenOf(record)!
-        const file = join(out, `${record.vin ?? record.id}.png`)
-        await writeHandoverQr(file, buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires!, tokenSignature: token.tokenSignature }))
-        qrFiles[record.id] = file
-      }
-    }
     const failures = [
       ...imported.issues.map((issue) => ({ what: `${issue.source}${issue.field ? ` (${issue.field})` : ''}`, code: issue.code as ErrorCode, message: issue.message })),
       ...outcome.failed.map((f) => ({ what: f.vin ?? records.get(f.id)?.source ?? f.id, code: f.code, message: f.message })),
     ]
+    const counts = { issued: outcome.issued.length, renewed: outcome.renewed.length, reused: outcome.reused.length, queued: outcome.queued.length, failed: failures.length }
     if (values.json) {
-      write(
-        io,
-        JSON.stringify(
-          {
-            batchId: outcome.batchId,
-            issued: ready.map((r) => {
-              const token = store.tokenOf(r)!
-              return { id: r.id, vin: r.vin ?? null, access_token: token.accessToken, token_type: token.tokenType, expires: r.expires, expires_in: token.expiresIn, token_signature: token.tokenSignature, ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}) }
-            }),
-            skipped: outcome.skipped,
-            queued: outcome.queued,
-            failed: failures,
-            cancelled: outcome.cancelled,
-          },
-          null,
-          2,
-        ),
-      )
+      const keyJson = (itemId: string) => {
+        const r = outcome.keys.get(itemId)!
+        return { ...tokenJsonOf(r, store.tokenOf(r)!), ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}) }
+      }
+      const withKey = (ids: string[]) => ids.filter((id) => keys.some((k) => k.id === outcome.keys.get(id)?.id)).map(keyJson)
+      write(io, JSON.stringify({ batchId: outcome.batchId, counts, issued: withKey(outcome.issued), renewed: withKey(outcome.renewed), reused: withKey(outcome.reused), skipped: outcome.skipped, queued: outcome.queued, failed: failures, cancelled: outcome.cancelled, ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}) }, null, 2))
     } else {
-      write(io, `Batch ${outcome.batchId || '(nothing to send)'}: ${outcome.issued.length} issued, ${outcome.skipped.length} already had a valid token, ${outcome.queued.length} queued for when the network returns, ${failures.length} failed.`)
+      write(io, `Batch ${outcome.batchId || '(nothing to send)'}: ${batchCounts(counts)}${outcome.skipped.length ? `, ${outcome.skipped.length} left alone by the resumed batch` : ''}.`)
       for (const f of failures) write(io, `  failed: ${f.what}: ${f.message}`)
-      if (values.out) write(io, `QR codes: ${Object.keys(qrFiles).length} in ${resolve(values.out)} — each is a car key until it expires.`)
-      if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a token are not sent again.')
+      if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
+      if (outcome.renewed.length) write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
+      if (out) write(io, `QR codes: ${Object.keys(qrFiles).length} in ${out} — each is a car key until it expires.`)
+      if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a key are not sent again.')
+    }
+    if (outcome.storageStopped) {
+      io.stderr.write(`vkey: ${outcome.storageStopped.message} Sending stopped; ${outcome.storageStopped.inFlight} request(s) were already on their way to PSA and may have issued keys that are not recorded.\n`)
+      return 3
     }
     if (outcome.cancelled) return 130
     if (failures.length) return exitCodeFor(failures[0]!.code) || 1
-    return outcome.queued.length ? 5 : 0
+    return outcome.queued.length ? EXIT_QUEUED : 0
   } finally {
     await depot.close()
   }
 }
 
+function emptyOutcome(): BatchOutcome {
+  return { batchId: '', issued: [], renewed: [], reused: [], skipped: [], failed: [], queued: [], cancelled: false, keys: new Map() }
+}
+
 // ---- list / show ---------------------------------------------------------------------
+
+/** What a person reads about a record's key in `vkey list`: its state and, for keys, until when. */
+export function keyNote(r: HandoverRecord, now: Date): string {
+  const notes: string[] = []
+  if (r.status === 'superseded' && r.expires) notes.push(`superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${r.expires}`)
+  else if (r.expires && (r.status === 'issued' || r.status === 'handed-over')) notes.push(`expires ${r.expires}`)
+  if (r.longerThanAsked) notes.push(`! PSA granted longer than asked (until ${r.expires})`)
+  if (coversPlan(r) === false && hasValidToken(r, now)) notes.push('! key ends before the planned window')
+  if (r.error) notes.push(r.error.message)
+  return notes.join('  ')
+}
 
 export async function listCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
   const { values } = parse('list', args, { json: { type: 'boolean' } }, false)
   const depot = await context.openDepot()
-  const store = await depot.handovers()
-  await store.purgeExpired()
-  const records = await store.list()
-  if (values.json) {
-    write(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, created: r.createdAt, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
+  try {
+    const store = await depot.handovers()
+    await store.purgeExpired()
+    const records = await store.list()
+    if (values.json) {
+      write(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, created: r.createdAt, issued: r.issuedAt ?? null, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, longer_than_asked: r.longerThanAsked ?? false, superseded_by: r.supersededBy ?? null, still_valid_at_psa: stillValidAtPsa(r, depot.now()), batch: r.batchId ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
+      return 0
+    }
+    if (!records.length) {
+      write(io, 'No handovers yet. Get a token with `vkey token --cardata FILE --duration 8h` or prepare many with `vkey batch FILE… --duration 8h`.')
+      return 0
+    }
+    for (const r of records) write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${keyNote(r, depot.now())}${r.label ? `  ${r.label}` : ''}`)
     return 0
+  } finally {
+    await depot.close()
   }
-  if (!records.length) {
-    write(io, 'No handovers yet. Get a token with `vkey token --cardata FILE --duration 8h` or prepare many with `vkey batch`.')
-    return 0
-  }
-  for (const r of records) {
-    const short = coversPlan(r) === false ? '  ! token ends before the planned window' : ''
-    write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${r.expires ? `expires ${r.expires}` : ''.padEnd(28)}  ${r.label ?? ''}${r.error ? `  ${r.error.message}` : ''}${short}`)
-  }
-  return 0
 }
 
 export async function showCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
@@ -185,6 +211,9 @@ export async function showCommand(args: string[], io: CliIo, context: HandoverCo
   const depot = await context.openDepot()
   await (await depot.handovers()).purgeExpired()
   const record = await findRecord(depot, positionals[0]!)
+  if (record.status === 'superseded') {
+    throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${record.supersededBy ?? 'a newer key'}: hand over that one (\`vkey show ${record.supersededBy ?? 'ID'}\`). The old key stays valid at PSA until ${record.expires}.`)
+  }
   if (!hasValidToken(record, depot.now())) {
     throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: it is ${record.status}${record.error ? ` (${record.error.message})` : ''}.`)
   }
@@ -198,15 +227,17 @@ export async function packCommand(args: string[], io: CliIo, context: HandoverCo
   const { values, positionals } = parse('pack', args, { out: { type: 'string' }, 'all-valid': { type: 'boolean' } })
   if (!values.out) throw new VkError('usage', 'vkey pack: --out PACK.pdf is required.', { field: '--out' })
   if (!values['all-valid'] && !positionals.length) throw new VkError('usage', 'vkey pack: give handover IDs or --all-valid.', { field: 'ID' })
+  const out = assertWritableFile(values.out, '--out')
   const depot = await context.openDepot()
   const store = await depot.handovers()
   await store.purgeExpired()
   const records = values['all-valid'] ? (await store.list()).filter((r) => r.status === 'issued' && hasValidToken(r, depot.now())) : await Promise.all(positionals.map((id) => findRecord(depot, id)))
+  // A superseded key is never put on a page to hand over.
   const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
   if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
   if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch`).')
-  const pages = await writeHandoverPack(resolve(values.out), records, store)
-  write(io, `Handover pack written: ${resolve(values.out)} (${pages} page${pages === 1 ? '' : 's'}). Every page is a car key until its expiry: keep it safe.`)
+  const pages = await writeHandoverPack(out, records, store)
+  write(io, `Handover pack written: ${out} (${pages} page${pages === 1 ? '' : 's'}). Every page is a car key until its expiry: keep it safe.`)
   return 0
 }
 
@@ -214,7 +245,8 @@ export async function auditCommand(args: string[], io: CliIo, context: HandoverC
   const { values } = parse('audit', args, { csv: { type: 'string' } }, false)
   if (!values.csv) throw new VkError('usage', 'vkey audit: --csv OUT.csv is required.', { field: '--csv' })
   const depot = await context.openDepot()
-  const rows = await exportAuditCsv(resolve(values.csv), await (await depot.handovers()).list())
+  const store = await depot.handovers()
+  const rows = await exportAuditCsv(resolve(values.csv), await store.list(), store.events())
   write(io, `Audit written: ${resolve(values.csv)} (${rows} row${rows === 1 ? '' : 's'}, no secrets).`)
   return 0
 }
@@ -228,29 +260,54 @@ export async function purgeCommand(args: string[], io: CliIo, context: HandoverC
 }
 
 export async function queueCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('queue', args, { watch: { type: 'boolean' }, interval: { type: 'string' } })
-  const sub = positionals[0] ?? 'flush'
-  if (sub !== 'flush' && sub !== 'list') throw new VkError('usage', 'vkey queue: use `queue list` or `queue flush [--watch]`.')
+  const { values, positionals } = parse('queue', args, { watch: { type: 'boolean' }, interval: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } })
+  const sub = positionals[0] ?? 'list'
+  if (sub !== 'flush' && sub !== 'list' && sub !== 'cancel') throw new VkError('usage', 'vkey queue: use `vkey queue list`, `vkey queue flush [--out FOLDER] [--watch]` or `vkey queue cancel ID…`.', { field: 'queue' })
+  const intervalMs = values.interval === undefined ? 10_000 : Number(values.interval) * 1000
+  if (!Number.isFinite(intervalMs) || intervalMs < 100 || intervalMs > 3_600_000) throw new VkError('usage', `--interval must be a number of seconds from 0.1 to 3600 (got "${values.interval}").`, { field: '--interval' })
+  const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   const depot = await context.openDepot()
   try {
-    const store = await depot.handovers()
-    if (sub === 'list') {
-      const queued = (await store.list()).filter((r) => r.status === 'queued')
-      for (const r of queued) write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${r.requestedAt ?? r.updatedAt}`)
-      write(io, `${queued.length} request(s) waiting for the network.`)
-      return 0
-    }
-    const intervalMs = values.interval === undefined ? 10_000 : Number(values.interval) * 1000
+    if (sub === 'list') return await queueList(io, depot, Boolean(values.json))
+    if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
     let stopped = false
     io.interrupted?.then(() => (stopped = true)).catch(() => undefined)
     for (;;) {
       const result = await depot.flushQueue()
-      write(io, `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.`)
-      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? 5 : result.failed ? 4 : 0
+      const keys = result.keys.map((k) => k.record).filter((r) => hasValidToken(r, depot.now()))
+      const files = out ? await writeBatchQrs(depot, out, keys) : {}
+      write(io, `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
+      for (const e of result.qrErrors) io.stderr.write(`vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`)
+      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT_QUEUED : result.failed ? 4 : 0
       await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), io.interrupted])
       if (stopped) return 130
     }
   } finally {
     await depot.close()
   }
+}
+
+async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
+  const queued = (await (await depot.handovers()).list()).filter((r) => r.status === 'queued')
+  if (json) {
+    write(io, JSON.stringify(queued.map((r) => ({ id: r.id, vin: r.vin ?? null, profile: r.profile ?? null, queued_at: r.requestedAt ?? r.updatedAt, duration_seconds: r.durationSeconds ?? null, planned_end: r.plannedEnd ?? null, qr: r.deliverQr ?? null })), null, 2))
+    return 0
+  }
+  for (const r of queued) write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${r.requestedAt ?? r.updatedAt}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)
+  write(io, `${queued.length} request(s) waiting for the network.${queued.length ? ' Send them with `vkey queue flush`, or remove one with `vkey queue cancel ID`.' : ''}`)
+  return 0
+}
+
+async function queueCancel(io: CliIo, depot: Depot, ids: string[]): Promise<number> {
+  if (!ids.length) throw new VkError('usage', 'vkey queue cancel: give the ID of each queued request to remove (see `vkey queue list`).', { field: 'ID' })
+  let missing = 0
+  for (const id of ids) {
+    const record = await findRecord(depot, id)
+    if (await depot.cancelQueued(record.id)) write(io, `Removed from the queue: ${record.id} (${record.vin ?? 'no VIN'}); nothing was sent for it.`)
+    else {
+      missing += 1
+      io.stderr.write(`vkey: ${record.id} is not queued (it is ${record.status}).\n`)
+    }
+  }
+  return missing ? 2 : 0
 }

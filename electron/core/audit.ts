@@ -1,15 +1,15 @@
 /**
- * The audit export: one CSV row per handover with no secret in it (no token, no
+ * The audit export: one CSV row per key and per refused or failed request, with no secret in it (no token, no
  * CarData, no signature): when, who, which profile, which vehicle, how long, the outcome
  * and the PSA error uuid that Stellantis support asks for.
  *
  * Written by hand rather than with a CSV library: it is one fixed table, and the one
  * subtle part — neutralising spreadsheet formulas in cells — is VK Depot policy anyway.
  */
-import type { HandoverRecord } from './handovers'
+import type { HandoverRecord, LedgerEvent } from './handovers'
 import { writeFileAtomic } from './secure-files'
 
-export const AUDIT_COLUMNS = ['time', 'technician', 'profile', 'vin', 'label', 'duration_seconds', 'outcome', 'expires', 'error_code', 'psa_error_uuid'] as const
+export const AUDIT_COLUMNS = ['time', 'handover_id', 'technician', 'profile', 'vin', 'label', 'duration_seconds', 'outcome', 'expires', 'note', 'error_code', 'psa_error_uuid'] as const
 
 /** Quotes a cell and defuses formula injection (=, +, -, @, tab, CR at the start). */
 export function csvCell(value: string | number | undefined): string {
@@ -18,33 +18,41 @@ export function csvCell(value: string | number | undefined): string {
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text
 }
 
-export function auditRows(records: HandoverRecord[]): string[][] {
-  return [...records]
-    .sort((a, b) => (a.requestedAt ?? a.createdAt).localeCompare(b.requestedAt ?? b.createdAt))
-    .map((r) => {
-      const psa = (r.error?.details as { psa?: { uuid?: string } } | undefined)?.psa
-      return [
-        r.requestedAt ?? r.createdAt,
-        r.technician ?? '',
-        r.profile ?? '',
-        r.vin ?? '',
-        r.label ?? '',
-        r.durationSeconds === undefined ? '' : String(r.durationSeconds),
-        r.status,
-        r.expires ?? '',
-        r.error?.code ?? '',
-        psa?.uuid ?? '',
-      ]
-    })
+/**
+ * One row per key PSA issued (its handover ID, its state now: issued, handed over,
+ * superseded — still valid at PSA until its expiry —, expired or unreadable) and one row
+ * per request that got no key (refused, failed, malformed, cancelled), oldest first.
+ */
+export function auditRows(records: HandoverRecord[], events: LedgerEvent[]): string[][] {
+  const keys = records
+    .filter((r) => r.issuedAt)
+    .map((r) => ({
+      at: r.issuedAt!,
+      row: [r.issuedAt!, r.id, r.technician ?? '', r.profile ?? '', r.vin ?? '', r.label ?? '', r.durationSeconds === undefined ? '' : String(r.durationSeconds), r.status, r.expires ?? '', keyNote(r), '', ''],
+    }))
+  const failures = events.map((e) => {
+    const label = records.find((r) => r.id === e.handoverId)?.label ?? ''
+    return { at: e.at, row: [e.at, e.handoverId, e.technician ?? '', e.profile ?? '', e.vin ?? '', label, e.durationSeconds === undefined ? '' : String(e.durationSeconds), e.kind, '', e.error.message, e.error.code, e.error.psaUuid ?? ''] }
+  })
+  return [...keys, ...failures].sort((a, b) => a.at.localeCompare(b.at)).map((entry) => entry.row)
 }
 
-export function auditCsv(records: HandoverRecord[]): string {
-  const lines = [AUDIT_COLUMNS.join(','), ...auditRows(records).map((row) => row.map(csvCell).join(','))]
+function keyNote(r: HandoverRecord): string {
+  const notes: string[] = []
+  if (r.status === 'superseded') notes.push(`superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${r.expires ?? '?'}`)
+  if (r.longerThanAsked) notes.push(`PSA granted longer than asked (until ${r.expires ?? '?'})`)
+  if (r.batchId) notes.push(`batch ${r.batchId}`)
+  return notes.join('; ')
+}
+
+export function auditCsv(records: HandoverRecord[], events: LedgerEvent[] = []): string {
+  const lines = [AUDIT_COLUMNS.join(','), ...auditRows(records, events).map((row) => row.map(csvCell).join(','))]
   return `${lines.join('\r\n')}\r\n`
 }
 
 /** Writes the CSV (0600, atomically) and returns the number of data rows. */
-export async function exportAuditCsv(path: string, records: HandoverRecord[]): Promise<number> {
-  await writeFileAtomic(path, auditCsv(records))
-  return records.length
+export async function exportAuditCsv(path: string, records: HandoverRecord[], events: LedgerEvent[] = []): Promise<number> {
+  const rows = auditRows(records, events).length
+  await writeFileAtomic(path, auditCsv(records, events))
+  return rows
 }

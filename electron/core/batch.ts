@@ -3,18 +3,20 @@
  * per vehicle and overall, cancellable, and resumable after a crash without issuing a
  * second token to a vehicle that already has one.
  *
- * A batch is journalled in `<data>/batches/<id>.json` (ids + plan) before its first
+ * A batch is journalled in the ledger's `batches` table (ids + plan) before its first
  * request; the handover records themselves carry each vehicle's state. Resuming is
- * running the journal again: issued records are skipped, the rest are requested.
+ * running the journal again: vehicles whose live key covers the window are reused, the
+ * rest are requested. Every vehicle goes through obtainKey (key-requests.ts), so a batch
+ * keeps the ledger's rules: reuse, renew, supersede, one request per vehicle across
+ * processes, and no further request once the ledger cannot be written.
  */
 import { randomBytes } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { toErrorView, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Depot } from './depot'
-import { hasValidToken, type DurationPlan, type HandoverRecord } from './handovers'
-import { ensurePrivateFolder, writeFileAtomic } from './secure-files'
+import type { DurationPlan, HandoverRecord, HandoverStore } from './handovers'
+import type { KeyResult } from './key-requests'
+import { isOwnerAlive, parseOwner, currentOwner, type ProcessOwner } from './process-owner'
 
 export const DEFAULT_CONCURRENCY = 4
 /** Failures worth another pass at the end of a batch: the request was not processed. */
@@ -35,16 +37,26 @@ interface Journal {
   /** A later run over the same vehicles took it over. */
   supersededBy?: string
   /** The process running it: a journal whose process is still alive is not resumed by another. */
-  pid?: number
+  owner?: ProcessOwner
 }
 
 export interface BatchOutcome {
   batchId: string
+  /** Item ids (as given) whose vehicle got a first key. */
   issued: string[]
+  /** … whose live key did not cover the window and was replaced (superseded). */
+  renewed: string[]
+  /** … whose live key already covered the window: nothing sent. */
+  reused: string[]
+  /** … left alone by a resumed batch (handed over, expired, or already issued by it). */
   skipped: string[]
   failed: { id: string; vin?: string; code: ErrorCode; message: string }[]
   queued: string[]
   cancelled: boolean
+  /** For each item with a key to hand over: the record that holds it. */
+  keys: Map<string, HandoverRecord>
+  /** Set when the ledger could not be written: sending stopped; `inFlight` requests were unanswered then. */
+  storageStopped?: { message: string; inFlight: number }
 }
 
 export interface BatchOptions {
@@ -79,22 +91,38 @@ class RateGate {
   }
 }
 
-function processAlive(pid: number | undefined): boolean {
-  if (!pid || pid === process.pid) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
 }
 
-function batchesDir(depot: Depot): string {
-  return join(depot.dataDir, 'batches')
+function readJournals(store: HandoverStore): Journal[] {
+  return store.db
+    .prepare<[], { journal: string }>('SELECT journal FROM batches')
+    .all()
+    .flatMap((row) => {
+      try {
+        return [JSON.parse(row.journal) as Journal]
+      } catch {
+        return []
+      }
+    })
+}
+
+function saveJournal(store: HandoverStore, journal: Journal): void {
+  store.write(() => store.db.prepare('INSERT OR REPLACE INTO batches (id, created_at, journal) VALUES (?, ?, ?)').run(journal.id, journal.createdAt, JSON.stringify(journal)))
+}
+
+/** A journal whose process is still running belongs to it; a legacy pid-only one counts as gone. */
+function ownerRunning(journal: Journal): boolean {
+  const owner = parseOwner(journal.owner)
+  return Boolean(owner && owner.pid !== process.pid && isOwnerAlive(owner))
+}
+
+type ItemResult = { state: ItemState; message?: string }
+
+function itemFor(result: KeyResult): ItemResult {
+  if (result.outcome === 'reused') return { state: 'reused', message: `already had a key until ${result.record.expires} (${result.record.id})` }
+  return { state: result.outcome, ...(result.record.longerThanAsked ? { message: `PSA granted a key until ${result.record.expires}, longer than asked` } : {}) }
 }
 
 export class BatchRunner {
@@ -144,23 +172,9 @@ export class BatchRunner {
 
   /** Batches a crash or a restart left unfinished. */
   async unfinished(): Promise<Journal[]> {
-    let names: string[]
-    try {
-      names = await readdir(batchesDir(this.depot))
-    } catch {
-      return []
-    }
-    const journals: Journal[] = []
-    for (const name of names.filter((n) => n.endsWith('.json'))) {
-      try {
-        const journal = JSON.parse(await readFile(join(batchesDir(this.depot), name), 'utf8')) as Journal
-        const recent = this.depot.now().getTime() - Date.parse(journal.createdAt) < RESUME_WITHIN_MS
-        if (!journal.finishedAt && !journal.cancelledAt && !journal.supersededBy && recent && !processAlive(journal.pid)) journals.push(journal)
-      } catch {
-        // a journal that does not parse was never completely written: nothing was sent for it
-      }
-    }
-    return journals
+    const store = await this.depot.handovers()
+    const nowMs = this.depot.now().getTime()
+    return readJournals(store).filter((journal) => !journal.finishedAt && !journal.cancelledAt && !journal.supersededBy && nowMs - Date.parse(journal.createdAt) < RESUME_WITHIN_MS && !ownerRunning(journal))
   }
 
   /**
@@ -169,9 +183,10 @@ export class BatchRunner {
    */
   private async supersede(current: Journal): Promise<void> {
     const covered = new Set(current.ids)
+    const store = await this.depot.handovers()
     for (const journal of await this.unfinished()) {
       if (journal.id === current.id || !journal.ids.every((id) => covered.has(id))) continue
-      await writeFileAtomic(join(batchesDir(this.depot), `${journal.id}.json`), JSON.stringify({ ...journal, supersededBy: current.id }))
+      saveJournal(store, { ...journal, supersededBy: current.id })
     }
   }
 
@@ -192,144 +207,153 @@ export class BatchRunner {
       plan,
       concurrency: Math.max(1, Math.min(16, options.concurrency ?? DEFAULT_CONCURRENCY)),
       createdAt: this.depot.now().toISOString(),
-      pid: process.pid,
+      owner: currentOwner(),
     }
-    await ensurePrivateFolder(batchesDir(this.depot))
-    await writeFileAtomic(join(batchesDir(this.depot), `${id}.json`), JSON.stringify(journal))
+    saveJournal(await this.depot.handovers(), journal)
     return journal
   }
 
   private async execute(journal: Journal, options: BatchOptions): Promise<BatchOutcome> {
-    const signal = options.signal ?? new AbortController().signal
+    // Our own controller: a store that cannot be written stops every worker, as a cancel does.
+    const stop = new AbortController()
+    const outer = options.signal
+    const onOuterAbort = () => stop.abort()
+    if (outer?.aborted) stop.abort()
+    outer?.addEventListener('abort', onOuterAbort, { once: true })
     const store = await this.depot.handovers()
-    const records = new Map<string, HandoverRecord>()
-    for (const record of await store.list()) records.set(record.id, record)
-    const states = new Map<string, { state: ItemState; message?: string }>()
-    const outcome: BatchOutcome = { batchId: journal.id, issued: [], skipped: [], failed: [], queued: [], cancelled: false }
-    const now = this.depot.now()
-    let todo: string[] = []
-    for (const id of journal.ids) {
-      const record = records.get(id)
-      if (!record) {
-        states.set(id, { state: 'failed', message: 'removed from the history' })
-        outcome.failed.push({ id, code: 'not-found', message: `Handover ${id} no longer exists.` })
-      } else if (hasValidToken(record, now)) {
-        states.set(id, { state: 'skipped', message: 'already has a valid token' })
-        outcome.skipped.push(id)
-      } else if (options.resumed && (record.status === 'handed-over' || record.status === 'expired' || (record.batchId === journal.id && record.issuedAt))) {
-        // A resumed batch never issues a new key for a car that already had one from it.
-        states.set(id, { state: 'skipped', message: `not renewed by a resumed batch (${record.status})` })
-        outcome.skipped.push(id)
-      } else {
-        states.set(id, { state: 'waiting' })
-        todo.push(id)
-      }
-    }
-
-    let lastEmit = 0
-    const emit = (force = false, final = false) => {
-      const now = Date.now()
-      if (!force && now - lastEmit < 100) return
-      lastEmit = now
-      const items = journal.ids.map((id) => {
-        const entry = states.get(id) ?? { state: 'waiting' as const }
-        const vin = records.get(id)?.vin
-        return { id, ...(vin ? { vin } : {}), state: entry.state, ...(entry.message ? { message: entry.message } : {}) }
-      })
-      const count = (state: ItemState) => items.filter((i) => i.state === state).length
-      this.onProgress({
-        batchId: journal.id,
-        total: items.length,
-        done: count('issued') + count('skipped'),
-        failed: count('failed'),
-        queued: count('queued'),
-        running: !final,
-        items,
-      })
-    }
-    emit(true)
-
+    const records = new Map((await store.list()).map((r) => [r.id, r]))
+    const run = new BatchRun(journal, records, this.onProgress)
+    let todo = run.classify(options.resumed ?? false)
     const gate = new RateGate()
-    const failures = new Map<string, { code: ErrorCode; message: string }>()
-    for (let pass = 0; pass <= EXTRA_PASSES && todo.length && !signal.aborted; pass += 1) {
+    let inFlight = 0
+    for (let pass = 0; pass <= EXTRA_PASSES && todo.length && !stop.signal.aborted; pass += 1) {
       if (pass > 0) await sleep(options.retryPauseMs ?? 1000)
       const queue = [...todo]
       const retry: string[] = []
-      const storing: Promise<void>[] = []
-      const unstored = new Set<Promise<void>>()
       const worker = async () => {
-        for (let id = queue.shift(); id !== undefined && !signal.aborted; id = queue.shift()) {
-          await gate.pass(signal)
-          if (signal.aborted) break
-          states.set(id, { state: 'running' })
-          emit()
-          // The worker moves on as soon as PSA has answered; storing the answer (sealed,
-          // atomic write) finishes in the background, so the network stays busy.
-          let answered: () => void = () => undefined
-          const networkDone = new Promise<void>((resolve) => (answered = resolve))
-          const stored = this.depot
-            .requestToken(id, journal.plan, { signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info), onAnswered: () => answered() })
-            .then(
-              (record) => {
-                records.set(id, record)
-                states.set(id, { state: 'issued' })
-                failures.delete(id)
-              },
-              (error: unknown) => {
-                const view = toErrorView(error)
-                if (view.code === 'cancelled') {
-                  states.set(id, { state: 'cancelled' })
-                } else if (view.code === 'network.unreachable') {
-                  states.set(id, { state: 'queued', message: view.message })
-                } else {
-                  failures.set(id, { code: view.code, message: view.message })
-                  if (RETRIABLE.includes(view.code) && pass < EXTRA_PASSES) {
-                    states.set(id, { state: 'waiting', message: view.message })
-                    retry.push(id)
-                  } else {
-                    states.set(id, { state: 'failed', message: view.message })
-                  }
-                }
-              },
-            )
-            .finally(() => {
-              answered()
-              emit()
-            })
-          storing.push(stored)
-          unstored.add(stored)
-          void stored.finally(() => unstored.delete(stored))
-          await networkDone
-          // At most twice `concurrency` answers wait to be stored (an fsync'd append each):
-          // if the process dies, no more than three times the concurrency of tokens (in
-          // flight + unstored) are lost with it, and the network is never held up by the disk.
-          while (unstored.size >= 2 * journal.concurrency) await Promise.race(unstored)
+        for (let id = queue.shift(); id !== undefined && !stop.signal.aborted; id = queue.shift()) {
+          await gate.pass(stop.signal)
+          if (stop.signal.aborted) break
+          run.set(id, { state: 'running' })
+          inFlight += 1
+          try {
+            run.done(id, await this.depot.requestToken(id, journal.plan, { signal: stop.signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info) }))
+          } catch (error) {
+            const view = toErrorView(error)
+            if (view.code.startsWith('storage.') && view.code !== 'storage.vehicle-busy') {
+              run.storageStopped ??= { message: view.message, inFlight: inFlight - 1 }
+              stop.abort()
+            }
+            if (run.failed(id, view, RETRIABLE.includes(view.code) && pass < EXTRA_PASSES)) retry.push(id)
+          } finally {
+            inFlight -= 1
+          }
         }
       }
       await Promise.all(Array.from({ length: Math.min(journal.concurrency, queue.length) }, worker))
-      await Promise.all(storing.splice(0))
       todo = retry
     }
+    outer?.removeEventListener('abort', onOuterAbort)
+    const outcome = run.outcome(stop.signal.aborted)
+    if (!stop.signal.aborted) saveJournal(store, { ...journal, finishedAt: this.depot.now().toISOString() })
+    else if (!run.storageStopped && (this.cancelledByUser.has(journal.id) || !this.interrupting)) saveJournal(store, { ...journal, cancelledAt: this.depot.now().toISOString() })
+    run.emit(true, true)
+    return outcome
+  }
+}
 
-    for (const id of journal.ids) {
-      const state = states.get(id)?.state
-      if (state === 'issued') outcome.issued.push(id)
-      else if (state === 'queued') outcome.queued.push(id)
-      else if (state === 'failed' && failures.has(id)) {
-        const failure = failures.get(id)!
-        const vin = records.get(id)?.vin
-        outcome.failed.push({ id, ...(vin ? { vin } : {}), ...failure })
-      } else if (state === 'waiting' || state === 'running' || state === 'cancelled') {
-        states.set(id, { state: 'cancelled' })
+/** One batch's per-vehicle states, its progress events and its outcome. */
+class BatchRun {
+  private readonly states = new Map<string, ItemResult>()
+  private readonly failures = new Map<string, { code: ErrorCode; message: string }>()
+  private readonly keys = new Map<string, HandoverRecord>()
+  private lastEmit = 0
+  storageStopped: BatchOutcome['storageStopped']
+
+  constructor(
+    private readonly journal: Journal,
+    private readonly records: Map<string, HandoverRecord>,
+    private readonly onProgress: (progress: BatchProgress) => void,
+  ) {}
+
+  /** Initial states; returns the ids to request. A resumed batch never renews a car it already served. */
+  classify(resumed: boolean): string[] {
+    const todo: string[] = []
+    for (const id of this.journal.ids) {
+      const record = this.records.get(id)
+      if (!record) {
+        this.set(id, { state: 'failed', message: 'removed from the history' })
+        this.failures.set(id, { code: 'not-found', message: `Handover ${id} no longer exists.` })
+      } else if (resumed && (record.status === 'handed-over' || record.status === 'expired' || (record.batchId === this.journal.id && record.issuedAt))) {
+        this.set(id, { state: 'skipped', message: `not renewed by a resumed batch (${record.status})` })
+      } else {
+        this.states.set(id, { state: 'waiting' })
+        todo.push(id)
       }
     }
-    outcome.cancelled = signal.aborted
-    if (!signal.aborted) {
-      await writeFileAtomic(join(batchesDir(this.depot), `${journal.id}.json`), JSON.stringify({ ...journal, finishedAt: this.depot.now().toISOString() }))
-    } else if (this.cancelledByUser.has(journal.id) || !this.interrupting) {
-      await writeFileAtomic(join(batchesDir(this.depot), `${journal.id}.json`), JSON.stringify({ ...journal, cancelledAt: this.depot.now().toISOString() }))
+    this.emit(true)
+    return todo
+  }
+
+  set(id: string, result: ItemResult): void {
+    this.states.set(id, result)
+    this.emit()
+  }
+
+  done(id: string, result: KeyResult): void {
+    this.keys.set(id, result.record)
+    this.failures.delete(id)
+    this.set(id, itemFor(result))
+  }
+
+  /** Records a failure; true when the item should be tried again in a later pass. */
+  failed(id: string, view: { code: ErrorCode; message: string }, retriable: boolean): boolean {
+    if (view.code === 'cancelled' || (view.code.startsWith('storage.') && view.code !== 'storage.vehicle-busy')) {
+      this.set(id, { state: 'cancelled', message: view.message })
+      if (view.code !== 'cancelled') this.failures.set(id, { code: view.code, message: view.message })
+      return false
     }
-    emit(true, true)
+    if (view.code === 'network.unreachable') {
+      this.set(id, { state: 'queued', message: view.message })
+      return false
+    }
+    this.failures.set(id, { code: view.code, message: view.message })
+    this.set(id, { state: retriable ? 'waiting' : 'failed', message: view.message })
+    return retriable
+  }
+
+  outcome(aborted: boolean): BatchOutcome {
+    const outcome: BatchOutcome = { batchId: this.journal.id, issued: [], renewed: [], reused: [], skipped: [], failed: [], queued: [], cancelled: aborted && !this.storageStopped, keys: this.keys, ...(this.storageStopped ? { storageStopped: this.storageStopped } : {}) }
+    for (const id of this.journal.ids) {
+      const state = this.states.get(id)?.state
+      if (state === 'issued' || state === 'renewed' || state === 'reused' || state === 'skipped' || state === 'queued') outcome[state].push(id)
+      else if (state === 'failed' && this.failures.has(id)) outcome.failed.push({ id, ...(this.records.get(id)?.vin ? { vin: this.records.get(id)!.vin! } : {}), ...this.failures.get(id)! })
+      else if (state === 'waiting' || state === 'running' || state === 'cancelled') this.states.set(id, { state: 'cancelled', ...(this.states.get(id)?.message ? { message: this.states.get(id)!.message! } : {}) })
+    }
     return outcome
+  }
+
+  emit(force = false, final = false): void {
+    const now = Date.now()
+    if (!force && now - this.lastEmit < 100) return
+    this.lastEmit = now
+    const items = this.journal.ids.map((id) => {
+      const entry = this.states.get(id) ?? { state: 'waiting' as const }
+      const vin = this.records.get(id)?.vin
+      return { id, ...(vin ? { vin } : {}), state: entry.state, ...(entry.message ? { message: entry.message } : {}) }
+    })
+    const count = (...states: ItemState[]) => items.filter((i) => states.includes(i.state)).length
+    this.onProgress({
+      batchId: this.journal.id,
+      total: items.length,
+      done: count('issued', 'renewed', 'reused', 'skipped'),
+      issued: count('issued'),
+      renewed: count('renewed'),
+      reused: count('reused'),
+      failed: count('failed'),
+      queued: count('queued'),
+      running: !final,
+      items,
+    })
   }
 }

@@ -6,34 +6,42 @@
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { basename, join } from 'node:path'
-import { VkError, toErrorView, type RateLimitInfo } from '../../shared/errors'
+import { VkError, toErrorView } from '../../shared/errors'
 import { MAX_DURATION_SECONDS, secondsUntil } from '../../shared/duration'
 import type { ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
 import type { KeyValueStore } from './app-deps'
 import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
-import { HandoverStore, hasValidToken, storedError, type DurationPlan, type HandoverRecord, type StoredToken } from './handovers'
+import { handoverPayloadOf } from './handover-payload'
+import { HandoverStore, storedError, type DurationPlan, type HandoverRecord } from './handovers'
+import { obtainKey, type KeyResult, type RequestOptions } from './key-requests'
 import { keytarStore, type SecretStore } from './keychain'
 import { ProfileStore, resolveEnvironment, type Profile } from './profiles'
-import { PsaClient, type PartnerCredentials, type TokenResult } from './psa-client'
+import { PsaClient, type PartnerCredentials } from './psa-client'
+import { writeHandoverQr } from './qr'
 import { ensurePrivateFolder, sweepTemporaryFiles, writeFileAtomic } from './secure-files'
 import { simulatorFiles } from './simulator/material'
 import { Vault } from './vault'
 
-export interface RequestOptions {
-  signal?: AbortSignal
-  profile?: string
-  batchId?: string
-  onRateLimit?: (info: RateLimitInfo) => void
-  /** Called once PSA has answered (or the request failed), before the answer is stored. */
-  onAnswered?: () => void
+export interface FlushResult {
+  sent: number
+  stillQueued: number
+  failed: number
+  /** The keys the flush obtained (issued, renewed or reused). */
+  keys: KeyResult[]
+  /** QR files asked for with `--qr` while offline that could not be written. */
+  qrErrors: { id: string; path: string; message: string }[]
 }
+
+export type { KeyResult, RequestOptions } from './key-requests'
 
 export interface DepotOptions {
   dataDir: string
   store: KeyValueStore
   secretStore?: SecretStore
   now?: () => Date
+  /** How long a write waits for another process holding the ledger (default 10 s). */
+  busyTimeoutMs?: number
   /** Options for every PSA client this depot creates (timeouts, retry pacing). */
   clientOptions?: ConstructorParameters<typeof PsaClient>[1]
 }
@@ -74,8 +82,8 @@ export function defaultSimulatorDir(dataDir: string): string {
 export class Depot {
   readonly profiles: ProfileStore
   private vaultPromise: Promise<Vault> | undefined
-  private readonly sending = new Set<string>()
-  private flushing: Promise<{ sent: number; stillQueued: number; failed: number }> | undefined
+  private flushing: Promise<FlushResult> | undefined
+  private storageFailure: VkError | undefined
   private handoverStore: HandoverStore | undefined
   private readonly clients = new Map<string, { client: PsaClient; profileVersion: string; notBefore: number; notAfter: number }>()
   readonly now: () => Date
@@ -108,7 +116,8 @@ export class Depot {
   }
 
   async handovers(): Promise<HandoverStore> {
-    this.handoverStore ??= new HandoverStore(this.dataDir, await this.vault(), this.now)
+    const vault = await this.vault()
+    this.handoverStore ??= new HandoverStore(this.dataDir, vault, this.now, this.options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: this.options.busyTimeoutMs })
     return this.handoverStore
   }
 
@@ -353,112 +362,59 @@ export class Depot {
   }
 
   /**
-   * Requests the token for one handover and stores it sealed. A network that cannot be
-   * reached leaves the handover queued (sent later, once); a PSA refusal marks it failed
-   * with the reason; a cancel puts it back to draft.
+   * Obtains a key for one handover under the ledger's rules (key-requests.ts): a live key
+   * that covers the window is reused, one that does not is renewed, and a network that
+   * cannot be reached leaves the request queued, to be sent once later.
    */
-  async requestToken(id: string, plan: DurationPlan, options: RequestOptions = {}): Promise<HandoverRecord> {
-    // One request per handover at a time in this process: the queue timer, "Send now", a
-    // batch and a manual request can all reach the same vehicle.
-    if (this.sending.has(id)) throw new VkError('usage', 'A token is already being requested for this vehicle: wait for that request to finish.', { field: 'id' })
-    this.sending.add(id)
-    try {
-      return await this.sendRequest(id, plan, options)
-    } finally {
-      this.sending.delete(id)
-    }
+  requestToken(id: string, plan: DurationPlan, options: RequestOptions = {}): Promise<KeyResult> {
+    return obtainKey(this, { id }, plan, options)
   }
 
-  private async sendRequest(id: string, plan: DurationPlan, options: RequestOptions): Promise<HandoverRecord> {
-    const store = await this.handovers()
-    const record = await store.get(id)
-    if (record.status === 'issued' && hasValidToken(record, this.now()) && options.batchId) {
-      return record // resumed batch: this vehicle already has its token
-    }
-    const profileName = options.profile ?? record.profile
-    const { client, profile } = await this.client(profileName)
-    const { seconds, plannedStart, plannedEnd } = this.durationFor(plan)
-    const carData = store.carDataOf(record)
-    const requestedAt = this.now().toISOString()
-    // Written once, with the outcome: a crash before it leaves the record as it was
-    // (a draft is simply requested again when the batch resumes).
-    const stamp = (r: HandoverRecord): void => {
-      r.plan = plan
-      r.profile = profile.name
-      r.durationSeconds = seconds
-      r.requestedAt = requestedAt
-      if (plannedStart) r.plannedStart = plannedStart
-      else delete r.plannedStart
-      r.plannedEnd = plannedEnd
-      if (options.batchId) r.batchId = options.batchId
-    }
-    let result: TokenResult
-    try {
-      result = await client.requestToken({ carData: carData.carData, carDataSignature: carData.carDataSignature, durationSeconds: seconds }, options.signal ? { signal: options.signal } : {})
-    } catch (error) {
-      options.onAnswered?.()
-      const view = toErrorView(error)
-      if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
-      await store.update(id, (r) => {
-        stamp(r)
-        if (view.code === 'cancelled') {
-          r.status = r.sealedToken ? r.status : 'draft'
-          // A cancel may come after PSA received the request: say so, do not pretend nothing happened.
-          r.error = storedError({ ...view, message: 'Cancelled. If PSA had already received the request, a token may have been issued; it was not stored.' })
-        } else if (view.code === 'network.unreachable') {
-          r.status = 'queued'
-          r.error = storedError(view)
-        } else if (!r.sealedToken) {
-          r.status = 'failed'
-          r.error = storedError(view)
-        }
-      })
-      throw error
-    }
-    options.onAnswered?.()
-    options.onRateLimit?.(result.rateLimit)
-    const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: result.expiresIn, tokenSignature: result.tokenSignature }
-    return store.update(id, (r) => {
-      stamp(r)
-      r.status = 'issued'
-      r.sealedToken = store.sealToken(id, token)
-      r.expires = result.expires
-      r.issuedAt = result.receivedAt
-      delete r.error
-    })
+  /** Stops all sending once the ledger could not be written: a key PSA issues must be recorded. */
+  assertCanRecord(): void {
+    if (this.storageFailure) throw this.storageFailure
+  }
+
+  /** Remembers that the ledger cannot be written and says what was lost. */
+  recordingFailed(error: unknown, what: string): VkError {
+    const cause = error instanceof VkError ? error : new VkError('storage.write', `Cannot write the ledger in ${this.dataDir}.`, { file: this.dataDir })
+    if (!cause.code.startsWith('storage.')) return cause
+    this.storageFailure ??= new VkError(cause.code, `Stopped sending: ${cause.message}`, cause.details)
+    return new VkError(cause.code, `${what}: ${cause.message} No further request is sent.`, cause.details)
   }
 
   /**
    * Sends every queued request once; those that still cannot reach the network stay
-   * queued. One flush at a time in this process, and each record is claimed under the
-   * store's lock (queued → draft) before it is sent, so a flush in another process (the
-   * app and `vkey queue`) cannot send it a second time.
+   * queued. One flush at a time in this process; each record is claimed (queued → draft)
+   * before it is sent and the vehicle is claimed like any request, so a flush in another
+   * process (the app and `vkey queue`) cannot send it a second time. A queued request
+   * made with `--qr` gets its QR file written when its key arrives.
    */
-  flushQueue(options: { signal?: AbortSignal } = {}): Promise<{ sent: number; stillQueued: number; failed: number }> {
+  flushQueue(options: { signal?: AbortSignal } = {}): Promise<FlushResult> {
     this.flushing ??= this.flushQueueOnce(options).finally(() => {
       this.flushing = undefined
     })
     return this.flushing
   }
 
-  private async flushQueueOnce(options: { signal?: AbortSignal }): Promise<{ sent: number; stillQueued: number; failed: number }> {
+  private async flushQueueOnce(options: { signal?: AbortSignal }): Promise<FlushResult> {
     const store = await this.handovers()
-    const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan)
-    let sent = 0
-    let stillQueued = 0
-    let failed = 0
+    const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
+    const result: FlushResult = { sent: 0, stillQueued: 0, failed: 0, keys: [], qrErrors: [] }
     for (const record of queued) {
-      const claimed = await store.claimQueued(record.id)
-      if (!claimed) continue
+      if (!(await store.claimQueued(record.id))) continue
       try {
-        await this.requestToken(record.id, record.plan as DurationPlan, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
-        sent += 1
+        const key = await this.requestToken(record.id, record.plan as DurationPlan, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
+        result.sent += 1
+        result.keys.push(key)
+        if (record.deliverQr) await this.deliverQr(key.record, record.deliverQr, result)
       } catch (error) {
         const view = toErrorView(error)
+        if (view.code.startsWith('storage.')) throw error
         if (view.code === 'network.unreachable') {
-          stillQueued += 1
+          result.stillQueued += 1
         } else {
-          failed += 1
+          result.failed += 1
           // Refused before it was sent (expired certificate, window passed, profile gone):
           // keep it visible as failed with the real reason, not as a silent draft.
           await store.update(record.id, (r) => {
@@ -469,10 +425,36 @@ export class Depot {
         }
       }
     }
-    return { sent, stillQueued, failed }
+    return result
+  }
+
+  /** Removes a request from the offline queue (nothing was sent for it); false if it is not queued. */
+  async cancelQueued(id: string): Promise<boolean> {
+    const store = await this.handovers()
+    return store.write(() => {
+      const record = store.find(id)
+      if (!record || record.status !== 'queued') return false
+      store.updateSync(id, (r) => {
+        r.status = 'draft'
+        delete r.error
+        delete r.deliverQr
+      })
+      return true
+    })
+  }
+
+  private async deliverQr(record: HandoverRecord, path: string, result: FlushResult): Promise<void> {
+    try {
+      const store = await this.handovers()
+      await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!))
+    } catch (error) {
+      result.qrErrors.push({ id: record.id, path, message: toErrorView(error).message })
+    }
   }
 
   async close(): Promise<void> {
+    this.handoverStore?.close()
+    this.handoverStore = undefined
     const clients = [...this.clients.values()]
     this.clients.clear()
     await Promise.all(clients.map((c) => c.client.close()))

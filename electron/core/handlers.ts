@@ -262,7 +262,9 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       return summaryOf(record)
     },
     async 'handovers:remove'(input) {
-      return { removed: await (await depot.handovers()).remove(input.id) }
+      const removed = await (await depot.handovers()).remove(input.id)
+      notify([input.id])
+      return { removed }
     },
     async 'handovers:mark-handed-over'(input) {
       const record = await (await depot.handovers()).update(input.id, (r) => {
@@ -299,10 +301,10 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       const controller = new AbortController()
       requests.set(input.requestId, controller)
       try {
-        const record = await depot.requestToken(input.handoverId, input.duration, { signal: controller.signal })
-        online = true
-        notify([record.id])
-        return detailOf(record)
+        const result = await depot.requestToken(input.handoverId, input.duration, { signal: controller.signal, ...(input.forceNew ? { forceNew: true } : {}) })
+        if (result.outcome !== 'reused') online = true
+        notify([input.handoverId, result.record.id, ...(result.replaced ? [result.replaced.id] : [])])
+        return { ...(await detailOf(result.record)), outcome: result.outcome }
       } catch (error) {
         if (toErrorView(error).code === 'network.unreachable') online = false
         notify([input.handoverId])
@@ -344,6 +346,11 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       const result = await flushQueue()
       return { sent: result.sent, stillQueued: result.stillQueued }
     },
+    async 'queue:cancel'(input) {
+      const cancelled = await depot.cancelQueued(input.id)
+      notify([input.id])
+      return { cancelled }
+    },
     async 'pack:export'(input) {
       const store = await depot.handovers()
       const records = input.ids?.length ? await Promise.all(input.ids.map((id) => store.get(id))) : await store.list()
@@ -357,7 +364,8 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     async 'audit:export'() {
       const path = await deps.dialogs.chooseSavePath('vkey-audit.csv', 'csv')
       if (!path) return { saved: false, rows: 0 }
-      const rows = await exportAuditCsv(path, await (await depot.handovers()).list())
+      const store = await depot.handovers()
+      const rows = await exportAuditCsv(path, await store.list(), store.events())
       return { saved: true, fileName: basename(path), rows }
     },
   }
@@ -381,6 +389,8 @@ export function summaryOf(record: HandoverRecord): HandoverSummary {
     ...(record.durationSeconds ? { durationSeconds: record.durationSeconds } : {}),
     ...(record.expires ? { expires: record.expires } : {}),
     ...(covers !== undefined ? { coversPlan: covers } : {}),
+    ...(record.longerThanAsked ? { longerThanAsked: true } : {}),
+    ...(record.supersededBy ? { supersededBy: record.supersededBy } : {}),
     ...(record.error ? { error: record.error as HandoverSummary['error'] } : {}),
   }
 }

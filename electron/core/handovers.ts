@@ -1,52 +1,61 @@
 /**
- * Handover records: a vehicle (VIN, label, CarData), a planned window, a token and a
- * status. Kept in `<data>/handovers.json` + `handovers.log` (a snapshot and its change
- * log, see record-journal.ts; 0600); CarData and tokens are sealed with the vault key, so
- * neither file holds a token or CarData in clear.
+ * Handover records and the ledger of keys, in `<data>/ledger.db` (see ledger-db.ts).
+ *
+ * A record is a vehicle (VIN, label, CarData), a planned window and, once PSA has issued
+ * one, a key. A record that received a key is a ledger entry: its key is never replaced
+ * (a renewal is a new record, and the old one is marked superseded), and it is never
+ * removed. CarData and tokens are sealed with the vault key inside the rows.
+ *
+ * The rules that keep the ledger equal to what PSA issued live in ledger-rules.ts; this
+ * module stores and reads.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { VkError, type ErrorView } from '../../shared/errors'
-import { RecordJournal } from './record-journal'
+import { type Db, openLedgerDb, runWrite } from './ledger-db'
+import { migrateLegacyHistory } from './ledger-migration'
+import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import type { Vault } from './vault'
 
-export type HandoverStatus = 'draft' | 'queued' | 'issued' | 'handed-over' | 'expired' | 'failed'
+export const HANDOVER_STATUSES = ['draft', 'queued', 'issued', 'handed-over', 'expired', 'superseded', 'unreadable', 'failed'] as const
+export type HandoverStatus = (typeof HANDOVER_STATUSES)[number]
 
 /** How long the token must live, as the user asked; turned into seconds when the request goes out. */
-export type DurationPlan =
-  | { kind: 'seconds'; seconds: number }
-  | { kind: 'until'; until: string }
-  | { kind: 'plan'; start: string; seconds: number }
+export type DurationPlan = { kind: 'seconds'; seconds: number } | { kind: 'until'; until: string } | { kind: 'plan'; start: string; seconds: number }
 
 const ErrorViewStored = z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).default({}) })
 
-const RecordSchema = z.object({
+export const RecordSchema = z.object({
   id: z.string(),
   vin: z.string().optional(),
   uin: z.string().optional(),
   label: z.string().optional(),
   source: z.string(),
-  status: z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed']),
+  status: z.enum(HANDOVER_STATUSES),
   profile: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
-  plan: z
-    .union([
-      z.object({ kind: z.literal('seconds'), seconds: z.number() }),
-      z.object({ kind: z.literal('until'), until: z.string() }),
-      z.object({ kind: z.literal('plan'), start: z.string(), seconds: z.number() }),
-    ])
-    .optional(),
+  plan: z.union([z.object({ kind: z.literal('seconds'), seconds: z.number() }), z.object({ kind: z.literal('until'), until: z.string() }), z.object({ kind: z.literal('plan'), start: z.string(), seconds: z.number() })]).optional(),
   plannedStart: z.string().optional(),
   plannedEnd: z.string().optional(),
+  /** Seconds asked of PSA. */
   durationSeconds: z.number().optional(),
   requestedAt: z.string().optional(),
   issuedAt: z.string().optional(),
   handedOverAt: z.string().optional(),
+  /** When the key stops working: the stored, checked expiry (the earlier of PSA's two figures). */
   expires: z.string().optional(),
+  /** PSA granted more than 5 minutes longer than asked: kept, and shown flagged everywhere. */
+  longerThanAsked: z.boolean().optional(),
   batchId: z.string().optional(),
-  /** SHA-256 of the CarData and signature: finds the same vehicle again when a batch resumes. */
+  /** SHA-256 of the CarData and signature: finds the same vehicle export again. */
   carDataHash: z.string().optional(),
+  /** The record whose key replaced this one's (this key stays valid at PSA until it expires). */
+  supersededBy: z.string().optional(),
+  /** The record whose key this one replaced. */
+  supersedes: z.string().optional(),
+  /** Where to write the QR code once a queued request gets its key (`vkey token --qr` while offline). */
+  deliverQr: z.string().optional(),
   /** Sealed `{carData, carDataSignature}`. */
   sealedCarData: z.string(),
   /** Sealed `{accessToken, tokenType, expiresIn, tokenSignature}`; erased once expired. */
@@ -57,7 +66,6 @@ const RecordSchema = z.object({
 })
 
 export type HandoverRecord = z.infer<typeof RecordSchema>
-
 
 export interface CarDataSecret {
   carData: string
@@ -82,15 +90,37 @@ export interface NewHandover {
   technician?: string
 }
 
+/** A failure or refusal for the audit: one per request PSA did not answer with a key. */
+export interface LedgerEvent {
+  at: string
+  kind: 'failed' | 'refused' | 'queued' | 'cancelled' | 'malformed'
+  handoverId: string
+  vin?: string
+  profile?: string
+  technician?: string
+  durationSeconds?: number
+  error: { code: string; message: string; psaUuid?: string }
+}
 
 /** Identifies a vehicle export without keeping the CarData itself in clear. */
 export function carDataHash(carData: string, carDataSignature: string): string {
   return createHash('sha256').update(carData).update('|').update(carDataSignature).digest('base64url')
 }
 
-/** True while the record holds a token that has not expired. */
-export function hasValidToken(record: Pick<HandoverRecord, 'sealedToken' | 'expires'>, now: Date): boolean {
-  return Boolean(record.sealedToken && record.expires && Date.parse(record.expires) > now.getTime())
+/** The vehicle a record is about: its VIN when known, else its CarData. */
+export function vehicleOf(record: Pick<HandoverRecord, 'vin' | 'carDataHash' | 'id'>): string {
+  if (record.vin) return `vin:${record.vin}`
+  return `cd:${record.carDataHash ?? record.id}`
+}
+
+/** True while the record holds a key that has not expired and was not replaced. */
+export function hasValidToken(record: Pick<HandoverRecord, 'sealedToken' | 'expires' | 'status'>, now: Date): boolean {
+  return Boolean(record.sealedToken && record.expires && Date.parse(record.expires) > now.getTime() && (record.status === 'issued' || record.status === 'handed-over'))
+}
+
+/** A key PSA issued that still opens the car (superseded ones included: PSA cannot revoke them). */
+export function stillValidAtPsa(record: Pick<HandoverRecord, 'issuedAt' | 'expires' | 'status'>, now: Date): boolean {
+  return Boolean(record.issuedAt && record.expires && Date.parse(record.expires) > now.getTime() && record.status !== 'unreadable')
 }
 
 /**
@@ -106,94 +136,140 @@ export function newId(): string {
   return randomBytes(9).toString('base64url')
 }
 
+const notFound = (id: string) => new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
+
+/** Fields of a ledger entry that never change once PSA issued its key. */
+const KEY_FIELDS = ['issuedAt', 'durationSeconds', 'requestedAt', 'profile', 'batchId', 'plannedEnd', 'plannedStart', 'longerThanAsked', 'supersedes'] as const
+
 export class HandoverStore {
-  private readonly journal: RecordJournal<HandoverRecord>
+  readonly db: Db
 
   constructor(
     readonly dataDir: string,
     private readonly vault: Vault,
     private readonly now: () => Date = () => new Date(),
+    options: { busyTimeoutMs?: number } = {},
   ) {
-    this.journal = new RecordJournal({ dir: dataDir, name: 'handovers', parseRecord: (value) => RecordSchema.parse(value) })
+    this.db = openLedgerDb(dataDir, options)
+    migrateLegacyHistory(this, dataDir, { parse: (value) => RecordSchema.parse(value), vehicleOf })
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
   }
 
   /** All records, newest first. */
   async list(): Promise<HandoverRecord[]> {
-    const records = structuredClone(await this.read())
-    return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+    return this.listSync()
+  }
+
+  listSync(where = '', ...params: unknown[]): HandoverRecord[] {
+    const rows = this.db.prepare<unknown[], { record: string }>(`SELECT record FROM handovers ${where} ORDER BY created_at DESC, rowid DESC`).all(...params)
+    return rows.map((row) => parseRecord(row.record))
   }
 
   async get(id: string): Promise<HandoverRecord> {
-    const record = (await this.read()).find((r) => r.id === id)
-    if (!record) throw new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
-    return structuredClone(record)
+    const record = this.find(id)
+    if (!record) throw notFound(id)
+    return record
+  }
+
+  find(id: string): HandoverRecord | undefined {
+    const row = this.db.prepare<[string], { record: string }>('SELECT record FROM handovers WHERE id = ?').get(id)
+    return row ? parseRecord(row.record) : undefined
+  }
+
+  /** Builds a draft record (sealed CarData) without storing it. */
+  draft(item: NewHandover, time = this.now().toISOString()): HandoverRecord {
+    const id = newId()
+    return {
+      id,
+      ...(item.vin ? { vin: item.vin } : {}),
+      ...(item.uin ? { uin: item.uin } : {}),
+      ...(item.label ? { label: item.label } : {}),
+      source: item.source,
+      status: 'draft',
+      ...(item.profile ? { profile: item.profile } : {}),
+      ...(item.technician ? { technician: item.technician } : {}),
+      createdAt: time,
+      updatedAt: time,
+      carDataHash: carDataHash(item.carData, item.carDataSignature),
+      sealedCarData: this.vault.seal(`handover:${id}:cardata`, JSON.stringify({ carData: item.carData, carDataSignature: item.carDataSignature })),
+    }
   }
 
   async add(items: NewHandover[]): Promise<HandoverRecord[]> {
     const time = this.now().toISOString()
-    const created: HandoverRecord[] = items.map((item) => {
-      const id = newId()
-      return {
-        id,
-        ...(item.vin ? { vin: item.vin } : {}),
-        ...(item.uin ? { uin: item.uin } : {}),
-        ...(item.label ? { label: item.label } : {}),
-        source: item.source,
-        status: 'draft' as const,
-        ...(item.profile ? { profile: item.profile } : {}),
-        ...(item.technician ? { technician: item.technician } : {}),
-        createdAt: time,
-        updatedAt: time,
-        carDataHash: carDataHash(item.carData, item.carDataSignature),
-        sealedCarData: this.vault.seal(`handover:${id}:cardata`, JSON.stringify({ carData: item.carData, carDataSignature: item.carDataSignature })),
-      }
-    })
-    await this.mutate((records) => {
-      records.push(...created)
-    })
+    const created = items.map((item) => this.draft(item, time))
+    this.write(() => created.forEach((record) => this.put(record)))
     return created
   }
 
-  /** Applies `change` to one record under the lock and returns the stored result. */
+  /** A copy of `record`'s vehicle as a new draft (a renewal gets its own ledger entry). */
+  copyVehicle(record: HandoverRecord): HandoverRecord {
+    const { vin, uin, label, source, technician } = record
+    return this.draft({ ...(vin ? { vin } : {}), ...(uin ? { uin } : {}), ...(label ? { label } : {}), ...(technician ? { technician } : {}), source, ...this.carDataOf(record) })
+  }
+
+  /** Applies `change` to one record in a transaction and returns the stored result. */
   async update(id: string, change: (record: HandoverRecord) => void): Promise<HandoverRecord> {
-    let result: HandoverRecord | undefined
-    await this.mutate((records) => {
-      const index = records.findIndex((r) => r.id === id)
-      if (index < 0) throw new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
-      // The change works on a copy: if it throws, or leaves the record invalid, nothing changed.
-      const draft = structuredClone(records[index]!)
-      change(draft)
-      draft.updatedAt = this.now().toISOString()
-      records[index] = RecordSchema.parse(draft)
-      result = records[index]
-    })
-    return structuredClone(result as HandoverRecord)
+    return this.write(() => this.updateSync(id, change))
   }
 
-  /** Takes a queued record for sending (queued → draft) under the lock; false if it is no longer queued. */
+  /** The same inside a transaction the caller runs. Key fields of a ledger entry cannot change. */
+  updateSync(id: string, change: (record: HandoverRecord) => void, options: { live?: boolean } = {}): HandoverRecord {
+    const before = this.find(id)
+    if (!before) throw notFound(id)
+    const draft = structuredClone(before)
+    change(draft)
+    draft.updatedAt = this.now().toISOString()
+    const after = RecordSchema.parse(draft)
+    guardLedgerEntry(before, after)
+    this.put(after, options)
+    return after
+  }
+
+  /** Stores the key PSA just issued as the vehicle's live key (inside a transaction, after retireLive). */
+  issue(id: string, change: (record: HandoverRecord) => void): HandoverRecord {
+    const record = this.updateSync(id, change, { live: true })
+    if (!record.issuedAt || !record.sealedToken) throw new VkError('internal', `Handover ${id} was marked live without a key.`)
+    return record
+  }
+
+  /**
+   * Takes the live mark off the vehicle's key (inside a transaction): superseded by `byId`
+   * while it still works, expired otherwise. Returns the superseded record, if any.
+   */
+  retireLive(vehicle: string, byId: string): HandoverRecord | undefined {
+    const row = this.db.prepare<[string], { record: string }>('SELECT record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
+    if (!row) return undefined
+    const record = parseRecord(row.record)
+    const valid = hasValidToken(record, this.now())
+    const next: HandoverRecord = { ...record, updatedAt: this.now().toISOString(), ...(valid ? { status: 'superseded' as const, supersededBy: byId } : { status: record.status === 'issued' ? ('expired' as const) : record.status }) }
+    guardLedgerEntry(record, next)
+    this.put(next, { live: false })
+    return valid ? next : undefined
+  }
+
+  /** Takes a queued record for sending (queued → draft); false if it is no longer queued. */
   async claimQueued(id: string): Promise<boolean> {
-    let claimed = false
-    await this.mutate((records) => {
-      const index = records.findIndex((r) => r.id === id)
-      const record = records[index]
+    return this.write(() => {
+      const record = this.find(id)
       if (!record || record.status !== 'queued') return false
-      records[index] = { ...record, status: 'draft', updatedAt: this.now().toISOString() }
-      claimed = true
+      this.put({ ...record, status: 'draft', updatedAt: this.now().toISOString() })
       return true
     })
-    return claimed
   }
 
+  /** Removes a record that never received a key; a ledger entry stays (refused with a reason). */
   async remove(id: string): Promise<boolean> {
-    let removed = false
-    await this.mutate((records) => {
-      const index = records.findIndex((r) => r.id === id)
-      if (index < 0) return false
-      records.splice(index, 1)
-      removed = true
+    return this.write(() => {
+      const record = this.find(id)
+      if (!record) return false
+      if (record.issuedAt) throw new VkError('usage', `Handover ${record.vin ?? id} holds a key PSA issued: it stays in the ledger${record.expires ? ` (the key works until ${record.expires})` : ''}.`, { field: 'id' })
+      this.db.prepare('DELETE FROM handovers WHERE id = ?').run(id)
       return true
-    }, { compact: true }) // the removed record's sealed token and CarData leave the log too
-    return removed
+    })
   }
 
   carDataOf(record: HandoverRecord): CarDataSecret {
@@ -210,33 +286,100 @@ export class HandoverStore {
   }
 
   /**
-   * Erases the secret material of every token whose expiry has passed; the record
-   * stays, marked expired, for the history. Returns the ids it changed.
+   * Erases the secret material of every key whose expiry has passed; the record stays,
+   * marked expired, in the ledger. Returns the ids it changed.
    */
   async purgeExpired(): Promise<string[]> {
-    const changed: string[] = []
     const nowMs = this.now().getTime()
-    await this.mutate((records) => {
-      records.forEach((record, index) => {
-        if (!record.expires || Date.parse(record.expires) > nowMs) return
-        if (record.status === 'issued' || record.sealedToken) {
-          // A new object, never an edit in place: the cached JSON of the old one stays right.
-          const { sealedToken: _erased, ...rest } = record
-          records[index] = { ...rest, status: record.status === 'issued' ? 'expired' : record.status, updatedAt: new Date(nowMs).toISOString() }
-          changed.push(record.id)
-        }
-      })
-      return changed.length > 0
-    }, { compact: true }) // erased means erased on disk, not just superseded in the log
-    return changed
+    const expired = this.listSync('WHERE expires IS NOT NULL AND (live = 1 OR record LIKE \'%"sealedToken"%\')').filter((r) => Date.parse(r.expires!) <= nowMs)
+    if (!expired.length) return []
+    this.write(() => {
+      for (const record of expired) {
+        const { sealedToken: _erased, ...rest } = record
+        const status = record.status === 'issued' || record.status === 'superseded' ? 'expired' : record.status
+        this.put({ ...rest, status, updatedAt: new Date(nowMs).toISOString() })
+      }
+    })
+    this.db.pragma('wal_checkpoint(TRUNCATE)') // erased means erased on disk, not only in the newest page
+    return expired.map((r) => r.id)
   }
 
-  private read(): Promise<HandoverRecord[]> {
-    return this.journal.read()
+  // ---- the ledger's own rows: live keys, claims, events, batches --------------------------
+
+  /** The vehicle's live key (issued or handed over, not expired, not superseded), if any. */
+  liveKeyOf(vehicle: string): HandoverRecord | undefined {
+    const row = this.db.prepare<[string], { record: string }>('SELECT record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
+    const record = row ? parseRecord(row.record) : undefined
+    return record && hasValidToken(record, this.now()) ? record : undefined
   }
 
-  private mutate(apply: (records: HandoverRecord[]) => boolean | void, options: { compact?: boolean } = {}): Promise<void> {
-    return this.journal.mutate(apply, options)
+  /** A request for the vehicle waiting in the offline queue, if any. */
+  queuedFor(vehicle: string): HandoverRecord | undefined {
+    return this.listSync("WHERE vehicle = ? AND status = 'queued'", vehicle)[0]
+  }
+
+  /** Who is requesting a key for the vehicle right now; a claim whose process is gone is released. */
+  claimOf(vehicle: string): { owner: ProcessOwner; handoverId: string } | undefined {
+    const row = this.db.prepare<[string], { owner: string; handover_id: string }>('SELECT owner, handover_id FROM claims WHERE vehicle = ?').get(vehicle)
+    if (!row) return undefined
+    const owner = parseOwner(JSON.parse(row.owner))
+    if (owner && isOwnerAlive(owner)) return { owner, handoverId: row.handover_id }
+    this.db.prepare('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(vehicle, row.owner)
+    return undefined
+  }
+
+  claim(vehicle: string, handoverId: string): void {
+    this.db.prepare('INSERT INTO claims (vehicle, handover_id, owner, claimed_at) VALUES (?, ?, ?, ?)').run(vehicle, handoverId, JSON.stringify(currentOwner()), this.now().toISOString())
+  }
+
+  releaseClaim(vehicle: string): void {
+    this.db.prepare('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(vehicle, JSON.stringify(currentOwner()))
+  }
+
+  /** Stores a record as it is (inside a transaction). */
+  put(record: HandoverRecord, options: { live?: boolean } = {}): void {
+    const live = options.live ?? (this.isLiveRow(record.id) && hasValidToken(record, this.now()))
+    this.db
+      .prepare(
+        `INSERT INTO handovers (id, vehicle, status, live, created_at, expires, seq, record) VALUES (@id, @vehicle, @status, @live, @createdAt, @expires, (SELECT COALESCE(MAX(seq), 0) + 1 FROM handovers), @record)
+         ON CONFLICT (id) DO UPDATE SET vehicle = excluded.vehicle, status = excluded.status, live = excluded.live, expires = excluded.expires, seq = excluded.seq, record = excluded.record`,
+      )
+      .run({ id: record.id, vehicle: vehicleOf(record), status: record.status, live: live ? 1 : 0, createdAt: record.createdAt, expires: record.expires ?? null, record: JSON.stringify(record) })
+  }
+
+  private isLiveRow(id: string): boolean {
+    return Boolean(this.db.prepare<[string], { live: number }>('SELECT live FROM handovers WHERE id = ?').get(id)?.live)
+  }
+
+  addEvent(event: LedgerEvent): void {
+    this.db.prepare('INSERT INTO events (at, kind, handover_id, event) VALUES (?, ?, ?, ?)').run(event.at, event.kind, event.handoverId, JSON.stringify(event))
+  }
+
+  events(): LedgerEvent[] {
+    return this.db
+      .prepare<[], { event: string }>('SELECT event FROM events ORDER BY seq')
+      .all()
+      .map((row) => JSON.parse(row.event) as LedgerEvent)
+  }
+
+  /** Runs `work` as one write transaction. */
+  write<T>(work: () => T, options: { durable?: boolean } = {}): T {
+    return runWrite(this.db, this.dataDir, work, options)
+  }
+}
+
+function parseRecord(json: string): HandoverRecord {
+  return RecordSchema.parse(JSON.parse(json))
+}
+
+/** Once PSA issued a key, the entry's key and facts stay as they were; only its state moves on. */
+function guardLedgerEntry(before: HandoverRecord, after: HandoverRecord): void {
+  if (!before.issuedAt) return
+  const changed = KEY_FIELDS.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]))
+  const tokenReplaced = after.sealedToken !== undefined && after.sealedToken !== before.sealedToken
+  const expiryChanged = before.expires !== after.expires
+  if (changed.length || tokenReplaced || expiryChanged || !after.issuedAt) {
+    throw new VkError('internal', `Handover ${before.id} holds a key PSA issued: its entry in the ledger cannot be changed (${[...changed, ...(tokenReplaced ? ['token'] : []), ...(expiryChanged ? ['expires'] : [])].join(', ') || 'issuedAt'}).`)
   }
 }
 

@@ -29,6 +29,7 @@ export const channelMethods = {
   'batch:start': 'startBatch',
   'batch:cancel': 'cancelBatch',
   'queue:flush': 'flushQueue',
+  'queue:cancel': 'cancelQueued',
   'pack:export': 'exportPack',
   'audit:export': 'exportAudit',
 } as const

@@ -73,7 +73,8 @@ export const ProfileView = z.object({
 })
 export type ProfileView = z.infer<typeof ProfileView>
 
-export const HandoverStatus = z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed'])
+/** A record's state; 'superseded': replaced by a newer key, still valid at PSA until it expires; 'unreadable': its key can no longer be opened. */
+export const HandoverStatus = z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'superseded', 'unreadable', 'failed'])
 export type HandoverStatus = z.infer<typeof HandoverStatus>
 
 export const HandoverSummary = z.object({
@@ -91,6 +92,10 @@ export const HandoverSummary = z.object({
   expires: isoDate.optional(),
   /** False when a stored token ends before the planned window does. */
   coversPlan: z.boolean().optional(),
+  /** PSA granted more than 5 minutes longer than asked (the key is kept, and flagged). */
+  longerThanAsked: z.boolean().optional(),
+  /** The handover whose newer key replaced this one. */
+  supersededBy: z.string().optional(),
   error: ErrorViewSchema.optional(),
 })
 export type HandoverSummary = z.infer<typeof HandoverSummary>
@@ -140,11 +145,15 @@ export const FileGrant = z.object({ grant: z.string(), name: z.string() })
 export const BatchProgress = z.object({
   batchId: z.string(),
   total: z.number(),
+  /** Items finished with a key to hand over (issued + renewed + reused) or left alone (skipped). */
   done: z.number(),
+  issued: z.number(),
+  renewed: z.number(),
+  reused: z.number(),
   failed: z.number(),
   queued: z.number(),
   running: z.boolean(),
-  items: z.array(z.object({ id: z.string(), vin: z.string().optional(), state: z.enum(['waiting', 'running', 'issued', 'failed', 'queued', 'skipped', 'cancelled']), message: z.string().optional() })),
+  items: z.array(z.object({ id: z.string(), vin: z.string().optional(), state: z.enum(['waiting', 'running', 'issued', 'renewed', 'reused', 'failed', 'queued', 'skipped', 'cancelled']), message: z.string().optional() })),
 })
 export type BatchProgress = z.infer<typeof BatchProgress>
 
@@ -212,8 +221,10 @@ export const contract = {
     output: z.object({ saved: z.boolean(), fileName: z.string().optional() }),
   },
   'token:request': {
-    input: z.object({ handoverId: id, duration: DurationChoice, requestId: id }),
-    output: HandoverDetail,
+    /** forceNew: ask PSA for another key even when the live one covers the window (after the user confirmed). */
+    input: z.object({ handoverId: id, duration: DurationChoice, requestId: id, forceNew: z.boolean().optional() }),
+    /** outcome: issued (first key), renewed (replaced a live key that did not cover), reused (nothing sent). */
+    output: HandoverDetail.extend({ outcome: z.enum(['issued', 'renewed', 'reused']) }),
   },
   'token:cancel': { input: z.object({ requestId: id }), output: z.object({ cancelled: z.boolean() }) },
   'clipboard:copy-token': { input: z.object({ id }), output: z.object({ clearsInSeconds: z.number() }) },
@@ -223,6 +234,8 @@ export const contract = {
   },
   'batch:cancel': { input: z.object({ batchId: z.string().max(64) }), output: z.object({ cancelled: z.boolean() }) },
   'queue:flush': { input: none, output: z.object({ sent: z.number(), stillQueued: z.number() }) },
+  /** Removes a request from the offline queue before it is sent. */
+  'queue:cancel': { input: z.object({ id }), output: z.object({ cancelled: z.boolean() }) },
   'pack:export': {
     input: z.object({ ids: z.array(id).max(5000).optional() }),
     output: z.object({ saved: z.boolean(), fileName: z.string().optional(), pages: z.number() }),

@@ -109,8 +109,9 @@ test('exit codes: 2 for bad input, 3 for configuration, 4 when PSA refuses, 5 wh
   assert.match(refused.stderr, /uuid [0-9a-f-]{36}/, 'the PSA error uuid is shown for support')
 
   await simulator.close()
-  const down = await vkey(['token', '--cardata', good, '--duration', '1h'], env)
-  assert.equal(down.code, 5, down.stderr)
+  const down = await vkey(['token', '--cardata', good, '--duration', '1h', '--new'], env)
+  assert.equal(down.code, 6, down.stderr)
+  assert.match(down.stderr, /queued as ID \S+; sent once by `vkey queue flush` or the app/)
 })
 
 test('no keychain: a clear error and exit 3, and nothing written in clear', async (t) => {

@@ -52,12 +52,16 @@ test('a duration over 30 days, or a planned start without a time zone, is refuse
   assert.equal(simulator.stats.requests, 0)
 })
 
-test('removing a handover removes its sealed token from the files, not only from the list', async (t) => {
+test('a key stays in the ledger (removal refused); once expired, its sealed token leaves the files', async (t) => {
   const { dataDir, depot } = await setupDepot(t)
   const [record] = await depot.addVehicles({ vehicles: [car(8)], issues: [] })
-  const issued = await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
+  const { record: issued } = await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
   const handlers = await testHandlers(t, dataDir)
-  assert.deepEqual(await handlers['handovers:remove']({ id: record!.id }), { removed: true })
+  await assert.rejects(handlers['handovers:remove']({ id: record!.id }), /stays in the ledger/)
+  const [draft] = await depot.addVehicles({ vehicles: [car(9)], issues: [] })
+  assert.deepEqual(await handlers['handovers:remove']({ id: draft!.id }), { removed: true }, 'a vehicle that never got a key can go')
+  const later = await testHandlers(t, dataDir, { now: () => new Date(Date.now() + 2 * 3600_000) })
+  assert.equal((await (await later.depot.handovers()).get(record!.id)).status, 'expired')
   for (const file of await filesUnder(dataDir)) {
     assert.ok(!file.bytes.includes(Buffer.from(issued.sealedToken!)), `${file.path} no longer holds the sealed token`)
   }
@@ -69,8 +73,8 @@ test('a queued request that can no longer be sent becomes failed with the real r
   await writeFile(file, carDataJson(vinFor(9)))
   const port = simulator.port
   await simulator.close()
-  assert.equal((await vkey(['token', '--cardata', file, '--until', new Date(Date.now() + 60_000).toISOString()], env)).code, 5)
-  await new Promise((r) => setTimeout(r, 1100)) // the planned end is now less than a minute away… then past
+  assert.equal((await vkey(['token', '--cardata', file, '--until', new Date(Date.now() + 60_000).toISOString()], env)).code, 6)
+  // Two minutes later (the depot's clock moved), the planned end has passed.
   const handlers = await testHandlers(t, dataDir, { now: () => new Date(Date.now() + 120_000) })
   const back = await (await import('../../electron/core/simulator')).startSimulator({ dir: simulator.material.dir, port })
   t.after(() => back.close())

@@ -1,0 +1,191 @@
+/**
+ * Getting a key for a vehicle, the one way every path takes (the app, `vkey token`,
+ * `vkey batch`, the offline queue): the rules of the ledger in order.
+ *
+ * 1. Inputs are checked before anything is written or sent (the window, the profile).
+ * 2. In one transaction: a live key that covers the window is reused (nothing sent); else
+ *    the vehicle is claimed by this process — another process requesting it makes us wait
+ *    for its outcome, then decide again.
+ * 3. The request goes out; the answer's expiry is checked.
+ * 4. In one transaction: the key is stored as its own entry, the vehicle's previous live key
+ *    is marked superseded, the claim released. Only then is the key reported.
+ * A store that cannot be written stops all further sending from this depot.
+ */
+import { toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
+import type { Depot } from './depot'
+import { checkAnswerExpiry } from './key-expiry'
+import { storedError, vehicleOf, type DurationPlan, type HandoverRecord, type HandoverStore, type LedgerEvent, type NewHandover, type StoredToken } from './handovers'
+import type { ProcessOwner } from './process-owner'
+import type { TokenResult } from './psa-client'
+
+export type KeyOutcome = 'issued' | 'renewed' | 'reused'
+
+export interface KeyResult {
+  /** The record holding the key to hand over. */
+  record: HandoverRecord
+  outcome: KeyOutcome
+  /** The live key this one replaced (renewed), still valid at PSA until it expires. */
+  replaced?: HandoverRecord
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal
+  profile?: string
+  batchId?: string
+  /** Ask PSA for a new key even when the live one covers the window (`--new`, the app's confirm). */
+  forceNew?: boolean
+  /** Where to write the QR code if the request ends in the offline queue and is sent later. */
+  deliverQr?: string
+  onRateLimit?: (info: RateLimitInfo) => void
+  /** How long to wait for another process's request for the same vehicle (default 90 s). */
+  claimWaitMs?: number
+}
+
+/** A live key covers a window when it ends at or after the window's end, within a minute. */
+export const COVER_TOLERANCE_MS = 60_000
+
+export function coversWindow(key: Pick<HandoverRecord, 'expires'>, plannedEnd: string): boolean {
+  return Boolean(key.expires && Date.parse(key.expires) + COVER_TOLERANCE_MS >= Date.parse(plannedEnd))
+}
+
+type Begun = { kind: 'reuse'; record: HandoverRecord } | { kind: 'busy'; owner: ProcessOwner } | { kind: 'claimed'; target: HandoverRecord; previous?: HandoverRecord }
+
+/** Step 2, inside one transaction. `base` is a stored record, or a draft not stored yet. */
+function begin(store: HandoverStore, base: HandoverRecord, plannedEnd: string, forceNew: boolean): Begun {
+  const vehicle = vehicleOf(base)
+  const live = store.liveKeyOf(vehicle)
+  if (live && !forceNew && coversWindow(live, plannedEnd)) return { kind: 'reuse', record: live }
+  const claim = store.claimOf(vehicle)
+  if (claim) return { kind: 'busy', owner: claim.owner }
+  const current = store.find(base.id)
+  let target: HandoverRecord
+  if (!current) {
+    target = base
+    store.put(target)
+  } else if (current.issuedAt || current.status === 'expired' || current.status === 'superseded' || current.status === 'unreadable') {
+    // A record that had a key keeps it as it was: the new key gets an entry of its own.
+    target = store.copyVehicle(current)
+    store.put(target)
+  } else {
+    target = current
+  }
+  store.claim(vehicle, target.id)
+  return { kind: 'claimed', target, ...(live ? { previous: live } : {}) }
+}
+
+/** Obtains a key for a stored record (`id`) or for a vehicle not stored yet. */
+export async function obtainKey(depot: Depot, request: { id: string } | { vehicle: NewHandover }, plan: DurationPlan, options: RequestOptions = {}): Promise<KeyResult> {
+  depot.assertCanRecord()
+  const window = depot.durationFor(plan)
+  const store = await depot.handovers()
+  const base = 'id' in request ? await store.get(request.id) : store.draft(request.vehicle)
+  const { client, profile } = await depot.client(options.profile ?? base.profile)
+  let begun: Begun
+  for (;;) {
+    begun = store.write(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
+    if (begun.kind !== 'busy') break
+    await waitForRelease(store, base, begun.owner, options)
+  }
+  if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused' }
+  const { target, previous } = begun
+  const vehicle = vehicleOf(target)
+  const stamp = (r: HandoverRecord): void => {
+    r.plan = plan
+    r.profile = profile.name
+    r.durationSeconds = window.seconds
+    r.requestedAt = depot.now().toISOString()
+    if (window.plannedStart) r.plannedStart = window.plannedStart
+    else delete r.plannedStart
+    r.plannedEnd = window.plannedEnd
+    if (options.batchId) r.batchId = options.batchId
+    if (options.deliverQr) r.deliverQr = options.deliverQr
+  }
+  let result: TokenResult
+  let expiry: ReturnType<typeof checkAnswerExpiry>
+  try {
+    if (options.signal?.aborted) throw new VkError('cancelled', 'Cancelled before the request was sent.')
+    const carData = store.carDataOf(target)
+    result = await client.requestToken({ ...carData, durationSeconds: window.seconds }, options.signal ? { signal: options.signal } : {})
+    options.onRateLimit?.(result.rateLimit)
+    expiry = checkAnswerExpiry(result, window.seconds)
+  } catch (error) {
+    const view = toErrorView(error)
+    if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
+    recordFailure(depot, store, target.id, vehicle, view, stamp)
+    throw error
+  }
+  const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: expiry.expiresIn, tokenSignature: result.tokenSignature }
+  let record: HandoverRecord
+  try {
+    record = store.write(() => {
+      const retired = store.retireLive(vehicle, target.id)
+      return store.issue(target.id, (r) => {
+        stamp(r)
+        r.status = 'issued'
+        r.sealedToken = store.sealToken(target.id, token)
+        r.expires = expiry.expires
+        r.issuedAt = result.receivedAt
+        if (expiry.longerThanAsked) r.longerThanAsked = true
+        if (retired) r.supersedes = retired.id
+        delete r.error
+        delete r.deliverQr
+      })
+    })
+  } catch (error) {
+    throw depot.recordingFailed(error, `PSA issued a key for ${target.vin ?? 'a vehicle with no VIN'} (handover ${target.id}) that could not be recorded`)
+  }
+  return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}) }
+}
+
+/** Step 4 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
+function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): void {
+  const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : view.code === 'network.unreachable' ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
+  try {
+    store.write(() => {
+      const record = store.updateSync(id, (r) => {
+        stamp(r)
+        if (kind === 'cancelled') {
+          r.status = 'draft'
+          // A cancel may come after PSA received the request: say so, do not pretend nothing happened.
+          r.error = storedError({ ...view, message: 'Cancelled. If PSA had already received the request, a key may have been issued; it was not stored.' })
+        } else {
+          r.status = kind === 'queued' ? 'queued' : 'failed'
+          r.error = storedError(view)
+          if (kind !== 'queued') delete r.deliverQr
+        }
+      })
+      if (kind !== 'queued') store.addEvent(eventFor(record, kind, view, depot.now()))
+      store.releaseClaim(vehicle)
+    })
+  } catch (error) {
+    throw depot.recordingFailed(error, `the outcome of the request for handover ${id} could not be recorded`)
+  }
+}
+
+function eventFor(record: HandoverRecord, kind: LedgerEvent['kind'], view: ErrorView, now: Date): LedgerEvent {
+  const uuid = view.details.psa?.uuid
+  return {
+    at: now.toISOString(),
+    kind,
+    handoverId: record.id,
+    ...(record.vin ? { vin: record.vin } : {}),
+    ...(record.profile ? { profile: record.profile } : {}),
+    ...(record.technician ? { technician: record.technician } : {}),
+    ...(record.durationSeconds ? { durationSeconds: record.durationSeconds } : {}),
+    error: { code: view.code, message: view.message, ...(uuid ? { psaUuid: uuid } : {}) },
+  }
+}
+
+/** Waits (bounded) until another process's claim on the vehicle is released. */
+async function waitForRelease(store: HandoverStore, base: HandoverRecord, owner: ProcessOwner, options: RequestOptions): Promise<void> {
+  const vehicle = vehicleOf(base)
+  const deadline = Date.now() + (options.claimWaitMs ?? 90_000)
+  for (let pause = 25; ; pause = Math.min(pause * 2, 200)) {
+    if (options.signal?.aborted) throw new VkError('cancelled', 'Cancelled while another VK Depot process was requesting a key for this vehicle.')
+    if (Date.now() > deadline) {
+      throw new VkError('storage.vehicle-busy', `${base.vin ?? 'This vehicle'} is being requested by another VK Depot process (pid ${owner.pid}). Run the command again once it has finished.`, { field: 'vehicle' })
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause))
+    if (!store.write(() => store.claimOf(vehicle), { durable: false })) return
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The ledger's database: one SQLite file, `<data>/ledger.db` (WAL, 0600), through
+ * better-sqlite3. It holds the handover records (one row per record; a row that received a
+ * key from PSA is a ledger entry and is never overwritten), the claims on vehicles being
+ * requested, the failures and refusals for the audit, and the batch journals.
+ *
+ * Several VK Depot processes (the app, `vkey` runs) share the file. SQLite's own locking
+ * serialises writers; a writer that holds the lock too long (a laptop suspended inside a
+ * write) makes the others wait `busyTimeoutMs` and then stop with a clear message naming
+ * the live processes that share the file. Nothing ever breaks into another process's lock.
+ */
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { VkError } from '../../shared/errors'
+import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
+
+export const LEDGER_FILE = 'ledger.db'
+const SCHEMA_VERSION = 1
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS handovers (
+  id TEXT PRIMARY KEY,
+  vehicle TEXT NOT NULL,
+  status TEXT NOT NULL,
+  live INTEGER NOT NULL DEFAULT 0 CHECK (live IN (0, 1)),
+  created_at TEXT NOT NULL,
+  expires TEXT,
+  seq INTEGER NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_live_key_per_vehicle ON handovers (vehicle) WHERE live = 1;
+CREATE INDEX IF NOT EXISTS handovers_by_vehicle ON handovers (vehicle, status);
+CREATE INDEX IF NOT EXISTS handovers_by_seq ON handovers (seq);
+CREATE TABLE IF NOT EXISTS claims (
+  vehicle TEXT PRIMARY KEY,
+  handover_id TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  claimed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  handover_id TEXT NOT NULL,
+  event TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, journal TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS processes (pid INTEGER NOT NULL, owner TEXT NOT NULL PRIMARY KEY, since TEXT NOT NULL);
+`
+
+export interface LedgerDbOptions {
+  /** How long a writer waits for another process's write to end before saying "busy" (default 10 s). */
+  busyTimeoutMs?: number
+}
+
+export type Db = Database.Database
+
+/** Opens (creating, 0600) the ledger database of a data folder and brings its schema up to date. */
+export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db {
+  const file = join(dataDir, LEDGER_FILE)
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const fresh = !existsSync(file)
+  let db: Db
+  try {
+    db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 })
+    if (fresh && process.platform !== 'win32') chmodSync(file, 0o600)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    // Erased tokens (expiry, removal) are overwritten on disk, not left in free pages.
+    db.pragma('secure_delete = ON')
+    runWrite(db, dataDir, () => {
+      db.exec(SCHEMA)
+      const version = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get()
+      if (version && Number(version.value) > SCHEMA_VERSION) {
+        throw new VkError('storage.version', `${file} was written by a newer VK Depot (schema ${version.value}). Update VK Depot on this computer.`, { file })
+      }
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
+      registerProcess(db)
+    })
+  } catch (error) {
+    throw storageError(error, dataDir)
+  }
+  for (const suffix of ['-wal', '-shm']) {
+    if (process.platform !== 'win32' && existsSync(file + suffix)) chmodSync(file + suffix, 0o600)
+  }
+  return db
+}
+
+/** Notes this process as a user of the file (to name it when another one finds the file busy); forgets the dead. */
+function registerProcess(db: Db): void {
+  const me = currentOwner()
+  for (const row of db.prepare<[], { owner: string }>('SELECT owner FROM processes').all()) {
+    const owner = parseOwner(safeJson(row.owner))
+    if (!owner || !isOwnerAlive(owner)) db.prepare('DELETE FROM processes WHERE owner = ?').run(row.owner)
+  }
+  db.prepare('INSERT OR REPLACE INTO processes (pid, owner, since) VALUES (?, ?, ?)').run(me.pid, JSON.stringify(me), new Date().toISOString())
+}
+
+/** Other live processes that opened this ledger (for the "busy" message). */
+export function otherUsers(db: Db): ProcessOwner[] {
+  const me = currentOwner()
+  try {
+    return db
+      .prepare<[], { owner: string }>('SELECT owner FROM processes')
+      .all()
+      .map((row) => parseOwner(safeJson(row.owner)))
+      .filter((owner): owner is ProcessOwner => Boolean(owner && owner.pid !== me.pid && isOwnerAlive(owner)))
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Runs `work` in one write transaction (BEGIN IMMEDIATE: the write lock is taken first, so
+ * a claim and its checks see one state). Store failures become clear VkErrors naming the
+ * folder and the cause; `durable: false` skips the fsync for writes a power cut may lose
+ * harmlessly (claims).
+ */
+export function runWrite<T>(db: Db, dataDir: string, work: () => T, options: { durable?: boolean } = {}): T {
+  const durable = options.durable ?? true
+  try {
+    if (!durable) db.pragma('synchronous = NORMAL')
+    try {
+      return db.transaction(work).immediate()
+    } finally {
+      if (!durable) db.pragma('synchronous = FULL')
+    }
+  } catch (error) {
+    throw storageError(error, dataDir, db)
+  }
+}
+
+/** Turns SQLite's errors into what a technician can act on; VkErrors pass through. */
+export function storageError(error: unknown, dataDir: string, db?: Db): unknown {
+  if (error instanceof VkError) return error
+  const code = (error as { code?: unknown }).code
+  const file = join(dataDir, LEDGER_FILE)
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    const others = db ? otherUsers(db) : []
+    const who = others.length ? `another VK Depot process, pid ${others.map((o) => o.pid).join(', ')}, holds it` : 'another VK Depot process holds it'
+    return new VkError('storage.busy', `The store is busy: ${who} (${file}). Wait for it to finish (a suspended laptop: wake it) and run the command again.`, { file })
+  }
+  const cause = code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the disk is full' : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (error as NodeJS.ErrnoException).code === 'EACCES' ? 'it cannot be written (permissions or a read-only disk)' : code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'the file is damaged' : `the write failed (${typeof code === 'string' ? code : 'unknown cause'})`
+  const next = cause === 'the file is damaged' ? 'Restore the data folder from a backup.' : 'Free space or fix the folder, then run the command again.'
+  return new VkError('storage.write', `Cannot write the ledger in ${dataDir}: ${cause}. ${next}`, { file }, { cause: error })
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
+}
