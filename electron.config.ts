@@ -27,7 +27,7 @@ export default defineConfig({
       externalizeDeps: true,
       rolldownOptions: {
         input: { index: here('./electron/main/index.ts') },
-        external: ['keytar'],
+        external: ['keytar', 'better-sqlite3'],
         output: { format: 'es', entryFileNames: '[name].js' },
       },
     },

@@ -22,8 +22,8 @@ await esbuild.build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // keytar is a native addon: it loads from node_modules at run time.
-  external: ['keytar'],
+  // keytar and better-sqlite3 are native addons: they load from node_modules at run time.
+  external: ['keytar', 'better-sqlite3'],
   // Some bundled CommonJS dependencies call require() on Node built-ins.
   banner: { js: "import { createRequire as vkeyCreateRequire } from 'node:module'; const require = vkeyCreateRequire(import.meta.url);" },
   legalComments: 'none',

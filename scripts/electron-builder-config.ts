@@ -40,9 +40,9 @@ export const builderConfig: Configuration = {
   // Only the built app and package.json; production node_modules are added by electron-builder.
   files: ['out/**/*', 'package.json', '!**/*.map'],
   asar: true,
-  // keytar's native addon cannot be loaded from inside the archive.
-  asarUnpack: ['**/node_modules/keytar/**/*.node'],
-  // Rebuild keytar against the Electron ABI (it was built for the Node that ran npm install).
+  // keytar's and better-sqlite3's native addons cannot be loaded from inside the archive.
+  asarUnpack: ['**/node_modules/keytar/**/*.node', '**/node_modules/better-sqlite3/**/*.node'],
+  // Rebuild keytar and better-sqlite3 against the Electron ABI (they were built for the Node that ran npm install).
   npmRebuild: true,
   nodeGypRebuild: false,
   buildDependenciesFromSource: false,

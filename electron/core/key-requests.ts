@@ -119,6 +119,7 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   try {
     record = store.write(() => {
       const retired = store.retireLive(vehicle, target.id)
+      store.releaseClaim(vehicle)
       return store.issue(target.id, (r) => {
         stamp(r)
         r.status = 'issued'

@@ -4,7 +4,7 @@
  * inside scripts/with-keyring.sh).
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
@@ -63,6 +63,18 @@ export function carDataJson(vin?: string, extra: Record<string, unknown> = {}): 
 /** A valid VIN (17 characters, no I, O or Q), distinct for each n. */
 export function vinFor(n: number): string {
   return `VF3TEST${String(n).padStart(10, '0')}`
+}
+
+/** n single-vehicle files in a folder (VINs from `from`), and their paths. */
+export async function writeVehicleFiles(dir: string, n: number, from = 0): Promise<string[]> {
+  await mkdir(dir, { recursive: true })
+  const paths: string[] = []
+  for (let i = 0; i < n; i += 1) {
+    const path = join(dir, `car-${from + i}.json`)
+    await writeFile(path, carDataJson(vinFor(from + i)))
+    paths.push(path)
+  }
+  return paths
 }
 
 export interface CliResult {

@@ -14,7 +14,7 @@ import { summaryOf } from '../../electron/core/handlers'
 import { Depot } from '../../electron/core/depot'
 import { startSimulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
-import { carDataJson, filesUnder, findSecretsInClear, ROOT, setupDepot, testHandlers, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, filesUnder, findSecretsInClear, ROOT, setupDepot, testHandlers, vinFor, vkey, writeVehicleFiles } from '../helpers/depot-env'
 
 const run = promisify(execFile)
 
@@ -33,18 +33,6 @@ interface ListedRecord {
   vin: string | null
   status: string
   expires: string | null
-}
-
-/** n single-vehicle files in a folder (VINs from `from`), and their paths. */
-async function writeVehicleFiles(dir: string, n: number, from = 0): Promise<string[]> {
-  await mkdir(dir, { recursive: true })
-  const paths: string[] = []
-  for (let i = 0; i < n; i += 1) {
-    const path = join(dir, `car-${from + i}.json`)
-    await writeFile(path, carDataJson(vinFor(from + i)))
-    paths.push(path)
-  }
-  return paths
 }
 
 function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {

@@ -43,6 +43,12 @@ export interface SimulatorFaults {
   burstPerSecond: number | null
   /** Grant at most this many seconds, whatever was asked (null = grant what was asked), as a server policy may. */
   maxGrantSeconds: number | null
+  /**
+   * A wrong expiry in an otherwise good answer: 'past' (already expired), 'far-future'
+   * (a year, whatever was asked), 'absurd-expires-in' (hundreds of digits), 'disagree'
+   * (expires_in says one hour less than expires). null = right.
+   */
+  expiry: 'past' | 'far-future' | 'absurd-expires-in' | 'disagree' | null
 }
 
 export interface SimulatorRequestRecord {
@@ -129,6 +135,7 @@ export function defaultFaults(latencyMs = 0): SimulatorFaults {
     oversizedBytes: 4 * 1024 * 1024,
     burstPerSecond: null,
     maxGrantSeconds: null,
+    expiry: null,
   }
 }
 
@@ -283,9 +290,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   function tokenAnswer(durationSeconds: number): { body: string } {
     const issuedAt = new Date(Math.floor(now().getTime() / 1000) * 1000)
-    const expires = isoSeconds(new Date(issuedAt.getTime() + durationSeconds * 1000))
+    const lifeSeconds = faults.expiry === 'past' ? -60 : faults.expiry === 'far-future' ? 365 * 86_400 : durationSeconds
+    const expires = isoSeconds(new Date(issuedAt.getTime() + lifeSeconds * 1000))
     const accessToken = randomBytes(32).toString('base64')
-    const token = { access_token: accessToken, expires, expires_in: String(durationSeconds), token_type: 'bearer' }
+    const expiresIn = faults.expiry === 'absurd-expires-in' ? '9'.repeat(300) : faults.expiry === 'disagree' ? String(Math.max(1, durationSeconds - 3600)) : faults.expiry === 'past' ? String(durationSeconds) : String(lifeSeconds)
+    const token = { access_token: accessToken, expires, expires_in: expiresIn, token_type: 'bearer' }
     return { body: JSON.stringify({ token, token_signature: signToken(material, accessToken, expires) }) }
   }
 

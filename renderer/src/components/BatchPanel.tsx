@@ -82,11 +82,11 @@ export function BatchPanel({ selectedIds, readyCount, progress, onSelectReady, o
         </div>
         <progress className={`batch__bar${progress.failed > 0 ? ' batch__bar--failures' : ''}`} max={progress.total} value={finished} aria-labelledby={titleId} aria-describedby={`${titleId}-counts`} />
         <p id={`${titleId}-counts`} className="batch__counts" data-testid="batch-counts">
-          {t('batch.counts', { done: progress.done, total: progress.total, failed: progress.failed, queued: progress.queued })}
+          {t('batch.counts', { done: progress.done, total: progress.total, issued: progress.issued, renewed: progress.renewed, reused: progress.reused, failed: progress.failed, queued: progress.queued })}
         </p>
         {/* Announced once, at the end: the counts above change too often to be read out. */}
         <p className="visually-hidden" role="status">
-          {progress.running ? '' : `${heading}. ${t('batch.counts', { done: progress.done, total: progress.total, failed: progress.failed, queued: progress.queued })}`}
+          {progress.running ? '' : `${heading}. ${t('batch.counts', { done: progress.done, total: progress.total, issued: progress.issued, renewed: progress.renewed, reused: progress.reused, failed: progress.failed, queued: progress.queued })}`}
         </p>
         {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
       </section>
@@ -146,7 +146,7 @@ export function BatchStateBadge({ state, message }: { state: BatchItemState; mes
       <span className={`batch-state batch-state--${state}`} data-batch-state={state}>
         {t(`batch.state.${state}`)}
       </span>
-      {message && (state === 'failed' || state === 'skipped' || state === 'queued') && <span className="cell-sub batch-state__message">{message}</span>}
+      {message && (state === 'failed' || state === 'skipped' || state === 'queued' || state === 'reused' || state === 'renewed') && <span className="cell-sub batch-state__message">{message}</span>}
     </span>
   )
 }

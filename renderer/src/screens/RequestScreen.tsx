@@ -13,6 +13,7 @@ import { Loading } from '../components/Loading'
 import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
+import { formatDateTime } from '../format'
 import { useDurationForm } from '../lib/hooks'
 
 export interface RequestScreenProps {
@@ -22,12 +23,15 @@ export interface RequestScreenProps {
 }
 
 export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenProps) {
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const [vehicle, setVehicle] = useState<HandoverSummary | null>(null)
   const { duration, setDuration, formError, resolve } = useDurationForm('24h')
   const [pending, setPending] = useState<string | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
   const [queued, setQueued] = useState(false)
+  /** The vehicle already had a key covering the window: nothing was sent; the user may ask for another anyway. */
+  const [reused, setReused] = useState<{ id: string; expires: string } | null>(null)
+  const [confirmNew, setConfirmNew] = useState(false)
   const mounted = useRef(true)
 
   const loadVehicle = useCallback(async () => {
@@ -50,17 +54,20 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
     }
   }, [loadVehicle])
 
-  async function request(event: React.FormEvent): Promise<void> {
-    event.preventDefault()
+  async function request(event: React.FormEvent | null, forceNew = false): Promise<void> {
+    event?.preventDefault()
     const chosen = resolve()
     if (!chosen) return
     setError(null)
     setQueued(false)
+    setConfirmNew(false)
     const requestId = newRequestId()
     setPending(requestId)
     try {
-      const detail = await unwrap(vkey().requestToken({ handoverId, duration: chosen, requestId }))
-      if (mounted.current) onIssued(detail.id)
+      const detail = await unwrap(vkey().requestToken({ handoverId, duration: chosen, requestId, ...(forceNew ? { forceNew: true } : {}) }))
+      if (!mounted.current) return
+      if (detail.outcome === 'reused' && !forceNew) setReused({ id: detail.id, expires: detail.expires ?? '' })
+      else onIssued(detail.id)
     } catch (failure) {
       const view = failure instanceof CallFailed ? failure.view : toErrorView(failure)
       if (!mounted.current) return
@@ -134,6 +141,28 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
         </div>
       </form>
 
+      {reused && (
+        <section className="notice notice--info" role="status" data-testid="request-reused">
+          <p>{t('request.reused', { vin: vehicle?.vin ?? '', until: formatDateTime(reused.expires, i18n.language), id: reused.id })}</p>
+          <div className="button-row">
+            <button type="button" className="button button--primary" onClick={() => onIssued(reused.id)}>
+              {t('request.showExisting')}
+            </button>
+            {confirmNew ? (
+              <>
+                <strong>{t('request.confirmNew')}</strong>
+                <button type="button" className="button button--danger" onClick={() => void request(null, true)}>
+                  {t('request.confirmNewButton')}
+                </button>
+              </>
+            ) : (
+              <button type="button" className="button button--secondary" onClick={() => setConfirmNew(true)}>
+                {t('request.askNew')}
+              </button>
+            )}
+          </div>
+        </section>
+      )}
       {queued && (
         <p className="notice notice--info" role="status" data-testid="request-queued">
           <strong>{t('status.queued')}</strong> — {t('queue.sentLater')}
