@@ -141,15 +141,16 @@ test('the app and vkey request the same vehicle at once: one key, both show it',
   assert.ok(['issued', 'reused'].includes(fromApp.outcome))
 })
 
-test('nothing is stored or sent for an unwritable --qr, a missing --out parent that cannot be made, or a refused --until', async (t) => {
+test('nothing is stored or sent for an unwritable --qr, an --out folder that cannot be made, or a refused --until', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const file = join(dataDir, '..', 'car.json')
   await writeFile(file, carDataJson(vinFor(4)))
   const missing = await vkey(['token', '--cardata', file, '--duration', '1h', '--qr', join(dataDir, '..', 'missing-dir', 'car.png')], env)
   assert.equal(missing.code, 2)
   assert.match(missing.stderr, /--qr .*car\.png: its folder .*missing-dir does not exist.*nothing was sent/)
-  const readOnly = await vkey(['batch', file, '--duration', '1h', '--out', '/proc/vkey-out'], env)
-  assert.equal(readOnly.code, 2, readOnly.stderr)
+  const underFile = await vkey(['batch', file, '--duration', '1h', '--out', join(file, 'qr')], env)
+  assert.equal(underFile.code, 2, underFile.stderr)
+  assert.match(underFile.stderr, /car\.json is a file, not a folder/)
   const past = await vkey(['token', '--cardata', file, '--until', '2020-01-01T00:00:00Z'], env)
   assert.equal(past.code, 2)
   const tooLong = await vkey(['batch', file, '--duration', '40d'], env)
@@ -210,21 +211,24 @@ test('a data folder on a full disk: sending stops, exit 3 names the folder, and 
   const full = join(dataDir, '..', 'full')
   await mkdir(full)
   await run('mount', ['-t', 'tmpfs', '-o', 'size=600k', 'tmpfs', full])
-  t.after(() => run('umount', ['-l', full]))
-  // The same profile in a data folder on the small disk.
-  await run('cp', ['-a', `${dataDir}/.`, full])
-  const fullEnv = { ...env, VKEY_HOME: full }
-  const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 40)
-  const filler = spawn('sh', ['-c', `dd if=/dev/zero of=${full}/filler bs=1k count=100000 2>/dev/null; true`])
-  await new Promise((resolve) => filler.on('exit', resolve))
-  const result = await vkey(['batch', ...files, '--duration', '1h', '--concurrency', '4'], fullEnv)
-  assert.equal(result.code, 3, result.stderr)
-  assert.match(result.stderr, new RegExp(`Cannot write the ledger in ${full}: the disk is full`))
-  assert.ok(simulator.stats.tokensIssued < 40, `sending stopped (${simulator.stats.tokensIssued} issued)`)
-  await run('rm', ['-f', join(full, 'filler')])
-  const recorded = keysIn(await list(fullEnv)).length
-  const inFlight = Number(/(\d+) request\(s\) were already on their way/.exec(result.stderr)?.[1] ?? 0)
-  assert.ok(simulator.stats.tokensIssued - recorded <= inFlight, `issued ${simulator.stats.tokensIssued}, recorded ${recorded}, in flight ${inFlight}`)
-  assert.ok(inFlight <= 4)
-  assert.deepEqual((await readdir(full)).filter((n) => n.endsWith('.tmp')), [])
+  try {
+    // The same profile in a data folder on the small disk.
+    await run('cp', ['-a', `${dataDir}/.`, full])
+    const fullEnv = { ...env, VKEY_HOME: full }
+    const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 40)
+    const filler = spawn('sh', ['-c', `dd if=/dev/zero of=${full}/filler bs=1k count=100000 2>/dev/null; true`])
+    await new Promise((resolve) => filler.on('exit', resolve))
+    const result = await vkey(['batch', ...files, '--duration', '1h', '--concurrency', '4'], fullEnv)
+    assert.equal(result.code, 3, result.stderr)
+    assert.match(result.stderr, new RegExp(`Cannot write the ledger in ${full}: the disk is full`))
+    assert.ok(simulator.stats.tokensIssued < 40, `sending stopped (${simulator.stats.tokensIssued} issued)`)
+    await run('rm', ['-f', join(full, 'filler')])
+    const recorded = keysIn(await list(fullEnv)).length
+    const inFlight = Number(/(\d+) request\(s\) were already on their way/.exec(result.stderr)?.[1] ?? 0)
+    assert.ok(simulator.stats.tokensIssued - recorded <= inFlight, `issued ${simulator.stats.tokensIssued}, recorded ${recorded}, in flight ${inFlight}`)
+    assert.ok(inFlight <= 4)
+    assert.deepEqual((await readdir(full)).filter((n) => n.endsWith('.tmp')), [])
+  } finally {
+    await run('umount', ['-l', full]) // before the temp folder is removed
+  }
 })

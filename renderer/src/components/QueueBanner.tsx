@@ -4,6 +4,7 @@
  */
 import { useCallback, useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
+import type { HandoverSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { useHandoversReload } from '../lib/hooks'
 import { ErrorPanel } from './ErrorPanel'
@@ -18,7 +19,8 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
   const { t } = useTranslation()
   const titleId = useId()
   const [online, setOnline] = useState(true)
-  const [queued, setQueued] = useState(0)
+  const [items, setItems] = useState<HandoverSummary[]>([])
+  const queued = items.length
   const [sending, setSending] = useState(false)
   const [result, setResult] = useState<{ sent: number; stillQueued: number } | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
@@ -27,7 +29,7 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
     try {
       const [info, list] = await Promise.all([unwrap(vkey().appInfo(undefined)), unwrap(vkey().listHandovers({ status: 'queued' }))])
       setOnline(info.online)
-      setQueued(list.handovers.length)
+      setItems(list.handovers)
     } catch {
       // The screens show bridge errors; the banner just stays as it was.
     }
@@ -46,6 +48,17 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
       setError(toErrorView(failure))
     } finally {
       setSending(false)
+      await refresh()
+    }
+  }
+
+  async function cancelOne(id: string): Promise<void> {
+    setError(null)
+    try {
+      await unwrap(vkey().cancelQueued({ id }))
+    } catch (failure) {
+      setError(toErrorView(failure))
+    } finally {
       await refresh()
     }
   }
@@ -73,6 +86,18 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
             ''
           )}
         </p>
+        {queued > 0 && (
+          <ul className="queue-banner__items" aria-label={t('queue.itemsLabel')} data-testid="queue-items">
+            {items.map((item) => (
+              <li key={item.id}>
+                <span className="mono">{item.vin ?? item.source}</span>
+                <button type="button" className="button button--ghost button--small" onClick={() => void cancelOne(item.id)} disabled={sending} aria-label={t('queue.cancelItem', { name: item.vin ?? item.source })}>
+                  {t('common.cancel')}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
         {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
       </div>
       <div className="queue-banner__actions">
