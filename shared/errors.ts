@@ -25,6 +25,12 @@ export const errorCodes = [
   'config.certificate-not-yet-valid',
   'config.keychain-unavailable',
   'config.vault',
+  /** The vault key is gone from the keychain (or is not one): `vkey vault reset` is the way back. */
+  'config.vault-key-lost',
+  /** VKEY_HOME (or the default folder) is not a VK Depot data folder. */
+  'config.data-folder',
+  /** Another live VK Depot process holds a lock or uses the vault. */
+  'config.busy',
   // PSA refused the request (exit 4)
   'psa.bad-request',
   'psa.unauthorized',

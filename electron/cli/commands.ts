@@ -16,6 +16,7 @@ import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
 import type { DurationPlan, HandoverRecord } from '../core/handovers'
+import { adoptDataFolder } from '../core/data-folder'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { startSimulator } from '../core/simulator'
@@ -53,9 +54,16 @@ export function maskToken(token: string): string {
 }
 
 async function openDepot(io: CliIo): Promise<Depot> {
-  const dataDir = defaultDataFolder(io.env)
+  const dataDir = openDataFolder(io)
   const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
   return depot
+}
+
+/** The data folder, adopted (or refused) before the settings store may create anything in it. */
+export function openDataFolder(io: CliIo): string {
+  const dataDir = defaultDataFolder(io.env)
+  adoptDataFolder(dataDir, { isDefault: !io.env.VKEY_HOME?.trim() })
+  return dataDir
 }
 
 /** The same settings file the desktop app's electron-store uses (conf underneath). */
@@ -117,7 +125,7 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parse('simulator', args, { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } }, false)
   const port = values.port === undefined ? 7443 : integerOption('--port', values.port, 0, 65535)
   const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
-  const dataDir = defaultDataFolder(io.env)
+  const dataDir = openDataFolder(io)
   const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
   const simulator = await startSimulator({ dir, port, latencyMs, ...(values.host ? { host: values.host } : {}) })
   const depot = await Depot.open({ dataDir, store: openStore(dataDir) })

@@ -16,7 +16,8 @@ import { HandoverStore, hasValidToken, storedError, type DurationPlan, type Hand
 import { keytarStore, type SecretStore } from './keychain'
 import { ProfileStore, resolveEnvironment, type Profile } from './profiles'
 import { PsaClient, type PartnerCredentials, type TokenResult } from './psa-client'
-import { ensurePrivateFolder, sweepTemporaryFiles, writeFileAtomic } from './secure-files'
+import { adoptDataFolder } from './data-folder'
+import { sweepTemporaryFiles, writeFileAtomic } from './secure-files'
 import { simulatorFiles } from './simulator/material'
 import { Vault } from './vault'
 
@@ -87,9 +88,12 @@ export class Depot {
     this.secretStore = options.secretStore ?? keytarStore()
   }
 
-  /** Opens (and creates, 0700) the data folder and sweeps temp files a killed process left. */
+  /**
+   * Opens the data folder (creating or adopting it, 0700, only if it is or may become ours:
+   * see data-folder.ts) and sweeps the temp files a killed VK Depot process left.
+   */
   static async open(options: DepotOptions): Promise<Depot> {
-    await ensurePrivateFolder(options.dataDir)
+    adoptDataFolder(options.dataDir)
     await sweepTemporaryFiles(options.dataDir)
     return new Depot(options)
   }

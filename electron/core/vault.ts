@@ -5,7 +5,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { VkError } from '../../shared/errors'
 import type { SecretStore } from './keychain'
-import { ensurePrivateFolder, isNotFound, readFileIfExists, writeFileAtomic } from './secure-files'
+import { ensurePrivateFolder, isNotFound, readFileIfExists, TEMP_SUFFIX, writeFileAtomic } from './secure-files'
 
 /** What a profile keeps secret; sealed as one JSON document. */
 export interface ProfileSecrets {
@@ -254,7 +254,7 @@ async function readVaultFile(dataDir: string): Promise<z.infer<typeof vaultFileS
 
 /** Atomically creates `filePath` only if it does not exist yet (link(2) fails on an existing name). */
 async function createExclusive(filePath: string, content: string): Promise<boolean> {
-  const temporary = `${filePath}.${randomBytes(6).toString('hex')}.tmp`
+  const temporary = `${filePath}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`
   await writeFileAtomic(temporary, content)
   try {
     try {
