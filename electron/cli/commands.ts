@@ -23,6 +23,7 @@ import { startSimulator } from '../core/simulator'
 import { parse, write } from './args'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
+import { vaultCommand } from './vault-commands'
 
 export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
 
@@ -41,6 +42,8 @@ export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for
   vkey audit --csv OUT.csv
   vkey purge-expired
   vkey queue [list | flush [--watch]]
+  vkey vault reset [--yes]      (after the vault key was lost from the keychain)
+  vkey vault rotate             (seal everything again under a new vault key)
 
 Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,
 3 configuration or keychain, 4 PSA refused the request, 5 network, TLS or server failure.
@@ -110,6 +113,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       return purgeCommand(rest, io, handoverContext(io))
     case 'queue':
       return queueCommand(rest, io, handoverContext(io))
+    case 'vault':
+      return vaultCommand(rest, io, { openDataFolder, openStore })
     default:
       throw new VkError('usage', `Unknown command "${command}". Run \`vkey help\` for the list of commands.`)
   }

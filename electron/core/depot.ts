@@ -20,6 +20,7 @@ import { adoptDataFolder } from './data-folder'
 import { sweepTemporaryFiles, writeFileAtomic } from './secure-files'
 import { simulatorFiles } from './simulator/material'
 import { Vault } from './vault'
+import { registerVaultUser } from './vault-recovery'
 
 export interface RequestOptions {
   signal?: AbortSignal
@@ -104,11 +105,21 @@ export class Depot {
 
   /** The vault opens on first use, so commands that need no secret work without a keychain. */
   vault(): Promise<Vault> {
-    this.vaultPromise ??= Vault.open(this.dataDir, this.secretStore, { create: true })
+    // Recorded as a user before vault.json is read: a rotation (vault-recovery.ts) sees us or we see its new key.
+    this.vaultPromise ??= registerVaultUser(this.dataDir).then(() => Vault.open(this.dataDir, this.secretStore, { create: true }))
     this.vaultPromise.catch(() => {
       this.vaultPromise = undefined
     })
     return this.vaultPromise
+  }
+
+  /** After `vault reset`: forgets the vault, the ledger and the clients built from the old secrets. */
+  async reloadVault(): Promise<void> {
+    const previous = this.vaultPromise
+    this.vaultPromise = undefined
+    this.handoverStore = undefined
+    ;(await previous?.catch(() => undefined))?.close()
+    await this.close()
   }
 
   async handovers(): Promise<HandoverStore> {

@@ -10,7 +10,8 @@ import { VkError, type ErrorView } from '../../shared/errors'
 import { RecordJournal } from './record-journal'
 import type { Vault } from './vault'
 
-export type HandoverStatus = 'draft' | 'queued' | 'issued' | 'handed-over' | 'expired' | 'failed'
+/** `unreadable`: its sealed CarData and token were sealed with a vault key that was reset (see markUnreadable). */
+export type HandoverStatus = 'draft' | 'queued' | 'issued' | 'handed-over' | 'expired' | 'failed' | 'unreadable'
 
 /** How long the token must live, as the user asked; turned into seconds when the request goes out. */
 export type DurationPlan =
@@ -26,7 +27,7 @@ const RecordSchema = z.object({
   uin: z.string().optional(),
   label: z.string().optional(),
   source: z.string(),
-  status: z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed']),
+  status: z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed', 'unreadable']),
   profile: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -197,6 +198,9 @@ export class HandoverStore {
   }
 
   carDataOf(record: HandoverRecord): CarDataSecret {
+    if (!record.sealedCarData) {
+      throw new VkError('config.vault', `The CarData of ${record.vin ?? `handover ${record.id}`} was sealed with a vault key that was reset, so it cannot be sent again. Import the vehicle's CarData file again (\`vkey token --cardata FILE\` or \`vkey batch FILE\`).`, { field: 'id' })
+    }
     return JSON.parse(this.vault.unseal(`handover:${record.id}:cardata`, record.sealedCarData).toString('utf8')) as CarDataSecret
   }
 
@@ -229,6 +233,54 @@ export class HandoverStore {
       return changed.length > 0
     }, { compact: true }) // erased means erased on disk, not just superseded in the log
     return changed
+  }
+
+  /**
+   * After `vkey vault reset`: the old vault key is gone, so no sealed CarData or token can be
+   * opened any more. Every record keeps its non-secret facts (VIN, label, plan, dates,
+   * expiry) and loses its sealed data and its CarData hash (so a re-import of the same
+   * CarData makes a new record rather than reusing one that cannot be sent). A record that
+   * could still be sent or still held a token becomes `unreadable`: never a live key, so the
+   * next batch or request issues a new one. Handed-over, expired and failed records keep
+   * their status. Returns the ids it changed.
+   */
+  async markUnreadable(): Promise<string[]> {
+    const changed: string[] = []
+    await this.mutate((records) => {
+      changed.length = 0
+      records.forEach((record, index) => {
+        if (!record.sealedCarData && !record.sealedToken && !record.carDataHash) return
+        const { sealedToken: _token, carDataHash: _hash, ...rest } = record
+        const ended = record.status === 'issued' && record.expires !== undefined && Date.parse(record.expires) <= this.now().getTime()
+        const live = record.status === 'draft' || record.status === 'queued' || record.status === 'issued'
+        const status = ended ? 'expired' : live ? 'unreadable' : record.status
+        records[index] = { ...rest, sealedCarData: '', status, updatedAt: this.now().toISOString() }
+        changed.push(record.id)
+      })
+      return changed.length > 0
+    }, { compact: true })
+    return changed
+  }
+
+  /**
+   * For `vkey vault rotate`: re-seals every sealed field of every record in one write
+   * (`reseal(purpose, envelope)` opens with the old key, seals with the new one). Either all
+   * records are re-sealed or none. Returns how many fields were re-sealed.
+   */
+  async resealAll(reseal: (purpose: string, envelope: string) => string): Promise<number> {
+    let count = 0
+    await this.mutate((records) => {
+      // All re-sealed before any is replaced: a record that cannot be opened changes nothing.
+      const resealed = records.map((record) => ({
+        ...record,
+        ...(record.sealedCarData ? { sealedCarData: reseal(`handover:${record.id}:cardata`, record.sealedCarData) } : {}),
+        ...(record.sealedToken ? { sealedToken: reseal(`handover:${record.id}:token`, record.sealedToken) } : {}),
+      }))
+      count = records.reduce((sum, record) => sum + (record.sealedCarData ? 1 : 0) + (record.sealedToken ? 1 : 0), 0)
+      records.splice(0, records.length, ...resealed)
+      return count > 0
+    }, { compact: true })
+    return count
   }
 
   private read(): Promise<HandoverRecord[]> {

@@ -73,7 +73,7 @@ export const ProfileView = z.object({
 })
 export type ProfileView = z.infer<typeof ProfileView>
 
-export const HandoverStatus = z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed'])
+export const HandoverStatus = z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed', 'unreadable'])
 export type HandoverStatus = z.infer<typeof HandoverStatus>
 
 export const HandoverSummary = z.object({

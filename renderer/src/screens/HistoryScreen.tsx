@@ -14,7 +14,7 @@ import { Spinner } from '../components/Spinner'
 import { dateTimeParts } from '../format'
 import { useHandoversReload, useMessageAction, useSelection } from '../lib/hooks'
 
-const STATUSES: HandoverStatus[] = ['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed']
+const STATUSES: HandoverStatus[] = ['draft', 'queued', 'issued', 'handed-over', 'expired', 'failed', 'unreadable']
 
 export interface HistoryScreenProps {
   onOpen: (id: string, hasToken: boolean) => void
