@@ -21,6 +21,7 @@ import { writeHandoverPack } from './pack'
 import { renderHandoverQr } from './qr'
 import { writeFileAtomic } from './secure-files'
 import { startSimulator, type Simulator } from './simulator'
+import { resetVault } from './vault-recovery'
 
 const DEFAULT_SETTINGS: Settings = { locale: 'system', clipboardClearSeconds: 30 }
 /** Tokens are erased within this long after they expire (the requirement is 60 s). */
@@ -359,6 +360,13 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       if (!path) return { saved: false, rows: 0 }
       const rows = await exportAuditCsv(path, await (await depot.handovers()).list())
       return { saved: true, fileName: basename(path), rows }
+    },
+    async 'vault:reset'() {
+      // No batch can run meanwhile: none gets far without the vault this replaces.
+      const report = await resetVault(deps.dataDir, depot.secretStore, depot.profiles.list().map((p) => p.name))
+      await depot.reloadVault()
+      notify(['*'])
+      return { profiles: report.profiles.length, records: report.records, unreadable: report.unreadable }
     },
   }
   return handlers

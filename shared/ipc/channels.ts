@@ -31,6 +31,7 @@ export const channelMethods = {
   'queue:flush': 'flushQueue',
   'pack:export': 'exportPack',
   'audit:export': 'exportAudit',
+  'vault:reset': 'resetVault',
 } as const
 
 export const eventMethods = {

@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { keychainService, keytarStore } from '../../electron/core/keychain'
 import { Vault, vaultKeyAccount } from '../../electron/core/vault'
-import { carDataJson, ROOT, setupDepot, vinFor, vkey, type CliResult } from '../helpers/depot-env'
+import { dispatch } from '../../electron/core/ipc-dispatch'
+import { carDataJson, ROOT, setupDepot, testHandlers, vinFor, vkey, type CliResult } from '../helpers/depot-env'
 
 const vaultId = async (dataDir: string) => (JSON.parse(await readFile(join(dataDir, 'vault.json'), 'utf8')) as { vaultId: string }).vaultId
 
@@ -140,4 +141,27 @@ test('rotate seals everything again under a new key, finishes a rotation a crash
   assert.equal((JSON.parse(again.stdout) as { access_token: string }).access_token, issued.access_token, 'the token opens under the new key')
   const token = await vkey(['token', '--cardata', carB!, '--duration', '1h'], env)
   assert.equal(token.code, 0, token.stderr)
+})
+
+test('the app: a lost vault key reaches the renderer as config.vault-key-lost, and vault:reset brings it back', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const [car] = await cars(join(dataDir, '..'), [81])
+  assert.equal((await vkey(['token', '--cardata', car!, '--duration', '2h'], env)).code, 0)
+  execFileSync('secret-tool', ['clear', 'service', keychainService, 'account', vaultKeyAccount(await vaultId(dataDir))])
+
+  const handlers = await testHandlers(t, dataDir)
+  const failed = (await dispatch(handlers, 'profiles:list', undefined)) as { ok: boolean; error?: { code: string; message: string } }
+  assert.equal(failed.ok, false)
+  assert.equal(failed.error?.code, 'config.vault-key-lost', 'the recovery screen is chosen by this code')
+  assert.match(failed.error?.message ?? '', /`vkey vault reset`/)
+  assert.equal(((await dispatch(handlers, 'vault:reset', {})) as { ok: boolean }).ok, false, 'not without the confirmation')
+
+  const reset = (await dispatch(handlers, 'vault:reset', { confirm: true })) as { ok: boolean; value: { profiles: number; records: number; unreadable: number } }
+  assert.deepEqual(reset.value, { profiles: 1, records: 1, unreadable: 1 })
+  const profiles = (await dispatch(handlers, 'profiles:list', undefined)) as { ok: boolean; value: { profiles: { name: string; hasPassword: boolean; certificate: unknown }[] } }
+  assert.deepEqual(profiles.value.profiles.map((p) => [p.name, p.hasPassword, p.certificate]), [['sim', false, null]])
+  const list = (await dispatch(handlers, 'handovers:list', {})) as { value: { handovers: { vin: string; status: string }[] } }
+  assert.deepEqual(list.value.handovers.map((h) => [h.vin, h.status]), [[vinFor(81), 'unreadable']])
+  // "Try the simulator" sets the profile up again in the same running app.
+  assert.equal(((await dispatch(handlers, 'simulator:try', undefined)) as { ok: boolean }).ok, true)
 })

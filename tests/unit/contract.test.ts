@@ -52,6 +52,7 @@ const validInputs: { [C in Channel]: InputOf<C> } = {
   'queue:flush': undefined,
   'pack:export': { ids: ['handover-1'] },
   'audit:export': undefined,
+  'vault:reset': { confirm: true },
 }
 
 /** A value of another type than the one given (what a confused or hostile page might send). */
