@@ -14,6 +14,7 @@ import { toErrorView, type ErrorCode, type RateLimitInfo } from '../../shared/er
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Depot } from './depot'
 import { hasValidToken, type DurationPlan, type HandoverRecord } from './handovers'
+import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import { ensurePrivateFolder, writeFileAtomic } from './secure-files'
 
 export const DEFAULT_CONCURRENCY = 4
@@ -34,8 +35,10 @@ interface Journal {
   cancelledAt?: string
   /** A later run over the same vehicles took it over. */
   supersededBy?: string
-  /** The process running it: a journal whose process is still alive is not resumed by another. */
+  /** The process running it (older journals: the PID alone). */
   pid?: number
+  /** The process running it, with its start time: a journal whose process is still alive (even paused) is not resumed by another. */
+  owner?: ProcessOwner
 }
 
 export interface BatchOutcome {
@@ -79,14 +82,12 @@ class RateGate {
   }
 }
 
-function processAlive(pid: number | undefined): boolean {
-  if (!pid || pid === process.pid) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+/** Whether another live process runs this journal (this process never counts: it may resume its own). */
+function runByAnotherProcess(journal: Pick<Journal, 'pid' | 'owner'>): boolean {
+  const me = currentOwner()
+  const owner = parseOwner(journal.owner) ?? (journal.pid ? { pid: journal.pid, start: '', host: me.host } : undefined)
+  if (!owner || (owner.pid === me.pid && owner.host === me.host && (owner.start === '' || owner.start === me.start))) return false
+  return isOwnerAlive(owner)
 }
 
 function sleep(ms: number): Promise<void> {
@@ -155,7 +156,7 @@ export class BatchRunner {
       try {
         const journal = JSON.parse(await readFile(join(batchesDir(this.depot), name), 'utf8')) as Journal
         const recent = this.depot.now().getTime() - Date.parse(journal.createdAt) < RESUME_WITHIN_MS
-        if (!journal.finishedAt && !journal.cancelledAt && !journal.supersededBy && recent && !processAlive(journal.pid)) journals.push(journal)
+        if (!journal.finishedAt && !journal.cancelledAt && !journal.supersededBy && recent && !runByAnotherProcess(journal)) journals.push(journal)
       } catch {
         // a journal that does not parse was never completely written: nothing was sent for it
       }
@@ -193,6 +194,7 @@ export class BatchRunner {
       concurrency: Math.max(1, Math.min(16, options.concurrency ?? DEFAULT_CONCURRENCY)),
       createdAt: this.depot.now().toISOString(),
       pid: process.pid,
+      owner: currentOwner(),
     }
     await ensurePrivateFolder(batchesDir(this.depot))
     await writeFileAtomic(join(batchesDir(this.depot), `${id}.json`), JSON.stringify(journal))
