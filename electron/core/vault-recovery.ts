@@ -23,6 +23,7 @@ export async function registerVaultUser(dataDir: string): Promise<void> {
   await ensurePrivateFolder(folder)
   const owner = currentOwner()
   await writeFileAtomic(path.join(folder, `${owner.pid}.json`), JSON.stringify(owner))
+  await otherVaultUsers(dataDir) // drops the records of processes that are gone, so the folder stays small
 }
 
 /** The other live processes that have the vault open; records of processes that are gone are removed. */

@@ -78,10 +78,11 @@ function resolveDataFolder(): string {
   try {
     adoptDataFolder(folder, { isDefault: !override })
   } catch (error) {
-    console.error('[vkey] could not start:', error instanceof Error ? error.message : String(error))
-    dialog.showErrorBox('VK Depot could not start', error instanceof Error ? error.message : String(error))
-    app.exit(3)
-    throw error
+    // Not a VK Depot data folder (or unusable): say so and stop before anything is written there.
+    const message = error instanceof Error ? error.message : String(error)
+    console.error('[vkey] could not start:', message)
+    dialog.showErrorBox('VK Depot could not start', message)
+    process.exit(3)
   }
   return folder
 }
