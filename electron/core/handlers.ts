@@ -287,10 +287,11 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       if (input.format === 'json') {
         const token = detail.token!
         const json = { id: record.id, vin: record.vin ?? null, access_token: token.accessToken, token_type: token.tokenType, expires: token.expires, expires_in: token.expiresIn, token_signature: token.tokenSignature }
-        await writeFileAtomic(path, `${JSON.stringify(json, null, 2)}\n`)
+        await writeFileAtomic(path, `${JSON.stringify(json, null, 2)}\n`, { recordIn: deps.dataDir })
       } else {
         const rendered = await renderHandoverQr(payload, input.format)
-        await writeFileAtomic(path, rendered)
+        // Recorded in the data folder: a crash mid-write leaves no car key in a temp file nobody sweeps.
+        await writeFileAtomic(path, rendered, { recordIn: deps.dataDir })
       }
       return { saved: true, fileName: basename(path) }
     },
