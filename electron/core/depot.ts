@@ -17,6 +17,7 @@ import { keytarStore, type SecretStore } from './keychain'
 import { ProfileStore, resolveEnvironment, type Profile } from './profiles'
 import { PsaClient, type PartnerCredentials, type TokenResult } from './psa-client'
 import { adoptDataFolder } from './data-folder'
+import { settingsLock } from './owner-lock'
 import { sweepTemporaryFiles, writeFileAtomic } from './secure-files'
 import { simulatorFiles } from './simulator/material'
 import { Vault } from './vault'
@@ -84,7 +85,7 @@ export class Depot {
   readonly secretStore: SecretStore
 
   private constructor(readonly options: DepotOptions) {
-    this.profiles = new ProfileStore(options.store)
+    this.profiles = new ProfileStore(options.store, undefined, settingsLock(options.dataDir))
     this.now = options.now ?? (() => new Date())
     this.secretStore = options.secretStore ?? keytarStore()
   }

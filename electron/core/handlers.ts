@@ -17,6 +17,7 @@ import { importCarDataFiles } from './cardata-files'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from './depot'
 import { coversPlan, hasValidToken, type HandoverRecord } from './handovers'
 import type { Handlers } from './ipc-dispatch'
+import { settingsLock } from './owner-lock'
 import { writeHandoverPack } from './pack'
 import { renderHandoverQr } from './qr'
 import { writeFileAtomic } from './secure-files'
@@ -159,9 +160,11 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     async 'settings:set'(input) {
       // A key sent as undefined means "unchanged", not "erase".
       const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined))
-      const next: Settings = { ...settings(), ...changes }
-      deps.store.set('settings', next)
-      return next
+      return settingsLock(deps.dataDir)(() => {
+        const next: Settings = { ...settings(), ...changes }
+        deps.store.set('settings', next)
+        return next
+      })
     },
 
     async 'profiles:list'() {

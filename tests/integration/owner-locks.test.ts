@@ -14,7 +14,8 @@ import { test, type TestContext } from 'node:test'
 import { openStore } from '../../electron/cli/commands'
 import { BatchRunner } from '../../electron/core/batch'
 import { Depot } from '../../electron/core/depot'
-import { acquireOwnerLock } from '../../electron/core/owner-lock'
+import { acquireOwnerLock, settingsLock } from '../../electron/core/owner-lock'
+import { ProfileStore } from '../../electron/core/profiles'
 import { ROOT, tempFolder } from '../helpers/depot-env'
 
 /** A child process that takes the lock, says "locked", and releases it when told "release". */
@@ -115,4 +116,26 @@ test('a batch journal whose process is paused is not resumed by another; one who
   await writeFile(join(dataDir, 'batches', 'bgone.json'), JSON.stringify(journal('bgone', gone.pid!, '1')))
   const unfinished = await new BatchRunner(depot).unfinished()
   assert.deepEqual(unfinished.map((j) => j.id), ['bgone'])
+})
+
+test('the settings file: a profile save waits for a paused owner of its lock, says busy, and saves once it is released', async (t) => {
+  const dir = join(await tempFolder(t), 'data')
+  await mkdir(dir)
+  const store = openStore(dir)
+  const profiles = new ProfileStore(store, undefined, settingsLock(dir, 300))
+  profiles.save({ name: 'first', environment: 'preprod', baseUrl: 'https://api-preprod.groupe-psa.com/connectedcar/v3', clientId: 'c', login: 'MZP000001' })
+  const holder = lockHolder(t, join(dir, 'settings.lock'))
+  assert.equal(await holder.next(), 'locked')
+  holder.child.kill('SIGSTOP')
+  t.after(() => holder.child.kill('SIGCONT'))
+
+  const second = { name: 'second', environment: 'preprod' as const, baseUrl: 'https://api-preprod.groupe-psa.com/connectedcar/v3', clientId: 'c', login: 'MZP000002' }
+  assert.throws(() => profiles.save(second), new RegExp(`The settings file in .* is busy: another VK Depot process, pid ${holder.child.pid}, holds it`))
+  assert.deepEqual(profiles.list().map((p) => p.name), ['first'], 'nothing written past a live lock')
+
+  holder.child.kill('SIGCONT')
+  holder.child.stdin!.write('release\n')
+  assert.equal(await holder.next(), 'released')
+  profiles.save(second)
+  assert.deepEqual(profiles.list().map((p) => p.name), ['first', 'second'])
 })
