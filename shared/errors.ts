@@ -31,6 +31,12 @@ export const errorCodes = [
   'storage.version',
   /** Another VK Depot process is requesting a key for the same vehicle right now. */
   'storage.vehicle-busy',
+  /** The vault key is gone from the keychain (or is not one): `vkey vault reset` is the way back. */
+  'config.vault-key-lost',
+  /** VKEY_HOME (or the default folder) is not a VK Depot data folder. */
+  'config.data-folder',
+  /** Another live VK Depot process holds a lock or uses the vault. */
+  'config.busy',
   // PSA refused the request (exit 4)
   'psa.bad-request',
   'psa.unauthorized',

@@ -18,12 +18,14 @@ import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
 import { carDataHash, vehicleOf, type DurationPlan, type HandoverRecord, type NewHandover } from '../core/handovers'
 import { obtainKey, type KeyResult } from '../core/key-requests'
 import { assertWritableFile } from '../core/output-paths'
+import { adoptDataFolder } from '../core/data-folder'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { startSimulator } from '../core/simulator'
 import { parse, write } from './args'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
+import { vaultCommand } from './vault-commands'
 
 export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
 
@@ -42,6 +44,8 @@ export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for
   vkey audit --csv OUT.csv
   vkey purge-expired
   vkey queue [list | flush [--watch]]
+  vkey vault reset [--yes]      (after the vault key was lost from the keychain)
+  vkey vault rotate             (seal everything again under a new vault key)
 
 Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,
 3 configuration or keychain, 4 PSA refused the request, 5 network, TLS or server failure.
@@ -55,9 +59,16 @@ export function maskToken(token: string): string {
 }
 
 async function openDepot(io: CliIo): Promise<Depot> {
-  const dataDir = defaultDataFolder(io.env)
+  const dataDir = openDataFolder(io)
   const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
   return depot
+}
+
+/** The data folder, adopted (or refused) before the settings store may create anything in it. */
+export function openDataFolder(io: CliIo): string {
+  const dataDir = defaultDataFolder(io.env)
+  adoptDataFolder(dataDir, { isDefault: !io.env.VKEY_HOME?.trim() })
+  return dataDir
 }
 
 /** The same settings file the desktop app's electron-store uses (conf underneath). */
@@ -104,6 +115,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       return purgeCommand(rest, io, handoverContext(io))
     case 'queue':
       return queueCommand(rest, io, handoverContext(io))
+    case 'vault':
+      return vaultCommand(rest, io, { openDataFolder, openStore })
     default:
       throw new VkError('usage', `Unknown command "${command}". Run \`vkey help\` for the list of commands.`)
   }
@@ -119,7 +132,7 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parse('simulator', args, { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } }, false)
   const port = values.port === undefined ? 7443 : integerOption('--port', values.port, 0, 65535)
   const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
-  const dataDir = defaultDataFolder(io.env)
+  const dataDir = openDataFolder(io)
   const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
   const simulator = await startSimulator({ dir, port, latencyMs, ...(values.host ? { host: values.host } : {}) })
   const depot = await Depot.open({ dataDir, store: openStore(dataDir) })

@@ -19,9 +19,12 @@ import { keytarStore, type SecretStore } from './keychain'
 import { ProfileStore, resolveEnvironment, type Profile } from './profiles'
 import { PsaClient, type PartnerCredentials } from './psa-client'
 import { writeHandoverQr } from './qr'
-import { ensurePrivateFolder, sweepTemporaryFiles, writeFileAtomic } from './secure-files'
+import { adoptDataFolder } from './data-folder'
+import { settingsLock } from './owner-lock'
+import { sweepTemporaryFiles, writeFileAtomic } from './secure-files'
 import { simulatorFiles } from './simulator/material'
 import { Vault } from './vault'
+import { registerVaultUser } from './vault-recovery'
 
 export interface FlushResult {
   sent: number
@@ -90,14 +93,17 @@ export class Depot {
   readonly secretStore: SecretStore
 
   private constructor(readonly options: DepotOptions) {
-    this.profiles = new ProfileStore(options.store)
+    this.profiles = new ProfileStore(options.store, undefined, settingsLock(options.dataDir))
     this.now = options.now ?? (() => new Date())
     this.secretStore = options.secretStore ?? keytarStore()
   }
 
-  /** Opens (and creates, 0700) the data folder and sweeps temp files a killed process left. */
+  /**
+   * Opens the data folder (creating or adopting it, 0700, only if it is or may become ours:
+   * see data-folder.ts) and sweeps the temp files a killed VK Depot process left.
+   */
   static async open(options: DepotOptions): Promise<Depot> {
-    await ensurePrivateFolder(options.dataDir)
+    adoptDataFolder(options.dataDir)
     await sweepTemporaryFiles(options.dataDir)
     return new Depot(options)
   }
@@ -108,11 +114,22 @@ export class Depot {
 
   /** The vault opens on first use, so commands that need no secret work without a keychain. */
   vault(): Promise<Vault> {
-    this.vaultPromise ??= Vault.open(this.dataDir, this.secretStore, { create: true })
+    // Recorded as a user before vault.json is read: a rotation (vault-recovery.ts) sees us or we see its new key.
+    this.vaultPromise ??= registerVaultUser(this.dataDir).then(() => Vault.open(this.dataDir, this.secretStore, { create: true }))
     this.vaultPromise.catch(() => {
       this.vaultPromise = undefined
     })
     return this.vaultPromise
+  }
+
+  /** After `vault reset`: forgets the vault, the ledger and the clients built from the old secrets. */
+  async reloadVault(): Promise<void> {
+    const previous = this.vaultPromise
+    this.vaultPromise = undefined
+    this.handoverStore?.close()
+    this.handoverStore = undefined
+    ;(await previous?.catch(() => undefined))?.close()
+    await this.close()
   }
 
   async handovers(): Promise<HandoverStore> {

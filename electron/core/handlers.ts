@@ -17,10 +17,12 @@ import { importCarDataFiles } from './cardata-files'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from './depot'
 import { coversPlan, hasValidToken, type HandoverRecord } from './handovers'
 import type { Handlers } from './ipc-dispatch'
+import { settingsLock } from './owner-lock'
 import { writeHandoverPack } from './pack'
 import { renderHandoverQr } from './qr'
 import { writeFileAtomic } from './secure-files'
 import { startSimulator, type Simulator } from './simulator'
+import { resetVault } from './vault-recovery'
 
 const DEFAULT_SETTINGS: Settings = { locale: 'system', clipboardClearSeconds: 30 }
 /** Tokens are erased within this long after they expire (the requirement is 60 s). */
@@ -158,9 +160,11 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     async 'settings:set'(input) {
       // A key sent as undefined means "unchanged", not "erase".
       const changes = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined))
-      const next: Settings = { ...settings(), ...changes }
-      deps.store.set('settings', next)
-      return next
+      return settingsLock(deps.dataDir)(() => {
+        const next: Settings = { ...settings(), ...changes }
+        deps.store.set('settings', next)
+        return next
+      })
     },
 
     async 'profiles:list'() {
@@ -288,10 +292,11 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       if (input.format === 'json') {
         const token = detail.token!
         const json = { id: record.id, vin: record.vin ?? null, access_token: token.accessToken, token_type: token.tokenType, expires: token.expires, expires_in: token.expiresIn, token_signature: token.tokenSignature }
-        await writeFileAtomic(path, `${JSON.stringify(json, null, 2)}\n`)
+        await writeFileAtomic(path, `${JSON.stringify(json, null, 2)}\n`, { recordIn: deps.dataDir })
       } else {
         const rendered = await renderHandoverQr(payload, input.format)
-        await writeFileAtomic(path, rendered)
+        // Recorded in the data folder: a crash mid-write leaves no car key in a temp file nobody sweeps.
+        await writeFileAtomic(path, rendered, { recordIn: deps.dataDir })
       }
       return { saved: true, fileName: basename(path) }
     },
@@ -367,6 +372,13 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       const store = await depot.handovers()
       const rows = await exportAuditCsv(path, await store.list(), store.events())
       return { saved: true, fileName: basename(path), rows }
+    },
+    async 'vault:reset'() {
+      // No batch can run meanwhile: none gets far without the vault this replaces.
+      const report = await resetVault(deps.dataDir, depot.secretStore, depot.profiles.list().map((p) => p.name))
+      await depot.reloadVault()
+      notify(['*'])
+      return { profiles: report.profiles.length, records: report.records, unreadable: report.unreadable }
     },
   }
   return handlers

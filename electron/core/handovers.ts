@@ -273,6 +273,9 @@ export class HandoverStore {
   }
 
   carDataOf(record: HandoverRecord): CarDataSecret {
+    if (!record.sealedCarData) {
+      throw new VkError('config.vault', `The CarData of ${record.vin ?? `handover ${record.id}`} was sealed with a vault key that was reset, so it cannot be sent again. Import the vehicle's CarData file again (\`vkey token --cardata FILE\` or \`vkey batch FILE\`).`, { field: 'id' })
+    }
     return JSON.parse(this.vault.unseal(`handover:${record.id}:cardata`, record.sealedCarData).toString('utf8')) as CarDataSecret
   }
 
@@ -302,6 +305,52 @@ export class HandoverStore {
     })
     this.db.pragma('wal_checkpoint(TRUNCATE)') // erased means erased on disk, not only in the newest page
     return expired.map((r) => r.id)
+  }
+
+  /**
+   * After `vkey vault reset`: the old vault key is gone, so no sealed CarData or token can be
+   * opened any more. Every record keeps its non-secret facts (VIN, label, plan, dates,
+   * expiry) and loses its sealed data and its CarData hash (so a re-import of the same
+   * CarData makes a new record rather than reusing one that cannot be sent). A record that
+   * could still be sent or still held a key becomes `unreadable`: never a live key, so the
+   * next batch or request issues a new one. Returns the ids it changed.
+   */
+  async markUnreadable(): Promise<string[]> {
+    const nowMs = this.now().getTime()
+    return this.write(() => {
+      const changed: string[] = []
+      for (const record of this.listSync()) {
+        if (!record.sealedCarData && !record.sealedToken && !record.carDataHash) continue
+        const { sealedToken: _token, carDataHash: _hash, ...rest } = record
+        const ended = record.expires !== undefined && Date.parse(record.expires) <= nowMs
+        const live = record.status === 'draft' || record.status === 'queued' || record.status === 'issued' || record.status === 'superseded'
+        const status = ended && record.issuedAt ? 'expired' : live ? 'unreadable' : record.status
+        this.put({ ...rest, sealedCarData: '', status, updatedAt: new Date(nowMs).toISOString() }, { live: false })
+        changed.push(record.id)
+      }
+      return changed
+    })
+  }
+
+  /**
+   * For `vkey vault rotate`: re-seals every sealed field of every record in one transaction
+   * (`reseal(purpose, envelope)` opens with the old key, seals with the new one): all or
+   * none. Returns how many fields were re-sealed.
+   */
+  async resealAll(reseal: (purpose: string, envelope: string) => string): Promise<number> {
+    return this.write(() => {
+      let count = 0
+      for (const record of this.listSync()) {
+        const next = {
+          ...record,
+          ...(record.sealedCarData ? { sealedCarData: reseal(`handover:${record.id}:cardata`, record.sealedCarData) } : {}),
+          ...(record.sealedToken ? { sealedToken: reseal(`handover:${record.id}:token`, record.sealedToken) } : {}),
+        }
+        count += (record.sealedCarData ? 1 : 0) + (record.sealedToken ? 1 : 0)
+        this.put(next, { live: this.isLiveRow(record.id) })
+      }
+      return count
+    })
   }
 
   // ---- the ledger's own rows: live keys, claims, events, batches --------------------------

@@ -55,9 +55,12 @@ export async function buildHandoverPack(records: HandoverRecord[], store: Handov
   return pdf.save()
 }
 
-/** Writes the pack (0600, atomically) and returns the number of pages. */
+/**
+ * Writes the pack (0600, atomically) and returns the number of pages. The temp file beside
+ * `path` is recorded in the data folder before it exists, so a crash (even SIGKILL) while
+ * the pages are built leaves a temp file the next VK Depot start removes.
+ */
 export async function writeHandoverPack(path: string, records: HandoverRecord[], store: HandoverStore, options: { timeZone?: string } = {}): Promise<number> {
-  const bytes = await buildHandoverPack(records, store, options)
-  await writeFileAtomic(path, Buffer.from(bytes))
+  await writeFileAtomic(path, async () => Buffer.from(await buildHandoverPack(records, store, options)), { recordIn: store.dataDir })
   return records.length
 }

@@ -58,10 +58,13 @@ export function resolveEnvironment(env: string): { environment: Exclude<Environm
 export class ProfileStore {
   readonly #store: KeyValueStore
   readonly #now: () => Date
+  readonly #locked: <T>(fn: () => T) => T
 
-  constructor(store: KeyValueStore, now: () => Date = () => new Date()) {
+  /** `locked` runs a read-modify-write of the store under the settings lock (owner-lock.ts), when other processes share it. */
+  constructor(store: KeyValueStore, now: () => Date = () => new Date(), locked: <T>(fn: () => T) => T = (fn) => fn()) {
     this.#store = store
     this.#now = now
+    this.#locked = locked
   }
 
   /** All profiles, sorted by name. Entries damaged by hand edits are skipped. */
@@ -107,15 +110,19 @@ export class ProfileStore {
    * Adds or replaces a profile (keeping its createdAt). The first profile becomes the default.
    * Returns the profile as stored.
    */
-  save(input: ProfileInput, { makeDefault = false }: { makeDefault?: boolean } = {}): Profile {
+  save(input: ProfileInput, options: { makeDefault?: boolean } = {}): Profile {
     const parsed = ProfileInputSchema.safeParse(input)
     if (!parsed.success) throw invalidProfile(parsed.error, input)
+    return this.#locked(() => this.#save(parsed.data, options.makeDefault ?? false))
+  }
+
+  #save(data: z.output<typeof ProfileInputSchema>, makeDefault: boolean): Profile {
     const profiles = this.#read()
     const now = this.#now().toISOString()
-    const existing = profiles.find((profile) => profile.name === parsed.data.name)
+    const existing = profiles.find((profile) => profile.name === data.name)
     const profile: Profile = ProfileSchema.parse({
-      ...parsed.data,
-      createdAt: existing?.createdAt ?? parsed.data.createdAt ?? now,
+      ...data,
+      createdAt: existing?.createdAt ?? data.createdAt ?? now,
       updatedAt: now,
     })
     const next = [...profiles.filter((candidate) => candidate.name !== profile.name), profile]
@@ -126,6 +133,10 @@ export class ProfileStore {
 
   /** Removes a profile; true when it existed. When it was the default, no profile is default any more unless one remains. */
   remove(name: string): boolean {
+    return this.#locked(() => this.#remove(name))
+  }
+
+  #remove(name: string): boolean {
     const profiles = this.#read()
     const next = profiles.filter((profile) => profile.name !== name)
     if (next.length === profiles.length) return false
@@ -138,8 +149,7 @@ export class ProfileStore {
   }
 
   setDefault(name: string): void {
-    const profile = this.get(name)
-    this.#store.set(defaultKey, profile.name)
+    this.#locked(() => this.#store.set(defaultKey, this.get(name).name))
   }
 
   #read(): Profile[] {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import { currentOwner, isOwnerAlive, parseOwner } from './process-owner'
 
 const isPosix = process.platform !== 'win32'
 
@@ -13,31 +14,105 @@ export async function ensurePrivateFolder(dir: string): Promise<void> {
   if ((stats.mode & 0o077) !== 0) await fs.chmod(dir, 0o700)
 }
 
+/** The suffix of every temp file VK Depot writes: the sweep removes these and nothing else of its own making. */
+export const TEMP_SUFFIX = '.vkd-tmp'
+
+/** Where temp files written outside the data folder are recorded until they are renamed or removed. */
+export const PENDING_FOLDER = 'pending-temp'
+
+export interface AtomicWriteOptions {
+  mode?: number
+  /**
+   * The data folder, for a file written outside it (a pack on the Desktop): the temp file's
+   * path and owner are recorded there first, so that if this process is killed mid-write the
+   * next VK Depot start removes the temp file it left (see sweepTemporaryFiles).
+   */
+  recordIn?: string
+}
+
 /**
  * Writes a file so that readers see the old or the new content, never a mix.
  * Temp file in the same folder (O_EXCL, owner-only), fsync, rename, then fsync the folder
- * so the rename survives a power cut.
+ * so the rename survives a power cut. `data` may be a function: the temp file then exists
+ * (and is recorded) while the content is produced.
  */
-export async function writeFileAtomic(filePath: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  filePath: string,
+  data: string | Uint8Array | (() => Promise<string | Uint8Array>),
+  modeOrOptions: number | AtomicWriteOptions = {},
+): Promise<void> {
+  const options = typeof modeOrOptions === 'number' ? { mode: modeOrOptions } : modeOrOptions
+  const mode = options.mode ?? 0o600
   const dir = path.dirname(filePath)
-  const temporary = path.join(dir, `${path.basename(filePath)}.${randomBytes(6).toString('hex')}.tmp`)
-  const handle = await fs.open(temporary, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode)
+  const temporary = path.join(dir, `${path.basename(filePath)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`)
+  const record = options.recordIn ? await recordPendingTemp(options.recordIn, temporary) : undefined
   let renamed = false
   try {
+    const handle = await fs.open(temporary, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode)
     try {
-      // The umask may have cleared bits of `mode`; set it exactly.
-      if (isPosix) await handle.chmod(mode)
-      await handle.writeFile(data)
-      await handle.sync()
+      try {
+        // The umask may have cleared bits of `mode`; set it exactly.
+        if (isPosix) await handle.chmod(mode)
+        await handle.writeFile(typeof data === 'function' ? await data() : data)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await fs.rename(temporary, filePath)
+      renamed = true
     } finally {
-      await handle.close()
+      if (!renamed) await fs.rm(temporary, { force: true })
     }
-    await fs.rename(temporary, filePath)
-    renamed = true
   } finally {
-    if (!renamed) await fs.rm(temporary, { force: true })
+    if (record) await fs.rm(record, { force: true })
   }
   await syncFolder(dir)
+}
+
+async function recordPendingTemp(dataDir: string, temporary: string): Promise<string> {
+  const folder = path.join(dataDir, PENDING_FOLDER)
+  await fs.mkdir(folder, { recursive: true, mode: 0o700 })
+  const record = path.join(folder, `${randomBytes(8).toString('hex')}.json`)
+  // Written (and synced) before the temp file exists: a crash can leave a record without a file, never the reverse.
+  await writeFileAtomic(record, JSON.stringify({ path: temporary, owner: currentOwner() }))
+  return record
+}
+
+/** Removes the temp files recorded in `<dataDir>/pending-temp` whose writer is gone; returns them. */
+async function sweepPendingTemps(dataDir: string): Promise<string[]> {
+  const folder = path.join(dataDir, PENDING_FOLDER)
+  let names: string[]
+  try {
+    names = (await fs.readdir(folder)).filter((name) => name.endsWith('.json'))
+  } catch (error) {
+    if (isNotFound(error)) return []
+    throw error
+  }
+  const removed: string[] = []
+  for (const name of names) {
+    const record = path.join(folder, name)
+    let entry: { path?: unknown; owner?: unknown }
+    try {
+      entry = JSON.parse(await fs.readFile(record, 'utf8')) as { path?: unknown; owner?: unknown }
+    } catch {
+      continue // being written right now, or not ours to judge
+    }
+    const owner = parseOwner(entry.owner)
+    if (owner && isOwnerAlive(owner)) continue
+    // Only a name VK Depot gave: whatever the record says, nothing else is ever removed.
+    if (typeof entry.path === 'string' && path.isAbsolute(entry.path) && entry.path.endsWith(TEMP_SUFFIX)) {
+      try {
+        if ((await fs.lstat(entry.path)).isFile()) {
+          await fs.rm(entry.path, { force: true })
+          removed.push(entry.path)
+        }
+      } catch (error) {
+        if (!isNotFound(error)) throw error
+      }
+    }
+    await fs.rm(record, { force: true })
+  }
+  return removed
 }
 
 async function syncFolder(dir: string): Promise<void> {
@@ -52,9 +127,21 @@ async function syncFolder(dir: string): Promise<void> {
   }
 }
 
+/** The names VK Depot's own writers give their temp files (and nothing else's). */
+function isOurTempName(name: string, topLevel: boolean): boolean {
+  if (name.endsWith(TEMP_SUFFIX)) return true
+  // writeFileAtomic before the .vkd-tmp suffix: `<name>.<12 hex>.tmp`.
+  if (/\.[0-9a-f]{12}\.tmp$/.test(name)) return true
+  // The settings store (conf's atomic writer), for the one settings file VK Depot owns.
+  return topLevel && /^settings\.json\.tmp-\d{10}[a-f0-9]{6}$/.test(name)
+}
+
 /**
- * Removes `*.tmp` files left by processes killed mid-write, in `dir` and below, and the
- * `*.tmp-<digits><hex>` ones the settings store (conf's atomic writer) leaves the same way.
+ * Removes the temp files VK Depot's own writers leave when a process is killed mid-write:
+ * in `dir` (the data folder, which must be ours: see data-folder.ts) and below, only names
+ * VK Depot gives (`*.vkd-tmp`, the older `<name>.<12 hex>.tmp`, and the settings store's
+ * `settings.json.tmp-…`), plus temp files written outside the folder that were recorded in
+ * it (a pack on the Desktop) once their writer is gone. A `report.docx.tmp` is never touched.
  * Chromium's own profile folder (`chromium/`) is Chromium's business and is not walked.
  * Files younger than `minAgeMs` are kept: another running process may be about to rename them.
  * Returns the removed paths. Symbolic links are neither followed nor removed.
@@ -74,7 +161,7 @@ export async function sweepTemporaryFiles(dir: string, { minAgeMs = 60_000 }: { 
       const full = path.join(folder, entry.name)
       if (entry.isDirectory()) {
         if (folder !== dir || entry.name !== 'chromium') await visit(full)
-      } else if (entry.isFile() && (entry.name.endsWith('.tmp') || /\.tmp-\d{10}[a-f0-9]{6}$/.test(entry.name))) {
+      } else if (entry.isFile() && isOurTempName(entry.name, folder === dir)) {
         try {
           const stats = await fs.lstat(full)
           if (stats.mtimeMs > cutoff) continue
@@ -87,6 +174,7 @@ export async function sweepTemporaryFiles(dir: string, { minAgeMs = 60_000 }: { 
     }
   }
   await visit(dir)
+  removed.push(...(await sweepPendingTemps(dir)))
   return removed
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { VkError } from '../../shared/errors'
 import type { SecretStore } from './keychain'
-import { ensurePrivateFolder, isNotFound, readFileIfExists, writeFileAtomic } from './secure-files'
+import { ensurePrivateFolder, isNotFound, readFileIfExists, TEMP_SUFFIX, writeFileAtomic } from './secure-files'
 
 /** What a profile keeps secret; sealed as one JSON document. */
 export interface ProfileSecrets {
@@ -22,7 +22,10 @@ const profileSecretsSchema = z.object({
   chainPems: z.array(z.string()).optional(),
 })
 
-const vaultFileSchema = z.object({ version: z.literal(1), vaultId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/), createdAt: z.string() })
+const vaultIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/)
+/** `next`: a rotation in progress (`vkey vault rotate`); both keys open envelopes until it ends. */
+const vaultFileSchema = z.object({ version: z.literal(1), vaultId: vaultIdSchema, createdAt: z.string(), next: vaultIdSchema.optional() })
+type VaultFile = z.infer<typeof vaultFileSchema>
 const sealedFileSchema = z.object({ format: z.literal('vk-depot-sealed'), version: z.literal(1), purpose: z.string(), data: z.string() })
 
 const envelopeVersion = 1
@@ -49,13 +52,21 @@ export function secretsFileName(profileName: string): string {
  */
 export class Vault {
   readonly dataDir: string
-  readonly vaultId: string
-  #key: Buffer | undefined
+  #vaultId: string
+  /** The vault id a rotation moves to, while it runs. */
+  #next: string | undefined
+  /** Sealing key first; every key here may open an envelope. */
+  #keys: Buffer[] | undefined
 
-  private constructor(dataDir: string, vaultId: string, key: Buffer) {
+  private constructor(dataDir: string, vaultId: string, keys: Buffer[], next?: string) {
     this.dataDir = dataDir
-    this.vaultId = vaultId
-    this.#key = key
+    this.#vaultId = vaultId
+    this.#keys = keys
+    this.#next = next
+  }
+
+  get vaultId(): string {
+    return this.#vaultId
   }
 
   /** Path of the file naming this data folder's vault. */
@@ -74,7 +85,7 @@ export class Vault {
    */
   static async open(dataDir: string, store: SecretStore, { create = true }: { create?: boolean } = {}): Promise<Vault> {
     const existing = await readVaultFile(dataDir)
-    if (existing) return Vault.#unlock(dataDir, store, existing.vaultId)
+    if (existing) return Vault.#unlock(dataDir, store, existing)
     if (!create) {
       throw new VkError('config.vault', `There is no vault in ${dataDir} yet: add a profile with \`vkey profile add\` first.`, {
         file: Vault.fileIn(dataDir),
@@ -86,44 +97,137 @@ export class Vault {
     // The key goes to the keychain before vault.json exists: if the keychain fails, nothing is written.
     await store.set(vaultKeyAccount(vaultId), key.toString('base64'))
     const won = await createExclusive(Vault.fileIn(dataDir), `${JSON.stringify({ version: 1, vaultId, createdAt: new Date().toISOString() }, null, 2)}\n`)
-    if (won) return new Vault(dataDir, vaultId, key)
+    if (won) return new Vault(dataDir, vaultId, [key])
     // Another process created the vault at the same moment: use theirs, drop our key.
     key.fill(0)
     await store.delete(vaultKeyAccount(vaultId)).catch(() => false)
     const theirs = await readVaultFile(dataDir)
     if (!theirs) throw new VkError('config.vault', `${Vault.fileIn(dataDir)} vanished while it was being created: try again.`, { file: Vault.fileIn(dataDir) })
-    return Vault.#unlock(dataDir, store, theirs.vaultId)
+    return Vault.#unlock(dataDir, store, theirs)
   }
 
-  static async #unlock(dataDir: string, store: SecretStore, vaultId: string): Promise<Vault> {
+  static async #unlock(dataDir: string, store: SecretStore, file: VaultFile): Promise<Vault> {
+    const key = await Vault.#readKey(dataDir, store, file.vaultId)
+    if (!key) throw vaultKeyLost(dataDir, `keychain entry "${vaultKeyAccount(file.vaultId)}" is gone`)
+    // A rotation in progress: its new key seals; both open.
+    const next = file.next ? await Vault.#readKey(dataDir, store, file.next) : undefined
+    return next && file.next ? new Vault(dataDir, file.vaultId, [next, key], file.next) : new Vault(dataDir, file.vaultId, [key])
+  }
+
+  /** The key for a vault id, undefined when the keychain does not have it. */
+  static async #readKey(dataDir: string, store: SecretStore, vaultId: string): Promise<Buffer | undefined> {
     const encoded = await store.get(vaultKeyAccount(vaultId))
-    if (encoded === null) {
-      throw new VkError(
-        'config.vault',
-        `The secrets in ${dataDir} were sealed with a key this keychain no longer has (keychain entry "${vaultKeyAccount(vaultId)}" is gone, ` +
-          'for example after a new user account or a restored backup). Re-import the certificate and password with `vkey profile add`.',
-        { file: Vault.fileIn(dataDir), field: vaultKeyAccount(vaultId) },
-      )
-    }
+    if (encoded === null) return undefined
     const key = Buffer.from(encoded, 'base64')
     if (key.length !== keyLength) {
       key.fill(0)
-      throw new VkError('config.vault', `The keychain entry "${vaultKeyAccount(vaultId)}" is not a VK Depot vault key. Re-import the certificate and password with \`vkey profile add\`.`, {
-        field: vaultKeyAccount(vaultId),
-      })
+      throw vaultKeyLost(dataDir, `keychain entry "${vaultKeyAccount(vaultId)}" is not a VK Depot vault key`)
     }
-    return new Vault(dataDir, vaultId, key)
+    return key
+  }
+
+  /**
+   * What the data folder's vault looks like, without opening anything sealed: undefined when
+   * there is no vault yet; `keyLost` when the keychain no longer has (a usable) key for it.
+   */
+  static async inspect(dataDir: string, store: SecretStore): Promise<{ vaultId?: string; keyLost: boolean } | undefined> {
+    let file: VaultFile | undefined
+    try {
+      file = await readVaultFile(dataDir)
+    } catch (error) {
+      if (error instanceof VkError && error.code === 'config.vault') return { keyLost: true } // damaged vault.json
+      throw error
+    }
+    if (!file) return undefined
+    try {
+      const key = await Vault.#readKey(dataDir, store, file.vaultId)
+      key?.fill(0)
+      return { vaultId: file.vaultId, keyLost: !key }
+    } catch (error) {
+      if (error instanceof VkError && error.code === 'config.vault-key-lost') return { vaultId: file.vaultId, keyLost: true }
+      throw error
+    }
+  }
+
+  /**
+   * A new vault with a new key, stored in the keychain but not yet named by vault.json:
+   * `commit()` makes it the data folder's vault (for `vkey vault reset`, which first drops
+   * what the old key sealed, so a crash before the commit leaves the old state to reset again).
+   */
+  static async prepareNew(dataDir: string, store: SecretStore): Promise<{ vault: Vault; commit: () => Promise<void> }> {
+    const vaultId = randomBytes(16).toString('base64url')
+    const key = randomBytes(keyLength)
+    await store.set(vaultKeyAccount(vaultId), key.toString('base64'))
+    const vault = new Vault(dataDir, vaultId, [key])
+    const commit = async (): Promise<void> => {
+      await ensurePrivateFolder(dataDir)
+      await writeVaultFile(dataDir, { version: 1, vaultId, createdAt: new Date().toISOString() })
+    }
+    return { vault, commit }
+  }
+
+  /** Step 1 of a rotation: a new key in the keychain, named in vault.json as `next` (sealing from now on). */
+  async beginRotation(store: SecretStore): Promise<void> {
+    if (this.#next) return // a rotation a crash interrupted: carry on with its key
+    const next = randomBytes(16).toString('base64url')
+    const key = randomBytes(keyLength)
+    await store.set(vaultKeyAccount(next), key.toString('base64'))
+    await writeVaultFile(this.dataDir, { version: 1, vaultId: this.#vaultId, next, createdAt: new Date().toISOString() })
+    this.#keys = [key, ...this.#requireKeys()]
+    this.#next = next
+  }
+
+  /** Last step of a rotation, once everything is re-sealed: vault.json names the new key and the old one leaves the keychain. */
+  async finishRotation(store: SecretStore): Promise<void> {
+    const next = this.#next
+    if (!next) throw new VkError('internal', 'No rotation is in progress.')
+    const previous = this.#vaultId
+    await writeVaultFile(this.dataDir, { version: 1, vaultId: next, createdAt: new Date().toISOString() })
+    const [current, ...old] = this.#requireKeys()
+    for (const key of old) key.fill(0)
+    this.#keys = [current!]
+    this.#vaultId = next
+    this.#next = undefined
+    await store.delete(vaultKeyAccount(previous)).catch(() => false)
+  }
+
+  /** Opens an envelope with whichever key sealed it and seals it again with the sealing key. */
+  reseal(purpose: string, envelope: string): string {
+    const plaintext = this.unseal(purpose, envelope)
+    try {
+      return this.seal(purpose, plaintext)
+    } finally {
+      plaintext.fill(0)
+    }
+  }
+
+  /** Re-seals every profile's secrets file with the sealing key (each file replaced atomically); returns how many. */
+  async resealSecretsFiles(): Promise<number> {
+    let count = 0
+    for (const filePath of await sealedFiles(this.dataDir)) {
+      const file = await readSealedFile(filePath, '')
+      await writeFileAtomic(filePath, `${JSON.stringify({ ...file, data: this.reseal(file.purpose, file.data) }, null, 2)}\n`)
+      count += 1
+    }
+    return count
+  }
+
+  /** Deletes every profile's sealed secrets (after a reset they cannot be opened); returns the profile files removed. */
+  static async dropSecretsFiles(dataDir: string): Promise<number> {
+    const files = await sealedFiles(dataDir)
+    for (const file of files) await fs.rm(file, { force: true })
+    return files.length
   }
 
   /** Forgets the key in memory; the vault cannot be used afterwards. */
   close(): void {
-    this.#key?.fill(0)
-    this.#key = undefined
+    for (const key of this.#keys ?? []) key.fill(0)
+    this.#keys = undefined
   }
 
-  #requireKey(): Buffer {
-    if (!this.#key) throw new VkError('internal', 'The vault was closed.')
-    return this.#key
+  #requireKeys(): Buffer[] {
+    if (!this.#keys) throw new VkError('internal', 'The vault was closed.')
+    return this.#keys
   }
 
   /**
@@ -137,7 +241,7 @@ export class Vault {
     try {
       const iv = randomBytes(ivLength)
       const header = Buffer.from([envelopeVersion])
-      const cipher = createCipheriv('aes-256-gcm', this.#requireKey(), iv, { authTagLength: tagLength })
+      const cipher = createCipheriv('aes-256-gcm', this.#requireKeys()[0]!, iv, { authTagLength: tagLength })
       cipher.setAAD(additionalData(header, purpose))
       const body = Buffer.concat([cipher.update(data), cipher.final()])
       return Buffer.concat([header, iv, body, cipher.getAuthTag()]).toString('base64')
@@ -158,21 +262,25 @@ export class Vault {
     const iv = bytes.subarray(1, 1 + ivLength)
     const tag = bytes.subarray(bytes.length - tagLength)
     const body = bytes.subarray(1 + ivLength, bytes.length - tagLength)
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#requireKey(), iv, { authTagLength: tagLength })
-      decipher.setAAD(additionalData(header, purpose))
-      decipher.setAuthTag(tag)
-      return Buffer.concat([decipher.update(body), decipher.final()])
-    } catch (error) {
-      if (error instanceof VkError) throw error
-      throw new VkError(
-        'config.vault',
-        `The sealed data for "${purpose}" could not be opened: it was changed, belongs to something else, or was sealed by another vault. ` +
-          'Re-import the certificate and password.',
-        { field: purpose },
-        { cause: error },
-      )
+    let failure: unknown
+    // GCM authenticates: a key that did not seal this envelope fails cleanly, and the next is tried.
+    for (const key of this.#requireKeys()) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: tagLength })
+        decipher.setAAD(additionalData(header, purpose))
+        decipher.setAuthTag(tag)
+        return Buffer.concat([decipher.update(body), decipher.final()])
+      } catch (error) {
+        failure = error
+      }
     }
+    throw new VkError(
+      'config.vault',
+      `The sealed data for "${purpose}" could not be opened: it was changed, belongs to something else, or was sealed by another vault. ` +
+        'Re-import the certificate and password.',
+      { field: purpose },
+      { cause: failure },
+    )
   }
 
   /** The file a profile's secrets are sealed in. */
@@ -197,16 +305,8 @@ export class Vault {
 
   async loadProfileSecrets(profileName: string): Promise<ProfileSecrets | undefined> {
     const filePath = this.profileSecretsFile(profileName)
-    const raw = await readFileIfExists(filePath)
-    if (raw === undefined) return undefined
-    let file: z.infer<typeof sealedFileSchema>
-    try {
-      file = sealedFileSchema.parse(JSON.parse(raw.toString('utf8')))
-    } catch (error) {
-      throw new VkError('config.vault', `${filePath} is not a VK Depot sealed file. Remove it and re-import the certificate and password for profile "${profileName}".`, {
-        file: filePath,
-      }, { cause: error })
-    }
+    if ((await readFileIfExists(filePath)) === undefined) return undefined
+    const file = await readSealedFile(filePath, profileName)
     const plaintext = this.unseal(profilePurpose(profileName), file.data)
     try {
       return profileSecretsSchema.parse(JSON.parse(plaintext.toString('utf8')))
@@ -239,14 +339,49 @@ function additionalData(header: Buffer, purpose: string): Buffer {
   return Buffer.concat([Buffer.from('vk-depot-vault:'), header, Buffer.from(`:${purpose}`, 'utf8')])
 }
 
-async function readVaultFile(dataDir: string): Promise<z.infer<typeof vaultFileSchema> | undefined> {
+/** The error every command meets when the vault key is gone: it names the one command that works. */
+export function vaultKeyLost(dataDir: string, what: string): VkError {
+  return new VkError(
+    'config.vault-key-lost',
+    `The secrets in ${dataDir} were sealed with a vault key this keychain no longer has (${what}; for example after a new user account or a restored backup). ` +
+      'Run `vkey vault reset` (in the app: Reset the vault): it keeps your profiles\' settings and the history, drops the passwords, certificates and tokens ' +
+      'that can no longer be opened, and then `vkey profile add` and `vkey cert import` work again.',
+    { file: Vault.fileIn(dataDir), field: 'vault-key' },
+  )
+}
+
+async function writeVaultFile(dataDir: string, file: VaultFile): Promise<void> {
+  await writeFileAtomic(Vault.fileIn(dataDir), `${JSON.stringify(file, null, 2)}\n`)
+}
+
+async function sealedFiles(dataDir: string): Promise<string[]> {
+  const folder = path.join(dataDir, 'secrets')
+  try {
+    return (await fs.readdir(folder)).filter((name) => name.endsWith('.sealed')).map((name) => path.join(folder, name))
+  } catch (error) {
+    if (isNotFound(error)) return []
+    throw error
+  }
+}
+
+async function readSealedFile(filePath: string, profileName: string): Promise<z.infer<typeof sealedFileSchema>> {
+  try {
+    return sealedFileSchema.parse(JSON.parse((await fs.readFile(filePath)).toString('utf8')))
+  } catch (error) {
+    throw new VkError('config.vault', `${filePath} is not a VK Depot sealed file. Remove it and re-import the certificate and password${profileName ? ` for profile "${profileName}"` : ''}.`, {
+      file: filePath,
+    }, { cause: error })
+  }
+}
+
+async function readVaultFile(dataDir: string): Promise<VaultFile | undefined> {
   const filePath = Vault.fileIn(dataDir)
   const raw = await readFileIfExists(filePath)
   if (raw === undefined) return undefined
   try {
     return vaultFileSchema.parse(JSON.parse(raw.toString('utf8')))
   } catch (error) {
-    throw new VkError('config.vault', `${filePath} is damaged. If you have no other copy, remove it and the "secrets" folder beside it, then re-import the certificate and password.`, {
+    throw new VkError('config.vault', `${filePath} is damaged. If you have no other copy, run \`vkey vault reset\` to start a new vault (profiles' settings and the history are kept), then re-import the certificate and password.`, {
       file: filePath,
     }, { cause: error })
   }
@@ -254,7 +389,7 @@ async function readVaultFile(dataDir: string): Promise<z.infer<typeof vaultFileS
 
 /** Atomically creates `filePath` only if it does not exist yet (link(2) fails on an existing name). */
 async function createExclusive(filePath: string, content: string): Promise<boolean> {
-  const temporary = `${filePath}.${randomBytes(6).toString('hex')}.tmp`
+  const temporary = `${filePath}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`
   await writeFileAtomic(temporary, content)
   try {
     try {

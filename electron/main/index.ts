@@ -4,13 +4,13 @@
  * parts of this glue live beside it (origins, app-protocol, window-options, hardening,
  * dialogs, ipc) so the tests can check them without the Electron binary.
  */
-import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { app, BrowserWindow, clipboard, dialog, ipcMain, protocol, session } from 'electron'
 import Store from 'electron-store'
 import type { HandlerDeps, KeyValueStore } from '../core/app-deps'
 import { createHandlers } from '../core/handlers'
+import { adoptDataFolder } from '../core/data-folder'
 import { appName } from '../core/paths'
 import { appSchemePrivileges, serveAppRequest } from './app-protocol'
 import { createDialogs } from './dialogs'
@@ -68,14 +68,23 @@ if (!app.requestSingleInstanceLock()) {
   app.whenReady().then(start, (error: unknown) => fail(error))
 }
 
+/**
+ * VKEY_HOME or Electron's folder for "VK Depot", adopted (or refused: not a VK Depot data
+ * folder) before Electron writes its own files there (the single-instance lock does).
+ */
 function resolveDataFolder(): string {
   const override = process.env.VKEY_HOME?.trim()
-  if (override) {
-    const folder = path.resolve(override)
-    mkdirSync(folder, { recursive: true, mode: 0o700 })
-    return folder
+  const folder = override ? path.resolve(override) : path.join(app.getPath('appData'), appName)
+  try {
+    adoptDataFolder(folder, { isDefault: !override })
+  } catch (error) {
+    // Not a VK Depot data folder (or unusable): say so and stop before anything is written there.
+    const message = error instanceof Error ? error.message : String(error)
+    console.error('[vkey] could not start:', message)
+    dialog.showErrorBox('VK Depot could not start', message)
+    process.exit(3)
   }
-  return path.join(app.getPath('appData'), appName)
+  return folder
 }
 
 async function start(): Promise<void> {

@@ -11,6 +11,7 @@ import { ErrorPanel } from './components/ErrorPanel'
 import { NavIcon } from './components/NavIcon'
 import { QueueBanner } from './components/QueueBanner'
 import { Spinner } from './components/Spinner'
+import { VaultRecovery } from './components/VaultRecovery'
 import { HistoryScreen } from './screens/HistoryScreen'
 import { RequestScreen } from './screens/RequestScreen'
 import { SettingsScreen } from './screens/SettingsScreen'
@@ -39,6 +40,14 @@ export function App() {
   useEffect(() => {
     reloadProfiles()
       .then((list) => setScreen(list.length === 0 ? 'settings' : 'vehicles'))
+      .catch((error: unknown) => setLoadError(toErrorView(error)))
+  }, [reloadProfiles])
+
+  // After a vault reset: profiles kept their settings and need their password and certificate again.
+  const recovered = useCallback(() => {
+    setLoadError(null)
+    reloadProfiles()
+      .then(() => setScreen('settings'))
       .catch((error: unknown) => setLoadError(toErrorView(error)))
   }, [reloadProfiles])
 
@@ -101,7 +110,8 @@ export function App() {
         </div>
       </nav>
       <main className="content" ref={mainRef}>
-        {loadError && <ErrorPanel error={loadError} />}
+        {loadError && loadError.code === 'config.vault-key-lost' && <VaultRecovery error={loadError} onDone={recovered} />}
+        {loadError && loadError.code !== 'config.vault-key-lost' && <ErrorPanel error={loadError} />}
         {!loadError && screen === null && (
           <p className="loading">
             <Spinner /> {t('common.loading')}

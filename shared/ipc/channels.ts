@@ -32,6 +32,7 @@ export const channelMethods = {
   'queue:cancel': 'cancelQueued',
   'pack:export': 'exportPack',
   'audit:export': 'exportAudit',
+  'vault:reset': 'resetVault',
 } as const
 
 export const eventMethods = {

@@ -241,6 +241,8 @@ export const contract = {
     output: z.object({ saved: z.boolean(), fileName: z.string().optional(), pages: z.number() }),
   },
   'audit:export': { input: none, output: z.object({ saved: z.boolean(), fileName: z.string().optional(), rows: z.number() }) },
+  /** After the vault key was lost (error config.vault-key-lost): the same as `vkey vault reset --yes`. */
+  'vault:reset': { input: z.object({ confirm: z.literal(true) }), output: z.object({ profiles: z.number(), records: z.number(), unreadable: z.number() }) },
 } as const satisfies Record<Channel, { input: z.ZodType; output: z.ZodType }>
 
 /** Events pushed from main: `window.vkey.on[method](listener) → unsubscribe`. */

@@ -22,6 +22,7 @@ import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
 import Conf from 'conf'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { adoptDataFolder } from '../../electron/core/data-folder'
 import type { Clipboard, Dialogs, FilePurpose, SaveFormat } from '../../electron/core/app-deps'
 import { createHandlers, type HandlerHost } from '../../electron/core/handlers'
 import { dispatch, type EventSink } from '../../electron/core/ipc-dispatch'
@@ -212,6 +213,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
 
   async function openApp(t: TestContext, options: AppOptions = {}): Promise<App> {
     const dataDir = await mkdtemp(join(tmpdir(), 'vkd-e2e-'))
+    // As the app's main process does before Chromium writes its profile there.
+    adoptDataFolder(dataDir)
     const dialogs = new DialogDouble()
     const clipboard = new MemoryClipboard()
     const contextOptions = { viewport: options.viewport ?? { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: options.systemLocale ?? 'en-US' }

@@ -142,12 +142,12 @@ describe('vault with the real keychain', () => {
     await store.delete(vaultKeyAccount(otherVault.vaultId))
   })
 
-  test('a vault whose key left the keychain says to re-import, and no vault is created when asked not to', async () => {
+  test('a vault whose key left the keychain names `vkey vault reset`, and no vault is created when asked not to', async () => {
     const dataDir = await newDataDir('lost-key')
     const vault = await Vault.open(dataDir, store)
     await vault.saveProfileSecrets('p', { password: 'x' })
     assert.equal(await store.delete(vaultKeyAccount(vault.vaultId)), true)
-    await assert.rejects(Vault.open(dataDir, store), expectVkError('config.vault', /no longer has.*[Rr]e-import the certificate and password/s))
+    await assert.rejects(Vault.open(dataDir, store), expectVkError('config.vault-key-lost', /no longer has.*Run `vkey vault reset`/s))
 
     const empty = await newDataDir('never-created')
     await assert.rejects(Vault.open(empty, store, { create: false }), expectVkError('config.vault', /vkey profile add/))

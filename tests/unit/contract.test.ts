@@ -53,6 +53,7 @@ const validInputs: { [C in Channel]: InputOf<C> } = {
   'queue:cancel': { id: 'abc' },
   'pack:export': { ids: ['handover-1'] },
   'audit:export': undefined,
+  'vault:reset': { confirm: true },
 }
 
 /** A value of another type than the one given (what a confused or hostile page might send). */

@@ -10,6 +10,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ra
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { VkError } from '../../../shared/errors'
+import { withOwnerLock } from '../owner-lock'
 import type { PartnerCredentials } from '../psa-client'
 import { certificateFacts, createCa, issueCertificate, issuePartnerCertificate, toPkcs12, type Issued } from '../pki'
 
@@ -166,7 +167,7 @@ async function createMaterial(dir: string, files: SimulatorFiles): Promise<void>
  * Loads the simulator material from `dir`, creating it on first use and re-issuing the
  * server certificate when it has expired (by `now`).
  */
-export async function loadSimulatorMaterial(dir: string, options: { now?: () => Date } = {}): Promise<SimulatorMaterial> {
+export async function loadSimulatorMaterial(dir: string, options: { now?: () => Date; lockWaitMs?: number } = {}): Promise<SimulatorMaterial> {
   const now = options.now ?? (() => new Date())
   const files = simulatorFiles(dir)
   let created = false
@@ -178,10 +179,14 @@ export async function loadSimulatorMaterial(dir: string, options: { now?: () => 
       throw new VkError('input.file', `Could not create the simulator folder ${dir}: pick another with --dir.`, { file: dir }, { cause: error })
     }
   }
-  const complete = (await Promise.all(Object.values(files).map(exists))).every(Boolean)
-  if (!complete) {
-    await createMaterial(dir, files)
-    created = true
+  const complete = async () => (await Promise.all(Object.values(files).map(exists))).every(Boolean)
+  if (!(await complete())) {
+    // Two simulators starting on a new folder at once: one creates, the other waits and reuses.
+    await withOwnerLock(join(dir, '.material.lock'), async () => {
+      if (await complete()) return
+      await createMaterial(dir, files)
+      created = true
+    }, { what: `The simulator folder ${dir}`, ...(options.lockWaitMs !== undefined ? { waitMs: options.lockWaitMs } : {}) })
   }
   const read = async (file: string): Promise<string> => {
     try {
@@ -200,10 +205,17 @@ export async function loadSimulatorMaterial(dir: string, options: { now?: () => 
 
   let serverCertRenewed = false
   if (certificateFacts(server.certPem).notAfter.getTime() <= now().getTime()) {
-    server = issueServer(serverCa)
-    await writePrivateFile(files.serverCert, server.certPem)
-    await writePrivateFile(files.serverKey, server.keyPem)
-    serverCertRenewed = true
+    await withOwnerLock(join(dir, '.material.lock'), async () => {
+      const current: Issued = { certPem: await read(files.serverCert), keyPem: await read(files.serverKey) }
+      if (certificateFacts(current.certPem).notAfter.getTime() > now().getTime()) {
+        server = current // another simulator renewed it meanwhile
+        return
+      }
+      server = issueServer(serverCa)
+      await writePrivateFile(files.serverCert, server.certPem)
+      await writePrivateFile(files.serverKey, server.keyPem)
+      serverCertRenewed = true
+    }, { what: `The simulator folder ${dir}` })
   }
   return { dir, files, created, serverCertRenewed, serverCa, server, partnerCa, partner, credentials, tokenSigningKeyPem, tokenPublicKeyPem }
 }

@@ -1,0 +1,75 @@
+/** `vkey vault reset` and `vkey vault rotate`: the way back after a lost keychain entry, and a key change. */
+import { createInterface } from 'node:readline/promises'
+import { VkError } from '../../shared/errors'
+import { Depot } from '../core/depot'
+import { keytarStore } from '../core/keychain'
+import { ProfileStore, type Profile } from '../core/profiles'
+import { resetVault, rotateVault } from '../core/vault-recovery'
+import { parse, write } from './args'
+import type { CliIo } from './io'
+
+export interface VaultCommandContext {
+  openDataFolder(io: CliIo): string
+  openStore(dataDir: string): ConstructorParameters<typeof ProfileStore>[0]
+}
+
+export async function vaultCommand(args: string[], io: CliIo, context: VaultCommandContext): Promise<number> {
+  const [sub, ...rest] = args
+  if (sub === 'reset') return resetCommand(rest, io, context)
+  if (sub === 'rotate') return rotateCommand(rest, io, context)
+  throw new VkError('usage', 'vkey vault: use `vault reset` (after the vault key was lost from the keychain) or `vault rotate` (a new key for everything).')
+}
+
+async function resetCommand(args: string[], io: CliIo, context: VaultCommandContext): Promise<number> {
+  const { values } = parse('vault reset', args, { yes: { type: 'boolean' } }, false)
+  const dataDir = context.openDataFolder(io)
+  if (!values.yes) await confirmReset(io, dataDir)
+  const profiles = new ProfileStore(context.openStore(dataDir)).list()
+  const report = await resetVault(dataDir, keytarStore(), profiles.map((p) => p.name))
+  write(io, `Vault reset: a new vault key is in the keychain for ${dataDir}.`)
+  write(io, `  kept:     ${profiles.length} profile(s) with their settings, ${report.records} handover record(s) with their facts (VIN, label, dates, expiry)`)
+  write(io, `  dropped:  the passwords, certificates, CarData and tokens the lost key had sealed`)
+  if (report.unreadable) write(io, `  ${report.unreadable} vehicle(s) marked unreadable: the next \`vkey token\` or \`vkey batch\` with their CarData issues new keys.`)
+  if (profiles.length) write(io, 'Next, give each profile its password and certificate again:')
+  for (const profile of profiles) for (const line of nextSteps(profile)) write(io, `  ${line}`)
+  return 0
+}
+
+/** The commands that bring a profile's secrets back, as they must be typed. */
+function nextSteps(profile: Profile): string[] {
+  const name = JSON.stringify(profile.name)
+  if (profile.environment === 'simulator') return [`vkey profile add ${name} --env simulator   (with \`vkey simulator\` running: imports the demo password and certificate)`]
+  const env = profile.environment === 'custom' ? profile.baseUrl : profile.environment
+  return [
+    `printf %s "$PSA_PASSWORD" | vkey profile add ${name} --env ${env} --client-id ${profile.clientId} --login ${profile.login} --password-stdin`,
+    `vkey cert import FILE --profile ${name}`,
+  ]
+}
+
+async function confirmReset(io: CliIo, dataDir: string): Promise<void> {
+  const stdin = io.stdin as NodeJS.ReadableStream & { isTTY?: boolean }
+  if (!stdin.isTTY) {
+    throw new VkError('usage', 'vkey vault reset: standard input is not a terminal, so it cannot ask for confirmation. To reset from a script, run `vkey vault reset --yes`.', { field: '--yes' })
+  }
+  const prompt = createInterface({ input: io.stdin, output: io.stderr })
+  try {
+    io.stderr.write(`This starts a new vault in ${dataDir}: passwords, certificates and tokens sealed with the lost key are dropped for good (profiles' settings and the history stay).\n`)
+    const answer = await prompt.question('Type "reset" to continue: ')
+    if (answer.trim().toLowerCase() !== 'reset') throw new VkError('cancelled', 'Nothing was reset.')
+  } finally {
+    prompt.close()
+  }
+}
+
+async function rotateCommand(args: string[], io: CliIo, context: VaultCommandContext): Promise<number> {
+  parse('vault rotate', args, {}, false)
+  const dataDir = context.openDataFolder(io)
+  const depot = await Depot.open({ dataDir, store: context.openStore(dataDir) })
+  try {
+    const report = await rotateVault(dataDir, depot.secretStore, await depot.vault())
+    write(io, `Vault key rotated: ${report.profiles} profile secret file(s) and ${report.sealedFields} sealed field(s) of the history were sealed again under a new key; the old key was removed from the keychain.`)
+    return 0
+  } finally {
+    await depot.close()
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The ways back when the vault key is lost (`vkey vault reset`) and the way to replace a
+ * key that may have leaked (`vkey vault rotate`), for the CLI and the app alike.
+ *
+ * Which processes have the vault open is recorded in `<data>/vault-users/<pid>.json` (a
+ * process owner, see process-owner.ts): a rotation waits for no one and never races a live
+ * process that still holds only the old key; it stops and says which process to close.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { VkError } from '../../shared/errors'
+import { HandoverStore } from './handovers'
+import type { SecretStore } from './keychain'
+import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
+import { ensurePrivateFolder, isNotFound, writeFileAtomic } from './secure-files'
+import { Vault, vaultKeyAccount } from './vault'
+
+const USERS_FOLDER = 'vault-users'
+
+/** Records this process as a user of the data folder's vault (once per process and folder). */
+export async function registerVaultUser(dataDir: string): Promise<void> {
+  const folder = path.join(dataDir, USERS_FOLDER)
+  await ensurePrivateFolder(folder)
+  const owner = currentOwner()
+  await writeFileAtomic(path.join(folder, `${owner.pid}.json`), JSON.stringify(owner))
+  await otherVaultUsers(dataDir) // drops the records of processes that are gone, so the folder stays small
+}
+
+/** The other live processes that have the vault open; records of processes that are gone are removed. */
+export async function otherVaultUsers(dataDir: string): Promise<ProcessOwner[]> {
+  const folder = path.join(dataDir, USERS_FOLDER)
+  let names: string[]
+  try {
+    names = (await fs.readdir(folder)).filter((name) => name.endsWith('.json'))
+  } catch (error) {
+    if (isNotFound(error)) return []
+    throw error
+  }
+  const me = currentOwner()
+  const users: ProcessOwner[] = []
+  for (const name of names) {
+    const file = path.join(folder, name)
+    let owner: ProcessOwner | undefined
+    try {
+      owner = parseOwner(JSON.parse(await fs.readFile(file, 'utf8')))
+    } catch {
+      owner = undefined
+    }
+    if (owner && owner.pid === me.pid && owner.host === me.host) continue
+    if (owner && isOwnerAlive(owner)) users.push(owner)
+    else if (owner) await fs.rm(file, { force: true }) // its process is gone
+  }
+  return users
+}
+
+export interface ResetReport {
+  /** Profiles kept (their settings), whose password and certificate must be given again. */
+  profiles: string[]
+  /** Handover records whose sealed data was dropped. */
+  records: number
+  /** Of those, the ones now `unreadable` (were drafts, queued or holding a live token). */
+  unreadable: number
+}
+
+/**
+ * Starts a new vault after the old key was lost. Refuses when the key is still there and
+ * works (use rotate). Order matters for a crash: first drop what the old key sealed (the
+ * ledger's tokens and CarData, the profiles' secrets files), then name the new key in
+ * vault.json; a crash before that leaves a folder to reset again.
+ */
+export async function resetVault(dataDir: string, secretStore: SecretStore, profiles: string[]): Promise<ResetReport> {
+  const state = await Vault.inspect(dataDir, secretStore)
+  if (state && !state.keyLost) {
+    throw new VkError('config.vault', `The vault key for ${dataDir} is in the keychain and works, so nothing was reset. To replace the key, run \`vkey vault rotate\`.`, { field: 'vault-key' })
+  }
+  const { vault, commit } = await Vault.prepareNew(dataDir, secretStore)
+  try {
+    const handovers = new HandoverStore(dataDir, vault)
+    const before = await handovers.list()
+    const changed = new Set(await handovers.markUnreadable())
+    const after = await handovers.list()
+    await Vault.dropSecretsFiles(dataDir)
+    await commit()
+    if (state?.vaultId) await secretStore.delete(vaultKeyAccount(state.vaultId)).catch(() => false)
+    const unreadable = after.filter((r) => changed.has(r.id) && r.status === 'unreadable' && before.find((b) => b.id === r.id)?.status !== 'unreadable').length
+    return { profiles, records: changed.size, unreadable }
+  } finally {
+    vault.close()
+  }
+}
+
+export interface RotateReport {
+  profiles: number
+  sealedFields: number
+}
+
+/**
+ * Re-seals everything under a new vault key. vault.json names the new key as `next` first
+ * (from then on every process that opens the vault seals with it and opens with both);
+ * then each secrets file and the whole ledger are re-sealed; only then vault.json names the
+ * new key alone and the old one leaves the keychain. A crash anywhere leaves everything
+ * readable, and running rotate again finishes it.
+ */
+export async function rotateVault(dataDir: string, secretStore: SecretStore, vault: Vault): Promise<RotateReport> {
+  await refuseWhileUsed(dataDir)
+  await vault.beginRotation(secretStore)
+  // A process that opened the vault just before `next` was written holds only the old key.
+  await refuseWhileUsed(dataDir)
+  const profiles = await vault.resealSecretsFiles()
+  const sealedFields = await new HandoverStore(dataDir, vault).resealAll((purpose, envelope) => vault.reseal(purpose, envelope))
+  await vault.finishRotation(secretStore)
+  return { profiles, sealedFields }
+}
+
+async function refuseWhileUsed(dataDir: string): Promise<void> {
+  const [other] = await otherVaultUsers(dataDir)
+  if (other) {
+    throw new VkError(
+      'config.busy',
+      `Another VK Depot process (pid ${other.pid}) has the vault open: close it (the app, or a running vkey command), then run \`vkey vault rotate\` again. Nothing is lost meanwhile.`,
+      { field: 'vault-key' },
+    )
+  }
+}

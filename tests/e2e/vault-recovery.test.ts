@@ -1,0 +1,47 @@
+/**
+ * The app after the vault key left the keychain: instead of an error it shows the
+ * "Reset the vault" screen, which says what is kept and dropped, asks for confirmation,
+ * resets (the same as `vkey vault reset`) and opens Settings. Real keychain, Chromium.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { keychainService } from '../../electron/core/keychain'
+import { vaultKeyAccount } from '../../electron/core/vault'
+import { assertAccessible, assertNoProblems, browserForFile } from './harness'
+import { issueToken, simulatorWithVehicle, VIN } from './flows'
+
+const browser = browserForFile()
+
+test('a lost vault key opens the recovery screen; resetting keeps the profile and marks the old key unreadable', async (t) => {
+  const app = await browser.openApp(t)
+  const vehicle = await simulatorWithVehicle(app)
+  await issueToken(app, vehicle.id)
+
+  // The keychain loses the key (a new user account, a restored backup); the app starts again.
+  const { vaultId } = JSON.parse(await readFile(join(app.dataDir, 'vault.json'), 'utf8')) as { vaultId: string }
+  execFileSync('secret-tool', ['clear', 'service', keychainService, 'account', vaultKeyAccount(vaultId)])
+  await app.handlers.depot.reloadVault()
+  await app.reload()
+
+  const { page } = app
+  await page.getByRole('heading', { level: 1, name: 'Reset the vault' }).waitFor()
+  await page.getByText(/Kept: every profile's settings/).waitFor()
+  await page.getByText(/Run `vkey vault reset`/).waitFor()
+  const reset = page.getByRole('button', { name: 'Reset the vault' })
+  assert.equal(await reset.isDisabled(), true, 'nothing happens before the confirmation')
+  await assertAccessible(app, 'vault recovery')
+  await app.screenshot('vault-recovery')
+
+  await page.getByRole('checkbox', { name: /dropped for good/ }).check()
+  await reset.click()
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor()
+
+  const { profiles } = await app.call('profiles:list')
+  assert.deepEqual(profiles.map((p) => [p.name, p.hasPassword, p.certificate]), [['Simulator', false, null]])
+  const { handovers } = await app.call('handovers:list', {})
+  assert.deepEqual(handovers.map((h) => [h.vin, h.status]), [[VIN, 'unreadable']])
+  await assertNoProblems(app)
+})

@@ -1,0 +1,167 @@
+/**
+ * A lost vault key has a way back that works as printed (`vkey vault reset`), and
+ * `vkey vault rotate` seals everything again under a new key. Real keychain (the vault key
+ * is removed from outside with secret-tool), real simulator over mutual TLS.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { keychainService, keytarStore } from '../../electron/core/keychain'
+import { Vault, vaultKeyAccount } from '../../electron/core/vault'
+import { dispatch } from '../../electron/core/ipc-dispatch'
+import { carDataJson, ROOT, setupDepot, testHandlers, vinFor, vkey, type CliResult } from '../helpers/depot-env'
+
+const vaultId = async (dataDir: string) => (JSON.parse(await readFile(join(dataDir, 'vault.json'), 'utf8')) as { vaultId: string }).vaultId
+
+/** The vault keys the keychain holds for VK Depot, as secret-tool sees them from outside. */
+function vaultKeysInKeychain(): string[] {
+  const out = execFileSync('secret-tool', ['search', '--all', '--unlock', 'service', keychainService], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  // keytar's label is "<service>/<account>".
+  return [...out.matchAll(/^label = VK Depot\/(vault-key:\S+)$/gm)].map((m) => m[1]!)
+}
+
+/** The command a message tells the user to run, in backticks, as words. */
+function advised(result: CliResult, pattern: RegExp): string[] {
+  const match = pattern.exec(result.stderr + result.stdout)
+  assert.ok(match, `the message names the command: ${result.stderr}`)
+  const words = match[1]!.split(' ')
+  assert.equal(words[0], 'vkey')
+  return words.slice(1)
+}
+
+async function cars(root: string, numbers: number[]): Promise<string[]> {
+  const files: string[] = []
+  for (const n of numbers) {
+    const file = join(root, `car-${n}.json`)
+    await writeFile(file, carDataJson(vinFor(n)))
+    files.push(file)
+  }
+  return files
+}
+
+test('after the vault key leaves the keychain, the printed advice works literally and old vehicles get new keys', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const root = join(dataDir, '..')
+  const [carA, carB, carC] = await cars(root, [61, 62, 63])
+  assert.equal((await vkey(['token', '--cardata', carA!, '--duration', '2h'], env)).code, 0)
+  assert.equal((await vkey(['batch', carB!, carC!, '--duration', '2h'], env)).code, 0)
+
+  // A new user account or a restored backup: the keychain no longer has the vault key.
+  const lostId = await vaultId(dataDir)
+  execFileSync('secret-tool', ['clear', 'service', keychainService, 'account', vaultKeyAccount(lostId)])
+  assert.ok(!vaultKeysInKeychain().includes(vaultKeyAccount(lostId)))
+
+  const broken = await vkey(['list'], env)
+  assert.equal(broken.code, 3)
+  const first = await vkey(advised(broken, /Run `(vkey [^`]+)`/), env)
+  // Not a terminal here: it asks for --yes, and says how.
+  assert.equal(first.code, 2, first.stderr)
+  const reset = await vkey(advised(first, /run `(vkey vault reset --yes)`/), env)
+  assert.equal(reset.code, 0, reset.stderr)
+  assert.match(reset.stdout, /kept: +1 profile\(s\) with their settings, 3 handover record\(s\)/)
+  assert.match(reset.stdout, /3 vehicle\(s\) marked unreadable/)
+
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string; expires: string | null }[]
+  assert.deepEqual(listed.map((r) => r.status).sort(), ['unreadable', 'unreadable', 'unreadable'], 'old keys are never counted as live again')
+  assert.ok(listed.every((r) => r.expires), 'the non-secret facts stay')
+  const keys = vaultKeysInKeychain()
+  assert.ok(keys.includes(vaultKeyAccount(await vaultId(dataDir))) && !keys.includes(vaultKeyAccount(lostId)), 'a new key, the lost one not recreated')
+
+  // The next step it printed, word for word (the simulator is running).
+  const step = /\n {2}(vkey profile add "sim" --env simulator)/.exec(reset.stdout)
+  assert.ok(step, reset.stdout)
+  const readd = await vkey(step[1]!.replace(/"/g, '').split(' ').slice(1), env)
+  assert.equal(readd.code, 0, readd.stderr)
+  assert.match(readd.stdout, /demo partner certificate was imported/)
+  const certImport = await vkey(['cert', 'import', simulator.material.files.partnerP12, '--passphrase-stdin', '--profile', 'sim'], env, `${simulator.material.credentials.p12Passphrase}\n`)
+  assert.equal(certImport.code, 0, certImport.stderr)
+
+  const token = await vkey(['token', '--cardata', carA!, '--duration', '1h', '--json'], env)
+  assert.equal(token.code, 0, token.stderr)
+  const batch = await vkey(['batch', carB!, carC!, '--duration', '1h', '--json'], env)
+  assert.equal(batch.code, 0, batch.stderr)
+  assert.equal((JSON.parse(batch.stdout) as { issued: unknown[] }).issued.length, 2, 'the batch issued new keys for the unreadable vehicles')
+  const after = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
+  for (const n of [61, 62, 63]) assert.deepEqual(after.filter((r) => r.vin === vinFor(n)).map((r) => r.status).sort(), ['issued', 'unreadable'])
+})
+
+test('reset refuses while the vault key works, and points at rotate', async (t) => {
+  const { env } = await setupDepot(t)
+  const refused = await vkey(['vault', 'reset', '--yes'], env)
+  assert.equal(refused.code, 3)
+  assert.match(refused.stderr, /nothing was reset.*`vkey vault rotate`/)
+})
+
+test('rotate seals everything again under a new key, finishes a rotation a crash interrupted, and waits for no live process', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const root = join(dataDir, '..')
+  const [carA, carB] = await cars(root, [71, 72])
+  const issued = JSON.parse((await vkey(['token', '--cardata', carA!, '--duration', '2h', '--json'], env)).stdout) as { id: string; access_token: string }
+  const oldId = await vaultId(dataDir)
+
+  // Another process with the vault open: rotate stops and names it.
+  const script = `
+    import { Depot } from ${JSON.stringify(join(ROOT, 'electron/core/depot.ts'))}
+    import { openStore } from ${JSON.stringify(join(ROOT, 'electron/cli/commands.ts'))}
+    const depot = await Depot.open({ dataDir: ${JSON.stringify(dataDir)}, store: openStore(${JSON.stringify(dataDir)}) })
+    await depot.vault()
+    console.log('open')
+    await new Promise(() => {})
+  `
+  const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  t.after(() => holder.kill('SIGKILL'))
+  await once(holder.stdout, 'data')
+  const busy = await vkey(['vault', 'rotate'], env)
+  assert.equal(busy.code, 3)
+  assert.match(busy.stderr, new RegExp(`pid ${holder.pid}\\) has the vault open: close it`))
+  holder.kill('SIGKILL')
+  await once(holder, 'exit')
+
+  // A rotation interrupted after its first step (as by a crash): everything still opens.
+  const vault = await Vault.open(dataDir, keytarStore())
+  await vault.beginRotation(keytarStore())
+  vault.close()
+  const shown = await vkey(['show', '--json', '--', issued.id], env)
+  assert.equal(shown.code, 0, shown.stderr)
+  assert.equal((JSON.parse(shown.stdout) as { access_token: string }).access_token, issued.access_token)
+
+  const rotated = await vkey(['vault', 'rotate'], env)
+  assert.equal(rotated.code, 0, rotated.stderr)
+  assert.match(rotated.stdout, /1 profile secret file\(s\) and 2 sealed field\(s\)/)
+  const newId = await vaultId(dataDir)
+  assert.notEqual(newId, oldId)
+  const keys = vaultKeysInKeychain()
+  assert.ok(keys.includes(vaultKeyAccount(newId)) && !keys.includes(vaultKeyAccount(oldId)), 'the old key left the keychain')
+  assert.equal((JSON.parse(await readFile(join(dataDir, 'vault.json'), 'utf8')) as { next?: string }).next, undefined)
+
+  const again = await vkey(['show', '--json', '--', issued.id], env)
+  assert.equal((JSON.parse(again.stdout) as { access_token: string }).access_token, issued.access_token, 'the token opens under the new key')
+  const token = await vkey(['token', '--cardata', carB!, '--duration', '1h'], env)
+  assert.equal(token.code, 0, token.stderr)
+})
+
+test('the app: a lost vault key reaches the renderer as config.vault-key-lost, and vault:reset brings it back', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const [car] = await cars(join(dataDir, '..'), [81])
+  assert.equal((await vkey(['token', '--cardata', car!, '--duration', '2h'], env)).code, 0)
+  execFileSync('secret-tool', ['clear', 'service', keychainService, 'account', vaultKeyAccount(await vaultId(dataDir))])
+
+  const handlers = await testHandlers(t, dataDir)
+  const failed = (await dispatch(handlers, 'profiles:list', undefined)) as { ok: boolean; error?: { code: string; message: string } }
+  assert.equal(failed.ok, false)
+  assert.equal(failed.error?.code, 'config.vault-key-lost', 'the recovery screen is chosen by this code')
+  assert.match(failed.error?.message ?? '', /`vkey vault reset`/)
+  assert.equal(((await dispatch(handlers, 'vault:reset', {})) as { ok: boolean }).ok, false, 'not without the confirmation')
+
+  const reset = (await dispatch(handlers, 'vault:reset', { confirm: true })) as { ok: boolean; value: { profiles: number; records: number; unreadable: number } }
+  assert.deepEqual(reset.value, { profiles: 1, records: 1, unreadable: 1 })
+  const profiles = (await dispatch(handlers, 'profiles:list', undefined)) as { ok: boolean; value: { profiles: { name: string; hasPassword: boolean; certificate: unknown }[] } }
+  assert.deepEqual(profiles.value.profiles.map((p) => [p.name, p.hasPassword, p.certificate]), [['sim', false, null]])
+  const list = (await dispatch(handlers, 'handovers:list', {})) as { value: { handovers: { vin: string; status: string }[] } }
+  assert.deepEqual(list.value.handovers.map((h) => [h.vin, h.status]), [[vinFor(81), 'unreadable']])
+  // "Try the simulator" sets the profile up again in the same running app.
+  assert.equal(((await dispatch(handlers, 'simulator:try', undefined)) as { ok: boolean }).ok, true)
+})
