@@ -101,6 +101,7 @@ async function start(): Promise<void> {
       },
       events: createEventSink(mainContents, log),
       systemLocale: app.getLocale(),
+      regionalLocale: app.getSystemLocale(),
       version: app.getVersion(),
       platform: process.platform,
     }
