@@ -58,17 +58,21 @@ function regionOf(locale: string): string | undefined {
   }
 }
 
+/** Regions whose French is written as there (the rest get fr-FR). */
+const FRENCH = new Set(['FR', 'BE', 'CH', 'CA', 'LU', 'MC'])
+
 /**
- * The locale dates are written in, for the UI language: the system's own regional locale
- * when it is in that language (en-GB, fr-CH, en-US); English on a machine set to another
- * European region, or with no region known, is written as en-GB; French as fr-FR.
+ * The locale dates are written in, for the UI language. The region comes from the first
+ * system locale that names one (the OS's regional setting when the main process passed it):
+ * in that locale's own language it is used as is (en-GB, en-US, fr-CH); English elsewhere in
+ * Europe, or with no region known, is written as en-GB; French as fr-<region> or fr-FR.
  */
 export function dateLocale(language: string, system: readonly string[] = systemLocales): string {
   const lang = language.toLowerCase().split('-')[0] ?? 'en'
-  const same = system.find((locale) => locale.toLowerCase().split('-')[0] === lang && regionOf(locale) !== undefined)
-  if (same) return same
-  if (lang === 'fr') return 'fr-FR'
-  const region = system.map(regionOf).find((r) => r !== undefined)
+  const regional = system.find((locale) => regionOf(locale) !== undefined)
+  const region = regional ? regionOf(regional) : undefined
+  if (regional && regional.toLowerCase().split('-')[0] === lang) return regional
+  if (lang === 'fr') return region && FRENCH.has(region) ? `fr-${region}` : 'fr-FR'
   return region === undefined || EUROPE.has(region) ? 'en-GB' : `en-${region}`
 }
 

@@ -7,35 +7,15 @@ import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import { findDuplicates, type DuplicateImport } from '../duplicates'
 import { Spinner } from './Spinner'
 
 type Issue = ImportSummary['issues'][number]
-
-/** A VIN imported again: where it came from now, and where the list already had it. */
-export interface DuplicateImport {
-  vin: string
-  source: string
-  other: string
-}
 
 interface ImportResult {
   added: number
   issues: Issue[]
   duplicates: DuplicateImport[]
-}
-
-/** The vehicles just added whose VIN the list (or an earlier vehicle of the same import) already had. */
-export function findDuplicates(before: readonly HandoverSummary[], added: readonly HandoverSummary[]): DuplicateImport[] {
-  const known = new Map<string, string>()
-  for (const vehicle of before) if (vehicle.vin && !known.has(vehicle.vin)) known.set(vehicle.vin, vehicle.source)
-  const found: DuplicateImport[] = []
-  for (const vehicle of added) {
-    if (!vehicle.vin) continue
-    const other = known.get(vehicle.vin)
-    if (other !== undefined) found.push({ vin: vehicle.vin, source: vehicle.source, other })
-    else known.set(vehicle.vin, vehicle.source)
-  }
-  return found
 }
 
 export interface ImportCardProps {

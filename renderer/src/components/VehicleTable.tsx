@@ -5,6 +5,7 @@
  */
 import { useTranslation } from 'react-i18next'
 import type { BatchProgress, HandoverSummary } from '../../../shared/ipc/contract'
+import { duplicateVins } from '../duplicates'
 import { BatchStateBadge } from './BatchPanel'
 import { ActionsHead, HandoverHeads, HandoverRow, hasToken, LabelCell, SelectBox, StatusCell } from './HandoverTable'
 import { VinEditor } from './VinEditor'
@@ -30,17 +31,6 @@ export interface VehicleTableProps {
   connected: boolean
   /** The id of the sentence explaining why Request is off, for screen readers. */
   disabledReasonId?: string | undefined
-}
-
-/** VINs that appear on more than one row, with the sources they came from. */
-export function duplicateVins(vehicles: readonly HandoverSummary[]): Map<string, string[]> {
-  const sources = new Map<string, string[]>()
-  for (const vehicle of vehicles) {
-    if (!vehicle.vin) continue
-    sources.set(vehicle.vin, [...(sources.get(vehicle.vin) ?? []), vehicle.source])
-  }
-  for (const [vin, list] of sources) if (list.length < 2) sources.delete(vin)
-  return sources
 }
 
 export function VehicleTable({ vehicles, selection, batchStates, ...rest }: VehicleTableProps) {
