@@ -60,6 +60,8 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
   const panel = page.locator('form.batch')
   await panel.getByText('12 selected').waitFor()
   await panel.getByLabel('8 h', { exact: true }).check()
+  // The end the chosen validity gives is shown before anything is sent.
+  assert.match((await panel.getByTestId('valid-until').textContent()) ?? '', /^Valid until \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} \S+ \(8 h from now\)$/)
   const requestedAt = Date.now()
   await panel.getByRole('button', { name: 'Request all (12)' }).click()
 
@@ -78,6 +80,9 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
   const cancelVisible = await page.getByRole('button', { name: 'Cancel batch' }).isVisible()
   // The selection is locked while the batch runs.
   const selectionLocked = await page.getByLabel(`Select ${vins[0]}`).isDisabled()
+  const rowRequestOff = await page.getByRole('button', { name: `Request token for ${vins[11]}` }).isDisabled()
+  const secondStatuses = await page.locator('tbody tr:has([data-batch-state]) .badge').count()
+  const plan = (await page.getByTestId('batch-plan').textContent()) ?? ''
   await app.screenshot('batch-progress')
   assert.equal(middle.total, 12)
   assert.ok(middle.done > 0 && middle.done < 12, `mid-run: ${middle.done} of 12`)
@@ -85,6 +90,9 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
   assert.match(middle.counts, /^\d+ of 12 issued, 0 failed, 0 queued$/)
   assert.equal(cancelVisible, true)
   assert.equal(selectionLocked, true)
+  assert.equal(rowRequestOff, true, 'per-row Request is off while the batch runs')
+  assert.equal(secondStatuses, 0, 'one status per row: the batch state replaces the record status')
+  assert.match(plan, /^Validity: 8 h each, so valid until about \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} \S+$/)
 
   await waitForBatchEnd(app)
   const end = await batchState(app)
@@ -133,7 +141,9 @@ test('batch with a failure: PSA refuses one vehicle; its badge shows why, the ot
   assert.ok(failure, 'the failed handover keeps its error')
   assert.equal(failure.code, 'psa.forbidden')
   await failedRow.getByText(failure.message, { exact: true }).waitFor()
-  await failedRow.locator('.badge--failed').waitFor()
+  // One status per row: the batch's "Failed" stands in for the record's, which the row still carries.
+  await page.locator(`tbody tr[data-vin="${vin}"][data-status="failed"]`).waitFor()
+  assert.equal(await failedRow.locator('.badge').count(), 0)
   assert.equal(await page.locator('[data-batch-state="issued"]').count(), 3)
   await assertNoProblems(app)
 })
@@ -143,11 +153,14 @@ test('batch cancel: a slow batch is cancelled half-way; the page stays accessibl
   const { page } = app
   await simulatorOnly(app)
   await importFleet(app, await workDir(t), 8)
-  app.handlers.simulator()!.faults.latencyMs = 1500
+  // Every answer takes 20 s (two rounds of four: 40 s), far longer than the steps below, so the
+  // batch is still running when Cancel is pressed however loaded the machine is; cancelling
+  // aborts the requests in flight, so the test does not wait for them.
+  app.handlers.simulator()!.faults.latencyMs = 20_000
 
   await page.getByLabel('Select all ready vehicles').check()
   await page.getByRole('button', { name: 'Request all (8)' }).click()
-  await page.locator('[data-batch-state="running"]').first().waitFor()
+  await page.locator('[data-testid="batch-progress"][data-running="true"]').waitFor()
   await assertAccessible(app, 'batch-running')
   await page.getByRole('button', { name: 'Cancel batch' }).click()
   await waitForBatchEnd(app)
