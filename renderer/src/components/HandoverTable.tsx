@@ -64,7 +64,7 @@ export function LabelCell({ handover, nowrap = false }: { handover: HandoverSumm
 export function StatusCell({ handover, connected = true, children }: { handover: HandoverSummary; connected?: boolean; children?: ReactNode }) {
   return (
     <td>
-      <StatusBadge status={handover.status} connected={connected} />
+      <StatusBadge status={handover.status} connected={connected} hasVin={Boolean(handover.vin)} />
       {children}
       {handover.coversPlan === false && <PlanWarning compact />}
     </td>
