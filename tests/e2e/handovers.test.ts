@@ -10,10 +10,9 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
-import { startSimulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
 import { filesUnder, findSecretsInClear } from '../helpers/depot-env'
-import { fleetCarData, fleetVin, importFleet, issueToken, simulatorOnly, simulatorWithVehicle, VIN } from './flows'
+import { fleetCarData, fleetVin, importFleet, issueToken, simulatorBack, simulatorOnly, simulatorWithVehicle, VIN } from './flows'
 import { assertAccessible, assertNoProblems, browserForFile, scanQr, workDir, type App } from './harness'
 
 const run = promisify(execFile)
@@ -204,8 +203,8 @@ test('offline queue: a request made with the server down is queued, and "Send no
   await app.screenshot('offline-queue')
   await assertAccessible(app, 'offline-queue')
 
-  // The simulator comes back on the same port (the profile's base URL names it).
-  const again = await startSimulator({ dir, port })
+  // The simulator comes back where the profile points (or, if a parallel test took that port, elsewhere).
+  const again = await simulatorBack(app, dir, port)
   t.after(() => again.close())
   await banner.getByRole('button', { name: 'Send now' }).click()
   await page.getByTestId('queue-result').getByText('1 sent, 0 still waiting').waitFor({ timeout: 30_000 })
@@ -243,7 +242,7 @@ test('batch offline: with the server down the vehicles end queued, the banner ap
   await banner.getByText('3 queued requests are sent automatically when the network returns').waitFor()
   await assertAccessible(app, 'batch-queued')
 
-  const again = await startSimulator({ dir, port })
+  const again = await simulatorBack(app, dir, port)
   t.after(() => again.close())
   await banner.getByRole('button', { name: 'Send now' }).click()
   await page.getByTestId('queue-result').getByText('3 sent, 0 still waiting').waitFor({ timeout: 30_000 })
