@@ -52,8 +52,8 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
   const { page } = app
   await simulatorOnly(app)
   const vins = await importFleet(app, await workDir(t), 12)
-  // Slow enough (3 rounds of 4 × 400 ms) for the running state to be seen.
-  app.handlers.simulator()!.faults.latencyMs = 400
+  // Slow enough (3 rounds of 4 × 2 s) for the running state to be seen, and to last through its screenshot.
+  app.handlers.simulator()!.faults.latencyMs = 2000
 
   await page.getByLabel('Select all ready vehicles').check()
   const panel = page.locator('form.batch')

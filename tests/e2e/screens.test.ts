@@ -133,6 +133,7 @@ test('the same VIN twice is flagged on import and on both rows; a vehicle withou
   assert.equal(await noVin.count(), 1)
   await noVin.getByLabel('VIN for Berlingo van (line-wrapped CarData)').waitFor()
   assert.doesNotMatch((await noVin.textContent()) ?? '', /[A-HJ-NPR-Z0-9]{17}/)
+  assert.equal(await noVin.locator('.badge').textContent(), 'VIN needed', 'it does not read "Ready" before it has a VIN')
   await app.screenshot('vehicles-duplicates')
   await assertAccessible(app, 'vehicles-duplicates')
   await assertNoProblems(app)
