@@ -36,6 +36,8 @@ export interface HandlerDeps {
   clipboard: Clipboard
   events: EventSink
   systemLocale: string
+  /** The OS's regional format (Electron's app.getSystemLocale: "en-GB" on a UK Windows in English); dates follow it. */
+  regionalLocale?: string
   version: string
   platform: string
   now?: () => Date

@@ -152,7 +152,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     },
 
     async 'app:info'() {
-      return { version: deps.version, platform: deps.platform, systemLocale: deps.systemLocale, dataFolder: deps.dataDir, online }
+      return { version: deps.version, platform: deps.platform, systemLocale: deps.systemLocale, ...(deps.regionalLocale ? { regionalLocale: deps.regionalLocale } : {}), dataFolder: deps.dataDir, online }
     },
     async 'settings:get'() {
       return settings()

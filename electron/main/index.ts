@@ -110,6 +110,7 @@ async function start(): Promise<void> {
       },
       events: createEventSink(mainContents, log),
       systemLocale: app.getLocale(),
+      regionalLocale: app.getSystemLocale(),
       version: app.getVersion(),
       platform: process.platform,
     }

@@ -12,6 +12,7 @@ import { NavIcon } from './components/NavIcon'
 import { QueueBanner } from './components/QueueBanner'
 import { Spinner } from './components/Spinner'
 import { VaultRecovery } from './components/VaultRecovery'
+import { activeProfile } from './connection'
 import { HistoryScreen } from './screens/HistoryScreen'
 import { RequestScreen } from './screens/RequestScreen'
 import { SettingsScreen } from './screens/SettingsScreen'
@@ -65,7 +66,7 @@ export function App() {
     [go],
   )
 
-  const activeProfile = profiles?.find((p) => p.isDefault) ?? profiles?.[0]
+  const active = activeProfile(profiles)
 
   function isDisabled(item: Screen): boolean {
     return (item === 'request' || item === 'token') && selectedId === null
@@ -98,12 +99,8 @@ export function App() {
           ))}
         </ul>
         <div className="sidebar__footer">
-          {activeProfile ? (
-            <p className="profile-chip">
-              <span className="profile-chip__label">{t('nav.activeProfile')}</span>
-              <span className="profile-chip__name">{activeProfile.name}</span>
-              <span className="profile-chip__env">{t(`environment.${activeProfile.environment}`)}</span>
-            </p>
+          {active ? (
+            <ProfileChip profile={active} />
           ) : (
             profiles && <p className="profile-chip profile-chip--empty">{t('nav.noProfile')}</p>
           )}
@@ -118,12 +115,36 @@ export function App() {
           </p>
         )}
         {screen !== null && screen !== 'settings' && <QueueBanner refreshKey={screen} />}
-        {screen === 'vehicles' && <VehiclesScreen onSelect={(id) => selectVehicle(id, 'request')} onOpenToken={(id) => selectVehicle(id, 'token')} batch={batch} />}
+        {screen === 'vehicles' && (
+          <VehiclesScreen
+            profiles={profiles ?? []}
+            onSelect={(id) => selectVehicle(id, 'request')}
+            onOpenToken={(id) => selectVehicle(id, 'token')}
+            onOpenSettings={() => go('settings')}
+            batch={batch}
+          />
+        )}
         {screen === 'request' && selectedId && <RequestScreen handoverId={selectedId} onIssued={(id) => selectVehicle(id, 'token')} onBack={() => go('vehicles')} />}
-        {screen === 'token' && selectedId && <TokenScreen handoverId={selectedId} onRequestAgain={() => go('request')} />}
+        {screen === 'token' && selectedId && <TokenScreen handoverId={selectedId} profiles={profiles ?? []} onRequestAgain={() => go('request')} />}
         {screen === 'history' && <HistoryScreen onOpen={(id, hasToken) => selectVehicle(id, hasToken ? 'token' : 'request')} />}
         {screen === 'settings' && profiles && <SettingsScreen profiles={profiles} reloadProfiles={reloadProfiles} onDone={() => go('vehicles')} />}
       </main>
     </div>
+  )
+}
+
+/** The active profile in the side panel: its name, and its environment when the name does not already say it. */
+function ProfileChip({ profile }: { profile: ProfileView }) {
+  const { t } = useTranslation()
+  const environment = t(`environment.${profile.environment}`)
+  // "Simulator" named after its environment reads once, in either language.
+  const name = profile.name.trim().toLowerCase()
+  const sameWords = ['en', 'fr'].some((lng) => t(`environment.${profile.environment}`, { lng }).toLowerCase() === name)
+  return (
+    <p className="profile-chip" data-testid="profile-chip">
+      <span className="profile-chip__label">{t('nav.activeProfile')}</span>
+      <span className="profile-chip__name">{profile.name}</span>
+      {!sameWords && <span className="profile-chip__env">{environment}</span>}
+    </p>
   )
 }

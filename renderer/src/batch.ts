@@ -4,15 +4,27 @@
  * ones it resumed after a crash).
  */
 import { useCallback, useEffect, useState } from 'react'
-import type { BatchProgress } from '../../shared/ipc/contract'
+import type { BatchProgress, DurationChoice } from '../../shared/ipc/contract'
 import { vkey } from './api'
 
 export type { BatchProgress }
 export type BatchItemState = BatchProgress['items'][number]['state']
 
+/** What a batch started here asked for, to show beside its progress. */
+export interface BatchPlan {
+  batchId: string
+  duration: DurationChoice
+  /** When it was started (ms), for the end a `seconds` choice gives. */
+  startedAt: number
+}
+
 export interface BatchTracker {
   /** The batch being shown: running, or finished and not dismissed yet. */
   progress: BatchProgress | null
+  /** The duration the batch on screen was started with, when it was started in this window. */
+  plan: BatchPlan | null
+  /** Records the duration of a batch just started. */
+  started: (plan: BatchPlan) => void
   dismiss: () => void
 }
 
@@ -28,8 +40,10 @@ export function useBatchProgress(): BatchTracker {
     [],
   )
 
+  const [plans, setPlans] = useState<ReadonlyMap<string, BatchPlan>>(() => new Map())
+  const started = useCallback((plan: BatchPlan) => setPlans((current) => new Map(current).set(plan.batchId, plan)), [])
   const dismiss = useCallback(() => setProgress((current) => (current?.running ? current : null)), [])
-  return { progress, dismiss }
+  return { progress, plan: (progress && plans.get(progress.batchId)) ?? null, started, dismiss }
 }
 
 /** Items that have reached an end state (the bar's value). */

@@ -1,4 +1,5 @@
-/** Date and duration formatting for the screens (pure; locale passed in). */
+/** Date and duration formatting for the screens: the one date formatter, following the system's regional format. */
+import type { DurationChoice } from '../../shared/ipc/contract'
 
 /** `datetime-local` value ("2025-03-01T14:30") → ISO 8601 with the local offset ("2025-03-01T14:30:00+01:00"). */
 export function localInputToIso(value: string): string | undefined {
@@ -24,12 +25,81 @@ export function toLocalInput(date: Date): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`
 }
 
-/** Medium date + short time in the UI language. */
-export function formatDateTime(iso: string | undefined, locale: string): string {
+/** The system's regional locales, most preferred first (set once at start; see `setSystemLocales`). */
+let systemLocales: readonly string[] = []
+
+/**
+ * Records the operating system's regional locales: the main process's regional setting
+ * (Electron's app.getSystemLocale) first, then navigator.languages. Dates follow them.
+ */
+export function setSystemLocales(locales: ReadonlyArray<string | undefined>): void {
+  const valid: string[] = []
+  for (const locale of locales) {
+    if (!locale) continue
+    try {
+      valid.push(...Intl.getCanonicalLocales(locale.replace(/_/g, '-').replace(/\..*$/, '')))
+    } catch {
+      // not a BCP 47 tag ("C", "POSIX"): ignore it
+    }
+  }
+  systemLocales = valid
+}
+
+/** Regions where English is written with a 24-hour clock and the day first, as in en-GB. */
+const EUROPE = new Set(
+  'AD AL AT BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU LV MC MD ME MK MT NL NO PL PT RO RS SE SI SK SM UA VA XK'.split(' '),
+)
+
+function regionOf(locale: string): string | undefined {
+  try {
+    return new Intl.Locale(locale).region
+  } catch {
+    return undefined
+  }
+}
+
+/** Regions whose French is written as there (the rest get fr-FR). */
+const FRENCH = new Set(['FR', 'BE', 'CH', 'CA', 'LU', 'MC'])
+
+/**
+ * The locale dates are written in, for the UI language. The region comes from the first
+ * system locale that names one (the OS's regional setting when the main process passed it):
+ * in that locale's own language it is used as is (en-GB, en-US, fr-CH); English elsewhere in
+ * Europe, or with no region known, is written as en-GB; French as fr-<region> or fr-FR.
+ */
+export function dateLocale(language: string, system: readonly string[] = systemLocales): string {
+  const lang = language.toLowerCase().split('-')[0] ?? 'en'
+  const regional = system.find((locale) => regionOf(locale) !== undefined)
+  const region = regional ? regionOf(regional) : undefined
+  if (regional && regional.toLowerCase().split('-')[0] === lang) return regional
+  if (lang === 'fr') return region && FRENCH.has(region) ? `fr-${region}` : 'fr-FR'
+  return region === undefined || EUROPE.has(region) ? 'en-GB' : `en-${region}`
+}
+
+const DATE_TIME: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short', year: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' }
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+function formatter(locale: string, kind: 'dateTime' | 'date' | 'time'): Intl.DateTimeFormat {
+  const key = `${locale}|${kind}`
+  let found = formatters.get(key)
+  if (!found) {
+    const options: Intl.DateTimeFormatOptions =
+      kind === 'dateTime' ? DATE_TIME : kind === 'date' ? { day: 'numeric', month: 'short', year: 'numeric' } : { hour: 'numeric', minute: '2-digit', timeZoneName: 'short' }
+    found = new Intl.DateTimeFormat(locale, options)
+    formatters.set(key, found)
+  }
+  return found
+}
+
+/**
+ * The one way the screens write a moment: local date and time in the system's regional
+ * format, with the zone ("1 Dec 2026, 17:37 CET"; "1 déc. 2026, 17:37 UTC+1").
+ */
+export function formatDateTime(iso: string | undefined, language: string): string {
   if (!iso) return '—'
   const date = new Date(iso)
   if (Number.isNaN(date.getTime())) return iso
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(date)
+  return formatter(dateLocale(language), 'dateTime').format(date)
 }
 
 /** Whole seconds split into days/hours/minutes/seconds for a countdown. */
@@ -47,12 +117,17 @@ export function compactDuration(seconds: number): string {
   return `${minutes} min`
 }
 
-/** Date and time apart, for a table cell on two lines ("Nov 28, 2026" / "2:30 PM"). */
-export function dateTimeParts(iso: string, locale: string): { date: string; time: string } | undefined {
+/** Date and time apart, for a table cell on two lines ("28 Nov 2026" / "14:30 CET"). */
+export function dateTimeParts(iso: string, language: string): { date: string; time: string } | undefined {
   const value = new Date(iso)
   if (Number.isNaN(value.getTime())) return undefined
-  return {
-    date: new Intl.DateTimeFormat(locale, { dateStyle: 'medium' }).format(value),
-    time: new Intl.DateTimeFormat(locale, { timeStyle: 'short' }).format(value),
-  }
+  const locale = dateLocale(language)
+  return { date: formatter(locale, 'date').format(value), time: formatter(locale, 'time').format(value) }
+}
+
+/** When a token asked for now with this choice would end (a preview: PSA's answer is what counts). */
+export function endOfChoice(choice: DurationChoice, now: number): Date {
+  if (choice.kind === 'seconds') return new Date(now + choice.seconds * 1000)
+  if (choice.kind === 'until') return new Date(choice.until)
+  return new Date(new Date(choice.start).getTime() + choice.seconds * 1000)
 }

@@ -170,7 +170,7 @@ const none = z.undefined()
 export const contract = {
   'app:info': {
     input: none,
-    output: z.object({ version: z.string(), platform: z.string(), systemLocale: z.string(), dataFolder: z.string(), online: z.boolean() }),
+    output: z.object({ version: z.string(), platform: z.string(), systemLocale: z.string(), regionalLocale: z.string().optional(), dataFolder: z.string(), online: z.boolean() }),
   },
   'settings:get': { input: none, output: Settings },
   'settings:set': { input: Settings.partial(), output: Settings },

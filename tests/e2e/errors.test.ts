@@ -19,7 +19,7 @@ function simulatorOf(app: App) {
   return simulator
 }
 
-test('401, 403 and 429 from PSA each show their own message, next step and support reference', async (t) => {
+test('each PSA status (400 to 504) shows one diagnosis, its next step and the support reference', async (t) => {
   const app = await browser.openApp(t, { viewport: { width: 1280, height: 960 } })
   await app.context.grantPermissions(['clipboard-read', 'clipboard-write'])
   const { page } = app
@@ -28,10 +28,17 @@ test('401, 403 and 429 from PSA each show their own message, next step and suppo
   await page.getByRole('button', { name: `Request token for ${VIN}` }).click()
   await page.getByRole('heading', { level: 1, name: 'Request a token' }).waitFor()
 
+  // One diagnosis per status: the status is named once, and the core's message is not repeated beside it.
   const cases = [
+    { status: 400, code: 'psa.bad-request', title: 'PSA found the request invalid', next: /Import the CarData again from the phone/ },
     { status: 401, code: 'psa.unauthorized', title: 'PSA did not accept the login', next: /Check the credentials in Settings/ },
-    { status: 403, code: 'psa.forbidden', title: 'Not allowed for this vehicle', next: /belongs to your fleet contract/ },
+    { status: 403, code: 'psa.forbidden', title: 'PSA refused this account', next: /check the profile's client ID and that the certificate's name \(CN\) is its login/ },
+    { status: 404, code: 'psa.not-found', title: 'The token service was not found', next: /server URL \(it ends with \/connectedcar\/v3\)/ },
+    { status: 408, code: 'psa.timeout', title: 'PSA took too long to answer', next: /Check the network connection/ },
     { status: 429, code: 'psa.rate-limited', title: 'Too many requests', next: /Wait a moment/ },
+    { status: 500, code: 'server.error', title: 'PSA had an internal error', next: /Try again in a few minutes/ },
+    { status: 502, code: 'server.bad-gateway', title: "PSA's gateway got no valid answer", next: /Try again in a few minutes/ },
+    { status: 504, code: 'server.gateway-timeout', title: "PSA's gateway timed out", next: /Wait a minute before trying again/ },
   ]
   for (const c of cases) {
     // A Retry-After longer than the client waits by itself: the 429 reaches the page at once.
@@ -41,7 +48,10 @@ test('401, 403 and 429 from PSA each show their own message, next step and suppo
     const panel = page.locator(`.error-panel[data-code="${c.code}"]`)
     await panel.waitFor({ timeout: 20_000 })
     assert.equal(await panel.getByRole('heading').first().textContent(), c.title)
-    assert.match((await panel.textContent()) ?? '', c.next)
+    const text = (await panel.textContent()) ?? ''
+    assert.match(text, c.next)
+    assert.equal(text.split(`(${c.status})`).length - 1, 1, `(${c.status}) is stated once: ${text}`)
+    assert.equal(await panel.locator('.error-panel__text').count(), 1)
     assert.equal(await panel.getAttribute('role'), 'alert')
 
     // The simulator answers with PSA's error body: its code, uuid and timestamp are shown.

@@ -1,4 +1,5 @@
 /** Steps several e2e files share: a simulator profile with one vehicle, and a token for it. */
+import { startSimulator, type Simulator } from '../../electron/core/simulator'
 import type { HandoverSummary } from '../../shared/ipc/contract'
 import { cardataFixture, writeFixture, type App } from './harness'
 
@@ -46,4 +47,22 @@ export async function importFleet(app: App, dir: string, count: number): Promise
   await app.page.getByRole('button', { name: 'Choose files…' }).click()
   await app.page.getByText(`Vehicles added: ${count}. Problems: 0.`).waitFor()
   return Array.from({ length: count }, (_, i) => fleetVin(i + 1))
+}
+
+/**
+ * The simulator back after it was closed, with the same keys (`dir`): on its old port, as a
+ * server coming back would be, so requests already under way reach it. If a parallel test
+ * took that port meanwhile, on a port the OS gives, with the Simulator profile pointed at it.
+ */
+export async function simulatorBack(app: App, dir: string, port: number): Promise<Simulator> {
+  try {
+    return await startSimulator({ dir, port })
+  } catch (error) {
+    // The simulator wraps the listen error; its cause carries the system's code.
+    if ((error as { cause?: NodeJS.ErrnoException }).cause?.code !== 'EADDRINUSE') throw error
+  }
+  const again = await startSimulator({ dir, port: 0 })
+  await app.handlers.depot.registerSimulator({ baseUrl: again.baseUrl, dir })
+  await app.handlers.depot.saveProfile({ name: 'Simulator', environment: 'simulator', makeDefault: true })
+  return again
 }

@@ -24,6 +24,7 @@ import Conf from 'conf'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { adoptDataFolder } from '../../electron/core/data-folder'
 import type { Clipboard, Dialogs, FilePurpose, SaveFormat } from '../../electron/core/app-deps'
+import { defaultSimulatorDir } from '../../electron/core/depot'
 import { createHandlers, type HandlerHost } from '../../electron/core/handlers'
 import { dispatch, type EventSink } from '../../electron/core/ipc-dispatch'
 import { channelMethods, eventMethods } from '../../shared/ipc/channels'
@@ -146,6 +147,10 @@ class MemoryClipboard implements Clipboard {
 export interface AppOptions {
   /** What the "operating system" reports: 'en-US' unless told. */
   systemLocale?: string
+  /** The OS's regional format (Electron's app.getSystemLocale): 'en-GB' unless told, a depot laptop in Europe. */
+  regionalLocale?: string
+  /** The browser's time zone; this machine's unless told (datetime-local inputs are filled in it). */
+  timeZone?: string
   /** Viewport; 1280×860 unless told. */
   viewport?: { width: number; height: number }
   /**
@@ -217,7 +222,12 @@ export async function launchBrowser(): Promise<TestBrowser> {
     adoptDataFolder(dataDir)
     const dialogs = new DialogDouble()
     const clipboard = new MemoryClipboard()
-    const contextOptions = { viewport: options.viewport ?? { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: options.systemLocale ?? 'en-US' }
+    const contextOptions = {
+      viewport: options.viewport ?? { width: 1280, height: 860 },
+      deviceScaleFactor: 1,
+      locale: options.systemLocale ?? 'en-US',
+      ...(options.timeZone ? { timezoneId: options.timeZone } : {}),
+    }
     const context = options.persistentProfile
       ? await chromium.launchPersistentContext(join(dataDir, 'chromium'), { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, ...contextOptions })
       : await browser.newContext(contextOptions)
@@ -246,6 +256,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       clipboard,
       events,
       systemLocale: options.systemLocale ?? 'en-US',
+      regionalLocale: options.regionalLocale ?? 'en-GB',
       version: '0.0.0-e2e',
       platform: process.platform,
     })
@@ -254,6 +265,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
       await context.close().catch(() => undefined)
       await handlers.dispose().catch(() => undefined)
       await rm(dataDir, { recursive: true, force: true })
+      // "Try the simulator" keeps its demo keys beside the data folder, never inside it.
+      await rm(defaultSimulatorDir(dataDir), { recursive: true, force: true })
     })
 
     await page.exposeFunction('__vkeyInvoke', (channel: unknown, input: unknown) => dispatch(handlers, channel, input))

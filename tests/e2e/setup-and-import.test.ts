@@ -80,7 +80,7 @@ test('CarData imports by file dialog, by drop and by paste; a bad file shows the
   assert.equal(await page.getByLabel('Or paste CarData JSON').inputValue(), '', 'the paste box is emptied after a successful import')
 
   // The vehicle without a VIN gets one inline, checked with the same rule as the main side.
-  const vinInput = page.getByLabel('VIN for No VIN known, line-wrapped CarData')
+  const vinInput = page.getByLabel('VIN for Berlingo van (line-wrapped CarData)')
   await vinInput.fill('VF3MCYHZRKS12345O')
   await page.getByRole('button', { name: 'Save VIN' }).click()
   await page.getByText('A VIN has 17 letters and digits, without I, O or Q.').waitFor()
@@ -88,7 +88,7 @@ test('CarData imports by file dialog, by drop and by paste; a bad file shows the
   await page.getByRole('button', { name: 'Save VIN' }).click()
   await page.locator('tr[data-vin="VF3MCYHZRKS654321"]').waitFor()
   const { handovers } = await app.call('handovers:list')
-  assert.ok(handovers.some((h) => h.vin === 'VF3MCYHZRKS654321' && h.label === 'No VIN known, line-wrapped CarData'))
+  assert.ok(handovers.some((h) => h.vin === 'VF3MCYHZRKS654321' && h.label === 'Berlingo van (line-wrapped CarData)'))
 
   // 4. A file with problems: every problem is listed with its file and field.
   const badText = await cardataFixture('with-problems.json')

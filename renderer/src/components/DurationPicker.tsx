@@ -7,7 +7,8 @@
 import { useId } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { DurationChoice } from '../../../shared/ipc/contract'
-import { localInputToIso, toLocalInput } from '../format'
+import { compactDuration, endOfChoice, formatDateTime, localInputToIso, toLocalInput } from '../format'
+import { useNow } from '../lib/hooks'
 
 export const PRESETS = [1, 4, 8, 24, 72] as const
 export type DurationMode = `${(typeof PRESETS)[number]}h` | 'custom' | 'until' | 'plan'
@@ -156,11 +157,27 @@ export function DurationPicker({ value, onChange, legend, disabled = false, erro
           </p>
         </div>
       )}
+      <ValidUntilPreview value={value} />
       {error && (
         <p className="field-error" role="alert">
           {error}
         </p>
       )}
     </fieldset>
+  )
+}
+
+/** "Valid until 2 Dec 2026, 17:37 CET (24 h)": when a key asked for now would end; nothing while the input is incomplete. */
+export function ValidUntilPreview({ value }: { value: DurationState }) {
+  const { t, i18n } = useTranslation()
+  const now = useNow()
+  const choice = resolveDuration(value, t, now)
+  if (typeof choice === 'string') return null
+  const end = endOfChoice(choice, now)
+  const seconds = Math.round((end.getTime() - now) / 1000)
+  return (
+    <p className="valid-until" data-testid="valid-until">
+      {t('request.validUntilPreview', { end: formatDateTime(end.toISOString(), i18n.language), duration: compactDuration(seconds) })}
+    </p>
   )
 }

@@ -1,7 +1,9 @@
 /**
  * One place that turns an error code into plain language and a next step. The title and
- * next step come from i18n keys per code (errors.<code>) or per family (errors.<family>);
- * the explanation falls back to the main side's message, which names files and fields.
+ * next step come from i18n keys per code (errors.<code>) or per family (errors.<family>).
+ * The diagnosis is stated once: the translated text for the code where there is one (it
+ * says what the main side's message says), else the main side's message, which names
+ * files and fields. PSA's reference is in the support box, not repeated in prose.
  */
 import { useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
@@ -31,7 +33,6 @@ export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
   const support = psa && (psa.code !== undefined || psa.uuid || psa.timestamp) ? psa : undefined
   const retryAfter = error.details.rateLimit?.retryAfterSeconds ?? error.details.rateLimit?.resetSeconds
   const tone = error.code === 'cancelled' ? 'notice' : 'error'
-  const showMainMessage = text !== error.message && error.message.length > 0
 
   async function copyForSupport(): Promise<void> {
     if (!support) return
@@ -51,7 +52,6 @@ export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
         {title}
       </h2>
       <p className="error-panel__text">{text}</p>
-      {showMainMessage && <p className="error-panel__detail">{error.message}</p>}
       {(error.details.file || error.details.field) && (
         <p className="error-panel__where">
           {error.details.file && <span>{t('errors.where.file', { file: error.details.file })}</span>}

@@ -41,9 +41,9 @@ export function ActionsHead() {
 }
 
 /** One handover's row, marked with its id, VIN and status. */
-export function HandoverRow({ handover, selected, children }: { handover: HandoverSummary; selected: boolean; children: ReactNode }) {
+export function HandoverRow({ handover, selected, duplicate = false, children }: { handover: HandoverSummary; selected: boolean; duplicate?: boolean; children: ReactNode }) {
   return (
-    <tr data-id={handover.id} data-vin={handover.vin ?? ''} data-status={handover.status} className={selected ? 'table__row--selected' : undefined}>
+    <tr data-id={handover.id} data-vin={handover.vin ?? ''} data-status={handover.status} data-duplicate={duplicate || undefined} className={selected ? 'table__row--selected' : undefined}>
       {children}
     </tr>
   )
@@ -61,10 +61,10 @@ export function LabelCell({ handover, nowrap = false }: { handover: HandoverSumm
 }
 
 /** The status badge, anything the table adds (`children`), and the plan warning when the token ends too early. */
-export function StatusCell({ handover, children }: { handover: HandoverSummary; children?: ReactNode }) {
+export function StatusCell({ handover, connected = true, children }: { handover: HandoverSummary; connected?: boolean; children?: ReactNode }) {
   return (
     <td>
-      <StatusBadge status={handover.status} />
+      <StatusBadge status={handover.status} connected={connected} hasVin={Boolean(handover.vin)} />
       {children}
       {handover.coversPlan === false && <PlanWarning compact />}
     </td>

@@ -6,6 +6,7 @@ import i18next from 'i18next'
 import { initReactI18next } from 'react-i18next'
 import en from './en.json'
 import fr from './fr.json'
+import { setSystemLocales } from '../format'
 
 export type Language = 'en' | 'fr'
 export type LocaleSetting = 'system' | 'en' | 'fr'
@@ -22,13 +23,16 @@ export function pickLanguage(setting: LocaleSetting, system: string): Language {
 export async function initI18n(): Promise<void> {
   let setting: LocaleSetting = 'system'
   systemLocale = navigator.language || 'en'
+  let regionalLocale: string | undefined
   try {
     const [info, settings] = await Promise.all([window.vkey.appInfo(undefined), window.vkey.getSettings(undefined)])
-    if (info.ok) systemLocale = info.value.systemLocale
+    if (info.ok) ({ systemLocale, regionalLocale } = info.value)
     if (settings.ok) setting = settings.value.locale
   } catch {
     // No bridge answer: start in the browser's language; the screens will show the error.
   }
+  // Dates follow the system's regional format, whichever language the screens are in.
+  setSystemLocales([regionalLocale, systemLocale, ...navigator.languages])
   const lng = pickLanguage(setting, systemLocale)
   await i18next.use(initReactI18next).init({
     resources: { en: { translation: en }, fr: { translation: fr } },

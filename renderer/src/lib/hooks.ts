@@ -79,3 +79,13 @@ export function useDurationForm(mode: DurationMode) {
 
   return { duration, setDuration, formError, resolve }
 }
+
+/** The current time, refreshed every `everyMs` (countdowns, "valid until" previews). */
+export function useNow(everyMs = 1000): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), everyMs)
+    return () => window.clearInterval(timer)
+  }, [everyMs])
+  return now
+}

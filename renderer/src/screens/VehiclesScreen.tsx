@@ -1,44 +1,43 @@
 /**
  * Vehicles: import CarData (file dialog, drop, paste), see what was refused and why,
  * fill in missing VINs, and pick a vehicle to request a token for — or tick several and
- * request all their keys in one batch, with progress per vehicle.
+ * request all their keys in one batch, with progress per vehicle. Without a connection
+ * (no profile, no certificate) nothing can be requested and the screen points to Settings.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useId, useMemo, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { BatchProgress, HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
+import type { HandoverSummary, ProfileView } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import type { BatchTracker } from '../batch'
-import { BatchPanel, BatchStateBadge } from '../components/BatchPanel'
+import { BatchPanel } from '../components/BatchPanel'
 import { ErrorPanel } from '../components/ErrorPanel'
-import { ActionsHead, HandoverHeads, HandoverRow, hasToken, LabelCell, SelectBox, StatusCell } from '../components/HandoverTable'
+import { ImportCard } from '../components/ImportCard'
 import { Loading } from '../components/Loading'
-import { Spinner } from '../components/Spinner'
-import { VinEditor } from '../components/VinEditor'
+import { VehicleTable } from '../components/VehicleTable'
+import { missingConnection } from '../connection'
 import { useSelection } from '../lib/hooks'
 
 export interface VehiclesScreenProps {
+  profiles: readonly ProfileView[]
   onSelect: (id: string) => void
   onOpenToken: (id: string) => void
+  onOpenSettings: () => void
   batch: BatchTracker
 }
-
-type Issue = ImportSummary['issues'][number]
 
 /** A vehicle a batch would request now: it has a VIN and no token in use. */
 export function isReady(vehicle: HandoverSummary): boolean {
   return Boolean(vehicle.vin) && (vehicle.status === 'draft' || vehicle.status === 'failed' || vehicle.status === 'expired')
 }
 
-export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenProps) {
+export function VehiclesScreen({ profiles, onSelect, onOpenToken, onOpenSettings, batch }: VehiclesScreenProps) {
   const { t } = useTranslation()
+  const noConnectionId = useId()
   const [vehicles, setVehicles] = useState<HandoverSummary[] | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [dragging, setDragging] = useState(false)
-  const [pasted, setPasted] = useState('')
-  const [result, setResult] = useState<{ added: number; issues: Issue[] } | null>(null)
   const { selected, setSelected, toggle } = useSelection()
   const progress = batch.progress
+  const missing = missingConnection(profiles)
 
   const reload = useCallback(async () => {
     try {
@@ -60,59 +59,10 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
     if (batchMark) void reload()
   }, [reload, batchMark])
 
-  const ready = useMemo(() => (vehicles ?? []).filter(isReady), [vehicles])
+  const ready = useMemo(() => (missing ? [] : (vehicles ?? []).filter(isReady)), [vehicles, missing])
   // Vehicles removed from the list leave the selection.
   const selectedIds = useMemo(() => (vehicles ?? []).filter((v) => selected.has(v.id)).map((v) => v.id), [vehicles, selected])
   const batchStates = useMemo(() => new Map((progress?.items ?? []).map((item) => [item.id, item])), [progress])
-
-  /** Runs imports one after the other and shows one combined result. */
-  async function runImports(jobs: Array<{ source: string; run: () => Promise<ImportSummary> }>): Promise<void> {
-    setBusy(true)
-    setError(null)
-    let added = 0
-    const issues: Issue[] = []
-    for (const job of jobs) {
-      try {
-        const summary = await job.run()
-        added += summary.added.length
-        issues.push(...summary.issues)
-      } catch (failure) {
-        const view = toErrorView(failure)
-        issues.push({ source: view.details.file ?? job.source, field: view.details.field, code: view.code, message: view.message })
-      }
-    }
-    setResult({ added, issues })
-    setBusy(false)
-    await reload()
-  }
-
-  async function importByDialog(): Promise<void> {
-    setError(null)
-    try {
-      const { files } = await unwrap(vkey().chooseFiles({ purpose: 'cardata', multiple: true }))
-      if (files.length === 0) return
-      const label = files.map((f) => f.name).join(', ')
-      await runImports([{ source: label, run: () => unwrap(vkey().importVehicleFiles({ grants: files.map((f) => f.grant) })) }])
-    } catch (failure) {
-      setError(toErrorView(failure))
-    }
-  }
-
-  async function importDropped(files: File[]): Promise<void> {
-    if (files.length === 0) return
-    await runImports(
-      files.map((file) => ({
-        source: file.name,
-        run: async () => unwrap(vkey().importVehicleText({ name: file.name, text: await file.text() })),
-      })),
-    )
-  }
-
-  async function importPasted(): Promise<void> {
-    if (pasted.trim() === '') return
-    await runImports([{ source: 'pasted', run: () => unwrap(vkey().importVehicleText({ name: 'pasted', text: pasted })) }])
-    setPasted('')
-  }
 
   async function saveVin(id: string, vin: string): Promise<void> {
     try {
@@ -130,93 +80,34 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
         <p className="screen__lead">{t('vehicles.lead')}</p>
       </header>
 
-      <section className="card" aria-labelledby="import-title">
-        <h2 id="import-title" className="card__title">
-          {t('vehicles.importTitle')}
-        </h2>
-        <div className="import-grid">
-          <div
-            className={`drop-zone${dragging ? ' drop-zone--active' : ''}`}
-            data-testid="drop-zone"
-            onDragEnter={(event) => {
-              event.preventDefault()
-              setDragging(true)
-            }}
-            onDragOver={(event) => {
-              event.preventDefault()
-              event.dataTransfer.dropEffect = 'copy'
-            }}
-            onDragLeave={() => setDragging(false)}
-            onDrop={(event) => {
-              event.preventDefault()
-              setDragging(false)
-              void importDropped(Array.from(event.dataTransfer.files))
-            }}
-          >
-            <span className="drop-zone__icon" aria-hidden="true" />
-            <p className="drop-zone__text">{t('vehicles.dropHere')}</p>
-            <p className="drop-zone__or">{t('vehicles.or')}</p>
-            <button type="button" className="button button--primary" onClick={() => void importByDialog()} disabled={busy}>
-              {t('vehicles.chooseFiles')}
-            </button>
-          </div>
-          <div className="paste-box">
-            <label htmlFor="paste-json" className="label">
-              {t('vehicles.pasteLabel')}
-            </label>
-            <textarea
-              id="paste-json"
-              className="input textarea input--mono"
-              rows={6}
-              value={pasted}
-              spellCheck={false}
-              placeholder='{ "vehicles": [ { "vin": "…" } ] }'
-              onChange={(event) => setPasted(event.target.value)}
-            />
-            <button type="button" className="button button--secondary" onClick={() => void importPasted()} disabled={busy || pasted.trim() === ''}>
-              {t('vehicles.importPasted')}
-            </button>
-          </div>
-        </div>
-        <div className="import-result" role="status" aria-live="polite">
-          {busy && (
-            <p className="inline-status">
-              <Spinner /> {t('vehicles.importing')}
-            </p>
-          )}
-          {!busy && result && (
-            <>
-              <p className={result.issues.length === 0 ? 'notice notice--ok' : 'notice notice--warning'}>
-                {t('vehicles.importResult', { added: result.added, issues: result.issues.length })}
-              </p>
-              {result.issues.length > 0 && (
-                <ul className="issue-list" aria-label={t('vehicles.issuesLabel')}>
-                  {result.issues.map((issue, index) => (
-                    <li key={`${issue.source}-${index}`} className="issue-list__item" data-code={issue.code}>
-                      <span className="issue-list__source mono">
-                        {issue.source}
-                        {issue.field ? ` · ${issue.field}` : ''}
-                      </span>
-                      <span className="issue-list__message">{withoutSource(issue.message, issue.source)}</span>
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </>
-          )}
-        </div>
-      </section>
+      <ImportCard existing={vehicles ?? []} onImported={reload} setError={setError} />
 
       {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
 
-      {vehicles && vehicles.length > 0 && (
+      {missing && (
+        <section className="notice notice--warning no-connection" data-testid="no-connection" aria-labelledby={`${noConnectionId}-title`}>
+          <h2 id={`${noConnectionId}-title`} className="no-connection__title">
+            {t('vehicles.noConnectionTitle')}
+          </h2>
+          <p id={noConnectionId}>{t(missing === 'profile' ? 'vehicles.noProfile' : 'vehicles.noCertificate')}</p>
+          <button type="button" className="button button--primary button--small" onClick={onOpenSettings}>
+            {t('vehicles.openSettings')}
+          </button>
+        </section>
+      )}
+
+      {vehicles && vehicles.length > 0 && (progress || !missing) && (
         <BatchPanel
           selectedIds={selectedIds}
           readyCount={ready.length}
           progress={progress}
+          plan={batch.plan}
           onSelectReady={() => setSelected(new Set(ready.map((v) => v.id)))}
           onClearSelection={() => setSelected(new Set())}
-          onStarted={() => setSelected(new Set())}
+          onStarted={(plan) => {
+            setSelected(new Set())
+            batch.started(plan)
+          }}
           onDismiss={batch.dismiss}
         />
       )}
@@ -235,6 +126,8 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
             onSelect={onSelect}
             onOpenToken={onOpenToken}
             onSaveVin={saveVin}
+            connected={!missing}
+            disabledReasonId={missing ? noConnectionId : undefined}
             selection={{
               selected,
               ready,
@@ -247,91 +140,5 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
         )}
       </section>
     </div>
-  )
-}
-
-/** The core prefixes messages with "file: " for the CLI; the list shows the file in its own column. */
-function withoutSource(message: string, source: string): string {
-  return message.startsWith(`${source}: `) ? message.slice(source.length + 2) : message
-}
-
-export interface VehicleSelection {
-  selected: ReadonlySet<string>
-  ready: HandoverSummary[]
-  /** A batch is running: the selection cannot change. */
-  locked: boolean
-  onToggle: (id: string, on: boolean) => void
-  onToggleReady: (on: boolean) => void
-}
-
-interface VehicleTableProps {
-  vehicles: HandoverSummary[]
-  onSelect: (id: string) => void
-  onOpenToken: (id: string) => void
-  onSaveVin: (id: string, vin: string) => Promise<void>
-  selection?: VehicleSelection
-  /** Each vehicle's state in the batch on screen, when there is one. */
-  batchStates?: Map<string, BatchProgress['items'][number]> | undefined
-}
-
-export function VehicleTable({ vehicles, onSelect, onOpenToken, onSaveVin, selection, batchStates }: VehicleTableProps) {
-  const { t } = useTranslation()
-  const allReadySelected = selection !== undefined && selection.ready.length > 0 && selection.ready.every((v) => selection.selected.has(v.id))
-  return (
-    <table className="table">
-      <thead>
-        <tr>
-          {selection && (
-            <th scope="col" className="table__check">
-              <SelectBox label={t('vehicles.selectAllReady')} checked={allReadySelected} disabled={selection.locked || selection.ready.length === 0} onChange={selection.onToggleReady} />
-            </th>
-          )}
-          <HandoverHeads />
-          {batchStates && <th scope="col">{t('batch.column')}</th>}
-          <ActionsHead />
-        </tr>
-      </thead>
-      <tbody>
-        {vehicles.map((vehicle) => {
-          const name = vehicle.label ?? vehicle.source
-          const item = batchStates?.get(vehicle.id)
-          const checked = selection?.selected.has(vehicle.id) ?? false
-          return (
-            <HandoverRow key={vehicle.id} handover={vehicle} selected={checked}>
-              {selection && (
-                <td className="table__check">
-                  <SelectBox
-                    label={t('vehicles.select', { name: vehicle.vin ?? name })}
-                    checked={checked}
-                    disabled={selection.locked || !vehicle.vin}
-                    onChange={(on) => selection.onToggle(vehicle.id, on)}
-                  />
-                </td>
-              )}
-              <td className="mono">{vehicle.vin ?? <VinEditor name={name} onSave={(vin) => onSaveVin(vehicle.id, vin)} />}</td>
-              <LabelCell handover={vehicle} />
-              <StatusCell handover={vehicle}>{vehicle.status === 'queued' && <span className="cell-sub">{t('vehicles.queuedHint')}</span>}</StatusCell>
-              {batchStates && <td>{item ? <BatchStateBadge state={item.state} message={item.message} /> : <span className="muted">—</span>}</td>}
-              <td className="table__actions">
-                {hasToken(vehicle) && (
-                  <button type="button" className="button button--secondary button--small" onClick={() => onOpenToken(vehicle.id)}>
-                    {t('vehicles.showToken')}
-                  </button>
-                )}
-                <button
-                  type="button"
-                  className="button button--primary button--small"
-                  disabled={!vehicle.vin}
-                  onClick={() => onSelect(vehicle.id)}
-                  aria-label={t('vehicles.requestFor', { name: vehicle.vin ?? name })}
-                >
-                  {t('vehicles.request')}
-                </button>
-              </td>
-            </HandoverRow>
-          )
-        })}
-      </tbody>
-    </table>
   )
 }

@@ -1,0 +1,185 @@
+/**
+ * Importing CarData: the file dialog, a drop zone and a paste box, then one combined result:
+ * how many vehicles were added, every problem with its file and field, and every VIN that
+ * is now in the list more than once.
+ */
+import { useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import type { HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
+import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import { findDuplicates, type DuplicateImport } from '../duplicates'
+import { Spinner } from './Spinner'
+
+type Issue = ImportSummary['issues'][number]
+
+interface ImportResult {
+  added: number
+  issues: Issue[]
+  duplicates: DuplicateImport[]
+}
+
+export interface ImportCardProps {
+  /** The list as it is before an import, to flag VINs it already has. */
+  existing: readonly HandoverSummary[]
+  onImported: () => Promise<void>
+  setError: (error: ErrorView | null) => void
+}
+
+export function ImportCard({ existing, onImported, setError }: ImportCardProps) {
+  const { t } = useTranslation()
+  const [busy, setBusy] = useState(false)
+  const [pasted, setPasted] = useState('')
+  const [result, setResult] = useState<ImportResult | null>(null)
+
+  /** Runs imports one after the other and shows one combined result. */
+  async function runImports(jobs: Array<{ source: string; run: () => Promise<ImportSummary> }>): Promise<void> {
+    setBusy(true)
+    setError(null)
+    const added: HandoverSummary[] = []
+    const issues: Issue[] = []
+    for (const job of jobs) {
+      try {
+        const summary = await job.run()
+        added.push(...summary.added)
+        issues.push(...summary.issues)
+      } catch (failure) {
+        const view = toErrorView(failure)
+        issues.push({ source: view.details.file ?? job.source, field: view.details.field, code: view.code, message: view.message })
+      }
+    }
+    setResult({ added: added.length, issues, duplicates: findDuplicates(existing, added) })
+    setBusy(false)
+    await onImported()
+  }
+
+  async function importByDialog(): Promise<void> {
+    setError(null)
+    try {
+      const { files } = await unwrap(vkey().chooseFiles({ purpose: 'cardata', multiple: true }))
+      if (files.length === 0) return
+      const label = files.map((f) => f.name).join(', ')
+      await runImports([{ source: label, run: () => unwrap(vkey().importVehicleFiles({ grants: files.map((f) => f.grant) })) }])
+    } catch (failure) {
+      setError(toErrorView(failure))
+    }
+  }
+
+  const importDropped = (files: File[]) =>
+    files.length > 0 &&
+    runImports(files.map((file) => ({ source: file.name, run: async () => unwrap(vkey().importVehicleText({ name: file.name, text: await file.text() })) })))
+
+  async function importPasted(): Promise<void> {
+    if (pasted.trim() === '') return
+    await runImports([{ source: 'pasted', run: () => unwrap(vkey().importVehicleText({ name: 'pasted', text: pasted })) }])
+    setPasted('')
+  }
+
+  return (
+    <section className="card" aria-labelledby="import-title">
+      <h2 id="import-title" className="card__title">
+        {t('vehicles.importTitle')}
+      </h2>
+      <div className="import-grid">
+        <DropZone busy={busy} onFiles={(files) => void importDropped(files)} onChoose={() => void importByDialog()} />
+        <div className="paste-box">
+          <label htmlFor="paste-json" className="label">
+            {t('vehicles.pasteLabel')}
+          </label>
+          <textarea
+            id="paste-json"
+            className="input textarea input--mono"
+            rows={6}
+            value={pasted}
+            spellCheck={false}
+            placeholder='{ "vehicles": [ { "vin": "…" } ] }'
+            onChange={(event) => setPasted(event.target.value)}
+          />
+          <button type="button" className="button button--secondary" onClick={() => void importPasted()} disabled={busy || pasted.trim() === ''}>
+            {t('vehicles.importPasted')}
+          </button>
+        </div>
+      </div>
+      <div className="import-result" role="status" aria-live="polite">
+        {busy && (
+          <p className="inline-status">
+            <Spinner /> {t('vehicles.importing')}
+          </p>
+        )}
+        {!busy && result && <ImportResultView result={result} />}
+      </div>
+    </section>
+  )
+}
+
+function DropZone({ busy, onFiles, onChoose }: { busy: boolean; onFiles: (files: File[]) => void; onChoose: () => void }) {
+  const { t } = useTranslation()
+  const [dragging, setDragging] = useState(false)
+  return (
+    <div
+      className={`drop-zone${dragging ? ' drop-zone--active' : ''}`}
+      data-testid="drop-zone"
+      onDragEnter={(event) => {
+        event.preventDefault()
+        setDragging(true)
+      }}
+      onDragOver={(event) => {
+        event.preventDefault()
+        event.dataTransfer.dropEffect = 'copy'
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event) => {
+        event.preventDefault()
+        setDragging(false)
+        onFiles(Array.from(event.dataTransfer.files))
+      }}
+    >
+      <span className="drop-zone__icon" aria-hidden="true" />
+      <p className="drop-zone__text">{t('vehicles.dropHere')}</p>
+      <p className="drop-zone__or">{t('vehicles.or')}</p>
+      <button type="button" className="button button--primary" onClick={onChoose} disabled={busy}>
+        {t('vehicles.chooseFiles')}
+      </button>
+    </div>
+  )
+}
+
+function ImportResultView({ result }: { result: ImportResult }) {
+  const { t } = useTranslation()
+  return (
+    <>
+      <p className={result.issues.length === 0 && result.duplicates.length === 0 ? 'notice notice--ok' : 'notice notice--warning'}>
+        {t('vehicles.importResult', { added: result.added, issues: result.issues.length })}
+      </p>
+      {result.issues.length > 0 && (
+        <ul className="issue-list" aria-label={t('vehicles.issuesLabel')}>
+          {result.issues.map((issue, index) => (
+            <li key={`${issue.source}-${index}`} className="issue-list__item" data-code={issue.code}>
+              <span className="issue-list__source mono">
+                {issue.source}
+                {issue.field ? ` · ${issue.field}` : ''}
+              </span>
+              <span className="issue-list__message">{withoutSource(issue.message, issue.source)}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {result.duplicates.length > 0 && (
+        <ul className="issue-list" aria-label={t('vehicles.duplicatesLabel')} data-testid="import-duplicates">
+          {result.duplicates.map((duplicate, index) => (
+            <li key={`${duplicate.vin}-${index}`} className="issue-list__item" data-code="duplicate-vin">
+              <span className="issue-list__source mono">
+                {duplicate.source} · {duplicate.vin}
+              </span>
+              <span className="issue-list__message">{t('vehicles.duplicateImported', { vin: duplicate.vin, other: duplicate.other })}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  )
+}
+
+/** The core prefixes messages with "file: " for the CLI; the list shows the file in its own column. */
+function withoutSource(message: string, source: string): string {
+  return message.startsWith(`${source}: `) ? message.slice(source.length + 2) : message
+}
