@@ -14,13 +14,15 @@ import type { Depot } from '../core/depot'
 import { carDataHash, coversPlan, hasValidToken, type HandoverRecord } from '../core/handovers'
 import { writeHandoverPack } from '../core/pack'
 import { writeHandoverQr } from '../core/qr'
-import { parse, write } from './args'
+import { write } from './args'
+import { parseFor } from './spec'
+import { formatLocal } from '../../shared/time'
 import type { CliIo } from './io'
 
 
 export interface HandoverCommandContext {
   openDepot(): Promise<Depot>
-  durationPlan(values: { duration?: string | undefined; until?: string | undefined }): import('../core/handovers').DurationPlan
+  durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): import('../core/handovers').DurationPlan
   printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string }): Promise<void>
 }
 
@@ -66,16 +68,9 @@ function progressPrinter(io: CliIo): (progress: BatchProgress) => void {
 }
 
 export async function batchCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('batch', args, {
-    duration: { type: 'string' },
-    until: { type: 'string' },
-    concurrency: { type: 'string' },
-    out: { type: 'string' },
-    profile: { type: 'string' },
-    json: { type: 'boolean' },
-  })
+  const { values, positionals } = parseFor('batch', args)
   if (!positionals.length) throw new VkError('usage', 'vkey batch: give one or more CarData files (FILE…).', { field: 'FILE' })
-  const plan = context.durationPlan(values)
+  const plan = context.durationPlan(values, (line) => io.stderr.write(`${line}\n`))
   const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new VkError('usage', `--concurrency must be a whole number from 1 to 16 (got "${values.concurrency}").`, { field: '--concurrency' })
   const imported = await importCarDataFiles(positionals)
@@ -159,7 +154,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
 // ---- list / show ---------------------------------------------------------------------
 
 export async function listCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values } = parse('list', args, { json: { type: 'boolean' } }, false)
+  const { values } = parseFor('list', args)
   const depot = await context.openDepot()
   const store = await depot.handovers()
   await store.purgeExpired()
@@ -174,13 +169,13 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
   }
   for (const r of records) {
     const short = coversPlan(r) === false ? '  ! token ends before the planned window' : ''
-    write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${r.expires ? `expires ${r.expires}` : ''.padEnd(28)}  ${r.label ?? ''}${r.error ? `  ${r.error.message}` : ''}${short}`)
+    write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${r.expires ? `expires ${formatLocal(r.expires)}` : ''.padEnd(46)}  ${r.label ?? ''}${r.error ? `  ${r.error.message}` : ''}${short}`)
   }
   return 0
 }
 
 export async function showCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('show', args, { qr: { type: 'string' }, json: { type: 'boolean' } })
+  const { values, positionals } = parseFor('show', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey show: give exactly one handover ID (see `vkey list`).', { field: 'ID' })
   const depot = await context.openDepot()
   await (await depot.handovers()).purgeExpired()
@@ -195,7 +190,7 @@ export async function showCommand(args: string[], io: CliIo, context: HandoverCo
 // ---- pack / audit / purge / queue ----------------------------------------------------
 
 export async function packCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('pack', args, { out: { type: 'string' }, 'all-valid': { type: 'boolean' } })
+  const { values, positionals } = parseFor('pack', args)
   if (!values.out) throw new VkError('usage', 'vkey pack: --out PACK.pdf is required.', { field: '--out' })
   if (!values['all-valid'] && !positionals.length) throw new VkError('usage', 'vkey pack: give handover IDs or --all-valid.', { field: 'ID' })
   const depot = await context.openDepot()
@@ -211,7 +206,7 @@ export async function packCommand(args: string[], io: CliIo, context: HandoverCo
 }
 
 export async function auditCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values } = parse('audit', args, { csv: { type: 'string' } }, false)
+  const { values } = parseFor('audit', args)
   if (!values.csv) throw new VkError('usage', 'vkey audit: --csv OUT.csv is required.', { field: '--csv' })
   const depot = await context.openDepot()
   const rows = await exportAuditCsv(resolve(values.csv), await (await depot.handovers()).list())
@@ -220,7 +215,7 @@ export async function auditCommand(args: string[], io: CliIo, context: HandoverC
 }
 
 export async function purgeCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  parse('purge-expired', args, {}, false)
+  parseFor('purge-expired', args)
   const depot = await context.openDepot()
   const purged = await (await depot.handovers()).purgeExpired()
   write(io, `${purged.length} expired token${purged.length === 1 ? '' : 's'} erased (the records stay in the history, marked expired).`)
@@ -228,7 +223,7 @@ export async function purgeCommand(args: string[], io: CliIo, context: HandoverC
 }
 
 export async function queueCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('queue', args, { watch: { type: 'boolean' }, interval: { type: 'string' } })
+  const { values, positionals } = parseFor('queue', args)
   const sub = positionals[0] ?? 'flush'
   if (sub !== 'flush' && sub !== 'list') throw new VkError('usage', 'vkey queue: use `queue list` or `queue flush [--watch]`.')
   const depot = await context.openDepot()
@@ -236,7 +231,7 @@ export async function queueCommand(args: string[], io: CliIo, context: HandoverC
     const store = await depot.handovers()
     if (sub === 'list') {
       const queued = (await store.list()).filter((r) => r.status === 'queued')
-      for (const r of queued) write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${r.requestedAt ?? r.updatedAt}`)
+      for (const r of queued) write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${formatLocal(r.requestedAt ?? r.updatedAt)}`)
       write(io, `${queued.length} request(s) waiting for the network.`)
       return 0
     }
