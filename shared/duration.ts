@@ -17,7 +17,7 @@
  */
 
 import { VkError } from './errors'
-import { isoWithOffset, localDate, systemTimeZone, zonedTime } from './time'
+import { formatLocal, isoWithOffset, localDate, systemTimeZone, zonedTime } from './time'
 
 const TIME_OF_DAY = /^(\d{1,2}):(\d{2})$/
 
@@ -143,7 +143,7 @@ export function secondsUntil(isoText: string, now: Date, timeZone: string = syst
   const diffMs = wholeMs + Math.floor(nanos / 1e6) - now.getTime()
   const extraNs = nanos % 1e6
   if (diffMs < 0 || (diffMs === 0 && extraNs === 0)) {
-    fail(`is not in the future (now is ${now.toISOString()}); give a later time or use --duration`)
+    fail(`is not in the future (now is ${formatLocal(now, timeZone)}); give a later time or use --duration`)
   }
   const seconds = Math.ceil((diffMs + (extraNs > 0 ? 1 : 0)) / 1000)
   if (seconds > MAX_DURATION_SECONDS) {

@@ -108,6 +108,9 @@ async function version(): Promise<string> {
 
 // ---- simulator -----------------------------------------------------------------------
 
+/** The banner's last hint: a simulator profile takes its demo login, password and certificate by itself. */
+export const SIMULATOR_NEXT = 'Next: vkey profile add sim --env simulator --default'
+
 async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('simulator', args)
   const port = values.port === undefined ? 7443 : integerOption('--port', values.port, 0, 65535)
@@ -123,7 +126,8 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   write(io, `  partner cert:     ${material.files.partnerP12} (passphrase in demo-credentials.json)`)
   write(io, `  login / client:   ${material.credentials.login} / ${material.credentials.clientId}`)
   write(io, `  server CA:        ${material.files.serverCa}`)
-  write(io, `Next: vkey profile add sim --env simulator --default && vkey cert import ${material.files.partnerP12} --passphrase-stdin`)
+  write(io, '  a profile:        --env simulator fills in the demo login, password and certificate')
+  write(io, SIMULATOR_NEXT)
   write(io, 'Press Ctrl-C to stop.')
   await (io.interrupted ?? new Promise(() => undefined))
   await simulator.close()
@@ -148,7 +152,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
       throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })
     }
     const password = values['password-stdin'] ? await readSecretLine(io.stdin) : undefined
-    if (values['password-stdin'] && !password) throw new VkError('usage', 'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add …`.', { field: '--password-stdin' })
+    if (values['password-stdin'] && !password) throw new VkError('usage', 'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add NAME … --password-stdin`.', { field: '--password-stdin' })
     const caPem = values.ca ? await readTextFile(values.ca, '--ca') : undefined
     const depot = await openDepot(io)
     try {

@@ -17,6 +17,7 @@ import { writeHandoverQr } from '../core/qr'
 import { write } from './args'
 import { parseFor } from './spec'
 import { formatLocal } from '../../shared/time'
+import { batchCountsText, countsFromProgress } from '../../shared/batch-counts'
 import type { CliIo } from './io'
 
 
@@ -48,21 +49,23 @@ export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> 
 // ---- batch ---------------------------------------------------------------------------
 
 /** One line that redraws itself on a terminal, or a line per 10 % elsewhere. */
-function progressPrinter(io: CliIo): (progress: BatchProgress) => void {
+function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgress) => void {
   let lastTenth = -1
   return (progress) => {
-    const finished = progress.done + progress.failed + progress.queued
-    const fraction = progress.total ? finished / progress.total : 1
+    const counts = countsFromProgress(progress, unreadable)
+    const finished = counts.issued + counts.skipped + counts.queued + counts.failed
+    const total = progress.total + unreadable
+    const fraction = total ? finished / total : 1
     if (io.isTty) {
       const width = 30
       const filled = Math.round(fraction * width)
-      io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${progress.total}  issued ${progress.done}  failed ${progress.failed}  queued ${progress.queued}${progress.running ? '' : '\n'}`)
+      io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${total}  ${batchCountsText(counts)}${progress.running ? '' : '\n'}`)
       return
     }
     const tenth = Math.floor(fraction * 10)
     if (tenth !== lastTenth || !progress.running) {
       lastTenth = tenth
-      io.stderr.write(`vkey batch: ${finished}/${progress.total} (${Math.round(fraction * 100)} %), issued ${progress.done}, failed ${progress.failed}, queued ${progress.queued}\n`)
+      io.stderr.write(`vkey batch: ${finished}/${total} (${Math.round(fraction * 100)} %): ${batchCountsText(counts)}\n`)
     }
   }
 }
@@ -96,7 +99,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     }
     const added = await depot.addVehicles({ vehicles: fresh, issues: [] }, values.profile ? { profile: values.profile } : {})
     ids.push(...added.map((r) => r.id))
-    const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io))
+    const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
     const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal }) : { batchId: '', issued: [], skipped: [], failed: [], queued: [], cancelled: false }
@@ -138,7 +141,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
         ),
       )
     } else {
-      write(io, `Batch ${outcome.batchId || '(nothing to send)'}: ${outcome.issued.length} issued, ${outcome.skipped.length} already had a valid token, ${outcome.queued.length} queued for when the network returns, ${failures.length} failed.`)
+      write(io, `Batch ${outcome.batchId || '(nothing to send)'}: ${batchCountsText({ issued: outcome.issued.length, skipped: outcome.skipped.length, queued: outcome.queued.length, failed: failures.length })}.`)
       for (const f of failures) write(io, `  failed: ${f.what}: ${f.message}`)
       if (values.out) write(io, `QR codes: ${Object.keys(qrFiles).length} in ${resolve(values.out)} — each is a car key until it expires.`)
       if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a token are not sent again.')
