@@ -339,7 +339,7 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
     throw new VkError('input.vin', `${source}: no vehicle with VIN ${wantedVin} (found ${vehicles.map((v) => v.vin ?? 'no VIN').join(', ')}).`, { file: source, field: '--vin' })
   }
   if (vehicles.length > 1) {
-    throw new VkError('usage', `${source} holds ${vehicles.length} vehicles: pick one with --vin, or prepare them all with \`vkey batch\`.`, { file: source, field: '--vin' })
+    throw new VkError('usage', `${source} holds ${vehicles.length} vehicles: pick one with --vin, or prepare them all with \`vkey batch ${source} --duration 8h\`.`, { file: source, field: '--vin' })
   }
   return vehicles[0]!
 }

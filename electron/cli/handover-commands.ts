@@ -167,7 +167,7 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
     return 0
   }
   if (!records.length) {
-    write(io, 'No handovers yet. Get a token with `vkey token --cardata FILE --duration 8h` or prepare many with `vkey batch`.')
+    write(io, 'No handovers yet. Get a token with `vkey token --cardata FILE --duration 8h` or prepare many with `vkey batch FILE… --duration 8h`.')
     return 0
   }
   for (const r of records) {
@@ -202,7 +202,7 @@ export async function packCommand(args: string[], io: CliIo, context: HandoverCo
   const records = values['all-valid'] ? (await store.list()).filter((r) => r.status === 'issued' && hasValidToken(r, depot.now())) : await Promise.all(positionals.map((id) => findRecord(depot, id)))
   const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
   if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
-  if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch`).')
+  if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
   const pages = await writeHandoverPack(resolve(values.out), records, store)
   write(io, `Handover pack written: ${resolve(values.out)} (${pages} page${pages === 1 ? '' : 's'}). Every page is a car key until its expiry: keep it safe.`)
   return 0

@@ -155,6 +155,7 @@ export function parseCommandLine(argv: readonly string[]): { spec: CommandSpec; 
   const found = findCommand(argv)
   if (!found) throw new VkError('usage', `Unknown command "${argv.slice(0, 2).join(' ')}". Run \`vkey help\` for the list of commands.`)
   const { spec, rest } = found
+  if (rest.some((a) => a === '--help' || a === '-h')) return { spec, values: { help: true }, positionals: [] } // answered by the help, like runCommand does
   const { values, positionals } = parse(spec.name, rest, spec.options, spec.positionals.max > 0)
   const { min, max, name, oneOf } = spec.positionals
   if (positionals.length < min || positionals.length > max) {
@@ -183,7 +184,7 @@ export function overviewHelp(): string {
     '  vkey profile add sim --env simulator --default',
     '  vkey token --cardata car.json --duration 2h --qr car.png',
     '',
-    '`vkey help COMMAND` or `vkey COMMAND --help` shows a command\'s options and an example.',
+    '`vkey help COMMAND` (or --help after any command, e.g. `vkey token --help`) shows its options and an example.',
     'Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,',
     '3 configuration or keychain, 4 PSA refused the request, 5 network, TLS or server failure.',
     '',
