@@ -101,14 +101,14 @@ export class Vault {
       throw new VkError(
         'config.vault',
         `The secrets in ${dataDir} were sealed with a key this keychain no longer has (keychain entry "${vaultKeyAccount(vaultId)}" is gone, ` +
-          'for example after a new user account or a restored backup). Set the password again with `vkey profile add NAME … --password-stdin` and re-import the certificate with `vkey cert import FILE --profile NAME`.',
+          'for example after a new user account or a restored backup). Re-import the certificate and password: the password with `vkey profile add NAME … --password-stdin`, the certificate with `vkey cert import FILE --profile NAME`.',
         { file: Vault.fileIn(dataDir), field: vaultKeyAccount(vaultId) },
       )
     }
     const key = Buffer.from(encoded, 'base64')
     if (key.length !== keyLength) {
       key.fill(0)
-      throw new VkError('config.vault', `The keychain entry "${vaultKeyAccount(vaultId)}" is not a VK Depot vault key. Set the password again with \`vkey profile add NAME … --password-stdin\` and re-import the certificate with \`vkey cert import FILE --profile NAME\`.`, {
+      throw new VkError('config.vault', `The keychain entry "${vaultKeyAccount(vaultId)}" is not a VK Depot vault key. Re-import the certificate and password: the password with \`vkey profile add NAME … --password-stdin\`, the certificate with \`vkey cert import FILE --profile NAME\`.`, {
         field: vaultKeyAccount(vaultId),
       })
     }
