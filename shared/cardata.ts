@@ -2,7 +2,8 @@
  * CarData import: parsing and validation of what a phone app built on the PSA mobile SDK
  * exports for a vehicle (see /work/shared/reference/psa-virtual-key-api.md). Pure TypeScript.
  *
- * Accepted shapes (key names matched case-insensitively, nothing else):
+ * Accepted shapes (key names matched case-insensitively, nothing else; for users: docs/cardata.md,
+ * with an example file per shape in docs/examples/):
  *   1. SDK vehicle object:   {"vin", "uin", "carData", "carDataSignature" | "CarData_signature", "label" | "name"}
  *   2. the API body:         {"carToken": {"CarData", "CarData_signature"}, "vin"?, "uin"?, "label"?}
  *                            (other keys such as "duration" are ignored)
@@ -124,6 +125,21 @@ export function parseCarData(text: string, source: string, options: ParseCarData
     }]
   }
   return result
+}
+
+/**
+ * THE rule for one CarData or CarData_signature value, shared by the importer and the
+ * simulator (so what VK Depot imports, the simulator accepts, and what one refuses the
+ * other refuses): a text of base64 in one alphabet (standard or URL-safe), padding
+ * optional but correct when present, whitespace ignored. Returns the value with the
+ * whitespace removed, or why it is refused (a verb phrase: "contains …").
+ */
+export function checkCarDataValue(value: unknown): { ok: true; value: string } | { ok: false; empty: boolean; problem: string } {
+  if (typeof value !== 'string') return { ok: false, empty: false, problem: `is ${describeType(value)}, not a text` }
+  const compact = value.replace(/[ \t\r\n]+/g, '')
+  if (compact === '') return { ok: false, empty: true, problem: 'is empty' }
+  const problem = base64Problem(compact)
+  return problem === undefined ? { ok: true, value: compact } : { ok: false, empty: false, problem }
 }
 
 /** True for text the import accepts as base64 (see the module comment); whitespace not allowed here. */
@@ -297,17 +313,12 @@ function checkEntry(
       issue('input.field', path, `${source}: ${path} is ${describeType(value)}; ${what} must be a base64 text. ${REEXPORT}`)
       return undefined
     }
-    const compact = value.replace(/[ \t\r\n]+/g, '')
-    if (compact === '') {
-      issue('input.field', path, `${source}: ${path} is empty. ${REEXPORT}`)
+    const checked = checkCarDataValue(value)
+    if (!checked.ok) {
+      issue(checked.empty ? 'input.field' : 'input.base64', path, checked.empty ? `${source}: ${path} is empty. ${REEXPORT}` : `${source}: ${path} is not base64: it ${checked.problem}. ${REEXPORT}`)
       return undefined
     }
-    const problem = base64Problem(compact)
-    if (problem !== undefined) {
-      issue('input.base64', path, `${source}: ${path} is not base64: it ${problem}. ${REEXPORT}`)
-      return undefined
-    }
-    return compact
+    return checked.value
   }
 
   // VIN (optional).

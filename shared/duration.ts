@@ -8,12 +8,48 @@
  * allowed). Refused: 0, negatives, fractions, anything above MAX_DURATION_SECONDS.
  *
  * --until accepts an ISO-8601 date and time WITH a zone: `2025-03-01T18:00Z`,
- * `2025-03-01T18:00:00+01:00`, `2025-03-01 18:00+0100`. A time without a zone is
- * refused (not read as local time): the laptop's clock zone may not be the depot's or
+ * `2025-03-01T18:00:00+01:00`, `2025-03-01 18:00+0100`. A date and time without a zone
+ * is refused (not read as local time): the laptop's clock zone may not be the depot's or
  * the customer's, and a car key that lasts an hour too long is not a harmless mistake.
+ * A bare time of day (`18:00`, `7:30`) is the next such time on this machine's clock:
+ * resolveUntil turns it into an ISO time with its offset, which the caller prints back
+ * with its date and zone (formatLocal) so nobody has to guess which day was meant.
  */
 
 import { VkError } from './errors'
+import { formatLocal, isoWithOffset, localDate, systemTimeZone, zonedTime } from './time'
+
+const TIME_OF_DAY = /^(\d{1,2}):(\d{2})$/
+
+/** The next `hour:minute` after `now` on the clock of `timeZone` (today's if still ahead, else tomorrow's). */
+export function nextTimeOfDay(hour: number, minute: number, now: Date, timeZone: string = systemTimeZone()): Date {
+  const today = localDate(now, timeZone)
+  const candidate = zonedTime({ ...today, hour, minute }, timeZone)
+  if (candidate.getTime() > now.getTime()) return candidate
+  const tomorrow = new Date(Date.UTC(today.year, today.month - 1, today.day + 1))
+  return zonedTime({ year: tomorrow.getUTCFullYear(), month: tomorrow.getUTCMonth() + 1, day: tomorrow.getUTCDate(), hour, minute }, timeZone)
+}
+
+/**
+ * `--until` as an absolute ISO-8601 time: a time of day (`18:00`) becomes the next one
+ * here, with its offset; anything else is returned as given for secondsUntil to check.
+ */
+export function resolveUntil(text: string, now: Date, timeZone: string = systemTimeZone()): string {
+  const m = TIME_OF_DAY.exec(typeof text === 'string' ? text.trim() : '')
+  if (!m) return text
+  const hour = Number(m[1])
+  const minute = Number(m[2])
+  if (hour > 23 || minute > 59) {
+    throw new VkError('input.duration', `--until ${JSON.stringify(text)} is not a time of day (hours 00–23, minutes 00–59), e.g. ${untilExample(now, timeZone).timeOfDay}.`, { field: '--until' })
+  }
+  return isoWithOffset(nextTimeOfDay(hour, minute, now, timeZone), timeZone)
+}
+
+/** Examples for messages, computed from today: tomorrow 18:00 here, with its offset and in UTC. */
+export function untilExample(now: Date, timeZone: string = systemTimeZone()): { timeOfDay: string; iso: string; utc: string } {
+  const at = nextTimeOfDay(18, 0, new Date(nextTimeOfDay(0, 0, now, timeZone).getTime() + 1), timeZone)
+  return { timeOfDay: '18:00', iso: isoWithOffset(at, timeZone).replace(':00+', '+').replace(':00-', '-'), utc: `${at.toISOString().slice(0, 16)}Z` }
+}
 
 /** Longest validity VK Depot asks for: 30 days. */
 export const MAX_DURATION_SECONDS = 30 * 24 * 3600
@@ -62,21 +98,22 @@ const ISO_PATTERN =
  * Throws VkError('input.duration') naming --until when the text is not an ISO date-time
  * with a zone, is not later than `now`, or is more than MAX_DURATION_SECONDS away.
  */
-export function secondsUntil(isoText: string, now: Date): number {
-  const raw = typeof isoText === 'string' ? isoText.trim() : ''
+export function secondsUntil(isoText: string, now: Date, timeZone: string = systemTimeZone()): number {
   const shown = JSON.stringify(typeof isoText === 'string' ? isoText : String(isoText))
+  const raw = typeof isoText === 'string' && !Number.isNaN(now.getTime()) ? resolveUntil(isoText, now, timeZone).trim() : typeof isoText === 'string' ? isoText.trim() : ''
   const fail = (why: string): never => {
     throw new VkError('input.duration', `--until ${shown} ${why}.`, { field: '--until' })
   }
   if (Number.isNaN(now.getTime())) fail('cannot be compared with the clock (the current time is invalid)')
   const m = ISO_PATTERN.exec(raw)
+  const example = untilExample(Number.isNaN(now.getTime()) ? new Date() : now, timeZone)
   if (m === null) {
-    if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) fail('has a date but no time; add the time and zone, e.g. 2025-03-01T18:00+01:00')
-    return fail('is not an ISO-8601 date and time; write it like 2025-03-01T18:00+01:00 or 2025-03-01T17:00Z')
+    if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) fail(`has a date but no time; add the time and zone, e.g. ${raw}T18:00${example.iso.slice(16)}`)
+    return fail(`is not a time; write a time of day here like ${example.timeOfDay}, or an ISO-8601 date and time with its zone like ${example.iso} or ${example.utc}`)
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m
   if (zone === undefined) {
-    return fail(`has no time zone; add the offset or Z so the time is unambiguous, e.g. ${raw}+01:00 or ${raw}Z`)
+    return fail(`has no time zone; add the offset or Z so the time is unambiguous, e.g. ${raw}${example.iso.slice(16)} or ${raw}Z`)
   }
   const year = Number(y)
   const month = Number(mo)
@@ -106,7 +143,7 @@ export function secondsUntil(isoText: string, now: Date): number {
   const diffMs = wholeMs + Math.floor(nanos / 1e6) - now.getTime()
   const extraNs = nanos % 1e6
   if (diffMs < 0 || (diffMs === 0 && extraNs === 0)) {
-    fail(`is not in the future (now is ${now.toISOString()}); give a later time or use --duration`)
+    fail(`is not in the future (now is ${formatLocal(now, timeZone)}); give a later time or use --duration`)
   }
   const seconds = Math.ceil((diffMs + (extraNs > 0 ? 1 : 0)) / 1000)
   if (seconds > MAX_DURATION_SECONDS) {

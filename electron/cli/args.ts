@@ -10,7 +10,7 @@ export function parse<O extends Options>(command: string, args: string[], option
   try {
     return parseArgs({ args, options, allowPositionals, strict: true as const })
   } catch (error) {
-    throw new VkError('usage', `vkey ${command}: ${(error as Error).message.replace(/\s+/g, ' ')}. Run \`vkey help\` for the usage.`)
+    throw new VkError('usage', `vkey ${command}: ${(error as Error).message.replace(/\s+/g, ' ')}. Run \`vkey help ${command}\` for its options and an example.`)
   }
 }
 

@@ -10,7 +10,8 @@ import Conf from 'conf'
 import packageJson from '../../package.json' with { type: 'json' }
 import { EXIT_QUEUED, toErrorView, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
-import { parseDuration, formatDuration } from '../../shared/duration'
+import { parseDuration, formatDuration, resolveUntil, secondsUntil, untilExample } from '../../shared/duration'
+import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import { Depot, defaultSimulatorDir, technician, type ProfileSummary } from '../core/depot'
@@ -22,34 +23,14 @@ import { adoptDataFolder } from '../core/data-folder'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { startSimulator } from '../core/simulator'
-import { parse, write } from './args'
+import { write } from './args'
+import { findCommand, helpText, overviewHelp, parseFor } from './spec'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
 import { vaultCommand } from './vault-commands'
 
-export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
-
-  vkey simulator [--port N] [--dir FOLDER] [--latency MS]
-  vkey profile add NAME --env preprod|prod|simulator|https://… --client-id ID --login LOGIN --password-stdin [--ca CA.pem] [--default]
-  vkey profile list [--json]
-  vkey profile remove NAME
-  vkey profile default NAME
-  vkey cert import FILE [--key KEY.pem] [--passphrase-stdin] [--profile NAME]
-  vkey cert show [--profile NAME] [--json]
-  vkey token --cardata FILE|- [--vin VIN] (--duration 3600|90m|8h|2d | --until ISO-8601) [--profile NAME] [--qr OUT.png|OUT.svg] [--json]
-  vkey batch FILE… (--duration … | --until …) [--concurrency N] [--out FOLDER] [--profile NAME] [--json]
-  vkey list [--json]
-  vkey show ID [--qr OUT.png|OUT.svg] [--json]
-  vkey pack (ID… | --all-valid) --out PACK.pdf
-  vkey audit --csv OUT.csv
-  vkey purge-expired
-  vkey queue [list | flush [--watch]]
-  vkey vault reset [--yes]      (after the vault key was lost from the keychain)
-  vkey vault rotate             (seal everything again under a new vault key)
-
-Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,
-3 configuration or keychain, 4 PSA refused the request, 5 network, TLS or server failure.
-`
+/** The overview `vkey help` prints (kept as `usage` for the callers that import it). */
+export const usage = overviewHelp()
 
 
 /** Shows a token as a technician may see it on screen: the ends only. */
@@ -82,12 +63,17 @@ function handoverContext(io: CliIo): HandoverCommandContext {
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
+  const asked = wantsHelp(argv)
+  if (asked) {
+    io.stdout.write(asked)
+    return 0
+  }
   switch (command) {
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      io.stdout.write(usage)
+      io.stdout.write(helpText(command === 'help' ? rest : []))
       return command === undefined ? 2 : 0
     case '--version':
     case 'version':
@@ -122,14 +108,24 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** `vkey COMMAND … --help` (or -h): that command's help, whatever else the line holds. */
+function wantsHelp(argv: string[]): string | undefined {
+  if (!argv.slice(1).some((a) => a === '--help' || a === '-h')) return undefined
+  const found = findCommand(argv)
+  return found ? helpText([found.spec.name]) : helpText(argv.slice(0, 1))
+}
+
 async function version(): Promise<string> {
   return packageJson.version
 }
 
 // ---- simulator -----------------------------------------------------------------------
 
+/** The banner's last hint: a simulator profile takes its demo login, password and certificate by itself. */
+export const SIMULATOR_NEXT = 'Next: vkey profile add sim --env simulator --default'
+
 async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parse('simulator', args, { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } }, false)
+  const { values } = parseFor('simulator', args)
   const port = values.port === undefined ? 7443 : integerOption('--port', values.port, 0, 65535)
   const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
   const dataDir = openDataFolder(io)
@@ -143,7 +139,8 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   write(io, `  partner cert:     ${material.files.partnerP12} (passphrase in demo-credentials.json)`)
   write(io, `  login / client:   ${material.credentials.login} / ${material.credentials.clientId}`)
   write(io, `  server CA:        ${material.files.serverCa}`)
-  write(io, `Next: vkey profile add sim --env simulator --default && vkey cert import ${material.files.partnerP12} --passphrase-stdin`)
+  write(io, '  a profile:        --env simulator fills in the demo login, password and certificate')
+  write(io, SIMULATOR_NEXT)
   write(io, 'Press Ctrl-C to stop.')
   await (io.interrupted ?? new Promise(() => undefined))
   await simulator.close()
@@ -161,21 +158,14 @@ function integerOption(name: string, text: string, min: number, max: number): nu
 async function profileCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
   if (sub === 'add') {
-    const { values, positionals } = parse('profile add', rest, {
-      env: { type: 'string' },
-      'client-id': { type: 'string' },
-      login: { type: 'string' },
-      'password-stdin': { type: 'boolean' },
-      ca: { type: 'string' },
-      default: { type: 'boolean' },
-    })
+    const { values, positionals } = parseFor('profile add', rest)
     const name = single('profile add', positionals, 'NAME')
     if (!values.env) throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
     if (values.env !== 'simulator' && !values['password-stdin']) {
       throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })
     }
     const password = values['password-stdin'] ? await readSecretLine(io.stdin) : undefined
-    if (values['password-stdin'] && !password) throw new VkError('usage', 'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add …`.', { field: '--password-stdin' })
+    if (values['password-stdin'] && !password) throw new VkError('usage', 'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add NAME … --password-stdin`.', { field: '--password-stdin' })
     const caPem = values.ca ? await readTextFile(values.ca, '--ca') : undefined
     const depot = await openDepot(io)
     try {
@@ -203,7 +193,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
     }
   }
   if (sub === 'list') {
-    const { values } = parse('profile list', rest, { json: { type: 'boolean' } }, false)
+    const { values } = parseFor('profile list', rest)
     const depot = await openDepot(io)
     const profiles = depot.profiles.list()
     const summaries: ProfileSummary[] = []
@@ -221,7 +211,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
     return 0
   }
   if (sub === 'remove' || sub === 'default') {
-    const { positionals } = parse(`profile ${sub}`, rest, {})
+    const { positionals } = parseFor(`profile ${sub}`, rest)
     const name = single(`profile ${sub}`, positionals, 'NAME')
     const depot = await openDepot(io)
     if (sub === 'remove') await depot.removeProfile(name)
@@ -269,7 +259,7 @@ async function readBytes(path: string, option: string): Promise<Buffer> {
 async function certCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
   if (sub === 'import') {
-    const { values, positionals } = parse('cert import', rest, { key: { type: 'string' }, 'passphrase-stdin': { type: 'boolean' }, profile: { type: 'string' } })
+    const { values, positionals } = parseFor('cert import', rest)
     const file = single('cert import', positionals, 'FILE')
     const bytes = await readBytes(file, 'FILE')
     const key = values.key ? { name: values.key, bytes: await readBytes(values.key, '--key') } : undefined
@@ -284,7 +274,7 @@ async function certCommand(args: string[], io: CliIo): Promise<number> {
     return 0
   }
   if (sub === 'show') {
-    const { values } = parse('cert show', rest, { profile: { type: 'string' }, json: { type: 'boolean' } }, false)
+    const { values } = parseFor('cert show', rest)
     const depot = await openDepot(io)
     const profile = depot.profile(values.profile)
     const facts = await depot.certificate(profile.name)
@@ -300,17 +290,23 @@ function printFacts(io: CliIo, facts: NonNullable<Awaited<ReturnType<Depot['cert
   write(io, `  subject:      ${facts.subject}`)
   write(io, `  issuer:       ${facts.issuer}`)
   write(io, `  serial:       ${facts.serialNumber}`)
-  write(io, `  valid:        ${facts.notBefore} → ${facts.notAfter} (${facts.daysLeft} days left, ${facts.status})`)
+  write(io, `  valid:        ${formatLocal(facts.notBefore)} → ${formatLocal(facts.notAfter)} (${facts.daysLeft} days left, ${facts.status})`)
   write(io, `  SHA-256:      ${facts.fingerprintSha256}`)
 }
 
 // ---- token ---------------------------------------------------------------------------
 
-export function durationPlan(values: { duration?: string | undefined; until?: string | undefined }): DurationPlan {
+export function durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan {
   if (values.duration !== undefined && values.until !== undefined) throw new VkError('usage', 'Give either --duration or --until, not both.', { field: '--duration' })
   if (values.duration !== undefined) return { kind: 'seconds', seconds: parseDuration(values.duration) }
-  if (values.until !== undefined) return { kind: 'until', until: values.until }
-  throw new VkError('usage', 'Say how long the key must work: --duration 3600|90m|8h|2d or --until 2026-12-01T18:00:00+01:00.', { field: '--duration' })
+  if (values.until !== undefined) {
+    const until = resolveUntil(values.until, new Date())
+    secondsUntil(until, new Date()) // refuse a past or malformed time before any file is read or request sent
+    if (until !== values.until) note?.(`vkey: --until ${values.until} is ${formatLocal(until)}.`)
+    return { kind: 'until', until }
+  }
+  const example = untilExample(new Date())
+  throw new VkError('usage', `Say how long the key must work: --duration 3600|90m|8h|2d, --until ${example.timeOfDay} (the next one here) or --until ${example.iso}.`, { field: '--duration' })
 }
 
 function readCarData(io: CliIo, file: string): Promise<ImportResult> {
@@ -318,23 +314,9 @@ function readCarData(io: CliIo, file: string): Promise<ImportResult> {
 }
 
 async function tokenCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parse(
-    'token',
-    args,
-    {
-      cardata: { type: 'string' },
-      vin: { type: 'string' },
-      duration: { type: 'string' },
-      until: { type: 'string' },
-      profile: { type: 'string' },
-      qr: { type: 'string' },
-      new: { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    false,
-  )
+  const { values } = parseFor('token', args)
   if (!values.cardata) throw new VkError('usage', 'vkey token: --cardata FILE (or - for standard input) is required: the CarData JSON exported from the phone.', { field: '--cardata' })
-  const plan = durationPlan(values)
+  const plan = durationPlan(values, (line) => io.stderr.write(`${line}\n`))
   // Refuse a bad --qr before anything is stored or sent: a key nobody can hand over is a lost key.
   const qrPath = values.qr ? (qrFormatForPath(values.qr), assertWritableFile(values.qr, '--qr')) : undefined
   const wantedVin = values.vin ? validateVin(values.vin, { field: '--vin' }) : undefined
@@ -380,11 +362,11 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
   const { record } = result
   const vin = record.vin ?? 'This vehicle'
   if (result.outcome === 'reused') {
-    io.stderr.write(`vkey: ${vin} already has a key until ${record.expires} (handover ${record.id}) that covers the window: nothing was sent. Add --new to ask PSA for another one anyway.\n`)
+    io.stderr.write(`vkey: ${vin} already has a key until ${formatLocal(record.expires!)} (handover ${record.id}) that covers the window: nothing was sent. Add --new to ask PSA for another one anyway.\n`)
   } else if (result.replaced) {
-    io.stderr.write(`vkey: the previous key of ${vin} (handover ${result.replaced.id}) is superseded; it stays valid at PSA until ${result.replaced.expires}.\n`)
+    io.stderr.write(`vkey: the previous key of ${vin} (handover ${result.replaced.id}) is superseded; it stays valid at PSA until ${formatLocal(result.replaced.expires!)}.\n`)
   }
-  if (record.longerThanAsked) io.stderr.write(`vkey: warning: PSA granted a key until ${record.expires}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`)
+  if (record.longerThanAsked) io.stderr.write(`vkey: warning: PSA granted a key until ${formatLocal(record.expires!)}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`)
 }
 
 function vehicleInput(vehicle: ImportResult['vehicles'][number]): NewHandover {
@@ -406,7 +388,7 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
     throw new VkError('input.vin', `${source}: no vehicle with VIN ${wantedVin} (found ${vehicles.map((v) => v.vin ?? 'no VIN').join(', ')}).`, { file: source, field: '--vin' })
   }
   if (vehicles.length > 1) {
-    throw new VkError('usage', `${source} holds ${vehicles.length} vehicles: pick one with --vin, or prepare them all with \`vkey batch\`.`, { file: source, field: '--vin' })
+    throw new VkError('usage', `${source} holds ${vehicles.length} vehicles: pick one with --vin, or prepare them all with \`vkey batch ${source} --duration 8h\`.`, { file: source, field: '--vin' })
   }
   return vehicles[0]!
 }
@@ -429,7 +411,7 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   write(io, `${options.heading ?? 'Key for'} ${record.vin ?? 'a vehicle with no VIN'} (handover ${record.id}).`)
   write(io, `  token:    ${maskToken(token!.accessToken)}`)
   write(io, `  type:     ${token!.tokenType}`)
-  write(io, `  expires:  ${record.expires} (in ${formatDuration(secondsLeft)})${record.longerThanAsked ? '  ! longer than asked' : ''}`)
+  write(io, `  expires:  ${formatLocal(record.expires!)} (in ${formatDuration(secondsLeft)})${record.longerThanAsked ? '  ! longer than asked' : ''}`)
   if (qrPath) write(io, `  QR:       ${qrPath} — this QR is a car key until it expires.`)
   if (record.source && record.source !== 'stdin') write(io, `  from:     ${basename(record.source)}`)
 }

@@ -16,13 +16,16 @@ import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverR
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { writeHandoverPack } from '../core/pack'
 import { writeHandoverQr } from '../core/qr'
-import { parse, write } from './args'
+import { write } from './args'
+import { parseFor } from './spec'
+import { formatLocal } from '../../shared/time'
+import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
 import type { CliIo } from './io'
 
 
 export interface HandoverCommandContext {
   openDepot(): Promise<Depot>
-  durationPlan(values: { duration?: string | undefined; until?: string | undefined }): import('../core/handovers').DurationPlan
+  durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): import('../core/handovers').DurationPlan
   printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string }): Promise<void>
 }
 
@@ -47,27 +50,24 @@ export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> 
 
 // ---- batch ---------------------------------------------------------------------------
 
-/** The counts a batch reports, in the same words on the progress line and in the summary. */
-export function batchCounts(c: { issued: number; renewed: number; reused: number; queued: number; failed: number }): string {
-  return `${c.issued} issued, ${c.renewed} renewed, ${c.reused} reused, ${c.queued} queued, ${c.failed} failed`
-}
-
 /** One line that redraws itself on a terminal, or a line per 10 % elsewhere. */
-function progressPrinter(io: CliIo): (progress: BatchProgress) => void {
+function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgress) => void {
   let lastTenth = -1
   return (progress) => {
-    const finished = progress.done + progress.failed + progress.queued
-    const fraction = progress.total ? finished / progress.total : 1
+    const counts = countsFromProgress(progress, unreadable)
+    const finished = finishedOf(counts)
+    const total = progress.total + unreadable
+    const fraction = total ? finished / total : 1
     if (io.isTty) {
       const width = 30
       const filled = Math.round(fraction * width)
-      io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${progress.total}  ${batchCounts(progress)}${progress.running ? '' : '\n'}`)
+      io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${total}  ${batchCountsText(counts)}${progress.running ? '' : '\n'}`)
       return
     }
     const tenth = Math.floor(fraction * 10)
     if (tenth !== lastTenth || !progress.running) {
       lastTenth = tenth
-      io.stderr.write(`vkey batch: ${finished}/${progress.total} (${Math.round(fraction * 100)} %): ${batchCounts(progress)}\n`)
+      io.stderr.write(`vkey batch: ${finished}/${total} (${Math.round(fraction * 100)} %): ${batchCountsText(counts)}\n`)
     }
   }
 }
@@ -106,16 +106,9 @@ async function writeBatchQrs(depot: Depot, out: string, keys: HandoverRecord[]):
 }
 
 export async function batchCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('batch', args, {
-    duration: { type: 'string' },
-    until: { type: 'string' },
-    concurrency: { type: 'string' },
-    out: { type: 'string' },
-    profile: { type: 'string' },
-    json: { type: 'boolean' },
-  })
+  const { values, positionals } = parseFor('batch', args)
   if (!positionals.length) throw new VkError('usage', 'vkey batch: give one or more CarData files (FILE…).', { field: 'FILE' })
-  const plan = context.durationPlan(values)
+  const plan = context.durationPlan(values, (line) => io.stderr.write(`${line}\n`))
   const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new VkError('usage', `--concurrency must be a whole number from 1 to 16 (got "${values.concurrency}").`, { field: '--concurrency' })
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
@@ -126,7 +119,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     await depot.client(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
     const ids = await batchIds(depot, imported, values.profile)
-    const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io))
+    const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
     const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal }) : emptyOutcome()
@@ -147,7 +140,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
       const withKey = (ids: string[]) => ids.filter((id) => keys.some((k) => k.id === outcome.keys.get(id)?.id)).map(keyJson)
       write(io, JSON.stringify({ batchId: outcome.batchId, counts, issued: withKey(outcome.issued), renewed: withKey(outcome.renewed), reused: withKey(outcome.reused), skipped: outcome.skipped, queued: outcome.queued, failed: failures, cancelled: outcome.cancelled, ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}) }, null, 2))
     } else {
-      write(io, `Batch ${outcome.batchId || '(nothing to send)'}: ${batchCounts(counts)}${outcome.skipped.length ? `, ${outcome.skipped.length} left alone by the resumed batch` : ''}.`)
+      write(io, `Batch ${outcome.batchId || '(nothing to send)'}: ${batchCountsText(counts)}${outcome.skipped.length ? `, ${outcome.skipped.length} left alone by the resumed batch` : ''}.`)
       for (const f of failures) write(io, `  failed: ${f.what}: ${f.message}`)
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
       if (outcome.renewed.length) write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
@@ -175,16 +168,16 @@ function emptyOutcome(): BatchOutcome {
 /** What a person reads about a record's key in `vkey list`: its state and, for keys, until when. */
 export function keyNote(r: HandoverRecord, now: Date): string {
   const notes: string[] = []
-  if (r.status === 'superseded' && r.expires) notes.push(`superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${r.expires}`)
-  else if (r.expires && (r.status === 'issued' || r.status === 'handed-over')) notes.push(`expires ${r.expires}`)
-  if (r.longerThanAsked) notes.push(`! PSA granted longer than asked (until ${r.expires})`)
+  if (r.status === 'superseded' && r.expires) notes.push(`superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${formatLocal(r.expires)}`)
+  else if (r.expires && (r.status === 'issued' || r.status === 'handed-over')) notes.push(`expires ${formatLocal(r.expires)}`)
+  if (r.longerThanAsked) notes.push(`! PSA granted longer than asked (until ${formatLocal(r.expires!)})`)
   if (coversPlan(r) === false && hasValidToken(r, now)) notes.push('! key ends before the planned window')
   if (r.error) notes.push(r.error.message)
   return notes.join('  ')
 }
 
 export async function listCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values } = parse('list', args, { json: { type: 'boolean' } }, false)
+  const { values } = parseFor('list', args)
   const depot = await context.openDepot()
   try {
     const store = await depot.handovers()
@@ -206,7 +199,7 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
 }
 
 export async function showCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('show', args, { qr: { type: 'string' }, json: { type: 'boolean' } })
+  const { values, positionals } = parseFor('show', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey show: give exactly one handover ID (see `vkey list`).', { field: 'ID' })
   const depot = await context.openDepot()
   await (await depot.handovers()).purgeExpired()
@@ -224,7 +217,7 @@ export async function showCommand(args: string[], io: CliIo, context: HandoverCo
 // ---- pack / audit / purge / queue ----------------------------------------------------
 
 export async function packCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('pack', args, { out: { type: 'string' }, 'all-valid': { type: 'boolean' } })
+  const { values, positionals } = parseFor('pack', args)
   if (!values.out) throw new VkError('usage', 'vkey pack: --out PACK.pdf is required.', { field: '--out' })
   if (!values['all-valid'] && !positionals.length) throw new VkError('usage', 'vkey pack: give handover IDs or --all-valid.', { field: 'ID' })
   const out = assertWritableFile(values.out, '--out')
@@ -235,14 +228,14 @@ export async function packCommand(args: string[], io: CliIo, context: HandoverCo
   // A superseded key is never put on a page to hand over.
   const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
   if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
-  if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch`).')
+  if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
   const pages = await writeHandoverPack(out, records, store)
   write(io, `Handover pack written: ${out} (${pages} page${pages === 1 ? '' : 's'}). Every page is a car key until its expiry: keep it safe.`)
   return 0
 }
 
 export async function auditCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values } = parse('audit', args, { csv: { type: 'string' } }, false)
+  const { values } = parseFor('audit', args)
   if (!values.csv) throw new VkError('usage', 'vkey audit: --csv OUT.csv is required.', { field: '--csv' })
   const depot = await context.openDepot()
   const store = await depot.handovers()
@@ -252,7 +245,7 @@ export async function auditCommand(args: string[], io: CliIo, context: HandoverC
 }
 
 export async function purgeCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  parse('purge-expired', args, {}, false)
+  parseFor('purge-expired', args)
   const depot = await context.openDepot()
   const purged = await (await depot.handovers()).purgeExpired()
   write(io, `${purged.length} expired token${purged.length === 1 ? '' : 's'} erased (the records stay in the history, marked expired).`)
@@ -260,7 +253,7 @@ export async function purgeCommand(args: string[], io: CliIo, context: HandoverC
 }
 
 export async function queueCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parse('queue', args, { watch: { type: 'boolean' }, interval: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } })
+  const { values, positionals } = parseFor('queue', args)
   const sub = positionals[0] ?? 'list'
   if (sub !== 'flush' && sub !== 'list' && sub !== 'cancel') throw new VkError('usage', 'vkey queue: use `vkey queue list`, `vkey queue flush [--out FOLDER] [--watch]` or `vkey queue cancel ID…`.', { field: 'queue' })
   const intervalMs = values.interval === undefined ? 10_000 : Number(values.interval) * 1000
@@ -293,7 +286,7 @@ async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number
     write(io, JSON.stringify(queued.map((r) => ({ id: r.id, vin: r.vin ?? null, profile: r.profile ?? null, queued_at: r.requestedAt ?? r.updatedAt, duration_seconds: r.durationSeconds ?? null, planned_end: r.plannedEnd ?? null, qr: r.deliverQr ?? null })), null, 2))
     return 0
   }
-  for (const r of queued) write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${r.requestedAt ?? r.updatedAt}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)
+  for (const r of queued) write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${formatLocal(r.requestedAt ?? r.updatedAt)}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)
   write(io, `${queued.length} request(s) waiting for the network.${queued.length ? ' Send them with `vkey queue flush`, or remove one with `vkey queue cancel ID`.' : ''}`)
   return 0
 }

@@ -47,7 +47,7 @@ export async function readAll(stream: Readable, limit = 32 * 1024 * 1024): Promi
 export async function readSecretLine(stream: Readable): Promise<string> {
   if ((stream as Readable & { isTTY?: boolean }).isTTY) {
     // Typed on a terminal it would be echoed on screen (and wait for Ctrl-D): pipe it in instead.
-    throw new VkError('usage', 'The secret is read from standard input, which is a terminal here: pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey …` or `vkey … < secret-file`.', { field: '--password-stdin' })
+    throw new VkError('usage', 'The secret is read from standard input, which is a terminal here: pipe it in (`printf %s "$SECRET" |` before the command) or read it from a file (`< secret-file` after it).', { field: '--password-stdin' })
   }
   const all = (await readAll(stream, 64 * 1024)).toString('utf8')
   const newline = all.search(/\r?\n/)

@@ -5,7 +5,8 @@ import { Depot } from '../core/depot'
 import { keytarStore } from '../core/keychain'
 import { ProfileStore, type Profile } from '../core/profiles'
 import { resetVault, rotateVault } from '../core/vault-recovery'
-import { parse, write } from './args'
+import { write } from './args'
+import { parseFor } from './spec'
 import type { CliIo } from './io'
 
 export interface VaultCommandContext {
@@ -21,7 +22,7 @@ export async function vaultCommand(args: string[], io: CliIo, context: VaultComm
 }
 
 async function resetCommand(args: string[], io: CliIo, context: VaultCommandContext): Promise<number> {
-  const { values } = parse('vault reset', args, { yes: { type: 'boolean' } }, false)
+  const { values } = parseFor('vault reset', args)
   const dataDir = context.openDataFolder(io)
   if (!values.yes) await confirmReset(io, dataDir)
   const profiles = new ProfileStore(context.openStore(dataDir)).list()
@@ -62,7 +63,7 @@ async function confirmReset(io: CliIo, dataDir: string): Promise<void> {
 }
 
 async function rotateCommand(args: string[], io: CliIo, context: VaultCommandContext): Promise<number> {
-  parse('vault rotate', args, {}, false)
+  parseFor('vault rotate', args)
   const dataDir = context.openDataFolder(io)
   const depot = await Depot.open({ dataDir, store: context.openStore(dataDir) })
   try {

@@ -1,15 +1,18 @@
 /**
- * The audit export: one CSV row per key and per refused or failed request, with no secret in it (no token, no
- * CarData, no signature): when, who, which profile, which vehicle, how long, the outcome
- * and the PSA error uuid that Stellantis support asks for.
+ * The audit export: one CSV row per key and per refused or failed request, with no secret in it.
+ * Times come twice: ISO-8601 UTC for machines, and local time with its zone for people (the
+ * same text as `vkey` and the pack, shared/time.ts). No token, no CarData, no signature:
+ * when, who, which profile, which vehicle, how long, the outcome and the PSA error uuid
+ * that Stellantis support asks for.
  *
  * Written by hand rather than with a CSV library: it is one fixed table, and the one
  * subtle part — neutralising spreadsheet formulas in cells — is VK Depot policy anyway.
  */
+import { formatLocal } from '../../shared/time'
 import type { HandoverRecord, LedgerEvent } from './handovers'
 import { writeFileAtomic } from './secure-files'
 
-export const AUDIT_COLUMNS = ['time', 'handover_id', 'technician', 'profile', 'vin', 'label', 'duration_seconds', 'outcome', 'expires', 'note', 'error_code', 'psa_error_uuid'] as const
+export const AUDIT_COLUMNS = ['time', 'time_local', 'handover_id', 'technician', 'profile', 'vin', 'label', 'duration_seconds', 'outcome', 'expires', 'expires_local', 'note', 'error_code', 'psa_error_uuid'] as const
 
 /** Quotes a cell and defuses formula injection (=, +, -, @, tab, CR at the start). */
 export function csvCell(value: string | number | undefined): string {
@@ -23,16 +26,17 @@ export function csvCell(value: string | number | undefined): string {
  * superseded — still valid at PSA until its expiry —, expired or unreadable) and one row
  * per request that got no key (refused, failed, malformed, cancelled), oldest first.
  */
-export function auditRows(records: HandoverRecord[], events: LedgerEvent[]): string[][] {
+export function auditRows(records: HandoverRecord[], events: LedgerEvent[], timeZone?: string): string[][] {
+  const local = (iso: string | undefined) => (iso ? formatLocal(iso, timeZone) : '')
   const keys = records
     .filter((r) => r.issuedAt)
     .map((r) => ({
       at: r.issuedAt!,
-      row: [r.issuedAt!, r.id, r.technician ?? '', r.profile ?? '', r.vin ?? '', r.label ?? '', r.durationSeconds === undefined ? '' : String(r.durationSeconds), r.status, r.expires ?? '', keyNote(r), '', ''],
+      row: [r.issuedAt!, local(r.issuedAt), r.id, r.technician ?? '', r.profile ?? '', r.vin ?? '', r.label ?? '', r.durationSeconds === undefined ? '' : String(r.durationSeconds), r.status, r.expires ?? '', local(r.expires), keyNote(r), '', ''],
     }))
   const failures = events.map((e) => {
     const label = records.find((r) => r.id === e.handoverId)?.label ?? ''
-    return { at: e.at, row: [e.at, e.handoverId, e.technician ?? '', e.profile ?? '', e.vin ?? '', label, e.durationSeconds === undefined ? '' : String(e.durationSeconds), e.kind, '', e.error.message, e.error.code, e.error.psaUuid ?? ''] }
+    return { at: e.at, row: [e.at, local(e.at), e.handoverId, e.technician ?? '', e.profile ?? '', e.vin ?? '', label, e.durationSeconds === undefined ? '' : String(e.durationSeconds), e.kind, '', '', e.error.message, e.error.code, e.error.psaUuid ?? ''] }
   })
   return [...keys, ...failures].sort((a, b) => a.at.localeCompare(b.at)).map((entry) => entry.row)
 }
@@ -45,8 +49,8 @@ function keyNote(r: HandoverRecord): string {
   return notes.join('; ')
 }
 
-export function auditCsv(records: HandoverRecord[], events: LedgerEvent[] = []): string {
-  const lines = [AUDIT_COLUMNS.join(','), ...auditRows(records, events).map((row) => row.map(csvCell).join(','))]
+export function auditCsv(records: HandoverRecord[], events: LedgerEvent[] = [], timeZone?: string): string {
+  const lines = [AUDIT_COLUMNS.join(','), ...auditRows(records, events, timeZone).map((row) => row.map(csvCell).join(','))]
   return `${lines.join('\r\n')}\r\n`
 }
 

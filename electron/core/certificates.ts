@@ -429,7 +429,7 @@ function loadCertificate(certPem: string): X509Certificate {
   try {
     return new X509Certificate(certPem)
   } catch (error) {
-    throw new VkError('config.certificate-format', 'The stored client certificate is damaged: re-import the certificate with `vkey profile add`.', {
+    throw new VkError('config.certificate-format', 'The stored client certificate is damaged: re-import the certificate with `vkey cert import FILE --profile NAME`.', {
       field: 'certificate',
     }, { cause: error })
   }
@@ -490,10 +490,10 @@ export function preflight({ certPem, keyPem }: { certPem: string; keyPem: string
   try {
     key = createPrivateKey(keyPem)
   } catch (error) {
-    throw new VkError('config.certificate-format', 'The stored private key is damaged: re-import the certificate and key with `vkey profile add`.', { field: 'key' }, { cause: error })
+    throw new VkError('config.certificate-format', 'The stored private key is damaged: re-import the certificate and key with `vkey cert import FILE --profile NAME` (add `--key KEY.pem` for a PEM certificate).', { field: 'key' }, { cause: error })
   }
   if (!matches(loadCertificate(certPem), key)) {
-    throw new VkError('config.key-mismatch', 'The stored private key does not belong to the client certificate: re-import both with `vkey profile add`.', {
+    throw new VkError('config.key-mismatch', 'The stored private key does not belong to the client certificate: re-import both with `vkey cert import FILE --key KEY.pem --profile NAME` (or the .p12 alone).', {
       field: 'key',
     })
   }

@@ -6,15 +6,16 @@
 import { PDFDocument, StandardFonts, rgb, type PDFFont } from 'pdf-lib'
 import { buildHandoverPayload } from '../../shared/qr-payload'
 import { VkError } from '../../shared/errors'
+import { formatLocal } from '../../shared/time'
 import type { HandoverRecord, HandoverStore } from './handovers'
 import { renderHandoverQr } from './qr'
 import { writeFileAtomic } from './secure-files'
 
 const A4: [number, number] = [595.28, 841.89]
 
-/** Expiry as the technician's clock shows it, with the zone so nobody misreads it. */
-export function localExpiry(iso: string, locale = 'en-GB', timeZone?: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'long', ...(timeZone ? { timeZone } : {}) }).format(new Date(iso))
+/** Expiry as the technician's clock shows it, with the zone: the same text as `vkey` and the audit (shared/time.ts). */
+export function localExpiry(iso: string, timeZone?: string): string {
+  return formatLocal(iso, timeZone)
 }
 
 /** Standard PDF fonts only carry WinAnsi: anything else is shown as '?' rather than failing. */
@@ -43,7 +44,7 @@ export async function buildHandoverPack(records: HandoverRecord[], store: Handov
     if (record.label) page.drawText(printable(regular, record.label), { x: margin, y: height - margin - 80, size: 16, font: regular })
     const size = width - margin * 2 - 60
     page.drawImage(image, { x: (width - size) / 2, y: height - margin - 110 - size, width: size, height: size })
-    const expiry = localExpiry(record.expires, 'en-GB', options.timeZone)
+    const expiry = localExpiry(record.expires, options.timeZone)
     page.drawText(printable(regular, `Valid until: ${expiry}`), { x: margin, y: 170, size: 13, font: bold })
     const warning = [
       'This QR code is a car key until the time above: anyone who scans it can open the vehicle.',

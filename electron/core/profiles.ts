@@ -28,7 +28,8 @@ export interface KeyValueStore {
 const profilesKey = 'profiles'
 const defaultKey = 'defaultProfile'
 
-const addHint = '`vkey profile add <name> --env preprod --client-id … --login … --cert …`'
+/** What to run to add a profile: the password on standard input, then the certificate. */
+const addHint = '`printf %s "$PSA_PASSWORD" | vkey profile add NAME --env preprod --client-id CLIENT_ID --login LOGIN --password-stdin --default` then `vkey cert import FILE --profile NAME` (or, with `vkey simulator` running, `vkey profile add sim --env simulator --default`)'
 
 /**
  * The base URL for `--env`: `preprod`, `prod`, or an https URL ending in `/connectedcar/v3`.

@@ -15,6 +15,7 @@ import { isIP } from 'node:net'
 import { Agent, buildConnector, request } from 'undici'
 import { z } from 'zod'
 import { VkError, type ErrorCode, type PsaErrorDetails, type RateLimitInfo } from '../../shared/errors'
+import { formatLocal } from '../../shared/time'
 
 export interface PartnerCredentials {
   /** e.g. https://api-cert-preprod.groupe-psa.com/connectedcar/v3 */
@@ -236,7 +237,7 @@ function statusError(status: number, psa: PsaErrorDetails, rateLimit: RateLimitI
       return new VkError('psa.timeout', `PSA timed out waiting for the request (408). It was not repeated automatically: check the network connection, then try again.${ref}`, details)
     case 429: {
       const wait = rateLimit.retryAfterSeconds ?? rateLimit.resetSeconds
-      const when = wait !== undefined ? `Try again in ${wait} s (after ${new Date(Date.now() + wait * 1000).toISOString()}).` : 'Wait a minute, then try again.'
+      const when = wait !== undefined ? `Try again in ${wait} s (after ${formatLocal(new Date(Date.now() + wait * 1000))}).` : 'Wait a minute, then try again.'
       return new VkError('psa.rate-limited', `PSA's rate limit was reached (429). ${when}${ref}`, details)
     }
     case 500:

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
-import { _electron as electron } from 'playwright-core'
+import { _electron as electron } from 'playwright'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const VIN = 'VF3MCYHZRKS123456'

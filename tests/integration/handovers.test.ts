@@ -183,7 +183,7 @@ test('issued tokens are shown, exported as QR and packed with the simulator stop
   const audit = await vkey(['audit', '--csv', join(out, 'audit.csv')], env)
   assert.equal(audit.code, 0)
   const csv = await readFile(join(out, 'audit.csv'), 'utf8')
-  assert.match(csv.split('\r\n')[0]!, /^time,handover_id,technician,profile,vin/)
+  assert.match(csv.split('\r\n')[0]!, /^time,time_local,handover_id,technician,profile,vin/)
   assert.equal(csv.trim().split('\r\n').length, 4)
   for (const token of tokens) assert.ok(!csv.includes(token), 'no token in the audit')
 

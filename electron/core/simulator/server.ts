@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { VkError } from '../../../shared/errors'
+import { checkCarDataValue } from '../../../shared/cardata'
 import { loadSimulatorMaterial, signToken, type SimulatorMaterial } from './material'
 
 export const TOKEN_PATH = '/connectedcar/v3/fleets/virtualkey/smartaccess/token'
@@ -353,8 +354,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       seconds = Number(duration)
       if (seconds > MAX_DURATION_SECONDS) return new Answer(400, 6, `duration must not exceed ${MAX_DURATION_SECONDS} seconds.`)
     }
-    if (!isBase64(carToken.CarData)) return new Answer(400, 7, 'CarData is not base64.')
-    if (!isBase64(carToken.CarData_signature)) return new Answer(400, 8, 'CarData_signature is not base64.')
+    // The importer's own rule (shared/cardata.ts): the two never disagree on what is valid CarData.
+    const data = checkCarDataValue(carToken.CarData)
+    if (!data.ok) return new Answer(400, 7, `CarData is not base64: it ${data.problem}.`)
+    const signature = checkCarDataValue(carToken.CarData_signature)
+    if (!signature.ok) return new Answer(400, 8, `CarData_signature is not base64: it ${signature.problem}.`)
     return seconds
   }
 

@@ -1,0 +1,211 @@
+/**
+ * Every `vkey` command's options, positionals, help text and example, in one table: the
+ * commands parse with these options, `vkey help` / `vkey COMMAND --help` print from it,
+ * and a test checks that every `vkey …` line a message or a document prints parses
+ * against it (parseCommandLine below, the same parser the commands use).
+ */
+import type { ParseArgsConfig } from 'node:util'
+import { untilExample } from '../../shared/duration'
+import { VkError } from '../../shared/errors'
+import { parse } from './args'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+export interface CommandSpec {
+  /** `profile add`, `token`, … */
+  name: string
+  /** The synopsis after `vkey `. */
+  synopsis: string
+  summary: string
+  options: Options
+  /** Positionals: how many (min, max) and, when fixed words, which. */
+  positionals: { min: number; max: number; name?: string; oneOf?: readonly string[] }
+  /** Lines to explain the options (shown by `vkey COMMAND --help`). */
+  details?: readonly string[]
+  /** A command line that works (shell syntax allowed around it). */
+  example: string
+}
+
+const json = { json: { type: 'boolean' } } as const
+const profile = { profile: { type: 'string' } } as const
+const timing = { duration: { type: 'string' }, until: { type: 'string' } } as const
+const TIMING_HELP = [
+  '--duration 3600|45s|90m|8h|2d|1h30m   how long the key works (at most 30 days)',
+  `--until 18:00 | ${untilExample(new Date()).iso}   when it stops: the next 18:00 on this clock, or an ISO date-time with its zone`,
+] as const
+
+/** Each command's options, as node:util parseArgs takes them. */
+export const OPTIONS = {
+  'simulator': { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } },
+  'profile add': { env: { type: 'string' }, 'client-id': { type: 'string' }, login: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' }, default: { type: 'boolean' } },
+  'profile list': { ...json },
+  'profile remove': {},
+  'profile default': {},
+  'cert import': { key: { type: 'string' }, 'passphrase-stdin': { type: 'boolean' }, ...profile },
+  'cert show': { ...profile, ...json },
+  'token': { cardata: { type: 'string' }, vin: { type: 'string' }, ...timing, ...profile, qr: { type: 'string' }, new: { type: 'boolean' }, ...json },
+  'batch': { ...timing, concurrency: { type: 'string' }, out: { type: 'string' }, ...profile, ...json },
+  'list': { ...json },
+  'show': { qr: { type: 'string' }, ...json },
+  'pack': { out: { type: 'string' }, 'all-valid': { type: 'boolean' } },
+  'audit': { csv: { type: 'string' } },
+  'purge-expired': {},
+  'queue': { watch: { type: 'boolean' }, interval: { type: 'string' }, out: { type: 'string' }, ...json },
+  'vault reset': { yes: { type: 'boolean' } },
+  'vault rotate': {},
+  'help': {},
+  'version': {},
+} as const satisfies Record<string, Options>
+
+const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: keyof typeof OPTIONS }> = [
+  {
+    name: 'simulator',
+    synopsis: 'simulator [--port N] [--dir FOLDER] [--latency MS]',
+    summary: 'runs the PSA simulator (a real mutual-TLS server; default port 7443) until Ctrl-C',
+   
+    positionals: { min: 0, max: 0 },
+    example: 'vkey simulator --port 7443',
+  },
+  {
+    name: 'profile add',
+    synopsis: 'profile add NAME --env preprod|prod|simulator|https://… [--client-id ID --login LOGIN --password-stdin] [--ca CA.pem] [--default]',
+    summary: 'adds or replaces a profile; the password only ever comes on standard input',
+   
+    positionals: { min: 1, max: 1, name: 'NAME' },
+    details: ['--env simulator fills in the demo login, client id, password and certificate of the running simulator.'],
+    example: 'printf %s "$PSA_PASSWORD" | vkey profile add depot --env preprod --client-id CLIENT_ID --login MZP123456 --password-stdin --default',
+  },
+  { name: 'profile list', synopsis: 'profile list [--json]', summary: 'lists the profiles (* marks the default)', positionals: { min: 0, max: 0 }, example: 'vkey profile list' },
+  { name: 'profile remove', synopsis: 'profile remove NAME', summary: 'removes a profile and its secrets', positionals: { min: 1, max: 1, name: 'NAME' }, example: 'vkey profile remove old-depot' },
+  { name: 'profile default', synopsis: 'profile default NAME', summary: 'makes NAME the profile used without --profile', positionals: { min: 1, max: 1, name: 'NAME' }, example: 'vkey profile default depot' },
+  {
+    name: 'cert import',
+    synopsis: 'cert import FILE [--key KEY.pem] [--passphrase-stdin] [--profile NAME]',
+    summary: 'imports the partner certificate: .p12/.pfx, or a PEM certificate with --key',
+   
+    positionals: { min: 1, max: 1, name: 'FILE' },
+    example: 'vkey cert import partner.p12 --passphrase-stdin --profile depot < passphrase.txt',
+  },
+  { name: 'cert show', synopsis: 'cert show [--profile NAME] [--json]', summary: 'subject, issuer, serial, validity, days left, SHA-256', positionals: { min: 0, max: 0 }, example: 'vkey cert show --profile depot' },
+  {
+    name: 'token',
+    synopsis: 'token --cardata FILE|- [--vin VIN] (--duration D | --until T) [--profile NAME] [--qr OUT.png|OUT.svg] [--new] [--json]',
+    summary: 'gets one key (reuses the live one when it covers the window); shown masked unless --json',
+   
+    positionals: { min: 0, max: 0 },
+    details: [
+      '--cardata FILE   the CarData JSON exported from the phone (docs/cardata.md); - reads standard input',
+      ...TIMING_HELP,
+      '--new            ask PSA for another key even when the live one covers the window (the old one stays valid until it expires)',
+      'Offline: the request is queued (exit 6) and sent once by `vkey queue flush` or the app; --qr is written then.',
+    ],
+    example: 'vkey token --cardata car.json --duration 8h --qr car.png',
+  },
+  {
+    name: 'batch',
+    synopsis: 'batch FILE… (--duration D | --until T) [--concurrency N] [--out FOLDER] [--profile NAME] [--json]',
+    summary: 'many tokens, with progress; run it again after a crash to resume',
+   
+    positionals: { min: 1, max: Infinity, name: 'FILE' },
+    details: [...TIMING_HELP, '--out FOLDER   writes one QR PNG per vehicle there'],
+    example: 'vkey batch exports/*.json --until 18:00 --out qr/',
+  },
+  { name: 'list', synopsis: 'list [--json]', summary: 'the handovers, newest first', positionals: { min: 0, max: 0 }, example: 'vkey list' },
+  { name: 'show', synopsis: 'show ID [--qr OUT.png|OUT.svg] [--json]', summary: 'one handover (works offline); ID may be a unique prefix or the VIN', positionals: { min: 1, max: 1, name: 'ID' }, example: 'vkey show ID --qr car.svg' },
+  { name: 'pack', synopsis: 'pack (ID… | --all-valid) --out PACK.pdf', summary: 'a PDF, one page per vehicle: VIN, label, QR, local expiry', positionals: { min: 0, max: Infinity, name: 'ID' }, example: 'vkey pack --all-valid --out handover-pack.pdf' },
+  { name: 'audit', synopsis: 'audit --csv OUT.csv', summary: 'one CSV row per handover (local and UTC times, handover ID, outcome); no secrets', positionals: { min: 0, max: 0 }, example: 'vkey audit --csv audit.csv' },
+  { name: 'purge-expired', synopsis: 'purge-expired', summary: 'erases expired tokens (the records stay, marked expired)', positionals: { min: 0, max: 0 }, example: 'vkey purge-expired' },
+  {
+    name: 'queue',
+    synopsis: 'queue [list [--json] | flush [--out FOLDER] [--watch] [--interval S] | cancel ID…]',
+    summary: 'the requests queued while offline: list them, send them once (--out: their QR files), or cancel some',
+    positionals: { min: 0, max: Infinity, name: 'ID' },
+    example: 'vkey queue flush --out qr/',
+  },
+  { name: 'vault reset', synopsis: 'vault reset [--yes]', summary: 'after the vault key was lost from the keychain: start a new vault, keep the non-secret facts', positionals: { min: 0, max: 0 }, example: 'vkey vault reset --yes' },
+  { name: 'vault rotate', synopsis: 'vault rotate', summary: 'seal everything again under a new vault key', positionals: { min: 0, max: 0 }, example: 'vkey vault rotate' },
+  { name: 'help', synopsis: 'help [COMMAND]', summary: 'this list, or one command in detail', positionals: { min: 0, max: 2 }, example: 'vkey help token' },
+  { name: 'version', synopsis: 'version', summary: 'the version of VK Depot', positionals: { min: 0, max: 0 }, example: 'vkey version' },
+]
+
+export const COMMANDS: readonly CommandSpec[] = ENTRIES.map((entry) => ({ ...entry, options: OPTIONS[entry.name] }))
+
+const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!))
+
+/** The spec for `argv` (`['profile', 'add', …]` → profile add) and the arguments after its name. */
+export function findCommand(argv: readonly string[]): { spec: CommandSpec; rest: string[] } | undefined {
+  const [first, second] = argv
+  if (first !== undefined && GROUPS.has(first)) {
+    const spec = COMMANDS.find((c) => c.name === `${first} ${second ?? ''}`)
+    return spec ? { spec, rest: argv.slice(2) } : undefined
+  }
+  const spec = COMMANDS.find((c) => c.name === first)
+  return spec ? { spec, rest: argv.slice(1) } : undefined
+}
+
+export function commandSpec(name: string): CommandSpec {
+  const spec = COMMANDS.find((c) => c.name === name)
+  if (!spec) throw new Error(`no vkey command spec "${name}"`)
+  return spec
+}
+
+/** Parses a command's arguments with its options from the table (strict: unknown options are refused). */
+export function parseFor<N extends keyof typeof OPTIONS>(name: N, args: string[]) {
+  return parse(name, args, OPTIONS[name] as (typeof OPTIONS)[N], commandSpec(name).positionals.max > 0)
+}
+
+/**
+ * Checks a whole `vkey` command line as the commands will: the command exists, its
+ * options parse, and it has the right number of positionals. Throws the usage error a
+ * user would see.
+ */
+export function parseCommandLine(argv: readonly string[]): { spec: CommandSpec; values: Record<string, unknown>; positionals: string[] } {
+  const found = findCommand(argv)
+  if (!found) throw new VkError('usage', `Unknown command "${argv.slice(0, 2).join(' ')}". Run \`vkey help\` for the list of commands.`)
+  const { spec, rest } = found
+  if (rest.some((a) => a === '--help' || a === '-h')) return { spec, values: { help: true }, positionals: [] } // answered by the help, like runCommand does
+  const { values, positionals } = parse(spec.name, rest, spec.options, spec.positionals.max > 0)
+  const { min, max, name, oneOf } = spec.positionals
+  if (positionals.length < min || positionals.length > max) {
+    throw new VkError('usage', `vkey ${spec.name}: ${max === 0 ? 'takes no arguments besides its options' : `give ${min === max ? `exactly ${min}` : `at least ${min}`} ${name ?? 'argument'}`}. Usage: vkey ${spec.synopsis}`)
+  }
+  if (oneOf && positionals.some((p) => !oneOf.includes(p))) throw new VkError('usage', `vkey ${spec.name}: use one of ${oneOf.join(', ')}.`)
+  return { spec, values, positionals }
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  const lines = [`vkey ${spec.synopsis}`, '', `  ${spec.summary}.`]
+  if (spec.details?.length) lines.push('', ...spec.details.map((d) => `  ${d}`))
+  lines.push('', 'Example:', `  ${spec.example}`, '')
+  return lines.join('\n')
+}
+
+export function overviewHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length))
+  return [
+    'vkey — VK Depot command line: PSA virtual-key tokens for depot handovers',
+    '',
+    ...COMMANDS.map((c) => `  vkey ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Try it without partner credentials:',
+    '  vkey simulator &',
+    '  vkey profile add sim --env simulator --default',
+    '  vkey token --cardata car.json --duration 2h --qr car.png',
+    '',
+    '`vkey help COMMAND` (or --help after any command, e.g. `vkey token --help`) shows its options and an example.',
+    'Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,',
+    '3 configuration, keychain or storage, 4 PSA refused the request, 5 network, TLS or server failure,',
+    '6 queued (PSA unreachable: sent once later by `vkey queue flush` or the app), 130 interrupted.',
+    '',
+  ].join('\n')
+}
+
+/** `vkey help [COMMAND…]`: the overview, or the matching command(s) (`help profile` shows all four). */
+export function helpText(words: readonly string[]): string {
+  if (!words.length) return overviewHelp()
+  const exact = findCommand(words)
+  if (exact) return commandHelp(exact.spec)
+  const group = COMMANDS.filter((c) => c.name.split(' ')[0] === words[0])
+  if (group.length) return group.map(commandHelp).join('\n')
+  throw new VkError('usage', `No command "${words.join(' ')}". Run \`vkey help\` for the list of commands.`)
+}
