@@ -11,6 +11,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { VkError } from '../../../shared/errors'
 import { loadSimulatorMaterial, signToken, type SimulatorMaterial } from './material'
+import { simulatorInspect } from './cardata'
 
 export const TOKEN_PATH = '/connectedcar/v3/fleets/virtualkey/smartaccess/token'
 export const DEFAULT_DURATION_SECONDS = 86_400
@@ -58,6 +59,8 @@ export interface SimulatorRequestRecord {
   bodyParsed: boolean
   /** CN of the client certificate presented. */
   clientCertCn: string | null
+  /** UIN and age (days) inside the CarData, when it decodes to {timestamp, uin} (shared/cardata-inner.ts). */
+  carDataInner?: { uin: string; ageDays: number; warnings: string[] }
 }
 
 export interface SimulatorStats {
@@ -346,6 +349,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     if (!isBase64(carToken.CarData)) return new Answer(400, 7, 'CarData is not base64.')
     if (!isBase64(carToken.CarData_signature)) return new Answer(400, 8, 'CarData_signature is not base64.')
+    const inspection = simulatorInspect(carToken.CarData, now())
+    if (inspection.inner) record.carDataInner = { uin: inspection.inner.uin, ageDays: inspection.ageDays ?? 0, warnings: inspection.warnings.map((w) => w.code) }
     return seconds
   }
 
