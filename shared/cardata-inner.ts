@@ -55,8 +55,9 @@ export function decodeCarDataInner(carData: string): CarDataInner | undefined {
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined
   const { uin, timestamp } = json as { uin?: unknown; timestamp?: unknown }
-  if (typeof uin !== 'string' || uin.trim() === '' || typeof timestamp !== 'string') return undefined
-  if (Number.isNaN(Date.parse(timestamp))) return undefined
+  // Printable ASCII only: both are shown in terminals and screens as they are.
+  if (typeof uin !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(uin) || typeof timestamp !== 'string') return undefined
+  if (!/^[0-9][0-9T:.+\-Z ]{9,39}$/.test(timestamp) || Number.isNaN(Date.parse(timestamp))) return undefined
   return { uin, timestamp }
 }
 
@@ -92,4 +93,17 @@ export function inspectCarData(
     warnings.push({ code: 'future', message: `The CarData is dated ${inner.timestamp}, ahead of this computer's clock. Check the date on the phone and on this computer.` })
   }
   return { inner, ageDays, warnings }
+}
+
+/** The environment variable (CLI and app) that sets the age warning, in days. */
+export const MAX_AGE_ENV = 'VKEY_CARDATA_MAX_AGE_DAYS'
+
+/** Days from VKEY_CARDATA_MAX_AGE_DAYS (1–3650), the default when unset; throws a RangeError naming it otherwise. */
+export function maxAgeDaysFrom(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_CARDATA_MAX_AGE_DAYS
+  const days = Number(value.trim())
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw new RangeError(`${MAX_AGE_ENV} must be a whole number of days from 1 to 3650 (it is "${value.slice(0, 20)}"). Unset it to warn after ${DEFAULT_CARDATA_MAX_AGE_DAYS} days.`)
+  }
+  return days
 }

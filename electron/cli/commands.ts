@@ -14,6 +14,7 @@ import { parseDuration, formatDuration } from '../../shared/duration'
 import { buildHandoverPayload } from '../../shared/qr-payload'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
+import { writeCarDataNotes } from './cardata-notes'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
 import type { DurationPlan, HandoverRecord } from '../core/handovers'
 import { defaultDataFolder } from '../core/paths'
@@ -323,6 +324,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   const wantedVin = values.vin ? validateVin(values.vin, { field: '--vin' }) : undefined
   const imported = await readCarData(io, values.cardata)
   const vehicle = pickVehicle(imported, values.cardata, wantedVin)
+  writeCarDataNotes(io, [vehicle])
   const depot = await openDepot(io)
   try {
     await depot.client(values.profile) // pre-flight before anything is stored or sent

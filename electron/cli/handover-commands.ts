@@ -10,6 +10,7 @@ import { buildHandoverPayload } from '../../shared/qr-payload'
 import { exportAuditCsv } from '../core/audit'
 import { BatchRunner, DEFAULT_CONCURRENCY } from '../core/batch'
 import { importCarDataFiles } from '../core/cardata-files'
+import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
 import { carDataHash, coversPlan, hasValidToken, type HandoverRecord } from '../core/handovers'
 import { writeHandoverPack } from '../core/pack'
@@ -79,6 +80,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
   const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency)
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new VkError('usage', `--concurrency must be a whole number from 1 to 16 (got "${values.concurrency}").`, { field: '--concurrency' })
   const imported = await importCarDataFiles(positionals)
+  writeCarDataNotes(io, imported.vehicles)
   const depot = await context.openDepot()
   try {
     await depot.client(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
