@@ -518,7 +518,7 @@ describe('the native dialogs', () => {
     assert.deepEqual(openFilters.certificate[0]?.extensions, ['p12', 'pfx', 'pem', 'crt', 'cer'])
     assert.deepEqual(openFilters.key[0]?.extensions, ['pem', 'key'])
     assert.deepEqual(openFilters.ca[0]?.extensions, ['pem', 'crt', 'cer'])
-    assert.deepEqual(openFilters.cardata[0]?.extensions, ['json'])
+    assert.deepEqual(openFilters.cardata[0]?.extensions, ['json', 'png', 'jpg', 'jpeg'])
     assert.deepEqual(openDialogOptions('cardata', true).properties, ['openFile', 'multiSelections', 'dontAddToRecent'])
     assert.deepEqual(openDialogOptions('certificate', false).properties, ['openFile', 'dontAddToRecent'])
   })
