@@ -40,22 +40,28 @@ export function codeText(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** The import result for the code texts found in one picture named `source`. */
-export function importFromCodes(texts: string[], source: string, kind: PictureKind): ImportResult {
-  const fail = (message: string): ImportResult => ({ vehicles: [], issues: [{ source, code: 'input.file', message }] })
+/** The export text shown by the codes found in one picture, or the message saying why not. */
+export function exportFromCodes(texts: string[], source: string, kind: PictureKind): { text: string } | { problem: string } {
   const picture = kind === 'png' ? 'PNG image' : 'JPEG photo'
   if (texts.length === 0) {
-    return fail(`${source} is a ${picture} with no readable QR code. Take the picture again with the whole code in view, sharp and without glare, or import the JSON file the phone app exported.`)
+    return { problem: `${source} is a ${picture} with no readable QR code. Take the picture again with the whole code in view, sharp and without glare, or import the JSON file the phone app exported.` }
   }
   const step = assembleScans(texts)
   switch (step.kind) {
     case 'complete':
-      return parseCarData(step.text, source)
+      return { text: step.text }
     case 'progress':
-      return fail(`${source} shows ${step.have} of the ${step.total} parts of a CarData code. Scan the phone's loop with Vehicles → Scan from phone, or import the JSON file the phone app exported.`)
+      return { problem: `${source} shows ${step.have} of the ${step.total} parts of a CarData code. Scan the phone's loop with Vehicles → Scan from phone, or import the JSON file the phone app exported.` }
     case 'refused':
-      return fail(`${source} shows CarData code parts that do not belong together (${step.reason === 'checksum' ? 'the checksum does not match' : 'one part appears with two contents'}). Show the code again on the phone and take a new picture.`)
+      return { problem: `${source} shows CarData code parts that do not belong together (${step.reason === 'checksum' ? 'the checksum does not match' : 'one part appears with two contents'}). Show the code again on the phone and take a new picture.` }
     case 'foreign':
-      return fail(`${source} shows a QR code that is not a VK Depot CarData code (see docs/cardata-qr.md). In the phone app, show the vehicle's CarData code and take the picture again.`)
+      return { problem: `${source} shows a QR code that is not a VK Depot CarData code (see docs/cardata-qr.md). In the phone app, show the vehicle's CarData code and take the picture again.` }
   }
+}
+
+/** The import result for the code texts found in one picture named `source`. */
+export function importFromCodes(texts: string[], source: string, kind: PictureKind): ImportResult {
+  const found = exportFromCodes(texts, source, kind)
+  if ('problem' in found) return { vehicles: [], issues: [{ source, code: 'input.file', message: found.problem }] }
+  return parseCarData(found.text, source)
 }

@@ -3,18 +3,23 @@
  * fill in missing VINs, and pick a vehicle to request a token for — or tick several and
  * request all their keys in one batch, with progress per vehicle.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react'
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { BatchProgress, HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
+import type { BatchProgress, CarDataNoteView, HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import type { BatchTracker } from '../batch'
 import { BatchPanel, BatchStateBadge } from '../components/BatchPanel'
+import { CarDataNotes } from '../components/CarDataNotes'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { ActionsHead, HandoverHeads, HandoverRow, hasToken, LabelCell, SelectBox, StatusCell } from '../components/HandoverTable'
 import { Loading } from '../components/Loading'
 import { Spinner } from '../components/Spinner'
 import { VinEditor } from '../components/VinEditor'
 import { useSelection } from '../lib/hooks'
+import { pictureKind } from '../../../shared/cardata-scan'
+
+// The scanner and its decoder load only when "Scan from phone" is pressed (first-screen budget).
+const PhoneScanner = lazy(() => import('../scanner/PhoneScanner'))
 
 export interface VehiclesScreenProps {
   onSelect: (id: string) => void
@@ -36,7 +41,8 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
   const [busy, setBusy] = useState(false)
   const [dragging, setDragging] = useState(false)
   const [pasted, setPasted] = useState('')
-  const [result, setResult] = useState<{ added: number; issues: Issue[] } | null>(null)
+  const [result, setResult] = useState<{ added: number; issues: Issue[]; carData: CarDataNoteView[] } | null>(null)
+  const [scanning, setScanning] = useState(false)
   const { selected, setSelected, toggle } = useSelection()
   const progress = batch.progress
 
@@ -71,17 +77,19 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
     setError(null)
     let added = 0
     const issues: Issue[] = []
+    const carData: CarDataNoteView[] = []
     for (const job of jobs) {
       try {
         const summary = await job.run()
         added += summary.added.length
         issues.push(...summary.issues)
+        carData.push(...(summary.carData ?? []))
       } catch (failure) {
         const view = toErrorView(failure)
         issues.push({ source: view.details.file ?? job.source, field: view.details.field, code: view.code, message: view.message })
       }
     }
-    setResult({ added, issues })
+    setResult({ added, issues, carData })
     setBusy(false)
     await reload()
   }
@@ -103,7 +111,12 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
     await runImports(
       files.map((file) => ({
         source: file.name,
-        run: async () => unwrap(vkey().importVehicleText({ name: file.name, text: await file.text() })),
+        run: async () => {
+          // A photo or screenshot of the phone's code is told by its first bytes, not its name.
+          const kind = pictureKind(new Uint8Array(await file.slice(0, 8).arrayBuffer()))
+          if (kind) return (await import('../scanner/picture-import')).importPicture(file, kind)
+          return unwrap(vkey().importVehicleText({ name: file.name, text: await file.text() }))
+        },
       })),
     )
   }
@@ -159,6 +172,9 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
             <button type="button" className="button button--primary" onClick={() => void importByDialog()} disabled={busy}>
               {t('vehicles.chooseFiles')}
             </button>
+            <button type="button" className="button button--secondary" onClick={() => setScanning(true)} disabled={scanning}>
+              {t('scanner.open')}
+            </button>
           </div>
           <div className="paste-box">
             <label htmlFor="paste-json" className="label">
@@ -178,6 +194,14 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
             </button>
           </div>
         </div>
+        {scanning && (
+          <Suspense fallback={<Loading />}>
+            <PhoneScanner
+              onScanned={(text) => runImports([{ source: 'phone-scan', run: () => unwrap(vkey().importVehicleText({ name: 'phone-scan', text })) }])}
+              onClose={() => setScanning(false)}
+            />
+          </Suspense>
+        )}
         <div className="import-result" role="status" aria-live="polite">
           {busy && (
             <p className="inline-status">
@@ -189,6 +213,7 @@ export function VehiclesScreen({ onSelect, onOpenToken, batch }: VehiclesScreenP
               <p className={result.issues.length === 0 ? 'notice notice--ok' : 'notice notice--warning'}>
                 {t('vehicles.importResult', { added: result.added, issues: result.issues.length })}
               </p>
+              <CarDataNotes notes={result.carData} />
               {result.issues.length > 0 && (
                 <ul className="issue-list" aria-label={t('vehicles.issuesLabel')}>
                   {result.issues.map((issue, index) => (
