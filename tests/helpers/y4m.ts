@@ -72,11 +72,20 @@ export async function writeY4m(path: string, frames: Uint8Array[], width: number
   await writeFile(path, Buffer.concat(parts))
 }
 
-/** A camera video showing each code `framesPerCode` frames, in order (Chromium loops it). */
-export async function writeCodeVideo(path: string, texts: string[], options: CameraFrameOptions & { framesPerCode: number; fps: number }): Promise<void> {
-  const frames: Uint8Array[] = []
-  texts.forEach((text, index) => {
-    for (let i = 0; i < options.framesPerCode; i++) frames.push(cameraFrame(text, { ...options, seed: index * 100 + i + 1 }))
-  })
+/**
+ * A camera video showing each code `framesPerCode` frames (Chromium loops it), in order or in
+ * the order of `sequence` (indexes into texts, repeats allowed). A frame is drawn once per code.
+ */
+export async function writeCodeVideo(path: string, texts: string[], options: CameraFrameOptions & { framesPerCode: number; fps: number; sequence?: number[] }): Promise<void> {
+  const drawn = new Map<number, Uint8Array[]>()
+  const framesOf = (index: number): Uint8Array[] => {
+    let made = drawn.get(index)
+    if (!made) {
+      made = Array.from({ length: options.framesPerCode }, (_, i) => cameraFrame(texts[index] ?? '', { ...options, seed: index * 100 + i + 1 }))
+      drawn.set(index, made)
+    }
+    return made
+  }
+  const frames = (options.sequence ?? texts.map((_, i) => i)).flatMap(framesOf)
   await writeY4m(path, frames, options.width, options.height, options.fps)
 }
