@@ -93,13 +93,27 @@ describe('property: export → encoder → codes (shuffled, some repeated) → t
     timestamp: fc.date({ min: new Date('2015-01-01'), max: new Date('2035-01-01'), noInvalidDate: true }),
     seed: fc.integer({ min: 1, max: 1_000_000 }),
     repeats: fc.array(fc.nat(), { maxLength: 6 }),
+    shape: fc.constantFrom('sdk', 'api-body', 'pair', 'list', 'vehicles'),
   })
 
-  it('texts: 300 exports of every size', () => {
+  /** The export in one of the shapes a file may have (shared/cardata.ts). */
+  function exportText(e: { vin: string; uin: string; label: string | undefined; timestamp: Date; shape: string }, sig: string): string {
+    const carData = encodeCarDataInner({ timestamp: e.timestamp.toISOString(), uin: e.uin })
+    const sdk = { vin: e.vin, uin: e.uin, carData, carDataSignature: sig, ...(e.label ? { label: e.label } : {}) }
+    const shaped =
+      e.shape === 'api-body' ? { carToken: { CarData: carData, CarData_signature: sig }, vin: e.vin, duration: '3600' }
+      : e.shape === 'pair' ? { CarData: carData, CarData_signature: sig }
+      : e.shape === 'list' ? [sdk]
+      : e.shape === 'vehicles' ? { vehicles: [sdk] }
+      : sdk
+    return JSON.stringify(shaped, null, 2)
+  }
+
+  it('texts: 300 exports of every shape and size', () => {
     fc.assert(
       fc.property(exportArb, (e) => {
         const sig = Buffer.from(Array.from({ length: e.signatureBytes }, (_, i) => (i * 31 + e.seed) % 256)).toString('base64')
-        const text = JSON.stringify({ vin: e.vin, uin: e.uin, carData: encodeCarDataInner({ timestamp: e.timestamp.toISOString(), uin: e.uin }), carDataSignature: sig, ...(e.label ? { label: e.label } : {}) }, null, 2)
+        const text = exportText(e, sig)
         const codes = encodeCarDataQr(text)
         const scans = shuffled([...codes, ...e.repeats.map((r) => codes[r % codes.length] ?? '')], e.seed)
         const step = assembleScans(scans)
@@ -117,7 +131,7 @@ describe('property: export → encoder → codes (shuffled, some repeated) → t
     await fc.assert(
       fc.asyncProperty(exportArb, async (e) => {
         const sig = Buffer.from(Array.from({ length: e.signatureBytes % 4000 }, (_, i) => (i * 17 + e.seed) % 256)).toString('base64') || 'AA=='
-        const text = JSON.stringify({ vin: e.vin, uin: e.uin, carData: encodeCarDataInner({ timestamp: e.timestamp.toISOString(), uin: e.uin }), carDataSignature: sig, ...(e.label ? { label: e.label } : {}) })
+        const text = exportText(e, sig)
         const { pngs } = await encodeExportFrames(text, 3)
         const frames = shuffled([...pngs, ...e.repeats.slice(0, 2).map((r) => pngs[r % pngs.length] ?? Buffer.alloc(0))], e.seed)
         const scans: string[] = []
