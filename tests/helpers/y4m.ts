@@ -66,7 +66,7 @@ export async function writeY4m(path: string, frames: Uint8Array[], width: number
   const chroma = Buffer.alloc((width / 2) * (height / 2), 128)
   const parts: Buffer[] = [Buffer.from(`YUV4MPEG2 W${width} H${height} F${fps}:1 Ip A1:1 C420jpeg\n`)]
   for (const frame of frames) {
-    // Y from grey (studio range is not needed: Chromium reads full range for C420jpeg).
+    // The grey level is the luma plane; both chroma planes are neutral (128).
     parts.push(Buffer.from('FRAME\n'), Buffer.from(frame), chroma, chroma)
   }
   await writeFile(path, Buffer.concat(parts))
