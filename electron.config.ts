@@ -1,4 +1,6 @@
 // electron-vite only auto-finds electron.vite.config.*: every call passes `-c electron.config.ts`.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'electron-vite'
 import react from '@vitejs/plugin-react'
@@ -15,6 +17,18 @@ const devServerCsp = {
       .replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
       .replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
       .replace("connect-src 'none'", "connect-src 'self' ws://localhost:* http://localhost:*"),
+}
+
+// The QR decoder's WebAssembly, as base64 inside the worker's chunk (renderer/src/scanner):
+// nothing is fetched at run time, so the CSP keeps connect-src 'none'.
+const zxingWasmId = 'virtual:zxing-reader-wasm'
+const zxingWasmInline = {
+  name: 'vkey-zxing-wasm-inline',
+  resolveId: (id: string): string | undefined => (id === zxingWasmId ? `\0${zxingWasmId}` : undefined),
+  load: (id: string): string | undefined =>
+    id === `\0${zxingWasmId}`
+      ? `export default ${JSON.stringify(readFileSync(createRequire(import.meta.url).resolve('zxing-wasm/reader/zxing_reader.wasm')).toString('base64'))}`
+      : undefined,
 }
 
 export default defineConfig({
@@ -50,6 +64,8 @@ export default defineConfig({
     root: here('./renderer'),
     base: './',
     plugins: [react(), devServerCsp],
+    // The QR decoder runs in a module worker (renderer/src/scanner): its own lazily loaded chunk.
+    worker: { format: 'es' as const, plugins: () => [zxingWasmInline] },
     build: {
       outDir: here('./out/renderer'),
       emptyOutDir: true,

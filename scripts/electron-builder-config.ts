@@ -68,6 +68,8 @@ export const builderConfig: Configuration = {
     gatekeeperAssess: false,
     entitlements: 'build/entitlements.mac.plist',
     entitlementsInherit: 'build/entitlements.mac.plist',
+    // Vehicles → Scan from phone reads the phone's CarData code with the camera (video only).
+    extendInfo: { NSCameraUsageDescription: 'VK Depot uses the camera only while you scan a CarData code shown on a phone (Vehicles → Scan from phone).' },
     // Notarised only when the release machine has Apple credentials in its environment.
     notarize: notarizeCredentials,
   },

@@ -14,6 +14,7 @@ import { parseDuration, formatDuration, resolveUntil, secondsUntil, untilExample
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
+import { writeCarDataNotes } from './cardata-notes'
 import { Depot, defaultSimulatorDir, technician, type ProfileSummary } from '../core/depot'
 import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
 import { carDataHash, vehicleOf, type DurationPlan, type HandoverRecord, type NewHandover } from '../core/handovers'
@@ -322,6 +323,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   const wantedVin = values.vin ? validateVin(values.vin, { field: '--vin' }) : undefined
   const imported = await readCarData(io, values.cardata)
   const vehicle = pickVehicle(imported, values.cardata, wantedVin)
+  writeCarDataNotes(io, [vehicle])
   const depot = await openDepot(io)
   try {
     depot.durationFor(plan) // a window in the past or over 30 days: refused before any record exists

@@ -10,6 +10,7 @@ import type { BatchProgress } from '../../shared/ipc/contract'
 import { exportAuditCsv } from '../core/audit'
 import { BatchRunner, DEFAULT_CONCURRENCY, type BatchOutcome } from '../core/batch'
 import { importCarDataFiles } from '../core/cardata-files'
+import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
 import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
 import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord } from '../core/handovers'
@@ -113,6 +114,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new VkError('usage', `--concurrency must be a whole number from 1 to 16 (got "${values.concurrency}").`, { field: '--concurrency' })
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   const imported = await importCarDataFiles(positionals)
+  writeCarDataNotes(io, imported.vehicles)
   const depot = await context.openDepot()
   try {
     depot.durationFor(plan) // refused before any record exists

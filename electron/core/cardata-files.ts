@@ -17,6 +17,8 @@ import {
   type ImportResult,
   type ParseCarDataOptions,
 } from '../../shared/cardata'
+import { pictureKind } from '../../shared/cardata-scan'
+import { importCarDataPicture } from './qr-reader'
 
 /** The source name stdin gets in vehicles and issues. */
 export const STDIN_SOURCE = 'stdin'
@@ -72,7 +74,7 @@ export async function importCarDataFile(path: string, options: ParseCarDataOptio
     } catch (error) {
       return fail({ code: 'input.file', message: describeOpenError(path, error) })
     }
-    return parseBytes(bytes, path, options)
+    return await parseBytesOrPicture(bytes, path, options)
   } finally {
     await handle.close().catch(() => undefined)
   }
@@ -99,7 +101,13 @@ export async function readCarDataStdin(
   } catch (error) {
     return { vehicles: [], issues: [{ source: STDIN_SOURCE, code: 'input.file', message: `Standard input could not be read (${(error as NodeJS.ErrnoException).code ?? 'read error'}). Pass the file with --cardata FILE instead.` }] }
   }
-  return parseBytes(Buffer.concat(chunks, total), STDIN_SOURCE, options)
+  return parseBytesOrPicture(Buffer.concat(chunks, total), STDIN_SOURCE, options)
+}
+
+/** A PNG/JPEG (by its first bytes, whatever the name) is read for its CarData QR code; anything else as JSON text. */
+async function parseBytesOrPicture(bytes: Buffer, source: string, options: ParseCarDataOptions): Promise<ImportResult> {
+  const kind = pictureKind(bytes)
+  return kind === undefined ? parseBytes(bytes, source, options) : importCarDataPicture(bytes, source, kind)
 }
 
 /** Strict UTF-8 decode, then parse. */

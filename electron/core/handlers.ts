@@ -14,6 +14,7 @@ import type { HandlerDeps } from './app-deps'
 import { exportAuditCsv } from './audit'
 import { BatchRunner } from './batch'
 import { importCarDataFiles } from './cardata-files'
+import { carDataNotesOf, configuredMaxAgeDays } from './cardata-notes'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from './depot'
 import { coversPlan, hasValidToken, type HandoverRecord } from './handovers'
 import type { Handlers } from './ipc-dispatch'
@@ -77,7 +78,8 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
   const importSummary = async (result: ImportResult): Promise<ImportSummary> => {
     const added = await depot.addVehicles(result)
     notify(added.map((r) => r.id))
-    return { added: added.map(summaryOf), issues: result.issues.map((i) => ({ ...i, source: basename(i.source) })) }
+    const carData = carDataNotesOf(result.vehicles, depot.now(), configuredMaxAgeDays())
+    return { added: added.map(summaryOf), issues: result.issues.map((i) => ({ ...i, source: basename(i.source) })), ...(carData.length ? { carData } : {}) }
   }
 
   const detailOf = async (record: HandoverRecord): Promise<HandoverDetail> => {

@@ -9,7 +9,7 @@ export const openFilters: Record<FilePurpose, FileFilter[]> = {
   certificate: [{ name: 'Certificate (PKCS#12 or PEM)', extensions: ['p12', 'pfx', 'pem', 'crt', 'cer'] }],
   key: [{ name: 'Private key (PEM)', extensions: ['pem', 'key'] }],
   ca: [{ name: 'CA certificate (PEM)', extensions: ['pem', 'crt', 'cer'] }],
-  cardata: [{ name: 'CarData (JSON)', extensions: ['json'] }],
+  cardata: [{ name: 'CarData (JSON, or a photo/screenshot of the code)', extensions: ['json', 'png', 'jpg', 'jpeg'] }],
 }
 
 const openTitles: Record<FilePurpose, string> = {

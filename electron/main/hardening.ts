@@ -43,22 +43,31 @@ export function hardenWebContents(contents: WebContents, allowedOrigins: readonl
 }
 
 /**
- * The one permission the page gets: writing text to the clipboard (sanitized and write-only;
- * "Copy details" on an error uses it), and only from the app origin. Reading the clipboard,
- * media, notifications, geolocation, devices and everything else stay denied.
+ * What the page may have, and only from the app origin: writing text to the clipboard
+ * (sanitized and write-only; "Copy details" on an error uses it) and the camera — video
+ * only, never the microphone — for Vehicles → Scan from phone. `mediaTypes` is what a
+ * 'media' request or check asks for (Electron's details.mediaTypes / details.mediaType);
+ * absent or empty means "unknown" and is denied. Reading the clipboard, microphones, screen
+ * capture, notifications, geolocation, devices and everything else stay denied.
  */
-export function isPermissionAllowed(permission: string, requestingUrl: string, allowedOrigins: readonly string[]): boolean {
-  return permission === 'clipboard-sanitized-write' && isAllowedUrl(requestingUrl, allowedOrigins)
+export function isPermissionAllowed(permission: string, requestingUrl: string, allowedOrigins: readonly string[], mediaTypes?: readonly string[]): boolean {
+  if (!isAllowedUrl(requestingUrl, allowedOrigins)) return false
+  if (permission === 'clipboard-sanitized-write') return true
+  if (permission === 'media') return mediaTypes !== undefined && mediaTypes.length > 0 && mediaTypes.every((type) => type === 'video')
+  return false
 }
 
 /** Denies permission requests and checks (but the one above), device access and downloads. */
 export function hardenSession(session: Session, allowedOrigins: readonly string[], log: SecurityLog): void {
   session.setPermissionRequestHandler((_contents, permission, callback, details) => {
-    const allowed = isPermissionAllowed(permission, details.requestingUrl, allowedOrigins)
+    const mediaTypes = 'mediaTypes' in details ? details.mediaTypes : undefined
+    const allowed = isPermissionAllowed(permission, details.requestingUrl, allowedOrigins, mediaTypes)
     if (!allowed) log(`denied permission ${JSON.stringify(permission)} to ${describeUrl(details.requestingUrl)}`)
     callback(allowed)
   })
-  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) => isPermissionAllowed(permission, requestingOrigin, allowedOrigins))
+  session.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) =>
+    isPermissionAllowed(permission, requestingOrigin, allowedOrigins, details?.mediaType ? [details.mediaType] : undefined),
+  )
   session.setDevicePermissionHandler(() => false)
   session.setSpellCheckerEnabled(false)
   // Exports are written by the main process after a save dialog; the page never downloads.

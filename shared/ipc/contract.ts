@@ -120,9 +120,21 @@ export const ImportIssueView = z.object({
   message: z.string(),
 })
 
+/** What the importer read inside a CarData ({timestamp, uin}): shown, with warnings that never refuse. */
+export const CarDataNoteView = z.object({
+  source: z.string(),
+  vin: z.string().optional(),
+  uin: z.string(),
+  timestamp: z.string(),
+  ageDays: z.number(),
+  warnings: z.array(z.object({ code: z.enum(['uin-mismatch', 'stale', 'future']), message: z.string() })),
+})
+export type CarDataNoteView = z.infer<typeof CarDataNoteView>
+
 export const ImportSummary = z.object({
   added: z.array(HandoverSummary),
   issues: z.array(ImportIssueView),
+  carData: z.array(CarDataNoteView).optional(),
 })
 export type ImportSummary = z.infer<typeof ImportSummary>
 

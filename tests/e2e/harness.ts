@@ -37,7 +37,7 @@ export const fixturesDir = join(root, 'tests', 'fixtures')
 
 /** The renderer's CSP, sent as a header too (the meta tag cannot carry frame-ancestors). */
 export const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+  "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 export const CHROMIUM_PATH = process.env.VKEY_CHROMIUM ?? '/usr/bin/chromium'
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
@@ -211,9 +211,10 @@ export function browserForFile(): Pick<TestBrowser, 'openApp'> {
   }
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+/** `extraArgs`: more Chromium switches, e.g. a fake camera (tests/e2e/scanner.test.ts). */
+export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrowser> {
   const { server, url } = await serveRenderer()
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...extraArgs] })
   await mkdir(screensDir, { recursive: true })
 
   async function openApp(t: TestContext, options: AppOptions = {}): Promise<App> {

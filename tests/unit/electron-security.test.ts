@@ -241,7 +241,7 @@ describe('the app:// protocol', () => {
 
   it('sends the exact Content Security Policy with every file', () => {
     const expected =
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+      "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     assert.equal(contentSecurityPolicy, expected)
     assert.equal(responseHeaders('x.js')['content-security-policy'], expected)
     assert.equal(responseHeaders('x.js')['x-content-type-options'], 'nosniff')
@@ -518,7 +518,7 @@ describe('the native dialogs', () => {
     assert.deepEqual(openFilters.certificate[0]?.extensions, ['p12', 'pfx', 'pem', 'crt', 'cer'])
     assert.deepEqual(openFilters.key[0]?.extensions, ['pem', 'key'])
     assert.deepEqual(openFilters.ca[0]?.extensions, ['pem', 'crt', 'cer'])
-    assert.deepEqual(openFilters.cardata[0]?.extensions, ['json'])
+    assert.deepEqual(openFilters.cardata[0]?.extensions, ['json', 'png', 'jpg', 'jpeg'])
     assert.deepEqual(openDialogOptions('cardata', true).properties, ['openFile', 'multiSelections', 'dontAddToRecent'])
     assert.deepEqual(openDialogOptions('certificate', false).properties, ['openFile', 'dontAddToRecent'])
   })

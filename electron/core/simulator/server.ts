@@ -12,6 +12,7 @@ import type { TLSSocket } from 'node:tls'
 import { VkError } from '../../../shared/errors'
 import { checkCarDataValue } from '../../../shared/cardata'
 import { loadSimulatorMaterial, signToken, type SimulatorMaterial } from './material'
+import { simulatorInspect } from './cardata'
 
 export const TOKEN_PATH = '/connectedcar/v3/fleets/virtualkey/smartaccess/token'
 export const DEFAULT_DURATION_SECONDS = 86_400
@@ -65,6 +66,8 @@ export interface SimulatorRequestRecord {
   bodyParsed: boolean
   /** CN of the client certificate presented. */
   clientCertCn: string | null
+  /** UIN and age (days) inside the CarData, when it decodes to {timestamp, uin} (shared/cardata-inner.ts). */
+  carDataInner?: { uin: string; ageDays: number; warnings: string[] }
 }
 
 export interface SimulatorStats {
@@ -359,6 +362,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (!data.ok) return new Answer(400, 7, `CarData is not base64: it ${data.problem}.`)
     const signature = checkCarDataValue(carToken.CarData_signature)
     if (!signature.ok) return new Answer(400, 8, `CarData_signature is not base64: it ${signature.problem}.`)
+    const inspection = simulatorInspect(carToken.CarData, now())
+    if (inspection.inner) record.carDataInner = { uin: inspection.inner.uin, ageDays: inspection.ageDays ?? 0, warnings: inspection.warnings.map((w) => w.code) }
     return seconds
   }
 

@@ -3,12 +3,18 @@
  * how many vehicles were added, every problem with its file and field, and every VIN that
  * is now in the list more than once.
  */
-import { useState } from 'react'
+import { lazy, Suspense, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
+import { pictureKind } from '../../../shared/cardata-scan'
+import type { CarDataNoteView, HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { findDuplicates, type DuplicateImport } from '../duplicates'
+import { CarDataNotes } from './CarDataNotes'
+import { Loading } from './Loading'
 import { Spinner } from './Spinner'
+
+// The scanner and its decoder load only when "Scan from phone" is pressed (first-screen budget).
+const PhoneScanner = lazy(() => import('../scanner/PhoneScanner'))
 
 type Issue = ImportSummary['issues'][number]
 
@@ -16,6 +22,7 @@ interface ImportResult {
   added: number
   issues: Issue[]
   duplicates: DuplicateImport[]
+  carData: CarDataNoteView[]
 }
 
 export interface ImportCardProps {
@@ -30,6 +37,7 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
   const [busy, setBusy] = useState(false)
   const [pasted, setPasted] = useState('')
   const [result, setResult] = useState<ImportResult | null>(null)
+  const [scanning, setScanning] = useState(false)
 
   /** Runs imports one after the other and shows one combined result. */
   async function runImports(jobs: Array<{ source: string; run: () => Promise<ImportSummary> }>): Promise<void> {
@@ -37,17 +45,19 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
     setError(null)
     const added: HandoverSummary[] = []
     const issues: Issue[] = []
+    const carData: CarDataNoteView[] = []
     for (const job of jobs) {
       try {
         const summary = await job.run()
         added.push(...summary.added)
         issues.push(...summary.issues)
+        carData.push(...(summary.carData ?? []))
       } catch (failure) {
         const view = toErrorView(failure)
         issues.push({ source: view.details.file ?? job.source, field: view.details.field, code: view.code, message: view.message })
       }
     }
-    setResult({ added: added.length, issues, duplicates: findDuplicates(existing, added) })
+    setResult({ added: added.length, issues, duplicates: findDuplicates(existing, added), carData })
     setBusy(false)
     await onImported()
   }
@@ -66,7 +76,17 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
 
   const importDropped = (files: File[]) =>
     files.length > 0 &&
-    runImports(files.map((file) => ({ source: file.name, run: async () => unwrap(vkey().importVehicleText({ name: file.name, text: await file.text() })) })))
+    runImports(
+      files.map((file) => ({
+        source: file.name,
+        run: async () => {
+          // A photo or screenshot of the phone's code is told by its first bytes, not its name.
+          const kind = pictureKind(new Uint8Array(await file.slice(0, 8).arrayBuffer()))
+          if (kind) return (await import('../scanner/picture-import')).importPicture(file, kind)
+          return unwrap(vkey().importVehicleText({ name: file.name, text: await file.text() }))
+        },
+      })),
+    )
 
   async function importPasted(): Promise<void> {
     if (pasted.trim() === '') return
@@ -80,7 +100,7 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
         {t('vehicles.importTitle')}
       </h2>
       <div className="import-grid">
-        <DropZone busy={busy} onFiles={(files) => void importDropped(files)} onChoose={() => void importByDialog()} />
+        <DropZone busy={busy} onFiles={(files) => void importDropped(files)} onChoose={() => void importByDialog()} onScan={() => setScanning(true)} scanning={scanning} />
         <div className="paste-box">
           <label htmlFor="paste-json" className="label">
             {t('vehicles.pasteLabel')}
@@ -99,6 +119,11 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
           </button>
         </div>
       </div>
+      {scanning && (
+        <Suspense fallback={<Loading />}>
+          <PhoneScanner onScanned={(text) => runImports([{ source: 'phone-scan', run: () => unwrap(vkey().importVehicleText({ name: 'phone-scan', text })) }])} onClose={() => setScanning(false)} />
+        </Suspense>
+      )}
       <div className="import-result" role="status" aria-live="polite">
         {busy && (
           <p className="inline-status">
@@ -111,7 +136,7 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
   )
 }
 
-function DropZone({ busy, onFiles, onChoose }: { busy: boolean; onFiles: (files: File[]) => void; onChoose: () => void }) {
+function DropZone({ busy, onFiles, onChoose, onScan, scanning }: { busy: boolean; onFiles: (files: File[]) => void; onChoose: () => void; onScan: () => void; scanning: boolean }) {
   const { t } = useTranslation()
   const [dragging, setDragging] = useState(false)
   return (
@@ -139,6 +164,9 @@ function DropZone({ busy, onFiles, onChoose }: { busy: boolean; onFiles: (files:
       <button type="button" className="button button--primary" onClick={onChoose} disabled={busy}>
         {t('vehicles.chooseFiles')}
       </button>
+      <button type="button" className="button button--secondary" onClick={onScan} disabled={scanning}>
+        {t('scanner.open')}
+      </button>
     </div>
   )
 }
@@ -150,6 +178,7 @@ function ImportResultView({ result }: { result: ImportResult }) {
       <p className={result.issues.length === 0 && result.duplicates.length === 0 ? 'notice notice--ok' : 'notice notice--warning'}>
         {t('vehicles.importResult', { added: result.added, issues: result.issues.length })}
       </p>
+      <CarDataNotes notes={result.carData} />
       {result.issues.length > 0 && (
         <ul className="issue-list" aria-label={t('vehicles.issuesLabel')}>
           {result.issues.map((issue, index) => (
