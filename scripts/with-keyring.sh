@@ -10,4 +10,5 @@ export XDG_DATA_HOME="$(mktemp -d -t vkey-keyring-XXXXXX)"
 export VKEY_KEYRING_DIR="$XDG_DATA_HOME"
 trap 'rm -rf "$XDG_DATA_HOME"' EXIT
 # A fixed password: an empty one makes gnome-keyring ask for one through a GUI prompt.
-exec dbus-run-session -- bash -c 'printf vkey-test-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"' bash "$@" 2> >(grep -v "Failed to set fd limit" >&2)
+# Not `exec`: the EXIT trap above must still run to remove the throw-away keyring folder.
+dbus-run-session -- bash -c 'printf vkey-test-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$@"' bash "$@" 2> >(grep -v "Failed to set fd limit" >&2)

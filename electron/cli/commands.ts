@@ -4,11 +4,10 @@
  * with --json). Errors are thrown as VkError; main.ts turns them into one stderr line
  * and the exit code.
  */
-import { readFile } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import Conf from 'conf'
 import packageJson from '../../package.json' with { type: 'json' }
-import { VkError } from '../../shared/errors'
+import { isVkError, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { parseDuration, formatDuration } from '../../shared/duration'
 import { buildHandoverPayload } from '../../shared/qr-payload'
@@ -18,6 +17,7 @@ import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
 import type { DurationPlan, HandoverRecord } from '../core/handovers'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
+import { readRegularFile } from '../core/regular-file'
 import { startSimulator } from '../core/simulator'
 import { parse, write } from './args'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
@@ -242,8 +242,9 @@ async function readTextFile(path: string, option: string): Promise<string> {
 
 async function readBytes(path: string, option: string): Promise<Buffer> {
   try {
-    return await readFile(path)
+    return await readRegularFile(path, { hint: `Give ${option} the certificate or key file itself.`, field: option })
   } catch (error) {
+    if (isVkError(error)) throw error
     const code = (error as NodeJS.ErrnoException).code
     throw new VkError('input.file', `${option}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : code ?? 'unreadable'}). Check the path.`, { file: path, field: option })
   }

@@ -4,7 +4,6 @@
  * Inputs arrive already parsed by dispatch(); outputs are parsed again there.
  */
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { VkError, toErrorView } from '../../shared/errors'
 import { parseCarData, type ImportResult } from '../../shared/cardata'
@@ -19,6 +18,7 @@ import { coversPlan, hasValidToken, type HandoverRecord } from './handovers'
 import type { Handlers } from './ipc-dispatch'
 import { writeHandoverPack } from './pack'
 import { renderHandoverQr } from './qr'
+import { readRegularFile } from './regular-file'
 import { writeFileAtomic } from './secure-files'
 import { startSimulator, type Simulator } from './simulator'
 
@@ -212,9 +212,9 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     },
     async 'certificate:import'(input) {
       const certPath = pathOf(input.certificate)
-      const bytes = await readFile(certPath)
+      const bytes = await readRegularFile(certPath, { hint: 'Choose the certificate file itself.', field: 'certificate' })
       const keyPath = input.key ? pathOf(input.key) : undefined
-      const keyBytes = keyPath ? await readFile(keyPath) : undefined
+      const keyBytes = keyPath ? await readRegularFile(keyPath, { hint: 'Choose the key file itself.', field: 'key' }) : undefined
       try {
         return await depot.importCertificate(input.profile, {
           file: { name: basename(certPath), bytes },
@@ -227,7 +227,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       }
     },
     async 'ca:import'(input) {
-      const caPem = await readFile(pathOf(input.ca), 'utf8')
+      const caPem = (await readRegularFile(pathOf(input.ca), { hint: 'Choose the CA certificate file itself.', field: 'ca' })).toString('utf8')
       await depot.setCa(input.profile, caPem)
       return viewOf(input.profile)
     },
