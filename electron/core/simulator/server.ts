@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { VkError } from '../../../shared/errors'
+import { defaultStallFaults, sendStalled, type StallFaults } from './faults'
 import { loadSimulatorMaterial, signToken, type SimulatorMaterial } from './material'
 
 export const TOKEN_PATH = '/connectedcar/v3/fleets/virtualkey/smartaccess/token'
@@ -23,7 +24,7 @@ export const DOCUMENTED_ERROR_STATUSES = [400, 401, 403, 404, 408, 429, 500, 502
 /** One scripted answer: a status (200 = answer normally) or a fault. */
 export type ScriptStep = number | 'reset' | 'malformed' | 'oversized'
 
-export interface SimulatorFaults {
+export interface SimulatorFaults extends StallFaults {
   /** Wait this long after the request is read, before doing anything. */
   latencyMs: number
   /** Consumed one per request, e.g. [503, 503, 200]. 200 answers normally; other statuses get the error body. */
@@ -129,6 +130,7 @@ export function defaultFaults(latencyMs = 0): SimulatorFaults {
     oversizedBytes: 4 * 1024 * 1024,
     burstPerSecond: null,
     maxGrantSeconds: null,
+    ...defaultStallFaults(),
   }
 }
 
@@ -251,21 +253,30 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       record.outcome = 'client-gone'
       return
     }
-    record.status = status
-    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1
-    res.writeHead(status, {
+    const headers = {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': String(Buffer.byteLength(body)),
       ...rateLimitHeaders(),
       ...extra,
-    })
+    }
+    if (faults.stall) {
+      const started = await sendStalled(res, faults.stall, { status, headers, body }, { dripIntervalMs: faults.dripIntervalMs, wait, closing: closing.signal })
+      if (!started) {
+        record.outcome = 'client-gone'
+        return
+      }
+    }
+    record.status = status
+    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1
+    if (faults.stall) return
+    res.writeHead(status, headers)
     res.end(body)
   }
 
   function errorBody(answer: Answer): string {
     return JSON.stringify({
       code: answer.status * 100 + answer.nn,
-      uuid: randomUUID(),
+      uuid: faults.errorUuid ?? randomUUID(),
       message: answer.message,
       timestamp: now().toISOString(),
     })
