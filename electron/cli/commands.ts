@@ -18,15 +18,17 @@ import type { DurationPlan, HandoverRecord } from '../core/handovers'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { readRegularFile } from '../core/regular-file'
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
+import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS } from '../../shared/profile'
 import { startSimulator } from '../core/simulator'
-import { parse, write } from './args'
+import { parse, write, writeJson } from './args'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
 
 export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
 
   vkey simulator [--port N] [--dir FOLDER] [--latency MS]
-  vkey profile add NAME --env preprod|prod|simulator|https://… --client-id ID --login LOGIN --password-stdin [--ca CA.pem] [--default]
+  vkey profile add NAME --env preprod|prod|simulator|https://… --client-id ID --login LOGIN --password-stdin [--ca CA.pem] [--timeout SECONDS] [--default]
   vkey profile list [--json]
   vkey profile remove NAME
   vkey profile default NAME
@@ -153,8 +155,10 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
       'password-stdin': { type: 'boolean' },
       ca: { type: 'string' },
       default: { type: 'boolean' },
+      timeout: { type: 'string' },
     })
     const name = single('profile add', positionals, 'NAME')
+    const timeout = values.timeout === undefined ? undefined : integerOption('--timeout', values.timeout, MIN_REQUEST_TIMEOUT_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS)
     if (!values.env) throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
     if (values.env !== 'simulator' && !values['password-stdin']) {
       throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })
@@ -172,9 +176,10 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
         ...(password !== undefined ? { password } : {}),
         ...(caPem ? { caPem } : {}),
         ...(values.default ? { makeDefault: true } : {}),
+        ...(timeout !== undefined ? { requestTimeoutSeconds: timeout } : {}),
       })
       let summary = await depot.summary(profile)
-      write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${summary.isDefault ? ' (default)' : ''}.`)
+      write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`)
       if (!summary.certificate && profile.environment === 'simulator') {
         // The simulator's demo partner certificate comes with it: nothing to import by hand.
         await depot.importSimulatorCertificate(profile.name)
@@ -194,7 +199,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
     const summaries: ProfileSummary[] = []
     for (const profile of profiles) summaries.push(await depot.summary(profile))
     if (values.json) {
-      write(io, JSON.stringify(summaries.map(profileJson), null, 2))
+      writeJson(io, JSON.stringify(summaries.map(profileJson), null, 2))
     } else if (!summaries.length) {
       write(io, 'No profile yet. Add one with `vkey profile add NAME --env …` (or try the simulator: `vkey simulator`).')
     } else {
@@ -227,6 +232,7 @@ function profileJson(p: ProfileSummary) {
     default: p.isDefault,
     hasPassword: p.hasPassword,
     hasCa: Boolean(p.caPem),
+    requestTimeoutSeconds: p.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000,
     certificate: p.certificate,
   }
 }
@@ -275,7 +281,7 @@ async function certCommand(args: string[], io: CliIo): Promise<number> {
     const profile = depot.profile(values.profile)
     const facts = await depot.certificate(profile.name)
     if (!facts) throw new VkError('config.no-certificate', `Profile "${profile.name}" has no certificate. Import one with \`vkey cert import FILE --profile "${profile.name}"\`.`)
-    if (values.json) write(io, JSON.stringify({ profile: profile.name, ...facts }, null, 2))
+    if (values.json) writeJson(io, JSON.stringify({ profile: profile.name, ...facts }, null, 2))
     else printFacts(io, facts)
     return 0
   }
@@ -372,7 +378,7 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
     await writeHandoverQr(qrPath, payload)
   }
   if (options.json) {
-    write(
+    writeJson(
       io,
       JSON.stringify(
         {

@@ -8,7 +8,7 @@ import { userInfo } from 'node:os'
 import { basename, join } from 'node:path'
 import { VkError, toErrorView, type RateLimitInfo } from '../../shared/errors'
 import { MAX_DURATION_SECONDS, secondsUntil } from '../../shared/duration'
-import type { ImportResult } from '../../shared/cardata'
+import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
 import type { KeyValueStore } from './app-deps'
 import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
@@ -47,6 +47,8 @@ export interface ProfileInput {
   password?: string
   caPem?: string
   makeDefault?: boolean
+  /** Overall deadline for one PSA request (absent: keep the profile's, or 30 s). */
+  requestTimeoutSeconds?: number
 }
 
 export interface ProfileSummary extends Profile {
@@ -166,6 +168,7 @@ export class Depot {
       login,
       // A CA belongs to the host it verifies: a profile that moves does not keep it.
       ...(caPem ? { caPem } : existing?.caPem && !moved ? { caPem: existing.caPem } : {}),
+      ...(input.requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds: input.requestTimeoutSeconds } : existing?.requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds: existing.requestTimeoutSeconds } : {}),
       createdAt: existing?.createdAt ?? time,
       updatedAt: time,
     }
@@ -282,7 +285,8 @@ export class Depot {
       ...(profile.caPem ? { caPem: profile.caPem } : {}),
     }
     // Enough connections for the largest batch concurrency, so workers never queue behind each other.
-    const client = new PsaClient(credentials, { connections: 16, ...this.options.clientOptions })
+    const deadline = profile.requestTimeoutSeconds !== undefined ? { requestTimeoutMs: profile.requestTimeoutSeconds * 1000 } : {}
+    const client = new PsaClient(credentials, { connections: 16, ...deadline, ...this.options.clientOptions })
     this.clients.set(profile.name, { client, profileVersion: profile.updatedAt, notBefore: Date.parse(facts.notBefore), notAfter: Date.parse(facts.notAfter) })
     return { client, profile }
   }
@@ -320,10 +324,13 @@ export class Depot {
   async setVin(id: string, vin: string | undefined, label?: string): Promise<HandoverRecord> {
     const store = await this.handovers()
     const checked = vin === undefined || vin === '' ? undefined : validateVin(vin, { field: 'vin' })
+    const labelText = label?.trim()
+    const problem = labelText === undefined ? undefined : labelProblem(labelText)
+    if (problem !== undefined) throw new VkError('input.field', `The label ${problem}`, { field: 'label' })
     return store.update(id, (record) => {
       if (checked) record.vin = checked
-      if (label !== undefined) {
-        if (label) record.label = label
+      if (labelText !== undefined) {
+        if (labelText) record.label = labelText
         else delete record.label
       }
     })

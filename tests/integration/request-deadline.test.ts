@@ -6,11 +6,14 @@
  * phase that stalled and the time spent. The per-test timeout turns a hang into a failure.
  */
 import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createServer, type Socket } from 'node:net'
 import { test, type TestContext } from 'node:test'
 import { VkError } from '../../shared/errors'
 import { PsaClient, type PartnerCredentials, type PsaClientOptions } from '../../electron/core/psa-client'
 import { demoCredentials, testSimulator } from '../helpers/pki-fixtures'
+import { carDataJson, setupDepot, vinFor, vkey } from '../helpers/depot-env'
 
 const input = { carData: 'Q2FyRGF0YQ==', carDataSignature: 'U2lnbmF0dXJl', durationSeconds: 3600 }
 
@@ -87,4 +90,26 @@ test('the deadline does not touch a normal answer, nor a cancel by the user', { 
   sim.tap = () => controller.abort()
   const error = await pending
   assert.equal(error.code, 'cancelled')
+})
+
+test('the deadline is a profile setting: vkey profile add … --timeout SECONDS, and vkey token stops there', { timeout: 60_000 }, async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const bad = await vkey(['profile', 'add', 'sim', '--env', 'simulator', '--timeout', '0'], env)
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /--timeout must be a whole number from 1 to 300/)
+
+  const saved = await vkey(['profile', 'add', 'sim', '--env', 'simulator', '--timeout', '1'], env)
+  assert.equal(saved.code, 0, saved.stderr)
+  assert.match(saved.stdout, /1 s per request/)
+  const listed = JSON.parse((await vkey(['profile', 'list', '--json'], env)).stdout) as { name: string; requestTimeoutSeconds: number }[]
+  assert.equal(listed.find((p) => p.name === 'sim')?.requestTimeoutSeconds, 1)
+
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(90)))
+  simulator.faults.stall = 'drip'
+  simulator.faults.dripIntervalMs = 200
+  const token = await vkey(['token', '--cardata', file, '--duration', '1h'], env)
+  assert.equal(token.code, 5, token.stderr)
+  assert.match(token.stderr, /^vkey: Stopped after \d+\.\d s while reading the answer from localhost:\d+ \(the 1\.0 s limit for one request\)/)
+  assert.equal(simulator.requests.length, 1)
 })
