@@ -14,7 +14,7 @@ import type { Depot } from '../core/depot'
 import { carDataHash, coversPlan, hasValidToken, type HandoverRecord } from '../core/handovers'
 import { writeHandoverPack } from '../core/pack'
 import { writeHandoverQr } from '../core/qr'
-import { parse, write } from './args'
+import { parse, write, writeJson } from './args'
 import type { CliIo } from './io'
 
 
@@ -124,7 +124,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
       ...outcome.failed.map((f) => ({ what: f.vin ?? records.get(f.id)?.source ?? f.id, code: f.code, message: f.message })),
     ]
     if (values.json) {
-      write(
+      writeJson(
         io,
         JSON.stringify(
           {
@@ -165,7 +165,7 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
   await store.purgeExpired()
   const records = await store.list()
   if (values.json) {
-    write(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, created: r.createdAt, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
+    writeJson(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, created: r.createdAt, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
     return 0
   }
   if (!records.length) {

@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream'
 import { VkError } from '../../shared/errors'
+import { escapeForTerminal } from '../../shared/terminal-text'
 
 export interface CliIo {
   stdout: Writable
@@ -28,6 +29,21 @@ export function processIo(): CliIo {
       process.once('SIGTERM', () => resolve())
     }),
   }
+}
+
+/**
+ * The one writer of human output (stdout lines, the stderr error line): text from outside
+ * (PSA error uuid and message, labels, file names, VINs) is part of these lines, so every
+ * character a terminal would act on is shown as a visible escape (`\x1b`, `\n`…), see
+ * shared/terminal-text.ts. One call writes one line.
+ */
+export function writeHuman(stream: Writable, text = ''): void {
+  stream.write(`${escapeForTerminal(text)}\n`)
+}
+
+/** Machine output (`--json`): written exactly as given (JSON.stringify already escapes control characters). */
+export function writeMachine(stream: Writable, json: string): void {
+  stream.write(`${json}\n`)
 }
 
 /** Reads all of stdin (for `--cardata -`). */

@@ -5,7 +5,7 @@
 import { exitCodeFor, isVkError, VkError } from '../../shared/errors'
 import { defaultDataFolder } from '../core/paths'
 import { runCommand } from './commands'
-import type { CliIo } from './io'
+import { writeHuman, type CliIo } from './io'
 
 export function errorLine(error: unknown): string {
   if (!isVkError(error)) return 'vkey: unexpected internal error. Run again with VKEY_DEBUG=1 and report what it prints.'
@@ -44,8 +44,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return await runCommand(argv, io)
   } catch (thrown) {
     const error = isVkError(thrown) ? thrown : (fileProblem(thrown, io.env) ?? thrown)
-    if (io.env.VKEY_DEBUG === '1') io.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`)
-    io.stderr.write(`${errorLine(error)}\n`)
+    if (io.env.VKEY_DEBUG === '1') for (const line of String((error as Error)?.stack ?? error).split('\n')) writeHuman(io.stderr, line)
+    writeHuman(io.stderr, errorLine(error))
     return isVkError(error) ? exitCodeFor(error.code) : 1
   }
 }
