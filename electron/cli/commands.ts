@@ -44,7 +44,8 @@ export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for
   vkey queue [list | flush [--watch]]
 
 Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,
-3 configuration or keychain, 4 PSA refused the request, 5 network, TLS or server failure.
+3 configuration or keychain, 4 PSA refused the request, 5 network, TLS or server failure,
+130 interrupted (Ctrl-C or SIGTERM; the message says whether a request had reached PSA).
 `
 
 
@@ -56,7 +57,10 @@ export function maskToken(token: string): string {
 
 async function openDepot(io: CliIo): Promise<Depot> {
   const dataDir = defaultDataFolder(io.env)
-  const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
+  const interruption = io.interruption
+  // The PSA client tells the interruption when a request reaches PSA, so Ctrl-C can say whether a key may exist.
+  const clientOptions = interruption ? { onRequestSent: () => interruption.requestSent(), onRequestSettled: () => interruption.requestSettled() } : undefined
+  const depot = await Depot.open({ dataDir, store: openStore(dataDir), ...(clientOptions ? { clientOptions } : {}) })
   return depot
 }
 

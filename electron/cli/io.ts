@@ -5,6 +5,7 @@
 import type { Readable, Writable } from 'node:stream'
 import { VkError } from '../../shared/errors'
 import { escapeForTerminal } from '../../shared/terminal-text'
+import { watchSignals, type Interruption } from './interrupt'
 
 export interface CliIo {
   stdout: Writable
@@ -15,19 +16,20 @@ export interface CliIo {
   interrupted?: Promise<void>
   /** True when stdout is a terminal (progress bars, colours). */
   isTty?: boolean
+  /** The real process's SIGINT/SIGTERM handling (interrupt.ts); absent in-process. */
+  interruption?: Interruption
 }
 
 export function processIo(): CliIo {
+  const interruption = watchSignals(process, process.stderr)
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
     env: process.env,
     isTty: Boolean(process.stdout.isTTY),
-    interrupted: new Promise((resolve) => {
-      process.once('SIGINT', () => resolve())
-      process.once('SIGTERM', () => resolve())
-    }),
+    interrupted: interruption.interrupted,
+    interruption,
   }
 }
 

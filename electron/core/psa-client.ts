@@ -61,6 +61,8 @@ export interface PsaClientOptions {
   requestTimeoutMs?: number
   /** Called each time a request has been written to the server (from then on a token may exist). */
   onRequestSent?: () => void
+  /** Called when a try that had been sent ends, whatever its outcome. */
+  onRequestSettled?: () => void
 }
 
 export interface TokenRequestInput {
@@ -431,7 +433,7 @@ export class PsaClient {
   private readonly dispatcher: Dispatcher
   private readonly url: URL
   private readonly origin: string
-  private readonly opts: Required<Omit<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent'>> & Pick<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent'>
+  private readonly opts: Required<Omit<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled'>> & Pick<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled'>
   private readonly tls: { cert: string; key: string; ca: string[] | undefined; servername: string | undefined }
   private readonly connectErrors = new WeakSet<object>()
   private closed = false
@@ -472,6 +474,7 @@ export class PsaClient {
       sleep: options.sleep,
       random: options.random,
       onRequestSent: options.onRequestSent,
+      onRequestSettled: options.onRequestSettled,
     }
     const hostname = url.hostname.replace(/^\[|\]$/g, '')
     this.tls = {
@@ -560,6 +563,7 @@ export class PsaClient {
     } finally {
       limit.clear()
       stop.dispose()
+      if (tracker.wasSent) this.opts.onRequestSettled?.()
       if (!settled) {
         this.stragglers.add(done)
         void done.then(() => this.stragglers.delete(done))
