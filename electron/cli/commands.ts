@@ -10,11 +10,13 @@ import packageJson from '../../package.json' with { type: 'json' }
 import { isVkError, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { parseDuration, formatDuration } from '../../shared/duration'
-import { buildHandoverPayload } from '../../shared/qr-payload'
+import { environmentBand } from '../../shared/environment-marker'
+import type { Environment } from '../../shared/profile'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
 import type { DurationPlan, HandoverRecord } from '../core/handovers'
+import { environmentResolver, handoverPayloadFor } from '../core/handover-environment'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { readRegularFile } from '../core/regular-file'
@@ -27,8 +29,8 @@ import { readSecretLine, type CliIo } from './io'
 
 export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
 
-  vkey simulator [--port N] [--dir FOLDER] [--latency MS]
-  vkey profile add NAME --env preprod|prod|simulator|https://… --client-id ID --login LOGIN --password-stdin [--ca CA.pem] [--timeout SECONDS] [--default]
+  vkey simulator [--port N] [--host ADDRESS] [--dir FOLDER] [--latency MS]
+  vkey profile add NAME --env preprod|prod|simulator|https://… --client-id ID --login LOGIN --password-stdin [--ca CA.pem] [--timeout SECONDS] [--default] [--replace]
   vkey profile list [--json]
   vkey profile remove NAME
   vkey profile default NAME
@@ -130,6 +132,10 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir })
   const material = simulator.material
   write(io, `PSA simulator listening on ${simulator.baseUrl} (mutual TLS${latencyMs ? `, ${latencyMs} ms latency` : ''})`)
+  const everywhere = simulator.boundAddress === '0.0.0.0' || simulator.boundAddress === '::'
+  const bound = simulator.boundAddress.includes(':') ? `[${simulator.boundAddress}]:${simulator.port}` : `${simulator.boundAddress}:${simulator.port}`
+  write(io, `  bound to:         ${bound} — ${everywhere ? 'all network interfaces: other computers can reach it' : isLoopback(simulator.boundAddress) ? 'this computer only' : 'this network address only'}`)
+  if (everywhere) io.stderr.write('vkey simulator: warning: listening on all network interfaces. Anyone on this network can reach the simulator, and its demo login and keys are not secret. Use --host 127.0.0.1 unless another computer must reach it.\n')
   write(io, `  folder:           ${dir}`)
   write(io, `  partner cert:     ${material.files.partnerP12} (passphrase in demo-credentials.json)`)
   write(io, `  login / client:   ${material.credentials.login} / ${material.credentials.clientId}`)
@@ -139,6 +145,10 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   await (io.interrupted ?? new Promise(() => undefined))
   await simulator.close()
   return 0
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.')
 }
 
 function integerOption(name: string, text: string, min: number, max: number): number {
@@ -160,6 +170,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
       ca: { type: 'string' },
       default: { type: 'boolean' },
       timeout: { type: 'string' },
+      replace: { type: 'boolean' },
     })
     const name = single('profile add', positionals, 'NAME')
     const timeout = values.timeout === undefined ? undefined : integerOption('--timeout', values.timeout, MIN_REQUEST_TIMEOUT_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS)
@@ -181,6 +192,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
         ...(caPem ? { caPem } : {}),
         ...(values.default ? { makeDefault: true } : {}),
         ...(timeout !== undefined ? { requestTimeoutSeconds: timeout } : {}),
+        ...(values.replace ? { replace: true } : {}),
       })
       let summary = await depot.summary(profile)
       write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`)
@@ -375,9 +387,10 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   const store = await depot.handovers()
   const token = store.tokenOf(record)
   if (!token || !record.expires) throw new VkError('not-found', `Handover ${record.id} has no token (status ${record.status}).`)
+  const environment = environmentResolver(depot.profiles)(record)
   let qrPath: string | undefined
   if (options.qr) {
-    const payload = buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires, tokenSignature: token.tokenSignature })
+    const payload = handoverPayloadFor(record, token, environment)
     qrPath = resolve(options.qr)
     await writeHandoverQr(qrPath, payload)
   }
@@ -388,6 +401,7 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
         {
           id: record.id,
           vin: record.vin ?? null,
+          environment: environment ?? null,
           access_token: token.accessToken,
           token_type: token.tokenType,
           expires: record.expires,
@@ -405,6 +419,15 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   write(io, `  token:    ${maskToken(token.accessToken)}`)
   write(io, `  type:     ${token.tokenType}`)
   write(io, `  expires:  ${record.expires} (in ${formatDuration(token.expiresIn)})`)
+  write(io, `  env:      ${environmentLine(environment)}`)
   if (qrPath) write(io, `  QR:       ${qrPath} — this QR is a car key until it expires.`)
   if (record.source && record.source !== 'stdin') write(io, `  from:     ${basename(record.source)}`)
+}
+
+/** Where a key comes from, for human output: the environment and, unless production, its band. */
+export function environmentLine(environment: Environment | undefined): string {
+  const band = environmentBand(environment)
+  if (environment === undefined) return `unknown environment (the profile that issued it is gone) — ${band}`
+  const name = environment === 'prod' ? 'production' : environment === 'preprod' ? 'pre-production' : environment === 'custom' ? 'custom server' : 'simulator'
+  return band ? `${name} — ${band}` : name
 }

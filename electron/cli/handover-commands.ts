@@ -6,11 +6,13 @@ import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
-import { buildHandoverPayload } from '../../shared/qr-payload'
+import { environmentBand } from '../../shared/environment-marker'
+import type { Environment } from '../../shared/profile'
 import { exportAuditCsv } from '../core/audit'
 import { BatchRunner, DEFAULT_CONCURRENCY } from '../core/batch'
 import { importCarDataFiles } from '../core/cardata-files'
 import type { Depot } from '../core/depot'
+import { environmentResolver, handoverPayloadFor } from '../core/handover-environment'
 import { carDataHash, coversPlan, hasValidToken, type HandoverRecord } from '../core/handovers'
 import { writeHandoverPack } from '../core/pack'
 import { writeHandoverQr } from '../core/qr'
@@ -109,13 +111,14 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     const records = new Map((await store.list()).map((r) => [r.id, r]))
     const ready = [...outcome.issued, ...outcome.skipped].map((id) => records.get(id)).filter((r): r is HandoverRecord => Boolean(r && hasValidToken(r, depot.now())))
     const qrFiles: Record<string, string> = {}
+    const environmentOf = environmentResolver(depot.profiles)
     if (values.out) {
       const out = resolve(values.out)
       await mkdir(out, { recursive: true, mode: 0o700 })
       for (const record of ready) {
         const token = store.tokenOf(record)!
         const file = join(out, `${record.vin ?? record.id}.png`)
-        await writeHandoverQr(file, buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires!, tokenSignature: token.tokenSignature }))
+        await writeHandoverQr(file, handoverPayloadFor(record, token, environmentOf(record)))
         qrFiles[record.id] = file
       }
     }
@@ -131,7 +134,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
             batchId: outcome.batchId,
             issued: ready.map((r) => {
               const token = store.tokenOf(r)!
-              return { id: r.id, vin: r.vin ?? null, access_token: token.accessToken, token_type: token.tokenType, expires: r.expires, expires_in: token.expiresIn, token_signature: token.tokenSignature, ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}) }
+              return { id: r.id, vin: r.vin ?? null, environment: environmentOf(r) ?? null, access_token: token.accessToken, token_type: token.tokenType, expires: r.expires, expires_in: token.expiresIn, token_signature: token.tokenSignature, ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}) }
             }),
             skipped: outcome.skipped,
             queued: outcome.queued,
@@ -164,8 +167,9 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
   const store = await depot.handovers()
   await store.purgeExpired()
   const records = await store.list()
+  const environmentOf = environmentResolver(depot.profiles)
   if (values.json) {
-    writeJson(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, created: r.createdAt, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
+    writeJson(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, environment: environmentOf(r) ?? null, created: r.createdAt, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
     return 0
   }
   if (!records.length) {
@@ -174,9 +178,16 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
   }
   for (const r of records) {
     const short = coversPlan(r) === false ? '  ! token ends before the planned window' : ''
-    write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${r.expires ? `expires ${r.expires}` : ''.padEnd(28)}  ${r.label ?? ''}${r.error ? `  ${r.error.message}` : ''}${short}`)
+    write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${r.expires ? `expires ${r.expires}` : ''.padEnd(28)}${listBand(r, environmentOf(r))}  ${r.label ?? ''}${r.error ? `  ${r.error.message}` : ''}${short}`)
   }
   return 0
+}
+
+/** `  [SIMULATOR — NOT A CAR KEY]` after a key that is not a production one (nothing for production, or for a draft of unknown origin). */
+function listBand(record: HandoverRecord, environment: Environment | undefined): string {
+  if (environment === undefined && !record.expires) return ''
+  const band = environmentBand(environment)
+  return band ? `  [${band}]` : ''
 }
 
 export async function showCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {

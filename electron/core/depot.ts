@@ -49,6 +49,8 @@ export interface ProfileInput {
   makeDefault?: boolean
   /** Overall deadline for one PSA request (absent: keep the profile's, or 30 s). */
   requestTimeoutSeconds?: number
+  /** Allow a profile of another environment to be replaced: its certificate and secrets are dropped. */
+  replace?: boolean
 }
 
 export interface ProfileSummary extends Profile {
@@ -152,7 +154,11 @@ export class Depot {
     }
     if (!clientId) throw new VkError('usage', 'The profile needs a client id: pass --client-id (the application id Stellantis gave you).', { field: 'clientId' })
     if (!login) throw new VkError('usage', 'The profile needs the MZP login: pass --login (for example MZP123456).', { field: 'login' })
-    const existing = this.profiles.list().find((p) => p.name === input.name)
+    const found = this.profiles.list().find((p) => p.name === input.name)
+    const replaced = found !== undefined && environmentChanges(found, environment, baseUrl)
+    if (replaced && !input.replace) throw environmentChangeError(found, environment, baseUrl)
+    // Replaced: a fresh profile, nothing of the other environment's (certificate, key, password, CA, settings) is kept.
+    const existing = replaced ? undefined : found
     const moved = existing !== undefined && new URL(existing.baseUrl).origin !== new URL(baseUrl).origin
     if (moved && password === undefined) {
       // The password and the client certificate would otherwise go to a host they were never meant for.
@@ -172,6 +178,7 @@ export class Depot {
       createdAt: existing?.createdAt ?? time,
       updatedAt: time,
     }
+    if (replaced) await (await this.vault()).deleteProfileSecrets(profile.name)
     this.profiles.save(profile, { makeDefault: input.makeDefault ?? this.profiles.list().length === 0 })
     if (password !== undefined) {
       const vault = await this.vault()
@@ -484,6 +491,20 @@ export class Depot {
     this.clients.clear()
     await Promise.all(clients.map((c) => c.client.close()))
   }
+}
+
+/** True when saving would put a profile into another environment (or a custom profile on another server). */
+function environmentChanges(existing: Profile, environment: Profile['environment'], baseUrl: string): boolean {
+  if (existing.environment !== environment) return true
+  return environment === 'custom' && new URL(existing.baseUrl).origin !== new URL(baseUrl).origin
+}
+
+function environmentChangeError(existing: Profile, environment: Profile['environment'], baseUrl: string): VkError {
+  return new VkError(
+    'usage',
+    `Profile "${existing.name}" is a ${existing.environment} profile (${new URL(existing.baseUrl).origin}); it would become ${environment} (${new URL(baseUrl).origin}) while keeping the other environment's certificate. Add the new one under another name, or replace this profile with --replace (in the app: confirm the replacement), which removes its certificate and password.`,
+    { field: '--replace' },
+  )
 }
 
 /**

@@ -107,6 +107,8 @@ export interface Simulator {
   baseUrl: string
   port: number
   host: string
+  /** The address the server really listens on (server.address()), e.g. 0.0.0.0 for all interfaces. */
+  boundAddress: string
   material: SimulatorMaterial
   faults: SimulatorFaults
   readonly requests: SimulatorRequestRecord[]
@@ -490,6 +492,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   })
   const address = server.address()
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0)
+  const boundAddress = typeof address === 'object' && address !== null ? address.address : host
   const urlHost = loopback(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host
 
   let closed: Promise<void> | null = null
@@ -497,6 +500,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     baseUrl: `https://${urlHost}:${port}/connectedcar/v3`,
     port,
     host,
+    boundAddress,
     material,
     faults,
     requests,
