@@ -155,7 +155,8 @@ export class Depot {
     if (!clientId) throw new VkError('usage', 'The profile needs a client id: pass --client-id (the application id Stellantis gave you).', { field: 'clientId' })
     if (!login) throw new VkError('usage', 'The profile needs the MZP login: pass --login (for example MZP123456).', { field: 'login' })
     const found = this.profiles.list().find((p) => p.name === input.name)
-    const replaced = found !== undefined && environmentChanges(found, environment, baseUrl)
+    // Another environment (a custom profile moved to another server stays custom: the password rule below guards that).
+    const replaced = found !== undefined && found.environment !== environment
     if (replaced && !input.replace) throw environmentChangeError(found, environment, baseUrl)
     // Replaced: a fresh profile, nothing of the other environment's (certificate, key, password, CA, settings) is kept.
     const existing = replaced ? undefined : found
@@ -491,12 +492,6 @@ export class Depot {
     this.clients.clear()
     await Promise.all(clients.map((c) => c.client.close()))
   }
-}
-
-/** True when saving would put a profile into another environment (or a custom profile on another server). */
-function environmentChanges(existing: Profile, environment: Profile['environment'], baseUrl: string): boolean {
-  if (existing.environment !== environment) return true
-  return environment === 'custom' && new URL(existing.baseUrl).origin !== new URL(baseUrl).origin
 }
 
 function environmentChangeError(existing: Profile, environment: Profile['environment'], baseUrl: string): VkError {
