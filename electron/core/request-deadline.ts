@@ -89,11 +89,26 @@ export class DeadlineReached extends Error {
  * `clear()` stops the timer once the answer is complete.
  */
 export function deadlineSignal(limitMs: number, outer: AbortSignal | undefined): { signal: AbortSignal; deadline: AbortSignal; clear: () => void } {
-  const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(new DeadlineReached(limitMs)), limitMs)
+  const deadline = new AbortController()
+  const combined = new AbortController()
+  const timer = setTimeout(() => {
+    deadline.abort(new DeadlineReached(limitMs))
+    combined.abort(deadline.signal.reason)
+  }, limitMs)
   timer.unref?.()
-  const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal
-  return { signal, deadline: controller.signal, clear: () => clearTimeout(timer) }
+  // By hand rather than AbortSignal.any: a batch shares one outer signal across thousands of
+  // requests, and each listener here is removed as soon as its request ends.
+  const onOuter = (): void => combined.abort(outer?.reason)
+  if (outer?.aborted) onOuter()
+  else outer?.addEventListener('abort', onOuter, { once: true })
+  return {
+    signal: combined.signal,
+    deadline: deadline.signal,
+    clear: () => {
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', onOuter)
+    },
+  }
 }
 
 function seconds(ms: number): string {
