@@ -5,8 +5,9 @@
  *
  * One undici Agent per client (per profile) with keep-alive, explicit TLS verification
  * (NODE_TLS_REJECT_UNAUTHORIZED cannot switch it off), explicit timeouts, one overall
- * deadline per try (request-deadline.ts) and a response size cap. Retries only when the request cannot have been processed (nothing sent yet,
- * 429 after Retry-After, 503); everything else reaches the server exactly once.
+ * deadline per try (request-deadline.ts) and a response size cap. Retries only when the
+ * request cannot have been processed (nothing sent yet, 429 after Retry-After, 503);
+ * everything else reaches the server exactly once.
  * Every failure is a VkError whose message says what to do next and never contains the
  * password, the private key or a token.
  */
