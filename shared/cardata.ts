@@ -32,6 +32,7 @@
 
 import type { ErrorCode } from './errors'
 import { normalizeVin, quoteShort, vinProblem } from './vin'
+import { hasUnsafeTextChar } from './terminal-text'
 
 /** Largest accepted vehicle entry (CarData + signature + other fields, as JSON). */
 export const MAX_ENTRY_BYTES = 64 * 1024
@@ -366,8 +367,8 @@ function checkEntry(
       issue('input.field', path, `${source}: ${path} is ${describeType(chosen.value)}; a label must be a text. Correct it or remove the field.`)
     } else {
       const trimmed = chosen.value.trim()
-      if (Array.from(trimmed).length > MAX_LABEL_LENGTH) issue('input.field', path, `${source}: ${path} is longer than ${MAX_LABEL_LENGTH} characters. Shorten it.`)
-      else if (CONTROL_CHAR.test(trimmed)) issue('input.field', path, `${source}: ${path} contains control characters (line breaks, tabs…). Keep the label on one line.`)
+      const problem = labelProblem(trimmed)
+      if (problem !== undefined) issue('input.field', path, `${source}: ${path} ${problem}`)
       else if (trimmed !== '') label = trimmed
     }
   }
@@ -378,6 +379,16 @@ function checkEntry(
   if (uin !== undefined) vehicle.uin = uin
   if (label !== undefined) vehicle.label = label
   return { vehicle, issues }
+}
+
+/**
+ * Why a label (already trimmed) cannot be kept, as a sentence after its name, or undefined.
+ * The one rule for labels, wherever they are set: an import, the app, the command line.
+ */
+export function labelProblem(label: string): string | undefined {
+  if (Array.from(label).length > MAX_LABEL_LENGTH) return `is longer than ${MAX_LABEL_LENGTH} characters. Shorten it.`
+  if (CONTROL_CHAR.test(label) || hasUnsafeTextChar(label)) return 'contains control characters (line breaks, tabs, escape or direction codes…). Keep the label on one line, as plain text.'
+  return undefined
 }
 
 /** Why `value` (no whitespace) is not acceptable base64, as a verb phrase, or undefined. */

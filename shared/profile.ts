@@ -44,6 +44,10 @@ export const BaseUrlSchema = z
 
 export const EnvironmentSchema = z.enum(environments)
 
+/** Bounds of a profile's request deadline (`vkey profile add … --timeout SECONDS`). */
+export const MIN_REQUEST_TIMEOUT_SECONDS = 1
+export const MAX_REQUEST_TIMEOUT_SECONDS = 300
+
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`).max(256, `${what} is too long`)
 
 export const ProfileSchema = z.object({
@@ -56,6 +60,8 @@ export const ProfileSchema = z.object({
   login: nonEmpty('the login').regex(/^[^:\s]+$/, 'the login has no ":" and no spaces'),
   /** The Stellantis CA certificate that verifies the server, PEM (public). */
   caPem: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'the CA certificate must be PEM ("-----BEGIN CERTIFICATE-----")' }).optional(),
+  /** Overall deadline for one PSA request, in seconds (absent = 30 s). */
+  requestTimeoutSeconds: z.number().int().min(MIN_REQUEST_TIMEOUT_SECONDS).max(MAX_REQUEST_TIMEOUT_SECONDS).optional(),
   createdAt: z.string().datetime(),
   updatedAt: z.string().datetime(),
 })

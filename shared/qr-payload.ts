@@ -2,12 +2,13 @@
  * The handover QR payload (format: docs/handover-qr.md). Pure TypeScript.
  *
  * Compact, versioned JSON, keys in this order:
- *   {"v":1,"typ":"vkey-handover","vin":"VF3…","tok":"<access_token>","tt":"bearer",
- *    "exp":"2025-03-01T18:00:00Z","sig":"<token_signature>"}
- * `vin` is left out when the VIN is not known. Encoded as UTF-8, QR byte mode, level M.
+ *   {"v":1,"typ":"vkey-handover","env":"simulator","vin":"VF3…","tok":"<access_token>",
+ *    "tt":"bearer","exp":"2025-03-01T18:00:00Z","sig":"<token_signature>"}
+ * `env` is left out for production keys, `vin` when the VIN is not known. Encoded as UTF-8, QR byte mode, level M.
  */
 
 import { z } from 'zod'
+import { MARKED_ENVIRONMENTS, type MarkedEnvironment } from './environment-marker'
 import { VkError } from './errors'
 import { normalizeVin, quoteShort, vinProblem } from './vin'
 
@@ -18,6 +19,8 @@ export const QR_BYTE_CAPACITY_M = 2331
 
 /** What the builder takes: the PSA answer's fields plus the VIN when known. */
 export interface HandoverInput {
+  /** Where the key comes from when it is not production (simulator, preprod, custom). */
+  env?: MarkedEnvironment
   vin?: string
   /** token.access_token */
   accessToken: string
@@ -43,6 +46,7 @@ const text = z.string().min(1).refine((s) => !CONTROL_CHAR.test(s))
 const payloadSchema = z.object({
   v: z.literal(HANDOVER_PAYLOAD_VERSION),
   typ: z.literal(HANDOVER_PAYLOAD_TYPE),
+  env: z.enum(MARKED_ENVIRONMENTS).optional(),
   vin: z.string().optional(),
   tok: text,
   tt: z.string().regex(TOKEN_TYPE),
@@ -53,6 +57,7 @@ const payloadSchema = z.object({
 const FIELD_TEXT: Record<string, string> = {
   v: 'the format version "v" must be 1',
   typ: `the type "typ" must be "${HANDOVER_PAYLOAD_TYPE}"`,
+  env: `the environment "env" must be one of ${MARKED_ENVIRONMENTS.join(', ')} (absent for production)`,
   vin: 'the VIN "vin" must be a text',
   tok: 'the token "tok" must be a non-empty text without control characters',
   tt: 'the token type "tt" must be a word such as "bearer"',
@@ -74,6 +79,7 @@ export function buildHandoverPayload(input: HandoverInput): string {
     v: HANDOVER_PAYLOAD_VERSION,
     typ: HANDOVER_PAYLOAD_TYPE,
   }
+  if (input.env !== undefined) fields.env = input.env
   if (input.vin !== undefined) {
     const vin = normalizeVin(input.vin)
     const problem = vinProblem(vin)
@@ -132,6 +138,7 @@ export function parseHandoverPayload(payloadText: string): HandoverPayload {
     expires: p.exp,
     tokenSignature: p.sig,
   }
+  if (p.env !== undefined) out.env = p.env
   if (p.vin !== undefined) {
     const vin = normalizeVin(p.vin)
     const problem = vinProblem(vin)

@@ -1,7 +1,7 @@
 /** Option parsing and output helpers shared by every `vkey` command. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { VkError } from '../../shared/errors'
-import type { CliIo } from './io'
+import { writeHuman, writeMachine, type CliIo } from './io'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -14,6 +14,12 @@ export function parse<O extends Options>(command: string, args: string[], option
   }
 }
 
+/** One line of human output on stdout, escaped for the terminal (see io.ts). */
 export function write(io: CliIo, line = ''): void {
-  io.stdout.write(`${line}\n`)
+  writeHuman(io.stdout, line)
+}
+
+/** `--json` output on stdout, exact. */
+export function writeJson(io: CliIo, json: string): void {
+  writeMachine(io.stdout, json)
 }

@@ -4,11 +4,10 @@
  * with --json). Errors are thrown as VkError; main.ts turns them into one stderr line
  * and the exit code.
  */
-import { readFile } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import Conf from 'conf'
 import packageJson from '../../package.json' with { type: 'json' }
-import { EXIT_QUEUED, toErrorView, VkError } from '../../shared/errors'
+import { EXIT_QUEUED, isVkError, toErrorView, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { parseDuration, formatDuration, resolveUntil, secondsUntil, untilExample } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
@@ -21,10 +20,15 @@ import { carDataHash, vehicleOf, type DurationPlan, type HandoverRecord, type Ne
 import { obtainKey, type KeyResult } from '../core/key-requests'
 import { assertWritableFile } from '../core/output-paths'
 import { adoptDataFolder } from '../core/data-folder'
+import { environmentBand } from '../../shared/environment-marker'
+import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS, type Environment } from '../../shared/profile'
+import { environmentResolver } from '../core/handover-environment'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
+import { readRegularFile } from '../core/regular-file'
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
 import { startSimulator } from '../core/simulator'
-import { write } from './args'
+import { write, writeJson } from './args'
 import { findCommand, helpText, overviewHelp, parseFor } from './spec'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
@@ -42,7 +46,10 @@ export function maskToken(token: string): string {
 
 async function openDepot(io: CliIo): Promise<Depot> {
   const dataDir = openDataFolder(io)
-  const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
+  const interruption = io.interruption
+  // The PSA client tells the interruption when a request reaches PSA, so Ctrl-C can say whether a key may exist.
+  const clientOptions = interruption ? { onRequestSent: () => interruption.requestSent(), onRequestSettled: () => interruption.requestSettled() } : undefined
+  const depot = await Depot.open({ dataDir, store: openStore(dataDir), ...(clientOptions ? { clientOptions } : {}) })
   return depot
 }
 
@@ -136,6 +143,10 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir })
   const material = simulator.material
   write(io, `PSA simulator listening on ${simulator.baseUrl} (mutual TLS${latencyMs ? `, ${latencyMs} ms latency` : ''})`)
+  const everywhere = simulator.boundAddress === '0.0.0.0' || simulator.boundAddress === '::'
+  const bound = simulator.boundAddress.includes(':') ? `[${simulator.boundAddress}]:${simulator.port}` : `${simulator.boundAddress}:${simulator.port}`
+  write(io, `  bound to:         ${bound} — ${everywhere ? 'all network interfaces: other computers can reach it' : isLoopback(simulator.boundAddress) ? 'this computer only' : 'this network address only'}`)
+  if (everywhere) io.stderr.write('vkey simulator: warning: listening on all network interfaces. Anyone on this network can reach the simulator, and its demo login and keys are not secret. Use --host 127.0.0.1 unless another computer must reach it.\n')
   write(io, `  folder:           ${dir}`)
   write(io, `  partner cert:     ${material.files.partnerP12} (passphrase in demo-credentials.json)`)
   write(io, `  login / client:   ${material.credentials.login} / ${material.credentials.clientId}`)
@@ -146,6 +157,10 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   await (io.interrupted ?? new Promise(() => undefined))
   await simulator.close()
   return 0
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.')
 }
 
 function integerOption(name: string, text: string, min: number, max: number): number {
@@ -161,6 +176,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
   if (sub === 'add') {
     const { values, positionals } = parseFor('profile add', rest)
     const name = single('profile add', positionals, 'NAME')
+    const timeout = values.timeout === undefined ? undefined : integerOption('--timeout', values.timeout, MIN_REQUEST_TIMEOUT_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS)
     if (!values.env) throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
     if (values.env !== 'simulator' && !values['password-stdin']) {
       throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })
@@ -178,9 +194,11 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
         ...(password !== undefined ? { password } : {}),
         ...(caPem ? { caPem } : {}),
         ...(values.default ? { makeDefault: true } : {}),
+        ...(timeout !== undefined ? { requestTimeoutSeconds: timeout } : {}),
+        ...(values.replace ? { replace: true } : {}),
       })
       let summary = await depot.summary(profile)
-      write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${summary.isDefault ? ' (default)' : ''}.`)
+      write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`)
       if (!summary.certificate && profile.environment === 'simulator') {
         // The simulator's demo partner certificate comes with it: nothing to import by hand.
         await depot.importSimulatorCertificate(profile.name)
@@ -200,7 +218,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
     const summaries: ProfileSummary[] = []
     for (const profile of profiles) summaries.push(await depot.summary(profile))
     if (values.json) {
-      write(io, JSON.stringify(summaries.map(profileJson), null, 2))
+      writeJson(io, JSON.stringify(summaries.map(profileJson), null, 2))
     } else if (!summaries.length) {
       write(io, 'No profile yet. Add one with `vkey profile add NAME --env …` (or try the simulator: `vkey simulator`).')
     } else {
@@ -233,6 +251,7 @@ function profileJson(p: ProfileSummary) {
     default: p.isDefault,
     hasPassword: p.hasPassword,
     hasCa: Boolean(p.caPem),
+    requestTimeoutSeconds: p.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000,
     certificate: p.certificate,
   }
 }
@@ -248,8 +267,9 @@ async function readTextFile(path: string, option: string): Promise<string> {
 
 async function readBytes(path: string, option: string): Promise<Buffer> {
   try {
-    return await readFile(path)
+    return await readRegularFile(path, { hint: `Give ${option} the certificate or key file itself.`, field: option })
   } catch (error) {
+    if (isVkError(error)) throw error
     const code = (error as NodeJS.ErrnoException).code
     throw new VkError('input.file', `${option}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : code ?? 'unreadable'}). Check the path.`, { file: path, field: option })
   }
@@ -280,7 +300,7 @@ async function certCommand(args: string[], io: CliIo): Promise<number> {
     const profile = depot.profile(values.profile)
     const facts = await depot.certificate(profile.name)
     if (!facts) throw new VkError('config.no-certificate', `Profile "${profile.name}" has no certificate. Import one with \`vkey cert import FILE --profile "${profile.name}"\`.`)
-    if (values.json) write(io, JSON.stringify({ profile: profile.name, ...facts }, null, 2))
+    if (values.json) writeJson(io, JSON.stringify({ profile: profile.name, ...facts }, null, 2))
     else printFacts(io, facts)
     return 0
   }
@@ -399,14 +419,15 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
 export async function printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string; heading?: string }): Promise<void> {
   const store = await depot.handovers()
   const token = store.tokenOf(record)
-  const payload = handoverPayloadOf(record, token)
+  const environment = environmentResolver(depot.profiles)(record)
+  const payload = handoverPayloadOf(record, token, environment)
   let qrPath: string | undefined
   if (options.qr) {
     qrPath = resolve(options.qr)
     await writeHandoverQr(qrPath, payload)
   }
   if (options.json) {
-    write(io, JSON.stringify({ ...tokenJsonOf(record, token!), ...(qrPath ? { qr: qrPath } : {}) }, null, 2))
+    writeJson(io, JSON.stringify({ ...tokenJsonOf(record, token!), environment: environment ?? null, ...(qrPath ? { qr: qrPath } : {}) }, null, 2))
     return
   }
   const secondsLeft = Math.max(0, Math.round((Date.parse(record.expires!) - depot.now().getTime()) / 1000))
@@ -414,6 +435,15 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   write(io, `  token:    ${maskToken(token!.accessToken)}`)
   write(io, `  type:     ${token!.tokenType}`)
   write(io, `  expires:  ${formatLocal(record.expires!)} (in ${formatDuration(secondsLeft)})${record.longerThanAsked ? '  ! longer than asked' : ''}`)
+  write(io, `  env:      ${environmentLine(environment)}`)
   if (qrPath) write(io, `  QR:       ${qrPath} — this QR is a car key until it expires.`)
   if (record.source && record.source !== 'stdin') write(io, `  from:     ${basename(record.source)}`)
+}
+
+/** Where a key comes from, for human output: the environment and, unless production, its band. */
+export function environmentLine(environment: Environment | undefined): string {
+  const band = environmentBand(environment)
+  if (environment === undefined) return `unknown environment (the profile that issued it is gone) — ${band}`
+  const name = environment === 'prod' ? 'production' : environment === 'preprod' ? 'pre-production' : environment === 'custom' ? 'custom server' : 'simulator'
+  return band ? `${name} — ${band}` : name
 }

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path'
 import { EXIT_QUEUED, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import type { BatchProgress } from '../../shared/ipc/contract'
+import { environmentBand } from '../../shared/environment-marker'
+import type { Environment } from '../../shared/profile'
 import { exportAuditCsv } from '../core/audit'
 import { BatchRunner, DEFAULT_CONCURRENCY, type BatchOutcome } from '../core/batch'
 import { importCarDataFiles } from '../core/cardata-files'
@@ -17,10 +19,11 @@ import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverR
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { writeHandoverPack } from '../core/pack'
 import { writeHandoverQr } from '../core/qr'
-import { write } from './args'
+import { write, writeJson } from './args'
 import { parseFor } from './spec'
 import { formatLocal } from '../../shared/time'
 import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
+import { environmentResolver } from '../core/handover-environment'
 import type { CliIo } from './io'
 
 
@@ -98,9 +101,10 @@ async function writeBatchQrs(depot: Depot, out: string, keys: HandoverRecord[]):
   const store = await depot.handovers()
   await mkdir(out, { recursive: true, mode: 0o700 })
   const files: Record<string, string> = {}
+  const environmentOf = environmentResolver(depot.profiles)
   for (const record of keys) {
     const file = join(out, `${record.vin ?? record.id}.png`)
-    await writeHandoverQr(file, handoverPayloadOf(record, store.tokenOf(record)))
+    await writeHandoverQr(file, handoverPayloadOf(record, store.tokenOf(record), environmentOf(record)))
     files[record.id] = file
   }
   return files
@@ -135,12 +139,13 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     ]
     const counts = { issued: outcome.issued.length, renewed: outcome.renewed.length, reused: outcome.reused.length, queued: outcome.queued.length, failed: failures.length }
     if (values.json) {
+      const environmentOf = environmentResolver(depot.profiles)
       const keyJson = (itemId: string) => {
         const r = outcome.keys.get(itemId)!
-        return { ...tokenJsonOf(r, store.tokenOf(r)!), ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}) }
+        return { ...tokenJsonOf(r, store.tokenOf(r)!), environment: environmentOf(r) ?? null, ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}) }
       }
       const withKey = (ids: string[]) => ids.filter((id) => keys.some((k) => k.id === outcome.keys.get(id)?.id)).map(keyJson)
-      write(io, JSON.stringify({ batchId: outcome.batchId, counts, issued: withKey(outcome.issued), renewed: withKey(outcome.renewed), reused: withKey(outcome.reused), skipped: outcome.skipped, queued: outcome.queued, failed: failures, cancelled: outcome.cancelled, ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}) }, null, 2))
+      writeJson(io, JSON.stringify({ batchId: outcome.batchId, counts, issued: withKey(outcome.issued), renewed: withKey(outcome.renewed), reused: withKey(outcome.reused), skipped: outcome.skipped, queued: outcome.queued, failed: failures, cancelled: outcome.cancelled, ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}) }, null, 2))
     } else {
       write(io, `Batch ${outcome.batchId || '(nothing to send)'}: ${batchCountsText(counts)}${outcome.skipped.length ? `, ${outcome.skipped.length} left alone by the resumed batch` : ''}.`)
       for (const f of failures) write(io, `  failed: ${f.what}: ${f.message}`)
@@ -185,19 +190,27 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
     const store = await depot.handovers()
     await store.purgeExpired()
     const records = await store.list()
+    const environmentOf = environmentResolver(depot.profiles)
     if (values.json) {
-      write(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, created: r.createdAt, issued: r.issuedAt ?? null, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, longer_than_asked: r.longerThanAsked ?? false, superseded_by: r.supersededBy ?? null, still_valid_at_psa: stillValidAtPsa(r, depot.now()), batch: r.batchId ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
+      writeJson(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, environment: environmentOf(r) ?? null, created: r.createdAt, issued: r.issuedAt ?? null, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, longer_than_asked: r.longerThanAsked ?? false, superseded_by: r.supersededBy ?? null, still_valid_at_psa: stillValidAtPsa(r, depot.now()), batch: r.batchId ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
       return 0
     }
     if (!records.length) {
       write(io, 'No handovers yet. Get a token with `vkey token --cardata FILE --duration 8h` or prepare many with `vkey batch FILE… --duration 8h`.')
       return 0
     }
-    for (const r of records) write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${keyNote(r, depot.now())}${r.label ? `  ${r.label}` : ''}`)
+    for (const r of records) write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${keyNote(r, depot.now())}${listBand(r, environmentOf(r))}${r.label ? `  ${r.label}` : ''}`)
     return 0
   } finally {
     await depot.close()
   }
+}
+
+/** `  [SIMULATOR — NOT A CAR KEY]` after a key that is not a production one (nothing for production, or for a draft of unknown origin). */
+function listBand(record: HandoverRecord, environment: Environment | undefined): string {
+  if (environment === undefined && !record.expires) return ''
+  const band = environmentBand(environment)
+  return band ? `  [${band}]` : ''
 }
 
 export async function showCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {

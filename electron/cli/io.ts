@@ -4,6 +4,8 @@
  */
 import type { Readable, Writable } from 'node:stream'
 import { VkError } from '../../shared/errors'
+import { escapeForTerminal } from '../../shared/terminal-text'
+import { watchSignals, type Interruption } from './interrupt'
 
 export interface CliIo {
   stdout: Writable
@@ -14,20 +16,36 @@ export interface CliIo {
   interrupted?: Promise<void>
   /** True when stdout is a terminal (progress bars, colours). */
   isTty?: boolean
+  /** The real process's SIGINT/SIGTERM handling (interrupt.ts); absent in-process. */
+  interruption?: Interruption
 }
 
 export function processIo(): CliIo {
+  const interruption = watchSignals(process, process.stderr)
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
     env: process.env,
     isTty: Boolean(process.stdout.isTTY),
-    interrupted: new Promise((resolve) => {
-      process.once('SIGINT', () => resolve())
-      process.once('SIGTERM', () => resolve())
-    }),
+    interrupted: interruption.interrupted,
+    interruption,
   }
+}
+
+/**
+ * The one writer of human output (stdout lines, the stderr error line): text from outside
+ * (PSA error uuid and message, labels, file names, VINs) is part of these lines, so every
+ * character a terminal would act on is shown as a visible escape (`\x1b`, `\n`…), see
+ * shared/terminal-text.ts. One call writes one line.
+ */
+export function writeHuman(stream: Writable, text = ''): void {
+  stream.write(`${escapeForTerminal(text)}\n`)
+}
+
+/** Machine output (`--json`): written exactly as given (JSON.stringify already escapes control characters). */
+export function writeMachine(stream: Writable, json: string): void {
+  stream.write(`${json}\n`)
 }
 
 /** Reads all of stdin (for `--cardata -`). */

@@ -5,7 +5,8 @@
 import { exitCodeFor, isVkError, VkError } from '../../shared/errors'
 import { defaultDataFolder } from '../core/paths'
 import { runCommand } from './commands'
-import type { CliIo } from './io'
+import { INTERRUPTED_EXIT_CODE } from './interrupt'
+import { writeHuman, type CliIo } from './io'
 
 export function errorLine(error: unknown): string {
   if (!isVkError(error)) return 'vkey: unexpected internal error. Run again with VKEY_DEBUG=1 and report what it prints.'
@@ -41,11 +42,18 @@ function fileProblem(error: unknown, env: NodeJS.ProcessEnv): VkError | undefine
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
-    return await runCommand(argv, io)
+    const code = await runCommand(argv, io)
+    if (code === INTERRUPTED_EXIT_CODE) io.interruption?.report(io.stderr)
+    return code
   } catch (thrown) {
     const error = isVkError(thrown) ? thrown : (fileProblem(thrown, io.env) ?? thrown)
-    if (io.env.VKEY_DEBUG === '1') io.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`)
-    io.stderr.write(`${errorLine(error)}\n`)
+    if (io.env.VKEY_DEBUG === '1') for (const line of String((error as Error)?.stack ?? error).split('\n')) writeHuman(io.stderr, line)
+    if (isVkError(error) && error.code === 'cancelled' && io.interruption?.signal !== undefined) {
+      // The interruption's own line says what happened to the request.
+      io.interruption.report(io.stderr)
+      return INTERRUPTED_EXIT_CODE
+    }
+    writeHuman(io.stderr, errorLine(error))
     return isVkError(error) ? exitCodeFor(error.code) : 1
   }
 }

@@ -37,7 +37,7 @@ const TIMING_HELP = [
 /** Each command's options, as node:util parseArgs takes them. */
 export const OPTIONS = {
   'simulator': { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } },
-  'profile add': { env: { type: 'string' }, 'client-id': { type: 'string' }, login: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' }, default: { type: 'boolean' } },
+  'profile add': { env: { type: 'string' }, 'client-id': { type: 'string' }, login: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' }, default: { type: 'boolean' }, timeout: { type: 'string' }, replace: { type: 'boolean' } },
   'profile list': { ...json },
   'profile remove': {},
   'profile default': {},
@@ -68,11 +68,15 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
   },
   {
     name: 'profile add',
-    synopsis: 'profile add NAME --env preprod|prod|simulator|https://… [--client-id ID --login LOGIN --password-stdin] [--ca CA.pem] [--default]',
+    synopsis: 'profile add NAME --env preprod|prod|simulator|https://… [--client-id ID --login LOGIN --password-stdin] [--ca CA.pem] [--timeout SECONDS] [--default] [--replace]',
     summary: 'adds or replaces a profile; the password only ever comes on standard input',
    
     positionals: { min: 1, max: 1, name: 'NAME' },
-    details: ['--env simulator fills in the demo login, client id, password and certificate of the running simulator.'],
+    details: [
+      '--env simulator fills in the demo login, client id, password and certificate of the running simulator.',
+      '--timeout SECONDS   the overall deadline of one request to PSA (default 30)',
+      '--replace   needed to change an existing profile to another environment: drops its old certificate and secrets',
+    ],
     example: 'printf %s "$PSA_PASSWORD" | vkey profile add depot --env preprod --client-id CLIENT_ID --login MZP123456 --password-stdin --default',
   },
   { name: 'profile list', synopsis: 'profile list [--json]', summary: 'lists the profiles (* marks the default)', positionals: { min: 0, max: 0 }, example: 'vkey profile list' },

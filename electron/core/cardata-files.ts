@@ -2,13 +2,15 @@
  * Reads CarData export files (and `--cardata -` from standard input) and hands the text to
  * the pure parser in shared/cardata.ts. Plain Node.
  *
- * Each file is opened, then checked with fstat on the open handle (a folder or a file over
- * MAX_CARDATA_TEXT_BYTES gives an issue without reading it), read to at most the cap plus
- * one byte, and decoded as strict UTF-8 (a BOM is allowed; invalid bytes give an issue).
- * Problems become issues; the function never throws for a bad file.
+ * Each file is opened without waiting (O_NONBLOCK), then checked with fstat on the open
+ * handle: only a regular file is read (a folder, named pipe or device gives an issue at
+ * once, never a read that waits for a writer; a file over MAX_CARDATA_TEXT_BYTES gives an
+ * issue without reading it), read to at most the cap plus one byte, and decoded as strict
+ * UTF-8 (a BOM is allowed; invalid bytes give an issue). Problems become issues; the
+ * function never throws for a bad file. Standard input is `--cardata -`.
  */
 
-import { open } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import {
   MAX_CARDATA_TEXT_BYTES,
@@ -19,6 +21,8 @@ import {
 } from '../../shared/cardata'
 import { pictureKind } from '../../shared/cardata-scan'
 import { importCarDataPicture } from './qr-reader'
+import { isVkError } from '../../shared/errors'
+import { openRegularFile } from './regular-file'
 
 /** The source name stdin gets in vehicles and issues. */
 export const STDIN_SOURCE = 'stdin'
@@ -45,32 +49,21 @@ export async function importCarDataFile(path: string, options: ParseCarDataOptio
   const cap = options.maxTextBytes ?? MAX_CARDATA_TEXT_BYTES
   const fail = (issue: Omit<ImportIssue, 'source'>): ImportResult => ({ vehicles: [], issues: [{ source: path, ...issue }] })
 
-  let handle: Awaited<ReturnType<typeof open>>
+  let opened: Awaited<ReturnType<typeof openRegularFile>>
   try {
-    handle = await open(path, 'r')
+    opened = await openRegularFile(path, 'Pass the JSON file the phone app exported (or pipe it in with --cardata -).')
   } catch (error) {
-    return fail({ code: 'input.file', message: describeOpenError(path, error) })
+    return fail({ code: 'input.file', message: isVkError(error) ? error.message : describeOpenError(path, error) })
   }
+  const { handle, info } = opened
   try {
-    let info: Awaited<ReturnType<typeof handle.stat>>
-    try {
-      info = await handle.stat()
-    } catch (error) {
-      return fail({ code: 'input.file', message: describeOpenError(path, error) })
-    }
-    if (info.isDirectory()) {
-      return fail({ code: 'input.file', message: `${path} is a folder. Pass the JSON file the phone app exported, not the folder holding it.` })
-    }
-    if (!info.isFile() && !info.isFIFO() && !info.isCharacterDevice()) {
-      return fail({ code: 'input.file', message: `${path} is not a regular file. Pass the JSON file the phone app exported.` })
-    }
-    if (info.isFile() && info.size > cap) {
+    if (info.size > cap) {
       return fail({ code: 'input.too-large', message: `${path} is ${formatSize(info.size)}, more than the ${formatSize(cap)} a CarData file may hold; it was not read. It is probably not a CarData export; pick the JSON file the phone app exported, or split it.` })
     }
     let bytes: Buffer
     try {
-      // A regular file is read in one go at its size (+1 to notice growth); others in 64 KiB steps.
-      bytes = await readUpTo(handle, cap + 1, info.isFile() ? info.size + 1 : 64 * 1024)
+      // Read in one go at its size (+1 to notice growth).
+      bytes = await readUpTo(handle, cap + 1, info.size + 1)
     } catch (error) {
       return fail({ code: 'input.file', message: describeOpenError(path, error) })
     }
@@ -159,7 +152,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return lo
 }
 
-async function readUpTo(handle: Awaited<ReturnType<typeof open>>, limit: number, chunkSize: number): Promise<Buffer> {
+async function readUpTo(handle: FileHandle, limit: number, chunkSize: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   let total = 0
   while (total < limit) {

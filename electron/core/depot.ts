@@ -8,7 +8,7 @@ import { userInfo } from 'node:os'
 import { basename, join } from 'node:path'
 import { VkError, toErrorView } from '../../shared/errors'
 import { MAX_DURATION_SECONDS, secondsUntil } from '../../shared/duration'
-import type { ImportResult } from '../../shared/cardata'
+import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
 import type { KeyValueStore } from './app-deps'
 import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
@@ -58,6 +58,10 @@ export interface ProfileInput {
   password?: string
   caPem?: string
   makeDefault?: boolean
+  /** Overall deadline for one PSA request (absent: keep the profile's, or 30 s). */
+  requestTimeoutSeconds?: number
+  /** Allow a profile of another environment to be replaced: its certificate and secrets are dropped. */
+  replace?: boolean
 }
 
 export interface ProfileSummary extends Profile {
@@ -176,7 +180,12 @@ export class Depot {
     }
     if (!clientId) throw new VkError('usage', 'The profile needs a client id: pass --client-id (the application id Stellantis gave you).', { field: 'clientId' })
     if (!login) throw new VkError('usage', 'The profile needs the MZP login: pass --login (for example MZP123456).', { field: 'login' })
-    const existing = this.profiles.list().find((p) => p.name === input.name)
+    const found = this.profiles.list().find((p) => p.name === input.name)
+    // Another environment (a custom profile moved to another server stays custom: the password rule below guards that).
+    const replaced = found !== undefined && found.environment !== environment
+    if (replaced && !input.replace) throw environmentChangeError(found, environment, baseUrl)
+    // Replaced: a fresh profile, nothing of the other environment's (certificate, key, password, CA, settings) is kept.
+    const existing = replaced ? undefined : found
     const moved = existing !== undefined && new URL(existing.baseUrl).origin !== new URL(baseUrl).origin
     if (moved && password === undefined) {
       // The password and the client certificate would otherwise go to a host they were never meant for.
@@ -192,9 +201,11 @@ export class Depot {
       login,
       // A CA belongs to the host it verifies: a profile that moves does not keep it.
       ...(caPem ? { caPem } : existing?.caPem && !moved ? { caPem: existing.caPem } : {}),
+      ...(input.requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds: input.requestTimeoutSeconds } : existing?.requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds: existing.requestTimeoutSeconds } : {}),
       createdAt: existing?.createdAt ?? time,
       updatedAt: time,
     }
+    if (replaced) await (await this.vault()).deleteProfileSecrets(profile.name)
     this.profiles.save(profile, { makeDefault: input.makeDefault ?? this.profiles.list().length === 0 })
     if (password !== undefined) {
       const vault = await this.vault()
@@ -308,7 +319,8 @@ export class Depot {
       ...(profile.caPem ? { caPem: profile.caPem } : {}),
     }
     // Enough connections for the largest batch concurrency, so workers never queue behind each other.
-    const client = new PsaClient(credentials, { connections: 16, ...this.options.clientOptions })
+    const deadline = profile.requestTimeoutSeconds !== undefined ? { requestTimeoutMs: profile.requestTimeoutSeconds * 1000 } : {}
+    const client = new PsaClient(credentials, { connections: 16, ...deadline, ...this.options.clientOptions })
     this.clients.set(profile.name, { client, profileVersion: profile.updatedAt, notBefore: Date.parse(facts.notBefore), notAfter: Date.parse(facts.notAfter) })
     return { client, profile }
   }
@@ -346,10 +358,13 @@ export class Depot {
   async setVin(id: string, vin: string | undefined, label?: string): Promise<HandoverRecord> {
     const store = await this.handovers()
     const checked = vin === undefined || vin === '' ? undefined : validateVin(vin, { field: 'vin' })
+    const labelText = label?.trim()
+    const problem = labelText === undefined ? undefined : labelProblem(labelText)
+    if (problem !== undefined) throw new VkError('input.field', `The label ${problem}`, { field: 'label' })
     return store.update(id, (record) => {
       if (checked) record.vin = checked
-      if (label !== undefined) {
-        if (label) record.label = label
+      if (labelText !== undefined) {
+        if (labelText) record.label = labelText
         else delete record.label
       }
     })
@@ -476,6 +491,14 @@ export class Depot {
     this.clients.clear()
     await Promise.all(clients.map((c) => c.client.close()))
   }
+}
+
+function environmentChangeError(existing: Profile, environment: Profile['environment'], baseUrl: string): VkError {
+  return new VkError(
+    'usage',
+    `Profile "${existing.name}" is a ${existing.environment} profile (${new URL(existing.baseUrl).origin}); it would become ${environment} (${new URL(baseUrl).origin}) while keeping the other environment's certificate. Add the new one under another name, or replace this profile with --replace (in the app: confirm the replacement), which removes its certificate and password.`,
+    { field: '--replace' },
+  )
 }
 
 /**

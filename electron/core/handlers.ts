@@ -4,23 +4,24 @@
  * Inputs arrive already parsed by dispatch(); outputs are parsed again there.
  */
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { VkError, toErrorView } from '../../shared/errors'
 import { parseCarData, type ImportResult } from '../../shared/cardata'
 import type { HandoverDetail, HandoverSummary, ImportSummary, ProfileView, Settings } from '../../shared/ipc/contract'
-import { buildHandoverPayload } from '../../shared/qr-payload'
+import type { Environment } from '../../shared/profile'
 import type { HandlerDeps } from './app-deps'
 import { exportAuditCsv } from './audit'
 import { BatchRunner } from './batch'
 import { importCarDataFiles } from './cardata-files'
 import { carDataNotesOf, configuredMaxAgeDays } from './cardata-notes'
 import { Depot, defaultSimulatorDir, type ProfileSummary } from './depot'
+import { environmentResolver, handoverPayloadFor } from './handover-environment'
 import { coversPlan, hasValidToken, type HandoverRecord } from './handovers'
 import type { Handlers } from './ipc-dispatch'
 import { settingsLock } from './owner-lock'
 import { writeHandoverPack } from './pack'
 import { renderHandoverQr } from './qr'
+import { readRegularFile } from './regular-file'
 import { writeFileAtomic } from './secure-files'
 import { startSimulator, type Simulator } from './simulator'
 import { resetVault } from './vault-recovery'
@@ -75,18 +76,21 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
 
   const viewOf = async (name: string) => profileView(await depot.summary(depot.profiles.get(name)))
 
+  /** A record as the renderer sees it, with the environment its key comes from. */
+  const view = (record: HandoverRecord): HandoverSummary => summaryOf(record, environmentResolver(depot.profiles)(record))
+
   const importSummary = async (result: ImportResult): Promise<ImportSummary> => {
     const added = await depot.addVehicles(result)
     notify(added.map((r) => r.id))
     const carData = carDataNotesOf(result.vehicles, depot.now(), configuredMaxAgeDays())
-    return { added: added.map(summaryOf), issues: result.issues.map((i) => ({ ...i, source: basename(i.source) })), ...(carData.length ? { carData } : {}) }
+    return { added: added.map(view), issues: result.issues.map((i) => ({ ...i, source: basename(i.source) })), ...(carData.length ? { carData } : {}) }
   }
 
   const detailOf = async (record: HandoverRecord): Promise<HandoverDetail> => {
     const store = await depot.handovers()
     const token = hasValidToken(record, depot.now()) ? store.tokenOf(record) : undefined
     return {
-      ...summaryOf(record),
+      ...view(record),
       ...(token && record.expires ? { token: { accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires, expiresIn: token.expiresIn, tokenSignature: token.tokenSignature } } : {}),
     }
   }
@@ -95,7 +99,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     const record = await (await depot.handovers()).get(id)
     const detail = await detailOf(record)
     if (!detail.token) throw new VkError('not-found', `Handover ${record.vin ?? id} has no valid token (status ${record.status}). Request one first.`, { field: 'id' })
-    const payload = buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: detail.token.accessToken, tokenType: detail.token.tokenType, expires: detail.token.expires, tokenSignature: detail.token.tokenSignature })
+    const payload = handoverPayloadFor(record, detail.token, environmentResolver(depot.profiles)(record))
     return { record, payload, detail }
   }
 
@@ -187,6 +191,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
         login: input.login,
         ...(input.password ? { password: input.password } : {}),
         ...(input.makeDefault ? { makeDefault: true } : {}),
+        ...(input.replace ? { replace: true } : {}),
       })
       return viewOf(profile.name)
     },
@@ -218,9 +223,9 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     },
     async 'certificate:import'(input) {
       const certPath = pathOf(input.certificate)
-      const bytes = await readFile(certPath)
+      const bytes = await readRegularFile(certPath, { hint: 'Choose the certificate file itself.', field: 'certificate' })
       const keyPath = input.key ? pathOf(input.key) : undefined
-      const keyBytes = keyPath ? await readFile(keyPath) : undefined
+      const keyBytes = keyPath ? await readRegularFile(keyPath, { hint: 'Choose the key file itself.', field: 'key' }) : undefined
       try {
         return await depot.importCertificate(input.profile, {
           file: { name: basename(certPath), bytes },
@@ -233,7 +238,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       }
     },
     async 'ca:import'(input) {
-      const caPem = await readFile(pathOf(input.ca), 'utf8')
+      const caPem = (await readRegularFile(pathOf(input.ca), { hint: 'Choose the CA certificate file itself.', field: 'ca' })).toString('utf8')
       await depot.setCa(input.profile, caPem)
       return viewOf(input.profile)
     },
@@ -257,7 +262,8 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
           (from === undefined || Date.parse(r.createdAt) >= from) &&
           (to === undefined || Date.parse(r.createdAt) <= to),
       )
-      return { handovers: filtered.map(summaryOf) }
+      const environmentOf = environmentResolver(depot.profiles)
+      return { handovers: filtered.map((r) => summaryOf(r, environmentOf(r))) }
     },
     async 'handovers:get'(input) {
       return detailOf(await (await depot.handovers()).get(input.id))
@@ -265,7 +271,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     async 'handovers:update'(input) {
       const record = await depot.setVin(input.id, input.vin, input.label)
       notify([record.id])
-      return summaryOf(record)
+      return view(record)
     },
     async 'handovers:remove'(input) {
       const removed = await (await depot.handovers()).remove(input.id)
@@ -279,7 +285,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
         r.handedOverAt = depot.now().toISOString()
       })
       notify([record.id])
-      return summaryOf(record)
+      return view(record)
     },
     async 'handovers:qr'(input) {
       const { payload } = await payloadOf(input.id)
@@ -387,7 +393,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
 }
 
 /** What the renderer may see of a record: no CarData, no token. */
-export function summaryOf(record: HandoverRecord): HandoverSummary {
+export function summaryOf(record: HandoverRecord, environment?: Environment): HandoverSummary {
   const covers = coversPlan(record)
   return {
     id: record.id,
@@ -396,6 +402,7 @@ export function summaryOf(record: HandoverRecord): HandoverSummary {
     source: basename(record.source),
     status: record.status,
     ...(record.profile ? { profile: record.profile } : {}),
+    ...(environment ? { environment } : {}),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     ...(record.plannedStart ? { plannedStart: record.plannedStart } : {}),

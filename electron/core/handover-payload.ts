@@ -3,12 +3,14 @@
  * become the text a phone scans (format: shared/qr-payload.ts, docs/handover-qr.md).
  */
 import { VkError } from '../../shared/errors'
-import { buildHandoverPayload } from '../../shared/qr-payload'
+import type { Environment } from '../../shared/profile'
+import { handoverPayloadFor } from './handover-environment'
 import type { HandoverRecord, StoredToken } from './handovers'
 
-export function handoverPayloadOf(record: HandoverRecord, token: StoredToken | undefined): string {
+/** The payload of a stored key, marked with its environment (absent for production). */
+export function handoverPayloadOf(record: HandoverRecord, token: StoredToken | undefined, environment?: Environment): string {
   if (!token || !record.expires) throw new VkError('not-found', `Handover ${record.vin ?? record.id} has no valid key (status ${record.status}).`, { field: 'id' })
-  return buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires, tokenSignature: token.tokenSignature })
+  return handoverPayloadFor(record, token, environment)
 }
 
 /** The token as `--json` and the app's JSON export show it: PSA's field names, the stored expiry. */

@@ -4,18 +4,20 @@
  *   POST {baseUrl}/fleets/virtualkey/smartaccess/token?client_id=…
  *
  * One undici Agent per client (per profile) with keep-alive, explicit TLS verification
- * (NODE_TLS_REJECT_UNAUTHORIZED cannot switch it off), explicit timeouts and a response
- * size cap. Retries only when the request cannot have been processed (nothing sent yet,
- * 429 after Retry-After, 503); everything else reaches the server exactly once.
+ * (NODE_TLS_REJECT_UNAUTHORIZED cannot switch it off), explicit timeouts, one overall
+ * deadline per try (request-deadline.ts) and a response size cap. Retries only when the
+ * request cannot have been processed (nothing sent yet, 429 after Retry-After, 503);
+ * everything else reaches the server exactly once.
  * Every failure is a VkError whose message says what to do next and never contains the
  * password, the private key or a token.
  */
 import { connect as tlsConnect } from 'node:tls'
 import { isIP } from 'node:net'
-import { Agent, buildConnector, request } from 'undici'
+import { Agent, buildConnector, request, type Dispatcher } from 'undici'
 import { z } from 'zod'
 import { VkError, type ErrorCode, type PsaErrorDetails, type RateLimitInfo } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
+import { DEFAULT_REQUEST_TIMEOUT_MS, DeadlineReached, RequestTracker, deadlineError, deadlineSignal, phaseInterceptor } from './request-deadline'
 
 export interface PartnerCredentials {
   /** e.g. https://api-cert-preprod.groupe-psa.com/connectedcar/v3 */
@@ -54,6 +56,15 @@ export interface PsaClientOptions {
   connections?: number
   /** How long to check whether the server refuses the partner certificate after a silent close (default 2000 ms). */
   probeTimeoutMs?: number
+  /**
+   * Overall deadline for one request, connection to last byte, whatever the server does
+   * (default 30 s; a profile's requestTimeoutSeconds sets it).
+   */
+  requestTimeoutMs?: number
+  /** Called each time a request has been written to the server (from then on a token may exist). */
+  onRequestSent?: () => void
+  /** Called when a try that had been sent ends, whatever its outcome. */
+  onRequestSettled?: () => void
 }
 
 export interface TokenRequestInput {
@@ -104,6 +115,7 @@ const DEFAULTS = {
   maxRetryAfterSeconds: 30,
   connections: 4,
   probeTimeoutMs: 2_000,
+  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
 }
 
 /** `Basic base64(utf8(login:password))`. */
@@ -419,12 +431,16 @@ type ProbeResult = 'accepted' | 'refused' | 'unknown'
 export class PsaClient {
   private readonly creds: PartnerCredentials
   private readonly agent: Agent
+  /** The agent with the phase interceptor (see request-deadline.ts). */
+  private readonly dispatcher: Dispatcher
   private readonly url: URL
   private readonly origin: string
-  private readonly opts: Required<Omit<PsaClientOptions, 'sleep' | 'random'>> & Pick<PsaClientOptions, 'sleep' | 'random'>
+  private readonly opts: Required<Omit<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled'>> & Pick<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled'>
   private readonly tls: { cert: string; key: string; ca: string[] | undefined; servername: string | undefined }
   private readonly connectErrors = new WeakSet<object>()
   private closed = false
+  /** Tries stopped before undici let go of them (a handshake that never ended): close() does not wait for those. */
+  private readonly stragglers = new Set<Promise<unknown>>()
 
   constructor(creds: PartnerCredentials, options: PsaClientOptions = {}) {
     let url: URL
@@ -456,8 +472,11 @@ export class PsaClient {
       maxRetryAfterSeconds: options.maxRetryAfterSeconds ?? DEFAULTS.maxRetryAfterSeconds,
       connections: options.connections ?? DEFAULTS.connections,
       probeTimeoutMs: options.probeTimeoutMs ?? DEFAULTS.probeTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       sleep: options.sleep,
       random: options.random,
+      onRequestSent: options.onRequestSent,
+      onRequestSettled: options.onRequestSettled,
     }
     const hostname = url.hostname.replace(/^\[|\]$/g, '')
     this.tls = {
@@ -480,6 +499,7 @@ export class PsaClient {
       bodyTimeout: this.opts.bodyTimeoutMs,
       keepAliveTimeout: 4_000,
     })
+    this.dispatcher = this.agent.compose(phaseInterceptor)
   }
 
   /** Asks PSA for a token. Throws VkError; never returns a half token. */
@@ -524,18 +544,50 @@ export class PsaClient {
 
   /** One try. Resolves with the token or rejects with a FailureSignal (or 'cancelled' handled by the caller). */
   private async once(req: ReturnType<typeof buildTokenRequest>, signal: AbortSignal | undefined): Promise<Omit<TokenResult, 'attempts'>> {
+    const tracker = new RequestTracker(this.opts.onRequestSent)
+    const limit = deadlineSignal(this.opts.requestTimeoutMs, signal)
+    // undici only aborts a request once its connection is up: a handshake that never ends
+    // would hold it until the connect timeout, so the try stops here at once instead.
+    const exchange = this.exchange(req, signal, limit.signal, tracker)
+    let settled = false
+    const done = exchange.then(
+      () => (settled = true),
+      () => (settled = true),
+    )
+    const stop = stopped(limit.signal)
+    try {
+      return await Promise.race([exchange, stop.promise])
+    } catch (error) {
+      if (limit.deadline.aborted && !signal?.aborted && limit.deadline.reason instanceof DeadlineReached) {
+        throw new FailureSignal(deadlineError(tracker, this.opts.requestTimeoutMs, this.origin))
+      }
+      throw error
+    } finally {
+      limit.clear()
+      stop.dispose()
+      if (tracker.wasSent) this.opts.onRequestSettled?.()
+      if (!settled) {
+        this.stragglers.add(done)
+        void done.then(() => this.stragglers.delete(done))
+      }
+    }
+  }
+
+  /** The HTTP exchange of one try, aborted by `combined` (the user's cancel or the deadline). */
+  private async exchange(req: ReturnType<typeof buildTokenRequest>, signal: AbortSignal | undefined, combined: AbortSignal, tracker: RequestTracker): Promise<Omit<TokenResult, 'attempts'>> {
     const timeouts = { connect: this.opts.connectTimeoutMs, headers: this.opts.headersTimeoutMs, body: this.opts.bodyTimeoutMs }
     let response: Awaited<ReturnType<typeof request>>
     try {
       response = await request(req.url, {
-        dispatcher: this.agent,
+        dispatcher: this.dispatcher,
         method: req.method,
         headers: req.headers,
         body: req.body,
-        ...(signal ? { signal } : {}),
+        signal: combined,
+        opaque: tracker,
       })
     } catch (error) {
-      if (signal?.aborted) throw cancelled()
+      if (signal?.aborted || combined.aborted) throw cancelled()
       const phase = error !== null && typeof error === 'object' && this.connectErrors.has(error) ? 'connect' : 'request'
       const failure = transportError(error, phase, this.origin, timeouts)
       if (phase === 'request' && this.silentClose(error)) {
@@ -554,7 +606,7 @@ export class PsaClient {
     try {
       body = await readCapped(response.body as unknown as AsyncIterable<Buffer> & { destroy: (e?: Error) => unknown }, this.opts.maxResponseBytes, lengthHeader, this.origin)
     } catch (error) {
-      if (signal?.aborted) throw cancelled()
+      if (signal?.aborted || combined.aborted) throw cancelled()
       if (error instanceof VkError) throw new FailureSignal({ retryable: false, error })
       throw new FailureSignal(transportError(error, 'body', this.origin, timeouts))
     }
@@ -656,8 +708,21 @@ export class PsaClient {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.agent.close()
+    if (this.stragglers.size > 0) await this.agent.destroy()
+    else await this.agent.close()
   }
+}
+
+/** A promise that rejects when `signal` aborts; dispose() stops listening. */
+function stopped(signal: AbortSignal): { promise: Promise<never>; dispose: () => void } {
+  let onAbort = (): void => undefined
+  const promise = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new Error('stopped'))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
+  promise.catch(() => undefined)
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) }
 }
 
 class FailureSignal extends Error {

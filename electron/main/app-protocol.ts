@@ -3,7 +3,7 @@
  * the CSP and the IPC sender check, and no access to the rest of the disk.
  * No `electron` import: index.ts passes the request in, the tests call these directly.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { appHost, appScheme } from './origins'
 
@@ -73,6 +73,24 @@ export function resolveAppFile(root: string, requestUrl: string): string | undef
   return file
 }
 
+/**
+ * The real file an app:// URL names: symbolic links are resolved (fs.realpath) and the
+ * result must still be a regular file inside the real renderer folder, so a link that
+ * points elsewhere on the disk is not served. Undefined otherwise (the caller answers 404).
+ */
+export async function resolveRealAppFile(root: string, requestUrl: string): Promise<string | undefined> {
+  const file = resolveAppFile(root, requestUrl)
+  if (file === undefined) return undefined
+  try {
+    const [realRoot, realFile] = await Promise.all([realpath(root), realpath(file)])
+    const inside = path.relative(realRoot, realFile)
+    if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) return undefined
+    return (await stat(realFile)).isFile() ? realFile : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Headers every app:// response carries, the Content Security Policy first among them. */
 export function responseHeaders(filePath: string): Record<string, string> {
   const headers: Record<string, string> = {
@@ -97,7 +115,7 @@ export async function serveAppRequest(root: string, request: { url: string; meth
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return new Response('Method not allowed', { status: 405, headers: textHeaders })
   }
-  const file = resolveAppFile(root, request.url)
+  const file = await resolveRealAppFile(root, request.url)
   if (file === undefined) return new Response('Not found', { status: 404, headers: textHeaders })
   try {
     const body = await readFile(file)

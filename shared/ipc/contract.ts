@@ -84,6 +84,8 @@ export const HandoverSummary = z.object({
   source: z.string(),
   status: HandoverStatus,
   profile: z.string().optional(),
+  /** The environment the key comes from (its profile's); absent when that profile is gone. Not production: the screens show a band. */
+  environment: EnvironmentName.optional(),
   createdAt: isoDate,
   updatedAt: isoDate,
   plannedStart: isoDate.optional(),
@@ -196,6 +198,8 @@ export const contract = {
       login: z.string().trim().min(1).max(200),
       password: z.string().min(1).max(1024).optional(),
       makeDefault: z.boolean().optional(),
+      /** The user confirmed replacing a profile of another environment (its certificate and password are dropped). */
+      replace: z.boolean().optional(),
     }),
     output: ProfileView,
   },

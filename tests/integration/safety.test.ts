@@ -28,9 +28,10 @@ test('a batch the user cancelled is not resumed when the app starts again', asyn
 })
 
 test('a profile moved to another host keeps neither its password nor its CA without the password again', async (t) => {
-  const { depot } = await setupDepot(t)
-  await assert.rejects(depot.saveProfile({ name: 'sim', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001' }), (e: Error & { code?: string }) => e.code === 'config.profile' && /password again/.test(e.message))
-  const moved = await depot.saveProfile({ name: 'sim', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001', password: 'new-password' })
+  const { depot, simulator } = await setupDepot(t)
+  await depot.saveProfile({ name: 'far', environment: 'https://here.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001', password: 'old-password', caPem: simulator.material.serverCa.certPem })
+  await assert.rejects(depot.saveProfile({ name: 'far', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001' }), (e: Error & { code?: string }) => e.code === 'config.profile' && /password again/.test(e.message))
+  const moved = await depot.saveProfile({ name: 'far', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001', password: 'new-password' })
   assert.equal(moved.caPem, undefined, "the old host's CA is not kept")
 })
 

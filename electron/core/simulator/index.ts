@@ -14,6 +14,7 @@ export {
   type RawRequestCapture,
   type ScriptStep,
 } from './server'
+export { type StallFaults, type StallMode } from './faults'
 export {
   loadSimulatorMaterial,
   demoPartnerCredentials,

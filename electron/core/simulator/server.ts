@@ -11,6 +11,7 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { VkError } from '../../../shared/errors'
 import { checkCarDataValue } from '../../../shared/cardata'
+import { defaultStallFaults, sendStalled, type StallFaults } from './faults'
 import { loadSimulatorMaterial, signToken, type SimulatorMaterial } from './material'
 import { simulatorInspect } from './cardata'
 
@@ -25,7 +26,7 @@ export const DOCUMENTED_ERROR_STATUSES = [400, 401, 403, 404, 408, 429, 500, 502
 /** One scripted answer: a status (200 = answer normally) or a fault. */
 export type ScriptStep = number | 'reset' | 'malformed' | 'oversized'
 
-export interface SimulatorFaults {
+export interface SimulatorFaults extends StallFaults {
   /** Wait this long after the request is read, before doing anything. */
   latencyMs: number
   /** Consumed one per request, e.g. [503, 503, 200]. 200 answers normally; other statuses get the error body. */
@@ -116,6 +117,8 @@ export interface Simulator {
   baseUrl: string
   port: number
   host: string
+  /** The address the server really listens on (server.address()), e.g. 0.0.0.0 for all interfaces. */
+  boundAddress: string
   material: SimulatorMaterial
   faults: SimulatorFaults
   readonly requests: SimulatorRequestRecord[]
@@ -140,6 +143,7 @@ export function defaultFaults(latencyMs = 0): SimulatorFaults {
     burstPerSecond: null,
     maxGrantSeconds: null,
     expiry: null,
+    ...defaultStallFaults(),
   }
 }
 
@@ -262,21 +266,30 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       record.outcome = 'client-gone'
       return
     }
-    record.status = status
-    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1
-    res.writeHead(status, {
+    const headers = {
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': String(Buffer.byteLength(body)),
       ...rateLimitHeaders(),
       ...extra,
-    })
+    }
+    if (faults.stall) {
+      const started = await sendStalled(res, faults.stall, { status, headers, body }, { dripIntervalMs: faults.dripIntervalMs, wait, closing: closing.signal })
+      if (!started) {
+        record.outcome = 'client-gone'
+        return
+      }
+    }
+    record.status = status
+    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1
+    if (faults.stall) return
+    res.writeHead(status, headers)
     res.end(body)
   }
 
   function errorBody(answer: Answer): string {
     return JSON.stringify({
       code: answer.status * 100 + answer.nn,
-      uuid: randomUUID(),
+      uuid: faults.errorUuid ?? randomUUID(),
       message: answer.message,
       timestamp: now().toISOString(),
     })
@@ -497,6 +510,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   })
   const address = server.address()
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0)
+  const boundAddress = typeof address === 'object' && address !== null ? address.address : host
   const urlHost = loopback(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host
 
   let closed: Promise<void> | null = null
@@ -504,6 +518,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     baseUrl: `https://${urlHost}:${port}/connectedcar/v3`,
     port,
     host,
+    boundAddress,
     material,
     faults,
     requests,

@@ -1,0 +1,138 @@
+/**
+ * One overall deadline for each PSA request, whatever the server does (a handshake that
+ * never ends, headers that never come, a body dripped one byte every few seconds: undici's
+ * own timeouts are per phase and per chunk, so they never fire on a drip), and the phase
+ * the request was in when it ran out, for the message.
+ *
+ * The phase comes from undici itself: an interceptor on the client's Agent sees the
+ * request written to the socket (onRequestStart / onConnect: "waiting for the answer") and
+ * the status line arrive (onResponseStart / onHeaders: "reading the answer"). The request
+ * carries its tracker in undici's documented `opaque` option.
+ */
+import type { Dispatcher } from 'undici'
+import { VkError } from '../../shared/errors'
+
+/** Default deadline for one request (a profile can set its own, `requestTimeoutSeconds`). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
+
+export type RequestPhase = 'connecting' | 'waiting' | 'reading'
+
+/** The words for each phase, as messages use them. */
+export const PHASE_WORDS: Record<RequestPhase, string> = {
+  connecting: 'connecting',
+  waiting: 'waiting for the answer',
+  reading: 'reading the answer',
+}
+
+/** Follows one request through its phases; `onSent` runs once, when it is written to the server. */
+export class RequestTracker {
+  phase: RequestPhase = 'connecting'
+  readonly startedAt = Date.now()
+  constructor(private readonly onSent?: () => void) {}
+
+  sent(): void {
+    if (this.phase !== 'connecting') return
+    this.phase = 'waiting'
+    this.onSent?.()
+  }
+
+  answering(): void {
+    this.phase = 'reading'
+  }
+
+  get wasSent(): boolean {
+    return this.phase !== 'connecting'
+  }
+}
+
+type Handler = Dispatcher.DispatchHandler
+
+/** The handler, with the tracker told of each phase; every call still reaches the handler unchanged. */
+function observed(handler: Handler, tracker: RequestTracker): Handler {
+  return new Proxy(handler, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key)
+      if (typeof value !== 'function') return value
+      const call = (...args: unknown[]): unknown => (value as (...a: unknown[]) => unknown).apply(target, args)
+      if (key === 'onRequestStart' || key === 'onConnect') {
+        return (...args: unknown[]) => {
+          tracker.sent()
+          return call(...args)
+        }
+      }
+      if (key === 'onResponseStart' || key === 'onHeaders') {
+        return (...args: unknown[]) => {
+          tracker.answering()
+          return call(...args)
+        }
+      }
+      return call
+    },
+  })
+}
+
+/** The undici interceptor: requests whose `opaque` is a RequestTracker report their phases to it. */
+export const phaseInterceptor: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  const tracker = (opts as { opaque?: unknown }).opaque
+  return dispatch(opts, tracker instanceof RequestTracker ? observed(handler, tracker) : handler)
+}
+
+/** The reason a request's deadline aborts it with (told apart from the user's cancel). */
+export class DeadlineReached extends Error {
+  constructor(readonly limitMs: number) {
+    super('deadline reached')
+  }
+}
+
+/**
+ * A signal that aborts when the deadline passes or when `outer` (the user's cancel) does.
+ * `clear()` stops the timer once the answer is complete.
+ */
+export function deadlineSignal(limitMs: number, outer: AbortSignal | undefined): { signal: AbortSignal; deadline: AbortSignal; clear: () => void } {
+  const deadline = new AbortController()
+  const combined = new AbortController()
+  const timer = setTimeout(() => {
+    deadline.abort(new DeadlineReached(limitMs))
+    combined.abort(deadline.signal.reason)
+  }, limitMs)
+  timer.unref?.()
+  // By hand rather than AbortSignal.any: a batch shares one outer signal across thousands of
+  // requests, and each listener here is removed as soon as its request ends.
+  const onOuter = (): void => combined.abort(outer?.reason)
+  if (outer?.aborted) onOuter()
+  else outer?.addEventListener('abort', onOuter, { once: true })
+  return {
+    signal: combined.signal,
+    deadline: deadline.signal,
+    clear: () => {
+      clearTimeout(timer)
+      outer?.removeEventListener('abort', onOuter)
+    },
+  }
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000))
+}
+
+/**
+ * The error for a request stopped by its deadline: which phase stalled and after how long.
+ * Before the request was sent it may be tried again; after, never (a token may exist).
+ */
+export function deadlineError(tracker: RequestTracker, limitMs: number, origin: string): { error: VkError; retryable: boolean } {
+  const elapsed = seconds(Date.now() - tracker.startedAt)
+  const limit = `the ${seconds(limitMs)} s limit for one request`
+  const settle = 'It was not repeated, as a token may have been issued: wait a minute, then try again (check `vkey list` first).'
+  const details = { field: 'requestTimeoutSeconds' }
+  switch (tracker.phase) {
+    case 'connecting':
+      return {
+        retryable: true,
+        error: new VkError('network.timeout', `Stopped after ${elapsed} s while connecting to ${origin} (${limit}); nothing was sent. Check the network connection (and any proxy or firewall), then try again.`, details),
+      }
+    case 'waiting':
+      return { retryable: false, error: new VkError('network.timeout', `Stopped after ${elapsed} s while waiting for the answer from ${origin} (${limit}): the request was sent but no answer came. ${settle}`, details) }
+    case 'reading':
+      return { retryable: false, error: new VkError('network.timeout', `Stopped after ${elapsed} s while reading the answer from ${origin} (${limit}): the answer started but kept stalling. ${settle}`, details) }
+  }
+}

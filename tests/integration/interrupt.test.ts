@@ -1,0 +1,123 @@
+/**
+ * The first SIGINT or SIGTERM cancels cleanly (issue 9, item 4): the real `vkey`
+ * (scripts/vkey.mjs) in a child process, against the simulator over mutual TLS with a long
+ * latency, gets the signal once the simulator has the request (or once a silent server has
+ * the connection), and exits with 130 before any answer, saying whether a request had
+ * reached PSA. The latency (60 s) is far longer than the tests' timeouts, so a command
+ * that waited for the answer would fail them.
+ */
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { test, type TestContext } from 'node:test'
+import { carDataJson, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
+
+interface Child {
+  child: ChildProcessWithoutNullStreams
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; afterSignalMs: number }>
+  signal(name: NodeJS.Signals): void
+}
+
+/** Starts the real `vkey`; killed with SIGKILL when the test ends if still running. */
+function startVkey(t: TestContext, args: string[], env: NodeJS.ProcessEnv): Child {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  child.stdin.end()
+  let stdout = ''
+  let stderr = ''
+  let signalledAt = 0
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+  const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr, afterSignalMs: Date.now() - signalledAt }))
+  return {
+    child,
+    exited,
+    signal(name) {
+      signalledAt = Date.now()
+      child.kill(name)
+    },
+  }
+}
+
+test('SIGINT while PSA has the request: exit 130 before any answer, saying a key may exist', { timeout: 60_000 }, async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t, { latencyMs: 60_000 })
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(80)))
+  const received = new Promise<void>((resolve) => {
+    simulator.tap = () => resolve()
+  })
+  const run = startVkey(t, ['token', '--cardata', file, '--duration', '1h'], env)
+  await received // the simulator has read the whole request
+  run.signal('SIGINT')
+  const result = await run.exited
+  t.diagnostic(`exited ${result.afterSignalMs} ms after SIGINT`)
+  assert.equal(result.code, 130, result.stderr)
+  assert.match(result.stderr, /^vkey: interrupted \(SIGINT\) while a request to PSA was waiting for an answer: PSA may have issued a key that was not stored here\. Check `vkey list` before asking again\.\n$/)
+  assert.deepEqual(simulator.stats.byStatus, {}, 'the simulator had not answered yet')
+
+  // The advice works as printed: the vehicle is listed, back to draft, with the cancel's reason.
+  const listed = await vkey(['list', '--json'], env)
+  const [record] = JSON.parse(listed.stdout) as { status: string; error: { message: string } | null }[]
+  assert.equal(record?.status, 'draft')
+  assert.match(record?.error?.message ?? '', /a token may have been issued/)
+})
+
+test('SIGINT while still connecting: exit 130, saying no request was sent', { timeout: 60_000 }, async (t) => {
+  const { env, depot, simulator } = await setupDepot(t)
+  const sockets = new Set<Socket>()
+  let connected: () => void = () => undefined
+  const reached = new Promise<void>((resolve) => (connected = resolve))
+  const silent = createServer((socket) => {
+    sockets.add(socket) // accepted, never a byte back: the handshake never ends
+    connected()
+  })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.after(() => {
+    for (const socket of sockets) socket.destroy()
+    silent.close()
+  })
+  const port = (silent.address() as { port: number }).port
+  const demo = simulator.material.credentials
+  await depot.saveProfile({ name: 'silent', environment: `https://localhost:${port}/connectedcar/v3`, clientId: demo.clientId, login: demo.login, password: demo.password })
+  await depot.importCertificate('silent', { file: { name: 'partner.p12', bytes: await readFile(simulator.material.files.partnerP12) }, passphrase: demo.p12Passphrase })
+  const file = join(depot.dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(81)))
+
+  const run = startVkey(t, ['token', '--cardata', file, '--duration', '1h', '--profile', 'silent'], env)
+  await reached
+  run.signal('SIGINT')
+  const result = await run.exited
+  t.diagnostic(`exited ${result.afterSignalMs} ms after SIGINT`)
+  assert.equal(result.code, 130, result.stderr)
+  assert.match(result.stderr, /^vkey: interrupted \(SIGINT\) before any request was sent to PSA: no key was issued\.\n$/)
+})
+
+test('SIGTERM during a batch: exit 130, the batch says how to resume and the notice counts the requests in flight', { timeout: 60_000 }, async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t, { latencyMs: 60_000 })
+  const files: string[] = []
+  for (const n of [82, 83]) {
+    const file = join(dataDir, '..', `car-${n}.json`)
+    await writeFile(file, carDataJson(vinFor(n)))
+    files.push(file)
+  }
+  let seen = 0
+  const bothReceived = new Promise<void>((resolve) => {
+    simulator.tap = () => {
+      if (++seen === 2) resolve()
+    }
+  })
+  const run = startVkey(t, ['batch', ...files, '--duration', '1h', '--concurrency', '2'], env)
+  await bothReceived
+  run.signal('SIGTERM')
+  const result = await run.exited
+  t.diagnostic(`exited ${result.afterSignalMs} ms after SIGTERM`)
+  assert.equal(result.code, 130, result.stderr)
+  assert.match(result.stdout, /Cancelled: run the same command again to resume/)
+  assert.match(result.stderr, /vkey: interrupted \(SIGTERM\) while 2 requests to PSA were waiting for an answer/)
+  assert.deepEqual(simulator.stats.byStatus, {})
+})
