@@ -18,20 +18,23 @@ import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
 import type { DurationPlan, HandoverRecord } from '../core/handovers'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
-import { startSimulator } from '../core/simulator'
+import { readClientCas, startSimulator } from '../core/simulator'
 import { parse, write } from './args'
+import { certRequestCommand, certShowCommand, warnCertificateRenewal } from './cert-commands'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
 
 export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
 
-  vkey simulator [--port N] [--dir FOLDER] [--latency MS]
+  vkey simulator [--port N] [--dir FOLDER] [--latency MS] [--trust-client-ca CA.pem …]
   vkey profile add NAME --env preprod|prod|simulator|https://… --client-id ID --login LOGIN --password-stdin [--ca CA.pem] [--default]
   vkey profile list [--json]
   vkey profile remove NAME
   vkey profile default NAME
   vkey cert import FILE [--key KEY.pem] [--passphrase-stdin] [--profile NAME]
   vkey cert show [--profile NAME] [--json]
+  vkey cert request [--profile NAME] --email ADDR --country CC --state ST --locality L --org O [--out CSR.pem]
+  vkey cert renew [--profile NAME] [--out CSR.pem]
   vkey token --cardata FILE|- [--vin VIN] (--duration 3600|90m|8h|2d | --until ISO-8601) [--profile NAME] [--qr OUT.png|OUT.svg] [--json]
   vkey batch FILE… (--duration … | --until …) [--concurrency N] [--out FOLDER] [--profile NAME] [--json]
   vkey list [--json]
@@ -54,7 +57,7 @@ export function maskToken(token: string): string {
 
 async function openDepot(io: CliIo): Promise<Depot> {
   const dataDir = defaultDataFolder(io.env)
-  const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
+  const depot = await Depot.open({ dataDir, store: openStore(dataDir), ...(io.now ? { now: io.now } : {}) })
   return depot
 }
 
@@ -69,6 +72,7 @@ function handoverContext(io: CliIo): HandoverCommandContext {
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
+  if (command === 'token' || command === 'batch' || (command === 'queue' && rest[0] !== 'list')) await warnCertificateRenewal(io, rest, () => openDepot(io))
   switch (command) {
     case undefined:
     case 'help':
@@ -114,12 +118,14 @@ async function version(): Promise<string> {
 // ---- simulator -----------------------------------------------------------------------
 
 async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parse('simulator', args, { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } }, false)
+  const { values } = parse('simulator', args, { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' }, 'trust-client-ca': { type: 'string', multiple: true } }, false)
   const port = values.port === undefined ? 7443 : integerOption('--port', values.port, 0, 65535)
   const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
   const dataDir = defaultDataFolder(io.env)
   const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
-  const simulator = await startSimulator({ dir, port, latencyMs, ...(values.host ? { host: values.host } : {}) })
+  const extraClientCas: string[] = []
+  for (const file of values['trust-client-ca'] ?? []) extraClientCas.push(...readClientCas(await readTextFile(file, '--trust-client-ca'), file))
+  const simulator = await startSimulator({ dir, port, latencyMs, extraClientCas, ...(values.host ? { host: values.host } : {}) })
   const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
   await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir })
   const material = simulator.material
@@ -268,17 +274,9 @@ async function certCommand(args: string[], io: CliIo): Promise<number> {
     printFacts(io, facts)
     return 0
   }
-  if (sub === 'show') {
-    const { values } = parse('cert show', rest, { profile: { type: 'string' }, json: { type: 'boolean' } }, false)
-    const depot = await openDepot(io)
-    const profile = depot.profile(values.profile)
-    const facts = await depot.certificate(profile.name)
-    if (!facts) throw new VkError('config.no-certificate', `Profile "${profile.name}" has no certificate. Import one with \`vkey cert import FILE --profile "${profile.name}"\`.`)
-    if (values.json) write(io, JSON.stringify({ profile: profile.name, ...facts }, null, 2))
-    else printFacts(io, facts)
-    return 0
-  }
-  throw new VkError('usage', 'vkey cert: use `cert import FILE` or `cert show`.')
+  if (sub === 'show') return certShowCommand(rest, io, () => openDepot(io))
+  if (sub === 'request' || sub === 'renew') return certRequestCommand(sub, rest, io, () => openDepot(io))
+  throw new VkError('usage', 'vkey cert: use `cert import FILE`, `cert show`, `cert request` or `cert renew`.')
 }
 
 function printFacts(io: CliIo, facts: NonNullable<Awaited<ReturnType<Depot['certificate']>>>): void {

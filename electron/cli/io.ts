@@ -14,6 +14,8 @@ export interface CliIo {
   interrupted?: Promise<void>
   /** True when stdout is a terminal (progress bars, colours). */
   isTty?: boolean
+  /** The clock the depot uses (tests move it; the real `vkey` uses the system clock). */
+  now?: () => Date
 }
 
 export function processIo(): CliIo {

@@ -189,7 +189,7 @@ describe('certificate facts and pre-flight', () => {
 
   test('an expired certificate is refused before any request is sent, with its date and how to renew', () => {
     const leaf = issue(new Date('2029-01-01T00:00:00Z'), new Date('2030-06-01T00:00:00Z'))
-    rejects(() => preflight(leaf, now), 'config.certificate-expired', /expired on 2030-06-01\. Renew it through the e-mail address in the certificate \(fleet@demo\.example\)/)
+    rejects(() => preflight(leaf, now), 'config.certificate-expired', /expired on 2030-06-01: no request was sent\. Renew it: `vkey cert renew --out renewal\.csr`.*\(renewal goes through fleet@demo\.example\)/)
   })
 
   test('a certificate that is not valid yet is refused', () => {

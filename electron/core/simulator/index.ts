@@ -25,3 +25,4 @@ export {
   type SimulatorFiles,
   type DemoCredentials,
 } from './material'
+export { readClientCas } from './client-cas'

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { VkError } from '../../../shared/errors'
+import { clientCaList } from './client-cas'
 import { loadSimulatorMaterial, signToken, type SimulatorMaterial } from './material'
 
 export const TOKEN_PATH = '/connectedcar/v3/fleets/virtualkey/smartaccess/token'
@@ -100,6 +101,8 @@ export interface SimulatorOptions {
   extraClientIds?: string[]
   /** Daily limit shown in X-RateLimit-Limit-1 (default 10000). */
   dayLimit?: number
+  /** PEM CA certificates whose client certificates are accepted besides the demo partner CA's (client-cas.ts). */
+  extraClientCas?: string[]
 }
 
 export interface Simulator {
@@ -215,7 +218,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const server: Server = createServer({
     cert: tlsIdentity.certPem,
     key: tlsIdentity.keyPem,
-    ca: [material.partnerCa.certPem],
+    ca: clientCaList(material.partnerCa.certPem, options.extraClientCas),
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
