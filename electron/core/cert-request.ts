@@ -27,7 +27,8 @@ const clockSlackMs = 5 * 60 * 1000
 
 /** SHA-256 of a public key's SubjectPublicKeyInfo DER, `AA:BB:…` uppercase. */
 export function publicKeyFingerprint(key: KeyObject): string {
-  const der = createPublicKey(key).export({ type: 'spki', format: 'der' })
+  const publicKey = key.type === 'public' ? key : createPublicKey(key)
+  const der = publicKey.export({ type: 'spki', format: 'der' })
   return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':')
 }
 
