@@ -178,9 +178,10 @@ describe('certificate facts and pre-flight', () => {
     }
   })
 
-  test('status: expiring under 30 days, expired, not yet valid', () => {
+  test('status: expiring from the first renewal warning (60 days, shared/cert-renewal.ts), expired, not yet valid', () => {
     assert.equal(certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() + 29 * day)).certPem, now).status, 'expiring')
-    assert.equal(certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() + 31 * day)).certPem, now).status, 'valid')
+    assert.equal(certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() + 60.5 * day)).certPem, now).status, 'expiring')
+    assert.equal(certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() + 61.5 * day)).certPem, now).status, 'valid')
     const expired = certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() - 2 * day)).certPem, now)
     assert.equal(expired.status, 'expired')
     assert.ok(expired.daysLeft < 0)
