@@ -11,6 +11,7 @@ import { parseCarData, type ImportResult } from '../../shared/cardata'
 import type { HandoverDetail, HandoverSummary, ImportSummary, ProfileView, Settings } from '../../shared/ipc/contract'
 import { buildHandoverPayload } from '../../shared/qr-payload'
 import type { HandlerDeps } from './app-deps'
+import { certificateRequestHandlers } from './cert-handlers'
 import { exportAuditCsv } from './audit'
 import { BatchRunner } from './batch'
 import { importCarDataFiles } from './cardata-files'
@@ -226,6 +227,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
         keyBytes?.fill(0)
       }
     },
+    ...certificateRequestHandlers(depot, deps.dialogs),
     async 'ca:import'(input) {
       const caPem = await readFile(pathOf(input.ca), 'utf8')
       await depot.setCa(input.profile, caPem)
