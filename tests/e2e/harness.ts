@@ -152,6 +152,8 @@ export interface AppOptions {
    * where the app keeps it (sessionData), so a test can scan it.
    */
   persistentProfile?: boolean
+  /** The handlers' clock (the depot takes `now`): tests move it to see certificate warnings. */
+  now?: () => Date
 }
 
 /** One running app: its own data folder, handlers, browser context and page. */
@@ -245,6 +247,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       systemLocale: options.systemLocale ?? 'en-US',
       version: '0.0.0-e2e',
       platform: process.platform,
+      ...(options.now ? { now: options.now } : {}),
     })
     t.after(async () => {
       pageOpen = false
