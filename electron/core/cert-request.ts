@@ -193,6 +193,12 @@ export function acceptSignedCertificate(
   )
 }
 
+/** Text from a certificate as it may reach a terminal: control characters shown as `?`. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+}
+
 function checkSignedCertificate(leaf: X509Certificate, context: { fileName: string; profileName: string; login: string; now: Date }): void {
   const { fileName, profileName, login, now } = context
   const commonName = leaf.subject
@@ -202,7 +208,7 @@ function checkSignedCertificate(leaf: X509Certificate, context: { fileName: stri
   if (commonName !== login) {
     throw new VkError(
       'config.certificate-format',
-      `${fileName} is for CN=${commonName ?? '(none)'}, but profile "${profileName}" logs in as ${login}: PSA refuses a certificate whose CN is not the login. Ask your Stellantis contact for a certificate with CN=${login}, or fix the profile's login.`,
+      `${fileName} is for CN=${commonName === undefined ? '(none)' : printable(commonName)}, but profile "${profileName}" logs in as ${login}: PSA refuses a certificate whose CN is not the login. Ask your Stellantis contact for a certificate with CN=${login}, or fix the profile's login.`,
       { file: fileName, field: 'certificate' },
     )
   }
