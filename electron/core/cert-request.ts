@@ -161,9 +161,16 @@ export interface SignedAnswer {
  */
 export function acceptSignedCertificate(
   certs: X509Certificate[],
-  context: { fileName: string; profileName: string; login: string; pending: PendingRequest[]; now: Date },
+  context: { fileName: string; profileName: string; login: string; pending: PendingRequest[]; now: Date; current?: ProfileSecrets },
 ): SignedAnswer {
-  const { fileName, profileName, login, pending, now } = context
+  const { fileName, profileName, login, pending, now, current } = context
+  // The same answer imported again (a second click, a re-run script): nothing to change.
+  if (current?.certPem && current.keyPem) {
+    const installed = new X509Certificate(current.certPem).fingerprint256
+    if (certs.some((cert) => cert.fingerprint256 === installed)) {
+      return { credentials: { certPem: current.certPem, keyPem: current.keyPem, chainPems: current.chainPems ?? [] }, remaining: pending }
+    }
+  }
   if (!pending.length) {
     throw new VkError(
       'config.key-mismatch',

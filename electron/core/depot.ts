@@ -227,7 +227,7 @@ export class Depot {
     // matched to the pending key (cert-request.ts), which it consumes.
     const signedOnly = input.key ? undefined : certificatesOnlyIn(input.file)
     const answer = signedOnly
-      ? acceptSignedCertificate(signedOnly, { fileName: input.file.name, profileName: profile.name, login: profile.login, pending: secrets.pendingRequests ?? [], now: this.now() })
+      ? acceptSignedCertificate(signedOnly, { fileName: input.file.name, profileName: profile.name, login: profile.login, pending: secrets.pendingRequests ?? [], now: this.now(), current: secrets })
       : undefined
     const imported = answer?.credentials ?? importPartnerCredentials(input)
     const pendingRequests = answer ? answer.remaining : secrets.pendingRequests

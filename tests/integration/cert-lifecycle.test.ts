@@ -170,7 +170,7 @@ test('the signed answer installs without --key, the old certificate works until 
   assert.equal(strict.stats.tokensIssued, 0)
 })
 
-test('cert renew requests with the current subject; a DER .cer answer installs; importing it twice is refused', async (t) => {
+test('cert renew requests with the current subject; a DER .cer answer installs; importing it again changes nothing; a stray certificate is refused', async (t) => {
   const s = await setup(t)
   const csr = join(s.work, 'renew.csr')
   const renewed = await vkey(['cert', 'renew', '--out', csr], s.env)
@@ -189,10 +189,18 @@ test('cert renew requests with the current subject; a DER .cer answer installs; 
   assert.equal((await token(s, 5)).code, 0)
   await noKeyInClear(s, 'the renewal')
 
+  const fingerprint = (await vkey(['cert', 'show', '--json'], s.env)).stdout
   const again = await vkey(['cert', 'import', cer], s.env)
-  assert.equal(again.code, 3)
-  assert.match(again.stderr, /has no certificate request waiting for an answer/)
-  assert.match(again.stderr, /vkey cert request --profile "sim"/)
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal((await vkey(['cert', 'show', '--json'], s.env)).stdout, fingerprint)
+
+  // No request waiting: a certificate without its key is refused, saying what to do.
+  const stray = await signCsr(s.ca, await foreignCsr(s.work, `/OU=Programs Partners/CN=${s.login}`), join(s.work, 'stray.pem'))
+  const refused = await vkey(['cert', 'import', stray], s.env)
+  assert.equal(refused.code, 3)
+  assert.match(refused.stderr, /stray\.pem holds a certificate without its private key, and profile "sim" has no certificate request waiting for an answer/)
+  assert.match(refused.stderr, /`vkey cert import .*stray\.pem --key KEY\.pem`/)
+  assert.match(refused.stderr, /`vkey cert request --profile "sim" …`/)
 })
 
 test('60/30/10-day warnings under a moved clock: one stderr line for token, batch and queue flush, days left in cert show; refused after expiry with the renew command', async (t) => {
