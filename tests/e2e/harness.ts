@@ -254,6 +254,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
       await context.close().catch(() => undefined)
       await handlers.dispose().catch(() => undefined)
       await rm(dataDir, { recursive: true, force: true })
+      // "Try the simulator" keeps its demo keys beside the data folder (defaultSimulatorDir).
+      await rm(`${dataDir}-simulator`, { recursive: true, force: true })
     })
 
     await page.exposeFunction('__vkeyInvoke', (channel: unknown, input: unknown) => dispatch(handlers, channel, input))
