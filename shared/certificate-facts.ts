@@ -3,12 +3,13 @@
  * Pure TypeScript + zod: used by the core, the IPC contract and the renderer.
  */
 import { z } from 'zod'
+import { RENEWAL_WARNING_DAYS } from './cert-renewal'
 
 export const certificateStatuses = ['valid', 'expiring', 'expired', 'not-yet-valid'] as const
 export type CertificateStatus = (typeof certificateStatuses)[number]
 
-/** A certificate counts as expiring when it has fewer days left than this. */
-export const expiringWithinDays = 30
+/** A certificate counts as expiring from the first renewal warning on (shared/cert-renewal.ts). */
+export const expiringWithinDays = RENEWAL_WARNING_DAYS[0]
 
 export const CertificateFactsSchema = z.object({
   /** Distinguished name, most specific part last as printed by OpenSSL, e.g. `C=FR, O=Acme, OU=Programs Partners, CN=MZP123456`. */

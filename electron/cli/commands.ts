@@ -27,9 +27,10 @@ import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { readRegularFile } from '../core/regular-file'
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
-import { startSimulator } from '../core/simulator'
+import { readClientCas, startSimulator } from '../core/simulator'
 import { write, writeJson } from './args'
 import { findCommand, helpText, overviewHelp, parseFor } from './spec'
+import { certRequestCommand, certShowCommand, warnCertificateRenewal } from './cert-commands'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
 import { vaultCommand } from './vault-commands'
@@ -49,7 +50,7 @@ async function openDepot(io: CliIo): Promise<Depot> {
   const interruption = io.interruption
   // The PSA client tells the interruption when a request reaches PSA, so Ctrl-C can say whether a key may exist.
   const clientOptions = interruption ? { onRequestSent: () => interruption.requestSent(), onRequestSettled: () => interruption.requestSettled() } : undefined
-  const depot = await Depot.open({ dataDir, store: openStore(dataDir), ...(clientOptions ? { clientOptions } : {}) })
+  const depot = await Depot.open({ dataDir, store: openStore(dataDir), ...(clientOptions ? { clientOptions } : {}), ...(io.now ? { now: io.now } : {}) })
   return depot
 }
 
@@ -76,6 +77,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(asked)
     return 0
   }
+  if (command === 'token' || command === 'batch' || (command === 'queue' && rest[0] === 'flush')) await warnCertificateRenewal(io, rest, () => openDepot(io))
   switch (command) {
     case undefined:
     case 'help':
@@ -138,7 +140,9 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
   const dataDir = openDataFolder(io)
   const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
-  const simulator = await startSimulator({ dir, port, latencyMs, ...(values.host ? { host: values.host } : {}) })
+  const extraClientCas: string[] = []
+  for (const file of values['trust-client-ca'] ?? []) extraClientCas.push(...readClientCas(await readTextFile(file, '--trust-client-ca'), file))
+  const simulator = await startSimulator({ dir, port, latencyMs, extraClientCas, ...(values.host ? { host: values.host } : {}) })
   const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
   await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir })
   const material = simulator.material
@@ -294,17 +298,9 @@ async function certCommand(args: string[], io: CliIo): Promise<number> {
     printFacts(io, facts)
     return 0
   }
-  if (sub === 'show') {
-    const { values } = parseFor('cert show', rest)
-    const depot = await openDepot(io)
-    const profile = depot.profile(values.profile)
-    const facts = await depot.certificate(profile.name)
-    if (!facts) throw new VkError('config.no-certificate', `Profile "${profile.name}" has no certificate. Import one with \`vkey cert import FILE --profile "${profile.name}"\`.`)
-    if (values.json) writeJson(io, JSON.stringify({ profile: profile.name, ...facts }, null, 2))
-    else printFacts(io, facts)
-    return 0
-  }
-  throw new VkError('usage', 'vkey cert: use `cert import FILE` or `cert show`.')
+  if (sub === 'show') return certShowCommand(rest, io, () => openDepot(io))
+  if (sub === 'request' || sub === 'renew') return certRequestCommand(sub, rest, io, () => openDepot(io))
+  throw new VkError('usage', 'vkey cert: use `cert import FILE`, `cert show`, `cert request` or `cert renew`.')
 }
 
 function printFacts(io: CliIo, facts: NonNullable<Awaited<ReturnType<Depot['certificate']>>>): void {

@@ -18,6 +18,8 @@ export interface CliIo {
   isTty?: boolean
   /** The real process's SIGINT/SIGTERM handling (interrupt.ts); absent in-process. */
   interruption?: Interruption
+  /** The clock the depot uses (tests move it; the real `vkey` uses the system clock). */
+  now?: () => Date
 }
 
 export function processIo(): CliIo {

@@ -36,13 +36,15 @@ const TIMING_HELP = [
 
 /** Each command's options, as node:util parseArgs takes them. */
 export const OPTIONS = {
-  'simulator': { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' } },
+  'simulator': { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' }, 'trust-client-ca': { type: 'string', multiple: true } },
   'profile add': { env: { type: 'string' }, 'client-id': { type: 'string' }, login: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' }, default: { type: 'boolean' }, timeout: { type: 'string' }, replace: { type: 'boolean' } },
   'profile list': { ...json },
   'profile remove': {},
   'profile default': {},
   'cert import': { key: { type: 'string' }, 'passphrase-stdin': { type: 'boolean' }, ...profile },
   'cert show': { ...profile, ...json },
+  'cert request': { ...profile, out: { type: 'string' }, email: { type: 'string' }, country: { type: 'string' }, state: { type: 'string' }, locality: { type: 'string' }, org: { type: 'string' } },
+  'cert renew': { ...profile, out: { type: 'string' } },
   'token': { cardata: { type: 'string' }, vin: { type: 'string' }, ...timing, ...profile, qr: { type: 'string' }, new: { type: 'boolean' }, ...json },
   'batch': { ...timing, concurrency: { type: 'string' }, out: { type: 'string' }, ...profile, ...json },
   'list': { ...json },
@@ -90,6 +92,15 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     positionals: { min: 1, max: 1, name: 'FILE' },
     example: 'vkey cert import partner.p12 --passphrase-stdin --profile depot < passphrase.txt',
   },
+  {
+    name: 'cert request',
+    synopsis: 'cert request [--profile NAME] --email ADDR --country CC --state ST --locality L --org O [--out CSR.pem]',
+    summary: "makes the partner key (sealed here) and a CSR for Stellantis (CN = the profile's login, OU = Programs Partners)",
+    positionals: { min: 0, max: 0 },
+    details: ['Send the CSR to your Stellantis contact; import the signed answer with `vkey cert import FILE` (no --key). See docs/certificates.md.'],
+    example: 'vkey cert request --email it@depot.example --country FR --state IDF --locality Paris --org "Depot SA" --out depot.csr',
+  },
+  { name: 'cert renew', synopsis: 'cert renew [--profile NAME] [--out CSR.pem]', summary: "a new key and CSR with the current certificate's subject", positionals: { min: 0, max: 0 }, example: 'vkey cert renew --out renewal.csr' },
   { name: 'cert show', synopsis: 'cert show [--profile NAME] [--json]', summary: 'subject, issuer, serial, validity, days left, SHA-256', positionals: { min: 0, max: 0 }, example: 'vkey cert show --profile depot' },
   {
     name: 'token',

@@ -6,7 +6,7 @@
 import type { EventSink } from './ipc-dispatch'
 
 export type FilePurpose = 'certificate' | 'key' | 'ca' | 'cardata'
-export type SaveFormat = 'png' | 'svg' | 'json' | 'pdf' | 'csv'
+export type SaveFormat = 'png' | 'svg' | 'json' | 'pdf' | 'csv' | 'csr'
 
 export interface Dialogs {
   /** Absolute paths the user picked; [] when the dialog was cancelled. */

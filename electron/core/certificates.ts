@@ -10,7 +10,8 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import forge from 'node-forge'
-import { expiringWithinDays, type CertificateFacts, type CertificateStatus } from '../../shared/certificate-facts'
+import { renewalState } from '../../shared/cert-renewal'
+import { type CertificateFacts, type CertificateStatus } from '../../shared/certificate-facts'
 import { VkError } from '../../shared/errors'
 
 export type { CertificateFacts } from '../../shared/certificate-facts'
@@ -386,7 +387,7 @@ function matches(cert: X509Certificate, key: KeyObject): boolean {
 }
 
 /** Orders the rest issuer-first from the leaf upwards; certificates off that path follow. */
-function orderChain(leaf: X509Certificate, others: X509Certificate[]): X509Certificate[] {
+export function orderChain(leaf: X509Certificate, others: X509Certificate[]): X509Certificate[] {
   const ordered: X509Certificate[] = []
   const remaining = [...others]
   let current = leaf
@@ -444,7 +445,7 @@ export function certificateFacts(certPem: string, now: Date = new Date()): Certi
   let status: CertificateStatus = 'valid'
   if (now < notBefore) status = 'not-yet-valid'
   else if (now > notAfter) status = 'expired'
-  else if (daysLeft < expiringWithinDays) status = 'expiring'
+  else if (renewalState(daysLeft).level !== 'none') status = 'expiring'
   const commonName = nameField(cert.subject, 'CN')
   const organizationalUnit = nameField(cert.subject, 'OU')
   const emailAddress = nameField(cert.subject, 'emailAddress') ?? cert.subjectAltName?.match(/email:([^,\s]+)/)?.[1]
@@ -468,14 +469,15 @@ export function certificateFacts(certPem: string, now: Date = new Date()): Certi
  * key that does not belong to it. The issuer is shown elsewhere but not enforced here: the
  * server decides which CAs it trusts.
  */
-export function preflight({ certPem, keyPem }: { certPem: string; keyPem: string }, now: Date = new Date()): CertificateFacts {
+export function preflight({ certPem, keyPem }: { certPem: string; keyPem: string }, now: Date = new Date(), profileName?: string): CertificateFacts {
   const facts = certificateFacts(certPem, now)
   const day = (iso: string): string => iso.slice(0, 10)
   if (facts.status === 'expired') {
-    const renewal = facts.emailAddress ? ` (${facts.emailAddress})` : ''
+    const renewal = facts.emailAddress ? ` (renewal goes through ${facts.emailAddress})` : ''
+    const profileOption = profileName === undefined ? '' : ` --profile ${JSON.stringify(profileName)}`
     throw new VkError(
       'config.certificate-expired',
-      `The client certificate ${facts.commonName ?? facts.subject} expired on ${day(facts.notAfter)}. Renew it through the e-mail address in the certificate${renewal}, then import the new one.`,
+      `The client certificate ${facts.commonName ?? facts.subject} expired on ${day(facts.notAfter)}: no request was sent. Renew it: \`vkey cert renew${profileOption} --out renewal.csr\` (in the app: Renew now), send renewal.csr to your Stellantis contact${renewal}, then import the certificate they return with \`vkey cert import FILE${profileOption}\`.`,
       { field: 'certificate' },
     )
   }

@@ -11,6 +11,7 @@ import { MAX_DURATION_SECONDS, secondsUntil } from '../../shared/duration'
 import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
 import type { KeyValueStore } from './app-deps'
+import { acceptSignedCertificate, certificatesOnlyIn } from './cert-request'
 import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
 import { handoverPayloadOf } from './handover-payload'
 import { HandoverStore, storedError, type DurationPlan, type HandoverRecord } from './handovers'
@@ -257,10 +258,17 @@ export class Depot {
     input: Parameters<typeof importPartnerCredentials>[0],
   ): Promise<CertificateFacts> {
     const profile = this.profile(profileName)
-    const imported = importPartnerCredentials(input)
     const vault = await this.vault()
     const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
-    await vault.saveProfileSecrets(profile.name, { ...secrets, certPem: imported.certPem, keyPem: imported.keyPem, chainPems: imported.chainPems })
+    // A certificate with no key beside it is the answer to a request VK Depot made: it is
+    // matched to the pending key (cert-request.ts), which it consumes.
+    const signedOnly = input.key ? undefined : certificatesOnlyIn(input.file)
+    const answer = signedOnly
+      ? acceptSignedCertificate(signedOnly, { fileName: input.file.name, profileName: profile.name, login: profile.login, pending: secrets.pendingRequests ?? [], now: this.now(), current: secrets })
+      : undefined
+    const imported = answer?.credentials ?? importPartnerCredentials(input)
+    const pendingRequests = answer ? answer.remaining : secrets.pendingRequests
+    await vault.saveProfileSecrets(profile.name, { ...secrets, certPem: imported.certPem, keyPem: imported.keyPem, chainPems: imported.chainPems, pendingRequests })
     this.touchProfile(profile)
     await this.dropClient(profile.name)
     return certificateFacts(imported.certPem, this.now())
@@ -306,7 +314,7 @@ export class Depot {
     if (!secrets.password) {
       throw new VkError('config.profile', `Profile "${profile.name}" has no password. Set it again with \`vkey profile add "${profile.name}" … --password-stdin\` or in Settings.`, { field: 'password' })
     }
-    const facts = preflight({ certPem: secrets.certPem, keyPem: secrets.keyPem }, this.now())
+    const facts = preflight({ certPem: secrets.certPem, keyPem: secrets.keyPem }, this.now(), profile.name)
     if (cached) await cached.client.close()
     const credentials: PartnerCredentials = {
       baseUrl: profile.baseUrl,

@@ -10,6 +10,7 @@ import { parseCarData, type ImportResult } from '../../shared/cardata'
 import type { HandoverDetail, HandoverSummary, ImportSummary, ProfileView, Settings } from '../../shared/ipc/contract'
 import type { Environment } from '../../shared/profile'
 import type { HandlerDeps } from './app-deps'
+import { certificateRequestHandlers } from './cert-handlers'
 import { exportAuditCsv } from './audit'
 import { BatchRunner } from './batch'
 import { importCarDataFiles } from './cardata-files'
@@ -237,6 +238,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
         keyBytes?.fill(0)
       }
     },
+    ...certificateRequestHandlers(depot, deps.dialogs),
     async 'ca:import'(input) {
       const caPem = (await readRegularFile(pathOf(input.ca), { hint: 'Choose the CA certificate file itself.', field: 'ca' })).toString('utf8')
       await depot.setCa(input.profile, caPem)

@@ -13,13 +13,35 @@ export interface ProfileSecrets {
   certPem?: string
   keyPem?: string
   chainPems?: string[]
+  /** Keys made for certificate requests still waiting for Stellantis' answer (cert-request.ts), newest first. */
+  pendingRequests?: PendingRequest[]
 }
+
+/** A certificate request VK Depot made: its key (sealed with the rest) and what it asked for. */
+export interface PendingRequest {
+  keyPem: string
+  csrPem: string
+  fields: { country: string; state: string; locality: string; organization: string; email: string }
+  commonName: string
+  createdAt: string
+  keyFingerprintSha256: string
+}
+
+const pendingRequestSchema = z.object({
+  keyPem: z.string(),
+  csrPem: z.string(),
+  fields: z.object({ country: z.string(), state: z.string(), locality: z.string(), organization: z.string(), email: z.string() }),
+  commonName: z.string(),
+  createdAt: z.string(),
+  keyFingerprintSha256: z.string(),
+})
 
 const profileSecretsSchema = z.object({
   password: z.string().optional(),
   certPem: z.string().optional(),
   keyPem: z.string().optional(),
   chainPems: z.array(z.string()).optional(),
+  pendingRequests: z.array(pendingRequestSchema).optional(),
 })
 
 const vaultIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/)

@@ -6,7 +6,7 @@ import type { BrowserWindow, Dialog, FileFilter, OpenDialogOptions, SaveDialogOp
 import type { Dialogs, FilePurpose, SaveFormat } from '../core/app-deps'
 
 export const openFilters: Record<FilePurpose, FileFilter[]> = {
-  certificate: [{ name: 'Certificate (PKCS#12 or PEM)', extensions: ['p12', 'pfx', 'pem', 'crt', 'cer'] }],
+  certificate: [{ name: 'Certificate (PKCS#12, PEM or DER)', extensions: ['p12', 'pfx', 'pem', 'crt', 'cer', 'der'] }],
   key: [{ name: 'Private key (PEM)', extensions: ['pem', 'key'] }],
   ca: [{ name: 'CA certificate (PEM)', extensions: ['pem', 'crt', 'cer'] }],
   cardata: [{ name: 'CarData (JSON, or a photo/screenshot of the code)', extensions: ['json', 'png', 'jpg', 'jpeg'] }],
@@ -25,6 +25,7 @@ export const saveFilters: Record<SaveFormat, FileFilter[]> = {
   json: [{ name: 'JSON', extensions: ['json'] }],
   pdf: [{ name: 'PDF document', extensions: ['pdf'] }],
   csv: [{ name: 'CSV spreadsheet', extensions: ['csv'] }],
+  csr: [{ name: 'Certificate request (PEM)', extensions: ['csr', 'pem'] }],
 }
 
 export function openDialogOptions(purpose: FilePurpose, multiple: boolean): OpenDialogOptions {

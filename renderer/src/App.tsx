@@ -10,6 +10,8 @@ import { useBatchProgress } from './batch'
 import { ErrorPanel } from './components/ErrorPanel'
 import { NavIcon } from './components/NavIcon'
 import { QueueBanner } from './components/QueueBanner'
+import type { RequestTrigger } from './components/CertificateRequests'
+import { RenewalBanner } from './components/RenewalBanner'
 import { Spinner } from './components/Spinner'
 import { VaultRecovery } from './components/VaultRecovery'
 import { activeProfile } from './connection'
@@ -29,8 +31,14 @@ export function App() {
   const [profiles, setProfiles] = useState<ProfileView[] | null>(null)
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [loadError, setLoadError] = useState<ErrorView | null>(null)
+  const [renewal, setRenewal] = useState<RequestTrigger | null>(null)
   const mainRef = useRef<HTMLElement>(null)
   const batch = useBatchProgress()
+
+  // "Renew now" opens the wizard once: leaving Settings forgets it.
+  useEffect(() => {
+    if (screen !== 'settings') setRenewal(null)
+  }, [screen])
 
   const reloadProfiles = useCallback(async (): Promise<ProfileView[]> => {
     const { profiles: list } = await unwrap(vkey().listProfiles(undefined))
@@ -114,6 +122,7 @@ export function App() {
             <Spinner /> {t('common.loading')}
           </p>
         )}
+        {screen !== null && <RenewalBanner profiles={profiles} onRenew={(name) => { setRenewal({ profile: name, nonce: Date.now() }); go('settings') }} />}
         {screen !== null && screen !== 'settings' && <QueueBanner refreshKey={screen} />}
         {screen === 'vehicles' && (
           <VehiclesScreen
@@ -127,7 +136,7 @@ export function App() {
         {screen === 'request' && selectedId && <RequestScreen handoverId={selectedId} onIssued={(id) => selectVehicle(id, 'token')} onBack={() => go('vehicles')} />}
         {screen === 'token' && selectedId && <TokenScreen handoverId={selectedId} profiles={profiles ?? []} onRequestAgain={() => go('request')} />}
         {screen === 'history' && <HistoryScreen onOpen={(id, hasToken) => selectVehicle(id, hasToken ? 'token' : 'request')} />}
-        {screen === 'settings' && profiles && <SettingsScreen profiles={profiles} reloadProfiles={reloadProfiles} onDone={() => go('vehicles')} />}
+        {screen === 'settings' && profiles && <SettingsScreen profiles={profiles} reloadProfiles={reloadProfiles} onDone={() => go('vehicles')} requestFor={renewal} />}
       </main>
     </div>
   )

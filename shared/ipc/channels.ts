@@ -14,6 +14,8 @@ export const channelMethods = {
   'files:choose': 'chooseFiles',
   'certificate:import': 'importCertificate',
   'ca:import': 'importCa',
+  'certificate:requests': 'certificateRequests',
+  'certificate:request': 'requestCertificate',
   'vehicles:import-files': 'importVehicleFiles',
   'vehicles:import-text': 'importVehicleText',
   'handovers:list': 'listHandovers',

@@ -10,6 +10,7 @@
  * bundle or passphrase. Tokens do cross: showing them to the phone is the product.
  */
 import { z } from 'zod'
+import { CsrSubjectFields, PendingRequestView } from '../cert-request'
 import { errorCodes } from '../errors'
 import { channelMethods, eventMethods, type Channel, type EventChannel } from './channels'
 
@@ -215,6 +216,16 @@ export const contract = {
     output: CertificateView,
   },
   'ca:import': { input: z.object({ profile: name, ca: z.string().max(100) }), output: ProfileView },
+  /** The profile's certificate requests waiting for Stellantis, and the fields to prefill a new one with. */
+  'certificate:requests': {
+    input: z.object({ profile: name }),
+    output: z.object({ login: z.string(), draft: CsrSubjectFields.partial(), pending: z.array(PendingRequestView) }),
+  },
+  /** Makes the key (sealed, never crosses) and saves the CSR where the user picks in a save dialog. */
+  'certificate:request': {
+    input: z.object({ profile: name, fields: CsrSubjectFields }),
+    output: z.object({ saved: z.boolean(), fileName: z.string().optional(), pending: PendingRequestView.optional() }),
+  },
   'vehicles:import-files': { input: z.object({ grants: z.array(z.string().max(100)).min(1).max(1000) }), output: ImportSummary },
   'vehicles:import-text': {
     input: z.object({ name: z.string().min(1).max(255), text: z.string().max(16 * 1024 * 1024) }),

@@ -158,6 +158,8 @@ export interface AppOptions {
    * where the app keeps it (sessionData), so a test can scan it.
    */
   persistentProfile?: boolean
+  /** The handlers' clock (the depot takes `now`): tests move it to see certificate warnings. */
+  now?: () => Date
 }
 
 /** One running app: its own data folder, handlers, browser context and page. */
@@ -260,6 +262,7 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
       regionalLocale: options.regionalLocale ?? 'en-GB',
       version: '0.0.0-e2e',
       platform: process.platform,
+      ...(options.now ? { now: options.now } : {}),
     })
     t.after(async () => {
       pageOpen = false

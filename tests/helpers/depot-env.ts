@@ -38,10 +38,10 @@ export interface TestDepot {
  * A data folder with a simulator profile "sim" (default) and the demo partner
  * certificate imported, exactly as a user would set it up with `vkey`.
  */
-export async function setupDepot(t: TestContext, options: { latencyMs?: number; profile?: boolean } = {}): Promise<TestDepot> {
+export async function setupDepot(t: TestContext, options: { latencyMs?: number; profile?: boolean; extraClientCas?: string[] } = {}): Promise<TestDepot> {
   const root = await tempFolder(t)
   const dataDir = join(root, 'data')
-  const simulator = await startSimulator({ dir: defaultSimulatorDir(dataDir), port: 0, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}) })
+  const simulator = await startSimulator({ dir: defaultSimulatorDir(dataDir), port: 0, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.extraClientCas ? { extraClientCas: options.extraClientCas } : {}) })
   t.after(() => simulator.close())
   const depot = await Depot.open({ dataDir, store: openStore(dataDir), clientOptions: { retryBaseDelayMs: 5 } })
   t.after(() => depot.close())
@@ -83,15 +83,15 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs `vkey` in this process with captured streams (fast; same code as the binary). */
-export async function vkey(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<CliResult> {
+/** Runs `vkey` in this process with captured streams (fast; same code as the binary); `now` moves its clock. */
+export async function vkey(args: string[], env: NodeJS.ProcessEnv, stdin = '', now?: () => Date): Promise<CliResult> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   const out: Buffer[] = []
   const err: Buffer[] = []
   stdout.on('data', (c: Buffer) => out.push(c))
   stderr.on('data', (c: Buffer) => err.push(c))
-  const io: CliIo = { stdout, stderr, stdin: Readable.from([Buffer.from(stdin)]), env, isTty: false }
+  const io: CliIo = { stdout, stderr, stdin: Readable.from([Buffer.from(stdin)]), env, isTty: false, ...(now ? { now } : {}) }
   const code = await runCli(args, io)
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
 }

@@ -2,6 +2,7 @@
  * Test fixtures for the PSA simulator and client: key material made once per test process
  * (RSA key generation is the slow part) and copied into each test's own temp folder.
  */
+import { rmSync } from 'node:fs'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,9 +19,8 @@ let template: Promise<string> | undefined
 function materialTemplate(): Promise<string> {
   template ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vkd-sim-template-'))
-    process.once('exit', () => {
-      void rm(dir, { recursive: true, force: true })
-    })
+    // 'exit' handlers run synchronously: an async rm there never finishes.
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
     await loadSimulatorMaterial(join(dir, 'sim'))
     return join(dir, 'sim')
   })()

@@ -178,9 +178,10 @@ describe('certificate facts and pre-flight', () => {
     }
   })
 
-  test('status: expiring under 30 days, expired, not yet valid', () => {
+  test('status: expiring from the first renewal warning (60 days, shared/cert-renewal.ts), expired, not yet valid', () => {
     assert.equal(certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() + 29 * day)).certPem, now).status, 'expiring')
-    assert.equal(certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() + 31 * day)).certPem, now).status, 'valid')
+    assert.equal(certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() + 60.5 * day)).certPem, now).status, 'expiring')
+    assert.equal(certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() + 61.5 * day)).certPem, now).status, 'valid')
     const expired = certificateFacts(issue(new Date(now.getTime() - 300 * day), new Date(now.getTime() - 2 * day)).certPem, now)
     assert.equal(expired.status, 'expired')
     assert.ok(expired.daysLeft < 0)
@@ -189,7 +190,7 @@ describe('certificate facts and pre-flight', () => {
 
   test('an expired certificate is refused before any request is sent, with its date and how to renew', () => {
     const leaf = issue(new Date('2029-01-01T00:00:00Z'), new Date('2030-06-01T00:00:00Z'))
-    rejects(() => preflight(leaf, now), 'config.certificate-expired', /expired on 2030-06-01\. Renew it through the e-mail address in the certificate \(fleet@demo\.example\)/)
+    rejects(() => preflight(leaf, now), 'config.certificate-expired', /expired on 2030-06-01: no request was sent\. Renew it: `vkey cert renew --out renewal\.csr`.*\(renewal goes through fleet@demo\.example\)/)
   })
 
   test('a certificate that is not valid yet is refused', () => {

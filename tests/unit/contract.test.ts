@@ -35,6 +35,8 @@ const validInputs: { [C in Channel]: InputOf<C> } = {
   'files:choose': { purpose: 'certificate', multiple: false },
   'certificate:import': { profile: 'Depot', certificate: 'grant-1', key: 'grant-2', passphrase: 'pp' },
   'ca:import': { profile: 'Depot', ca: 'grant-3' },
+  'certificate:requests': { profile: 'Depot' },
+  'certificate:request': { profile: 'Depot', fields: { email: 'fleet@depot.example', country: 'FR', state: 'Bretagne', locality: 'Rennes', organization: 'Depot Ouest' } },
   'vehicles:import-files': { grants: ['grant-4'] },
   'vehicles:import-text': { name: 'cars.json', text: '{}' },
   'handovers:list': { vin: 'VF3', status: 'issued', from: '2026-01-01', to: '2026-12-31' },

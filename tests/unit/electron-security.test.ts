@@ -515,7 +515,7 @@ describe('navigation and permission lockdown', () => {
 
 describe('the native dialogs', () => {
   it('filter each purpose to its file types', () => {
-    assert.deepEqual(openFilters.certificate[0]?.extensions, ['p12', 'pfx', 'pem', 'crt', 'cer'])
+    assert.deepEqual(openFilters.certificate[0]?.extensions, ['p12', 'pfx', 'pem', 'crt', 'cer', 'der'])
     assert.deepEqual(openFilters.key[0]?.extensions, ['pem', 'key'])
     assert.deepEqual(openFilters.ca[0]?.extensions, ['pem', 'crt', 'cer'])
     assert.deepEqual(openFilters.cardata[0]?.extensions, ['json', 'png', 'jpg', 'jpeg'])
@@ -526,6 +526,7 @@ describe('the native dialogs', () => {
   it('suggest a file name, never a folder, when saving', () => {
     assert.equal(saveDialogOptions('../../etc/vkey.png', 'png').defaultPath, '.._.._etc_vkey.png')
     assert.deepEqual(saveDialogOptions('audit.csv', 'csv').filters, [{ name: 'CSV spreadsheet', extensions: ['csv'] }])
+    assert.deepEqual(saveDialogOptions('MZP123456-certificate-request.csr', 'csr').filters, [{ name: 'Certificate request (PEM)', extensions: ['csr', 'pem'] }])
   })
 })
 

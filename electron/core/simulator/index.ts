@@ -27,3 +27,4 @@ export {
   type DemoCredentials,
 } from './material'
 export { makeDemoCarData, simulatorInspect, type DemoCarDataOptions } from './cardata'
+export { readClientCas } from './client-cas'

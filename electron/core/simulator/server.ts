@@ -12,6 +12,7 @@ import type { TLSSocket } from 'node:tls'
 import { VkError } from '../../../shared/errors'
 import { checkCarDataValue } from '../../../shared/cardata'
 import { defaultStallFaults, sendStalled, type StallFaults } from './faults'
+import { clientCaList } from './client-cas'
 import { loadSimulatorMaterial, signToken, type SimulatorMaterial } from './material'
 import { simulatorInspect } from './cardata'
 
@@ -111,6 +112,8 @@ export interface SimulatorOptions {
   extraClientIds?: string[]
   /** Daily limit shown in X-RateLimit-Limit-1 (default 10000). */
   dayLimit?: number
+  /** PEM CA certificates whose client certificates are accepted besides the demo partner CA's (client-cas.ts). */
+  extraClientCas?: string[]
 }
 
 export interface Simulator {
@@ -230,7 +233,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const server: Server = createServer({
     cert: tlsIdentity.certPem,
     key: tlsIdentity.keyPem,
-    ca: [material.partnerCa.certPem],
+    ca: clientCaList(material.partnerCa.certPem, options.extraClientCas),
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',

@@ -1,12 +1,14 @@
 import { useTranslation } from 'react-i18next'
+import { renewalState } from '../../../shared/cert-renewal'
 import type { CertificateView } from '../../../shared/ipc/contract'
 import { formatDateTime } from '../format'
 
-/** Subject, issuer and days left; amber when it ends within 30 days, red and blocking when expired. */
+/** Subject, issuer and days left; amber from 60 days before the end, red from 10 days, red and blocking when expired. */
 export function CertificateSummary({ certificate }: { certificate: CertificateView }) {
   const { t, i18n } = useTranslation()
   const { status, daysLeft } = certificate
-  const tone = status === 'valid' ? 'ok' : status === 'expiring' ? 'warning' : 'danger'
+  // Amber until the last renewal warning, then red, like the banner (shared/cert-renewal.ts).
+  const tone = status === 'valid' ? 'ok' : status === 'expiring' && renewalState(daysLeft).tone === 'amber' ? 'warning' : 'danger'
   const state =
     status === 'valid'
       ? t('certificate.daysLeft', { count: daysLeft })

@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next'
 import type { ProfileView, Settings } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { CertificateImport } from '../components/CertificateImport'
+import { CertificateRequests, type RequestTrigger } from '../components/CertificateRequests'
 import { CertificateSummary } from '../components/CertificateSummary'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { ProfileForm } from '../components/ProfileForm'
@@ -17,9 +18,11 @@ export interface SettingsScreenProps {
   profiles: ProfileView[]
   reloadProfiles: () => Promise<ProfileView[]>
   onDone: () => void
+  /** Set by the renewal banner's "Renew now": opens that profile's certificate request wizard. */
+  requestFor?: RequestTrigger | null
 }
 
-export function SettingsScreen({ profiles, reloadProfiles, onDone }: SettingsScreenProps) {
+export function SettingsScreen({ profiles, reloadProfiles, onDone, requestFor }: SettingsScreenProps) {
   const { t } = useTranslation()
   const [adding, setAdding] = useState(false)
   const [error, setError] = useState<ErrorView | null>(null)
@@ -94,7 +97,7 @@ export function SettingsScreen({ profiles, reloadProfiles, onDone }: SettingsScr
             </div>
           )}
           {profiles.map((profile) => (
-            <ProfileCard key={profile.name} profile={profile} reloadProfiles={reloadProfiles} onError={setError} />
+            <ProfileCard key={profile.name} profile={profile} reloadProfiles={reloadProfiles} onError={setError} requestFor={requestFor} />
           ))}
           <div className="button-row">
             <button type="button" className="button button--primary" onClick={onDone}>
@@ -113,9 +116,10 @@ interface ProfileCardProps {
   profile: ProfileView
   reloadProfiles: () => Promise<ProfileView[]>
   onError: (error: ErrorView) => void
+  requestFor?: RequestTrigger | null | undefined
 }
 
-function ProfileCard({ profile, reloadProfiles, onError }: ProfileCardProps) {
+function ProfileCard({ profile, reloadProfiles, onError, requestFor }: ProfileCardProps) {
   const { t } = useTranslation()
   const [editing, setEditing] = useState(false)
   const [confirmRemove, setConfirmRemove] = useState(false)
@@ -191,6 +195,7 @@ function ProfileCard({ profile, reloadProfiles, onError }: ProfileCardProps) {
       <div className="profile-card__certificate">
         <h4 className="subheading">{t('certificate.title')}</h4>
         {profile.certificate ? <CertificateSummary certificate={profile.certificate} /> : <p className="notice notice--warning">{t('certificate.none')}</p>}
+        <CertificateRequests profile={profile.name} hasCertificate={Boolean(profile.certificate)} trigger={requestFor} onChanged={reloadProfiles} />
         <details className="disclosure">
           <summary>{profile.certificate ? t('certificate.replace') : t('certificate.add')}</summary>
           <CertificateImport profile={profile.name} onImported={reloadProfiles} />

@@ -1,0 +1,124 @@
+/**
+ * `vkey cert request`, `cert renew` and `cert show`, and the one renewal line the
+ * token-spending commands print on stderr. The key never reaches stdout: only the CSR does
+ * (when no --out is given), and a CSR holds the public key only.
+ */
+import { resolve } from 'node:path'
+import type { CsrSubjectFields } from '../../shared/cert-request'
+import { VkError } from '../../shared/errors'
+import { certificateStatus, renewalFields, renewalWarning, requestCertificate, type CertificateStatus } from '../core/cert-service'
+import type { Depot } from '../core/depot'
+import { writeFileAtomic } from '../core/secure-files'
+import { write } from './args'
+import { parseFor } from './spec'
+import type { CliIo } from './io'
+
+type OpenDepot = () => Promise<Depot>
+
+export async function certRequestCommand(sub: 'request' | 'renew', args: string[], io: CliIo, openDepot: OpenDepot): Promise<number> {
+  const { values } = sub === 'request' ? parseFor('cert request', args) : parseFor('cert renew', args)
+  const depot = await openDepot()
+  try {
+    const given = values as Record<string, string | undefined>
+    const fields: Partial<CsrSubjectFields> =
+      sub === 'renew'
+        ? await renewalFields(depot, values.profile)
+        : { email: given.email, country: given.country, state: given.state, locality: given.locality, organization: given.org }
+    const out = values.out ? resolve(values.out) : undefined
+    const pending = await requestCertificate(depot, values.profile, fields, async (csrPem) => {
+      if (out) await writeFileAtomic(out, csrPem)
+      else io.stdout.write(csrPem)
+    })
+    const profile = depot.profile(values.profile)
+    const say = (line: string): void => void (out ? write(io, line) : io.stderr.write(`${line}\n`))
+    say(`${sub === 'renew' ? 'Renewal request' : 'Certificate request'} made for profile "${profile.name}"${out ? `: ${out}` : ' (CSR on standard output)'}.`)
+    say(`  subject:      ${pending.subject}`)
+    say(`  key:          RSA 2048, SHA-256 ${pending.keyFingerprintSha256} (sealed in the data folder; it never leaves VK Depot)`)
+    say(`Next: send ${out ? 'this file' : 'the CSR'} to your Stellantis contact. When the signed certificate comes back, import it: vkey cert import FILE${values.profile ? ` --profile ${JSON.stringify(profile.name)}` : ''}`)
+    say('Until then the current certificate (if any) keeps working.')
+    return 0
+  } finally {
+    await depot.close()
+  }
+}
+
+export async function certShowCommand(args: string[], io: CliIo, openDepot: OpenDepot): Promise<number> {
+  const { values } = parseFor('cert show', args)
+  const depot = await openDepot()
+  try {
+    const status = await certificateStatus(depot, values.profile)
+    if (values.json) {
+      write(io, JSON.stringify(showJson(status), null, 2))
+      return 0
+    }
+    if (!status.certificate && !status.pending.length) {
+      throw new VkError('config.no-certificate', `Profile "${status.profile}" has no certificate. Import one with \`vkey cert import FILE --profile "${status.profile}"\`, or make a request with \`vkey cert request --profile "${status.profile}" …\`.`)
+    }
+    printStatus(io, status)
+    return 0
+  } finally {
+    await depot.close()
+  }
+}
+
+/** The `cert show --json` document: the facts at the top level (as before), days left, the warning, pending requests. */
+function showJson(status: CertificateStatus) {
+  return {
+    profile: status.profile,
+    ...(status.certificate ?? {}),
+    certificate: status.certificate !== null,
+    renewal: status.renewal ? { level: status.renewal.level, tone: status.renewal.tone, threshold: status.renewal.threshold ?? null } : null,
+    pendingRequests: status.pending.map((p) => ({ subject: p.subject, createdAt: p.createdAt, keyFingerprintSha256: p.keyFingerprintSha256 })),
+  }
+}
+
+function printStatus(io: CliIo, status: CertificateStatus): void {
+  const facts = status.certificate
+  if (facts) {
+    write(io, `  subject:      ${facts.subject}`)
+    write(io, `  issuer:       ${facts.issuer}`)
+    write(io, `  serial:       ${facts.serialNumber}`)
+    write(io, `  valid:        ${facts.notBefore} → ${facts.notAfter} (${facts.daysLeft} days left, ${facts.status})`)
+    write(io, `  SHA-256:      ${facts.fingerprintSha256}`)
+    const level = status.renewal?.level
+    if (level && level !== 'none') {
+      const option = ` --profile ${JSON.stringify(status.profile)}`
+      write(io, `  renewal:      ${level === 'expired' ? 'EXPIRED' : `${facts.daysLeft} days left`}: \`vkey cert renew${option} --out renewal.csr\``)
+    }
+  } else {
+    write(io, `  certificate:  none yet (profile "${status.profile}")`)
+  }
+  for (const pending of status.pending) {
+    write(io, `  pending request (waiting for Stellantis):`)
+    write(io, `    subject:    ${pending.subject}`)
+    write(io, `    made on:    ${pending.createdAt}`)
+    write(io, `    key SHA-256: ${pending.keyFingerprintSha256}`)
+  }
+}
+
+/**
+ * One line on stderr when the certificate that `vkey token`, `batch` or `queue flush` will
+ * use is within 60 days of expiry. Never fails the command: the command itself reports a
+ * missing profile, certificate or keychain.
+ */
+export async function warnCertificateRenewal(io: CliIo, args: string[], openDepot: OpenDepot): Promise<void> {
+  try {
+    const depot = await openDepot()
+    try {
+      const line = await renewalWarning(depot, profileOption(args))
+      if (line) io.stderr.write(`${line}\n`)
+    } finally {
+      await depot.close()
+    }
+  } catch {
+    // the command that follows says what is wrong
+  }
+}
+
+function profileOption(args: string[]): string | undefined {
+  for (const [index, arg] of args.entries()) {
+    if (arg === '--profile') return args[index + 1]
+    if (arg.startsWith('--profile=')) return arg.slice('--profile='.length)
+  }
+  return undefined
+}
