@@ -18,6 +18,7 @@ import { Depot, defaultSimulatorDir, type ProfileSummary } from '../core/depot'
 import type { DurationPlan, HandoverRecord } from '../core/handovers'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
+import { recordEnvironment } from '../core/qr-files'
 import { startSimulator } from '../core/simulator'
 import { parse, write } from './args'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
@@ -368,7 +369,7 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   if (options.qr) {
     const payload = buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires, tokenSignature: token.tokenSignature })
     qrPath = resolve(options.qr)
-    await writeHandoverQr(qrPath, payload)
+    await writeHandoverQr(qrPath, payload, { environment: recordEnvironment(depot, record) })
   }
   if (options.json) {
     write(

@@ -3,17 +3,15 @@
  * offline-prepared handover commands, over the same depot as the app.
  */
 import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
-import { buildHandoverPayload } from '../../shared/qr-payload'
 import { exportAuditCsv } from '../core/audit'
 import { BatchRunner, DEFAULT_CONCURRENCY } from '../core/batch'
 import { importCarDataFiles } from '../core/cardata-files'
 import type { Depot } from '../core/depot'
 import { carDataHash, coversPlan, hasValidToken, type HandoverRecord } from '../core/handovers'
-import { writeHandoverPack } from '../core/pack'
-import { writeHandoverQr } from '../core/qr'
+import { describeWriteError, QrFilePipeline, recordEnvironment } from '../core/qr-files'
 import { parse, write } from './args'
 import type { CliIo } from './io'
 
@@ -101,24 +99,23 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     }
     const added = await depot.addVehicles({ vehicles: fresh, issues: [] }, values.profile ? { profile: values.profile } : {})
     ids.push(...added.map((r) => r.id))
-    const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io))
+    // --out: QR files are rendered and written beside the requests (core/qr-files.ts).
+    const out = values.out ? resolve(values.out) : undefined
+    if (out) {
+      await mkdir(out, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+        throw new VkError('input.file', `The --out folder ${out} could not be created: ${describeWriteError(error)}. Choose another --out folder.`, { file: out, field: '--out' }, { cause: error })
+      })
+    }
+    const files = out ? new QrFilePipeline({ dir: out, store, environmentOf: (r) => recordEnvironment(depot, r), now: () => depot.now() }) : undefined
+    const printer = values.json ? () => undefined : progressPrinter(io)
+    const runner = new BatchRunner(depot, files ? (progress) => { printer(progress); files.onProgress(progress) } : printer)
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
     const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal }) : { batchId: '', issued: [], skipped: [], failed: [], queued: [], cancelled: false }
 
     const records = new Map((await store.list()).map((r) => [r.id, r]))
     const ready = [...outcome.issued, ...outcome.skipped].map((id) => records.get(id)).filter((r): r is HandoverRecord => Boolean(r && hasValidToken(r, depot.now())))
-    const qrFiles: Record<string, string> = {}
-    if (values.out) {
-      const out = resolve(values.out)
-      await mkdir(out, { recursive: true, mode: 0o700 })
-      for (const record of ready) {
-        const token = store.tokenOf(record)!
-        const file = join(out, `${record.vin ?? record.id}.png`)
-        await writeHandoverQr(file, buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires!, tokenSignature: token.tokenSignature }))
-        qrFiles[record.id] = file
-      }
-    }
+    const qrFiles: Record<string, string> = files ? Object.fromEntries(await files.finish()) : {}
     const failures = [
       ...imported.issues.map((issue) => ({ what: `${issue.source}${issue.field ? ` (${issue.field})` : ''}`, code: issue.code as ErrorCode, message: issue.message })),
       ...outcome.failed.map((f) => ({ what: f.vin ?? records.get(f.id)?.source ?? f.id, code: f.code, message: f.message })),
@@ -205,7 +202,9 @@ export async function packCommand(args: string[], io: CliIo, context: HandoverCo
   const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
   if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
   if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch`).')
-  const pages = await writeHandoverPack(resolve(values.out), records, store)
+  // pdf-lib loads only for this command (a cold `vkey token` does not parse it).
+  const { writeHandoverPack } = await import('../core/pack')
+  const pages = await writeHandoverPack(resolve(values.out), records, store, { environmentOf: (r) => recordEnvironment(depot, r) })
   write(io, `Handover pack written: ${resolve(values.out)} (${pages} page${pages === 1 ? '' : 's'}). Every page is a car key until its expiry: keep it safe.`)
   return 0
 }

@@ -19,6 +19,7 @@ import { coversPlan, hasValidToken, type HandoverRecord } from './handovers'
 import type { Handlers } from './ipc-dispatch'
 import { writeHandoverPack } from './pack'
 import { renderHandoverQr } from './qr'
+import { recordEnvironment } from './qr-files'
 import { writeFileAtomic } from './secure-files'
 import { startSimulator, type Simulator } from './simulator'
 
@@ -288,7 +289,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
         const json = { id: record.id, vin: record.vin ?? null, access_token: token.accessToken, token_type: token.tokenType, expires: token.expires, expires_in: token.expiresIn, token_signature: token.tokenSignature }
         await writeFileAtomic(path, `${JSON.stringify(json, null, 2)}\n`)
       } else {
-        const rendered = await renderHandoverQr(payload, input.format)
+        const rendered = await renderHandoverQr(payload, input.format, { environment: recordEnvironment(depot, record) })
         await writeFileAtomic(path, rendered)
       }
       return { saved: true, fileName: basename(path) }
@@ -351,7 +352,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       if (!valid.length) throw new VkError('not-found', 'No valid token to put in a handover pack. Request tokens first.')
       const path = await deps.dialogs.chooseSavePath('vkey-handover-pack.pdf', 'pdf')
       if (!path) return { saved: false, pages: 0 }
-      const pages = await writeHandoverPack(path, valid, store)
+      const pages = await writeHandoverPack(path, valid, store, { environmentOf: (r) => recordEnvironment(depot, r) })
       return { saved: true, fileName: basename(path), pages }
     },
     async 'audit:export'() {
