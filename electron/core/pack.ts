@@ -3,6 +3,7 @@
  * time and a warning that the QR is a car key until then), for a technician who hands
  * cars over where there is no network and no laptop at hand.
  */
+import { deflateSync } from 'node:zlib'
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib'
 import { environmentMark } from '../../shared/environment-mark'
 import { VkError } from '../../shared/errors'
@@ -19,9 +20,18 @@ export interface PackOptions {
 
 const A4: [number, number] = [595.28, 841.89]
 
+const formats = new Map<string, Intl.DateTimeFormat>()
+
 /** Expiry as the technician's clock shows it, with the zone so nobody misreads it. */
 export function localExpiry(iso: string, locale = 'en-GB', timeZone?: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'long', ...(timeZone ? { timeZone } : {}) }).format(new Date(iso))
+  // One formatter per locale and zone: building one costs more than formatting a page.
+  const key = `${locale}|${timeZone ?? ''}`
+  let format = formats.get(key)
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'long', ...(timeZone ? { timeZone } : {}) })
+    formats.set(key, format)
+  }
+  return format.format(new Date(iso))
 }
 
 /** Standard PDF fonts only carry WinAnsi: anything else is shown as '?' rather than failing. */
@@ -42,7 +52,8 @@ function drawQr(pdf: PDFDocument, page: PDFPage, payload: string, box: { x: numb
   const parts = ['q 0 0 0 rg', `${module.toFixed(4)} 0 0 ${(-module).toFixed(4)} ${left.toFixed(3)} ${top.toFixed(3)} cm`]
   forEachDarkRun(matrix, (row, from, to) => parts.push(`${from} ${row} ${to - from} 1 re`))
   parts.push('f Q')
-  page.node.addContentStream(pdf.context.register(pdf.context.flateStream(parts.join('\n'))))
+  // Node's zlib rather than pdf-lib's flateStream (pako, JavaScript): a third of the pack's time.
+  page.node.addContentStream(pdf.context.register(pdf.context.stream(deflateSync(parts.join('\n')), { Filter: 'FlateDecode' })))
 }
 
 /** A black band across the page with the environment's mark in white (pages of test keys). */

@@ -28,8 +28,10 @@ export interface BatchOutFigure {
   concurrency: number
   repetitions: number
   floorMs: number
-  out: { startMs: number[]; workMs: number[]; wallMs: number[]; peakRssMB: number[] }
-  plain: { startMs: number[]; workMs: number[]; wallMs: number[]; peakRssMB: number[] }
+  out: { startMs: number[]; workMs: number[]; wallMs: number[]; peakRssMB: number[]; cpuMs: number[] }
+  plain: { startMs: number[]; workMs: number[]; wallMs: number[]; peakRssMB: number[]; cpuMs: number[] }
+  /** CPU time (user + system) the --out process spent beyond the plain one, per vehicle (medians). */
+  extraCpuPerVehicleMs: number
   outWorkMedianMs: number
   plainWorkMedianMs: number
   outStartMedianMs: number
@@ -44,7 +46,7 @@ export interface BatchOutFigure {
   pixelsPerModule: number
 }
 
-interface Run { startMs: number; workMs: number; wallMs: number; peakRssMB: number }
+interface Run { startMs: number; workMs: number; wallMs: number; peakRssMB: number; cpuMs: number }
 
 async function oneBatch(sim: SimulatorChild, root: string, files: string[], options: { concurrency: number; out: boolean }): Promise<Run & { outDir?: string; dataDir: string }> {
   const { dataDir, env } = await freshDataFolder(root, sim)
@@ -67,8 +69,9 @@ async function oneBatch(sim: SimulatorChild, root: string, files: string[], opti
   }
   const time = await readFile(timeFile, 'utf8')
   const rssKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(time)?.[1])
+  const cpuMs = (Number(/User time \(seconds\): ([\d.]+)/.exec(time)?.[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(time)?.[1])) * 1000
   const startMs = (first ?? Number.NaN) - started
-  return { startMs, workMs: result.wallMs - startMs, wallMs: result.wallMs, peakRssMB: (rssKiB * 1024) / 1e6, dataDir, ...(outDir ? { outDir } : {}) }
+  return { startMs, workMs: result.wallMs - startMs, wallMs: result.wallMs, peakRssMB: (rssKiB * 1024) / 1e6, cpuMs, dataDir, ...(outDir ? { outDir } : {}) }
 }
 
 export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number }): Promise<BatchOutFigure> {
@@ -92,7 +95,7 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
       }
       if (keep) {
         ;(withOut ? out : plain).push(result)
-        log(`7. batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}${withOut ? ' --out' : '      '}: start ${round(result.startMs, 0)} ms, work ${round(result.workMs, 0)} ms, peak RSS ${round(result.peakRssMB, 1)} MB`)
+        log(`7. batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}${withOut ? ' --out' : '      '}: start ${round(result.startMs, 0)} ms, work ${round(result.workMs, 0)} ms, CPU ${round(result.cpuMs, 0)} ms, peak RSS ${round(result.peakRssMB, 1)} MB`)
       }
       await removeQuietly(result.dataDir)
       if (result.outDir) await removeQuietly(result.outDir)
@@ -113,6 +116,7 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
     workMs: runs.map((r) => round(r.workMs, 0)),
     wallMs: runs.map((r) => round(r.wallMs, 0)),
     peakRssMB: runs.map((r) => round(r.peakRssMB, 1)),
+    cpuMs: runs.map((r) => round(r.cpuMs, 0)),
   })
   const outWork = median(out.map((r) => r.workMs))
   const plainWork = median(plain.map((r) => r.workMs))
@@ -130,6 +134,7 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
     outWallMedianMs: round(median(out.map((r) => r.wallMs)), 0),
     ratioToFloor: round(outWork / floorMs, 2),
     ratioToPlain: round(outWork / plainWork, 2),
+    extraCpuPerVehicleMs: round((median(out.map((r) => r.cpuMs)) - median(plain.map((r) => r.cpuMs))) / options.vehicles, 2),
     peakRssMaxMB: round(Math.max(...out.map((r) => r.peakRssMB)), 1),
     decoded,
     pixelsPerModule: round(pixelsPerModule, 2),
