@@ -13,7 +13,7 @@ import { BatchRunner } from '../../electron/core/batch'
 import { QrFilePipeline, recordEnvironment } from '../../electron/core/qr-files'
 import { writeFileAtomic } from '../../electron/core/secure-files'
 import { parseHandoverPayload } from '../../shared/qr-payload'
-import { carDataJson, setupDepot, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, setupDepot, testHandlers, vinFor, vkey } from '../helpers/depot-env'
 
 const run = promisify(execFile)
 
@@ -127,4 +127,24 @@ test('pack pages of simulator keys carry the band, stay small, and every page sc
   const tokens = new Set<string>()
   for (const page of pages) tokens.add(parseHandoverPayload(await scan(join(out, page))).accessToken)
   assert.deepEqual([...tokens].sort(), batch.issued.map((i) => i.access_token).sort(), 'each page scans to its own token')
+})
+
+test('the app exports a simulator key as a PNG and an SVG with the band, and the PNG scans to the token', async (t) => {
+  const { dataDir, depot } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(901), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const issued = await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
+  const token = (await depot.handovers()).tokenOf(issued)!
+  for (const format of ['png', 'svg'] as const) {
+    const savePath = join(dataDir, '..', `export.${format}`)
+    const host = await testHandlers(t, dataDir, { savePath })
+    const saved = await host['handovers:export']({ id: issued.id, format })
+    assert.equal(saved.saved, true)
+    if (format === 'svg') {
+      assert.match(await readFile(savePath, 'utf8'), />SIMULATOR — NOT A CAR KEY<\/text>/)
+    } else {
+      const png = await readFile(savePath)
+      assert.ok(png.readUInt32BE(20) > png.readUInt32BE(16), 'taller than wide: the band is there')
+      assert.equal(parseHandoverPayload(await scan(savePath)).accessToken, token.accessToken)
+    }
+  }
 })
