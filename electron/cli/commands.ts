@@ -420,7 +420,7 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   let qrPath: string | undefined
   if (options.qr) {
     qrPath = resolve(options.qr)
-    await writeHandoverQr(qrPath, payload)
+    await writeHandoverQr(qrPath, payload, { environment })
   }
   if (options.json) {
     writeJson(io, JSON.stringify({ ...tokenJsonOf(record, token!), environment: environment ?? null, ...(qrPath ? { qr: qrPath } : {}) }, null, 2))

@@ -3,7 +3,7 @@
  * offline-prepared handover commands, over the same depot as the app.
  */
 import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { EXIT_QUEUED, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import type { BatchProgress } from '../../shared/ipc/contract'
@@ -14,16 +14,15 @@ import { BatchRunner, DEFAULT_CONCURRENCY, type BatchOutcome } from '../core/bat
 import { importCarDataFiles } from '../core/cardata-files'
 import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
-import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
+import { tokenJsonOf } from '../core/handover-payload'
 import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord } from '../core/handovers'
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
-import { writeHandoverPack } from '../core/pack'
-import { writeHandoverQr } from '../core/qr'
 import { write, writeJson } from './args'
 import { parseFor } from './spec'
 import { formatLocal } from '../../shared/time'
 import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
 import { environmentResolver } from '../core/handover-environment'
+import { QrFilePipeline } from '../core/qr-files'
 import type { CliIo } from './io'
 
 
@@ -96,18 +95,10 @@ async function batchIds(depot: Depot, imported: ImportResult, profile: string | 
   return [...ids, ...added.map((r) => r.id)]
 }
 
-/** Writes one QR file per key to hand over; returns the paths by record id. */
-async function writeBatchQrs(depot: Depot, out: string, keys: HandoverRecord[]): Promise<Record<string, string>> {
-  const store = await depot.handovers()
+/** QR files for the keys a batch or a flush hands over, written beside the requests (core/qr-files.ts). */
+async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
   await mkdir(out, { recursive: true, mode: 0o700 })
-  const files: Record<string, string> = {}
-  const environmentOf = environmentResolver(depot.profiles)
-  for (const record of keys) {
-    const file = join(out, `${record.vin ?? record.id}.png`)
-    await writeHandoverQr(file, handoverPayloadOf(record, store.tokenOf(record), environmentOf(record)))
-    files[record.id] = file
-  }
-  return files
+  return new QrFilePipeline({ dir: out, store: await depot.handovers(), environmentOf: environmentResolver(depot.profiles), now: () => depot.now() })
 }
 
 export async function batchCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
@@ -126,12 +117,13 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     await flushQueueQuietly(io, depot)
     const ids = await batchIds(depot, imported, values.profile)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
+    const files = out ? await qrPipeline(depot, out) : undefined
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
-    const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal }) : emptyOutcome()
+    const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal, ...(files ? { onKey: (record) => files.addRecords([record]) } : {}) }) : emptyOutcome()
     const store = await depot.handovers()
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
-    const qrFiles = out ? await writeBatchQrs(depot, out, keys) : {}
+    const qrFiles: Record<string, string> = files ? Object.fromEntries(await files.finish()) : {}
     const records = new Map((await store.list()).map((r) => [r.id, r]))
     const failures = [
       ...imported.issues.map((issue) => ({ what: `${issue.source}${issue.field ? ` (${issue.field})` : ''}`, code: issue.code as ErrorCode, message: issue.message })),
@@ -244,7 +236,9 @@ export async function packCommand(args: string[], io: CliIo, context: HandoverCo
   const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
   if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
   if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
-  const pages = await writeHandoverPack(out, records, store)
+  // pdf-lib loads only for this command (a cold `vkey token` does not parse it).
+  const { writeHandoverPack } = await import('../core/pack')
+  const pages = await writeHandoverPack(out, records, store, { environmentOf: environmentResolver(depot.profiles) })
   write(io, `Handover pack written: ${out} (${pages} page${pages === 1 ? '' : 's'}). Every page is a car key until its expiry: keep it safe.`)
   return 0
 }
@@ -283,7 +277,9 @@ export async function queueCommand(args: string[], io: CliIo, context: HandoverC
     for (;;) {
       const result = await depot.flushQueue()
       const keys = result.keys.map((k) => k.record).filter((r) => hasValidToken(r, depot.now()))
-      const files = out ? await writeBatchQrs(depot, out, keys) : {}
+      const pipeline = out ? await qrPipeline(depot, out) : undefined
+      pipeline?.addRecords(keys)
+      const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
       write(io, `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
       for (const e of result.qrErrors) io.stderr.write(`vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`)
       if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT_QUEUED : result.failed ? 4 : 0

@@ -67,6 +67,8 @@ export interface BatchOptions {
   retryPauseMs?: number
   /** Resuming after a crash or a quit: vehicles handed over, expired or already issued by this batch are left alone. */
   resumed?: boolean
+  /** Called with each key to hand over as soon as it is recorded (issued, renewed or reused): QR files are written beside the requests. */
+  onKey?: (record: HandoverRecord) => void
 }
 
 /** A batch left by a crash or a quit is resumed only within this time; older ones are left for the user. */
@@ -237,7 +239,9 @@ export class BatchRunner {
           run.set(id, { state: 'running' })
           inFlight += 1
           try {
-            run.done(id, await this.depot.requestToken(id, journal.plan, { signal: stop.signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info) }))
+            const key = await this.depot.requestToken(id, journal.plan, { signal: stop.signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info) })
+            run.done(id, key)
+            options.onKey?.(key.record)
           } catch (error) {
             const view = toErrorView(error)
             if (view.code.startsWith('storage.') && view.code !== 'storage.vehicle-busy') {

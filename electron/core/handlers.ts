@@ -304,7 +304,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
         const json = { id: record.id, vin: record.vin ?? null, access_token: token.accessToken, token_type: token.tokenType, expires: token.expires, expires_in: token.expiresIn, token_signature: token.tokenSignature }
         await writeFileAtomic(path, `${JSON.stringify(json, null, 2)}\n`, { recordIn: deps.dataDir })
       } else {
-        const rendered = await renderHandoverQr(payload, input.format)
+        const rendered = await renderHandoverQr(payload, input.format, { environment: environmentResolver(depot.profiles)(record) })
         // Recorded in the data folder: a crash mid-write leaves no car key in a temp file nobody sweeps.
         await writeFileAtomic(path, rendered, { recordIn: deps.dataDir })
       }
@@ -373,7 +373,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       if (!valid.length) throw new VkError('not-found', 'No valid token to put in a handover pack. Request tokens first.')
       const path = await deps.dialogs.chooseSavePath('vkey-handover-pack.pdf', 'pdf')
       if (!path) return { saved: false, pages: 0 }
-      const pages = await writeHandoverPack(path, valid, store)
+      const pages = await writeHandoverPack(path, valid, store, { environmentOf: environmentResolver(depot.profiles) })
       return { saved: true, fileName: basename(path), pages }
     },
     async 'audit:export'() {

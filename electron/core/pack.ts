@@ -3,13 +3,22 @@
  * time and a warning that the QR is a car key until then), for a technician who hands
  * cars over where there is no network and no laptop at hand.
  */
-import { PDFDocument, StandardFonts, rgb, type PDFFont } from 'pdf-lib'
-import { buildHandoverPayload } from '../../shared/qr-payload'
+import type { Environment } from '../../shared/profile'
+import { deflateSync } from 'node:zlib'
+import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib'
+import { environmentMark } from '../../shared/environment-mark'
 import { VkError } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 import type { HandoverRecord, HandoverStore } from './handovers'
-import { renderHandoverQr } from './qr'
+import { forEachDarkRun, qrMatrix } from './qr'
+import { handoverPayloadOf } from './handover-payload'
 import { writeFileAtomic } from './secure-files'
+
+export interface PackOptions {
+  timeZone?: string
+  /** The environment each record's key comes from: simulator / pre-production pages carry a band. */
+  environmentOf?: (record: HandoverRecord) => Environment | undefined
+}
 
 const A4: [number, number] = [595.28, 841.89]
 
@@ -23,7 +32,32 @@ function printable(font: PDFFont, text: string): string {
   return [...text].map((ch) => { try { font.encodeText(ch); return ch } catch { return '?' } }).join('')
 }
 
-export async function buildHandoverPack(records: HandoverRecord[], store: HandoverStore, options: { timeZone?: string } = {}): Promise<Uint8Array> {
+/**
+ * The QR code as vector rectangles (one per horizontal run of dark modules, one fill), in a
+ * content stream of its own: a few kB a page instead of an embedded bitmap, sharp at any
+ * printer resolution. Quiet zone: the white page around it (≥ 4 modules, see the layout).
+ */
+function drawQr(pdf: PDFDocument, page: PDFPage, payload: string, box: { x: number; y: number; size: number }): void {
+  const matrix = qrMatrix(payload)
+  const module = box.size / (matrix.size + 8)
+  const left = box.x + 4 * module
+  const top = box.y + box.size - 4 * module
+  const parts = ['q 0 0 0 rg', `${module.toFixed(4)} 0 0 ${(-module).toFixed(4)} ${left.toFixed(3)} ${top.toFixed(3)} cm`]
+  forEachDarkRun(matrix, (row, from, to) => parts.push(`${from} ${row} ${to - from} 1 re`))
+  parts.push('f Q')
+  // Node's zlib rather than pdf-lib's flateStream (pako, JavaScript): a third of the pack's time.
+  page.node.addContentStream(pdf.context.register(pdf.context.stream(deflateSync(parts.join('\n')), { Filter: 'FlateDecode' })))
+}
+
+/** A black band across the page with the environment's mark in white (pages of test keys). */
+function drawBand(page: PDFPage, mark: string, y: number, font: PDFFont): void {
+  const [width] = A4
+  page.drawRectangle({ x: 0, y, width, height: 34, color: rgb(0, 0, 0) })
+  const size = 17
+  page.drawText(mark, { x: (width - font.widthOfTextAtSize(mark, size)) / 2, y: y + 11, size, font, color: rgb(1, 1, 1) })
+}
+
+export async function buildHandoverPack(records: HandoverRecord[], store: HandoverStore, options: PackOptions = {}): Promise<Uint8Array> {
   const pdf = await PDFDocument.create()
   pdf.setTitle('VK Depot handover pack')
   pdf.setProducer('VK Depot')
@@ -33,9 +67,8 @@ export async function buildHandoverPack(records: HandoverRecord[], store: Handov
   for (const record of records) {
     const token = store.tokenOf(record)
     if (!token || !record.expires) throw new VkError('not-found', `Handover ${record.vin ?? record.id} has no valid token to print.`)
-    const payload = buildHandoverPayload({ ...(record.vin ? { vin: record.vin } : {}), accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires, tokenSignature: token.tokenSignature })
-    const png = (await renderHandoverQr(payload, 'png', { width: 900 })) as Buffer
-    const image = await pdf.embedPng(png)
+    const environment = options.environmentOf?.(record)
+    const payload = handoverPayloadOf(record, token, environment)
     const page = pdf.addPage(A4)
     const [width, height] = A4
     const margin = 56
@@ -43,7 +76,12 @@ export async function buildHandoverPack(records: HandoverRecord[], store: Handov
     page.drawText(printable(bold, record.vin ?? 'VIN not recorded'), { x: margin, y: height - margin - 50, size: 30, font: bold })
     if (record.label) page.drawText(printable(regular, record.label), { x: margin, y: height - margin - 80, size: 16, font: regular })
     const size = width - margin * 2 - 60
-    page.drawImage(image, { x: (width - size) / 2, y: height - margin - 110 - size, width: size, height: size })
+    drawQr(pdf, page, payload, { x: (width - size) / 2, y: height - margin - 110 - size, size })
+    const mark = environmentMark(environment)
+    if (mark) {
+      drawBand(page, mark, height - 34, bold)
+      drawBand(page, mark, 14, bold)
+    }
     const expiry = localExpiry(record.expires, options.timeZone)
     page.drawText(printable(regular, `Valid until: ${expiry}`), { x: margin, y: 170, size: 13, font: bold })
     const warning = [
@@ -61,7 +99,7 @@ export async function buildHandoverPack(records: HandoverRecord[], store: Handov
  * `path` is recorded in the data folder before it exists, so a crash (even SIGKILL) while
  * the pages are built leaves a temp file the next VK Depot start removes.
  */
-export async function writeHandoverPack(path: string, records: HandoverRecord[], store: HandoverStore, options: { timeZone?: string } = {}): Promise<number> {
+export async function writeHandoverPack(path: string, records: HandoverRecord[], store: HandoverStore, options: PackOptions = {}): Promise<number> {
   await writeFileAtomic(path, async () => Buffer.from(await buildHandoverPack(records, store, options)), { recordIn: store.dataDir })
   return records.length
 }

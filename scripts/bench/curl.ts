@@ -1,8 +1,8 @@
 /**
  * Figure 2 — against the documented curl call. The same N requests as N sequential curl
  * processes (a shell loop: --cert, --key, --cacert, the Basic header, the JSON body, as on
- * the PSA page), against one `vkey batch` process (its default concurrency, cold start
- * included, handover records sealed and written). Then one cold `vkey token` process
+ * the PSA page), against one `vkey batch --out DIR` process (its default concurrency, cold
+ * start included, handover records sealed and written, a QR PNG written per vehicle). Then one cold `vkey token` process
  * against one curl process.
  *
  * The simulator runs in its own process with no added latency, so this is the tool's cost.
@@ -80,11 +80,14 @@ export async function curlFigure(sim: SimulatorChild, options: { requests: numbe
     const vkeyBatch = async (): Promise<number> => {
       const { dataDir, env } = await freshDataFolder(root, sim)
       collect()
-      const result = await run(process.execPath, [VKEY_BIN, 'batch', ...files, '--duration', '1h', '--json'], { env })
+      // With --out, as a technician preparing tomorrow's keys runs it: a QR file per vehicle.
+      const qrDir = `${dataDir}-qr`
+      const result = await run(process.execPath, [VKEY_BIN, 'batch', ...files, '--duration', '1h', '--out', qrDir, '--json'], { env })
       if (result.code !== 0) throw new Error(`vkey batch exited ${result.code}: ${result.stderr.slice(0, 500)}`)
-      const issued = (JSON.parse(result.stdout) as { issued: unknown[] }).issued.length
-      if (issued !== options.requests) throw new Error(`vkey batch issued ${issued}/${options.requests}`)
+      const issued = (JSON.parse(result.stdout) as { issued: { qr?: string }[] }).issued
+      if (issued.length !== options.requests || issued.some((i) => !i.qr)) throw new Error(`vkey batch issued ${issued.length}/${options.requests} (with QR files: ${issued.filter((i) => i.qr).length})`)
       await removeQuietly(dataDir)
+      await removeQuietly(qrDir)
       return result.wallMs
     }
 

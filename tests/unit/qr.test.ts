@@ -15,6 +15,8 @@ import {
   type HandoverInput,
 } from '../../shared/qr-payload'
 import { qrFormatForPath, renderHandoverQr, writeHandoverQr } from '../../electron/core/qr'
+import { environmentMark } from '../../shared/environment-mark'
+import { inflateSync } from 'node:zlib'
 
 const run = promisify(execFile)
 
@@ -212,6 +214,88 @@ describe('QR rendering (decoded with zbarimg)', () => {
     }
     // Multi-byte characters count as bytes, not characters.
     await assert.rejects(renderHandoverQr('é'.repeat(1200), 'png'), /2400 bytes, maximum 2331/)
+  })
+})
+
+/** A PNG's header fields and its unfiltered scanlines (the tests read back what was written). */
+function readPng(png: Buffer): { width: number; height: number; bitDepth: number; colourType: number; row: (y: number) => Buffer } {
+  let offset = 8
+  let header: Buffer | undefined
+  const idat: Buffer[] = []
+  while (offset < png.length) {
+    const length = png.readUInt32BE(offset)
+    const type = png.toString('latin1', offset + 4, offset + 8)
+    const data = png.subarray(offset + 8, offset + 8 + length)
+    if (type === 'IHDR') header = data
+    if (type === 'IDAT') idat.push(data)
+    offset += 12 + length
+  }
+  assert.ok(header, 'IHDR present')
+  const width = header.readUInt32BE(0)
+  const height = header.readUInt32BE(4)
+  const raw = inflateSync(Buffer.concat(idat))
+  const line = 1 + Math.ceil(width / 8)
+  return {
+    width, height, bitDepth: header[8]!, colourType: header[9]!,
+    row: (y) => {
+      assert.equal(raw[y * line], 0, 'filter type 0 (none), as written')
+      return raw.subarray(y * line + 1, (y + 1) * line)
+    },
+  }
+}
+
+describe('lean PNG and environment bands (decoded with zbarimg)', () => {
+  let dir = ''
+  before(async () => { dir = await mkdtemp(join(tmpdir(), 'vk-qr-lean-')) })
+  after(async () => { await rm(dir, { recursive: true, force: true }) })
+  const payload = buildHandoverPayload(TOKEN)
+  const modules = QRCode.create([{ mode: 'byte', data: Buffer.from(payload, 'utf8') }], { errorCorrectionLevel: 'M' }).modules
+
+  it('the PNG is 1-bit greyscale, 8 px per module with the 4-module quiet zone, and scans to the exact payload', async () => {
+    const png = await renderHandoverQr(payload, 'png')
+    const image = readPng(png)
+    assert.deepEqual([image.bitDepth, image.colourType], [1, 0])
+    assert.equal(image.width, (modules.size + 8) * 8)
+    assert.equal(image.height, image.width)
+    // Pixel (x, y) of module (r, c) is dark exactly when qrcode's matrix says so.
+    const dark = (x: number, y: number) => ((image.row(y)[x >> 3]! >> (7 - (x & 7))) & 1) === 0
+    for (let r = 0; r < modules.size; r++) {
+      for (let c = 0; c < modules.size; c++) assert.equal(dark((c + 4) * 8 + 3, (r + 4) * 8 + 5), modules.get(r, c) === 1, `module ${r},${c}`)
+    }
+    for (let x = 0; x < image.width; x++) assert.equal(dark(x, 31), false, 'quiet zone row is white')
+    assert.ok(png.length < 3000, `a small file (${png.length} bytes)`)
+    const file = join(dir, 'lean.png')
+    await writeFile(file, png)
+    assert.equal(await scan(file), payload)
+  })
+
+  it('simulator and pre-production codes carry a band with their mark, still scan, and keep 8 px per module; production is unmarked', async () => {
+    assert.equal(environmentMark('simulator'), 'SIMULATOR — NOT A CAR KEY')
+    assert.equal(environmentMark('preprod'), 'PRE-PRODUCTION')
+    assert.equal(environmentMark('prod'), undefined)
+    const plain = await renderHandoverQr(payload, 'png')
+    assert.deepEqual(await renderHandoverQr(payload, 'png', { environment: 'prod' }), plain)
+    for (const environment of ['simulator', 'preprod']) {
+      const png = await renderHandoverQr(payload, 'png', { environment })
+      const image = readPng(png)
+      assert.equal(image.width, (modules.size + 8) * 8, 'same QR size')
+      const band = (image.height - image.width) / 2
+      assert.ok(band >= 20, `a band of ${band} px above and below`)
+      // The band is black with white lettering in the middle: its first row is all black,
+      // its middle row has both.
+      assert.ok(image.row(0).subarray(0, image.width >> 3).every((b) => b === 0), 'band edge is black')
+      const middle = image.row(band >> 1).subarray(0, image.width >> 3)
+      assert.ok(middle.some((b) => b !== 0) && middle.some((b) => b === 0), 'lettering in the band')
+      const file = join(dir, `${environment}.png`)
+      await writeFile(file, png)
+      assert.equal(await scan(file), payload, `${environment} code scans`)
+    }
+    const svg = await renderHandoverQr(payload, 'svg', { environment: 'simulator' })
+    assert.match(svg, />SIMULATOR — NOT A CAR KEY<\/text>/)
+    const plainSvg = await renderHandoverQr(payload, 'svg')
+    const darkPath = (text: string) => /<path stroke="#000000" d="([^"]*)"\/>/.exec(text)?.[1]
+    assert.equal(darkPath(svg), darkPath(plainSvg), 'the marked SVG holds the same modules')
+    assert.doesNotMatch(plainSvg, /<text/)
   })
 })
 

@@ -1,0 +1,153 @@
+/**
+ * QR files for a batch (`vkey batch --out DIR`), written beside the network work.
+ *
+ * The batch runner reports each vehicle's state through its progress callback; this
+ * pipeline takes every vehicle that is issued (or already had a valid token) once, and
+ * renders and writes its PNG while the requests go on. It is bounded: at most `parallel`
+ * images exist at a time (rendered just before their write), and each render yields to the
+ * event loop first so network answers are never held behind a queue of renders. Memory stays
+ * flat whatever the batch size: the queue holds handover ids only. `finish()` resolves once
+ * the last file is on disk (the batch is over only then).
+ *
+ * Files are written with secure-files' writeFileAtomic (0600, temporary file renamed into
+ * place): a QR code is a car key until it expires. A vehicle whose request failed never
+ * reaches the pipeline, and one whose token is no longer valid when its turn comes is left
+ * out, so the folder holds exactly the usable keys.
+ */
+import { join } from 'node:path'
+import { VkError } from '../../shared/errors'
+import type { BatchProgress } from '../../shared/ipc/contract'
+import type { Environment } from '../../shared/profile'
+import { handoverPayloadOf } from './handover-payload'
+import { hasValidToken, type HandoverRecord, type HandoverStore } from './handovers'
+import { renderHandoverQrSync } from './qr'
+import { writeFileAtomic } from './secure-files'
+
+/** The file a batch writes for a record: `<VIN>.png`, or `<id>.png` without a VIN. */
+export function qrFileName(record: Pick<HandoverRecord, 'vin' | 'id'>): string {
+  return `${record.vin ?? record.id}.png`
+}
+
+export interface QrFilePipelineOptions {
+  /** The output folder (it exists). */
+  dir: string
+  store: Pick<HandoverStore, 'list' | 'tokenOf'>
+  environmentOf(record: HandoverRecord): Environment | undefined
+  now(): Date
+  /** Images rendered and being written at once (default 2). */
+  parallel?: number
+  /** Writes one file; the default is writeFileAtomic with mode 0600 (tests slow it down). */
+  write?: (path: string, data: Buffer) => Promise<void>
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+export class QrFilePipeline {
+  /** Handover id → the file written for it. */
+  readonly files = new Map<string, string>()
+  private readonly seen = new Set<string>()
+  /** Queued or being written: the only records kept in memory. */
+  private readonly pending = new Set<string>()
+  private readonly waiting: string[] = []
+  private active = 0
+  private failure: VkError | undefined
+  private idle: (() => void)[] = []
+  private readonly parallel: number
+  private readonly write: (path: string, data: Buffer) => Promise<void>
+  /** Records of queued ids, read in one pass over the store for all that were issued by then. */
+  private readonly records = new Map<string, HandoverRecord>()
+
+  constructor(private readonly options: QrFilePipelineOptions) {
+    this.parallel = Math.max(1, options.parallel ?? 2)
+    this.write = options.write ?? ((path, data) => writeFileAtomic(path, data, 0o600))
+  }
+
+  /** A BatchRunner progress callback: queues every vehicle issued or skipped (valid token), once. */
+  onProgress(progress: BatchProgress): void {
+    this.add(progress.items.filter((item) => item.state === 'issued' || item.state === 'skipped').map((item) => item.id))
+  }
+
+  /** Queues records that hold a key (each at most once): the batch hands them over as PSA answers. */
+  addRecords(records: Iterable<HandoverRecord>): void {
+    for (const record of records) {
+      if (this.seen.has(record.id)) continue
+      this.records.set(record.id, record)
+      this.add([record.id])
+    }
+  }
+
+  /** Queues handovers by id (each at most once). */
+  add(ids: Iterable<string>): void {
+    for (const id of ids) {
+      if (this.seen.has(id)) continue
+      this.seen.add(id)
+      this.pending.add(id)
+      this.waiting.push(id)
+    }
+    this.pump()
+  }
+
+  /** Resolves when every queued file is written; throws the first write error (naming the file). */
+  async finish(): Promise<Map<string, string>> {
+    if (this.active || this.waiting.length) await new Promise<void>((resolve) => this.idle.push(resolve))
+    if (this.failure) throw this.failure
+    return this.files
+  }
+
+  private pump(): void {
+    while (this.active < this.parallel && this.waiting.length && !this.failure) {
+      const id = this.waiting.shift()!
+      this.active += 1
+      void this.one(id)
+        .finally(() => { this.pending.delete(id); this.records.delete(id) })
+        .catch((error: unknown) => {
+          this.failure ??= error instanceof VkError ? error : new VkError('input.file', `A QR file could not be written: ${(error as Error).message}`, {}, { cause: error })
+        })
+        .finally(() => {
+          this.active -= 1
+          this.pump()
+          if (!this.active && (!this.waiting.length || this.failure)) for (const resolve of this.idle.splice(0)) resolve()
+        })
+    }
+  }
+
+  /**
+   * The record for a queued id. One read of the store serves every id queued by then (a
+   * batch queues them a progress event, ≈ 100 ms, at a time): reading it per file cost
+   * two stat() calls and a search each.
+   */
+  private async recordOf(id: string): Promise<HandoverRecord | undefined> {
+    // An id is queued only once its record is stored, so a read started now holds it.
+    if (!this.records.has(id)) {
+      for (const record of await this.options.store.list()) if (this.pending.has(record.id)) this.records.set(record.id, record)
+    }
+    const record = this.records.get(id)
+    this.records.delete(id)
+    return record
+  }
+
+  private async one(id: string): Promise<void> {
+    await yieldToEventLoop()
+    const record = await this.recordOf(id)
+    if (!record || !hasValidToken(record, this.options.now())) return
+    const environment = this.options.environmentOf(record)
+    const image = renderHandoverQrSync(handoverPayloadOf(record, this.options.store.tokenOf(record), environment), 'png', { environment }) as Buffer
+    const path = join(this.options.dir, qrFileName(record))
+    try {
+      await this.write(path, image)
+    } catch (error) {
+      throw new VkError('input.file', `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${describeWriteError(error)}. The token is stored: run the same command again (with another --out if needed) to write the missing files.`, { file: path, field: '--out' }, { cause: error })
+    }
+    this.files.set(id, path)
+  }
+}
+
+/** Why a write failed, in words. */
+export function describeWriteError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === 'ENOENT' ? 'its folder does not exist'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission was denied'
+    : code === 'EISDIR' ? 'it is a folder'
+    : code === 'ENOSPC' ? 'the disk is full'
+    : `the system said ${code ?? (error as Error)?.message ?? 'no reason'}`
+}
