@@ -25,6 +25,7 @@ export const errorCodes = [
   'config.certificate-not-yet-valid',
   'config.keychain-unavailable',
   'config.vault',
+  'config.fleet',
   // PSA refused the request (exit 4)
   'psa.bad-request',
   'psa.unauthorized',
