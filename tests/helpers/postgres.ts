@@ -113,6 +113,7 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Te
       url: (database) => `postgres://127.0.0.1:${port}/${database}`,
       async admin(database = 'postgres') {
         const client = new pg.Client({ host: root, port, user: 'postgres', database })
+        client.on('error', () => undefined) // the server stopping under an idle client is expected here
         await client.connect()
         return client
       },
