@@ -21,6 +21,7 @@ import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { startSimulator } from '../core/simulator'
 import { parse, write } from './args'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
+import { fleetAuditCommand, fleetCommand, fleetListCommand, fleetUsage } from './fleet-commands'
 import { readSecretLine, type CliIo } from './io'
 
 export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for depot handovers
@@ -40,6 +41,7 @@ export const usage = `vkey — VK Depot command line: PSA virtual-key tokens for
   vkey audit --csv OUT.csv
   vkey purge-expired
   vkey queue [list | flush [--watch]]
+${fleetUsage}
 
 Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,
 3 configuration or keychain, 4 PSA refused the request, 5 network, TLS or server failure.
@@ -91,13 +93,17 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     case 'batch':
       return batchCommand(rest, io, handoverContext(io))
     case 'list':
+      if (rest.includes('--fleet')) return fleetListCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
       return listCommand(rest, io, handoverContext(io))
     case 'show':
       return showCommand(rest, io, handoverContext(io))
     case 'pack':
       return packCommand(rest, io, handoverContext(io))
     case 'audit':
+      if (rest.includes('--fleet')) return fleetAuditCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
       return auditCommand(rest, io, handoverContext(io))
+    case 'fleet':
+      return fleetCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
     case 'purge-expired':
       return purgeCommand(rest, io, handoverContext(io))
     case 'queue':

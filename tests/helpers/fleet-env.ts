@@ -83,6 +83,7 @@ export async function startFleetServer(t: TestContext, options: { migrate?: bool
 
 /** A local ledger on a real SQLite database: every insert or update takes the next change sequence. */
 export class SqliteLedger implements LocalLedger {
+  readonly kind = 'test-sqlite-ledger'
   readonly db: Database.Database
 
   constructor(file: string) {

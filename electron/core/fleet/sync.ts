@@ -85,6 +85,10 @@ export class FleetSync {
   /** Takes the local ledger's changes into fleet.db (no network): what waits to be pushed. */
   ingest(): number {
     let total = 0
+    if (this.#mirror.get('local_kind') !== this.#ledger.kind) {
+      this.#mirror.set('local_cursor', '0')
+      this.#mirror.set('local_kind', this.#ledger.kind)
+    }
     for (;;) {
       const cursor = this.#mirror.number('local_cursor')
       const changes = this.#ledger.entriesChangedSince(cursor, this.#batch)

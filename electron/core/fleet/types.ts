@@ -59,6 +59,11 @@ export const FLEET_ENTRY_FIELDS = [
  * Every insert or update of a ledger row gives the row a new, higher change sequence number.
  */
 export interface LocalLedger {
+  /**
+   * Names the change-sequence space (e.g. 'sqlite-ledger-v1'): when it differs from the one
+   * fleet.db last ingested from, ingest starts again from 0 (harmless: ingest is idempotent).
+   */
+  readonly kind: string
   /** Entries whose change sequence is > afterSeq, in ascending order, at most `limit`. */
   entriesChangedSince(afterSeq: number, limit: number): Array<{ seq: number; entry: LedgerEntry }>
   /**
