@@ -38,12 +38,16 @@ CREATE TABLE IF NOT EXISTS entries (
   profile TEXT NOT NULL, technician TEXT NOT NULL, issued_at TEXT NOT NULL, expires TEXT, duration_seconds INTEGER,
   batch_id TEXT, status TEXT NOT NULL, superseded_by TEXT, supersedes TEXT,
   pending INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 1, remote_seq INTEGER
-);
+) WITHOUT ROWID;
+-- One b-tree for the rows and one small index for what waits to be pushed: a first sync
+-- writes tens of thousands of rows, and every further index would cost on each.
 CREATE INDEX IF NOT EXISTS entries_pending ON entries (pending) WHERE pending = 1;
-CREATE INDEX IF NOT EXISTS entries_vehicle ON entries (vehicle_key);
-CREATE INDEX IF NOT EXISTS entries_supersedes ON entries (supersedes) WHERE supersedes IS NOT NULL;
 CREATE TABLE IF NOT EXISTS local_supersedes (local_id TEXT PRIMARY KEY, supersedes TEXT NOT NULL);
 `
+
+/** The pulled columns, in the order the pull query selects them: the entry's, then the fleet sequence. */
+export const PULLED_COLUMNS = [...COLUMNS, 'seq'] as const
+export type PulledValue = string | number | null
 
 type Row = Record<(typeof COLUMNS)[number], string | number | null> & { pending: number; version: number }
 
@@ -77,6 +81,9 @@ export class FleetMirror {
       db = new Database(file)
       chmodSync(file, 0o600)
       db.pragma('journal_mode = WAL')
+      // NORMAL in WAL: a power cut may lose the last commits, never consistency; everything here
+      // is re-derived idempotently (re-ingested, re-pushed, re-pulled), so no fsync per batch.
+      db.pragma('synchronous = NORMAL')
       db.pragma('busy_timeout = 5000')
       db.exec(SCHEMA)
     } catch (error) {
@@ -107,6 +114,14 @@ export class FleetMirror {
 
   delete(key: string): void {
     this.db.prepare('DELETE FROM meta WHERE key = ?').run(key)
+  }
+
+  /** A sync went through: its time is kept and the last error forgotten (one commit). */
+  synced(at: string): void {
+    this.db.transaction(() => {
+      this.set('last_sync', at)
+      this.delete('last_error')
+    })()
   }
 
   settings(): FleetSettings | undefined {
@@ -159,7 +174,7 @@ export class FleetMirror {
   }
 
   pending(limit: number): PendingEntry[] {
-    const rows = this.db.prepare(`SELECT * FROM entries WHERE pending = 1 ORDER BY rowid LIMIT ?`).all(limit) as Row[]
+    const rows = this.db.prepare('SELECT * FROM entries WHERE pending = 1 LIMIT ?').all(limit) as Row[]
     return rows.map((row) => ({ entry: fromRow(row), version: row.version }))
   }
 
@@ -178,15 +193,19 @@ export class FleetMirror {
 
   // ---- everyone's entries ---------------------------------------------------------------
 
-  /** Stores a batch pulled from the fleet and moves the fleet cursor, in one transaction. */
-  applyRemote(entries: Array<FleetEntry & { seq: number }>, cursor: number): void {
+  /**
+   * Stores a batch pulled from the fleet and moves the fleet cursor, in one transaction. Rows
+   * are value arrays in PULLED_COLUMNS order (entry columns, then the fleet sequence): a first
+   * sync writes them as they come off the wire, with no object per row.
+   */
+  applyRemote(rows: ReadonlyArray<readonly PulledValue[]>, cursor: number): void {
     const upsert = this.db.prepare(
-      `INSERT INTO entries (${COLUMNS.join(', ')}, pending, remote_seq) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}, 0, @seq)
+      `INSERT INTO entries (${COLUMNS.join(', ')}, remote_seq, pending) VALUES (${COLUMNS.map(() => '?').join(', ')}, ?, 0)
        ON CONFLICT (entry_id) DO UPDATE SET ${FACTS.map((c) => `${c} = excluded.${c}`).join(', ')}, remote_seq = excluded.remote_seq, version = entries.version + 1
        WHERE entries.pending = 0`,
     )
     this.db.transaction(() => {
-      for (const entry of entries) upsert.run({ ...toRow(entry), seq: entry.seq })
+      for (const row of rows) upsert.run(...row)
       this.set('remote_cursor', String(cursor))
     })()
   }
@@ -231,7 +250,7 @@ function toRow(entry: FleetEntry): Record<(typeof COLUMNS)[number], string | num
   }
 }
 
-function fromRow(row: Row): FleetEntry {
+export function fromRow(row: Row): FleetEntry {
   const text = (v: string | number | null): string | null => (v === null ? null : String(v))
   return {
     entryId: String(row.entry_id),

@@ -7,11 +7,11 @@
  * Pull is incremental by the fleet sequence, which the server assigns in commit order.
  */
 import type pg from 'pg'
-import type { FleetMirror, PendingEntry } from './mirror'
+import { PULLED_COLUMNS, type FleetMirror, type PendingEntry, type PulledValue } from './mirror'
 import { SCHEMA } from './migrations'
 import { toFleetEntry, type FleetEntry, type LocalLedger } from './types'
 
-export const DEFAULT_BATCH = 2000
+export const DEFAULT_BATCH = 5000
 
 export interface SyncHooks {
   /** Called after the server committed a pushed batch, before it is marked pushed (tests cut the sync there). */
@@ -33,10 +33,13 @@ export interface SyncResult {
 
 const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
 
-/** The pull query: one batch of other laptops' entries after a sequence number. */
-export const PULL_SQL = `SELECT entry_id, laptop, local_id, vehicle_key, vin, profile, technician, ${ISO('issued_at')} AS issued_at,
-  ${ISO('expires')} AS expires, duration_seconds, batch_id, status, superseded_by, supersedes, seq
-  FROM ${SCHEMA}.entries WHERE seq > $1 AND laptop <> $2 ORDER BY seq LIMIT $3`
+const PULLED_SELECT = PULLED_COLUMNS.map((c) => (c === 'issued_at' || c === 'expires' ? `${ISO(c)} AS ${c}` : c)).join(', ')
+
+/** The pull query: one batch of other laptops' entries after a sequence number (columns in PULLED_COLUMNS order). */
+export const PULL_SQL = `SELECT ${PULLED_SELECT} FROM ${SCHEMA}.entries WHERE seq > $1 AND laptop <> $2 ORDER BY seq LIMIT $3`
+const SEQ = PULLED_COLUMNS.indexOf('seq')
+const ENTRY_ID = PULLED_COLUMNS.indexOf('entry_id')
+const SUPERSEDES = PULLED_COLUMNS.indexOf('supersedes')
 
 const FACT_COLUMNS = ['vehicle_key', 'vin', 'profile', 'technician', 'issued_at', 'expires', 'duration_seconds', 'batch_id', 'status', 'superseded_by']
 
@@ -50,24 +53,6 @@ const PUSH_SQL = `INSERT INTO ${SCHEMA}.entries (entry_id, laptop, local_id, ${F
   WHERE (${FACT_COLUMNS.map((c) => `entries.${c}`).join(', ')}, COALESCE(excluded.supersedes, entries.supersedes))
     IS DISTINCT FROM (${FACT_COLUMNS.map((c) => `excluded.${c}`).join(', ')}, entries.supersedes)
   RETURNING entry_id`
-
-interface PulledRow {
-  entry_id: string
-  laptop: string
-  local_id: string
-  vehicle_key: string
-  vin: string | null
-  profile: string
-  technician: string
-  issued_at: string
-  expires: string | null
-  duration_seconds: number | null
-  batch_id: string | null
-  status: FleetEntry['status']
-  superseded_by: string | null
-  supersedes: string | null
-  seq: string
-}
 
 export class FleetSync {
   readonly #mirror: FleetMirror
@@ -108,8 +93,7 @@ export class FleetSync {
       result.ingested += this.ingest()
       await this.#push(client, result, hooks)
     }
-    this.#mirror.set('last_sync', new Date().toISOString())
-    this.#mirror.delete('last_error')
+    this.#mirror.synced(new Date().toISOString())
     return result
   }
 
@@ -128,19 +112,30 @@ export class FleetSync {
 
   async #pull(client: pg.ClientBase, result: SyncResult): Promise<void> {
     const mine = `${this.#laptop}/`
-    for (;;) {
-      const cursor = this.#mirror.number('remote_cursor')
-      const { rows } = await client.query<PulledRow>(PULL_SQL, [cursor, this.#laptop, this.#batch])
-      if (!rows.length) return
-      const entries = rows.map(fromPulled)
-      // Marks first, cursor after: a crash in between repeats the (idempotent) marks.
-      for (const entry of entries) {
-        if (entry.supersedes?.startsWith(mine) && this.#ledger.markSupersededBy(entry.supersedes.slice(mine.length), entry.entryId)) {
-          result.supersededHere.push(entry.supersedes.slice(mine.length))
+    const fetch = (cursor: number) => client.query<PulledValue[]>({ text: PULL_SQL, values: [cursor, this.#laptop, this.#batch], rowMode: 'array' })
+    let next = fetch(this.#mirror.number('remote_cursor'))
+    try {
+      for (;;) {
+        const { rows } = await next
+        if (!rows.length) return
+        const last = Number(rows[rows.length - 1]![SEQ])
+        const more = rows.length === this.#batch
+        // The server prepares the next batch while this one is written to fleet.db (two batches in memory at most).
+        if (more) next = fetch(last)
+        // Marks first, cursor after: a crash in between repeats the (idempotent) marks.
+        for (const row of rows) {
+          const supersedes = row[SUPERSEDES]
+          if (typeof supersedes === 'string' && supersedes.startsWith(mine) && this.#ledger.markSupersededBy(supersedes.slice(mine.length), String(row[ENTRY_ID]))) {
+            result.supersededHere.push(supersedes.slice(mine.length))
+          }
         }
+        this.#mirror.applyRemote(rows, last)
+        result.pulled += rows.length
+        if (!more) return
       }
-      this.#mirror.applyRemote(entries, entries[entries.length - 1]!.seq)
-      result.pulled += entries.length
+    } catch (error) {
+      next.catch(() => undefined) // a prefetch left behind must not become an unhandled rejection
+      throw error
     }
   }
 }
@@ -154,24 +149,4 @@ export async function pushEntries(client: pg.ClientBase, entries: FleetEntry[]):
   })))
   const { rowCount } = await client.query(PUSH_SQL, [json])
   return rowCount ?? 0
-}
-
-function fromPulled(row: PulledRow): FleetEntry & { seq: number } {
-  return {
-    entryId: row.entry_id,
-    laptop: row.laptop,
-    localId: row.local_id,
-    vehicleKey: row.vehicle_key,
-    vin: row.vin,
-    profile: row.profile,
-    technician: row.technician,
-    issuedAt: row.issued_at,
-    expires: row.expires,
-    durationSeconds: row.duration_seconds,
-    batchId: row.batch_id,
-    status: row.status,
-    supersededBy: row.superseded_by,
-    supersedes: row.supersedes,
-    seq: Number(row.seq),
-  }
 }
