@@ -22,8 +22,10 @@ await esbuild.build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // keytar is a native addon: it loads from node_modules at run time.
-  external: ['keytar'],
+  // keytar and better-sqlite3 are native addons: they load from node_modules at run time
+  // (better-sqlite3 finds its .node file relative to its own sources). pg-native is pg's
+  // optional native driver, which VK Depot does not use.
+  external: ['keytar', 'better-sqlite3', 'pg-native'],
   // Some bundled CommonJS dependencies call require() on Node built-ins.
   banner: { js: "import { createRequire as vkeyCreateRequire } from 'node:module'; const require = vkeyCreateRequire(import.meta.url);" },
   legalComments: 'none',

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'node:test'
-import { carDataJson, findSecretsInClear, setupDepot, tempFolder, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, findSecretsInClear, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
 import { LAPTOPS, OWNER, startFleetServer } from '../helpers/fleet-env'
 import { postgresMissing } from '../helpers/postgres'
 
@@ -49,7 +49,8 @@ test('vkey fleet join: wrong password, untrusted certificate, no server → exit
   const notJoined = await vkey(['fleet', 'status', '--json'], env)
   assert.deepEqual(JSON.parse(notJoined.stdout), { joined: false })
 
-  const joined = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
+  // The real `vkey` process (the bundle when it is current): pg and better-sqlite3 load there too.
+  const joined = await vkeyProcess(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
   assert.equal(joined.code, 0, joined.stderr)
   assert.match(joined.stdout, /Joined the fleet postgres:\/\/127\.0\.0\.1:\d+\/vkey_fleet as laptop DEPOT-1 \(role vkey_depot_1; TLS, certificate verified/)
   assert.deepEqual(await findSecretsInClear(dataDir, [A.password]), [], 'the fleet password is sealed, never in clear')

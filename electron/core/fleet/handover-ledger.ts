@@ -10,7 +10,8 @@ import type { EntryStatus, LedgerEntry, LocalLedger } from './types'
 
 const SHARED: Partial<Record<HandoverRecord['status'], EntryStatus>> = { issued: 'issued', 'handed-over': 'handed-over', expired: 'expired', failed: 'failed' }
 
-function toEntry(record: HandoverRecord, technician: string): LedgerEntry | undefined {
+/** A handover record as a ledger entry (undefined for drafts and queued requests: no key, nothing to share). */
+export function ledgerEntryOf(record: HandoverRecord, technician: string): LedgerEntry | undefined {
   const status = SHARED[record.status]
   if (!status || (status !== 'failed' && !record.expires)) return undefined
   return {
@@ -29,7 +30,7 @@ function toEntry(record: HandoverRecord, technician: string): LedgerEntry | unde
 
 export function handoverLedger(records: HandoverRecord[], technician: string): LocalLedger {
   const changes = records
-    .map((record) => ({ seq: Date.parse(record.updatedAt), entry: toEntry(record, technician) }))
+    .map((record) => ({ seq: Date.parse(record.updatedAt), entry: ledgerEntryOf(record, technician) }))
     .filter((c): c is { seq: number; entry: LedgerEntry } => c.entry !== undefined && Number.isFinite(c.seq))
     .sort((a, b) => a.seq - b.seq)
   return {
