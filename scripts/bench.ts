@@ -6,7 +6,7 @@
  *   scripts/with-keyring.sh node --expose-gc --import tsx scripts/bench.ts [options]
  *
  *   --only 1,3     run only these figures (1 client, 2 curl, 3 batch, 4 import, 5 QR, 6 renderer,
- *                  7 batch --out, 8 pack, 9 the app's batch)
+ *                  7 batch --out, 8 pack, 9 the app's batch, 10 fleet)
  *   --quick        small counts, to check the script itself (figures not comparable)
  *   --build        build the renderer first (npx electron-vite build -c electron.config.ts)
  *   --cpu-prof     one extra figure-3 batch under node --cpu-prof; prints where its time goes
@@ -25,6 +25,7 @@ import { batchFigure, type BatchFigure } from './bench/batch'
 import { batchOutFigure, type BatchOutFigure } from './bench/batch-out'
 import { appBatchFigure, packFigure, type AppBatchFigure, type PackFigure } from './bench/pack-app'
 import { clientFigure, type ClientFigure } from './bench/client'
+import { fleetFigure, type FleetFigure } from './bench/fleet'
 import { curlFigure, type CurlFigure } from './bench/curl'
 import { importFigure, qrFigure, type ImportFigure, type QrFigure } from './bench/local'
 import { summarizeProfile } from './bench/profile-summary'
@@ -60,6 +61,7 @@ interface Results {
     batchOut?: BatchOutFigure
     pack?: PackFigure
     appBatch?: AppBatchFigure
+    fleet?: FleetFigure
   }
   checks: Check[]
 }
@@ -74,7 +76,7 @@ const { values } = parseArgs({
     'no-save': { type: 'boolean', default: false },
   },
 })
-const only = new Set((values.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((s) => Number(s.trim())))
+const only = new Set((values.only ?? '1,2,3,4,5,6,7,8,9,10').split(',').map((s) => Number(s.trim())))
 const quick = values.quick
 const N = quick ? 100 : 500
 
@@ -131,6 +133,14 @@ if (only.has(6)) {
     if (built.code !== 0) log(`the build failed (${built.code}): ${built.stderr.slice(-400)}`)
   }
   results.figures.renderer = await rendererFigure({ repetitions: quick ? 3 : 11, vehicles: 25 })
+}
+
+if (only.has(10)) {
+  // Figure 10 needs Debian's PostgreSQL (apt-get install -y postgresql), as the fleet tests do.
+  const { postgresMissing } = await import('../tests/helpers/postgres')
+  const missing = postgresMissing()
+  if (missing) log(`10. fleet skipped: ${missing}`)
+  else results.figures.fleet = await fleetFigure(quick ? { entries: 5000, laptops: 50, steady: 500, repetitions: 2, claims: 20 } : { entries: 100_000, laptops: 50, steady: 500, repetitions: 5, claims: 101 })
 }
 
 results.checks = checks(results)
@@ -208,6 +218,11 @@ function checks(r: Results): Check[] {
     if (f.renderer.built) list.push(check('renderer-size', 6, 'renderer JS + CSS, gzip -9', round(f.renderer.jsCssGzipBytes / 1000, 1), 'kB', '≤ 250 kB', 250))
     if (f.renderer.navigation) list.push(check('renderer-nav', 6, 'navigation → vehicles screen interactive (median)', f.renderer.navigation.medianMs, 'ms', 'report', null))
   }
+  if (f.fleet) {
+    list.push(check('fleet-first', 10, `first fleet sync of ${f.fleet.entries} entries ÷ one plain query`, f.fleet.firstSync.ratio, '×', '≤ 1.5 ×', 1.5))
+    list.push(check('fleet-steady', 10, `steady fleet sync of ${f.fleet.steady.entries} entries ÷ one plain query`, f.fleet.steady.ratio, '×', '≤ 1.5 ×', 1.5))
+    list.push(check('fleet-claim', 10, 'fleet claim round trip (median)', f.fleet.claim.fleetMedianMs, 'ms', 'report', null))
+  }
   return list
 }
 
@@ -253,6 +268,12 @@ function printTable(r: Results): void {
     else rows.push(['6', 'renderer', 'not built', '', '', '≤ 250 kB', 'SKIP'])
     if (re.navigation) rows.push(['6', `navigation → vehicles interactive (${re.navigation.vehicles} vehicles)`, `${re.navigation.medianMs} ms`, '', `${re.navigation.medianMs} ms`, 'report', ''])
     else rows.push(['6', 'navigation → vehicles interactive', 'skipped', re.navigationSkipped ?? '', '', 'report', 'SKIP'])
+  }
+  if (f.fleet) {
+    const fl = f.fleet
+    rows.push(['10', `first fleet sync, ${fl.entries} entries from ${fl.laptops} laptops`, `${fl.firstSync.oursMedianMs} ms`, `one plain query ${fl.firstSync.plainMedianMs} ms`, `${fl.firstSync.ratio} ×`, '≤ 1.5 ×', status('fleet-first')])
+    rows.push(['10', `steady fleet sync, ${fl.steady.entries} new entries`, `${fl.steady.oursMedianMs} ms`, `one plain query ${fl.steady.plainMedianMs} ms`, `${fl.steady.ratio} ×`, '≤ 1.5 ×', status('fleet-steady')])
+    rows.push(['10', 'claim + record round trip', `${fl.claim.fleetMedianMs} ms`, `local-only ledger ${fl.claim.localMedianMs} ms`, `${fl.claim.ratio} ×`, 'report', ''])
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => [...(row[i] ?? '')].length)))
   const line = (row: string[]): string => `| ${row.map((cell, i) => cell + ' '.repeat(widths[i]! - [...cell].length)).join(' | ')} |`

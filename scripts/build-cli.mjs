@@ -33,8 +33,10 @@ const result = await esbuild.build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // keytar and better-sqlite3 are native addons: they load from node_modules at run time.
-  external: ['keytar', 'better-sqlite3'],
+  // keytar and better-sqlite3 are native addons: they load from node_modules at run time
+  // (better-sqlite3 finds its .node file relative to its own sources). pg-native is pg's
+  // optional native driver, which VK Depot does not use.
+  external: ['keytar', 'better-sqlite3', 'pg-native'],
   // Some bundled CommonJS dependencies call require() on Node built-ins.
   banner: { js: "import { createRequire as vkeyCreateRequire } from 'node:module'; const require = vkeyCreateRequire(import.meta.url);" },
   legalComments: 'none',

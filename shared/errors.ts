@@ -37,6 +37,7 @@ export const errorCodes = [
   'config.data-folder',
   /** Another live VK Depot process holds a lock or uses the vault. */
   'config.busy',
+  'config.fleet',
   // PSA refused the request (exit 4)
   'psa.bad-request',
   'psa.unauthorized',

@@ -32,6 +32,7 @@ import { write, writeJson } from './args'
 import { findCommand, helpText, overviewHelp, parseFor } from './spec'
 import { certRequestCommand, certShowCommand, warnCertificateRenewal } from './cert-commands'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
+import { fleetAuditCommand, fleetCommand, fleetListCommand } from './fleet-commands'
 import { readSecretLine, type CliIo } from './io'
 import { vaultCommand } from './vault-commands'
 
@@ -100,13 +101,17 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     case 'batch':
       return batchCommand(rest, io, handoverContext(io))
     case 'list':
+      if (rest.includes('--fleet')) return fleetListCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
       return listCommand(rest, io, handoverContext(io))
     case 'show':
       return showCommand(rest, io, handoverContext(io))
     case 'pack':
       return packCommand(rest, io, handoverContext(io))
     case 'audit':
+      if (rest.includes('--fleet')) return fleetAuditCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
       return auditCommand(rest, io, handoverContext(io))
+    case 'fleet':
+      return fleetCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
     case 'purge-expired':
       return purgeCommand(rest, io, handoverContext(io))
     case 'queue':

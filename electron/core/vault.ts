@@ -351,7 +351,38 @@ export class Vault {
       throw error
     }
   }
+
+  /** The file the fleet server password is sealed in (fleet mode, docs/fleet.md). */
+  fleetSecretFile(): string {
+    return path.join(this.dataDir, 'secrets', 'fleet.sealed')
+  }
+
+  /** Seals the fleet server password like a profile's PSA password. */
+  async saveFleetSecret(password: string): Promise<void> {
+    const file = { format: 'vk-depot-sealed', version: 1, purpose: FLEET_PURPOSE, data: this.seal(FLEET_PURPOSE, password) }
+    await ensurePrivateFolder(path.dirname(this.fleetSecretFile()))
+    await writeFileAtomic(this.fleetSecretFile(), `${JSON.stringify(file, null, 2)}\n`)
+  }
+
+  async loadFleetSecret(): Promise<string | undefined> {
+    const raw = await readFileIfExists(this.fleetSecretFile())
+    if (raw === undefined) return undefined
+    const file = sealedFileSchema.safeParse(JSON.parse(raw.toString('utf8')))
+    if (!file.success) throw new VkError('config.vault', `${this.fleetSecretFile()} is not a VK Depot sealed file. Leave the fleet (\`vkey fleet leave\`) and join again.`, { file: this.fleetSecretFile() })
+    const plaintext = this.unseal(FLEET_PURPOSE, file.data.data)
+    try {
+      return plaintext.toString('utf8')
+    } finally {
+      plaintext.fill(0)
+    }
+  }
+
+  async deleteFleetSecret(): Promise<void> {
+    await fs.rm(this.fleetSecretFile(), { force: true })
+  }
 }
+
+const FLEET_PURPOSE = 'fleet'
 
 export function profilePurpose(profileName: string): string {
   return `profile:${profileName}`

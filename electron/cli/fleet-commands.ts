@@ -1,0 +1,212 @@
+/**
+ * `vkey fleet join|status|sync|leave|migrate`, `vkey list --fleet` and `vkey audit --fleet`:
+ * fleet mode on the fleet's PostgreSQL (docs/fleet.md).
+ */
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { VkError } from '../../shared/errors'
+import type { Depot } from '../core/depot'
+import { technician } from '../core/depot'
+import { localTime, safeText } from '../core/fleet/claims'
+import { connectFleet, fleetUrl, parseFleetUrl } from '../core/fleet/connection'
+import { Fleet } from '../core/fleet/fleet'
+import { handoverLedger } from '../core/fleet/handover-ledger'
+import { LATEST_VERSION, migrate } from '../core/fleet/migrations'
+import type { LocalLedger } from '../core/fleet/types'
+import { exportFleetAuditCsv, liveByVehicle } from '../core/fleet/view'
+import { parse, write } from './args'
+import type { HandoverCommandContext } from './handover-commands'
+import { readSecretLine, type CliIo } from './io'
+
+export const fleetUsage = `  vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin [--ca CA.pem]
+  vkey fleet status [--json] | vkey fleet sync | vkey fleet leave
+  vkey fleet migrate postgres://HOST:PORT/DB --user OWNER --password-stdin [--ca CA.pem]   (administrator)
+  vkey list --fleet [--json] | vkey audit --fleet --csv OUT.csv`
+
+/** The local ledger as the fleet reads it. */
+async function localLedger(depot: Depot): Promise<LocalLedger> {
+  return handoverLedger(await depot.handovers(), technician())
+}
+
+async function openFleet(depot: Depot, dataDir: string): Promise<Fleet> {
+  const fleet = Fleet.open(dataDir, await depot.vault())
+  if (!fleet) throw new VkError('config.fleet', 'This laptop has not joined a fleet. Join with `vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin` (docs/fleet.md).')
+  return fleet
+}
+
+async function readPassword(io: CliIo, command: string, given: boolean | undefined): Promise<string> {
+  if (!given) throw new VkError('usage', `vkey fleet ${command}: pass the password on standard input with --password-stdin (never as an argument).`, { field: '--password-stdin' })
+  const password = await readSecretLine(io.stdin)
+  if (!password) throw new VkError('usage', `vkey fleet ${command}: --password-stdin read an empty password. Pipe it in, e.g. \`printf %s "$FLEET_PASSWORD" | vkey fleet ${command} …\`.`, { field: '--password-stdin' })
+  return password
+}
+
+async function readCa(path: string | undefined): Promise<string | undefined> {
+  if (!path) return undefined
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new VkError('input.file', `--ca: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}). Give the administrator's CA certificate (PEM).`, { file: path, field: '--ca' })
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new VkError('input.file', `--ca: ${path} is not a PEM certificate. Give the administrator's CA certificate (-----BEGIN CERTIFICATE-----).`, { file: path, field: '--ca' })
+  return text
+}
+
+const CONNECT_OPTIONS = { laptop: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' } } as const
+
+export async function fleetCommand(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
+  const [sub, ...rest] = args
+  switch (sub) {
+    case 'join':
+      return join(rest, io, context, dataDir)
+    case 'migrate':
+      return migrateCommand(rest, io)
+    case 'status':
+      return status(rest, io, context, dataDir)
+    case 'sync':
+      return sync(rest, io, context, dataDir)
+    case 'leave': {
+      parse('fleet leave', rest, {}, false)
+      const depot = await context.openDepot()
+      const left = await Fleet.leave(dataDir, await depot.vault())
+      if (!left.wasJoined) write(io, 'This laptop was not in a fleet: nothing to leave.')
+      else write(io, `Left the fleet: nothing is shared any more, the fleet password is erased${left.unpushed ? ` (${left.unpushed} entr${left.unpushed === 1 ? 'y was' : 'ies were'} never pushed; they stay in the local ledger)` : ''}.`)
+      return 0
+    }
+    default:
+      throw new VkError('usage', `vkey fleet: use join, status, sync, leave or migrate.\n${fleetUsage}`)
+  }
+}
+
+async function join(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
+  const { values, positionals } = parse('fleet join', args, CONNECT_OPTIONS)
+  if (positionals.length !== 1) throw new VkError('usage', 'vkey fleet join: give the server as postgres://HOST:PORT/DATABASE.', { field: 'URL' })
+  const server = parseFleetUrl(positionals[0]!)
+  if (!values.laptop) throw new VkError('usage', 'vkey fleet join: --laptop NAME is required (the name the administrator registered for this laptop).', { field: '--laptop' })
+  if (!values.user) throw new VkError('usage', 'vkey fleet join: --user ROLE is required (this laptop\'s database role).', { field: '--user' })
+  const caPem = await readCa(values.ca)
+  const password = await readPassword(io, 'join', values['password-stdin'])
+  const depot = await context.openDepot()
+  const { fleet, migrated } = await Fleet.join(dataDir, await depot.vault(), { ...server, laptop: values.laptop, user: values.user, password, ...(caPem ? { caPem } : {}) })
+  try {
+    const tls = fleet.settings.tls === 'verify' ? `TLS, certificate verified against ${values.ca ? resolve(values.ca) : 'the system\'s CAs'}` : 'NO TLS: the server offers none'
+    write(io, `Joined the fleet ${fleetUrl(server)} as laptop ${fleet.laptop} (role ${values.user}; ${tls}). The password is sealed in the vault.`)
+    if (migrated.length) write(io, `Fleet schema migrated to version ${LATEST_VERSION}.`)
+    if (fleet.settings.tls === 'none') io.stderr.write('vkey: warning: the fleet server offers no TLS, so its password and the key facts travel in clear. Ask the administrator to turn TLS on (docs/fleet.md, step 1).\n')
+    write(io, 'Next: `vkey fleet sync` shares this laptop\'s ledger; `vkey list --fleet` shows every live key.')
+    return 0
+  } finally {
+    fleet.close()
+  }
+}
+
+async function migrateCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse('fleet migrate', args, { user: CONNECT_OPTIONS.user, 'password-stdin': CONNECT_OPTIONS['password-stdin'], ca: CONNECT_OPTIONS.ca })
+  if (positionals.length !== 1) throw new VkError('usage', 'vkey fleet migrate: give the server as postgres://HOST:PORT/DATABASE.', { field: 'URL' })
+  if (!values.user) throw new VkError('usage', 'vkey fleet migrate: --user OWNER is required (the role that owns the vkey_fleet schema).', { field: '--user' })
+  const server = parseFleetUrl(positionals[0]!)
+  const caPem = await readCa(values.ca)
+  const password = await readPassword(io, 'migrate', values['password-stdin'])
+  const { client } = await connectFleet({ ...server, user: values.user, password, ...(caPem ? { caPem } : {}), tls: 'auto' })
+  try {
+    const applied = await migrate(client)
+    write(io, applied.length ? `Fleet schema migrated to version ${LATEST_VERSION} (applied ${applied.join(', ')}).` : `Fleet schema already at version ${LATEST_VERSION}.`)
+    return 0
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+}
+
+async function status(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
+  const { values } = parse('fleet status', args, { json: { type: 'boolean' } }, false)
+  const depot = await context.openDepot()
+  const fleet = Fleet.open(dataDir, await depot.vault())
+  if (!fleet) {
+    if (values.json) write(io, JSON.stringify({ joined: false }, null, 2))
+    else write(io, 'Not in a fleet. Join with `vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin`.')
+    return 0
+  }
+  try {
+    const s = fleet.status(await localLedger(depot))
+    if (values.json) {
+      write(io, JSON.stringify({ joined: true, server: s.server, laptop: s.laptop, user: s.user, tls: s.tls, joined_at: s.joinedAt, last_sync: s.lastSync, last_error: s.lastError, waiting: s.waiting, known_entries: s.known }, null, 2))
+      return 0
+    }
+    write(io, `Fleet ${s.server}, laptop ${s.laptop} (role ${s.user}, ${s.tls === 'verify' ? 'TLS verified' : 'no TLS'}).`)
+    write(io, `  last sync:  ${s.lastSync ? localTime(s.lastSync) : 'never'}`)
+    write(io, `  waiting:    ${s.waiting} entr${s.waiting === 1 ? 'y' : 'ies'} to push`)
+    write(io, `  known:      ${s.known} fleet entries`)
+    if (s.lastError) write(io, `  last error: ${s.lastError}`)
+    return 0
+  } finally {
+    fleet.close()
+  }
+}
+
+async function sync(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
+  parse('fleet sync', args, {}, false)
+  const depot = await context.openDepot()
+  const fleet = await openFleet(depot, dataDir)
+  try {
+    const result = await fleet.sync(await localLedger(depot))
+    write(io, `Fleet synced: ${result.sent} entr${result.sent === 1 ? 'y' : 'ies'} pushed, ${result.pulled} pulled${result.supersededHere.length ? `, ${result.supersededHere.length} of ours superseded by another laptop` : ''}.`)
+    return 0
+  } finally {
+    fleet.close()
+  }
+}
+
+/** `vkey list --fleet`: live keys by car with laptop and technician, conflicts first (synced first when the server answers). */
+export async function fleetListCommand(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
+  const { values } = parse('list --fleet', args.filter((a) => a !== '--fleet'), { json: { type: 'boolean' } }, false)
+  const depot = await context.openDepot()
+  const fleet = await openFleet(depot, dataDir)
+  try {
+    const stale = await syncQuietly(io, fleet, depot)
+    const vehicles = liveByVehicle(fleet.mirror)
+    if (values.json) {
+      write(io, JSON.stringify({ last_sync: fleet.mirror.get('last_sync') ?? null, stale, vehicles: vehicles.map((v) => ({ vehicle: v.vehicleKey, vin: v.vin, conflict: v.conflict, keys: v.keys.map((k) => ({ entry_id: k.entryId, laptop: k.laptop, technician: k.technician, profile: k.profile, issued_at: k.issuedAt, expires: k.expires, status: k.status })) })) }, null, 2))
+      return 0
+    }
+    if (!vehicles.length) write(io, 'No live key in the fleet.')
+    for (const v of vehicles) {
+      const head = v.conflict ? `CONFLICT ${v.keys.length} live keys` : 'live key'
+      write(io, `${safeText(v.vin ?? v.vehicleKey)}  ${head}`)
+      for (const k of v.keys) write(io, `    until ${localTime(k.expires!)}  ${safeText(k.technician)} on ${safeText(k.laptop)}  (${safeText(k.entryId)}, ${k.status})`)
+    }
+    const conflicts = vehicles.filter((v) => v.conflict).length
+    if (conflicts) write(io, `${conflicts} vehicle${conflicts === 1 ? ' has' : 's have'} more than one live key (issued offline on two laptops): hand over one and keep the other out of circulation.`)
+    return 0
+  } finally {
+    fleet.close()
+  }
+}
+
+/** `vkey audit --fleet --csv F`: one row per fleet entry, conflicts first. */
+export async function fleetAuditCommand(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
+  const { values } = parse('audit --fleet', args.filter((a) => a !== '--fleet'), { csv: { type: 'string' } }, false)
+  if (!values.csv) throw new VkError('usage', 'vkey audit --fleet: --csv OUT.csv is required.', { field: '--csv' })
+  const depot = await context.openDepot()
+  const fleet = await openFleet(depot, dataDir)
+  try {
+    await syncQuietly(io, fleet, depot)
+    const rows = await exportFleetAuditCsv(resolve(values.csv), fleet.mirror)
+    write(io, `Fleet audit written: ${resolve(values.csv)} (${rows} row${rows === 1 ? '' : 's'}, conflicts first, no secrets).`)
+    return 0
+  } finally {
+    fleet.close()
+  }
+}
+
+/** Syncs before a view; when the server is out of reach, says so and shows the last known state. Returns true when stale. */
+async function syncQuietly(io: CliIo, fleet: Fleet, depot: Depot): Promise<boolean> {
+  try {
+    await fleet.sync(await localLedger(depot))
+    return false
+  } catch (error) {
+    const last = fleet.mirror.get('last_sync')
+    io.stderr.write(`vkey: ${(error as Error).message} Showing the fleet as of ${last ? localTime(last) : 'never synced'}.\n`)
+    return true
+  }
+}

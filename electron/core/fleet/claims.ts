@@ -1,0 +1,122 @@
+/**
+ * One live key per car across the fleet: before asking PSA, a laptop claims the vehicle in
+ * PostgreSQL. A transaction reads the vehicle's open claim (locking it) and either refuses
+ * (another laptop holds a key that covers the window, or is asking PSA right now) or ends that
+ * claim and opens its own; the unique index over open claims makes two laptops racing for one
+ * car end with one claim, the other refused.
+ */
+import type pg from 'pg'
+import { SCHEMA } from './migrations'
+import { pushEntries } from './sync'
+import type { ClaimResult, FleetEntry, Holder } from './types'
+
+/** A request in flight longer than this is taken as abandoned (its laptop crashed or lost the network). */
+export const STALE_REQUEST_MS = 10 * 60_000
+/** A key covers the window when it expires at or after its end, within one minute (issue 8's rule). */
+export const COVER_SLACK_MS = 60_000
+
+export interface ClaimRequest {
+  vehicleKey: string
+  /** End of the window the key must cover (ISO). */
+  windowEnd: string
+  technician: string
+  /** `--new`: ask for another key even when another laptop's covers the window; it is superseded fleet-wide. */
+  force?: boolean
+}
+
+interface OpenClaim {
+  claim_id: string
+  laptop: string
+  technician: string
+  entry_id: string | null
+  expires: Date | null
+  claimed_at: Date
+}
+
+type Decision = { kind: 'take'; endReason?: 'expired' | 'superseded' | 'renewed'; supersedes?: string | null } | { kind: 'refuse'; holder: Holder }
+
+/** What to do with the vehicle's open claim (pure: the rule, in one place). */
+export function decide(open: OpenClaim | undefined, me: string, request: ClaimRequest, now: Date): Decision {
+  if (!open) return { kind: 'take' }
+  if (open.laptop === me) return { kind: 'take', endReason: 'renewed' }
+  const inFlight = open.expires === null
+  const stale = inFlight ? now.getTime() - open.claimed_at.getTime() > STALE_REQUEST_MS : open.expires!.getTime() <= now.getTime()
+  if (stale) return { kind: 'take', endReason: 'expired' }
+  const covers = inFlight || open.expires!.getTime() + COVER_SLACK_MS >= Date.parse(request.windowEnd)
+  if (covers && !request.force) {
+    return { kind: 'refuse', holder: { technician: open.technician, laptop: open.laptop, expires: open.expires?.toISOString() ?? null, entryId: open.entry_id } }
+  }
+  // Forced, or the other key ends too early: it is superseded by the one we are about to get.
+  return { kind: 'take', endReason: 'superseded', supersedes: open.entry_id }
+}
+
+/** Claims a vehicle for this laptop (the connected role's laptop; the server checks it). */
+export async function claimVehicle(client: pg.ClientBase, me: string, request: ClaimRequest, attempt = 0): Promise<ClaimResult> {
+  await client.query('BEGIN')
+  try {
+    const { rows } = await client.query<OpenClaim>(
+      `SELECT claim_id, laptop, technician, entry_id, expires, claimed_at FROM ${SCHEMA}.claims WHERE vehicle_key = $1 AND ended_at IS NULL FOR UPDATE`,
+      [request.vehicleKey],
+    )
+    const decision = decide(rows[0], me, request, new Date())
+    if (decision.kind === 'refuse') {
+      await client.query('ROLLBACK')
+      return { ok: false, heldBy: decision.holder }
+    }
+    if (rows[0] && decision.endReason) {
+      await client.query(`UPDATE ${SCHEMA}.claims SET ended_at = now(), ended_by = $2, end_reason = $3 WHERE claim_id = $1`, [rows[0].claim_id, me, decision.endReason])
+    }
+    const inserted = await client.query<{ claim_id: string }>(
+      `INSERT INTO ${SCHEMA}.claims (vehicle_key, laptop, technician, window_end) VALUES ($1, $2, $3, $4) RETURNING claim_id`,
+      [request.vehicleKey, me, request.technician, request.windowEnd],
+    )
+    await client.query('COMMIT')
+    return { ok: true, claimId: inserted.rows[0]!.claim_id, supersedes: decision.kind === 'take' ? (decision.supersedes ?? null) : null }
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    // Another laptop opened a claim for this car between our read and our insert: read again.
+    if ((error as { code?: string }).code === '23505' && attempt < 2) return claimVehicle(client, me, request, attempt + 1)
+    throw error
+  }
+}
+
+/** PSA issued the key: the claim now names its entry and expiry, and the entry is pushed, in one transaction. */
+export async function recordIssued(client: pg.ClientBase, claimId: string, entry: FleetEntry): Promise<void> {
+  await client.query('BEGIN')
+  try {
+    await pushEntries(client, [entry])
+    await client.query(`UPDATE ${SCHEMA}.claims SET entry_id = $2, expires = $3 WHERE claim_id = $1`, [claimId, entry.entryId, entry.expires])
+    await client.query('COMMIT')
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw error
+  }
+}
+
+/** No key came of the claim (PSA refused, the network failed, the user cancelled). */
+export async function releaseClaim(client: pg.ClientBase, claimId: string, me: string, reason: 'failed' | 'released' = 'failed'): Promise<void> {
+  await client.query(`UPDATE ${SCHEMA}.claims SET ended_at = now(), ended_by = $2, end_reason = $3 WHERE claim_id = $1 AND ended_at IS NULL`, [claimId, me, reason])
+}
+
+/** "VF3… has a key until 18:00, issued by A. Martin on DEPOT-2" (local time with its zone). */
+export function heldMessage(vehicle: string, holder: Holder, timeZone?: string): string {
+  const who = `${safeText(holder.technician)} on ${safeText(holder.laptop)}`
+  if (!holder.expires) return `${vehicle} is being requested from PSA right now by ${who}. Try again in a minute.`
+  return `${vehicle} has a key until ${localTime(holder.expires, timeZone)}, issued by ${who}. ` +
+    'Hand over that key, or ask for another one with --new (the other key is then marked superseded fleet-wide; it still works until it expires).'
+}
+
+/** A time as the technician's clock shows it: HH:MM and the zone, with the date when it is not today. */
+export function localTime(iso: string, timeZone?: string, now = new Date()): string {
+  const zone = timeZone ? { timeZone } : {}
+  const day = (d: Date) => new Intl.DateTimeFormat('en-CA', { ...zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d)
+  const date = new Date(iso)
+  const time = new Intl.DateTimeFormat('en-GB', { ...zone, hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(date)
+  return day(date) === day(now) ? time : `${day(date)} ${time}`
+}
+
+/** Text from the fleet (names typed on other laptops) made safe for a terminal. */
+export function safeText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}

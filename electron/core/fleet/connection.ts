@@ -1,0 +1,126 @@
+/**
+ * Connecting to the fleet's PostgreSQL with node-postgres. TLS with certificate and host name
+ * verification whenever the server offers it (the system's CAs, or the administrator's
+ * private CA given with --ca); the mode seen at join is kept, so a server that offered TLS
+ * once is never again spoken to in clear. Every failure becomes one clear VkError
+ * ('config.fleet', exit 3) naming the server and the next step.
+ */
+import pg from 'pg'
+import { VkError } from '../../../shared/errors'
+
+export interface FleetServer {
+  host: string
+  port: number
+  database: string
+}
+
+/** 'verify': TLS required and verified; 'none': the server offered no TLS when this laptop joined. */
+export type FleetTls = 'verify' | 'none'
+
+export interface ConnectOptions extends FleetServer {
+  user: string
+  password: string
+  caPem?: string
+  tls: FleetTls | 'auto'
+  /** Milliseconds to wait for the server (default 5 s). */
+  timeoutMs?: number
+}
+
+/** Parses postgres://HOST:PORT/DB (no user or password in it: they are given apart). */
+export function parseFleetUrl(text: string): FleetServer {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new VkError('usage', `"${text}" is not a fleet server address: give postgres://HOST:PORT/DATABASE.`, { field: 'URL' })
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new VkError('usage', `The fleet server address must start with postgres:// (got "${url.protocol}").`, { field: 'URL' })
+  if (url.username || url.password) throw new VkError('usage', 'Leave the user and password out of the fleet address: give --user ROLE and the password with --password-stdin.', { field: 'URL' })
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
+  if (!url.hostname || !database || database.includes('/')) throw new VkError('usage', `The fleet server address needs a host and a database: postgres://HOST:PORT/DATABASE (got "${text}").`, { field: 'URL' })
+  const port = url.port ? Number(url.port) : 5432
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port, database }
+}
+
+export function fleetUrl(server: FleetServer): string {
+  const host = server.host.includes(':') ? `[${server.host}]` : server.host
+  return `postgres://${host}:${server.port}/${encodeURIComponent(server.database)}`
+}
+
+function clientConfig(options: ConnectOptions, tls: boolean): pg.ClientConfig {
+  return {
+    host: options.host,
+    port: options.port,
+    database: options.database,
+    user: options.user,
+    password: options.password,
+    connectionTimeoutMillis: options.timeoutMs ?? 5000,
+    ssl: tls ? { rejectUnauthorized: true, ...(options.caPem ? { ca: options.caPem } : {}), ...(isIp(options.host) ? {} : { servername: options.host }) } : false,
+    application_name: 'vk-depot',
+  }
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':')
+}
+
+/**
+ * Opens a verified connection. With tls 'auto' (joining), TLS is tried first and plain TCP
+ * only when the server says it has no TLS at all; the result says which was used.
+ */
+export async function connectFleet(options: ConnectOptions): Promise<{ client: pg.Client; tls: FleetTls }> {
+  const where = fleetUrl(options)
+  const attempt = async (tls: boolean): Promise<pg.Client> => {
+    const client = new pg.Client(clientConfig(options, tls))
+    client.on('error', () => undefined) // a dropped connection surfaces on the next query
+    try {
+      await client.connect()
+      return client
+    } catch (error) {
+      await client.end().catch(() => undefined)
+      throw error
+    }
+  }
+  try {
+    if (options.tls === 'none') return { client: await attempt(false), tls: 'none' }
+    try {
+      return { client: await attempt(true), tls: 'verify' }
+    } catch (error) {
+      if (options.tls === 'auto' && /does not support SSL/i.test((error as Error).message)) return { client: await attempt(false), tls: 'none' }
+      throw error
+    }
+  } catch (error) {
+    throw connectionError(error, where, options.user)
+  }
+}
+
+/** A node-postgres or TLS error as a clear message. */
+export function connectionError(error: unknown, where: string, user: string): VkError {
+  if (error instanceof VkError) return error
+  const e = error as NodeJS.ErrnoException & { code?: string }
+  const code = e.code ?? ''
+  const message = e.message ?? String(error)
+  const say = (text: string) => new VkError('config.fleet', text, { field: 'fleet' }, { cause: error })
+  if (code === '28P01' || code === '28000') return say(`The fleet server ${where} refused the login of role "${user}" (wrong password, or no such role). Check them with the administrator and join again.`)
+  if (code === '3D000') return say(`The fleet server ${where} has no such database. Check the address with the administrator.`)
+  if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE/.test(code)) {
+    return say(`The fleet server ${where} presented a certificate this laptop does not trust (${code}). If the administrator uses a private CA, give its certificate with --ca CA.pem.`)
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return say(`The fleet server's certificate is not for ${where} (${message}). Use the host name the certificate names.`)
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return say(`The fleet server ${where} presented a certificate that is ${code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not yet valid'}. Tell the administrator.`)
+  if (/does not support SSL/i.test(message)) return say(`The fleet server ${where} no longer offers TLS, though it did when this laptop joined: refusing to send the password in clear. Tell the administrator.`)
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EAI_AGAIN' || /timeout/i.test(message)) {
+    return say(`Cannot reach the fleet server ${where} (${code || 'timeout'}). Check the address and the network.`)
+  }
+  return say(`The fleet server ${where} failed: ${message}.`)
+}
+
+/** True when the error means the server is out of reach (offline first: keep working locally). */
+export function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? ''
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause
+  const inner = cause?.code ?? ''
+  const text = `${(error as Error).message ?? ''} ${cause?.message ?? ''}`
+  return ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', '57P01', '57P03'].some((c) => c === code || c === inner) ||
+    /Cannot reach the fleet server|timeout|Connection terminated/i.test(text)
+}

@@ -1,0 +1,214 @@
+/**
+ * Fleet mode for one data folder: join (verify the server, migrate, seal the password, keep
+ * the settings), leave, status, sync, and the claim gate around a request to PSA. Offline
+ * first: when the server cannot be reached, the laptop works from its local ledger and its
+ * entries wait in fleet.db for the next sync.
+ */
+import type pg from 'pg'
+import { VkError } from '../../../shared/errors'
+import type { Vault } from '../vault'
+import { claimVehicle, heldMessage, recordIssued, releaseClaim, type ClaimRequest } from './claims'
+import { connectFleet, connectionError, fleetUrl, isUnreachable, type FleetServer } from './connection'
+import { LATEST_VERSION, migrate, schemaVersion } from './migrations'
+import { FleetMirror, type FleetSettings } from './mirror'
+import { FleetSync, type SyncHooks, type SyncResult } from './sync'
+import { LAPTOP_NAME, toFleetEntry, type ClaimResult, type Holder, type LedgerEntry, type LocalLedger } from './types'
+
+export interface JoinRequest extends FleetServer {
+  laptop: string
+  user: string
+  password: string
+  caPem?: string
+}
+
+export interface FleetStatus {
+  joined: boolean
+  server?: string
+  laptop?: string
+  user?: string
+  tls?: 'verify' | 'none'
+  joinedAt?: string
+  lastSync: string | null
+  lastError: string | null
+  /** Entries of this laptop waiting to be pushed. */
+  waiting: number
+  /** Entries known for the fleet (this laptop's and pulled). */
+  known: number
+}
+
+/** Checks the server as a laptop sees it: schema current (migrating when this role may), role registered for this laptop. */
+async function verifyLaptop(client: pg.ClientBase, laptop: string, user: string): Promise<number[]> {
+  const applied = (await schemaVersion(client)) < LATEST_VERSION ? await migrate(client) : []
+  const { rows } = await client.query<{ laptop: string | null }>('SELECT vkey_fleet.my_laptop() AS laptop')
+  const registered = rows[0]?.laptop ?? null
+  if (registered === null) {
+    throw new VkError('config.fleet', `Role "${user}" is not registered as a laptop of this fleet. The administrator registers it: INSERT INTO vkey_fleet.laptops (laptop, role) VALUES ('${laptop}', '${user}') (docs/fleet.md, step 3).`, { field: '--user' })
+  }
+  if (registered !== laptop) throw new VkError('config.fleet', `Role "${user}" is registered for laptop "${registered}", not "${laptop}": join with --laptop ${registered}, or ask the administrator.`, { field: '--laptop' })
+  return applied
+}
+
+export class Fleet {
+  readonly mirror: FleetMirror
+  readonly settings: FleetSettings
+  readonly #vault: Vault
+
+  private constructor(mirror: FleetMirror, settings: FleetSettings, vault: Vault) {
+    this.mirror = mirror
+    this.settings = settings
+    this.#vault = vault
+  }
+
+  /**
+   * Joins: nothing is written unless the server was reached with TLS verified (when it offers
+   * TLS), the login worked, the schema is current and the role is this laptop's.
+   */
+  static async join(dataDir: string, vault: Vault, request: JoinRequest): Promise<{ fleet: Fleet; migrated: number[] }> {
+    if (!LAPTOP_NAME.test(request.laptop)) throw new VkError('usage', `--laptop "${request.laptop}" is not a laptop name: letters, digits, ".", "_" and "-", up to 64 characters.`, { field: '--laptop' })
+    if (FleetMirror.exists(dataDir)) {
+      const existing = FleetMirror.open(dataDir)
+      const settings = existing.settings()
+      existing.close()
+      if (settings) throw new VkError('config.fleet', `This data folder already belongs to the fleet ${fleetUrl(settings)} as ${settings.laptop}. Run \`vkey fleet leave\` first.`)
+    }
+    const { client, tls } = await connectFleet({ ...request, tls: 'auto' })
+    let migrated: number[]
+    try {
+      migrated = await verifyLaptop(client, request.laptop, request.user)
+    } catch (error) {
+      throw error instanceof VkError ? error : connectionError(error, fleetUrl(request), request.user)
+    } finally {
+      await client.end().catch(() => undefined)
+    }
+    await vault.saveFleetSecret(request.password)
+    const mirror = FleetMirror.open(dataDir)
+    const settings: FleetSettings = {
+      host: request.host, port: request.port, database: request.database, user: request.user, laptop: request.laptop, tls,
+      ...(request.caPem ? { caPem: request.caPem } : {}), joinedAt: new Date().toISOString(),
+    }
+    mirror.saveSettings(settings)
+    return { fleet: new Fleet(mirror, settings, vault), migrated }
+  }
+
+  /** The folder's fleet, or undefined when it has not joined one. */
+  static open(dataDir: string, vault: Vault): Fleet | undefined {
+    if (!FleetMirror.exists(dataDir)) return undefined
+    const mirror = FleetMirror.open(dataDir)
+    const settings = mirror.settings()
+    if (!settings) {
+      mirror.close()
+      return undefined
+    }
+    return new Fleet(mirror, settings, vault)
+  }
+
+  /** Stops sharing: the settings, fleet.db and the sealed password go. Returns how many entries were never pushed. */
+  static async leave(dataDir: string, vault: Vault): Promise<{ wasJoined: boolean; unpushed: number }> {
+    const fleet = Fleet.open(dataDir, vault)
+    const unpushed = fleet?.mirror.pendingCount() ?? 0
+    fleet?.close()
+    FleetMirror.remove(dataDir)
+    await vault.deleteFleetSecret()
+    return { wasJoined: Boolean(fleet), unpushed }
+  }
+
+  get laptop(): string {
+    return this.settings.laptop
+  }
+
+  close(): void {
+    this.mirror.close()
+  }
+
+  async connect(timeoutMs?: number): Promise<pg.Client> {
+    const password = await this.#vault.loadFleetSecret()
+    if (password === undefined) throw new VkError('config.fleet', `The fleet password is missing from ${this.#vault.fleetSecretFile()}: run \`vkey fleet leave\`, then join again.`)
+    const { client } = await connectFleet({ ...this.settings, password, tls: this.settings.tls, ...(timeoutMs ? { timeoutMs } : {}) })
+    return client
+  }
+
+  status(ledger?: LocalLedger): FleetStatus {
+    if (ledger) new FleetSync({ mirror: this.mirror, ledger, laptop: this.laptop }).ingest()
+    const known = (this.mirror.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n
+    return {
+      joined: true, server: fleetUrl(this.settings), laptop: this.laptop, user: this.settings.user, tls: this.settings.tls,
+      joinedAt: this.settings.joinedAt, lastSync: this.mirror.get('last_sync') ?? null, lastError: this.mirror.get('last_error') ?? null,
+      waiting: this.mirror.pendingCount(), known,
+    }
+  }
+
+  /** One sync; when the server is out of reach the error is kept for `fleet status` and thrown. */
+  async sync(ledger: LocalLedger, options: { hooks?: SyncHooks; batchSize?: number } = {}): Promise<SyncResult> {
+    const engine = new FleetSync({ mirror: this.mirror, ledger, laptop: this.laptop, ...(options.batchSize ? { batchSize: options.batchSize } : {}) })
+    engine.ingest()
+    let client: pg.Client | undefined
+    try {
+      client = await this.connect()
+      return await engine.sync(client, options.hooks)
+    } catch (error) {
+      const failure = error instanceof VkError ? error : connectionError(error, fleetUrl(this.settings), this.settings.user)
+      this.mirror.set('last_error', `${new Date().toISOString()} ${failure.message}`)
+      throw failure
+    } finally {
+      await client?.end().catch(() => undefined)
+    }
+  }
+
+  /**
+   * Before asking PSA for a key: claims the vehicle fleet-wide. `proceed` with a claim to
+   * record or release afterwards; `refused` with who holds it; `offline` when the server
+   * cannot be reached (work locally: the entry is pushed at the next sync).
+   */
+  async beforeRequest(request: ClaimRequest): Promise<GateDecision> {
+    let client: pg.Client | undefined
+    try {
+      client = await this.connect(3000)
+      const result: ClaimResult = await claimVehicle(client, this.laptop, request)
+      if (!result.ok) return { kind: 'refused', heldBy: result.heldBy, message: heldMessage(request.vehicleKey.startsWith('cd:') ? 'This vehicle' : request.vehicleKey, result.heldBy) }
+      return { kind: 'proceed', claimId: result.claimId, supersedes: result.supersedes }
+    } catch (error) {
+      if (isUnreachable(error)) return { kind: 'offline', reason: (error as Error).message }
+      throw error instanceof VkError ? error : connectionError(error, fleetUrl(this.settings), this.settings.user)
+    } finally {
+      await client?.end().catch(() => undefined)
+    }
+  }
+
+  /** PSA issued the key for a claim: record it fleet-wide now (or at the next sync if the server went away). */
+  async afterIssued(claim: { claimId: string; supersedes: string | null }, entry: LedgerEntry): Promise<'recorded' | 'queued'> {
+    if (claim.supersedes) this.mirror.noteSupersedes(entry.id, claim.supersedes)
+    const fleetEntry = toFleetEntry(this.laptop, entry, claim.supersedes)
+    this.mirror.ingest([fleetEntry], this.mirror.number('local_cursor'))
+    let client: pg.Client | undefined
+    try {
+      client = await this.connect(3000)
+      await recordIssued(client, claim.claimId, fleetEntry)
+      const pending = this.mirror.pendingEntry(fleetEntry.entryId)
+      if (pending) this.mirror.markPushed([pending])
+      return 'recorded'
+    } catch (error) {
+      if (isUnreachable(error)) return 'queued'
+      throw error
+    } finally {
+      await client?.end().catch(() => undefined)
+    }
+  }
+
+  /** No key came of the claim: free the vehicle for the fleet (best effort; a stale claim expires anyway). */
+  async afterFailed(claim: { claimId: string }): Promise<void> {
+    let client: pg.Client | undefined
+    try {
+      client = await this.connect(3000)
+      await releaseClaim(client, claim.claimId, this.laptop)
+    } catch {
+      // unreachable: the claim goes stale after STALE_REQUEST_MS
+    } finally {
+      await client?.end().catch(() => undefined)
+    }
+  }
+}
+
+export type GateDecision =
+  | { kind: 'proceed'; claimId: string; supersedes: string | null }
+  | { kind: 'refused'; heldBy: Holder; message: string }
+  | { kind: 'offline'; reason: string }

@@ -1,0 +1,271 @@
+/**
+ * The laptop's side of the fleet: fleet.db (SQLite through better-sqlite3, WAL, 0600) in the
+ * data folder. It holds the fleet settings (never the password: that is sealed in the vault),
+ * this laptop's entries waiting to be pushed, everyone's entries as last pulled, and the two
+ * cursors (local change sequence ingested, fleet sequence pulled). The fleet views read it, so
+ * they work offline with what the last sync brought.
+ */
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import { z } from 'zod'
+import { VkError } from '../../../shared/errors'
+import type { FleetTls } from './connection'
+import type { EntryStatus, FleetEntry } from './types'
+
+export const FLEET_DB = 'fleet.db'
+
+const settingsSchema = z.object({
+  host: z.string(),
+  port: z.number().int(),
+  database: z.string(),
+  user: z.string(),
+  laptop: z.string(),
+  tls: z.enum(['verify', 'none']),
+  caPem: z.string().optional(),
+  joinedAt: z.string(),
+})
+export type FleetSettings = z.infer<typeof settingsSchema> & { tls: FleetTls }
+
+const COLUMNS = ['entry_id', 'laptop', 'local_id', 'vehicle_key', 'vin', 'profile', 'technician', 'issued_at', 'expires', 'duration_seconds', 'batch_id', 'status', 'superseded_by', 'supersedes'] as const
+/** Columns whose change makes an entry worth pushing again. */
+const FACTS = COLUMNS.filter((c) => c !== 'entry_id' && c !== 'laptop' && c !== 'local_id')
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+  entry_id TEXT PRIMARY KEY, laptop TEXT NOT NULL, local_id TEXT NOT NULL, vehicle_key TEXT NOT NULL, vin TEXT,
+  profile TEXT NOT NULL, technician TEXT NOT NULL, issued_at TEXT NOT NULL, expires TEXT, duration_seconds INTEGER,
+  batch_id TEXT, status TEXT NOT NULL, superseded_by TEXT, supersedes TEXT,
+  pending INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 1, remote_seq INTEGER
+) WITHOUT ROWID;
+-- One b-tree for the rows and one small index for what waits to be pushed: a first sync
+-- writes tens of thousands of rows, and every further index would cost on each.
+CREATE INDEX IF NOT EXISTS entries_pending ON entries (pending) WHERE pending = 1;
+CREATE TABLE IF NOT EXISTS local_supersedes (local_id TEXT PRIMARY KEY, supersedes TEXT NOT NULL);
+`
+
+/** The pulled columns, in the order the pull query selects them: the entry's, then the fleet sequence. */
+export const PULLED_COLUMNS = [...COLUMNS, 'seq'] as const
+export type PulledValue = string | number | null
+
+type Row = Record<(typeof COLUMNS)[number], string | number | null> & { pending: number; version: number }
+
+export interface PendingEntry {
+  entry: FleetEntry
+  version: number
+}
+
+export class FleetMirror {
+  readonly file: string
+  readonly db: Database.Database
+
+  private constructor(file: string, db: Database.Database) {
+    this.file = file
+    this.db = db
+  }
+
+  static fileIn(dataDir: string): string {
+    return path.join(dataDir, FLEET_DB)
+  }
+
+  static exists(dataDir: string): boolean {
+    return existsSync(FleetMirror.fileIn(dataDir))
+  }
+
+  static open(dataDir: string): FleetMirror {
+    const file = FleetMirror.fileIn(dataDir)
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    let db: Database.Database
+    try {
+      db = new Database(file)
+      chmodSync(file, 0o600)
+      db.pragma('journal_mode = WAL')
+      // NORMAL in WAL: a power cut may lose the last commits, never consistency; everything here
+      // is re-derived idempotently (re-ingested, re-pushed, re-pulled), so no fsync per batch.
+      db.pragma('synchronous = NORMAL')
+      db.pragma('busy_timeout = 5000')
+      db.exec(SCHEMA)
+    } catch (error) {
+      throw new VkError('config.fleet', `Cannot open ${file} (${(error as Error).message}). Check the data folder's permissions and free space.`, { file }, { cause: error })
+    }
+    return new FleetMirror(file, db)
+  }
+
+  /** Removes fleet.db and its WAL files (leaving the fleet). */
+  static remove(dataDir: string): void {
+    const file = FleetMirror.fileIn(dataDir)
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true })
+  }
+
+  close(): void {
+    this.db.close()
+  }
+
+  // ---- meta --------------------------------------------------------------------------
+
+  get(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value
+  }
+
+  set(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+
+  delete(key: string): void {
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key)
+  }
+
+  /** A sync went through: its time is kept and the last error forgotten (one commit). */
+  synced(at: string): void {
+    this.db.transaction(() => {
+      this.set('last_sync', at)
+      this.delete('last_error')
+    })()
+  }
+
+  settings(): FleetSettings | undefined {
+    const raw = this.get('settings')
+    if (raw === undefined) return undefined
+    const parsed = settingsSchema.safeParse(JSON.parse(raw))
+    if (!parsed.success) throw new VkError('config.fleet', `${this.file} holds fleet settings this VK Depot cannot read. Leave the fleet (\`vkey fleet leave\`) and join again.`, { file: this.file })
+    return parsed.data
+  }
+
+  saveSettings(settings: FleetSettings): void {
+    this.set('settings', JSON.stringify(settingsSchema.parse(settings)))
+  }
+
+  number(key: 'local_cursor' | 'remote_cursor'): number {
+    return Number(this.get(key) ?? 0)
+  }
+
+  // ---- this laptop's entries -----------------------------------------------------------
+
+  /** Remembers that a local entry superseded another laptop's (kept across pushes). */
+  noteSupersedes(localId: string, supersedes: string): void {
+    this.db.prepare('INSERT INTO local_supersedes (local_id, supersedes) VALUES (?, ?) ON CONFLICT (local_id) DO UPDATE SET supersedes = excluded.supersedes').run(localId, supersedes)
+  }
+
+  supersedesOf(localId: string): string | null {
+    return (this.db.prepare('SELECT supersedes FROM local_supersedes WHERE local_id = ?').get(localId) as { supersedes: string } | undefined)?.supersedes ?? null
+  }
+
+  /**
+   * Takes local entries in: an entry new or changed since its last push becomes pending.
+   * The local cursor moves in the same transaction (a crash repeats the batch, harmlessly).
+   */
+  ingest(entries: FleetEntry[], cursor: number): number {
+    const upsert = this.db.prepare(
+      `INSERT INTO entries (${COLUMNS.join(', ')}, pending) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')}, 1)
+       ON CONFLICT (entry_id) DO UPDATE SET ${FACTS.map((c) => `${c} = excluded.${c}`).join(', ')}, pending = 1, version = entries.version + 1
+       WHERE ${FACTS.map((c) => `entries.${c} IS NOT excluded.${c}`).join(' OR ')}`,
+    )
+    let changed = 0
+    this.db.transaction(() => {
+      for (const entry of entries) changed += upsert.run(toRow(entry)).changes
+      this.set('local_cursor', String(cursor))
+    })()
+    return changed
+  }
+
+  pendingCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM entries WHERE pending = 1').get() as { n: number }).n
+  }
+
+  pending(limit: number): PendingEntry[] {
+    const rows = this.db.prepare('SELECT * FROM entries WHERE pending = 1 LIMIT ?').all(limit) as Row[]
+    return rows.map((row) => ({ entry: fromRow(row), version: row.version }))
+  }
+
+  pendingEntry(entryId: string): PendingEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM entries WHERE entry_id = ? AND pending = 1').get(entryId) as Row | undefined
+    return row ? { entry: fromRow(row), version: row.version } : undefined
+  }
+
+  /** Marks pushed what has not changed since it was read for the push. */
+  markPushed(pushed: PendingEntry[]): void {
+    const mark = this.db.prepare('UPDATE entries SET pending = 0 WHERE entry_id = ? AND version = ?')
+    this.db.transaction(() => {
+      for (const p of pushed) mark.run(p.entry.entryId, p.version)
+    })()
+  }
+
+  // ---- everyone's entries ---------------------------------------------------------------
+
+  /**
+   * Stores a batch pulled from the fleet and moves the fleet cursor, in one transaction. Rows
+   * are value arrays in PULLED_COLUMNS order (entry columns, then the fleet sequence): a first
+   * sync writes them as they come off the wire, with no object per row.
+   */
+  applyRemote(rows: ReadonlyArray<readonly PulledValue[]>, cursor: number): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO entries (${COLUMNS.join(', ')}, remote_seq, pending) VALUES (${COLUMNS.map(() => '?').join(', ')}, ?, 0)
+       ON CONFLICT (entry_id) DO UPDATE SET ${FACTS.map((c) => `${c} = excluded.${c}`).join(', ')}, remote_seq = excluded.remote_seq, version = entries.version + 1
+       WHERE entries.pending = 0`,
+    )
+    this.db.transaction(() => {
+      for (const row of rows) upsert.run(...row)
+      this.set('remote_cursor', String(cursor))
+    })()
+  }
+
+  /** Every entry the laptop knows for the fleet (own and pulled), for the views. */
+  allEntries(): FleetEntry[] {
+    return (this.db.prepare('SELECT * FROM entries').all() as Row[]).map(fromRow)
+  }
+
+  /**
+   * Candidates for the live keys: issued or handed over, not expired, not marked superseded
+   * (the view drops those another entry supersedes). The rule's one statement is in view.ts.
+   */
+  liveCandidates(nowIso: string): { entries: FleetEntry[]; supersededIds: Set<string> } {
+    const entries = (this.db.prepare(`SELECT * FROM entries WHERE status IN ('issued', 'handed-over') AND expires > ? AND superseded_by IS NULL`).all(nowIso) as Row[]).map(fromRow)
+    const supersededIds = new Set((this.db.prepare('SELECT supersedes FROM entries WHERE supersedes IS NOT NULL').all() as Array<{ supersedes: string }>).map((r) => r.supersedes))
+    return { entries, supersededIds }
+  }
+
+  entry(entryId: string): FleetEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM entries WHERE entry_id = ?').get(entryId) as Row | undefined
+    return row ? fromRow(row) : undefined
+  }
+}
+
+function toRow(entry: FleetEntry): Record<(typeof COLUMNS)[number], string | number | null> {
+  return {
+    entry_id: entry.entryId,
+    laptop: entry.laptop,
+    local_id: entry.localId,
+    vehicle_key: entry.vehicleKey,
+    vin: entry.vin,
+    profile: entry.profile,
+    technician: entry.technician,
+    issued_at: entry.issuedAt,
+    expires: entry.expires,
+    duration_seconds: entry.durationSeconds,
+    batch_id: entry.batchId,
+    status: entry.status,
+    superseded_by: entry.supersededBy,
+    supersedes: entry.supersedes,
+  }
+}
+
+export function fromRow(row: Row): FleetEntry {
+  const text = (v: string | number | null): string | null => (v === null ? null : String(v))
+  return {
+    entryId: String(row.entry_id),
+    laptop: String(row.laptop),
+    localId: String(row.local_id),
+    vehicleKey: String(row.vehicle_key),
+    vin: text(row.vin),
+    profile: String(row.profile),
+    technician: String(row.technician),
+    issuedAt: String(row.issued_at),
+    expires: text(row.expires),
+    durationSeconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+    batchId: text(row.batch_id),
+    status: String(row.status) as EntryStatus,
+    supersededBy: text(row.superseded_by),
+    supersedes: text(row.supersedes),
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The fleet views, from fleet.db (so they work offline with the last sync): the live keys by
+ * car with laptop and technician, conflicts first; and the fleet audit, one row per entry.
+ *
+ * The rule, stated once for the app (the database's vkey_fleet.live_entries view states the
+ * same for administrators): a key is live while issued or handed over, not expired, not marked
+ * superseded and superseded by no other entry. Two live keys for one vehicle are a conflict.
+ */
+import { csvCell } from '../audit'
+import { writeFileAtomic } from '../secure-files'
+import type { FleetMirror } from './mirror'
+import type { FleetEntry } from './types'
+
+export interface FleetVehicle {
+  vehicleKey: string
+  vin: string | null
+  conflict: boolean
+  /** Live keys for the vehicle, earliest issued first. */
+  keys: FleetEntry[]
+}
+
+export function isLive(entry: FleetEntry, supersededIds: ReadonlySet<string>, now: Date): boolean {
+  return (entry.status === 'issued' || entry.status === 'handed-over') && entry.expires !== null && Date.parse(entry.expires) > now.getTime() &&
+    entry.supersededBy === null && !supersededIds.has(entry.entryId)
+}
+
+/** Live keys grouped by vehicle: conflicts first, then by vehicle. */
+export function liveByVehicle(mirror: FleetMirror, now = new Date()): FleetVehicle[] {
+  const { entries, supersededIds } = mirror.liveCandidates(now.toISOString())
+  const byVehicle = new Map<string, FleetEntry[]>()
+  for (const entry of entries) {
+    if (!isLive(entry, supersededIds, now)) continue
+    const list = byVehicle.get(entry.vehicleKey) ?? []
+    list.push(entry)
+    byVehicle.set(entry.vehicleKey, list)
+  }
+  return [...byVehicle.entries()]
+    .map(([vehicleKey, keys]) => ({ vehicleKey, vin: keys[0]!.vin, conflict: keys.length > 1, keys: keys.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt)) }))
+    .sort((a, b) => Number(b.conflict) - Number(a.conflict) || a.vehicleKey.localeCompare(b.vehicleKey))
+}
+
+export const FLEET_AUDIT_COLUMNS = ['conflict', 'vehicle', 'vin', 'laptop', 'technician', 'profile', 'issued_at', 'expires', 'duration_seconds', 'status', 'live', 'superseded_by', 'supersedes', 'entry_id', 'batch'] as const
+
+/** One row per fleet entry (no secret exists to leave out: the fleet has none); conflicts first. */
+export function fleetAuditRows(mirror: FleetMirror, now = new Date()): string[][] {
+  const all = mirror.allEntries()
+  const supersededIds = new Set(all.flatMap((e) => (e.supersedes ? [e.supersedes] : [])))
+  const supersededBy = new Map(all.flatMap((e) => (e.supersedes ? [[e.supersedes, e.entryId] as const] : [])))
+  const liveCount = new Map<string, number>()
+  for (const e of all) if (isLive(e, supersededIds, now)) liveCount.set(e.vehicleKey, (liveCount.get(e.vehicleKey) ?? 0) + 1)
+  const conflict = (e: FleetEntry) => (liveCount.get(e.vehicleKey) ?? 0) > 1
+  return all
+    .sort((a, b) => Number(conflict(b)) - Number(conflict(a)) || a.vehicleKey.localeCompare(b.vehicleKey) || a.issuedAt.localeCompare(b.issuedAt))
+    .map((e) => {
+      const live = isLive(e, supersededIds, now)
+      return [
+        conflict(e) ? 'CONFLICT' : '', e.vehicleKey, e.vin ?? '', e.laptop, e.technician, e.profile, e.issuedAt, e.expires ?? '',
+        e.durationSeconds === null ? '' : String(e.durationSeconds), supersededIds.has(e.entryId) && e.status !== 'superseded' ? 'superseded' : e.status,
+        live ? 'yes' : 'no', e.supersededBy ?? supersededBy.get(e.entryId) ?? '', e.supersedes ?? '', e.entryId, e.batchId ?? '',
+      ]
+    })
+}
+
+export async function exportFleetAuditCsv(file: string, mirror: FleetMirror, now = new Date()): Promise<number> {
+  const rows = fleetAuditRows(mirror, now)
+  const text = [FLEET_AUDIT_COLUMNS as readonly string[], ...rows].map((row) => row.map((cell) => csvCell(cell)).join(',')).join('\r\n')
+  await writeFileAtomic(file, `${text}\r\n`)
+  return rows.length
+}
