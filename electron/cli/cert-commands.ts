@@ -9,7 +9,7 @@ import { VkError } from '../../shared/errors'
 import { certificateStatus, renewalFields, renewalWarning, requestCertificate, type CertificateStatus } from '../core/cert-service'
 import type { Depot } from '../core/depot'
 import { writeFileAtomic } from '../core/secure-files'
-import { write } from './args'
+import { write, writeJson } from './args'
 import { parseFor } from './spec'
 import type { CliIo } from './io'
 
@@ -48,7 +48,7 @@ export async function certShowCommand(args: string[], io: CliIo, openDepot: Open
   try {
     const status = await certificateStatus(depot, values.profile)
     if (values.json) {
-      write(io, JSON.stringify(showJson(status), null, 2))
+      writeJson(io, JSON.stringify(showJson(status), null, 2))
       return 0
     }
     if (!status.certificate && !status.pending.length) {
@@ -83,7 +83,7 @@ function printStatus(io: CliIo, status: CertificateStatus): void {
     const level = status.renewal?.level
     if (level && level !== 'none') {
       const option = ` --profile ${JSON.stringify(status.profile)}`
-      write(io, `  renewal:      ${level === 'expired' ? 'EXPIRED' : `${facts.daysLeft} days left`}: \`vkey cert renew${option} --out renewal.csr\``)
+      write(io, `  renewal:      ${level === 'expired' ? 'EXPIRED' : `${facts.daysLeft} days left`}: \`vkey cert renew --out renewal.csr${option}\``)
     }
   } else {
     write(io, `  certificate:  none yet (profile "${status.profile}")`)

@@ -14,7 +14,7 @@ import { handoverLedger } from '../core/fleet/handover-ledger'
 import { LATEST_VERSION, migrate } from '../core/fleet/migrations'
 import type { LocalLedger } from '../core/fleet/types'
 import { exportFleetAuditCsv, liveByVehicle } from '../core/fleet/view'
-import { parse, write } from './args'
+import { parse, write, writeJson } from './args'
 import type { HandoverCommandContext } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
 
@@ -37,7 +37,7 @@ async function openFleet(depot: Depot, dataDir: string): Promise<Fleet> {
 async function readPassword(io: CliIo, command: string, given: boolean | undefined): Promise<string> {
   if (!given) throw new VkError('usage', `vkey fleet ${command}: pass the password on standard input with --password-stdin (never as an argument).`, { field: '--password-stdin' })
   const password = await readSecretLine(io.stdin)
-  if (!password) throw new VkError('usage', `vkey fleet ${command}: --password-stdin read an empty password. Pipe it in, e.g. \`printf %s "$FLEET_PASSWORD" | vkey fleet ${command} …\`.`, { field: '--password-stdin' })
+  if (!password) throw new VkError('usage', `vkey fleet ${command}: --password-stdin read an empty password. Pipe it in, e.g. \`printf %s "$FLEET_PASSWORD" | vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin\`.`, { field: '--password-stdin' })
   return password
 }
 
@@ -123,14 +123,14 @@ async function status(args: string[], io: CliIo, context: HandoverCommandContext
   const depot = await context.openDepot()
   const fleet = Fleet.open(dataDir, await depot.vault())
   if (!fleet) {
-    if (values.json) write(io, JSON.stringify({ joined: false }, null, 2))
+    if (values.json) writeJson(io, JSON.stringify({ joined: false }, null, 2))
     else write(io, 'Not in a fleet. Join with `vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin`.')
     return 0
   }
   try {
     const s = fleet.status(await localLedger(depot))
     if (values.json) {
-      write(io, JSON.stringify({ joined: true, server: s.server, laptop: s.laptop, user: s.user, tls: s.tls, joined_at: s.joinedAt, last_sync: s.lastSync, last_error: s.lastError, waiting: s.waiting, known_entries: s.known }, null, 2))
+      writeJson(io, JSON.stringify({ joined: true, server: s.server, laptop: s.laptop, user: s.user, tls: s.tls, joined_at: s.joinedAt, last_sync: s.lastSync, last_error: s.lastError, waiting: s.waiting, known_entries: s.known }, null, 2))
       return 0
     }
     write(io, `Fleet ${s.server}, laptop ${s.laptop} (role ${s.user}, ${s.tls === 'verify' ? 'TLS verified' : 'no TLS'}).`)
@@ -166,7 +166,7 @@ export async function fleetListCommand(args: string[], io: CliIo, context: Hando
     const stale = await syncQuietly(io, fleet, depot)
     const vehicles = liveByVehicle(fleet.mirror)
     if (values.json) {
-      write(io, JSON.stringify({ last_sync: fleet.mirror.get('last_sync') ?? null, stale, vehicles: vehicles.map((v) => ({ vehicle: v.vehicleKey, vin: v.vin, conflict: v.conflict, keys: v.keys.map((k) => ({ entry_id: k.entryId, laptop: k.laptop, technician: k.technician, profile: k.profile, issued_at: k.issuedAt, expires: k.expires, status: k.status })) })) }, null, 2))
+      writeJson(io, JSON.stringify({ last_sync: fleet.mirror.get('last_sync') ?? null, stale, vehicles: vehicles.map((v) => ({ vehicle: v.vehicleKey, vin: v.vin, conflict: v.conflict, keys: v.keys.map((k) => ({ entry_id: k.entryId, laptop: k.laptop, technician: k.technician, profile: k.profile, issued_at: k.issuedAt, expires: k.expires, status: k.status })) })) }, null, 2))
       return 0
     }
     if (!vehicles.length) write(io, 'No live key in the fleet.')

@@ -294,7 +294,7 @@ export async function queueCommand(args: string[], io: CliIo, context: HandoverC
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
   const queued = (await (await depot.handovers()).list()).filter((r) => r.status === 'queued')
   if (json) {
-    write(io, JSON.stringify(queued.map((r) => ({ id: r.id, vin: r.vin ?? null, profile: r.profile ?? null, queued_at: r.requestedAt ?? r.updatedAt, duration_seconds: r.durationSeconds ?? null, planned_end: r.plannedEnd ?? null, qr: r.deliverQr ?? null })), null, 2))
+    writeJson(io, JSON.stringify(queued.map((r) => ({ id: r.id, vin: r.vin ?? null, profile: r.profile ?? null, queued_at: r.requestedAt ?? r.updatedAt, duration_seconds: r.durationSeconds ?? null, planned_end: r.plannedEnd ?? null, qr: r.deliverQr ?? null })), null, 2))
     return 0
   }
   for (const r of queued) write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${formatLocal(r.requestedAt ?? r.updatedAt)}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)

@@ -22,6 +22,7 @@ const FILE_PROBLEMS: Record<string, string> = {
   EPERM: 'permission denied',
   EROFS: 'the disk is read-only',
   ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
   EISDIR: 'it is a folder',
 }
 
@@ -32,8 +33,13 @@ const FILE_PROBLEMS: Record<string, string> = {
 function fileProblem(error: unknown, env: NodeJS.ProcessEnv): VkError | undefined {
   const { code, path } = (error ?? {}) as NodeJS.ErrnoException
   const problem = code ? FILE_PROBLEMS[code] : undefined
-  if (!problem || !path) return undefined
+  if (!problem) return undefined
   const dataFolder = defaultDataFolder(env)
+  // A write on an open file names no path: a full or read-only disk under the data folder, most likely.
+  if (!path && (code === 'ENOSPC' || code === 'EROFS' || code === 'EDQUOT')) {
+    return new VkError('config.vault', `Cannot use the data folder ${dataFolder}: ${problem}. Free space or fix the disk, then run the command again; nothing was sent.`, { file: dataFolder })
+  }
+  if (!path) return undefined
   if (path.startsWith(dataFolder)) {
     return new VkError('config.vault', `Cannot use the data folder ${dataFolder} (${problem} at ${path}). Check its permissions and free space, or set VKEY_HOME to a folder you can write.`, { file: path })
   }

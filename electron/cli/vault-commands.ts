@@ -30,7 +30,7 @@ async function resetCommand(args: string[], io: CliIo, context: VaultCommandCont
   write(io, `Vault reset: a new vault key is in the keychain for ${dataDir}.`)
   write(io, `  kept:     ${profiles.length} profile(s) with their settings, ${report.records} handover record(s) with their facts (VIN, label, dates, expiry)`)
   write(io, `  dropped:  the passwords, certificates, CarData and tokens the lost key had sealed`)
-  if (report.unreadable) write(io, `  ${report.unreadable} vehicle(s) marked unreadable: the next \`vkey token\` or \`vkey batch\` with their CarData issues new keys.`)
+  if (report.unreadable) write(io, `  ${report.unreadable} vehicle(s) marked unreadable: the next \`vkey token --cardata FILE --duration 8h\` or \`vkey batch FILE… --duration 8h\` with their CarData issues new keys.`)
   if (profiles.length) write(io, 'Next, give each profile its password and certificate again:')
   for (const profile of profiles) for (const line of nextSteps(profile)) write(io, `  ${line}`)
   return 0

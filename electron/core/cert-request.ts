@@ -37,7 +37,7 @@ export function makeCertificateRequest(login: string, input: unknown, now: Date)
   const fields = parseSubjectFields(input)
   const commonName = login.trim()
   if (!commonName || commonName.length > 64) {
-    throw new VkError('config.profile', `The profile's MZP login "${commonName}" cannot be a certificate's CN (1 to 64 characters): fix the login with \`vkey profile add\` or in Settings.`, { field: 'login' })
+    throw new VkError('config.profile', `The profile's MZP login "${commonName}" cannot be a certificate's CN (1 to 64 characters): fix the login with \`vkey profile add NAME --env ENV --login LOGIN …\` or in Settings.`, { field: 'login' })
   }
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()

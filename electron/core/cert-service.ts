@@ -85,7 +85,7 @@ export async function renewalWarning(depot: Depot, profileName?: string): Promis
   const waiting = status.pending[0]
   const next = waiting
     ? `a request made ${waiting.createdAt.slice(0, 10)} is waiting: import Stellantis' answer with \`vkey cert import FILE${option}\``
-    : `renew now: \`vkey cert renew${option} --out renewal.csr\`, then send renewal.csr to your Stellantis contact`
+    : `renew now: \`vkey cert renew --out renewal.csr${option}\`, then send renewal.csr to your Stellantis contact`
   const tone = status.renewal.tone === 'red' ? 'URGENT: ' : ''
   return `vkey: ${tone}the certificate of profile "${status.profile}" (${cert.commonName ?? cert.subject}) expires in ${cert.daysLeft} day${cert.daysLeft === 1 ? '' : 's'} (${cert.notAfter}); ${next}.`
 }

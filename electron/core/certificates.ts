@@ -477,7 +477,7 @@ export function preflight({ certPem, keyPem }: { certPem: string; keyPem: string
     const profileOption = profileName === undefined ? '' : ` --profile ${JSON.stringify(profileName)}`
     throw new VkError(
       'config.certificate-expired',
-      `The client certificate ${facts.commonName ?? facts.subject} expired on ${day(facts.notAfter)}: no request was sent. Renew it: \`vkey cert renew${profileOption} --out renewal.csr\` (in the app: Renew now), send renewal.csr to your Stellantis contact${renewal}, then import the certificate they return with \`vkey cert import FILE${profileOption}\`.`,
+      `The client certificate ${facts.commonName ?? facts.subject} expired on ${day(facts.notAfter)}: no request was sent. Renew it: \`vkey cert renew --out renewal.csr${profileOption}\` (in the app: Renew now), send renewal.csr to your Stellantis contact${renewal}, then import the certificate they return with \`vkey cert import FILE${profileOption}\`.`,
       { field: 'certificate' },
     )
   }

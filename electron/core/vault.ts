@@ -109,7 +109,7 @@ export class Vault {
     const existing = await readVaultFile(dataDir)
     if (existing) return Vault.#unlock(dataDir, store, existing)
     if (!create) {
-      throw new VkError('config.vault', `There is no vault in ${dataDir} yet: add a profile with \`vkey profile add\` first.`, {
+      throw new VkError('config.vault', `There is no vault in ${dataDir} yet: add a profile first with \`vkey profile add NAME --env …\` (see \`vkey help profile add\`).`, {
         file: Vault.fileIn(dataDir),
       })
     }
@@ -398,7 +398,7 @@ export function vaultKeyLost(dataDir: string, what: string): VkError {
     'config.vault-key-lost',
     `The secrets in ${dataDir} were sealed with a vault key this keychain no longer has (${what}; for example after a new user account or a restored backup). ` +
       'Run `vkey vault reset` (in the app: Reset the vault): it keeps your profiles\' settings and the history, drops the passwords, certificates and tokens ' +
-      'that can no longer be opened, and then `vkey profile add` and `vkey cert import` work again.',
+      'that can no longer be opened, and then `vkey profile add NAME --env …` and `vkey cert import FILE` work again.',
     { file: Vault.fileIn(dataDir), field: 'vault-key' },
   )
 }

@@ -389,10 +389,19 @@ test('"Plan for a handover": a handover in 2 h, 1 h after it, gives a token that
   await page.getByLabel('Handover date and time').fill(toLocalInput(start))
   await page.getByLabel('Use after the handover (hours)').fill('1')
   await page.getByRole('button', { name: 'Request token' }).click()
+  // The key issued above covers this window: nothing is sent unless the technician confirms.
+  await page.getByTestId('request-reused').waitFor()
+  await app.screenshot('request-reused')
+  await assertAccessible(app, 'request-reused')
+  assert.equal(app.handlers.simulator()!.stats.tokensIssued, 1, 'reused: no second request')
+  await page.getByRole('button', { name: 'Request a new key anyway…' }).click()
+  await page.getByRole('button', { name: 'Yes, request a new key' }).click()
   await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor({ timeout: 30_000 })
   await page.getByTestId('plan-warning').getByText('the token ends before the planned window', { exact: false }).waitFor()
   await app.screenshot('token-plan-short')
-  assert.equal((await app.call('handovers:get', { id: vehicle.id })).coversPlan, false)
+  const { handovers } = await app.call('handovers:list', undefined)
+  assert.equal(handovers.find((h) => h.status === 'issued')?.coversPlan, false, 'the new key is flagged')
+  assert.equal(handovers.find((h) => h.id === vehicle.id)?.status, 'superseded', 'the first key stays in the history, superseded')
   app.handlers.simulator()!.faults.maxGrantSeconds = null
 
   // A window that has already ended is refused in the form, before any request.

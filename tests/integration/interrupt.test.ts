@@ -64,7 +64,7 @@ test('SIGINT while PSA has the request: exit 130 before any answer, saying a key
   const listed = await vkey(['list', '--json'], env)
   const [record] = JSON.parse(listed.stdout) as { status: string; error: { message: string } | null }[]
   assert.equal(record?.status, 'draft')
-  assert.match(record?.error?.message ?? '', /a token may have been issued/)
+  assert.match(record?.error?.message ?? '', /a key may have been issued/)
 })
 
 test('SIGINT while still connecting: exit 130, saying no request was sent', { timeout: 60_000 }, async (t) => {

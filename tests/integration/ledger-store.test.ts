@@ -118,12 +118,14 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 
 test('property: under random interleavings of two depots, the ledger holds exactly the keys PSA issued, one live key per car, each covering its window', async (t) => {
   const { dataDir, simulator: first } = await setupDepot(t)
-  let simulator: Simulator = first
-  let issuedBefore = 0 // keys issued by simulators already stopped
-  const port = first.port
-  const cars = [0, 1, 2].map((n) => ({ source: `car${n}.json`, index: 0, vin: vinFor(900 + n), carData: `Q0FS${n}AAA`, carDataSignature: `U0lH${n}AAA` }))
+  // PSA and the depots share one clock, which the 'later' action moves (hours pass).
   let offsetMs = 0
   const now = () => new Date(Date.now() + offsetMs)
+  const port = first.port
+  await first.close()
+  let simulator: Simulator = await startSimulator({ dir: first.material.dir, port, now })
+  let issuedBefore = 0 // keys issued by simulators already stopped
+  const cars = [0, 1, 2].map((n) => ({ source: `car${n}.json`, index: 0, vin: vinFor(900 + n), carData: `Q0FS${n}AAA`, carDataSignature: `U0lH${n}AAA` }))
   const depots = await Promise.all([0, 1].map(() => Depot.open({ dataDir, store: openStore(dataDir), now, clientOptions: { retryBaseDelayMs: 5 } })))
   t.after(async () => {
     await Promise.all(depots.map((d) => d.close()))
@@ -145,7 +147,7 @@ test('property: under random interleavings of two depots, the ledger holds exact
       issuedBefore += simulator.stats.tokensIssued
       await simulator.close()
       simulator = { port: -1 } as Simulator
-    } else if (a.kind === 'online' && simulator.port === -1) simulator = await startSimulator({ dir: first.material.dir, port })
+    } else if (a.kind === 'online' && simulator.port === -1) simulator = await startSimulator({ dir: first.material.dir, port, now })
   }
 
   await fc.assert(

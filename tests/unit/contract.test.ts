@@ -52,7 +52,7 @@ const validInputs: { [C in Channel]: InputOf<C> } = {
   'batch:start': { handoverIds: ['handover-1'], duration: { kind: 'until', until: '2030-01-01T00:00:00Z' }, concurrency: 2 },
   'batch:cancel': { batchId: 'batch-1' },
   'queue:flush': undefined,
-  'queue:cancel': { id: 'abc' },
+  'queue:cancel': { id: 'abcdef123' },
   'pack:export': { ids: ['handover-1'] },
   'audit:export': undefined,
   'vault:reset': { confirm: true },

@@ -92,7 +92,7 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
               <li key={item.id}>
                 <span className="mono">{item.vin ?? item.source}</span>
                 <button type="button" className="button button--ghost button--small" onClick={() => void cancelOne(item.id)} disabled={sending} aria-label={t('queue.cancelItem', { name: item.vin ?? item.source })}>
-                  {t('common.cancel')}
+                  {t('queue.remove')}
                 </button>
               </li>
             ))}
