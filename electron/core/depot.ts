@@ -328,7 +328,7 @@ export class Depot {
     }
     // Enough connections for the largest batch concurrency, so workers never queue behind each other.
     const deadline = profile.requestTimeoutSeconds !== undefined ? { requestTimeoutMs: profile.requestTimeoutSeconds * 1000 } : {}
-    const client = new PsaClient(credentials, { connections: 16, ...deadline, ...this.options.clientOptions })
+    const client = new PsaClient(credentials, { connections: 16, now: this.now, ...deadline, ...this.options.clientOptions })
     this.clients.set(profile.name, { client, profileVersion: profile.updatedAt, notBefore: Date.parse(facts.notBefore), notAfter: Date.parse(facts.notAfter) })
     return { client, profile }
   }

@@ -89,11 +89,12 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused' }
   const { target, previous } = begun
   const vehicle = vehicleOf(target)
+  const requestedAt = depot.now().toISOString()
   const stamp = (r: HandoverRecord): void => {
     r.plan = plan
     r.profile = profile.name
     r.durationSeconds = window.seconds
-    r.requestedAt = depot.now().toISOString()
+    r.requestedAt = requestedAt
     if (window.plannedStart) r.plannedStart = window.plannedStart
     else delete r.plannedStart
     r.plannedEnd = window.plannedEnd

@@ -38,6 +38,8 @@ export interface PartnerCredentials {
 }
 
 export interface PsaClientOptions {
+  /** The depot's clock: when an answer arrived is stamped with it, like every other time in the ledger. */
+  now?: () => Date
   connectTimeoutMs?: number
   headersTimeoutMs?: number
   bodyTimeoutMs?: number
@@ -435,7 +437,7 @@ export class PsaClient {
   private readonly dispatcher: Dispatcher
   private readonly url: URL
   private readonly origin: string
-  private readonly opts: Required<Omit<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled'>> & Pick<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled'>
+  private readonly opts: Required<Omit<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled' | 'now'>> & Pick<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled' | 'now'>
   private readonly tls: { cert: string; key: string; ca: string[] | undefined; servername: string | undefined }
   private readonly connectErrors = new WeakSet<object>()
   private closed = false
@@ -463,6 +465,7 @@ export class PsaClient {
     this.url = url
     this.origin = url.host
     this.opts = {
+      ...(options.now ? { now: options.now } : {}),
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       headersTimeoutMs: options.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs,
       bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs,
@@ -599,7 +602,7 @@ export class PsaClient {
       throw new FailureSignal(failure)
     }
 
-    const receivedAt = new Date()
+    const receivedAt = this.opts.now?.() ?? new Date()
     const rateLimit = parseRateLimit(response.headers as Headers, receivedAt)
     const lengthHeader = intHeader(response.headers as Headers, 'content-length')
     let body: Buffer

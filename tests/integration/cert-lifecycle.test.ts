@@ -251,6 +251,6 @@ test('60/30/10-day warnings under a moved clock: one stderr line for token, batc
   const sent = s.simulator.requests.length
   const expired = await vkey(['token', '--cardata', car, '--duration', '1h'], s.env, '', at(-2))
   assert.equal(expired.code, 3, expired.stderr)
-  assert.match(expired.stderr, /expired on .*: no request was sent\. Renew it: `vkey cert renew --profile "sim" --out renewal\.csr`/)
+  assert.match(expired.stderr, /expired on .*: no request was sent\. Renew it: `vkey cert renew --out renewal\.csr --profile "sim"`/)
   assert.equal(s.simulator.requests.length, sent)
 })

@@ -117,7 +117,7 @@ test('a batch run twice: the progress line and the summary use the same words an
   }
   files.push(join(folder, 'broken.json'))
   await writeFile(files[3]!, '{"vin": ')
-  const words = (issued: number, skipped: number, failed: number) => `${issued} issued, ${skipped} already had a valid token, 0 queued for the network, ${failed} failed`
+  const words = (issued: number, reused: number, failed: number) => `${issued} issued, 0 renewed, ${reused} reused, 0 queued, ${failed} failed`
   const first = await vkey(['batch', ...files, '--duration', '2h'], env)
   const again = await vkey(['batch', ...files, '--duration', '2h'], env)
   for (const [result, expected] of [[first, words(3, 0, 1)], [again, words(0, 3, 1)]] as const) {
