@@ -27,7 +27,7 @@ export interface TokenScreenProps {
 const SIGNATURE_PREVIEW = 24
 
 export function TokenScreen({ handoverId, profiles, onRequestAgain }: TokenScreenProps) {
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const [detail, setDetail] = useState<HandoverDetail | null>(null)
   const [qr, setQr] = useState<string | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
@@ -77,6 +77,11 @@ export function TokenScreen({ handoverId, profiles, onRequestAgain }: TokenScree
 
       {token && <EnvironmentBand environment={environment} />}
       {token && detail.coversPlan === false && <PlanWarning />}
+      {token && detail.longerThanAsked && (
+        <p className="notice notice--warning" role="note" data-testid="longer-than-asked">
+          {t('token.longerThanAsked', { end: formatDateTime(token.expires, i18n.language) })}
+        </p>
+      )}
 
       {!token ? (
         <section className="card">
