@@ -25,7 +25,17 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 /** Every keychain entry of the service, as secret-tool sees it from outside the program. */
 function keychainEntries(service: string): Array<{ account: string; secret: string }> {
-  const out = execFileSync('secret-tool', ['search', '--all', '--unlock', 'service', service], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  // Other test files add and delete items of the same service meanwhile: an item listed and
+  // deleted before secret-tool reads it fails the search, and the next search is consistent.
+  let out = ''
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      out = execFileSync('secret-tool', ['search', '--all', '--unlock', 'service', service], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+      break
+    } catch (error) {
+      if (attempt >= 5 || !String((error as { stderr?: unknown }).stderr).includes('No such secret item')) throw error
+    }
+  }
   const entries: Array<{ account: string; secret: string }> = []
   for (const block of out.split(/^\[/m).slice(1)) {
     // secret-tool prints attributes on stderr; keytar's label is "<service>/<account>" on stdout.
