@@ -27,7 +27,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 function keychainEntries(service: string): Array<{ account: string; secret: string }> {
   // Other test files add and delete items of the same service meanwhile: an item listed and
   // deleted before secret-tool reads it fails the search, and the next search is consistent.
-  let out = ''
+  let out: string
   for (let attempt = 1; ; attempt += 1) {
     try {
       out = execFileSync('secret-tool', ['search', '--all', '--unlock', 'service', service], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
