@@ -62,7 +62,7 @@ async function oneBatch(sim: SimulatorChild, root: string, files: string[], opti
     },
   })
   if (result.code !== 0) throw new Error(`vkey batch exited ${result.code}: ${result.stderr.slice(0, 500)}`)
-  if (!result.stderr.includes(`${files.length}/${files.length} (100 %), issued ${files.length},`)) throw new Error(`vkey batch did not finish every vehicle: ${result.stderr.slice(-500)}`)
+  if (!result.stderr.includes(`${files.length}/${files.length} (100 %): ${files.length} issued,`)) throw new Error(`vkey batch did not finish every vehicle: ${result.stderr.slice(-500)}`)
   if (outDir) {
     const written = (await readdir(outDir)).filter((f) => f.endsWith('.png')).length
     if (written !== files.length) throw new Error(`vkey batch --out wrote ${written} of ${files.length} QR files`)

@@ -67,7 +67,7 @@ export async function batchFigure(sim: SimulatorChild, options: { vehicles: numb
         },
       })
       if (result.code !== 0) throw new Error(`vkey batch exited ${result.code}: ${result.stderr.slice(0, 500)}`)
-      if (!result.stderr.includes(`${options.vehicles}/${options.vehicles} (100 %), issued ${options.vehicles},`)) throw new Error(`vkey batch did not finish every vehicle: ${result.stderr.slice(-500)}`)
+      if (!result.stderr.includes(`${options.vehicles}/${options.vehicles} (100 %): ${options.vehicles} issued,`)) throw new Error(`vkey batch did not finish every vehicle: ${result.stderr.slice(-500)}`)
       const stats = await sim.stats()
       const issued = stats.tokensIssued - before.tokensIssued
       if (issued !== options.vehicles) throw new Error(`the simulator issued ${issued} tokens, expected ${options.vehicles}`)
