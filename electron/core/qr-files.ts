@@ -1,8 +1,8 @@
 /**
  * QR files for a batch (`vkey batch --out DIR`), written beside the network work.
  *
- * The batch runner reports each vehicle's state through its progress callback; this
- * pipeline takes every vehicle that is issued (or already had a valid token) once, and
+ * The batch runner hands over each key as soon as it is recorded (BatchOptions.onKey); this
+ * pipeline takes every key (issued, renewed or reused) once, and
  * renders and writes its PNG while the requests go on. It is bounded: at most `parallel`
  * images exist at a time (rendered just before their write), and each render yields to the
  * event loop first so network answers are never held behind a queue of renders. Memory stays
