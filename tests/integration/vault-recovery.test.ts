@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -114,7 +115,14 @@ test('rotate seals everything again under a new key, finishes a rotation a crash
   `
   const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   t.after(() => holder.kill('SIGKILL'))
-  await once(holder.stdout, 'data')
+  // Ready once it has said so and its record is in the data folder (wait on the condition, bounded).
+  let said = ''
+  holder.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()))
+  const record = join(dataDir, 'vault-users', `${holder.pid}.json`)
+  for (const deadline = Date.now() + 30_000; !(said.includes('open') && existsSync(record)); ) {
+    assert.ok(Date.now() < deadline, `the holder opened the vault (said: ${JSON.stringify(said)})`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   const busy = await vkey(['vault', 'rotate'], env)
   assert.equal(busy.code, 3)
   assert.match(busy.stderr, new RegExp(`pid ${holder.pid}\\) has the vault open: close it`))

@@ -17,6 +17,7 @@ import type { HandlerDeps } from '../../electron/core/app-deps'
 import { createHandlers } from '../../electron/core/handlers'
 import { dispatch, type Handlers } from '../../electron/core/ipc-dispatch'
 import { buildApi } from '../../electron/preload/api'
+import { defaultSimulatorDir } from '../../electron/core/depot'
 import { tempFolder } from '../helpers/depot-env'
 
 /** A key that names a secret. `hasPassword`-style booleans only say whether one exists. */
@@ -266,6 +267,8 @@ describe('the real handlers', () => {
   after(async () => {
     await handlers?.dispose()
     await rm(dataDir, { recursive: true, force: true })
+    // "Try the simulator" (fuzzed like every channel) keeps its demo keys beside the data folder.
+    await rm(defaultSimulatorDir(dataDir), { recursive: true, force: true })
   })
 
   it('has a handler for every channel in the contract, and none for a channel it lacks', () => {
