@@ -132,8 +132,9 @@ export function coversPlan(record: Pick<HandoverRecord, 'expires' | 'plannedEnd'
   return Date.parse(record.expires) + 2000 >= Date.parse(record.plannedEnd)
 }
 
+/** A handover ID: 12 base64url characters, never starting with '-' or '_' (it must read as an argument, not an option). */
 export function newId(): string {
-  return randomBytes(9).toString('base64url')
+  return randomBytes(9).toString('base64url').replace(/^[-_]/, 'x')
 }
 
 const notFound = (id: string) => new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })

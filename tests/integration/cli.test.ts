@@ -76,7 +76,7 @@ test('without --json the token is masked on stdout', async (t) => {
   assert.match(shown.stdout, /Token issued for VF3TEST0000000002/)
   const listed = await vkey(['list', '--json'], env)
   const [record] = JSON.parse(listed.stdout) as { id: string }[]
-  const full = await vkey(['show', record!.id, '--json'], env)
+  const full = await vkey(['show', '--json', '--', record!.id], env)
   const token = (JSON.parse(full.stdout) as { access_token: string }).access_token
   assert.ok(!shown.stdout.includes(token), 'the whole token is not printed without --json')
   assert.match(shown.stdout, /token: +\S{4}•{8}\S{4}/)
