@@ -8,7 +8,7 @@
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron'
 import type { ErrorView, Result } from '../../shared/ipc/contract'
 import { channels, events, type Channel } from '../../shared/ipc/contract'
-import { dispatch, type EventSink, type Handlers } from '../core/ipc-dispatch'
+import { dispatch, type EventSink, type Handlers } from '../app/ipc-dispatch'
 import { describeUrl, type SecurityLog } from './hardening'
 import { isTrustedSender, type SenderFacts } from './origins'
 

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import { mock, test } from 'node:test'
-import type { Clipboard } from '../../electron/core/app-deps'
-import { dispatch } from '../../electron/core/ipc-dispatch'
+import type { Clipboard } from '../../electron/app/app-deps'
+import { dispatch } from '../../electron/app/ipc-dispatch'
 import { setupDepot, testHandlers, vinFor } from '../helpers/depot-env'
 
 function memoryClipboard(): Clipboard & { text: string } {

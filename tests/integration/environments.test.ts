@@ -14,7 +14,7 @@ import { test, type TestContext } from 'node:test'
 import { contract } from '../../shared/ipc/contract'
 import { parseHandoverPayload } from '../../shared/qr-payload'
 import { handoverPayloadFor } from '../../electron/core/handover-environment'
-import { dispatch } from '../../electron/core/ipc-dispatch'
+import { dispatch } from '../../electron/app/ipc-dispatch'
 import { carDataJson, ROOT, setupDepot, tempFolder, testHandlers, vinFor, vkey } from '../helpers/depot-env'
 import { wrongCaPartner } from '../helpers/pki-fixtures'
 

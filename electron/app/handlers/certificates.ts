@@ -4,11 +4,11 @@
  * is written, where the user chose in the save dialog, and only its description crosses.
  */
 import { basename } from 'node:path'
-import type { Dialogs } from './app-deps'
-import { certificateStatus, requestCertificate } from './cert-service'
-import type { Depot } from './depot'
-import type { Handlers } from './ipc-dispatch'
-import { writeFileAtomic } from './secure-files'
+import type { Dialogs } from '../app-deps'
+import { certificateStatus, requestCertificate } from '../../core/cert-service'
+import type { Depot } from '../../core/depot'
+import type { Handlers } from '../ipc-dispatch'
+import { writeFileAtomic } from '../../core/secure-files'
 
 export function certificateRequestHandlers(depot: Depot, dialogs: Dialogs): Pick<Handlers, 'certificate:requests' | 'certificate:request'> {
   return {
