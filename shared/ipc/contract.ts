@@ -115,6 +115,10 @@ export type TokenView = z.infer<typeof TokenView>
 export const HandoverDetail = HandoverSummary.extend({ token: TokenView.optional() })
 export type HandoverDetail = z.infer<typeof HandoverDetail>
 
+/** A key's QR code as an image the page can show, and the size of the payload inside. */
+export const QrImage = z.object({ dataUrl: z.string(), payloadBytes: z.number() })
+export type QrImage = z.infer<typeof QrImage>
+
 export const ImportIssueView = z.object({
   source: z.string(),
   index: z.number().optional(),
@@ -239,10 +243,7 @@ export const contract = {
   },
   'handovers:remove': { input: z.object({ id }), output: z.object({ removed: z.boolean() }) },
   'handovers:mark-handed-over': { input: z.object({ id }), output: HandoverSummary },
-  'handovers:qr': {
-    input: z.object({ id, format: z.enum(['svg', 'png']) }),
-    output: z.object({ dataUrl: z.string(), payloadBytes: z.number() }),
-  },
+  'handovers:qr': { input: z.object({ id, format: z.enum(['svg', 'png']) }), output: QrImage },
   'handovers:export': {
     input: z.object({ id, format: z.enum(['png', 'svg', 'json']) }),
     output: z.object({ saved: z.boolean(), fileName: z.string().optional() }),
@@ -272,9 +273,13 @@ export const contract = {
   'vault:reset': { input: z.object({ confirm: z.literal(true) }), output: z.object({ profiles: z.number(), records: z.number(), unreadable: z.number() }) },
 } as const satisfies Record<Channel, { input: z.ZodType; output: z.ZodType }>
 
+/** The id a `handovers:changed` event carries when any handover may have changed (a queue flush, a vault reset): reload them all. */
+export const EVERY_HANDOVER = '*'
+
 /** Events pushed from main: `window.vkey.on[method](listener) → unsubscribe`. */
 export const events = {
   'batch:progress': { payload: BatchProgress },
+  /** ids: the handovers that changed, or [EVERY_HANDOVER]. */
   'handovers:changed': { payload: z.object({ ids: z.array(z.string()) }) },
 } as const satisfies Record<EventChannel, { payload: z.ZodType }>
 
