@@ -55,9 +55,21 @@ async function validToken(depot: Depot, record: HandoverRecord): Promise<StoredT
   return hasValidToken(record, depot.now()) ? (await depot.handovers()).tokenOf(record) : undefined
 }
 
-/** A record as the page sees it, with its token while the key is valid (one unseal). */
-export async function detailOf(depot: Depot, record: HandoverRecord): Promise<HandoverDetail> {
-  return detailWith(depot, record, await validToken(depot, record))
+/**
+ * A record as the page sees it, with its token while the key is valid and, when `qr` names
+ * a format, its QR code: both from one unseal of the token.
+ */
+export async function detailOf(depot: Depot, record: HandoverRecord, qr?: QrFormat): Promise<HandoverDetail> {
+  const token = await validToken(depot, record)
+  const detail = detailWith(depot, record, token)
+  if (!qr || !token || !record.expires) return detail
+  try {
+    return { ...detail, qr: await qrImageOf(handoverPayloadOf(record, token, detail.environment), qr) }
+  } catch {
+    // A token too large for one QR code: the key is still shown (and exported as JSON); the
+    // page asks handovers:qr for the image and gets the error that says so.
+    return detail
+  }
 }
 
 /** A handover's valid key: its record, its detail and the QR payload, from one unseal. */

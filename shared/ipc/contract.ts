@@ -112,12 +112,14 @@ export const TokenView = z.object({
 })
 export type TokenView = z.infer<typeof TokenView>
 
-export const HandoverDetail = HandoverSummary.extend({ token: TokenView.optional() })
-export type HandoverDetail = z.infer<typeof HandoverDetail>
-
 /** A key's QR code as an image the page can show, and the size of the payload inside. */
 export const QrImage = z.object({ dataUrl: z.string(), payloadBytes: z.number() })
 export type QrImage = z.infer<typeof QrImage>
+export const QrFormat = z.enum(['svg', 'png'])
+
+/** A record with its token while the key is valid, and its QR code when the call asked for one (made from the same unsealed token). */
+export const HandoverDetail = HandoverSummary.extend({ token: TokenView.optional(), qr: QrImage.optional() })
+export type HandoverDetail = z.infer<typeof HandoverDetail>
 
 export const ImportIssueView = z.object({
   source: z.string(),
@@ -236,21 +238,28 @@ export const contract = {
     output: ImportSummary,
   },
   'handovers:list': { input: HistoryFilter.optional(), output: z.object({ handovers: z.array(HandoverSummary) }) },
-  'handovers:get': { input: z.object({ id }), output: HandoverDetail },
+  /**
+   * qr: also the key's QR code in this format (the token screen: one call, one unseal).
+   * token: false leaves the token and the QR code out, and nothing is unsealed (screens that show only the vehicle).
+   */
+  'handovers:get': { input: z.object({ id, qr: QrFormat.optional(), token: z.boolean().optional() }), output: HandoverDetail },
   'handovers:update': {
     input: z.object({ id, vin: z.string().max(32).optional(), label: z.string().max(120).optional() }),
     output: HandoverSummary,
   },
   'handovers:remove': { input: z.object({ id }), output: z.object({ removed: z.boolean() }) },
   'handovers:mark-handed-over': { input: z.object({ id }), output: HandoverSummary },
-  'handovers:qr': { input: z.object({ id, format: z.enum(['svg', 'png']) }), output: QrImage },
+  'handovers:qr': { input: z.object({ id, format: QrFormat }), output: QrImage },
   'handovers:export': {
     input: z.object({ id, format: z.enum(['png', 'svg', 'json']) }),
     output: z.object({ saved: z.boolean(), fileName: z.string().optional() }),
   },
   'token:request': {
-    /** forceNew: ask PSA for another key even when the live one covers the window (after the user confirmed). */
-    input: z.object({ handoverId: id, duration: DurationChoice, requestId: id, forceNew: z.boolean().optional() }),
+    /**
+     * forceNew: ask PSA for another key even when the live one covers the window (after the user confirmed).
+     * qr: also the key's QR code in this format, so the page shows the key from this one answer.
+     */
+    input: z.object({ handoverId: id, duration: DurationChoice, requestId: id, forceNew: z.boolean().optional(), qr: QrFormat.optional() }),
     /** outcome: issued (first key), renewed (replaced a live key that did not cover), reused (nothing sent). */
     output: HandoverDetail.extend({ outcome: z.enum(['issued', 'renewed', 'reused']) }),
   },

@@ -45,7 +45,8 @@ export function handoversFeature(context: HandlerContext): Feature<HandoverChann
         return { handovers: filtered.map((r) => summaryOf(r, environmentOf(r))) }
       },
       async 'handovers:get'(input) {
-        return detailOf(depot, await (await depot.handovers()).get(input.id))
+        const record = await (await depot.handovers()).get(input.id)
+        return input.token === false ? viewOf(depot, record) : detailOf(depot, record, input.qr)
       },
       async 'handovers:update'(input) {
         const record = await depot.setVin(input.id, input.vin, input.label)

@@ -30,7 +30,7 @@ export function tokensFeature({ depot, deps, state, settings, notify }: HandlerC
           const result = await depot.requestToken(input.handoverId, input.duration, { signal: controller.signal, ...(input.forceNew ? { forceNew: true } : {}) })
           if (result.outcome !== 'reused') state.online = true
           notify([input.handoverId, result.record.id, ...(result.replaced ? [result.replaced.id] : [])])
-          return { ...(await detailOf(depot, result.record)), outcome: result.outcome }
+          return { ...(await detailOf(depot, result.record, input.qr)), outcome: result.outcome }
         } catch (error) {
           if (toErrorView(error).code === 'network.unreachable') state.online = false
           notify([input.handoverId])
