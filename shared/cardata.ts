@@ -366,32 +366,33 @@ function checkBase64Field({ source, issue }: EntryCheck, path: string, value: un
   return checked.value
 }
 
+/** An optional text field's path and text; undefined when absent or null, or (with an issue) when not a text. */
+function optionalText({ source, at, issue }: EntryCheck, field: { key: string; value: unknown } | undefined | null, mustBe: string): { path: string; text: string } | undefined {
+  if (!field || field.value === null) return undefined
+  const path = at(field.key)
+  if (typeof field.value === 'string') return { path, text: field.value }
+  issue('input.field', path, `${source}: ${path} is ${describeType(field.value)}; ${mustBe}. Correct it or remove the field.`)
+  return undefined
+}
+
 /** The VIN (optional), normalised and checked. */
-function checkVinField({ source, at, issue, pick }: EntryCheck, entry: JsonObject): string | undefined {
-  const vinField = pick(entry, ['vin'], '', 'vin')
-  if (!vinField || vinField.value === null) return undefined
-  const path = at(vinField.key)
-  if (typeof vinField.value !== 'string') {
-    issue('input.field', path, `${source}: ${path} is ${describeType(vinField.value)}; a VIN must be a text of 17 characters. Correct it or remove the field.`)
-    return undefined
-  }
-  const normal = normalizeVin(vinField.value)
+function checkVinField(check: EntryCheck, entry: JsonObject): string | undefined {
+  const vin = optionalText(check, check.pick(entry, ['vin'], '', 'vin'), 'a VIN must be a text of 17 characters')
+  if (!vin) return undefined
+  const normal = normalizeVin(vin.text)
   const problem = vinProblem(normal)
   if (problem === undefined) return normal
-  issue('input.vin', path, `${source}: ${path} ${quoteShort(normal)} ${problem}. Copy the 17-character VIN from the registration document, or remove the field.`)
+  check.issue('input.vin', vin.path, `${check.source}: ${vin.path} ${quoteShort(normal)} ${problem}. Copy the 17-character VIN from the registration document, or remove the field.`)
   return undefined
 }
 
 /** The UIN (optional; its format is not published, so only sanity checks). */
-function checkUinField({ source, at, issue, pick }: EntryCheck, entry: JsonObject): string | undefined {
-  const uinField = pick(entry, ['uin'], '', 'uin')
-  if (!uinField || uinField.value === null) return undefined
-  const path = at(uinField.key)
-  if (typeof uinField.value !== 'string') {
-    issue('input.field', path, `${source}: ${path} is ${describeType(uinField.value)}; a UIN must be a text. Correct it or remove the field.`)
-    return undefined
-  }
-  const trimmed = uinField.value.trim()
+function checkUinField(check: EntryCheck, entry: JsonObject): string | undefined {
+  const uin = optionalText(check, check.pick(entry, ['uin'], '', 'uin'), 'a UIN must be a text')
+  if (!uin) return undefined
+  const { source, issue } = check
+  const { path } = uin
+  const trimmed = uin.text.trim()
   if (trimmed === '') issue('input.field', path, `${source}: ${path} is empty. Remove the field or fill in the UIN.`)
   else if (Array.from(trimmed).length > MAX_UIN_LENGTH) issue('input.field', path, `${source}: ${path} is longer than ${MAX_UIN_LENGTH} characters, which no UIN is. Correct it or remove the field.`)
   else if (CONTROL_CHAR.test(trimmed)) issue('input.field', path, `${source}: ${path} contains control characters. Correct it or remove the field.`)
@@ -400,19 +401,14 @@ function checkUinField({ source, at, issue, pick }: EntryCheck, entry: JsonObjec
 }
 
 /** The label (optional; "label" wins over "name"; blank means none). */
-function checkLabelField({ source, at, issue, pick }: EntryCheck, entry: JsonObject): string | undefined {
-  const labelField = pick(entry, ['label'], '', 'label')
-  const nameField = pick(entry, ['name'], '', 'name')
-  const chosen = labelField && labelField.value !== null ? labelField : nameField
-  if (!chosen || chosen.value === null) return undefined
-  const path = at(chosen.key)
-  if (typeof chosen.value !== 'string') {
-    issue('input.field', path, `${source}: ${path} is ${describeType(chosen.value)}; a label must be a text. Correct it or remove the field.`)
-    return undefined
-  }
-  const trimmed = chosen.value.trim()
+function checkLabelField(check: EntryCheck, entry: JsonObject): string | undefined {
+  const labelField = check.pick(entry, ['label'], '', 'label')
+  const nameField = check.pick(entry, ['name'], '', 'name')
+  const label = optionalText(check, labelField && labelField.value !== null ? labelField : nameField, 'a label must be a text')
+  if (!label) return undefined
+  const trimmed = label.text.trim()
   const problem = labelProblem(trimmed)
-  if (problem !== undefined) issue('input.field', path, `${source}: ${path} ${problem}`)
+  if (problem !== undefined) check.issue('input.field', label.path, `${check.source}: ${label.path} ${problem}`)
   else if (trimmed !== '') return trimmed
   return undefined
 }
