@@ -14,7 +14,7 @@ import { HandoverMode } from '../components/HandoverMode'
 import { Loading } from '../components/Loading'
 import { PlanWarning } from '../components/PlanWarning'
 import { StatusBadge } from '../components/StatusBadge'
-import { handoverEnvironment } from '../environment'
+import { handoverEnvironment } from '../../../shared/environment-marker'
 import { formatDateTime } from '../format'
 import { useMessageAction } from '../lib/hooks'
 
