@@ -11,7 +11,9 @@
  */
 import { z } from 'zod'
 import { CsrSubjectFields, PendingRequestView } from '../cert-request'
+import { DurationPlan } from '../duration'
 import { errorCodes } from '../errors'
+import { HandoverStatus } from '../handover-status'
 import { channelMethods, eventMethods, type Channel, type EventChannel } from './channels'
 
 const name = z.string().trim().min(1).max(64)
@@ -73,10 +75,6 @@ export const ProfileView = z.object({
   isDefault: z.boolean(),
 })
 export type ProfileView = z.infer<typeof ProfileView>
-
-/** A record's state; 'superseded': replaced by a newer key, still valid at PSA until it expires; 'unreadable': its key can no longer be opened. */
-export const HandoverStatus = z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'superseded', 'unreadable', 'failed'])
-export type HandoverStatus = z.infer<typeof HandoverStatus>
 
 export const HandoverSummary = z.object({
   id: z.string(),
@@ -146,13 +144,6 @@ export const ImportSummary = z.object({
   carData: z.array(CarDataNoteView).optional(),
 })
 export type ImportSummary = z.infer<typeof ImportSummary>
-
-export const DurationChoice = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('seconds'), seconds: z.number().int().positive() }),
-  z.object({ kind: z.literal('until'), until: isoDate }),
-  z.object({ kind: z.literal('plan'), start: isoDate, seconds: z.number().int().positive() }),
-])
-export type DurationChoice = z.infer<typeof DurationChoice>
 
 export const Settings = z.object({
   locale: z.enum(['system', 'en', 'fr']),
@@ -259,14 +250,14 @@ export const contract = {
      * forceNew: ask PSA for another key even when the live one covers the window (after the user confirmed).
      * qr: also the key's QR code in this format, so the page shows the key from this one answer.
      */
-    input: z.object({ handoverId: id, duration: DurationChoice, requestId: id, forceNew: z.boolean().optional(), qr: QrFormat.optional() }),
+    input: z.object({ handoverId: id, duration: DurationPlan, requestId: id, forceNew: z.boolean().optional(), qr: QrFormat.optional() }),
     /** outcome: issued (first key), renewed (replaced a live key that did not cover), reused (nothing sent). */
     output: HandoverDetail.extend({ outcome: z.enum(['issued', 'renewed', 'reused']) }),
   },
   'token:cancel': { input: z.object({ requestId: id }), output: z.object({ cancelled: z.boolean() }) },
   'clipboard:copy-token': { input: z.object({ id }), output: z.object({ clearsInSeconds: z.number() }) },
   'batch:start': {
-    input: z.object({ handoverIds: z.array(id).min(1).max(5000), duration: DurationChoice, concurrency: z.number().int().min(1).max(16).optional() }),
+    input: z.object({ handoverIds: z.array(id).min(1).max(5000), duration: DurationPlan, concurrency: z.number().int().min(1).max(16).optional() }),
     output: z.object({ batchId: z.string() }),
   },
   'batch:cancel': { input: z.object({ batchId: z.string().max(64) }), output: z.object({ cancelled: z.boolean() }) },
@@ -310,3 +301,4 @@ export const channels = Object.keys(contract) as Channel[]
 export const eventChannels = Object.keys(events) as EventChannel[]
 export { channelMethods, eventMethods }
 export type { Channel, EventChannel }
+export { DurationPlan, HandoverStatus }
