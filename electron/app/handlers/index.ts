@@ -31,7 +31,9 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
   const context = createContext(deps, depot)
   // Start-up: erase expired tokens before the first call (the handovers feature keeps doing it).
   await sweepExpired(context)
-  // One line per feature; each lists the channels it answers, and every channel is answered once.
+  // One line per feature module (`xFeature(context): Feature<its channels>`, see context.ts):
+  // a new feature is one more line here. The type of `all` below fails while a channel has
+  // no handler; compose() refuses a channel answered twice.
   const { handlers, dispose } = compose([
     settingsFeature(context),
     profilesFeature(context),
