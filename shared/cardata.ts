@@ -237,6 +237,47 @@ function parseInto(
   })
 }
 
+/** One entry being checked: where it is, and the issues found so far. */
+interface EntryCheck {
+  source: string
+  entryPath: string
+  issues: ImportIssue[]
+  /** The field path of `name` inside this entry. */
+  at(name: string): string
+  /** How messages name the entry: "the vehicle" or its path. */
+  subject: string
+  issue(code: ImportIssueCode, field: string | undefined, message: string): void
+  /** A field by its accepted spellings; null (and an issue) when two spellings are both there. */
+  pick(obj: JsonObject, names: string[], prefix: string, canonical: string): { key: string; value: unknown } | undefined | null
+}
+
+function entryCheck(index: number, entryPath: string, source: string): EntryCheck {
+  const issues: ImportIssue[] = []
+  const at = (name: string): string => (entryPath === '' ? name : `${entryPath}.${name}`)
+  const issue = (code: ImportIssueCode, field: string | undefined, message: string): void => {
+    issues.push({ source, index, code, message, ...(field !== undefined && field !== '' ? { field } : {}) })
+  }
+  return {
+    source,
+    entryPath,
+    issues,
+    at,
+    subject: entryPath === '' ? 'the vehicle' : entryPath,
+    issue,
+    // Refuses ambiguous spellings (e.g. both "vin" and "VIN").
+    pick(obj, names, prefix, canonical) {
+      const keys = findKeys(obj, names)
+      if (keys.length > 1) {
+        const path = prefix === '' ? at(keys[0] ?? canonical) : at(`${prefix}.${keys[0] ?? canonical}`)
+        issue('input.field', path, `${source}: ${prefix === '' ? (entryPath === '' ? 'the vehicle' : entryPath) : at(prefix)} has both ${keys.map((k) => `"${k}"`).join(' and ')}; keep only one.`)
+        return null
+      }
+      const key = keys[0]
+      return key === undefined ? undefined : { key, value: obj[key] }
+    },
+  }
+}
+
 function checkEntry(
   entry: unknown,
   index: number,
@@ -244,12 +285,9 @@ function checkEntry(
   source: string,
   maxEntryBytes: number,
 ): { vehicle?: ImportedVehicle; issues: ImportIssue[] } {
-  const issues: ImportIssue[] = []
-  const at = (name: string): string => (entryPath === '' ? name : `${entryPath}.${name}`)
+  const check = entryCheck(index, entryPath, source)
+  const { issues, issue } = check
   const where = entryPath === '' ? source : `${source}: ${entryPath}`
-  const issue = (code: ImportIssueCode, field: string | undefined, message: string): void => {
-    issues.push({ source, index, code, message, ...(field !== undefined && field !== '' ? { field } : {}) })
-  }
 
   if (!isObject(entry)) {
     issue('input.field', entryPath, `${where} is ${describeType(entry)}; each vehicle must be an object with CarData and CarData_signature. ${REEXPORT}`)
@@ -261,39 +299,45 @@ function checkEntry(
     return { issues }
   }
 
-  // Locate the fields, refusing ambiguous spellings (e.g. both "vin" and "VIN").
-  const pick = (obj: JsonObject, names: string[], prefix: string, canonical: string): { key: string; value: unknown } | undefined | null => {
-    const keys = findKeys(obj, names)
-    if (keys.length > 1) {
-      const path = prefix === '' ? at(keys[0] ?? canonical) : at(`${prefix}.${keys[0] ?? canonical}`)
-      issue('input.field', path, `${source}: ${prefix === '' ? (entryPath === '' ? 'the vehicle' : entryPath) : at(prefix)} has both ${keys.map((k) => `"${k}"`).join(' and ')}; keep only one.`)
-      return null
-    }
-    const key = keys[0]
-    return key === undefined ? undefined : { key, value: obj[key] }
-  }
+  const { data, sig } = locateCarData(check, entry)
+  const carData = data ? checkBase64Field(check, data.path, data.value, 'CarData') : undefined
+  const carDataSignature = sig ? checkBase64Field(check, sig.path, sig.value, 'the CarData signature') : undefined
+  const vin = checkVinField(check, entry)
+  const uin = checkUinField(check, entry)
+  const label = checkLabelField(check, entry)
 
+  if (issues.length > 0 || carData === undefined || carDataSignature === undefined) return { issues }
+  const vehicle: ImportedVehicle = { source, index, carData, carDataSignature }
+  if (vin !== undefined) vehicle.vin = vin
+  if (uin !== undefined) vehicle.uin = uin
+  if (label !== undefined) vehicle.label = label
+  return { vehicle, issues }
+}
+
+type Located = { path: string; value: unknown } | undefined
+
+/** CarData and its signature: inside "carToken" (the API body's shape) or beside the other fields, never both. */
+function locateCarData(check: EntryCheck, entry: JsonObject): { data: Located; sig: Located } {
+  const { source, at, issue, pick, subject } = check
   const carToken = pick(entry, ['cartoken'], '', 'carToken')
   const topData = pick(entry, ['cardata'], '', 'CarData')
   const topSig = pick(entry, ['cardatasignature', 'cardata_signature'], '', 'CarData_signature')
 
-  let data: { path: string; value: unknown } | undefined
-  let sig: { path: string; value: unknown } | undefined
-  let dataExpected = at('CarData')
-  let sigExpected = at('CarData_signature')
+  let data: Located
+  let sig: Located
   if (carToken) {
     const tokenPath = at(carToken.key)
     if (topData || topSig) {
       const other = topData ? topData.key : (topSig?.key ?? '')
-      issue('input.field', at(other), `${source}: ${entryPath === '' ? 'the vehicle' : entryPath} has "${other}" both inside "${carToken.key}" and beside it; keep one copy.`)
+      issue('input.field', at(other), `${source}: ${subject} has "${other}" both inside "${carToken.key}" and beside it; keep one copy.`)
     } else if (!isObject(carToken.value)) {
       issue('input.field', tokenPath, `${source}: ${tokenPath} is ${describeType(carToken.value)}; it must be an object {"CarData": …, "CarData_signature": …}. ${REEXPORT}`)
     } else {
       const inner = carToken.value
       const d = pick(inner, ['cardata'], carToken.key, 'CarData')
       const s = pick(inner, ['cardatasignature', 'cardata_signature'], carToken.key, 'CarData_signature')
-      dataExpected = `${tokenPath}.CarData`
-      sigExpected = `${tokenPath}.CarData_signature`
+      const dataExpected = `${tokenPath}.CarData`
+      const sigExpected = `${tokenPath}.CarData_signature`
       if (d) data = { path: `${tokenPath}.${d.key}`, value: d.value }
       if (s) sig = { path: `${tokenPath}.${s.key}`, value: s.value }
       if (d === undefined) issue('input.field', dataExpected, `${source}: ${dataExpected} is missing. ${REEXPORT}`)
@@ -302,83 +346,71 @@ function checkEntry(
   } else if (carToken === undefined) {
     if (topData) data = { path: at(topData.key), value: topData.value }
     if (topSig) sig = { path: at(topSig.key), value: topSig.value }
-    if (topData === undefined) issue('input.field', dataExpected, `${source}: ${entryPath === '' ? 'the vehicle' : entryPath} has no CarData (looked for "CarData", "carData" or "carToken"). ${REEXPORT}`)
-    if (topSig === undefined) issue('input.field', sigExpected, `${source}: ${entryPath === '' ? 'the vehicle' : entryPath} has no CarData_signature (looked for "CarData_signature" or "carDataSignature"). ${REEXPORT}`)
+    if (topData === undefined) issue('input.field', at('CarData'), `${source}: ${subject} has no CarData (looked for "CarData", "carData" or "carToken"). ${REEXPORT}`)
+    if (topSig === undefined) issue('input.field', at('CarData_signature'), `${source}: ${subject} has no CarData_signature (looked for "CarData_signature" or "carDataSignature"). ${REEXPORT}`)
   }
+  return { data, sig }
+}
 
-  const carData = data ? checkBase64Field(data.path, data.value, 'CarData') : undefined
-  const carDataSignature = sig ? checkBase64Field(sig.path, sig.value, 'the CarData signature') : undefined
-
-  function checkBase64Field(path: string, value: unknown, what: string): string | undefined {
-    if (typeof value !== 'string') {
-      issue('input.field', path, `${source}: ${path} is ${describeType(value)}; ${what} must be a base64 text. ${REEXPORT}`)
-      return undefined
-    }
-    const checked = checkCarDataValue(value)
-    if (!checked.ok) {
-      issue(checked.empty ? 'input.field' : 'input.base64', path, checked.empty ? `${source}: ${path} is empty. ${REEXPORT}` : `${source}: ${path} is not base64: it ${checked.problem}. ${REEXPORT}`)
-      return undefined
-    }
-    return checked.value
+/** A base64 value (whitespace removed), or undefined with the issue recorded. */
+function checkBase64Field({ source, issue }: EntryCheck, path: string, value: unknown, what: string): string | undefined {
+  if (typeof value !== 'string') {
+    issue('input.field', path, `${source}: ${path} is ${describeType(value)}; ${what} must be a base64 text. ${REEXPORT}`)
+    return undefined
   }
-
-  // VIN (optional).
-  let vin: string | undefined
-  const vinField = pick(entry, ['vin'], '', 'vin')
-  if (vinField && vinField.value !== null) {
-    const path = at(vinField.key)
-    if (typeof vinField.value !== 'string') {
-      issue('input.field', path, `${source}: ${path} is ${describeType(vinField.value)}; a VIN must be a text of 17 characters. Correct it or remove the field.`)
-    } else {
-      const normal = normalizeVin(vinField.value)
-      const problem = vinProblem(normal)
-      if (problem !== undefined) {
-        issue('input.vin', path, `${source}: ${path} ${quoteShort(normal)} ${problem}. Copy the 17-character VIN from the registration document, or remove the field.`)
-      } else {
-        vin = normal
-      }
-    }
+  const checked = checkCarDataValue(value)
+  if (!checked.ok) {
+    issue(checked.empty ? 'input.field' : 'input.base64', path, checked.empty ? `${source}: ${path} is empty. ${REEXPORT}` : `${source}: ${path} is not base64: it ${checked.problem}. ${REEXPORT}`)
+    return undefined
   }
+  return checked.value
+}
 
-  // UIN (optional; format not published, so only sanity checks).
-  let uin: string | undefined
-  const uinField = pick(entry, ['uin'], '', 'uin')
-  if (uinField && uinField.value !== null) {
-    const path = at(uinField.key)
-    if (typeof uinField.value !== 'string') {
-      issue('input.field', path, `${source}: ${path} is ${describeType(uinField.value)}; a UIN must be a text. Correct it or remove the field.`)
-    } else {
-      const trimmed = uinField.value.trim()
-      if (trimmed === '') issue('input.field', path, `${source}: ${path} is empty. Remove the field or fill in the UIN.`)
-      else if (Array.from(trimmed).length > MAX_UIN_LENGTH) issue('input.field', path, `${source}: ${path} is longer than ${MAX_UIN_LENGTH} characters, which no UIN is. Correct it or remove the field.`)
-      else if (CONTROL_CHAR.test(trimmed)) issue('input.field', path, `${source}: ${path} contains control characters. Correct it or remove the field.`)
-      else uin = trimmed
-    }
-  }
+/** An optional text field's path and text; undefined when absent or null, or (with an issue) when not a text. */
+function optionalText({ source, at, issue }: EntryCheck, field: { key: string; value: unknown } | undefined | null, mustBe: string): { path: string; text: string } | undefined {
+  if (!field || field.value === null) return undefined
+  const path = at(field.key)
+  if (typeof field.value === 'string') return { path, text: field.value }
+  issue('input.field', path, `${source}: ${path} is ${describeType(field.value)}; ${mustBe}. Correct it or remove the field.`)
+  return undefined
+}
 
-  // Label (optional; "label" wins over "name").
-  let label: string | undefined
-  const labelField = pick(entry, ['label'], '', 'label')
-  const nameField = pick(entry, ['name'], '', 'name')
-  const chosen = labelField && labelField.value !== null ? labelField : nameField
-  if (chosen && chosen.value !== null) {
-    const path = at(chosen.key)
-    if (typeof chosen.value !== 'string') {
-      issue('input.field', path, `${source}: ${path} is ${describeType(chosen.value)}; a label must be a text. Correct it or remove the field.`)
-    } else {
-      const trimmed = chosen.value.trim()
-      const problem = labelProblem(trimmed)
-      if (problem !== undefined) issue('input.field', path, `${source}: ${path} ${problem}`)
-      else if (trimmed !== '') label = trimmed
-    }
-  }
+/** The VIN (optional), normalised and checked. */
+function checkVinField(check: EntryCheck, entry: JsonObject): string | undefined {
+  const vin = optionalText(check, check.pick(entry, ['vin'], '', 'vin'), 'a VIN must be a text of 17 characters')
+  if (!vin) return undefined
+  const normal = normalizeVin(vin.text)
+  const problem = vinProblem(normal)
+  if (problem === undefined) return normal
+  check.issue('input.vin', vin.path, `${check.source}: ${vin.path} ${quoteShort(normal)} ${problem}. Copy the 17-character VIN from the registration document, or remove the field.`)
+  return undefined
+}
 
-  if (issues.length > 0 || carData === undefined || carDataSignature === undefined) return { issues }
-  const vehicle: ImportedVehicle = { source, index, carData, carDataSignature }
-  if (vin !== undefined) vehicle.vin = vin
-  if (uin !== undefined) vehicle.uin = uin
-  if (label !== undefined) vehicle.label = label
-  return { vehicle, issues }
+/** The UIN (optional; its format is not published, so only sanity checks). */
+function checkUinField(check: EntryCheck, entry: JsonObject): string | undefined {
+  const uin = optionalText(check, check.pick(entry, ['uin'], '', 'uin'), 'a UIN must be a text')
+  if (!uin) return undefined
+  const { source, issue } = check
+  const { path } = uin
+  const trimmed = uin.text.trim()
+  if (trimmed === '') issue('input.field', path, `${source}: ${path} is empty. Remove the field or fill in the UIN.`)
+  else if (Array.from(trimmed).length > MAX_UIN_LENGTH) issue('input.field', path, `${source}: ${path} is longer than ${MAX_UIN_LENGTH} characters, which no UIN is. Correct it or remove the field.`)
+  else if (CONTROL_CHAR.test(trimmed)) issue('input.field', path, `${source}: ${path} contains control characters. Correct it or remove the field.`)
+  else return trimmed
+  return undefined
+}
+
+/** The label (optional; "label" wins over "name"; blank means none). */
+function checkLabelField(check: EntryCheck, entry: JsonObject): string | undefined {
+  const labelField = check.pick(entry, ['label'], '', 'label')
+  const nameField = check.pick(entry, ['name'], '', 'name')
+  const label = optionalText(check, labelField && labelField.value !== null ? labelField : nameField, 'a label must be a text')
+  if (!label) return undefined
+  const trimmed = label.text.trim()
+  const problem = labelProblem(trimmed)
+  if (problem !== undefined) check.issue('input.field', label.path, `${check.source}: ${label.path} ${problem}`)
+  else if (trimmed !== '') return trimmed
+  return undefined
 }
 
 /**

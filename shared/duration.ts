@@ -16,8 +16,22 @@
  * with its date and zone (formatLocal) so nobody has to guess which day was meant.
  */
 
+import { z } from 'zod'
 import { VkError } from './errors'
 import { formatLocal, isoWithOffset, localDate, systemTimeZone, zonedTime } from './time'
+
+const isoText = z.string().min(1).max(40)
+
+/**
+ * How long a token must live, as the user asked (a length, until a moment, or a planned
+ * handover and how long after it); turned into seconds when the request goes out (planWindow).
+ */
+export const DurationPlan = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('seconds'), seconds: z.number().int().positive() }),
+  z.object({ kind: z.literal('until'), until: isoText }),
+  z.object({ kind: z.literal('plan'), start: isoText, seconds: z.number().int().positive() }),
+])
+export type DurationPlan = z.infer<typeof DurationPlan>
 
 const TIME_OF_DAY = /^(\d{1,2}):(\d{2})$/
 
@@ -168,4 +182,36 @@ export function formatDuration(seconds: number): string {
   if (minutes > 0) parts.push(`${minutes} min`)
   if (rest > 0) parts.push(`${rest} s`)
   return parts.length === 0 ? '0 s' : parts.join(' ')
+}
+
+/** What a plan asks of PSA now: the seconds to ask for, and the window the token must cover. */
+export interface PlanWindow {
+  seconds: number
+  plannedStart?: string
+  plannedEnd: string
+}
+
+/**
+ * The seconds to ask for, computed when the request goes out so the token covers the plan;
+ * refuses a plan longer than MAX_DURATION_SECONDS from now, or already over.
+ */
+export function planWindow(plan: DurationPlan, now: Date): PlanWindow {
+  const capped = (seconds: number): number => {
+    if (!Number.isInteger(seconds) || seconds <= 0) throw new VkError('input.duration', 'The duration must be a whole, positive number of seconds.', { field: 'duration' })
+    if (seconds > MAX_DURATION_SECONDS) throw new VkError('input.duration', `A token may last at most ${MAX_DURATION_SECONDS / 86_400} days from now; this plan needs ${Math.ceil(seconds / 86_400)}. Choose a shorter validity or a nearer handover.`, { field: 'duration' })
+    return seconds
+  }
+  if (plan.kind === 'seconds') return { seconds: capped(plan.seconds), plannedEnd: new Date(now.getTime() + plan.seconds * 1000).toISOString() }
+  if (plan.kind === 'until') {
+    const seconds = capped(secondsUntil(plan.until, now))
+    return { seconds, plannedEnd: new Date(now.getTime() + seconds * 1000).toISOString() }
+  }
+  // As for --until: a time without a zone would be read in this computer's zone, silently.
+  const start = /(Z|[+-]\d\d:?\d\d)$/i.test(plan.start.trim()) ? Date.parse(plan.start) : Number.NaN
+  if (!Number.isFinite(start)) throw new VkError('input.duration', `The planned handover time "${plan.start}" must be an ISO-8601 date with a time zone (Z or +01:00).`, { field: 'start' })
+  const end = start + plan.seconds * 1000
+  const seconds = Math.ceil((end - now.getTime()) / 1000)
+  if (seconds > 0) capped(seconds)
+  if (seconds <= 0) throw new VkError('input.duration', 'The planned window has already ended. Choose a later handover time.', { field: 'start' })
+  return { seconds, plannedStart: new Date(start).toISOString(), plannedEnd: new Date(end).toISOString() }
 }

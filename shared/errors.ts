@@ -129,6 +129,14 @@ export function toErrorView(error: unknown): ErrorView {
   return { code: 'internal', message: 'Unexpected internal error. Run again with VKEY_DEBUG=1 and report what it prints.', details: {} }
 }
 
+/**
+ * PSA could not be reached, so nothing was sent: the request stays in the offline queue, to
+ * be sent once later (the app shows it queued, `vkey` exits EXIT_QUEUED). The one test for it.
+ */
+export function isQueuedFailure(error: Pick<ErrorView, 'code'>): boolean {
+  return error.code === 'network.unreachable'
+}
+
 /** Exit status when the request could not reach PSA and was queued, to be sent once later. */
 export const EXIT_QUEUED = 6
 

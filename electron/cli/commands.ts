@@ -7,16 +7,17 @@
 import { basename, resolve } from 'node:path'
 import Conf from 'conf'
 import packageJson from '../../package.json' with { type: 'json' }
-import { EXIT_QUEUED, isVkError, toErrorView, VkError } from '../../shared/errors'
+import { EXIT_QUEUED, isQueuedFailure, isVkError, toErrorView, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
-import { parseDuration, formatDuration, resolveUntil, secondsUntil, untilExample } from '../../shared/duration'
+import { parseDuration, formatDuration, planWindow, resolveUntil, secondsUntil, untilExample, type DurationPlan } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import { writeCarDataNotes } from './cardata-notes'
 import { Depot, defaultSimulatorDir, technician, type ProfileSummary } from '../core/depot'
+import { profileView } from '../core/profile-view'
 import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
-import { carDataHash, vehicleOf, type DurationPlan, type HandoverRecord, type NewHandover } from '../core/handovers'
+import { carDataHash, vehicleOf, type HandoverRecord, type NewHandover } from '../core/handovers'
 import { obtainKey, type KeyResult } from '../core/key-requests'
 import { assertWritableFile } from '../core/output-paths'
 import { adoptDataFolder } from '../core/data-folder'
@@ -250,19 +251,10 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
   throw new VkError('usage', 'vkey profile: use `profile add`, `profile list`, `profile remove` or `profile default`.')
 }
 
+/** The app's profile view (core/profile-view.ts), with `default` and the request deadline. */
 function profileJson(p: ProfileSummary) {
-  return {
-    name: p.name,
-    environment: p.environment,
-    baseUrl: p.baseUrl,
-    clientId: p.clientId,
-    login: p.login,
-    default: p.isDefault,
-    hasPassword: p.hasPassword,
-    hasCa: Boolean(p.caPem),
-    requestTimeoutSeconds: p.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000,
-    certificate: p.certificate,
-  }
+  const { isDefault, hasPassword, hasCa, certificate, ...named } = profileView(p)
+  return { ...named, default: isDefault, hasPassword, hasCa, requestTimeoutSeconds: p.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_MS / 1000, certificate }
 }
 
 function single(command: string, positionals: string[], what: string): string {
@@ -347,7 +339,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   writeCarDataNotes(io, [vehicle])
   const depot = await openDepot(io)
   try {
-    depot.durationFor(plan) // a window in the past or over 30 days: refused before any record exists
+    planWindow(plan, depot.now()) // a window in the past or over 30 days: refused before any record exists
     await depot.client(values.profile) // pre-flight before anything is stored or sent
     await flushQueueQuietly(io, depot)
     const store = await depot.handovers()
@@ -366,7 +358,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       const request = known ? { id: known.id } : { vehicle: { ...vehicleInput(vehicle), ...(values.profile ? { profile: values.profile } : {}), technician: technician() } }
       result = await obtainKey(depot, request, plan, options)
     } catch (error) {
-      if (toErrorView(error).code !== 'network.unreachable') throw error
+      if (!isQueuedFailure(toErrorView(error))) throw error
       const waiting = store.queuedFor(key)
       io.stderr.write(`vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`)
       return EXIT_QUEUED

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { EXIT_QUEUED, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
+import { planWindow, type DurationPlan } from '../../shared/duration'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import { environmentBand } from '../../shared/environment-marker'
 import type { Environment } from '../../shared/profile'
@@ -28,7 +29,7 @@ import type { CliIo } from './io'
 
 export interface HandoverCommandContext {
   openDepot(): Promise<Depot>
-  durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): import('../core/handovers').DurationPlan
+  durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan
   printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string }): Promise<void>
 }
 
@@ -112,7 +113,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
   writeCarDataNotes(io, imported.vehicles)
   const depot = await context.openDepot()
   try {
-    depot.durationFor(plan) // refused before any record exists
+    planWindow(plan, depot.now()) // refused before any record exists
     await depot.client(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
     const ids = await batchIds(depot, imported, values.profile)

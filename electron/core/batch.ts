@@ -11,10 +11,11 @@
  * processes, and no further request once the ledger cannot be written.
  */
 import { randomBytes } from 'node:crypto'
-import { toErrorView, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
+import { isQueuedFailure, toErrorView, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Depot } from './depot'
-import type { DurationPlan, HandoverRecord, HandoverStore } from './handovers'
+import type { DurationPlan } from '../../shared/duration'
+import type { HandoverRecord, HandoverStore } from './handovers'
 import type { KeyResult } from './key-requests'
 import { isOwnerAlive, parseOwner, currentOwner, type ProcessOwner } from './process-owner'
 
@@ -317,7 +318,7 @@ class BatchRun {
       if (view.code !== 'cancelled') this.failures.set(id, { code: view.code, message: view.message })
       return false
     }
-    if (view.code === 'network.unreachable') {
+    if (isQueuedFailure(view)) {
       this.set(id, { state: 'queued', message: view.message })
       return false
     }

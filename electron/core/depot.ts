@@ -6,18 +6,17 @@
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { basename, join } from 'node:path'
-import { VkError, toErrorView } from '../../shared/errors'
-import { MAX_DURATION_SECONDS, secondsUntil } from '../../shared/duration'
+import { isQueuedFailure, VkError, toErrorView } from '../../shared/errors'
+import type { DurationPlan } from '../../shared/duration'
 import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
-import type { KeyValueStore } from './app-deps'
 import { acceptSignedCertificate, certificatesOnlyIn } from './cert-request'
 import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
 import { handoverPayloadOf } from './handover-payload'
-import { HandoverStore, storedError, type DurationPlan, type HandoverRecord } from './handovers'
+import { HandoverStore, storedError, type HandoverRecord } from './handovers'
 import { obtainKey, type KeyResult, type RequestOptions } from './key-requests'
 import { keytarStore, type SecretStore } from './keychain'
-import { ProfileStore, resolveEnvironment, type Profile } from './profiles'
+import { ProfileStore, resolveEnvironment, type KeyValueStore, type Profile } from './profiles'
 import { PsaClient, type PartnerCredentials } from './psa-client'
 import { writeHandoverQr } from './qr'
 import { adoptDataFolder } from './data-folder'
@@ -50,7 +49,8 @@ export interface DepotOptions {
   clientOptions?: ConstructorParameters<typeof PsaClient>[1]
 }
 
-export interface ProfileInput {
+/** What a person asks to save (`vkey profile add`, the app's profile form); ProfileInput (shared/profile.ts) is what the store keeps. */
+export interface SaveProfileInput {
   name: string
   /** preprod | prod | simulator | an https base URI of the documented form. */
   environment: string
@@ -162,7 +162,7 @@ export class Depot {
   // ---- profiles ----------------------------------------------------------------------
 
   /** Adds or replaces a profile; the password goes to the vault, never to the store. */
-  async saveProfile(input: ProfileInput): Promise<Profile> {
+  async saveProfile(input: SaveProfileInput): Promise<Profile> {
     let environment: Profile['environment']
     let baseUrl: string
     let caPem = input.caPem
@@ -378,29 +378,6 @@ export class Depot {
     })
   }
 
-  /** Seconds to ask for, computed when the request goes out so the token covers the plan. */
-  durationFor(plan: DurationPlan): { seconds: number; plannedStart?: string; plannedEnd: string } {
-    const now = this.now()
-    const capped = (seconds: number): number => {
-      if (!Number.isInteger(seconds) || seconds <= 0) throw new VkError('input.duration', 'The duration must be a whole, positive number of seconds.', { field: 'duration' })
-      if (seconds > MAX_DURATION_SECONDS) throw new VkError('input.duration', `A token may last at most ${MAX_DURATION_SECONDS / 86_400} days from now; this plan needs ${Math.ceil(seconds / 86_400)}. Choose a shorter validity or a nearer handover.`, { field: 'duration' })
-      return seconds
-    }
-    if (plan.kind === 'seconds') return { seconds: capped(plan.seconds), plannedEnd: new Date(now.getTime() + plan.seconds * 1000).toISOString() }
-    if (plan.kind === 'until') {
-      const seconds = capped(secondsUntil(plan.until, now))
-      return { seconds, plannedEnd: new Date(now.getTime() + seconds * 1000).toISOString() }
-    }
-    // As for --until: a time without a zone would be read in this computer's zone, silently.
-    const start = /(Z|[+-]\d\d:?\d\d)$/i.test(plan.start.trim()) ? Date.parse(plan.start) : Number.NaN
-    if (!Number.isFinite(start)) throw new VkError('input.duration', `The planned handover time "${plan.start}" must be an ISO-8601 date with a time zone (Z or +01:00).`, { field: 'start' })
-    const end = start + plan.seconds * 1000
-    const seconds = Math.ceil((end - now.getTime()) / 1000)
-    if (seconds > 0) capped(seconds)
-    if (seconds <= 0) throw new VkError('input.duration', 'The planned window has already ended. Choose a later handover time.', { field: 'start' })
-    return { seconds, plannedStart: new Date(start).toISOString(), plannedEnd: new Date(end).toISOString() }
-  }
-
   /**
    * Obtains a key for one handover under the ledger's rules (key-requests.ts): a live key
    * that covers the window is reused, one that does not is renewed, and a network that
@@ -444,14 +421,14 @@ export class Depot {
     for (const record of queued) {
       if (!(await store.claimQueued(record.id))) continue
       try {
-        const key = await this.requestToken(record.id, record.plan as DurationPlan, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
+        const key = await this.requestToken(record.id, record.plan!, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
         result.sent += 1
         result.keys.push(key)
         if (record.deliverQr) await this.deliverQr(key.record, record.deliverQr, result)
       } catch (error) {
         const view = toErrorView(error)
         if (view.code.startsWith('storage.')) throw error
-        if (view.code === 'network.unreachable') {
+        if (isQueuedFailure(view)) {
           result.stillQueued += 1
         } else {
           result.failed += 1

@@ -11,17 +11,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
+import { DurationPlan } from '../../shared/duration'
 import { VkError, type ErrorView } from '../../shared/errors'
+import { HandoverStatus } from '../../shared/handover-status'
 import { type Db, openLedgerDb, runWrite } from './ledger-db'
 import { migrateLegacyHistory } from './ledger-migration'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import type { Vault } from './vault'
 
-export const HANDOVER_STATUSES = ['draft', 'queued', 'issued', 'handed-over', 'expired', 'superseded', 'unreadable', 'failed'] as const
-export type HandoverStatus = (typeof HANDOVER_STATUSES)[number]
-
-/** How long the token must live, as the user asked; turned into seconds when the request goes out. */
-export type DurationPlan = { kind: 'seconds'; seconds: number } | { kind: 'until'; until: string } | { kind: 'plan'; start: string; seconds: number }
 
 const ErrorViewStored = z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).default({}) })
 
@@ -31,11 +28,11 @@ export const RecordSchema = z.object({
   uin: z.string().optional(),
   label: z.string().optional(),
   source: z.string(),
-  status: z.enum(HANDOVER_STATUSES),
+  status: HandoverStatus,
   profile: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
-  plan: z.union([z.object({ kind: z.literal('seconds'), seconds: z.number() }), z.object({ kind: z.literal('until'), until: z.string() }), z.object({ kind: z.literal('plan'), start: z.string(), seconds: z.number() })]).optional(),
+  plan: DurationPlan.optional(),
   plannedStart: z.string().optional(),
   plannedEnd: z.string().optional(),
   /** Seconds asked of PSA. */

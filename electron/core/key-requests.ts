@@ -11,10 +11,11 @@
  *    is marked superseded, the claim released. Only then is the key reported.
  * A store that cannot be written stops all further sending from this depot.
  */
-import { toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
+import { planWindow, type DurationPlan } from '../../shared/duration'
+import { isQueuedFailure, toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
 import type { Depot } from './depot'
 import { checkAnswerExpiry } from './key-expiry'
-import { storedError, vehicleOf, type DurationPlan, type HandoverRecord, type HandoverStore, type LedgerEvent, type NewHandover, type StoredToken } from './handovers'
+import { storedError, vehicleOf, type HandoverRecord, type HandoverStore, type LedgerEvent, type NewHandover, type StoredToken } from './handovers'
 import type { ProcessOwner } from './process-owner'
 import type { TokenResult } from './psa-client'
 
@@ -76,7 +77,7 @@ function begin(store: HandoverStore, base: HandoverRecord, plannedEnd: string, f
 /** Obtains a key for a stored record (`id`) or for a vehicle not stored yet. */
 export async function obtainKey(depot: Depot, request: { id: string } | { vehicle: NewHandover }, plan: DurationPlan, options: RequestOptions = {}): Promise<KeyResult> {
   depot.assertCanRecord()
-  const window = depot.durationFor(plan)
+  const window = planWindow(plan, depot.now())
   const store = await depot.handovers()
   const base = 'id' in request ? await store.get(request.id) : store.draft(request.vehicle)
   const { client, profile } = await depot.client(options.profile ?? base.profile)
@@ -141,7 +142,7 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
 
 /** Step 4 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
 function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): void {
-  const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : view.code === 'network.unreachable' ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
+  const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : isQueuedFailure(view) ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
   try {
     store.write(() => {
       const record = store.updateSync(id, (r) => {

@@ -6,7 +6,7 @@
 import type { Environment } from '../../shared/profile'
 import { deflateSync } from 'node:zlib'
 import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib'
-import { environmentMark } from '../../shared/environment-mark'
+import { environmentMark } from '../../shared/environment-marker'
 import { VkError } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 import type { HandoverRecord, HandoverStore } from './handovers'

@@ -12,7 +12,7 @@
 
 import { extname } from 'node:path'
 import QRCode, { type BitMatrix, type QRCodeSegment } from 'qrcode'
-import { environmentMark } from '../../shared/environment-mark'
+import { environmentMark } from '../../shared/environment-marker'
 import { VkError } from '../../shared/errors'
 import { QR_BYTE_CAPACITY_M } from '../../shared/qr-payload'
 import { forEachTextPixel, GLYPH_HEIGHT, textWidth } from './bitmap-font'

@@ -78,9 +78,12 @@ async function recordPendingTemp(dataDir: string, temporary: string): Promise<st
   return record
 }
 
-/** Removes the temp files recorded in `<dataDir>/pending-temp` whose writer is gone; returns them. */
-async function sweepPendingTemps(dataDir: string): Promise<string[]> {
-  const folder = path.join(dataDir, PENDING_FOLDER)
+/**
+ * The JSON records in `folder` (its `*.json` files), each with its path; none when the
+ * folder does not exist. A file that does not parse is left out: it is being written right
+ * now, or not ours to judge. (The pending-temp records here, the vault users' records.)
+ */
+export async function readJsonRecords(folder: string): Promise<{ file: string; value: unknown }[]> {
   let names: string[]
   try {
     names = (await fs.readdir(folder)).filter((name) => name.endsWith('.json'))
@@ -88,15 +91,23 @@ async function sweepPendingTemps(dataDir: string): Promise<string[]> {
     if (isNotFound(error)) return []
     throw error
   }
-  const removed: string[] = []
+  const records: { file: string; value: unknown }[] = []
   for (const name of names) {
-    const record = path.join(folder, name)
-    let entry: { path?: unknown; owner?: unknown }
+    const file = path.join(folder, name)
     try {
-      entry = JSON.parse(await fs.readFile(record, 'utf8')) as { path?: unknown; owner?: unknown }
+      records.push({ file, value: JSON.parse(await fs.readFile(file, 'utf8')) as unknown })
     } catch {
-      continue // being written right now, or not ours to judge
+      // being written right now, or not ours to judge
     }
+  }
+  return records
+}
+
+/** Removes the temp files recorded in `<dataDir>/pending-temp` whose writer is gone; returns them. */
+async function sweepPendingTemps(dataDir: string): Promise<string[]> {
+  const removed: string[] = []
+  for (const { file: record, value } of await readJsonRecords(path.join(dataDir, PENDING_FOLDER))) {
+    const entry = (typeof value === 'object' && value !== null ? value : {}) as { path?: unknown; owner?: unknown }
     const owner = parseOwner(entry.owner)
     if (owner && isOwnerAlive(owner)) continue
     // Only a name VK Depot gave: whatever the record says, nothing else is ever removed.

@@ -12,7 +12,7 @@ import { VkError } from '../../shared/errors'
 import { HandoverStore } from './handovers'
 import type { SecretStore } from './keychain'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
-import { ensurePrivateFolder, isNotFound, writeFileAtomic } from './secure-files'
+import { ensurePrivateFolder, readJsonRecords, writeFileAtomic } from './secure-files'
 import { Vault, vaultKeyAccount } from './vault'
 
 const USERS_FOLDER = 'vault-users'
@@ -28,24 +28,10 @@ export async function registerVaultUser(dataDir: string): Promise<void> {
 
 /** The other live processes that have the vault open; records of processes that are gone are removed. */
 export async function otherVaultUsers(dataDir: string): Promise<ProcessOwner[]> {
-  const folder = path.join(dataDir, USERS_FOLDER)
-  let names: string[]
-  try {
-    names = (await fs.readdir(folder)).filter((name) => name.endsWith('.json'))
-  } catch (error) {
-    if (isNotFound(error)) return []
-    throw error
-  }
   const me = currentOwner()
   const users: ProcessOwner[] = []
-  for (const name of names) {
-    const file = path.join(folder, name)
-    let owner: ProcessOwner | undefined
-    try {
-      owner = parseOwner(JSON.parse(await fs.readFile(file, 'utf8')))
-    } catch {
-      owner = undefined
-    }
+  for (const { file, value } of await readJsonRecords(path.join(dataDir, USERS_FOLDER))) {
+    const owner = parseOwner(value)
     if (owner && owner.pid === me.pid && owner.host === me.host) continue
     if (owner && isOwnerAlive(owner)) users.push(owner)
     else if (owner) await fs.rm(file, { force: true }) // its process is gone

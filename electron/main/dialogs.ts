@@ -3,7 +3,7 @@
  * purpose, the user picks in a native dialog, and the handlers get the path in main.
  */
 import type { BrowserWindow, Dialog, FileFilter, OpenDialogOptions, SaveDialogOptions } from 'electron'
-import type { Dialogs, FilePurpose, SaveFormat } from '../core/app-deps'
+import type { Dialogs, FilePurpose, SaveFormat } from '../app/app-deps'
 
 export const openFilters: Record<FilePurpose, FileFilter[]> = {
   certificate: [{ name: 'Certificate (PKCS#12, PEM or DER)', extensions: ['p12', 'pfx', 'pem', 'crt', 'cer', 'der'] }],

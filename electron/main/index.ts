@@ -6,16 +6,16 @@
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, BrowserWindow, clipboard, dialog, ipcMain, protocol, session } from 'electron'
+import { app, BrowserWindow, clipboard, dialog, protocol, session } from 'electron'
 import Store from 'electron-store'
-import type { HandlerDeps, KeyValueStore } from '../core/app-deps'
-import { createHandlers } from '../core/handlers'
+import type { HandlerDeps, KeyValueStore } from '../app/app-deps'
+import { createHandlers } from '../app/handlers'
 import { adoptDataFolder } from '../core/data-folder'
 import { appName } from '../core/paths'
 import { appSchemePrivileges, serveAppRequest } from './app-protocol'
 import { createDialogs } from './dialogs'
 import { hardenSession, hardenWebContents } from './hardening'
-import { createEventSink, registerIpc } from './ipc'
+import { createEventSink, registerElectronIpc } from './ipc'
 import { appScheme, rendererSource } from './origins'
 import { windowOptions } from './window-options'
 
@@ -115,7 +115,7 @@ async function start(): Promise<void> {
       platform: process.platform,
     }
     handlers = await createHandlers(deps)
-    unregisterIpc = registerIpc({ ipcMain, handlers, mainContents, allowedOrigins, log })
+    unregisterIpc = await registerElectronIpc({ handlers, mainContents, allowedOrigins, log })
     createMainWindow()
   } catch (error) {
     fail(error)

@@ -1,14 +1,15 @@
 /**
- * The only file that touches ipcMain. Every contract channel is registered through one
- * `handle` that first checks who is calling (the main frame of our window, showing a page
- * from the app origin), then runs `dispatch`: input parsed as unknown, output parsed again,
- * failures returned as results. Electron is a type import only: index.ts passes `ipcMain`,
- * so the tests can register against a fake and call the handlers.
+ * The only file that touches ipcMain (eslint.config.js enforces it). Every contract channel
+ * is registered through one `handle` that first checks who is calling (the main frame of our
+ * window, showing a page from the app origin), then runs `dispatch`: input parsed as
+ * unknown, output parsed again, failures returned as results. Electron's own ipcMain is
+ * loaded only when the app registers (registerElectronIpc), so the tests import this file
+ * in plain Node and register against a fake.
  */
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron'
 import type { ErrorView, Result } from '../../shared/ipc/contract'
 import { channels, events, type Channel } from '../../shared/ipc/contract'
-import { dispatch, type EventSink, type Handlers } from '../core/ipc-dispatch'
+import { dispatch, type EventSink, type Handlers } from '../app/ipc-dispatch'
 import { describeUrl, type SecurityLog } from './hardening'
 import { isTrustedSender, type SenderFacts } from './origins'
 
@@ -40,6 +41,12 @@ export interface IpcRegistration {
   mainContents: () => WebContents | undefined
   allowedOrigins: readonly string[]
   log: SecurityLog
+}
+
+/** Registers every channel with Electron's ipcMain (the app's main process); returns a function that removes them again. */
+export async function registerElectronIpc(registration: Omit<IpcRegistration, 'ipcMain'>): Promise<() => void> {
+  const { ipcMain } = await import('electron')
+  return registerIpc({ ...registration, ipcMain })
 }
 
 /** Registers every channel of the contract; returns a function that removes them again. */

@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { ProfileView } from '../../shared/ipc/contract'
+import type { HandoverDetail, ProfileView } from '../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from './api'
 import { useBatchProgress } from './batch'
 import { ErrorPanel } from './components/ErrorPanel'
@@ -32,12 +32,15 @@ export function App() {
   const [selectedId, setSelectedId] = useState<string | null>(null)
   const [loadError, setLoadError] = useState<ErrorView | null>(null)
   const [renewal, setRenewal] = useState<RequestTrigger | null>(null)
+  /** The key the request screen just received, for the token screen to show; dropped as soon as that screen is left. */
+  const [issued, setIssued] = useState<HandoverDetail | null>(null)
   const mainRef = useRef<HTMLElement>(null)
   const batch = useBatchProgress()
 
   // "Renew now" opens the wizard once: leaving Settings forgets it.
   useEffect(() => {
     if (screen !== 'settings') setRenewal(null)
+    if (screen !== 'token') setIssued(null)
   }, [screen])
 
   const reloadProfiles = useCallback(async (): Promise<ProfileView[]> => {
@@ -133,8 +136,17 @@ export function App() {
             batch={batch}
           />
         )}
-        {screen === 'request' && selectedId && <RequestScreen handoverId={selectedId} onIssued={(id) => selectVehicle(id, 'token')} onBack={() => go('vehicles')} />}
-        {screen === 'token' && selectedId && <TokenScreen handoverId={selectedId} profiles={profiles ?? []} onRequestAgain={() => go('request')} />}
+        {screen === 'request' && selectedId && (
+          <RequestScreen
+            handoverId={selectedId}
+            onIssued={(key) => {
+              setIssued(key)
+              selectVehicle(key.id, 'token')
+            }}
+            onBack={() => go('vehicles')}
+          />
+        )}
+        {screen === 'token' && selectedId && <TokenScreen key={selectedId} handoverId={selectedId} issued={issued ?? undefined} profiles={profiles ?? []} onRequestAgain={() => go('request')} />}
         {screen === 'history' && <HistoryScreen onOpen={(id, hasToken) => selectVehicle(id, hasToken ? 'token' : 'request')} />}
         {screen === 'settings' && profiles && <SettingsScreen profiles={profiles} reloadProfiles={reloadProfiles} onDone={() => go('vehicles')} requestFor={renewal} />}
       </main>

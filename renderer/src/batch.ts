@@ -4,7 +4,8 @@
  * ones it resumed after a crash).
  */
 import { useCallback, useEffect, useState } from 'react'
-import type { BatchProgress, DurationChoice } from '../../shared/ipc/contract'
+import type { DurationPlan } from '../../shared/duration'
+import type { BatchProgress } from '../../shared/ipc/contract'
 import { vkey } from './api'
 
 export type { BatchProgress }
@@ -13,7 +14,7 @@ export type BatchItemState = BatchProgress['items'][number]['state']
 /** What a batch started here asked for, to show beside its progress. */
 export interface BatchPlan {
   batchId: string
-  duration: DurationChoice
+  duration: DurationPlan
   /** When it was started (ms), for the end a `seconds` choice gives. */
   startedAt: number
 }

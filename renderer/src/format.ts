@@ -1,5 +1,5 @@
 /** Date and duration formatting for the screens: the one date formatter, following the system's regional format. */
-import type { DurationChoice } from '../../shared/ipc/contract'
+import type { DurationPlan } from '../../shared/duration'
 
 /** `datetime-local` value ("2025-03-01T14:30") → ISO 8601 with the local offset ("2025-03-01T14:30:00+01:00"). */
 export function localInputToIso(value: string): string | undefined {
@@ -126,7 +126,7 @@ export function dateTimeParts(iso: string, language: string): { date: string; ti
 }
 
 /** When a token asked for now with this choice would end (a preview: PSA's answer is what counts). */
-export function endOfChoice(choice: DurationChoice, now: number): Date {
+export function endOfChoice(choice: DurationPlan, now: number): Date {
   if (choice.kind === 'seconds') return new Date(now + choice.seconds * 1000)
   if (choice.kind === 'until') return new Date(choice.until)
   return new Date(new Date(choice.start).getTime() + choice.seconds * 1000)

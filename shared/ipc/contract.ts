@@ -11,7 +11,9 @@
  */
 import { z } from 'zod'
 import { CsrSubjectFields, PendingRequestView } from '../cert-request'
+import { DurationPlan } from '../duration'
 import { errorCodes } from '../errors'
+import { HandoverStatus } from '../handover-status'
 import { channelMethods, eventMethods, type Channel, type EventChannel } from './channels'
 
 const name = z.string().trim().min(1).max(64)
@@ -74,10 +76,6 @@ export const ProfileView = z.object({
 })
 export type ProfileView = z.infer<typeof ProfileView>
 
-/** A record's state; 'superseded': replaced by a newer key, still valid at PSA until it expires; 'unreadable': its key can no longer be opened. */
-export const HandoverStatus = z.enum(['draft', 'queued', 'issued', 'handed-over', 'expired', 'superseded', 'unreadable', 'failed'])
-export type HandoverStatus = z.infer<typeof HandoverStatus>
-
 export const HandoverSummary = z.object({
   id: z.string(),
   vin: z.string().optional(),
@@ -112,7 +110,13 @@ export const TokenView = z.object({
 })
 export type TokenView = z.infer<typeof TokenView>
 
-export const HandoverDetail = HandoverSummary.extend({ token: TokenView.optional() })
+/** A key's QR code as an image the page can show, and the size of the payload inside. */
+export const QrImage = z.object({ dataUrl: z.string(), payloadBytes: z.number() })
+export type QrImage = z.infer<typeof QrImage>
+export const QrFormat = z.enum(['svg', 'png'])
+
+/** A record with its token while the key is valid, and its QR code when the call asked for one (made from the same unsealed token). */
+export const HandoverDetail = HandoverSummary.extend({ token: TokenView.optional(), qr: QrImage.optional() })
 export type HandoverDetail = z.infer<typeof HandoverDetail>
 
 export const ImportIssueView = z.object({
@@ -140,13 +144,6 @@ export const ImportSummary = z.object({
   carData: z.array(CarDataNoteView).optional(),
 })
 export type ImportSummary = z.infer<typeof ImportSummary>
-
-export const DurationChoice = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('seconds'), seconds: z.number().int().positive() }),
-  z.object({ kind: z.literal('until'), until: isoDate }),
-  z.object({ kind: z.literal('plan'), start: isoDate, seconds: z.number().int().positive() }),
-])
-export type DurationChoice = z.infer<typeof DurationChoice>
 
 export const Settings = z.object({
   locale: z.enum(['system', 'en', 'fr']),
@@ -232,31 +229,35 @@ export const contract = {
     output: ImportSummary,
   },
   'handovers:list': { input: HistoryFilter.optional(), output: z.object({ handovers: z.array(HandoverSummary) }) },
-  'handovers:get': { input: z.object({ id }), output: HandoverDetail },
+  /**
+   * qr: also the key's QR code in this format (the token screen: one call, one unseal).
+   * token: false leaves the token and the QR code out, and nothing is unsealed (screens that show only the vehicle).
+   */
+  'handovers:get': { input: z.object({ id, qr: QrFormat.optional(), token: z.boolean().optional() }), output: HandoverDetail },
   'handovers:update': {
     input: z.object({ id, vin: z.string().max(32).optional(), label: z.string().max(120).optional() }),
     output: HandoverSummary,
   },
   'handovers:remove': { input: z.object({ id }), output: z.object({ removed: z.boolean() }) },
   'handovers:mark-handed-over': { input: z.object({ id }), output: HandoverSummary },
-  'handovers:qr': {
-    input: z.object({ id, format: z.enum(['svg', 'png']) }),
-    output: z.object({ dataUrl: z.string(), payloadBytes: z.number() }),
-  },
+  'handovers:qr': { input: z.object({ id, format: QrFormat }), output: QrImage },
   'handovers:export': {
     input: z.object({ id, format: z.enum(['png', 'svg', 'json']) }),
     output: z.object({ saved: z.boolean(), fileName: z.string().optional() }),
   },
   'token:request': {
-    /** forceNew: ask PSA for another key even when the live one covers the window (after the user confirmed). */
-    input: z.object({ handoverId: id, duration: DurationChoice, requestId: id, forceNew: z.boolean().optional() }),
+    /**
+     * forceNew: ask PSA for another key even when the live one covers the window (after the user confirmed).
+     * qr: also the key's QR code in this format, so the page shows the key from this one answer.
+     */
+    input: z.object({ handoverId: id, duration: DurationPlan, requestId: id, forceNew: z.boolean().optional(), qr: QrFormat.optional() }),
     /** outcome: issued (first key), renewed (replaced a live key that did not cover), reused (nothing sent). */
     output: HandoverDetail.extend({ outcome: z.enum(['issued', 'renewed', 'reused']) }),
   },
   'token:cancel': { input: z.object({ requestId: id }), output: z.object({ cancelled: z.boolean() }) },
   'clipboard:copy-token': { input: z.object({ id }), output: z.object({ clearsInSeconds: z.number() }) },
   'batch:start': {
-    input: z.object({ handoverIds: z.array(id).min(1).max(5000), duration: DurationChoice, concurrency: z.number().int().min(1).max(16).optional() }),
+    input: z.object({ handoverIds: z.array(id).min(1).max(5000), duration: DurationPlan, concurrency: z.number().int().min(1).max(16).optional() }),
     output: z.object({ batchId: z.string() }),
   },
   'batch:cancel': { input: z.object({ batchId: z.string().max(64) }), output: z.object({ cancelled: z.boolean() }) },
@@ -272,9 +273,13 @@ export const contract = {
   'vault:reset': { input: z.object({ confirm: z.literal(true) }), output: z.object({ profiles: z.number(), records: z.number(), unreadable: z.number() }) },
 } as const satisfies Record<Channel, { input: z.ZodType; output: z.ZodType }>
 
+/** The id a `handovers:changed` event carries when any handover may have changed (a queue flush, a vault reset): reload them all. */
+export const EVERY_HANDOVER = '*'
+
 /** Events pushed from main: `window.vkey.on[method](listener) → unsubscribe`. */
 export const events = {
   'batch:progress': { payload: BatchProgress },
+  /** ids: the handovers that changed, or [EVERY_HANDOVER]. */
   'handovers:changed': { payload: z.object({ ids: z.array(z.string()) }) },
 } as const satisfies Record<EventChannel, { payload: z.ZodType }>
 
@@ -296,3 +301,4 @@ export const channels = Object.keys(contract) as Channel[]
 export const eventChannels = Object.keys(events) as EventChannel[]
 export { channelMethods, eventMethods }
 export type { Channel, EventChannel }
+export { DurationPlan, HandoverStatus }

@@ -23,10 +23,10 @@ import { createRequire } from 'node:module'
 import Conf from 'conf'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
 import { adoptDataFolder } from '../../electron/core/data-folder'
-import type { Clipboard, Dialogs, FilePurpose, SaveFormat } from '../../electron/core/app-deps'
+import type { Clipboard, Dialogs, FilePurpose, SaveFormat } from '../../electron/app/app-deps'
 import { defaultSimulatorDir } from '../../electron/core/depot'
-import { createHandlers, type HandlerHost } from '../../electron/core/handlers'
-import { dispatch, type EventSink } from '../../electron/core/ipc-dispatch'
+import { createHandlers, type HandlerHost } from '../../electron/app/handlers'
+import { dispatch, type EventSink } from '../../electron/app/ipc-dispatch'
 import { channelMethods, eventMethods } from '../../shared/ipc/channels'
 import type { Channel, InputOf, OutputOf, Result } from '../../shared/ipc/contract'
 
@@ -170,6 +170,8 @@ export interface App {
   dataDir: string
   clipboard: MemoryClipboard
   dialogs: DialogDouble
+  /** Every call the page made through the bridge, in order (channel and input as sent). */
+  calls: { channel: unknown; input: unknown }[]
   /** The next file dialog answers with these paths. */
   nextFiles(paths: string[]): void
   /** The next save dialog answers with this path (undefined = cancelled). */
@@ -273,7 +275,11 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
       await rm(defaultSimulatorDir(dataDir), { recursive: true, force: true })
     })
 
-    await page.exposeFunction('__vkeyInvoke', (channel: unknown, input: unknown) => dispatch(handlers, channel, input))
+    const calls: App['calls'] = []
+    await page.exposeFunction('__vkeyInvoke', (channel: unknown, input: unknown) => {
+      calls.push({ channel, input })
+      return dispatch(handlers, channel, input)
+    })
     await page.addInitScript({ content: bridgeScript() })
     await page.goto(url)
 
@@ -284,6 +290,7 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
       dataDir,
       clipboard,
       dialogs,
+      calls,
       nextFiles: (paths) => void dialogs.files.push(paths),
       nextSavePath: (path) => void dialogs.saves.push(path),
       async call(channel, ...input) {

@@ -29,11 +29,18 @@ test('a 1 h token: the QR scans to the handover payload holding the token the pa
   await assertAccessible(app, 'request')
 
   const requestedAt = Date.now()
+  const callsBefore = app.calls.length
   await page.getByRole('button', { name: 'Request token' }).click()
   await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor({ timeout: 30_000 })
   const qr = page.getByTestId('qr')
   await qr.waitFor()
   await qr.evaluate((img: HTMLImageElement) => img.decode())
+  // The token crossed once: the token screen shows what the request answered, QR code included.
+  const tokenCalls = app.calls
+    .slice(callsBefore)
+    .filter(({ channel, input }) => channel === 'token:request' || channel === 'handovers:qr' || (channel === 'handovers:get' && (input as { token?: boolean }).token !== false))
+    .map(({ channel }) => channel)
+  assert.deepEqual(tokenCalls, ['token:request'])
   assert.equal(await page.getByTestId('token-vin').textContent(), VIN)
   assert.match((await page.getByTestId('token-value').textContent()) ?? '', /^•+$/, 'the token is masked until revealed')
 

@@ -13,9 +13,9 @@ import { openStore } from '../../electron/cli/commands'
 import type { CliIo } from '../../electron/cli/io'
 import { runCli } from '../../electron/cli/run'
 import { Depot, defaultSimulatorDir } from '../../electron/core/depot'
-import { createHandlers, type HandlerHost } from '../../electron/core/handlers'
-import type { EventSink } from '../../electron/core/ipc-dispatch'
-import type { Clipboard } from '../../electron/core/app-deps'
+import { createHandlers, type HandlerHost } from '../../electron/app/handlers'
+import type { EventSink } from '../../electron/app/ipc-dispatch'
+import type { Clipboard } from '../../electron/app/app-deps'
 import { startSimulator, type Simulator } from '../../electron/core/simulator'
 
 export const ROOT = resolve(import.meta.dirname, '../..')

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict'
 import { mock, test } from 'node:test'
-import type { Clipboard } from '../../electron/core/app-deps'
-import { dispatch } from '../../electron/core/ipc-dispatch'
+import type { Clipboard } from '../../electron/app/app-deps'
+import { dispatch } from '../../electron/app/ipc-dispatch'
 import { setupDepot, testHandlers, vinFor } from '../helpers/depot-env'
 
 function memoryClipboard(): Clipboard & { text: string } {
@@ -68,4 +68,45 @@ test('the page cannot make the main process read a path it names: only files cho
   assert.match(!result.ok ? result.error.message : '', /file dialog/)
   const files = await dispatch(handlers, 'vehicles:import-files', { grants: ['/etc/shadow'] })
   assert.equal(files.ok, false)
+})
+
+test('a token request answers with the key and its QR code from one unseal; the vehicle alone unseals nothing', async (t) => {
+  const { dataDir, depot } = await setupDepot(t)
+  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(22), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const handlers = await testHandlers(t, dataDir)
+  const unseal = mock.method(await handlers.depot.handovers(), 'tokenOf')
+
+  const answer = await handlers['token:request']({ handoverId: record!.id, duration: { kind: 'seconds', seconds: 3600 }, requestId: 'request-qr-0001', qr: 'svg' })
+  assert.equal(answer.outcome, 'issued')
+  assert.ok(answer.token?.accessToken, 'the token is in the answer')
+  assert.match(answer.qr?.dataUrl ?? '', /^data:image\/svg\+xml;base64,/, 'and its QR code')
+  assert.equal(unseal.mock.callCount(), 1, 'the token was unsealed once for both')
+
+  const vehicle = await handlers['handovers:get']({ id: answer.id, token: false })
+  assert.equal(vehicle.token, undefined)
+  assert.equal(vehicle.qr, undefined)
+  assert.equal(unseal.mock.callCount(), 1, 'the vehicle alone unseals nothing')
+  assert.deepEqual(await handlers['handovers:qr']({ id: answer.id, format: 'svg' }), answer.qr, 'the same QR code as handovers:qr makes')
+})
+
+test('every change to a handover tells the page: update, handed over, remove', async (t) => {
+  const { dataDir, depot } = await setupDepot(t)
+  const [issued, draft] = await depot.addVehicles({
+    vehicles: [
+      { source: 'car.json', index: 0, vin: vinFor(23), carData: 'AAAA', carDataSignature: 'BBBB' },
+      { source: 'car.json', index: 1, vin: vinFor(24), carData: 'CCCC', carDataSignature: 'DDDD' },
+    ],
+    issues: [],
+  })
+  await depot.requestToken(issued!.id, { kind: 'seconds', seconds: 3600 })
+  const changed: string[][] = []
+  const handlers = await testHandlers(t, dataDir, { emit: (event, payload) => void (event === 'handovers:changed' && changed.push([...(payload as { ids: string[] }).ids])) })
+  changed.length = 0 // whatever the start-up sweep said
+
+  await handlers['handovers:update']({ id: draft!.id, label: 'Blue one' })
+  assert.deepEqual(changed.pop(), [draft!.id])
+  await handlers['handovers:mark-handed-over']({ id: issued!.id })
+  assert.deepEqual(changed.pop(), [issued!.id])
+  assert.deepEqual(await handlers['handovers:remove']({ id: draft!.id }), { removed: true })
+  assert.deepEqual(changed.pop(), [draft!.id])
 })

@@ -13,8 +13,8 @@ import { promisify } from 'node:util'
 import { test, type TestContext } from 'node:test'
 import { contract } from '../../shared/ipc/contract'
 import { parseHandoverPayload } from '../../shared/qr-payload'
-import { handoverPayloadFor } from '../../electron/core/handover-environment'
-import { dispatch } from '../../electron/core/ipc-dispatch'
+import { handoverPayloadOf } from '../../electron/core/handover-payload'
+import { dispatch } from '../../electron/app/ipc-dispatch'
 import { carDataJson, ROOT, setupDepot, tempFolder, testHandlers, vinFor, vkey } from '../helpers/depot-env'
 import { wrongCaPartner } from '../helpers/pki-fixtures'
 
@@ -101,11 +101,11 @@ test('simulator keys carry env in the QR payload, a band in vkey list/show and e
 test('production keys have no env key in the payload; pre-production keys say so', () => {
   const token = { accessToken: 'dG9rZW4=', tokenType: 'bearer', expiresIn: 3600, tokenSignature: 'c2ln' }
   const record = { vin: vinFor(61), expires: '2030-01-01T00:00:00Z' }
-  const production = handoverPayloadFor(record, token, 'prod')
+  const production = handoverPayloadOf(record, token, 'prod')
   assert.doesNotMatch(production, /"env"/)
   assert.equal(parseHandoverPayload(production).env, undefined)
-  assert.equal(parseHandoverPayload(handoverPayloadFor(record, token, 'preprod')).env, 'preprod')
-  assert.doesNotMatch(handoverPayloadFor(record, token, undefined), /"env"/, 'unknown: no claim either way')
+  assert.equal(parseHandoverPayload(handoverPayloadOf(record, token, 'preprod')).env, 'preprod')
+  assert.doesNotMatch(handoverPayloadOf(record, token, undefined), /"env"/, 'unknown: no claim either way')
 })
 
 /** Starts `vkey simulator --host HOST`, reads its banner, stops it with SIGTERM and returns all it printed. */

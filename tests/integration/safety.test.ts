@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { dispatch } from '../../electron/core/ipc-dispatch'
+import { dispatch } from '../../electron/app/ipc-dispatch'
 import { carDataJson, filesUnder, setupDepot, testHandlers, vinFor, vkey } from '../helpers/depot-env'
 
 const car = (n: number) => ({ source: `car-${n}.json`, index: 0, vin: vinFor(n), carData: 'AAAA', carDataSignature: 'BBBB' })

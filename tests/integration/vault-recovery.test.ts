@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { keychainService, keytarStore } from '../../electron/core/keychain'
 import { Vault, vaultKeyAccount } from '../../electron/core/vault'
-import { dispatch } from '../../electron/core/ipc-dispatch'
+import { dispatch } from '../../electron/app/ipc-dispatch'
 import { carDataJson, ROOT, setupDepot, testHandlers, vinFor, vkey, type CliResult } from '../helpers/depot-env'
 
 const vaultId = async (dataDir: string) => (JSON.parse(await readFile(join(dataDir, 'vault.json'), 'utf8')) as { vaultId: string }).vaultId

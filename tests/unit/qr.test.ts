@@ -15,7 +15,7 @@ import {
   type HandoverInput,
 } from '../../shared/qr-payload'
 import { qrFormatForPath, renderHandoverQr, writeHandoverQr } from '../../electron/core/qr'
-import { environmentMark } from '../../shared/environment-mark'
+import { environmentMark } from '../../shared/environment-marker'
 import { inflateSync } from 'node:zlib'
 
 const run = promisify(execFile)

@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import type { HandoverSummary, ProfileView } from '../../shared/ipc/contract'
 import { missingConnection } from '../../renderer/src/connection'
 import { duplicateVins, findDuplicates } from '../../renderer/src/duplicates'
-import { handoverEnvironment, nonProduction } from '../../renderer/src/environment'
+import { handoverEnvironment, nonProduction } from '../../shared/environment-marker'
 import { dateLocale, dateTimeParts, endOfChoice, formatDateTime, setSystemLocales } from '../../renderer/src/format'
 
 test('dates follow the system region: en-GB in Europe, the US only on a US machine, French as fr-<region>', () => {

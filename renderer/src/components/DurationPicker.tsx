@@ -2,21 +2,19 @@
  * How long a token must work: presets, a custom length, "valid until" a moment, or
  * "plan for a handover" (a handover time and how long the phone must work after it).
  * Used by the Request screen and by batch preparation; the state lives with the caller so
- * it survives re-renders, and `resolveDuration` turns it into the contract's DurationChoice.
+ * it survives re-renders, and `resolveDuration` turns it into a DurationPlan (shared/duration.ts).
  */
 import { useId } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { DurationChoice } from '../../../shared/ipc/contract'
+import { MAX_DURATION_SECONDS, type DurationPlan } from '../../../shared/duration'
 import { compactDuration, endOfChoice, formatDateTime, localInputToIso, toLocalInput } from '../format'
 import { useNow } from '../lib/hooks'
 
 export const PRESETS = [1, 4, 8, 24, 72] as const
 export type DurationMode = `${(typeof PRESETS)[number]}h` | 'custom' | 'until' | 'plan'
 
-/** The longest the phone may need the key after a planned handover (PSA grants up to 30 days). */
-const MAX_PLAN_HOURS = 720
-/** PSA's longest token, counted from the request (the token starts now, not at the handover). */
-const MAX_TOKEN_SECONDS = 30 * 86_400
+/** The longest the phone may need the key after a planned handover: the longest token VK Depot asks for. */
+const MAX_PLAN_HOURS = MAX_DURATION_SECONDS / 3600
 
 export interface DurationState {
   mode: DurationMode
@@ -41,7 +39,7 @@ export function initialDuration(mode: DurationMode = '24h', now: number = Date.n
 type Translate = (key: string) => string
 
 /** The choice to send, or the sentence explaining what to correct. */
-export function resolveDuration(state: DurationState, t: Translate, now: number = Date.now()): DurationChoice | string {
+export function resolveDuration(state: DurationState, t: Translate, now: number = Date.now()): DurationPlan | string {
   if (state.mode === 'custom') {
     const h = Number(state.hours || '0')
     const m = Number(state.minutes || '0')
@@ -64,7 +62,7 @@ export function resolveDuration(state: DurationState, t: Translate, now: number 
     const seconds = Math.round(hours * 3600)
     const end = new Date(start).getTime() + seconds * 1000
     if (end <= now) return t('request.planPast')
-    if (end - now > MAX_TOKEN_SECONDS * 1000) return t('request.planTooLong')
+    if (end - now > MAX_DURATION_SECONDS * 1000) return t('request.planTooLong')
     return { kind: 'plan', start, seconds }
   }
   return { kind: 'seconds', seconds: Number.parseInt(state.mode, 10) * 3600 }

@@ -1,5 +1,6 @@
 import { useTranslation } from 'react-i18next'
-import { nonProduction, type Environment } from '../environment'
+import { nonProduction } from '../../../shared/environment-marker'
+import type { Environment } from '../../../shared/profile'
 
 /** "SIMULATOR — NOT A CAR KEY" / "PRE-PRODUCTION" across a key from a non-production environment; nothing for production. */
 export function EnvironmentBand({ environment, large = false }: { environment: Environment | undefined; large?: boolean }) {

@@ -7,7 +7,7 @@
  */
 import { useEffect, useRef, type RefObject } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { Environment } from '../environment'
+import type { Environment } from '../../../shared/profile'
 import { formatDateTime } from '../format'
 import { Countdown } from './Countdown'
 import { EnvironmentBand } from './EnvironmentBand'

@@ -66,16 +66,9 @@ export function ProfileForm({ existing, makeDefault, onSaved, onCancel }: Profil
     }
   }
 
-  const fieldProps = (field: string) => ({
-    'aria-invalid': missing.includes(field) || undefined,
-    'aria-describedby': missing.includes(field) ? `${id}-${field}-error` : undefined,
-  })
-  const fieldError = (field: string) =>
-    missing.includes(field) ? (
-      <p id={`${id}-${field}-error`} className="field-error">
-        {t('profile.required')}
-      </p>
-    ) : null
+  const field = (name: Field, label: string, value: string, onChange: (value: string) => void, input: InputProps = {}) => (
+    <TextField id={`${id}-${FIELD_IDS[name]}`} label={label} value={value} onChange={onChange} missing={missing.includes(name)} input={input} />
+  )
 
   return (
     <form className="profile-form" onSubmit={(event) => void submit(event)} noValidate>
@@ -91,52 +84,11 @@ export function ProfileForm({ existing, makeDefault, onSaved, onCancel }: Profil
         </div>
       </fieldset>
       <div className="form-grid">
-        <div className="field">
-          <label className="label" htmlFor={`${id}-name`}>
-            {t('profile.name')}
-          </label>
-          <input id={`${id}-name`} className="input" value={name} maxLength={64} readOnly={existing !== undefined} onChange={(e) => setName(e.target.value)} {...fieldProps('name')} />
-          {fieldError('name')}
-        </div>
-        {environment === 'custom' && (
-          <div className="field">
-            <label className="label" htmlFor={`${id}-url`}>
-              {t('profile.baseUrl')}
-            </label>
-            <input id={`${id}-url`} className="input" type="url" value={baseUrl} placeholder="https://" onChange={(e) => setBaseUrl(e.target.value)} {...fieldProps('baseUrl')} />
-            {fieldError('baseUrl')}
-          </div>
-        )}
-        <div className="field">
-          <label className="label" htmlFor={`${id}-client`}>
-            {t('profile.clientId')}
-          </label>
-          <input id={`${id}-client`} className="input" value={clientId} autoComplete="off" spellCheck={false} onChange={(e) => setClientId(e.target.value)} {...fieldProps('clientId')} />
-          {fieldError('clientId')}
-        </div>
-        <div className="field">
-          <label className="label" htmlFor={`${id}-login`}>
-            {t('profile.login')}
-          </label>
-          <input id={`${id}-login`} className="input" value={login} autoComplete="username" spellCheck={false} onChange={(e) => setLogin(e.target.value)} {...fieldProps('login')} />
-          {fieldError('login')}
-        </div>
-        <div className="field">
-          <label className="label" htmlFor={`${id}-password`}>
-            {t('profile.password')}
-          </label>
-          <input
-            id={`${id}-password`}
-            className="input"
-            type="password"
-            value={password}
-            autoComplete="new-password"
-            placeholder={existing?.hasPassword ? t('profile.passwordKeep') : ''}
-            onChange={(e) => setPassword(e.target.value)}
-            {...fieldProps('password')}
-          />
-          {fieldError('password')}
-        </div>
+        {field('name', t('profile.name'), name, setName, { maxLength: 64, readOnly: existing !== undefined })}
+        {environment === 'custom' && field('baseUrl', t('profile.baseUrl'), baseUrl, setBaseUrl, { type: 'url', placeholder: 'https://' })}
+        {field('clientId', t('profile.clientId'), clientId, setClientId, { autoComplete: 'off', spellCheck: false })}
+        {field('login', t('profile.login'), login, setLogin, { autoComplete: 'username', spellCheck: false })}
+        {field('password', t('profile.password'), password, setPassword, { type: 'password', autoComplete: 'new-password', placeholder: existing?.hasPassword ? t('profile.passwordKeep') : '' })}
       </div>
       {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
       <div className="button-row">
@@ -150,5 +102,38 @@ export function ProfileForm({ existing, makeDefault, onSaved, onCancel }: Profil
         )}
       </div>
     </form>
+  )
+}
+
+type Field = 'name' | 'baseUrl' | 'clientId' | 'login' | 'password'
+/** The element ids' suffixes (kept as they were: tests and labels find the fields by them). */
+const FIELD_IDS: Record<Field, string> = { name: 'name', baseUrl: 'url', clientId: 'client', login: 'login', password: 'password' }
+type InputProps = Pick<React.InputHTMLAttributes<HTMLInputElement>, 'type' | 'maxLength' | 'readOnly' | 'placeholder' | 'autoComplete' | 'spellCheck'>
+
+interface TextFieldProps {
+  id: string
+  label: string
+  value: string
+  onChange: (value: string) => void
+  /** Left empty at the last submit: marked invalid, with the message below it. */
+  missing: boolean
+  input: InputProps
+}
+
+/** One labelled input of the form, with its "required" message. */
+function TextField({ id, label, value, onChange, missing, input }: TextFieldProps) {
+  const { t } = useTranslation()
+  return (
+    <div className="field">
+      <label className="label" htmlFor={id}>
+        {label}
+      </label>
+      <input id={id} className="input" value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={missing || undefined} aria-describedby={missing ? `${id}-error` : undefined} {...input} />
+      {missing && (
+        <p id={`${id}-error`} className="field-error">
+          {t('profile.required')}
+        </p>
+      )}
+    </div>
   )
 }

@@ -1,7 +1,7 @@
 /** Hooks several screens share: a ticked set, a one-line status from an action, reloading on changes, a duration form. */
 import { useCallback, useEffect, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { DurationChoice } from '../../../shared/ipc/contract'
+import type { DurationPlan } from '../../../shared/duration'
 import { toErrorView, vkey, type ErrorView } from '../api'
 import { initialDuration, resolveDuration, type DurationMode, type DurationState } from '../components/DurationPicker'
 
@@ -67,7 +67,7 @@ export function useDurationForm(mode: DurationMode) {
   const [duration, setDuration] = useState<DurationState>(() => initialDuration(mode))
   const [formError, setFormError] = useState<string | null>(null)
 
-  function resolve(): DurationChoice | null {
+  function resolve(): DurationPlan | null {
     const chosen = resolveDuration(duration, t)
     if (typeof chosen === 'string') {
       setFormError(chosen)

@@ -2,10 +2,12 @@
  * Request: choose how long the token should last (a length, a moment, or a planned
  * handover window) and ask PSA for it. The call can be cancelled; the main side aborts the
  * HTTPS request when it receives the request id. Without a network the request is queued.
+ * The answer carries the key and its QR code: the token screen shows it without asking again.
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { HandoverSummary } from '../../../shared/ipc/contract'
+import { isQueuedFailure } from '../../../shared/errors'
+import type { HandoverDetail, HandoverSummary } from '../../../shared/ipc/contract'
 import { CallFailed, newRequestId, toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { DurationPicker } from '../components/DurationPicker'
@@ -14,45 +16,37 @@ import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
 import { formatDateTime } from '../format'
-import { useDurationForm } from '../lib/hooks'
+import { useDurationForm, useHandoversReload } from '../lib/hooks'
 
 export interface RequestScreenProps {
   handoverId: string
-  onIssued: (id: string) => void
+  /** The key to show: what `token:request` answered, token and QR code included. */
+  onIssued: (key: HandoverDetail) => void
   onBack: () => void
 }
 
 export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenProps) {
-  const { t, i18n } = useTranslation()
+  const { t } = useTranslation()
+  const mounted = useMounted()
   const [vehicle, setVehicle] = useState<HandoverSummary | null>(null)
   const { duration, setDuration, formError, resolve } = useDurationForm('24h')
   const [pending, setPending] = useState<string | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
   const [queued, setQueued] = useState(false)
-  /** The vehicle already had a key covering the window: nothing was sent; the user may ask for another anyway. */
-  const [reused, setReused] = useState<{ id: string; expires: string } | null>(null)
-  const [confirmNew, setConfirmNew] = useState(false)
-  const mounted = useRef(true)
+  /** The vehicle already had a key covering the window: nothing was sent; kept until the user shows it or asks for another. */
+  const [reused, setReused] = useState<HandoverDetail | null>(null)
 
   const loadVehicle = useCallback(async () => {
     try {
-      const value = await unwrap(vkey().getHandover({ id: handoverId }))
-      if (mounted.current) setVehicle(value)
+      // The vehicle only: this screen never shows a token, so none is unsealed for it.
+      const summary = await unwrap(vkey().getHandover({ id: handoverId, token: false }))
+      if (mounted.current) setVehicle(summary)
     } catch (failure) {
       if (mounted.current) setError(toErrorView(failure))
     }
-  }, [handoverId])
-
-  useEffect(() => {
-    mounted.current = true
-    void loadVehicle()
-    // A queued request may be sent meanwhile ("Send now", or the main process retrying).
-    const unsubscribe = vkey().on.onHandoversChanged(() => void loadVehicle())
-    return () => {
-      mounted.current = false
-      unsubscribe()
-    }
-  }, [loadVehicle])
+  }, [handoverId, mounted])
+  // A queued request may be sent meanwhile ("Send now", or the main process retrying).
+  useHandoversReload(loadVehicle)
 
   async function request(event: React.FormEvent | null, forceNew = false): Promise<void> {
     event?.preventDefault()
@@ -60,30 +54,24 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
     if (!chosen) return
     setError(null)
     setQueued(false)
-    setConfirmNew(false)
     const requestId = newRequestId()
     setPending(requestId)
     try {
-      const detail = await unwrap(vkey().requestToken({ handoverId, duration: chosen, requestId, ...(forceNew ? { forceNew: true } : {}) }))
+      const { outcome, ...key } = await unwrap(vkey().requestToken({ handoverId, duration: chosen, requestId, qr: 'svg', ...(forceNew ? { forceNew: true } : {}) }))
       if (!mounted.current) return
-      if (detail.outcome === 'reused' && !forceNew) setReused({ id: detail.id, expires: detail.expires ?? '' })
-      else onIssued(detail.id)
+      if (outcome === 'reused' && !forceNew) setReused(key)
+      else onIssued(key)
     } catch (failure) {
       const view = failure instanceof CallFailed ? failure.view : toErrorView(failure)
       if (!mounted.current) return
       // No network: the main process keeps the request and sends it once PSA can be reached.
-      if (view.code === 'network.unreachable') {
+      if (isQueuedFailure(view)) {
         setQueued(true)
         void loadVehicle()
       } else setError(view)
     } finally {
       if (mounted.current) setPending(null)
     }
-  }
-
-  async function cancel(): Promise<void> {
-    if (!pending) return
-    await vkey().cancelRequest({ requestId: pending })
   }
 
   return (
@@ -93,27 +81,7 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
         <p className="screen__lead">{t('request.lead')}</p>
       </header>
 
-      <section className="card vehicle-summary" aria-label={t('request.vehicle')}>
-        {vehicle ? (
-          <>
-            <dl className="facts facts--inline">
-              <dt>{t('vehicles.vin')}</dt>
-              <dd className="mono vin-large" data-testid="request-vin">
-                {vehicle.vin ?? '—'}
-              </dd>
-              <dt>{t('vehicles.label')}</dt>
-              <dd>{vehicle.label ?? '—'}</dd>
-              <dt>{t('vehicles.status')}</dt>
-              <dd>
-                <StatusBadge status={vehicle.status} />
-              </dd>
-            </dl>
-            {vehicle.coversPlan === false && <PlanWarning />}
-          </>
-        ) : (
-          <Loading />
-        )}
-      </section>
+      <VehicleCard vehicle={vehicle} />
 
       <form className="card" onSubmit={(event) => void request(event)} noValidate>
         <DurationPicker value={duration} onChange={setDuration} legend={t('request.duration')} disabled={pending !== null} error={formError} />
@@ -133,7 +101,7 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
               <p className="progress" role="status" aria-live="polite">
                 <Spinner /> {t('request.contacting')}
               </p>
-              <button type="button" className="button button--secondary" onClick={() => void cancel()}>
+              <button type="button" className="button button--secondary" onClick={() => void vkey().cancelRequest({ requestId: pending })}>
                 {t('common.cancel')}
               </button>
             </>
@@ -141,28 +109,7 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
         </div>
       </form>
 
-      {reused && (
-        <section className="notice notice--info" role="status" data-testid="request-reused">
-          <p>{t('request.reused', { vin: vehicle?.vin ?? '', until: formatDateTime(reused.expires, i18n.language), id: reused.id })}</p>
-          <div className="button-row">
-            <button type="button" className="button button--primary" onClick={() => onIssued(reused.id)}>
-              {t('request.showExisting')}
-            </button>
-            {confirmNew ? (
-              <>
-                <strong>{t('request.confirmNew')}</strong>
-                <button type="button" className="button button--danger" onClick={() => void request(null, true)}>
-                  {t('request.confirmNewButton')}
-                </button>
-              </>
-            ) : (
-              <button type="button" className="button button--secondary" onClick={() => setConfirmNew(true)}>
-                {t('request.askNew')}
-              </button>
-            )}
-          </div>
-        </section>
-      )}
+      {reused && <ReusedNotice vin={vehicle?.vin ?? ''} reused={reused} onShow={() => onIssued(reused)} onAskNew={() => void request(null, true)} />}
       {queued && (
         <p className="notice notice--info" role="status" data-testid="request-queued">
           <strong>{t('status.queued')}</strong> — {t('queue.sentLater')}
@@ -170,5 +117,87 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
       )}
       {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
     </div>
+  )
+}
+
+/** True while the component is mounted: answers that arrive after leaving the screen are dropped. */
+function useMounted() {
+  const mounted = useRef(true)
+  useEffect(() => {
+    mounted.current = true
+    return () => {
+      mounted.current = false
+    }
+  }, [])
+  return mounted
+}
+
+/** The vehicle the key is for: VIN, label, status, and a warning when its key ends before the plan. */
+function VehicleCard({ vehicle }: { vehicle: HandoverSummary | null }) {
+  const { t } = useTranslation()
+  return (
+    <section className="card vehicle-summary" aria-label={t('request.vehicle')}>
+      {vehicle ? (
+        <>
+          <dl className="facts facts--inline">
+            <dt>{t('vehicles.vin')}</dt>
+            <dd className="mono vin-large" data-testid="request-vin">
+              {vehicle.vin ?? '—'}
+            </dd>
+            <dt>{t('vehicles.label')}</dt>
+            <dd>{vehicle.label ?? '—'}</dd>
+            <dt>{t('vehicles.status')}</dt>
+            <dd>
+              <StatusBadge status={vehicle.status} />
+            </dd>
+          </dl>
+          {vehicle.coversPlan === false && <PlanWarning />}
+        </>
+      ) : (
+        <Loading />
+      )}
+    </section>
+  )
+}
+
+interface ReusedNoticeProps {
+  vin: string
+  reused: HandoverSummary
+  onShow: () => void
+  onAskNew: () => void
+}
+
+/** The live key already covers the window: show it, or (after confirming) ask PSA for another anyway. */
+function ReusedNotice({ vin, reused, onShow, onAskNew }: ReusedNoticeProps) {
+  const { t, i18n } = useTranslation()
+  const [confirmNew, setConfirmNew] = useState(false)
+  return (
+    <section className="notice notice--info" role="status" data-testid="request-reused">
+      <p>{t('request.reused', { vin, until: formatDateTime(reused.expires ?? '', i18n.language), id: reused.id })}</p>
+      <div className="button-row">
+        <button type="button" className="button button--primary" onClick={onShow}>
+          {t('request.showExisting')}
+        </button>
+        {confirmNew ? (
+          <>
+            <strong>{t('request.confirmNew')}</strong>
+            <button
+              type="button"
+              className="button button--danger"
+              onClick={() => {
+                setConfirmNew(false)
+                onAskNew()
+              }}
+            >
+              {t('request.confirmNewButton')}
+            </button>
+          </>
+        ) : (
+          <button type="button" className="button button--secondary" onClick={() => setConfirmNew(true)}>
+            {t('request.askNew')}
+          </button>
+        )}
+      </div>
+    </section>
   )
 }

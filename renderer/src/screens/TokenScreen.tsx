@@ -3,7 +3,7 @@
  * revealed), exports, copy, "mark handed over" and the full-screen handover mode. A key
  * from the simulator or pre-production carries a band saying it opens no customer's car.
  */
-import { useCallback, useEffect, useState } from 'react'
+import { useEffect, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverDetail, ProfileView, TokenView } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
@@ -14,41 +14,48 @@ import { HandoverMode } from '../components/HandoverMode'
 import { Loading } from '../components/Loading'
 import { PlanWarning } from '../components/PlanWarning'
 import { StatusBadge } from '../components/StatusBadge'
-import { handoverEnvironment } from '../environment'
+import { handoverEnvironment } from '../../../shared/environment-marker'
 import { formatDateTime } from '../format'
 import { useMessageAction } from '../lib/hooks'
 
 export interface TokenScreenProps {
   handoverId: string
+  /** The key as the request screen received it (token and QR code): shown as it is, not asked for again. */
+  issued?: HandoverDetail | undefined
   profiles: readonly ProfileView[]
   onRequestAgain: () => void
 }
 
 const SIGNATURE_PREVIEW = 24
 
-export function TokenScreen({ handoverId, profiles, onRequestAgain }: TokenScreenProps) {
+export function TokenScreen({ handoverId, issued, profiles, onRequestAgain }: TokenScreenProps) {
   const { t, i18n } = useTranslation()
-  const [detail, setDetail] = useState<HandoverDetail | null>(null)
-  const [qr, setQr] = useState<string | null>(null)
+  // The token lives in this state while the screen shows it, and goes with the screen.
+  const [detail, setDetail] = useState<HandoverDetail | null>(() => (issued?.id === handoverId ? issued : null))
   const [error, setError] = useState<ErrorView | null>(null)
   const [handover, setHandover] = useState(false)
-
-  const load = useCallback(async () => {
-    try {
-      const value = await unwrap(vkey().getHandover({ id: handoverId }))
-      setDetail(value)
-      if (value.token) {
-        const image = await unwrap(vkey().handoverQr({ id: handoverId, format: 'svg' }))
-        setQr(image.dataUrl)
-      }
-    } catch (failure) {
-      setError(toErrorView(failure))
-    }
-  }, [handoverId])
+  const shown = detail !== null
 
   useEffect(() => {
-    void load()
-  }, [load])
+    if (shown) return
+    let current = true
+    // One call: the record, its token and its QR code, from one unseal on the main side.
+    unwrap(vkey().getHandover({ id: handoverId, qr: 'svg' }))
+      .then((value) => current && setDetail(value))
+      .catch((failure: unknown) => current && setError(toErrorView(failure)))
+    return () => {
+      current = false
+    }
+  }, [handoverId, shown])
+
+  // A key without its QR code in the answer (too large for one code): ask for it alone, to show why.
+  const missingQr = Boolean(detail?.token) && !detail?.qr
+  useEffect(() => {
+    if (!missingQr) return
+    unwrap(vkey().handoverQr({ id: handoverId, format: 'svg' }))
+      .then((qr) => setDetail((current) => (current ? { ...current, qr } : current)))
+      .catch((failure: unknown) => setError(toErrorView(failure)))
+  }, [handoverId, missingQr])
 
   if (!detail) {
     return (
@@ -62,6 +69,7 @@ export function TokenScreen({ handoverId, profiles, onRequestAgain }: TokenScree
   }
 
   const token = detail.token
+  const qr = detail.qr?.dataUrl ?? null
   const vin = detail.vin ?? '—'
   const environment = handoverEnvironment(detail, profiles)
 

@@ -15,7 +15,7 @@ import { ImportCard } from '../components/ImportCard'
 import { Loading } from '../components/Loading'
 import { VehicleTable } from '../components/VehicleTable'
 import { missingConnection } from '../connection'
-import { useSelection } from '../lib/hooks'
+import { useHandoversReload, useSelection } from '../lib/hooks'
 
 export interface VehiclesScreenProps {
   profiles: readonly ProfileView[]
@@ -48,10 +48,7 @@ export function VehiclesScreen({ profiles, onSelect, onOpenToken, onOpenSettings
     }
   }, [])
 
-  useEffect(() => {
-    void reload()
-    return vkey().on.onHandoversChanged(() => void reload())
-  }, [reload])
+  useHandoversReload(reload)
 
   // The batch does not announce each record: reload as vehicles finish, and once at the end.
   const batchMark = progress ? `${progress.batchId}:${progress.done + progress.failed + progress.queued}:${progress.running}` : ''

@@ -3,7 +3,10 @@
  * dialogs, clipboard and electron-store; the CLI and the e2e bridge pass their own. Only
  * the parts that need the Electron binary are swapped: everything else is the same core.
  */
+import type { KeyValueStore } from '../core/profiles'
 import type { EventSink } from './ipc-dispatch'
+
+export type { KeyValueStore }
 
 export type FilePurpose = 'certificate' | 'key' | 'ca' | 'cardata'
 export type SaveFormat = 'png' | 'svg' | 'json' | 'pdf' | 'csv' | 'csr'
@@ -19,13 +22,6 @@ export interface Clipboard {
   writeText(text: string): void
   readText(): string
   clear(): void
-}
-
-/** The subset of electron-store / conf the core uses. */
-export interface KeyValueStore {
-  get(key: string): unknown
-  set(key: string, value: unknown): void
-  delete(key: string): void
 }
 
 export interface HandlerDeps {

@@ -1,0 +1,65 @@
+/**
+ * Batches and the offline queue: a batch for many vehicles (progress pushed as events),
+ * requests kept while PSA cannot be reached, retried every 15 s and on "Send now", and
+ * removed from the queue on request. A batch a crash or a quit left unfinished resumes at
+ * start (vehicles that already have a key are skipped).
+ */
+import { EVERY_HANDOVER } from '../../../shared/ipc/contract'
+import { BatchRunner } from '../../core/batch'
+import type { Feature, HandlerContext } from './context'
+
+const QUEUE_RETRY_MS = 15_000
+
+export function batchFeature({ depot, deps, state, notify }: HandlerContext): Feature<'batch:start' | 'batch:cancel' | 'queue:flush' | 'queue:cancel'> {
+  const batches = new BatchRunner(depot, (progress) => {
+    deps.events.emit('batch:progress', progress)
+    if (progress.queued > 0) state.online = false
+    if (!progress.running) notify(progress.items.map((item) => item.id))
+  })
+
+  const flushQueue = async () => {
+    const result = await depot.flushQueue()
+    state.online = result.stillQueued === 0
+    if (result.sent || result.failed) notify([EVERY_HANDOVER])
+    return result
+  }
+
+  batches.resumeUnfinished().catch(() => undefined)
+  const queueTimer = setInterval(() => {
+    void (async () => {
+      try {
+        const queued = (await (await depot.handovers()).list()).some((r) => r.status === 'queued')
+        if (queued) await flushQueue()
+      } catch {
+        // keep the queue for the next round
+      }
+    })()
+  }, QUEUE_RETRY_MS)
+  queueTimer.unref()
+
+  return {
+    async dispose() {
+      clearInterval(queueTimer)
+      batches.cancelAll()
+      await batches.idle()
+    },
+    handlers: {
+      async 'batch:start'(input) {
+        const batchId = await batches.start(input.handoverIds, input.duration, input.concurrency === undefined ? {} : { concurrency: input.concurrency })
+        return { batchId }
+      },
+      async 'batch:cancel'(input) {
+        return { cancelled: batches.cancel(input.batchId) }
+      },
+      async 'queue:flush'() {
+        const result = await flushQueue()
+        return { sent: result.sent, stillQueued: result.stillQueued }
+      },
+      async 'queue:cancel'(input) {
+        const cancelled = await depot.cancelQueued(input.id)
+        notify([input.id])
+        return { cancelled }
+      },
+    },
+  }
+}
