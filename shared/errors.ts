@@ -129,6 +129,15 @@ export function toErrorView(error: unknown): ErrorView {
   return { code: 'internal', message: 'Unexpected internal error. Run again with VKEY_DEBUG=1 and report what it prints.', details: {} }
 }
 
+/**
+ * PSA could not be reached at all, so nothing was sent: the one failure after which a
+ * request is queued (sent once later) or the app goes offline. Takes a VkError or its view.
+ */
+export function isNetworkUnreachable(error: unknown): boolean {
+  const code = error instanceof VkError ? error.code : (error as Partial<ErrorView> | null | undefined)?.code
+  return code === 'network.unreachable'
+}
+
 /** Exit status when the request could not reach PSA and was queued, to be sent once later. */
 export const EXIT_QUEUED = 6
 

@@ -7,7 +7,7 @@
 import { basename, resolve } from 'node:path'
 import Conf from 'conf'
 import packageJson from '../../package.json' with { type: 'json' }
-import { EXIT_QUEUED, isVkError, toErrorView, VkError } from '../../shared/errors'
+import { EXIT_QUEUED, isNetworkUnreachable, isVkError, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { parseDuration, formatDuration, resolveUntil, secondsUntil, untilExample } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
@@ -366,7 +366,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       const request = known ? { id: known.id } : { vehicle: { ...vehicleInput(vehicle), ...(values.profile ? { profile: values.profile } : {}), technician: technician() } }
       result = await obtainKey(depot, request, plan, options)
     } catch (error) {
-      if (toErrorView(error).code !== 'network.unreachable') throw error
+      if (!isNetworkUnreachable(error)) throw error
       const waiting = store.queuedFor(key)
       io.stderr.write(`vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`)
       return EXIT_QUEUED

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { basename } from 'node:path'
-import { VkError, toErrorView } from '../../shared/errors'
+import { isNetworkUnreachable, VkError } from '../../shared/errors'
 import { parseCarData, type ImportResult } from '../../shared/cardata'
 import type { HandoverDetail, HandoverSummary, ImportSummary, ProfileView, Settings } from '../../shared/ipc/contract'
 import type { Environment } from '../../shared/profile'
@@ -321,7 +321,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
         notify([input.handoverId, result.record.id, ...(result.replaced ? [result.replaced.id] : [])])
         return { ...(await detailOf(result.record)), outcome: result.outcome }
       } catch (error) {
-        if (toErrorView(error).code === 'network.unreachable') online = false
+        if (isNetworkUnreachable(error)) online = false
         notify([input.handoverId])
         throw error
       } finally {
