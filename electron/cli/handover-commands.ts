@@ -16,6 +16,7 @@ import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
 import { tokenJsonOf } from '../core/handover-payload'
 import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord } from '../core/handovers'
+import { keyNotes } from '../core/key-notes'
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { write, writeJson } from './args'
 import { parseFor } from './spec'
@@ -164,15 +165,12 @@ function emptyOutcome(): BatchOutcome {
 
 // ---- list / show ---------------------------------------------------------------------
 
-/** What a person reads about a record's key in `vkey list`: its state and, for keys, until when. */
-export function keyNote(r: HandoverRecord, now: Date): string {
-  const notes: string[] = []
-  if (r.status === 'superseded' && r.expires) notes.push(`superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${formatLocal(r.expires)}`)
-  else if (r.expires && (r.status === 'issued' || r.status === 'handed-over')) notes.push(`expires ${formatLocal(r.expires)}`)
-  if (r.longerThanAsked) notes.push(`! PSA granted longer than asked (until ${formatLocal(r.expires!)})`)
-  if (coversPlan(r) === false && hasValidToken(r, now)) notes.push('! key ends before the planned window')
-  if (r.error) notes.push(r.error.message)
-  return notes.join('  ')
+/** What a person reads about a record's key in `vkey list`: its state and, for keys, until when (core/key-notes.ts). */
+function keyNote(r: HandoverRecord, now: Date): string {
+  return keyNotes(r, { time: (iso) => formatLocal(iso), now })
+    .filter((note) => note.kind !== 'batch')
+    .map((note) => (note.warning ? `! ${note.text}` : note.text))
+    .join('  ')
 }
 
 export async function listCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
