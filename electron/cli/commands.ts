@@ -5,7 +5,6 @@
  * and the exit code.
  */
 import { basename, resolve } from 'node:path'
-import Conf from 'conf'
 import packageJson from '../../package.json' with { type: 'json' }
 import { EXIT_QUEUED, isNetworkUnreachable, isVkError, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
@@ -26,6 +25,7 @@ import { environmentResolver } from '../core/handover-environment'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { readRegularFile } from '../core/regular-file'
+import { openStore } from '../core/settings-store'
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
 import { readClientCas, startSimulator } from '../core/simulator'
 import { write, writeJson } from './args'
@@ -60,11 +60,6 @@ export function openDataFolder(io: CliIo): string {
   const dataDir = defaultDataFolder(io.env)
   adoptDataFolder(dataDir, { isDefault: !io.env.VKEY_HOME?.trim() })
   return dataDir
-}
-
-/** The same settings file the desktop app's electron-store uses (conf underneath). */
-export function openStore(dataDir: string): Conf<Record<string, unknown>> {
-  return new Conf<Record<string, unknown>>({ cwd: dataDir, configName: 'settings', configFileMode: 0o600 })
 }
 
 function handoverContext(io: CliIo): HandoverCommandContext {
