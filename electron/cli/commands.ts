@@ -6,7 +6,7 @@
  */
 import { basename, resolve } from 'node:path'
 import packageJson from '../../package.json' with { type: 'json' }
-import { EXIT_QUEUED, isNetworkUnreachable, isVkError, VkError } from '../../shared/errors'
+import { EXIT, isNetworkUnreachable, isVkError, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { parseDuration, formatDuration, resolveUntil, secondsUntil, untilExample } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
@@ -350,7 +350,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     const queued = store.queuedFor(key)
     if (queued) {
       io.stderr.write(`vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is sent once by \`vkey queue flush\` or the app. Nothing new was queued.\n`)
-      return EXIT_QUEUED
+      return EXIT.queued
     }
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
@@ -364,7 +364,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       if (!isNetworkUnreachable(error)) throw error
       const waiting = store.queuedFor(key)
       io.stderr.write(`vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`)
-      return EXIT_QUEUED
+      return EXIT.queued
     }
     reportOutcome(io, result)
     const heading = { issued: 'Token issued for', renewed: 'Token renewed for', reused: 'Existing key for' }[result.outcome]

@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { EXIT_QUEUED, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
+import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import { environmentBand } from '../../shared/environment-marker'
@@ -153,7 +153,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     }
     if (outcome.cancelled) return 130
     if (failures.length) return exitCodeFor(failures[0]!.code) || 1
-    return outcome.queued.length ? EXIT_QUEUED : 0
+    return outcome.queued.length ? EXIT.queued : 0
   } finally {
     await depot.close()
   }
@@ -280,7 +280,7 @@ export async function queueCommand(args: string[], io: CliIo, context: HandoverC
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
       write(io, `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
       for (const e of result.qrErrors) io.stderr.write(`vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`)
-      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT_QUEUED : result.failed ? 4 : 0
+      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT.queued : result.failed ? 4 : 0
       await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), io.interrupted])
       if (stopped) return 130
     }

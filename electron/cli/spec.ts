@@ -6,7 +6,7 @@
  */
 import type { ParseArgsConfig } from 'node:util'
 import { untilExample } from '../../shared/duration'
-import { VkError } from '../../shared/errors'
+import { EXIT, EXIT_MEANINGS, VkError } from '../../shared/errors'
 import { parse } from './args'
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -218,11 +218,17 @@ export function overviewHelp(): string {
     '  vkey token --cardata car.json --duration 2h --qr car.png',
     '',
     '`vkey help COMMAND` (or --help after any command, e.g. `vkey token --help`) shows its options and an example.',
-    'Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,',
-    '3 configuration, keychain or storage, 4 PSA refused the request, 5 network, TLS or server failure,',
-    '6 queued (PSA unreachable: sent once later by `vkey queue flush` or the app), 130 interrupted.',
+    'Data folder: VKEY_HOME, or the folder the desktop app uses.',
+    '',
+    'Exit codes:',
+    ...exitCodeLines(),
     '',
   ].join('\n')
+}
+
+/** One line per exit status, from the one table in shared/errors.ts. */
+export function exitCodeLines(): string[] {
+  return (Object.keys(EXIT) as (keyof typeof EXIT)[]).map((name) => `  ${String(EXIT[name]).padStart(3)}  ${EXIT_MEANINGS[name]}`)
 }
 
 /** `vkey help [COMMAND…]`: the overview, or the matching command(s) (`help profile` shows all four). */
