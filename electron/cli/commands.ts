@@ -20,7 +20,7 @@ import { obtainKey, type KeyResult } from '../core/key-requests'
 import { assertWritableFile } from '../core/output-paths'
 import { adoptDataFolder } from '../core/data-folder'
 import { environmentBand } from '../../shared/environment-marker'
-import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS, type Environment } from '../../shared/profile'
+import type { Environment } from '../../shared/profile'
 import { environmentResolver } from '../core/handover-environment'
 import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
@@ -135,9 +135,9 @@ async function version(): Promise<string> {
 export const SIMULATOR_NEXT = 'Next: vkey profile add sim --env simulator --default'
 
 async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseFor('simulator', args)
-  const port = values.port === undefined ? 7443 : integerOption('--port', values.port, 0, 65535)
-  const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
+  const { values, numbers } = parseFor('simulator', args)
+  const port = numbers.port ?? 7443
+  const latencyMs = numbers.latency ?? 0
   const dataDir = openDataFolder(io)
   const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
   const extraClientCas: string[] = []
@@ -167,20 +167,14 @@ function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.')
 }
 
-function integerOption(name: string, text: string, min: number, max: number): number {
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new VkError('usage', `${name} must be a whole number from ${min} to ${max} (got "${text}").`, { field: name })
-  return value
-}
-
 // ---- profiles ------------------------------------------------------------------------
 
 async function profileCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
   if (sub === 'add') {
-    const { values, positionals } = parseFor('profile add', rest)
+    const { values, positionals, numbers } = parseFor('profile add', rest)
     const name = single('profile add', positionals, 'NAME')
-    const timeout = values.timeout === undefined ? undefined : integerOption('--timeout', values.timeout, MIN_REQUEST_TIMEOUT_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS)
+    const timeout = numbers.timeout
     if (!values.env) throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
     if (values.env !== 'simulator' && !values['password-stdin']) {
       throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })

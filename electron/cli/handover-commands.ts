@@ -103,11 +103,10 @@ async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
 }
 
 export async function batchCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parseFor('batch', args)
+  const { values, positionals, numbers } = parseFor('batch', args)
   if (!positionals.length) throw new VkError('usage', 'vkey batch: give one or more CarData files (FILE…).', { field: 'FILE' })
   const plan = context.durationPlan(values, (line) => io.stderr.write(`${line}\n`))
-  const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency)
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new VkError('usage', `--concurrency must be a whole number from 1 to 16 (got "${values.concurrency}").`, { field: '--concurrency' })
+  const concurrency = numbers.concurrency ?? DEFAULT_CONCURRENCY
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   const imported = await importCarDataFiles(positionals)
   writeCarDataNotes(io, imported.vehicles)
@@ -260,11 +259,10 @@ export async function purgeCommand(args: string[], io: CliIo, context: HandoverC
 }
 
 export async function queueCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parseFor('queue', args)
+  const { values, positionals, numbers } = parseFor('queue', args)
   const sub = positionals[0] ?? 'list'
   if (sub !== 'flush' && sub !== 'list' && sub !== 'cancel') throw new VkError('usage', 'vkey queue: use `vkey queue list`, `vkey queue flush [--out FOLDER] [--watch]` or `vkey queue cancel ID…`.', { field: 'queue' })
-  const intervalMs = values.interval === undefined ? 10_000 : Number(values.interval) * 1000
-  if (!Number.isFinite(intervalMs) || intervalMs < 100 || intervalMs > 3_600_000) throw new VkError('usage', `--interval must be a number of seconds from 0.1 to 3600 (got "${values.interval}").`, { field: '--interval' })
+  const intervalMs = (numbers.interval ?? 10) * 1000
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   const depot = await context.openDepot()
   try {

@@ -1,15 +1,78 @@
 /**
- * Every exit status of `vkey` is in `vkey --help`, with what it means, and in the README.
+ * The `vkey` command line's own rules, checked without a data folder: every numeric
+ * option refuses a value that is not a number in its range, with one message naming the
+ * option and the range (exit 2), before anything is read or opened; every exit status is
+ * in `vkey --help` and in the README.
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { NUMBERS, parseCommandLine, type NumberRange } from '../../electron/cli/spec'
 import { EXIT, EXIT_MEANINGS } from '../../shared/errors'
 import { ROOT, vkey } from '../helpers/depot-env'
 
 /** Nothing here may touch a data folder: one that cannot exist. */
 const env = { ...process.env, VKEY_HOME: '/nonexistent-vkey-home' }
+
+/** The smallest command line around an option (`--option=VALUE`, so that -1 reads as a value). */
+function commandLine(command: string, option: string, value: string): string[] {
+  const words = command.split(' ')
+  const given = `--${option}=${value}`
+  if (command === 'profile add') return [...words, 'depot', '--env', 'simulator', given]
+  if (command === 'batch') return [...words, 'car.json', '--duration', '1h', given]
+  if (command === 'queue') return [...words, 'flush', '--watch', given]
+  return [...words, given]
+}
+
+function badValues(range: NumberRange): string[] {
+  const below = range.whole ? String(range.min - 1) : String(range.min / 2)
+  return ['abc', '', below, String(range.max + 1), '1e3', '-1', ...(range.whole ? ['1.5'] : []), 'Infinity', '0x10']
+}
+
+test('every numeric option refuses a value that is not a number in its range, naming the option and the range, with exit 2', async () => {
+  const checked: string[] = []
+  for (const [command, options] of Object.entries(NUMBERS) as [string, Record<string, NumberRange>][]) {
+    for (const [option, range] of Object.entries(options)) {
+      for (const value of badValues(range)) {
+        const argv = commandLine(command, option, value)
+        const started = Date.now()
+        const result = await vkey(argv, env)
+        const what = `vkey ${argv.join(' ')}`
+        assert.equal(result.code, 2, `${what}: ${result.stderr}`)
+        assert.ok(Date.now() - started < 5_000, `${what} answers at once`)
+        assert.ok(result.stderr.includes(`vkey ${command}: --${option} must be ${range.whole ? 'a whole number' : 'a number'} from ${range.min} to ${range.max}`), `${what}: ${result.stderr}`)
+        assert.ok(result.stderr.includes(`got "${value}"`), `${what}: ${result.stderr}`)
+        assert.equal(result.stderr.trim().split('\n').length, 1, `${what}: one line`)
+        assert.equal(result.stdout, '')
+        // The checker of suggested commands refuses it the same way.
+        assert.throws(() => parseCommandLine(argv), new RegExp(`--${option} must be`), what)
+      }
+      checked.push(`${command} --${option}`)
+    }
+  }
+  assert.deepEqual(checked.sort(), ['batch --concurrency', 'profile add --timeout', 'queue --interval', 'simulator --latency', 'simulator --port'])
+})
+
+test('vkey queue flush --watch --interval abc stops at once with exit 2 instead of looping', async () => {
+  const result = await vkey(['queue', 'flush', '--watch', '--interval', 'abc'], env)
+  assert.equal(result.code, 2)
+  assert.match(result.stderr, /^vkey: vkey queue: --interval must be a number from 0\.1 to 3600 \(seconds\); got "abc"\. Run `vkey help queue` for its options\.\n$/)
+})
+
+test('numbers in range parse as the commands read them', () => {
+  for (const argv of [
+    ['queue', 'flush', '--watch', '--interval', '0.1'],
+    ['queue', 'flush', '--interval', '3600'],
+    ['queue', 'flush', '--interval', '.5'],
+    ['batch', 'car.json', '--duration', '1h', '--concurrency', '16'],
+    ['simulator', '--port', '0'],
+    ['simulator', '--latency', '60000'],
+    ['profile', 'add', 'depot', '--env', 'simulator', '--timeout', '300'],
+  ]) {
+    assert.doesNotThrow(() => parseCommandLine(argv), argv.join(' '))
+  }
+})
 
 test('vkey --help lists every exit status with its meaning, 130 (interrupted) included; the README lists the same codes', async () => {
   const help = await vkey(['--help'], env)
