@@ -33,7 +33,7 @@ import { findCommand, helpText, overviewHelp, parseFor } from './spec'
 import { certRequestCommand, certShowCommand, warnCertificateRenewal } from './cert-commands'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
 import { fleetAuditCommand, fleetCommand, fleetListCommand } from './fleet-commands'
-import { readSecretLine, type CliIo } from './io'
+import { readSecretLine, wipeAfter, type CliIo } from './io'
 import { vaultCommand } from './vault-commands'
 
 /** The overview `vkey help` prints (kept as `usage` for the callers that import it). */
@@ -179,7 +179,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
     if (values.env !== 'simulator' && !values['password-stdin']) {
       throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })
     }
-    const password = values['password-stdin'] ? await readSecretLine(io.stdin) : undefined
+    const password = values['password-stdin'] ? await readSecretLine(io.stdin, '--password-stdin') : undefined
     if (values['password-stdin'] && !password) throw new VkError('usage', 'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add NAME … --password-stdin`.', { field: '--password-stdin' })
     const caPem = values.ca ? await readTextFile(values.ca, '--ca') : undefined
     const depot = await openDepot(io)
@@ -277,24 +277,27 @@ async function readBytes(path: string, option: string): Promise<Buffer> {
 
 async function certCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
-  if (sub === 'import') {
-    const { values, positionals } = parseFor('cert import', rest)
-    const file = single('cert import', positionals, 'FILE')
-    const bytes = await readBytes(file, 'FILE')
-    const key = values.key ? { name: values.key, bytes: await readBytes(values.key, '--key') } : undefined
-    const passphrase = values['passphrase-stdin'] ? await readSecretLine(io.stdin) : undefined
+  if (sub === 'import') return certImport(rest, io)
+  if (sub === 'show') return certShowCommand(rest, io, () => openDepot(io))
+  if (sub === 'request' || sub === 'renew') return certRequestCommand(sub, rest, io, () => openDepot(io))
+  throw new VkError('usage', 'vkey cert: use `cert import FILE`, `cert show`, `cert request` or `cert renew`.')
+}
+
+async function certImport(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFor('cert import', args)
+  const file = single('cert import', positionals, 'FILE')
+  // The certificate's and key's bytes are zeroed once imported, or when anything fails on the way.
+  return wipeAfter(async (hold) => {
+    const bytes = hold(await readBytes(file, 'FILE'))
+    const key = values.key ? { name: values.key, bytes: hold(await readBytes(values.key, '--key')) } : undefined
+    const passphrase = values['passphrase-stdin'] ? await readSecretLine(io.stdin, '--passphrase-stdin') : undefined
     const depot = await openDepot(io)
     const facts = await depot.importCertificate(values.profile, { file: { name: file, bytes }, ...(key ? { key } : {}), ...(passphrase !== undefined ? { passphrase } : {}) })
-    bytes.fill(0)
-    key?.bytes.fill(0)
     const profile = depot.profile(values.profile)
     write(io, `Certificate imported into profile "${profile.name}" (sealed in the data folder; the key to it is in the OS keychain).`)
     printFacts(io, facts)
     return 0
-  }
-  if (sub === 'show') return certShowCommand(rest, io, () => openDepot(io))
-  if (sub === 'request' || sub === 'renew') return certRequestCommand(sub, rest, io, () => openDepot(io))
-  throw new VkError('usage', 'vkey cert: use `cert import FILE`, `cert show`, `cert request` or `cert renew`.')
+  })
 }
 
 function printFacts(io: CliIo, facts: NonNullable<Awaited<ReturnType<Depot['certificate']>>>): void {

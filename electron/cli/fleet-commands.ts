@@ -36,7 +36,7 @@ async function openFleet(depot: Depot, dataDir: string): Promise<Fleet> {
 
 async function readPassword(io: CliIo, command: string, given: boolean | undefined): Promise<string> {
   if (!given) throw new VkError('usage', `vkey fleet ${command}: pass the password on standard input with --password-stdin (never as an argument).`, { field: '--password-stdin' })
-  const password = await readSecretLine(io.stdin)
+  const password = await readSecretLine(io.stdin, '--password-stdin')
   if (!password) throw new VkError('usage', `vkey fleet ${command}: --password-stdin read an empty password. Pipe it in, e.g. \`printf %s "$FLEET_PASSWORD" | vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin\`.`, { field: '--password-stdin' })
   return password
 }

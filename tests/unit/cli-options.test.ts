@@ -2,13 +2,17 @@
  * The `vkey` command line's own rules, checked without a data folder: every numeric
  * option refuses a value that is not a number in its range, with one message naming the
  * option and the range (exit 2), before anything is read or opened; every exit status is
- * in `vkey --help` and in the README.
+ * in `vkey --help` and in the README; a secret read from standard input is refused clearly
+ * when it cannot be read or is too large, and its bytes are zeroed once read.
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
 import { test } from 'node:test'
 import { NUMBERS, parseCommandLine, type NumberRange } from '../../electron/cli/spec'
+import { readSecretLine, wipeAfter, type CliIo } from '../../electron/cli/io'
+import { runCli } from '../../electron/cli/run'
 import { EXIT, EXIT_MEANINGS } from '../../shared/errors'
 import { ROOT, vkey } from '../helpers/depot-env'
 
@@ -88,4 +92,45 @@ test('vkey --help lists every exit status with its meaning, 130 (interrupted) in
   const cliSection = readme.slice(readme.indexOf('## The command line'), readme.indexOf('\n## ', readme.indexOf('## The command line') + 1))
   const documented = [...cliSection.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]))
   assert.deepEqual(documented, Object.values(EXIT), "the README's exit-code table lists every code, in order")
+})
+
+/** Runs `vkey` in this process with a stdin of our own. */
+async function withStdin(args: string[], stdin: Readable): Promise<{ code: number; stderr: string }> {
+  const stderr = new PassThrough()
+  let text = ''
+  stderr.on('data', (c: Buffer) => (text += c.toString('utf8')))
+  const io: CliIo = { stdout: new PassThrough(), stderr, stdin, env, isTty: false }
+  return { code: await runCli(args, io), stderr: text }
+}
+
+test('standard input that cannot be read or holds too much is a clear error naming the option, not an internal error', async () => {
+  const broken = new Readable({
+    read() {
+      this.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }))
+    },
+  })
+  const unreadable = await withStdin(['profile', 'add', 'depot', '--env', 'preprod', '--client-id', 'C1', '--login', 'MZP000001', '--password-stdin'], broken)
+  assert.equal(unreadable.code, 2, unreadable.stderr)
+  assert.match(unreadable.stderr, /^vkey: --password-stdin: standard input could not be read \(EIO\): pipe it in \(`printf %s "\$SECRET" \|` before the command\) or read it from a file \(`< secret-file` after it\)\.\n$/)
+
+  const huge = await withStdin(['fleet', 'join', 'postgres://fleet.example:5432/vkey', '--laptop', 'DEPOT-1', '--user', 'depot1', '--password-stdin'], Readable.from([Buffer.alloc(70 * 1024, 'x')]))
+  assert.equal(huge.code, 2, huge.stderr)
+  assert.match(huge.stderr, /^vkey: --password-stdin reads one line from standard input, which holds more than 64 KiB here/)
+  for (const result of [unreadable, huge]) assert.doesNotMatch(result.stderr, /unexpected internal error/)
+})
+
+test('a secret read from standard input is zeroed in memory once read; held buffers are zeroed when the work fails too', async () => {
+  const chunk = Buffer.from('s3cret-passphrase\n')
+  assert.equal(await readSecretLine(Readable.from([chunk]), '--passphrase-stdin'), 's3cret-passphrase')
+  assert.ok(chunk.every((b) => b === 0), 'the bytes read are zeroed')
+
+  const held = Buffer.from('-----BEGIN PRIVATE KEY-----')
+  await assert.rejects(
+    wipeAfter(async (hold) => {
+      hold(held)
+      throw new Error('import failed')
+    }),
+    /import failed/,
+  )
+  assert.ok(held.every((b) => b === 0), 'zeroed although the import failed')
 })
