@@ -130,23 +130,40 @@ export function toErrorView(error: unknown): ErrorView {
 }
 
 /**
- * PSA could not be reached, so nothing was sent: the request stays in the offline queue, to
- * be sent once later (the app shows it queued, `vkey` exits EXIT_QUEUED). The one test for it.
+ * PSA could not be reached at all, so nothing was sent: the one failure after which a
+ * request is queued (sent once later) or the app goes offline. Takes a VkError or its view.
  */
-export function isQueuedFailure(error: Pick<ErrorView, 'code'>): boolean {
-  return error.code === 'network.unreachable'
+export function isNetworkUnreachable(error: unknown): boolean {
+  const code = error instanceof VkError ? error.code : (error as Partial<ErrorView> | null | undefined)?.code
+  return code === 'network.unreachable'
 }
 
-/** Exit status when the request could not reach PSA and was queued, to be sent once later. */
-export const EXIT_QUEUED = 6
+/** Every exit status `vkey` ends with, by name. */
+export const EXIT = { ok: 0, internal: 1, usage: 2, config: 3, refused: 4, network: 5, queued: 6, interrupted: 130 } as const
 
-/** CLI exit status for an error code: 2 input, 3 configuration or storage, 4 PSA refusal, 5 network/server (6: queued, see EXIT_QUEUED). */
-export function exitCodeFor(code: ErrorCode): number {
-  if (code === 'usage' || code.startsWith('input.')) return 2
-  if (code.startsWith('config.') || code.startsWith('storage.')) return 3
-  if (code.startsWith('psa.')) return 4
-  if (code.startsWith('server.') || code.startsWith('network.') || code.startsWith('tls.')) return 5
-  if (code === 'cancelled') return 130
-  if (code === 'not-found') return 2
-  return 1
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
+
+/**
+ * What each exit status means: `vkey help` prints these lines and the README's
+ * command-line section lists the same codes (a test compares them).
+ */
+export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
+  ok: 'success',
+  internal: 'unexpected internal error: run again with VKEY_DEBUG=1 and report what it prints',
+  usage: 'bad input or usage: a file, an option or its value, an unknown handover ID',
+  config: 'configuration, keychain or storage: no profile or certificate, keychain unavailable, the ledger cannot be written or is busy',
+  refused: 'PSA refused the request',
+  network: 'network, TLS or server failure',
+  queued: 'queued: PSA could not be reached; the request is sent once later by `vkey queue flush` or the app',
+  interrupted: 'interrupted: the first Ctrl-C or SIGTERM cancels and exits within two seconds, saying whether a request had reached PSA',
+}
+
+/** CLI exit status for an error code (EXIT_MEANINGS says what each means; 6, queued, is not an error). */
+export function exitCodeFor(code: ErrorCode): ExitCode {
+  if (code === 'usage' || code.startsWith('input.') || code === 'not-found') return EXIT.usage
+  if (code.startsWith('config.') || code.startsWith('storage.')) return EXIT.config
+  if (code.startsWith('psa.')) return EXIT.refused
+  if (code.startsWith('server.') || code.startsWith('network.') || code.startsWith('tls.')) return EXIT.network
+  if (code === 'cancelled') return EXIT.interrupted
+  return EXIT.internal
 }

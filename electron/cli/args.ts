@@ -1,6 +1,9 @@
 /** Option parsing and output helpers shared by every `vkey` command. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { parseDuration, resolveUntil, secondsUntil, untilExample } from '../../shared/duration'
 import { VkError } from '../../shared/errors'
+import { formatLocal } from '../../shared/time'
+import type { DurationPlan } from '../../shared/duration'
 import { writeHuman, writeMachine, type CliIo } from './io'
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -22,4 +25,18 @@ export function write(io: CliIo, line = ''): void {
 /** `--json` output on stdout, exact. */
 export function writeJson(io: CliIo, json: string): void {
   writeMachine(io.stdout, json)
+}
+
+/** How long a key must work, from --duration or --until (exactly one); `note` hears what --until 18:00 means here. */
+export function durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan {
+  if (values.duration !== undefined && values.until !== undefined) throw new VkError('usage', 'Give either --duration or --until, not both.', { field: '--duration' })
+  if (values.duration !== undefined) return { kind: 'seconds', seconds: parseDuration(values.duration) }
+  if (values.until !== undefined) {
+    const until = resolveUntil(values.until, new Date())
+    secondsUntil(until, new Date()) // refuse a past or malformed time before any file is read or request sent
+    if (until !== values.until) note?.(`vkey: --until ${values.until} is ${formatLocal(until)}.`)
+    return { kind: 'until', until }
+  }
+  const example = untilExample(new Date())
+  throw new VkError('usage', `Say how long the key must work: --duration 3600|90m|8h|2d, --until ${example.timeOfDay} (the next one here) or --until ${example.iso}.`, { field: '--duration' })
 }

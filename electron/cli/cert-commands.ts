@@ -5,20 +5,19 @@
  */
 import { resolve } from 'node:path'
 import type { CsrSubjectFields } from '../../shared/cert-request'
+import type { CertificateFacts } from '../../shared/certificate-facts'
 import { VkError } from '../../shared/errors'
+import { formatLocal } from '../../shared/time'
 import { certificateStatus, renewalFields, renewalWarning, requestCertificate, type CertificateStatus } from '../core/cert-service'
-import type { Depot } from '../core/depot'
 import { writeFileAtomic } from '../core/secure-files'
 import { write, writeJson } from './args'
+import { withDepot } from './depot-access'
 import { parseFor } from './spec'
 import type { CliIo } from './io'
 
-type OpenDepot = () => Promise<Depot>
-
-export async function certRequestCommand(sub: 'request' | 'renew', args: string[], io: CliIo, openDepot: OpenDepot): Promise<number> {
+export async function certRequestCommand(sub: 'request' | 'renew', args: string[], io: CliIo): Promise<number> {
   const { values } = sub === 'request' ? parseFor('cert request', args) : parseFor('cert renew', args)
-  const depot = await openDepot()
-  try {
+  return withDepot(io, async (depot) => {
     const given = values as Record<string, string | undefined>
     const fields: Partial<CsrSubjectFields> =
       sub === 'renew'
@@ -37,15 +36,12 @@ export async function certRequestCommand(sub: 'request' | 'renew', args: string[
     say(`Next: send ${out ? 'this file' : 'the CSR'} to your Stellantis contact. When the signed certificate comes back, import it: vkey cert import FILE${values.profile ? ` --profile ${JSON.stringify(profile.name)}` : ''}`)
     say('Until then the current certificate (if any) keeps working.')
     return 0
-  } finally {
-    await depot.close()
-  }
+  })
 }
 
-export async function certShowCommand(args: string[], io: CliIo, openDepot: OpenDepot): Promise<number> {
+export async function certShowCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('cert show', args)
-  const depot = await openDepot()
-  try {
+  return withDepot(io, async (depot) => {
     const status = await certificateStatus(depot, values.profile)
     if (values.json) {
       writeJson(io, JSON.stringify(showJson(status), null, 2))
@@ -56,9 +52,7 @@ export async function certShowCommand(args: string[], io: CliIo, openDepot: Open
     }
     printStatus(io, status)
     return 0
-  } finally {
-    await depot.close()
-  }
+  })
 }
 
 /** The `cert show --json` document: the facts at the top level (as before), days left, the warning, pending requests. */
@@ -75,11 +69,7 @@ function showJson(status: CertificateStatus) {
 function printStatus(io: CliIo, status: CertificateStatus): void {
   const facts = status.certificate
   if (facts) {
-    write(io, `  subject:      ${facts.subject}`)
-    write(io, `  issuer:       ${facts.issuer}`)
-    write(io, `  serial:       ${facts.serialNumber}`)
-    write(io, `  valid:        ${facts.notBefore} → ${facts.notAfter} (${facts.daysLeft} days left, ${facts.status})`)
-    write(io, `  SHA-256:      ${facts.fingerprintSha256}`)
+    printFacts(io, facts)
     const level = status.renewal?.level
     if (level && level !== 'none') {
       const option = ` --profile ${JSON.stringify(status.profile)}`
@@ -91,9 +81,18 @@ function printStatus(io: CliIo, status: CertificateStatus): void {
   for (const pending of status.pending) {
     write(io, `  pending request (waiting for Stellantis):`)
     write(io, `    subject:    ${pending.subject}`)
-    write(io, `    made on:    ${pending.createdAt}`)
+    write(io, `    made on:    ${formatLocal(pending.createdAt)}`)
     write(io, `    key SHA-256: ${pending.keyFingerprintSha256}`)
   }
+}
+
+/** A certificate's facts as people read them (`cert import`, `cert show`): validity in local time with its zone. */
+export function printFacts(io: CliIo, facts: CertificateFacts): void {
+  write(io, `  subject:      ${facts.subject}`)
+  write(io, `  issuer:       ${facts.issuer}`)
+  write(io, `  serial:       ${facts.serialNumber}`)
+  write(io, `  valid:        ${formatLocal(facts.notBefore)} → ${formatLocal(facts.notAfter)} (${facts.daysLeft} days left, ${facts.status})`)
+  write(io, `  SHA-256:      ${facts.fingerprintSha256}`)
 }
 
 /**
@@ -101,15 +100,10 @@ function printStatus(io: CliIo, status: CertificateStatus): void {
  * use is within 60 days of expiry. Never fails the command: the command itself reports a
  * missing profile, certificate or keychain.
  */
-export async function warnCertificateRenewal(io: CliIo, args: string[], openDepot: OpenDepot): Promise<void> {
+export async function warnCertificateRenewal(io: CliIo, args: string[]): Promise<void> {
   try {
-    const depot = await openDepot()
-    try {
-      const line = await renewalWarning(depot, profileOption(args))
-      if (line) io.stderr.write(`${line}\n`)
-    } finally {
-      await depot.close()
-    }
+    const line = await withDepot(io, (depot) => renewalWarning(depot, profileOption(args)))
+    if (line) io.stderr.write(`${line}\n`)
   } catch {
     // the command that follows says what is wrong
   }

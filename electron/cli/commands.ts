@@ -4,73 +4,33 @@
  * with --json). Errors are thrown as VkError; main.ts turns them into one stderr line
  * and the exit code.
  */
-import { basename, resolve } from 'node:path'
-import Conf from 'conf'
+import { resolve } from 'node:path'
 import packageJson from '../../package.json' with { type: 'json' }
-import { EXIT_QUEUED, isQueuedFailure, isVkError, toErrorView, VkError } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
-import { parseDuration, formatDuration, planWindow, resolveUntil, secondsUntil, untilExample, type DurationPlan } from '../../shared/duration'
+import { EXIT, isNetworkUnreachable, isVkError, VkError } from '../../shared/errors'
+import { planWindow } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
-import { writeCarDataNotes } from './cardata-notes'
-import { Depot, defaultSimulatorDir, technician, type ProfileSummary } from '../core/depot'
+import { defaultSimulatorDir, technician, type ProfileSummary } from '../core/depot'
+import { carDataHash, vehicleOf, type NewHandover } from '../core/handovers'
 import { profileView } from '../core/profile-view'
-import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
-import { carDataHash, vehicleOf, type HandoverRecord, type NewHandover } from '../core/handovers'
 import { obtainKey, type KeyResult } from '../core/key-requests'
 import { assertWritableFile } from '../core/output-paths'
-import { adoptDataFolder } from '../core/data-folder'
-import { environmentBand } from '../../shared/environment-marker'
-import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS, type Environment } from '../../shared/profile'
-import { environmentResolver } from '../core/handover-environment'
-import { defaultDataFolder } from '../core/paths'
-import { qrFormatForPath, writeHandoverQr } from '../core/qr'
+import { qrFormatForPath } from '../core/qr'
 import { readRegularFile } from '../core/regular-file'
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
-import { readClientCas, startSimulator } from '../core/simulator'
-import { write, writeJson } from './args'
-import { findCommand, helpText, overviewHelp, parseFor } from './spec'
-import { certRequestCommand, certShowCommand, warnCertificateRenewal } from './cert-commands'
-import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
+import { readClientCas, startSimulator, type Simulator } from '../core/simulator'
+import { durationPlan, write, writeJson } from './args'
+import { writeCarDataNotes } from './cardata-notes'
+import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
+import { openDataFolder, withDepot } from './depot-access'
 import { fleetAuditCommand, fleetCommand, fleetListCommand } from './fleet-commands'
-import { readSecretLine, type CliIo } from './io'
+import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand } from './handover-commands'
+import { readSecretLine, wipeAfter, type CliIo } from './io'
+import { printHandover } from './key-output'
+import { findCommand, helpText, parseFor } from './spec'
 import { vaultCommand } from './vault-commands'
-
-/** The overview `vkey help` prints (kept as `usage` for the callers that import it). */
-export const usage = overviewHelp()
-
-
-/** Shows a token as a technician may see it on screen: the ends only. */
-export function maskToken(token: string): string {
-  if (token.length <= 12) return '•'.repeat(8)
-  return `${token.slice(0, 4)}${'•'.repeat(8)}${token.slice(-4)} (${token.length} characters; --json shows it)`
-}
-
-async function openDepot(io: CliIo): Promise<Depot> {
-  const dataDir = openDataFolder(io)
-  const interruption = io.interruption
-  // The PSA client tells the interruption when a request reaches PSA, so Ctrl-C can say whether a key may exist.
-  const clientOptions = interruption ? { onRequestSent: () => interruption.requestSent(), onRequestSettled: () => interruption.requestSettled() } : undefined
-  const depot = await Depot.open({ dataDir, store: openStore(dataDir), ...(clientOptions ? { clientOptions } : {}), ...(io.now ? { now: io.now } : {}) })
-  return depot
-}
-
-/** The data folder, adopted (or refused) before the settings store may create anything in it. */
-export function openDataFolder(io: CliIo): string {
-  const dataDir = defaultDataFolder(io.env)
-  adoptDataFolder(dataDir, { isDefault: !io.env.VKEY_HOME?.trim() })
-  return dataDir
-}
-
-/** The same settings file the desktop app's electron-store uses (conf underneath). */
-export function openStore(dataDir: string): Conf<Record<string, unknown>> {
-  return new Conf<Record<string, unknown>>({ cwd: dataDir, configName: 'settings', configFileMode: 0o600 })
-}
-
-function handoverContext(io: CliIo): HandoverCommandContext {
-  return { openDepot: () => openDepot(io), durationPlan, printHandover }
-}
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
@@ -79,14 +39,14 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(asked)
     return 0
   }
-  if (command === 'token' || command === 'batch' || (command === 'queue' && rest[0] === 'flush')) await warnCertificateRenewal(io, rest, () => openDepot(io))
+  if (command === 'token' || command === 'batch' || (command === 'queue' && rest[0] === 'flush')) await warnCertificateRenewal(io, rest)
   switch (command) {
     case undefined:
     case 'help':
     case '--help':
     case '-h':
       io.stdout.write(helpText(command === 'help' ? rest : []))
-      return command === undefined ? 2 : 0
+      return command === undefined ? EXIT.usage : EXIT.ok
     case '--version':
     case 'version':
       write(io, await version())
@@ -100,25 +60,25 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     case 'token':
       return tokenCommand(rest, io)
     case 'batch':
-      return batchCommand(rest, io, handoverContext(io))
+      return batchCommand(rest, io)
     case 'list':
-      if (rest.includes('--fleet')) return fleetListCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
-      return listCommand(rest, io, handoverContext(io))
+      if (rest.includes('--fleet')) return fleetListCommand(rest, io)
+      return listCommand(rest, io)
     case 'show':
-      return showCommand(rest, io, handoverContext(io))
+      return showCommand(rest, io)
     case 'pack':
-      return packCommand(rest, io, handoverContext(io))
+      return packCommand(rest, io)
     case 'audit':
-      if (rest.includes('--fleet')) return fleetAuditCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
-      return auditCommand(rest, io, handoverContext(io))
+      if (rest.includes('--fleet')) return fleetAuditCommand(rest, io)
+      return auditCommand(rest, io)
     case 'fleet':
-      return fleetCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
+      return fleetCommand(rest, io)
     case 'purge-expired':
-      return purgeCommand(rest, io, handoverContext(io))
+      return purgeCommand(rest, io)
     case 'queue':
-      return queueCommand(rest, io, handoverContext(io))
+      return queueCommand(rest, io)
     case 'vault':
-      return vaultCommand(rest, io, { openDataFolder, openStore })
+      return vaultCommand(rest, io)
     default:
       throw new VkError('usage', `Unknown command "${command}". Run \`vkey help\` for the list of commands.`)
   }
@@ -141,16 +101,25 @@ async function version(): Promise<string> {
 export const SIMULATOR_NEXT = 'Next: vkey profile add sim --env simulator --default'
 
 async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseFor('simulator', args)
-  const port = values.port === undefined ? 7443 : integerOption('--port', values.port, 0, 65535)
-  const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
+  const { values, numbers } = parseFor('simulator', args)
+  const port = numbers.port ?? 7443
+  const latencyMs = numbers.latency ?? 0
   const dataDir = openDataFolder(io)
   const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
   const extraClientCas: string[] = []
   for (const file of values['trust-client-ca'] ?? []) extraClientCas.push(...readClientCas(await readTextFile(file, '--trust-client-ca'), file))
   const simulator = await startSimulator({ dir, port, latencyMs, extraClientCas, ...(values.host ? { host: values.host } : {}) })
-  const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
-  await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir })
+  try {
+    await withDepot(io, (depot) => depot.registerSimulator({ baseUrl: simulator.baseUrl, dir }))
+    printSimulatorBanner(io, simulator, dir, latencyMs)
+    await (io.interrupted ?? new Promise(() => undefined))
+  } finally {
+    await simulator.close()
+  }
+  return 0
+}
+
+function printSimulatorBanner(io: CliIo, simulator: Simulator, dir: string, latencyMs: number): void {
   const material = simulator.material
   write(io, `PSA simulator listening on ${simulator.baseUrl} (mutual TLS${latencyMs ? `, ${latencyMs} ms latency` : ''})`)
   const everywhere = simulator.boundAddress === '0.0.0.0' || simulator.boundAddress === '::'
@@ -164,91 +133,86 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   write(io, '  a profile:        --env simulator fills in the demo login, password and certificate')
   write(io, SIMULATOR_NEXT)
   write(io, 'Press Ctrl-C to stop.')
-  await (io.interrupted ?? new Promise(() => undefined))
-  await simulator.close()
-  return 0
 }
 
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.')
 }
 
-function integerOption(name: string, text: string, min: number, max: number): number {
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new VkError('usage', `${name} must be a whole number from ${min} to ${max} (got "${text}").`, { field: name })
-  return value
-}
-
 // ---- profiles ------------------------------------------------------------------------
 
 async function profileCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
-  if (sub === 'add') {
-    const { values, positionals } = parseFor('profile add', rest)
-    const name = single('profile add', positionals, 'NAME')
-    const timeout = values.timeout === undefined ? undefined : integerOption('--timeout', values.timeout, MIN_REQUEST_TIMEOUT_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS)
-    if (!values.env) throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
-    if (values.env !== 'simulator' && !values['password-stdin']) {
-      throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })
+  if (sub === 'add') return profileAdd(rest, io)
+  if (sub === 'list') return profileList(rest, io)
+  if (sub === 'remove' || sub === 'default') return profileRemoveOrDefault(sub, rest, io)
+  throw new VkError('usage', 'vkey profile: use `profile add`, `profile list`, `profile remove` or `profile default`.')
+}
+
+async function profileAdd(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals, numbers } = parseFor('profile add', args)
+  const name = single('profile add', positionals, 'NAME')
+  if (!values.env) throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
+  if (values.env !== 'simulator' && !values['password-stdin']) {
+    throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })
+  }
+  const password = values['password-stdin'] ? await readSecretLine(io.stdin, '--password-stdin') : undefined
+  if (values['password-stdin'] && !password) throw new VkError('usage', 'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add NAME … --password-stdin`.', { field: '--password-stdin' })
+  const caPem = values.ca ? await readTextFile(values.ca, '--ca') : undefined
+  return withDepot(io, async (depot) => {
+    const profile = await depot.saveProfile({
+      name,
+      environment: values.env!,
+      ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
+      ...(values.login ? { login: values.login } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(caPem ? { caPem } : {}),
+      ...(values.default ? { makeDefault: true } : {}),
+      ...(numbers.timeout !== undefined ? { requestTimeoutSeconds: numbers.timeout } : {}),
+      ...(values.replace ? { replace: true } : {}),
+    })
+    let summary = await depot.summary(profile)
+    write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`)
+    if (!summary.certificate && profile.environment === 'simulator') {
+      // The simulator's demo partner certificate comes with it: nothing to import by hand.
+      await depot.importSimulatorCertificate(profile.name)
+      summary = await depot.summary(profile)
+      write(io, `The simulator's demo partner certificate was imported (${summary.certificate?.subject ?? ''}).`)
     }
-    const password = values['password-stdin'] ? await readSecretLine(io.stdin) : undefined
-    if (values['password-stdin'] && !password) throw new VkError('usage', 'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add NAME … --password-stdin`.', { field: '--password-stdin' })
-    const caPem = values.ca ? await readTextFile(values.ca, '--ca') : undefined
-    const depot = await openDepot(io)
-    try {
-      const profile = await depot.saveProfile({
-        name,
-        environment: values.env,
-        ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
-        ...(values.login ? { login: values.login } : {}),
-        ...(password !== undefined ? { password } : {}),
-        ...(caPem ? { caPem } : {}),
-        ...(values.default ? { makeDefault: true } : {}),
-        ...(timeout !== undefined ? { requestTimeoutSeconds: timeout } : {}),
-        ...(values.replace ? { replace: true } : {}),
-      })
-      let summary = await depot.summary(profile)
-      write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`)
-      if (!summary.certificate && profile.environment === 'simulator') {
-        // The simulator's demo partner certificate comes with it: nothing to import by hand.
-        await depot.importSimulatorCertificate(profile.name)
-        summary = await depot.summary(profile)
-        write(io, `The simulator's demo partner certificate was imported (${summary.certificate?.subject ?? ''}).`)
-      }
-      if (!summary.certificate) write(io, `Next: vkey cert import FILE --profile "${profile.name}"`)
-      return 0
-    } finally {
-      await depot.close()
+    if (!summary.certificate) write(io, `Next: vkey cert import FILE --profile "${profile.name}"`)
+    return EXIT.ok
+  })
+}
+
+async function profileList(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFor('profile list', args)
+  const summaries = await withDepot(io, async (depot) => {
+    const found: ProfileSummary[] = []
+    for (const profile of depot.profiles.list()) found.push(await depot.summary(profile))
+    return found
+  })
+  if (values.json) {
+    writeJson(io, JSON.stringify(summaries.map(profileJson), null, 2))
+  } else if (!summaries.length) {
+    write(io, 'No profile yet. Add one with `vkey profile add NAME --env …` (or try the simulator: `vkey simulator`).')
+  } else {
+    for (const p of summaries) {
+      const cert = p.certificate ? `cert ${p.certificate.commonName ?? p.certificate.subject}, ${p.certificate.daysLeft} days left` : 'no certificate'
+      write(io, `${p.isDefault ? '*' : ' '} ${p.name}  ${p.environment}  ${p.baseUrl}  client ${p.clientId}  login ${p.login}  ${cert}`)
     }
   }
-  if (sub === 'list') {
-    const { values } = parseFor('profile list', rest)
-    const depot = await openDepot(io)
-    const profiles = depot.profiles.list()
-    const summaries: ProfileSummary[] = []
-    for (const profile of profiles) summaries.push(await depot.summary(profile))
-    if (values.json) {
-      writeJson(io, JSON.stringify(summaries.map(profileJson), null, 2))
-    } else if (!summaries.length) {
-      write(io, 'No profile yet. Add one with `vkey profile add NAME --env …` (or try the simulator: `vkey simulator`).')
-    } else {
-      for (const p of summaries) {
-        const cert = p.certificate ? `cert ${p.certificate.commonName ?? p.certificate.subject}, ${p.certificate.daysLeft} days left` : 'no certificate'
-        write(io, `${p.isDefault ? '*' : ' '} ${p.name}  ${p.environment}  ${p.baseUrl}  client ${p.clientId}  login ${p.login}  ${cert}`)
-      }
-    }
-    return 0
-  }
-  if (sub === 'remove' || sub === 'default') {
-    const { positionals } = parseFor(`profile ${sub}`, rest)
-    const name = single(`profile ${sub}`, positionals, 'NAME')
-    const depot = await openDepot(io)
+  return EXIT.ok
+}
+
+async function profileRemoveOrDefault(sub: 'remove' | 'default', args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseFor(`profile ${sub}`, args)
+  const name = single(`profile ${sub}`, positionals, 'NAME')
+  await withDepot(io, async (depot) => {
     if (sub === 'remove') await depot.removeProfile(name)
     else depot.profiles.setDefault(name)
-    write(io, sub === 'remove' ? `Profile "${name}" removed with its secrets.` : `Profile "${name}" is now the default.`)
-    return 0
-  }
-  throw new VkError('usage', 'vkey profile: use `profile add`, `profile list`, `profile remove` or `profile default`.')
+  })
+  write(io, sub === 'remove' ? `Profile "${name}" removed with its secrets.` : `Profile "${name}" is now the default.`)
+  return EXIT.ok
 }
 
 /** The app's profile view (core/profile-view.ts), with `default` and the request deadline. */
@@ -280,48 +244,31 @@ async function readBytes(path: string, option: string): Promise<Buffer> {
 
 async function certCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
-  if (sub === 'import') {
-    const { values, positionals } = parseFor('cert import', rest)
-    const file = single('cert import', positionals, 'FILE')
-    const bytes = await readBytes(file, 'FILE')
-    const key = values.key ? { name: values.key, bytes: await readBytes(values.key, '--key') } : undefined
-    const passphrase = values['passphrase-stdin'] ? await readSecretLine(io.stdin) : undefined
-    const depot = await openDepot(io)
-    const facts = await depot.importCertificate(values.profile, { file: { name: file, bytes }, ...(key ? { key } : {}), ...(passphrase !== undefined ? { passphrase } : {}) })
-    bytes.fill(0)
-    key?.bytes.fill(0)
-    const profile = depot.profile(values.profile)
-    write(io, `Certificate imported into profile "${profile.name}" (sealed in the data folder; the key to it is in the OS keychain).`)
-    printFacts(io, facts)
-    return 0
-  }
-  if (sub === 'show') return certShowCommand(rest, io, () => openDepot(io))
-  if (sub === 'request' || sub === 'renew') return certRequestCommand(sub, rest, io, () => openDepot(io))
+  if (sub === 'import') return certImport(rest, io)
+  if (sub === 'show') return certShowCommand(rest, io)
+  if (sub === 'request' || sub === 'renew') return certRequestCommand(sub, rest, io)
   throw new VkError('usage', 'vkey cert: use `cert import FILE`, `cert show`, `cert request` or `cert renew`.')
 }
 
-function printFacts(io: CliIo, facts: NonNullable<Awaited<ReturnType<Depot['certificate']>>>): void {
-  write(io, `  subject:      ${facts.subject}`)
-  write(io, `  issuer:       ${facts.issuer}`)
-  write(io, `  serial:       ${facts.serialNumber}`)
-  write(io, `  valid:        ${formatLocal(facts.notBefore)} → ${formatLocal(facts.notAfter)} (${facts.daysLeft} days left, ${facts.status})`)
-  write(io, `  SHA-256:      ${facts.fingerprintSha256}`)
+async function certImport(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFor('cert import', args)
+  const file = single('cert import', positionals, 'FILE')
+  // The certificate's and key's bytes are zeroed once imported, or when anything fails on the way.
+  return wipeAfter(async (hold) => {
+    const bytes = hold(await readBytes(file, 'FILE'))
+    const key = values.key ? { name: values.key, bytes: hold(await readBytes(values.key, '--key')) } : undefined
+    const passphrase = values['passphrase-stdin'] ? await readSecretLine(io.stdin, '--passphrase-stdin') : undefined
+    return withDepot(io, async (depot) => {
+      const facts = await depot.importCertificate(values.profile, { file: { name: file, bytes }, ...(key ? { key } : {}), ...(passphrase !== undefined ? { passphrase } : {}) })
+      const profile = depot.profile(values.profile)
+      write(io, `Certificate imported into profile "${profile.name}" (sealed in the data folder; the key to it is in the OS keychain).`)
+      printFacts(io, facts)
+      return EXIT.ok
+    })
+  })
 }
 
 // ---- token ---------------------------------------------------------------------------
-
-export function durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan {
-  if (values.duration !== undefined && values.until !== undefined) throw new VkError('usage', 'Give either --duration or --until, not both.', { field: '--duration' })
-  if (values.duration !== undefined) return { kind: 'seconds', seconds: parseDuration(values.duration) }
-  if (values.until !== undefined) {
-    const until = resolveUntil(values.until, new Date())
-    secondsUntil(until, new Date()) // refuse a past or malformed time before any file is read or request sent
-    if (until !== values.until) note?.(`vkey: --until ${values.until} is ${formatLocal(until)}.`)
-    return { kind: 'until', until }
-  }
-  const example = untilExample(new Date())
-  throw new VkError('usage', `Say how long the key must work: --duration 3600|90m|8h|2d, --until ${example.timeOfDay} (the next one here) or --until ${example.iso}.`, { field: '--duration' })
-}
 
 function readCarData(io: CliIo, file: string): Promise<ImportResult> {
   return file === '-' ? readCarDataStdin(io.stdin) : importCarDataFiles([file])
@@ -337,8 +284,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   const imported = await readCarData(io, values.cardata)
   const vehicle = pickVehicle(imported, values.cardata, wantedVin)
   writeCarDataNotes(io, [vehicle])
-  const depot = await openDepot(io)
-  try {
+  return withDepot(io, async (depot) => {
     planWindow(plan, depot.now()) // a window in the past or over 30 days: refused before any record exists
     await depot.client(values.profile) // pre-flight before anything is stored or sent
     await flushQueueQuietly(io, depot)
@@ -347,7 +293,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     const queued = store.queuedFor(key)
     if (queued) {
       io.stderr.write(`vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is sent once by \`vkey queue flush\` or the app. Nothing new was queued.\n`)
-      return EXIT_QUEUED
+      return EXIT.queued
     }
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
@@ -358,18 +304,16 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       const request = known ? { id: known.id } : { vehicle: { ...vehicleInput(vehicle), ...(values.profile ? { profile: values.profile } : {}), technician: technician() } }
       result = await obtainKey(depot, request, plan, options)
     } catch (error) {
-      if (!isQueuedFailure(toErrorView(error))) throw error
+      if (!isNetworkUnreachable(error)) throw error
       const waiting = store.queuedFor(key)
       io.stderr.write(`vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`)
-      return EXIT_QUEUED
+      return EXIT.queued
     }
     reportOutcome(io, result)
     const heading = { issued: 'Token issued for', renewed: 'Token renewed for', reused: 'Existing key for' }[result.outcome]
     await printHandover(io, depot, result.record, { json: Boolean(values.json), heading, ...(qrPath ? { qr: qrPath } : {}) })
-    return 0
-  } finally {
-    await depot.close()
-  }
+    return EXIT.ok
+  })
 }
 
 /** Says on stderr what happened to the vehicle's keys: reused, renewed, flagged. */
@@ -406,37 +350,4 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
     throw new VkError('usage', `${source} holds ${vehicles.length} vehicles: pick one with --vin, or prepare them all with \`vkey batch ${source} --duration 8h\`.`, { file: source, field: '--vin' })
   }
   return vehicles[0]!
-}
-
-/** Prints an issued handover: masked by default, the whole token only with --json. */
-export async function printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string; heading?: string }): Promise<void> {
-  const store = await depot.handovers()
-  const token = store.tokenOf(record)
-  const environment = environmentResolver(depot.profiles)(record)
-  const payload = handoverPayloadOf(record, token, environment)
-  let qrPath: string | undefined
-  if (options.qr) {
-    qrPath = resolve(options.qr)
-    await writeHandoverQr(qrPath, payload, { environment })
-  }
-  if (options.json) {
-    writeJson(io, JSON.stringify({ ...tokenJsonOf(record, token!), environment: environment ?? null, ...(qrPath ? { qr: qrPath } : {}) }, null, 2))
-    return
-  }
-  const secondsLeft = Math.max(0, Math.round((Date.parse(record.expires!) - depot.now().getTime()) / 1000))
-  write(io, `${options.heading ?? 'Key for'} ${record.vin ?? 'a vehicle with no VIN'} (handover ${record.id}).`)
-  write(io, `  token:    ${maskToken(token!.accessToken)}`)
-  write(io, `  type:     ${token!.tokenType}`)
-  write(io, `  expires:  ${formatLocal(record.expires!)} (in ${formatDuration(secondsLeft)})${record.longerThanAsked ? '  ! longer than asked' : ''}`)
-  write(io, `  env:      ${environmentLine(environment)}`)
-  if (qrPath) write(io, `  QR:       ${qrPath} — this QR is a car key until it expires.`)
-  if (record.source && record.source !== 'stdin') write(io, `  from:     ${basename(record.source)}`)
-}
-
-/** Where a key comes from, for human output: the environment and, unless production, its band. */
-export function environmentLine(environment: Environment | undefined): string {
-  const band = environmentBand(environment)
-  if (environment === undefined) return `unknown environment (the profile that issued it is gone) — ${band}`
-  const name = environment === 'prod' ? 'production' : environment === 'preprod' ? 'pre-production' : environment === 'custom' ? 'custom server' : 'simulator'
-  return band ? `${name} — ${band}` : name
 }

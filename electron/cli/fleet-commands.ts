@@ -14,9 +14,10 @@ import { handoverLedger } from '../core/fleet/handover-ledger'
 import { LATEST_VERSION, migrate } from '../core/fleet/migrations'
 import type { LocalLedger } from '../core/fleet/types'
 import { exportFleetAuditCsv, liveByVehicle } from '../core/fleet/view'
-import { parse, write, writeJson } from './args'
-import type { HandoverCommandContext } from './handover-commands'
+import { write, writeJson } from './args'
+import { withDepot } from './depot-access'
 import { readSecretLine, type CliIo } from './io'
+import { parseFor } from './spec'
 
 export const fleetUsage = `  vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin [--ca CA.pem]
   vkey fleet status [--json] | vkey fleet sync | vkey fleet leave
@@ -28,15 +29,22 @@ async function localLedger(depot: Depot): Promise<LocalLedger> {
   return handoverLedger(await depot.handovers(), technician())
 }
 
-async function openFleet(depot: Depot, dataDir: string): Promise<Fleet> {
-  const fleet = Fleet.open(dataDir, await depot.vault())
-  if (!fleet) throw new VkError('config.fleet', 'This laptop has not joined a fleet. Join with `vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin` (docs/fleet.md).')
-  return fleet
+/** Runs `use` on the fleet this laptop joined (refused when none) and the depot, and closes both. */
+function withFleet<T>(io: CliIo, use: (fleet: Fleet, depot: Depot) => Promise<T>): Promise<T> {
+  return withDepot(io, async (depot) => {
+    const fleet = Fleet.open(depot.dataDir, await depot.vault())
+    if (!fleet) throw new VkError('config.fleet', 'This laptop has not joined a fleet. Join with `vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin` (docs/fleet.md).')
+    try {
+      return await use(fleet, depot)
+    } finally {
+      fleet.close()
+    }
+  })
 }
 
 async function readPassword(io: CliIo, command: string, given: boolean | undefined): Promise<string> {
   if (!given) throw new VkError('usage', `vkey fleet ${command}: pass the password on standard input with --password-stdin (never as an argument).`, { field: '--password-stdin' })
-  const password = await readSecretLine(io.stdin)
+  const password = await readSecretLine(io.stdin, '--password-stdin')
   if (!password) throw new VkError('usage', `vkey fleet ${command}: --password-stdin read an empty password. Pipe it in, e.g. \`printf %s "$FLEET_PASSWORD" | vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin\`.`, { field: '--password-stdin' })
   return password
 }
@@ -53,56 +61,58 @@ async function readCa(path: string | undefined): Promise<string | undefined> {
   return text
 }
 
-const CONNECT_OPTIONS = { laptop: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' } } as const
-
-export async function fleetCommand(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
+export async function fleetCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
   switch (sub) {
     case 'join':
-      return join(rest, io, context, dataDir)
+      return join(rest, io)
     case 'migrate':
       return migrateCommand(rest, io)
     case 'status':
-      return status(rest, io, context, dataDir)
+      return status(rest, io)
     case 'sync':
-      return sync(rest, io, context, dataDir)
-    case 'leave': {
-      parse('fleet leave', rest, {}, false)
-      const depot = await context.openDepot()
-      const left = await Fleet.leave(dataDir, await depot.vault())
-      if (!left.wasJoined) write(io, 'This laptop was not in a fleet: nothing to leave.')
-      else write(io, `Left the fleet: nothing is shared any more, the fleet password is erased${left.unpushed ? ` (${left.unpushed} entr${left.unpushed === 1 ? 'y was' : 'ies were'} never pushed; they stay in the local ledger)` : ''}.`)
-      return 0
-    }
+      return sync(rest, io)
+    case 'leave':
+      return leave(rest, io)
     default:
       throw new VkError('usage', `vkey fleet: use join, status, sync, leave or migrate.\n${fleetUsage}`)
   }
 }
 
-async function join(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
-  const { values, positionals } = parse('fleet join', args, CONNECT_OPTIONS)
+async function leave(args: string[], io: CliIo): Promise<number> {
+  parseFor('fleet leave', args)
+  const left = await withDepot(io, async (depot) => Fleet.leave(depot.dataDir, await depot.vault()))
+  if (!left.wasJoined) write(io, 'This laptop was not in a fleet: nothing to leave.')
+  else write(io, `Left the fleet: nothing is shared any more, the fleet password is erased${left.unpushed ? ` (${left.unpushed} entr${left.unpushed === 1 ? 'y was' : 'ies were'} never pushed; they stay in the local ledger)` : ''}.`)
+  return 0
+}
+
+async function join(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseFor('fleet join', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey fleet join: give the server as postgres://HOST:PORT/DATABASE.', { field: 'URL' })
   const server = parseFleetUrl(positionals[0]!)
   if (!values.laptop) throw new VkError('usage', 'vkey fleet join: --laptop NAME is required (the name the administrator registered for this laptop).', { field: '--laptop' })
   if (!values.user) throw new VkError('usage', 'vkey fleet join: --user ROLE is required (this laptop\'s database role).', { field: '--user' })
   const caPem = await readCa(values.ca)
   const password = await readPassword(io, 'join', values['password-stdin'])
-  const depot = await context.openDepot()
-  const { fleet, migrated } = await Fleet.join(dataDir, await depot.vault(), { ...server, laptop: values.laptop, user: values.user, password, ...(caPem ? { caPem } : {}) })
-  try {
-    const tls = fleet.settings.tls === 'verify' ? `TLS, certificate verified against ${values.ca ? resolve(values.ca) : 'the system\'s CAs'}` : 'NO TLS: the server offers none'
-    write(io, `Joined the fleet ${fleetUrl(server)} as laptop ${fleet.laptop} (role ${values.user}; ${tls}). The password is sealed in the vault.`)
-    if (migrated.length) write(io, `Fleet schema migrated to version ${LATEST_VERSION}.`)
-    if (fleet.settings.tls === 'none') io.stderr.write('vkey: warning: the fleet server offers no TLS, so its password and the key facts travel in clear. Ask the administrator to turn TLS on (docs/fleet.md, step 1).\n')
-    write(io, 'Next: `vkey fleet sync` shares this laptop\'s ledger; `vkey list --fleet` shows every live key.')
-    return 0
-  } finally {
-    fleet.close()
-  }
+  const { laptop, user } = values
+  return withDepot(io, async (depot) => {
+    const { fleet, migrated } = await Fleet.join(depot.dataDir, await depot.vault(), { ...server, laptop, user, password, ...(caPem ? { caPem } : {}) })
+    try {
+      const tls = fleet.settings.tls === 'verify' ? `TLS, certificate verified against ${values.ca ? resolve(values.ca) : 'the system\'s CAs'}` : 'NO TLS: the server offers none'
+      write(io, `Joined the fleet ${fleetUrl(server)} as laptop ${fleet.laptop} (role ${user}; ${tls}). The password is sealed in the vault.`)
+      if (migrated.length) write(io, `Fleet schema migrated to version ${LATEST_VERSION}.`)
+      if (fleet.settings.tls === 'none') io.stderr.write('vkey: warning: the fleet server offers no TLS, so its password and the key facts travel in clear. Ask the administrator to turn TLS on (docs/fleet.md, step 1).\n')
+      write(io, 'Next: `vkey fleet sync` shares this laptop\'s ledger; `vkey list --fleet` shows every live key.')
+      return 0
+    } finally {
+      fleet.close()
+    }
+  })
 }
 
 async function migrateCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse('fleet migrate', args, { user: CONNECT_OPTIONS.user, 'password-stdin': CONNECT_OPTIONS['password-stdin'], ca: CONNECT_OPTIONS.ca })
+  const { values, positionals } = parseFor('fleet migrate', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey fleet migrate: give the server as postgres://HOST:PORT/DATABASE.', { field: 'URL' })
   if (!values.user) throw new VkError('usage', 'vkey fleet migrate: --user OWNER is required (the role that owns the vkey_fleet schema).', { field: '--user' })
   const server = parseFleetUrl(positionals[0]!)
@@ -118,51 +128,45 @@ async function migrateCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function status(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
-  const { values } = parse('fleet status', args, { json: { type: 'boolean' } }, false)
-  const depot = await context.openDepot()
-  const fleet = Fleet.open(dataDir, await depot.vault())
-  if (!fleet) {
+async function status(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFor('fleet status', args)
+  const s = await withDepot(io, async (depot) => {
+    const fleet = Fleet.open(depot.dataDir, await depot.vault())
+    if (!fleet) return undefined
+    try {
+      return fleet.status(await localLedger(depot))
+    } finally {
+      fleet.close()
+    }
+  })
+  if (!s) {
     if (values.json) writeJson(io, JSON.stringify({ joined: false }, null, 2))
     else write(io, 'Not in a fleet. Join with `vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin`.')
     return 0
   }
-  try {
-    const s = fleet.status(await localLedger(depot))
-    if (values.json) {
-      writeJson(io, JSON.stringify({ joined: true, server: s.server, laptop: s.laptop, user: s.user, tls: s.tls, joined_at: s.joinedAt, last_sync: s.lastSync, last_error: s.lastError, waiting: s.waiting, known_entries: s.known }, null, 2))
-      return 0
-    }
-    write(io, `Fleet ${s.server}, laptop ${s.laptop} (role ${s.user}, ${s.tls === 'verify' ? 'TLS verified' : 'no TLS'}).`)
-    write(io, `  last sync:  ${s.lastSync ? localTime(s.lastSync) : 'never'}`)
-    write(io, `  waiting:    ${s.waiting} entr${s.waiting === 1 ? 'y' : 'ies'} to push`)
-    write(io, `  known:      ${s.known} fleet entries`)
-    if (s.lastError) write(io, `  last error: ${s.lastError}`)
+  if (values.json) {
+    writeJson(io, JSON.stringify({ joined: true, server: s.server, laptop: s.laptop, user: s.user, tls: s.tls, joined_at: s.joinedAt, last_sync: s.lastSync, last_error: s.lastError, waiting: s.waiting, known_entries: s.known }, null, 2))
     return 0
-  } finally {
-    fleet.close()
   }
+  write(io, `Fleet ${s.server}, laptop ${s.laptop} (role ${s.user}, ${s.tls === 'verify' ? 'TLS verified' : 'no TLS'}).`)
+  write(io, `  last sync:  ${s.lastSync ? localTime(s.lastSync) : 'never'}`)
+  write(io, `  waiting:    ${s.waiting} entr${s.waiting === 1 ? 'y' : 'ies'} to push`)
+  write(io, `  known:      ${s.known} fleet entries`)
+  if (s.lastError) write(io, `  last error: ${s.lastError}`)
+  return 0
 }
 
-async function sync(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
-  parse('fleet sync', args, {}, false)
-  const depot = await context.openDepot()
-  const fleet = await openFleet(depot, dataDir)
-  try {
-    const result = await fleet.sync(await localLedger(depot))
-    write(io, `Fleet synced: ${result.sent} entr${result.sent === 1 ? 'y' : 'ies'} pushed, ${result.pulled} pulled${result.supersededHere.length ? `, ${result.supersededHere.length} of ours superseded by another laptop` : ''}.`)
-    return 0
-  } finally {
-    fleet.close()
-  }
+async function sync(args: string[], io: CliIo): Promise<number> {
+  parseFor('fleet sync', args)
+  const result = await withFleet(io, async (fleet, depot) => fleet.sync(await localLedger(depot)))
+  write(io, `Fleet synced: ${result.sent} entr${result.sent === 1 ? 'y' : 'ies'} pushed, ${result.pulled} pulled${result.supersededHere.length ? `, ${result.supersededHere.length} of ours superseded by another laptop` : ''}.`)
+  return 0
 }
 
 /** `vkey list --fleet`: live keys by car with laptop and technician, conflicts first (synced first when the server answers). */
-export async function fleetListCommand(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
-  const { values } = parse('list --fleet', args.filter((a) => a !== '--fleet'), { json: { type: 'boolean' } }, false)
-  const depot = await context.openDepot()
-  const fleet = await openFleet(depot, dataDir)
-  try {
+export async function fleetListCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFor('list', args)
+  return withFleet(io, async (fleet, depot) => {
     const stale = await syncQuietly(io, fleet, depot)
     const vehicles = liveByVehicle(fleet.mirror)
     if (values.json) {
@@ -178,25 +182,20 @@ export async function fleetListCommand(args: string[], io: CliIo, context: Hando
     const conflicts = vehicles.filter((v) => v.conflict).length
     if (conflicts) write(io, `${conflicts} vehicle${conflicts === 1 ? ' has' : 's have'} more than one live key (issued offline on two laptops): hand over one and keep the other out of circulation.`)
     return 0
-  } finally {
-    fleet.close()
-  }
+  })
 }
 
 /** `vkey audit --fleet --csv F`: one row per fleet entry, conflicts first. */
-export async function fleetAuditCommand(args: string[], io: CliIo, context: HandoverCommandContext, dataDir: string): Promise<number> {
-  const { values } = parse('audit --fleet', args.filter((a) => a !== '--fleet'), { csv: { type: 'string' } }, false)
+export async function fleetAuditCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseFor('audit', args)
   if (!values.csv) throw new VkError('usage', 'vkey audit --fleet: --csv OUT.csv is required.', { field: '--csv' })
-  const depot = await context.openDepot()
-  const fleet = await openFleet(depot, dataDir)
-  try {
+  const csv = resolve(values.csv)
+  const rows = await withFleet(io, async (fleet, depot) => {
     await syncQuietly(io, fleet, depot)
-    const rows = await exportFleetAuditCsv(resolve(values.csv), fleet.mirror)
-    write(io, `Fleet audit written: ${resolve(values.csv)} (${rows} row${rows === 1 ? '' : 's'}, conflicts first, no secrets).`)
-    return 0
-  } finally {
-    fleet.close()
-  }
+    return exportFleetAuditCsv(csv, fleet.mirror)
+  })
+  write(io, `Fleet audit written: ${csv} (${rows} row${rows === 1 ? '' : 's'}, conflicts first, no secrets).`)
+  return 0
 }
 
 /** Syncs before a view; when the server is out of reach, says so and shows the last known state. Returns true when stale. */

@@ -4,9 +4,9 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { EXIT_QUEUED, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
+import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
-import { planWindow, type DurationPlan } from '../../shared/duration'
+import { planWindow } from '../../shared/duration'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import { environmentBand } from '../../shared/environment-marker'
 import type { Environment } from '../../shared/profile'
@@ -17,21 +17,18 @@ import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
 import { tokenJsonOf } from '../core/handover-payload'
 import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord } from '../core/handovers'
+import { keyNotes } from '../core/key-notes'
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
-import { write, writeJson } from './args'
+import { durationPlan, write, writeJson } from './args'
+import { withDepot } from './depot-access'
 import { parseFor } from './spec'
 import { formatLocal } from '../../shared/time'
 import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
 import { environmentResolver } from '../core/handover-environment'
 import { QrFilePipeline } from '../core/qr-files'
 import type { CliIo } from './io'
+import { printHandover } from './key-output'
 
-
-export interface HandoverCommandContext {
-  openDepot(): Promise<Depot>
-  durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan
-  printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string }): Promise<void>
-}
 
 /** Finds a handover by id or by a unique prefix of it. */
 async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRecord> {
@@ -102,17 +99,15 @@ async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
   return new QrFilePipeline({ dir: out, store: await depot.handovers(), environmentOf: environmentResolver(depot.profiles), now: () => depot.now() })
 }
 
-export async function batchCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parseFor('batch', args)
+export async function batchCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals, numbers } = parseFor('batch', args)
   if (!positionals.length) throw new VkError('usage', 'vkey batch: give one or more CarData files (FILE…).', { field: 'FILE' })
-  const plan = context.durationPlan(values, (line) => io.stderr.write(`${line}\n`))
-  const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency)
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) throw new VkError('usage', `--concurrency must be a whole number from 1 to 16 (got "${values.concurrency}").`, { field: '--concurrency' })
+  const plan = durationPlan(values, (line) => io.stderr.write(`${line}\n`))
+  const concurrency = numbers.concurrency ?? DEFAULT_CONCURRENCY
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   const imported = await importCarDataFiles(positionals)
   writeCarDataNotes(io, imported.vehicles)
-  const depot = await context.openDepot()
-  try {
+  return withDepot(io, async (depot) => {
     planWindow(plan, depot.now()) // refused before any record exists
     await depot.client(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
@@ -149,14 +144,12 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     }
     if (outcome.storageStopped) {
       io.stderr.write(`vkey: ${outcome.storageStopped.message} Sending stopped; ${outcome.storageStopped.inFlight} request(s) were already on their way to PSA and may have issued keys that are not recorded.\n`)
-      return 3
+      return EXIT.config
     }
-    if (outcome.cancelled) return 130
-    if (failures.length) return exitCodeFor(failures[0]!.code) || 1
-    return outcome.queued.length ? EXIT_QUEUED : 0
-  } finally {
-    await depot.close()
-  }
+    if (outcome.cancelled) return EXIT.interrupted
+    if (failures.length) return exitCodeFor(failures[0]!.code)
+    return outcome.queued.length ? EXIT.queued : EXIT.ok
+  })
 }
 
 function emptyOutcome(): BatchOutcome {
@@ -165,21 +158,17 @@ function emptyOutcome(): BatchOutcome {
 
 // ---- list / show ---------------------------------------------------------------------
 
-/** What a person reads about a record's key in `vkey list`: its state and, for keys, until when. */
-export function keyNote(r: HandoverRecord, now: Date): string {
-  const notes: string[] = []
-  if (r.status === 'superseded' && r.expires) notes.push(`superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${formatLocal(r.expires)}`)
-  else if (r.expires && (r.status === 'issued' || r.status === 'handed-over')) notes.push(`expires ${formatLocal(r.expires)}`)
-  if (r.longerThanAsked) notes.push(`! PSA granted longer than asked (until ${formatLocal(r.expires!)})`)
-  if (coversPlan(r) === false && hasValidToken(r, now)) notes.push('! key ends before the planned window')
-  if (r.error) notes.push(r.error.message)
-  return notes.join('  ')
+/** What a person reads about a record's key in `vkey list`: its state and, for keys, until when (core/key-notes.ts). */
+function keyNote(r: HandoverRecord, now: Date): string {
+  return keyNotes(r, { time: (iso) => formatLocal(iso), now })
+    .filter((note) => note.kind !== 'batch')
+    .map((note) => (note.warning ? `! ${note.text}` : note.text))
+    .join('  ')
 }
 
-export async function listCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
+export async function listCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('list', args)
-  const depot = await context.openDepot()
-  try {
+  return withDepot(io, async (depot) => {
     const store = await depot.handovers()
     await store.purgeExpired()
     const records = await store.list()
@@ -194,9 +183,7 @@ export async function listCommand(args: string[], io: CliIo, context: HandoverCo
     }
     for (const r of records) write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${keyNote(r, depot.now())}${listBand(r, environmentOf(r))}${r.label ? `  ${r.label}` : ''}`)
     return 0
-  } finally {
-    await depot.close()
-  }
+  })
 }
 
 /** `  [SIMULATOR — NOT A CAR KEY]` after a key that is not a production one (nothing for production, or for a draft of unknown origin). */
@@ -206,71 +193,72 @@ function listBand(record: HandoverRecord, environment: Environment | undefined):
   return band ? `  [${band}]` : ''
 }
 
-export async function showCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
+export async function showCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFor('show', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey show: give exactly one handover ID (see `vkey list`).', { field: 'ID' })
-  const depot = await context.openDepot()
-  await (await depot.handovers()).purgeExpired()
-  const record = await findRecord(depot, positionals[0]!)
-  if (record.status === 'superseded') {
-    throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${record.supersededBy ?? 'a newer key'}: hand over that one (\`vkey show ${record.supersededBy ?? 'ID'}\`). The old key stays valid at PSA until ${record.expires}.`)
-  }
-  if (!hasValidToken(record, depot.now())) {
-    throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: it is ${record.status}${record.error ? ` (${record.error.message})` : ''}.`)
-  }
-  await context.printHandover(io, depot, record, { json: Boolean(values.json), ...(values.qr ? { qr: values.qr } : {}) })
-  return 0
+  return withDepot(io, async (depot) => {
+    await (await depot.handovers()).purgeExpired()
+    const record = await findRecord(depot, positionals[0]!)
+    if (record.status === 'superseded') {
+      throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${record.supersededBy ?? 'a newer key'}: hand over that one (\`vkey show ${record.supersededBy ?? 'ID'}\`). The old key stays valid at PSA until ${record.expires}.`)
+    }
+    if (!hasValidToken(record, depot.now())) {
+      throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: it is ${record.status}${record.error ? ` (${record.error.message})` : ''}.`)
+    }
+    await printHandover(io, depot, record, { json: Boolean(values.json), ...(values.qr ? { qr: values.qr } : {}) })
+    return 0
+  })
 }
 
 // ---- pack / audit / purge / queue ----------------------------------------------------
 
-export async function packCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
+export async function packCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFor('pack', args)
   if (!values.out) throw new VkError('usage', 'vkey pack: --out PACK.pdf is required.', { field: '--out' })
   if (!values['all-valid'] && !positionals.length) throw new VkError('usage', 'vkey pack: give handover IDs or --all-valid.', { field: 'ID' })
   const out = assertWritableFile(values.out, '--out')
-  const depot = await context.openDepot()
-  const store = await depot.handovers()
-  await store.purgeExpired()
-  const records = values['all-valid'] ? (await store.list()).filter((r) => r.status === 'issued' && hasValidToken(r, depot.now())) : await Promise.all(positionals.map((id) => findRecord(depot, id)))
-  // A superseded key is never put on a page to hand over.
-  const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
-  if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
-  if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
-  // pdf-lib loads only for this command (a cold `vkey token` does not parse it).
-  const { writeHandoverPack } = await import('../core/pack')
-  const pages = await writeHandoverPack(out, records, store, { environmentOf: environmentResolver(depot.profiles) })
+  const pages = await withDepot(io, async (depot) => {
+    const store = await depot.handovers()
+    await store.purgeExpired()
+    const records = values['all-valid'] ? (await store.list()).filter((r) => r.status === 'issued' && hasValidToken(r, depot.now())) : await Promise.all(positionals.map((id) => findRecord(depot, id)))
+    // A superseded key is never put on a page to hand over.
+    const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
+    if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
+    if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
+    // pdf-lib loads only for this command (a cold `vkey token` does not parse it).
+    const { writeHandoverPack } = await import('../core/pack')
+    return writeHandoverPack(out, records, store, { environmentOf: environmentResolver(depot.profiles) })
+  })
   write(io, `Handover pack written: ${out} (${pages} page${pages === 1 ? '' : 's'}). Every page is a car key until its expiry: keep it safe.`)
   return 0
 }
 
-export async function auditCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
+export async function auditCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('audit', args)
   if (!values.csv) throw new VkError('usage', 'vkey audit: --csv OUT.csv is required.', { field: '--csv' })
-  const depot = await context.openDepot()
-  const store = await depot.handovers()
-  const rows = await exportAuditCsv(resolve(values.csv), await store.list(), store.events())
-  write(io, `Audit written: ${resolve(values.csv)} (${rows} row${rows === 1 ? '' : 's'}, no secrets).`)
+  const csv = resolve(values.csv)
+  const rows = await withDepot(io, async (depot) => {
+    const store = await depot.handovers()
+    return exportAuditCsv(csv, await store.list(), store.events())
+  })
+  write(io, `Audit written: ${csv} (${rows} row${rows === 1 ? '' : 's'}, no secrets).`)
   return 0
 }
 
-export async function purgeCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
+export async function purgeCommand(args: string[], io: CliIo): Promise<number> {
   parseFor('purge-expired', args)
-  const depot = await context.openDepot()
-  const purged = await (await depot.handovers()).purgeExpired()
+  const purged = await withDepot(io, async (depot) => (await depot.handovers()).purgeExpired())
   write(io, `${purged.length} expired token${purged.length === 1 ? '' : 's'} erased (the records stay in the history, marked expired).`)
   return 0
 }
 
-export async function queueCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
-  const { values, positionals } = parseFor('queue', args)
+export async function queueCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals, numbers } = parseFor('queue', args)
   const sub = positionals[0] ?? 'list'
   if (sub !== 'flush' && sub !== 'list' && sub !== 'cancel') throw new VkError('usage', 'vkey queue: use `vkey queue list`, `vkey queue flush [--out FOLDER] [--watch]` or `vkey queue cancel ID…`.', { field: 'queue' })
-  const intervalMs = values.interval === undefined ? 10_000 : Number(values.interval) * 1000
-  if (!Number.isFinite(intervalMs) || intervalMs < 100 || intervalMs > 3_600_000) throw new VkError('usage', `--interval must be a number of seconds from 0.1 to 3600 (got "${values.interval}").`, { field: '--interval' })
+  const intervalMs = (numbers.interval ?? 10) * 1000
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
-  const depot = await context.openDepot()
-  try {
+  return withDepot(io, async (depot) => {
     if (sub === 'list') return await queueList(io, depot, Boolean(values.json))
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
     let stopped = false
@@ -283,13 +271,11 @@ export async function queueCommand(args: string[], io: CliIo, context: HandoverC
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
       write(io, `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
       for (const e of result.qrErrors) io.stderr.write(`vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`)
-      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT_QUEUED : result.failed ? 4 : 0
+      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT.queued : result.failed ? EXIT.refused : EXIT.ok
       await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), io.interrupted])
-      if (stopped) return 130
+      if (stopped) return EXIT.interrupted
     }
-  } finally {
-    await depot.close()
-  }
+  })
 }
 
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
@@ -314,5 +300,5 @@ async function queueCancel(io: CliIo, depot: Depot, ids: string[]): Promise<numb
       io.stderr.write(`vkey: ${record.id} is not queued (it is ${record.status}).\n`)
     }
   }
-  return missing ? 2 : 0
+  return missing ? EXIT.usage : EXIT.ok
 }

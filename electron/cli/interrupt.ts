@@ -5,9 +5,8 @@
  * although none was stored. A second signal exits at once.
  */
 import type { Writable } from 'node:stream'
+import { EXIT } from '../../shared/errors'
 
-/** Exit status after an interruption (128 + SIGINT), as shells report it. */
-export const INTERRUPTED_EXIT_CODE = 130
 /** How long a command gets to finish its cancel before the process ends anyway. */
 export const INTERRUPT_GRACE_MS = 1_500
 
@@ -73,7 +72,7 @@ export function watchSignals(source: SignalSource, stderr: Writable, graceMs = I
   const onSignal = (name: string): void => {
     if (signal !== undefined) {
       interruption.report(stderr)
-      source.exit(INTERRUPTED_EXIT_CODE)
+      source.exit(EXIT.interrupted)
     }
     signal = name
     // What was in flight when the user asked to stop: the cancel that follows settles it.
@@ -81,7 +80,7 @@ export function watchSignals(source: SignalSource, stderr: Writable, graceMs = I
     resolveInterrupted()
     const timer = setTimeout(() => {
       interruption.report(stderr)
-      source.exit(INTERRUPTED_EXIT_CODE)
+      source.exit(EXIT.interrupted)
     }, graceMs)
     timer.unref()
   }

@@ -3,7 +3,7 @@
  * captured streams and the same code runs as the real `vkey` process.
  */
 import type { Readable, Writable } from 'node:stream'
-import { VkError } from '../../shared/errors'
+import { isVkError, VkError } from '../../shared/errors'
 import { escapeForTerminal } from '../../shared/terminal-text'
 import { watchSignals, type Interruption } from './interrupt'
 
@@ -50,26 +50,67 @@ export function writeMachine(stream: Writable, json: string): void {
   stream.write(`${json}\n`)
 }
 
-/** Reads all of stdin (for `--cardata -`). */
-export async function readAll(stream: Readable, limit = 32 * 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
-    size += buffer.length
-    if (size > limit) throw new Error('stdin is larger than the CarData size limit')
-    chunks.push(buffer)
+/** Standard input for a secret is one line: more than this is not a secret piped in. */
+const SECRET_LIMIT_BYTES = 64 * 1024
+
+/** How to give a secret on standard input, for the messages below. */
+const PIPE_IT_IN = 'pipe it in (`printf %s "$SECRET" |` before the command) or read it from a file (`< secret-file` after it)'
+
+/**
+ * Runs `use` with a `hold` that marks buffers holding secrets (a certificate's key, a
+ * password read from standard input); they are zeroed when `use` ends, whether it returns
+ * or throws.
+ */
+export async function wipeAfter<T>(use: (hold: (bytes: Buffer) => Buffer) => Promise<T>): Promise<T> {
+  const held: Buffer[] = []
+  try {
+    return await use((bytes) => {
+      held.push(bytes)
+      return bytes
+    })
+  } finally {
+    for (const bytes of held) bytes.fill(0)
   }
-  return Buffer.concat(chunks)
 }
 
-/** Reads one secret line from stdin (for `--password-stdin`): the trailing newline is not part of it. */
-export async function readSecretLine(stream: Readable): Promise<string> {
+/**
+ * Reads all of standard input for `option` (a secret), at most `limit` bytes; each chunk
+ * read goes to `hold` so it can be zeroed. A read error or too much input is a usage error
+ * naming the option and how to give the secret.
+ */
+async function readStdin(stream: Readable, option: string, limit: number, hold: (bytes: Buffer) => Buffer): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of stream) {
+      const buffer = hold(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))
+      size += buffer.length
+      if (size > limit) {
+        stream.destroy()
+        throw new VkError('input.too-large', `${option} reads one line from standard input, which holds more than ${limit / 1024} KiB here: ${PIPE_IT_IN}.`, { field: option })
+      }
+      chunks.push(buffer)
+    }
+  } catch (error) {
+    if (isVkError(error)) throw error
+    const code = (error as NodeJS.ErrnoException | undefined)?.code
+    throw new VkError('input.file', `${option}: standard input could not be read (${code ?? 'read error'}): ${PIPE_IT_IN}.`, { field: option }, { cause: error })
+  }
+  return hold(Buffer.concat(chunks, size))
+}
+
+/**
+ * Reads one secret line from stdin (for `--password-stdin`, `--passphrase-stdin`): the
+ * trailing newline is not part of it. The bytes read are zeroed before it returns.
+ */
+export async function readSecretLine(stream: Readable, option: string): Promise<string> {
   if ((stream as Readable & { isTTY?: boolean }).isTTY) {
     // Typed on a terminal it would be echoed on screen (and wait for Ctrl-D): pipe it in instead.
-    throw new VkError('usage', 'The secret is read from standard input, which is a terminal here: pipe it in (`printf %s "$SECRET" |` before the command) or read it from a file (`< secret-file` after it).', { field: '--password-stdin' })
+    throw new VkError('usage', `${option}: the secret is read from standard input, which is a terminal here: ${PIPE_IT_IN}.`, { field: option })
   }
-  const all = (await readAll(stream, 64 * 1024)).toString('utf8')
-  const newline = all.search(/\r?\n/)
-  return newline >= 0 ? all.slice(0, newline) : all
+  return wipeAfter(async (hold) => {
+    const all = (await readStdin(stream, option, SECRET_LIMIT_BYTES, hold)).toString('utf8')
+    const newline = all.search(/\r?\n/)
+    return newline >= 0 ? all.slice(0, newline) : all
+  })
 }

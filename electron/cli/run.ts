@@ -2,10 +2,9 @@
  * Runs one `vkey` command line and returns its exit status: any failure becomes one
  * line on stderr (no stack trace unless VKEY_DEBUG=1) and the documented exit code.
  */
-import { exitCodeFor, isVkError, VkError } from '../../shared/errors'
+import { EXIT, exitCodeFor, isVkError, VkError } from '../../shared/errors'
 import { defaultDataFolder } from '../core/paths'
 import { runCommand } from './commands'
-import { INTERRUPTED_EXIT_CODE } from './interrupt'
 import { writeHuman, type CliIo } from './io'
 
 export function errorLine(error: unknown): string {
@@ -49,7 +48,7 @@ function fileProblem(error: unknown, env: NodeJS.ProcessEnv): VkError | undefine
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     const code = await runCommand(argv, io)
-    if (code === INTERRUPTED_EXIT_CODE) io.interruption?.report(io.stderr)
+    if (code === EXIT.interrupted) io.interruption?.report(io.stderr)
     return code
   } catch (thrown) {
     const error = isVkError(thrown) ? thrown : (fileProblem(thrown, io.env) ?? thrown)
@@ -57,9 +56,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (isVkError(error) && error.code === 'cancelled' && io.interruption?.signal !== undefined) {
       // The interruption's own line says what happened to the request.
       io.interruption.report(io.stderr)
-      return INTERRUPTED_EXIT_CODE
+      return EXIT.interrupted
     }
     writeHuman(io.stderr, errorLine(error))
-    return isVkError(error) ? exitCodeFor(error.code) : 1
+    return isVkError(error) ? exitCodeFor(error.code) : EXIT.internal
   }
 }

@@ -2,11 +2,13 @@
  * Every `vkey` command's options, positionals, help text and example, in one table: the
  * commands parse with these options, `vkey help` / `vkey COMMAND --help` print from it,
  * and a test checks that every `vkey …` line a message or a document prints parses
- * against it (parseCommandLine below, the same parser the commands use).
+ * against it (parseCommandLine below, the same parser the commands use). The numeric
+ * options' ranges (NUMBERS) are checked here too, for every command, with one message.
  */
 import type { ParseArgsConfig } from 'node:util'
 import { untilExample } from '../../shared/duration'
-import { VkError } from '../../shared/errors'
+import { EXIT, EXIT_MEANINGS, VkError } from '../../shared/errors'
+import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS } from '../../shared/profile'
 import { parse } from './args'
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -63,6 +65,43 @@ export const OPTIONS = {
   'help': {},
   'version': {},
 } as const satisfies Record<string, Options>
+
+/** The range of a numeric option; `whole`: an integer, else a decimal number such as 0.5. */
+export interface NumberRange {
+  min: number
+  max: number
+  whole: boolean
+  /** What the number counts, for the message (seconds, milliseconds). */
+  unit?: string
+}
+
+/** The numeric options of each command and their ranges: checked once, in parseFor and parseCommandLine. */
+export const NUMBERS = {
+  'simulator': { port: { min: 0, max: 65535, whole: true }, latency: { min: 0, max: 60_000, whole: true, unit: 'milliseconds' } },
+  'profile add': { timeout: { min: MIN_REQUEST_TIMEOUT_SECONDS, max: MAX_REQUEST_TIMEOUT_SECONDS, whole: true, unit: 'seconds' } },
+  'batch': { concurrency: { min: 1, max: 16, whole: true } },
+  'queue': { interval: { min: 0.1, max: 3600, whole: false, unit: 'seconds' } },
+} as const satisfies { [N in keyof typeof OPTIONS]?: { [O in keyof (typeof OPTIONS)[N]]?: NumberRange } }
+
+type Numbers<N> = N extends keyof typeof NUMBERS ? { [O in keyof (typeof NUMBERS)[N]]?: number } : Record<string, never>
+
+/** The numeric options given, as numbers; a value that is not a number in its range is a usage error naming the option and the range. */
+function numbersOf(command: string, values: Record<string, unknown>): Record<string, number> {
+  const ranges: Record<string, NumberRange> = (NUMBERS as Record<string, Record<string, NumberRange>>)[command] ?? {}
+  const numbers: Record<string, number> = {}
+  for (const [option, range] of Object.entries(ranges)) {
+    const text = values[option]
+    if (typeof text !== 'string') continue
+    const value = Number(text)
+    const shape = range.whole ? /^\d+$/ : /^(\d+\.?\d*|\.\d+)$/
+    if (!shape.test(text) || value < range.min || value > range.max) {
+      const what = range.whole ? 'a whole number' : 'a number'
+      throw new VkError('usage', `vkey ${command}: --${option} must be ${what} from ${range.min} to ${range.max}${range.unit ? ` (${range.unit})` : ''}; got "${text}". Run \`vkey help ${command}\` for its options.`, { field: `--${option}` })
+    }
+    numbers[option] = value
+  }
+  return numbers
+}
 
 const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: keyof typeof OPTIONS }> = [
   {
@@ -174,9 +213,13 @@ export function commandSpec(name: string): CommandSpec {
   return spec
 }
 
-/** Parses a command's arguments with its options from the table (strict: unknown options are refused). */
+/**
+ * Parses a command's arguments with its options from the table (strict: unknown options are
+ * refused); `numbers` holds its numeric options, checked against their ranges (NUMBERS).
+ */
 export function parseFor<N extends keyof typeof OPTIONS>(name: N, args: string[]) {
-  return parse(name, args, OPTIONS[name] as (typeof OPTIONS)[N], commandSpec(name).positionals.max > 0)
+  const parsed = parse(name, args, OPTIONS[name] as (typeof OPTIONS)[N], commandSpec(name).positionals.max > 0)
+  return { ...parsed, numbers: numbersOf(name, parsed.values) as Numbers<N> }
 }
 
 /**
@@ -190,6 +233,7 @@ export function parseCommandLine(argv: readonly string[]): { spec: CommandSpec; 
   const { spec, rest } = found
   if (rest.some((a) => a === '--help' || a === '-h')) return { spec, values: { help: true }, positionals: [] } // answered by the help, like runCommand does
   const { values, positionals } = parse(spec.name, rest, spec.options, spec.positionals.max > 0)
+  numbersOf(spec.name, values)
   const { min, max, name, oneOf } = spec.positionals
   if (positionals.length < min || positionals.length > max) {
     throw new VkError('usage', `vkey ${spec.name}: ${max === 0 ? 'takes no arguments besides its options' : `give ${min === max ? `exactly ${min}` : `at least ${min}`} ${name ?? 'argument'}`}. Usage: vkey ${spec.synopsis}`)
@@ -218,11 +262,17 @@ export function overviewHelp(): string {
     '  vkey token --cardata car.json --duration 2h --qr car.png',
     '',
     '`vkey help COMMAND` (or --help after any command, e.g. `vkey token --help`) shows its options and an example.',
-    'Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,',
-    '3 configuration, keychain or storage, 4 PSA refused the request, 5 network, TLS or server failure,',
-    '6 queued (PSA unreachable: sent once later by `vkey queue flush` or the app), 130 interrupted.',
+    'Data folder: VKEY_HOME, or the folder the desktop app uses.',
+    '',
+    'Exit codes:',
+    ...exitCodeLines(),
     '',
   ].join('\n')
+}
+
+/** One line per exit status, from the one table in shared/errors.ts. */
+export function exitCodeLines(): string[] {
+  return (Object.keys(EXIT) as (keyof typeof EXIT)[]).map((name) => `  ${String(EXIT[name]).padStart(3)}  ${EXIT_MEANINGS[name]}`)
 }
 
 /** `vkey help [COMMAND…]`: the overview, or the matching command(s) (`help profile` shows all four). */

@@ -1,31 +1,27 @@
 /** `vkey vault reset` and `vkey vault rotate`: the way back after a lost keychain entry, and a key change. */
 import { createInterface } from 'node:readline/promises'
 import { VkError } from '../../shared/errors'
-import { Depot } from '../core/depot'
 import { keytarStore } from '../core/keychain'
 import { ProfileStore, type Profile } from '../core/profiles'
+import { openStore } from '../core/settings-store'
 import { resetVault, rotateVault } from '../core/vault-recovery'
 import { write } from './args'
+import { openDataFolder, withDepot } from './depot-access'
 import { parseFor } from './spec'
 import type { CliIo } from './io'
 
-export interface VaultCommandContext {
-  openDataFolder(io: CliIo): string
-  openStore(dataDir: string): ConstructorParameters<typeof ProfileStore>[0]
-}
-
-export async function vaultCommand(args: string[], io: CliIo, context: VaultCommandContext): Promise<number> {
+export async function vaultCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
-  if (sub === 'reset') return resetCommand(rest, io, context)
-  if (sub === 'rotate') return rotateCommand(rest, io, context)
+  if (sub === 'reset') return resetCommand(rest, io)
+  if (sub === 'rotate') return rotateCommand(rest, io)
   throw new VkError('usage', 'vkey vault: use `vault reset` (after the vault key was lost from the keychain) or `vault rotate` (a new key for everything).')
 }
 
-async function resetCommand(args: string[], io: CliIo, context: VaultCommandContext): Promise<number> {
+async function resetCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('vault reset', args)
-  const dataDir = context.openDataFolder(io)
+  const dataDir = openDataFolder(io)
   if (!values.yes) await confirmReset(io, dataDir)
-  const profiles = new ProfileStore(context.openStore(dataDir)).list()
+  const profiles = new ProfileStore(openStore(dataDir)).list()
   const report = await resetVault(dataDir, keytarStore(), profiles.map((p) => p.name))
   write(io, `Vault reset: a new vault key is in the keychain for ${dataDir}.`)
   write(io, `  kept:     ${profiles.length} profile(s) with their settings, ${report.records} handover record(s) with their facts (VIN, label, dates, expiry)`)
@@ -62,15 +58,9 @@ async function confirmReset(io: CliIo, dataDir: string): Promise<void> {
   }
 }
 
-async function rotateCommand(args: string[], io: CliIo, context: VaultCommandContext): Promise<number> {
+async function rotateCommand(args: string[], io: CliIo): Promise<number> {
   parseFor('vault rotate', args)
-  const dataDir = context.openDataFolder(io)
-  const depot = await Depot.open({ dataDir, store: context.openStore(dataDir) })
-  try {
-    const report = await rotateVault(dataDir, depot.secretStore, await depot.vault())
-    write(io, `Vault key rotated: ${report.profiles} profile secret file(s) and ${report.sealedFields} sealed field(s) of the history were sealed again under a new key; the old key was removed from the keychain.`)
-    return 0
-  } finally {
-    await depot.close()
-  }
+  const report = await withDepot(io, async (depot) => rotateVault(depot.dataDir, depot.secretStore, await depot.vault()))
+  write(io, `Vault key rotated: ${report.profiles} profile secret file(s) and ${report.sealedFields} sealed field(s) of the history were sealed again under a new key; the old key was removed from the keychain.`)
+  return 0
 }

@@ -10,6 +10,7 @@
  */
 import { formatLocal } from '../../shared/time'
 import type { HandoverRecord, LedgerEvent } from './handovers'
+import { keyNotes, type KeyNoteKind } from './key-notes'
 import { writeFileAtomic } from './secure-files'
 
 export const AUDIT_COLUMNS = ['time', 'time_local', 'handover_id', 'technician', 'profile', 'vin', 'label', 'duration_seconds', 'outcome', 'expires', 'expires_local', 'note', 'error_code', 'psa_error_uuid'] as const
@@ -41,12 +42,14 @@ export function auditRows(records: HandoverRecord[], events: LedgerEvent[], time
   return [...keys, ...failures].sort((a, b) => a.at.localeCompare(b.at)).map((entry) => entry.row)
 }
 
+/** The CSV's note on a key: superseded, longer than asked, its batch (times as ISO UTC, like the other machine columns). */
+const AUDIT_NOTES: ReadonlySet<KeyNoteKind> = new Set(['superseded', 'longer-than-asked', 'batch'])
+
 function keyNote(r: HandoverRecord): string {
-  const notes: string[] = []
-  if (r.status === 'superseded') notes.push(`superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${r.expires ?? '?'}`)
-  if (r.longerThanAsked) notes.push(`PSA granted longer than asked (until ${r.expires ?? '?'})`)
-  if (r.batchId) notes.push(`batch ${r.batchId}`)
-  return notes.join('; ')
+  return keyNotes(r, { time: (iso) => iso })
+    .filter((note) => AUDIT_NOTES.has(note.kind))
+    .map((note) => note.text)
+    .join('; ')
 }
 
 export function auditCsv(records: HandoverRecord[], events: LedgerEvent[] = [], timeZone?: string): string {

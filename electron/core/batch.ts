@@ -11,7 +11,7 @@
  * processes, and no further request once the ledger cannot be written.
  */
 import { randomBytes } from 'node:crypto'
-import { isQueuedFailure, toErrorView, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
+import { isNetworkUnreachable, toErrorView, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Depot } from './depot'
 import type { DurationPlan } from '../../shared/duration'
@@ -318,7 +318,7 @@ class BatchRun {
       if (view.code !== 'cancelled') this.failures.set(id, { code: view.code, message: view.message })
       return false
     }
-    if (isQueuedFailure(view)) {
+    if (isNetworkUnreachable(view)) {
       this.set(id, { state: 'queued', message: view.message })
       return false
     }

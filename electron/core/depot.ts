@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { basename, join } from 'node:path'
-import { isQueuedFailure, VkError, toErrorView } from '../../shared/errors'
+import { isNetworkUnreachable, VkError, toErrorView } from '../../shared/errors'
 import type { DurationPlan } from '../../shared/duration'
 import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
@@ -428,7 +428,7 @@ export class Depot {
       } catch (error) {
         const view = toErrorView(error)
         if (view.code.startsWith('storage.')) throw error
-        if (isQueuedFailure(view)) {
+        if (isNetworkUnreachable(view)) {
           result.stillQueued += 1
         } else {
           result.failed += 1

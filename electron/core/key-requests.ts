@@ -12,7 +12,7 @@
  * A store that cannot be written stops all further sending from this depot.
  */
 import { planWindow, type DurationPlan } from '../../shared/duration'
-import { isQueuedFailure, toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
+import { isNetworkUnreachable, toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
 import type { Depot } from './depot'
 import { checkAnswerExpiry } from './key-expiry'
 import { storedError, vehicleOf, type HandoverRecord, type HandoverStore, type LedgerEvent, type NewHandover, type StoredToken } from './handovers'
@@ -142,7 +142,7 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
 
 /** Step 4 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
 function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): void {
-  const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : isQueuedFailure(view) ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
+  const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : isNetworkUnreachable(view) ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
   try {
     store.write(() => {
       const record = store.updateSync(id, (r) => {

@@ -93,7 +93,13 @@ export async function rotateVault(dataDir: string, secretStore: SecretStore, vau
   // A process that opened the vault just before `next` was written holds only the old key.
   await refuseWhileUsed(dataDir)
   const profiles = await vault.resealSecretsFiles()
-  const sealedFields = await new HandoverStore(dataDir, vault).resealAll((purpose, envelope) => vault.reseal(purpose, envelope))
+  const ledger = new HandoverStore(dataDir, vault)
+  let sealedFields: number
+  try {
+    sealedFields = await ledger.resealAll((purpose, envelope) => vault.reseal(purpose, envelope))
+  } finally {
+    ledger.close()
+  }
   await vault.finishRotation(secretStore)
   return { profiles, sealedFields }
 }

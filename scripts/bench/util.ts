@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, freemem, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
-import { openStore } from '../../electron/cli/commands'
+import { openStore } from '../../electron/core/settings-store'
 import { Depot } from '../../electron/core/depot'
 import { loadSimulatorMaterial, type SimulatorMaterial } from '../../electron/core/simulator'
 

@@ -107,7 +107,7 @@ test('rotate seals everything again under a new key, finishes a rotation a crash
   // Another process with the vault open: rotate stops and names it.
   const script = `
     import { Depot } from ${JSON.stringify(join(ROOT, 'electron/core/depot.ts'))}
-    import { openStore } from ${JSON.stringify(join(ROOT, 'electron/cli/commands.ts'))}
+    import { openStore } from ${JSON.stringify(join(ROOT, 'electron/core/settings-store.ts'))}
     const depot = await Depot.open({ dataDir: ${JSON.stringify(dataDir)}, store: openStore(${JSON.stringify(dataDir)}) })
     await depot.vault()
     console.log('open')

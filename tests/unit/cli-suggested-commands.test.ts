@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { test } from 'node:test'
 import ts from 'typescript'
-import { COMMANDS, findCommand, parseCommandLine } from '../../electron/cli/spec'
+import { COMMANDS, findCommand, NUMBERS, parseCommandLine, type NumberRange } from '../../electron/cli/spec'
 import { ROOT } from '../helpers/depot-env'
 
 interface Found {
@@ -85,17 +85,20 @@ function words(command: string): string[] {
   return [...command.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]!)
 }
 
-/** argv for the parser: "…" is a value after an option that takes one, else options left out. */
+/**
+ * argv for the parser: "…" is a value after an option that takes one, else options left
+ * out. A placeholder given to a numeric option (`--timeout SECONDS`, `--concurrency N`)
+ * stands for a number in its range; a number written out is checked against the range.
+ */
 function argvOf(command: string): string[] {
   const argv = words(command).slice(1)
   const spec = findCommand(argv)?.spec
+  const ranges: Record<string, NumberRange> = spec ? ((NUMBERS as Record<string, Record<string, NumberRange>>)[spec.name] ?? {}) : {}
   const out: string[] = []
   for (const word of argv) {
-    if (word !== '…') out.push(word)
-    else {
-      const previous = out.at(-1)?.replace(/^--/, '')
-      if (previous && spec?.options[previous]?.type === 'string' && out.at(-1)!.startsWith('--')) out.push('VALUE')
-    }
+    const previous = out.at(-1)?.startsWith('--') ? out.at(-1)!.slice(2) : undefined
+    if (word !== '…') out.push(previous && ranges[previous] && /^[A-Z]+$/.test(word) ? String(ranges[previous].min) : word)
+    else if (previous && spec?.options[previous]?.type === 'string') out.push(ranges[previous] ? String(ranges[previous].min) : 'VALUE')
   }
   return out
 }

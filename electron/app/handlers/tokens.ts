@@ -3,7 +3,7 @@
  * the clipboard, cleared after the configured time, or at quit, unless the user has copied
  * something else since.
  */
-import { isQueuedFailure, toErrorView, VkError } from '../../../shared/errors'
+import { isNetworkUnreachable, VkError } from '../../../shared/errors'
 import { detailOf, keyOf } from '../views'
 import type { Feature, HandlerContext } from './context'
 
@@ -32,7 +32,7 @@ export function tokensFeature({ depot, deps, state, settings, notify }: HandlerC
           notify([input.handoverId, result.record.id, ...(result.replaced ? [result.replaced.id] : [])])
           return { ...(await detailOf(depot, result.record, input.qr)), outcome: result.outcome }
         } catch (error) {
-          if (isQueuedFailure(toErrorView(error))) state.online = false
+          if (isNetworkUnreachable(error)) state.online = false
           notify([input.handoverId])
           throw error
         } finally {

@@ -6,8 +6,8 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { isQueuedFailure } from '../../../shared/errors'
 import type { HandoverDetail, HandoverSummary } from '../../../shared/ipc/contract'
+import { isNetworkUnreachable } from '../../../shared/errors'
 import { CallFailed, newRequestId, toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { DurationPicker } from '../components/DurationPicker'
@@ -65,7 +65,7 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
       const view = failure instanceof CallFailed ? failure.view : toErrorView(failure)
       if (!mounted.current) return
       // No network: the main process keeps the request and sends it once PSA can be reached.
-      if (isQueuedFailure(view)) {
+      if (isNetworkUnreachable(view)) {
         setQueued(true)
         void loadVehicle()
       } else setError(view)

@@ -1,0 +1,136 @@
+/**
+ * The `vkey` command line's own rules, checked without a data folder: every numeric
+ * option refuses a value that is not a number in its range, with one message naming the
+ * option and the range (exit 2), before anything is read or opened; every exit status is
+ * in `vkey --help` and in the README; a secret read from standard input is refused clearly
+ * when it cannot be read or is too large, and its bytes are zeroed once read.
+ */
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
+import { test } from 'node:test'
+import { NUMBERS, parseCommandLine, type NumberRange } from '../../electron/cli/spec'
+import { readSecretLine, wipeAfter, type CliIo } from '../../electron/cli/io'
+import { runCli } from '../../electron/cli/run'
+import { EXIT, EXIT_MEANINGS } from '../../shared/errors'
+import { ROOT, vkey } from '../helpers/depot-env'
+
+/** Nothing here may touch a data folder: one that cannot exist. */
+const env = { ...process.env, VKEY_HOME: '/nonexistent-vkey-home' }
+
+/** The smallest command line around an option (`--option=VALUE`, so that -1 reads as a value). */
+function commandLine(command: string, option: string, value: string): string[] {
+  const words = command.split(' ')
+  const given = `--${option}=${value}`
+  if (command === 'profile add') return [...words, 'depot', '--env', 'simulator', given]
+  if (command === 'batch') return [...words, 'car.json', '--duration', '1h', given]
+  if (command === 'queue') return [...words, 'flush', '--watch', given]
+  return [...words, given]
+}
+
+function badValues(range: NumberRange): string[] {
+  const below = range.whole ? String(range.min - 1) : String(range.min / 2)
+  return ['abc', '', below, String(range.max + 1), '1e3', '-1', ...(range.whole ? ['1.5'] : []), 'Infinity', '0x10']
+}
+
+test('every numeric option refuses a value that is not a number in its range, naming the option and the range, with exit 2', async () => {
+  const checked: string[] = []
+  for (const [command, options] of Object.entries(NUMBERS) as [string, Record<string, NumberRange>][]) {
+    for (const [option, range] of Object.entries(options)) {
+      for (const value of badValues(range)) {
+        const argv = commandLine(command, option, value)
+        const started = Date.now()
+        const result = await vkey(argv, env)
+        const what = `vkey ${argv.join(' ')}`
+        assert.equal(result.code, 2, `${what}: ${result.stderr}`)
+        assert.ok(Date.now() - started < 5_000, `${what} answers at once`)
+        assert.ok(result.stderr.includes(`vkey ${command}: --${option} must be ${range.whole ? 'a whole number' : 'a number'} from ${range.min} to ${range.max}`), `${what}: ${result.stderr}`)
+        assert.ok(result.stderr.includes(`got "${value}"`), `${what}: ${result.stderr}`)
+        assert.equal(result.stderr.trim().split('\n').length, 1, `${what}: one line`)
+        assert.equal(result.stdout, '')
+        // The checker of suggested commands refuses it the same way.
+        assert.throws(() => parseCommandLine(argv), new RegExp(`--${option} must be`), what)
+      }
+      checked.push(`${command} --${option}`)
+    }
+  }
+  assert.deepEqual(checked.sort(), ['batch --concurrency', 'profile add --timeout', 'queue --interval', 'simulator --latency', 'simulator --port'])
+})
+
+test('vkey queue flush --watch --interval abc stops at once with exit 2 instead of looping', async () => {
+  const result = await vkey(['queue', 'flush', '--watch', '--interval', 'abc'], env)
+  assert.equal(result.code, 2)
+  assert.match(result.stderr, /^vkey: vkey queue: --interval must be a number from 0\.1 to 3600 \(seconds\); got "abc"\. Run `vkey help queue` for its options\.\n$/)
+})
+
+test('numbers in range parse as the commands read them', () => {
+  for (const argv of [
+    ['queue', 'flush', '--watch', '--interval', '0.1'],
+    ['queue', 'flush', '--interval', '3600'],
+    ['queue', 'flush', '--interval', '.5'],
+    ['batch', 'car.json', '--duration', '1h', '--concurrency', '16'],
+    ['simulator', '--port', '0'],
+    ['simulator', '--latency', '60000'],
+    ['profile', 'add', 'depot', '--env', 'simulator', '--timeout', '300'],
+  ]) {
+    assert.doesNotThrow(() => parseCommandLine(argv), argv.join(' '))
+  }
+})
+
+test('vkey --help lists every exit status with its meaning, 130 (interrupted) included; the README lists the same codes', async () => {
+  const help = await vkey(['--help'], env)
+  assert.equal(help.code, 0)
+  const block = help.stdout.slice(help.stdout.indexOf('Exit codes:'))
+  for (const name of Object.keys(EXIT) as (keyof typeof EXIT)[]) {
+    assert.ok(block.includes(`${String(EXIT[name]).padStart(3)}  ${EXIT_MEANINGS[name]}`), `vkey --help explains exit ${EXIT[name]}:\n${block}`)
+  }
+  assert.match(block, /^ {2}130 {2}interrupted: the first Ctrl-C or SIGTERM cancels/m)
+  assert.equal((await vkey(['help'], env)).stdout, help.stdout)
+
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+  const cliSection = readme.slice(readme.indexOf('## The command line'), readme.indexOf('\n## ', readme.indexOf('## The command line') + 1))
+  const documented = [...cliSection.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]))
+  assert.deepEqual(documented, Object.values(EXIT), "the README's exit-code table lists every code, in order")
+})
+
+/** Runs `vkey` in this process with a stdin of our own. */
+async function withStdin(args: string[], stdin: Readable): Promise<{ code: number; stderr: string }> {
+  const stderr = new PassThrough()
+  let text = ''
+  stderr.on('data', (c: Buffer) => (text += c.toString('utf8')))
+  const io: CliIo = { stdout: new PassThrough(), stderr, stdin, env, isTty: false }
+  return { code: await runCli(args, io), stderr: text }
+}
+
+test('standard input that cannot be read or holds too much is a clear error naming the option, not an internal error', async () => {
+  const broken = new Readable({
+    read() {
+      this.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }))
+    },
+  })
+  const unreadable = await withStdin(['profile', 'add', 'depot', '--env', 'preprod', '--client-id', 'C1', '--login', 'MZP000001', '--password-stdin'], broken)
+  assert.equal(unreadable.code, 2, unreadable.stderr)
+  assert.match(unreadable.stderr, /^vkey: --password-stdin: standard input could not be read \(EIO\): pipe it in \(`printf %s "\$SECRET" \|` before the command\) or read it from a file \(`< secret-file` after it\)\.\n$/)
+
+  const huge = await withStdin(['fleet', 'join', 'postgres://fleet.example:5432/vkey', '--laptop', 'DEPOT-1', '--user', 'depot1', '--password-stdin'], Readable.from([Buffer.alloc(70 * 1024, 'x')]))
+  assert.equal(huge.code, 2, huge.stderr)
+  assert.match(huge.stderr, /^vkey: --password-stdin reads one line from standard input, which holds more than 64 KiB here/)
+  for (const result of [unreadable, huge]) assert.doesNotMatch(result.stderr, /unexpected internal error/)
+})
+
+test('a secret read from standard input is zeroed in memory once read; held buffers are zeroed when the work fails too', async () => {
+  const chunk = Buffer.from('s3cret-passphrase\n')
+  assert.equal(await readSecretLine(Readable.from([chunk]), '--passphrase-stdin'), 's3cret-passphrase')
+  assert.ok(chunk.every((b) => b === 0), 'the bytes read are zeroed')
+
+  const held = Buffer.from('-----BEGIN PRIVATE KEY-----')
+  await assert.rejects(
+    wipeAfter(async (hold) => {
+      hold(held)
+      throw new Error('import failed')
+    }),
+    /import failed/,
+  )
+  assert.ok(held.every((b) => b === 0), 'zeroed although the import failed')
+})
