@@ -20,7 +20,8 @@ export function batchFeature({ depot, deps, state, notify }: HandlerContext): Fe
   const flushQueue = async () => {
     const result = await depot.flushQueue()
     state.online = result.stillQueued === 0
-    if (result.sent || result.failed) notify([EVERY_HANDOVER])
+    // A record tried again went draft while it was sent, then queued again when PSA was still out of reach: that is a change too.
+    if (result.sent || result.failed || result.stillQueued) notify([EVERY_HANDOVER])
     return result
   }
 
