@@ -17,6 +17,7 @@ import { createHandlers, type HandlerHost } from '../../electron/core/handlers'
 import type { EventSink } from '../../electron/core/ipc-dispatch'
 import type { Clipboard } from '../../electron/core/app-deps'
 import { startSimulator, type Simulator } from '../../electron/core/simulator'
+import { seedSimulatorDir } from './sim-material'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 
@@ -36,12 +37,14 @@ export interface TestDepot {
 
 /**
  * A data folder with a simulator profile "sim" (default) and the demo partner
- * certificate imported, exactly as a user would set it up with `vkey`.
+ * certificate imported, exactly as a user would set it up with `vkey`. The simulator's
+ * folder (beside the data folder) starts with this run's demo material (sim-material.ts).
  */
 export async function setupDepot(t: TestContext, options: { latencyMs?: number; profile?: boolean; extraClientCas?: string[] } = {}): Promise<TestDepot> {
   const root = await tempFolder(t)
   const dataDir = join(root, 'data')
-  const simulator = await startSimulator({ dir: defaultSimulatorDir(dataDir), port: 0, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.extraClientCas ? { extraClientCas: options.extraClientCas } : {}) })
+  const dir = await seedSimulatorDir(defaultSimulatorDir(dataDir))
+  const simulator = await startSimulator({ dir, port: 0, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.extraClientCas ? { extraClientCas: options.extraClientCas } : {}) })
   t.after(() => simulator.close())
   const depot = await Depot.open({ dataDir, store: openStore(dataDir), clientOptions: { retryBaseDelayMs: 5 } })
   t.after(() => depot.close())
