@@ -1,6 +1,6 @@
 /**
  * A real PostgreSQL (Debian's `postgresql` package) for the fleet tests: a throw-away cluster
- * in a temp folder on a free port, TLS on with an openssl-made CA and server certificate.
+ * in a temp folder on a port reserved for it (ports.ts), TLS on with an openssl-made CA and server certificate.
  * PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user
  * (the folder is chowned to it and the server runs through `runuser`). `close()` stops the
  * server and removes the folder.
@@ -8,11 +8,11 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { reservedPort } from './ports'
 
 const run = promisify(execFile)
 
@@ -35,17 +35,6 @@ export interface TestPostgres {
   stop(): Promise<void>
   start(): Promise<void>
   close(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> {
@@ -76,7 +65,8 @@ export async function startPostgres(options: { tls?: boolean } = {}): Promise<Te
   const root = await mkdtemp(join(tmpdir(), 'vkey-pg-'))
   const owner = await postgresIds()
   const data = join(root, 'data')
-  const port = await freePort()
+  // Reserved for the run, outside the OS's ephemeral range: stop() and start() reuse it safely.
+  const port = await reservedPort()
   let running = false
   try {
     if (owner) await chown(root, owner.uid, owner.gid)

@@ -8,23 +8,37 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { dispatch } from '../../electron/core/ipc-dispatch'
+import type { BatchProgress } from '../../shared/ipc/contract'
 import { carDataJson, filesUnder, setupDepot, testHandlers, vinFor, vkey } from '../helpers/depot-env'
+import { waitUntil } from '../helpers/wait'
 
 const car = (n: number) => ({ source: `car-${n}.json`, index: 0, vin: vinFor(n), carData: 'AAAA', carDataSignature: 'BBBB' })
 
 test('a batch the user cancelled is not resumed when the app starts again', async (t) => {
   const { dataDir, depot, simulator } = await setupDepot(t, { latencyMs: 150 })
   const added = await depot.addVehicles({ vehicles: [1, 2, 3, 4, 5, 6].map(car), issues: [] })
+  const others = await depot.addVehicles({ vehicles: [21, 22].map(car), issues: [] })
+  const duration = { kind: 'seconds', seconds: 3600 } as const
   const first = await testHandlers(t, dataDir)
-  const { batchId } = await first['batch:start']({ handoverIds: added.map((r) => r.id), duration: { kind: 'seconds', seconds: 3600 }, concurrency: 1 })
-  while (simulator.stats.tokensIssued < 1) await new Promise((r) => setTimeout(r, 20))
+  const { batchId } = await first['batch:start']({ handoverIds: added.map((r) => r.id), duration, concurrency: 1 })
+  await waitUntil(() => simulator.stats.tokensIssued >= 1, "the batch's first key")
   assert.deepEqual(await first['batch:cancel']({ batchId }), { cancelled: true })
+  // The yardstick: a second batch still running when the app quits is interrupted, not
+  // cancelled, and the next start resumes it. When it has ended, the start-up resume is over.
+  const interrupted = await first['batch:start']({ handoverIds: others.map((r) => r.id), duration, concurrency: 1 })
   await first.dispose()
-  const afterCancel = simulator.stats.requests
+  const issuedOf = async (ids: string[]) => (await (await depot.handovers()).list()).filter((r) => ids.includes(r.id) && r.status === 'issued').length
+  const cancelledIssued = await issuedOf(added.map((r) => r.id))
+  const left = others.length - (await issuedOf(others.map((r) => r.id)))
+  const afterQuit = simulator.stats.requests
 
-  await testHandlers(t, dataDir) // the app starts again
-  await new Promise((r) => setTimeout(r, 1000))
-  assert.equal(simulator.stats.requests, afterCancel, 'no request was sent without the user asking')
+  let ended: BatchProgress | undefined
+  await testHandlers(t, dataDir, { emit: (event, payload) => void (event === 'batch:progress' && !(payload as BatchProgress).running && (ended = payload as BatchProgress)) }) // the app starts again
+  const resumed = await waitUntil(() => ended, 'the interrupted batch to be resumed and end')
+  assert.equal(resumed.batchId, interrupted.batchId, 'the interrupted batch was resumed')
+  assert.equal(resumed.done, others.length)
+  assert.equal(simulator.stats.requests - afterQuit, left, "requests went only to the interrupted batch's vehicles still without a key")
+  assert.equal(await issuedOf(added.map((r) => r.id)), cancelledIssued, 'no request was sent for the cancelled batch without the user asking')
 })
 
 test('a profile moved to another host keeps neither its password nor its CA without the password again', async (t) => {
@@ -69,7 +83,7 @@ test('a key stays in the ledger (removal refused); once expired, its sealed toke
 })
 
 test('a queued request that can no longer be sent becomes failed with the real reason', async (t) => {
-  const { env, dataDir, simulator } = await setupDepot(t)
+  const { env, dataDir, simulator } = await setupDepot(t, { restartable: true })
   const file = join(dataDir, '..', 'car.json')
   await writeFile(file, carDataJson(vinFor(9)))
   const port = simulator.port
