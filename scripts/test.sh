@@ -25,9 +25,24 @@ if [[ ! -f node_modules/.package-lock.json ]]; then
   ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-1}" npm ci --no-audit --no-fund
 fi
 if [[ $# -eq 0 ]]; then
-  phase type-check "type-check"; npm run --silent typecheck
-  phase lint "lint"; npx eslint .
-  phase build "build (electron-vite, vkey bundle)"; npx electron-vite build -c electron.config.ts >/dev/null; node scripts/build-cli.mjs
+  # Three single-threaded jobs side by side (two cores); each one's output is shown when all end.
+  phase checks "type-check, lint and build (electron-vite, vkey bundle), side by side"
+  logs="$(mktemp -d)"
+  # `job NAME COMMAND…` in the background: its output in $logs/NAME, its time in $logs/NAME.ms.
+  job() { local name=$1 start; shift; start=$(ms); { "$@"; } >"$logs/$name" 2>&1; local rc=$?; echo $(($(ms) - start)) >"$logs/$name.ms"; return $rc; }
+  build() { npx electron-vite build -c electron.config.ts >/dev/null && node scripts/build-cli.mjs; }
+  job type-check npm run --silent typecheck & typecheck=$!
+  job lint npx eslint . & lint=$!
+  job build build & building=$!
+  failed=()
+  for each in type-check:$typecheck lint:$lint build:$building; do
+    name=${each%%:*}
+    wait "${each#*:}" || failed+=("$name")
+    [[ -s "$logs/$name" ]] && { echo "-- $name"; cat "$logs/$name"; }
+    times+=("$name $(seconds "$(cat "$logs/$name.ms" 2>/dev/null || echo 0)") s")
+  done
+  rm -rf "$logs"
+  if [[ ${#failed[@]} -gt 0 ]]; then echo "npm test: ${failed[*]} failed (above); no tests were run." >&2; exit 1; fi
 fi
 
 # One folder for this run, removed at the end whatever happens: the tests' temp folders
