@@ -1,18 +1,81 @@
 #!/usr/bin/env bash
 # Every test VK Depot has: types, lint, build, then unit, integration and e2e tests
 # against the real simulator (mutual TLS), the real keychain and Debian's Chromium.
+#   scripts/test.sh [FILE.test.ts…]  only these test files, without type-check, lint and build
+#   VKEY_TEST_CONCURRENCY=N          test files run at once (default 4: they mostly wait on I/O)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ms() { date +%s%3N; }
+seconds() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+started=$(ms)
+times=()
+# `phase KEY "what it does"`: ends the phase before it (its time goes into the summary at the end).
+phase() {
+  local now; now=$(ms)
+  [[ -n "${phase_key:-}" ]] && times+=("$phase_key $(seconds $((now - phase_start))) s")
+  phase_key="$1"; phase_start=$now
+  [[ -n "${2:-}" ]] && echo "== $2"
+  return 0
+}
 # A fresh clone works with `npm test` alone: the system packages first (installed when
 # this user can; otherwise one install line and a stop), then the npm dependencies.
-echo "== system packages (scripts/system-packages.txt)"; bash scripts/setup-system.sh test
+phase system "system packages (scripts/system-packages.txt)"; bash scripts/setup-system.sh test
 if [[ ! -f node_modules/.package-lock.json ]]; then
-  echo "== npm ci (no node_modules yet; the tests need no Electron binary, so none is downloaded)"
+  phase npm-ci "npm ci (no node_modules yet; the tests need no Electron binary, so none is downloaded)"
   ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-1}" npm ci --no-audit --no-fund
 fi
-echo "== type-check"; npm run --silent typecheck
-echo "== lint"; npx eslint .
-echo "== build (electron-vite, vkey bundle)"; npx electron-vite build -c electron.config.ts >/dev/null; node scripts/build-cli.mjs
-mapfile -t files < <(find tests/unit tests/integration tests/e2e -name '*.test.ts' 2>/dev/null | sort)
-echo "== tests (${#files[@]} files)"
-exec scripts/with-keyring.sh node --import tsx --test --test-concurrency=2 --test-reporter=spec "${files[@]}"
+if [[ $# -eq 0 ]]; then
+  # Three single-threaded jobs side by side (two cores); each one's output is shown when all end.
+  phase checks "type-check, lint and build (electron-vite, vkey bundle), side by side"
+  logs="$(mktemp -d)"
+  # `job NAME COMMAND…` in the background: its output in $logs/NAME, its time in $logs/NAME.ms.
+  job() { local name=$1 start; shift; start=$(ms); { "$@"; } >"$logs/$name" 2>&1; local rc=$?; echo $(($(ms) - start)) >"$logs/$name.ms"; return $rc; }
+  build() { npx electron-vite build -c electron.config.ts >/dev/null && node scripts/build-cli.mjs; }
+  job type-check npm run --silent typecheck & typecheck=$!
+  job lint npx eslint . & lint=$!
+  job build build & building=$!
+  failed=()
+  for each in type-check:$typecheck lint:$lint build:$building; do
+    name=${each%%:*}
+    wait "${each#*:}" || failed+=("$name")
+    [[ -s "$logs/$name" ]] && { echo "-- $name"; cat "$logs/$name"; }
+    times+=("$name $(seconds "$(cat "$logs/$name.ms" 2>/dev/null || echo 0)") s")
+  done
+  rm -rf "$logs"
+  if [[ ${#failed[@]} -gt 0 ]]; then echo "npm test: ${failed[*]} failed (above); no tests were run." >&2; exit 1; fi
+fi
+
+# One folder for this run, removed at the end whatever happens: the tests' temp folders
+# (TMPDIR, which must be empty again when they end), the simulator's demo key material made
+# once for all tests, and the ports reserved for servers that restart (tests/helpers/ports.ts).
+# 0711: PostgreSQL runs as the postgres user and must reach its cluster folder inside.
+run_dir="$(mktemp -d "${TMPDIR:-/tmp}/vkey-test-run-XXXXXX")"
+trap 'rm -rf "$run_dir"' EXIT
+chmod 0711 "$run_dir"
+mkdir -m 0711 "$run_dir/tmp"
+export VKEY_TEST_RUN_DIR="$run_dir" TMPDIR="$run_dir/tmp"
+
+phase material "simulator key material (made once, copied into each test's simulator folder)"
+node --import tsx tests/helpers/sim-material.ts "$run_dir/sim-material"
+export VKEY_TEST_SIM_MATERIAL="$run_dir/sim-material"
+
+if [[ $# -gt 0 ]]; then files=("$@"); else mapfile -t files < <(find tests/unit tests/integration tests/e2e -name '*.test.ts' 2>/dev/null | sort); fi
+phase tests "tests (${#files[@]} files)"
+status=0
+scripts/with-keyring.sh node --import tsx --test --test-concurrency="${VKEY_TEST_CONCURRENCY:-4}" \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=./tests/helpers/timing-reporter.mjs --test-reporter-destination="$run_dir/timing.txt" \
+  "${files[@]}" || status=$?
+head -n 11 "$run_dir/timing.txt" 2>/dev/null || true
+
+# Nothing left behind: every folder a test made under TMPDIR is gone (tsx's compile cache aside).
+phase leftovers
+mapfile -t left < <(find "$TMPDIR" -mindepth 1 -maxdepth 1 ! -name 'tsx-*' -printf '%f\n' | sort)
+if [[ ${#left[@]} -gt 0 ]]; then
+  echo "tests left ${#left[@]} item(s) in their temp folder (removed now): ${left[*]:0:20}" >&2
+  [[ $status -eq 0 ]] && status=1
+fi
+phase ""
+summary=$(printf '%s, ' "${times[@]}")
+echo "== npm test: $(seconds $(($(ms) - started))) s in all (${summary%, }); exit $status"
+exit "$status"

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
+import type { Simulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
 import { filesUnder, findSecretsInClear } from '../helpers/depot-env'
 import { fleetCarData, fleetVin, importFleet, issueToken, simulatorBack, simulatorOnly, simulatorWithVehicle, VIN } from './flows'
@@ -45,6 +46,16 @@ async function batchBadges(app: App): Promise<Record<string, string>> {
   return app.page.locator('tbody tr').evaluateAll((rows) =>
     Object.fromEntries(rows.map((row) => [row.getAttribute('data-vin') ?? '', row.querySelector('[data-batch-state]')?.getAttribute('data-batch-state') ?? ''])),
   )
+}
+
+/**
+ * The app also retries the queue on its own every 15 s. On a loaded machine one of those
+ * rounds can start between the simulator coming back and the press: held answers (1 s each)
+ * keep it under way until the press, which then joins it and reports what it sent, instead
+ * of finding the queue already empty ("0 sent").
+ */
+function holdAnswers(sim: Simulator): void {
+  sim.faults.latencyMs = 1000
 }
 
 /**
@@ -225,6 +236,7 @@ test('offline queue: a request made with the server down is queued, and "Send no
   // The simulator comes back where the profile points (or, if a parallel test took that port, elsewhere).
   const again = await simulatorBack(app, dir, port)
   t.after(() => again.close())
+  holdAnswers(again)
   assert.equal(await sendNow(app), 1)
   await row.locator('.badge--issued').waitFor()
   await banner.getByText('Queue sent').waitFor()
@@ -262,6 +274,7 @@ test('batch offline: with the server down the vehicles end queued, the banner ap
 
   const again = await simulatorBack(app, dir, port)
   t.after(() => again.close())
+  holdAnswers(again)
   assert.equal(await sendNow(app), 3)
   await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-status="issued"]').length === 3)
   assert.equal(again.requests.filter((r) => r.method === 'POST').length, 3, 'one request per vehicle')

@@ -28,6 +28,7 @@ import { defaultSimulatorDir } from '../../electron/core/depot'
 import { createHandlers, type HandlerHost } from '../../electron/app/handlers'
 import { dispatch, type EventSink } from '../../electron/app/ipc-dispatch'
 import { channelMethods, eventMethods } from '../../shared/ipc/channels'
+import { seedSimulatorDir } from '../helpers/sim-material'
 import type { Channel, InputOf, OutputOf, Result } from '../../shared/ipc/contract'
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)))
@@ -225,6 +226,8 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
     const dataDir = await mkdtemp(join(tmpdir(), 'vkd-e2e-'))
     // As the app's main process does before Chromium writes its profile there.
     adoptDataFolder(dataDir)
+    // "Try the simulator" finds this run's demo material beside the data folder (made once: sim-material.ts).
+    await seedSimulatorDir(defaultSimulatorDir(dataDir))
     const dialogs = new DialogDouble()
     const clipboard = new MemoryClipboard()
     const contextOptions = {

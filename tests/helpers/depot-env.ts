@@ -17,6 +17,8 @@ import { createHandlers, type HandlerHost } from '../../electron/app/handlers'
 import type { EventSink } from '../../electron/app/ipc-dispatch'
 import type { Clipboard } from '../../electron/app/app-deps'
 import { startSimulator, type Simulator } from '../../electron/core/simulator'
+import { reservedPort } from './ports'
+import { seedSimulatorDir } from './sim-material'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
 
@@ -36,12 +38,17 @@ export interface TestDepot {
 
 /**
  * A data folder with a simulator profile "sim" (default) and the demo partner
- * certificate imported, exactly as a user would set it up with `vkey`.
+ * certificate imported, exactly as a user would set it up with `vkey`. The simulator's
+ * folder (beside the data folder) starts with this run's demo material (sim-material.ts).
+ * `restartable`: the simulator listens on a port reserved for this test (ports.ts), so the
+ * test may close it and start it again on the same port.
  */
-export async function setupDepot(t: TestContext, options: { latencyMs?: number; profile?: boolean; extraClientCas?: string[] } = {}): Promise<TestDepot> {
+export async function setupDepot(t: TestContext, options: { latencyMs?: number; profile?: boolean; extraClientCas?: string[]; restartable?: boolean } = {}): Promise<TestDepot> {
   const root = await tempFolder(t)
   const dataDir = join(root, 'data')
-  const simulator = await startSimulator({ dir: defaultSimulatorDir(dataDir), port: 0, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.extraClientCas ? { extraClientCas: options.extraClientCas } : {}) })
+  const dir = await seedSimulatorDir(defaultSimulatorDir(dataDir))
+  const port = options.restartable ? await reservedPort() : 0
+  const simulator = await startSimulator({ dir, port, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.extraClientCas ? { extraClientCas: options.extraClientCas } : {}) })
   t.after(() => simulator.close())
   const depot = await Depot.open({ dataDir, store: openStore(dataDir), clientOptions: { retryBaseDelayMs: 5 } })
   t.after(() => depot.close())
@@ -84,7 +91,19 @@ export interface CliResult {
 }
 
 /** Runs `vkey` in this process with captured streams (fast; same code as the binary); `now` moves its clock. */
-export async function vkey(args: string[], env: NodeJS.ProcessEnv, stdin = '', now?: () => Date): Promise<CliResult> {
+export function vkey(args: string[], env: NodeJS.ProcessEnv, stdin = '', now?: () => Date): Promise<CliResult> {
+  return vkeyRunning(args, env, stdin, now).done
+}
+
+/** A `vkey` run still going: what it printed so far, and its result when it ends. */
+export interface RunningCli {
+  stdout(): string
+  stderr(): string
+  done: Promise<CliResult>
+}
+
+/** `vkey` as above, with its output readable while it runs (a test waits for a line, not for a time). */
+export function vkeyRunning(args: string[], env: NodeJS.ProcessEnv, stdin = '', now?: () => Date): RunningCli {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   const out: Buffer[] = []
@@ -92,8 +111,9 @@ export async function vkey(args: string[], env: NodeJS.ProcessEnv, stdin = '', n
   stdout.on('data', (c: Buffer) => out.push(c))
   stderr.on('data', (c: Buffer) => err.push(c))
   const io: CliIo = { stdout, stderr, stdin: Readable.from([Buffer.from(stdin)]), env, isTty: false, ...(now ? { now } : {}) }
-  const code = await runCli(args, io)
-  return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
+  const text = (chunks: Buffer[]) => () => Buffer.concat(chunks).toString('utf8')
+  const done = runCli(args, io).then((code) => ({ code, stdout: text(out)(), stderr: text(err)() }))
+  return { stdout: text(out), stderr: text(err), done }
 }
 
 /** Runs the real `vkey` binary (scripts/vkey.mjs, as `npx vkey` does) in a child process. */

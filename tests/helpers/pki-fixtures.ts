@@ -1,31 +1,18 @@
 /**
- * Test fixtures for the PSA simulator and client: key material made once per test process
- * (RSA key generation is the slow part) and copied into each test's own temp folder.
+ * Test fixtures for the PSA simulator and client: key material made once per test run
+ * (RSA key generation is the slow part; tests/helpers/sim-material.ts) and copied into each
+ * test's own temp folder.
  */
-import { rmSync } from 'node:fs'
-import { cp, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { createCa, issueCertificate, issuePartnerCertificate, type Issued } from '../../electron/core/pki'
-import { demoPartnerCredentials, loadSimulatorMaterial, startSimulator, type Simulator, type SimulatorOptions } from '../../electron/core/simulator'
+import { demoPartnerCredentials, startSimulator, type Simulator, type SimulatorOptions } from '../../electron/core/simulator'
 import type { PartnerCredentials } from '../../electron/core/psa-client'
+import { seedSimulatorDir } from './sim-material'
 
 const DAY = 24 * 60 * 60 * 1000
-
-let template: Promise<string> | undefined
-
-/** A folder holding complete simulator material, made once per process. */
-function materialTemplate(): Promise<string> {
-  template ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'vkd-sim-template-'))
-    // 'exit' handlers run synchronously: an async rm there never finishes.
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-    await loadSimulatorMaterial(join(dir, 'sim'))
-    return join(dir, 'sim')
-  })()
-  return template
-}
 
 /** A fresh temp folder for one test, removed after it. */
 export async function tempDir(t: TestContext, prefix = 'vkd-test-'): Promise<string> {
@@ -36,9 +23,7 @@ export async function tempDir(t: TestContext, prefix = 'vkd-test-'): Promise<str
 
 /** A simulator folder inside this test's temp folder, pre-filled with the shared material. */
 export async function simulatorDir(t: TestContext): Promise<string> {
-  const dir = join(await tempDir(t), 'sim')
-  await cp(await materialTemplate(), dir, { recursive: true, preserveTimestamps: true })
-  return dir
+  return seedSimulatorDir(join(await tempDir(t), 'sim'))
 }
 
 /** Starts a simulator on a random 127.0.0.1 port in this test's own folder; closed after the test. */

@@ -1,18 +1,20 @@
 /**
  * A real PostgreSQL (Debian's `postgresql` package) for the fleet tests: a throw-away cluster
- * in a temp folder on a free port, TLS on with an openssl-made CA and server certificate.
+ * (a copy of one initdb made once per run) in a temp folder, on a port reserved for it
+ * (ports.ts), TLS on with an openssl-made CA and server certificate.
  * PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user
  * (the folder is chowned to it and the server runs through `runuser`). `close()` stops the
  * server and removes the folder.
  */
 import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { existsSync, rmSync } from 'node:fs'
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { reservedPort } from './ports'
+import { waitUntil } from './wait'
 
 const run = promisify(execFile)
 
@@ -37,17 +39,6 @@ export interface TestPostgres {
   close(): Promise<void>
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
-}
-
 async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined
   const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim())
@@ -70,18 +61,65 @@ async function makeCertificates(dir: string): Promise<void> {
   await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext'])
 }
 
+const INITDB_ARGS = ['-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8']
+let template: Promise<string> | undefined
+
+/**
+ * An empty cluster (initdb's output) that each test's cluster is copied from: initdb runs once
+ * per test run, not once per test. Under scripts/test.sh it lives in the run's folder and the
+ * first process that needs it makes it (the others wait for its READY mark); a file run on
+ * its own makes it once per process, removed when the process exits.
+ */
+function clusterTemplate(owner: { uid: number; gid: number } | undefined): Promise<string> {
+  template ??= (async () => {
+    const runDir = process.env.VKEY_TEST_RUN_DIR
+    let dir: string
+    if (runDir) {
+      dir = join(runDir, 'pg-template')
+      const made = await mkdir(dir, { mode: 0o700 }).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') return false
+          throw error
+        },
+      )
+      if (!made) {
+        await waitUntil(() => existsSync(join(dir, 'READY')) || existsSync(join(dir, 'FAILED')), `the template cluster another test process makes in ${dir}`, { timeoutMs: 120_000, everyMs: 50 })
+        if (existsSync(join(dir, 'FAILED'))) throw new Error(`initdb failed in another test process: ${await readFile(join(dir, 'FAILED'), 'utf8')}`)
+        return join(dir, 'data')
+      }
+    } else {
+      dir = await mkdtemp(join(tmpdir(), 'vkey-pg-template-'))
+      // 'exit' handlers run synchronously: an async rm there never finishes.
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    }
+    try {
+      if (owner) await chown(dir, owner.uid, owner.gid)
+      await pgRun(owner, 'initdb', ['-D', join(dir, 'data'), ...INITDB_ARGS])
+    } catch (error) {
+      await writeFile(join(dir, 'FAILED'), String(error))
+      throw error
+    }
+    await writeFile(join(dir, 'READY'), '')
+    return join(dir, 'data')
+  })()
+  return template
+}
+
 /** Starts a fresh cluster; `tls: false` gives a server that offers no TLS at all. */
 export async function startPostgres(options: { tls?: boolean } = {}): Promise<TestPostgres> {
   const tls = options.tls !== false
   const root = await mkdtemp(join(tmpdir(), 'vkey-pg-'))
   const owner = await postgresIds()
   const data = join(root, 'data')
-  const port = await freePort()
+  // Reserved for the run, outside the OS's ephemeral range: stop() and start() reuse it safely.
+  const port = await reservedPort()
   let running = false
   try {
     if (owner) await chown(root, owner.uid, owner.gid)
     await chmod(root, 0o700)
-    await pgRun(owner, 'initdb', ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8'])
+    // A copy of the run's empty cluster, owner and modes kept (as initdb would have made it).
+    await run('cp', ['-a', await clusterTemplate(owner), data])
     const certs = join(root, 'certs')
     await run('mkdir', ['-p', certs])
     await makeCertificates(certs)

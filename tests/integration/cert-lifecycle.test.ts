@@ -30,7 +30,8 @@ interface Setup extends TestDepot {
 async function setup(t: TestContext): Promise<Setup> {
   const work = await tempFolder(t, 'vkey-ca-')
   const ca = await makeTestCa(work)
-  const depot = await setupDepot(t, { extraClientCas: [ca.certPem] })
+  // Restartable: one test starts a stricter simulator on the same port.
+  const depot = await setupDepot(t, { extraClientCas: [ca.certPem], restartable: true })
   const { login, password, p12Passphrase } = depot.simulator.material.credentials
   return { ...depot, ca, work, login, secrets: [password, p12Passphrase] }
 }

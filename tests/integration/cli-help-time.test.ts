@@ -15,6 +15,7 @@ import { promisify } from 'node:util'
 import { COMMANDS } from '../../electron/cli/spec'
 import { formatLocal } from '../../shared/time'
 import { carDataJson, ROOT, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
+import { seedSimulatorDir } from '../helpers/sim-material'
 
 const run = promisify(execFile)
 
@@ -47,7 +48,8 @@ test('vkey help lists every command; vkey help COMMAND and vkey COMMAND --help s
 test("the simulator's Next: line, run exactly as printed, sets up a profile that gets a token", async (t) => {
   const root = await tempFolder(t)
   const env = { ...process.env, VKEY_HOME: join(root, 'home') }
-  const simulator = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--dir', join(root, 'sim'), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const simDir = await seedSimulatorDir(join(root, 'sim'))
+  const simulator = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--dir', simDir, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => simulator.kill('SIGTERM'))
   let banner = ''
   simulator.stdout.setEncoding('utf8')

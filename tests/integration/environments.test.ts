@@ -16,6 +16,7 @@ import { parseHandoverPayload } from '../../shared/qr-payload'
 import { handoverPayloadOf } from '../../electron/core/handover-payload'
 import { dispatch } from '../../electron/app/ipc-dispatch'
 import { carDataJson, ROOT, setupDepot, tempFolder, testHandlers, vinFor, vkey } from '../helpers/depot-env'
+import { seedSimulatorDir } from '../helpers/sim-material'
 import { wrongCaPartner } from '../helpers/pki-fixtures'
 
 const run = promisify(execFile)
@@ -111,7 +112,8 @@ test('production keys have no env key in the payload; pre-production keys say so
 /** Starts `vkey simulator --host HOST`, reads its banner, stops it with SIGTERM and returns all it printed. */
 async function simulatorBanner(t: TestContext, host: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
   const root = await tempFolder(t, 'vkey-sim-host-')
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--host', host, '--port', '0', '--dir', join(root, 'sim')], { env: { ...process.env, VKEY_HOME: join(root, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const dir = await seedSimulatorDir(join(root, 'sim'))
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--host', host, '--port', '0', '--dir', dir], { env: { ...process.env, VKEY_HOME: join(root, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] })
   const closed = once(child, 'close')
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')

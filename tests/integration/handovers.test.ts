@@ -14,7 +14,8 @@ import { summaryOf } from '../../electron/app/views'
 import { Depot } from '../../electron/core/depot'
 import { startSimulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
-import { carDataJson, filesUnder, findSecretsInClear, ROOT, setupDepot, testHandlers, vinFor, vkey, writeVehicleFiles } from '../helpers/depot-env'
+import { carDataJson, filesUnder, findSecretsInClear, ROOT, setupDepot, testHandlers, vinFor, vkey, vkeyRunning, writeVehicleFiles } from '../helpers/depot-env'
+import { waitUntil } from '../helpers/wait'
 
 const run = promisify(execFile)
 
@@ -56,9 +57,15 @@ test('a batch of 200 vehicles through 503s and a 429 burst ends with exactly one
   await writeFile(badVin, carDataJson('VF3OOPS'))
 
   simulator.faults.statuses.push(503, 503, 200, 503, 503, 503, 200, 503)
-  simulator.faults.burstPerSecond = 40
   simulator.faults.retryAfterSeconds = 1
-  const result = await vkey(['batch', ...files, many, broken, badBase64, badVin, '--duration', '8h', '--concurrency', '8', '--json'], env)
+  const batch = vkey(['batch', ...files, many, broken, badBase64, badVin, '--duration', '8h', '--concurrency', '8', '--json'], env)
+  // Once the scripted answers are out, a burst limit any machine exceeds with 8 requests at
+  // once, however loaded (a busy one may never send 40 a second); after its first 429, 40.
+  await waitUntil(() => simulator.faults.statuses.length === 0, 'the scripted answers')
+  simulator.faults.burstPerSecond = 3
+  await waitUntil(() => simulator.stats.byStatus[429], 'a 429 from the burst limit')
+  simulator.faults.burstPerSecond = 40
+  const result = await batch
   const summary = JSON.parse(result.stdout) as BatchJson
   assert.equal(result.code, 2, 'non-zero: some files were malformed')
   assert.equal(summary.issued.length, 200, `issued ${summary.issued.length}; failed: ${JSON.stringify(summary.failed.slice(0, 3))}`)
@@ -82,8 +89,7 @@ test('a batch killed with SIGKILL half-way and run again ends with one token per
   const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 80)
   const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'batch', ...files, '--duration', '4h', '--concurrency', '4'], { env, stdio: 'ignore' })
   const exited = new Promise((resolve) => child.on('exit', resolve))
-  const deadline = Date.now() + 60_000
-  while (simulator.stats.tokensIssued < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  await waitUntil(() => simulator.stats.tokensIssued >= 30, 'the first 30 keys', { timeoutMs: 60_000 })
   child.kill('SIGKILL')
   await exited
   const before = simulator.stats.tokensIssued
@@ -109,7 +115,7 @@ test('a batch killed with SIGKILL half-way and run again ends with one token per
 })
 
 test('a request made while the server is unreachable is queued, then sent exactly once when it comes back', async (t) => {
-  const { env, dataDir, simulator } = await setupDepot(t)
+  const { env, dataDir, simulator } = await setupDepot(t, { restartable: true })
   const port = simulator.port
   const file = join(dataDir, '..', 'car.json')
   await writeFile(file, carDataJson(vinFor(7)))
@@ -130,12 +136,13 @@ test('a request made while the server is unreachable is queued, then sent exactl
   const queue = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; qr: string }[]
   assert.deepEqual(queue.map((q) => q.id), [id])
 
-  // `vkey queue flush --watch` keeps trying; the simulator comes back on the same port.
-  const watching = vkey(['queue', 'flush', '--watch', '--interval', '0.3'], env)
-  await new Promise((r) => setTimeout(r, 500))
+  // `vkey queue flush --watch` keeps trying; once it has found the server down, the simulator
+  // comes back on the same port (reserved for this test: nothing else takes it meanwhile).
+  const watching = vkeyRunning(['queue', 'flush', '--watch', '--interval', '0.3'], env)
+  await waitUntil(() => /1 still waiting for the network/.test(watching.stdout()), 'a first round with the server down')
   const back = await startSimulator({ dir: simulator.material.dir, port })
   t.after(() => back.close())
-  const flushed = await watching
+  const flushed = await watching.done
   assert.equal(flushed.code, 0, flushed.stderr)
   assert.match(flushed.stdout, /1 sent/)
   listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
@@ -249,8 +256,7 @@ test('the app resumes a batch that a killed vkey process left unfinished, withou
   const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 40)
   const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'batch', ...files, '--duration', '4h', '--concurrency', '2'], { env, stdio: 'ignore' })
   const exited = new Promise((resolve) => child.on('exit', resolve))
-  const deadline = Date.now() + 60_000
-  while (simulator.stats.tokensIssued < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  await waitUntil(() => simulator.stats.tokensIssued >= 10, 'the first 10 keys', { timeoutMs: 60_000 })
   child.kill('SIGKILL')
   await exited
 

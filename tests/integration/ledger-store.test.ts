@@ -117,7 +117,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
 )
 
 test('property: under random interleavings of two depots, the ledger holds exactly the keys PSA issued, one live key per car, each covering its window', async (t) => {
-  const { dataDir, simulator: first } = await setupDepot(t)
+  const { dataDir, simulator: first } = await setupDepot(t, { restartable: true })
   // PSA and the depots share one clock, which the 'later' action moves (hours pass).
   let offsetMs = 0
   const now = () => new Date(Date.now() + offsetMs)

@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import { createServer as createHttpsServer } from 'node:https'
 import { VkError, type ErrorCode } from '../../shared/errors'
 import { PsaClient, basicAuthorization, buildTokenRequest, type PartnerCredentials, type PsaClientOptions, type RetryInfo } from '../../electron/core/psa-client'
 import { loadSimulatorMaterial, startSimulator, verifyTokenSignature, type RawRequestCapture, type Simulator } from '../../electron/core/simulator'
 import { demoCredentials, expiredPartner, otherCa, serverCertificate, simulatorDir, testSimulator, wrongCaPartner } from '../helpers/pki-fixtures'
+import { reservedPort } from '../helpers/ports'
 import type { TestContext } from 'node:test'
 
 const input = { carData: 'Q2FyRGF0YQ==', carDataSignature: 'U2lnbmF0dXJl', durationSeconds: 3600 }
@@ -281,12 +281,8 @@ test('429 with a Retry-After beyond the cap fails at once, saying when to try ag
 
 test('connection refused is retried (nothing was sent), then network.unreachable', async (t) => {
   const sim = await testSimulator(t)
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
+  // A port nothing listens on: reserved for this test and outside the range the OS hands out.
+  const port = await reservedPort()
   const { sleep, waits } = fakeSleep()
   const error = await rejection(client(t, demoCredentials(sim, { baseUrl: `https://127.0.0.1:${port}/connectedcar/v3` }), { sleep }).requestToken(input))
   assert.equal(error.code, 'network.unreachable')

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises'
+import { mkdtemp, mkdir, readFile, rm, writeFile, chmod, chown } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -336,7 +336,7 @@ describe('importCarDataFiles / readCarDataStdin', () => {
     await chmod(locked, 0o000)
     // root reads every file, so as root the import runs in a child process as "nobody".
     const asNobody = process.getuid?.() === 0
-    const result = asNobody ? importAsNobody(locked) : await importCarDataFiles([locked])
+    const result = asNobody ? await importAsNobody(locked) : await importCarDataFiles([locked])
     const issue = onlyIssue(result)
     assert.equal(issue.code, 'input.file')
     assert.match(issue.message, /permission denied/)
@@ -379,11 +379,20 @@ describe('importCarDataFiles / readCarDataStdin', () => {
   })
 })
 
-/** Runs importCarDataFiles in a child process with uid/gid 65534 and returns its result. */
-function importAsNobody(path: string): ImportResult {
+/**
+ * Runs importCarDataFiles in a child process with uid/gid 65534 and returns its result. The
+ * child gets a home and temp folder of its own (tsx keeps its cache there), removed after.
+ */
+async function importAsNobody(path: string): Promise<ImportResult> {
   const module = new URL('../../electron/core/cardata-files.ts', import.meta.url).href
   const script = `const m = await import(${JSON.stringify(module)}); process.stdout.write(JSON.stringify(await m.importCarDataFiles([${JSON.stringify(path)}])))`
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } })
-  assert.equal(child.status, 0, child.stderr)
-  return JSON.parse(child.stdout) as ImportResult
+  const home = await mkdtemp(join(tmpdir(), 'vk-nobody-'))
+  try {
+    await chown(home, 65534, 65534)
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: home, TMPDIR: home } })
+    assert.equal(child.status, 0, child.stderr)
+    return JSON.parse(child.stdout) as ImportResult
+  } finally {
+    await rm(home, { recursive: true, force: true })
+  }
 }
