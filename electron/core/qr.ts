@@ -6,7 +6,7 @@
  * (QRCode.create); the PNG is written here as 1-bit greyscale (png-1bit.ts says why: ≈ 1 ms
  * instead of ≈ 26 ms), the SVG is qrcode's own. A key from a test environment (simulator,
  * pre-production, custom endpoint) gets a black band above and below the code with the
- * environment's mark (shared/environment-mark.ts) in white capitals; the quiet zone stays
+ * environment's mark (shared/environment-marker.ts) in white capitals; the quiet zone stays
  * white, so the code scans as before. Production codes are unmarked.
  */
 
