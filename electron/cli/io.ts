@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream'
 import { isVkError, VkError } from '../../shared/errors'
 import { escapeForTerminal } from '../../shared/terminal-text'
 import { watchSignals, type Interruption } from './interrupt'
+import { wipeAfter } from '../core/secret-bytes'
 
 export interface CliIo {
   stdout: Writable
@@ -55,23 +56,6 @@ const SECRET_LIMIT_BYTES = 64 * 1024
 
 /** How to give a secret on standard input, for the messages below. */
 const PIPE_IT_IN = 'pipe it in (`printf %s "$SECRET" |` before the command) or read it from a file (`< secret-file` after it)'
-
-/**
- * Runs `use` with a `hold` that marks buffers holding secrets (a certificate's key, a
- * password read from standard input); they are zeroed when `use` ends, whether it returns
- * or throws.
- */
-export async function wipeAfter<T>(use: (hold: (bytes: Buffer) => Buffer) => Promise<T>): Promise<T> {
-  const held: Buffer[] = []
-  try {
-    return await use((bytes) => {
-      held.push(bytes)
-      return bytes
-    })
-  } finally {
-    for (const bytes of held) bytes.fill(0)
-  }
-}
 
 /**
  * Reads all of standard input for `option` (a secret), at most `limit` bytes; each chunk

@@ -8,6 +8,7 @@
 import { basename } from 'node:path'
 import { certificateStatus, requestCertificate } from '../../core/cert-service'
 import { readRegularFile } from '../../core/regular-file'
+import { wipeAfter } from '../../core/secret-bytes'
 import { writeFileAtomic } from '../../core/secure-files'
 import { profileViewOf } from '../views'
 import type { Feature, HandlerContext } from './context'
@@ -17,19 +18,16 @@ export function certificatesFeature({ depot, deps, files }: HandlerContext): Fea
     handlers: {
       async 'certificate:import'(input) {
         const certPath = files.pathOf(input.certificate)
-        const bytes = await readRegularFile(certPath, { hint: 'Choose the certificate file itself.', field: 'certificate' })
         const keyPath = input.key ? files.pathOf(input.key) : undefined
-        const keyBytes = keyPath ? await readRegularFile(keyPath, { hint: 'Choose the key file itself.', field: 'key' }) : undefined
-        try {
-          return await depot.importCertificate(input.profile, {
+        return wipeAfter(async (hold) => {
+          const bytes = hold(await readRegularFile(certPath, { hint: 'Choose the certificate file itself.', field: 'certificate' }))
+          const keyBytes = keyPath ? hold(await readRegularFile(keyPath, { hint: 'Choose the key file itself.', field: 'key' })) : undefined
+          return depot.importCertificate(input.profile, {
             file: { name: basename(certPath), bytes },
             ...(keyPath && keyBytes ? { key: { name: basename(keyPath), bytes: keyBytes } } : {}),
             ...(input.passphrase !== undefined ? { passphrase: input.passphrase } : {}),
           })
-        } finally {
-          bytes.fill(0)
-          keyBytes?.fill(0)
-        }
+        })
       },
       async 'ca:import'(input) {
         const caPem = (await readRegularFile(files.pathOf(input.ca), { hint: 'Choose the CA certificate file itself.', field: 'ca' })).toString('utf8')
