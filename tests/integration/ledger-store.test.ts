@@ -129,7 +129,7 @@ test('property: under random interleavings of two depots, the ledger holds exact
   const depots = await Promise.all([0, 1].map(() => Depot.open({ dataDir, store: openStore(dataDir), now, clientOptions: { retryBaseDelayMs: 5 } })))
   t.after(async () => {
     await Promise.all(depots.map((d) => d.close()))
-    if (simulator.port !== -1) await simulator.close()
+    if (simulator.port > 0) await simulator.close()
   })
   const ids = await depots[0]!.addVehicles({ vehicles: cars, issues: [] })
 
@@ -144,10 +144,15 @@ test('property: under random interleavings of two depots, the ledger holds exact
       if (queued) await depot.cancelQueued(queued.id)
     } else if (a.kind === 'later') offsetMs += a.hours * 3600_000
     else if (a.kind === 'offline' && simulator.port === port) {
-      issuedBefore += simulator.stats.tokensIssued
-      await simulator.close()
+      // Marked stopped before the await: the other action of the same step sees it at once.
+      const stopping = simulator
       simulator = { port: -1 } as Simulator
-    } else if (a.kind === 'online' && simulator.port === -1) simulator = await startSimulator({ dir: first.material.dir, port, now })
+      issuedBefore += stopping.stats.tokensIssued
+      await stopping.close()
+    } else if (a.kind === 'online' && simulator.port === -1) {
+      simulator = { port: -2 } as Simulator // starting: the other action of the same step leaves it be
+      simulator = await startSimulator({ dir: first.material.dir, port, now })
+    }
   }
 
   await fc.assert(
