@@ -38,6 +38,9 @@ export const errorCodes = [
   /** Another live VK Depot process holds a lock or uses the vault. */
   'config.busy',
   'config.fleet',
+  // the fleet (exit 7)
+  /** Another laptop of the fleet holds a live key that covers the window (or is asking PSA right now): nothing was sent. */
+  'fleet.held',
   // PSA refused the request (exit 4)
   'psa.bad-request',
   'psa.unauthorized',
@@ -90,6 +93,14 @@ export interface RateLimitInfo {
   retryAfterSeconds?: number
 }
 
+/** Who holds a vehicle on another laptop of the fleet (the fleet's claim refused a request). */
+export interface FleetHolder {
+  technician: string
+  laptop: string
+  /** ISO UTC; absent while that laptop's request to PSA is in flight. */
+  expires?: string
+}
+
 export interface VkErrorDetails {
   /** File the problem is in, when there is one. */
   file?: string
@@ -97,6 +108,8 @@ export interface VkErrorDetails {
   field?: string
   psa?: PsaErrorDetails
   rateLimit?: RateLimitInfo
+  /** 'fleet.held': who holds the vehicle, and until when. */
+  holder?: FleetHolder
 }
 
 /** A failure with a stable code and a message that says what to do next. */
@@ -132,12 +145,16 @@ export function toErrorView(error: unknown): ErrorView {
 /** Exit status when the request could not reach PSA and was queued, to be sent once later. */
 export const EXIT_QUEUED = 6
 
-/** CLI exit status for an error code: 2 input, 3 configuration or storage, 4 PSA refusal, 5 network/server (6: queued, see EXIT_QUEUED). */
+/** Exit status when another laptop of the fleet holds the vehicle: nothing was sent (`--new` asks anyway). */
+export const EXIT_FLEET_HELD = 7
+
+/** CLI exit status for an error code: 2 input, 3 configuration or storage, 4 PSA refusal, 5 network/server, 7 held by another laptop of the fleet (6: queued, see EXIT_QUEUED). */
 export function exitCodeFor(code: ErrorCode): number {
   if (code === 'usage' || code.startsWith('input.')) return 2
   if (code.startsWith('config.') || code.startsWith('storage.')) return 3
   if (code.startsWith('psa.')) return 4
   if (code.startsWith('server.') || code.startsWith('network.') || code.startsWith('tls.')) return 5
+  if (code.startsWith('fleet.')) return EXIT_FLEET_HELD
   if (code === 'cancelled') return 130
   if (code === 'not-found') return 2
   return 1

@@ -118,6 +118,8 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
       ...TIMING_HELP,
       '--new            ask PSA for another key even when the live one covers the window (the old one stays valid until it expires)',
       'Offline: the request is queued (exit 6) and sent once by `vkey queue flush` or the app; --qr is written then.',
+      'In a fleet (docs/fleet.md): when another laptop holds a live key that covers the window, nothing is sent and vkey exits 7',
+      '  naming who holds it and until when; --new asks anyway and marks that key superseded fleet-wide.',
     ],
     example: 'vkey token --cardata car.json --duration 8h --qr car.png',
   },
@@ -127,7 +129,7 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     summary: 'many tokens, with progress; run it again after a crash to resume',
    
     positionals: { min: 1, max: Infinity, name: 'FILE' },
-    details: [...TIMING_HELP, '--out FOLDER   writes one QR PNG per vehicle there'],
+    details: [...TIMING_HELP, '--out FOLDER   writes one QR PNG per vehicle there', 'In a fleet, vehicles another laptop holds are not sent: they count as failed, with who holds them (exit 7).'],
     example: 'vkey batch exports/*.json --until 18:00 --out qr/',
   },
   { name: 'list', synopsis: 'list [--json] [--fleet]', summary: 'the handovers, newest first', positionals: { min: 0, max: 0 }, example: 'vkey list' },
@@ -220,7 +222,8 @@ export function overviewHelp(): string {
     '`vkey help COMMAND` (or --help after any command, e.g. `vkey token --help`) shows its options and an example.',
     'Data folder: VKEY_HOME, or the folder the desktop app uses. Exit codes: 0 ok, 2 bad input,',
     '3 configuration, keychain or storage, 4 PSA refused the request, 5 network, TLS or server failure,',
-    '6 queued (PSA unreachable: sent once later by `vkey queue flush` or the app), 130 interrupted.',
+    '6 queued (PSA unreachable: sent once later by `vkey queue flush` or the app), 7 another laptop of the',
+    'fleet holds a live key for the vehicle (nothing sent; --new asks anyway), 130 interrupted.',
     '',
   ].join('\n')
 }

@@ -43,6 +43,7 @@ export const ErrorViewSchema = z.object({
         retryAfterSeconds: z.number().optional(),
       })
       .optional(),
+    holder: z.object({ technician: z.string(), laptop: z.string(), expires: z.string().optional() }).optional(),
   }),
 })
 
