@@ -11,6 +11,7 @@ import type { HandoverDetail, HandoverSummary, ImportSummary, ProfileView, Setti
 import type { Environment } from '../../shared/profile'
 import type { HandlerDeps } from './app-deps'
 import { certificateRequestHandlers } from './cert-handlers'
+import { fleetHandlers } from './fleet-handlers'
 import { exportAuditCsv } from './audit'
 import { BatchRunner } from './batch'
 import { importCarDataFiles } from './cardata-files'
@@ -390,6 +391,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
       notify(['*'])
       return { profiles: report.profiles.length, records: report.records, unreadable: report.unreadable }
     },
+    ...fleetHandlers(depot, { pathOf, notify }),
   }
   return handlers
 }

@@ -13,6 +13,7 @@ import { z } from 'zod'
 import { CsrSubjectFields, PendingRequestView } from '../cert-request'
 import { errorCodes } from '../errors'
 import { channelMethods, eventMethods, type Channel, type EventChannel } from './channels'
+import { fleetContract } from './fleet-contract'
 
 const name = z.string().trim().min(1).max(64)
 const id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'an id')
@@ -271,6 +272,7 @@ export const contract = {
   'audit:export': { input: none, output: z.object({ saved: z.boolean(), fileName: z.string().optional(), rows: z.number() }) },
   /** After the vault key was lost (error config.vault-key-lost): the same as `vkey vault reset --yes`. */
   'vault:reset': { input: z.object({ confirm: z.literal(true) }), output: z.object({ profiles: z.number(), records: z.number(), unreadable: z.number() }) },
+  ...fleetContract,
 } as const satisfies Record<Channel, { input: z.ZodType; output: z.ZodType }>
 
 /** Events pushed from main: `window.vkey.on[method](listener) → unsubscribe`. */

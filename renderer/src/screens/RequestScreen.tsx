@@ -2,6 +2,8 @@
  * Request: choose how long the token should last (a length, a moment, or a planned
  * handover window) and ask PSA for it. The call can be cancelled; the main side aborts the
  * HTTPS request when it receives the request id. Without a network the request is queued.
+ * A key that already covers the window (this laptop's, or another laptop's in the fleet)
+ * means nothing is sent; ExistingKeyNotice offers a new one after a confirmation.
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
@@ -9,11 +11,11 @@ import type { HandoverSummary } from '../../../shared/ipc/contract'
 import { CallFailed, newRequestId, toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { DurationPicker } from '../components/DurationPicker'
+import { ExistingKeyNotice, type ExistingKey } from '../components/ExistingKeyNotice'
 import { Loading } from '../components/Loading'
 import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
-import { formatDateTime } from '../format'
 import { useDurationForm } from '../lib/hooks'
 
 export interface RequestScreenProps {
@@ -23,15 +25,14 @@ export interface RequestScreenProps {
 }
 
 export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenProps) {
-  const { t, i18n } = useTranslation()
+  const { t } = useTranslation()
   const [vehicle, setVehicle] = useState<HandoverSummary | null>(null)
   const { duration, setDuration, formError, resolve } = useDurationForm('24h')
   const [pending, setPending] = useState<string | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
   const [queued, setQueued] = useState(false)
-  /** The vehicle already had a key covering the window: nothing was sent; the user may ask for another anyway. */
-  const [reused, setReused] = useState<{ id: string; expires: string } | null>(null)
-  const [confirmNew, setConfirmNew] = useState(false)
+  /** A key already covers the window (this laptop's, or another laptop's in the fleet): nothing was sent; the user may ask for another anyway. */
+  const [existing, setExisting] = useState<ExistingKey | null>(null)
   const mounted = useRef(true)
 
   const loadVehicle = useCallback(async () => {
@@ -60,13 +61,13 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
     if (!chosen) return
     setError(null)
     setQueued(false)
-    setConfirmNew(false)
+    setExisting(null)
     const requestId = newRequestId()
     setPending(requestId)
     try {
       const detail = await unwrap(vkey().requestToken({ handoverId, duration: chosen, requestId, ...(forceNew ? { forceNew: true } : {}) }))
       if (!mounted.current) return
-      if (detail.outcome === 'reused' && !forceNew) setReused({ id: detail.id, expires: detail.expires ?? '' })
+      if (detail.outcome === 'reused' && !forceNew) setExisting({ kind: 'mine', id: detail.id, expires: detail.expires ?? '' })
       else onIssued(detail.id)
     } catch (failure) {
       const view = failure instanceof CallFailed ? failure.view : toErrorView(failure)
@@ -75,7 +76,8 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
       if (view.code === 'network.unreachable') {
         setQueued(true)
         void loadVehicle()
-      } else setError(view)
+      } else if (view.code === 'fleet.held' && view.details.holder) setExisting({ kind: 'fleet', holder: view.details.holder })
+      else setError(view)
     } finally {
       if (mounted.current) setPending(null)
     }
@@ -141,28 +143,7 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
         </div>
       </form>
 
-      {reused && (
-        <section className="notice notice--info" role="status" data-testid="request-reused">
-          <p>{t('request.reused', { vin: vehicle?.vin ?? '', until: formatDateTime(reused.expires, i18n.language), id: reused.id })}</p>
-          <div className="button-row">
-            <button type="button" className="button button--primary" onClick={() => onIssued(reused.id)}>
-              {t('request.showExisting')}
-            </button>
-            {confirmNew ? (
-              <>
-                <strong>{t('request.confirmNew')}</strong>
-                <button type="button" className="button button--danger" onClick={() => void request(null, true)}>
-                  {t('request.confirmNewButton')}
-                </button>
-              </>
-            ) : (
-              <button type="button" className="button button--secondary" onClick={() => setConfirmNew(true)}>
-                {t('request.askNew')}
-              </button>
-            )}
-          </div>
-        </section>
-      )}
+      {existing && <ExistingKeyNotice existing={existing} vin={vehicle?.vin ?? ''} onShow={onIssued} onRequestNew={() => void request(null, true)} />}
       {queued && (
         <p className="notice notice--info" role="status" data-testid="request-queued">
           <strong>{t('status.queued')}</strong> — {t('queue.sentLater')}

@@ -1,0 +1,95 @@
+/**
+ * The app's fleet channels: Settings → Fleet (join, status, leave) and History → Fleet (live
+ * keys by car with laptop and technician, conflicts first). The same core as `vkey fleet …`
+ * (core/fleet/). The fleet password comes in once, is sealed in the vault, and never goes back
+ * out: no output has a field for it.
+ */
+import type { FleetStatusView, FleetView } from '../../shared/ipc/fleet-contract'
+import { certificatesOnly, technician, type Depot } from './depot'
+import { parseFleetUrl } from './fleet/connection'
+import { Fleet, type FleetStatus } from './fleet/fleet'
+import { handoverLedger } from './fleet/handover-ledger'
+import type { LocalLedger } from './fleet/types'
+import { liveByVehicle } from './fleet/view'
+import type { Handlers } from './ipc-dispatch'
+import { readRegularFile } from './regular-file'
+
+type FleetChannels = 'fleet:status' | 'fleet:join' | 'fleet:leave' | 'fleet:view'
+
+export interface FleetHandlerHost {
+  /** The path behind a file grant the renderer got from files:choose. */
+  pathOf(grant: string): string
+  /** Tells the renderer which handovers changed (ours another laptop superseded). */
+  notify(ids: string[]): void
+}
+
+const NOT_JOINED: FleetStatusView = { joined: false, lastSync: null, lastError: null, waiting: 0, known: 0 }
+
+function statusView(s: FleetStatus): FleetStatusView {
+  return {
+    joined: true,
+    ...(s.server ? { server: s.server } : {}),
+    ...(s.laptop ? { laptop: s.laptop } : {}),
+    ...(s.user ? { user: s.user } : {}),
+    ...(s.tls ? { tls: s.tls } : {}),
+    ...(s.joinedAt ? { joinedAt: s.joinedAt } : {}),
+    lastSync: s.lastSync,
+    lastError: s.lastError,
+    waiting: s.waiting,
+    known: s.known,
+  }
+}
+
+/** Syncs, then reads the live keys from fleet.db; when the server is out of reach, the fleet as of the last sync. */
+async function viewOf(fleet: Fleet, ledger: LocalLedger, notify: (ids: string[]) => void): Promise<FleetView> {
+  let syncError: string | undefined
+  try {
+    const result = await fleet.sync(ledger)
+    if (result.supersededHere.length) notify(result.supersededHere)
+  } catch (error) {
+    syncError = (error as Error).message
+  }
+  const vehicles = liveByVehicle(fleet.mirror).map((v) => ({
+    vehicleKey: v.vehicleKey,
+    vin: v.vin,
+    conflict: v.conflict,
+    keys: v.keys.map((k) => ({ entryId: k.entryId, laptop: k.laptop, technician: k.technician, profile: k.profile, issuedAt: k.issuedAt, expires: k.expires!, status: k.status, mine: k.laptop === fleet.laptop })),
+  }))
+  return { joined: true, laptop: fleet.laptop, lastSync: fleet.mirror.get('last_sync') ?? null, stale: syncError !== undefined, ...(syncError ? { syncError } : {}), vehicles }
+}
+
+export function fleetHandlers(depot: Depot, host: FleetHandlerHost): Pick<Handlers, FleetChannels> {
+  const ledger = async (): Promise<LocalLedger> => handoverLedger(await depot.handovers(), technician())
+  /** Runs `work` on the folder's fleet (closed after), or answers `none` when it has not joined one. */
+  const withFleet = async <T>(none: T, work: (fleet: Fleet) => Promise<T>): Promise<T> => {
+    const fleet = Fleet.open(depot.dataDir, await depot.vault())
+    if (!fleet) return none
+    try {
+      return await work(fleet)
+    } finally {
+      fleet.close()
+    }
+  }
+  return {
+    async 'fleet:status'() {
+      return withFleet(NOT_JOINED, async (fleet) => statusView(fleet.status(await ledger())))
+    },
+    async 'fleet:join'(input) {
+      const server = parseFleetUrl(input.url)
+      const caPem = input.ca ? certificatesOnly((await readRegularFile(host.pathOf(input.ca), { hint: "Choose the administrator's CA certificate file itself.", field: 'ca' })).toString('utf8'), "the fleet's CA certificate") : undefined
+      const { fleet } = await Fleet.join(depot.dataDir, await depot.vault(), { ...server, laptop: input.laptop, user: input.user, password: input.password, ...(caPem ? { caPem } : {}) })
+      try {
+        return statusView(fleet.status(await ledger()))
+      } finally {
+        fleet.close()
+      }
+    },
+    async 'fleet:leave'() {
+      const left = await Fleet.leave(depot.dataDir, await depot.vault())
+      return { left: left.wasJoined, unpushed: left.unpushed }
+    },
+    async 'fleet:view'() {
+      return withFleet<FleetView>({ joined: false, lastSync: null, stale: false, vehicles: [] }, async (fleet) => viewOf(fleet, await ledger(), host.notify))
+    },
+  }
+}
