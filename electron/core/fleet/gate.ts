@@ -35,12 +35,8 @@ export function heldError(record: Pick<HandoverRecord, 'vin'>, holder: Holder): 
 
 /** fleet.db as it is now (inode and birth time), or undefined when the folder is in no fleet. */
 function fleetIdentity(dataDir: string): string | undefined {
-  try {
-    const info = statSync(FleetMirror.fileIn(dataDir))
-    return `${info.ino}:${info.birthtimeMs}`
-  } catch {
-    return undefined
-  }
+  const info = statSync(FleetMirror.fileIn(dataDir), { throwIfNoEntry: false })
+  return info ? `${info.ino}:${info.birthtimeMs}` : undefined
 }
 
 /**
