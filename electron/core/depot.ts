@@ -420,6 +420,11 @@ export class Depot {
     return this.fleetGates.current()
   }
 
+  /** Closes the fleet the gate holds open (before leaving the fleet: fleet.db is then removed); the next request opens it again if joined. */
+  releaseKeyGate(): void {
+    this.fleetGates.close()
+  }
+
   /** Stops all sending once the ledger could not be written: a key PSA issues must be recorded. */
   assertCanRecord(): void {
     if (this.storageFailure) throw this.storageFailure

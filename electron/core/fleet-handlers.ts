@@ -85,6 +85,7 @@ export function fleetHandlers(depot: Depot, host: FleetHandlerHost): Pick<Handle
       }
     },
     async 'fleet:leave'() {
+      depot.releaseKeyGate() // fleet.db is removed: nothing of this process may hold it open
       const left = await Fleet.leave(depot.dataDir, await depot.vault())
       return { left: left.wasJoined, unpushed: left.unpushed }
     },
