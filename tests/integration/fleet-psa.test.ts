@@ -6,7 +6,7 @@
  * superseded fleet-wide; a request B queued offline goes through the claim when flushed.
  */
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'node:test'
 import { technician } from '../../electron/core/depot'
@@ -52,6 +52,9 @@ test('vkey token: A issues; B is refused with A\'s technician and laptop (exit 7
   const until = formatLocal(aKey.expires)
   assert.match(refused.stderr, new RegExp(`^vkey: ${vin} has a key until ${escapeRe(until)}, issued by ${escapeRe(technician())} on DEPOT-1\\. .*--new`))
   assert.equal(b.simulator.stats.requests, 0, 'B sent nothing to PSA')
+  const audit = join(await tempFolder(t), 'audit.csv')
+  assert.equal((await vkey(['audit', '--csv', audit], b.env)).code, 0)
+  assert.match(await readFile(audit, 'utf8'), new RegExp(`,${vin},,,refused,,,"${vin} has a key until [^"]+ on DEPOT-1\\. [^"]+",fleet\\.held,`), 'B\'s audit has the refusal')
 
   // A's own covering key is reused without touching the fleet: no claim, nothing sent.
   const reused = await vkey(['token', '--cardata', car, '--duration', '2h'], a.env)
