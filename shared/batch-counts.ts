@@ -14,7 +14,7 @@ export interface BatchCounts {
   reused: number
   /** Waiting for the network (sent once by `vkey queue flush` or the app). */
   queued: number
-  /** Refused, unreadable or in error. */
+  /** Refused (by PSA, or not sent because another laptop of the fleet holds the car: error fleet.held), unreadable or in error. */
   failed: number
 }
 

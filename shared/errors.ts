@@ -38,6 +38,9 @@ export const errorCodes = [
   /** Another live VK Depot process holds a lock or uses the vault. */
   'config.busy',
   'config.fleet',
+  // the fleet (exit 7)
+  /** Another laptop of the fleet holds a live key that covers the window (or is asking PSA right now): nothing was sent. */
+  'fleet.held',
   // PSA refused the request (exit 4)
   'psa.bad-request',
   'psa.unauthorized',
@@ -90,6 +93,14 @@ export interface RateLimitInfo {
   retryAfterSeconds?: number
 }
 
+/** Who holds a vehicle on another laptop of the fleet (the fleet's claim refused a request). */
+export interface FleetHolder {
+  technician: string
+  laptop: string
+  /** ISO UTC; absent while that laptop's request to PSA is in flight. */
+  expires?: string
+}
+
 export interface VkErrorDetails {
   /** File the problem is in, when there is one. */
   file?: string
@@ -97,6 +108,8 @@ export interface VkErrorDetails {
   field?: string
   psa?: PsaErrorDetails
   rateLimit?: RateLimitInfo
+  /** 'fleet.held': who holds the vehicle, and until when. */
+  holder?: FleetHolder
 }
 
 /** A failure with a stable code and a message that says what to do next. */
@@ -139,7 +152,7 @@ export function isNetworkUnreachable(error: unknown): boolean {
 }
 
 /** Every exit status `vkey` ends with, by name. */
-export const EXIT = { ok: 0, internal: 1, usage: 2, config: 3, refused: 4, network: 5, queued: 6, interrupted: 130 } as const
+export const EXIT = { ok: 0, internal: 1, usage: 2, config: 3, refused: 4, network: 5, queued: 6, fleetHeld: 7, interrupted: 130 } as const
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
 
@@ -155,6 +168,7 @@ export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
   refused: 'PSA refused the request',
   network: 'network, TLS or server failure',
   queued: 'queued: PSA could not be reached; the request is sent once later by `vkey queue flush` or the app',
+  fleetHeld: 'another laptop of the fleet holds a live key for the vehicle: nothing was sent (`--new` asks anyway)',
   interrupted: 'interrupted: the first Ctrl-C or SIGTERM cancels and exits within two seconds, saying whether a request had reached PSA',
 }
 
@@ -164,6 +178,7 @@ export function exitCodeFor(code: ErrorCode): ExitCode {
   if (code.startsWith('config.') || code.startsWith('storage.')) return EXIT.config
   if (code.startsWith('psa.')) return EXIT.refused
   if (code.startsWith('server.') || code.startsWith('network.') || code.startsWith('tls.')) return EXIT.network
+  if (code.startsWith('fleet.')) return EXIT.fleetHeld
   if (code === 'cancelled') return EXIT.interrupted
   return EXIT.internal
 }

@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { VkError } from '../../shared/errors'
+import { formatLocal } from '../../shared/time'
 import type { Depot } from '../core/depot'
 import { technician } from '../core/depot'
-import { localTime, safeText } from '../core/fleet/claims'
 import { connectFleet, fleetUrl, parseFleetUrl } from '../core/fleet/connection'
 import { Fleet } from '../core/fleet/fleet'
 import { handoverLedger } from '../core/fleet/handover-ledger'
@@ -16,7 +16,7 @@ import type { LocalLedger } from '../core/fleet/types'
 import { exportFleetAuditCsv, liveByVehicle } from '../core/fleet/view'
 import { write, writeJson } from './args'
 import { withDepot } from './depot-access'
-import { readSecretLine, type CliIo } from './io'
+import { readSecretLine, writeHuman, type CliIo } from './io'
 import { parseFor } from './spec'
 
 export const fleetUsage = `  vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin [--ca CA.pem]
@@ -149,7 +149,7 @@ async function status(args: string[], io: CliIo): Promise<number> {
     return 0
   }
   write(io, `Fleet ${s.server}, laptop ${s.laptop} (role ${s.user}, ${s.tls === 'verify' ? 'TLS verified' : 'no TLS'}).`)
-  write(io, `  last sync:  ${s.lastSync ? localTime(s.lastSync) : 'never'}`)
+  write(io, `  last sync:  ${s.lastSync ? formatLocal(s.lastSync) : 'never'}`)
   write(io, `  waiting:    ${s.waiting} entr${s.waiting === 1 ? 'y' : 'ies'} to push`)
   write(io, `  known:      ${s.known} fleet entries`)
   if (s.lastError) write(io, `  last error: ${s.lastError}`)
@@ -176,8 +176,8 @@ export async function fleetListCommand(args: string[], io: CliIo): Promise<numbe
     if (!vehicles.length) write(io, 'No live key in the fleet.')
     for (const v of vehicles) {
       const head = v.conflict ? `CONFLICT ${v.keys.length} live keys` : 'live key'
-      write(io, `${safeText(v.vin ?? v.vehicleKey)}  ${head}`)
-      for (const k of v.keys) write(io, `    until ${localTime(k.expires!)}  ${safeText(k.technician)} on ${safeText(k.laptop)}  (${safeText(k.entryId)}, ${k.status})`)
+      write(io, `${v.vin ?? v.vehicleKey}  ${head}`)
+      for (const k of v.keys) write(io, `    until ${formatLocal(k.expires!)}  ${k.technician} on ${k.laptop}  (${k.entryId}, ${k.status})`)
     }
     const conflicts = vehicles.filter((v) => v.conflict).length
     if (conflicts) write(io, `${conflicts} vehicle${conflicts === 1 ? ' has' : 's have'} more than one live key (issued offline on two laptops): hand over one and keep the other out of circulation.`)
@@ -205,7 +205,7 @@ async function syncQuietly(io: CliIo, fleet: Fleet, depot: Depot): Promise<boole
     return false
   } catch (error) {
     const last = fleet.mirror.get('last_sync')
-    io.stderr.write(`vkey: ${(error as Error).message} Showing the fleet as of ${last ? localTime(last) : 'never synced'}.\n`)
+    writeHuman(io.stderr, `vkey: ${(error as Error).message} Showing the fleet as of ${last ? formatLocal(last) : 'never synced'}.`)
     return true
   }
 }

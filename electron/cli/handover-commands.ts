@@ -270,8 +270,9 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       pipeline?.addRecords(keys)
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
       write(io, `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
+      for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
       for (const e of result.qrErrors) io.stderr.write(`vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`)
-      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT.queued : result.failed ? EXIT.refused : EXIT.ok
+      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT.queued : result.failures[0] ? exitCodeFor(result.failures[0].code) : EXIT.ok
       await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), io.interrupted])
       if (stopped) return EXIT.interrupted
     }

@@ -157,6 +157,8 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
       ...TIMING_HELP,
       '--new            ask PSA for another key even when the live one covers the window (the old one stays valid until it expires)',
       'Offline: the request is queued (exit 6) and sent once by `vkey queue flush` or the app; --qr is written then.',
+      'In a fleet (docs/fleet.md): when another laptop holds a live key that covers the window, nothing is sent and vkey exits 7',
+      '  naming who holds it and until when; --new asks anyway and marks that key superseded fleet-wide.',
     ],
     example: 'vkey token --cardata car.json --duration 8h --qr car.png',
   },
@@ -166,7 +168,7 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     summary: 'many tokens, with progress; run it again after a crash to resume',
    
     positionals: { min: 1, max: Infinity, name: 'FILE' },
-    details: [...TIMING_HELP, '--out FOLDER   writes one QR PNG per vehicle there'],
+    details: [...TIMING_HELP, '--out FOLDER   writes one QR PNG per vehicle there', 'In a fleet, vehicles another laptop holds are not sent: they count as failed, with who holds them (exit 7).'],
     example: 'vkey batch exports/*.json --until 18:00 --out qr/',
   },
   { name: 'list', synopsis: 'list [--json] [--fleet]', summary: 'the handovers, newest first', positionals: { min: 0, max: 0 }, example: 'vkey list' },

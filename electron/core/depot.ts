@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { basename, join } from 'node:path'
-import { isNetworkUnreachable, VkError, toErrorView } from '../../shared/errors'
+import { isNetworkUnreachable, VkError, toErrorView, type ErrorCode } from '../../shared/errors'
 import type { DurationPlan } from '../../shared/duration'
 import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
@@ -14,7 +14,8 @@ import { acceptSignedCertificate, certificatesOnlyIn } from './cert-request'
 import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
 import { handoverPayloadOf } from './handover-payload'
 import { HandoverStore, storedError, type HandoverRecord } from './handovers'
-import { obtainKey, type KeyResult, type RequestOptions } from './key-requests'
+import { FleetGates } from './fleet/gate'
+import { obtainKey, type KeyGate, type KeyResult, type RequestOptions } from './key-requests'
 import { keytarStore, type SecretStore } from './keychain'
 import { ProfileStore, resolveEnvironment, type KeyValueStore, type Profile } from './profiles'
 import { PsaClient, type PartnerCredentials } from './psa-client'
@@ -30,6 +31,8 @@ export interface FlushResult {
   sent: number
   stillQueued: number
   failed: number
+  /** Why each of the `failed` was refused (PSA, a check before sending, or another laptop of the fleet holding the car). */
+  failures: { id: string; vin?: string; code: ErrorCode; message: string }[]
   /** The keys the flush obtained (issued, renewed or reused). */
   keys: KeyResult[]
   /** QR files asked for with `--qr` while offline that could not be written. */
@@ -94,6 +97,7 @@ export class Depot {
   private storageFailure: VkError | undefined
   private handoverStore: HandoverStore | undefined
   private readonly clients = new Map<string, { client: PsaClient; profileVersion: string; notBefore: number; notAfter: number }>()
+  private readonly fleetGates: FleetGates
   readonly now: () => Date
   readonly secretStore: SecretStore
 
@@ -101,6 +105,7 @@ export class Depot {
     this.profiles = new ProfileStore(options.store, undefined, settingsLock(options.dataDir))
     this.now = options.now ?? (() => new Date())
     this.secretStore = options.secretStore ?? keytarStore()
+    this.fleetGates = new FleetGates(options.dataDir, () => this.vault(), technician())
   }
 
   /**
@@ -387,6 +392,16 @@ export class Depot {
     return obtainKey(this, { id }, plan, options)
   }
 
+  /** The check a request passes before it goes out: the fleet's claim when this data folder joined a fleet (fleet/gate.ts). */
+  keyGate(): Promise<KeyGate | undefined> {
+    return this.fleetGates.current()
+  }
+
+  /** Closes the fleet the gate holds open (before leaving the fleet: fleet.db is then removed); the next request opens it again if joined. */
+  releaseKeyGate(): void {
+    this.fleetGates.close()
+  }
+
   /** Stops all sending once the ledger could not be written: a key PSA issues must be recorded. */
   assertCanRecord(): void {
     if (this.storageFailure) throw this.storageFailure
@@ -417,7 +432,7 @@ export class Depot {
   private async flushQueueOnce(options: { signal?: AbortSignal }): Promise<FlushResult> {
     const store = await this.handovers()
     const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
-    const result: FlushResult = { sent: 0, stillQueued: 0, failed: 0, keys: [], qrErrors: [] }
+    const result: FlushResult = { sent: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] }
     for (const record of queued) {
       if (!(await store.claimQueued(record.id))) continue
       try {
@@ -432,6 +447,7 @@ export class Depot {
           result.stillQueued += 1
         } else {
           result.failed += 1
+          result.failures.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), code: view.code, message: view.message })
           // Refused before it was sent (expired certificate, window passed, profile gone):
           // keep it visible as failed with the real reason, not as a silent draft.
           await store.update(record.id, (r) => {
@@ -470,6 +486,7 @@ export class Depot {
   }
 
   async close(): Promise<void> {
+    this.fleetGates.close()
     this.handoverStore?.close()
     this.handoverStore = undefined
     const clients = [...this.clients.values()]

@@ -6,9 +6,11 @@
  * 2. In one transaction: a live key that covers the window is reused (nothing sent); else
  *    the vehicle is claimed by this process — another process requesting it makes us wait
  *    for its outcome, then decide again.
- * 3. The request goes out; the answer's expiry is checked.
- * 4. In one transaction: the key is stored as its own entry, the vehicle's previous live key
- *    is marked superseded, the claim released. Only then is the key reported.
+ * 3. A gate outside this laptop may refuse (fleet mode: another laptop holds the car, see
+ *    KeyGate); then the local claim goes and nothing is sent.
+ * 4. The request goes out; the answer's expiry is checked.
+ * 5. In one transaction: the key is stored as its own entry, the vehicle's previous live key
+ *    is marked superseded, the claim released. Then the gate is told, and the key reported.
  * A store that cannot be written stops all further sending from this depot.
  */
 import { planWindow, type DurationPlan } from '../../shared/duration'
@@ -40,6 +42,22 @@ export interface RequestOptions {
   onRateLimit?: (info: RateLimitInfo) => void
   /** How long to wait for another process's request for the same vehicle (default 90 s). */
   claimWaitMs?: number
+}
+
+/**
+ * A check outside this laptop that a request passes before it goes out, the vehicle already
+ * claimed here: fleet mode's claim in PostgreSQL (fleet/gate.ts). It refuses by throwing
+ * (nothing is sent, nothing recorded but the refusal); a reuse of this laptop's own covering
+ * key never reaches it.
+ */
+export interface KeyGate {
+  beforeSend(request: { record: HandoverRecord; windowEnd: string; forceNew: boolean }): Promise<GatePass>
+}
+
+/** Told once the outcome is in the ledger. Neither throws: the ledger is the truth, the gate catches up (fleet: at the next sync). */
+export interface GatePass {
+  issued(record: HandoverRecord): Promise<void>
+  noKey(): Promise<void>
 }
 
 /** A live key covers a window when it ends at or after the window's end, within a minute. */
@@ -89,6 +107,7 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   }
   if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused' }
   const { target, previous } = begun
+  const pass = await passGate(depot, store, target, window.plannedEnd, options.forceNew ?? false)
   const vehicle = vehicleOf(target)
   const requestedAt = depot.now().toISOString()
   const stamp = (r: HandoverRecord): void => {
@@ -114,6 +133,7 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
     const view = toErrorView(error)
     if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
     recordFailure(depot, store, target.id, vehicle, view, stamp)
+    await pass?.noKey()
     throw error
   }
   const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: expiry.expiresIn, tokenSignature: result.tokenSignature }
@@ -137,10 +157,31 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   } catch (error) {
     throw depot.recordingFailed(error, `PSA issued a key for ${target.vin ?? 'a vehicle with no VIN'} (handover ${target.id}) that could not be recorded`)
   }
+  await pass?.issued(record)
   return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}) }
 }
 
-/** Step 4 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
+/** Step 3: the gate outside this laptop, if the depot has one. A refusal frees the local claim and goes to the audit. */
+async function passGate(depot: Depot, store: HandoverStore, target: HandoverRecord, windowEnd: string, forceNew: boolean): Promise<GatePass | undefined> {
+  const gate = await depot.keyGate()
+  if (!gate) return undefined
+  try {
+    return await gate.beforeSend({ record: target, windowEnd, forceNew })
+  } catch (error) {
+    const view = toErrorView(error)
+    try {
+      store.write(() => {
+        store.releaseClaim(vehicleOf(target))
+        if (view.code === 'fleet.held') store.addEvent(eventFor(target, 'refused', view, depot.now()))
+      })
+    } catch (failure) {
+      throw depot.recordingFailed(failure, `the refusal of the request for handover ${target.id} could not be recorded`)
+    }
+    throw error
+  }
+}
+
+/** Step 5 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
 function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): void {
   const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : isNetworkUnreachable(view) ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
   try {

@@ -1,5 +1,5 @@
 /**
- * Figure 7 — fleet sync on a real PostgreSQL (Debian's, started like the tests do):
+ * Figure 10 — fleet sync on a real PostgreSQL (Debian's, started like the tests do):
  *  a. a new laptop's first sync of 100,000 entries written by 50 laptops, against reading the
  *     same rows with one plain query (target ≤ 1.5 ×);
  *  b. a steady sync of 500 new entries, against one plain query for those rows (≤ 1.5 ×);
@@ -75,7 +75,7 @@ export async function fleetFigure(options: { entries: number; laptops: number; s
     const { owner, laptop } = await setup(pgs, options.laptops)
     await seed(owner, options.entries, options.laptops, 1)
     await owner.query('ANALYZE vkey_fleet.entries')
-    log(`7. fleet: ${options.entries} entries from ${options.laptops} laptops seeded`)
+    log(`10. fleet: ${options.entries} entries from ${options.laptops} laptops seeded`)
     const ledger = new SqliteLedger(join(root, 'ledger.db'))
     const first: number[] = []
     const plain: number[] = []
@@ -93,7 +93,7 @@ export async function fleetFigure(options: { entries: number; laptops: number; s
       if (r > 0) { first.push(ours.ms); plain.push(bare.ms) } // the first round warms the caches
     }
     const firstSync = { oursMedianMs: round(median(first), 1), plainMedianMs: round(median(plain), 1), ratio: round(median(first) / median(plain), 2), runsMs: first.map((v) => round(v, 1)) }
-    log(`7a. first sync ${firstSync.oursMedianMs} ms, plain query ${firstSync.plainMedianMs} ms → ${firstSync.ratio} ×`)
+    log(`10a. first sync ${firstSync.oursMedianMs} ms, plain query ${firstSync.plainMedianMs} ms → ${firstSync.ratio} ×`)
 
     const steadyOurs: number[] = []
     const steadyPlain: number[] = []
@@ -109,7 +109,7 @@ export async function fleetFigure(options: { entries: number; laptops: number; s
       if (r > 0) { steadyOurs.push(ours.ms); steadyPlain.push(bare.ms) }
     }
     const steady = { entries: options.steady, oursMedianMs: round(median(steadyOurs), 2), plainMedianMs: round(median(steadyPlain), 2), ratio: round(median(steadyOurs) / median(steadyPlain), 2) }
-    log(`7b. steady sync of ${options.steady}: ${steady.oursMedianMs} ms, plain query ${steady.plainMedianMs} ms → ${steady.ratio} ×`)
+    log(`10b. steady sync of ${options.steady}: ${steady.oursMedianMs} ms, plain query ${steady.plainMedianMs} ms → ${steady.ratio} ×`)
 
     const fleetMs: number[] = []
     const localMs: number[] = []
@@ -131,7 +131,7 @@ export async function fleetFigure(options: { entries: number; laptops: number; s
       localMs.push(local.ms)
     }
     const claim = { fleetMedianMs: round(median(fleetMs), 2), localMedianMs: round(median(localMs), 3), ratio: round(median(fleetMs) / median(localMs), 1) }
-    log(`7c. claim round trip ${claim.fleetMedianMs} ms (local-only ledger ${claim.localMedianMs} ms)`)
+    log(`10c. claim round trip ${claim.fleetMedianMs} ms (local-only ledger ${claim.localMedianMs} ms)`)
     mirror?.close()
     ledger.close()
     await owner.end()

@@ -35,6 +35,10 @@ export const channelMethods = {
   'pack:export': 'exportPack',
   'audit:export': 'exportAudit',
   'vault:reset': 'resetVault',
+  'fleet:status': 'fleetStatus',
+  'fleet:join': 'joinFleet',
+  'fleet:leave': 'leaveFleet',
+  'fleet:view': 'fleetView',
 } as const
 
 export const eventMethods = {

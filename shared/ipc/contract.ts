@@ -15,6 +15,7 @@ import { DurationPlan } from '../duration'
 import { errorCodes } from '../errors'
 import { HandoverStatus } from '../handover-status'
 import { channelMethods, eventMethods, type Channel, type EventChannel } from './channels'
+import { fleetContract } from './fleet-contract'
 
 const name = z.string().trim().min(1).max(64)
 const id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'an id')
@@ -45,6 +46,7 @@ export const ErrorViewSchema = z.object({
         retryAfterSeconds: z.number().optional(),
       })
       .optional(),
+    holder: z.object({ technician: z.string(), laptop: z.string(), expires: z.string().optional() }).optional(),
   }),
 })
 
@@ -271,6 +273,7 @@ export const contract = {
   'audit:export': { input: none, output: z.object({ saved: z.boolean(), fileName: z.string().optional(), rows: z.number() }) },
   /** After the vault key was lost (error config.vault-key-lost): the same as `vkey vault reset --yes`. */
   'vault:reset': { input: z.object({ confirm: z.literal(true) }), output: z.object({ profiles: z.number(), records: z.number(), unreadable: z.number() }) },
+  ...fleetContract,
 } as const satisfies Record<Channel, { input: z.ZodType; output: z.ZodType }>
 
 /** The id a `handovers:changed` event carries when any handover may have changed (a queue flush, a vault reset): reload them all. */

@@ -4,6 +4,7 @@
  * keychain), and a small local ledger on a real better-sqlite3 database implementing the
  * LocalLedger interface the SQLite ledger of issue 8 will implement.
  */
+import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
@@ -14,7 +15,7 @@ import { migrate } from '../../electron/core/fleet/migrations'
 import type { LedgerEntry, LocalLedger } from '../../electron/core/fleet/types'
 import { keytarStore } from '../../electron/core/keychain'
 import { Vault } from '../../electron/core/vault'
-import { tempFolder } from './depot-env'
+import { setupDepot, tempFolder, vkey, type TestDepot } from './depot-env'
 import { startPostgres, type TestPostgres } from './postgres'
 
 export const OWNER = { user: 'vkey_fleet_owner', password: 'owner-pw-7f3a' }
@@ -174,4 +175,15 @@ export function issuedEntry(vin: string, technician: string, options: { hours?: 
     durationSeconds: hours * 3600,
     status: 'issued',
   }
+}
+
+/**
+ * A laptop as a technician has it: a data folder with the simulator profile (depot-env.ts
+ * setupDepot, its own simulator) joined to the fleet with the real `vkey fleet join`.
+ */
+export async function cliLaptop(t: TestContext, server: FleetServerEnv, name: LaptopName): Promise<TestDepot> {
+  const laptop = await setupDepot(t)
+  const joined = await vkey(['fleet', 'join', server.url, '--laptop', name, '--user', LAPTOPS[name].user, '--password-stdin', '--ca', server.pg.caFile], laptop.env, LAPTOPS[name].password)
+  assert.equal(joined.code, 0, joined.stderr)
+  return laptop
 }

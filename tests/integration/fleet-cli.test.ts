@@ -98,7 +98,7 @@ test('vkey fleet: a laptop cannot create the schema; the administrator migrates,
   assert.equal(ok.code, 0, ok.stderr)
 })
 
-test('vkey list --fleet and audit --fleet: a key issued by the simulator on A is seen on B, with who and until when', { skip: Boolean(missing) }, async (t) => {
+test('vkey list --fleet and audit --fleet: a key A issued while the fleet server was down is pushed at the next sync and seen on B, with who and until when', { skip: Boolean(missing) }, async (t) => {
   const server = await startFleetServer(t)
   const a = await setupDepot(t)
   const bDir = join(await tempFolder(t), 'data')
@@ -109,9 +109,13 @@ test('vkey list --fleet and audit --fleet: a key issued by the simulator on A is
   }
   const cardata = join(await tempFolder(t), 'car.json')
   await writeFile(cardata, carDataJson(vinFor(1511)))
+  // Offline first: with the fleet server down, A still gets its key; the entry waits to be pushed.
+  await server.pg.stop()
   const token = await vkey(['token', '--cardata', cardata, '--duration', '8h'], a.env)
   assert.equal(token.code, 0, token.stderr)
+  assert.equal(a.simulator.stats.tokensIssued, 1)
   assert.match(JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout).waiting.toString(), /^1$/, 'the new key waits to be pushed')
+  await server.pg.start()
   const synced = await vkey(['fleet', 'sync'], a.env)
   assert.match(synced.stdout, /Fleet synced: 1 entry pushed, 0 pulled/)
 

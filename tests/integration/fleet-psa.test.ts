@@ -1,69 +1,119 @@
 /**
- * The fleet around real requests to PSA: two data folders (two depots, each with the real
- * simulator over mutual TLS) against one real PostgreSQL. A issues; B is refused with A's name
- * and sends nothing to PSA; B with --new gets its own key and A's is superseded fleet-wide.
+ * The fleet's claim on the real request path: two data folders (two depots, each with the real
+ * simulator over mutual TLS) joined with `vkey fleet join` to one real PostgreSQL, driven through
+ * the real CLI (`vkey token`, `vkey batch`, `vkey queue flush`). A issues; B is refused with A's
+ * technician and laptop and sends nothing to PSA; B with --new gets its own key and A's is
+ * superseded fleet-wide; a request B queued offline goes through the claim when flushed.
  */
 import assert from 'node:assert/strict'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import test from 'node:test'
-import { parseCarData } from '../../shared/cardata'
-import type { Depot } from '../../electron/core/depot'
-import { Fleet } from '../../electron/core/fleet/fleet'
-import { withFleetClaim } from '../../electron/core/fleet/gate'
-import { ledgerEntryOf } from '../../electron/core/fleet/handover-ledger'
-import { liveByVehicle } from '../../electron/core/fleet/view'
-import { carDataJson, setupDepot, vinFor, type TestDepot } from '../helpers/depot-env'
-import { LAPTOPS, startFleetServer, type FleetServerEnv, type LaptopName } from '../helpers/fleet-env'
+import { technician } from '../../electron/core/depot'
+import { startSimulator } from '../../electron/core/simulator'
+import { formatLocal } from '../../shared/time'
+import { carDataJson, tempFolder, vinFor, vkey, writeVehicleFiles, type TestDepot } from '../helpers/depot-env'
+import { cliLaptop, startFleetServer } from '../helpers/fleet-env'
 import { postgresMissing } from '../helpers/postgres'
 
 const missing = postgresMissing()
 if (missing) console.log(`# fleet PSA tests skipped: ${missing}`)
 
-async function laptop(t: test.TestContext, server: FleetServerEnv, name: LaptopName): Promise<TestDepot & { fleet: Fleet }> {
-  const env = await setupDepot(t)
-  const { fleet } = await Fleet.join(env.dataDir, await env.depot.vault(), { host: server.pg.host, port: server.pg.port, database: 'vkey_fleet', laptop: name, ...LAPTOPS[name], caPem: server.caPem })
-  t.after(() => fleet.close())
-  return { ...env, fleet }
+interface FleetList {
+  stale: boolean
+  vehicles: Array<{ vin: string; conflict: boolean; keys: Array<{ entry_id: string; laptop: string; technician: string }> }>
 }
 
-/** What the request path does: store the vehicle, claim it fleet-wide, ask PSA, record. */
-async function requestThroughFleet(depot: Depot, fleet: Fleet, cardata: string, who: string, force = false) {
-  const imported = parseCarData(cardata, 'car.json')
-  const [record] = await depot.addVehicles({ vehicles: imported.vehicles, issues: [] })
-  const plan = { kind: 'seconds' as const, seconds: 4 * 3600 }
-  const windowEnd = new Date(Date.now() + plan.seconds * 1000).toISOString()
-  return withFleetClaim(fleet, { vehicleKey: record!.vin!, windowEnd, technician: who, force }, async () => {
-    const { record: issued } = await depot.requestToken(record!.id, plan)
-    return { value: issued, entry: ledgerEntryOf(issued, who) }
-  })
+async function fleetList(laptop: TestDepot): Promise<FleetList> {
+  const listed = await vkey(['list', '--fleet', '--json'], laptop.env)
+  assert.equal(listed.code, 0, listed.stderr)
+  return JSON.parse(listed.stdout) as FleetList
 }
 
-test('fleet + PSA: A issues; B is refused with A\'s name and zero requests to PSA; B --new → A\'s key superseded on both', { skip: Boolean(missing) }, async (t) => {
+const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+test('vkey token: A issues; B is refused with A\'s technician and laptop (exit 7, zero requests to PSA); B --new → A\'s key superseded on both', { skip: Boolean(missing) }, async (t) => {
   const server = await startFleetServer(t)
-  const a = await laptop(t, server, 'DEPOT-1')
-  const b = await laptop(t, server, 'DEPOT-2')
+  const a = await cliLaptop(t, server, 'DEPOT-1')
+  const b = await cliLaptop(t, server, 'DEPOT-2')
   const vin = vinFor(1521)
-  const cardata = carDataJson(vin)
+  const car = join(await tempFolder(t), 'car.json')
+  await writeFile(car, carDataJson(vin))
 
-  const first = await requestThroughFleet(a.depot, a.fleet, cardata, 'A. Martin')
-  assert.ok(first.kind === 'done')
-  assert.equal(first.fleet, 'recorded')
+  const first = await vkey(['token', '--cardata', car, '--duration', '8h', '--json'], a.env)
+  assert.equal(first.code, 0, first.stderr)
+  const aKey = JSON.parse(first.stdout) as { id: string; expires: string }
   assert.equal(a.simulator.stats.tokensIssued, 1)
+  const status = JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout) as { waiting: number }
+  assert.equal(status.waiting, 0, 'the key was recorded fleet-wide with the claim, nothing waits')
 
-  const refused = await requestThroughFleet(b.depot, b.fleet, cardata, 'B. Durand')
-  assert.ok(refused.kind === 'refused')
-  assert.match(refused.message, new RegExp(`^${vin} has a key until \\d\\d:\\d\\d.*, issued by A\\. Martin on DEPOT-1\\.`))
+  const refused = await vkey(['token', '--cardata', car, '--duration', '4h'], b.env)
+  assert.equal(refused.code, 7, refused.stderr)
+  const until = formatLocal(aKey.expires)
+  assert.match(refused.stderr, new RegExp(`^vkey: ${vin} has a key until ${escapeRe(until)}, issued by ${escapeRe(technician())} on DEPOT-1\\. .*--new`))
   assert.equal(b.simulator.stats.requests, 0, 'B sent nothing to PSA')
+  const audit = join(await tempFolder(t), 'audit.csv')
+  assert.equal((await vkey(['audit', '--csv', audit], b.env)).code, 0)
+  assert.match(await readFile(audit, 'utf8'), new RegExp(`,${vin},,,refused,,,"${vin} has a key until [^"]+ on DEPOT-1\\. [^"]+",fleet\\.held,`), 'B\'s audit has the refusal')
 
-  const forced = await requestThroughFleet(b.depot, b.fleet, cardata, 'B. Durand', true)
-  assert.ok(forced.kind === 'done')
-  assert.equal(forced.fleet, 'recorded')
+  // A's own covering key is reused without touching the fleet: no claim, nothing sent.
+  const reused = await vkey(['token', '--cardata', car, '--duration', '2h'], a.env)
+  assert.equal(reused.code, 0, reused.stderr)
+  assert.match(reused.stderr, /already has a key until/)
+  assert.equal(a.simulator.stats.requests, 1)
+
+  const forced = await vkey(['token', '--cardata', car, '--duration', '4h', '--new', '--json'], b.env)
+  assert.equal(forced.code, 0, forced.stderr)
+  const bKey = JSON.parse(forced.stdout) as { id: string }
   assert.equal(b.simulator.stats.tokensIssued, 1)
 
   for (const side of [a, b]) {
-    await side.fleet.sync({ kind: 'none', entriesChangedSince: () => [], markSupersededBy: () => false })
-    const live = liveByVehicle(side.fleet.mirror)
-    assert.equal(live.length, 1)
-    assert.equal(live[0]!.conflict, false)
-    assert.deepEqual(live[0]!.keys.map((k) => k.entryId), [`DEPOT-2/${forced.value.id}`], 'only B\'s key is live fleet-wide')
+    const view = await fleetList(side)
+    assert.equal(view.stale, false)
+    assert.deepEqual(view.vehicles.map((v) => [v.vin, v.conflict, v.keys.map((k) => k.entry_id)]), [[vin, false, [`DEPOT-2/${bKey.id}`]]], 'only B\'s key is live fleet-wide')
   }
+  const aLedger = JSON.parse((await vkey(['list', '--json'], a.env)).stdout) as Array<{ id: string; status: string; superseded_by: string | null; still_valid_at_psa: boolean }>
+  const aEntry = aLedger.find((r) => r.id === aKey.id)
+  assert.deepEqual([aEntry?.status, aEntry?.superseded_by, aEntry?.still_valid_at_psa], ['superseded', `DEPOT-2/${bKey.id}`, true], 'A\'s own ledger marks its key superseded by B\'s')
+})
+
+test('vkey batch and vkey queue flush go through the claim: refused vehicles count as failed with zero requests; a request queued offline is refused when flushed', { skip: Boolean(missing) }, async (t) => {
+  const server = await startFleetServer(t)
+  const a = await cliLaptop(t, server, 'DEPOT-1')
+  const b = await cliLaptop(t, server, 'DEPOT-2')
+  const cars = await writeVehicleFiles(join(await tempFolder(t), 'cars'), 4, 1600)
+
+  const aBatch = await vkey(['batch', ...cars.slice(0, 3), '--duration', '8h'], a.env)
+  assert.equal(aBatch.code, 0, aBatch.stderr)
+  assert.match(aBatch.stdout, /3 issued, 0 renewed, 0 reused, 0 queued, 0 failed/)
+
+  const bBatch = await vkey(['batch', ...cars, '--duration', '4h', '--json'], b.env)
+  assert.equal(bBatch.code, 7, bBatch.stderr)
+  const summary = JSON.parse(bBatch.stdout) as { counts: Record<string, number>; failed: Array<{ what: string; code: string; message: string }> }
+  assert.deepEqual(summary.counts, { issued: 1, renewed: 0, reused: 0, queued: 0, failed: 3 })
+  assert.deepEqual(summary.failed.map((f) => [f.what, f.code]).sort(), [0, 1, 2].map((i) => [vinFor(1600 + i), 'fleet.held']))
+  for (const f of summary.failed) assert.match(f.message, new RegExp(`^${f.what} has a key until .*, issued by .* on DEPOT-1\\.`))
+  assert.equal(b.simulator.stats.requests, 1, 'B asked PSA only for the car nobody held')
+  const human = await vkey(['batch', ...cars.slice(0, 1), '--duration', '4h'], b.env)
+  assert.match(human.stdout, /0 issued, 0 renewed, 0 reused, 0 queued, 1 failed/)
+  assert.match(human.stdout, new RegExp(`failed: ${vinFor(1600)}: ${vinFor(1600)} has a key until .* on DEPOT-1`))
+
+  // B queues a request while its PSA cannot be reached (the claim is released, nothing held) ...
+  const late = join(await tempFolder(t), 'late.json')
+  await writeFile(late, carDataJson(vinFor(1650)))
+  const port = b.simulator.port
+  await b.simulator.close()
+  const queued = await vkey(['token', '--cardata', late, '--duration', '4h'], b.env)
+  assert.equal(queued.code, 6, queued.stderr)
+  // ... A gets a key for that car meanwhile ...
+  const aLate = await vkey(['token', '--cardata', late, '--duration', '8h'], a.env)
+  assert.equal(aLate.code, 0, aLate.stderr)
+  // ... and B's flush, with its PSA back, claims first: refused, zero requests.
+  const back = await startSimulator({ dir: b.simulator.material.dir, port })
+  t.after(() => back.close())
+  const flushed = await vkey(['queue', 'flush'], b.env)
+  assert.equal(flushed.code, 7, flushed.stderr)
+  assert.match(flushed.stdout, /Queue: 0 sent, 1 refused, 0 still waiting/)
+  assert.match(flushed.stdout, new RegExp(`refused: ${vinFor(1650)}: ${vinFor(1650)} has a key until .* on DEPOT-1`))
+  assert.equal(back.stats.requests, 0, 'the flushed request never reached PSA')
 })

@@ -58,6 +58,10 @@ const validInputs: { [C in Channel]: InputOf<C> } = {
   'pack:export': { ids: ['handover-1'] },
   'audit:export': undefined,
   'vault:reset': { confirm: true },
+  'fleet:status': undefined,
+  'fleet:join': { url: 'postgres://fleet.example:5432/vkey_fleet', laptop: 'DEPOT-1', user: 'vkey_depot_1', password: 'pw', ca: 'grant-5' },
+  'fleet:leave': undefined,
+  'fleet:view': undefined,
 }
 
 /** A value of another type than the one given (what a confused or hostile page might send). */

@@ -13,6 +13,7 @@ import { certificatesFeature } from './certificates'
 import { createContext, type Feature } from './context'
 import { exportsFeature } from './exports'
 import { filesFeature } from './files'
+import { fleetFeature } from './fleet'
 import { handoversFeature, sweepExpired } from './handovers'
 import { profilesFeature } from './profiles'
 import { settingsFeature } from './settings'
@@ -43,6 +44,7 @@ export async function createHandlers(deps: HandlerDeps): Promise<HandlerHost> {
     tokensFeature(context),
     batchFeature(context),
     exportsFeature(context),
+    fleetFeature(context),
   ] as const)
   const all: Handlers = handlers
   return {

@@ -6,6 +6,8 @@
  * car end with one claim, the other refused.
  */
 import type pg from 'pg'
+import { escapeForTerminal } from '../../../shared/terminal-text'
+import { formatLocal } from '../../../shared/time'
 import { SCHEMA } from './migrations'
 import { pushEntries } from './sync'
 import type { ClaimResult, FleetEntry, Holder } from './types'
@@ -98,25 +100,14 @@ export async function releaseClaim(client: pg.ClientBase, claimId: string, me: s
   await client.query(`UPDATE ${SCHEMA}.claims SET ended_at = now(), ended_by = $2, end_reason = $3 WHERE claim_id = $1 AND ended_at IS NULL`, [claimId, me, reason])
 }
 
-/** "VF3… has a key until 18:00, issued by A. Martin on DEPOT-2" (local time with its zone). */
+/**
+ * "VF3… has a key until Tue 2026-12-01 18:00:00 CET (UTC+01:00), issued by A. Martin on
+ * DEPOT-2. …" — the one clock people read (shared/time.ts). Names typed on other laptops are
+ * escaped: the message reaches terminals and the app.
+ */
 export function heldMessage(vehicle: string, holder: Holder, timeZone?: string): string {
-  const who = `${safeText(holder.technician)} on ${safeText(holder.laptop)}`
+  const who = `${escapeForTerminal(holder.technician)} on ${escapeForTerminal(holder.laptop)}`
   if (!holder.expires) return `${vehicle} is being requested from PSA right now by ${who}. Try again in a minute.`
-  return `${vehicle} has a key until ${localTime(holder.expires, timeZone)}, issued by ${who}. ` +
+  return `${vehicle} has a key until ${formatLocal(holder.expires, timeZone)}, issued by ${who}. ` +
     'Hand over that key, or ask for another one with --new (the other key is then marked superseded fleet-wide; it still works until it expires).'
-}
-
-/** A time as the technician's clock shows it: HH:MM and the zone, with the date when it is not today. */
-export function localTime(iso: string, timeZone?: string, now = new Date()): string {
-  const zone = timeZone ? { timeZone } : {}
-  const day = (d: Date) => new Intl.DateTimeFormat('en-CA', { ...zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d)
-  const date = new Date(iso)
-  const time = new Intl.DateTimeFormat('en-GB', { ...zone, hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(date)
-  return day(date) === day(now) ? time : `${day(date)} ${time}`
-}
-
-/** Text from the fleet (names typed on other laptops) made safe for a terminal. */
-export function safeText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }

@@ -1,52 +1,105 @@
 /**
- * The fleet around one request to PSA, for the request path (Depot.requestToken's callers,
- * the batch runner, the offline queue): claim the vehicle fleet-wide first; ask PSA only when
- * the fleet lets it (or cannot be reached: offline first); record the key fleet-wide at once,
- * or release the claim when no key came.
+ * The fleet's claim as the request path's gate (key-requests.ts KeyGate), so every path that
+ * asks PSA for a key (the app, `vkey token`, `vkey batch`, the offline queue) claims the
+ * vehicle in PostgreSQL first when the data folder has joined a fleet:
+ *
+ * - another laptop's live key covers the window (or its request is in flight): refused with
+ *   who and until when (VkError 'fleet.held', exit 7), and nothing is sent to PSA;
+ * - `--new` / the app's confirm: asked anyway; the other laptop's entry is superseded fleet-wide;
+ * - the server out of reach: the laptop works from its local ledger (offline first) and the
+ *   entry is pushed at the next sync.
  */
-import type { Fleet } from './fleet'
-import type { Holder, LedgerEntry } from './types'
+import { statSync } from 'node:fs'
+import { VkError } from '../../../shared/errors'
+import type { HandoverRecord } from '../handovers'
+import type { GatePass, KeyGate } from '../key-requests'
+import type { Vault } from '../vault'
+import { heldMessage } from './claims'
+import { Fleet, type GateDecision } from './fleet'
+import { fleetVehicleKey, ledgerEntryOf } from './handover-ledger'
+import { FleetMirror } from './mirror'
+import type { Holder } from './types'
 
-export interface FleetRequest {
-  /** VIN, else 'cd:' + CarData hash (the local ledger's vehicle key). */
-  vehicleKey: string
-  /** End of the window the key must cover (ISO). */
-  windowEnd: string
-  technician: string
-  /** `--new` / the app's confirm: another key even if another laptop's covers the window. */
-  force?: boolean
+/** After the server could not be reached, requests go without a claim this long (a dead network would add its timeout to each). */
+export const OFFLINE_BACKOFF_MS = 15_000
+
+const NOTHING_TO_TELL: GatePass = { issued: async () => undefined, noKey: async () => undefined }
+
+/** The refusal a technician reads: "VF3… has a key until <local time>, issued by <technician> on <laptop>. …" */
+export function heldError(record: Pick<HandoverRecord, 'vin'>, holder: Holder): VkError {
+  return new VkError('fleet.held', heldMessage(record.vin ?? 'This vehicle', holder), {
+    field: 'vehicle',
+    holder: { technician: holder.technician, laptop: holder.laptop, ...(holder.expires ? { expires: holder.expires } : {}) },
+  })
 }
 
-export type GatedOutcome<T> =
-  | { kind: 'refused'; heldBy: Holder; message: string }
-  | { kind: 'done'; value: T; fleet: 'recorded' | 'queued' | 'offline' | 'released' | 'not-joined' }
+/** fleet.db as it is now (inode and birth time), or undefined when the folder is in no fleet. */
+function fleetIdentity(dataDir: string): string | undefined {
+  const info = statSync(FleetMirror.fileIn(dataDir), { throwIfNoEntry: false })
+  return info ? `${info.ino}:${info.birthtimeMs}` : undefined
+}
 
 /**
- * Runs `request` (the call to PSA and the local ledger write) under a fleet claim. `request`
- * returns what it got and the ledger entry of the key PSA issued (none when no key came: a
- * refusal, a queued request). A refusal by the fleet means `request` never ran: zero requests to PSA.
+ * One data folder's fleet gate: the fleet is opened on first use and again whenever the
+ * folder joins or leaves (in this process or another), so a join in Settings or with
+ * `vkey fleet join` takes effect at the next request.
  */
-export async function withFleetClaim<T>(fleet: Fleet | undefined, claim: FleetRequest, request: () => Promise<{ value: T; entry: LedgerEntry | undefined }>): Promise<GatedOutcome<T>> {
-  if (!fleet) {
-    const { value } = await request()
-    return { kind: 'done', value, fleet: 'not-joined' }
+export class FleetGates {
+  #open: { identity: string; fleet: Fleet } | undefined
+  #offlineUntil = 0
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly vault: () => Promise<Vault>,
+    private readonly technician: string,
+  ) {}
+
+  /** The gate for the next request, or undefined when the folder is in no fleet. */
+  async current(): Promise<KeyGate | undefined> {
+    if (fleetIdentity(this.dataDir) === undefined) {
+      this.close()
+      return undefined
+    }
+    const vault = await this.vault()
+    // Nothing awaited from here: concurrent requests of a batch open the fleet once.
+    const identity = fleetIdentity(this.dataDir)
+    if (this.#open?.identity !== identity) {
+      this.close()
+      const fleet = identity === undefined ? undefined : Fleet.open(this.dataDir, vault)
+      if (!fleet || identity === undefined) return undefined
+      this.#open = { identity, fleet }
+    }
+    const fleet = this.#open!.fleet
+    return { beforeSend: (request) => this.#beforeSend(fleet, request) }
   }
-  const gate = await fleet.beforeRequest(claim)
-  if (gate.kind === 'refused') return gate
-  if (gate.kind === 'offline') {
-    const { value } = await request()
-    return { kind: 'done', value, fleet: 'offline' } // the entry is pushed at the next sync
+
+  close(): void {
+    this.#open?.fleet.close()
+    this.#open = undefined
   }
-  let outcome: { value: T; entry: LedgerEntry | undefined }
-  try {
-    outcome = await request()
-  } catch (error) {
-    await fleet.afterFailed(gate)
-    throw error
+
+  async #beforeSend(fleet: Fleet, request: Parameters<KeyGate['beforeSend']>[0]): Promise<GatePass> {
+    if (Date.now() < this.#offlineUntil) return NOTHING_TO_TELL
+    const { record } = request
+    const technician = record.technician ?? this.technician
+    const decision: GateDecision = await fleet.beforeRequest({ vehicleKey: fleetVehicleKey(record), windowEnd: request.windowEnd, technician, force: request.forceNew })
+    if (decision.kind === 'refused') throw heldError(record, decision.heldBy)
+    if (decision.kind === 'offline') {
+      this.#offlineUntil = Date.now() + OFFLINE_BACKOFF_MS
+      return NOTHING_TO_TELL // the entry waits in fleet.db for the next sync
+    }
+    return {
+      issued: async (issued) => {
+        const entry = ledgerEntryOf(issued, technician)
+        if (!entry) return fleet.afterFailed(decision)
+        try {
+          await fleet.afterIssued(decision, entry)
+        } catch (error) {
+          // Recorded here already; the entry is pushed at the next sync, which will say what failed.
+          fleet.mirror.set('last_error', `${new Date().toISOString()} ${(error as Error).message}`)
+        }
+      },
+      noKey: () => fleet.afterFailed(decision),
+    }
   }
-  if (!outcome.entry) {
-    await fleet.afterFailed(gate)
-    return { kind: 'done', value: outcome.value, fleet: 'released' }
-  }
-  return { kind: 'done', value: outcome.value, fleet: await fleet.afterIssued(gate, outcome.entry) }
 }

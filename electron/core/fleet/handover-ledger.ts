@@ -8,13 +8,18 @@ import type { EntryStatus, LedgerEntry, LocalLedger } from './types'
 
 const SHARED: Partial<Record<HandoverRecord['status'], EntryStatus>> = { issued: 'issued', 'handed-over': 'handed-over', expired: 'expired', failed: 'failed', superseded: 'superseded', unreadable: 'unreadable' }
 
+/** The vehicle as the fleet names it: the VIN, else 'cd:' + the CarData hash. */
+export function fleetVehicleKey(record: Pick<HandoverRecord, 'vin' | 'carDataHash' | 'id'>): string {
+  return record.vin ?? `cd:${record.carDataHash ?? carDataHash(record.id, '')}`
+}
+
 /** A handover record as a ledger entry (undefined for drafts and queued requests: no key, nothing to share). */
 export function ledgerEntryOf(record: HandoverRecord, technician: string): LedgerEntry | undefined {
   const status = SHARED[record.status]
   if (!status || (status !== 'failed' && !record.expires)) return undefined
   return {
     id: record.id,
-    vehicleKey: record.vin ?? `cd:${record.carDataHash ?? carDataHash(record.id, '')}`,
+    vehicleKey: fleetVehicleKey(record),
     ...(record.vin ? { vin: record.vin } : {}),
     profile: record.profile ?? '',
     technician: record.technician ?? technician,

@@ -1,17 +1,18 @@
 /**
- * History: every handover, filtered by VIN and status. The bulk actions export the
- * printable handover pack (the ticked valid tokens, or all valid ones) and the audit CSV;
- * an issued token can be marked handed over from the list.
+ * History: this laptop's handovers, filtered by VIN and status, or the fleet's live keys
+ * (FleetView). The bulk actions export the printable handover pack (the ticked valid
+ * tokens, or all valid ones) and the audit CSV; an issued token can be marked handed over
+ * from the list.
  */
 import { useCallback, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverStatus, HandoverSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
-import { ActionsHead, HandoverHeads, HandoverRow, hasToken, LabelCell, SelectBox, StatusCell } from '../components/HandoverTable'
+import { FleetView } from '../components/FleetView'
+import { HistoryTable, hasValidToken } from '../components/HistoryTable'
 import { Loading } from '../components/Loading'
 import { Spinner } from '../components/Spinner'
-import { dateTimeParts } from '../format'
 import { useHandoversReload, useMessageAction, useSelection } from '../lib/hooks'
 
 const STATUSES: HandoverStatus[] = ['draft', 'queued', 'issued', 'handed-over', 'superseded', 'expired', 'unreadable', 'failed']
@@ -21,14 +22,38 @@ export interface HistoryScreenProps {
 }
 
 export function HistoryScreen({ onOpen }: HistoryScreenProps) {
-  const { t, i18n } = useTranslation()
+  const { t } = useTranslation()
+  const [show, setShow] = useState<'local' | 'fleet'>('local')
+  return (
+    <div className="screen">
+      <header className="screen__header">
+        <h1 tabIndex={-1}>{t('history.title')}</h1>
+        <p className="screen__lead">{t('history.lead')}</p>
+      </header>
+      <fieldset className="fieldset">
+        <legend className="label">{t('fleet.show')}</legend>
+        <div className="segmented">
+          {(['local', 'fleet'] as const).map((value) => (
+            <label key={value} className="segmented__option">
+              <input type="radio" name="history-show" value={value} checked={show === value} onChange={() => setShow(value)} />
+              <span>{value === 'local' ? t('fleet.showLocal') : t('fleet.showFleet')}</span>
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <section className="card">{show === 'local' ? <LocalHistory onOpen={onOpen} /> : <FleetView />}</section>
+    </div>
+  )
+}
+
+function LocalHistory({ onOpen }: HistoryScreenProps) {
+  const { t } = useTranslation()
   const [vin, setVin] = useState('')
   const [status, setStatus] = useState<HandoverStatus | ''>('')
   const [rows, setRows] = useState<HandoverSummary[] | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
   const { selected, setSelected, toggle } = useSelection()
   const { busy, message, run } = useMessageAction(setError)
-
   const latest = useRef(0)
 
   const reload = useCallback(async () => {
@@ -51,20 +76,17 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
   const valid = (rows ?? []).filter((row) => hasValidToken(row, now))
   // Only ticked rows still listed (and still valid) go into the pack.
   const selectedIds = valid.filter((row) => selected.has(row.id)).map((row) => row.id)
-  const allValidSelected = valid.length > 0 && selectedIds.length === valid.length
 
   const exportPack = () =>
     run(async () => {
       const saved = await unwrap(vkey().exportPack(selectedIds.length ? { ids: selectedIds } : {}))
       return saved.saved ? t('history.packSaved', { file: saved.fileName ?? '', count: saved.pages }) : t('token.saveCancelled')
     })
-
   const exportAudit = () =>
     run(async () => {
       const saved = await unwrap(vkey().exportAudit(undefined))
       return saved.saved ? t('history.auditSaved', { file: saved.fileName ?? '', count: saved.rows }) : t('token.saveCancelled')
     })
-
   const markHandedOver = (row: HandoverSummary) =>
     run(async () => {
       await unwrap(vkey().markHandedOver({ id: row.id }))
@@ -73,140 +95,64 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
     })
 
   return (
-    <div className="screen">
-      <header className="screen__header">
-        <h1 tabIndex={-1}>{t('history.title')}</h1>
-        <p className="screen__lead">{t('history.lead')}</p>
-      </header>
-
-      <section className="card">
-        <div className="toolbar">
-          <div className="toolbar__filters" role="search" aria-label={t('history.filters')}>
-            <div className="field">
-              <label className="label" htmlFor="history-vin">
-                {t('history.vinFilter')}
-              </label>
-              <input id="history-vin" className="input input--mono" value={vin} maxLength={17} spellCheck={false} onChange={(e) => setVin(e.target.value)} />
-            </div>
-            <div className="field">
-              <label className="label" htmlFor="history-status">
-                {t('history.statusFilter')}
-              </label>
-              <select id="history-status" className="input select" value={status} onChange={(e) => setStatus(e.target.value as HandoverStatus | '')}>
-                <option value="">{t('history.allStatuses')}</option>
-                {STATUSES.map((s) => (
-                  <option key={s} value={s}>
-                    {t(`status.${s}`)}
-                  </option>
-                ))}
-              </select>
-            </div>
+    <>
+      <div className="toolbar">
+        <div className="toolbar__filters" role="search" aria-label={t('history.filters')}>
+          <div className="field">
+            <label className="label" htmlFor="history-vin">
+              {t('history.vinFilter')}
+            </label>
+            <input id="history-vin" className="input input--mono" value={vin} maxLength={17} spellCheck={false} onChange={(e) => setVin(e.target.value)} />
           </div>
-          <div className="toolbar__actions" data-slot="bulk-actions" role="group" aria-label={t('history.bulkActions')}>
-            <button type="button" className="button button--primary" onClick={() => void exportPack()} disabled={busy || valid.length === 0} aria-describedby="history-pack-scope">
-              {t('history.exportPack')}
-            </button>
-            <button type="button" className="button button--secondary" onClick={() => void exportAudit()} disabled={busy}>
-              {t('history.exportAudit')}
-            </button>
+          <div className="field">
+            <label className="label" htmlFor="history-status">
+              {t('history.statusFilter')}
+            </label>
+            <select id="history-status" className="input select" value={status} onChange={(e) => setStatus(e.target.value as HandoverStatus | '')}>
+              <option value="">{t('history.allStatuses')}</option>
+              {STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {t(`status.${s}`)}
+                </option>
+              ))}
+            </select>
           </div>
         </div>
-        <div className="toolbar__status">
-          <p id="history-pack-scope" className="help">
-            {selectedIds.length ? t('history.packSelected', { count: selectedIds.length }) : valid.length ? t('history.packAll', { count: valid.length }) : t('history.packNone')}
-          </p>
-          <p className="inline-status" role="status" aria-live="polite" data-testid="history-message">
-            {busy ? <Spinner /> : message}
-          </p>
+        <div className="toolbar__actions" data-slot="bulk-actions" role="group" aria-label={t('history.bulkActions')}>
+          <button type="button" className="button button--primary" onClick={() => void exportPack()} disabled={busy || valid.length === 0} aria-describedby="history-pack-scope">
+            {t('history.exportPack')}
+          </button>
+          <button type="button" className="button button--secondary" onClick={() => void exportAudit()} disabled={busy}>
+            {t('history.exportAudit')}
+          </button>
         </div>
+      </div>
+      <div className="toolbar__status">
+        <p id="history-pack-scope" className="help">
+          {selectedIds.length ? t('history.packSelected', { count: selectedIds.length }) : valid.length ? t('history.packAll', { count: valid.length }) : t('history.packNone')}
+        </p>
+        <p className="inline-status" role="status" aria-live="polite" data-testid="history-message">
+          {busy ? <Spinner /> : message}
+        </p>
+      </div>
 
-        {error && <ErrorPanel error={error} onRetry={() => void reload()} onDismiss={() => setError(null)} />}
-        {rows === null ? (
-          <Loading />
-        ) : rows.length === 0 ? (
-          <p className="empty">{t('history.empty')}</p>
-        ) : (
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col" className="table__check">
-                  <SelectBox
-                    label={t('history.selectAllValid')}
-                    checked={allValidSelected}
-                    disabled={valid.length === 0}
-                    onChange={(on) => setSelected(on ? new Set(valid.map((row) => row.id)) : new Set())}
-                  />
-                </th>
-                <HandoverHeads />
-                <th scope="col" className="nowrap">{t('history.updated')}</th>
-                <th scope="col" className="nowrap">{t('history.expires')}</th>
-                <ActionsHead />
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => {
-                const selectable = hasValidToken(row, now)
-                const checked = selectable && selected.has(row.id)
-                return (
-                  <HandoverRow key={row.id} handover={row} selected={checked}>
-                    <td className="table__check">
-                      {selectable && <SelectBox label={t('history.select', { name: row.vin ?? row.source })} checked={checked} onChange={(on) => toggle(row.id, on)} />}
-                    </td>
-                    <td className="mono">{row.vin ?? '—'}</td>
-                    <LabelCell handover={row} nowrap />
-                    <StatusCell handover={row} />
-                    <td>
-                      <DateCell iso={row.updatedAt} locale={i18n.language} />
-                    </td>
-                    <td>
-                      <DateCell iso={row.expires} locale={i18n.language} />
-                    </td>
-                    <td className="table__actions">
-                      {row.status === 'issued' && (
-                        <button
-                          type="button"
-                          className="button button--ghost button--small"
-                          onClick={() => void markHandedOver(row)}
-                          disabled={busy}
-                          aria-label={t('history.markHandedOverFor', { name: row.vin ?? row.source })}
-                        >
-                          {t('token.markHandedOverButton')}
-                        </button>
-                      )}
-                      <button
-                        type="button"
-                        className="button button--secondary button--small"
-                        onClick={() => onOpen(row.id, hasToken(row))}
-                        disabled={!row.vin}
-                        aria-label={t('history.openFor', { name: row.vin ?? row.source })}
-                      >
-                        {t('history.open')}
-                      </button>
-                    </td>
-                  </HandoverRow>
-                )
-              })}
-            </tbody>
-          </table>
-        )}
-      </section>
-    </div>
-  )
-}
-
-/** A token that can still be handed over (what the pack may hold). */
-function hasValidToken(row: HandoverSummary, now: number): boolean {
-  return hasToken(row) && row.expires !== undefined && Date.parse(row.expires) > now
-}
-
-/** A date on one line and its time below it, so the table fits beside its actions. */
-function DateCell({ iso, locale }: { iso: string | undefined; locale: string }) {
-  const parts = iso ? dateTimeParts(iso, locale) : undefined
-  if (!iso || !parts) return <>{iso ?? '—'}</>
-  return (
-    <time dateTime={iso}>
-      <span className="cell-main nowrap">{parts.date}</span>
-      <span className="cell-sub nowrap">{parts.time}</span>
-    </time>
+      {error && <ErrorPanel error={error} onRetry={() => void reload()} onDismiss={() => setError(null)} />}
+      {rows === null ? (
+        <Loading />
+      ) : rows.length === 0 ? (
+        <p className="empty">{t('history.empty')}</p>
+      ) : (
+        <HistoryTable
+          rows={rows}
+          now={now}
+          selected={selected}
+          onSelectAll={(on) => setSelected(on ? new Set(valid.map((row) => row.id)) : new Set())}
+          onToggle={toggle}
+          busy={busy}
+          onMarkHandedOver={(row) => void markHandedOver(row)}
+          onOpen={onOpen}
+        />
+      )}
+    </>
   )
 }

@@ -3,6 +3,8 @@
  * handover window) and ask PSA for it. The call can be cancelled; the main side aborts the
  * HTTPS request when it receives the request id. Without a network the request is queued.
  * The answer carries the key and its QR code: the token screen shows it without asking again.
+ * A key that already covers the window (this laptop's, or another laptop's in the fleet)
+ * means nothing is sent; ExistingKeyNotice offers a new one after a confirmation.
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
@@ -11,11 +13,11 @@ import { isNetworkUnreachable } from '../../../shared/errors'
 import { CallFailed, newRequestId, toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { DurationPicker } from '../components/DurationPicker'
+import { ExistingKeyNotice, type ExistingKey } from '../components/ExistingKeyNotice'
 import { Loading } from '../components/Loading'
 import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
-import { formatDateTime } from '../format'
 import { useDurationForm, useHandoversReload } from '../lib/hooks'
 
 export interface RequestScreenProps {
@@ -33,8 +35,8 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
   const [pending, setPending] = useState<string | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
   const [queued, setQueued] = useState(false)
-  /** The vehicle already had a key covering the window: nothing was sent; kept until the user shows it or asks for another. */
-  const [reused, setReused] = useState<HandoverDetail | null>(null)
+  /** A key already covers the window (this laptop's, or another laptop's in the fleet): nothing was sent; the user may ask for another anyway. */
+  const [existing, setExisting] = useState<ExistingKey | null>(null)
 
   const loadVehicle = useCallback(async () => {
     try {
@@ -54,12 +56,13 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
     if (!chosen) return
     setError(null)
     setQueued(false)
+    setExisting(null)
     const requestId = newRequestId()
     setPending(requestId)
     try {
       const { outcome, ...key } = await unwrap(vkey().requestToken({ handoverId, duration: chosen, requestId, qr: 'svg', ...(forceNew ? { forceNew: true } : {}) }))
       if (!mounted.current) return
-      if (outcome === 'reused' && !forceNew) setReused(key)
+      if (outcome === 'reused' && !forceNew) setExisting({ kind: 'mine', key })
       else onIssued(key)
     } catch (failure) {
       const view = failure instanceof CallFailed ? failure.view : toErrorView(failure)
@@ -68,7 +71,8 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
       if (isNetworkUnreachable(view)) {
         setQueued(true)
         void loadVehicle()
-      } else setError(view)
+      } else if (view.code === 'fleet.held' && view.details.holder) setExisting({ kind: 'fleet', holder: view.details.holder })
+      else setError(view)
     } finally {
       if (mounted.current) setPending(null)
     }
@@ -109,7 +113,7 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
         </div>
       </form>
 
-      {reused && <ReusedNotice vin={vehicle?.vin ?? ''} reused={reused} onShow={() => onIssued(reused)} onAskNew={() => void request(null, true)} />}
+      {existing && <ExistingKeyNotice existing={existing} vin={vehicle?.vin ?? ''} onShow={onIssued} onRequestNew={() => void request(null, true)} />}
       {queued && (
         <p className="notice notice--info" role="status" data-testid="request-queued">
           <strong>{t('status.queued')}</strong> — {t('queue.sentLater')}
@@ -156,48 +160,6 @@ function VehicleCard({ vehicle }: { vehicle: HandoverSummary | null }) {
       ) : (
         <Loading />
       )}
-    </section>
-  )
-}
-
-interface ReusedNoticeProps {
-  vin: string
-  reused: HandoverSummary
-  onShow: () => void
-  onAskNew: () => void
-}
-
-/** The live key already covers the window: show it, or (after confirming) ask PSA for another anyway. */
-function ReusedNotice({ vin, reused, onShow, onAskNew }: ReusedNoticeProps) {
-  const { t, i18n } = useTranslation()
-  const [confirmNew, setConfirmNew] = useState(false)
-  return (
-    <section className="notice notice--info" role="status" data-testid="request-reused">
-      <p>{t('request.reused', { vin, until: formatDateTime(reused.expires ?? '', i18n.language), id: reused.id })}</p>
-      <div className="button-row">
-        <button type="button" className="button button--primary" onClick={onShow}>
-          {t('request.showExisting')}
-        </button>
-        {confirmNew ? (
-          <>
-            <strong>{t('request.confirmNew')}</strong>
-            <button
-              type="button"
-              className="button button--danger"
-              onClick={() => {
-                setConfirmNew(false)
-                onAskNew()
-              }}
-            >
-              {t('request.confirmNewButton')}
-            </button>
-          </>
-        ) : (
-          <button type="button" className="button button--secondary" onClick={() => setConfirmNew(true)}>
-            {t('request.askNew')}
-          </button>
-        )}
-      </div>
     </section>
   )
 }

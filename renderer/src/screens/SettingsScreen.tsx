@@ -1,6 +1,6 @@
 /**
  * Settings: the first-run welcome (simulator or a real connection), connection profiles with
- * their certificates, and preferences (language, clipboard clearing).
+ * their certificates, the fleet (FleetSettings), and preferences (language, clipboard clearing).
  */
 import { useEffect, useState } from 'react'
 import { useTranslation } from 'react-i18next'
@@ -10,6 +10,7 @@ import { CertificateImport } from '../components/CertificateImport'
 import { CertificateRequests, type RequestTrigger } from '../components/CertificateRequests'
 import { CertificateSummary } from '../components/CertificateSummary'
 import { ErrorPanel } from '../components/ErrorPanel'
+import { FleetSettings } from '../components/FleetSettings'
 import { ProfileForm } from '../components/ProfileForm'
 import { Spinner } from '../components/Spinner'
 import { applyLocaleSetting, type LocaleSetting } from '../i18n'
@@ -107,6 +108,7 @@ export function SettingsScreen({ profiles, reloadProfiles, onDone, requestFor }:
         </section>
       )}
 
+      {!firstRun && <FleetSettings />}
       <Preferences />
     </div>
   )
