@@ -163,10 +163,9 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
 
 /** Step 3: the gate outside this laptop, if the depot has one. A refusal frees the local claim and goes to the audit. */
 async function passGate(depot: Depot, store: HandoverStore, target: HandoverRecord, windowEnd: string, forceNew: boolean): Promise<GatePass | undefined> {
-  const gate = await depot.keyGate()
-  if (!gate) return undefined
   try {
-    return await gate.beforeSend({ record: target, windowEnd, forceNew })
+    const gate = await depot.keyGate()
+    return await gate?.beforeSend({ record: target, windowEnd, forceNew })
   } catch (error) {
     const view = toErrorView(error)
     try {
