@@ -9,6 +9,9 @@
  * 3. The request goes out; the answer's expiry is checked.
  * 4. In one transaction: the key is stored as its own entry, the vehicle's previous live key
  *    is marked superseded, the claim released. Only then is the key reported.
+ * Steps 2 and 4 are savepoints of the transaction shared by the writes of one turn of the
+ * event loop (HandoverStore.writeSoon): a batch's answers that arrive together are committed
+ * with one fsync, each still before it is reported.
  * A store that cannot be written stops all further sending from this depot.
  */
 import { toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
@@ -82,7 +85,7 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   const { client, profile } = await depot.client(options.profile ?? base.profile)
   let begun: Begun
   for (;;) {
-    begun = store.write(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
+    begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
     if (begun.kind !== 'busy') break
     await waitForRelease(store, base, begun.owner, options)
   }
@@ -112,13 +115,14 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   } catch (error) {
     const view = toErrorView(error)
     if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
-    recordFailure(depot, store, target.id, vehicle, view, stamp)
+    await recordFailure(depot, store, target.id, vehicle, view, stamp)
     throw error
   }
   const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: expiry.expiresIn, tokenSignature: result.tokenSignature }
   let record: HandoverRecord
   try {
-    record = store.write(() => {
+    // Committed (with the other answers of this turn of the event loop) before it is reported.
+    record = await store.writeSoon(() => {
       const retired = store.retireLive(vehicle, target.id)
       store.releaseClaim(vehicle)
       return store.issue(target.id, (r) => {
@@ -140,10 +144,10 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
 }
 
 /** Step 4 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
-function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): void {
+async function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): Promise<void> {
   const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : view.code === 'network.unreachable' ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
   try {
-    store.write(() => {
+    await store.writeSoon(() => {
       const record = store.updateSync(id, (r) => {
         stamp(r)
         if (kind === 'cancelled') {
@@ -188,6 +192,6 @@ async function waitForRelease(store: HandoverStore, base: HandoverRecord, owner:
       throw new VkError('storage.vehicle-busy', `${base.vin ?? 'This vehicle'} is being requested by another VK Depot process (pid ${owner.pid}). Run the command again once it has finished.`, { field: 'vehicle' })
     }
     await new Promise((resolve) => setTimeout(resolve, pause))
-    if (!store.write(() => store.claimOf(vehicle), { durable: false })) return
+    if (!(await store.writeSoon(() => store.claimOf(vehicle), { durable: false }))) return
   }
 }
