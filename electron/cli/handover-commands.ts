@@ -45,8 +45,7 @@ async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRec
 
 /** Sends what the offline queue holds, once; says so on stderr when it sent anything. */
 export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> {
-  const store = await depot.handovers()
-  if (!(await store.list()).some((r) => r.status === 'queued')) return
+  if (!(await depot.handovers()).hasQueued()) return
   const result = await depot.flushQueue()
   if (result.sent || result.failed) io.stderr.write(`vkey: sent ${result.sent} queued request(s)${result.failed ? `, ${result.failed} refused` : ''}${result.stillQueued ? `, ${result.stillQueued} still waiting for the network` : ''}.\n`)
 }
@@ -77,9 +76,7 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
 
 /** The records to request for: the same CarData seen again (a re-run) reuses its newest record. */
 async function batchIds(depot: Depot, imported: ImportResult, profile: string | undefined): Promise<string[]> {
-  const store = await depot.handovers()
-  const byHash = new Map<string, HandoverRecord>()
-  for (const record of (await store.list()).reverse()) if (record.carDataHash) byHash.set(record.carDataHash, record)
+  const byHash = (await depot.handovers()).newestIdByCarDataHash()
   const ids: string[] = []
   const fresh: ImportResult['vehicles'] = []
   const seen = new Set<string>()
@@ -88,7 +85,7 @@ async function batchIds(depot: Depot, imported: ImportResult, profile: string | 
     if (seen.has(hash)) continue
     seen.add(hash)
     const existing = byHash.get(hash)
-    if (existing) ids.push(existing.id)
+    if (existing) ids.push(existing)
     else fresh.push(vehicle)
   }
   const added = await depot.addVehicles({ vehicles: fresh, issues: [] }, profile ? { profile } : {})
@@ -124,7 +121,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     const store = await depot.handovers()
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
     const qrFiles: Record<string, string> = files ? Object.fromEntries(await files.finish()) : {}
-    const records = new Map((await store.list()).map((r) => [r.id, r]))
+    const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))
     const failures = [
       ...imported.issues.map((issue) => ({ what: `${issue.source}${issue.field ? ` (${issue.field})` : ''}`, code: issue.code as ErrorCode, message: issue.message })),
       ...outcome.failed.map((f) => ({ what: f.vin ?? records.get(f.id)?.source ?? f.id, code: f.code, message: f.message })),

@@ -223,7 +223,7 @@ export class BatchRunner {
     if (outer?.aborted) stop.abort()
     outer?.addEventListener('abort', onOuterAbort, { once: true })
     const store = await this.depot.handovers()
-    const records = new Map((await store.list()).map((r) => [r.id, r]))
+    const records = new Map(store.findMany(journal.ids).map((r) => [r.id, r]))
     const run = new BatchRun(journal, records, this.onProgress)
     let todo = run.classify(options.resumed ?? false)
     const gate = new RateGate()

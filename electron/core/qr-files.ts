@@ -31,7 +31,7 @@ export function qrFileName(record: Pick<HandoverRecord, 'vin' | 'id'>): string {
 export interface QrFilePipelineOptions {
   /** The output folder (it exists). */
   dir: string
-  store: Pick<HandoverStore, 'list' | 'tokenOf'>
+  store: Pick<HandoverStore, 'findMany' | 'tokenOf'>
   environmentOf(record: HandoverRecord): Environment | undefined
   now(): Date
   /** Images rendered and being written at once (default 2). */
@@ -112,14 +112,13 @@ export class QrFilePipeline {
   }
 
   /**
-   * The record for a queued id. One read of the store serves every id queued by then (a
-   * batch queues them a progress event, ≈ 100 ms, at a time): reading it per file cost
-   * two stat() calls and a search each.
+   * The record for a queued id. One query serves every id queued by then without its record
+   * (onProgress queues them a progress event, ≈ 100 ms, at a time).
    */
-  private async recordOf(id: string): Promise<HandoverRecord | undefined> {
+  private recordOf(id: string): HandoverRecord | undefined {
     // An id is queued only once its record is stored, so a read started now holds it.
     if (!this.records.has(id)) {
-      for (const record of await this.options.store.list()) if (this.pending.has(record.id)) this.records.set(record.id, record)
+      for (const record of this.options.store.findMany([...this.pending].filter((p) => !this.records.has(p)))) this.records.set(record.id, record)
     }
     const record = this.records.get(id)
     this.records.delete(id)
@@ -128,7 +127,7 @@ export class QrFilePipeline {
 
   private async one(id: string): Promise<void> {
     await yieldToEventLoop()
-    const record = await this.recordOf(id)
+    const record = this.recordOf(id)
     if (!record || !hasValidToken(record, this.options.now())) return
     const environment = this.options.environmentOf(record)
     const image = renderHandoverQrSync(handoverPayloadOf(record, this.options.store.tokenOf(record), environment), 'png', { environment }) as Buffer
