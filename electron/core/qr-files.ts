@@ -21,7 +21,7 @@ import type { Environment } from '../../shared/profile'
 import { handoverPayloadOf } from './handover-payload'
 import { hasValidToken, type HandoverRecord, type HandoverStore } from './handovers'
 import { renderHandoverQrSync } from './qr'
-import { writeFileAtomic } from './secure-files'
+import { syncFolder, writeFileAtomic } from './secure-files'
 
 /** The file a batch writes for a record: `<VIN>.png`, or `<id>.png` without a VIN. */
 export function qrFileName(record: Pick<HandoverRecord, 'vin' | 'id'>): string {
@@ -36,7 +36,7 @@ export interface QrFilePipelineOptions {
   now(): Date
   /** Images rendered and being written at once (default 2). */
   parallel?: number
-  /** Writes one file; the default is writeFileAtomic with mode 0600 (tests slow it down). */
+  /** Writes one file; the default is writeFileAtomic with mode 0600, the folder synced once by finish() (tests slow it down). */
   write?: (path: string, data: Buffer) => Promise<void>
 }
 
@@ -59,7 +59,7 @@ export class QrFilePipeline {
 
   constructor(private readonly options: QrFilePipelineOptions) {
     this.parallel = Math.max(1, options.parallel ?? 2)
-    this.write = options.write ?? ((path, data) => writeFileAtomic(path, data, 0o600))
+    this.write = options.write ?? ((path, data) => writeFileAtomic(path, data, { mode: 0o600, syncFolder: false }))
   }
 
   /** A BatchRunner progress callback: queues every vehicle issued or skipped (valid token), once. */
@@ -87,10 +87,15 @@ export class QrFilePipeline {
     this.pump()
   }
 
-  /** Resolves when every queued file is written; throws the first write error (naming the file). */
+  /**
+   * Resolves when every queued file is written and the folder synced (each file is fsync'd
+   * before its rename; the renames are made durable here, once for the batch); throws the
+   * first write error (naming the file).
+   */
   async finish(): Promise<Map<string, string>> {
     if (this.active || this.waiting.length) await new Promise<void>((resolve) => this.idle.push(resolve))
     if (this.failure) throw this.failure
+    if (this.files.size) await syncFolder(this.options.dir)
     return this.files
   }
 
