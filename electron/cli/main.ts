@@ -1,6 +1,15 @@
 /** `vkey` entry point (see run.ts for the error and exit-code rules). */
+import { setFlagsFromString } from 'node:v8'
 import { processIo } from './io'
 import { runCli } from './run'
+
+// undici parses HTTP with WebAssembly (llhttp). V8 compiles it with its baseline compiler,
+// then again with its optimising one on a background thread, and a process about to exit
+// waits for that second compile: a core busy and ≈ 0.1 s more for every `vkey token`
+// (docs/performance.md), and ≈ 30 MB of memory for a batch. A vkey process reads small
+// answers; the baseline code is enough.
+// Set before the first connection, which is when undici compiles its parser.
+setFlagsFromString('--liftoff-only')
 
 // A reader that went away (`vkey list | head -1`) is not an error: stop quietly with 0.
 for (const stream of [process.stdout, process.stderr]) {
