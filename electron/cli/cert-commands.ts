@@ -98,27 +98,16 @@ function printStatus(io: CliIo, status: CertificateStatus): void {
 
 /**
  * One line on stderr when the certificate that `vkey token`, `batch` or `queue flush` will
- * use is within 60 days of expiry. Never fails the command: the command itself reports a
- * missing profile, certificate or keychain.
+ * use is within 60 days of expiry, from the command's own depot (one vault unlock per run).
+ * Never fails the command: the command itself reports a missing profile, certificate or
+ * keychain.
  */
-export async function warnCertificateRenewal(io: CliIo, args: string[], openDepot: OpenDepot): Promise<void> {
+export async function warnCertificateRenewal(io: CliIo, depot: Depot, profileName: string | undefined): Promise<void> {
   try {
-    const depot = await openDepot()
-    try {
-      const line = await renewalWarning(depot, profileOption(args))
-      if (line) io.stderr.write(`${line}\n`)
-    } finally {
-      await depot.close()
-    }
+    const line = await renewalWarning(depot, profileName)
+    if (line) io.stderr.write(`${line}\n`)
   } catch {
-    // the command that follows says what is wrong
+    // the command says what is wrong
   }
 }
 
-function profileOption(args: string[]): string | undefined {
-  for (const [index, arg] of args.entries()) {
-    if (arg === '--profile') return args[index + 1]
-    if (arg.startsWith('--profile=')) return arg.slice('--profile='.length)
-  }
-  return undefined
-}

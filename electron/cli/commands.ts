@@ -68,7 +68,7 @@ export function openStore(dataDir: string): Conf<Record<string, unknown>> {
 }
 
 function handoverContext(io: CliIo): HandoverCommandContext {
-  return { openDepot: () => openDepot(io), durationPlan, printHandover }
+  return { openDepot: () => openDepot(io), durationPlan, printHandover, warnRenewal: (depot, profileName) => warnCertificateRenewal(io, depot, profileName) }
 }
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
@@ -78,7 +78,6 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(asked)
     return 0
   }
-  if (command === 'token' || command === 'batch' || (command === 'queue' && rest[0] === 'flush')) await warnCertificateRenewal(io, rest, () => openDepot(io))
   switch (command) {
     case undefined:
     case 'help':
@@ -347,6 +346,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   writeCarDataNotes(io, [vehicle])
   const depot = await openDepot(io)
   try {
+    await warnCertificateRenewal(io, depot, values.profile)
     depot.durationFor(plan) // a window in the past or over 30 days: refused before any record exists
     await depot.client(values.profile) // pre-flight before anything is stored or sent
     await flushQueueQuietly(io, depot)

@@ -30,6 +30,8 @@ export interface HandoverCommandContext {
   openDepot(): Promise<Depot>
   durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): import('../core/handovers').DurationPlan
   printHandover(io: CliIo, depot: Depot, record: HandoverRecord, options: { json: boolean; qr?: string }): Promise<void>
+  /** One stderr line when the certificate about to be used is near its expiry (cert-commands.ts). */
+  warnRenewal(depot: Depot, profileName: string | undefined): Promise<void>
 }
 
 /** Finds a handover by id or by a unique prefix of it. */
@@ -109,6 +111,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
   writeCarDataNotes(io, imported.vehicles)
   const depot = await context.openDepot()
   try {
+    await context.warnRenewal(depot, values.profile)
     depot.durationFor(plan) // refused before any record exists
     await depot.client(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
@@ -269,6 +272,7 @@ export async function queueCommand(args: string[], io: CliIo, context: HandoverC
   try {
     if (sub === 'list') return await queueList(io, depot, Boolean(values.json))
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
+    await context.warnRenewal(depot, undefined)
     let stopped = false
     io.interrupted?.then(() => (stopped = true)).catch(() => undefined)
     for (;;) {
