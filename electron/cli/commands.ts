@@ -27,14 +27,11 @@ import { defaultDataFolder } from '../core/paths'
 import { qrFormatForPath, writeHandoverQr } from '../core/qr'
 import { readRegularFile } from '../core/regular-file'
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
-import { readClientCas, startSimulator } from '../core/simulator'
 import { write, writeJson } from './args'
 import { findCommand, helpText, overviewHelp, parseFor } from './spec'
 import { certRequestCommand, certShowCommand, warnCertificateRenewal } from './cert-commands'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand, type HandoverCommandContext } from './handover-commands'
-import { fleetAuditCommand, fleetCommand, fleetListCommand } from './fleet-commands'
 import { readSecretLine, type CliIo } from './io'
-import { vaultCommand } from './vault-commands'
 
 /** The overview `vkey help` prints (kept as `usage` for the callers that import it). */
 export const usage = overviewHelp()
@@ -78,6 +75,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(asked)
     return 0
   }
+  // Commands that need PostgreSQL (pg), the simulator's PKI (node-forge) or the vault tools are
+  // loaded when used: a cold `vkey token` parses and runs none of them (docs/performance.md).
   switch (command) {
     case undefined:
     case 'help':
@@ -100,23 +99,23 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     case 'batch':
       return batchCommand(rest, io, handoverContext(io))
     case 'list':
-      if (rest.includes('--fleet')) return fleetListCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
+      if (rest.includes('--fleet')) return (await import('./fleet-commands')).fleetListCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
       return listCommand(rest, io, handoverContext(io))
     case 'show':
       return showCommand(rest, io, handoverContext(io))
     case 'pack':
       return packCommand(rest, io, handoverContext(io))
     case 'audit':
-      if (rest.includes('--fleet')) return fleetAuditCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
+      if (rest.includes('--fleet')) return (await import('./fleet-commands')).fleetAuditCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
       return auditCommand(rest, io, handoverContext(io))
     case 'fleet':
-      return fleetCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
+      return (await import('./fleet-commands')).fleetCommand(rest, io, handoverContext(io), defaultDataFolder(io.env))
     case 'purge-expired':
       return purgeCommand(rest, io, handoverContext(io))
     case 'queue':
       return queueCommand(rest, io, handoverContext(io))
     case 'vault':
-      return vaultCommand(rest, io, { openDataFolder, openStore })
+      return (await import('./vault-commands')).vaultCommand(rest, io, { openDataFolder, openStore })
     default:
       throw new VkError('usage', `Unknown command "${command}". Run \`vkey help\` for the list of commands.`)
   }
@@ -144,6 +143,7 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   const latencyMs = values.latency === undefined ? 0 : integerOption('--latency', values.latency, 0, 60_000)
   const dataDir = openDataFolder(io)
   const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
+  const { readClientCas, startSimulator } = await import('../core/simulator')
   const extraClientCas: string[] = []
   for (const file of values['trust-client-ca'] ?? []) extraClientCas.push(...readClientCas(await readTextFile(file, '--trust-client-ca'), file))
   const simulator = await startSimulator({ dir, port, latencyMs, extraClientCas, ...(values.host ? { host: values.host } : {}) })
