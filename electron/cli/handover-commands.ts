@@ -97,7 +97,9 @@ async function batchIds(depot: Depot, imported: ImportResult, profile: string | 
 /** QR files for the keys a batch or a flush hands over, written beside the requests (core/qr-files.ts). */
 async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
   await mkdir(out, { recursive: true, mode: 0o700 })
-  return new QrFilePipeline({ dir: out, store: await depot.handovers(), environmentOf: environmentResolver(depot.profiles), now: () => depot.now() })
+  // Imported here, not at the top: the writer's worker thread runs that module's chunk alone.
+  const { qrFileWriter } = await import('../core/qr-file-writer')
+  return new QrFilePipeline({ dir: out, store: await depot.handovers(), environmentOf: environmentResolver(depot.profiles), now: () => depot.now(), writer: qrFileWriter() })
 }
 
 export async function batchCommand(args: string[], io: CliIo, context: HandoverCommandContext): Promise<number> {
