@@ -227,35 +227,9 @@ export class BatchRunner {
     const run = new BatchRun(journal, records, this.onProgress)
     let todo = run.classify(options.resumed ?? false)
     const gate = new RateGate()
-    let inFlight = 0
     for (let pass = 0; pass <= EXTRA_PASSES && todo.length && !stop.signal.aborted; pass += 1) {
       if (pass > 0) await sleep(options.retryPauseMs ?? 1000)
-      const queue = [...todo]
-      const retry: string[] = []
-      const worker = async () => {
-        for (let id = queue.shift(); id !== undefined && !stop.signal.aborted; id = queue.shift()) {
-          await gate.pass(stop.signal)
-          if (stop.signal.aborted) break
-          run.set(id, { state: 'running' })
-          inFlight += 1
-          try {
-            const key = await this.depot.requestToken(id, journal.plan, { signal: stop.signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info) })
-            run.done(id, key)
-            options.onKey?.(key.record)
-          } catch (error) {
-            const view = toErrorView(error)
-            if (view.code.startsWith('storage.') && view.code !== 'storage.vehicle-busy') {
-              run.storageStopped ??= { message: view.message, inFlight: inFlight - 1 }
-              stop.abort()
-            }
-            if (run.failed(id, view, RETRIABLE.includes(view.code) && pass < EXTRA_PASSES)) retry.push(id)
-          } finally {
-            inFlight -= 1
-          }
-        }
-      }
-      await Promise.all(Array.from({ length: Math.min(journal.concurrency, queue.length) }, worker))
-      todo = retry
+      todo = await this.pass(todo, { journal, run, gate, stop, options, lastPass: pass === EXTRA_PASSES })
     }
     outer?.removeEventListener('abort', onOuterAbort)
     const outcome = run.outcome(stop.signal.aborted)
@@ -264,6 +238,49 @@ export class BatchRunner {
     run.emit(true, true)
     return outcome
   }
+
+  /** One pass over `todo` with `journal.concurrency` workers; returns the ids worth another pass. */
+  private async pass(todo: string[], context: PassContext): Promise<string[]> {
+    const { journal, run, gate, stop, options, lastPass } = context
+    const queue = [...todo]
+    const retry: string[] = []
+    let inFlight = 0
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined && !stop.signal.aborted; id = queue.shift()) {
+        await gate.pass(stop.signal)
+        if (stop.signal.aborted) break
+        run.set(id, { state: 'running' })
+        inFlight += 1
+        try {
+          const key = await this.depot.requestToken(id, journal.plan, { signal: stop.signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info) })
+          run.done(id, key)
+          options.onKey?.(key.record)
+        } catch (error) {
+          const view = toErrorView(error)
+          if (view.code.startsWith('storage.') && view.code !== 'storage.vehicle-busy') {
+            run.storageStopped ??= { message: view.message, inFlight: inFlight - 1 }
+            stop.abort()
+          }
+          if (run.failed(id, view, RETRIABLE.includes(view.code) && !lastPass)) retry.push(id)
+        } finally {
+          inFlight -= 1
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(journal.concurrency, queue.length) }, worker))
+    return retry
+  }
+}
+
+interface PassContext {
+  journal: Journal
+  run: BatchRun
+  gate: RateGate
+  /** Aborted by the user's cancel or by a ledger that cannot be written. */
+  stop: AbortController
+  options: BatchOptions
+  /** No further pass follows: retriable failures are final. */
+  lastPass: boolean
 }
 
 /** One batch's per-vehicle states, its progress events and its outcome. */
