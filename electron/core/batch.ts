@@ -248,35 +248,57 @@ export class BatchRunner {
     }
   }
 
-  /** One pass over `todo` with `journal.concurrency` workers; returns the ids worth another pass. */
+  /**
+   * One pass over `todo` with `journal.concurrency` workers; returns the ids worth another
+   * pass. A worker sends its next request as soon as PSA has answered the last one, while
+   * that key is recorded (the ledger commits the answers of one turn of the event loop
+   * together): the network is never held up by the disk. Each key is still reported
+   * (progress, onKey) only once recorded, and at most `concurrency` answers wait to be.
+   */
   private async pass(todo: string[], context: PassContext): Promise<string[]> {
     const { journal, run, gate, stop, options, lastPass } = context
     const queue = [...todo]
     const retry: string[] = []
+    const unsettled = new Set<Promise<void>>()
+    /** Requests sent and not yet recorded (or failed): what a ledger that stops being writable may leave unrecorded. */
     let inFlight = 0
-    const worker = async () => {
-      for (let id = queue.shift(); id !== undefined && !stop.signal.aborted; id = queue.shift()) {
-        await gate.pass(stop.signal)
-        if (stop.signal.aborted) break
-        run.set(id, { state: 'running' })
-        inFlight += 1
-        try {
-          const key = await this.depot.requestToken(id, journal.plan, { signal: stop.signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info) })
+    const request = (id: string, answered: () => void): Promise<void> => {
+      inFlight += 1
+      return this.depot
+        .requestToken(id, journal.plan, { signal: stop.signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info), onAnswered: answered })
+        .then((key) => {
           run.done(id, key)
           options.onKey?.(key.record)
-        } catch (error) {
+        })
+        .catch((error: unknown) => {
           const view = toErrorView(error)
           if (view.code.startsWith('storage.') && view.code !== 'storage.vehicle-busy') {
             run.storageStopped ??= { message: view.message, inFlight: inFlight - 1 }
             stop.abort()
           }
           if (run.failed(id, view, RETRIABLE.includes(view.code) && !lastPass)) retry.push(id)
-        } finally {
+        })
+        .finally(() => {
           inFlight -= 1
-        }
+          answered()
+        })
+    }
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined && !stop.signal.aborted; id = queue.shift()) {
+        await gate.pass(stop.signal)
+        if (stop.signal.aborted) break
+        run.set(id, { state: 'running' })
+        let answered!: () => void
+        const networkDone = new Promise<void>((resolve) => (answered = resolve))
+        const settled = request(id, answered)
+        unsettled.add(settled)
+        void settled.finally(() => unsettled.delete(settled))
+        await networkDone
+        while (unsettled.size >= 2 * journal.concurrency) await Promise.race(unsettled)
       }
     }
     await Promise.all(Array.from({ length: Math.min(journal.concurrency, queue.length) }, worker))
+    await Promise.all(unsettled)
     return retry
   }
 }

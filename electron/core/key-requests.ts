@@ -40,6 +40,8 @@ export interface RequestOptions {
   /** Where to write the QR code if the request ends in the offline queue and is sent later. */
   deliverQr?: string
   onRateLimit?: (info: RateLimitInfo) => void
+  /** PSA has answered (or the request failed): a batch's worker sends its next request while this one is recorded. */
+  onAnswered?: () => void
   /** How long to wait for another process's request for the same vehicle (default 90 s). */
   claimWaitMs?: number
 }
@@ -115,9 +117,11 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   } catch (error) {
     const view = toErrorView(error)
     if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
+    options.onAnswered?.()
     await recordFailure(depot, store, target.id, vehicle, view, stamp)
     throw error
   }
+  options.onAnswered?.()
   const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: expiry.expiresIn, tokenSignature: result.tokenSignature }
   let record: HandoverRecord
   try {
