@@ -137,7 +137,6 @@ export function runWrite<T>(db: Db, dataDir: string, work: () => T, options: { d
 
 interface GroupedWrite {
   work: () => unknown
-  durable: boolean
   resolve(value: unknown): void
   reject(error: unknown): void
 }
@@ -146,12 +145,20 @@ interface GroupedWrite {
  * Group commit. The writes asked for during one turn of the event loop (the answers of
  * several requests that arrived together, the claims of the workers they freed) run as one
  * transaction, each in a savepoint of its own so one that fails leaves the others, and are
- * committed together: one fsync instead of one each, and the event loop is held once. Each
- * promise settles only after that commit, so a key is on disk before anyone is told of it.
- * The group is durable when any of its writes asks to be.
+ * committed together: one fsync instead of one each. Each promise settles only after that
+ * commit, so a key is on disk before anyone is told of it.
+ *
+ * Writes that need no fsync (claims, `durable: false`) are committed first, and the durable
+ * ones in the next turn: the requests those claims let out are on the wire while the event
+ * loop is held by the fsync (better-sqlite3 is synchronous). A durable write waits one turn
+ * at most.
  */
 export class WriteGroup {
-  private pending: GroupedWrite[] = []
+  private relaxed: GroupedWrite[] = []
+  private durable: GroupedWrite[] = []
+  private scheduled = false
+  /** The durable writes were held back one turn already: they go next, whatever else comes. */
+  private deferred = false
 
   constructor(
     private readonly db: Db,
@@ -160,13 +167,33 @@ export class WriteGroup {
 
   run<T>(work: () => T, options: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (!this.pending.length) setImmediate(() => this.flush())
-      this.pending.push({ work, durable: options.durable ?? true, resolve: resolve as (value: unknown) => void, reject })
+      ;(options.durable ?? true ? this.durable : this.relaxed).push({ work, resolve: resolve as (value: unknown) => void, reject })
+      this.schedule()
     })
   }
 
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => this.flush())
+  }
+
   private flush(): void {
-    const group = this.pending.splice(0)
+    this.scheduled = false
+    if (this.relaxed.length && !this.deferred) {
+      this.commit(this.relaxed.splice(0), false)
+      if (this.durable.length) {
+        this.deferred = true
+        this.schedule()
+      }
+      return
+    }
+    this.deferred = false
+    const durable = this.durable.length > 0
+    this.commit([...this.durable.splice(0), ...this.relaxed.splice(0)], durable)
+  }
+
+  private commit(group: GroupedWrite[], durable: boolean): void {
     const outcomes: { ok: boolean; value: unknown }[] = []
     try {
       runWrite(
@@ -183,7 +210,7 @@ export class WriteGroup {
             }
           }
         },
-        { durable: group.some((item) => item.durable) },
+        { durable },
       )
     } catch (error) {
       for (const item of group) item.reject(error)
