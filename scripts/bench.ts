@@ -30,7 +30,7 @@ import { curlFigure, type CurlFigure } from './bench/curl'
 import { importFigure, qrFigure, type ImportFigure, type QrFigure } from './bench/local'
 import { summarizeProfile } from './bench/profile-summary'
 import { rendererFigure, type RendererFigure } from './bench/renderer'
-import { log, machine, now, removeQuietly, ROOT, round, run, startSimulatorChild, tempDir, type Machine } from './bench/util'
+import { loadAverage, log, machine, now, removeQuietly, ROOT, round, run, startSimulatorChild, tempDir, type Machine } from './bench/util'
 
 interface Check {
   id: string
@@ -93,7 +93,7 @@ const results: Results = {
 }
 const m = results.machine
 console.log(`VK Depot bench — ${results.startedAt}, ${results.git}${quick ? ' (QUICK: counts reduced, not comparable)' : ''}`)
-console.log(`machine: ${m.cpuModel}, ${m.nproc} CPU, ${m.memoryGiB} GiB RAM (${m.freeMemoryGiB} free), node ${m.node}, ${m.platform}, kernel ${m.kernel}, load ${m.loadAverage}`)
+console.log(`machine: ${m.cpuModel}, ${m.nproc} CPU, ${m.memoryGiB} GiB RAM (${m.freeMemoryGiB} free), node ${m.node}, ${m.platform}, kernel ${m.kernel}, load ${m.loadAverage}, 1.2 kB append + fsync ${m.fsyncMs} ms`)
 
 if (!process.env.DBUS_SESSION_BUS_ADDRESS) log('no D-Bus session: run inside scripts/with-keyring.sh (npm run bench does), the keychain is needed')
 if (!(globalThis as { gc?: unknown }).gc) log('node runs without --expose-gc: no full GC between runs (more noise)')
@@ -145,6 +145,8 @@ if (only.has(10)) {
 
 results.checks = checks(results)
 results.durationS = round((now() - started) / 1000, 1)
+results.machine.loadAverageAtEnd = await loadAverage()
+console.log(`\nload average at the end: ${results.machine.loadAverageAtEnd} (at the start: ${m.loadAverage}); ${results.durationS} s`)
 printTable(results)
 
 if (!values['no-save']) {
@@ -250,7 +252,7 @@ function printTable(r: Results): void {
   }
   if (f.batchOut) {
     const b = f.batchOut
-    rows.push(['7', `batch --out ${b.vehicles} × ${b.latencyMs} ms, c=${b.concurrency}`, `${b.outWorkMedianMs} ms after start (start ${b.outStartMedianMs} ms, process ${b.outWallMedianMs} ms)`, `floor ${b.floorMs} ms`, `${b.ratioToFloor} × floor`, '≤ 1.15 ×', status('batch-out-floor')])
+    rows.push(['7', `batch --out ${b.vehicles} × ${b.latencyMs} ms, c=${b.concurrency}`, `${b.outWorkMedianMs} ms after start (start ${b.outStartMedianMs} ms, process ${b.outWallMedianMs} ms; last file ${b.outTailMedianMs} ms after the last key)`, `floor ${b.floorMs} ms`, `${b.ratioToFloor} × floor`, '≤ 1.15 ×', status('batch-out-floor')])
     rows.push(['7', 'same batch without --out', `${b.plainWorkMedianMs} ms after start`, `--out costs ${b.extraCpuPerVehicleMs} ms CPU a vehicle`, `--out ${b.ratioToPlain} × without`, '≤ 1.10 ×', status('batch-out-plain')])
     rows.push(['7', 'vkey batch --out peak RSS; PNG', `${b.peakRssMaxMB} MB; ${b.decoded ? 'decodes' : 'does NOT decode'}, ${b.pixelsPerModule} px/module`, '', '', '≤ 150 MB; ≥ 8 px', `${status('batch-out-rss')} ${status('batch-out-ppm')}`.trim()])
   }

@@ -14,8 +14,7 @@ import { normalizeVin, quoteShort, vinProblem } from './vin'
 
 export const HANDOVER_PAYLOAD_VERSION = 1
 export const HANDOVER_PAYLOAD_TYPE = 'vkey-handover'
-/** Bytes one QR code (version 40) holds in byte mode at error-correction level M. */
-export const QR_BYTE_CAPACITY_M = 2331
+export { QR_BYTE_CAPACITY_M } from './qr-capacity'
 
 /** What the builder takes: the PSA answer's fields plus the VIN when known. */
 export interface HandoverInput {

@@ -9,6 +9,7 @@ import type { CertificateFacts } from '../../shared/certificate-facts'
 import { VkError } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 import { certificateStatus, renewalFields, renewalWarning, requestCertificate, type CertificateStatus } from '../core/cert-service'
+import type { Depot } from '../core/depot'
 import { writeFileAtomic } from '../core/secure-files'
 import { write, writeJson } from './args'
 import { withDepot } from './depot-access'
@@ -97,22 +98,16 @@ export function printFacts(io: CliIo, facts: CertificateFacts): void {
 
 /**
  * One line on stderr when the certificate that `vkey token`, `batch` or `queue flush` will
- * use is within 60 days of expiry. Never fails the command: the command itself reports a
- * missing profile, certificate or keychain.
+ * use is within 60 days of expiry, from the command's own depot (one vault unlock per run).
+ * Never fails the command: the command itself reports a missing profile, certificate or
+ * keychain.
  */
-export async function warnCertificateRenewal(io: CliIo, args: string[]): Promise<void> {
+export async function warnCertificateRenewal(io: CliIo, depot: Depot, profileName: string | undefined): Promise<void> {
   try {
-    const line = await withDepot(io, (depot) => renewalWarning(depot, profileOption(args)))
+    const line = await renewalWarning(depot, profileName)
     if (line) io.stderr.write(`${line}\n`)
   } catch {
-    // the command that follows says what is wrong
+    // the command says what is wrong
   }
 }
 
-function profileOption(args: string[]): string | undefined {
-  for (const [index, arg] of args.entries()) {
-    if (arg === '--profile') return args[index + 1]
-    if (arg.startsWith('--profile=')) return arg.slice('--profile='.length)
-  }
-  return undefined
-}

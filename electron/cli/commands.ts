@@ -20,18 +20,16 @@ import { assertWritableFile } from '../core/output-paths'
 import { qrFormatForPath } from '../core/qr'
 import { readRegularFile } from '../core/regular-file'
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
-import { readClientCas, startSimulator, type Simulator } from '../core/simulator'
+import type { Simulator } from '../core/simulator'
 import { durationPlan, write, writeJson } from './args'
 import { writeCarDataNotes } from './cardata-notes'
 import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
 import { openDataFolder, withDepot } from './depot-access'
-import { fleetAuditCommand, fleetCommand, fleetListCommand } from './fleet-commands'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand } from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
 import { wipeAfter } from '../core/secret-bytes'
 import { printHandover } from './key-output'
 import { findCommand, helpText, parseFor } from './spec'
-import { vaultCommand } from './vault-commands'
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
@@ -40,7 +38,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(asked)
     return 0
   }
-  if (command === 'token' || command === 'batch' || (command === 'queue' && rest[0] === 'flush')) await warnCertificateRenewal(io, rest)
+  // Commands that need PostgreSQL (pg), the simulator's PKI (node-forge) or the vault tools are
+  // loaded when used: a cold `vkey token` parses and runs none of them (docs/performance.md).
   switch (command) {
     case undefined:
     case 'help':
@@ -63,23 +62,23 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     case 'batch':
       return batchCommand(rest, io)
     case 'list':
-      if (rest.includes('--fleet')) return fleetListCommand(rest, io)
+      if (rest.includes('--fleet')) return (await import('./fleet-commands')).fleetListCommand(rest, io)
       return listCommand(rest, io)
     case 'show':
       return showCommand(rest, io)
     case 'pack':
       return packCommand(rest, io)
     case 'audit':
-      if (rest.includes('--fleet')) return fleetAuditCommand(rest, io)
+      if (rest.includes('--fleet')) return (await import('./fleet-commands')).fleetAuditCommand(rest, io)
       return auditCommand(rest, io)
     case 'fleet':
-      return fleetCommand(rest, io)
+      return (await import('./fleet-commands')).fleetCommand(rest, io)
     case 'purge-expired':
       return purgeCommand(rest, io)
     case 'queue':
       return queueCommand(rest, io)
     case 'vault':
-      return vaultCommand(rest, io)
+      return (await import('./vault-commands')).vaultCommand(rest, io)
     default:
       throw new VkError('usage', `Unknown command "${command}". Run \`vkey help\` for the list of commands.`)
   }
@@ -107,6 +106,7 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   const latencyMs = numbers.latency ?? 0
   const dataDir = openDataFolder(io)
   const dir = resolve(values.dir ?? defaultSimulatorDir(dataDir))
+  const { readClientCas, startSimulator } = await import('../core/simulator')
   const extraClientCas: string[] = []
   for (const file of values['trust-client-ca'] ?? []) extraClientCas.push(...readClientCas(await readTextFile(file, '--trust-client-ca'), file))
   const simulator = await startSimulator({ dir, port, latencyMs, extraClientCas, ...(values.host ? { host: values.host } : {}) })
@@ -286,6 +286,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   const vehicle = pickVehicle(imported, values.cardata, wantedVin)
   writeCarDataNotes(io, [vehicle])
   return withDepot(io, async (depot) => {
+    await warnCertificateRenewal(io, depot, values.profile)
     planWindow(plan, depot.now()) // a window in the past or over 30 days: refused before any record exists
     await depot.client(values.profile) // pre-flight before anything is stored or sent
     await flushQueueQuietly(io, depot)

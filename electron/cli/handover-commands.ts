@@ -27,6 +27,7 @@ import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/ba
 import { environmentResolver } from '../core/handover-environment'
 import { QrFilePipeline } from '../core/qr-files'
 import type { CliIo } from './io'
+import { warnCertificateRenewal } from './cert-commands'
 import { printHandover } from './key-output'
 
 
@@ -43,8 +44,7 @@ async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRec
 
 /** Sends what the offline queue holds, once; says so on stderr when it sent anything. */
 export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> {
-  const store = await depot.handovers()
-  if (!(await store.list()).some((r) => r.status === 'queued')) return
+  if (!(await depot.handovers()).hasQueued()) return
   const result = await depot.flushQueue()
   if (result.sent || result.failed) io.stderr.write(`vkey: sent ${result.sent} queued request(s)${result.failed ? `, ${result.failed} refused` : ''}${result.stillQueued ? `, ${result.stillQueued} still waiting for the network` : ''}.\n`)
 }
@@ -75,9 +75,7 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
 
 /** The records to request for: the same CarData seen again (a re-run) reuses its newest record. */
 async function batchIds(depot: Depot, imported: ImportResult, profile: string | undefined): Promise<string[]> {
-  const store = await depot.handovers()
-  const byHash = new Map<string, HandoverRecord>()
-  for (const record of (await store.list()).reverse()) if (record.carDataHash) byHash.set(record.carDataHash, record)
+  const byHash = (await depot.handovers()).newestIdByCarDataHash()
   const ids: string[] = []
   const fresh: ImportResult['vehicles'] = []
   const seen = new Set<string>()
@@ -86,7 +84,7 @@ async function batchIds(depot: Depot, imported: ImportResult, profile: string | 
     if (seen.has(hash)) continue
     seen.add(hash)
     const existing = byHash.get(hash)
-    if (existing) ids.push(existing.id)
+    if (existing) ids.push(existing)
     else fresh.push(vehicle)
   }
   const added = await depot.addVehicles({ vehicles: fresh, issues: [] }, profile ? { profile } : {})
@@ -96,7 +94,9 @@ async function batchIds(depot: Depot, imported: ImportResult, profile: string | 
 /** QR files for the keys a batch or a flush hands over, written beside the requests (core/qr-files.ts). */
 async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
   await mkdir(out, { recursive: true, mode: 0o700 })
-  return new QrFilePipeline({ dir: out, store: await depot.handovers(), environmentOf: environmentResolver(depot.profiles), now: () => depot.now() })
+  // Imported here, not at the top: the writer's worker thread runs that module's chunk alone.
+  const { qrFileWriter } = await import('../core/qr-file-writer')
+  return new QrFilePipeline({ dir: out, store: await depot.handovers(), environmentOf: environmentResolver(depot.profiles), now: () => depot.now(), writer: qrFileWriter() })
 }
 
 export async function batchCommand(args: string[], io: CliIo): Promise<number> {
@@ -108,6 +108,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   const imported = await importCarDataFiles(positionals)
   writeCarDataNotes(io, imported.vehicles)
   return withDepot(io, async (depot) => {
+    await warnCertificateRenewal(io, depot, values.profile)
     planWindow(plan, depot.now()) // refused before any record exists
     await depot.client(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
@@ -120,7 +121,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     const store = await depot.handovers()
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
     const qrFiles: Record<string, string> = files ? Object.fromEntries(await files.finish()) : {}
-    const records = new Map((await store.list()).map((r) => [r.id, r]))
+    const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))
     const failures = [
       ...imported.issues.map((issue) => ({ what: `${issue.source}${issue.field ? ` (${issue.field})` : ''}`, code: issue.code as ErrorCode, message: issue.message })),
       ...outcome.failed.map((f) => ({ what: f.vin ?? records.get(f.id)?.source ?? f.id, code: f.code, message: f.message })),
@@ -261,6 +262,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
   return withDepot(io, async (depot) => {
     if (sub === 'list') return await queueList(io, depot, Boolean(values.json))
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
+    await warnCertificateRenewal(io, depot, undefined)
     let stopped = false
     io.interrupted?.then(() => (stopped = true)).catch(() => undefined)
     for (;;) {

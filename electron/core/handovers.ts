@@ -14,7 +14,7 @@ import { z } from 'zod'
 import { DurationPlan } from '../../shared/duration'
 import { VkError, type ErrorView } from '../../shared/errors'
 import { HandoverStatus } from '../../shared/handover-status'
-import { type Db, openLedgerDb, runWrite } from './ledger-db'
+import { type Db, openLedgerDb, runWrite, WriteGroup, type Statement } from './ledger-db'
 import { migrateLegacyHistory } from './ledger-migration'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import type { Vault } from './vault'
@@ -141,6 +141,9 @@ const KEY_FIELDS = ['issuedAt', 'durationSeconds', 'requestedAt', 'profile', 'ba
 
 export class HandoverStore {
   readonly db: Db
+  /** Prepared once per store: a batch runs the same few statements for every vehicle. */
+  private readonly statements = new Map<string, Statement<unknown[]>>()
+  private readonly group: WriteGroup
 
   constructor(
     readonly dataDir: string,
@@ -149,7 +152,17 @@ export class HandoverStore {
     options: { busyTimeoutMs?: number } = {},
   ) {
     this.db = openLedgerDb(dataDir, options)
+    this.group = new WriteGroup(this.db, dataDir)
     migrateLegacyHistory(this, dataDir, { parse: (value) => RecordSchema.parse(value), vehicleOf })
+  }
+
+  private sql<P extends unknown[] = unknown[], R = unknown>(source: string): Statement<P, R> {
+    let statement = this.statements.get(source)
+    if (!statement) {
+      statement = this.db.prepare(source)
+      this.statements.set(source, statement)
+    }
+    return statement as unknown as Statement<P, R>
   }
 
   close(): void {
@@ -162,8 +175,26 @@ export class HandoverStore {
   }
 
   listSync(where = '', ...params: unknown[]): HandoverRecord[] {
-    const rows = this.db.prepare<unknown[], { record: string }>(`SELECT record FROM handovers ${where} ORDER BY created_at DESC, rowid DESC`).all(...params)
+    const rows = this.sql<unknown[], { record: string }>(`SELECT record FROM handovers ${where} ORDER BY created_at DESC, rowid DESC`).all(...params)
     return rows.map((row) => parseRecord(row.record))
+  }
+
+  /** The records with these ids (those that exist), newest first: one query, only those rows read. */
+  findMany(ids: readonly string[]): HandoverRecord[] {
+    return this.listSync('WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(ids))
+  }
+
+  /** For each CarData hash in the ledger, the id of its newest record (without reading the records). */
+  newestIdByCarDataHash(): Map<string, string> {
+    const rows = this.sql<[], { id: string; hash: string | null }>("SELECT id, json_extract(record, '$.carDataHash') AS hash FROM handovers ORDER BY created_at, rowid").all()
+    const byHash = new Map<string, string>()
+    for (const row of rows) if (row.hash) byHash.set(row.hash, row.id)
+    return byHash
+  }
+
+  /** True when a request waits in the offline queue. */
+  hasQueued(): boolean {
+    return Boolean(this.sql("SELECT 1 FROM handovers WHERE status = 'queued' LIMIT 1").get())
   }
 
   async get(id: string): Promise<HandoverRecord> {
@@ -173,7 +204,7 @@ export class HandoverStore {
   }
 
   find(id: string): HandoverRecord | undefined {
-    const row = this.db.prepare<[string], { record: string }>('SELECT record FROM handovers WHERE id = ?').get(id)
+    const row = this.sql<[string], { record: string }>('SELECT record FROM handovers WHERE id = ?').get(id)
     return row ? parseRecord(row.record) : undefined
   }
 
@@ -239,7 +270,7 @@ export class HandoverStore {
    * while it still works, expired otherwise. Returns the superseded record, if any.
    */
   retireLive(vehicle: string, byId: string): HandoverRecord | undefined {
-    const row = this.db.prepare<[string], { record: string }>('SELECT record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
+    const row = this.sql<[string], { record: string }>('SELECT record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
     if (!row) return undefined
     const record = parseRecord(row.record)
     const valid = hasValidToken(record, this.now())
@@ -265,7 +296,7 @@ export class HandoverStore {
       const record = this.find(id)
       if (!record) return false
       if (record.issuedAt) throw new VkError('usage', `Handover ${record.vin ?? id} holds a key PSA issued: it stays in the ledger${record.expires ? ` (the key works until ${record.expires})` : ''}.`, { field: 'id' })
-      this.db.prepare('DELETE FROM handovers WHERE id = ?').run(id)
+      this.sql('DELETE FROM handovers WHERE id = ?').run(id)
       return true
     })
   }
@@ -355,7 +386,7 @@ export class HandoverStore {
 
   /** The vehicle's live key (issued or handed over, not expired, not superseded), if any. */
   liveKeyOf(vehicle: string): HandoverRecord | undefined {
-    const row = this.db.prepare<[string], { record: string }>('SELECT record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
+    const row = this.sql<[string], { record: string }>('SELECT record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
     const record = row ? parseRecord(row.record) : undefined
     return record && hasValidToken(record, this.now()) ? record : undefined
   }
@@ -367,27 +398,26 @@ export class HandoverStore {
 
   /** Who is requesting a key for the vehicle right now; a claim whose process is gone is released. */
   claimOf(vehicle: string): { owner: ProcessOwner; handoverId: string } | undefined {
-    const row = this.db.prepare<[string], { owner: string; handover_id: string }>('SELECT owner, handover_id FROM claims WHERE vehicle = ?').get(vehicle)
+    const row = this.sql<[string], { owner: string; handover_id: string }>('SELECT owner, handover_id FROM claims WHERE vehicle = ?').get(vehicle)
     if (!row) return undefined
     const owner = parseOwner(JSON.parse(row.owner))
     if (owner && isOwnerAlive(owner)) return { owner, handoverId: row.handover_id }
-    this.db.prepare('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(vehicle, row.owner)
+    this.sql('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(vehicle, row.owner)
     return undefined
   }
 
   claim(vehicle: string, handoverId: string): void {
-    this.db.prepare('INSERT INTO claims (vehicle, handover_id, owner, claimed_at) VALUES (?, ?, ?, ?)').run(vehicle, handoverId, JSON.stringify(currentOwner()), this.now().toISOString())
+    this.sql('INSERT INTO claims (vehicle, handover_id, owner, claimed_at) VALUES (?, ?, ?, ?)').run(vehicle, handoverId, JSON.stringify(currentOwner()), this.now().toISOString())
   }
 
   releaseClaim(vehicle: string): void {
-    this.db.prepare('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(vehicle, JSON.stringify(currentOwner()))
+    this.sql('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(vehicle, JSON.stringify(currentOwner()))
   }
 
   /** Stores a record as it is (inside a transaction). */
   put(record: HandoverRecord, options: { live?: boolean } = {}): void {
     const live = options.live ?? (this.isLiveRow(record.id) && hasValidToken(record, this.now()))
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO handovers (id, vehicle, status, live, created_at, expires, seq, record) VALUES (@id, @vehicle, @status, @live, @createdAt, @expires, (SELECT COALESCE(MAX(seq), 0) + 1 FROM handovers), @record)
          ON CONFLICT (id) DO UPDATE SET vehicle = excluded.vehicle, status = excluded.status, live = excluded.live, expires = excluded.expires, seq = excluded.seq, record = excluded.record`,
       )
@@ -395,16 +425,15 @@ export class HandoverStore {
   }
 
   private isLiveRow(id: string): boolean {
-    return Boolean(this.db.prepare<[string], { live: number }>('SELECT live FROM handovers WHERE id = ?').get(id)?.live)
+    return Boolean(this.sql<[string], { live: number }>('SELECT live FROM handovers WHERE id = ?').get(id)?.live)
   }
 
   addEvent(event: LedgerEvent): void {
-    this.db.prepare('INSERT INTO events (at, kind, handover_id, event) VALUES (?, ?, ?, ?)').run(event.at, event.kind, event.handoverId, JSON.stringify(event))
+    this.sql('INSERT INTO events (at, kind, handover_id, event) VALUES (?, ?, ?, ?)').run(event.at, event.kind, event.handoverId, JSON.stringify(event))
   }
 
   events(): LedgerEvent[] {
-    return this.db
-      .prepare<[], { event: string }>('SELECT event FROM events ORDER BY seq')
+    return this.sql<[], { event: string }>('SELECT event FROM events ORDER BY seq')
       .all()
       .map((row) => JSON.parse(row.event) as LedgerEvent)
   }
@@ -412,6 +441,15 @@ export class HandoverStore {
   /** Runs `work` as one write transaction. */
   write<T>(work: () => T, options: { durable?: boolean } = {}): T {
     return runWrite(this.db, this.dataDir, work, options)
+  }
+
+  /**
+   * Runs `work` in the transaction shared by the writes asked for in this turn of the event
+   * loop (ledger-db.ts WriteGroup): resolves once that transaction is committed — durably
+   * unless `durable: false` — so what it stored may be reported.
+   */
+  writeSoon<T>(work: () => T, options: { durable?: boolean } = {}): Promise<T> {
+    return this.group.run(work, options)
   }
 }
 

@@ -11,6 +11,9 @@
  * 4. The request goes out; the answer's expiry is checked.
  * 5. In one transaction: the key is stored as its own entry, the vehicle's previous live key
  *    is marked superseded, the claim released. Then the gate is told, and the key reported.
+ * Steps 2 and 5 are savepoints of the transaction shared by the writes of one turn of the
+ * event loop (HandoverStore.writeSoon): a batch's answers that arrive together are committed
+ * with one fsync, each still before it is reported.
  * A store that cannot be written stops all further sending from this depot.
  */
 import { planWindow, type DurationPlan } from '../../shared/duration'
@@ -40,6 +43,8 @@ export interface RequestOptions {
   /** Where to write the QR code if the request ends in the offline queue and is sent later. */
   deliverQr?: string
   onRateLimit?: (info: RateLimitInfo) => void
+  /** PSA has answered (or the request failed): a batch's worker sends its next request while this one is recorded. */
+  onAnswered?: () => void
   /** How long to wait for another process's request for the same vehicle (default 90 s). */
   claimWaitMs?: number
 }
@@ -101,7 +106,7 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   const { client, profile } = await depot.client(options.profile ?? base.profile)
   let begun: Begun
   for (;;) {
-    begun = store.write(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
+    begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
     if (begun.kind !== 'busy') break
     await waitForRelease(store, base, begun.owner, options)
   }
@@ -132,14 +137,17 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
   } catch (error) {
     const view = toErrorView(error)
     if (view.details.rateLimit) options.onRateLimit?.(view.details.rateLimit)
-    recordFailure(depot, store, target.id, vehicle, view, stamp)
+    options.onAnswered?.()
+    await recordFailure(depot, store, target.id, vehicle, view, stamp)
     await pass?.noKey()
     throw error
   }
+  options.onAnswered?.()
   const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: expiry.expiresIn, tokenSignature: result.tokenSignature }
   let record: HandoverRecord
   try {
-    record = store.write(() => {
+    // Committed (with the other answers of this turn of the event loop) before it is reported.
+    record = await store.writeSoon(() => {
       const retired = store.retireLive(vehicle, target.id)
       store.releaseClaim(vehicle)
       return store.issue(target.id, (r) => {
@@ -181,10 +189,10 @@ async function passGate(depot: Depot, store: HandoverStore, target: HandoverReco
 }
 
 /** Step 5 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
-function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): void {
+async function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): Promise<void> {
   const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : isNetworkUnreachable(view) ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
   try {
-    store.write(() => {
+    await store.writeSoon(() => {
       const record = store.updateSync(id, (r) => {
         stamp(r)
         if (kind === 'cancelled') {
@@ -229,6 +237,6 @@ async function waitForRelease(store: HandoverStore, base: HandoverRecord, owner:
       throw new VkError('storage.vehicle-busy', `${base.vin ?? 'This vehicle'} is being requested by another VK Depot process (pid ${owner.pid}). Run the command again once it has finished.`, { field: 'vehicle' })
     }
     await new Promise((resolve) => setTimeout(resolve, pause))
-    if (!store.write(() => store.claimOf(vehicle), { durable: false })) return
+    if (!(await store.writeSoon(() => store.claimOf(vehicle), { durable: false }))) return
   }
 }

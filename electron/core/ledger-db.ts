@@ -56,6 +56,7 @@ export interface LedgerDbOptions {
 }
 
 export type Db = Database.Database
+export type Statement<P extends unknown[] | object = unknown[], R = unknown> = Database.Statement<P, R>
 
 /** Opens (creating, 0600) the ledger database of a data folder and brings its schema up to date. */
 export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db {
@@ -120,16 +121,102 @@ export function otherUsers(db: Db): ProcessOwner[] {
  * harmlessly (claims).
  */
 export function runWrite<T>(db: Db, dataDir: string, work: () => T, options: { durable?: boolean } = {}): T {
-  const durable = options.durable ?? true
+  // Inside a transaction (a write of a group) the outer one decides when and how it commits.
+  const relaxed = !(options.durable ?? true) && !db.inTransaction
   try {
-    if (!durable) db.pragma('synchronous = NORMAL')
+    if (relaxed) db.pragma('synchronous = NORMAL')
     try {
       return db.transaction(work).immediate()
     } finally {
-      if (!durable) db.pragma('synchronous = FULL')
+      if (relaxed) db.pragma('synchronous = FULL')
     }
   } catch (error) {
     throw storageError(error, dataDir, db)
+  }
+}
+
+interface GroupedWrite {
+  work: () => unknown
+  resolve(value: unknown): void
+  reject(error: unknown): void
+}
+
+/**
+ * Group commit. The writes asked for during one turn of the event loop (the answers of
+ * several requests that arrived together, the claims of the workers they freed) run as one
+ * transaction, each in a savepoint of its own so one that fails leaves the others, and are
+ * committed together: one fsync instead of one each. Each promise settles only after that
+ * commit, so a key is on disk before anyone is told of it.
+ *
+ * Writes that need no fsync (claims, `durable: false`) are committed first, and the durable
+ * ones in the next turn: the requests those claims let out are on the wire while the event
+ * loop is held by the fsync (better-sqlite3 is synchronous). A durable write waits one turn
+ * at most.
+ */
+export class WriteGroup {
+  private relaxed: GroupedWrite[] = []
+  private durable: GroupedWrite[] = []
+  private scheduled = false
+  /** The durable writes were held back one turn already: they go next, whatever else comes. */
+  private deferred = false
+
+  constructor(
+    private readonly db: Db,
+    private readonly dataDir: string,
+  ) {}
+
+  run<T>(work: () => T, options: { durable?: boolean } = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      ;(options.durable ?? true ? this.durable : this.relaxed).push({ work, resolve: resolve as (value: unknown) => void, reject })
+      this.schedule()
+    })
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => this.flush())
+  }
+
+  private flush(): void {
+    this.scheduled = false
+    if (this.relaxed.length && !this.deferred) {
+      this.commit(this.relaxed.splice(0), false)
+      if (this.durable.length) {
+        this.deferred = true
+        this.schedule()
+      }
+      return
+    }
+    this.deferred = false
+    const durable = this.durable.length > 0
+    this.commit([...this.durable.splice(0), ...this.relaxed.splice(0)], durable)
+  }
+
+  private commit(group: GroupedWrite[], durable: boolean): void {
+    const outcomes: { ok: boolean; value: unknown }[] = []
+    try {
+      runWrite(
+        this.db,
+        this.dataDir,
+        () => {
+          for (const item of group) {
+            // An error that ended the whole transaction (a full disk) fails the rest of the group.
+            if (!this.db.inTransaction) throw outcomes.find((o) => !o.ok)?.value ?? new Error('the transaction ended early')
+            try {
+              outcomes.push({ ok: true, value: this.db.transaction(item.work)() })
+            } catch (error) {
+              outcomes.push({ ok: false, value: storageError(error, this.dataDir, this.db) })
+            }
+          }
+        },
+        { durable },
+      )
+    } catch (error) {
+      for (const item of group) item.reject(error)
+      return
+    }
+    group.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)))
   }
 }
 

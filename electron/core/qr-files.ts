@@ -2,15 +2,16 @@
  * QR files for a batch (`vkey batch --out DIR`), written beside the network work.
  *
  * The batch runner hands over each key as soon as it is recorded (BatchOptions.onKey); this
- * pipeline takes every key (issued, renewed or reused) once, and
- * renders and writes its PNG while the requests go on. It is bounded: at most `parallel`
- * images exist at a time (rendered just before their write), and each render yields to the
- * event loop first so network answers are never held behind a queue of renders. Memory stays
- * flat whatever the batch size: the queue holds handover ids only. `finish()` resolves once
- * the last file is on disk (the batch is over only then).
+ * pipeline takes every key (issued, renewed or reused) once, builds its payload (the token is
+ * unsealed here, where the vault is) and hands it to a writer (qr-file-writer.ts) that draws
+ * and writes the PNG on a worker thread while the requests go on. It is bounded: at most
+ * `parallel` files are with the writer at a time, and each yields to the event loop first so
+ * network answers are handled before it. Memory stays flat whatever the batch size: the queue
+ * holds handover ids only. `finish()` resolves once the last file is on disk and the folder
+ * synced (the batch is over only then).
  *
- * Files are written with secure-files' writeFileAtomic (0600, temporary file renamed into
- * place): a QR code is a car key until it expires. A vehicle whose request failed never
+ * Files are written with secure-files' writeFileAtomic (0600, temporary file fsync'd and
+ * renamed into place): a QR code is a car key until it expires. A vehicle whose request failed never
  * reaches the pipeline, and one whose token is no longer valid when its turn comes is left
  * out, so the folder holds exactly the usable keys.
  */
@@ -20,8 +21,8 @@ import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Environment } from '../../shared/profile'
 import { handoverPayloadOf } from './handover-payload'
 import { hasValidToken, type HandoverRecord, type HandoverStore } from './handovers'
-import { renderHandoverQrSync } from './qr'
-import { writeFileAtomic } from './secure-files'
+import type { QrFileWriter } from './qr-file-writer'
+import { syncFolder } from './secure-files'
 
 /** The file a batch writes for a record: `<VIN>.png`, or `<id>.png` without a VIN. */
 export function qrFileName(record: Pick<HandoverRecord, 'vin' | 'id'>): string {
@@ -31,13 +32,16 @@ export function qrFileName(record: Pick<HandoverRecord, 'vin' | 'id'>): string {
 export interface QrFilePipelineOptions {
   /** The output folder (it exists). */
   dir: string
-  store: Pick<HandoverStore, 'list' | 'tokenOf'>
+  store: Pick<HandoverStore, 'findMany' | 'tokenOf'>
   environmentOf(record: HandoverRecord): Environment | undefined
   now(): Date
-  /** Images rendered and being written at once (default 2). */
+  /** Files being drawn and written at once (default 4). */
   parallel?: number
-  /** Writes one file; the default is writeFileAtomic with mode 0600 (tests slow it down). */
-  write?: (path: string, data: Buffer) => Promise<void>
+  /**
+   * Draws and writes each file: qr-file-writer.ts's worker thread (loaded with `await
+   * import()`: see there), or inline with a test's own write. finish() closes it.
+   */
+  writer: QrFileWriter
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -53,13 +57,11 @@ export class QrFilePipeline {
   private failure: VkError | undefined
   private idle: (() => void)[] = []
   private readonly parallel: number
-  private readonly write: (path: string, data: Buffer) => Promise<void>
   /** Records of queued ids, read in one pass over the store for all that were issued by then. */
   private readonly records = new Map<string, HandoverRecord>()
 
   constructor(private readonly options: QrFilePipelineOptions) {
-    this.parallel = Math.max(1, options.parallel ?? 2)
-    this.write = options.write ?? ((path, data) => writeFileAtomic(path, data, 0o600))
+    this.parallel = Math.max(1, options.parallel ?? 4)
   }
 
   /** A BatchRunner progress callback: queues every vehicle issued or skipped (valid token), once. */
@@ -87,11 +89,22 @@ export class QrFilePipeline {
     this.pump()
   }
 
-  /** Resolves when every queued file is written; throws the first write error (naming the file). */
+  /**
+   * Resolves when every queued file is written and the folder synced (each file is fsync'd
+   * before its rename; the renames are made durable here, once for the batch); throws the
+   * first write error (naming the file).
+   */
   async finish(): Promise<Map<string, string>> {
     if (this.active || this.waiting.length) await new Promise<void>((resolve) => this.idle.push(resolve))
+    await this.options.writer.close()
     if (this.failure) throw this.failure
+    if (this.files.size) await syncFolder(this.options.dir)
     return this.files
+  }
+
+  /** Stops the writer when the batch ended early (finish() does it otherwise). */
+  async close(): Promise<void> {
+    await this.options.writer.close()
   }
 
   private pump(): void {
@@ -112,14 +125,13 @@ export class QrFilePipeline {
   }
 
   /**
-   * The record for a queued id. One read of the store serves every id queued by then (a
-   * batch queues them a progress event, ≈ 100 ms, at a time): reading it per file cost
-   * two stat() calls and a search each.
+   * The record for a queued id. One query serves every id queued by then without its record
+   * (onProgress queues them a progress event, ≈ 100 ms, at a time).
    */
-  private async recordOf(id: string): Promise<HandoverRecord | undefined> {
+  private recordOf(id: string): HandoverRecord | undefined {
     // An id is queued only once its record is stored, so a read started now holds it.
     if (!this.records.has(id)) {
-      for (const record of await this.options.store.list()) if (this.pending.has(record.id)) this.records.set(record.id, record)
+      for (const record of this.options.store.findMany([...this.pending].filter((p) => !this.records.has(p)))) this.records.set(record.id, record)
     }
     const record = this.records.get(id)
     this.records.delete(id)
@@ -128,14 +140,15 @@ export class QrFilePipeline {
 
   private async one(id: string): Promise<void> {
     await yieldToEventLoop()
-    const record = await this.recordOf(id)
+    const record = this.recordOf(id)
     if (!record || !hasValidToken(record, this.options.now())) return
     const environment = this.options.environmentOf(record)
-    const image = renderHandoverQrSync(handoverPayloadOf(record, this.options.store.tokenOf(record), environment), 'png', { environment }) as Buffer
+    const payload = handoverPayloadOf(record, this.options.store.tokenOf(record), environment)
     const path = join(this.options.dir, qrFileName(record))
     try {
-      await this.write(path, image)
+      await this.options.writer.write({ path, payload, environment })
     } catch (error) {
+      if (error instanceof VkError) throw error
       throw new VkError('input.file', `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${describeWriteError(error)}. The token is stored: run the same command again (with another --out if needed) to write the missing files.`, { file: path, field: '--out' }, { cause: error })
     }
     this.files.set(id, path)

@@ -28,6 +28,11 @@ export interface AtomicWriteOptions {
    * next VK Depot start removes the temp file it left (see sweepTemporaryFiles).
    */
   recordIn?: string
+  /**
+   * fsync the folder after the rename (default true). A writer of many files in one folder
+   * (the QR files of a batch) passes false and calls syncFolder once when the last is in place.
+   */
+  syncFolder?: boolean
 }
 
 /**
@@ -66,7 +71,7 @@ export async function writeFileAtomic(
   } finally {
     if (record) await fs.rm(record, { force: true })
   }
-  await syncFolder(dir)
+  if (options.syncFolder ?? true) await syncFolder(dir)
 }
 
 async function recordPendingTemp(dataDir: string, temporary: string): Promise<string> {
@@ -126,7 +131,8 @@ async function sweepPendingTemps(dataDir: string): Promise<string[]> {
   return removed
 }
 
-async function syncFolder(dir: string): Promise<void> {
+/** fsync a folder, so the renames done in it survive a power cut. */
+export async function syncFolder(dir: string): Promise<void> {
   if (!isPosix) return // Windows cannot open a folder for fsync; NTFS journals the rename.
   const handle = await fs.open(dir, fsConstants.O_RDONLY)
   try {

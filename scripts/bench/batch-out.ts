@@ -28,8 +28,10 @@ export interface BatchOutFigure {
   concurrency: number
   repetitions: number
   floorMs: number
-  out: { startMs: number[]; workMs: number[]; wallMs: number[]; peakRssMB: number[]; cpuMs: number[] }
-  plain: { startMs: number[]; workMs: number[]; wallMs: number[]; peakRssMB: number[]; cpuMs: number[] }
+  out: Runs
+  plain: Runs
+  /** Median time from the batch's last progress line (every key recorded) to the exit: with --out, the files still being written. */
+  outTailMedianMs: number
   /** CPU time (user + system) the --out process spent beyond the plain one, per vehicle (medians). */
   extraCpuPerVehicleMs: number
   outWorkMedianMs: number
@@ -46,19 +48,23 @@ export interface BatchOutFigure {
   pixelsPerModule: number
 }
 
-interface Run { startMs: number; workMs: number; wallMs: number; peakRssMB: number; cpuMs: number }
+interface Run { startMs: number; workMs: number; wallMs: number; peakRssMB: number; cpuMs: number; tailMs: number }
+type Runs = { [K in keyof Run]: number[] }
 
 async function oneBatch(sim: SimulatorChild, root: string, files: string[], options: { concurrency: number; out: boolean }): Promise<Run & { outDir?: string; dataDir: string }> {
   const { dataDir, env } = await freshDataFolder(root, sim)
   const outDir = options.out ? join(dataDir, '..', `qr-${dataDir.slice(-8)}`) : undefined
   const timeFile = join(root, 'time.txt')
   let first: number | undefined
+  let last = 0
   collect()
   const started = performance.now()
   const result = await run(TIME, ['-v', '-o', timeFile, process.execPath, VKEY_BIN, 'batch', ...files, '--duration', '1h', '--concurrency', String(options.concurrency), ...(outDir ? ['--out', outDir] : [])], {
     env,
     onStderrLine(line, at) {
-      if (/^vkey batch: \d+\/\d+/.test(line)) first ??= at
+      if (!/^vkey batch: \d+\/\d+/.test(line)) return
+      first ??= at
+      last = at
     },
   })
   if (result.code !== 0) throw new Error(`vkey batch exited ${result.code}: ${result.stderr.slice(0, 500)}`)
@@ -71,7 +77,7 @@ async function oneBatch(sim: SimulatorChild, root: string, files: string[], opti
   const rssKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(time)?.[1])
   const cpuMs = (Number(/User time \(seconds\): ([\d.]+)/.exec(time)?.[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(time)?.[1])) * 1000
   const startMs = (first ?? Number.NaN) - started
-  return { startMs, workMs: result.wallMs - startMs, wallMs: result.wallMs, peakRssMB: (rssKiB * 1024) / 1e6, cpuMs, dataDir, ...(outDir ? { outDir } : {}) }
+  return { startMs, workMs: result.wallMs - startMs, wallMs: result.wallMs, peakRssMB: (rssKiB * 1024) / 1e6, cpuMs, tailMs: started + result.wallMs - last, dataDir, ...(outDir ? { outDir } : {}) }
 }
 
 export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number }): Promise<BatchOutFigure> {
@@ -95,7 +101,7 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
       }
       if (keep) {
         ;(withOut ? out : plain).push(result)
-        log(`7. batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}${withOut ? ' --out' : '      '}: start ${round(result.startMs, 0)} ms, work ${round(result.workMs, 0)} ms, CPU ${round(result.cpuMs, 0)} ms, peak RSS ${round(result.peakRssMB, 1)} MB`)
+        log(`7. batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}${withOut ? ' --out' : '      '}: start ${round(result.startMs, 0)} ms, work ${round(result.workMs, 0)} ms (last progress → exit ${round(result.tailMs, 0)} ms), CPU ${round(result.cpuMs, 0)} ms, peak RSS ${round(result.peakRssMB, 1)} MB`)
       }
       await removeQuietly(result.dataDir)
       if (result.outDir) await removeQuietly(result.outDir)
@@ -111,12 +117,13 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
     await removeQuietly(root)
   }
   const floorMs = (options.vehicles * options.latencyMs) / options.concurrency
-  const pick = (runs: Run[]) => ({
+  const pick = (runs: Run[]): Runs => ({
     startMs: runs.map((r) => round(r.startMs, 0)),
     workMs: runs.map((r) => round(r.workMs, 0)),
     wallMs: runs.map((r) => round(r.wallMs, 0)),
     peakRssMB: runs.map((r) => round(r.peakRssMB, 1)),
     cpuMs: runs.map((r) => round(r.cpuMs, 0)),
+    tailMs: runs.map((r) => round(r.tailMs, 0)),
   })
   const outWork = median(out.map((r) => r.workMs))
   const plainWork = median(plain.map((r) => r.workMs))
@@ -129,6 +136,7 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
     out: pick(out),
     plain: pick(plain),
     outWorkMedianMs: round(outWork, 0),
+    outTailMedianMs: round(median(out.map((r) => r.tailMs)), 0),
     plainWorkMedianMs: round(plainWork, 0),
     outStartMedianMs: round(median(out.map((r) => r.startMs)), 0),
     outWallMedianMs: round(median(out.map((r) => r.wallMs)), 0),

@@ -1,7 +1,7 @@
 /** Shared helpers for `npm run bench`: statistics, child processes, the simulator child, data folders. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, freemem, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
@@ -50,7 +50,41 @@ export interface Machine {
   node: string
   platform: string
   kernel: string
+  /** /proc/loadavg (1, 5, 15 min) when the run started… */
   loadAverage: string
+  /** …and when it ended (filled in at the end). */
+  loadAverageAtEnd?: string
+  /**
+   * Median time of a 1.2 kB append + fsync in the temp folder (20 tries): what one durable
+   * ledger commit costs on this disk now. It is held on the event loop (better-sqlite3 is
+   * synchronous), so a busy disk shows in figures 3, 7 and 9.
+   */
+  fsyncMs: number
+}
+
+/** The load average now (Linux), as /proc/loadavg's first three fields. */
+export async function loadAverage(): Promise<string> {
+  return (await readFile('/proc/loadavg', 'utf8').catch(() => '')).split(' ').slice(0, 3).join(' ')
+}
+
+/** Median of `tries` appends of 1.2 kB, each followed by fsync, to a file in the temp folder. */
+export async function fsyncLatencyMs(tries = 20): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'vkey-bench-fsync-'))
+  const handle = await open(join(dir, 'probe'), 'a')
+  const times: number[] = []
+  try {
+    const line = Buffer.alloc(1200, 0x61)
+    for (let i = 0; i < tries; i++) {
+      const started = now()
+      await handle.write(line)
+      await handle.sync()
+      times.push(now() - started)
+    }
+  } finally {
+    await handle.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+  return round(median(times), 2)
 }
 
 export async function machine(): Promise<Machine> {
@@ -61,14 +95,7 @@ export async function machine(): Promise<Machine> {
   } catch {
     // not Linux
   }
-  let kernel = ''
-  let loadAverage = ''
-  try {
-    kernel = (await readFile('/proc/sys/kernel/osrelease', 'utf8')).trim()
-    loadAverage = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')
-  } catch {
-    // not Linux
-  }
+  const kernel = (await readFile('/proc/sys/kernel/osrelease', 'utf8').catch(() => '')).trim()
   return {
     cpuModel,
     nproc: Number((await run('nproc', []).catch(() => ({ stdout: '' }))).stdout.trim()) || cpus().length,
@@ -77,7 +104,8 @@ export async function machine(): Promise<Machine> {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     kernel,
-    loadAverage,
+    loadAverage: await loadAverage(),
+    fsyncMs: await fsyncLatencyMs(),
   }
 }
 

@@ -11,6 +11,7 @@ import { test } from 'node:test'
 import { promisify } from 'node:util'
 import { BatchRunner } from '../../electron/core/batch'
 import { QrFilePipeline } from '../../electron/core/qr-files'
+import { qrFileWriter } from '../../electron/core/qr-file-writer'
 import { environmentResolver } from '../../electron/core/handover-environment'
 import { writeFileAtomic } from '../../electron/core/secure-files'
 import { parseHandoverPayload } from '../../shared/qr-payload'
@@ -80,13 +81,15 @@ test('with writes slower than the requests, every file is still written before t
     environmentOf: environmentResolver(depot.profiles),
     now: () => depot.now(),
     parallel: 2,
-    async write(path, data) {
-      writing += 1
-      mostAtOnce = Math.max(mostAtOnce, writing)
-      await allAnswered
-      await writeFileAtomic(path, data)
-      writing -= 1
-    },
+    writer: qrFileWriter({
+      async write(path, data) {
+        writing += 1
+        mostAtOnce = Math.max(mostAtOnce, writing)
+        await allAnswered
+        await writeFileAtomic(path, data)
+        writing -= 1
+      },
+    }),
   })
   const runner = new BatchRunner(depot, (progress) => files.onProgress(progress))
   const outcome = await runner.run(records.map((r) => r.id), { kind: 'seconds', seconds: 3600 }, { concurrency: 4 })
