@@ -10,6 +10,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import globals from 'globals'
 import reactHooks from 'eslint-plugin-react-hooks'
+import prettier from 'eslint-config-prettier'
 
 const nodeModules = ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'net', 'tls', 'http', 'https', 'url', 'stream']
 const backendPackages = ['electron', 'keytar', 'undici', 'electron-store', 'conf', 'node-forge', 'pdf-lib']
@@ -104,4 +105,6 @@ export default tseslint.config(
     files: ['electron/cli/**/*.ts'],
     rules: { 'no-restricted-imports': restricted({ patterns: [coreRuntime] }) },
   },
+  // Formatting is Prettier's (npm run format; npm test checks it): no lint rule argues with it.
+  prettier,
 )

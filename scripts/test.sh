@@ -26,13 +26,14 @@ if [[ ! -f node_modules/.package-lock.json ]]; then
 fi
 if [[ $# -eq 0 ]]; then
   # Three single-threaded jobs side by side (two cores); each one's output is shown when all end.
-  phase checks "type-check, lint and build (electron-vite, vkey bundle), side by side"
+  phase checks "type-check, lint + format check and build (electron-vite, vkey bundle), side by side"
   logs="$(mktemp -d)"
   # `job NAME COMMAND…` in the background: its output in $logs/NAME, its time in $logs/NAME.ms.
   job() { local name=$1 start; shift; start=$(ms); { "$@"; } >"$logs/$name" 2>&1; local rc=$?; echo $(($(ms) - start)) >"$logs/$name.ms"; return $rc; }
   build() { npx electron-vite build -c electron.config.ts >/dev/null && node scripts/build-cli.mjs; }
   job type-check npm run --silent typecheck & typecheck=$!
-  job lint npx eslint . & lint=$!
+  lint() { npx eslint . && npx prettier --check --log-level warn .; }
+  job lint lint & lint=$!
   job build build & building=$!
   failed=()
   for each in type-check:$typecheck lint:$lint build:$building; do
