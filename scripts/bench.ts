@@ -93,7 +93,9 @@ const results: Results = {
 }
 const m = results.machine
 console.log(`VK Depot bench — ${results.startedAt}, ${results.git}${quick ? ' (QUICK: counts reduced, not comparable)' : ''}`)
-console.log(`machine: ${m.cpuModel}, ${m.nproc} CPU, ${m.memoryGiB} GiB RAM (${m.freeMemoryGiB} free), node ${m.node}, ${m.platform}, kernel ${m.kernel}, load ${m.loadAverage}, 1.2 kB append + fsync ${m.fsyncMs} ms`)
+console.log(
+  `machine: ${m.cpuModel}, ${m.nproc} CPU, ${m.memoryGiB} GiB RAM (${m.freeMemoryGiB} free), node ${m.node}, ${m.platform}, kernel ${m.kernel}, load ${m.loadAverage}, 1.2 kB append + fsync ${m.fsyncMs} ms`,
+)
 
 if (!process.env.DBUS_SESSION_BUS_ADDRESS) log('no D-Bus session: run inside scripts/with-keyring.sh (npm run bench does), the keychain is needed')
 if (!(globalThis as { gc?: unknown }).gc) log('node runs without --expose-gc: no full GC between runs (more noise)')
@@ -140,7 +142,12 @@ if (only.has(10)) {
   const { postgresMissing } = await import('../tests/helpers/postgres')
   const missing = postgresMissing()
   if (missing) log(`10. fleet skipped: ${missing}`)
-  else results.figures.fleet = await fleetFigure(quick ? { entries: 5000, laptops: 50, steady: 500, repetitions: 2, claims: 20 } : { entries: 100_000, laptops: 50, steady: 500, repetitions: 5, claims: 101 })
+  else
+    results.figures.fleet = await fleetFigure(
+      quick
+        ? { entries: 5000, laptops: 50, steady: 500, repetitions: 2, claims: 20 }
+        : { entries: 100_000, laptops: 50, steady: 500, repetitions: 5, claims: 101 },
+    )
 }
 
 results.checks = checks(results)
@@ -151,8 +158,12 @@ printTable(results)
 
 if (!values['no-save']) {
   const out = values.out
-  const previous = await readFile(out, 'utf8').then((t) => JSON.parse(t) as Results).catch(() => undefined)
-  const baseline = await readFile(join(ROOT, 'bench/baseline.json'), 'utf8').then((t) => JSON.parse(t) as Results).catch(() => undefined)
+  const previous = await readFile(out, 'utf8')
+    .then((t) => JSON.parse(t) as Results)
+    .catch(() => undefined)
+  const baseline = await readFile(join(ROOT, 'bench/baseline.json'), 'utf8')
+    .then((t) => JSON.parse(t) as Results)
+    .catch(() => undefined)
   const against = baseline ?? previous
   if (against) printComparison(results, against, baseline ? 'bench/baseline.json' : relative(ROOT, out))
   await mkdir(dirname(out), { recursive: true })
@@ -172,7 +183,16 @@ function gitDescribe(): string {
   }
 }
 
-function check(id: string, figure: number, what: string, value: number, unit: string, target: string, limit: number | null, kind: 'max' | 'min' = 'max'): Check {
+function check(
+  id: string,
+  figure: number,
+  what: string,
+  value: number,
+  unit: string,
+  target: string,
+  limit: number | null,
+  kind: 'max' | 'min' = 'max',
+): Check {
   if (limit === null || !Number.isFinite(value)) return { id, figure, what, value, unit, target, pass: null }
   const pass = kind === 'max' ? value <= limit : value >= limit
   return { id, figure, what, value, unit, target, pass, ...(pass ? {} : { missBy: round(kind === 'max' ? value / limit - 1 : limit / value - 1, 3) }) }
@@ -190,35 +210,81 @@ function checks(r: Results): Check[] {
     list.push(check('token-cold', 2, 'one cold vkey token process (median)', f.curl.single.vkeyTokenMedianMs, 'ms', '≤ 250 ms', 250))
   }
   if (f.batch) {
-    list.push(check('batch-floor', 3, `batch ${f.batch.vehicles} × ${f.batch.latencyMs} ms / ${f.batch.concurrency} ÷ floor ${f.batch.floorMs} ms`, f.batch.ratio, '× floor', '≤ 1.15 ×', 1.15))
+    list.push(
+      check(
+        'batch-floor',
+        3,
+        `batch ${f.batch.vehicles} × ${f.batch.latencyMs} ms / ${f.batch.concurrency} ÷ floor ${f.batch.floorMs} ms`,
+        f.batch.ratio,
+        '× floor',
+        '≤ 1.15 ×',
+        1.15,
+      ),
+    )
     list.push(check('batch-rss', 3, 'vkey batch peak RSS', f.batch.peakRssMaxMB, 'MB', '≤ 150 MB', 150))
   }
   if (f.import) list.push(check('import', 4, `import ${f.import.files} CarData files`, f.import.medianMs, 'ms', '≤ 500 ms', 500))
   if (f.qr) {
     list.push(check('qr-png', 5, 'one handover QR as PNG (median)', f.qr.pngMedianMs, 'ms', '≤ 2 ms', 2))
     list.push(check('qr-svg', 5, 'one handover QR as SVG (median)', f.qr.svgMedianMs, 'ms', '≤ 1.5 ms', 1.5))
-    list.push(check('qr-png-ppm', 5, 'PNG pixels per module (decoded with zbarimg)', f.qr.decoded ? f.qr.pixelsPerModule : 0, 'px', '≥ 8 px, decodes', 8, 'min'))
+    list.push(
+      check('qr-png-ppm', 5, 'PNG pixels per module (decoded with zbarimg)', f.qr.decoded ? f.qr.pixelsPerModule : 0, 'px', '≥ 8 px, decodes', 8, 'min'),
+    )
   }
   if (f.batchOut) {
     const b = f.batchOut
-    list.push(check('batch-out-floor', 7, `batch --out ${b.vehicles} × ${b.latencyMs} ms / ${b.concurrency}: work after start ÷ floor ${b.floorMs} ms`, b.ratioToFloor, '× floor', '≤ 1.15 ×', 1.15))
+    list.push(
+      check(
+        'batch-out-floor',
+        7,
+        `batch --out ${b.vehicles} × ${b.latencyMs} ms / ${b.concurrency}: work after start ÷ floor ${b.floorMs} ms`,
+        b.ratioToFloor,
+        '× floor',
+        '≤ 1.15 ×',
+        1.15,
+      ),
+    )
     list.push(check('batch-out-plain', 7, 'batch --out ÷ the same batch without --out (work after start)', b.ratioToPlain, '×', '≤ 1.10 ×', 1.1))
     list.push(check('batch-out-rss', 7, 'vkey batch --out peak RSS', b.peakRssMaxMB, 'MB', '≤ 150 MB', 150))
-    list.push(check('batch-out-ppm', 7, 'batch --out PNG pixels per module (decoded with zbarimg)', b.decoded ? b.pixelsPerModule : 0, 'px', '≥ 8 px, decodes', 8, 'min'))
+    list.push(
+      check(
+        'batch-out-ppm',
+        7,
+        'batch --out PNG pixels per module (decoded with zbarimg)',
+        b.decoded ? b.pixelsPerModule : 0,
+        'px',
+        '≥ 8 px, decodes',
+        8,
+        'min',
+      ),
+    )
   }
   if (f.pack) {
     list.push(check('pack-time', 8, `vkey pack of ${f.pack.pages} pages (cold process)`, f.pack.medianMs, 'ms', '≤ 5000 ms', 5000))
     list.push(check('pack-size', 8, 'pack size per page', round(f.pack.bytesPerPage / 1000, 1), 'kB', '≤ 30 kB', 30))
-    list.push(check('pack-scan', 8, 'pack pages decoded after pdftoppm -r 100', f.pack.pagesDecoded, `of ${f.pack.pagesChecked}`, 'all', f.pack.pagesChecked, 'min'))
+    list.push(
+      check('pack-scan', 8, 'pack pages decoded after pdftoppm -r 100', f.pack.pagesDecoded, `of ${f.pack.pagesChecked}`, 'all', f.pack.pagesChecked, 'min'),
+    )
   }
   if (f.appBatch) {
     const a = f.appBatch
-    list.push(check('app-batch-floor', 9, `app batch ${a.vehicles} × ${a.latencyMs} ms / ${a.concurrency} ÷ floor ${a.floorMs} ms`, a.ratio, '× floor', '≤ 1.15 ×', 1.15))
+    list.push(
+      check(
+        'app-batch-floor',
+        9,
+        `app batch ${a.vehicles} × ${a.latencyMs} ms / ${a.concurrency} ÷ floor ${a.floorMs} ms`,
+        a.ratio,
+        '× floor',
+        '≤ 1.15 ×',
+        1.15,
+      ),
+    )
     list.push(check('app-progress-gap', 9, 'app batch: longest time without a progress event', a.maxProgressGapMs, 'ms', '≤ 250 ms', 250))
   }
   if (f.renderer) {
     if (f.renderer.built) list.push(check('renderer-size', 6, 'renderer JS + CSS, gzip -9', round(f.renderer.jsCssGzipBytes / 1000, 1), 'kB', '≤ 250 kB', 250))
-    if (f.renderer.navigation) list.push(check('renderer-nav', 6, 'navigation → vehicles screen interactive (median)', f.renderer.navigation.medianMs, 'ms', 'report', null))
+    if (f.renderer.navigation)
+      list.push(check('renderer-nav', 6, 'navigation → vehicles screen interactive (median)', f.renderer.navigation.medianMs, 'ms', 'report', null))
   }
   if (f.fleet) {
     list.push(check('fleet-first', 10, `first fleet sync of ${f.fleet.entries} entries ÷ one plain query`, f.fleet.firstSync.ratio, '×', '≤ 1.5 ×', 1.5))
@@ -228,55 +294,228 @@ function checks(r: Results): Check[] {
   return list
 }
 
-function printTable(r: Results): void {
-  const f = r.figures
-  const rows: string[][] = [['#', 'figure', 'VK Depot', 'baseline', 'result', 'target', '']]
+/** Rows of figures 1–4: the client, curl, batches, import. */
+function requestRows(f: Results['figures']): string[][] {
+  const rows: string[][] = []
   for (const row of f.client?.byConcurrency ?? []) {
-    rows.push(['1', `${f.client!.requests} token requests, concurrency ${row.concurrency}`, `${row.oursMedianMs} ms (${row.oursPerRequestUs} µs/req)`, `bare undici ${row.bareMedianMs} ms (${row.barePerRequestUs} µs/req)`, `${row.ratio} × bare`, '≤ 1.10 ×', status(`client-c${row.concurrency}`)])
+    rows.push([
+      '1',
+      `${f.client!.requests} token requests, concurrency ${row.concurrency}`,
+      `${row.oursMedianMs} ms (${row.oursPerRequestUs} µs/req)`,
+      `bare undici ${row.bareMedianMs} ms (${row.barePerRequestUs} µs/req)`,
+      `${row.ratio} × bare`,
+      '≤ 1.10 ×',
+      status(`client-c${row.concurrency}`),
+    ])
   }
   if (f.curl) {
-    rows.push(['2', `${f.curl.requests} requests`, `1 vkey batch --out (c=${f.curl.vkeyConcurrency}) ${f.curl.vkeyMedianMs} ms`, `${f.curl.requests} × curl ${f.curl.curlMedianMs} ms (${f.curl.curlPerRequestMs} ms each)`, `${f.curl.speedup} × faster`, '≥ 5 ×', status('curl-batch')])
-    rows.push(['2', 'one token, cold process', `vkey token ${f.curl.single.vkeyTokenMedianMs} ms`, `curl ${f.curl.single.curlMedianMs} ms`, `${f.curl.single.ratio} × curl`, '≤ 250 ms', status('token-cold')])
+    rows.push([
+      '2',
+      `${f.curl.requests} requests`,
+      `1 vkey batch --out (c=${f.curl.vkeyConcurrency}) ${f.curl.vkeyMedianMs} ms`,
+      `${f.curl.requests} × curl ${f.curl.curlMedianMs} ms (${f.curl.curlPerRequestMs} ms each)`,
+      `${f.curl.speedup} × faster`,
+      '≥ 5 ×',
+      status('curl-batch'),
+    ])
+    rows.push([
+      '2',
+      'one token, cold process',
+      `vkey token ${f.curl.single.vkeyTokenMedianMs} ms`,
+      `curl ${f.curl.single.curlMedianMs} ms`,
+      `${f.curl.single.ratio} × curl`,
+      '≤ 250 ms',
+      status('token-cold'),
+    ])
   }
   if (f.batch) {
     const b = f.batch
-    rows.push(['3', `batch ${b.vehicles} × ${b.latencyMs} ms, c=${b.concurrency}`, `${b.batchMedianMs} ms batch phase (process ${b.processMedianMs} ms)`, `floor ${b.floorMs} ms`, `${b.ratio} × floor`, '≤ 1.15 ×', status('batch-floor')])
-    rows.push(['3', `same requests, bare undici, c=${b.concurrency}`, `${b.bareMedianMs} ms`, `floor ${b.floorMs} ms`, `${round(b.bareMedianMs / b.floorMs, 2)} × floor; batch ${b.ratioToBare} × bare`, 'report', ''])
+    rows.push([
+      '3',
+      `batch ${b.vehicles} × ${b.latencyMs} ms, c=${b.concurrency}`,
+      `${b.batchMedianMs} ms batch phase (process ${b.processMedianMs} ms)`,
+      `floor ${b.floorMs} ms`,
+      `${b.ratio} × floor`,
+      '≤ 1.15 ×',
+      status('batch-floor'),
+    ])
+    rows.push([
+      '3',
+      `same requests, bare undici, c=${b.concurrency}`,
+      `${b.bareMedianMs} ms`,
+      `floor ${b.floorMs} ms`,
+      `${round(b.bareMedianMs / b.floorMs, 2)} × floor; batch ${b.ratioToBare} × bare`,
+      'report',
+      '',
+    ])
     rows.push(['3', 'vkey batch peak RSS', `${b.peakRssMaxMB} MB`, '', '', '≤ 150 MB', status('batch-rss')])
   }
-  if (f.import) rows.push(['4', `import ${f.import.files} CarData files`, `${f.import.medianMs} ms`, `readFile+JSON.parse ${f.import.bareMedianMs} ms`, `${f.import.medianMs} ms`, '≤ 500 ms', status('import')])
+  if (f.import)
+    rows.push([
+      '4',
+      `import ${f.import.files} CarData files`,
+      `${f.import.medianMs} ms`,
+      `readFile+JSON.parse ${f.import.bareMedianMs} ms`,
+      `${f.import.medianMs} ms`,
+      '≤ 500 ms',
+      status('import'),
+    ])
+  return rows
+}
+
+/** Rows of figures 5 and 7: one QR code, batch --out. */
+function qrRows(f: Results['figures']): string[][] {
+  const rows: string[][] = []
   if (f.qr) {
-    rows.push(['5', `handover QR, PNG (${f.qr.payloadBytes} B payload)`, `${f.qr.pngMedianMs} ms`, `qrcode toBuffer ${f.qr.libraryPngMedianMs} ms`, `${f.qr.pngMedianMs} ms`, '≤ 2 ms', status('qr-png')])
-    rows.push(['5', 'handover QR, SVG', `${f.qr.svgMedianMs} ms`, `qrcode toString ${f.qr.librarySvgMedianMs} ms`, `${f.qr.svgMedianMs} ms`, '≤ 1.5 ms', status('qr-svg')])
-    rows.push(['5', 'PNG decoded by zbarimg', `${f.qr.decoded ? 'yes' : 'NO'}, ${f.qr.pixelsPerModule} px/module, ${f.qr.pngBytes} B`, '', '', '≥ 8 px', status('qr-png-ppm')])
+    rows.push([
+      '5',
+      `handover QR, PNG (${f.qr.payloadBytes} B payload)`,
+      `${f.qr.pngMedianMs} ms`,
+      `qrcode toBuffer ${f.qr.libraryPngMedianMs} ms`,
+      `${f.qr.pngMedianMs} ms`,
+      '≤ 2 ms',
+      status('qr-png'),
+    ])
+    rows.push([
+      '5',
+      'handover QR, SVG',
+      `${f.qr.svgMedianMs} ms`,
+      `qrcode toString ${f.qr.librarySvgMedianMs} ms`,
+      `${f.qr.svgMedianMs} ms`,
+      '≤ 1.5 ms',
+      status('qr-svg'),
+    ])
+    rows.push([
+      '5',
+      'PNG decoded by zbarimg',
+      `${f.qr.decoded ? 'yes' : 'NO'}, ${f.qr.pixelsPerModule} px/module, ${f.qr.pngBytes} B`,
+      '',
+      '',
+      '≥ 8 px',
+      status('qr-png-ppm'),
+    ])
   }
   if (f.batchOut) {
     const b = f.batchOut
-    rows.push(['7', `batch --out ${b.vehicles} × ${b.latencyMs} ms, c=${b.concurrency}`, `${b.outWorkMedianMs} ms after start (start ${b.outStartMedianMs} ms, process ${b.outWallMedianMs} ms; last file ${b.outTailMedianMs} ms after the last key)`, `floor ${b.floorMs} ms`, `${b.ratioToFloor} × floor`, '≤ 1.15 ×', status('batch-out-floor')])
-    rows.push(['7', 'same batch without --out', `${b.plainWorkMedianMs} ms after start`, `--out costs ${b.extraCpuPerVehicleMs} ms CPU a vehicle`, `--out ${b.ratioToPlain} × without`, '≤ 1.10 ×', status('batch-out-plain')])
-    rows.push(['7', 'vkey batch --out peak RSS; PNG', `${b.peakRssMaxMB} MB; ${b.decoded ? 'decodes' : 'does NOT decode'}, ${b.pixelsPerModule} px/module`, '', '', '≤ 150 MB; ≥ 8 px', `${status('batch-out-rss')} ${status('batch-out-ppm')}`.trim()])
+    rows.push([
+      '7',
+      `batch --out ${b.vehicles} × ${b.latencyMs} ms, c=${b.concurrency}`,
+      `${b.outWorkMedianMs} ms after start (start ${b.outStartMedianMs} ms, process ${b.outWallMedianMs} ms; last file ${b.outTailMedianMs} ms after the last key)`,
+      `floor ${b.floorMs} ms`,
+      `${b.ratioToFloor} × floor`,
+      '≤ 1.15 ×',
+      status('batch-out-floor'),
+    ])
+    rows.push([
+      '7',
+      'same batch without --out',
+      `${b.plainWorkMedianMs} ms after start`,
+      `--out costs ${b.extraCpuPerVehicleMs} ms CPU a vehicle`,
+      `--out ${b.ratioToPlain} × without`,
+      '≤ 1.10 ×',
+      status('batch-out-plain'),
+    ])
+    rows.push([
+      '7',
+      'vkey batch --out peak RSS; PNG',
+      `${b.peakRssMaxMB} MB; ${b.decoded ? 'decodes' : 'does NOT decode'}, ${b.pixelsPerModule} px/module`,
+      '',
+      '',
+      '≤ 150 MB; ≥ 8 px',
+      `${status('batch-out-rss')} ${status('batch-out-ppm')}`.trim(),
+    ])
   }
+  return rows
+}
+
+/** Rows of figures 6 and 8–10: the pack, the app's batch, the renderer, the fleet. */
+function productRows(f: Results['figures']): string[][] {
+  const rows: string[][] = []
   if (f.pack) {
-    rows.push(['8', `vkey pack, ${f.pack.pages} pages`, `${f.pack.medianMs} ms, ${round(f.pack.bytesPerPage / 1000, 1)} kB/page`, '', `${f.pack.pagesDecoded}/${f.pack.pagesChecked} pages scan at 100 dpi`, '≤ 5000 ms, ≤ 30 kB', `${status('pack-time')} ${status('pack-size')} ${status('pack-scan')}`.trim()])
+    rows.push([
+      '8',
+      `vkey pack, ${f.pack.pages} pages`,
+      `${f.pack.medianMs} ms, ${round(f.pack.bytesPerPage / 1000, 1)} kB/page`,
+      '',
+      `${f.pack.pagesDecoded}/${f.pack.pagesChecked} pages scan at 100 dpi`,
+      '≤ 5000 ms, ≤ 30 kB',
+      `${status('pack-time')} ${status('pack-size')} ${status('pack-scan')}`.trim(),
+    ])
   }
   if (f.appBatch) {
     const a = f.appBatch
-    rows.push(['9', `app batch ${a.vehicles} × ${a.latencyMs} ms, c=${a.concurrency} (handlers)`, `${a.medianMs} ms`, `floor ${a.floorMs} ms`, `${a.ratio} × floor`, '≤ 1.15 ×', status('app-batch-floor')])
+    rows.push([
+      '9',
+      `app batch ${a.vehicles} × ${a.latencyMs} ms, c=${a.concurrency} (handlers)`,
+      `${a.medianMs} ms`,
+      `floor ${a.floorMs} ms`,
+      `${a.ratio} × floor`,
+      '≤ 1.15 ×',
+      status('app-batch-floor'),
+    ])
     rows.push(['9', 'app batch: longest gap between progress events', `${a.maxProgressGapMs} ms`, '', '', '≤ 250 ms', status('app-progress-gap')])
   }
   if (f.renderer) {
     const re = f.renderer
-    if (re.built) rows.push(['6', `renderer JS + CSS${re.stale ? ' (STALE build)' : ''}`, `${round(re.jsCssGzipBytes / 1000, 1)} kB gzip`, `${round(re.jsCssBytes / 1000, 1)} kB raw`, `${round(re.jsCssGzipBytes / 1000, 1)} kB`, '≤ 250 kB', status('renderer-size')])
+    if (re.built)
+      rows.push([
+        '6',
+        `renderer JS + CSS${re.stale ? ' (STALE build)' : ''}`,
+        `${round(re.jsCssGzipBytes / 1000, 1)} kB gzip`,
+        `${round(re.jsCssBytes / 1000, 1)} kB raw`,
+        `${round(re.jsCssGzipBytes / 1000, 1)} kB`,
+        '≤ 250 kB',
+        status('renderer-size'),
+      ])
     else rows.push(['6', 'renderer', 'not built', '', '', '≤ 250 kB', 'SKIP'])
-    if (re.navigation) rows.push(['6', `navigation → vehicles interactive (${re.navigation.vehicles} vehicles)`, `${re.navigation.medianMs} ms`, '', `${re.navigation.medianMs} ms`, 'report', ''])
+    if (re.navigation)
+      rows.push([
+        '6',
+        `navigation → vehicles interactive (${re.navigation.vehicles} vehicles)`,
+        `${re.navigation.medianMs} ms`,
+        '',
+        `${re.navigation.medianMs} ms`,
+        'report',
+        '',
+      ])
     else rows.push(['6', 'navigation → vehicles interactive', 'skipped', re.navigationSkipped ?? '', '', 'report', 'SKIP'])
   }
   if (f.fleet) {
     const fl = f.fleet
-    rows.push(['10', `first fleet sync, ${fl.entries} entries from ${fl.laptops} laptops`, `${fl.firstSync.oursMedianMs} ms`, `one plain query ${fl.firstSync.plainMedianMs} ms`, `${fl.firstSync.ratio} ×`, '≤ 1.5 ×', status('fleet-first')])
-    rows.push(['10', `steady fleet sync, ${fl.steady.entries} new entries`, `${fl.steady.oursMedianMs} ms`, `one plain query ${fl.steady.plainMedianMs} ms`, `${fl.steady.ratio} ×`, '≤ 1.5 ×', status('fleet-steady')])
-    rows.push(['10', 'claim + record round trip', `${fl.claim.fleetMedianMs} ms`, `local-only ledger ${fl.claim.localMedianMs} ms`, `${fl.claim.ratio} ×`, 'report', ''])
+    rows.push([
+      '10',
+      `first fleet sync, ${fl.entries} entries from ${fl.laptops} laptops`,
+      `${fl.firstSync.oursMedianMs} ms`,
+      `one plain query ${fl.firstSync.plainMedianMs} ms`,
+      `${fl.firstSync.ratio} ×`,
+      '≤ 1.5 ×',
+      status('fleet-first'),
+    ])
+    rows.push([
+      '10',
+      `steady fleet sync, ${fl.steady.entries} new entries`,
+      `${fl.steady.oursMedianMs} ms`,
+      `one plain query ${fl.steady.plainMedianMs} ms`,
+      `${fl.steady.ratio} ×`,
+      '≤ 1.5 ×',
+      status('fleet-steady'),
+    ])
+    rows.push([
+      '10',
+      'claim + record round trip',
+      `${fl.claim.fleetMedianMs} ms`,
+      `local-only ledger ${fl.claim.localMedianMs} ms`,
+      `${fl.claim.ratio} ×`,
+      'report',
+      '',
+    ])
   }
+  return rows
+}
+
+function printTable(r: Results): void {
+  const f = r.figures
+  const rows: string[][] = [['#', 'figure', 'VK Depot', 'baseline', 'result', 'target', ''], ...requestRows(f), ...qrRows(f), ...productRows(f)]
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => [...(row[i] ?? '')].length)))
   const line = (row: string[]): string => `| ${row.map((cell, i) => cell + ' '.repeat(widths[i]! - [...cell].length)).join(' | ')} |`
   console.log('')
@@ -285,7 +524,8 @@ function printTable(r: Results): void {
   for (const row of rows.slice(1)) console.log(line(row))
   const misses = r.checks.filter((c) => c.pass === false)
   console.log('')
-  if (misses.length) for (const c of misses) console.log(`MISS ${c.id}: ${c.what} = ${c.value} ${c.unit}, target ${c.target} (${round((c.missBy ?? 0) * 100, 1)} % past it)`)
+  if (misses.length)
+    for (const c of misses) console.log(`MISS ${c.id}: ${c.what} = ${c.value} ${c.unit}, target ${c.target} (${round((c.missBy ?? 0) * 100, 1)} % past it)`)
   else console.log('every target met')
 }
 

@@ -138,9 +138,16 @@ export function buildTokenRequest(
   if (!Number.isSafeInteger(input.durationSeconds) || input.durationSeconds <= 0) {
     throw new VkError('input.duration', 'The token duration must be a positive whole number of seconds (for example 3600 for one hour).', { field: 'duration' })
   }
-  for (const [field, value] of [['carData', input.carData], ['carDataSignature', input.carDataSignature]] as const) {
+  for (const [field, value] of [
+    ['carData', input.carData],
+    ['carDataSignature', input.carDataSignature],
+  ] as const) {
     if (typeof value !== 'string' || value.trim() === '') {
-      throw new VkError('input.field', `${field === 'carData' ? 'CarData' : 'CarData_signature'} is empty: import the vehicle's CarData and its signature from the phone again.`, { field })
+      throw new VkError(
+        'input.field',
+        `${field === 'carData' ? 'CarData' : 'CarData_signature'} is empty: import the vehicle's CarData and its signature from the phone again.`,
+        { field },
+      )
     }
   }
   return {
@@ -162,7 +169,10 @@ const isoUtc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})
 const tokenAnswerSchema = z.object({
   token: z.object({
     access_token: z.string().min(1),
-    expires: z.string().regex(isoUtc).refine((v) => !Number.isNaN(Date.parse(v))),
+    expires: z
+      .string()
+      .regex(isoUtc)
+      .refine((v) => !Number.isNaN(Date.parse(v))),
     expires_in: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]),
     token_type: z.string().refine((v) => v.toLowerCase() === 'bearer'),
   }),
@@ -240,33 +250,73 @@ function statusError(status: number, psa: PsaErrorDetails, rateLimit: RateLimitI
   const details = { psa, rateLimit }
   switch (status) {
     case 400:
-      return new VkError('psa.bad-request', `PSA rejected the request as invalid (400). Check that the CarData and its signature were imported unchanged from the phone and that the duration is allowed; if they are, give Stellantis support the reference.${ref}`, details)
+      return new VkError(
+        'psa.bad-request',
+        `PSA rejected the request as invalid (400). Check that the CarData and its signature were imported unchanged from the phone and that the duration is allowed; if they are, give Stellantis support the reference.${ref}`,
+        details,
+      )
     case 401:
-      return new VkError('psa.unauthorized', `PSA did not accept the credentials (401): check the MZP login, the password and the client id in the profile.${ref}`, details)
+      return new VkError(
+        'psa.unauthorized',
+        `PSA did not accept the credentials (401): check the MZP login, the password and the client id in the profile.${ref}`,
+        details,
+      )
     case 403:
-      return new VkError('psa.forbidden', `PSA refused access (403): the client id may not be enabled for virtual keys, or the partner certificate does not belong to this MZP login. Check the profile's client id and that the certificate's CN is its login; otherwise ask Stellantis to enable the service.${ref}`, details)
+      return new VkError(
+        'psa.forbidden',
+        `PSA refused access (403): the client id may not be enabled for virtual keys, or the partner certificate does not belong to this MZP login. Check the profile's client id and that the certificate's CN is its login; otherwise ask Stellantis to enable the service.${ref}`,
+        details,
+      )
     case 404:
       return new VkError('psa.not-found', `The token service was not found (404): check the profile's base URL (it ends with /connectedcar/v3).${ref}`, details)
     case 408:
-      return new VkError('psa.timeout', `PSA timed out waiting for the request (408). It was not repeated automatically: check the network connection, then try again.${ref}`, details)
+      return new VkError(
+        'psa.timeout',
+        `PSA timed out waiting for the request (408). It was not repeated automatically: check the network connection, then try again.${ref}`,
+        details,
+      )
     case 429: {
       const wait = rateLimit.retryAfterSeconds ?? rateLimit.resetSeconds
       const when = wait !== undefined ? `Try again in ${wait} s (after ${formatLocal(new Date(Date.now() + wait * 1000))}).` : 'Wait a minute, then try again.'
       return new VkError('psa.rate-limited', `PSA's rate limit was reached (429). ${when}${ref}`, details)
     }
     case 500:
-      return new VkError('server.error', `PSA had an internal error (500). The request was sent once and not repeated: try again in a few minutes, and if it keeps failing give Stellantis support the reference.${ref}`, details)
+      return new VkError(
+        'server.error',
+        `PSA had an internal error (500). The request was sent once and not repeated: try again in a few minutes, and if it keeps failing give Stellantis support the reference.${ref}`,
+        details,
+      )
     case 502:
-      return new VkError('server.bad-gateway', `PSA's gateway got no valid answer from the token service (502). Try again in a few minutes; if it keeps failing give Stellantis support the reference.${ref}`, details)
+      return new VkError(
+        'server.bad-gateway',
+        `PSA's gateway got no valid answer from the token service (502). Try again in a few minutes; if it keeps failing give Stellantis support the reference.${ref}`,
+        details,
+      )
     case 503:
-      return new VkError('server.unavailable', `PSA's token service is unavailable (503). Try again later; if it lasts, check the Stellantis developer portal for an outage.${ref}`, details)
+      return new VkError(
+        'server.unavailable',
+        `PSA's token service is unavailable (503). Try again later; if it lasts, check the Stellantis developer portal for an outage.${ref}`,
+        details,
+      )
     case 504:
-      return new VkError('server.gateway-timeout', `PSA's gateway timed out (504): a token may or may not have been issued. Wait a minute before trying again; give Stellantis support the reference if it repeats.${ref}`, details)
+      return new VkError(
+        'server.gateway-timeout',
+        `PSA's gateway timed out (504): a token may or may not have been issued. Wait a minute before trying again; give Stellantis support the reference if it repeats.${ref}`,
+        details,
+      )
     default:
       if (status >= 400 && status < 500) {
-        return new VkError('psa.refused', `PSA refused the request with status ${status}. Check the profile's base URL and credentials; give Stellantis support the reference.${ref}`, details)
+        return new VkError(
+          'psa.refused',
+          `PSA refused the request with status ${status}. Check the profile's base URL and credentials; give Stellantis support the reference.${ref}`,
+          details,
+        )
       }
-      return new VkError('server.status', `PSA answered with unexpected status ${status}. Check the profile's base URL; if it is right, try again later and give Stellantis support the reference.${ref}`, details)
+      return new VkError(
+        'server.status',
+        `PSA answered with unexpected status ${status}. Check the profile's base URL; if it is right, try again later and give Stellantis support the reference.${ref}`,
+        details,
+      )
   }
 }
 
@@ -309,7 +359,8 @@ const UNTRUSTED = new Set([
 ])
 const RETRYABLE_CONNECT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
 /** Alerts a server sends when it does not accept the client certificate. */
-const CLIENT_CERT_ALERT = /ALERT_(BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|UNKNOWN_CA|ACCESS_DENIED|HANDSHAKE_FAILURE|CERTIFICATE_REQUIRED|DECRYPT_ERROR)$/
+const CLIENT_CERT_ALERT =
+  /ALERT_(BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|UNKNOWN_CA|ACCESS_DENIED|HANDSHAKE_FAILURE|CERTIFICATE_REQUIRED|DECRYPT_ERROR)$/
 
 const CLIENT_REFUSED_MESSAGE =
   'The server closed the connection: the partner certificate was probably refused. Check the profile uses the certificate Stellantis signed for this MZP login, with its own key, and that it has not expired.'
@@ -323,58 +374,168 @@ interface Failure {
 }
 
 /** Why a request could not go through: connect phase (nothing sent) or later. */
-function transportError(error: unknown, phase: 'connect' | 'request' | 'body', origin: string, timeouts: { connect: number; headers: number; body: number }): Failure {
-  const codes = codesOf(error)
+function transportError(
+  error: unknown,
+  phase: 'connect' | 'request' | 'body',
+  origin: string,
+  timeouts: { connect: number; headers: number; body: number },
+): Failure {
+  const facts: FailureFacts = { codes: codesOf(error), origin, cause: { cause: error } }
+  return certificateFailure(facts) ?? (phase === 'connect' ? connectFailure(facts, timeouts) : afterSendFailure(facts, phase, timeouts))
+}
+
+/** What transportError knows of one failure: the error codes down its cause chain, the server, the cause to keep. */
+interface FailureFacts {
+  codes: string[]
+  origin: string
+  cause: { cause: unknown }
+}
+
+/** The server's certificate was refused, or the server refused ours: never worth a retry. */
+function certificateFailure({ codes, origin, cause }: FailureFacts): Failure | undefined {
   const has = (c: string): boolean => codes.includes(c)
   const firstSsl = codes.find((c) => c.startsWith('ERR_SSL_'))
-  const cause = { cause: error }
-
   if (codes.some((c) => UNTRUSTED.has(c))) {
-    return { retryable: false, error: new VkError('tls.server-untrusted', `The server's certificate at ${origin} is not signed by a trusted CA: check the profile's Stellantis CA certificate (and the base URL).`, {}, cause) }
+    return {
+      retryable: false,
+      error: new VkError(
+        'tls.server-untrusted',
+        `The server's certificate at ${origin} is not signed by a trusted CA: check the profile's Stellantis CA certificate (and the base URL).`,
+        {},
+        cause,
+      ),
+    }
   }
   if (has('CERT_HAS_EXPIRED')) {
-    return { retryable: false, error: new VkError('tls.server-expired', `The server's certificate at ${origin} has expired (or this computer's clock is wrong): check the date and time here, then the base URL.`, {}, cause) }
+    return {
+      retryable: false,
+      error: new VkError(
+        'tls.server-expired',
+        `The server's certificate at ${origin} has expired (or this computer's clock is wrong): check the date and time here, then the base URL.`,
+        {},
+        cause,
+      ),
+    }
   }
   if (has('CERT_NOT_YET_VALID')) {
-    return { retryable: false, error: new VkError('tls.server-expired', `The server's certificate at ${origin} is not valid yet: check this computer's date and time.`, {}, cause) }
+    return {
+      retryable: false,
+      error: new VkError('tls.server-expired', `The server's certificate at ${origin} is not valid yet: check this computer's date and time.`, {}, cause),
+    }
   }
   if (has('ERR_TLS_CERT_ALTNAME_INVALID')) {
-    return { retryable: false, error: new VkError('tls.server-host', `The server's certificate is not issued for ${origin}: check the host name in the profile's base URL.`, {}, cause) }
+    return {
+      retryable: false,
+      error: new VkError('tls.server-host', `The server's certificate is not issued for ${origin}: check the host name in the profile's base URL.`, {}, cause),
+    }
   }
   if (firstSsl && CLIENT_CERT_ALERT.test(firstSsl)) {
     return { retryable: false, error: new VkError('tls.client-refused', CLIENT_REFUSED_MESSAGE, {}, cause) }
   }
-  if (phase === 'connect') {
-    const retryable = codes.some((c) => RETRYABLE_CONNECT.has(c))
-    if (has('UND_ERR_CONNECT_TIMEOUT') || has('ETIMEDOUT')) {
-      return { retryable, error: new VkError('network.timeout', `Could not connect to ${origin} within ${Math.round(timeouts.connect / 1000)} s: check the network connection (and any proxy or firewall), then try again.`, {}, cause) }
+  return undefined
+}
+
+/** The connect phase failed: nothing was sent, so some of these may be retried. */
+function connectFailure({ codes, origin, cause }: FailureFacts, timeouts: { connect: number }): Failure {
+  const has = (c: string): boolean => codes.includes(c)
+  const firstSsl = codes.find((c) => c.startsWith('ERR_SSL_'))
+  const retryable = codes.some((c) => RETRYABLE_CONNECT.has(c))
+  if (has('UND_ERR_CONNECT_TIMEOUT') || has('ETIMEDOUT')) {
+    return {
+      retryable,
+      error: new VkError(
+        'network.timeout',
+        `Could not connect to ${origin} within ${Math.round(timeouts.connect / 1000)} s: check the network connection (and any proxy or firewall), then try again.`,
+        {},
+        cause,
+      ),
     }
-    if (has('ENOTFOUND') || has('EAI_AGAIN')) {
-      return { retryable, error: new VkError('network.unreachable', `The server name in ${origin} could not be found: check the profile's base URL and this computer's network connection.`, {}, cause) }
-    }
-    if (has('ECONNREFUSED')) {
-      return { retryable, error: new VkError('network.unreachable', `Nothing answered at ${origin} (connection refused): check the profile's base URL and port, and that the service is up.`, {}, cause) }
-    }
-    if (has('EHOSTUNREACH') || has('ENETUNREACH')) {
-      return { retryable, error: new VkError('network.unreachable', `${origin} cannot be reached from this computer: check the network connection.`, {}, cause) }
-    }
-    if (has('ECONNRESET') || has('EPIPE')) {
-      // Reset during the handshake: with mutual TLS this is how many servers refuse a client certificate.
-      return { retryable: false, error: new VkError('tls.client-refused', CLIENT_REFUSED_MESSAGE, {}, cause) }
-    }
-    if (firstSsl || codes.some((c) => c.startsWith('ERR_TLS_'))) {
-      return { retryable: false, error: new VkError('tls.failure', `The secure connection to ${origin} failed (${firstSsl ?? codes.find((c) => c.startsWith('ERR_TLS_'))}): check the base URL; the server may need a newer TLS version.`, {}, cause) }
-    }
-    return { retryable: false, error: new VkError('network.unreachable', `Could not connect to ${origin}: check the network connection and the profile's base URL.`, {}, cause) }
   }
-  if (has('UND_ERR_HEADERS_TIMEOUT')) {
-    return { retryable: false, error: new VkError('network.timeout', `PSA did not answer within ${Math.round(timeouts.headers / 1000)} s after the request was sent. It was not repeated, as a token may have been issued: wait a minute, then try again.`, {}, cause) }
+  if (has('ENOTFOUND') || has('EAI_AGAIN')) {
+    return {
+      retryable,
+      error: new VkError(
+        'network.unreachable',
+        `The server name in ${origin} could not be found: check the profile's base URL and this computer's network connection.`,
+        {},
+        cause,
+      ),
+    }
   }
-  if (has('UND_ERR_BODY_TIMEOUT')) {
-    return { retryable: false, error: new VkError('network.timeout', `PSA's answer stalled for ${Math.round(timeouts.body / 1000)} s. It was not repeated, as a token may have been issued: wait a minute, then try again.`, {}, cause) }
+  if (has('ECONNREFUSED')) {
+    return {
+      retryable,
+      error: new VkError(
+        'network.unreachable',
+        `Nothing answered at ${origin} (connection refused): check the profile's base URL and port, and that the service is up.`,
+        {},
+        cause,
+      ),
+    }
+  }
+  if (has('EHOSTUNREACH') || has('ENETUNREACH')) {
+    return {
+      retryable,
+      error: new VkError('network.unreachable', `${origin} cannot be reached from this computer: check the network connection.`, {}, cause),
+    }
+  }
+  if (has('ECONNRESET') || has('EPIPE')) {
+    // Reset during the handshake: with mutual TLS this is how many servers refuse a client certificate.
+    return { retryable: false, error: new VkError('tls.client-refused', CLIENT_REFUSED_MESSAGE, {}, cause) }
   }
   if (firstSsl || codes.some((c) => c.startsWith('ERR_TLS_'))) {
-    return { retryable: false, error: new VkError('tls.failure', `The secure connection to ${origin} failed after the request was sent (${firstSsl ?? codes.find((c) => c.startsWith('ERR_TLS_'))}). Try again; if it repeats, check the partner certificate.`, {}, cause) }
+    return {
+      retryable: false,
+      error: new VkError(
+        'tls.failure',
+        `The secure connection to ${origin} failed (${firstSsl ?? codes.find((c) => c.startsWith('ERR_TLS_'))}): check the base URL; the server may need a newer TLS version.`,
+        {},
+        cause,
+      ),
+    }
+  }
+  return {
+    retryable: false,
+    error: new VkError('network.unreachable', `Could not connect to ${origin}: check the network connection and the profile's base URL.`, {}, cause),
+  }
+}
+
+/** The request was sent: never repeated, as a token may have been issued. */
+function afterSendFailure({ codes, origin, cause }: FailureFacts, phase: 'request' | 'body', timeouts: { headers: number; body: number }): Failure {
+  const has = (c: string): boolean => codes.includes(c)
+  const firstSsl = codes.find((c) => c.startsWith('ERR_SSL_'))
+  if (has('UND_ERR_HEADERS_TIMEOUT')) {
+    return {
+      retryable: false,
+      error: new VkError(
+        'network.timeout',
+        `PSA did not answer within ${Math.round(timeouts.headers / 1000)} s after the request was sent. It was not repeated, as a token may have been issued: wait a minute, then try again.`,
+        {},
+        cause,
+      ),
+    }
+  }
+  if (has('UND_ERR_BODY_TIMEOUT')) {
+    return {
+      retryable: false,
+      error: new VkError(
+        'network.timeout',
+        `PSA's answer stalled for ${Math.round(timeouts.body / 1000)} s. It was not repeated, as a token may have been issued: wait a minute, then try again.`,
+        {},
+        cause,
+      ),
+    }
+  }
+  if (firstSsl || codes.some((c) => c.startsWith('ERR_TLS_'))) {
+    return {
+      retryable: false,
+      error: new VkError(
+        'tls.failure',
+        `The secure connection to ${origin} failed after the request was sent (${firstSsl ?? codes.find((c) => c.startsWith('ERR_TLS_'))}). Try again; if it repeats, check the partner certificate.`,
+        {},
+        cause,
+      ),
+    }
   }
   return {
     retryable: false,
@@ -408,9 +569,17 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy?: (error?: Error) => unknown }, max: number, contentLength: number | undefined, origin: string): Promise<Buffer> {
+async function readCapped(
+  body: AsyncIterable<Buffer> & { destroy?: (error?: Error) => unknown },
+  max: number,
+  contentLength: number | undefined,
+  origin: string,
+): Promise<Buffer> {
   const tooLarge = (): VkError =>
-    new VkError('server.too-large', `The answer from ${origin} is larger than ${Math.round(max / 1024)} KiB, far more than a token: check the profile's base URL points at the PSA token service.`)
+    new VkError(
+      'server.too-large',
+      `The answer from ${origin} is larger than ${Math.round(max / 1024)} KiB, far more than a token: check the profile's base URL points at the PSA token service.`,
+    )
   if (contentLength !== undefined && contentLength > max) {
     body.destroy?.()
     throw tooLarge()
@@ -437,7 +606,8 @@ export class PsaClient {
   private readonly dispatcher: Dispatcher
   private readonly url: URL
   private readonly origin: string
-  private readonly opts: Required<Omit<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled' | 'now'>> & Pick<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled' | 'now'>
+  private readonly opts: Required<Omit<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled' | 'now'>> &
+    Pick<PsaClientOptions, 'sleep' | 'random' | 'onRequestSent' | 'onRequestSettled' | 'now'>
   private readonly tls: { cert: string; key: string; ca: string[] | undefined; servername: string | undefined }
   private readonly connectErrors = new WeakSet<object>()
   private closed = false
@@ -449,17 +619,27 @@ export class PsaClient {
     try {
       url = new URL(creds.baseUrl)
     } catch {
-      throw new VkError('config.profile', 'The profile\'s base URL is not a valid URL: use https://api-cert-preprod.groupe-psa.com/connectedcar/v3 or the production one.', { field: 'baseUrl' })
+      throw new VkError(
+        'config.profile',
+        "The profile's base URL is not a valid URL: use https://api-cert-preprod.groupe-psa.com/connectedcar/v3 or the production one.",
+        { field: 'baseUrl' },
+      )
     }
     if (url.protocol !== 'https:') {
-      throw new VkError('config.profile', 'The profile\'s base URL must start with https:// (the token service uses mutual TLS).', { field: 'baseUrl' })
+      throw new VkError('config.profile', "The profile's base URL must start with https:// (the token service uses mutual TLS).", { field: 'baseUrl' })
     }
-    if (!creds.clientId) throw new VkError('config.profile', 'The profile has no client id: add the client id Stellantis gave for this application.', { field: 'clientId' })
+    if (!creds.clientId)
+      throw new VkError('config.profile', 'The profile has no client id: add the client id Stellantis gave for this application.', { field: 'clientId' })
     if (!creds.login) throw new VkError('config.profile', 'The profile has no MZP login: add it (it is the CN of the partner certificate).', { field: 'login' })
     if (creds.login.includes(':')) throw new VkError('config.profile', 'The MZP login cannot contain ":": check the login in the profile.', { field: 'login' })
-    if (!creds.password) throw new VkError('config.profile', 'The profile has no password: add the password that goes with the MZP login.', { field: 'password' })
+    if (!creds.password)
+      throw new VkError('config.profile', 'The profile has no password: add the password that goes with the MZP login.', { field: 'password' })
     if (!creds.certPem?.trim() || !creds.keyPem?.trim()) {
-      throw new VkError('config.no-certificate', 'The profile has no partner certificate and key: import the certificate Stellantis signed (.p12/.pfx or PEM with its key).', { field: 'certificate' })
+      throw new VkError(
+        'config.no-certificate',
+        'The profile has no partner certificate and key: import the certificate Stellantis signed (.p12/.pfx or PEM with its key).',
+        { field: 'certificate' },
+      )
     }
     this.creds = creds
     this.url = url
@@ -577,7 +757,12 @@ export class PsaClient {
   }
 
   /** The HTTP exchange of one try, aborted by `combined` (the user's cancel or the deadline). */
-  private async exchange(req: ReturnType<typeof buildTokenRequest>, signal: AbortSignal | undefined, combined: AbortSignal, tracker: RequestTracker): Promise<Omit<TokenResult, 'attempts'>> {
+  private async exchange(
+    req: ReturnType<typeof buildTokenRequest>,
+    signal: AbortSignal | undefined,
+    combined: AbortSignal,
+    tracker: RequestTracker,
+  ): Promise<Omit<TokenResult, 'attempts'>> {
     const timeouts = { connect: this.opts.connectTimeoutMs, headers: this.opts.headersTimeoutMs, body: this.opts.bodyTimeoutMs }
     let response: Awaited<ReturnType<typeof request>>
     try {
@@ -597,7 +782,8 @@ export class PsaClient {
         // Closed right after the handshake with nothing answered: find out whether the server refuses our certificate.
         const probe = await this.probe(signal)
         if (signal?.aborted) throw cancelled()
-        if (probe === 'refused') throw new FailureSignal({ retryable: false, error: new VkError('tls.client-refused', CLIENT_REFUSED_MESSAGE, {}, { cause: error }) })
+        if (probe === 'refused')
+          throw new FailureSignal({ retryable: false, error: new VkError('tls.client-refused', CLIENT_REFUSED_MESSAGE, {}, { cause: error }) })
       }
       throw new FailureSignal(failure)
     }
@@ -607,7 +793,12 @@ export class PsaClient {
     const lengthHeader = intHeader(response.headers as Headers, 'content-length')
     let body: Buffer
     try {
-      body = await readCapped(response.body as unknown as AsyncIterable<Buffer> & { destroy: (e?: Error) => unknown }, this.opts.maxResponseBytes, lengthHeader, this.origin)
+      body = await readCapped(
+        response.body as unknown as AsyncIterable<Buffer> & { destroy: (e?: Error) => unknown },
+        this.opts.maxResponseBytes,
+        lengthHeader,
+        this.origin,
+      )
     } catch (error) {
       if (signal?.aborted || combined.aborted) throw cancelled()
       if (error instanceof VkError) throw new FailureSignal({ retryable: false, error })
@@ -627,7 +818,11 @@ export class PsaClient {
         const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))].slice(0, 5).join(', ')
         throw new FailureSignal({
           retryable: false,
-          error: new VkError('server.malformed', `PSA answered ${status} but the token is incomplete or malformed (${fields}); no token was kept. Try again; if it repeats, give Stellantis support the time of the request.`, { rateLimit }),
+          error: new VkError(
+            'server.malformed',
+            `PSA answered ${status} but the token is incomplete or malformed (${fields}); no token was kept. Try again; if it repeats, give Stellantis support the time of the request.`,
+            { rateLimit },
+          ),
         })
       }
       const t = parsed.data.token
@@ -649,7 +844,11 @@ export class PsaClient {
       throw new FailureSignal({ retryable: true, error, ...(waitSeconds !== undefined ? { retryAfterMs: waitSeconds * 1000 } : {}) })
     }
     if (status === 503) {
-      throw new FailureSignal({ retryable: true, error, ...(rateLimit.retryAfterSeconds !== undefined ? { retryAfterMs: rateLimit.retryAfterSeconds * 1000 } : {}) })
+      throw new FailureSignal({
+        retryable: true,
+        error,
+        ...(rateLimit.retryAfterSeconds !== undefined ? { retryAfterMs: rateLimit.retryAfterSeconds * 1000 } : {}),
+      })
     }
     throw new FailureSignal({ retryable: false, error })
   }

@@ -85,38 +85,7 @@ export function App() {
 
   return (
     <div className="shell">
-      <nav className="sidebar" aria-label={t('nav.label')}>
-        <div className="brand">
-          <span className="brand__mark" aria-hidden="true">
-            VK
-          </span>
-          <span className="brand__name">VK Depot</span>
-        </div>
-        <ul className="nav">
-          {NAV.map((item) => (
-            <li key={item}>
-              <button
-                type="button"
-                className="nav__item"
-                aria-current={screen === item ? 'page' : undefined}
-                disabled={isDisabled(item)}
-                onClick={() => go(item)}
-                data-screen={item}
-              >
-                <NavIcon name={item} />
-                {t(`nav.${item}`)}
-              </button>
-            </li>
-          ))}
-        </ul>
-        <div className="sidebar__footer">
-          {active ? (
-            <ProfileChip profile={active} />
-          ) : (
-            profiles && <p className="profile-chip profile-chip--empty">{t('nav.noProfile')}</p>
-          )}
-        </div>
-      </nav>
+      <Sidebar screen={screen} active={active} profiles={profiles} isDisabled={isDisabled} onGo={go} />
       <main className="content" ref={mainRef}>
         {loadError && loadError.code === 'config.vault-key-lost' && <VaultRecovery error={loadError} onDone={recovered} />}
         {loadError && loadError.code !== 'config.vault-key-lost' && <ErrorPanel error={loadError} />}
@@ -125,7 +94,15 @@ export function App() {
             <Spinner /> {t('common.loading')}
           </p>
         )}
-        {screen !== null && <RenewalBanner profiles={profiles} onRenew={(name) => { setRenewal({ profile: name, nonce: Date.now() }); go('settings') }} />}
+        {screen !== null && (
+          <RenewalBanner
+            profiles={profiles}
+            onRenew={(name) => {
+              setRenewal({ profile: name, nonce: Date.now() })
+              go('settings')
+            }}
+          />
+        )}
         {screen !== null && screen !== 'settings' && <QueueBanner refreshKey={screen} />}
         {screen === 'vehicles' && (
           <VehiclesScreen
@@ -146,9 +123,13 @@ export function App() {
             onBack={() => go('vehicles')}
           />
         )}
-        {screen === 'token' && selectedId && <TokenScreen key={selectedId} handoverId={selectedId} issued={issued ?? undefined} profiles={profiles ?? []} onRequestAgain={() => go('request')} />}
+        {screen === 'token' && selectedId && (
+          <TokenScreen key={selectedId} handoverId={selectedId} issued={issued ?? undefined} profiles={profiles ?? []} onRequestAgain={() => go('request')} />
+        )}
         {screen === 'history' && <HistoryScreen onOpen={(id, hasToken) => selectVehicle(id, hasToken ? 'token' : 'request')} />}
-        {screen === 'settings' && profiles && <SettingsScreen profiles={profiles} reloadProfiles={reloadProfiles} onDone={() => go('vehicles')} requestFor={renewal} />}
+        {screen === 'settings' && profiles && (
+          <SettingsScreen profiles={profiles} reloadProfiles={reloadProfiles} onDone={() => go('vehicles')} requestFor={renewal} />
+        )}
       </main>
     </div>
   )
@@ -167,5 +148,48 @@ function ProfileChip({ profile }: { profile: ProfileView }) {
       <span className="profile-chip__name">{profile.name}</span>
       {!sameWords && <span className="profile-chip__env">{environment}</span>}
     </p>
+  )
+}
+
+interface SidebarProps {
+  screen: Screen | null
+  active: ProfileView | undefined
+  profiles: ProfileView[] | null
+  isDisabled: (item: Screen) => boolean
+  onGo: (item: Screen) => void
+}
+
+/** The navigation: the screens, and the active profile at the foot. */
+function Sidebar({ screen, active, profiles, isDisabled, onGo }: SidebarProps) {
+  const { t } = useTranslation()
+  return (
+    <nav className="sidebar" aria-label={t('nav.label')}>
+      <div className="brand">
+        <span className="brand__mark" aria-hidden="true">
+          VK
+        </span>
+        <span className="brand__name">VK Depot</span>
+      </div>
+      <ul className="nav">
+        {NAV.map((item) => (
+          <li key={item}>
+            <button
+              type="button"
+              className="nav__item"
+              aria-current={screen === item ? 'page' : undefined}
+              disabled={isDisabled(item)}
+              onClick={() => onGo(item)}
+              data-screen={item}
+            >
+              <NavIcon name={item} />
+              {t(`nav.${item}`)}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <div className="sidebar__footer">
+        {active ? <ProfileChip profile={active} /> : profiles && <p className="profile-chip profile-chip--empty">{t('nav.noProfile')}</p>}
+      </div>
+    </nav>
   )
 }

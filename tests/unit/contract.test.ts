@@ -38,7 +38,10 @@ const validInputs: { [C in Channel]: InputOf<C> } = {
   'certificate:import': { profile: 'Depot', certificate: 'grant-1', key: 'grant-2', passphrase: 'pp' },
   'ca:import': { profile: 'Depot', ca: 'grant-3' },
   'certificate:requests': { profile: 'Depot' },
-  'certificate:request': { profile: 'Depot', fields: { email: 'fleet@depot.example', country: 'FR', state: 'Bretagne', locality: 'Rennes', organization: 'Depot Ouest' } },
+  'certificate:request': {
+    profile: 'Depot',
+    fields: { email: 'fleet@depot.example', country: 'FR', state: 'Bretagne', locality: 'Rennes', organization: 'Depot Ouest' },
+  },
   'vehicles:import-files': { grants: ['grant-4'] },
   'vehicles:import-text': { name: 'cars.json', text: '{}' },
   'handovers:list': { vin: 'VF3', status: 'issued', from: '2026-01-01', to: '2026-12-31' },
@@ -73,7 +76,22 @@ function wrongTypeFor(value: unknown): unknown {
   return 'not-an-object'
 }
 
-type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; element?: z.ZodType; options?: z.ZodType[]; in?: z.ZodType; out?: z.ZodType; valueType?: z.ZodType; keyType?: z.ZodType; left?: z.ZodType; right?: z.ZodType; items?: z.ZodType[]; rest?: z.ZodType | null; getter?: () => z.ZodType }
+type Def = {
+  type: string
+  shape?: Record<string, z.ZodType>
+  innerType?: z.ZodType
+  element?: z.ZodType
+  options?: z.ZodType[]
+  in?: z.ZodType
+  out?: z.ZodType
+  valueType?: z.ZodType
+  keyType?: z.ZodType
+  left?: z.ZodType
+  right?: z.ZodType
+  items?: z.ZodType[]
+  rest?: z.ZodType | null
+  getter?: () => z.ZodType
+}
 const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def
 
 /** Every object key reachable in a zod 4 schema, with the schema of its value and its path. */
@@ -207,7 +225,12 @@ describe('the preload bridge', () => {
       },
       () => () => {},
     ) as unknown as Record<string, unknown>
-    assert.deepEqual(Object.keys(api).filter((k) => k !== 'on').sort(), Object.values(channelMethods).sort())
+    assert.deepEqual(
+      Object.keys(api)
+        .filter((k) => k !== 'on')
+        .sort(),
+      Object.values(channelMethods).sort(),
+    )
     for (const channel of channels) {
       const method = api[channelMethods[channel]] as (input: unknown) => Promise<unknown>
       const input = validInputs[channel]
@@ -242,11 +265,24 @@ describe('the preload bridge', () => {
   })
 
   it('is frozen, so the page cannot swap a method for another channel', () => {
-    const api = buildApi(async () => undefined, () => () => {})
+    const api = buildApi(
+      async () => undefined,
+      () => () => {},
+    )
     assert.ok(Object.isFrozen(api))
     assert.ok(Object.isFrozen(api.on))
   })
 })
+
+/** Values a handler may plausibly meet: ids, names, formats, duration plans, numbers, short texts. */
+const plausible = fc.oneof(
+  fc.constantFrom('handover-1', 'Simulator', 'VF3TEST0000000001', 'png', 'svg', 'json', 'csv', 'certificate', 'cardata', 'en', 'fr', 'preprod', 'issued', ''),
+  fc.constantFrom({ kind: 'seconds', seconds: 60 }, { kind: 'until', until: '2030-01-01T00:00:00Z' }, { kind: 'plan', start: 'soon', seconds: -1 }),
+  fc.integer({ min: -5, max: 700 }),
+  fc.boolean(),
+  fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }),
+  fc.string({ maxLength: 80 }),
+)
 
 describe('the real handlers', () => {
   let dataDir: string
@@ -297,7 +333,14 @@ describe('the real handlers', () => {
     ) as unknown as Handlers
     for (const channel of channels) {
       const valid = validInputs[channel]
-      const wrong: { input: unknown; field?: string }[] = [{ input: null }, { input: 42 }, { input: 'text' }, { input: true }, { input: [] }, { input: [valid] }]
+      const wrong: { input: unknown; field?: string }[] = [
+        { input: null },
+        { input: 42 },
+        { input: 'text' },
+        { input: true },
+        { input: [] },
+        { input: [valid] },
+      ]
       if (valid === undefined) wrong.push({ input: {} }, { input: { extra: 1 } })
       else {
         for (const [key, value] of Object.entries(valid)) wrong.push({ input: { ...valid, [key]: wrongTypeFor(value) }, field: key })
@@ -318,14 +361,6 @@ describe('the real handlers', () => {
   })
 
   it('answers 1,000 arbitrary inputs per channel with a result, never a throw or a hang', { timeout: 10 * 60_000 }, async () => {
-    const plausible = fc.oneof(
-      fc.constantFrom('handover-1', 'Simulator', 'VF3TEST0000000001', 'png', 'svg', 'json', 'csv', 'certificate', 'cardata', 'en', 'fr', 'preprod', 'issued', ''),
-      fc.constantFrom({ kind: 'seconds', seconds: 60 }, { kind: 'until', until: '2030-01-01T00:00:00Z' }, { kind: 'plan', start: 'soon', seconds: -1 }),
-      fc.integer({ min: -5, max: 700 }),
-      fc.boolean(),
-      fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }),
-      fc.string({ maxLength: 80 }),
-    )
     for (const channel of channels) {
       const sample = validInputs[channel]
       const keys = sample === undefined ? [] : Object.keys(sample)
@@ -351,7 +386,11 @@ describe('the real handlers', () => {
             assert.ok((errorCodes as readonly string[]).includes(result.error.code), `${channel}: unknown error code ${result.error.code}`)
             assert.equal(typeof result.error.message, 'string')
             // 'internal' is still a result, but it means a handler threw something unexpected: a failure.
-            assert.notEqual(result.error.code, 'internal', `${channel} answered 'internal' (${result.error.message}) to ${JSON.stringify(input, (_key, value: unknown) => (value === undefined ? '<undefined>' : typeof value === 'bigint' ? `${value}n` : value))?.slice(0, 200)}`)
+            assert.notEqual(
+              result.error.code,
+              'internal',
+              `${channel} answered 'internal' (${result.error.message}) to ${JSON.stringify(input, (_key, value: unknown) => (value === undefined ? '<undefined>' : typeof value === 'bigint' ? `${value}n` : value))?.slice(0, 200)}`,
+            )
           }
         }),
         { numRuns: 1000 },

@@ -123,7 +123,10 @@ describe('Electronegativity', () => {
   })
 
   it('parses every file under electron/ (a file it cannot parse would be skipped silently)', () => {
-    assert.deepEqual(ours.errors.filter((e) => !e.tolerable).map((e) => `${e.file}: ${e.message}`), [])
+    assert.deepEqual(
+      ours.errors.filter((e) => !e.tolerable).map((e) => `${e.file}: ${e.message}`),
+      [],
+    )
     assert.ok(ours.atomicChecks > 20 && ours.globalChecks >= 4, 'the checks did not load')
     // The CSP literal in app-protocol.ts is read, so main/ was parsed (reported LOW at most).
     assert.ok(ours.issues.some((f) => f.id === 'CSP_GLOBAL_CHECK' && f.file === 'main/app-protocol.ts'))
@@ -149,7 +152,10 @@ describe('Electronegativity', () => {
       // contract.test.ts and 'the preload' below check.
       const atomic = result.issues.filter((f) => f.file === 'window.js' && f.id !== 'PRELOAD_JS_CHECK')
       assert.deepEqual(atomic.filter((f) => serious(f) || alwaysSerious.includes(f.id)).map(describeFinding), [], `devTools ${devTools}`)
-      assert.ok(result.issues.some((f) => f.id === 'PRELOAD_JS_CHECK'), 'the literal was not read')
+      assert.ok(
+        result.issues.some((f) => f.id === 'PRELOAD_JS_CHECK'),
+        'the literal was not read',
+      )
     }
   })
 })
@@ -279,10 +285,17 @@ describe('the app:// protocol', () => {
 
   it('never resolves outside the folder, whatever the path (property)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.webPath(), fc.array(fc.constantFrom('..', '.', '%2e%2e', '%2f', '%5c', 'a', '%00', '/', '\\'), { maxLength: 12 }).map((p) => p.join(''))), (tail) => {
-        const file = resolveAppFile(root, `app://vkey/${tail}`)
-        assert.ok(file === undefined || file.startsWith(root + path.sep), `${tail} → ${file}`)
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.webPath(),
+          fc.array(fc.constantFrom('..', '.', '%2e%2e', '%2f', '%5c', 'a', '%00', '/', '\\'), { maxLength: 12 }).map((p) => p.join('')),
+        ),
+        (tail) => {
+          const file = resolveAppFile(root, `app://vkey/${tail}`)
+          assert.ok(file === undefined || file.startsWith(root + path.sep), `${tail} → ${file}`)
+        },
+      ),
       { numRuns: 2000 },
     )
   })
@@ -309,7 +322,14 @@ describe('the app:// protocol', () => {
     assert.deepEqual(rendererSource(false, undefined), { kind: 'app', url: appEntryUrl, origin: appOrigin })
     assert.deepEqual(rendererSource(false, 'http://localhost:5173'), { kind: 'dev', url: 'http://localhost:5173/', origin: 'http://localhost:5173' })
     assert.equal(rendererSource(false, 'http://127.0.0.1:5173/').kind, 'dev')
-    for (const url of ['https://evil.example/', 'http://localhost.evil.example/', 'file:///tmp/index.html', 'javascript:alert(1)', 'nonsense', 'http://user@localhost:5173/']) {
+    for (const url of [
+      'https://evil.example/',
+      'http://localhost.evil.example/',
+      'file:///tmp/index.html',
+      'javascript:alert(1)',
+      'nonsense',
+      'http://user@localhost:5173/',
+    ]) {
       assert.equal(rendererSource(false, url).kind, 'app', url)
     }
   })
@@ -334,7 +354,17 @@ describe('the IPC sender check', () => {
     assert.equal(isTrustedSender({ url: 'app://vkey/index.html', isMainFrame: true }, allowed), true)
     assert.equal(isTrustedSender({ url: 'app://vkey/index.html#/history', isMainFrame: true }, allowed), true)
     assert.equal(isTrustedSender({ url: 'app://vkey/index.html', isMainFrame: false }, allowed), false)
-    for (const url of ['', 'about:blank', 'https://evil.example/', 'app://evil/index.html', 'app://vkey.evil/index.html', 'file:///app/index.html', 'http://localhost:5173/', 'data:text/html,x', 'app://x@vkey/']) {
+    for (const url of [
+      '',
+      'about:blank',
+      'https://evil.example/',
+      'app://evil/index.html',
+      'app://vkey.evil/index.html',
+      'file:///app/index.html',
+      'http://localhost:5173/',
+      'data:text/html,x',
+      'app://x@vkey/',
+    ]) {
       assert.equal(isTrustedSender({ url, isMainFrame: true }, allowed), false, url)
     }
     assert.equal(isTrustedSender({ url: 'http://localhost:5173/', isMainFrame: true }, ['http://localhost:5173']), true)
@@ -348,6 +378,10 @@ describe('the IPC sender check', () => {
       }),
     )
   })
+})
+
+describe('the IPC sender check on Electron objects', () => {
+  const allowed = [appOrigin]
 
   // Fakes of the Electron objects the check reads.
   const frame = (url: string, parent: unknown = null) => ({ url, parent, isDestroyed: () => false })
@@ -361,12 +395,24 @@ describe('the IPC sender check', () => {
   it('reads the sender from the event: our window, its main frame, its URL', () => {
     const window = contents()
     const main = window.mainFrame
-    assert.deepEqual(senderFacts({ sender: asContents(window), senderFrame: main as never }, asContents(window)), { url: 'app://vkey/index.html', isMainFrame: true })
-    assert.deepEqual(senderFacts({ sender: asContents(window), senderFrame: frame('app://vkey/index.html', main) as never }, asContents(window)).isMainFrame, false)
+    assert.deepEqual(senderFacts({ sender: asContents(window), senderFrame: main as never }, asContents(window)), {
+      url: 'app://vkey/index.html',
+      isMainFrame: true,
+    })
+    assert.deepEqual(
+      senderFacts({ sender: asContents(window), senderFrame: frame('app://vkey/index.html', main) as never }, asContents(window)).isMainFrame,
+      false,
+    )
     assert.deepEqual(senderFacts({ sender: asContents(contents()), senderFrame: main as never }, asContents(window)).isMainFrame, false)
     assert.deepEqual(senderFacts({ sender: asContents(window), senderFrame: null }, asContents(window)), { url: '', isMainFrame: false })
     assert.deepEqual(senderFacts({ sender: asContents(window), senderFrame: main as never }, undefined), { url: '', isMainFrame: false })
-    const throwing = { get url(): string { throw new Error('frame detached') }, parent: null, isDestroyed: () => false }
+    const throwing = {
+      get url(): string {
+        throw new Error('frame detached')
+      },
+      parent: null,
+      isDestroyed: () => false,
+    }
     assert.deepEqual(senderFacts({ sender: asContents(window), senderFrame: throwing as never }, asContents(window)), { url: '', isMainFrame: false })
   })
 
@@ -419,7 +465,10 @@ describe('the IPC sender check', () => {
     assert.deepEqual(untrustedSenderError, { code: 'usage', message: 'Untrusted sender', details: {} })
     assert.deepEqual(calls, ['app:info'], 'a handler ran for an untrusted sender')
     assert.equal(logs.length, untrusted.length)
-    assert.ok(logs.every((line) => !line.includes(secret)), 'the input was logged')
+    assert.ok(
+      logs.every((line) => !line.includes(secret)),
+      'the input was logged',
+    )
 
     unregister()
     assert.equal(registered.size, 0)
@@ -429,7 +478,10 @@ describe('the IPC sender check', () => {
     const window = contents()
     const logs: string[] = []
     let current: ReturnType<typeof contents> | undefined = window
-    const sink = createEventSink(() => (current ? asContents(current) : undefined), (m) => logs.push(m))
+    const sink = createEventSink(
+      () => (current ? asContents(current) : undefined),
+      (m) => logs.push(m),
+    )
     sink.emit('handovers:changed', { ids: ['a'], password: 'leak' } as never)
     assert.deepEqual(window.sent, [['handovers:changed', { ids: ['a'] }]])
     sink.emit('handovers:changed', { ids: 'not-a-list' } as never)
@@ -446,10 +498,19 @@ describe('the IPC sender check', () => {
 // ---------------------------------------------------------------------------------------
 
 describe('navigation and permission lockdown', () => {
-  const navigationEvent = (url: string) => ({ url, prevented: false, preventDefault() { this.prevented = true } })
+  const navigationEvent = (url: string) => ({
+    url,
+    prevented: false,
+    preventDefault() {
+      this.prevented = true
+    },
+  })
 
   it('denies new windows, webviews, and navigation or redirects off the app origin', () => {
-    const contents = new EventEmitter() as EventEmitter & { openHandler?: (details: { url: string }) => { action: string }; setWindowOpenHandler(h: (d: { url: string }) => { action: string }): void }
+    const contents = new EventEmitter() as EventEmitter & {
+      openHandler?: (details: { url: string }) => { action: string }
+      setWindowOpenHandler(h: (d: { url: string }) => { action: string }): void
+    }
     contents.setWindowOpenHandler = (handler) => {
       contents.openHandler = handler
     }
@@ -485,9 +546,14 @@ describe('navigation and permission lockdown', () => {
     hardenSession(session as unknown as Session, [appOrigin], () => {})
     const request = (permission: string, requestingUrl: string): boolean | undefined => {
       let granted: boolean | undefined
-      ;(recorded.setPermissionRequestHandler as (c: unknown, p: string, cb: (g: boolean) => void, d: unknown) => void)({}, permission, (g) => {
-        granted = g
-      }, { requestingUrl })
+      ;(recorded.setPermissionRequestHandler as (c: unknown, p: string, cb: (g: boolean) => void, d: unknown) => void)(
+        {},
+        permission,
+        (g) => {
+          granted = g
+        },
+        { requestingUrl },
+      )
       return granted
     }
     const check = (permission: string, origin: string) => (recorded.setPermissionCheckHandler as (...a: unknown[]) => boolean)({}, permission, origin, {})
@@ -537,9 +603,21 @@ describe('the preload', () => {
   it('requires nothing at run time but electron and the plain channel list', async () => {
     const index = importsOf(await readFile(path.join(ROOT, 'electron/preload/index.ts'), 'utf8'))
     const api = importsOf(await readFile(path.join(ROOT, 'electron/preload/api.ts'), 'utf8'))
-    assert.deepEqual(index.filter((i) => !i.typeOnly).map((i) => i.from).sort(), ['./api', 'electron'])
-    assert.deepEqual(api.filter((i) => !i.typeOnly).map((i) => i.from), ['../../shared/ipc/channels'])
-    assert.deepEqual(api.filter((i) => i.typeOnly).map((i) => i.from), ['../../shared/ipc/contract'])
+    assert.deepEqual(
+      index
+        .filter((i) => !i.typeOnly)
+        .map((i) => i.from)
+        .sort(),
+      ['./api', 'electron'],
+    )
+    assert.deepEqual(
+      api.filter((i) => !i.typeOnly).map((i) => i.from),
+      ['../../shared/ipc/channels'],
+    )
+    assert.deepEqual(
+      api.filter((i) => i.typeOnly).map((i) => i.from),
+      ['../../shared/ipc/contract'],
+    )
     const channelsFile = await readFile(path.join(ROOT, 'shared/ipc/channels.ts'), 'utf8')
     assert.deepEqual(importsOf(channelsFile), [], 'channels.ts must stay plain data')
   })
