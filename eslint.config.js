@@ -37,8 +37,12 @@ function electronFolders(folders, depth, message) {
   ]
 }
 
-const coreMessage = 'electron/core is used by the app, the CLI and the tests alike: it imports none of cli/, main/, preload/ or app/ (take what you need as a parameter).'
-const coreRuntime = { group: ['electron', 'electron-store', 'electron/*'], message: 'core/ and cli/ run in plain Node: take the store and dialogs as parameters.' }
+const coreMessage =
+  'electron/core is used by the app, the CLI and the tests alike: it imports none of cli/, main/, preload/ or app/ (take what you need as a parameter).'
+const coreRuntime = {
+  group: ['electron', 'electron-store', 'electron/*'],
+  message: 'core/ and cli/ run in plain Node: take the store and dialogs as parameters.',
+}
 const anythingUnderElectron = (message) => ({ regex: '(^|/)electron(/|$)', message })
 
 export default tseslint.config(
@@ -62,7 +66,10 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         { selector: "ImportExpression[source.value='electron']", message: 'Load electron dynamically only in electron/main/ipc.ts.' },
-        { selector: "CallExpression[callee.name='require'][arguments.0.value='electron']", message: 'Import electron; ipcMain/ipcRenderer only in electron/main/ipc.ts and electron/preload.' },
+        {
+          selector: "CallExpression[callee.name='require'][arguments.0.value='electron']",
+          message: 'Import electron; ipcMain/ipcRenderer only in electron/main/ipc.ts and electron/preload.',
+        },
       ],
     },
   },

@@ -33,7 +33,10 @@ export interface CarDataInspection {
 }
 
 function base64ToBytes(value: string): Uint8Array | undefined {
-  const standard = value.replace(/[\s=]+/g, '').replace(/-/g, '+').replace(/_/g, '/')
+  const standard = value
+    .replace(/[\s=]+/g, '')
+    .replace(/-/g, '+')
+    .replace(/_/g, '/')
   if (standard.length > Math.ceil((MAX_INNER_BYTES * 4) / 3) || !/^[A-Za-z0-9+/]*$/.test(standard)) return undefined
   try {
     const padded = standard + '='.repeat((4 - (standard.length % 4)) % 4)
@@ -74,10 +77,7 @@ export function encodeCarDataInner(inner: CarDataInner): string {
  * from the one inside, the CarData is older than `maxAgeDays`, or it is dated ahead of now
  * (more than a day: the phone's or this computer's clock is wrong).
  */
-export function inspectCarData(
-  carData: string,
-  options: { fileUin?: string; now: Date; maxAgeDays?: number },
-): CarDataInspection {
+export function inspectCarData(carData: string, options: { fileUin?: string; now: Date; maxAgeDays?: number }): CarDataInspection {
   const inner = decodeCarDataInner(carData)
   if (inner === undefined) return { warnings: [] }
   const maxAgeDays = options.maxAgeDays ?? DEFAULT_CARDATA_MAX_AGE_DAYS
@@ -85,12 +85,21 @@ export function inspectCarData(
   const ageDays = Math.floor(ageMs / DAY_MS)
   const warnings: CarDataWarning[] = []
   if (options.fileUin !== undefined && options.fileUin.trim() !== inner.uin.trim()) {
-    warnings.push({ code: 'uin-mismatch', message: `The file says UIN ${options.fileUin} but its CarData holds UIN ${inner.uin}. Check that the export is for this vehicle; PSA will decide.` })
+    warnings.push({
+      code: 'uin-mismatch',
+      message: `The file says UIN ${options.fileUin} but its CarData holds UIN ${inner.uin}. Check that the export is for this vehicle; PSA will decide.`,
+    })
   }
   if (ageMs > maxAgeDays * DAY_MS) {
-    warnings.push({ code: 'stale', message: `The CarData is ${ageDays} days old (older than ${maxAgeDays}). PSA may refuse it; if it does, add the vehicle again in the phone app and export it anew.` })
+    warnings.push({
+      code: 'stale',
+      message: `The CarData is ${ageDays} days old (older than ${maxAgeDays}). PSA may refuse it; if it does, add the vehicle again in the phone app and export it anew.`,
+    })
   } else if (ageMs < -DAY_MS) {
-    warnings.push({ code: 'future', message: `The CarData is dated ${inner.timestamp}, ahead of this computer's clock. Check the date on the phone and on this computer.` })
+    warnings.push({
+      code: 'future',
+      message: `The CarData is dated ${inner.timestamp}, ahead of this computer's clock. Check the date on the phone and on this computer.`,
+    })
   }
   return { inner, ageDays, warnings }
 }
@@ -103,7 +112,9 @@ export function maxAgeDaysFrom(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return DEFAULT_CARDATA_MAX_AGE_DAYS
   const days = Number(value.trim())
   if (!Number.isInteger(days) || days < 1 || days > 3650) {
-    throw new RangeError(`${MAX_AGE_ENV} must be a whole number of days from 1 to 3650 (it is "${value.slice(0, 20)}"). Unset it to warn after ${DEFAULT_CARDATA_MAX_AGE_DAYS} days.`)
+    throw new RangeError(
+      `${MAX_AGE_ENV} must be a whole number of days from 1 to 3650 (it is "${value.slice(0, 20)}"). Unset it to warn after ${DEFAULT_CARDATA_MAX_AGE_DAYS} days.`,
+    )
   }
   return days
 }

@@ -134,7 +134,14 @@ export function addScan(assembly: Assembly | undefined, text: string): ScanStep 
   if (known !== undefined && known !== part.piece) return { kind: 'refused', reason: 'conflict', total: part.total }
   pieces.set(part.index, part.piece)
   if (pieces.size < part.total) {
-    return { kind: 'progress', have: pieces.size, total: part.total, assembly: { total: part.total, crc: part.crc, pieces }, repeat: known !== undefined, restarted: assembly !== undefined && !same }
+    return {
+      kind: 'progress',
+      have: pieces.size,
+      total: part.total,
+      assembly: { total: part.total, crc: part.crc, pieces },
+      repeat: known !== undefined,
+      restarted: assembly !== undefined && !same,
+    }
   }
   let whole = ''
   for (let i = 1; i <= part.total; i++) whole += pieces.get(i) ?? ''

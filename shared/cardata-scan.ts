@@ -44,18 +44,26 @@ export function codeText(bytes: Uint8Array): string | undefined {
 export function exportFromCodes(texts: string[], source: string, kind: PictureKind): { text: string } | { problem: string } {
   const picture = kind === 'png' ? 'PNG image' : 'JPEG photo'
   if (texts.length === 0) {
-    return { problem: `${source} is a ${picture} with no readable QR code. Take the picture again with the whole code in view, sharp and without glare, or import the JSON file the phone app exported.` }
+    return {
+      problem: `${source} is a ${picture} with no readable QR code. Take the picture again with the whole code in view, sharp and without glare, or import the JSON file the phone app exported.`,
+    }
   }
   const step = assembleScans(texts)
   switch (step.kind) {
     case 'complete':
       return { text: step.text }
     case 'progress':
-      return { problem: `${source} shows ${step.have} of the ${step.total} parts of a CarData code. Scan the phone's loop with Vehicles → Scan from phone, or import the JSON file the phone app exported.` }
+      return {
+        problem: `${source} shows ${step.have} of the ${step.total} parts of a CarData code. Scan the phone's loop with Vehicles → Scan from phone, or import the JSON file the phone app exported.`,
+      }
     case 'refused':
-      return { problem: `${source} shows CarData code parts that do not belong together (${step.reason === 'checksum' ? 'the checksum does not match' : 'one part appears with two contents'}). Show the code again on the phone and take a new picture.` }
+      return {
+        problem: `${source} shows CarData code parts that do not belong together (${step.reason === 'checksum' ? 'the checksum does not match' : 'one part appears with two contents'}). Show the code again on the phone and take a new picture.`,
+      }
     case 'foreign':
-      return { problem: `${source} shows a QR code that is not a VK Depot CarData code (see docs/cardata-qr.md). In the phone app, show the vehicle's CarData code and take the picture again.` }
+      return {
+        problem: `${source} shows a QR code that is not a VK Depot CarData code (see docs/cardata-qr.md). In the phone app, show the vehicle's CarData code and take the picture again.`,
+      }
   }
 }
 

@@ -119,11 +119,13 @@ export function parseCarData(text: string, source: string, options: ParseCarData
   } catch (error) {
     // Defensive only: the steps above are written not to throw. Report rather than crash.
     result.vehicles = []
-    result.issues = [{
-      source,
-      code: 'input.json',
-      message: `${source} could not be read: unexpected ${error instanceof Error ? error.name : 'error'} while checking it (this is a VK Depot bug; please report it with the file's shape, not its contents).`,
-    }]
+    result.issues = [
+      {
+        source,
+        code: 'input.json',
+        message: `${source} could not be read: unexpected ${error instanceof Error ? error.name : 'error'} while checking it (this is a VK Depot bug; please report it with the file's shape, not its contents).`,
+      },
+    ]
   }
   return result
 }
@@ -148,12 +150,7 @@ export function isValidBase64(value: string): boolean {
   return base64Problem(value) === undefined
 }
 
-function parseInto(
-  result: ImportResult,
-  text: string,
-  source: string,
-  limits: { maxTextBytes: number; maxEntryBytes: number; maxVehicles: number },
-): void {
+function parseInto(result: ImportResult, text: string, source: string, limits: { maxTextBytes: number; maxEntryBytes: number; maxVehicles: number }): void {
   const fileIssue = (code: ImportIssueCode, message: string, field?: string): void => {
     result.issues.push({ source, code, message, ...(field !== undefined ? { field } : {}) })
   }
@@ -165,7 +162,10 @@ function parseInto(
   // Size first, before anything looks at the content.
   const size = utf8LengthUpTo(text, limits.maxTextBytes)
   if (size > limits.maxTextBytes) {
-    fileIssue('input.too-large', `${source} is larger than ${formatBytes(limits.maxTextBytes)}, the most a CarData file may hold (${limits.maxVehicles} vehicles of at most ${formatBytes(limits.maxEntryBytes)}). It is probably not a CarData export; pick the JSON file the phone app exported, or split it into smaller files.`)
+    fileIssue(
+      'input.too-large',
+      `${source} is larger than ${formatBytes(limits.maxTextBytes)}, the most a CarData file may hold (${limits.maxVehicles} vehicles of at most ${formatBytes(limits.maxEntryBytes)}). It is probably not a CarData export; pick the JSON file the phone app exported, or split it into smaller files.`,
+    )
     return
   }
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
@@ -175,7 +175,10 @@ function parseInto(
   }
   const depth = jsonDepth(body, MAX_JSON_DEPTH)
   if (depth > MAX_JSON_DEPTH) {
-    fileIssue('input.json', `${source} is nested more than ${MAX_JSON_DEPTH} levels deep, which no CarData export is. Pick the JSON file the phone app exported.`)
+    fileIssue(
+      'input.json',
+      `${source} is nested more than ${MAX_JSON_DEPTH} levels deep, which no CarData export is. Pick the JSON file the phone app exported.`,
+    )
     return
   }
   let root: unknown
@@ -201,7 +204,11 @@ function parseInto(
     if (vk !== undefined) {
       const stray = findKeys(root, ['cardata', 'cardatasignature', 'cardata_signature', 'cartoken'])
       if (stray.length > 0) {
-        fileIssue('input.field', `${source} has a "${vk}" list and also "${stray[0] ?? ''}" outside it; move that vehicle into the list so none is lost.`, stray[0])
+        fileIssue(
+          'input.field',
+          `${source} has a "${vk}" list and also "${stray[0] ?? ''}" outside it; move that vehicle into the list so none is lost.`,
+          stray[0],
+        )
         return
       }
       const list = root[vk]
@@ -216,16 +223,27 @@ function parseInto(
       listPath = undefined
     }
   } else {
-    fileIssue('input.field', `${source} holds ${describeType(root)}; a CarData file holds a vehicle object, a list of them, or {"vehicles": [ … ]}. Pick the JSON file the phone app exported.`)
+    fileIssue(
+      'input.field',
+      `${source} holds ${describeType(root)}; a CarData file holds a vehicle object, a list of them, or {"vehicles": [ … ]}. Pick the JSON file the phone app exported.`,
+    )
     return
   }
 
   if (entries.length === 0) {
-    fileIssue('input.field', `${source} contains no vehicles. Export at least one vehicle from the phone app.`, listPath === '' || listPath === undefined ? undefined : listPath)
+    fileIssue(
+      'input.field',
+      `${source} contains no vehicles. Export at least one vehicle from the phone app.`,
+      listPath === '' || listPath === undefined ? undefined : listPath,
+    )
     return
   }
   if (entries.length > limits.maxVehicles) {
-    fileIssue('input.too-large', `${source} has ${entries.length} vehicles; at most ${limits.maxVehicles} fit in one file. Split it into several files.`, listPath === '' || listPath === undefined ? undefined : listPath)
+    fileIssue(
+      'input.too-large',
+      `${source} has ${entries.length} vehicles; at most ${limits.maxVehicles} fit in one file. Split it into several files.`,
+      listPath === '' || listPath === undefined ? undefined : listPath,
+    )
     return
   }
 
@@ -269,7 +287,11 @@ function entryCheck(index: number, entryPath: string, source: string): EntryChec
       const keys = findKeys(obj, names)
       if (keys.length > 1) {
         const path = prefix === '' ? at(keys[0] ?? canonical) : at(`${prefix}.${keys[0] ?? canonical}`)
-        issue('input.field', path, `${source}: ${prefix === '' ? (entryPath === '' ? 'the vehicle' : entryPath) : at(prefix)} has both ${keys.map((k) => `"${k}"`).join(' and ')}; keep only one.`)
+        issue(
+          'input.field',
+          path,
+          `${source}: ${prefix === '' ? (entryPath === '' ? 'the vehicle' : entryPath) : at(prefix)} has both ${keys.map((k) => `"${k}"`).join(' and ')}; keep only one.`,
+        )
         return null
       }
       const key = keys[0]
@@ -295,7 +317,11 @@ function checkEntry(
   }
   const entryBytes = utf8LengthUpTo(JSON.stringify(entry), maxEntryBytes)
   if (entryBytes > maxEntryBytes) {
-    issue('input.too-large', entryPath, `${where} is larger than ${formatBytes(maxEntryBytes)}, the most one vehicle's CarData, signature and fields may take. ${REEXPORT}`)
+    issue(
+      'input.too-large',
+      entryPath,
+      `${where} is larger than ${formatBytes(maxEntryBytes)}, the most one vehicle's CarData, signature and fields may take. ${REEXPORT}`,
+    )
     return { issues }
   }
 
@@ -331,7 +357,11 @@ function locateCarData(check: EntryCheck, entry: JsonObject): { data: Located; s
       const other = topData ? topData.key : (topSig?.key ?? '')
       issue('input.field', at(other), `${source}: ${subject} has "${other}" both inside "${carToken.key}" and beside it; keep one copy.`)
     } else if (!isObject(carToken.value)) {
-      issue('input.field', tokenPath, `${source}: ${tokenPath} is ${describeType(carToken.value)}; it must be an object {"CarData": …, "CarData_signature": …}. ${REEXPORT}`)
+      issue(
+        'input.field',
+        tokenPath,
+        `${source}: ${tokenPath} is ${describeType(carToken.value)}; it must be an object {"CarData": …, "CarData_signature": …}. ${REEXPORT}`,
+      )
     } else {
       const inner = carToken.value
       const d = pick(inner, ['cardata'], carToken.key, 'CarData')
@@ -346,8 +376,14 @@ function locateCarData(check: EntryCheck, entry: JsonObject): { data: Located; s
   } else if (carToken === undefined) {
     if (topData) data = { path: at(topData.key), value: topData.value }
     if (topSig) sig = { path: at(topSig.key), value: topSig.value }
-    if (topData === undefined) issue('input.field', at('CarData'), `${source}: ${subject} has no CarData (looked for "CarData", "carData" or "carToken"). ${REEXPORT}`)
-    if (topSig === undefined) issue('input.field', at('CarData_signature'), `${source}: ${subject} has no CarData_signature (looked for "CarData_signature" or "carDataSignature"). ${REEXPORT}`)
+    if (topData === undefined)
+      issue('input.field', at('CarData'), `${source}: ${subject} has no CarData (looked for "CarData", "carData" or "carToken"). ${REEXPORT}`)
+    if (topSig === undefined)
+      issue(
+        'input.field',
+        at('CarData_signature'),
+        `${source}: ${subject} has no CarData_signature (looked for "CarData_signature" or "carDataSignature"). ${REEXPORT}`,
+      )
   }
   return { data, sig }
 }
@@ -360,14 +396,22 @@ function checkBase64Field({ source, issue }: EntryCheck, path: string, value: un
   }
   const checked = checkCarDataValue(value)
   if (!checked.ok) {
-    issue(checked.empty ? 'input.field' : 'input.base64', path, checked.empty ? `${source}: ${path} is empty. ${REEXPORT}` : `${source}: ${path} is not base64: it ${checked.problem}. ${REEXPORT}`)
+    issue(
+      checked.empty ? 'input.field' : 'input.base64',
+      path,
+      checked.empty ? `${source}: ${path} is empty. ${REEXPORT}` : `${source}: ${path} is not base64: it ${checked.problem}. ${REEXPORT}`,
+    )
     return undefined
   }
   return checked.value
 }
 
 /** An optional text field's path and text; undefined when absent or null, or (with an issue) when not a text. */
-function optionalText({ source, at, issue }: EntryCheck, field: { key: string; value: unknown } | undefined | null, mustBe: string): { path: string; text: string } | undefined {
+function optionalText(
+  { source, at, issue }: EntryCheck,
+  field: { key: string; value: unknown } | undefined | null,
+  mustBe: string,
+): { path: string; text: string } | undefined {
   if (!field || field.value === null) return undefined
   const path = at(field.key)
   if (typeof field.value === 'string') return { path, text: field.value }
@@ -382,7 +426,11 @@ function checkVinField(check: EntryCheck, entry: JsonObject): string | undefined
   const normal = normalizeVin(vin.text)
   const problem = vinProblem(normal)
   if (problem === undefined) return normal
-  check.issue('input.vin', vin.path, `${check.source}: ${vin.path} ${quoteShort(normal)} ${problem}. Copy the 17-character VIN from the registration document, or remove the field.`)
+  check.issue(
+    'input.vin',
+    vin.path,
+    `${check.source}: ${vin.path} ${quoteShort(normal)} ${problem}. Copy the 17-character VIN from the registration document, or remove the field.`,
+  )
   return undefined
 }
 
@@ -394,7 +442,8 @@ function checkUinField(check: EntryCheck, entry: JsonObject): string | undefined
   const { path } = uin
   const trimmed = uin.text.trim()
   if (trimmed === '') issue('input.field', path, `${source}: ${path} is empty. Remove the field or fill in the UIN.`)
-  else if (Array.from(trimmed).length > MAX_UIN_LENGTH) issue('input.field', path, `${source}: ${path} is longer than ${MAX_UIN_LENGTH} characters, which no UIN is. Correct it or remove the field.`)
+  else if (Array.from(trimmed).length > MAX_UIN_LENGTH)
+    issue('input.field', path, `${source}: ${path} is longer than ${MAX_UIN_LENGTH} characters, which no UIN is. Correct it or remove the field.`)
   else if (CONTROL_CHAR.test(trimmed)) issue('input.field', path, `${source}: ${path} contains control characters. Correct it or remove the field.`)
   else return trimmed
   return undefined
@@ -419,7 +468,8 @@ function checkLabelField(check: EntryCheck, entry: JsonObject): string | undefin
  */
 export function labelProblem(label: string): string | undefined {
   if (Array.from(label).length > MAX_LABEL_LENGTH) return `is longer than ${MAX_LABEL_LENGTH} characters. Shorten it.`
-  if (CONTROL_CHAR.test(label) || hasUnsafeTextChar(label)) return 'contains control characters (line breaks, tabs, escape or direction codes…). Keep the label on one line, as plain text.'
+  if (CONTROL_CHAR.test(label) || hasUnsafeTextChar(label))
+    return 'contains control characters (line breaks, tabs, escape or direction codes…). Keep the label on one line, as plain text.'
   return undefined
 }
 
@@ -475,11 +525,16 @@ function describeType(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'a list'
   switch (typeof value) {
-    case 'string': return value === '' ? 'an empty text' : 'a text'
-    case 'number': return 'a number'
-    case 'boolean': return value ? 'true' : 'false'
-    case 'object': return 'an object'
-    default: return 'missing'
+    case 'string':
+      return value === '' ? 'an empty text' : 'a text'
+    case 'number':
+      return 'a number'
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'object':
+      return 'an object'
+    default:
+      return 'missing'
   }
 }
 
@@ -512,7 +567,8 @@ function jsonDepth(text: string, limit: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {
-      if (c === 0x5c) i++ // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++ // backslash: skip the escaped character
       else if (c === 0x22) inString = false
     } else if (c === 0x22) inString = true
     else if (c === 0x5b || c === 0x7b) {

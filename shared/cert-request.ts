@@ -33,11 +33,7 @@ export const CsrSubjectFields = z.object({
   locality: field(128),
   organization: field(64),
   /** Where Stellantis sends the certificate and its renewal notices. */
-  email: z
-    .string()
-    .trim()
-    .max(128, 'must be at most 128 characters')
-    .pipe(z.email('must be an e-mail address, e.g. fleet@depot.example')),
+  email: z.string().trim().max(128, 'must be at most 128 characters').pipe(z.email('must be an e-mail address, e.g. fleet@depot.example')),
 })
 export type CsrSubjectFields = z.infer<typeof CsrSubjectFields>
 

@@ -54,7 +54,11 @@ export function resolveUntil(text: string, now: Date, timeZone: string = systemT
   const hour = Number(m[1])
   const minute = Number(m[2])
   if (hour > 23 || minute > 59) {
-    throw new VkError('input.duration', `--until ${JSON.stringify(text)} is not a time of day (hours 00–23, minutes 00–59), e.g. ${untilExample(now, timeZone).timeOfDay}.`, { field: '--until' })
+    throw new VkError(
+      'input.duration',
+      `--until ${JSON.stringify(text)} is not a time of day (hours 00–23, minutes 00–59), e.g. ${untilExample(now, timeZone).timeOfDay}.`,
+      { field: '--until' },
+    )
   }
   return isoWithOffset(nextTimeOfDay(hour, minute, now, timeZone), timeZone)
 }
@@ -77,7 +81,11 @@ export function parseDuration(text: string): number {
   const raw = typeof text === 'string' ? text.trim() : ''
   const shown = JSON.stringify(typeof text === 'string' ? text : String(text))
   const fail = (why: string): never => {
-    throw new VkError('input.duration', `--duration ${shown} ${why}. Give a whole number of seconds or of units, ${DURATION_EXAMPLES}; at most 30 days (30d).`, { field: '--duration' })
+    throw new VkError(
+      'input.duration',
+      `--duration ${shown} ${why}. Give a whole number of seconds or of units, ${DURATION_EXAMPLES}; at most 30 days (30d).`,
+      { field: '--duration' },
+    )
   }
   if (raw === '') fail('is empty')
   if (raw.startsWith('-')) fail('is negative')
@@ -104,8 +112,7 @@ export function parseDuration(text: string): number {
   return seconds
 }
 
-const ISO_PATTERN =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i
+const ISO_PATTERN = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i
 
 /**
  * Whole seconds from `now` until the ISO-8601 time `isoText`, rounded up.
@@ -114,7 +121,12 @@ const ISO_PATTERN =
  */
 export function secondsUntil(isoText: string, now: Date, timeZone: string = systemTimeZone()): number {
   const shown = JSON.stringify(typeof isoText === 'string' ? isoText : String(isoText))
-  const raw = typeof isoText === 'string' && !Number.isNaN(now.getTime()) ? resolveUntil(isoText, now, timeZone).trim() : typeof isoText === 'string' ? isoText.trim() : ''
+  const raw =
+    typeof isoText === 'string' && !Number.isNaN(now.getTime())
+      ? resolveUntil(isoText, now, timeZone).trim()
+      : typeof isoText === 'string'
+        ? isoText.trim()
+        : ''
   const fail = (why: string): never => {
     throw new VkError('input.duration', `--until ${shown} ${why}.`, { field: '--until' })
   }
@@ -123,7 +135,9 @@ export function secondsUntil(isoText: string, now: Date, timeZone: string = syst
   const example = untilExample(Number.isNaN(now.getTime()) ? new Date() : now, timeZone)
   if (m === null) {
     if (/^\d{4}-\d{2}-\d{2}$/.test(raw)) fail(`has a date but no time; add the time and zone, e.g. ${raw}T18:00${example.iso.slice(16)}`)
-    return fail(`is not a time; write a time of day here like ${example.timeOfDay}, or an ISO-8601 date and time with its zone like ${example.iso} or ${example.utc}`)
+    return fail(
+      `is not a time; write a time of day here like ${example.timeOfDay}, or an ISO-8601 date and time with its zone like ${example.iso} or ${example.utc}`,
+    )
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m
   if (zone === undefined) {
@@ -197,8 +211,14 @@ export interface PlanWindow {
  */
 export function planWindow(plan: DurationPlan, now: Date): PlanWindow {
   const capped = (seconds: number): number => {
-    if (!Number.isInteger(seconds) || seconds <= 0) throw new VkError('input.duration', 'The duration must be a whole, positive number of seconds.', { field: 'duration' })
-    if (seconds > MAX_DURATION_SECONDS) throw new VkError('input.duration', `A token may last at most ${MAX_DURATION_SECONDS / 86_400} days from now; this plan needs ${Math.ceil(seconds / 86_400)}. Choose a shorter validity or a nearer handover.`, { field: 'duration' })
+    if (!Number.isInteger(seconds) || seconds <= 0)
+      throw new VkError('input.duration', 'The duration must be a whole, positive number of seconds.', { field: 'duration' })
+    if (seconds > MAX_DURATION_SECONDS)
+      throw new VkError(
+        'input.duration',
+        `A token may last at most ${MAX_DURATION_SECONDS / 86_400} days from now; this plan needs ${Math.ceil(seconds / 86_400)}. Choose a shorter validity or a nearer handover.`,
+        { field: 'duration' },
+      )
     return seconds
   }
   if (plan.kind === 'seconds') return { seconds: capped(plan.seconds), plannedEnd: new Date(now.getTime() + plan.seconds * 1000).toISOString() }
@@ -208,7 +228,10 @@ export function planWindow(plan: DurationPlan, now: Date): PlanWindow {
   }
   // As for --until: a time without a zone would be read in this computer's zone, silently.
   const start = /(Z|[+-]\d\d:?\d\d)$/i.test(plan.start.trim()) ? Date.parse(plan.start) : Number.NaN
-  if (!Number.isFinite(start)) throw new VkError('input.duration', `The planned handover time "${plan.start}" must be an ISO-8601 date with a time zone (Z or +01:00).`, { field: 'start' })
+  if (!Number.isFinite(start))
+    throw new VkError('input.duration', `The planned handover time "${plan.start}" must be an ISO-8601 date with a time zone (Z or +01:00).`, {
+      field: 'start',
+    })
   const end = start + plan.seconds * 1000
   const seconds = Math.ceil((end - now.getTime()) / 1000)
   if (seconds > 0) capped(seconds)

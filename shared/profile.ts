@@ -40,7 +40,10 @@ export function normalizeBaseUrl(value: string): string | undefined {
 
 export const BaseUrlSchema = z
   .string()
-  .refine((value) => normalizeBaseUrl(value) === value, 'the base URL is https://host[:port]/…/connectedcar/v3 with no query, fragment, credentials or trailing slash')
+  .refine(
+    (value) => normalizeBaseUrl(value) === value,
+    'the base URL is https://host[:port]/…/connectedcar/v3 with no query, fragment, credentials or trailing slash',
+  )
 
 export const EnvironmentSchema = z.enum(environments)
 

@@ -40,7 +40,10 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?
 const CONTROL_CHAR = /[\u0000-\u001f\u007f]/ // eslint-disable-line no-control-regex
 const TOKEN_TYPE = /^[A-Za-z][A-Za-z0-9._-]*$/
 
-const text = z.string().min(1).refine((s) => !CONTROL_CHAR.test(s))
+const text = z
+  .string()
+  .min(1)
+  .refine((s) => !CONTROL_CHAR.test(s))
 
 const payloadSchema = z.object({
   v: z.literal(HANDOVER_PAYLOAD_VERSION),
@@ -49,7 +52,10 @@ const payloadSchema = z.object({
   vin: z.string().optional(),
   tok: text,
   tt: z.string().regex(TOKEN_TYPE),
-  exp: z.string().regex(ISO_WITH_ZONE).refine((s) => !Number.isNaN(Date.parse(s))),
+  exp: z
+    .string()
+    .regex(ISO_WITH_ZONE)
+    .refine((s) => !Number.isNaN(Date.parse(s))),
   sig: text,
 })
 
@@ -83,7 +89,11 @@ export function buildHandoverPayload(input: HandoverInput): string {
     const vin = normalizeVin(input.vin)
     const problem = vinProblem(vin)
     if (problem !== undefined) {
-      throw new VkError('input.vin', `The handover QR code cannot be made: the VIN ${quoteShort(vin)} ${problem}. Correct the vehicle's VIN and issue the token again.`, { field: 'vin' })
+      throw new VkError(
+        'input.vin',
+        `The handover QR code cannot be made: the VIN ${quoteShort(vin)} ${problem}. Correct the vehicle's VIN and issue the token again.`,
+        { field: 'vin' },
+      )
     }
     fields.vin = vin
   }
@@ -94,7 +104,11 @@ export function buildHandoverPayload(input: HandoverInput): string {
   const checked = payloadSchema.safeParse(fields)
   if (!checked.success) {
     const key = String(checked.error.issues[0]?.path[0] ?? '')
-    throw new VkError('input.field', `The handover QR code cannot be made from PSA's answer: ${FIELD_TEXT[key] ?? `field "${key}" is not valid`}. Issue the token again; if it repeats, export the token as JSON and report it.`, { field: key })
+    throw new VkError(
+      'input.field',
+      `The handover QR code cannot be made from PSA's answer: ${FIELD_TEXT[key] ?? `field "${key}" is not valid`}. Issue the token again; if it repeats, export the token as JSON and report it.`,
+      { field: key },
+    )
   }
   return JSON.stringify(fields)
 }
@@ -112,22 +126,37 @@ export function parseHandoverPayload(payloadText: string): HandoverPayload {
     throw new VkError('input.json', 'This QR code does not hold JSON, so it is not a VK Depot handover code. Scan the code printed or shown by VK Depot.')
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new VkError('input.field', 'This QR code holds JSON but not an object, so it is not a VK Depot handover code. Scan the code printed or shown by VK Depot.')
+    throw new VkError(
+      'input.field',
+      'This QR code holds JSON but not an object, so it is not a VK Depot handover code. Scan the code printed or shown by VK Depot.',
+    )
   }
   const obj = raw as Record<string, unknown>
   if (obj.typ !== HANDOVER_PAYLOAD_TYPE) {
-    throw new VkError('input.field', `This QR code is not a VK Depot handover code ("typ" is not "${HANDOVER_PAYLOAD_TYPE}"). Scan the code printed or shown by VK Depot.`, { field: 'typ' })
+    throw new VkError(
+      'input.field',
+      `This QR code is not a VK Depot handover code ("typ" is not "${HANDOVER_PAYLOAD_TYPE}"). Scan the code printed or shown by VK Depot.`,
+      { field: 'typ' },
+    )
   }
   if (obj.v !== HANDOVER_PAYLOAD_VERSION) {
     const newer = typeof obj.v === 'number' && obj.v > HANDOVER_PAYLOAD_VERSION
-    throw new VkError('input.field', newer
-      ? `This handover code uses format version ${String(obj.v)}, newer than this reader (version ${HANDOVER_PAYLOAD_VERSION}). Update the phone app.`
-      : `This handover code has an unknown format version (${JSON.stringify(obj.v) ?? 'missing'}). Issue the token again with VK Depot.`, { field: 'v' })
+    throw new VkError(
+      'input.field',
+      newer
+        ? `This handover code uses format version ${String(obj.v)}, newer than this reader (version ${HANDOVER_PAYLOAD_VERSION}). Update the phone app.`
+        : `This handover code has an unknown format version (${JSON.stringify(obj.v) ?? 'missing'}). Issue the token again with VK Depot.`,
+      { field: 'v' },
+    )
   }
   const checked = payloadSchema.safeParse(obj)
   if (!checked.success) {
     const key = String(checked.error.issues[0]?.path[0] ?? '')
-    throw new VkError('input.field', `This handover code is damaged: ${FIELD_TEXT[key] ?? `field "${key}" is not valid`}. Issue the token again with VK Depot.`, { field: key })
+    throw new VkError(
+      'input.field',
+      `This handover code is damaged: ${FIELD_TEXT[key] ?? `field "${key}" is not valid`}. Issue the token again with VK Depot.`,
+      { field: key },
+    )
   }
   const p = checked.data
   const out: HandoverPayload = {
@@ -142,7 +171,9 @@ export function parseHandoverPayload(payloadText: string): HandoverPayload {
     const vin = normalizeVin(p.vin)
     const problem = vinProblem(vin)
     if (problem !== undefined) {
-      throw new VkError('input.vin', `This handover code is damaged: its VIN ${quoteShort(vin)} ${problem}. Issue the token again with VK Depot.`, { field: 'vin' })
+      throw new VkError('input.vin', `This handover code is damaged: its VIN ${quoteShort(vin)} ${problem}. Issue the token again with VK Depot.`, {
+        field: 'vin',
+      })
     }
     out.vin = vin
   }

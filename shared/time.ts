@@ -20,7 +20,15 @@ type Parts = Record<'weekday' | 'year' | 'month' | 'day' | 'hour' | 'minute' | '
 
 function partsIn(date: Date, timeZone: string): Parts {
   const format = new Intl.DateTimeFormat('en-GB', {
-    timeZone, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    timeZone,
+    weekday: 'short',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
   })
   const parts = Object.fromEntries(format.formatToParts(date).map((p) => [p.type, p.value])) as Partial<Parts>
   return { weekday: '', year: '', month: '', day: '', hour: '', minute: '', second: '', ...parts }
@@ -28,7 +36,8 @@ function partsIn(date: Date, timeZone: string): Parts {
 
 /** Minutes east of UTC that `timeZone` is at `date` (Paris in winter: 60). */
 export function offsetMinutes(date: Date, timeZone: string): number {
-  const name = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(date).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
+  const name =
+    new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(date).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT'
   const m = /^GMT([+-])(\d{2}):?(\d{2})?$/.exec(name)
   if (!m) return 0
   return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0))

@@ -46,7 +46,15 @@ export function viewOf(depot: Depot, record: HandoverRecord): HandoverSummary {
 /** The summary and, when the key is valid and was unsealed, the token. */
 function detailWith(depot: Depot, record: HandoverRecord, token: StoredToken | undefined): HandoverDetail {
   const tokenView: TokenView | undefined =
-    token && record.expires ? { accessToken: token.accessToken, tokenType: token.tokenType, expires: record.expires, expiresIn: token.expiresIn, tokenSignature: token.tokenSignature } : undefined
+    token && record.expires
+      ? {
+          accessToken: token.accessToken,
+          tokenType: token.tokenType,
+          expires: record.expires,
+          expiresIn: token.expiresIn,
+          tokenSignature: token.tokenSignature,
+        }
+      : undefined
   return { ...viewOf(depot, record), ...(tokenView ? { token: tokenView } : {}) }
 }
 
@@ -85,7 +93,8 @@ export interface IssuedKey {
 export async function keyOf(depot: Depot, id: string): Promise<IssuedKey> {
   const record = await (await depot.handovers()).get(id)
   const token = await validToken(depot, record)
-  if (!token || !record.expires) throw new VkError('not-found', `Handover ${record.vin ?? id} has no valid token (status ${record.status}). Request one first.`, { field: 'id' })
+  if (!token || !record.expires)
+    throw new VkError('not-found', `Handover ${record.vin ?? id} has no valid token (status ${record.status}). Request one first.`, { field: 'id' })
   const environment = environmentResolver(depot.profiles)(record)
   const detail = detailWith(depot, record, token) as IssuedKey['detail']
   return { record, token, detail, environment, payload: handoverPayloadOf(record, token, environment) }

@@ -13,7 +13,10 @@ export function parse<O extends Options>(command: string, args: string[], option
   try {
     return parseArgs({ args, options, allowPositionals, strict: true as const })
   } catch (error) {
-    throw new VkError('usage', `vkey ${command}: ${(error as Error).message.replace(/\s+/g, ' ')}. Run \`vkey help ${command}\` for its options and an example.`)
+    throw new VkError(
+      'usage',
+      `vkey ${command}: ${(error as Error).message.replace(/\s+/g, ' ')}. Run \`vkey help ${command}\` for its options and an example.`,
+    )
   }
 }
 
@@ -29,7 +32,8 @@ export function writeJson(io: CliIo, json: string): void {
 
 /** How long a key must work, from --duration or --until (exactly one); `note` hears what --until 18:00 means here. */
 export function durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan {
-  if (values.duration !== undefined && values.until !== undefined) throw new VkError('usage', 'Give either --duration or --until, not both.', { field: '--duration' })
+  if (values.duration !== undefined && values.until !== undefined)
+    throw new VkError('usage', 'Give either --duration or --until, not both.', { field: '--duration' })
   if (values.duration !== undefined) return { kind: 'seconds', seconds: parseDuration(values.duration) }
   if (values.until !== undefined) {
     const until = resolveUntil(values.until, new Date())
@@ -38,5 +42,9 @@ export function durationPlan(values: { duration?: string | undefined; until?: st
     return { kind: 'until', until }
   }
   const example = untilExample(new Date())
-  throw new VkError('usage', `Say how long the key must work: --duration 3600|90m|8h|2d, --until ${example.timeOfDay} (the next one here) or --until ${example.iso}.`, { field: '--duration' })
+  throw new VkError(
+    'usage',
+    `Say how long the key must work: --duration 3600|90m|8h|2d, --until ${example.timeOfDay} (the next one here) or --until ${example.iso}.`,
+    { field: '--duration' },
+  )
 }

@@ -34,7 +34,9 @@ export async function certRequestCommand(sub: 'request' | 'renew', args: string[
     say(`${sub === 'renew' ? 'Renewal request' : 'Certificate request'} made for profile "${profile.name}"${out ? `: ${out}` : ' (CSR on standard output)'}.`)
     say(`  subject:      ${pending.subject}`)
     say(`  key:          RSA 2048, SHA-256 ${pending.keyFingerprintSha256} (sealed in the data folder; it never leaves VK Depot)`)
-    say(`Next: send ${out ? 'this file' : 'the CSR'} to your Stellantis contact. When the signed certificate comes back, import it: vkey cert import FILE${values.profile ? ` --profile ${JSON.stringify(profile.name)}` : ''}`)
+    say(
+      `Next: send ${out ? 'this file' : 'the CSR'} to your Stellantis contact. When the signed certificate comes back, import it: vkey cert import FILE${values.profile ? ` --profile ${JSON.stringify(profile.name)}` : ''}`,
+    )
     say('Until then the current certificate (if any) keeps working.')
     return 0
   })
@@ -49,7 +51,10 @@ export async function certShowCommand(args: string[], io: CliIo): Promise<number
       return 0
     }
     if (!status.certificate && !status.pending.length) {
-      throw new VkError('config.no-certificate', `Profile "${status.profile}" has no certificate. Import one with \`vkey cert import FILE --profile "${status.profile}"\`, or make a request with \`vkey cert request --profile "${status.profile}" …\`.`)
+      throw new VkError(
+        'config.no-certificate',
+        `Profile "${status.profile}" has no certificate. Import one with \`vkey cert import FILE --profile "${status.profile}"\`, or make a request with \`vkey cert request --profile "${status.profile}" …\`.`,
+      )
     }
     printStatus(io, status)
     return 0
@@ -110,4 +115,3 @@ export async function warnCertificateRenewal(io: CliIo, depot: Depot, profileNam
     // the command says what is wrong
   }
 }
-

@@ -125,8 +125,14 @@ function printSimulatorBanner(io: CliIo, simulator: Simulator, dir: string, late
   write(io, `PSA simulator listening on ${simulator.baseUrl} (mutual TLS${latencyMs ? `, ${latencyMs} ms latency` : ''})`)
   const everywhere = simulator.boundAddress === '0.0.0.0' || simulator.boundAddress === '::'
   const bound = simulator.boundAddress.includes(':') ? `[${simulator.boundAddress}]:${simulator.port}` : `${simulator.boundAddress}:${simulator.port}`
-  write(io, `  bound to:         ${bound} — ${everywhere ? 'all network interfaces: other computers can reach it' : isLoopback(simulator.boundAddress) ? 'this computer only' : 'this network address only'}`)
-  if (everywhere) io.stderr.write('vkey simulator: warning: listening on all network interfaces. Anyone on this network can reach the simulator, and its demo login and keys are not secret. Use --host 127.0.0.1 unless another computer must reach it.\n')
+  write(
+    io,
+    `  bound to:         ${bound} — ${everywhere ? 'all network interfaces: other computers can reach it' : isLoopback(simulator.boundAddress) ? 'this computer only' : 'this network address only'}`,
+  )
+  if (everywhere)
+    io.stderr.write(
+      'vkey simulator: warning: listening on all network interfaces. Anyone on this network can reach the simulator, and its demo login and keys are not secret. Use --host 127.0.0.1 unless another computer must reach it.\n',
+    )
   write(io, `  folder:           ${dir}`)
   write(io, `  partner cert:     ${material.files.partnerP12} (passphrase in demo-credentials.json)`)
   write(io, `  login / client:   ${material.credentials.login} / ${material.credentials.clientId}`)
@@ -153,12 +159,22 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
 async function profileAdd(args: string[], io: CliIo): Promise<number> {
   const { values, positionals, numbers } = parseFor('profile add', args)
   const name = single('profile add', positionals, 'NAME')
-  if (!values.env) throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
+  if (!values.env)
+    throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
   if (values.env !== 'simulator' && !values['password-stdin']) {
-    throw new VkError('usage', 'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).', { field: '--password-stdin' })
+    throw new VkError(
+      'usage',
+      'vkey profile add: pass the password on standard input with --password-stdin (it is never accepted as an argument, where other users could see it).',
+      { field: '--password-stdin' },
+    )
   }
   const password = values['password-stdin'] ? await readSecretLine(io.stdin, '--password-stdin') : undefined
-  if (values['password-stdin'] && !password) throw new VkError('usage', 'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add NAME … --password-stdin`.', { field: '--password-stdin' })
+  if (values['password-stdin'] && !password)
+    throw new VkError(
+      'usage',
+      'vkey profile add: --password-stdin read an empty password. Pipe it in, e.g. `printf %s "$PSA_PASSWORD" | vkey profile add NAME … --password-stdin`.',
+      { field: '--password-stdin' },
+    )
   const caPem = values.ca ? await readTextFile(values.ca, '--ca') : undefined
   return withDepot(io, async (depot) => {
     const profile = await depot.saveProfile({
@@ -173,7 +189,10 @@ async function profileAdd(args: string[], io: CliIo): Promise<number> {
       ...(values.replace ? { replace: true } : {}),
     })
     let summary = await depot.summary(profile)
-    write(io, `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`)
+    write(
+      io,
+      `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`,
+    )
     if (!summary.certificate && profile.environment === 'simulator') {
       // The simulator's demo partner certificate comes with it: nothing to import by hand.
       await depot.importSimulatorCertificate(profile.name)
@@ -237,7 +256,10 @@ async function readBytes(path: string, option: string): Promise<Buffer> {
   } catch (error) {
     if (isVkError(error)) throw error
     const code = (error as NodeJS.ErrnoException).code
-    throw new VkError('input.file', `${option}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : code ?? 'unreadable'}). Check the path.`, { file: path, field: option })
+    throw new VkError('input.file', `${option}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : (code ?? 'unreadable')}). Check the path.`, {
+      file: path,
+      field: option,
+    })
   }
 }
 
@@ -260,7 +282,11 @@ async function certImport(args: string[], io: CliIo): Promise<number> {
     const key = values.key ? { name: values.key, bytes: hold(await readBytes(values.key, '--key')) } : undefined
     const passphrase = values['passphrase-stdin'] ? await readSecretLine(io.stdin, '--passphrase-stdin') : undefined
     return withDepot(io, async (depot) => {
-      const facts = await depot.importCertificate(values.profile, { file: { name: file, bytes }, ...(key ? { key } : {}), ...(passphrase !== undefined ? { passphrase } : {}) })
+      const facts = await depot.importCertificate(values.profile, {
+        file: { name: file, bytes },
+        ...(key ? { key } : {}),
+        ...(passphrase !== undefined ? { passphrase } : {}),
+      })
       const profile = depot.profile(values.profile)
       write(io, `Certificate imported into profile "${profile.name}" (sealed in the data folder; the key to it is in the OS keychain).`)
       printFacts(io, facts)
@@ -277,7 +303,10 @@ function readCarData(io: CliIo, file: string): Promise<ImportResult> {
 
 async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('token', args)
-  if (!values.cardata) throw new VkError('usage', 'vkey token: --cardata FILE (or - for standard input) is required: the CarData JSON exported from the phone.', { field: '--cardata' })
+  if (!values.cardata)
+    throw new VkError('usage', 'vkey token: --cardata FILE (or - for standard input) is required: the CarData JSON exported from the phone.', {
+      field: '--cardata',
+    })
   const plan = durationPlan(values, (line) => io.stderr.write(`${line}\n`))
   // Refuse a bad --qr before anything is stored or sent: a key nobody can hand over is a lost key.
   const qrPath = values.qr ? (qrFormatForPath(values.qr), assertWritableFile(values.qr, '--qr')) : undefined
@@ -294,21 +323,34 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     const key = vehicleOf({ id: '', ...(vehicle.vin ? { vin: vehicle.vin } : {}), carDataHash: carDataHash(vehicle.carData, vehicle.carDataSignature) })
     const queued = store.queuedFor(key)
     if (queued) {
-      io.stderr.write(`vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is sent once by \`vkey queue flush\` or the app. Nothing new was queued.\n`)
+      io.stderr.write(
+        `vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is sent once by \`vkey queue flush\` or the app. Nothing new was queued.\n`,
+      )
       return EXIT.queued
     }
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
-    const options = { signal: controller.signal, ...(values.profile ? { profile: values.profile } : {}), ...(values.new ? { forceNew: true } : {}), ...(qrPath ? { deliverQr: qrPath } : {}) }
-    const known = store.listSync("WHERE vehicle = ? AND status IN ('draft', 'failed')", key).find((r) => r.carDataHash === carDataHash(vehicle.carData, vehicle.carDataSignature))
+    const options = {
+      signal: controller.signal,
+      ...(values.profile ? { profile: values.profile } : {}),
+      ...(values.new ? { forceNew: true } : {}),
+      ...(qrPath ? { deliverQr: qrPath } : {}),
+    }
+    const known = store
+      .listSync("WHERE vehicle = ? AND status IN ('draft', 'failed')", key)
+      .find((r) => r.carDataHash === carDataHash(vehicle.carData, vehicle.carDataSignature))
     let result: KeyResult
     try {
-      const request = known ? { id: known.id } : { vehicle: { ...vehicleInput(vehicle), ...(values.profile ? { profile: values.profile } : {}), technician: technician() } }
+      const request = known
+        ? { id: known.id }
+        : { vehicle: { ...vehicleInput(vehicle), ...(values.profile ? { profile: values.profile } : {}), technician: technician() } }
       result = await obtainKey(depot, request, plan, options)
     } catch (error) {
       if (!isNetworkUnreachable(error)) throw error
       const waiting = store.queuedFor(key)
-      io.stderr.write(`vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`)
+      io.stderr.write(
+        `vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`,
+      )
       return EXIT.queued
     }
     reportOutcome(io, result)
@@ -323,15 +365,29 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
   const { record } = result
   const vin = record.vin ?? 'This vehicle'
   if (result.outcome === 'reused') {
-    io.stderr.write(`vkey: ${vin} already has a key until ${formatLocal(record.expires!)} (handover ${record.id}) that covers the window: nothing was sent. Add --new to ask PSA for another one anyway.\n`)
+    io.stderr.write(
+      `vkey: ${vin} already has a key until ${formatLocal(record.expires!)} (handover ${record.id}) that covers the window: nothing was sent. Add --new to ask PSA for another one anyway.\n`,
+    )
   } else if (result.replaced) {
-    io.stderr.write(`vkey: the previous key of ${vin} (handover ${result.replaced.id}) is superseded; it stays valid at PSA until ${formatLocal(result.replaced.expires!)}.\n`)
+    io.stderr.write(
+      `vkey: the previous key of ${vin} (handover ${result.replaced.id}) is superseded; it stays valid at PSA until ${formatLocal(result.replaced.expires!)}.\n`,
+    )
   }
-  if (record.longerThanAsked) io.stderr.write(`vkey: warning: PSA granted a key until ${formatLocal(record.expires!)}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`)
+  if (record.longerThanAsked)
+    io.stderr.write(
+      `vkey: warning: PSA granted a key until ${formatLocal(record.expires!)}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`,
+    )
 }
 
 function vehicleInput(vehicle: ImportResult['vehicles'][number]): NewHandover {
-  return { ...(vehicle.vin ? { vin: vehicle.vin } : {}), ...(vehicle.uin ? { uin: vehicle.uin } : {}), ...(vehicle.label ? { label: vehicle.label } : {}), source: vehicle.source, carData: vehicle.carData, carDataSignature: vehicle.carDataSignature }
+  return {
+    ...(vehicle.vin ? { vin: vehicle.vin } : {}),
+    ...(vehicle.uin ? { uin: vehicle.uin } : {}),
+    ...(vehicle.label ? { label: vehicle.label } : {}),
+    source: vehicle.source,
+    carData: vehicle.carData,
+    carDataSignature: vehicle.carDataSignature,
+  }
 }
 
 function pickVehicle(imported: ImportResult, source: string, wantedVin: string | undefined): ImportResult['vehicles'][number] {
@@ -346,10 +402,17 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
     if (match) return match
     const withoutVin = vehicles.filter((v) => !v.vin)
     if (vehicles.length === 1 && withoutVin.length === 1) return { ...vehicles[0]!, vin: wantedVin }
-    throw new VkError('input.vin', `${source}: no vehicle with VIN ${wantedVin} (found ${vehicles.map((v) => v.vin ?? 'no VIN').join(', ')}).`, { file: source, field: '--vin' })
+    throw new VkError('input.vin', `${source}: no vehicle with VIN ${wantedVin} (found ${vehicles.map((v) => v.vin ?? 'no VIN').join(', ')}).`, {
+      file: source,
+      field: '--vin',
+    })
   }
   if (vehicles.length > 1) {
-    throw new VkError('usage', `${source} holds ${vehicles.length} vehicles: pick one with --vin, or prepare them all with \`vkey batch ${source} --duration 8h\`.`, { file: source, field: '--vin' })
+    throw new VkError(
+      'usage',
+      `${source} holds ${vehicles.length} vehicles: pick one with --vin, or prepare them all with \`vkey batch ${source} --duration 8h\`.`,
+      { file: source, field: '--vin' },
+    )
   }
   return vehicles[0]!
 }

@@ -33,7 +33,11 @@ async function localLedger(depot: Depot): Promise<LocalLedger> {
 function withFleet<T>(io: CliIo, use: (fleet: Fleet, depot: Depot) => Promise<T>): Promise<T> {
   return withDepot(io, async (depot) => {
     const fleet = Fleet.open(depot.dataDir, await depot.vault())
-    if (!fleet) throw new VkError('config.fleet', 'This laptop has not joined a fleet. Join with `vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin` (docs/fleet.md).')
+    if (!fleet)
+      throw new VkError(
+        'config.fleet',
+        'This laptop has not joined a fleet. Join with `vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin` (docs/fleet.md).',
+      )
     try {
       return await use(fleet, depot)
     } finally {
@@ -43,9 +47,17 @@ function withFleet<T>(io: CliIo, use: (fleet: Fleet, depot: Depot) => Promise<T>
 }
 
 async function readPassword(io: CliIo, command: string, given: boolean | undefined): Promise<string> {
-  if (!given) throw new VkError('usage', `vkey fleet ${command}: pass the password on standard input with --password-stdin (never as an argument).`, { field: '--password-stdin' })
+  if (!given)
+    throw new VkError('usage', `vkey fleet ${command}: pass the password on standard input with --password-stdin (never as an argument).`, {
+      field: '--password-stdin',
+    })
   const password = await readSecretLine(io.stdin, '--password-stdin')
-  if (!password) throw new VkError('usage', `vkey fleet ${command}: --password-stdin read an empty password. Pipe it in, e.g. \`printf %s "$FLEET_PASSWORD" | vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin\`.`, { field: '--password-stdin' })
+  if (!password)
+    throw new VkError(
+      'usage',
+      `vkey fleet ${command}: --password-stdin read an empty password. Pipe it in, e.g. \`printf %s "$FLEET_PASSWORD" | vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin\`.`,
+      { field: '--password-stdin' },
+    )
   return password
 }
 
@@ -55,9 +67,17 @@ async function readCa(path: string | undefined): Promise<string | undefined> {
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
-    throw new VkError('input.file', `--ca: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}). Give the administrator's CA certificate (PEM).`, { file: path, field: '--ca' })
+    throw new VkError(
+      'input.file',
+      `--ca: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}). Give the administrator's CA certificate (PEM).`,
+      { file: path, field: '--ca' },
+    )
   }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new VkError('input.file', `--ca: ${path} is not a PEM certificate. Give the administrator's CA certificate (-----BEGIN CERTIFICATE-----).`, { file: path, field: '--ca' })
+  if (!text.includes('-----BEGIN CERTIFICATE-----'))
+    throw new VkError('input.file', `--ca: ${path} is not a PEM certificate. Give the administrator's CA certificate (-----BEGIN CERTIFICATE-----).`, {
+      file: path,
+      field: '--ca',
+    })
   return text
 }
 
@@ -83,7 +103,11 @@ async function leave(args: string[], io: CliIo): Promise<number> {
   parseFor('fleet leave', args)
   const left = await withDepot(io, async (depot) => Fleet.leave(depot.dataDir, await depot.vault()))
   if (!left.wasJoined) write(io, 'This laptop was not in a fleet: nothing to leave.')
-  else write(io, `Left the fleet: nothing is shared any more, the fleet password is erased${left.unpushed ? ` (${left.unpushed} entr${left.unpushed === 1 ? 'y was' : 'ies were'} never pushed; they stay in the local ledger)` : ''}.`)
+  else
+    write(
+      io,
+      `Left the fleet: nothing is shared any more, the fleet password is erased${left.unpushed ? ` (${left.unpushed} entr${left.unpushed === 1 ? 'y was' : 'ies were'} never pushed; they stay in the local ledger)` : ''}.`,
+    )
   return 0
 }
 
@@ -91,19 +115,26 @@ async function join(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFor('fleet join', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey fleet join: give the server as postgres://HOST:PORT/DATABASE.', { field: 'URL' })
   const server = parseFleetUrl(positionals[0]!)
-  if (!values.laptop) throw new VkError('usage', 'vkey fleet join: --laptop NAME is required (the name the administrator registered for this laptop).', { field: '--laptop' })
-  if (!values.user) throw new VkError('usage', 'vkey fleet join: --user ROLE is required (this laptop\'s database role).', { field: '--user' })
+  if (!values.laptop)
+    throw new VkError('usage', 'vkey fleet join: --laptop NAME is required (the name the administrator registered for this laptop).', { field: '--laptop' })
+  if (!values.user) throw new VkError('usage', "vkey fleet join: --user ROLE is required (this laptop's database role).", { field: '--user' })
   const caPem = await readCa(values.ca)
   const password = await readPassword(io, 'join', values['password-stdin'])
   const { laptop, user } = values
   return withDepot(io, async (depot) => {
     const { fleet, migrated } = await Fleet.join(depot.dataDir, await depot.vault(), { ...server, laptop, user, password, ...(caPem ? { caPem } : {}) })
     try {
-      const tls = fleet.settings.tls === 'verify' ? `TLS, certificate verified against ${values.ca ? resolve(values.ca) : 'the system\'s CAs'}` : 'NO TLS: the server offers none'
+      const tls =
+        fleet.settings.tls === 'verify'
+          ? `TLS, certificate verified against ${values.ca ? resolve(values.ca) : "the system's CAs"}`
+          : 'NO TLS: the server offers none'
       write(io, `Joined the fleet ${fleetUrl(server)} as laptop ${fleet.laptop} (role ${user}; ${tls}). The password is sealed in the vault.`)
       if (migrated.length) write(io, `Fleet schema migrated to version ${LATEST_VERSION}.`)
-      if (fleet.settings.tls === 'none') io.stderr.write('vkey: warning: the fleet server offers no TLS, so its password and the key facts travel in clear. Ask the administrator to turn TLS on (docs/fleet.md, step 1).\n')
-      write(io, 'Next: `vkey fleet sync` shares this laptop\'s ledger; `vkey list --fleet` shows every live key.')
+      if (fleet.settings.tls === 'none')
+        io.stderr.write(
+          'vkey: warning: the fleet server offers no TLS, so its password and the key facts travel in clear. Ask the administrator to turn TLS on (docs/fleet.md, step 1).\n',
+        )
+      write(io, "Next: `vkey fleet sync` shares this laptop's ledger; `vkey list --fleet` shows every live key.")
       return 0
     } finally {
       fleet.close()
@@ -121,7 +152,12 @@ async function migrateCommand(args: string[], io: CliIo): Promise<number> {
   const { client } = await connectFleet({ ...server, user: values.user, password, ...(caPem ? { caPem } : {}), tls: 'auto' })
   try {
     const applied = await migrate(client)
-    write(io, applied.length ? `Fleet schema migrated to version ${LATEST_VERSION} (applied ${applied.join(', ')}).` : `Fleet schema already at version ${LATEST_VERSION}.`)
+    write(
+      io,
+      applied.length
+        ? `Fleet schema migrated to version ${LATEST_VERSION} (applied ${applied.join(', ')}).`
+        : `Fleet schema already at version ${LATEST_VERSION}.`,
+    )
     return 0
   } finally {
     await client.end().catch(() => undefined)
@@ -145,7 +181,25 @@ async function status(args: string[], io: CliIo): Promise<number> {
     return 0
   }
   if (values.json) {
-    writeJson(io, JSON.stringify({ joined: true, server: s.server, laptop: s.laptop, user: s.user, tls: s.tls, joined_at: s.joinedAt, last_sync: s.lastSync, last_error: s.lastError, waiting: s.waiting, known_entries: s.known }, null, 2))
+    writeJson(
+      io,
+      JSON.stringify(
+        {
+          joined: true,
+          server: s.server,
+          laptop: s.laptop,
+          user: s.user,
+          tls: s.tls,
+          joined_at: s.joinedAt,
+          last_sync: s.lastSync,
+          last_error: s.lastError,
+          waiting: s.waiting,
+          known_entries: s.known,
+        },
+        null,
+        2,
+      ),
+    )
     return 0
   }
   write(io, `Fleet ${s.server}, laptop ${s.laptop} (role ${s.user}, ${s.tls === 'verify' ? 'TLS verified' : 'no TLS'}).`)
@@ -159,7 +213,10 @@ async function status(args: string[], io: CliIo): Promise<number> {
 async function sync(args: string[], io: CliIo): Promise<number> {
   parseFor('fleet sync', args)
   const result = await withFleet(io, async (fleet, depot) => fleet.sync(await localLedger(depot)))
-  write(io, `Fleet synced: ${result.sent} entr${result.sent === 1 ? 'y' : 'ies'} pushed, ${result.pulled} pulled${result.supersededHere.length ? `, ${result.supersededHere.length} of ours superseded by another laptop` : ''}.`)
+  write(
+    io,
+    `Fleet synced: ${result.sent} entr${result.sent === 1 ? 'y' : 'ies'} pushed, ${result.pulled} pulled${result.supersededHere.length ? `, ${result.supersededHere.length} of ours superseded by another laptop` : ''}.`,
+  )
   return 0
 }
 
@@ -170,7 +227,31 @@ export async function fleetListCommand(args: string[], io: CliIo): Promise<numbe
     const stale = await syncQuietly(io, fleet, depot)
     const vehicles = liveByVehicle(fleet.mirror)
     if (values.json) {
-      writeJson(io, JSON.stringify({ last_sync: fleet.mirror.get('last_sync') ?? null, stale, vehicles: vehicles.map((v) => ({ vehicle: v.vehicleKey, vin: v.vin, conflict: v.conflict, keys: v.keys.map((k) => ({ entry_id: k.entryId, laptop: k.laptop, technician: k.technician, profile: k.profile, issued_at: k.issuedAt, expires: k.expires, status: k.status })) })) }, null, 2))
+      writeJson(
+        io,
+        JSON.stringify(
+          {
+            last_sync: fleet.mirror.get('last_sync') ?? null,
+            stale,
+            vehicles: vehicles.map((v) => ({
+              vehicle: v.vehicleKey,
+              vin: v.vin,
+              conflict: v.conflict,
+              keys: v.keys.map((k) => ({
+                entry_id: k.entryId,
+                laptop: k.laptop,
+                technician: k.technician,
+                profile: k.profile,
+                issued_at: k.issuedAt,
+                expires: k.expires,
+                status: k.status,
+              })),
+            })),
+          },
+          null,
+          2,
+        ),
+      )
       return 0
     }
     if (!vehicles.length) write(io, 'No live key in the fleet.')
@@ -180,7 +261,11 @@ export async function fleetListCommand(args: string[], io: CliIo): Promise<numbe
       for (const k of v.keys) write(io, `    until ${formatLocal(k.expires!)}  ${k.technician} on ${k.laptop}  (${k.entryId}, ${k.status})`)
     }
     const conflicts = vehicles.filter((v) => v.conflict).length
-    if (conflicts) write(io, `${conflicts} vehicle${conflicts === 1 ? ' has' : 's have'} more than one live key (issued offline on two laptops): hand over one and keep the other out of circulation.`)
+    if (conflicts)
+      write(
+        io,
+        `${conflicts} vehicle${conflicts === 1 ? ' has' : 's have'} more than one live key (issued offline on two laptops): hand over one and keep the other out of circulation.`,
+      )
     return 0
   })
 }

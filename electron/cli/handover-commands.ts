@@ -30,7 +30,6 @@ import type { CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
 import { printHandover } from './key-output'
 
-
 /** Finds a handover by id or by a unique prefix of it. */
 async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRecord> {
   const records = await (await depot.handovers()).list()
@@ -38,7 +37,8 @@ async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRec
   if (exact) return exact
   const matches = records.filter((r) => r.id.startsWith(idOrPrefix) || (idOrPrefix.length === 17 && r.vin === idOrPrefix.toUpperCase()))
   if (matches.length === 1) return matches[0]!
-  if (matches.length > 1) throw new VkError('usage', `"${idOrPrefix}" matches ${matches.length} handovers: give more of the id (see \`vkey list\`).`, { field: 'ID' })
+  if (matches.length > 1)
+    throw new VkError('usage', `"${idOrPrefix}" matches ${matches.length} handovers: give more of the id (see \`vkey list\`).`, { field: 'ID' })
   throw new VkError('not-found', `No handover "${idOrPrefix}". List them with \`vkey list\`.`, { field: 'ID' })
 }
 
@@ -46,7 +46,10 @@ async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRec
 export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> {
   if (!(await depot.handovers()).hasQueued()) return
   const result = await depot.flushQueue()
-  if (result.sent || result.failed) io.stderr.write(`vkey: sent ${result.sent} queued request(s)${result.failed ? `, ${result.failed} refused` : ''}${result.stillQueued ? `, ${result.stillQueued} still waiting for the network` : ''}.\n`)
+  if (result.sent || result.failed)
+    io.stderr.write(
+      `vkey: sent ${result.sent} queued request(s)${result.failed ? `, ${result.failed} refused` : ''}${result.stillQueued ? `, ${result.stillQueued} still waiting for the network` : ''}.\n`,
+    )
 }
 
 // ---- batch ---------------------------------------------------------------------------
@@ -96,7 +99,13 @@ async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
   await mkdir(out, { recursive: true, mode: 0o700 })
   // Imported here, not at the top: the writer's worker thread runs that module's chunk alone.
   const { qrFileWriter } = await import('../core/qr-file-writer')
-  return new QrFilePipeline({ dir: out, store: await depot.handovers(), environmentOf: environmentResolver(depot.profiles), now: () => depot.now(), writer: qrFileWriter() })
+  return new QrFilePipeline({
+    dir: out,
+    store: await depot.handovers(),
+    environmentOf: environmentResolver(depot.profiles),
+    now: () => depot.now(),
+    writer: qrFileWriter(),
+  })
 }
 
 export async function batchCommand(args: string[], io: CliIo): Promise<number> {
@@ -117,16 +126,28 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     const files = out ? await qrPipeline(depot, out) : undefined
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
-    const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal, ...(files ? { onKey: (record) => files.addRecords([record]) } : {}) }) : emptyOutcome()
+    const outcome = ids.length
+      ? await runner.run(ids, plan, { concurrency, signal: controller.signal, ...(files ? { onKey: (record) => files.addRecords([record]) } : {}) })
+      : emptyOutcome()
     const store = await depot.handovers()
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
     const qrFiles: Record<string, string> = files ? Object.fromEntries(await files.finish()) : {}
     const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))
     const failures = [
-      ...imported.issues.map((issue) => ({ what: `${issue.source}${issue.field ? ` (${issue.field})` : ''}`, code: issue.code as ErrorCode, message: issue.message })),
+      ...imported.issues.map((issue) => ({
+        what: `${issue.source}${issue.field ? ` (${issue.field})` : ''}`,
+        code: issue.code as ErrorCode,
+        message: issue.message,
+      })),
       ...outcome.failed.map((f) => ({ what: f.vin ?? records.get(f.id)?.source ?? f.id, code: f.code, message: f.message })),
     ]
-    const counts = { issued: outcome.issued.length, renewed: outcome.renewed.length, reused: outcome.reused.length, queued: outcome.queued.length, failed: failures.length }
+    const counts = {
+      issued: outcome.issued.length,
+      renewed: outcome.renewed.length,
+      reused: outcome.reused.length,
+      queued: outcome.queued.length,
+      failed: failures.length,
+    }
     if (values.json) {
       const environmentOf = environmentResolver(depot.profiles)
       const keyJson = (itemId: string) => {
@@ -134,17 +155,41 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
         return { ...tokenJsonOf(r, store.tokenOf(r)!), environment: environmentOf(r) ?? null, ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}) }
       }
       const withKey = (ids: string[]) => ids.filter((id) => keys.some((k) => k.id === outcome.keys.get(id)?.id)).map(keyJson)
-      writeJson(io, JSON.stringify({ batchId: outcome.batchId, counts, issued: withKey(outcome.issued), renewed: withKey(outcome.renewed), reused: withKey(outcome.reused), skipped: outcome.skipped, queued: outcome.queued, failed: failures, cancelled: outcome.cancelled, ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}) }, null, 2))
+      writeJson(
+        io,
+        JSON.stringify(
+          {
+            batchId: outcome.batchId,
+            counts,
+            issued: withKey(outcome.issued),
+            renewed: withKey(outcome.renewed),
+            reused: withKey(outcome.reused),
+            skipped: outcome.skipped,
+            queued: outcome.queued,
+            failed: failures,
+            cancelled: outcome.cancelled,
+            ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}),
+          },
+          null,
+          2,
+        ),
+      )
     } else {
-      write(io, `Batch ${outcome.batchId || '(nothing to send)'}: ${batchCountsText(counts)}${outcome.skipped.length ? `, ${outcome.skipped.length} left alone by the resumed batch` : ''}.`)
+      write(
+        io,
+        `Batch ${outcome.batchId || '(nothing to send)'}: ${batchCountsText(counts)}${outcome.skipped.length ? `, ${outcome.skipped.length} left alone by the resumed batch` : ''}.`,
+      )
       for (const f of failures) write(io, `  failed: ${f.what}: ${f.message}`)
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
-      if (outcome.renewed.length) write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
+      if (outcome.renewed.length)
+        write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
       if (out) write(io, `QR codes: ${Object.keys(qrFiles).length} in ${out} — each is a car key until it expires.`)
       if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a key are not sent again.')
     }
     if (outcome.storageStopped) {
-      io.stderr.write(`vkey: ${outcome.storageStopped.message} Sending stopped; ${outcome.storageStopped.inFlight} request(s) were already on their way to PSA and may have issued keys that are not recorded.\n`)
+      io.stderr.write(
+        `vkey: ${outcome.storageStopped.message} Sending stopped; ${outcome.storageStopped.inFlight} request(s) were already on their way to PSA and may have issued keys that are not recorded.\n`,
+      )
       return EXIT.config
     }
     if (outcome.cancelled) return EXIT.interrupted
@@ -175,14 +220,42 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
     const records = await store.list()
     const environmentOf = environmentResolver(depot.profiles)
     if (values.json) {
-      writeJson(io, JSON.stringify(records.map((r) => ({ id: r.id, vin: r.vin ?? null, label: r.label ?? null, status: r.status, profile: r.profile ?? null, environment: environmentOf(r) ?? null, created: r.createdAt, issued: r.issuedAt ?? null, expires: r.expires ?? null, duration_seconds: r.durationSeconds ?? null, covers_plan: coversPlan(r) ?? null, longer_than_asked: r.longerThanAsked ?? false, superseded_by: r.supersededBy ?? null, still_valid_at_psa: stillValidAtPsa(r, depot.now()), batch: r.batchId ?? null, error: r.error ? { code: r.error.code, message: r.error.message } : null })), null, 2))
+      writeJson(
+        io,
+        JSON.stringify(
+          records.map((r) => ({
+            id: r.id,
+            vin: r.vin ?? null,
+            label: r.label ?? null,
+            status: r.status,
+            profile: r.profile ?? null,
+            environment: environmentOf(r) ?? null,
+            created: r.createdAt,
+            issued: r.issuedAt ?? null,
+            expires: r.expires ?? null,
+            duration_seconds: r.durationSeconds ?? null,
+            covers_plan: coversPlan(r) ?? null,
+            longer_than_asked: r.longerThanAsked ?? false,
+            superseded_by: r.supersededBy ?? null,
+            still_valid_at_psa: stillValidAtPsa(r, depot.now()),
+            batch: r.batchId ?? null,
+            error: r.error ? { code: r.error.code, message: r.error.message } : null,
+          })),
+          null,
+          2,
+        ),
+      )
       return 0
     }
     if (!records.length) {
       write(io, 'No handovers yet. Get a token with `vkey token --cardata FILE --duration 8h` or prepare many with `vkey batch FILE… --duration 8h`.')
       return 0
     }
-    for (const r of records) write(io, `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${keyNote(r, depot.now())}${listBand(r, environmentOf(r))}${r.label ? `  ${r.label}` : ''}`)
+    for (const r of records)
+      write(
+        io,
+        `${r.id}  ${(r.vin ?? '(no VIN)').padEnd(17)}  ${r.status.padEnd(11)}  ${keyNote(r, depot.now())}${listBand(r, environmentOf(r))}${r.label ? `  ${r.label}` : ''}`,
+      )
     return 0
   })
 }
@@ -201,10 +274,16 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
     await (await depot.handovers()).purgeExpired()
     const record = await findRecord(depot, positionals[0]!)
     if (record.status === 'superseded') {
-      throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${record.supersededBy ?? 'a newer key'}: hand over that one (\`vkey show ${record.supersededBy ?? 'ID'}\`). The old key stays valid at PSA until ${record.expires}.`)
+      throw new VkError(
+        'not-found',
+        `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${record.supersededBy ?? 'a newer key'}: hand over that one (\`vkey show ${record.supersededBy ?? 'ID'}\`). The old key stays valid at PSA until ${record.expires}.`,
+      )
     }
     if (!hasValidToken(record, depot.now())) {
-      throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: it is ${record.status}${record.error ? ` (${record.error.message})` : ''}.`)
+      throw new VkError(
+        'not-found',
+        `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: it is ${record.status}${record.error ? ` (${record.error.message})` : ''}.`,
+      )
     }
     await printHandover(io, depot, record, { json: Boolean(values.json), ...(values.qr ? { qr: values.qr } : {}) })
     return 0
@@ -221,10 +300,13 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
   const pages = await withDepot(io, async (depot) => {
     const store = await depot.handovers()
     await store.purgeExpired()
-    const records = values['all-valid'] ? (await store.list()).filter((r) => r.status === 'issued' && hasValidToken(r, depot.now())) : await Promise.all(positionals.map((id) => findRecord(depot, id)))
+    const records = values['all-valid']
+      ? (await store.list()).filter((r) => r.status === 'issued' && hasValidToken(r, depot.now()))
+      : await Promise.all(positionals.map((id) => findRecord(depot, id)))
     // A superseded key is never put on a page to hand over.
     const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
-    if (invalid.length) throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
+    if (invalid.length)
+      throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
     if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
     // pdf-lib loads only for this command (a cold `vkey token` does not parse it).
     const { writeHandoverPack } = await import('../core/pack')
@@ -256,7 +338,8 @@ export async function purgeCommand(args: string[], io: CliIo): Promise<number> {
 export async function queueCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals, numbers } = parseFor('queue', args)
   const sub = positionals[0] ?? 'list'
-  if (sub !== 'flush' && sub !== 'list' && sub !== 'cancel') throw new VkError('usage', 'vkey queue: use `vkey queue list`, `vkey queue flush [--out FOLDER] [--watch]` or `vkey queue cancel ID…`.', { field: 'queue' })
+  if (sub !== 'flush' && sub !== 'list' && sub !== 'cancel')
+    throw new VkError('usage', 'vkey queue: use `vkey queue list`, `vkey queue flush [--out FOLDER] [--watch]` or `vkey queue cancel ID…`.', { field: 'queue' })
   const intervalMs = (numbers.interval ?? 10) * 1000
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   return withDepot(io, async (depot) => {
@@ -271,10 +354,17 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       const pipeline = out ? await qrPipeline(depot, out) : undefined
       pipeline?.addRecords(keys)
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
-      write(io, `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
+      write(
+        io,
+        `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`,
+      )
       for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
-      for (const e of result.qrErrors) io.stderr.write(`vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`)
-      if (!values.watch || result.stillQueued === 0 || stopped) return result.stillQueued ? EXIT.queued : result.failures[0] ? exitCodeFor(result.failures[0].code) : EXIT.ok
+      for (const e of result.qrErrors)
+        io.stderr.write(
+          `vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`,
+        )
+      if (!values.watch || result.stillQueued === 0 || stopped)
+        return result.stillQueued ? EXIT.queued : result.failures[0] ? exitCodeFor(result.failures[0].code) : EXIT.ok
       await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), io.interrupted])
       if (stopped) return EXIT.interrupted
     }
@@ -284,11 +374,30 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
   const queued = (await (await depot.handovers()).list()).filter((r) => r.status === 'queued')
   if (json) {
-    writeJson(io, JSON.stringify(queued.map((r) => ({ id: r.id, vin: r.vin ?? null, profile: r.profile ?? null, queued_at: r.requestedAt ?? r.updatedAt, duration_seconds: r.durationSeconds ?? null, planned_end: r.plannedEnd ?? null, qr: r.deliverQr ?? null })), null, 2))
+    writeJson(
+      io,
+      JSON.stringify(
+        queued.map((r) => ({
+          id: r.id,
+          vin: r.vin ?? null,
+          profile: r.profile ?? null,
+          queued_at: r.requestedAt ?? r.updatedAt,
+          duration_seconds: r.durationSeconds ?? null,
+          planned_end: r.plannedEnd ?? null,
+          qr: r.deliverQr ?? null,
+        })),
+        null,
+        2,
+      ),
+    )
     return 0
   }
-  for (const r of queued) write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${formatLocal(r.requestedAt ?? r.updatedAt)}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)
-  write(io, `${queued.length} request(s) waiting for the network.${queued.length ? ' Send them with `vkey queue flush`, or remove one with `vkey queue cancel ID`.' : ''}`)
+  for (const r of queued)
+    write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${formatLocal(r.requestedAt ?? r.updatedAt)}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)
+  write(
+    io,
+    `${queued.length} request(s) waiting for the network.${queued.length ? ' Send them with `vkey queue flush`, or remove one with `vkey queue cancel ID`.' : ''}`,
+  )
   return 0
 }
 

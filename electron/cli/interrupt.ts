@@ -35,7 +35,8 @@ export function interruptNotice(signal: string, awaiting: number, sentTotal: num
     const what = awaiting === 1 ? 'a request to PSA was' : `${awaiting} requests to PSA were`
     return `vkey: interrupted (${signal}) while ${what} waiting for an answer: PSA may have issued a key that was not stored here. Check \`vkey list\` before asking again.`
   }
-  if (sentTotal > 0) return `vkey: interrupted (${signal}). No request to PSA was waiting for an answer; the keys already received are stored (see \`vkey list\`).`
+  if (sentTotal > 0)
+    return `vkey: interrupted (${signal}). No request to PSA was waiting for an answer; the keys already received are stored (see \`vkey list\`).`
   return `vkey: interrupted (${signal}) before any request was sent to PSA: no key was issued.`
 }
 

@@ -71,14 +71,21 @@ async function readStdin(stream: Readable, option: string, limit: number, hold: 
       size += buffer.length
       if (size > limit) {
         stream.destroy()
-        throw new VkError('input.too-large', `${option} reads one line from standard input, which holds more than ${limit / 1024} KiB here: ${PIPE_IT_IN}.`, { field: option })
+        throw new VkError('input.too-large', `${option} reads one line from standard input, which holds more than ${limit / 1024} KiB here: ${PIPE_IT_IN}.`, {
+          field: option,
+        })
       }
       chunks.push(buffer)
     }
   } catch (error) {
     if (isVkError(error)) throw error
     const code = (error as NodeJS.ErrnoException | undefined)?.code
-    throw new VkError('input.file', `${option}: standard input could not be read (${code ?? 'read error'}): ${PIPE_IT_IN}.`, { field: option }, { cause: error })
+    throw new VkError(
+      'input.file',
+      `${option}: standard input could not be read (${code ?? 'read error'}): ${PIPE_IT_IN}.`,
+      { field: option },
+      { cause: error },
+    )
   }
   return hold(Buffer.concat(chunks, size))
 }

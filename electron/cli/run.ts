@@ -36,11 +36,19 @@ function fileProblem(error: unknown, env: NodeJS.ProcessEnv): VkError | undefine
   const dataFolder = defaultDataFolder(env)
   // A write on an open file names no path: a full or read-only disk under the data folder, most likely.
   if (!path && (code === 'ENOSPC' || code === 'EROFS' || code === 'EDQUOT')) {
-    return new VkError('config.vault', `Cannot use the data folder ${dataFolder}: ${problem}. Free space or fix the disk, then run the command again; nothing was sent.`, { file: dataFolder })
+    return new VkError(
+      'config.vault',
+      `Cannot use the data folder ${dataFolder}: ${problem}. Free space or fix the disk, then run the command again; nothing was sent.`,
+      { file: dataFolder },
+    )
   }
   if (!path) return undefined
   if (path.startsWith(dataFolder)) {
-    return new VkError('config.vault', `Cannot use the data folder ${dataFolder} (${problem} at ${path}). Check its permissions and free space, or set VKEY_HOME to a folder you can write.`, { file: path })
+    return new VkError(
+      'config.vault',
+      `Cannot use the data folder ${dataFolder} (${problem} at ${path}). Check its permissions and free space, or set VKEY_HOME to a folder you can write.`,
+      { file: path },
+    )
   }
   return new VkError('input.file', `Cannot write or read ${path}: ${problem}. Check the path and try again.`, { file: path })
 }

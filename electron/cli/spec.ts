@@ -38,32 +38,55 @@ const TIMING_HELP = [
 
 /** Each command's options, as node:util parseArgs takes them. */
 export const OPTIONS = {
-  'simulator': { port: { type: 'string' }, dir: { type: 'string' }, latency: { type: 'string' }, host: { type: 'string' }, 'trust-client-ca': { type: 'string', multiple: true } },
-  'profile add': { env: { type: 'string' }, 'client-id': { type: 'string' }, login: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' }, default: { type: 'boolean' }, timeout: { type: 'string' }, replace: { type: 'boolean' } },
+  simulator: {
+    port: { type: 'string' },
+    dir: { type: 'string' },
+    latency: { type: 'string' },
+    host: { type: 'string' },
+    'trust-client-ca': { type: 'string', multiple: true },
+  },
+  'profile add': {
+    env: { type: 'string' },
+    'client-id': { type: 'string' },
+    login: { type: 'string' },
+    'password-stdin': { type: 'boolean' },
+    ca: { type: 'string' },
+    default: { type: 'boolean' },
+    timeout: { type: 'string' },
+    replace: { type: 'boolean' },
+  },
   'profile list': { ...json },
   'profile remove': {},
   'profile default': {},
   'cert import': { key: { type: 'string' }, 'passphrase-stdin': { type: 'boolean' }, ...profile },
   'cert show': { ...profile, ...json },
-  'cert request': { ...profile, out: { type: 'string' }, email: { type: 'string' }, country: { type: 'string' }, state: { type: 'string' }, locality: { type: 'string' }, org: { type: 'string' } },
+  'cert request': {
+    ...profile,
+    out: { type: 'string' },
+    email: { type: 'string' },
+    country: { type: 'string' },
+    state: { type: 'string' },
+    locality: { type: 'string' },
+    org: { type: 'string' },
+  },
   'cert renew': { ...profile, out: { type: 'string' } },
-  'token': { cardata: { type: 'string' }, vin: { type: 'string' }, ...timing, ...profile, qr: { type: 'string' }, new: { type: 'boolean' }, ...json },
-  'batch': { ...timing, concurrency: { type: 'string' }, out: { type: 'string' }, ...profile, ...json },
-  'list': { ...json, fleet: { type: 'boolean' } },
-  'show': { qr: { type: 'string' }, ...json },
-  'pack': { out: { type: 'string' }, 'all-valid': { type: 'boolean' } },
-  'audit': { csv: { type: 'string' }, fleet: { type: 'boolean' } },
+  token: { cardata: { type: 'string' }, vin: { type: 'string' }, ...timing, ...profile, qr: { type: 'string' }, new: { type: 'boolean' }, ...json },
+  batch: { ...timing, concurrency: { type: 'string' }, out: { type: 'string' }, ...profile, ...json },
+  list: { ...json, fleet: { type: 'boolean' } },
+  show: { qr: { type: 'string' }, ...json },
+  pack: { out: { type: 'string' }, 'all-valid': { type: 'boolean' } },
+  audit: { csv: { type: 'string' }, fleet: { type: 'boolean' } },
   'fleet join': { laptop: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' } },
   'fleet status': { ...json },
   'fleet sync': {},
   'fleet leave': {},
   'fleet migrate': { user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' } },
   'purge-expired': {},
-  'queue': { watch: { type: 'boolean' }, interval: { type: 'string' }, out: { type: 'string' }, ...json },
+  queue: { watch: { type: 'boolean' }, interval: { type: 'string' }, out: { type: 'string' }, ...json },
   'vault reset': { yes: { type: 'boolean' } },
   'vault rotate': {},
-  'help': {},
-  'version': {},
+  help: {},
+  version: {},
 } as const satisfies Record<string, Options>
 
 /** The range of a numeric option; `whole`: an integer, else a decimal number such as 0.5. */
@@ -77,10 +100,10 @@ export interface NumberRange {
 
 /** The numeric options of each command and their ranges: checked once, in parseFor and parseCommandLine. */
 export const NUMBERS = {
-  'simulator': { port: { min: 0, max: 65535, whole: true }, latency: { min: 0, max: 60_000, whole: true, unit: 'milliseconds' } },
+  simulator: { port: { min: 0, max: 65535, whole: true }, latency: { min: 0, max: 60_000, whole: true, unit: 'milliseconds' } },
   'profile add': { timeout: { min: MIN_REQUEST_TIMEOUT_SECONDS, max: MAX_REQUEST_TIMEOUT_SECONDS, whole: true, unit: 'seconds' } },
-  'batch': { concurrency: { min: 1, max: 16, whole: true } },
-  'queue': { interval: { min: 0.1, max: 3600, whole: false, unit: 'seconds' } },
+  batch: { concurrency: { min: 1, max: 16, whole: true } },
+  queue: { interval: { min: 0.1, max: 3600, whole: false, unit: 'seconds' } },
 } as const satisfies { [N in keyof typeof OPTIONS]?: { [O in keyof (typeof OPTIONS)[N]]?: NumberRange } }
 
 type Numbers<N> = N extends keyof typeof NUMBERS ? { [O in keyof (typeof NUMBERS)[N]]?: number } : Record<string, never>
@@ -96,7 +119,11 @@ function numbersOf(command: string, values: Record<string, unknown>): Record<str
     const shape = range.whole ? /^\d+$/ : /^(\d+\.?\d*|\.\d+)$/
     if (!shape.test(text) || value < range.min || value > range.max) {
       const what = range.whole ? 'a whole number' : 'a number'
-      throw new VkError('usage', `vkey ${command}: --${option} must be ${what} from ${range.min} to ${range.max}${range.unit ? ` (${range.unit})` : ''}; got "${text}". Run \`vkey help ${command}\` for its options.`, { field: `--${option}` })
+      throw new VkError(
+        'usage',
+        `vkey ${command}: --${option} must be ${what} from ${range.min} to ${range.max}${range.unit ? ` (${range.unit})` : ''}; got "${text}". Run \`vkey help ${command}\` for its options.`,
+        { field: `--${option}` },
+      )
     }
     numbers[option] = value
   }
@@ -108,15 +135,16 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     name: 'simulator',
     synopsis: 'simulator [--port N] [--dir FOLDER] [--latency MS]',
     summary: 'runs the PSA simulator (a real mutual-TLS server; default port 7443) until Ctrl-C',
-   
+
     positionals: { min: 0, max: 0 },
     example: 'vkey simulator --port 7443',
   },
   {
     name: 'profile add',
-    synopsis: 'profile add NAME --env preprod|prod|simulator|https://… [--client-id ID --login LOGIN --password-stdin] [--ca CA.pem] [--timeout SECONDS] [--default] [--replace]',
+    synopsis:
+      'profile add NAME --env preprod|prod|simulator|https://… [--client-id ID --login LOGIN --password-stdin] [--ca CA.pem] [--timeout SECONDS] [--default] [--replace]',
     summary: 'adds or replaces a profile; the password only ever comes on standard input',
-   
+
     positionals: { min: 1, max: 1, name: 'NAME' },
     details: [
       '--env simulator fills in the demo login, client id, password and certificate of the running simulator.',
@@ -125,14 +153,32 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     ],
     example: 'printf %s "$PSA_PASSWORD" | vkey profile add depot --env preprod --client-id CLIENT_ID --login MZP123456 --password-stdin --default',
   },
-  { name: 'profile list', synopsis: 'profile list [--json]', summary: 'lists the profiles (* marks the default)', positionals: { min: 0, max: 0 }, example: 'vkey profile list' },
-  { name: 'profile remove', synopsis: 'profile remove NAME', summary: 'removes a profile and its secrets', positionals: { min: 1, max: 1, name: 'NAME' }, example: 'vkey profile remove old-depot' },
-  { name: 'profile default', synopsis: 'profile default NAME', summary: 'makes NAME the profile used without --profile', positionals: { min: 1, max: 1, name: 'NAME' }, example: 'vkey profile default depot' },
+  {
+    name: 'profile list',
+    synopsis: 'profile list [--json]',
+    summary: 'lists the profiles (* marks the default)',
+    positionals: { min: 0, max: 0 },
+    example: 'vkey profile list',
+  },
+  {
+    name: 'profile remove',
+    synopsis: 'profile remove NAME',
+    summary: 'removes a profile and its secrets',
+    positionals: { min: 1, max: 1, name: 'NAME' },
+    example: 'vkey profile remove old-depot',
+  },
+  {
+    name: 'profile default',
+    synopsis: 'profile default NAME',
+    summary: 'makes NAME the profile used without --profile',
+    positionals: { min: 1, max: 1, name: 'NAME' },
+    example: 'vkey profile default depot',
+  },
   {
     name: 'cert import',
     synopsis: 'cert import FILE [--key KEY.pem] [--passphrase-stdin] [--profile NAME]',
     summary: 'imports the partner certificate: .p12/.pfx, or a PEM certificate with --key',
-   
+
     positionals: { min: 1, max: 1, name: 'FILE' },
     example: 'vkey cert import partner.p12 --passphrase-stdin --profile depot < passphrase.txt',
   },
@@ -144,13 +190,25 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     details: ['Send the CSR to your Stellantis contact; import the signed answer with `vkey cert import FILE` (no --key). See docs/certificates.md.'],
     example: 'vkey cert request --email it@depot.example --country FR --state IDF --locality Paris --org "Depot SA" --out depot.csr',
   },
-  { name: 'cert renew', synopsis: 'cert renew [--profile NAME] [--out CSR.pem]', summary: "a new key and CSR with the current certificate's subject", positionals: { min: 0, max: 0 }, example: 'vkey cert renew --out renewal.csr' },
-  { name: 'cert show', synopsis: 'cert show [--profile NAME] [--json]', summary: 'subject, issuer, serial, validity, days left, SHA-256', positionals: { min: 0, max: 0 }, example: 'vkey cert show --profile depot' },
+  {
+    name: 'cert renew',
+    synopsis: 'cert renew [--profile NAME] [--out CSR.pem]',
+    summary: "a new key and CSR with the current certificate's subject",
+    positionals: { min: 0, max: 0 },
+    example: 'vkey cert renew --out renewal.csr',
+  },
+  {
+    name: 'cert show',
+    synopsis: 'cert show [--profile NAME] [--json]',
+    summary: 'subject, issuer, serial, validity, days left, SHA-256',
+    positionals: { min: 0, max: 0 },
+    example: 'vkey cert show --profile depot',
+  },
   {
     name: 'token',
     synopsis: 'token --cardata FILE|- [--vin VIN] (--duration D | --until T) [--profile NAME] [--qr OUT.png|OUT.svg] [--new] [--json]',
     summary: 'gets one key (reuses the live one when it covers the window); shown masked unless --json',
-   
+
     positionals: { min: 0, max: 0 },
     details: [
       '--cardata FILE   the CarData JSON exported from the phone (docs/cardata.md); - reads standard input',
@@ -166,16 +224,44 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     name: 'batch',
     synopsis: 'batch FILE… (--duration D | --until T) [--concurrency N] [--out FOLDER] [--profile NAME] [--json]',
     summary: 'many tokens, with progress; run it again after a crash to resume',
-   
+
     positionals: { min: 1, max: Infinity, name: 'FILE' },
-    details: [...TIMING_HELP, '--out FOLDER   writes one QR PNG per vehicle there', 'In a fleet, vehicles another laptop holds are not sent: they count as failed, with who holds them (exit 7).'],
+    details: [
+      ...TIMING_HELP,
+      '--out FOLDER   writes one QR PNG per vehicle there',
+      'In a fleet, vehicles another laptop holds are not sent: they count as failed, with who holds them (exit 7).',
+    ],
     example: 'vkey batch exports/*.json --until 18:00 --out qr/',
   },
   { name: 'list', synopsis: 'list [--json] [--fleet]', summary: 'the handovers, newest first', positionals: { min: 0, max: 0 }, example: 'vkey list' },
-  { name: 'show', synopsis: 'show ID [--qr OUT.png|OUT.svg] [--json]', summary: 'one handover (works offline); ID may be a unique prefix or the VIN', positionals: { min: 1, max: 1, name: 'ID' }, example: 'vkey show ID --qr car.svg' },
-  { name: 'pack', synopsis: 'pack (ID… | --all-valid) --out PACK.pdf', summary: 'a PDF, one page per vehicle: VIN, label, QR, local expiry', positionals: { min: 0, max: Infinity, name: 'ID' }, example: 'vkey pack --all-valid --out handover-pack.pdf' },
-  { name: 'audit', synopsis: 'audit --csv OUT.csv [--fleet]', summary: 'one CSV row per handover (local and UTC times, handover ID, outcome); no secrets', positionals: { min: 0, max: 0 }, example: 'vkey audit --csv audit.csv' },
-  { name: 'purge-expired', synopsis: 'purge-expired', summary: 'erases expired tokens (the records stay, marked expired)', positionals: { min: 0, max: 0 }, example: 'vkey purge-expired' },
+  {
+    name: 'show',
+    synopsis: 'show ID [--qr OUT.png|OUT.svg] [--json]',
+    summary: 'one handover (works offline); ID may be a unique prefix or the VIN',
+    positionals: { min: 1, max: 1, name: 'ID' },
+    example: 'vkey show ID --qr car.svg',
+  },
+  {
+    name: 'pack',
+    synopsis: 'pack (ID… | --all-valid) --out PACK.pdf',
+    summary: 'a PDF, one page per vehicle: VIN, label, QR, local expiry',
+    positionals: { min: 0, max: Infinity, name: 'ID' },
+    example: 'vkey pack --all-valid --out handover-pack.pdf',
+  },
+  {
+    name: 'audit',
+    synopsis: 'audit --csv OUT.csv [--fleet]',
+    summary: 'one CSV row per handover (local and UTC times, handover ID, outcome); no secrets',
+    positionals: { min: 0, max: 0 },
+    example: 'vkey audit --csv audit.csv',
+  },
+  {
+    name: 'purge-expired',
+    synopsis: 'purge-expired',
+    summary: 'erases expired tokens (the records stay, marked expired)',
+    positionals: { min: 0, max: 0 },
+    example: 'vkey purge-expired',
+  },
   {
     name: 'queue',
     synopsis: 'queue [list [--json] | flush [--out FOLDER] [--watch] [--interval S] | cancel ID…]',
@@ -183,13 +269,55 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     positionals: { min: 0, max: Infinity, name: 'ID' },
     example: 'vkey queue flush --out qr/',
   },
-  { name: 'fleet join', synopsis: 'fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin [--ca CA.pem]', summary: "shares this laptop's ledger facts (never keys) with the fleet's PostgreSQL (docs/fleet.md)", positionals: { min: 1, max: 1, name: 'URL' }, example: 'printf %s "$FLEET_PASSWORD" | vkey fleet join postgres://fleet.example:5432/vkey --laptop DEPOT-1 --user depot1 --password-stdin' },
-  { name: 'fleet status', synopsis: 'fleet status [--json]', summary: 'joined or not, last sync, entries waiting to be pushed', positionals: { min: 0, max: 0 }, example: 'vkey fleet status' },
-  { name: 'fleet sync', synopsis: 'fleet sync', summary: 'pushes this laptop\'s entries and pulls the others\'', positionals: { min: 0, max: 0 }, example: 'vkey fleet sync' },
-  { name: 'fleet leave', synopsis: 'fleet leave', summary: 'stops sharing (the local ledger stays)', positionals: { min: 0, max: 0 }, example: 'vkey fleet leave' },
-  { name: 'fleet migrate', synopsis: 'fleet migrate postgres://HOST:PORT/DB --user OWNER --password-stdin [--ca CA.pem]', summary: "creates or updates the fleet schema (the database owner's step)", positionals: { min: 1, max: 1, name: 'URL' }, example: 'printf %s "$OWNER_PASSWORD" | vkey fleet migrate postgres://fleet.example:5432/vkey --user vkey_owner --password-stdin' },
-  { name: 'vault reset', synopsis: 'vault reset [--yes]', summary: 'after the vault key was lost from the keychain: start a new vault, keep the non-secret facts', positionals: { min: 0, max: 0 }, example: 'vkey vault reset --yes' },
-  { name: 'vault rotate', synopsis: 'vault rotate', summary: 'seal everything again under a new vault key', positionals: { min: 0, max: 0 }, example: 'vkey vault rotate' },
+  {
+    name: 'fleet join',
+    synopsis: 'fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin [--ca CA.pem]',
+    summary: "shares this laptop's ledger facts (never keys) with the fleet's PostgreSQL (docs/fleet.md)",
+    positionals: { min: 1, max: 1, name: 'URL' },
+    example: 'printf %s "$FLEET_PASSWORD" | vkey fleet join postgres://fleet.example:5432/vkey --laptop DEPOT-1 --user depot1 --password-stdin',
+  },
+  {
+    name: 'fleet status',
+    synopsis: 'fleet status [--json]',
+    summary: 'joined or not, last sync, entries waiting to be pushed',
+    positionals: { min: 0, max: 0 },
+    example: 'vkey fleet status',
+  },
+  {
+    name: 'fleet sync',
+    synopsis: 'fleet sync',
+    summary: "pushes this laptop's entries and pulls the others'",
+    positionals: { min: 0, max: 0 },
+    example: 'vkey fleet sync',
+  },
+  {
+    name: 'fleet leave',
+    synopsis: 'fleet leave',
+    summary: 'stops sharing (the local ledger stays)',
+    positionals: { min: 0, max: 0 },
+    example: 'vkey fleet leave',
+  },
+  {
+    name: 'fleet migrate',
+    synopsis: 'fleet migrate postgres://HOST:PORT/DB --user OWNER --password-stdin [--ca CA.pem]',
+    summary: "creates or updates the fleet schema (the database owner's step)",
+    positionals: { min: 1, max: 1, name: 'URL' },
+    example: 'printf %s "$OWNER_PASSWORD" | vkey fleet migrate postgres://fleet.example:5432/vkey --user vkey_owner --password-stdin',
+  },
+  {
+    name: 'vault reset',
+    synopsis: 'vault reset [--yes]',
+    summary: 'after the vault key was lost from the keychain: start a new vault, keep the non-secret facts',
+    positionals: { min: 0, max: 0 },
+    example: 'vkey vault reset --yes',
+  },
+  {
+    name: 'vault rotate',
+    synopsis: 'vault rotate',
+    summary: 'seal everything again under a new vault key',
+    positionals: { min: 0, max: 0 },
+    example: 'vkey vault rotate',
+  },
   { name: 'help', synopsis: 'help [COMMAND]', summary: 'this list, or one command in detail', positionals: { min: 0, max: 2 }, example: 'vkey help token' },
   { name: 'version', synopsis: 'version', summary: 'the version of VK Depot', positionals: { min: 0, max: 0 }, example: 'vkey version' },
 ]
@@ -238,7 +366,10 @@ export function parseCommandLine(argv: readonly string[]): { spec: CommandSpec; 
   numbersOf(spec.name, values)
   const { min, max, name, oneOf } = spec.positionals
   if (positionals.length < min || positionals.length > max) {
-    throw new VkError('usage', `vkey ${spec.name}: ${max === 0 ? 'takes no arguments besides its options' : `give ${min === max ? `exactly ${min}` : `at least ${min}`} ${name ?? 'argument'}`}. Usage: vkey ${spec.synopsis}`)
+    throw new VkError(
+      'usage',
+      `vkey ${spec.name}: ${max === 0 ? 'takes no arguments besides its options' : `give ${min === max ? `exactly ${min}` : `at least ${min}`} ${name ?? 'argument'}`}. Usage: vkey ${spec.synopsis}`,
+    )
   }
   if (oneOf && positionals.some((p) => !oneOf.includes(p))) throw new VkError('usage', `vkey ${spec.name}: use one of ${oneOf.join(', ')}.`)
   return { spec, values, positionals }

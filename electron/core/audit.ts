@@ -13,7 +13,22 @@ import type { HandoverRecord, LedgerEvent } from './handovers'
 import { keyNotes, type KeyNoteKind } from './key-notes'
 import { writeFileAtomic } from './secure-files'
 
-export const AUDIT_COLUMNS = ['time', 'time_local', 'handover_id', 'technician', 'profile', 'vin', 'label', 'duration_seconds', 'outcome', 'expires', 'expires_local', 'note', 'error_code', 'psa_error_uuid'] as const
+export const AUDIT_COLUMNS = [
+  'time',
+  'time_local',
+  'handover_id',
+  'technician',
+  'profile',
+  'vin',
+  'label',
+  'duration_seconds',
+  'outcome',
+  'expires',
+  'expires_local',
+  'note',
+  'error_code',
+  'psa_error_uuid',
+] as const
 
 /** Quotes a cell and defuses formula injection (=, +, -, @, tab, CR at the start). */
 export function csvCell(value: string | number | undefined): string {
@@ -33,11 +48,44 @@ export function auditRows(records: HandoverRecord[], events: LedgerEvent[], time
     .filter((r) => r.issuedAt)
     .map((r) => ({
       at: r.issuedAt!,
-      row: [r.issuedAt!, local(r.issuedAt), r.id, r.technician ?? '', r.profile ?? '', r.vin ?? '', r.label ?? '', r.durationSeconds === undefined ? '' : String(r.durationSeconds), r.status, r.expires ?? '', local(r.expires), keyNote(r), '', ''],
+      row: [
+        r.issuedAt!,
+        local(r.issuedAt),
+        r.id,
+        r.technician ?? '',
+        r.profile ?? '',
+        r.vin ?? '',
+        r.label ?? '',
+        r.durationSeconds === undefined ? '' : String(r.durationSeconds),
+        r.status,
+        r.expires ?? '',
+        local(r.expires),
+        keyNote(r),
+        '',
+        '',
+      ],
     }))
   const failures = events.map((e) => {
     const label = records.find((r) => r.id === e.handoverId)?.label ?? ''
-    return { at: e.at, row: [e.at, local(e.at), e.handoverId, e.technician ?? '', e.profile ?? '', e.vin ?? '', label, e.durationSeconds === undefined ? '' : String(e.durationSeconds), e.kind, '', '', e.error.message, e.error.code, e.error.psaUuid ?? ''] }
+    return {
+      at: e.at,
+      row: [
+        e.at,
+        local(e.at),
+        e.handoverId,
+        e.technician ?? '',
+        e.profile ?? '',
+        e.vin ?? '',
+        label,
+        e.durationSeconds === undefined ? '' : String(e.durationSeconds),
+        e.kind,
+        '',
+        '',
+        e.error.message,
+        e.error.code,
+        e.error.psaUuid ?? '',
+      ],
+    }
   })
   return [...keys, ...failures].sort((a, b) => a.at.localeCompare(b.at)).map((entry) => entry.row)
 }

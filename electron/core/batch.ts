@@ -117,7 +117,9 @@ function readJournals(store: HandoverStore): Journal[] {
 }
 
 function saveJournal(store: HandoverStore, journal: Journal): void {
-  store.write(() => store.db.prepare('INSERT OR REPLACE INTO batches (id, created_at, journal) VALUES (?, ?, ?)').run(journal.id, journal.createdAt, JSON.stringify(journal)))
+  store.write(() =>
+    store.db.prepare('INSERT OR REPLACE INTO batches (id, created_at, journal) VALUES (?, ?, ?)').run(journal.id, journal.createdAt, JSON.stringify(journal)),
+  )
 }
 
 /** A journal whose process is still running belongs to it; a legacy pid-only one counts as gone. */
@@ -182,7 +184,14 @@ export class BatchRunner {
   async unfinished(): Promise<Journal[]> {
     const store = await this.depot.handovers()
     const nowMs = this.depot.now().getTime()
-    return readJournals(store).filter((journal) => !journal.finishedAt && !journal.cancelledAt && !journal.supersededBy && nowMs - Date.parse(journal.createdAt) < RESUME_WITHIN_MS && !ownerRunning(journal))
+    return readJournals(store).filter(
+      (journal) =>
+        !journal.finishedAt &&
+        !journal.cancelledAt &&
+        !journal.supersededBy &&
+        nowMs - Date.parse(journal.createdAt) < RESUME_WITHIN_MS &&
+        !ownerRunning(journal),
+    )
   }
 
   /**
@@ -241,7 +250,8 @@ export class BatchRunner {
       outer?.removeEventListener('abort', onOuterAbort)
       const outcome = run.outcome(stop.signal.aborted)
       if (!stop.signal.aborted) saveJournal(store, { ...journal, finishedAt: this.depot.now().toISOString() })
-      else if (!run.storageStopped && (this.cancelledByUser.has(journal.id) || !this.interrupting)) saveJournal(store, { ...journal, cancelledAt: this.depot.now().toISOString() })
+      else if (!run.storageStopped && (this.cancelledByUser.has(journal.id) || !this.interrupting))
+        saveJournal(store, { ...journal, cancelledAt: this.depot.now().toISOString() })
       run.emit(true, true)
       return outcome
     } finally {
@@ -378,12 +388,25 @@ class BatchRun {
   }
 
   outcome(aborted: boolean): BatchOutcome {
-    const outcome: BatchOutcome = { batchId: this.journal.id, issued: [], renewed: [], reused: [], skipped: [], failed: [], queued: [], cancelled: aborted && !this.storageStopped, keys: this.keys, ...(this.storageStopped ? { storageStopped: this.storageStopped } : {}) }
+    const outcome: BatchOutcome = {
+      batchId: this.journal.id,
+      issued: [],
+      renewed: [],
+      reused: [],
+      skipped: [],
+      failed: [],
+      queued: [],
+      cancelled: aborted && !this.storageStopped,
+      keys: this.keys,
+      ...(this.storageStopped ? { storageStopped: this.storageStopped } : {}),
+    }
     for (const id of this.journal.ids) {
       const state = this.states.get(id)?.state
       if (state === 'issued' || state === 'renewed' || state === 'reused' || state === 'skipped' || state === 'queued') outcome[state].push(id)
-      else if (state === 'failed' && this.failures.has(id)) outcome.failed.push({ id, ...(this.records.get(id)?.vin ? { vin: this.records.get(id)!.vin! } : {}), ...this.failures.get(id)! })
-      else if (state === 'waiting' || state === 'running' || state === 'cancelled') this.states.set(id, { state: 'cancelled', ...(this.states.get(id)?.message ? { message: this.states.get(id)!.message! } : {}) })
+      else if (state === 'failed' && this.failures.has(id))
+        outcome.failed.push({ id, ...(this.records.get(id)?.vin ? { vin: this.records.get(id)!.vin! } : {}), ...this.failures.get(id)! })
+      else if (state === 'waiting' || state === 'running' || state === 'cancelled')
+        this.states.set(id, { state: 'cancelled', ...(this.states.get(id)?.message ? { message: this.states.get(id)!.message! } : {}) })
     }
     return outcome
   }
@@ -404,10 +427,13 @@ class BatchRun {
   emit(force = false, final = false): void {
     const now = Date.now()
     if (!force && now - this.lastEmit < EMIT_EVERY_MS) {
-      this.trailing ??= setTimeout(() => {
-        this.trailing = undefined
-        this.emit(true)
-      }, EMIT_EVERY_MS - (now - this.lastEmit)).unref()
+      this.trailing ??= setTimeout(
+        () => {
+          this.trailing = undefined
+          this.emit(true)
+        },
+        EMIT_EVERY_MS - (now - this.lastEmit),
+      ).unref()
       return
     }
     this.lastEmit = now

@@ -53,9 +53,7 @@ export const GLYPH_HEIGHT = 7
 /** Advance per character, in font pixels (glyph + one column of space). */
 export const GLYPH_ADVANCE = 6
 
-const parsed = new Map<string, boolean[][]>(
-  Object.entries(GLYPHS).map(([ch, rows]) => [ch, rows.split(' ').map((row) => [...row].map((bit) => bit === '1'))]),
-)
+const parsed = new Map<string, boolean[][]>(Object.entries(GLYPHS).map(([ch, rows]) => [ch, rows.split(' ').map((row) => [...row].map((bit) => bit === '1'))]))
 
 /** Width of `text` in font pixels (no trailing space). */
 export function textWidth(text: string): number {
@@ -68,7 +66,11 @@ export function forEachTextPixel(text: string, pixel: (x: number, y: number) => 
   for (const ch of text.toUpperCase()) {
     const glyph = parsed.get(ch)
     if (glyph) {
-      glyph.forEach((row, y) => row.forEach((on, dx) => { if (on) pixel(x + dx, y) }))
+      glyph.forEach((row, y) =>
+        row.forEach((on, dx) => {
+          if (on) pixel(x + dx, y)
+        }),
+      )
     }
     x += GLYPH_ADVANCE
   }

@@ -12,13 +12,7 @@
 
 import type { FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import {
-  MAX_CARDATA_TEXT_BYTES,
-  parseCarData,
-  type ImportIssue,
-  type ImportResult,
-  type ParseCarDataOptions,
-} from '../../shared/cardata'
+import { MAX_CARDATA_TEXT_BYTES, parseCarData, type ImportIssue, type ImportResult, type ParseCarDataOptions } from '../../shared/cardata'
 import { pictureKind } from '../../shared/cardata-scan'
 import { importCarDataPicture } from './qr-reader'
 import { isVkError } from '../../shared/errors'
@@ -58,7 +52,10 @@ export async function importCarDataFile(path: string, options: ParseCarDataOptio
   const { handle, info } = opened
   try {
     if (info.size > cap) {
-      return fail({ code: 'input.too-large', message: `${path} is ${formatSize(info.size)}, more than the ${formatSize(cap)} a CarData file may hold; it was not read. It is probably not a CarData export; pick the JSON file the phone app exported, or split it.` })
+      return fail({
+        code: 'input.too-large',
+        message: `${path} is ${formatSize(info.size)}, more than the ${formatSize(cap)} a CarData file may hold; it was not read. It is probably not a CarData export; pick the JSON file the phone app exported, or split it.`,
+      })
     }
     let bytes: Buffer
     try {
@@ -74,10 +71,7 @@ export async function importCarDataFile(path: string, options: ParseCarDataOptio
 }
 
 /** Reads `--cardata -` from standard input (or any stream), up to the size cap. */
-export async function readCarDataStdin(
-  stream: Readable = process.stdin,
-  options: ParseCarDataOptions = {},
-): Promise<ImportResult> {
+export async function readCarDataStdin(stream: Readable = process.stdin, options: ParseCarDataOptions = {}): Promise<ImportResult> {
   const cap = options.maxTextBytes ?? MAX_CARDATA_TEXT_BYTES
   const chunks: Buffer[] = []
   let total = 0
@@ -87,12 +81,30 @@ export async function readCarDataStdin(
       total += buf.length
       if (total > cap) {
         stream.destroy()
-        return { vehicles: [], issues: [{ source: STDIN_SOURCE, code: 'input.too-large', message: `Standard input holds more than the ${formatSize(cap)} a CarData file may hold; reading stopped. Pipe in the JSON file the phone app exported.` }] }
+        return {
+          vehicles: [],
+          issues: [
+            {
+              source: STDIN_SOURCE,
+              code: 'input.too-large',
+              message: `Standard input holds more than the ${formatSize(cap)} a CarData file may hold; reading stopped. Pipe in the JSON file the phone app exported.`,
+            },
+          ],
+        }
       }
       chunks.push(buf)
     }
   } catch (error) {
-    return { vehicles: [], issues: [{ source: STDIN_SOURCE, code: 'input.file', message: `Standard input could not be read (${(error as NodeJS.ErrnoException).code ?? 'read error'}). Pass the file with --cardata FILE instead.` }] }
+    return {
+      vehicles: [],
+      issues: [
+        {
+          source: STDIN_SOURCE,
+          code: 'input.file',
+          message: `Standard input could not be read (${(error as NodeJS.ErrnoException).code ?? 'read error'}). Pass the file with --cardata FILE instead.`,
+        },
+      ],
+    }
   }
   return parseBytesOrPicture(Buffer.concat(chunks, total), STDIN_SOURCE, options)
 }
@@ -108,7 +120,10 @@ function parseBytes(bytes: Buffer, source: string, options: ParseCarDataOptions)
   const cap = options.maxTextBytes ?? MAX_CARDATA_TEXT_BYTES
   const fail = (code: ImportIssue['code'], message: string): ImportResult => ({ vehicles: [], issues: [{ source, code, message }] })
   if (bytes.length > cap) {
-    return fail('input.too-large', `${source} is larger than the ${formatSize(cap)} a CarData file may hold. Pick the JSON file the phone app exported, or split it.`)
+    return fail(
+      'input.too-large',
+      `${source} is larger than the ${formatSize(cap)} a CarData file may hold. Pick the JSON file the phone app exported, or split it.`,
+    )
   }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return fail('input.json', `${source} is saved as UTF-16 ("Unicode"). Save it as UTF-8 (in Notepad: Save as… → Encoding: UTF-8) and import it again.`)
@@ -119,7 +134,10 @@ function parseBytes(bytes: Buffer, source: string, options: ParseCarDataOptions)
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
     const at = firstInvalidUtf8(bytes)
-    return fail('input.json', `${source} is not UTF-8 text${at >= 0 ? ` (invalid byte at offset ${at})` : ''}. Export it again from the phone app, or save it as UTF-8.`)
+    return fail(
+      'input.json',
+      `${source} is not UTF-8 text${at >= 0 ? ` (invalid byte at offset ${at})` : ''}. Export it again from the phone app, or save it as UTF-8.`,
+    )
   }
   return parseCarData(text, source, options)
 }
@@ -169,15 +187,22 @@ async function readUpTo(handle: FileHandle, limit: number, chunkSize: number): P
 function describeOpenError(path: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code
   switch (code) {
-    case 'ENOENT': return `${path} was not found. Check the path and file name.`
+    case 'ENOENT':
+      return `${path} was not found. Check the path and file name.`
     case 'EACCES':
-    case 'EPERM': return `${path} cannot be read: permission denied. Copy it somewhere you can read, or fix its permissions.`
-    case 'EISDIR': return `${path} is a folder. Pass the JSON file the phone app exported, not the folder holding it.`
-    case 'ENOTDIR': return `${path} was not found: part of the path is a file, not a folder. Check the path.`
-    case 'ELOOP': return `${path} cannot be read: it is a loop of symbolic links. Pass the real file.`
+    case 'EPERM':
+      return `${path} cannot be read: permission denied. Copy it somewhere you can read, or fix its permissions.`
+    case 'EISDIR':
+      return `${path} is a folder. Pass the JSON file the phone app exported, not the folder holding it.`
+    case 'ENOTDIR':
+      return `${path} was not found: part of the path is a file, not a folder. Check the path.`
+    case 'ELOOP':
+      return `${path} cannot be read: it is a loop of symbolic links. Pass the real file.`
     case 'EMFILE':
-    case 'ENFILE': return `${path} cannot be opened: too many files are open. Close some programs and try again.`
-    default: return `${path} cannot be read (${code ?? 'unknown error'}). Check the path and try again.`
+    case 'ENFILE':
+      return `${path} cannot be opened: too many files are open. Close some programs and try again.`
+    default:
+      return `${path} cannot be read (${code ?? 'unknown error'}). Check the path and try again.`
   }
 }
 

@@ -37,7 +37,11 @@ export function makeCertificateRequest(login: string, input: unknown, now: Date)
   const fields = parseSubjectFields(input)
   const commonName = login.trim()
   if (!commonName || commonName.length > 64) {
-    throw new VkError('config.profile', `The profile's MZP login "${commonName}" cannot be a certificate's CN (1 to 64 characters): fix the login with \`vkey profile add NAME --env ENV --login LOGIN …\` or in Settings.`, { field: 'login' })
+    throw new VkError(
+      'config.profile',
+      `The profile's MZP login "${commonName}" cannot be a certificate's CN (1 to 64 characters): fix the login with \`vkey profile add NAME --env ENV --login LOGIN …\` or in Settings.`,
+      { field: 'login' },
+    )
   }
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
@@ -220,14 +224,26 @@ function checkSignedCertificate(leaf: X509Certificate, context: { fileName: stri
     )
   }
   if (leaf.ca) {
-    throw new VkError('config.certificate-format', `${fileName} is a CA certificate (it may sign other certificates), not a partner client certificate. Import the certificate Stellantis issued for your request.`, { file: fileName, field: 'certificate' })
+    throw new VkError(
+      'config.certificate-format',
+      `${fileName} is a CA certificate (it may sign other certificates), not a partner client certificate. Import the certificate Stellantis issued for your request.`,
+      { file: fileName, field: 'certificate' },
+    )
   }
   const notAfter = new Date(leaf.validTo)
   const notBefore = new Date(leaf.validFrom)
   if (now > notAfter) {
-    throw new VkError('config.certificate-expired', `${fileName} expired on ${notAfter.toISOString().slice(0, 10)}: ask your Stellantis contact for a current certificate for the same request.`, { file: fileName, field: 'certificate' })
+    throw new VkError(
+      'config.certificate-expired',
+      `${fileName} expired on ${notAfter.toISOString().slice(0, 10)}: ask your Stellantis contact for a current certificate for the same request.`,
+      { file: fileName, field: 'certificate' },
+    )
   }
   if (now.getTime() < notBefore.getTime() - clockSlackMs) {
-    throw new VkError('config.certificate-not-yet-valid', `${fileName} is valid only from ${notBefore.toISOString().slice(0, 16).replace('T', ' ')} UTC: check this computer's date, or import it then.`, { file: fileName, field: 'certificate' })
+    throw new VkError(
+      'config.certificate-not-yet-valid',
+      `${fileName} is valid only from ${notBefore.toISOString().slice(0, 16).replace('T', ' ')} UTC: check this computer's date, or import it then.`,
+      { file: fileName, field: 'certificate' },
+    )
   }
 }

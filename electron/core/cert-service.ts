@@ -41,7 +41,12 @@ export async function certificateStatus(depot: Depot, profileName?: string): Pro
  * hands the CSR to `writeCsr`. If writing fails the pending key is dropped again, so no key
  * waits for a request nobody has.
  */
-export async function requestCertificate(depot: Depot, profileName: string | undefined, fields: unknown, writeCsr: (csrPem: string) => Promise<void>): Promise<PendingRequestView> {
+export async function requestCertificate(
+  depot: Depot,
+  profileName: string | undefined,
+  fields: unknown,
+  writeCsr: (csrPem: string) => Promise<void>,
+): Promise<PendingRequestView> {
   const profile = depot.profile(profileName)
   const { csrPem, pending } = makeCertificateRequest(profile.login, fields, depot.now())
   const vault = await depot.vault()
@@ -63,12 +68,20 @@ export async function renewalFields(depot: Depot, profileName?: string): Promise
   const profile = depot.profile(profileName)
   const secrets = await (await depot.vault()).loadProfileSecrets(profile.name)
   if (!secrets?.certPem) {
-    throw new VkError('config.no-certificate', `Profile "${profile.name}" has no certificate to renew. Make a first request with \`vkey cert request --profile "${profile.name}" --email … --country … --state … --locality … --org …\`.`, { field: 'certificate' })
+    throw new VkError(
+      'config.no-certificate',
+      `Profile "${profile.name}" has no certificate to renew. Make a first request with \`vkey cert request --profile "${profile.name}" --email … --country … --state … --locality … --org …\`.`,
+      { field: 'certificate' },
+    )
   }
   const draft = requestDraft({ certPem: secrets.certPem })
   const missing = (['country', 'state', 'locality', 'organization', 'email'] as const).filter((field) => !draft[field])
   if (missing.length) {
-    throw new VkError('usage', `The current certificate of profile "${profile.name}" does not name ${missing.join(', ')}: make the request with \`vkey cert request\` and give every field.`, { field: missing[0] })
+    throw new VkError(
+      'usage',
+      `The current certificate of profile "${profile.name}" does not name ${missing.join(', ')}: make the request with \`vkey cert request\` and give every field.`,
+      { field: missing[0] },
+    )
   }
   return draft as CsrSubjectFields
 }

@@ -247,7 +247,8 @@ function readPkcs12(name: string, asn1: forge.asn1.Asn1, passphrase: string | un
       // forge feeds PBES2 (AES) bundles the passphrase as UTF-16 code units, OpenSSL as UTF-8:
       // they agree for ASCII only.
       if (passphrase !== undefined && /[^\x20-\x7e]/.test(passphrase)) {
-        error.message += ' If it is right: VK Depot cannot yet open an AES-encrypted .p12 whose passphrase has non-ASCII characters; re-export it with an ASCII passphrase.'
+        error.message +=
+          ' If it is right: VK Depot cannot yet open an AES-encrypted .p12 whose passphrase has non-ASCII characters; re-export it with an ASCII passphrase.'
       }
       throw error
     }
@@ -272,10 +273,14 @@ function readPkcs12(name: string, asn1: forge.asn1.Asn1, passphrase: string | un
 
 function requirePassphrase(name: string, passphrase: string | undefined): string {
   if (passphrase === undefined || passphrase === '') {
-    throw new VkError('config.passphrase', `The private key in ${name} is protected by a passphrase: give it (\`--passphrase-stdin\` on the command line, or the passphrase field in Settings).`, {
-      file: name,
-      field: 'passphrase',
-    })
+    throw new VkError(
+      'config.passphrase',
+      `The private key in ${name} is protected by a passphrase: give it (\`--passphrase-stdin\` on the command line, or the passphrase field in Settings).`,
+      {
+        file: name,
+        field: 'passphrase',
+      },
+    )
   }
   return passphrase
 }
@@ -367,15 +372,25 @@ function parseKey(name: string, der: Buffer, type: 'pkcs8' | 'pkcs1' | 'sec1'): 
   try {
     return createPrivateKey({ key: der, format: 'der', type })
   } catch (error) {
-    throw new VkError('config.certificate-format', `The private key in ${name} is damaged or of a kind VK Depot cannot use (RSA and EC keys are accepted).`, {
-      file: name,
-      field: 'key',
-    }, { cause: error })
+    throw new VkError(
+      'config.certificate-format',
+      `The private key in ${name} is damaged or of a kind VK Depot cannot use (RSA and EC keys are accepted).`,
+      {
+        file: name,
+        field: 'key',
+      },
+      { cause: error },
+    )
   }
 }
 
 function formatError(name: string, reason: string, cause?: unknown): VkError {
-  return new VkError('config.certificate-format', `${name} is not a certificate VK Depot can read: ${reason}. Choose ${acceptedFormats}.`, { file: name }, cause === undefined ? undefined : { cause })
+  return new VkError(
+    'config.certificate-format',
+    `${name} is not a certificate VK Depot can read: ${reason}. Choose ${acceptedFormats}.`,
+    { file: name },
+    cause === undefined ? undefined : { cause },
+  )
 }
 
 function matches(cert: X509Certificate, key: KeyObject): boolean {
@@ -430,9 +445,14 @@ function loadCertificate(certPem: string): X509Certificate {
   try {
     return new X509Certificate(certPem)
   } catch (error) {
-    throw new VkError('config.certificate-format', 'The stored client certificate is damaged: re-import the certificate with `vkey cert import FILE --profile NAME`.', {
-      field: 'certificate',
-    }, { cause: error })
+    throw new VkError(
+      'config.certificate-format',
+      'The stored client certificate is damaged: re-import the certificate with `vkey cert import FILE --profile NAME`.',
+      {
+        field: 'certificate',
+      },
+      { cause: error },
+    )
   }
 }
 
@@ -492,12 +512,21 @@ export function preflight({ certPem, keyPem }: { certPem: string; keyPem: string
   try {
     key = createPrivateKey(keyPem)
   } catch (error) {
-    throw new VkError('config.certificate-format', 'The stored private key is damaged: re-import the certificate and key with `vkey cert import FILE --profile NAME` (add `--key KEY.pem` for a PEM certificate).', { field: 'key' }, { cause: error })
+    throw new VkError(
+      'config.certificate-format',
+      'The stored private key is damaged: re-import the certificate and key with `vkey cert import FILE --profile NAME` (add `--key KEY.pem` for a PEM certificate).',
+      { field: 'key' },
+      { cause: error },
+    )
   }
   if (!matches(loadCertificate(certPem), key)) {
-    throw new VkError('config.key-mismatch', 'The stored private key does not belong to the client certificate: re-import both with `vkey cert import FILE --key KEY.pem --profile NAME` (or the .p12 alone).', {
-      field: 'key',
-    })
+    throw new VkError(
+      'config.key-mismatch',
+      'The stored private key does not belong to the client certificate: re-import both with `vkey cert import FILE --key KEY.pem --profile NAME` (or the .p12 alone).',
+      {
+        field: 'key',
+      },
+    )
   }
   return facts
 }

@@ -44,7 +44,11 @@ export function adoptDataFolder(dir: string, options: OpenFolderOptions = {}): A
   if (entries.length === 0) adoption = 'empty'
   else if (isLegacyDataFolder(dir, entries)) adoption = 'legacy'
   else if (options.isDefault) adoption = 'default-folder'
-  if (!adoption) throw notOurs(dir, `it already holds ${entries.length} file${entries.length === 1 ? '' : 's'} or folder${entries.length === 1 ? '' : 's'} and no ${MARKER_FILE} marker`)
+  if (!adoption)
+    throw notOurs(
+      dir,
+      `it already holds ${entries.length} file${entries.length === 1 ? '' : 's'} or folder${entries.length === 1 ? '' : 's'} and no ${MARKER_FILE} marker`,
+    )
   tighten(dir)
   writeMarker(dir)
   return adoption
@@ -89,10 +93,18 @@ function readMarker(dir: string): { version: number } | undefined {
     value = {}
   }
   if (value.format !== 'vk-depot-data' || typeof value.version !== 'number' || !Number.isInteger(value.version)) {
-    throw new VkError('config.data-folder', `${file} is damaged. If ${dir} is your VK Depot data folder, replace that file with {"format":"vk-depot-data","version":1}.`, { file })
+    throw new VkError(
+      'config.data-folder',
+      `${file} is damaged. If ${dir} is your VK Depot data folder, replace that file with {"format":"vk-depot-data","version":1}.`,
+      { file },
+    )
   }
   if (value.version > DATA_FOLDER_VERSION) {
-    throw new VkError('config.data-folder', `${dir} was written by a newer VK Depot (data folder format ${value.version}; this one knows ${DATA_FOLDER_VERSION}). Update VK Depot, or set VKEY_HOME to another folder.`, { file })
+    throw new VkError(
+      'config.data-folder',
+      `${dir} was written by a newer VK Depot (data folder format ${value.version}; this one knows ${DATA_FOLDER_VERSION}). Update VK Depot, or set VKEY_HOME to another folder.`,
+      { file },
+    )
   }
   return { version: value.version }
 }

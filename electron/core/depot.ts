@@ -144,7 +144,12 @@ export class Depot {
 
   async handovers(): Promise<HandoverStore> {
     const vault = await this.vault()
-    this.handoverStore ??= new HandoverStore(this.dataDir, vault, this.now, this.options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: this.options.busyTimeoutMs })
+    this.handoverStore ??= new HandoverStore(
+      this.dataDir,
+      vault,
+      this.now,
+      this.options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: this.options.busyTimeoutMs },
+    )
     return this.handoverStore
   }
 
@@ -161,7 +166,11 @@ export class Depot {
     } catch {
       // fall through to the error below
     }
-    throw new VkError('config.profile', 'No simulator is registered in this data folder. Start one first with `vkey simulator` (same VKEY_HOME), then add the profile again.', { field: '--env' })
+    throw new VkError(
+      'config.profile',
+      'No simulator is registered in this data folder. Start one first with `vkey simulator` (same VKEY_HOME), then add the profile again.',
+      { field: '--env' },
+    )
   }
 
   // ---- profiles ----------------------------------------------------------------------
@@ -184,7 +193,8 @@ export class Depot {
     } else {
       ;({ environment, baseUrl } = resolveEnvironment(input.environment))
     }
-    if (!clientId) throw new VkError('usage', 'The profile needs a client id: pass --client-id (the application id Stellantis gave you).', { field: 'clientId' })
+    if (!clientId)
+      throw new VkError('usage', 'The profile needs a client id: pass --client-id (the application id Stellantis gave you).', { field: 'clientId' })
     if (!login) throw new VkError('usage', 'The profile needs the MZP login: pass --login (for example MZP123456).', { field: 'login' })
     const found = this.profiles.list().find((p) => p.name === input.name)
     // Another environment (a custom profile moved to another server stays custom: the password rule below guards that).
@@ -195,7 +205,11 @@ export class Depot {
     const moved = existing !== undefined && new URL(existing.baseUrl).origin !== new URL(baseUrl).origin
     if (moved && password === undefined) {
       // The password and the client certificate would otherwise go to a host they were never meant for.
-      throw new VkError('config.profile', `Profile "${input.name}" would move from ${new URL(existing.baseUrl).origin} to ${new URL(baseUrl).origin}: give the password again (--password-stdin, or in Settings) to confirm.`, { field: 'password' })
+      throw new VkError(
+        'config.profile',
+        `Profile "${input.name}" would move from ${new URL(existing.baseUrl).origin} to ${new URL(baseUrl).origin}: give the password again (--password-stdin, or in Settings) to confirm.`,
+        { field: 'password' },
+      )
     }
     if (caPem !== undefined) caPem = certificatesOnly(caPem, 'the CA certificate')
     const time = this.now().toISOString()
@@ -207,7 +221,11 @@ export class Depot {
       login,
       // A CA belongs to the host it verifies: a profile that moves does not keep it.
       ...(caPem ? { caPem } : existing?.caPem && !moved ? { caPem: existing.caPem } : {}),
-      ...(input.requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds: input.requestTimeoutSeconds } : existing?.requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds: existing.requestTimeoutSeconds } : {}),
+      ...(input.requestTimeoutSeconds !== undefined
+        ? { requestTimeoutSeconds: input.requestTimeoutSeconds }
+        : existing?.requestTimeoutSeconds !== undefined
+          ? { requestTimeoutSeconds: existing.requestTimeoutSeconds }
+          : {}),
       createdAt: existing?.createdAt ?? time,
       updatedAt: time,
     }
@@ -258,10 +276,7 @@ export class Depot {
   // ---- certificates ------------------------------------------------------------------
 
   /** Imports a PKCS#12 or PEM certificate with its key into the profile's sealed secrets. */
-  async importCertificate(
-    profileName: string | undefined,
-    input: Parameters<typeof importPartnerCredentials>[0],
-  ): Promise<CertificateFacts> {
+  async importCertificate(profileName: string | undefined, input: Parameters<typeof importPartnerCredentials>[0]): Promise<CertificateFacts> {
     const profile = this.profile(profileName)
     const vault = await this.vault()
     const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
@@ -269,11 +284,24 @@ export class Depot {
     // matched to the pending key (cert-request.ts), which it consumes.
     const signedOnly = input.key ? undefined : certificatesOnlyIn(input.file)
     const answer = signedOnly
-      ? acceptSignedCertificate(signedOnly, { fileName: input.file.name, profileName: profile.name, login: profile.login, pending: secrets.pendingRequests ?? [], now: this.now(), current: secrets })
+      ? acceptSignedCertificate(signedOnly, {
+          fileName: input.file.name,
+          profileName: profile.name,
+          login: profile.login,
+          pending: secrets.pendingRequests ?? [],
+          now: this.now(),
+          current: secrets,
+        })
       : undefined
     const imported = answer?.credentials ?? importPartnerCredentials(input)
     const pendingRequests = answer ? answer.remaining : secrets.pendingRequests
-    await vault.saveProfileSecrets(profile.name, { ...secrets, certPem: imported.certPem, keyPem: imported.keyPem, chainPems: imported.chainPems, pendingRequests })
+    await vault.saveProfileSecrets(profile.name, {
+      ...secrets,
+      certPem: imported.certPem,
+      keyPem: imported.keyPem,
+      chainPems: imported.chainPems,
+      pendingRequests,
+    })
     this.touchProfile(profile)
     await this.dropClient(profile.name)
     return certificateFacts(imported.certPem, this.now())
@@ -311,13 +339,22 @@ export class Depot {
     // any process), so a cached client is still right while it matches and the certificate
     // is inside its validity; the full check runs again otherwise.
     const cached = this.clients.get(profile.name)
-    if (cached && cached.profileVersion === profile.updatedAt && nowMs >= cached.notBefore && nowMs <= cached.notAfter) return { client: cached.client, profile }
+    if (cached && cached.profileVersion === profile.updatedAt && nowMs >= cached.notBefore && nowMs <= cached.notAfter)
+      return { client: cached.client, profile }
     const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
     if (!secrets?.certPem || !secrets.keyPem) {
-      throw new VkError('config.no-certificate', `Profile "${profile.name}" has no partner certificate yet. Import it with \`vkey cert import FILE --profile "${profile.name}"\` or in Settings.`, { field: 'certificate' })
+      throw new VkError(
+        'config.no-certificate',
+        `Profile "${profile.name}" has no partner certificate yet. Import it with \`vkey cert import FILE --profile "${profile.name}"\` or in Settings.`,
+        { field: 'certificate' },
+      )
     }
     if (!secrets.password) {
-      throw new VkError('config.profile', `Profile "${profile.name}" has no password. Set it again with \`vkey profile add "${profile.name}" … --password-stdin\` or in Settings.`, { field: 'password' })
+      throw new VkError(
+        'config.profile',
+        `Profile "${profile.name}" has no password. Set it again with \`vkey profile add "${profile.name}" … --password-stdin\` or in Settings.`,
+        { field: 'password' },
+      )
     }
     const facts = preflight({ certPem: secrets.certPem, keyPem: secrets.keyPem }, this.now(), profile.name)
     if (cached) await cached.client.close()
@@ -509,11 +546,19 @@ function environmentChangeError(existing: Profile, environment: Profile['environ
  */
 export function certificatesOnly(pem: string, what: string): string {
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
-    throw new VkError('config.certificate-format', `The file given as ${what} also holds a private key. Give a file with the CA certificate only (never a key): the key would be stored unencrypted.`, { field: 'ca' })
+    throw new VkError(
+      'config.certificate-format',
+      `The file given as ${what} also holds a private key. Give a file with the CA certificate only (never a key): the key would be stored unencrypted.`,
+      { field: 'ca' },
+    )
   }
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g)
   if (!blocks) {
-    throw new VkError('config.certificate-format', `The file given as ${what} is not a PEM certificate. Use the Stellantis CA certificate (.pem/.crt) you received with your partner certificate.`, { field: 'ca' })
+    throw new VkError(
+      'config.certificate-format',
+      `The file given as ${what} is not a PEM certificate. Use the Stellantis CA certificate (.pem/.crt) you received with your partner certificate.`,
+      { field: 'ca' },
+    )
   }
   return `${blocks.join('\n')}\n`
 }
@@ -540,6 +585,10 @@ async function readDemoCredentials(dir: string): Promise<{ login: string; passwo
   try {
     return JSON.parse(await readFile(file, 'utf8')) as { login: string; password: string; clientId: string; p12Passphrase: string }
   } catch {
-    throw new VkError('config.profile', `Cannot read the simulator's demo credentials in ${file}. Start the simulator once with \`vkey simulator --dir ${dir}\`.`, { file })
+    throw new VkError(
+      'config.profile',
+      `Cannot read the simulator's demo credentials in ${file}. Start the simulator once with \`vkey simulator --dir ${dir}\`.`,
+      { file },
+    )
   }
 }

@@ -17,7 +17,8 @@ export function handoverPayloadOf(
   token: StoredToken | undefined,
   environment?: Environment,
 ): string {
-  if (!token || !record.expires) throw new VkError('not-found', `Handover ${record.vin ?? record.id} has no valid key (status ${record.status}).`, { field: 'id' })
+  if (!token || !record.expires)
+    throw new VkError('not-found', `Handover ${record.vin ?? record.id} has no valid key (status ${record.status}).`, { field: 'id' })
   const env = payloadEnvironment(environment)
   return buildHandoverPayload({
     ...(env ? { env } : {}),

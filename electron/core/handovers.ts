@@ -19,7 +19,6 @@ import { migrateLegacyHistory } from './ledger-migration'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import type { Vault } from './vault'
 
-
 const ErrorViewStored = z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).default({}) })
 
 export const RecordSchema = z.object({
@@ -112,7 +111,9 @@ export function vehicleOf(record: Pick<HandoverRecord, 'vin' | 'carDataHash' | '
 
 /** True while the record holds a key that has not expired and was not replaced. */
 export function hasValidToken(record: Pick<HandoverRecord, 'sealedToken' | 'expires' | 'status'>, now: Date): boolean {
-  return Boolean(record.sealedToken && record.expires && Date.parse(record.expires) > now.getTime() && (record.status === 'issued' || record.status === 'handed-over'))
+  return Boolean(
+    record.sealedToken && record.expires && Date.parse(record.expires) > now.getTime() && (record.status === 'issued' || record.status === 'handed-over'),
+  )
 }
 
 /** A key PSA issued that still opens the car (superseded ones included: PSA cannot revoke them). */
@@ -186,7 +187,9 @@ export class HandoverStore {
 
   /** For each CarData hash in the ledger, the id of its newest record (without reading the records). */
   newestIdByCarDataHash(): Map<string, string> {
-    const rows = this.sql<[], { id: string; hash: string | null }>("SELECT id, json_extract(record, '$.carDataHash') AS hash FROM handovers ORDER BY created_at, rowid").all()
+    const rows = this.sql<[], { id: string; hash: string | null }>(
+      "SELECT id, json_extract(record, '$.carDataHash') AS hash FROM handovers ORDER BY created_at, rowid",
+    ).all()
     const byHash = new Map<string, string>()
     for (const row of rows) if (row.hash) byHash.set(row.hash, row.id)
     return byHash
@@ -237,7 +240,14 @@ export class HandoverStore {
   /** A copy of `record`'s vehicle as a new draft (a renewal gets its own ledger entry). */
   copyVehicle(record: HandoverRecord): HandoverRecord {
     const { vin, uin, label, source, technician } = record
-    return this.draft({ ...(vin ? { vin } : {}), ...(uin ? { uin } : {}), ...(label ? { label } : {}), ...(technician ? { technician } : {}), source, ...this.carDataOf(record) })
+    return this.draft({
+      ...(vin ? { vin } : {}),
+      ...(uin ? { uin } : {}),
+      ...(label ? { label } : {}),
+      ...(technician ? { technician } : {}),
+      source,
+      ...this.carDataOf(record),
+    })
   }
 
   /** Applies `change` to one record in a transaction and returns the stored result. */
@@ -274,7 +284,11 @@ export class HandoverStore {
     if (!row) return undefined
     const record = parseRecord(row.record)
     const valid = hasValidToken(record, this.now())
-    const next: HandoverRecord = { ...record, updatedAt: this.now().toISOString(), ...(valid ? { status: 'superseded' as const, supersededBy: byId } : { status: record.status === 'issued' ? ('expired' as const) : record.status }) }
+    const next: HandoverRecord = {
+      ...record,
+      updatedAt: this.now().toISOString(),
+      ...(valid ? { status: 'superseded' as const, supersededBy: byId } : { status: record.status === 'issued' ? ('expired' as const) : record.status }),
+    }
     guardLedgerEntry(record, next)
     this.put(next, { live: false })
     return valid ? next : undefined
@@ -295,7 +309,12 @@ export class HandoverStore {
     return this.write(() => {
       const record = this.find(id)
       if (!record) return false
-      if (record.issuedAt) throw new VkError('usage', `Handover ${record.vin ?? id} holds a key PSA issued: it stays in the ledger${record.expires ? ` (the key works until ${record.expires})` : ''}.`, { field: 'id' })
+      if (record.issuedAt)
+        throw new VkError(
+          'usage',
+          `Handover ${record.vin ?? id} holds a key PSA issued: it stays in the ledger${record.expires ? ` (the key works until ${record.expires})` : ''}.`,
+          { field: 'id' },
+        )
       this.sql('DELETE FROM handovers WHERE id = ?').run(id)
       return true
     })
@@ -303,7 +322,11 @@ export class HandoverStore {
 
   carDataOf(record: HandoverRecord): CarDataSecret {
     if (!record.sealedCarData) {
-      throw new VkError('config.vault', `The CarData of ${record.vin ?? `handover ${record.id}`} was sealed with a vault key that was reset, so it cannot be sent again. Import the vehicle's CarData file again (\`vkey token --cardata FILE\` or \`vkey batch FILE\`).`, { field: 'id' })
+      throw new VkError(
+        'config.vault',
+        `The CarData of ${record.vin ?? `handover ${record.id}`} was sealed with a vault key that was reset, so it cannot be sent again. Import the vehicle's CarData file again (\`vkey token --cardata FILE\` or \`vkey batch FILE\`).`,
+        { field: 'id' },
+      )
     }
     return JSON.parse(this.vault.unseal(`handover:${record.id}:cardata`, record.sealedCarData).toString('utf8')) as CarDataSecret
   }
@@ -407,7 +430,12 @@ export class HandoverStore {
   }
 
   claim(vehicle: string, handoverId: string): void {
-    this.sql('INSERT INTO claims (vehicle, handover_id, owner, claimed_at) VALUES (?, ?, ?, ?)').run(vehicle, handoverId, JSON.stringify(currentOwner()), this.now().toISOString())
+    this.sql('INSERT INTO claims (vehicle, handover_id, owner, claimed_at) VALUES (?, ?, ?, ?)').run(
+      vehicle,
+      handoverId,
+      JSON.stringify(currentOwner()),
+      this.now().toISOString(),
+    )
   }
 
   releaseClaim(vehicle: string): void {
@@ -418,10 +446,17 @@ export class HandoverStore {
   put(record: HandoverRecord, options: { live?: boolean } = {}): void {
     const live = options.live ?? (this.isLiveRow(record.id) && hasValidToken(record, this.now()))
     this.sql(
-        `INSERT INTO handovers (id, vehicle, status, live, created_at, expires, seq, record) VALUES (@id, @vehicle, @status, @live, @createdAt, @expires, (SELECT COALESCE(MAX(seq), 0) + 1 FROM handovers), @record)
+      `INSERT INTO handovers (id, vehicle, status, live, created_at, expires, seq, record) VALUES (@id, @vehicle, @status, @live, @createdAt, @expires, (SELECT COALESCE(MAX(seq), 0) + 1 FROM handovers), @record)
          ON CONFLICT (id) DO UPDATE SET vehicle = excluded.vehicle, status = excluded.status, live = excluded.live, expires = excluded.expires, seq = excluded.seq, record = excluded.record`,
-      )
-      .run({ id: record.id, vehicle: vehicleOf(record), status: record.status, live: live ? 1 : 0, createdAt: record.createdAt, expires: record.expires ?? null, record: JSON.stringify(record) })
+    ).run({
+      id: record.id,
+      vehicle: vehicleOf(record),
+      status: record.status,
+      live: live ? 1 : 0,
+      createdAt: record.createdAt,
+      expires: record.expires ?? null,
+      record: JSON.stringify(record),
+    })
   }
 
   private isLiveRow(id: string): boolean {
@@ -464,7 +499,10 @@ function guardLedgerEntry(before: HandoverRecord, after: HandoverRecord): void {
   const tokenReplaced = after.sealedToken !== undefined && after.sealedToken !== before.sealedToken
   const expiryChanged = before.expires !== after.expires
   if (changed.length || tokenReplaced || expiryChanged || !after.issuedAt) {
-    throw new VkError('internal', `Handover ${before.id} holds a key PSA issued: its entry in the ledger cannot be changed (${[...changed, ...(tokenReplaced ? ['token'] : []), ...(expiryChanged ? ['expires'] : [])].join(', ') || 'issuedAt'}).`)
+    throw new VkError(
+      'internal',
+      `Handover ${before.id} holds a key PSA issued: its entry in the ledger cannot be changed (${[...changed, ...(tokenReplaced ? ['token'] : []), ...(expiryChanged ? ['expires'] : [])].join(', ') || 'issuedAt'}).`,
+    )
   }
 }
 

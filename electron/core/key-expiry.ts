@@ -29,7 +29,12 @@ export interface CheckedExpiry {
 
 /** Checks an answer's expiry against the time it arrived and the seconds asked for. */
 export function checkAnswerExpiry(answer: AnswerExpiry, askedSeconds: number, psaUuid?: string): CheckedExpiry {
-  const malformed = (why: string) => new VkError('server.malformed', `PSA's answer is malformed: ${why}. No key was stored as valid; try again, and if it persists give PSA support this answer's time (${answer.receivedAt})${psaUuid ? ` and uuid ${psaUuid}` : ''}.`, psaUuid ? { psa: { uuid: psaUuid } } : {})
+  const malformed = (why: string) =>
+    new VkError(
+      'server.malformed',
+      `PSA's answer is malformed: ${why}. No key was stored as valid; try again, and if it persists give PSA support this answer's time (${answer.receivedAt})${psaUuid ? ` and uuid ${psaUuid}` : ''}.`,
+      psaUuid ? { psa: { uuid: psaUuid } } : {},
+    )
   const received = Date.parse(answer.receivedAt)
   const expiresMs = Date.parse(answer.expires)
   if (!Number.isFinite(expiresMs)) throw malformed(`its expiry "${answer.expires.slice(0, 40)}" is not a date`)

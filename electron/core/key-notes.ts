@@ -20,10 +20,12 @@ export interface KeyNote {
 export function keyNotes(r: HandoverRecord, options: { time: (iso: string) => string; now?: Date }): KeyNote[] {
   const until = r.expires ? options.time(r.expires) : '?'
   const notes: KeyNote[] = []
-  if (r.status === 'superseded') notes.push({ kind: 'superseded', warning: false, text: `superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${until}` })
+  if (r.status === 'superseded')
+    notes.push({ kind: 'superseded', warning: false, text: `superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${until}` })
   else if (r.expires && (r.status === 'issued' || r.status === 'handed-over')) notes.push({ kind: 'expires', warning: false, text: `expires ${until}` })
   if (r.longerThanAsked) notes.push({ kind: 'longer-than-asked', warning: true, text: `PSA granted longer than asked (until ${until})` })
-  if (options.now && coversPlan(r) === false && hasValidToken(r, options.now)) notes.push({ kind: 'short-of-plan', warning: true, text: 'key ends before the planned window' })
+  if (options.now && coversPlan(r) === false && hasValidToken(r, options.now))
+    notes.push({ kind: 'short-of-plan', warning: true, text: 'key ends before the planned window' })
   if (r.batchId) notes.push({ kind: 'batch', warning: false, text: `batch ${r.batchId}` })
   if (r.error) notes.push({ kind: 'error', warning: false, text: r.error.message })
   return notes

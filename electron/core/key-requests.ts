@@ -72,7 +72,8 @@ export function coversWindow(key: Pick<HandoverRecord, 'expires'>, plannedEnd: s
   return Boolean(key.expires && Date.parse(key.expires) + COVER_TOLERANCE_MS >= Date.parse(plannedEnd))
 }
 
-type Begun = { kind: 'reuse'; record: HandoverRecord } | { kind: 'busy'; owner: ProcessOwner } | { kind: 'claimed'; target: HandoverRecord; previous?: HandoverRecord }
+type Begun =
+  { kind: 'reuse'; record: HandoverRecord } | { kind: 'busy'; owner: ProcessOwner } | { kind: 'claimed'; target: HandoverRecord; previous?: HandoverRecord }
 
 /** Step 2, inside one transaction. `base` is a stored record, or a draft not stored yet. */
 function begin(store: HandoverStore, base: HandoverRecord, plannedEnd: string, forceNew: boolean): Begun {
@@ -98,7 +99,12 @@ function begin(store: HandoverStore, base: HandoverRecord, plannedEnd: string, f
 }
 
 /** Obtains a key for a stored record (`id`) or for a vehicle not stored yet. */
-export async function obtainKey(depot: Depot, request: { id: string } | { vehicle: NewHandover }, plan: DurationPlan, options: RequestOptions = {}): Promise<KeyResult> {
+export async function obtainKey(
+  depot: Depot,
+  request: { id: string } | { vehicle: NewHandover },
+  plan: DurationPlan,
+  options: RequestOptions = {},
+): Promise<KeyResult> {
   depot.assertCanRecord()
   const window = planWindow(plan, depot.now())
   const store = await depot.handovers()
@@ -143,7 +149,12 @@ export async function obtainKey(depot: Depot, request: { id: string } | { vehicl
     throw error
   }
   options.onAnswered?.()
-  const token: StoredToken = { accessToken: result.accessToken, tokenType: result.tokenType, expiresIn: expiry.expiresIn, tokenSignature: result.tokenSignature }
+  const token: StoredToken = {
+    accessToken: result.accessToken,
+    tokenType: result.tokenType,
+    expiresIn: expiry.expiresIn,
+    tokenSignature: result.tokenSignature,
+  }
   let record: HandoverRecord
   try {
     // Committed (with the other answers of this turn of the event loop) before it is reported.
@@ -189,8 +200,24 @@ async function passGate(depot: Depot, store: HandoverStore, target: HandoverReco
 }
 
 /** Step 5 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
-async function recordFailure(depot: Depot, store: HandoverStore, id: string, vehicle: string, view: ErrorView, stamp: (r: HandoverRecord) => void): Promise<void> {
-  const kind: LedgerEvent['kind'] = view.code === 'cancelled' ? 'cancelled' : isNetworkUnreachable(view) ? 'queued' : view.code === 'server.malformed' ? 'malformed' : view.code.startsWith('psa.') ? 'refused' : 'failed'
+async function recordFailure(
+  depot: Depot,
+  store: HandoverStore,
+  id: string,
+  vehicle: string,
+  view: ErrorView,
+  stamp: (r: HandoverRecord) => void,
+): Promise<void> {
+  const kind: LedgerEvent['kind'] =
+    view.code === 'cancelled'
+      ? 'cancelled'
+      : isNetworkUnreachable(view)
+        ? 'queued'
+        : view.code === 'server.malformed'
+          ? 'malformed'
+          : view.code.startsWith('psa.')
+            ? 'refused'
+            : 'failed'
   try {
     await store.writeSoon(() => {
       const record = store.updateSync(id, (r) => {
@@ -234,7 +261,11 @@ async function waitForRelease(store: HandoverStore, base: HandoverRecord, owner:
   for (let pause = 25; ; pause = Math.min(pause * 2, 200)) {
     if (options.signal?.aborted) throw new VkError('cancelled', 'Cancelled while another VK Depot process was requesting a key for this vehicle.')
     if (Date.now() > deadline) {
-      throw new VkError('storage.vehicle-busy', `${base.vin ?? 'This vehicle'} is being requested by another VK Depot process (pid ${owner.pid}). Run the command again once it has finished.`, { field: 'vehicle' })
+      throw new VkError(
+        'storage.vehicle-busy',
+        `${base.vin ?? 'This vehicle'} is being requested by another VK Depot process (pid ${owner.pid}). Run the command again once it has finished.`,
+        { field: 'vehicle' },
+      )
     }
     await new Promise((resolve) => setTimeout(resolve, pause))
     if (!(await store.writeSoon(() => store.claimOf(vehicle), { durable: false }))) return

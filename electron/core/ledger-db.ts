@@ -167,7 +167,7 @@ export class WriteGroup {
 
   run<T>(work: () => T, options: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      ;(options.durable ?? true ? this.durable : this.relaxed).push({ work, resolve: resolve as (value: unknown) => void, reject })
+      ;((options.durable ?? true) ? this.durable : this.relaxed).push({ work, resolve: resolve as (value: unknown) => void, reject })
       this.schedule()
     })
   }
@@ -228,9 +228,18 @@ export function storageError(error: unknown, dataDir: string, db?: Db): unknown 
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     const others = db ? otherUsers(db) : []
     const who = others.length ? `another VK Depot process, pid ${others.map((o) => o.pid).join(', ')}, holds it` : 'another VK Depot process holds it'
-    return new VkError('storage.busy', `The store is busy: ${who} (${file}). Wait for it to finish (a suspended laptop: wake it) and run the command again.`, { file })
+    return new VkError('storage.busy', `The store is busy: ${who} (${file}). Wait for it to finish (a suspended laptop: wake it) and run the command again.`, {
+      file,
+    })
   }
-  const cause = code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the disk is full' : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (error as NodeJS.ErrnoException).code === 'EACCES' ? 'it cannot be written (permissions or a read-only disk)' : code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'the file is damaged' : `the write failed (${typeof code === 'string' ? code : 'unknown cause'})`
+  const cause =
+    code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException).code === 'ENOSPC'
+      ? 'the disk is full'
+      : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (error as NodeJS.ErrnoException).code === 'EACCES'
+        ? 'it cannot be written (permissions or a read-only disk)'
+        : code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB'
+          ? 'the file is damaged'
+          : `the write failed (${typeof code === 'string' ? code : 'unknown cause'})`
   const next = cause === 'the file is damaged' ? 'Restore the data folder from a backup.' : 'Free space or fix the folder, then run the command again.'
   return new VkError('storage.write', `Cannot write the ledger in ${dataDir}: ${cause}. ${next}`, { file }, { cause: error })
 }

@@ -46,7 +46,9 @@ export function migrateLegacyHistory(store: HandoverStore, dataDir: string, rule
       try {
         const journal = JSON.parse(readFileSync(join(batchDir, name), 'utf8')) as { id?: unknown; createdAt?: unknown }
         if (typeof journal.id === 'string' && typeof journal.createdAt === 'string') {
-          store.db.prepare('INSERT OR IGNORE INTO batches (id, created_at, journal) VALUES (?, ?, ?)').run(journal.id, journal.createdAt, JSON.stringify(journal))
+          store.db
+            .prepare('INSERT OR IGNORE INTO batches (id, created_at, journal) VALUES (?, ?, ?)')
+            .run(journal.id, journal.createdAt, JSON.stringify(journal))
         }
       } catch {
         // a journal that does not parse was never completely written: nothing was sent for it
@@ -92,5 +94,9 @@ function parseJson(text: string, file: string): unknown {
 }
 
 function corrupt(file: string): VkError {
-  return new VkError('storage.write', `${file} (the history of VK Depot 0.1) does not parse, so it cannot be moved into the ledger. Restore the data folder from a backup, or move that file away to start a new history.`, { file })
+  return new VkError(
+    'storage.write',
+    `${file} (the history of VK Depot 0.1) does not parse, so it cannot be moved into the ledger. Restore the data folder from a backup, or move that file away to start a new history.`,
+    { file },
+  )
 }

@@ -28,10 +28,20 @@ export function assertWritableFile(path: string, option: string): string {
   const full = resolve(path)
   const folder = dirname(full)
   const folderProblem = problemOf(folder, true)
-  if (folderProblem === 'missing') throw new VkError('input.file', `${option} ${full}: its folder ${folder} does not exist. Create it first (mkdir -p) or choose another path; nothing was sent.`, { file: full, field: option })
-  if (folderProblem) throw new VkError('input.file', `${option} ${full}: the folder ${folder} ${folderProblem}. Choose another path; nothing was sent.`, { file: full, field: option })
+  if (folderProblem === 'missing')
+    throw new VkError(
+      'input.file',
+      `${option} ${full}: its folder ${folder} does not exist. Create it first (mkdir -p) or choose another path; nothing was sent.`,
+      { file: full, field: option },
+    )
+  if (folderProblem)
+    throw new VkError('input.file', `${option} ${full}: the folder ${folder} ${folderProblem}. Choose another path; nothing was sent.`, {
+      file: full,
+      field: option,
+    })
   const fileProblem = problemOf(full, false)
-  if (fileProblem && fileProblem !== 'missing') throw new VkError('input.file', `${option} ${full} ${fileProblem}. Choose another path; nothing was sent.`, { file: full, field: option })
+  if (fileProblem && fileProblem !== 'missing')
+    throw new VkError('input.file', `${option} ${full} ${fileProblem}. Choose another path; nothing was sent.`, { file: full, field: option })
   return full
 }
 
@@ -41,6 +51,10 @@ export function assertWritableFolder(path: string, option: string): string {
   let probe = full
   while (problemOf(probe, true) === 'missing' && dirname(probe) !== probe) probe = dirname(probe)
   const problem = problemOf(probe, true)
-  if (problem) throw new VkError('input.file', `${option} ${full}: ${probe === full ? 'it' : probe} ${problem}. Choose another folder; nothing was sent.`, { file: full, field: option })
+  if (problem)
+    throw new VkError('input.file', `${option} ${full}: ${probe === full ? 'it' : probe} ${problem}. Choose another folder; nothing was sent.`, {
+      file: full,
+      field: option,
+    })
   return full
 }

@@ -29,7 +29,16 @@ export function localExpiry(iso: string, timeZone?: string): string {
 
 /** Standard PDF fonts only carry WinAnsi: anything else is shown as '?' rather than failing. */
 function printable(font: PDFFont, text: string): string {
-  return [...text].map((ch) => { try { font.encodeText(ch); return ch } catch { return '?' } }).join('')
+  return [...text]
+    .map((ch) => {
+      try {
+        font.encodeText(ch)
+        return ch
+      } catch {
+        return '?'
+      }
+    })
+    .join('')
 }
 
 /**
@@ -89,7 +98,13 @@ export async function buildHandoverPack(records: HandoverRecord[], store: Handov
       'Keep this page out of sight, hand it only to the driver, and shred it after the handover.',
     ]
     warning.forEach((line, index) => page.drawText(line, { x: margin, y: 140 - index * 16, size: 10.5, font: regular, color: rgb(0.6, 0.1, 0.1) }))
-    page.drawText(printable(regular, `Handover ${record.id} · token type ${token.tokenType}`), { x: margin, y: 70, size: 8, font: regular, color: rgb(0.5, 0.5, 0.55) })
+    page.drawText(printable(regular, `Handover ${record.id} · token type ${token.tokenType}`), {
+      x: margin,
+      y: 70,
+      size: 8,
+      font: regular,
+      color: rgb(0.5, 0.5, 0.55),
+    })
   }
   return pdf.save()
 }

@@ -9,11 +9,7 @@ export const appName = 'VK Depot'
  * VKEY_HOME wins; otherwise the folder Electron's app.getPath('userData') gives for "VK Depot",
  * so the command-line tool and the app share profiles and the vault without Electron loaded.
  */
-export function defaultDataFolder(
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-  home: string = os.homedir(),
-): string {
+export function defaultDataFolder(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home: string = os.homedir()): string {
   const override = env.VKEY_HOME?.trim()
   if (override) return override
   if (platform === 'win32') {

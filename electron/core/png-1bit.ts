@@ -29,7 +29,10 @@ export class Bitmap {
   /** The PNG's scanlines as they will be deflated. */
   readonly raw: Buffer
 
-  constructor(readonly width: number, readonly height: number) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new RangeError(`bad bitmap size ${width}×${height}`)
     this.lineBytes = 1 + Math.ceil(width / 8)
     this.raw = Buffer.alloc(height * this.lineBytes, 0xff)
@@ -47,7 +50,7 @@ export class Bitmap {
       const i = base + (x >> 3)
       const bit = x & 7
       const n = Math.min(8 - bit, end - x)
-      const mask = ((0xff >> bit) & (0xff << (8 - bit - n))) & 0xff
+      const mask = (0xff >> bit) & (0xff << (8 - bit - n)) & 0xff
       raw[i] = black ? raw[i]! & ~mask : raw[i]! | mask
       x += n
     }

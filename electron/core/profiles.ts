@@ -29,7 +29,8 @@ const profilesKey = 'profiles'
 const defaultKey = 'defaultProfile'
 
 /** What to run to add a profile: the password on standard input, then the certificate. */
-const addHint = '`printf %s "$PSA_PASSWORD" | vkey profile add NAME --env preprod --client-id CLIENT_ID --login LOGIN --password-stdin --default` then `vkey cert import FILE --profile NAME` (or, with `vkey simulator` running, `vkey profile add sim --env simulator --default`)'
+const addHint =
+  '`printf %s "$PSA_PASSWORD" | vkey profile add NAME --env preprod --client-id CLIENT_ID --login LOGIN --password-stdin --default` then `vkey cert import FILE --profile NAME` (or, with `vkey simulator` running, `vkey profile add sim --env simulator --default`)'
 
 /**
  * The base URL for `--env`: `preprod`, `prod`, or an https URL ending in `/connectedcar/v3`.
@@ -81,9 +82,13 @@ export class ProfileStore {
       throw new VkError('config.no-profile', `There is no profile "${name}": no profile exists yet. Add one with ${addHint}.`, { field: 'profile' })
     }
     const known = profiles.map((profile) => `"${profile.name}"`).join(', ')
-    throw new VkError('config.profile', `There is no profile "${name}" (known: ${known}). Check the name with \`vkey profile list\` or add it with ${addHint}.`, {
-      field: 'profile',
-    })
+    throw new VkError(
+      'config.profile',
+      `There is no profile "${name}" (known: ${known}). Check the name with \`vkey profile list\` or add it with ${addHint}.`,
+      {
+        field: 'profile',
+      },
+    )
   }
 
   /** The default profile; the only profile counts as default. */
@@ -96,9 +101,13 @@ export class ProfileStore {
     const found = typeof name === 'string' ? profiles.find((profile) => profile.name === name) : undefined
     if (found) return found
     if (profiles.length === 1 && profiles[0]) return profiles[0]
-    throw new VkError('config.profile', 'Several profiles exist and none is the default: pick one with `vkey profile default <name>` or pass `--profile <name>`.', {
-      field: 'profile',
-    })
+    throw new VkError(
+      'config.profile',
+      'Several profiles exist and none is the default: pick one with `vkey profile default <name>` or pass `--profile <name>`.',
+      {
+        field: 'profile',
+      },
+    )
   }
 
   /** The default profile's name, if one is set and exists. */

@@ -112,9 +112,13 @@ export class QrFilePipeline {
       const id = this.waiting.shift()!
       this.active += 1
       void this.one(id)
-        .finally(() => { this.pending.delete(id); this.records.delete(id) })
+        .finally(() => {
+          this.pending.delete(id)
+          this.records.delete(id)
+        })
         .catch((error: unknown) => {
-          this.failure ??= error instanceof VkError ? error : new VkError('input.file', `A QR file could not be written: ${(error as Error).message}`, {}, { cause: error })
+          this.failure ??=
+            error instanceof VkError ? error : new VkError('input.file', `A QR file could not be written: ${(error as Error).message}`, {}, { cause: error })
         })
         .finally(() => {
           this.active -= 1
@@ -149,7 +153,12 @@ export class QrFilePipeline {
       await this.options.writer.write({ path, payload, environment })
     } catch (error) {
       if (error instanceof VkError) throw error
-      throw new VkError('input.file', `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${describeWriteError(error)}. The token is stored: run the same command again (with another --out if needed) to write the missing files.`, { file: path, field: '--out' }, { cause: error })
+      throw new VkError(
+        'input.file',
+        `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${describeWriteError(error)}. The token is stored: run the same command again (with another --out if needed) to write the missing files.`,
+        { file: path, field: '--out' },
+        { cause: error },
+      )
     }
     this.files.set(id, path)
   }
@@ -158,9 +167,13 @@ export class QrFilePipeline {
 /** Why a write failed, in words. */
 export function describeWriteError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code
-  return code === 'ENOENT' ? 'its folder does not exist'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission was denied'
-    : code === 'EISDIR' ? 'it is a folder'
-    : code === 'ENOSPC' ? 'the disk is full'
-    : `the system said ${code ?? (error as Error)?.message ?? 'no reason'}`
+  return code === 'ENOENT'
+    ? 'its folder does not exist'
+    : code === 'EACCES' || code === 'EPERM'
+      ? 'permission was denied'
+      : code === 'EISDIR'
+        ? 'it is a folder'
+        : code === 'ENOSPC'
+          ? 'the disk is full'
+          : `the system said ${code ?? (error as Error)?.message ?? 'no reason'}`
 }

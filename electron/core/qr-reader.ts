@@ -41,7 +41,16 @@ export async function importCarDataPicture(bytes: Uint8Array, source: string, ki
     texts = await readQrTexts(bytes)
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    return { vehicles: [], issues: [{ source, code: 'input.file', message: `${source} could not be read as a ${kind === 'png' ? 'PNG' : 'JPEG'} picture (${reason.slice(0, 120)}). Save the picture again, or import the JSON file the phone app exported.` }] }
+    return {
+      vehicles: [],
+      issues: [
+        {
+          source,
+          code: 'input.file',
+          message: `${source} could not be read as a ${kind === 'png' ? 'PNG' : 'JPEG'} picture (${reason.slice(0, 120)}). Save the picture again, or import the JSON file the phone app exported.`,
+        },
+      ],
+    }
   }
   return importFromCodes(texts, source, kind)
 }

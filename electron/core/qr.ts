@@ -37,7 +37,12 @@ const DEFAULT_SCALE = 8
 const DEFAULT_MARGIN = 4
 
 function tooLarge(bytes: number, cause?: unknown): VkError {
-  return new VkError('input.too-large', `the token is too large for one QR code at error-correction level M (${bytes} bytes, maximum ${QR_BYTE_CAPACITY_M}); export it as JSON instead`, {}, cause === undefined ? undefined : { cause })
+  return new VkError(
+    'input.too-large',
+    `the token is too large for one QR code at error-correction level M (${bytes} bytes, maximum ${QR_BYTE_CAPACITY_M}); export it as JSON instead`,
+    {},
+    cause === undefined ? undefined : { cause },
+  )
 }
 
 function segmentsFor(payload: string): QRCodeSegment[] {
@@ -50,7 +55,11 @@ function segmentsFor(payload: string): QRCodeSegment[] {
 }
 
 function checkOptions(options: QrRenderOptions): void {
-  for (const [name, value, min] of [['scale', options.scale, 1], ['width', options.width, 21], ['margin', options.margin, 0]] as const) {
+  for (const [name, value, min] of [
+    ['scale', options.scale, 1],
+    ['width', options.width, 21],
+    ['margin', options.margin, 0],
+  ] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < min || value > 10_000)) {
       throw new VkError('usage', `QR option ${name} must be a whole number from ${min} to 10000 (got ${String(value)}).`, { field: name })
     }
@@ -75,7 +84,10 @@ export function forEachDarkRun(matrix: BitMatrix, run: (row: number, from: numbe
   for (let r = 0; r < size; r++) {
     let c = 0
     while (c < size) {
-      if (!data[r * size + c]) { c++; continue }
+      if (!data[r * size + c]) {
+        c++
+        continue
+      }
       const from = c
       while (c < size && data[r * size + c]) c++
       run(r, from, c)
@@ -109,7 +121,8 @@ function renderPng(matrix: BitMatrix, options: QrRenderOptions): Buffer {
     const y = band + edge[margin + r]!
     if (drawn !== r) {
       // Finish the previous module row by repeating its first pixel row.
-      if (drawn >= 0) for (let yy = band + edge[margin + drawn]! + 1; yy < band + edge[margin + drawn + 1]!; yy++) bitmap.copyRow(band + edge[margin + drawn]!, yy)
+      if (drawn >= 0)
+        for (let yy = band + edge[margin + drawn]! + 1; yy < band + edge[margin + drawn + 1]!; yy++) bitmap.copyRow(band + edge[margin + drawn]!, yy)
       drawn = r
     }
     bitmap.run(y, edge[margin + from]!, edge[margin + to]!)
@@ -135,12 +148,15 @@ function markSvg(svg: string, mark: string, width: number | undefined): string {
   const band = Math.max(3, Math.round(side / 14))
   const height = side + band * 2
   const inner = svg.replace(/^<svg [^>]*>/, '').replace(/<\/svg>\n?$/, '')
-  const text = (y: number) => `<text x="${side / 2}" y="${y + band * 0.72}" font-family="Arial,Helvetica,sans-serif" font-weight="bold" font-size="${(band * 0.62).toFixed(2)}" fill="#ffffff" text-anchor="middle" textLength="${(side * 0.9).toFixed(1)}" lengthAdjust="spacingAndGlyphs">${escapeXml(mark)}</text>`
+  const text = (y: number) =>
+    `<text x="${side / 2}" y="${y + band * 0.72}" font-family="Arial,Helvetica,sans-serif" font-weight="bold" font-size="${(band * 0.62).toFixed(2)}" fill="#ffffff" text-anchor="middle" textLength="${(side * 0.9).toFixed(1)}" lengthAdjust="spacingAndGlyphs">${escapeXml(mark)}</text>`
   const size = width === undefined ? '' : `width="${width}" height="${Math.round((width * height) / side)}" `
-  return `<svg xmlns="http://www.w3.org/2000/svg" ${size}viewBox="0 0 ${side} ${height}" shape-rendering="crispEdges">`
-    + `<rect width="${side}" height="${band}" fill="#000000"/>${text(0)}`
-    + `<svg y="${band}" width="${side}" height="${side}" viewBox="0 0 ${side} ${side}">${inner}</svg>`
-    + `<rect y="${band + side}" width="${side}" height="${band}" fill="#000000"/>${text(band + side)}</svg>\n`
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" ${size}viewBox="0 0 ${side} ${height}" shape-rendering="crispEdges">` +
+    `<rect width="${side}" height="${band}" fill="#000000"/>${text(0)}` +
+    `<svg y="${band}" width="${side}" height="${side}" viewBox="0 0 ${side} ${side}">${inner}</svg>` +
+    `<rect y="${band + side}" width="${side}" height="${band}" fill="#000000"/>${text(band + side)}</svg>\n`
+  )
 }
 
 /** Renders the payload as a PNG (Buffer) or an SVG document (string). */
@@ -169,7 +185,10 @@ export function qrFormatForPath(path: string): QrFormat {
   const ext = extname(path).toLowerCase()
   if (ext === '.png') return 'png'
   if (ext === '.svg') return 'svg'
-  throw new VkError('usage', `--qr ${JSON.stringify(path)} must end in .png or .svg, which decides the image format (e.g. --qr handover.png).`, { field: '--qr', file: path })
+  throw new VkError('usage', `--qr ${JSON.stringify(path)} must end in .png or .svg, which decides the image format (e.g. --qr handover.png).`, {
+    field: '--qr',
+    file: path,
+  })
 }
 
 /**
@@ -184,12 +203,22 @@ export async function writeHandoverQr(path: string, payload: string, options?: Q
     await writeFileAtomic(path, image, 0o600)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'its folder does not exist'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission was denied'
-      : code === 'EISDIR' ? 'it is a folder'
-      : code === 'ENOSPC' ? 'the disk is full'
-      : `the system said ${code ?? 'no reason'}`
-    throw new VkError('input.file', `The QR code could not be written to ${path}: ${why}. Choose another --qr path.`, { file: path, field: '--qr' }, { cause: error })
+    const why =
+      code === 'ENOENT'
+        ? 'its folder does not exist'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission was denied'
+          : code === 'EISDIR'
+            ? 'it is a folder'
+            : code === 'ENOSPC'
+              ? 'the disk is full'
+              : `the system said ${code ?? 'no reason'}`
+    throw new VkError(
+      'input.file',
+      `The QR code could not be written to ${path}: ${why}. Choose another --qr path.`,
+      { file: path, field: '--qr' },
+      { cause: error },
+    )
   }
   return format
 }

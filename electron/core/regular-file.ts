@@ -53,7 +53,11 @@ export async function readRegularFile(path: string, options: { hint: string; fie
   try {
     const max = options.maxBytes ?? 16 * 1024 * 1024
     if (info.size > max) {
-      throw new VkError('input.too-large', `${path} is larger than ${Math.round(max / 1024)} KiB, far more than ${options.field ?? 'this file'} can be. ${options.hint}`, { file: path, ...(options.field ? { field: options.field } : {}) })
+      throw new VkError(
+        'input.too-large',
+        `${path} is larger than ${Math.round(max / 1024)} KiB, far more than ${options.field ?? 'this file'} can be. ${options.hint}`,
+        { file: path, ...(options.field ? { field: options.field } : {}) },
+      )
     }
     return await handle.readFile()
   } finally {

@@ -128,11 +128,29 @@ export function deadlineError(tracker: RequestTracker, limitMs: number, origin: 
     case 'connecting':
       return {
         retryable: true,
-        error: new VkError('network.timeout', `Stopped after ${elapsed} s while connecting to ${origin} (${limit}); nothing was sent. Check the network connection (and any proxy or firewall), then try again.`, details),
+        error: new VkError(
+          'network.timeout',
+          `Stopped after ${elapsed} s while connecting to ${origin} (${limit}); nothing was sent. Check the network connection (and any proxy or firewall), then try again.`,
+          details,
+        ),
       }
     case 'waiting':
-      return { retryable: false, error: new VkError('network.timeout', `Stopped after ${elapsed} s while waiting for the answer from ${origin} (${limit}): the request was sent but no answer came. ${settle}`, details) }
+      return {
+        retryable: false,
+        error: new VkError(
+          'network.timeout',
+          `Stopped after ${elapsed} s while waiting for the answer from ${origin} (${limit}): the request was sent but no answer came. ${settle}`,
+          details,
+        ),
+      }
     case 'reading':
-      return { retryable: false, error: new VkError('network.timeout', `Stopped after ${elapsed} s while reading the answer from ${origin} (${limit}): the answer started but kept stalling. ${settle}`, details) }
+      return {
+        retryable: false,
+        error: new VkError(
+          'network.timeout',
+          `Stopped after ${elapsed} s while reading the answer from ${origin} (${limit}): the answer started but kept stalling. ${settle}`,
+          details,
+        ),
+      }
   }
 }

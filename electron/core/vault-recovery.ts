@@ -57,7 +57,11 @@ export interface ResetReport {
 export async function resetVault(dataDir: string, secretStore: SecretStore, profiles: string[]): Promise<ResetReport> {
   const state = await Vault.inspect(dataDir, secretStore)
   if (state && !state.keyLost) {
-    throw new VkError('config.vault', `The vault key for ${dataDir} is in the keychain and works, so nothing was reset. To replace the key, run \`vkey vault rotate\`.`, { field: 'vault-key' })
+    throw new VkError(
+      'config.vault',
+      `The vault key for ${dataDir} is in the keychain and works, so nothing was reset. To replace the key, run \`vkey vault rotate\`.`,
+      { field: 'vault-key' },
+    )
   }
   const { vault, commit } = await Vault.prepareNew(dataDir, secretStore)
   try {

@@ -62,7 +62,11 @@ export function vaultKeyAccount(vaultId: string): string {
 
 /** A file name for a profile's secrets: readable, and distinct even on case-insensitive disks. */
 export function secretsFileName(profileName: string): string {
-  const readable = profileName.toLowerCase().replace(/[^a-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 40)
+  const readable = profileName
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 40)
   const digest = createHash('sha256').update(profileName, 'utf8').digest('hex').slice(0, 12)
   return `${readable || 'profile'}-${digest}.sealed`
 }
@@ -109,9 +113,13 @@ export class Vault {
     const existing = await readVaultFile(dataDir)
     if (existing) return Vault.#unlock(dataDir, store, existing)
     if (!create) {
-      throw new VkError('config.vault', `There is no vault in ${dataDir} yet: add a profile first with \`vkey profile add NAME --env …\` (see \`vkey help profile add\`).`, {
-        file: Vault.fileIn(dataDir),
-      })
+      throw new VkError(
+        'config.vault',
+        `There is no vault in ${dataDir} yet: add a profile first with \`vkey profile add NAME --env …\` (see \`vkey help profile add\`).`,
+        {
+          file: Vault.fileIn(dataDir),
+        },
+      )
     }
     await ensurePrivateFolder(dataDir)
     const vaultId = randomBytes(16).toString('base64url')
@@ -333,9 +341,14 @@ export class Vault {
     try {
       return profileSecretsSchema.parse(JSON.parse(plaintext.toString('utf8')))
     } catch (error) {
-      throw new VkError('config.vault', `The secrets in ${filePath} are not in a format this VK Depot knows. Re-import the certificate and password.`, {
-        file: filePath,
-      }, { cause: error })
+      throw new VkError(
+        'config.vault',
+        `The secrets in ${filePath} are not in a format this VK Depot knows. Re-import the certificate and password.`,
+        {
+          file: filePath,
+        },
+        { cause: error },
+      )
     } finally {
       plaintext.fill(0)
     }
@@ -368,7 +381,10 @@ export class Vault {
     const raw = await readFileIfExists(this.fleetSecretFile())
     if (raw === undefined) return undefined
     const file = sealedFileSchema.safeParse(JSON.parse(raw.toString('utf8')))
-    if (!file.success) throw new VkError('config.vault', `${this.fleetSecretFile()} is not a VK Depot sealed file. Leave the fleet (\`vkey fleet leave\`) and join again.`, { file: this.fleetSecretFile() })
+    if (!file.success)
+      throw new VkError('config.vault', `${this.fleetSecretFile()} is not a VK Depot sealed file. Leave the fleet (\`vkey fleet leave\`) and join again.`, {
+        file: this.fleetSecretFile(),
+      })
     const plaintext = this.unseal(FLEET_PURPOSE, file.data.data)
     try {
       return plaintext.toString('utf8')
@@ -397,7 +413,7 @@ export function vaultKeyLost(dataDir: string, what: string): VkError {
   return new VkError(
     'config.vault-key-lost',
     `The secrets in ${dataDir} were sealed with a vault key this keychain no longer has (${what}; for example after a new user account or a restored backup). ` +
-      'Run `vkey vault reset` (in the app: Reset the vault): it keeps your profiles\' settings and the history, drops the passwords, certificates and tokens ' +
+      "Run `vkey vault reset` (in the app: Reset the vault): it keeps your profiles' settings and the history, drops the passwords, certificates and tokens " +
       'that can no longer be opened, and then `vkey profile add NAME --env …` and `vkey cert import FILE` work again.',
     { file: Vault.fileIn(dataDir), field: 'vault-key' },
   )
@@ -421,9 +437,14 @@ async function readSealedFile(filePath: string, profileName: string): Promise<z.
   try {
     return sealedFileSchema.parse(JSON.parse((await fs.readFile(filePath)).toString('utf8')))
   } catch (error) {
-    throw new VkError('config.vault', `${filePath} is not a VK Depot sealed file. Remove it and re-import the certificate and password${profileName ? ` for profile "${profileName}"` : ''}.`, {
-      file: filePath,
-    }, { cause: error })
+    throw new VkError(
+      'config.vault',
+      `${filePath} is not a VK Depot sealed file. Remove it and re-import the certificate and password${profileName ? ` for profile "${profileName}"` : ''}.`,
+      {
+        file: filePath,
+      },
+      { cause: error },
+    )
   }
 }
 
@@ -434,9 +455,14 @@ async function readVaultFile(dataDir: string): Promise<VaultFile | undefined> {
   try {
     return vaultFileSchema.parse(JSON.parse(raw.toString('utf8')))
   } catch (error) {
-    throw new VkError('config.vault', `${filePath} is damaged. If you have no other copy, run \`vkey vault reset\` to start a new vault (profiles' settings and the history are kept), then re-import the certificate and password.`, {
-      file: filePath,
-    }, { cause: error })
+    throw new VkError(
+      'config.vault',
+      `${filePath} is damaged. If you have no other copy, run \`vkey vault reset\` to start a new vault (profiles' settings and the history are kept), then re-import the certificate and password.`,
+      {
+        file: filePath,
+      },
+      { cause: error },
+    )
   }
 }
 

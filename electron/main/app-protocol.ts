@@ -102,7 +102,8 @@ export function responseHeaders(filePath: string): Record<string, string> {
     'cache-control': 'no-store',
   }
   // One literal, so auditors (and Electronegativity's CSP check) read the policy as sent.
-  headers['content-security-policy'] = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+  headers['content-security-policy'] =
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
   return headers
 }
 

@@ -47,9 +47,7 @@ export function isTrustedSender(sender: SenderFacts, allowedOrigins: readonly st
   return sender.isMainFrame === true && typeof sender.url === 'string' && isAllowedUrl(sender.url, allowedOrigins)
 }
 
-export type RendererSource =
-  | { kind: 'app'; url: string; origin: string }
-  | { kind: 'dev'; url: string; origin: string }
+export type RendererSource = { kind: 'app'; url: string; origin: string } | { kind: 'dev'; url: string; origin: string }
 
 /**
  * Where the window loads its page from: the electron-vite dev server in development,

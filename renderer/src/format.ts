@@ -47,7 +47,9 @@ export function setSystemLocales(locales: ReadonlyArray<string | undefined>): vo
 
 /** Regions where English is written with a 24-hour clock and the day first, as in en-GB. */
 const EUROPE = new Set(
-  'AD AL AT BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU LV MC MD ME MK MT NL NO PL PT RO RS SE SI SK SM UA VA XK'.split(' '),
+  'AD AL AT BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU LV MC MD ME MK MT NL NO PL PT RO RS SE SI SK SM UA VA XK'.split(
+    ' ',
+  ),
 )
 
 function regionOf(locale: string): string | undefined {
@@ -84,7 +86,11 @@ function formatter(locale: string, kind: 'dateTime' | 'date' | 'time'): Intl.Dat
   let found = formatters.get(key)
   if (!found) {
     const options: Intl.DateTimeFormatOptions =
-      kind === 'dateTime' ? DATE_TIME : kind === 'date' ? { day: 'numeric', month: 'short', year: 'numeric' } : { hour: 'numeric', minute: '2-digit', timeZoneName: 'short' }
+      kind === 'dateTime'
+        ? DATE_TIME
+        : kind === 'date'
+          ? { day: 'numeric', month: 'short', year: 'numeric' }
+          : { hour: 'numeric', minute: '2-digit', timeZoneName: 'short' }
     found = new Intl.DateTimeFormat(locale, options)
     formatters.set(key, found)
   }

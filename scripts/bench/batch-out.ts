@@ -48,10 +48,22 @@ export interface BatchOutFigure {
   pixelsPerModule: number
 }
 
-interface Run { startMs: number; workMs: number; wallMs: number; peakRssMB: number; cpuMs: number; tailMs: number }
+interface Run {
+  startMs: number
+  workMs: number
+  wallMs: number
+  peakRssMB: number
+  cpuMs: number
+  tailMs: number
+}
 type Runs = { [K in keyof Run]: number[] }
 
-async function oneBatch(sim: SimulatorChild, root: string, files: string[], options: { concurrency: number; out: boolean }): Promise<Run & { outDir?: string; dataDir: string }> {
+async function oneBatch(
+  sim: SimulatorChild,
+  root: string,
+  files: string[],
+  options: { concurrency: number; out: boolean },
+): Promise<Run & { outDir?: string; dataDir: string }> {
   const { dataDir, env } = await freshDataFolder(root, sim)
   const outDir = options.out ? join(dataDir, '..', `qr-${dataDir.slice(-8)}`) : undefined
   const timeFile = join(root, 'time.txt')
@@ -59,16 +71,34 @@ async function oneBatch(sim: SimulatorChild, root: string, files: string[], opti
   let last = 0
   collect()
   const started = performance.now()
-  const result = await run(TIME, ['-v', '-o', timeFile, process.execPath, VKEY_BIN, 'batch', ...files, '--duration', '1h', '--concurrency', String(options.concurrency), ...(outDir ? ['--out', outDir] : [])], {
-    env,
-    onStderrLine(line, at) {
-      if (!/^vkey batch: \d+\/\d+/.test(line)) return
-      first ??= at
-      last = at
+  const result = await run(
+    TIME,
+    [
+      '-v',
+      '-o',
+      timeFile,
+      process.execPath,
+      VKEY_BIN,
+      'batch',
+      ...files,
+      '--duration',
+      '1h',
+      '--concurrency',
+      String(options.concurrency),
+      ...(outDir ? ['--out', outDir] : []),
+    ],
+    {
+      env,
+      onStderrLine(line, at) {
+        if (!/^vkey batch: \d+\/\d+/.test(line)) return
+        first ??= at
+        last = at
+      },
     },
-  })
+  )
   if (result.code !== 0) throw new Error(`vkey batch exited ${result.code}: ${result.stderr.slice(0, 500)}`)
-  if (!result.stderr.includes(`${files.length}/${files.length} (100 %): ${files.length} issued,`)) throw new Error(`vkey batch did not finish every vehicle: ${result.stderr.slice(-500)}`)
+  if (!result.stderr.includes(`${files.length}/${files.length} (100 %): ${files.length} issued,`))
+    throw new Error(`vkey batch did not finish every vehicle: ${result.stderr.slice(-500)}`)
   if (outDir) {
     const written = (await readdir(outDir)).filter((f) => f.endsWith('.png')).length
     if (written !== files.length) throw new Error(`vkey batch --out wrote ${written} of ${files.length} QR files`)
@@ -77,10 +107,22 @@ async function oneBatch(sim: SimulatorChild, root: string, files: string[], opti
   const rssKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(time)?.[1])
   const cpuMs = (Number(/User time \(seconds\): ([\d.]+)/.exec(time)?.[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(time)?.[1])) * 1000
   const startMs = (first ?? Number.NaN) - started
-  return { startMs, workMs: result.wallMs - startMs, wallMs: result.wallMs, peakRssMB: (rssKiB * 1024) / 1e6, cpuMs, tailMs: started + result.wallMs - last, dataDir, ...(outDir ? { outDir } : {}) }
+  return {
+    startMs,
+    workMs: result.wallMs - startMs,
+    wallMs: result.wallMs,
+    peakRssMB: (rssKiB * 1024) / 1e6,
+    cpuMs,
+    tailMs: started + result.wallMs - last,
+    dataDir,
+    ...(outDir ? { outDir } : {}),
+  }
 }
 
-export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number }): Promise<BatchOutFigure> {
+export async function batchOutFigure(
+  sim: SimulatorChild,
+  options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number },
+): Promise<BatchOutFigure> {
   await sim.setLatency(options.latencyMs)
   const root = await tempDir('vkey-bench-batch-out-')
   const out: Run[] = []
@@ -92,7 +134,10 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
     const measure = async (withOut: boolean, keep: boolean): Promise<void> => {
       const result = await oneBatch(sim, root, files, { concurrency: options.concurrency, out: withOut })
       if (result.outDir && !decoded) {
-        const file = join(result.outDir, (await readdir(result.outDir)).find((f) => f.endsWith('.png'))!)
+        const file = join(
+          result.outDir,
+          (await readdir(result.outDir)).find((f) => f.endsWith('.png'))!,
+        )
         const { stdout } = await execFileAsync('zbarimg', ['--raw', '-q', file], { encoding: 'utf8' })
         const payload = stdout.replace(/\n$/, '')
         decoded = payload.startsWith('{"v":1')
@@ -101,7 +146,9 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
       }
       if (keep) {
         ;(withOut ? out : plain).push(result)
-        log(`7. batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}${withOut ? ' --out' : '      '}: start ${round(result.startMs, 0)} ms, work ${round(result.workMs, 0)} ms (last progress → exit ${round(result.tailMs, 0)} ms), CPU ${round(result.cpuMs, 0)} ms, peak RSS ${round(result.peakRssMB, 1)} MB`)
+        log(
+          `7. batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}${withOut ? ' --out' : '      '}: start ${round(result.startMs, 0)} ms, work ${round(result.workMs, 0)} ms (last progress → exit ${round(result.tailMs, 0)} ms), CPU ${round(result.cpuMs, 0)} ms, peak RSS ${round(result.peakRssMB, 1)} MB`,
+        )
       }
       await removeQuietly(result.dataDir)
       if (result.outDir) await removeQuietly(result.outDir)

@@ -11,7 +11,20 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bareSender, pool, simulatorCredentials } from './client'
-import { collect, freshDataFolder, randomCarData, log, median, removeQuietly, round, run, tempDir, VKEY_BIN, writeCarDataFiles, type SimulatorChild } from './util'
+import {
+  collect,
+  freshDataFolder,
+  randomCarData,
+  log,
+  median,
+  removeQuietly,
+  round,
+  run,
+  tempDir,
+  VKEY_BIN,
+  writeCarDataFiles,
+  type SimulatorChild,
+} from './util'
 
 export interface BatchFigure {
   vehicles: number
@@ -39,7 +52,10 @@ export interface BatchFigure {
 
 const TIME = '/usr/bin/time'
 
-export async function batchFigure(sim: SimulatorChild, options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number; cpuProfDir?: string }): Promise<BatchFigure> {
+export async function batchFigure(
+  sim: SimulatorChild,
+  options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number; cpuProfDir?: string },
+): Promise<BatchFigure> {
   await sim.setLatency(options.latencyMs)
   const root = await tempDir('vkey-bench-batch-')
   const batchMs: number[] = []
@@ -58,16 +74,21 @@ export async function batchFigure(sim: SimulatorChild, options: { vehicles: numb
       collect()
       const before = await sim.stats()
       const nodeArgs = profile && options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : []
-      const result = await run(TIME, ['-v', '-o', timeFile, process.execPath, ...nodeArgs, VKEY_BIN, 'batch', ...files, '--duration', '1h', '--concurrency', String(options.concurrency)], {
-        env,
-        onStderrLine(line, at) {
-          if (!progress.test(line)) return
-          first ??= at
-          last = at
+      const result = await run(
+        TIME,
+        ['-v', '-o', timeFile, process.execPath, ...nodeArgs, VKEY_BIN, 'batch', ...files, '--duration', '1h', '--concurrency', String(options.concurrency)],
+        {
+          env,
+          onStderrLine(line, at) {
+            if (!progress.test(line)) return
+            first ??= at
+            last = at
+          },
         },
-      })
+      )
       if (result.code !== 0) throw new Error(`vkey batch exited ${result.code}: ${result.stderr.slice(0, 500)}`)
-      if (!result.stderr.includes(`${options.vehicles}/${options.vehicles} (100 %): ${options.vehicles} issued,`)) throw new Error(`vkey batch did not finish every vehicle: ${result.stderr.slice(-500)}`)
+      if (!result.stderr.includes(`${options.vehicles}/${options.vehicles} (100 %): ${options.vehicles} issued,`))
+        throw new Error(`vkey batch did not finish every vehicle: ${result.stderr.slice(-500)}`)
       const stats = await sim.stats()
       const issued = stats.tokensIssued - before.tokensIssued
       if (issued !== options.vehicles) throw new Error(`the simulator issued ${issued} tokens, expected ${options.vehicles}`)
@@ -78,7 +99,9 @@ export async function batchFigure(sim: SimulatorChild, options: { vehicles: numb
         batchMs.push((last ?? Number.NaN) - (first ?? Number.NaN))
         processMs.push(result.wallMs)
         peakRssMB.push((rssKiB * 1024) / 1e6)
-        log(`3. batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}: batch phase ${round(batchMs.at(-1)!, 0)} ms, process ${round(result.wallMs, 0)} ms, peak RSS ${round((rssKiB * 1024) / 1e6, 1)} MB`)
+        log(
+          `3. batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}: batch phase ${round(batchMs.at(-1)!, 0)} ms, process ${round(result.wallMs, 0)} ms, peak RSS ${round((rssKiB * 1024) / 1e6, 1)} MB`,
+        )
       }
       await removeQuietly(dataDir)
     }

@@ -53,7 +53,10 @@ export function simulatorCredentials(sim: SimulatorChild): PartnerCredentials {
 
 /** The bare baseline: an undici Agent with undici's defaults and the same TLS material, verification on. */
 export function bareSender(creds: PartnerCredentials, options: { connections?: number } = {}): { send: Send; close: () => Promise<void> } {
-  const agent = new Agent({ ...(options.connections ? { connections: options.connections } : {}), connect: { cert: creds.certPem, key: creds.keyPem, ca: [creds.caPem!], rejectUnauthorized: true, minVersion: 'TLSv1.2' } })
+  const agent = new Agent({
+    ...(options.connections ? { connections: options.connections } : {}),
+    connect: { cert: creds.certPem, key: creds.keyPem, ca: [creds.caPem!], rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+  })
   const send: Send = async (input) => {
     const req = buildTokenRequest(creds, input)
     const res = await request(req.url, { dispatcher: agent, method: req.method, headers: req.headers, body: req.body })
@@ -86,7 +89,16 @@ export async function clientFigure(sim: SimulatorChild, options: { requests: num
       const oursMs: number[] = []
       const bareMs: number[] = []
       for (let r = 0; r < options.repetitions; r++) {
-        const order: Array<['ours' | 'bare', Send]> = r % 2 === 0 ? [['ours', sendOurs], ['bare', sendBare]] : [['bare', sendBare], ['ours', sendOurs]]
+        const order: Array<['ours' | 'bare', Send]> =
+          r % 2 === 0
+            ? [
+                ['ours', sendOurs],
+                ['bare', sendBare],
+              ]
+            : [
+                ['bare', sendBare],
+                ['ours', sendOurs],
+              ]
         for (const [name, send] of order) {
           collect()
           const ms = await pool(inputs, concurrency, send)

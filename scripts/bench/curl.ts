@@ -46,15 +46,24 @@ function curlArgs(sim: SimulatorChild, carData: { carData: string; carDataSignat
   )
   return [
     '-sS',
-    '-o', out,
-    '-w', '%{http_code}\\n',
-    '--cert', m.files.partnerCert,
-    '--key', m.files.partnerKey,
-    '--cacert', m.files.serverCa,
-    '-H', `accept: ${req.headers.accept}`,
-    '-H', `content-type: ${req.headers['content-type']}`,
-    '-H', `authorization: ${req.headers.authorization}`,
-    '--data-binary', req.body,
+    '-o',
+    out,
+    '-w',
+    '%{http_code}\\n',
+    '--cert',
+    m.files.partnerCert,
+    '--key',
+    m.files.partnerKey,
+    '--cacert',
+    m.files.serverCa,
+    '-H',
+    `accept: ${req.headers.accept}`,
+    '-H',
+    `content-type: ${req.headers['content-type']}`,
+    '-H',
+    `authorization: ${req.headers.authorization}`,
+    '--data-binary',
+    req.body,
     req.url,
   ]
 }
@@ -68,7 +77,17 @@ export async function curlFigure(sim: SimulatorChild, options: { requests: numbe
     const outDir = join(root, 'answers')
     await run('mkdir', ['-p', outDir])
     const script = join(root, 'curl-all.sh')
-    await writeFile(script, `#!/bin/bash\nset -u\n${cars.map((c, i) => `/usr/bin/curl ${curlArgs(sim, c, join(outDir, `${i}.json`)).map(quote).join(' ')}`).join('\n')}\n`)
+    await writeFile(
+      script,
+      `#!/bin/bash\nset -u\n${cars
+        .map(
+          (c, i) =>
+            `/usr/bin/curl ${curlArgs(sim, c, join(outDir, `${i}.json`))
+              .map(quote)
+              .join(' ')}`,
+        )
+        .join('\n')}\n`,
+    )
 
     const curlAll = async (): Promise<number> => {
       collect()
@@ -85,7 +104,8 @@ export async function curlFigure(sim: SimulatorChild, options: { requests: numbe
       const result = await run(process.execPath, [VKEY_BIN, 'batch', ...files, '--duration', '1h', '--out', qrDir, '--json'], { env })
       if (result.code !== 0) throw new Error(`vkey batch exited ${result.code}: ${result.stderr.slice(0, 500)}`)
       const issued = (JSON.parse(result.stdout) as { issued: { qr?: string }[] }).issued
-      if (issued.length !== options.requests || issued.some((i) => !i.qr)) throw new Error(`vkey batch issued ${issued.length}/${options.requests} (with QR files: ${issued.filter((i) => i.qr).length})`)
+      if (issued.length !== options.requests || issued.some((i) => !i.qr))
+        throw new Error(`vkey batch issued ${issued.length}/${options.requests} (with QR files: ${issued.filter((i) => i.qr).length})`)
       await removeQuietly(dataDir)
       await removeQuietly(qrDir)
       return result.wallMs

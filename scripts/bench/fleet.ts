@@ -29,7 +29,8 @@ export interface FleetFigure {
   peakRssMB: number
 }
 
-const PLAIN_COLUMNS = 'entry_id, laptop, local_id, vehicle_key, vin, profile, technician, issued_at, expires, duration_seconds, batch_id, status, superseded_by, supersedes, seq'
+const PLAIN_COLUMNS =
+  'entry_id, laptop, local_id, vehicle_key, vin, profile, technician, issued_at, expires, duration_seconds, batch_id, status, superseded_by, supersedes, seq'
 
 /** Writes `count` entries spread over `laptops` laptops, as the owner (one statement). */
 async function seed(owner: pg.Client, count: number, laptops: number, from: number): Promise<void> {
@@ -70,7 +71,9 @@ export async function fleetFigure(options: { entries: number; laptops: number; s
   const pgs = await startPostgres()
   const root = await tempDir('vkey-bench-fleet-')
   let peakRss = 0
-  const sample = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }
+  const sample = () => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  }
   try {
     const { owner, laptop } = await setup(pgs, options.laptops)
     await seed(owner, options.entries, options.laptops, 1)
@@ -90,9 +93,17 @@ export async function fleetFigure(options: { entries: number; laptops: number; s
       if (ours.value.pulled !== options.entries) throw new Error(`first sync pulled ${ours.value.pulled}`)
       const bare = await timed(() => laptop.query(`SELECT ${PLAIN_COLUMNS} FROM vkey_fleet.entries WHERE laptop <> $1`, ['DEPOT-1']))
       if (bare.value.rowCount !== options.entries) throw new Error('plain query miscounted')
-      if (r > 0) { first.push(ours.ms); plain.push(bare.ms) } // the first round warms the caches
+      if (r > 0) {
+        first.push(ours.ms)
+        plain.push(bare.ms)
+      } // the first round warms the caches
     }
-    const firstSync = { oursMedianMs: round(median(first), 1), plainMedianMs: round(median(plain), 1), ratio: round(median(first) / median(plain), 2), runsMs: first.map((v) => round(v, 1)) }
+    const firstSync = {
+      oursMedianMs: round(median(first), 1),
+      plainMedianMs: round(median(plain), 1),
+      ratio: round(median(first) / median(plain), 2),
+      runsMs: first.map((v) => round(v, 1)),
+    }
     log(`10a. first sync ${firstSync.oursMedianMs} ms, plain query ${firstSync.plainMedianMs} ms → ${firstSync.ratio} ×`)
 
     const steadyOurs: number[] = []
@@ -106,9 +117,17 @@ export async function fleetFigure(options: { entries: number; laptops: number; s
       const bare = await timed(() => laptop.query(`SELECT ${PLAIN_COLUMNS} FROM vkey_fleet.entries WHERE seq > $1 AND laptop <> $2`, [cursor, 'DEPOT-1']))
       const ours = await timed(() => engine.sync(laptop))
       if (ours.value.pulled !== options.steady || bare.value.rowCount !== options.steady) throw new Error('steady sync miscounted')
-      if (r > 0) { steadyOurs.push(ours.ms); steadyPlain.push(bare.ms) }
+      if (r > 0) {
+        steadyOurs.push(ours.ms)
+        steadyPlain.push(bare.ms)
+      }
     }
-    const steady = { entries: options.steady, oursMedianMs: round(median(steadyOurs), 2), plainMedianMs: round(median(steadyPlain), 2), ratio: round(median(steadyOurs) / median(steadyPlain), 2) }
+    const steady = {
+      entries: options.steady,
+      oursMedianMs: round(median(steadyOurs), 2),
+      plainMedianMs: round(median(steadyPlain), 2),
+      ratio: round(median(steadyOurs) / median(steadyPlain), 2),
+    }
     log(`10b. steady sync of ${options.steady}: ${steady.oursMedianMs} ms, plain query ${steady.plainMedianMs} ms → ${steady.ratio} ×`)
 
     const fleetMs: number[] = []

@@ -36,7 +36,8 @@ export async function importFigure(options: { files: number; repetitions: number
       const started = now()
       const result = await importCarDataFiles(paths)
       const ms = now() - started
-      if (result.vehicles.length !== options.files || result.issues.length) throw new Error(`import: ${result.vehicles.length} vehicles, ${result.issues.length} issues`)
+      if (result.vehicles.length !== options.files || result.issues.length)
+        throw new Error(`import: ${result.vehicles.length} vehicles, ${result.issues.length} issues`)
       return ms
     }
     const bare = async (): Promise<number> => {
@@ -56,7 +57,13 @@ export async function importFigure(options: { files: number; repetitions: number
       runsMs.push(await ours())
       bareMs.push(await bare())
     }
-    const figure = { files: options.files, repetitions: options.repetitions, runsMs: runsMs.map((v) => round(v, 1)), medianMs: round(median(runsMs), 1), bareMedianMs: round(median(bareMs), 1) }
+    const figure = {
+      files: options.files,
+      repetitions: options.repetitions,
+      runsMs: runsMs.map((v) => round(v, 1)),
+      medianMs: round(median(runsMs), 1),
+      bareMedianMs: round(median(bareMs), 1),
+    }
     log(`4. import ${options.files} files: ${figure.medianMs} ms (bare readFile+JSON.parse ${figure.bareMedianMs} ms)`)
     return figure
   } finally {
@@ -80,7 +87,13 @@ export interface QrFigure {
 }
 
 export async function qrFigure(sample: TokenResult, options: { repetitions: number }): Promise<QrFigure> {
-  const payload = buildHandoverPayload({ vin: vinFor(1), accessToken: sample.accessToken, tokenType: sample.tokenType, expires: sample.expires, tokenSignature: sample.tokenSignature })
+  const payload = buildHandoverPayload({
+    vin: vinFor(1),
+    accessToken: sample.accessToken,
+    tokenType: sample.tokenType,
+    expires: sample.expires,
+    tokenSignature: sample.tokenSignature,
+  })
   const segments = [{ mode: 'byte' as const, data: Buffer.from(payload, 'utf8') }]
   let pngBytes = 0
   let svgBytes = 0
@@ -90,8 +103,15 @@ export async function qrFigure(sample: TokenResult, options: { repetitions: numb
     await work()
     return now() - started
   }
-  const png = () => timed(async () => { lastPng = await renderHandoverQr(payload, 'png'); pngBytes = lastPng.length })
-  const svg = () => timed(async () => { svgBytes = Buffer.byteLength(await renderHandoverQr(payload, 'svg')) })
+  const png = () =>
+    timed(async () => {
+      lastPng = await renderHandoverQr(payload, 'png')
+      pngBytes = lastPng.length
+    })
+  const svg = () =>
+    timed(async () => {
+      svgBytes = Buffer.byteLength(await renderHandoverQr(payload, 'svg'))
+    })
   const libPng = () => timed(() => QRCode.toBuffer(segments, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 }))
   const libSvg = () => timed(() => QRCode.toString(segments, { type: 'svg', errorCorrectionLevel: 'M', margin: 4 }))
   for (let i = 0; i < 5; i++) {
@@ -137,6 +157,8 @@ export async function qrFigure(sample: TokenResult, options: { repetitions: numb
     decoded,
     pixelsPerModule: lastPng.readUInt32BE(16) / (modules + 8),
   }
-  log(`5. QR (${figure.payloadBytes}-byte payload): PNG ${figure.pngMedianMs} ms (qrcode ${figure.libraryPngMedianMs} ms), SVG ${figure.svgMedianMs} ms (qrcode ${figure.librarySvgMedianMs} ms), decoded ${decoded}, ${figure.pixelsPerModule} px/module`)
+  log(
+    `5. QR (${figure.payloadBytes}-byte payload): PNG ${figure.pngMedianMs} ms (qrcode ${figure.libraryPngMedianMs} ms), SVG ${figure.svgMedianMs} ms (qrcode ${figure.librarySvgMedianMs} ms), decoded ${decoded}, ${figure.pixelsPerModule} px/module`,
+  )
   return figure
 }

@@ -19,7 +19,21 @@ import { openStore } from '../../electron/core/settings-store'
 import { createHandlers } from '../../electron/app/handlers'
 import { dispatch } from '../../electron/app/ipc-dispatch'
 import type { BatchProgress } from '../../shared/ipc/contract'
-import { collect, freshDataFolder, log, median, randomCarData, removeQuietly, round, run, tempDir, vinFor, VKEY_BIN, writeCarDataFiles, type SimulatorChild } from './util'
+import {
+  collect,
+  freshDataFolder,
+  log,
+  median,
+  randomCarData,
+  removeQuietly,
+  round,
+  run,
+  tempDir,
+  vinFor,
+  VKEY_BIN,
+  writeCarDataFiles,
+  type SimulatorChild,
+} from './util'
 
 const execFileAsync = promisify(execFile)
 
@@ -47,7 +61,8 @@ export async function packFigure(sim: SimulatorChild, options: { pages: number; 
     const once = async (): Promise<number> => {
       collect()
       const result = await run(process.execPath, [VKEY_BIN, 'pack', '--all-valid', '--out', pdf], { env })
-      if (result.code !== 0 || !result.stdout.includes(`(${options.pages} pages)`)) throw new Error(`vkey pack exited ${result.code}: ${result.stdout} ${result.stderr.slice(0, 300)}`)
+      if (result.code !== 0 || !result.stdout.includes(`(${options.pages} pages)`))
+        throw new Error(`vkey pack exited ${result.code}: ${result.stdout} ${result.stderr.slice(0, 300)}`)
       return result.wallMs
     }
     await once()
@@ -63,10 +78,21 @@ export async function packFigure(sim: SimulatorChild, options: { pages: number; 
       const prefix = join(root, `page-${page}`)
       await execFileAsync('pdftoppm', ['-r', '100', '-png', '-f', String(page), '-l', String(page), pdf, prefix])
       const image = (await readdir(root)).find((f) => f.startsWith(`page-${page}-`) && f.endsWith('.png'))
-      const { stdout } = image ? await execFileAsync('zbarimg', ['--raw', '-q', join(root, image)], { encoding: 'utf8' }).catch(() => ({ stdout: '' })) : { stdout: '' }
+      const { stdout } = image
+        ? await execFileAsync('zbarimg', ['--raw', '-q', join(root, image)], { encoding: 'utf8' }).catch(() => ({ stdout: '' }))
+        : { stdout: '' }
       if (stdout.startsWith('{"v":1')) decoded += 1
     }
-    const figure: PackFigure = { pages: options.pages, repetitions: options.repetitions, runsMs: runsMs.map((v) => round(v, 0)), medianMs: round(median(runsMs), 0), bytes, bytesPerPage: round(bytes / options.pages, 0), pagesDecoded: decoded, pagesChecked: checked.length }
+    const figure: PackFigure = {
+      pages: options.pages,
+      repetitions: options.repetitions,
+      runsMs: runsMs.map((v) => round(v, 0)),
+      medianMs: round(median(runsMs), 0),
+      bytes,
+      bytesPerPage: round(bytes / options.pages, 0),
+      pagesDecoded: decoded,
+      pagesChecked: checked.length,
+    }
     log(`8. pack: ${figure.medianMs} ms, ${round(figure.bytesPerPage / 1000, 1)} kB/page, ${decoded}/${checked.length} pages decoded after pdftoppm -r 100`)
     return figure
   } finally {
@@ -88,7 +114,10 @@ export interface AppBatchFigure {
   progressEvents: number[]
 }
 
-export async function appBatchFigure(sim: SimulatorChild, options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number }): Promise<AppBatchFigure> {
+export async function appBatchFigure(
+  sim: SimulatorChild,
+  options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number },
+): Promise<AppBatchFigure> {
   await sim.setLatency(options.latencyMs)
   const root = await tempDir('vkey-bench-app-')
   const runsMs: number[] = []
@@ -128,7 +157,11 @@ export async function appBatchFigure(sim: SimulatorChild, options: { vehicles: n
         collect()
         const started = performance.now()
         last = started
-        const result = await dispatch(host, 'batch:start', { handoverIds: added.map((r) => r.id), duration: { kind: 'seconds', seconds: 3600 }, concurrency: options.concurrency })
+        const result = await dispatch(host, 'batch:start', {
+          handoverIds: added.map((r) => r.id),
+          duration: { kind: 'seconds', seconds: 3600 },
+          concurrency: options.concurrency,
+        })
         if (!(result as { ok: boolean }).ok) throw new Error(`batch:start failed: ${JSON.stringify(result).slice(0, 300)}`)
         const ended = await done
         const issued = (await (await host.depot.handovers()).list()).filter((r) => r.status === 'issued').length
@@ -137,7 +170,9 @@ export async function appBatchFigure(sim: SimulatorChild, options: { vehicles: n
           runsMs.push(ended - started)
           gaps.push(maxGap)
           events.push(count)
-          log(`9. app batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}: ${round(ended - started, 0)} ms, ${count} progress events, longest gap ${round(maxGap, 0)} ms`)
+          log(
+            `9. app batch ${options.vehicles} × ${options.latencyMs} ms / ${options.concurrency}: ${round(ended - started, 0)} ms, ${count} progress events, longest gap ${round(maxGap, 0)} ms`,
+          )
         }
       } finally {
         await host.dispose()

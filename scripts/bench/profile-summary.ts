@@ -18,7 +18,8 @@ interface Profile {
   timeDeltas: number[]
 }
 
-const shortUrl = (url: string): string => url.replace(/^.*?\/node_modules\/([^/]+)\/.*$/, 'npm:$1').replace(/^file:\/\/.*?\/(electron|shared|scripts|renderer)\//, '$1/')
+const shortUrl = (url: string): string =>
+  url.replace(/^.*?\/node_modules\/([^/]+)\/.*$/, 'npm:$1').replace(/^file:\/\/.*?\/(electron|shared|scripts|renderer)\//, '$1/')
 
 export async function summarizeProfile(file: string, rows = 20): Promise<string> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as Profile
@@ -28,7 +29,8 @@ export async function summarizeProfile(file: string, rows = 20): Promise<string>
   const timeOf = new Map<number, number>()
   profile.samples.forEach((id, i) => timeOf.set(id, (timeOf.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
   const total = [...timeOf.values()].reduce((a, b) => a + b, 0)
-  const key = (n: ProfileNode): string => `${n.callFrame.functionName || '(anonymous)'} ${shortUrl(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`
+  const key = (n: ProfileNode): string =>
+    `${n.callFrame.functionName || '(anonymous)'} ${shortUrl(n.callFrame.url)}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ''}`
   const self = new Map<string, number>()
   const byFile = new Map<string, number>()
   const inclusive = new Map<string, number>()

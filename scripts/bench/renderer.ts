@@ -99,7 +99,9 @@ export async function rendererFigure(options: { repetitions: number; vehicles: n
     jsCssGzipBytes: files.reduce((n, f) => n + f.gzipBytes, 0),
     lazy,
   }
-  log(`6. renderer JS + CSS of the first screen: ${round(figure.jsCssBytes / 1000, 1)} kB, gzipped ${round(figure.jsCssGzipBytes / 1000, 1)} kB${stale ? ' (STALE build: renderer/ has newer files)' : ''}; loaded on demand: ${round(lazy.reduce((n, f) => n + f.gzipBytes, 0) / 1000, 1)} kB gzipped in ${lazy.length} files`)
+  log(
+    `6. renderer JS + CSS of the first screen: ${round(figure.jsCssBytes / 1000, 1)} kB, gzipped ${round(figure.jsCssGzipBytes / 1000, 1)} kB${stale ? ' (STALE build: renderer/ has newer files)' : ''}; loaded on demand: ${round(lazy.reduce((n, f) => n + f.gzipBytes, 0) / 1000, 1)} kB gzipped in ${lazy.length} files`,
+  )
 
   let harness: typeof import('../../tests/e2e/harness')
   try {
@@ -124,7 +126,10 @@ export async function rendererFigure(options: { repetitions: number; vehicles: n
     const navigate = async (): Promise<{ ready: number; wall: number }> => {
       const started = performance.now()
       await app.page.goto(browser.url, { waitUntil: 'commit' })
-      const handle = await app.page.waitForFunction(() => (window as unknown as { __benchReadyAt?: number }).__benchReadyAt, undefined, { timeout: 30_000, polling: 5 })
+      const handle = await app.page.waitForFunction(() => (window as unknown as { __benchReadyAt?: number }).__benchReadyAt, undefined, {
+        timeout: 30_000,
+        polling: 5,
+      })
       const ready = (await handle.jsonValue()) as number
       const wall = performance.now() - started
       const heading = await app.page.locator('h1').first().textContent()

@@ -120,7 +120,11 @@ export interface RunResult {
 }
 
 /** Runs a command to the end, collecting its output; never throws on a non-zero exit. */
-export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; onStderrLine?: (line: string, at: number) => void } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; onStderrLine?: (line: string, at: number) => void } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const started = now()
     const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -167,7 +167,14 @@ export const BatchProgress = z.object({
   failed: z.number(),
   queued: z.number(),
   running: z.boolean(),
-  items: z.array(z.object({ id: z.string(), vin: z.string().optional(), state: z.enum(['waiting', 'running', 'issued', 'renewed', 'reused', 'failed', 'queued', 'skipped', 'cancelled']), message: z.string().optional() })),
+  items: z.array(
+    z.object({
+      id: z.string(),
+      vin: z.string().optional(),
+      state: z.enum(['waiting', 'running', 'issued', 'renewed', 'reused', 'failed', 'queued', 'skipped', 'cancelled']),
+      message: z.string().optional(),
+    }),
+  ),
 })
 export type BatchProgress = z.infer<typeof BatchProgress>
 
@@ -184,7 +191,14 @@ const none = z.undefined()
 export const contract = {
   'app:info': {
     input: none,
-    output: z.object({ version: z.string(), platform: z.string(), systemLocale: z.string(), regionalLocale: z.string().optional(), dataFolder: z.string(), online: z.boolean() }),
+    output: z.object({
+      version: z.string(),
+      platform: z.string(),
+      systemLocale: z.string(),
+      regionalLocale: z.string().optional(),
+      dataFolder: z.string(),
+      online: z.boolean(),
+    }),
   },
   'settings:get': { input: none, output: Settings },
   'settings:set': { input: Settings.partial(), output: Settings },

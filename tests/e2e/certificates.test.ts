@@ -38,7 +38,12 @@ async function simulatorProfile(app: App): Promise<{ notAfter: number; login: st
 async function assertNoKeyInClear(app: App, step: string): Promise<void> {
   const secrets = await (await app.handlers.depot.vault()).loadProfileSecrets('Simulator')
   const keys = [secrets?.keyPem, ...(secrets?.pendingRequests ?? []).map((p) => p.keyPem)].filter((k): k is string => Boolean(k))
-  const lines = keys.flatMap((pem) => pem.split('\n').filter((line) => line.length === 64).slice(1, 4))
+  const lines = keys.flatMap((pem) =>
+    pem
+      .split('\n')
+      .filter((line) => line.length === 64)
+      .slice(1, 4),
+  )
   assert.deepEqual(await findSecretsInClear(app.dataDir, lines), [], `a private key in clear in the data folder after ${step}`)
 }
 
@@ -115,13 +120,21 @@ test('the renewal banner shows on every screen from 60 days (amber) and 10 days 
   await wizard.getByRole('button', { name: 'Make the request and save it…' }).click()
   await wizard.getByTestId('csr-saved').getByText('Request saved as renewal.csr.').waitFor()
   await wizard.getByText('Send this file to your Stellantis contact, from fleet@demo-depot.example.', { exact: false }).waitFor()
-  await wizard.getByText('Request waiting for Stellantis\' answer').waitFor()
+  await wizard.getByText("Request waiting for Stellantis' answer").waitFor()
   assert.deepEqual(app.dialogs.asked.at(-1), { kind: 'save', suggestedName: `${login}-certificate-request.csr`, format: 'csr' })
   await app.screenshot('cert-request-sent')
   const { subject, verify, text } = await inspectCsr(csrPath)
   assert.match(verify, /verify OK/)
   assert.match(text, /Public-Key: \(2048 bit\)/)
-  assert.deepEqual(subject, ['C=FR', 'ST=Ile-de-France', 'L=Paris', 'O=Demo Depot SARL', 'OU=Programs Partners', `CN=${login}`, 'emailAddress=fleet@demo-depot.example'])
+  assert.deepEqual(subject, [
+    'C=FR',
+    'ST=Ile-de-France',
+    'L=Paris',
+    'O=Demo Depot SARL',
+    'OU=Programs Partners',
+    `CN=${login}`,
+    'emailAddress=fleet@demo-depot.example',
+  ])
   assert.doesNotMatch(await readFile(csrPath, 'utf8'), /PRIVATE KEY/)
   const [pending] = (await app.call('certificate:requests', { profile: 'Simulator' })).pending
   await wizard.getByText(pending!.keyFingerprintSha256).waitFor()

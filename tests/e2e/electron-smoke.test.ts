@@ -56,7 +56,15 @@ test('the app starts sandboxed, tries the simulator, imports CarData and gets a 
     type Preferences = Record<string, unknown>
     const contents = BrowserWindow.getAllWindows()[0]?.webContents as unknown as { getLastWebPreferences?: () => Preferences } | undefined
     const web = contents?.getLastWebPreferences?.()
-    return web ? { contextIsolation: web.contextIsolation, sandbox: web.sandbox, nodeIntegration: web.nodeIntegration, webviewTag: web.webviewTag, webSecurity: web.webSecurity } : null
+    return web
+      ? {
+          contextIsolation: web.contextIsolation,
+          sandbox: web.sandbox,
+          nodeIntegration: web.nodeIntegration,
+          webviewTag: web.webviewTag,
+          webSecurity: web.webSecurity,
+        }
+      : null
   })
   if (preferences === null) t.diagnostic('getLastWebPreferences() is gone: window preferences not compared')
   else assert.deepEqual(preferences, { contextIsolation: true, sandbox: true, nodeIntegration: false, webviewTag: false, webSecurity: true })

@@ -32,7 +32,12 @@ test('each PSA status (400 to 504) shows one diagnosis, its next step and the su
   const cases = [
     { status: 400, code: 'psa.bad-request', title: 'PSA found the request invalid', next: /Import the CarData again from the phone/ },
     { status: 401, code: 'psa.unauthorized', title: 'PSA did not accept the login', next: /Check the credentials in Settings/ },
-    { status: 403, code: 'psa.forbidden', title: 'PSA refused this account', next: /check the profile's client ID and that the certificate's name \(CN\) is its login/ },
+    {
+      status: 403,
+      code: 'psa.forbidden',
+      title: 'PSA refused this account',
+      next: /check the profile's client ID and that the certificate's name \(CN\) is its login/,
+    },
     { status: 404, code: 'psa.not-found', title: 'The token service was not found', next: /server URL \(it ends with \/connectedcar\/v3\)/ },
     { status: 408, code: 'psa.timeout', title: 'PSA took too long to answer', next: /Check the network connection/ },
     { status: 429, code: 'psa.rate-limited', title: 'Too many requests', next: /Wait a moment/ },
@@ -112,7 +117,12 @@ test('an expired certificate shows red and blocking in Settings, and the request
 
   const now = Date.now()
   const ca = createCa({ commonName: 'Expired test CA', notBefore: new Date(now - 800 * DAY), notAfter: new Date(now + 800 * DAY) })
-  const partner = issueCertificate(ca, { subject: { CN: 'MZP107100', O: 'Demo Depot SARL' }, usage: 'client', notBefore: new Date(now - 400 * DAY), notAfter: new Date(now - 10 * DAY) })
+  const partner = issueCertificate(ca, {
+    subject: { CN: 'MZP107100', O: 'Demo Depot SARL' },
+    usage: 'client',
+    notBefore: new Date(now - 400 * DAY),
+    notAfter: new Date(now - 10 * DAY),
+  })
   const p12 = await writeFixture(files, 'expired-partner.p12', toPkcs12({ certPem: partner.certPem, keyPem: partner.keyPem, passphrase: 'expired-pass' }))
 
   await page.getByRole('navigation').getByRole('button', { name: 'Settings' }).click()

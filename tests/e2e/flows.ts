@@ -29,7 +29,11 @@ export function fleetVin(n: number): string {
 /** A phone's CarData export for one vehicle (random base64 CarData and signature, as the simulator accepts). */
 export function fleetCarData(n: number): string {
   const random = (bytes: number) => Buffer.from(Array.from({ length: bytes }, () => Math.floor(Math.random() * 256))).toString('base64')
-  return JSON.stringify({ vin: fleetVin(n), uin: `UIN${String(n).padStart(4, '0')}`, carData: random(96), carDataSignature: random(64), name: `Fleet car ${n}` }, null, 2)
+  return JSON.stringify(
+    { vin: fleetVin(n), uin: `UIN${String(n).padStart(4, '0')}`, carData: random(96), carDataSignature: random(64), name: `Fleet car ${n}` },
+    null,
+    2,
+  )
 }
 
 /** "Try the simulator" through the handlers, then the Vehicles screen (empty). */

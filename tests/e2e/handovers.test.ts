@@ -38,14 +38,20 @@ async function batchState(app: App): Promise<{ running: boolean; done: number; t
 }
 
 function waitForBatchEnd(app: App, timeout = 30_000): Promise<unknown> {
-  return app.page.waitForFunction(() => document.querySelector('[data-testid="batch-progress"]')?.getAttribute('data-running') === 'false', undefined, { timeout })
+  return app.page.waitForFunction(() => document.querySelector('[data-testid="batch-progress"]')?.getAttribute('data-running') === 'false', undefined, {
+    timeout,
+  })
 }
 
 /** Each row's batch badge, by VIN. */
 async function batchBadges(app: App): Promise<Record<string, string>> {
-  return app.page.locator('tbody tr').evaluateAll((rows) =>
-    Object.fromEntries(rows.map((row) => [row.getAttribute('data-vin') ?? '', row.querySelector('[data-batch-state]')?.getAttribute('data-batch-state') ?? ''])),
-  )
+  return app.page
+    .locator('tbody tr')
+    .evaluateAll((rows) =>
+      Object.fromEntries(
+        rows.map((row) => [row.getAttribute('data-vin') ?? '', row.querySelector('[data-batch-state]')?.getAttribute('data-batch-state') ?? '']),
+      ),
+    )
 }
 
 /**
@@ -69,7 +75,11 @@ async function sendNow(app: App): Promise<number> {
   let sent = 0
   for (let press = 1; press <= 3; press += 1) {
     await app.page.getByTestId('queue-banner').getByRole('button', { name: 'Send now' }).click()
-    await app.page.waitForFunction(() => /^\d+ sent, \d+ still waiting$/.test(document.querySelector('[data-testid="queue-result"]')?.textContent ?? ''), undefined, { timeout: 30_000 })
+    await app.page.waitForFunction(
+      () => /^\d+ sent, \d+ still waiting$/.test(document.querySelector('[data-testid="queue-result"]')?.textContent ?? ''),
+      undefined,
+      { timeout: 30_000 },
+    )
     const [, done, waiting] = /^(\d+) sent, (\d+) still waiting$/.exec((await result.textContent()) ?? '') ?? []
     sent += Number(done)
     if (Number(waiting) === 0) return sent
@@ -129,7 +139,10 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
   await page.getByRole('heading', { name: 'Batch finished' }).waitFor()
   const badges = await batchBadges(app)
   assert.deepEqual(Object.keys(badges).sort(), [...vins].sort())
-  assert.ok(Object.values(badges).every((state) => state === 'issued'), `every badge says issued: ${JSON.stringify(badges)}`)
+  assert.ok(
+    Object.values(badges).every((state) => state === 'issued'),
+    `every badge says issued: ${JSON.stringify(badges)}`,
+  )
   assert.equal(await page.locator('[data-batch-state="issued"]').first().textContent(), 'Issued')
   // The list was refreshed: every vehicle has its token (8 h).
   await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-status="issued"]').length === 12, undefined, { timeout: 5000 })

@@ -378,7 +378,16 @@ export async function seriousA11yViolations(page: Page, label: string): Promise<
     await page.evaluate(`${await axeSource}\n;void 0`)
   }
   const found = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }> } }).axe
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            context: Document,
+            options: object,
+          ) => Promise<{ passes: unknown[]; violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }> }>
+        }
+      }
+    ).axe
     const result = await axe.run(document, { resultTypes: ['violations'] })
     return {
       passed: result.passes.length,
@@ -397,7 +406,11 @@ export async function seriousA11yViolations(page: Page, label: string): Promise<
 /** Fails on any serious or critical axe violation on the page, listing them. */
 export async function assertAccessible(app: App, label: string): Promise<void> {
   const serious = await seriousA11yViolations(app.page, label)
-  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} ${v.nodes.join(' ')}`), [], `serious or critical axe violations on ${label}`)
+  assert.deepEqual(
+    serious.map((v) => `${v.id}: ${v.help} ${v.nodes.join(' ')}`),
+    [],
+    `serious or critical axe violations on ${label}`,
+  )
 }
 
 /** Fails on any page error, console error or CSP violation seen so far. */

@@ -15,14 +15,34 @@ import { assertNoProblems, browserForFile, workDir, type App } from './harness'
 
 const run = promisify(execFile)
 const CONVERT = '/usr/bin/convert'
-const skip = (await access(CONVERT).then(() => true, () => false)) ? false : 'ImageMagick is not installed (apt-get install -y imagemagick): /usr/bin/convert is missing'
+const skip = (await access(CONVERT).then(
+  () => true,
+  () => false,
+))
+  ? false
+  : 'ImageMagick is not installed (apt-get install -y imagemagick): /usr/bin/convert is missing'
 const browser = browserForFile()
 
 async function phonePhoto(png: Buffer, dir: string, name: string): Promise<string> {
   const frame = join(dir, `${name}.frame.png`)
   await writeFile(frame, png)
   const out = join(dir, name)
-  await run(CONVERT, [frame, '-bordercolor', '#3c3c3c', '-border', '50', '-background', '#808080', '-rotate', '8', '-blur', '0x1.2', '-quality', '60', `jpeg:${out}`])
+  await run(CONVERT, [
+    frame,
+    '-bordercolor',
+    '#3c3c3c',
+    '-border',
+    '50',
+    '-background',
+    '#808080',
+    '-rotate',
+    '8',
+    '-blur',
+    '0x1.2',
+    '-quality',
+    '60',
+    `jpeg:${out}`,
+  ])
   return out
 }
 

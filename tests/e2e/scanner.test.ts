@@ -63,7 +63,11 @@ async function cameraStopped(app: App): Promise<boolean> {
 
 function onlyOwnOrigin(app: App, requests: string[]): void {
   const own = new URL(app.page.url()).origin
-  assert.deepEqual(requests.filter((url) => !url.startsWith(own) && !url.startsWith('data:') && !url.startsWith('blob:')), [], 'no request leaves the app origin')
+  assert.deepEqual(
+    requests.filter((url) => !url.startsWith(own) && !url.startsWith('data:') && !url.startsWith('blob:')),
+    [],
+    'no request leaves the app origin',
+  )
 }
 
 test('a one-part code: scanned, success shown, the vehicle imported with exact CarData, the camera stopped, no network', async (t) => {
@@ -79,7 +83,10 @@ test('a one-part code: scanned, success shown, the vehicle imported with exact C
   await page.getByText('Vehicles added: 1. Problems: 0.').waitFor()
   // CarData understood: the UIN inside and its age.
   const inner = decodeCarDataInner(car.carData)
-  await page.getByTestId('cardata-notes').getByText(new RegExp(`UIN ${inner?.uin}, CarData made .*\\(2 days old\\)`)).waitFor()
+  await page
+    .getByTestId('cardata-notes')
+    .getByText(new RegExp(`UIN ${inner?.uin}, CarData made .*\\(2 days old\\)`))
+    .waitFor()
   assert.equal(await scanner.getAttribute('data-camera'), 'off')
   assert.ok(await cameraStopped(app), 'the camera stops when the scan ends')
   await app.screenshot('scanner-done')

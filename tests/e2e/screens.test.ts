@@ -16,7 +16,15 @@ const LABEL = 'Peugeot 3008 — AB-123-CD'
 
 /** The moment as a depot laptop in France set to UK English writes it ("1 Dec 2026, 17:37 CET"). */
 function ukInParis(iso: string): string {
-  return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short', timeZone: PARIS }).format(new Date(iso))
+  return new Intl.DateTimeFormat('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+    timeZoneName: 'short',
+    timeZone: PARIS,
+  }).format(new Date(iso))
 }
 
 /** Opens the token screen of the one vehicle, with a 1 h token issued. */
@@ -93,7 +101,14 @@ test('Vehicles without a connection: Request is off, the row does not read "Read
   await page.getByTestId('first-run').waitFor()
 
   // A profile without its certificate is not a connection either: the notice says what is missing.
-  await app.call('profiles:save', { name: 'Recette', environment: 'preprod', clientId: 'client-1', login: 'MZP000001', password: 'secret-pass', makeDefault: true })
+  await app.call('profiles:save', {
+    name: 'Recette',
+    environment: 'preprod',
+    clientId: 'client-1',
+    login: 'MZP000001',
+    password: 'secret-pass',
+    makeDefault: true,
+  })
   await app.reload()
   await page.getByRole('heading', { level: 1, name: 'Vehicles' }).waitFor()
   await notice.getByText('The active profile has no partner certificate', { exact: false }).waitFor()
@@ -149,7 +164,8 @@ test('the request screen previews "valid until" before sending; the side panel n
   await page.getByRole('heading', { level: 1, name: 'Request a token' }).waitFor()
   const preview = page.getByTestId('valid-until')
   /** The preview for a validity of `hours`, allowing for a minute turning over meanwhile. */
-  const expected = (hours: number) => [0, 60_000].map((slack) => `Valid until ${ukInParis(new Date(Date.now() + hours * 3600_000 + slack).toISOString())} (${hours} h from now)`)
+  const expected = (hours: number) =>
+    [0, 60_000].map((slack) => `Valid until ${ukInParis(new Date(Date.now() + hours * 3600_000 + slack).toISOString())} (${hours} h from now)`)
   let shown = (await preview.textContent()) ?? ''
   assert.ok(expected(24).includes(shown), `24 h by default: ${shown}`)
 
@@ -175,7 +191,10 @@ test('the request screen previews "valid until" before sending; the side panel n
   await page.getByRole('button', { name: 'Request token' }).click()
   await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor({ timeout: 30_000 })
   const shownEnd = (await page.getByTestId('token-expires').textContent()) ?? ''
-  assert.ok(before.startsWith(`Valid until ${shownEnd}`) || expected(4).some((e) => e.startsWith(`Valid until ${shownEnd}`)), `the key ends when the preview said: ${before} / ${shownEnd}`)
+  assert.ok(
+    before.startsWith(`Valid until ${shownEnd}`) || expected(4).some((e) => e.startsWith(`Valid until ${shownEnd}`)),
+    `the key ends when the preview said: ${before} / ${shownEnd}`,
+  )
   await assertNoProblems(app)
 })
 
@@ -222,7 +241,14 @@ test('French: handover mode, the no-connection notice, the preview and a running
   // Condition, not timing: the batch is running and each row shows the batch's word for it, no second status.
   await page.locator('[data-testid="batch-progress"][data-running="true"]').waitFor()
   assert.equal(await page.locator('tbody tr:has([data-batch-state]) .badge').count(), 0, 'one status per row')
-  assert.equal(await page.getByRole('button', { name: /^Demander un jeton pour VR3FLEET/ }).first().isDisabled(), true, 'per-row requests are off while the batch runs')
+  assert.equal(
+    await page
+      .getByRole('button', { name: /^Demander un jeton pour VR3FLEET/ })
+      .first()
+      .isDisabled(),
+    true,
+    'per-row requests are off while the batch runs',
+  )
   await app.screenshot('batch-progress-fr')
   await assertAccessible(app, 'batch-progress-fr')
   await page.getByRole('button', { name: 'Annuler le lot' }).click()

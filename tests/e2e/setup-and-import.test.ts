@@ -137,9 +137,7 @@ test('CarData imports by file dialog, by drop and by paste; a bad file shows the
 test('the English and French translations have the same keys', async () => {
   const dir = fileURLToPath(new URL('../../renderer/src/i18n/', import.meta.url))
   const keys = (value: unknown, prefix = ''): string[] =>
-    value !== null && typeof value === 'object'
-      ? Object.entries(value).flatMap(([key, child]) => keys(child, `${prefix}${key}.`))
-      : [prefix.slice(0, -1)]
+    value !== null && typeof value === 'object' ? Object.entries(value).flatMap(([key, child]) => keys(child, `${prefix}${key}.`)) : [prefix.slice(0, -1)]
   const en = keys(JSON.parse(await readFile(join(dir, 'en.json'), 'utf8'))).sort()
   const fr = keys(JSON.parse(await readFile(join(dir, 'fr.json'), 'utf8'))).sort()
   assert.ok(en.length > 100)

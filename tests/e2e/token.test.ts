@@ -38,7 +38,10 @@ test('a 1 h token: the QR scans to the handover payload holding the token the pa
   // The token crossed once: the token screen shows what the request answered, QR code included.
   const tokenCalls = app.calls
     .slice(callsBefore)
-    .filter(({ channel, input }) => channel === 'token:request' || channel === 'handovers:qr' || (channel === 'handovers:get' && (input as { token?: boolean }).token !== false))
+    .filter(
+      ({ channel, input }) =>
+        channel === 'token:request' || channel === 'handovers:qr' || (channel === 'handovers:get' && (input as { token?: boolean }).token !== false),
+    )
     .map(({ channel }) => channel)
   assert.deepEqual(tokenCalls, ['token:request'])
   assert.equal(await page.getByTestId('token-vin').textContent(), VIN)

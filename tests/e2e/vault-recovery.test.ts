@@ -40,8 +40,14 @@ test('a lost vault key opens the recovery screen; resetting keeps the profile an
   await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor()
 
   const { profiles } = await app.call('profiles:list')
-  assert.deepEqual(profiles.map((p) => [p.name, p.hasPassword, p.certificate]), [['Simulator', false, null]])
+  assert.deepEqual(
+    profiles.map((p) => [p.name, p.hasPassword, p.certificate]),
+    [['Simulator', false, null]],
+  )
   const { handovers } = await app.call('handovers:list', {})
-  assert.deepEqual(handovers.map((h) => [h.vin, h.status]), [[VIN, 'unreadable']])
+  assert.deepEqual(
+    handovers.map((h) => [h.vin, h.status]),
+    [[VIN, 'unreadable']],
+  )
   await assertNoProblems(app)
 })

@@ -62,8 +62,25 @@ export function makePartnerFiles(dir: string, { bits = 2048 }: { bits?: number }
   run('pkcs8', '-topk8', '-nocrypt', '-in', 'key.pem', '-passin', `pass:${keyPassphrase}`, '-out', 'key-pkcs8.pem')
   run('rsa', '-traditional', '-in', 'key-pkcs8.pem', '-out', 'key-pkcs1.pem')
   run('rsa', '-traditional', '-aes256', '-in', 'key-pkcs8.pem', '-passout', `pass:${keyPassphrase}`, '-out', 'key-pkcs1-enc.pem')
-  run('pkcs12', '-export', '-legacy', '-certpbe', 'PBE-SHA1-RC2-40', '-keypbe', 'PBE-SHA1-3DES', '-in', 'cert.pem', '-certfile', 'ca.pem',
-    '-inkey', 'key-pkcs8.pem', '-passout', `pass:${p12Passphrase}`, '-out', 'legacy.p12')
+  run(
+    'pkcs12',
+    '-export',
+    '-legacy',
+    '-certpbe',
+    'PBE-SHA1-RC2-40',
+    '-keypbe',
+    'PBE-SHA1-3DES',
+    '-in',
+    'cert.pem',
+    '-certfile',
+    'ca.pem',
+    '-inkey',
+    'key-pkcs8.pem',
+    '-passout',
+    `pass:${p12Passphrase}`,
+    '-out',
+    'legacy.p12',
+  )
   run('pkcs12', '-export', '-in', 'cert.pem', '-certfile', 'ca.pem', '-inkey', 'key-pkcs8.pem', '-passout', `pass:${p12Passphrase}`, '-out', 'modern.p12')
   run('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'other.pem')
   return {

@@ -43,12 +43,20 @@ export interface TestDepot {
  * `restartable`: the simulator listens on a port reserved for this test (ports.ts), so the
  * test may close it and start it again on the same port.
  */
-export async function setupDepot(t: TestContext, options: { latencyMs?: number; profile?: boolean; extraClientCas?: string[]; restartable?: boolean } = {}): Promise<TestDepot> {
+export async function setupDepot(
+  t: TestContext,
+  options: { latencyMs?: number; profile?: boolean; extraClientCas?: string[]; restartable?: boolean } = {},
+): Promise<TestDepot> {
   const root = await tempFolder(t)
   const dataDir = join(root, 'data')
   const dir = await seedSimulatorDir(defaultSimulatorDir(dataDir))
   const port = options.restartable ? await reservedPort() : 0
-  const simulator = await startSimulator({ dir, port, ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}), ...(options.extraClientCas ? { extraClientCas: options.extraClientCas } : {}) })
+  const simulator = await startSimulator({
+    dir,
+    port,
+    ...(options.latencyMs ? { latencyMs: options.latencyMs } : {}),
+    ...(options.extraClientCas ? { extraClientCas: options.extraClientCas } : {}),
+  })
   t.after(() => simulator.close())
   const depot = await Depot.open({ dataDir, store: openStore(dataDir), clientOptions: { retryBaseDelayMs: 5 } })
   t.after(() => depot.close())
@@ -147,9 +155,7 @@ export async function filesUnder(dir: string): Promise<{ path: string; bytes: Bu
  */
 export async function findSecretsInClear(dir: string, secrets: string[]): Promise<string[]> {
   const hits: string[] = []
-  const needles = secrets
-    .filter((s) => s.length >= 6)
-    .flatMap((s) => [s, Buffer.from(s).toString('base64'), Buffer.from(s).toString('hex')])
+  const needles = secrets.filter((s) => s.length >= 6).flatMap((s) => [s, Buffer.from(s).toString('base64'), Buffer.from(s).toString('hex')])
   for (const file of await filesUnder(dir)) {
     const text = file.bytes.toString('latin1')
     if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) hits.push(`${file.path}: PEM private key`)

@@ -72,7 +72,8 @@ export async function startFleetServer(t: TestContext, options: { migrate?: bool
       const { client } = await connectFleet({ host: pg.host, port: pg.port, database: 'vkey_fleet', ...OWNER, caPem, tls: 'verify' })
       try {
         await migrate(client)
-        for (const [laptop, role] of Object.entries(LAPTOPS)) await client.query('INSERT INTO vkey_fleet.laptops (laptop, role) VALUES ($1, $2) ON CONFLICT DO NOTHING', [laptop, role.user])
+        for (const [laptop, role] of Object.entries(LAPTOPS))
+          await client.query('INSERT INTO vkey_fleet.laptops (laptop, role) VALUES ($1, $2) ON CONFLICT DO NOTHING', [laptop, role.user])
       } finally {
         await client.end()
       }
@@ -100,7 +101,10 @@ export class SqliteLedger implements LocalLedger {
 
   put(entry: LedgerEntry): void {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO ledger (id, json, change_seq) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json, change_seq = excluded.change_seq')
+      this.db
+        .prepare(
+          'INSERT INTO ledger (id, json, change_seq) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json, change_seq = excluded.change_seq',
+        )
         .run(entry.id, JSON.stringify(entry), this.#next())
     })()
   }
@@ -115,8 +119,12 @@ export class SqliteLedger implements LocalLedger {
   }
 
   entriesChangedSince(afterSeq: number, limit: number): Array<{ seq: number; entry: LedgerEntry }> {
-    return (this.db.prepare('SELECT json, change_seq FROM ledger WHERE change_seq > ? ORDER BY change_seq LIMIT ?').all(afterSeq, limit) as Array<{ json: string; change_seq: number }>)
-      .map((r) => ({ seq: r.change_seq, entry: JSON.parse(r.json) as LedgerEntry }))
+    return (
+      this.db.prepare('SELECT json, change_seq FROM ledger WHERE change_seq > ? ORDER BY change_seq LIMIT ?').all(afterSeq, limit) as Array<{
+        json: string
+        change_seq: number
+      }>
+    ).map((r) => ({ seq: r.change_seq, entry: JSON.parse(r.json) as LedgerEntry }))
   }
 
   markSupersededBy(localId: string, fleetEntryId: string): boolean {
@@ -149,7 +157,14 @@ export async function joinedLaptop(t: TestContext, server: FleetServerEnv, name:
   const dataDir = join(root, 'data')
   const vault = await Vault.open(dataDir, keytarStore(`VK Depot test ${process.pid}-${++counter}`))
   const ledger = new SqliteLedger(join(root, 'ledger.db'))
-  const { fleet } = await Fleet.join(dataDir, vault, { host: server.pg.host, port: server.pg.port, database: 'vkey_fleet', laptop: name, ...LAPTOPS[name], caPem: server.caPem })
+  const { fleet } = await Fleet.join(dataDir, vault, {
+    host: server.pg.host,
+    port: server.pg.port,
+    database: 'vkey_fleet',
+    laptop: name,
+    ...LAPTOPS[name],
+    caPem: server.caPem,
+  })
   t.after(() => {
     fleet.close()
     ledger.close()
@@ -183,7 +198,11 @@ export function issuedEntry(vin: string, technician: string, options: { hours?: 
  */
 export async function cliLaptop(t: TestContext, server: FleetServerEnv, name: LaptopName): Promise<TestDepot> {
   const laptop = await setupDepot(t)
-  const joined = await vkey(['fleet', 'join', server.url, '--laptop', name, '--user', LAPTOPS[name].user, '--password-stdin', '--ca', server.pg.caFile], laptop.env, LAPTOPS[name].password)
+  const joined = await vkey(
+    ['fleet', 'join', server.url, '--laptop', name, '--user', LAPTOPS[name].user, '--password-stdin', '--ca', server.pg.caFile],
+    laptop.env,
+    LAPTOPS[name].password,
+  )
   assert.equal(joined.code, 0, joined.stderr)
   return laptop
 }

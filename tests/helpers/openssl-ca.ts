@@ -21,7 +21,25 @@ export interface TestCa {
 export async function makeTestCa(dir: string, commonName = 'Test Stellantis Partner CA'): Promise<TestCa> {
   const certPath = join(dir, 'test-ca.pem')
   const keyPath = join(dir, 'test-ca.key')
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '3650', '-subj', `/O=VK Depot tests/CN=${commonName}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '3650',
+    '-subj',
+    `/O=VK Depot tests/CN=${commonName}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ])
   return { dir, certPath, keyPath, certPem: await readFile(certPath, 'utf8') }
 }
 
@@ -40,8 +58,30 @@ export interface SignOptions {
 /** `openssl x509 -req`: signs a CSR file with the test CA; returns the certificate's path. */
 export async function signCsr(ca: TestCa, csrPath: string, outPath: string, options: SignOptions = {}): Promise<string> {
   const ext = join(ca.dir, `ext-${randomBytes(4).toString('hex')}.cnf`)
-  await writeFile(ext, options.ca ? 'basicConstraints=critical,CA:TRUE\n' : 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n')
-  const args = ['x509', '-req', '-in', csrPath, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', String(options.days ?? 365), '-extfile', ext, '-out', outPath]
+  await writeFile(
+    ext,
+    options.ca
+      ? 'basicConstraints=critical,CA:TRUE\n'
+      : 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+  )
+  const args = [
+    'x509',
+    '-req',
+    '-in',
+    csrPath,
+    '-CA',
+    ca.certPath,
+    '-CAkey',
+    ca.keyPath,
+    '-set_serial',
+    `0x${randomBytes(8).toString('hex')}`,
+    '-days',
+    String(options.days ?? 365),
+    '-extfile',
+    ext,
+    '-out',
+    outPath,
+  ]
   if (options.subject) args.push('-subj', options.subject)
   if (options.der) args.push('-outform', 'DER')
   await run('openssl', args)

@@ -58,7 +58,23 @@ async function makeCertificates(dir: string): Promise<void> {
   await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=VK Depot test fleet CA', '-days', '2'])
   await openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'])
   await writeFile(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
-  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext'])
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  ])
 }
 
 const INITDB_ARGS = ['-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '-E', 'UTF8']
@@ -84,7 +100,10 @@ function clusterTemplate(owner: { uid: number; gid: number } | undefined): Promi
         },
       )
       if (!made) {
-        await waitUntil(() => existsSync(join(dir, 'READY')) || existsSync(join(dir, 'FAILED')), `the template cluster another test process makes in ${dir}`, { timeoutMs: 120_000, everyMs: 50 })
+        await waitUntil(() => existsSync(join(dir, 'READY')) || existsSync(join(dir, 'FAILED')), `the template cluster another test process makes in ${dir}`, {
+          timeoutMs: 120_000,
+          everyMs: 50,
+        })
         if (existsSync(join(dir, 'FAILED'))) throw new Error(`initdb failed in another test process: ${await readFile(join(dir, 'FAILED'), 'utf8')}`)
         return join(dir, 'data')
       }

@@ -29,7 +29,14 @@ export async function makeMaterial(dir: string): Promise<string> {
 }
 
 async function complete(dir: string): Promise<boolean> {
-  const present = await Promise.all(Object.values(simulatorFiles(dir)).map((file) => stat(file).then(() => true, () => false)))
+  const present = await Promise.all(
+    Object.values(simulatorFiles(dir)).map((file) =>
+      stat(file).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  )
   return present.every(Boolean)
 }
 
@@ -38,7 +45,8 @@ export function materialTemplate(): Promise<string> {
   template ??= (async () => {
     const shared = process.env[SIM_MATERIAL_ENV]
     if (shared) {
-      if (!(await complete(shared))) throw new Error(`${SIM_MATERIAL_ENV}=${shared} does not hold complete simulator material: run the tests with scripts/test.sh, or unset it`)
+      if (!(await complete(shared)))
+        throw new Error(`${SIM_MATERIAL_ENV}=${shared} does not hold complete simulator material: run the tests with scripts/test.sh, or unset it`)
       return shared
     }
     const dir = await mkdtemp(join(tmpdir(), 'vkd-sim-template-'))

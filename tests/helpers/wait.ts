@@ -9,7 +9,11 @@ import { setTimeout as delay } from 'node:timers/promises'
  * Resolves with the condition's first truthy value, checked every `everyMs` (10 ms unless
  * told); fails after `timeoutMs` (30 s unless told) naming `what`.
  */
-export async function waitUntil<T>(condition: () => T | Promise<T>, what: string, options: { timeoutMs?: number; everyMs?: number } = {}): Promise<NonNullable<T>> {
+export async function waitUntil<T>(
+  condition: () => T | Promise<T>,
+  what: string,
+  options: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000)
   for (;;) {
     const value = await condition()

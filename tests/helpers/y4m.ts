@@ -76,7 +76,11 @@ export async function writeY4m(path: string, frames: Uint8Array[], width: number
  * A camera video showing each code `framesPerCode` frames (Chromium loops it), in order or in
  * the order of `sequence` (indexes into texts, repeats allowed). A frame is drawn once per code.
  */
-export async function writeCodeVideo(path: string, texts: string[], options: CameraFrameOptions & { framesPerCode: number; fps: number; sequence?: number[] }): Promise<void> {
+export async function writeCodeVideo(
+  path: string,
+  texts: string[],
+  options: CameraFrameOptions & { framesPerCode: number; fps: number; sequence?: number[] },
+): Promise<void> {
   const drawn = new Map<number, Uint8Array[]>()
   const framesOf = (index: number): Uint8Array[] => {
     let made = drawn.get(index)

@@ -25,7 +25,10 @@ function memoryClipboard(): Clipboard & { text: string } {
 
 async function appWithToken(t: Parameters<typeof setupDepot>[0], clipboard: Clipboard) {
   const { dataDir, depot } = await setupDepot(t)
-  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(21), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const [record] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(21), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
   await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
   const handlers = await testHandlers(t, dataDir, { clipboard })
   const detail = await handlers['handovers:get']({ id: record!.id })
@@ -72,11 +75,19 @@ test('the page cannot make the main process read a path it names: only files cho
 
 test('a token request answers with the key and its QR code from one unseal; the vehicle alone unseals nothing', async (t) => {
   const { dataDir, depot } = await setupDepot(t)
-  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(22), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const [record] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(22), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
   const handlers = await testHandlers(t, dataDir)
   const unseal = mock.method(await handlers.depot.handovers(), 'tokenOf')
 
-  const answer = await handlers['token:request']({ handoverId: record!.id, duration: { kind: 'seconds', seconds: 3600 }, requestId: 'request-qr-0001', qr: 'svg' })
+  const answer = await handlers['token:request']({
+    handoverId: record!.id,
+    duration: { kind: 'seconds', seconds: 3600 },
+    requestId: 'request-qr-0001',
+    qr: 'svg',
+  })
   assert.equal(answer.outcome, 'issued')
   assert.ok(answer.token?.accessToken, 'the token is in the answer')
   assert.match(answer.qr?.dataUrl ?? '', /^data:image\/svg\+xml;base64,/, 'and its QR code')
@@ -100,7 +111,9 @@ test('every change to a handover tells the page: update, handed over, remove', a
   })
   await depot.requestToken(issued!.id, { kind: 'seconds', seconds: 3600 })
   const changed: string[][] = []
-  const handlers = await testHandlers(t, dataDir, { emit: (event, payload) => void (event === 'handovers:changed' && changed.push([...(payload as { ids: string[] }).ids])) })
+  const handlers = await testHandlers(t, dataDir, {
+    emit: (event, payload) => void (event === 'handovers:changed' && changed.push([...(payload as { ids: string[] }).ids])),
+  })
   changed.length = 0 // whatever the start-up sweep said
 
   await handlers['handovers:update']({ id: draft!.id, label: 'Blue one' })

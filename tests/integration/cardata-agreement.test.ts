@@ -27,7 +27,7 @@ const key = (o: Json, ...names: string[]) => Object.keys(o).find((k) => names.in
 function rawEntries(root: unknown): { path: string; data: unknown; signature: unknown }[] {
   const listKey = isObject(root) ? key(root, 'vehicles') : undefined
   const entries = Array.isArray(root) ? root : isObject(root) && listKey ? (root[listKey] as unknown[]) : [root]
-  const prefix = Array.isArray(root) ? '' : listKey ?? ''
+  const prefix = Array.isArray(root) ? '' : (listKey ?? '')
   return entries.filter(isObject).map((entry, index) => {
     const tokenKey = key(entry, 'cartoken')
     const holder = tokenKey && isObject(entry[tokenKey]) ? (entry[tokenKey] as Json) : entry
@@ -51,7 +51,9 @@ test('the importer and the simulator accept and refuse exactly the same CarData,
   const sim = await testSimulator(t)
   const client = new PsaClient(demoCredentials(sim), { retryBaseDelayMs: 5, maxTries: 1 })
   t.after(() => client.close())
-  const files = (await Promise.all(FOLDERS.map(async (folder) => (await readdir(folder)).filter((f) => f.endsWith('.json')).map((f) => join(folder, f))))).flat()
+  const files = (
+    await Promise.all(FOLDERS.map(async (folder) => (await readdir(folder)).filter((f) => f.endsWith('.json')).map((f) => join(folder, f))))
+  ).flat()
   assert.ok(files.length >= 6, `fixtures and examples found: ${files.join(', ')}`)
   let accepted = 0
   let refused = 0
@@ -60,14 +62,19 @@ test('the importer and the simulator accept and refuse exactly the same CarData,
     const imported = parseCarData(text, file)
     for (const entry of rawEntries(JSON.parse(text.replace(/^\uFEFF/, '')))) {
       const importerOk = !importerRefusesCarData(imported.issues, entry.path) && entry.data !== undefined && entry.signature !== undefined
-      const simulatorOk = await client
-        .requestToken({ carData: entry.data as string, carDataSignature: entry.signature as string, durationSeconds: 600 })
-        .then(() => true, (error: unknown) => {
+      const simulatorOk = await client.requestToken({ carData: entry.data as string, carDataSignature: entry.signature as string, durationSeconds: 600 }).then(
+        () => true,
+        (error: unknown) => {
           // Only a refusal of the request itself counts (400 from the simulator, or the client refusing an empty value); anything else is a broken test.
           if (isVkError(error) && (error.code === 'psa.bad-request' || error.code === 'input.field')) return false
           throw error
-        })
-      assert.equal(simulatorOk, importerOk, `${file} ${entry.path || '(the vehicle)'}: importer ${importerOk ? 'accepts' : 'refuses'} the CarData, the simulator ${simulatorOk ? 'accepts' : 'refuses'} it`)
+        },
+      )
+      assert.equal(
+        simulatorOk,
+        importerOk,
+        `${file} ${entry.path || '(the vehicle)'}: importer ${importerOk ? 'accepts' : 'refuses'} the CarData, the simulator ${simulatorOk ? 'accepts' : 'refuses'} it`,
+      )
       if (importerOk) accepted += 1
       else refused += 1
     }

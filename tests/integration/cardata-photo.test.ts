@@ -17,7 +17,10 @@ import { setupDepot, tempFolder, vkey } from '../helpers/depot-env'
 
 const run = promisify(execFile)
 const CONVERT = '/usr/bin/convert'
-const haveConvert = await access(CONVERT).then(() => true, () => false)
+const haveConvert = await access(CONVERT).then(
+  () => true,
+  () => false,
+)
 const skip = haveConvert ? false : 'ImageMagick is not installed (apt-get install -y imagemagick): /usr/bin/convert is missing'
 
 /** A phone photo of a code: grey border, rotated 8°, blurred, a soft glare, JPEG quality 60. */
@@ -26,10 +29,42 @@ async function photoOf(png: Buffer, dir: string, name: string): Promise<string> 
   const output = join(dir, name)
   await writeFile(input, png)
   await run(CONVERT, [
-    input, '-bordercolor', '#5a5a5a', '-border', '40', '-bordercolor', '#202020', '-border', '12',
-    '(', '+clone', '-fill', 'black', '-colorize', '100', '-fill', 'white', '-draw', 'ellipse 300,180 150,90 0,360', '-blur', '0x40', ')',
-    '-compose', 'screen', '-define', 'compose:args=25', '-composite',
-    '-background', '#7f7f7f', '-rotate', '8', '-blur', '0x1.2', '-quality', '60', `jpeg:${output}`,
+    input,
+    '-bordercolor',
+    '#5a5a5a',
+    '-border',
+    '40',
+    '-bordercolor',
+    '#202020',
+    '-border',
+    '12',
+    '(',
+    '+clone',
+    '-fill',
+    'black',
+    '-colorize',
+    '100',
+    '-fill',
+    'white',
+    '-draw',
+    'ellipse 300,180 150,90 0,360',
+    '-blur',
+    '0x40',
+    ')',
+    '-compose',
+    'screen',
+    '-define',
+    'compose:args=25',
+    '-composite',
+    '-background',
+    '#7f7f7f',
+    '-rotate',
+    '8',
+    '-blur',
+    '0x1.2',
+    '-quality',
+    '60',
+    `jpeg:${output}`,
   ])
   return output
 }
@@ -69,7 +104,9 @@ test('vkey batch with a PNG screenshot and a photo: both vehicles, exact CarData
 
   const batch = await vkey(['batch', screenshot, photo, '--duration', '2h', '--json'], env)
   assert.equal(batch.code, 0, batch.stderr)
-  const sent = capturedCarData(captures).map((c) => c.CarData).sort()
+  const sent = capturedCarData(captures)
+    .map((c) => c.CarData)
+    .sort()
   assert.deepEqual(sent, [first.carData, old.carData].sort())
   assert.match(batch.stderr, /The file says UIN 0A1B2C3D4E5F0003 but its CarData holds UIN OTHERUIN0003/)
   assert.match(batch.stderr, /The CarData is 45 days old \(older than 30\)/)

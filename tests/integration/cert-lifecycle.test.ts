@@ -18,7 +18,18 @@ import { foreignCsr, inspectCsr, makeTestCa, signCsr, type TestCa } from '../hel
 const run = promisify(execFile)
 const DAY = 24 * 60 * 60 * 1000
 
-const SUBJECT = ['--email', 'fleet@garage-dupont.example', '--country', 'fr', '--state', 'Île-de-France', '--locality', 'Boulogne-Billancourt', '--org', 'Garage Dupont SARL']
+const SUBJECT = [
+  '--email',
+  'fleet@garage-dupont.example',
+  '--country',
+  'fr',
+  '--state',
+  'Île-de-France',
+  '--locality',
+  'Boulogne-Billancourt',
+  '--org',
+  'Garage Dupont SARL',
+]
 
 interface Setup extends TestDepot {
   ca: TestCa
@@ -44,11 +55,26 @@ async function noKeyInClear(s: Setup, step: string): Promise<void> {
   const secrets = await (await s.depot.vault()).loadProfileSecrets('sim')
   const keys = [secrets?.keyPem, ...(secrets?.pendingRequests ?? []).map((p) => p.keyPem)].filter((k): k is string => Boolean(k))
   assert.ok(keys.length > 0, 'there is a key to look for')
-  const keyLines = keys.flatMap((pem) => pem.split('\n').filter((line) => line.length === 64).slice(1, 4))
+  const keyLines = keys.flatMap((pem) =>
+    pem
+      .split('\n')
+      .filter((line) => line.length === 64)
+      .slice(1, 4),
+  )
   assert.deepEqual(await findSecretsInClear(s.dataDir, [...s.secrets, ...keyLines]), [], `secrets in clear in the data folder after ${step}`)
 }
 
-async function showJson(s: Setup, now?: () => Date): Promise<{ issuer: string; subject: string; daysLeft: number; notAfter: string; renewal: { level: string; tone: string } | null; pendingRequests: { subject: string; createdAt: string; keyFingerprintSha256: string }[] }> {
+async function showJson(
+  s: Setup,
+  now?: () => Date,
+): Promise<{
+  issuer: string
+  subject: string
+  daysLeft: number
+  notAfter: string
+  renewal: { level: string; tone: string } | null
+  pendingRequests: { subject: string; createdAt: string; keyFingerprintSha256: string }[]
+}> {
   const shown = await vkey(['cert', 'show', '--json'], s.env, '', now)
   assert.equal(shown.code, 0, shown.stderr)
   return JSON.parse(shown.stdout)
@@ -79,7 +105,15 @@ test('cert request writes a CSR openssl verifies, with exactly the given subject
   assert.match(verify, /verify OK/)
   assert.match(text, /Public Key Algorithm: rsaEncryption/)
   assert.match(text, /Public-Key: \(2048 bit\)/)
-  assert.deepEqual(subject, ['C=FR', 'ST=Île-de-France', 'L=Boulogne-Billancourt', 'O=Garage Dupont SARL', 'OU=Programs Partners', `CN=${s.login}`, 'emailAddress=fleet@garage-dupont.example'])
+  assert.deepEqual(subject, [
+    'C=FR',
+    'ST=Île-de-France',
+    'L=Boulogne-Billancourt',
+    'O=Garage Dupont SARL',
+    'OU=Programs Partners',
+    `CN=${s.login}`,
+    'emailAddress=fleet@garage-dupont.example',
+  ])
   assert.doesNotMatch(await readFile(csr, 'utf8'), /PRIVATE KEY/)
 
   const shown = await showJson(s)
@@ -181,7 +215,15 @@ test('cert renew requests with the current subject; a DER .cer answer installs; 
   assert.match(verify, /verify OK/)
   assert.match(text, /Public-Key: \(2048 bit\)/)
   // The demo certificate's own subject (electron/core/pki.ts issuePartnerCertificate).
-  assert.deepEqual(subject, ['C=FR', 'ST=Ile-de-France', 'L=Paris', 'O=Demo Depot SARL', 'OU=Programs Partners', `CN=${s.login}`, 'emailAddress=fleet@demo-depot.example'])
+  assert.deepEqual(subject, [
+    'C=FR',
+    'ST=Ile-de-France',
+    'L=Paris',
+    'O=Demo Depot SARL',
+    'OU=Programs Partners',
+    `CN=${s.login}`,
+    'emailAddress=fleet@demo-depot.example',
+  ])
 
   const cer = await signCsr(s.ca, csr, join(s.work, 'signed.cer'), { der: true })
   const imported = await vkey(['cert', 'import', cer], s.env)

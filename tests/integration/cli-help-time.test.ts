@@ -49,7 +49,10 @@ test("the simulator's Next: line, run exactly as printed, sets up a profile that
   const root = await tempFolder(t)
   const env = { ...process.env, VKEY_HOME: join(root, 'home') }
   const simDir = await seedSimulatorDir(join(root, 'sim'))
-  const simulator = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--dir', simDir, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const simulator = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--dir', simDir, '--port', '0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   t.after(() => simulator.kill('SIGTERM'))
   let banner = ''
   simulator.stdout.setEncoding('utf8')
@@ -98,7 +101,10 @@ test('one clock: with TZ=Europe/Paris and TZ=America/New_York, vkey, the pack an
 
     const csvPath = join(out, `audit-${zone.replace('/', '-')}.csv`)
     assert.equal((await vkeyProcess(['audit', '--csv', csvPath], zoned)).code, 0)
-    const [header, ...rows] = (await readFile(csvPath, 'utf8')).trim().split('\r\n').map((line) => line.split(','))
+    const [header, ...rows] = (await readFile(csvPath, 'utf8'))
+      .trim()
+      .split('\r\n')
+      .map((line) => line.split(','))
     const column = (name: string) => header!.indexOf(name)
     const row = rows.find((r) => r[column('handover_id')] === id)
     assert.ok(row, 'the audit has the handover ID')
@@ -122,8 +128,15 @@ test('a batch run twice: the progress line and the summary use the same words an
   const words = (issued: number, reused: number, failed: number) => `${issued} issued, 0 renewed, ${reused} reused, 0 queued, ${failed} failed`
   const first = await vkey(['batch', ...files, '--duration', '2h'], env)
   const again = await vkey(['batch', ...files, '--duration', '2h'], env)
-  for (const [result, expected] of [[first, words(3, 0, 1)], [again, words(0, 3, 1)]] as const) {
-    const progress = result.stderr.trim().split('\n').filter((l) => l.startsWith('vkey batch:')).at(-1)
+  for (const [result, expected] of [
+    [first, words(3, 0, 1)],
+    [again, words(0, 3, 1)],
+  ] as const) {
+    const progress = result.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('vkey batch:'))
+      .at(-1)
     assert.equal(progress, `vkey batch: 4/4 (100 %): ${expected}`)
     assert.match(result.stdout, new RegExp(`^Batch \\S+: ${expected}\\.$`, 'm'))
   }

@@ -22,7 +22,10 @@ test('simulator, profile add, cert import and token --qr --json work from a shel
   const env = { ...process.env, VKEY_HOME: join(root, 'home') }
   const simDir = join(root, 'sim')
   // vkey simulator --dir D &   (port 0: any free port; it prints the URL it listens on)
-  const simulator = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--dir', simDir, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const simulator = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--dir', simDir, '--port', '0'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   t.after(() => simulator.kill('SIGTERM'))
   let banner = ''
   simulator.stdout.setEncoding('utf8')
@@ -31,9 +34,18 @@ test('simulator, profile add, cert import and token --qr --json work from a shel
     banner += chunk
   }
   assert.match(banner, /PSA simulator listening on https:\/\/localhost:\d+\/connectedcar\/v3/)
-  const demo = JSON.parse(await readFile(join(simDir, 'demo-credentials.json'), 'utf8')) as { login: string; password: string; clientId: string; p12Passphrase: string }
+  const demo = JSON.parse(await readFile(join(simDir, 'demo-credentials.json'), 'utf8')) as {
+    login: string
+    password: string
+    clientId: string
+    p12Passphrase: string
+  }
 
-  const added = await vkeyProcess(['profile', 'add', 'depot', '--env', 'simulator', '--client-id', demo.clientId, '--login', demo.login, '--password-stdin', '--default'], env, `${demo.password}\n`)
+  const added = await vkeyProcess(
+    ['profile', 'add', 'depot', '--env', 'simulator', '--client-id', demo.clientId, '--login', demo.login, '--password-stdin', '--default'],
+    env,
+    `${demo.password}\n`,
+  )
   assert.equal(added.code, 0, added.stderr)
   assert.match(added.stdout, /Profile "depot" saved/)
 
@@ -46,7 +58,15 @@ test('simulator, profile add, cert import and token --qr --json work from a shel
   const qr = join(root, 'q.png')
   const token = await vkeyProcess(['token', '--cardata', cardata, '--duration', '2h', '--qr', qr, '--json'], env)
   assert.equal(token.code, 0, token.stderr)
-  const answer = JSON.parse(token.stdout) as { vin: string; access_token: string; token_type: string; expires: string; expires_in: number; token_signature: string; qr: string }
+  const answer = JSON.parse(token.stdout) as {
+    vin: string
+    access_token: string
+    token_type: string
+    expires: string
+    expires_in: number
+    token_signature: string
+    qr: string
+  }
   assert.equal(answer.vin, vinFor(1))
   assert.equal(answer.expires_in, 7200)
   assert.equal(typeof answer.expires_in, 'number')
@@ -118,7 +138,11 @@ test('exit codes: 2 for bad input, 3 for configuration, 4 when PSA refuses, 5 wh
 test('no keychain: a clear error and exit 3, and nothing written in clear', async (t) => {
   const { env, dataDir } = await setupDepot(t)
   const noBus = { ...env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/bus' }
-  const result = await vkeyProcess(['profile', 'add', 'other', '--env', 'preprod', '--client-id', 'c1', '--login', 'MZP000001', '--password-stdin'], noBus, 'a-password-that-must-not-land\n')
+  const result = await vkeyProcess(
+    ['profile', 'add', 'other', '--env', 'preprod', '--client-id', 'c1', '--login', 'MZP000001', '--password-stdin'],
+    noBus,
+    'a-password-that-must-not-land\n',
+  )
   assert.equal(result.code, 3, result.stderr)
   assert.match(result.stderr, /Secret Service keyring/)
   assert.deepEqual(await findSecretsInClear(dataDir, ['a-password-that-must-not-land']), [])
@@ -160,7 +184,11 @@ test('cert show gives the validity in local time with its zone, like cert import
   const shown = await vkey(['cert', 'show'], env)
   assert.equal(shown.code, 0, shown.stderr)
   assert.ok(shown.stdout.includes(valid), shown.stdout)
-  const imported = await vkey(['cert', 'import', simulator.material.files.partnerP12, '--passphrase-stdin'], env, `${simulator.material.credentials.p12Passphrase}\n`)
+  const imported = await vkey(
+    ['cert', 'import', simulator.material.files.partnerP12, '--passphrase-stdin'],
+    env,
+    `${simulator.material.credentials.p12Passphrase}\n`,
+  )
   assert.equal(imported.code, 0, imported.stderr)
   assert.ok(imported.stdout.includes(valid), imported.stdout)
 })

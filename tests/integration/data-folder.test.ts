@@ -18,7 +18,12 @@ test('a folder of foreign files is refused with exit 3 and left untouched, old t
   const documents = join(root, 'Documents')
   await mkdir(join(documents, 'build'), { recursive: true })
   await chmod(documents, 0o755)
-  const foreign = [join(documents, 'report.docx.tmp'), join(documents, 'build', 'output.tmp'), join(documents, 'settings.json.tmp-1764300000a1b2c3'), join(documents, 'notes.txt')]
+  const foreign = [
+    join(documents, 'report.docx.tmp'),
+    join(documents, 'build', 'output.tmp'),
+    join(documents, 'settings.json.tmp-1764300000a1b2c3'),
+    join(documents, 'notes.txt'),
+  ]
   for (const file of foreign) {
     await writeFile(file, 'not VK Depot’s')
     await utimes(file, hourAgo(), hourAgo())
@@ -68,10 +73,16 @@ test('a data folder written before the marker is recognised by its own files and
 
   const listed = await vkey(['list', '--json'], env)
   assert.equal(listed.code, 0, listed.stderr)
-  assert.deepEqual((JSON.parse(listed.stdout) as { vin: string; status: string }[]).map((r) => [r.vin, r.status]), [[vinFor(41), 'issued']])
+  assert.deepEqual(
+    (JSON.parse(listed.stdout) as { vin: string; status: string }[]).map((r) => [r.vin, r.status]),
+    [[vinFor(41), 'issued']],
+  )
   assert.ok(await readFile(join(dataDir, MARKER_FILE), 'utf8'))
   const left = await readdir(dataDir, { recursive: true })
-  assert.ok(!left.includes('handovers.json.0123456789ab.tmp') && !left.includes(join('secrets', 'x.sealed.0123456789ab.vkd-tmp')), 'our own leftovers are swept')
+  assert.ok(
+    !left.includes('handovers.json.0123456789ab.tmp') && !left.includes(join('secrets', 'x.sealed.0123456789ab.vkd-tmp')),
+    'our own leftovers are swept',
+  )
   assert.ok(left.includes('draft.docx.tmp'), 'a temp name VK Depot never gives is left alone, even in its own folder')
 })
 

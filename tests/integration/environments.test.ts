@@ -27,7 +27,11 @@ test('profile add --env simulator over a production profile is refused; --replac
   const production = wrongCaPartner('MZP424242')
   await writeFile(join(root, 'prod-cert.pem'), production.certPem)
   await writeFile(join(root, 'prod-key.pem'), production.keyPem)
-  const added = await vkey(['profile', 'add', 'depot', '--env', 'prod', '--client-id', 'prod-client', '--login', 'MZP424242', '--password-stdin'], env, 'production-password\n')
+  const added = await vkey(
+    ['profile', 'add', 'depot', '--env', 'prod', '--client-id', 'prod-client', '--login', 'MZP424242', '--password-stdin'],
+    env,
+    'production-password\n',
+  )
   assert.equal(added.code, 0, added.stderr)
   const imported = await vkey(['cert', 'import', join(root, 'prod-cert.pem'), '--key', join(root, 'prod-key.pem'), '--profile', 'depot'], env)
   assert.equal(imported.code, 0, imported.stderr)
@@ -36,14 +40,22 @@ test('profile add --env simulator over a production profile is refused; --replac
   const refused = await vkey(['profile', 'add', 'depot', '--env', 'simulator'], env)
   assert.equal(refused.code, 2, refused.stderr)
   assert.match(refused.stderr, /Profile "depot" is a prod profile .* --replace/)
-  const [kept] = JSON.parse((await vkey(['profile', 'list', '--json'], env)).stdout) as { environment: string; baseUrl: string; certificate: { fingerprintSha256: string } }[]
+  const [kept] = JSON.parse((await vkey(['profile', 'list', '--json'], env)).stdout) as {
+    environment: string
+    baseUrl: string
+    certificate: { fingerprintSha256: string }
+  }[]
   assert.equal(kept?.environment, 'prod')
   assert.equal(kept?.certificate.fingerprintSha256, productionCert.fingerprintSha256)
   assert.equal((await (await depot.vault()).loadProfileSecrets('depot'))?.password, 'production-password')
 
   const replaced = await vkey(['profile', 'add', 'depot', '--env', 'simulator', '--replace'], env)
   assert.equal(replaced.code, 0, replaced.stderr)
-  const [now] = JSON.parse((await vkey(['profile', 'list', '--json'], env)).stdout) as { environment: string; clientId: string; certificate: { fingerprintSha256: string; commonName: string } }[]
+  const [now] = JSON.parse((await vkey(['profile', 'list', '--json'], env)).stdout) as {
+    environment: string
+    clientId: string
+    certificate: { fingerprintSha256: string; commonName: string }
+  }[]
   assert.equal(now?.environment, 'simulator')
   assert.equal(now?.clientId, simulator.material.credentials.clientId)
   assert.notEqual(now?.certificate.fingerprintSha256, productionCert.fingerprintSha256, 'the production certificate is gone')
@@ -113,7 +125,10 @@ test('production keys have no env key in the payload; pre-production keys say so
 async function simulatorBanner(t: TestContext, host: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
   const root = await tempFolder(t, 'vkey-sim-host-')
   const dir = await seedSimulatorDir(join(root, 'sim'))
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--host', host, '--port', '0', '--dir', dir], { env: { ...process.env, VKEY_HOME: join(root, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'simulator', '--host', host, '--port', '0', '--dir', dir], {
+    env: { ...process.env, VKEY_HOME: join(root, 'home') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const closed = once(child, 'close')
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')

@@ -22,61 +22,69 @@ function nothingJoined(dataDir: string): void {
   assert.equal(existsSync(join(dataDir, 'secrets', 'fleet.sealed')), false, 'no sealed fleet password')
 }
 
-test('vkey fleet join: wrong password, untrusted certificate, no server → exit 3, clear message, nothing joined; then join, status, leave', { skip: Boolean(missing) }, async (t) => {
-  const server = await startFleetServer(t)
-  const dataDir = join(await tempFolder(t), 'data')
-  const env = { ...process.env, VKEY_HOME: dataDir }
-  const ca = server.pg.caFile
-  const joinArgs = [server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin']
+test(
+  'vkey fleet join: wrong password, untrusted certificate, no server → exit 3, clear message, nothing joined; then join, status, leave',
+  { skip: Boolean(missing) },
+  async (t) => {
+    const server = await startFleetServer(t)
+    const dataDir = join(await tempFolder(t), 'data')
+    const env = { ...process.env, VKEY_HOME: dataDir }
+    const ca = server.pg.caFile
+    const joinArgs = [server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin']
 
-  const wrong = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, 'not-the-password\n')
-  assert.equal(wrong.code, 3, wrong.stderr)
-  assert.match(wrong.stderr, /refused the login of role "vkey_depot_1" \(wrong password, or no such role\)/)
-  nothingJoined(dataDir)
+    const wrong = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, 'not-the-password\n')
+    assert.equal(wrong.code, 3, wrong.stderr)
+    assert.match(wrong.stderr, /refused the login of role "vkey_depot_1" \(wrong password, or no such role\)/)
+    nothingJoined(dataDir)
 
-  const untrusted = await vkey(['fleet', 'join', ...joinArgs], env, `${A.password}\n`)
-  assert.equal(untrusted.code, 3, untrusted.stderr)
-  assert.match(untrusted.stderr, /presented a certificate this laptop does not trust .*--ca CA\.pem/)
-  nothingJoined(dataDir)
+    const untrusted = await vkey(['fleet', 'join', ...joinArgs], env, `${A.password}\n`)
+    assert.equal(untrusted.code, 3, untrusted.stderr)
+    assert.match(untrusted.stderr, /presented a certificate this laptop does not trust .*--ca CA\.pem/)
+    nothingJoined(dataDir)
 
-  await server.pg.stop()
-  const down = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
-  assert.equal(down.code, 3, down.stderr)
-  assert.match(down.stderr, /Cannot reach the fleet server postgres:\/\/127\.0\.0\.1:\d+\/vkey_fleet \(ECONNREFUSED\)/)
-  nothingJoined(dataDir)
-  await server.pg.start()
+    await server.pg.stop()
+    const down = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
+    assert.equal(down.code, 3, down.stderr)
+    assert.match(down.stderr, /Cannot reach the fleet server postgres:\/\/127\.0\.0\.1:\d+\/vkey_fleet \(ECONNREFUSED\)/)
+    nothingJoined(dataDir)
+    await server.pg.start()
 
-  const notJoined = await vkey(['fleet', 'status', '--json'], env)
-  assert.deepEqual(JSON.parse(notJoined.stdout), { joined: false })
+    const notJoined = await vkey(['fleet', 'status', '--json'], env)
+    assert.deepEqual(JSON.parse(notJoined.stdout), { joined: false })
 
-  // The real `vkey` process (the bundle when it is current): pg and better-sqlite3 load there too.
-  const joined = await vkeyProcess(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
-  assert.equal(joined.code, 0, joined.stderr)
-  assert.match(joined.stdout, /Joined the fleet postgres:\/\/127\.0\.0\.1:\d+\/vkey_fleet as laptop DEPOT-1 \(role vkey_depot_1; TLS, certificate verified/)
-  assert.deepEqual(await findSecretsInClear(dataDir, [A.password]), [], 'the fleet password is sealed, never in clear')
+    // The real `vkey` process (the bundle when it is current): pg and better-sqlite3 load there too.
+    const joined = await vkeyProcess(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
+    assert.equal(joined.code, 0, joined.stderr)
+    assert.match(joined.stdout, /Joined the fleet postgres:\/\/127\.0\.0\.1:\d+\/vkey_fleet as laptop DEPOT-1 \(role vkey_depot_1; TLS, certificate verified/)
+    assert.deepEqual(await findSecretsInClear(dataDir, [A.password]), [], 'the fleet password is sealed, never in clear')
 
-  const again = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
-  assert.equal(again.code, 3)
-  assert.match(again.stderr, /already belongs to the fleet .* Run `vkey fleet leave` first/)
+    const again = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
+    assert.equal(again.code, 3)
+    assert.match(again.stderr, /already belongs to the fleet .* Run `vkey fleet leave` first/)
 
-  const status = JSON.parse((await vkey(['fleet', 'status', '--json'], env)).stdout) as Record<string, unknown>
-  assert.equal(status.joined, true)
-  assert.equal(status.laptop, 'DEPOT-1')
-  assert.equal(status.tls, 'verify')
-  assert.equal(status.waiting, 0)
-  assert.equal(status.last_sync, null)
+    const status = JSON.parse((await vkey(['fleet', 'status', '--json'], env)).stdout) as Record<string, unknown>
+    assert.equal(status.joined, true)
+    assert.equal(status.laptop, 'DEPOT-1')
+    assert.equal(status.tls, 'verify')
+    assert.equal(status.waiting, 0)
+    assert.equal(status.last_sync, null)
 
-  const left = await vkey(['fleet', 'leave'], env)
-  assert.equal(left.code, 0, left.stderr)
-  nothingJoined(dataDir)
-  assert.deepEqual(JSON.parse((await vkey(['fleet', 'status', '--json'], env)).stdout), { joined: false })
-})
+    const left = await vkey(['fleet', 'leave'], env)
+    assert.equal(left.code, 0, left.stderr)
+    nothingJoined(dataDir)
+    assert.deepEqual(JSON.parse((await vkey(['fleet', 'status', '--json'], env)).stdout), { joined: false })
+  },
+)
 
 test('vkey fleet: a laptop cannot create the schema; the administrator migrates, then the laptop joins', { skip: Boolean(missing) }, async (t) => {
   const server = await startFleetServer(t, { migrate: false })
   const dataDir = join(await tempFolder(t), 'data')
   const env = { ...process.env, VKEY_HOME: dataDir }
-  const early = await vkey(['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile], env, A.password)
+  const early = await vkey(
+    ['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile],
+    env,
+    A.password,
+  )
   assert.equal(early.code, 3, early.stderr)
   assert.match(early.stderr, /may not create the fleet schema.*vkey fleet migrate postgres:\/\/HOST:PORT\/DB --user OWNER --password-stdin/)
   nothingJoined(dataDir)
@@ -87,60 +95,85 @@ test('vkey fleet: a laptop cannot create the schema; the administrator migrates,
   const twice = await vkey(['fleet', 'migrate', server.url, '--user', OWNER.user, '--password-stdin', '--ca', server.pg.caFile], env, OWNER.password)
   assert.match(twice.stdout, /already at version 1/)
 
-  const unregistered = await vkey(['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile], env, A.password)
+  const unregistered = await vkey(
+    ['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile],
+    env,
+    A.password,
+  )
   assert.equal(unregistered.code, 3)
   assert.match(unregistered.stderr, /Role "vkey_depot_1" is not registered as a laptop/)
   await server.migrateAndRegister()
-  const wrongName = await vkey(['fleet', 'join', server.url, '--laptop', 'DEPOT-9', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile], env, A.password)
+  const wrongName = await vkey(
+    ['fleet', 'join', server.url, '--laptop', 'DEPOT-9', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile],
+    env,
+    A.password,
+  )
   assert.equal(wrongName.code, 3)
   assert.match(wrongName.stderr, /registered for laptop "DEPOT-1", not "DEPOT-9": join with --laptop DEPOT-1/)
   const ok = await vkey(['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile], env, A.password)
   assert.equal(ok.code, 0, ok.stderr)
 })
 
-test('vkey list --fleet and audit --fleet: a key A issued while the fleet server was down is pushed at the next sync and seen on B, with who and until when', { skip: Boolean(missing) }, async (t) => {
-  const server = await startFleetServer(t)
-  const a = await setupDepot(t)
-  const bDir = join(await tempFolder(t), 'data')
-  const bEnv = { ...process.env, VKEY_HOME: bDir }
-  for (const [env, name] of [[a.env, 'DEPOT-1'], [bEnv, 'DEPOT-2']] as const) {
-    const joined = await vkey(['fleet', 'join', server.url, '--laptop', name, '--user', LAPTOPS[name].user, '--password-stdin', '--ca', server.pg.caFile], env, LAPTOPS[name].password)
-    assert.equal(joined.code, 0, joined.stderr)
-  }
-  const cardata = join(await tempFolder(t), 'car.json')
-  await writeFile(cardata, carDataJson(vinFor(1511)))
-  // Offline first: with the fleet server down, A still gets its key; the entry waits to be pushed.
-  await server.pg.stop()
-  const token = await vkey(['token', '--cardata', cardata, '--duration', '8h'], a.env)
-  assert.equal(token.code, 0, token.stderr)
-  assert.equal(a.simulator.stats.tokensIssued, 1)
-  assert.match(JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout).waiting.toString(), /^1$/, 'the new key waits to be pushed')
-  await server.pg.start()
-  const synced = await vkey(['fleet', 'sync'], a.env)
-  assert.match(synced.stdout, /Fleet synced: 1 entry pushed, 0 pulled/)
+test(
+  'vkey list --fleet and audit --fleet: a key A issued while the fleet server was down is pushed at the next sync and seen on B, with who and until when',
+  { skip: Boolean(missing) },
+  async (t) => {
+    const server = await startFleetServer(t)
+    const a = await setupDepot(t)
+    const bDir = join(await tempFolder(t), 'data')
+    const bEnv = { ...process.env, VKEY_HOME: bDir }
+    for (const [env, name] of [
+      [a.env, 'DEPOT-1'],
+      [bEnv, 'DEPOT-2'],
+    ] as const) {
+      const joined = await vkey(
+        ['fleet', 'join', server.url, '--laptop', name, '--user', LAPTOPS[name].user, '--password-stdin', '--ca', server.pg.caFile],
+        env,
+        LAPTOPS[name].password,
+      )
+      assert.equal(joined.code, 0, joined.stderr)
+    }
+    const cardata = join(await tempFolder(t), 'car.json')
+    await writeFile(cardata, carDataJson(vinFor(1511)))
+    // Offline first: with the fleet server down, A still gets its key; the entry waits to be pushed.
+    await server.pg.stop()
+    const token = await vkey(['token', '--cardata', cardata, '--duration', '8h'], a.env)
+    assert.equal(token.code, 0, token.stderr)
+    assert.equal(a.simulator.stats.tokensIssued, 1)
+    assert.match(JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout).waiting.toString(), /^1$/, 'the new key waits to be pushed')
+    await server.pg.start()
+    const synced = await vkey(['fleet', 'sync'], a.env)
+    assert.match(synced.stdout, /Fleet synced: 1 entry pushed, 0 pulled/)
 
-  const list = await vkey(['list', '--fleet', '--json'], bEnv)
-  assert.equal(list.code, 0, list.stderr)
-  const view = JSON.parse(list.stdout) as { stale: boolean; vehicles: Array<{ vin: string; conflict: boolean; keys: Array<{ laptop: string; expires: string }> }> }
-  assert.equal(view.stale, false)
-  assert.equal(view.vehicles.length, 1)
-  assert.equal(view.vehicles[0]!.vin, vinFor(1511))
-  assert.equal(view.vehicles[0]!.keys[0]!.laptop, 'DEPOT-1')
-  assert.ok(!list.stdout.includes('token'), 'no token in the fleet list')
-  const human = await vkey(['list', '--fleet'], bEnv)
-  assert.match(human.stdout, new RegExp(`${vinFor(1511)}  live key\\n    until .* on DEPOT-1`))
+    const list = await vkey(['list', '--fleet', '--json'], bEnv)
+    assert.equal(list.code, 0, list.stderr)
+    const view = JSON.parse(list.stdout) as {
+      stale: boolean
+      vehicles: Array<{ vin: string; conflict: boolean; keys: Array<{ laptop: string; expires: string }> }>
+    }
+    assert.equal(view.stale, false)
+    assert.equal(view.vehicles.length, 1)
+    assert.equal(view.vehicles[0]!.vin, vinFor(1511))
+    assert.equal(view.vehicles[0]!.keys[0]!.laptop, 'DEPOT-1')
+    assert.ok(!list.stdout.includes('token'), 'no token in the fleet list')
+    const human = await vkey(['list', '--fleet'], bEnv)
+    assert.match(human.stdout, new RegExp(`${vinFor(1511)}  live key\\n    until .* on DEPOT-1`))
 
-  const csv = join(await tempFolder(t), 'fleet.csv')
-  const audit = await vkey(['audit', '--fleet', '--csv', csv], bEnv)
-  assert.equal(audit.code, 0, audit.stderr)
-  const lines = (await readFile(csv, 'utf8')).trim().split('\r\n')
-  assert.equal(lines[0], 'conflict,vehicle,vin,laptop,technician,profile,issued_at,expires,duration_seconds,status,live,superseded_by,supersedes,entry_id,batch')
-  assert.equal(lines.length, 2)
-  assert.match(lines[1]!, new RegExp(`^,${vinFor(1511)},${vinFor(1511)},DEPOT-1,.*,28800,issued,yes,`))
+    const csv = join(await tempFolder(t), 'fleet.csv')
+    const audit = await vkey(['audit', '--fleet', '--csv', csv], bEnv)
+    assert.equal(audit.code, 0, audit.stderr)
+    const lines = (await readFile(csv, 'utf8')).trim().split('\r\n')
+    assert.equal(
+      lines[0],
+      'conflict,vehicle,vin,laptop,technician,profile,issued_at,expires,duration_seconds,status,live,superseded_by,supersedes,entry_id,batch',
+    )
+    assert.equal(lines.length, 2)
+    assert.match(lines[1]!, new RegExp(`^,${vinFor(1511)},${vinFor(1511)},DEPOT-1,.*,28800,issued,yes,`))
 
-  await server.pg.stop()
-  const offline = await vkey(['list', '--fleet'], bEnv)
-  assert.equal(offline.code, 0, 'offline: the last known fleet is shown')
-  assert.match(offline.stderr, /Cannot reach the fleet server .* Showing the fleet as of/)
-  assert.match(offline.stdout, new RegExp(vinFor(1511)))
-})
+    await server.pg.stop()
+    const offline = await vkey(['list', '--fleet'], bEnv)
+    assert.equal(offline.code, 0, 'offline: the last known fleet is shown')
+    assert.match(offline.stderr, /Cannot reach the fleet server .* Showing the fleet as of/)
+    assert.match(offline.stdout, new RegExp(vinFor(1511)))
+  },
+)

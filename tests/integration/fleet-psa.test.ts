@@ -32,88 +32,116 @@ async function fleetList(laptop: TestDepot): Promise<FleetList> {
 
 const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
-test('vkey token: A issues; B is refused with A\'s technician and laptop (exit 7, zero requests to PSA); B --new → A\'s key superseded on both', { skip: Boolean(missing) }, async (t) => {
-  const server = await startFleetServer(t)
-  const a = await cliLaptop(t, server, 'DEPOT-1')
-  const b = await cliLaptop(t, server, 'DEPOT-2')
-  const vin = vinFor(1521)
-  const car = join(await tempFolder(t), 'car.json')
-  await writeFile(car, carDataJson(vin))
+test(
+  "vkey token: A issues; B is refused with A's technician and laptop (exit 7, zero requests to PSA); B --new → A's key superseded on both",
+  { skip: Boolean(missing) },
+  async (t) => {
+    const server = await startFleetServer(t)
+    const a = await cliLaptop(t, server, 'DEPOT-1')
+    const b = await cliLaptop(t, server, 'DEPOT-2')
+    const vin = vinFor(1521)
+    const car = join(await tempFolder(t), 'car.json')
+    await writeFile(car, carDataJson(vin))
 
-  const first = await vkey(['token', '--cardata', car, '--duration', '8h', '--json'], a.env)
-  assert.equal(first.code, 0, first.stderr)
-  const aKey = JSON.parse(first.stdout) as { id: string; expires: string }
-  assert.equal(a.simulator.stats.tokensIssued, 1)
-  const status = JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout) as { waiting: number }
-  assert.equal(status.waiting, 0, 'the key was recorded fleet-wide with the claim, nothing waits')
+    const first = await vkey(['token', '--cardata', car, '--duration', '8h', '--json'], a.env)
+    assert.equal(first.code, 0, first.stderr)
+    const aKey = JSON.parse(first.stdout) as { id: string; expires: string }
+    assert.equal(a.simulator.stats.tokensIssued, 1)
+    const status = JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout) as { waiting: number }
+    assert.equal(status.waiting, 0, 'the key was recorded fleet-wide with the claim, nothing waits')
 
-  const refused = await vkey(['token', '--cardata', car, '--duration', '4h'], b.env)
-  assert.equal(refused.code, 7, refused.stderr)
-  const until = formatLocal(aKey.expires)
-  assert.match(refused.stderr, new RegExp(`^vkey: ${vin} has a key until ${escapeRe(until)}, issued by ${escapeRe(technician())} on DEPOT-1\\. .*--new`))
-  assert.equal(b.simulator.stats.requests, 0, 'B sent nothing to PSA')
-  const audit = join(await tempFolder(t), 'audit.csv')
-  assert.equal((await vkey(['audit', '--csv', audit], b.env)).code, 0)
-  assert.match(await readFile(audit, 'utf8'), new RegExp(`,${vin},,,refused,,,"${vin} has a key until [^"]+ on DEPOT-1\\. [^"]+",fleet\\.held,`), 'B\'s audit has the refusal')
+    const refused = await vkey(['token', '--cardata', car, '--duration', '4h'], b.env)
+    assert.equal(refused.code, 7, refused.stderr)
+    const until = formatLocal(aKey.expires)
+    assert.match(refused.stderr, new RegExp(`^vkey: ${vin} has a key until ${escapeRe(until)}, issued by ${escapeRe(technician())} on DEPOT-1\\. .*--new`))
+    assert.equal(b.simulator.stats.requests, 0, 'B sent nothing to PSA')
+    const audit = join(await tempFolder(t), 'audit.csv')
+    assert.equal((await vkey(['audit', '--csv', audit], b.env)).code, 0)
+    assert.match(
+      await readFile(audit, 'utf8'),
+      new RegExp(`,${vin},,,refused,,,"${vin} has a key until [^"]+ on DEPOT-1\\. [^"]+",fleet\\.held,`),
+      "B's audit has the refusal",
+    )
 
-  // A's own covering key is reused without touching the fleet: no claim, nothing sent.
-  const reused = await vkey(['token', '--cardata', car, '--duration', '2h'], a.env)
-  assert.equal(reused.code, 0, reused.stderr)
-  assert.match(reused.stderr, /already has a key until/)
-  assert.equal(a.simulator.stats.requests, 1)
+    // A's own covering key is reused without touching the fleet: no claim, nothing sent.
+    const reused = await vkey(['token', '--cardata', car, '--duration', '2h'], a.env)
+    assert.equal(reused.code, 0, reused.stderr)
+    assert.match(reused.stderr, /already has a key until/)
+    assert.equal(a.simulator.stats.requests, 1)
 
-  const forced = await vkey(['token', '--cardata', car, '--duration', '4h', '--new', '--json'], b.env)
-  assert.equal(forced.code, 0, forced.stderr)
-  const bKey = JSON.parse(forced.stdout) as { id: string }
-  assert.equal(b.simulator.stats.tokensIssued, 1)
+    const forced = await vkey(['token', '--cardata', car, '--duration', '4h', '--new', '--json'], b.env)
+    assert.equal(forced.code, 0, forced.stderr)
+    const bKey = JSON.parse(forced.stdout) as { id: string }
+    assert.equal(b.simulator.stats.tokensIssued, 1)
 
-  for (const side of [a, b]) {
-    const view = await fleetList(side)
-    assert.equal(view.stale, false)
-    assert.deepEqual(view.vehicles.map((v) => [v.vin, v.conflict, v.keys.map((k) => k.entry_id)]), [[vin, false, [`DEPOT-2/${bKey.id}`]]], 'only B\'s key is live fleet-wide')
-  }
-  const aLedger = JSON.parse((await vkey(['list', '--json'], a.env)).stdout) as Array<{ id: string; status: string; superseded_by: string | null; still_valid_at_psa: boolean }>
-  const aEntry = aLedger.find((r) => r.id === aKey.id)
-  assert.deepEqual([aEntry?.status, aEntry?.superseded_by, aEntry?.still_valid_at_psa], ['superseded', `DEPOT-2/${bKey.id}`, true], 'A\'s own ledger marks its key superseded by B\'s')
-})
+    for (const side of [a, b]) {
+      const view = await fleetList(side)
+      assert.equal(view.stale, false)
+      assert.deepEqual(
+        view.vehicles.map((v) => [v.vin, v.conflict, v.keys.map((k) => k.entry_id)]),
+        [[vin, false, [`DEPOT-2/${bKey.id}`]]],
+        "only B's key is live fleet-wide",
+      )
+    }
+    const aLedger = JSON.parse((await vkey(['list', '--json'], a.env)).stdout) as Array<{
+      id: string
+      status: string
+      superseded_by: string | null
+      still_valid_at_psa: boolean
+    }>
+    const aEntry = aLedger.find((r) => r.id === aKey.id)
+    assert.deepEqual(
+      [aEntry?.status, aEntry?.superseded_by, aEntry?.still_valid_at_psa],
+      ['superseded', `DEPOT-2/${bKey.id}`, true],
+      "A's own ledger marks its key superseded by B's",
+    )
+  },
+)
 
-test('vkey batch and vkey queue flush go through the claim: refused vehicles count as failed with zero requests; a request queued offline is refused when flushed', { skip: Boolean(missing) }, async (t) => {
-  const server = await startFleetServer(t)
-  const a = await cliLaptop(t, server, 'DEPOT-1')
-  const b = await cliLaptop(t, server, 'DEPOT-2')
-  const cars = await writeVehicleFiles(join(await tempFolder(t), 'cars'), 4, 1600)
+test(
+  'vkey batch and vkey queue flush go through the claim: refused vehicles count as failed with zero requests; a request queued offline is refused when flushed',
+  { skip: Boolean(missing) },
+  async (t) => {
+    const server = await startFleetServer(t)
+    const a = await cliLaptop(t, server, 'DEPOT-1')
+    const b = await cliLaptop(t, server, 'DEPOT-2')
+    const cars = await writeVehicleFiles(join(await tempFolder(t), 'cars'), 4, 1600)
 
-  const aBatch = await vkey(['batch', ...cars.slice(0, 3), '--duration', '8h'], a.env)
-  assert.equal(aBatch.code, 0, aBatch.stderr)
-  assert.match(aBatch.stdout, /3 issued, 0 renewed, 0 reused, 0 queued, 0 failed/)
+    const aBatch = await vkey(['batch', ...cars.slice(0, 3), '--duration', '8h'], a.env)
+    assert.equal(aBatch.code, 0, aBatch.stderr)
+    assert.match(aBatch.stdout, /3 issued, 0 renewed, 0 reused, 0 queued, 0 failed/)
 
-  const bBatch = await vkey(['batch', ...cars, '--duration', '4h', '--json'], b.env)
-  assert.equal(bBatch.code, 7, bBatch.stderr)
-  const summary = JSON.parse(bBatch.stdout) as { counts: Record<string, number>; failed: Array<{ what: string; code: string; message: string }> }
-  assert.deepEqual(summary.counts, { issued: 1, renewed: 0, reused: 0, queued: 0, failed: 3 })
-  assert.deepEqual(summary.failed.map((f) => [f.what, f.code]).sort(), [0, 1, 2].map((i) => [vinFor(1600 + i), 'fleet.held']))
-  for (const f of summary.failed) assert.match(f.message, new RegExp(`^${f.what} has a key until .*, issued by .* on DEPOT-1\\.`))
-  assert.equal(b.simulator.stats.requests, 1, 'B asked PSA only for the car nobody held')
-  const human = await vkey(['batch', ...cars.slice(0, 1), '--duration', '4h'], b.env)
-  assert.match(human.stdout, /0 issued, 0 renewed, 0 reused, 0 queued, 1 failed/)
-  assert.match(human.stdout, new RegExp(`failed: ${vinFor(1600)}: ${vinFor(1600)} has a key until .* on DEPOT-1`))
+    const bBatch = await vkey(['batch', ...cars, '--duration', '4h', '--json'], b.env)
+    assert.equal(bBatch.code, 7, bBatch.stderr)
+    const summary = JSON.parse(bBatch.stdout) as { counts: Record<string, number>; failed: Array<{ what: string; code: string; message: string }> }
+    assert.deepEqual(summary.counts, { issued: 1, renewed: 0, reused: 0, queued: 0, failed: 3 })
+    assert.deepEqual(
+      summary.failed.map((f) => [f.what, f.code]).sort(),
+      [0, 1, 2].map((i) => [vinFor(1600 + i), 'fleet.held']),
+    )
+    for (const f of summary.failed) assert.match(f.message, new RegExp(`^${f.what} has a key until .*, issued by .* on DEPOT-1\\.`))
+    assert.equal(b.simulator.stats.requests, 1, 'B asked PSA only for the car nobody held')
+    const human = await vkey(['batch', ...cars.slice(0, 1), '--duration', '4h'], b.env)
+    assert.match(human.stdout, /0 issued, 0 renewed, 0 reused, 0 queued, 1 failed/)
+    assert.match(human.stdout, new RegExp(`failed: ${vinFor(1600)}: ${vinFor(1600)} has a key until .* on DEPOT-1`))
 
-  // B queues a request while its PSA cannot be reached (the claim is released, nothing held) ...
-  const late = join(await tempFolder(t), 'late.json')
-  await writeFile(late, carDataJson(vinFor(1650)))
-  const port = b.simulator.port
-  await b.simulator.close()
-  const queued = await vkey(['token', '--cardata', late, '--duration', '4h'], b.env)
-  assert.equal(queued.code, 6, queued.stderr)
-  // ... A gets a key for that car meanwhile ...
-  const aLate = await vkey(['token', '--cardata', late, '--duration', '8h'], a.env)
-  assert.equal(aLate.code, 0, aLate.stderr)
-  // ... and B's flush, with its PSA back, claims first: refused, zero requests.
-  const back = await startSimulator({ dir: b.simulator.material.dir, port })
-  t.after(() => back.close())
-  const flushed = await vkey(['queue', 'flush'], b.env)
-  assert.equal(flushed.code, 7, flushed.stderr)
-  assert.match(flushed.stdout, /Queue: 0 sent, 1 refused, 0 still waiting/)
-  assert.match(flushed.stdout, new RegExp(`refused: ${vinFor(1650)}: ${vinFor(1650)} has a key until .* on DEPOT-1`))
-  assert.equal(back.stats.requests, 0, 'the flushed request never reached PSA')
-})
+    // B queues a request while its PSA cannot be reached (the claim is released, nothing held) ...
+    const late = join(await tempFolder(t), 'late.json')
+    await writeFile(late, carDataJson(vinFor(1650)))
+    const port = b.simulator.port
+    await b.simulator.close()
+    const queued = await vkey(['token', '--cardata', late, '--duration', '4h'], b.env)
+    assert.equal(queued.code, 6, queued.stderr)
+    // ... A gets a key for that car meanwhile ...
+    const aLate = await vkey(['token', '--cardata', late, '--duration', '8h'], a.env)
+    assert.equal(aLate.code, 0, aLate.stderr)
+    // ... and B's flush, with its PSA back, claims first: refused, zero requests.
+    const back = await startSimulator({ dir: b.simulator.material.dir, port })
+    t.after(() => back.close())
+    const flushed = await vkey(['queue', 'flush'], b.env)
+    assert.equal(flushed.code, 7, flushed.stderr)
+    assert.match(flushed.stdout, /Queue: 0 sent, 1 refused, 0 still waiting/)
+    assert.match(flushed.stdout, new RegExp(`refused: ${vinFor(1650)}: ${vinFor(1650)} has a key until .* on DEPOT-1`))
+    assert.equal(back.stats.requests, 0, 'the flushed request never reached PSA')
+  },
+)

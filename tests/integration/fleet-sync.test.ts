@@ -19,7 +19,14 @@ if (missing) console.log(`# fleet tests skipped: ${missing}`)
 
 /** A as a laptop role, straight SQL (for the row-level security checks). */
 async function asLaptop(server: FleetServerEnv, name: keyof typeof LAPTOPS): Promise<pg.Client> {
-  const { client } = await connectFleet({ host: server.pg.host, port: server.pg.port, database: 'vkey_fleet', ...LAPTOPS[name], caPem: server.caPem, tls: 'verify' })
+  const { client } = await connectFleet({
+    host: server.pg.host,
+    port: server.pg.port,
+    database: 'vkey_fleet',
+    ...LAPTOPS[name],
+    caPem: server.caPem,
+    tls: 'verify',
+  })
   return client
 }
 
@@ -34,7 +41,7 @@ async function issueThroughFleet(laptop: TestLaptop, vin: string, technician: st
   return { ...gate, entry, recorded }
 }
 
-test('fleet: A claims and records; B is refused with A\'s name; B --new supersedes A\'s key on both laptops', { skip: Boolean(missing) }, async (t) => {
+test("fleet: A claims and records; B is refused with A's name; B --new supersedes A's key on both laptops", { skip: Boolean(missing) }, async (t) => {
   const server = await startFleetServer(t)
   const a = await joinedLaptop(t, server, 'DEPOT-1')
   const b = await joinedLaptop(t, server, 'DEPOT-2')
@@ -66,7 +73,11 @@ test('fleet: A claims and records; B is refused with A\'s name; B --new supersed
   for (const laptop of [a, b]) {
     const live = liveByVehicle(laptop.fleet.mirror).filter((v) => v.vehicleKey === vin)
     assert.equal(live.length, 1, `${laptop.name} sees one vehicle`)
-    assert.deepEqual(live[0]!.keys.map((k) => k.entryId), [`DEPOT-2/${forced.entry.id}`], `${laptop.name} sees only B's key live`)
+    assert.deepEqual(
+      live[0]!.keys.map((k) => k.entryId),
+      [`DEPOT-2/${forced.entry.id}`],
+      `${laptop.name} sees only B's key live`,
+    )
     assert.equal(live[0]!.conflict, false)
   }
   const admin = await server.pg.admin('vkey_fleet')
@@ -75,51 +86,69 @@ test('fleet: A claims and records; B is refused with A\'s name; B --new supersed
   assert.deepEqual(serverView.rows, [{ status: 'superseded' }])
 })
 
-test('fleet: offline on both laptops, one car twice → after sync both flag the conflict; a sync cut midway pushes each entry once', { skip: Boolean(missing) }, async (t) => {
-  const server = await startFleetServer(t)
-  const a = await joinedLaptop(t, server, 'DEPOT-1')
-  const b = await joinedLaptop(t, server, 'DEPOT-2')
-  const vin = vinFor(1502)
+test(
+  'fleet: offline on both laptops, one car twice → after sync both flag the conflict; a sync cut midway pushes each entry once',
+  { skip: Boolean(missing) },
+  async (t) => {
+    const server = await startFleetServer(t)
+    const a = await joinedLaptop(t, server, 'DEPOT-1')
+    const b = await joinedLaptop(t, server, 'DEPOT-2')
+    const vin = vinFor(1502)
 
-  await server.pg.stop()
-  const offline = await a.fleet.beforeRequest({ vehicleKey: vin, windowEnd: new Date(Date.now() + 3600_000).toISOString(), technician: 'A. Martin' })
-  assert.equal(offline.kind, 'offline', 'no server: the laptop works locally')
-  a.ledger.put(issuedEntry(vin, 'A. Martin'))
-  for (let i = 0; i < 24; i++) a.ledger.put(issuedEntry(vinFor(2000 + i), 'A. Martin'))
-  b.ledger.put(issuedEntry(vin, 'B. Durand'))
-  await assert.rejects(a.fleet.sync(a.ledger), (e: Error) => /Cannot reach the fleet server/.test(e.message))
-  const status = a.fleet.status(a.ledger)
-  assert.equal(status.waiting, 25, 'fleet status counts the entries waiting')
-  assert.match(status.lastError ?? '', /Cannot reach/)
+    await server.pg.stop()
+    const offline = await a.fleet.beforeRequest({ vehicleKey: vin, windowEnd: new Date(Date.now() + 3600_000).toISOString(), technician: 'A. Martin' })
+    assert.equal(offline.kind, 'offline', 'no server: the laptop works locally')
+    a.ledger.put(issuedEntry(vin, 'A. Martin'))
+    for (let i = 0; i < 24; i++) a.ledger.put(issuedEntry(vinFor(2000 + i), 'A. Martin'))
+    b.ledger.put(issuedEntry(vin, 'B. Durand'))
+    await assert.rejects(a.fleet.sync(a.ledger), (e: Error) => /Cannot reach the fleet server/.test(e.message))
+    const status = a.fleet.status(a.ledger)
+    assert.equal(status.waiting, 25, 'fleet status counts the entries waiting')
+    assert.match(status.lastError ?? '', /Cannot reach/)
 
-  await server.pg.start()
-  // A's sync is cut after the server committed its second batch of 10, before it is marked pushed.
-  let commits = 0
-  await assert.rejects(a.fleet.sync(a.ledger, { batchSize: 10, hooks: { afterServerCommit: () => { if (++commits === 2) throw new Error('laptop closed mid-sync') } } }), /mid-sync/)
-  const again = await a.fleet.sync(a.ledger, { batchSize: 10 })
-  assert.equal(again.sent, 15, 'the batch cut off is sent again, then the rest')
-  assert.equal(again.written, 5, 'the server writes only what it did not have: every entry written exactly once (20 + 5)')
-  assert.equal(a.fleet.status().waiting, 0)
+    await server.pg.start()
+    // A's sync is cut after the server committed its second batch of 10, before it is marked pushed.
+    let commits = 0
+    await assert.rejects(
+      a.fleet.sync(a.ledger, {
+        batchSize: 10,
+        hooks: {
+          afterServerCommit: () => {
+            if (++commits === 2) throw new Error('laptop closed mid-sync')
+          },
+        },
+      }),
+      /mid-sync/,
+    )
+    const again = await a.fleet.sync(a.ledger, { batchSize: 10 })
+    assert.equal(again.sent, 15, 'the batch cut off is sent again, then the rest')
+    assert.equal(again.written, 5, 'the server writes only what it did not have: every entry written exactly once (20 + 5)')
+    assert.equal(a.fleet.status().waiting, 0)
 
-  await b.fleet.sync(b.ledger)
-  await a.fleet.sync(a.ledger)
-  const admin = await server.pg.admin('vkey_fleet')
-  t.after(() => admin.end())
-  const counts = await admin.query<{ n: string; distinct_ids: string }>('SELECT count(*) AS n, count(DISTINCT entry_id) AS distinct_ids FROM vkey_fleet.entries')
-  assert.deepEqual(counts.rows[0], { n: '26', distinct_ids: '26' })
-  const conflicts = await admin.query<{ vehicle_key: string; live_keys: string; laptops: string[] }>('SELECT vehicle_key, live_keys, laptops FROM vkey_fleet.conflicts')
-  assert.deepEqual(conflicts.rows, [{ vehicle_key: vin, live_keys: '2', laptops: ['DEPOT-1', 'DEPOT-2'] }])
-  for (const laptop of [a, b]) {
-    const view = liveByVehicle(laptop.fleet.mirror)
-    assert.equal(view[0]!.vehicleKey, vin, `${laptop.name}: the conflict comes first`)
-    assert.equal(view[0]!.conflict, true)
-    assert.deepEqual(view[0]!.keys.map((k) => k.laptop).sort(), ['DEPOT-1', 'DEPOT-2'], 'both keys kept: never merged')
-    assert.equal(view.filter((v) => v.conflict).length, 1)
-  }
-  assert.equal(liveByVehicle(b.fleet.mirror).length, 25, 'B pulled all of A\'s keys')
-})
+    await b.fleet.sync(b.ledger)
+    await a.fleet.sync(a.ledger)
+    const admin = await server.pg.admin('vkey_fleet')
+    t.after(() => admin.end())
+    const counts = await admin.query<{ n: string; distinct_ids: string }>(
+      'SELECT count(*) AS n, count(DISTINCT entry_id) AS distinct_ids FROM vkey_fleet.entries',
+    )
+    assert.deepEqual(counts.rows[0], { n: '26', distinct_ids: '26' })
+    const conflicts = await admin.query<{ vehicle_key: string; live_keys: string; laptops: string[] }>(
+      'SELECT vehicle_key, live_keys, laptops FROM vkey_fleet.conflicts',
+    )
+    assert.deepEqual(conflicts.rows, [{ vehicle_key: vin, live_keys: '2', laptops: ['DEPOT-1', 'DEPOT-2'] }])
+    for (const laptop of [a, b]) {
+      const view = liveByVehicle(laptop.fleet.mirror)
+      assert.equal(view[0]!.vehicleKey, vin, `${laptop.name}: the conflict comes first`)
+      assert.equal(view[0]!.conflict, true)
+      assert.deepEqual(view[0]!.keys.map((k) => k.laptop).sort(), ['DEPOT-1', 'DEPOT-2'], 'both keys kept: never merged')
+      assert.equal(view.filter((v) => v.conflict).length, 1)
+    }
+    assert.equal(liveByVehicle(b.fleet.mirror).length, 25, "B pulled all of A's keys")
+  },
+)
 
-test('fleet: row-level security — B\'s role cannot insert, update or end-and-rewrite entries carrying A\'s laptop', { skip: Boolean(missing) }, async (t) => {
+test("fleet: row-level security — B's role cannot insert, update or end-and-rewrite entries carrying A's laptop", { skip: Boolean(missing) }, async (t) => {
   const server = await startFleetServer(t)
   const a = await joinedLaptop(t, server, 'DEPOT-1')
   a.ledger.put(issuedEntry(vinFor(1503), 'A. Martin', { id: 'a-entry' }))
@@ -131,24 +160,38 @@ test('fleet: row-level security — B\'s role cannot insert, update or end-and-r
     b.query(`INSERT INTO vkey_fleet.entries (entry_id, laptop, local_id, vehicle_key, profile, technician, issued_at, expires, status)
       VALUES ('DEPOT-1/forged', 'DEPOT-1', 'forged', 'VF3FORGED00000001', 'sim', 'A. Martin', now(), now() + interval '1 day', 'issued')`),
     (e: { code?: string }) => e.code === '42501',
-    'a forged entry in A\'s name is refused',
+    "a forged entry in A's name is refused",
   )
   const update = await b.query(`UPDATE vkey_fleet.entries SET status = 'expired', technician = 'nobody' WHERE entry_id = 'DEPOT-1/a-entry'`)
-  assert.equal(update.rowCount, 0, 'A\'s entry is not B\'s to update')
+  assert.equal(update.rowCount, 0, "A's entry is not B's to update")
   assert.equal((await b.query(`UPDATE vkey_fleet.entries SET laptop = 'DEPOT-2' WHERE entry_id = 'DEPOT-1/a-entry'`)).rowCount, 0, 'nor to take over')
   await assert.rejects(b.query(`DELETE FROM vkey_fleet.entries WHERE entry_id = 'DEPOT-1/a-entry'`), (e: { code?: string }) => e.code === '42501')
-  await assert.rejects(b.query(`INSERT INTO vkey_fleet.claims (vehicle_key, laptop, technician, window_end) VALUES ('VF3X', 'DEPOT-1', 'A. Martin', now())`), (e: { code?: string }) => e.code === '42501')
+  await assert.rejects(
+    b.query(`INSERT INTO vkey_fleet.claims (vehicle_key, laptop, technician, window_end) VALUES ('VF3X', 'DEPOT-1', 'A. Martin', now())`),
+    (e: { code?: string }) => e.code === '42501',
+  )
   // B reads everyone's entries.
   const read = await b.query('SELECT entry_id, laptop, technician, status FROM vkey_fleet.entries')
-  assert.deepEqual(read.rows, [{ entry_id: 'DEPOT-1/a-entry', laptop: 'DEPOT-1', technician: 'A. Martin', status: 'issued' }], 'B reads A\'s entry, unchanged')
+  assert.deepEqual(read.rows, [{ entry_id: 'DEPOT-1/a-entry', laptop: 'DEPOT-1', technician: 'A. Martin', status: 'issued' }], "B reads A's entry, unchanged")
 
   // A's open claim may only be ended, signed by B: not rewritten.
   const client = await a.fleet.connect()
   t.after(() => client.end())
-  const claim = await claimVehicle(client, 'DEPOT-1', { vehicleKey: 'VF3CLAIM000000001', windowEnd: new Date(Date.now() + 3600_000).toISOString(), technician: 'A. Martin' })
+  const claim = await claimVehicle(client, 'DEPOT-1', {
+    vehicleKey: 'VF3CLAIM000000001',
+    windowEnd: new Date(Date.now() + 3600_000).toISOString(),
+    technician: 'A. Martin',
+  })
   assert.ok(claim.ok)
-  await assert.rejects(b.query(`UPDATE vkey_fleet.claims SET technician = 'B' WHERE claim_id = $1`, [claim.claimId]), (e: { code?: string }) => e.code === '42501')
-  await assert.rejects(b.query(`UPDATE vkey_fleet.claims SET ended_at = now(), ended_by = 'DEPOT-1', end_reason = 'released' WHERE claim_id = $1`, [claim.claimId]), (e: { code?: string }) => e.code === '42501', 'B cannot end it in A\'s name')
+  await assert.rejects(
+    b.query(`UPDATE vkey_fleet.claims SET technician = 'B' WHERE claim_id = $1`, [claim.claimId]),
+    (e: { code?: string }) => e.code === '42501',
+  )
+  await assert.rejects(
+    b.query(`UPDATE vkey_fleet.claims SET ended_at = now(), ended_by = 'DEPOT-1', end_reason = 'released' WHERE claim_id = $1`, [claim.claimId]),
+    (e: { code?: string }) => e.code === '42501',
+    "B cannot end it in A's name",
+  )
   const row = await client.query('SELECT ended_at, technician FROM vkey_fleet.claims WHERE claim_id = $1', [claim.claimId])
   assert.deepEqual(row.rows, [{ ended_at: null, technician: 'A. Martin' }])
 })
@@ -163,13 +206,19 @@ test('fleet: only facts leave the laptop — no token, signature or CarData fiel
   const server = await startFleetServer(t)
   const admin = await server.pg.admin('vkey_fleet')
   t.after(() => admin.end())
-  const columns = await admin.query<{ table_name: string; column_name: string }>(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'vkey_fleet'`)
+  const columns = await admin.query<{ table_name: string; column_name: string }>(
+    `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'vkey_fleet'`,
+  )
   assert.ok(columns.rows.length > 20)
   for (const c of columns.rows) assert.doesNotMatch(c.column_name, /token|signature|car_?data|secret|password/i, `${c.table_name}.${c.column_name}`)
 })
 
 test('fleet: the refusal names who holds the key and until when, in local time with its zone', () => {
-  const message = heldMessage('VF3AAAAAAAAAAAAAA', { technician: 'A. Martin', laptop: 'DEPOT-2', expires: new Date(Date.now() + 3600_000).toISOString(), entryId: 'DEPOT-2/x' }, 'Europe/Paris')
+  const message = heldMessage(
+    'VF3AAAAAAAAAAAAAA',
+    { technician: 'A. Martin', laptop: 'DEPOT-2', expires: new Date(Date.now() + 3600_000).toISOString(), entryId: 'DEPOT-2/x' },
+    'Europe/Paris',
+  )
   assert.match(message, /^VF3AAAAAAAAAAAAAA has a key until \w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T \(UTC\+0[12]:00\), issued by A\. Martin on DEPOT-2\./)
   const hostile = heldMessage('VF3AAAAAAAAAAAAAA', { technician: 'A\u001b[2JMartin', laptop: 'DEPOT-2', expires: null, entryId: null })
   assert.ok(!hostile.includes('\u001b'), 'a terminal escape from another laptop is shown, not obeyed')

@@ -79,7 +79,10 @@ test('a batch of 200 vehicles through 503s and a 429 burst ends with exactly one
 
   // The store parses and holds one issued record per vehicle.
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
-  const issuedPerVin = countBy(listed.filter((r) => r.status === 'issued'), (r) => r.vin ?? '')
+  const issuedPerVin = countBy(
+    listed.filter((r) => r.status === 'issued'),
+    (r) => r.vin ?? '',
+  )
   assert.equal(issuedPerVin.size, 200)
   assert.ok([...issuedPerVin.values()].every((n) => n === 1))
 })
@@ -110,7 +113,10 @@ test('a batch killed with SIGKILL half-way and run again ends with one token per
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
   const perVin = countBy(listed, (r) => r.vin ?? '')
   assert.equal(perVin.size, 80)
-  assert.ok([...perVin.values()].every((n) => n === 1), 'no vehicle lost, none doubled')
+  assert.ok(
+    [...perVin.values()].every((n) => n === 1),
+    'no vehicle lost, none doubled',
+  )
   assert.ok(listed.every((r) => r.status === 'issued'))
 })
 
@@ -132,9 +138,15 @@ test('a request made while the server is unreachable is queued, then sent exactl
   assert.equal(again.code, 6)
   assert.match(again.stderr, new RegExp(`already queued as ID ${id}`))
   let listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
-  assert.deepEqual(listed.map((r) => r.status), ['queued'])
+  assert.deepEqual(
+    listed.map((r) => r.status),
+    ['queued'],
+  )
   const queue = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; qr: string }[]
-  assert.deepEqual(queue.map((q) => q.id), [id])
+  assert.deepEqual(
+    queue.map((q) => q.id),
+    [id],
+  )
 
   // `vkey queue flush --watch` keeps trying; once it has found the server down, the simulator
   // comes back on the same port (reserved for this test: nothing else takes it meanwhile).
@@ -146,7 +158,10 @@ test('a request made while the server is unreachable is queued, then sent exactl
   assert.equal(flushed.code, 0, flushed.stderr)
   assert.match(flushed.stdout, /1 sent/)
   listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
-  assert.deepEqual(listed.map((r) => r.status), ['issued'])
+  assert.deepEqual(
+    listed.map((r) => r.status),
+    ['issued'],
+  )
   assert.equal(back.requests.length, 1, 'the server saw the POST exactly once')
   assert.equal((await stat(qr)).isFile(), true, 'the QR asked for with --qr was written when the key arrived')
 
@@ -201,7 +216,10 @@ test('issued tokens are shown, exported as QR and packed with the simulator stop
 
 test('expired tokens are erased at start-up and the record stays, marked expired', async (t) => {
   const { dataDir, depot } = await setupDepot(t)
-  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(11), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const [record] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(11), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
   const { record: issued } = await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
   assert.equal(issued.status, 'issued')
   assert.ok(issued.sealedToken)
@@ -219,7 +237,10 @@ test('expired tokens are erased at start-up and the record stays, marked expired
 
 test('"plan for": the duration is computed when the request goes out so the token covers the planned window', async (t) => {
   const { depot } = await setupDepot(t)
-  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(12), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const [record] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(12), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
   const start = new Date(Date.now() + 2 * 3600_000).toISOString()
   const { record: issued } = await depot.requestToken(record!.id, { kind: 'plan', start, seconds: 3600 })
   assert.ok(Math.abs((issued.durationSeconds ?? 0) - 3 * 3600) <= 2, `asked for ${issued.durationSeconds} s: two hours until the handover plus one of use`)
@@ -241,7 +262,10 @@ test('a second process using the same data folder sees the same handovers (the a
 
 test('a connection lost after the request was sent is not queued for a resend: the handover fails and says a token may exist', async (t) => {
   const { depot, simulator } = await setupDepot(t)
-  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(14), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const [record] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(14), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
   simulator.faults.statuses.push('reset')
   await assert.rejects(depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 }), (error: Error & { code?: string }) => error.code === 'network.lost')
   const stored = await (await depot.handovers()).get(record!.id)
@@ -277,7 +301,10 @@ test('the app resumes a batch that a killed vkey process left unfinished, withou
 
 test('a token that ends before its planned window is flagged in the list and by the app', async (t) => {
   const { env, dataDir, simulator, depot } = await setupDepot(t)
-  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(15), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const [record] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(15), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
   // PSA granted less than asked (a server-side policy): one hour instead of three.
   simulator.faults.maxGrantSeconds = 3600
   const start = new Date(Date.now() + 2 * 3600_000).toISOString()

@@ -33,7 +33,13 @@ function startVkey(t: TestContext, args: string[], env: NodeJS.ProcessEnv): Chil
   let signalledAt = 0
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-  const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr, afterSignalMs: Date.now() - signalledAt }))
+  const exited = once(child, 'close').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    stdout,
+    stderr,
+    afterSignalMs: Date.now() - signalledAt,
+  }))
   return {
     child,
     exited,
@@ -57,7 +63,10 @@ test('SIGINT while PSA has the request: exit 130 before any answer, saying a key
   const result = await run.exited
   t.diagnostic(`exited ${result.afterSignalMs} ms after SIGINT`)
   assert.equal(result.code, 130, result.stderr)
-  assert.match(result.stderr, /^vkey: interrupted \(SIGINT\) while a request to PSA was waiting for an answer: PSA may have issued a key that was not stored here\. Check `vkey list` before asking again\.\n$/)
+  assert.match(
+    result.stderr,
+    /^vkey: interrupted \(SIGINT\) while a request to PSA was waiting for an answer: PSA may have issued a key that was not stored here\. Check `vkey list` before asking again\.\n$/,
+  )
   assert.deepEqual(simulator.stats.byStatus, {}, 'the simulator had not answered yet')
 
   // The advice works as printed: the vehicle is listed, back to draft, with the cancel's reason.
@@ -83,8 +92,17 @@ test('SIGINT while still connecting: exit 130, saying no request was sent', { ti
   })
   const port = (silent.address() as { port: number }).port
   const demo = simulator.material.credentials
-  await depot.saveProfile({ name: 'silent', environment: `https://localhost:${port}/connectedcar/v3`, clientId: demo.clientId, login: demo.login, password: demo.password })
-  await depot.importCertificate('silent', { file: { name: 'partner.p12', bytes: await readFile(simulator.material.files.partnerP12) }, passphrase: demo.p12Passphrase })
+  await depot.saveProfile({
+    name: 'silent',
+    environment: `https://localhost:${port}/connectedcar/v3`,
+    clientId: demo.clientId,
+    login: demo.login,
+    password: demo.password,
+  })
+  await depot.importCertificate('silent', {
+    file: { name: 'partner.p12', bytes: await readFile(simulator.material.files.partnerP12) },
+    passphrase: demo.p12Passphrase,
+  })
   const file = join(depot.dataDir, '..', 'car.json')
   await writeFile(file, carDataJson(vinFor(81)))
 

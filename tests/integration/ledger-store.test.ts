@@ -36,12 +36,18 @@ test('a history written by VK Depot 0.1 (snapshot + change log) is moved into th
           issuedAt: new Date(now - issuedMinutesAgo * 60_000).toISOString(),
           expires: new Date(now + 4 * 3600_000).toISOString(),
           durationSeconds: 14_400,
-          sealedToken: vault.seal(`handover:${id}:token`, JSON.stringify({ accessToken: `tok-${id}`, tokenType: 'bearer', expiresIn: 14_400, tokenSignature: 'sig' })),
+          sealedToken: vault.seal(
+            `handover:${id}:token`,
+            JSON.stringify({ accessToken: `tok-${id}`, tokenType: 'bearer', expiresIn: 14_400, tokenSignature: 'sig' }),
+          ),
         }),
   })
   // Two live keys for one car (0.1 overwrote or doubled them), a draft, and a removal in the log.
   await writeFile(join(dataDir, 'handovers.json'), JSON.stringify({ version: 1, records: [legacy('old', vinFor(1), 50), legacy('gone', vinFor(3), null)] }))
-  await writeFile(join(dataDir, 'handovers.log'), `${JSON.stringify({ put: legacy('new', vinFor(1), 10) })}\n${JSON.stringify({ put: legacy('draft', vinFor(2), null) })}\n${JSON.stringify({ del: 'gone' })}\n{"put": torn`)
+  await writeFile(
+    join(dataDir, 'handovers.log'),
+    `${JSON.stringify({ put: legacy('new', vinFor(1), 10) })}\n${JSON.stringify({ put: legacy('draft', vinFor(2), null) })}\n${JSON.stringify({ del: 'gone' })}\n{"put": torn`,
+  )
 
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { id: string; status: string; superseded_by: string | null }[]
   const byId = new Map(listed.map((r) => [r.id, r]))
@@ -94,7 +100,11 @@ test('a writer suspended inside its lock: the other waits, says who holds the st
   await exited
   const [added] = await other.addVehicles({ vehicles: [vehicle], issues: [] })
   const store = await other.handovers()
-  assert.equal(store.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'written-by-the-sleeper'").get()?.value, 'yes', "the sleeper's record is there")
+  assert.equal(
+    store.db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'written-by-the-sleeper'").get()?.value,
+    'yes',
+    "the sleeper's record is there",
+  )
   assert.equal((await store.get(added!.id)).vin, vinFor(7), "and so is the waiting process's")
 })
 
@@ -108,7 +118,13 @@ type Action =
   | { kind: 'later'; hours: number }
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  fc.record({ kind: fc.constant('token' as const), who: fc.constantFrom(0 as const, 1 as const), car: fc.integer({ min: 0, max: 2 }), hours: fc.integer({ min: 1, max: 48 }), fresh: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('token' as const),
+    who: fc.constantFrom(0 as const, 1 as const),
+    car: fc.integer({ min: 0, max: 2 }),
+    hours: fc.integer({ min: 1, max: 48 }),
+    fresh: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('batch' as const), who: fc.constantFrom(0 as const, 1 as const), hours: fc.integer({ min: 1, max: 48 }) }),
   fc.record({ kind: fc.constantFrom('offline' as const, 'online' as const) }),
   fc.record({ kind: fc.constant('flush' as const), who: fc.constantFrom(0 as const, 1 as const) }),
@@ -160,16 +176,24 @@ test('property: under random interleavings of two depots, the ledger holds exact
       for (const [a, b] of steps) {
         // Two depots at once; refusals, cancels and an unreachable PSA are outcomes, not failures.
         const results = await Promise.allSettled([perform(a), perform(b)])
-        for (const r of results) if (r.status === 'rejected') assert.match(toErrorView(r.reason).code, /^(network\.|psa\.|server\.|input\.duration|cancelled)/, String(r.reason))
+        for (const r of results)
+          if (r.status === 'rejected') assert.match(toErrorView(r.reason).code, /^(network\.|psa\.|server\.|input\.duration|cancelled)/, String(r.reason))
         const store = await depots[0]!.handovers()
         const records = await store.list()
         const issuedNow = issuedBefore + (simulator.port === -1 ? 0 : simulator.stats.tokensIssued)
         assert.equal(records.filter((r) => r.issuedAt).length, issuedNow, 'the ledger holds exactly the keys PSA issued')
         const live = store.db.prepare<[], { vehicle: string; n: number }>('SELECT vehicle, COUNT(*) AS n FROM handovers WHERE live = 1 GROUP BY vehicle').all()
-        assert.ok(live.every((row) => row.n === 1), 'at most one live key per vehicle')
+        assert.ok(
+          live.every((row) => row.n === 1),
+          'at most one live key per vehicle',
+        )
         for (const car of ids) {
           const key = store.liveKeyOf(vehicleOf(car))
-          if (key) assert.ok(key.longerThanAsked || Date.parse(key.expires!) + 2000 >= Date.parse(key.plannedEnd!), `a live key covers the window it was asked for (${JSON.stringify({ expires: key.expires, plannedEnd: key.plannedEnd, requestedAt: key.requestedAt, issuedAt: key.issuedAt, duration: key.durationSeconds, offsetMs })})`)
+          if (key)
+            assert.ok(
+              key.longerThanAsked || Date.parse(key.expires!) + 2000 >= Date.parse(key.plannedEnd!),
+              `a live key covers the window it was asked for (${JSON.stringify({ expires: key.expires, plannedEnd: key.plannedEnd, requestedAt: key.requestedAt, issuedAt: key.issuedAt, duration: key.durationSeconds, offsetMs })})`,
+            )
         }
       }
     }),

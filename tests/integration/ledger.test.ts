@@ -101,7 +101,9 @@ test('token twice reuses the live key; --new asks for another and supersedes the
   assert.equal(simulator.stats.tokensIssued, 2)
   assert.notEqual((JSON.parse(fresh.stdout) as KeyJson).access_token, (JSON.parse(first.stdout) as KeyJson).access_token)
   assert.match(fresh.stderr, /is superseded; it stays valid at PSA until/)
-  const statuses = keysIn(await list(env)).map((r) => r.status).sort()
+  const statuses = keysIn(await list(env))
+    .map((r) => r.status)
+    .sort()
   assert.deepEqual(statuses, ['issued', 'superseded'])
 
   const longer = await vkey(['token', '--cardata', file, '--duration', '1d', '--json'], env)
@@ -227,7 +229,10 @@ test('a data folder on a full disk: sending stops, exit 3 names the folder, and 
     const inFlight = Number(/(\d+) request\(s\) were already on their way/.exec(result.stderr)?.[1] ?? 0)
     assert.ok(simulator.stats.tokensIssued - recorded <= inFlight, `issued ${simulator.stats.tokensIssued}, recorded ${recorded}, in flight ${inFlight}`)
     assert.ok(inFlight <= 4)
-    assert.deepEqual((await readdir(full)).filter((n) => n.endsWith('.tmp')), [])
+    assert.deepEqual(
+      (await readdir(full)).filter((n) => n.endsWith('.tmp')),
+      [],
+    )
   } finally {
     await run('umount', ['-l', full]) // before the temp folder is removed
   }

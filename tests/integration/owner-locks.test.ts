@@ -111,11 +111,22 @@ test('a batch journal whose process is paused is not resumed by another; one who
   const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
   await once(gone, 'exit')
   await mkdir(join(dataDir, 'batches'), { recursive: true })
-  const journal = (id: string, pid: number, start: string) => ({ id, ids: ['a'], plan: { kind: 'seconds', seconds: 60 }, concurrency: 1, createdAt: new Date().toISOString(), pid, owner: { pid, start, host: hostname() } })
+  const journal = (id: string, pid: number, start: string) => ({
+    id,
+    ids: ['a'],
+    plan: { kind: 'seconds', seconds: 60 },
+    concurrency: 1,
+    createdAt: new Date().toISOString(),
+    pid,
+    owner: { pid, start, host: hostname() },
+  })
   await writeFile(join(dataDir, 'batches', 'bpaused.json'), JSON.stringify(journal('bpaused', sleeper.pid!, processStartTime(sleeper.pid!)!)))
   await writeFile(join(dataDir, 'batches', 'bgone.json'), JSON.stringify(journal('bgone', gone.pid!, '1')))
   const unfinished = await new BatchRunner(depot).unfinished()
-  assert.deepEqual(unfinished.map((j) => j.id), ['bgone'])
+  assert.deepEqual(
+    unfinished.map((j) => j.id),
+    ['bgone'],
+  )
 })
 
 test('the settings file: a profile save waits for a paused owner of its lock, says busy, and saves once it is released', async (t) => {
@@ -129,13 +140,26 @@ test('the settings file: a profile save waits for a paused owner of its lock, sa
   holder.child.kill('SIGSTOP')
   t.after(() => holder.child.kill('SIGCONT'))
 
-  const second = { name: 'second', environment: 'preprod' as const, baseUrl: 'https://api-preprod.groupe-psa.com/connectedcar/v3', clientId: 'c', login: 'MZP000002' }
+  const second = {
+    name: 'second',
+    environment: 'preprod' as const,
+    baseUrl: 'https://api-preprod.groupe-psa.com/connectedcar/v3',
+    clientId: 'c',
+    login: 'MZP000002',
+  }
   assert.throws(() => profiles.save(second), new RegExp(`The settings file in .* is busy: another VK Depot process, pid ${holder.child.pid}, holds it`))
-  assert.deepEqual(profiles.list().map((p) => p.name), ['first'], 'nothing written past a live lock')
+  assert.deepEqual(
+    profiles.list().map((p) => p.name),
+    ['first'],
+    'nothing written past a live lock',
+  )
 
   holder.child.kill('SIGCONT')
   holder.child.stdin!.write('release\n')
   assert.equal(await holder.next(), 'released')
   profiles.save(second)
-  assert.deepEqual(profiles.list().map((p) => p.name), ['first', 'second'])
+  assert.deepEqual(
+    profiles.list().map((p) => p.name),
+    ['first', 'second'],
+  )
 })

@@ -27,7 +27,10 @@ test('a pack killed mid-write leaves only a temp file that the next command swee
   const out = join(root, 'Desktop')
   await mkdir(out)
   await writeFile(join(out, 'holiday.tmp'), 'the user’s own file')
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'pack', '--all-valid', '--out', join(out, 'pack.pdf')], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'pack', '--all-valid', '--out', join(out, 'pack.pdf')], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   const exited = once(child, 'exit')
   // The condition: the pack's temp file appears beside the output; kill the writer then.
   let seen: string | undefined

@@ -7,7 +7,14 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer as createHttpsServer } from 'node:https'
 import { VkError, type ErrorCode } from '../../shared/errors'
-import { PsaClient, basicAuthorization, buildTokenRequest, type PartnerCredentials, type PsaClientOptions, type RetryInfo } from '../../electron/core/psa-client'
+import {
+  PsaClient,
+  basicAuthorization,
+  buildTokenRequest,
+  type PartnerCredentials,
+  type PsaClientOptions,
+  type RetryInfo,
+} from '../../electron/core/psa-client'
 import { loadSimulatorMaterial, startSimulator, verifyTokenSignature, type RawRequestCapture, type Simulator } from '../../electron/core/simulator'
 import { demoCredentials, expiredPartner, otherCa, serverCertificate, simulatorDir, testSimulator, wrongCaPartner } from '../helpers/pki-fixtures'
 import { reservedPort } from '../helpers/ports'
@@ -86,10 +93,7 @@ test('the request is exactly the documented one: path, encoded client id, header
   assert.match(authorization, /^Basic [A-Za-z0-9+/=]+$/)
   const decoded = Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8')
   assert.equal(decoded, `${creds.login}:pä:ss`, 'login:password in UTF-8, password kept whole')
-  assert.equal(
-    wire.body.toString('utf8'),
-    '{"carToken":{"CarData":"Q2FyRGF0YQ==","CarData_signature":"U2lnbmF0dXJl"},"duration":"3600"}',
-  )
+  assert.equal(wire.body.toString('utf8'), '{"carToken":{"CarData":"Q2FyRGF0YQ==","CarData_signature":"U2lnbmF0dXJl"},"duration":"3600"}')
   assert.equal(headers.get('content-length')?.[0], String(wire.body.length))
 
   assert.equal(result.tokenType.toLowerCase(), 'bearer')
@@ -103,7 +107,10 @@ test('the request is exactly the documented one: path, encoded client id, header
 })
 
 test('buildTokenRequest is the same request the client sends', () => {
-  const req = buildTokenRequest({ baseUrl: 'https://api.example/connectedcar/v3/', clientId: 'a b', login: 'MZP123456', password: 'x:y' }, { ...input, durationSeconds: 60 })
+  const req = buildTokenRequest(
+    { baseUrl: 'https://api.example/connectedcar/v3/', clientId: 'a b', login: 'MZP123456', password: 'x:y' },
+    { ...input, durationSeconds: 60 },
+  )
   assert.equal(req.url, 'https://api.example/connectedcar/v3/fleets/virtualkey/smartaccess/token?client_id=a%20b')
   assert.equal(req.headers.authorization, `Basic ${Buffer.from('MZP123456:x:y').toString('base64')}`)
   assert.equal(JSON.parse(req.body).duration, '60')
@@ -206,11 +213,19 @@ test('503, 503, 200 succeeds on the third try with backoff between tries', async
   sim.faults.statuses = [503, 503, 200]
   const { sleep, waits } = fakeSleep()
   const retries: RetryInfo[] = []
-  const result = await client(t, demoCredentials(sim), { sleep, retryBaseDelayMs: 100, random: () => 1 }).requestToken(input, { onRetry: (info) => retries.push(info) })
+  const result = await client(t, demoCredentials(sim), { sleep, retryBaseDelayMs: 100, random: () => 1 }).requestToken(input, {
+    onRetry: (info) => retries.push(info),
+  })
   assert.equal(result.attempts, 3)
   assert.equal(sim.requests.length, 3)
   assert.deepEqual(waits, [100, 200], 'exponential backoff')
-  assert.deepEqual(retries.map((r) => [r.attempt, r.nextAttempt, r.code, r.status]), [[1, 2, 'server.unavailable', 503], [2, 3, 'server.unavailable', 503]])
+  assert.deepEqual(
+    retries.map((r) => [r.attempt, r.nextAttempt, r.code, r.status]),
+    [
+      [1, 2, 'server.unavailable', 503],
+      [2, 3, 'server.unavailable', 503],
+    ],
+  )
 })
 
 test('503 three times fails after exactly 3 tries', async (t) => {
@@ -329,7 +344,13 @@ test('a non-JSON error page from a proxy still maps by status, with no PSA refer
     res.end('<html><body>Bad Gateway</body></html>')
   })
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-  t.after(() => new Promise<void>((resolve) => { proxy.closeAllConnections(); proxy.close(() => resolve()) }))
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        proxy.closeAllConnections()
+        proxy.close(() => resolve())
+      }),
+  )
   const port = (proxy.address() as { port: number }).port
   const creds: PartnerCredentials = {
     baseUrl: `https://localhost:${port}/connectedcar/v3`,
@@ -348,7 +369,10 @@ test('a non-JSON error page from a proxy still maps by status, with no PSA refer
 
 test('a profile without a partner certificate is refused before connecting', async (t) => {
   const sim = await testSimulator(t)
-  assert.throws(() => new PsaClient(demoCredentials(sim, { certPem: '', keyPem: '' })), (e: unknown) => e instanceof VkError && e.code === 'config.no-certificate')
+  assert.throws(
+    () => new PsaClient(demoCredentials(sim, { certPem: '', keyPem: '' })),
+    (e: unknown) => e instanceof VkError && e.code === 'config.no-certificate',
+  )
   assert.equal(sim.stats.handshakeFailures + sim.stats.requests, 0)
 })
 

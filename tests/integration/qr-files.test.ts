@@ -31,11 +31,13 @@ async function scan(file: string): Promise<string> {
 
 async function vehicleFiles(dir: string, n: number): Promise<string[]> {
   await mkdir(dir, { recursive: true })
-  return Promise.all(Array.from({ length: n }, async (_, i) => {
-    const path = join(dir, `car-${i}.json`)
-    await writeFile(path, carDataJson(vinFor(500 + i)))
-    return path
-  }))
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const path = join(dir, `car-${i}.json`)
+      await writeFile(path, carDataJson(vinFor(500 + i)))
+      return path
+    }),
+  )
 }
 
 test('vkey batch --out writes one scannable, banded 0600 PNG per issued vehicle and none for the refused ones', async (t) => {
@@ -66,7 +68,13 @@ test('vkey batch --out writes one scannable, banded 0600 PNG per issued vehicle 
 test('with writes slower than the requests, every file is still written before the batch is over, a bounded number at a time', async (t) => {
   const { depot, dataDir, simulator } = await setupDepot(t)
   simulator.faults.statuses.push(200, 200, 400, 200, 200, 200, 400)
-  const vehicles = Array.from({ length: 14 }, (_, i) => ({ source: `car-${i}.json`, index: 0, vin: vinFor(700 + i), carData: Buffer.from(`car ${i}`).toString('base64'), carDataSignature: 'c2ln' }))
+  const vehicles = Array.from({ length: 14 }, (_, i) => ({
+    source: `car-${i}.json`,
+    index: 0,
+    vin: vinFor(700 + i),
+    carData: Buffer.from(`car ${i}`).toString('base64'),
+    carDataSignature: 'c2ln',
+  }))
   const records = await depot.addVehicles({ vehicles, issues: [] })
   const out = join(dataDir, '..', 'qr-slow')
   await mkdir(out)
@@ -92,7 +100,11 @@ test('with writes slower than the requests, every file is still written before t
     }),
   })
   const runner = new BatchRunner(depot, (progress) => files.onProgress(progress))
-  const outcome = await runner.run(records.map((r) => r.id), { kind: 'seconds', seconds: 3600 }, { concurrency: 4 })
+  const outcome = await runner.run(
+    records.map((r) => r.id),
+    { kind: 'seconds', seconds: 3600 },
+    { concurrency: 4 },
+  )
   const writesBeforeTheEnd = (await readdir(out)).length
   requestsDone()
   const written = await files.finish()
@@ -135,7 +147,10 @@ test('pack pages of simulator keys carry the band, stay small, and every page sc
 
 test('the app exports a simulator key as a PNG and an SVG with the band, and the PNG scans to the token', async (t) => {
   const { dataDir, depot } = await setupDepot(t)
-  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin: vinFor(901), carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  const [record] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(901), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
   const { record: issued } = await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
   const token = (await depot.handovers()).tokenOf(issued)!
   for (const format of ['png', 'svg'] as const) {

@@ -76,11 +76,21 @@ test('certificates, keys and CA files: a FIFO, a device or a folder is refused w
   assert.equal(keyDevice.code, 2, keyDevice.stderr)
   assert.match(keyDevice.stderr, /\/dev\/zero is a device, not a regular file/)
 
-  const caFolder = await vkeyChild(t, ['profile', 'add', 'p', '--env', 'preprod', '--client-id', 'c', '--login', 'MZP1', '--password-stdin', '--ca', folder], env, 'pw\n')
+  const caFolder = await vkeyChild(
+    t,
+    ['profile', 'add', 'p', '--env', 'preprod', '--client-id', 'c', '--login', 'MZP1', '--password-stdin', '--ca', folder],
+    env,
+    'pw\n',
+  )
   assert.equal(caFolder.code, 2, caFolder.stderr)
   assert.match(caFolder.stderr, new RegExp(`${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a folder, not a regular file`))
 
-  const caFifo = await vkeyChild(t, ['profile', 'add', 'p', '--env', 'preprod', '--client-id', 'c', '--login', 'MZP1', '--password-stdin', '--ca', fifo], env, 'pw\n')
+  const caFifo = await vkeyChild(
+    t,
+    ['profile', 'add', 'p', '--env', 'preprod', '--client-id', 'c', '--login', 'MZP1', '--password-stdin', '--ca', fifo],
+    env,
+    'pw\n',
+  )
   assert.equal(caFifo.code, 2, caFifo.stderr)
   assert.match(caFifo.stderr, /named pipe \(FIFO\), not a regular file/)
 })

@@ -54,7 +54,10 @@ test('headers that never come are stopped at the deadline, "while waiting for th
   const psa = client(t, demoCredentials(sim), { requestTimeoutMs: 1000 })
   const error = await rejection(psa.requestToken(input))
   assert.equal(error.code, 'network.timeout')
-  assert.match(error.message, /^Stopped after \d+\.\d s while waiting for the answer from localhost:\d+ \(the 1\.0 s limit for one request\): the request was sent/)
+  assert.match(
+    error.message,
+    /^Stopped after \d+\.\d s while waiting for the answer from localhost:\d+ \(the 1\.0 s limit for one request\): the request was sent/,
+  )
   assert.equal(sim.requests.length, 1, 'not sent a second time')
 })
 
@@ -71,7 +74,11 @@ test('a server that accepts the connection but never completes the handshake is 
   const port = (silent.address() as { port: number }).port
   const sim = await testSimulator(t)
   let sent = 0
-  const psa = client(t, demoCredentials(sim, { baseUrl: `https://localhost:${port}/connectedcar/v3` }), { requestTimeoutMs: 800, maxTries: 1, onRequestSent: () => sent++ })
+  const psa = client(t, demoCredentials(sim, { baseUrl: `https://localhost:${port}/connectedcar/v3` }), {
+    requestTimeoutMs: 800,
+    maxTries: 1,
+    onRequestSent: () => sent++,
+  })
   const error = await rejection(psa.requestToken(input))
   assert.equal(error.code, 'network.timeout')
   assert.match(error.message, /^Stopped after \d+\.\d s while connecting to localhost:\d+ \(the 0\.8 s limit for one request\); nothing was sent/)

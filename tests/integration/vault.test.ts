@@ -106,7 +106,10 @@ describe('vault with the real keychain', () => {
     assert.ok(keyBody.length > 40)
     const needles = ['-----BEGIN', 'PRIVATE KEY', password, 'Pa:ss', keyBody, vaultKey, Buffer.from(password).toString('base64')]
     const written = await filesUnder(dataDir)
-    assert.deepEqual(written.map((file) => path.relative(dataDir, file)).sort(), ['secrets/' + path.basename(vault.profileSecretsFile('prod')), 'vault.json'].sort())
+    assert.deepEqual(
+      written.map((file) => path.relative(dataDir, file)).sort(),
+      ['secrets/' + path.basename(vault.profileSecretsFile('prod')), 'vault.json'].sort(),
+    )
     for (const file of written) {
       const bytes = await fs.readFile(file)
       for (const needle of needles) assert.equal(bytes.indexOf(needle), -1, `${path.relative(dataDir, file)} contains ${needle.slice(0, 12)}…`)

@@ -30,9 +30,14 @@ function installedHandlers(): { request: RequestHandler; check: CheckHandler; lo
 
 function ask(request: RequestHandler, permission: string, details: Record<string, unknown>): boolean | undefined {
   let granted: boolean | undefined
-  request({}, permission, (g) => {
-    granted = g
-  }, details)
+  request(
+    {},
+    permission,
+    (g) => {
+      granted = g
+    },
+    details,
+  )
   return granted
 }
 
@@ -52,7 +57,10 @@ describe('camera permission', () => {
     assert.equal(check({}, 'media', 'app://vkey', { mediaType: 'unknown' }), false)
     assert.equal(check({}, 'media', 'app://vkey', {}), false)
     assert.equal(ask(request, 'display-capture', { requestingUrl: 'app://vkey/index.html' }), false)
-    assert.ok(logs.some((line) => line.includes('"media"')), 'a refusal is logged')
+    assert.ok(
+      logs.some((line) => line.includes('"media"')),
+      'a refusal is logged',
+    )
   })
 
   it('refuses video to every other origin', () => {
@@ -67,6 +75,9 @@ describe('camera permission', () => {
   it('macOS: the build declares why the camera is used, and the hardened runtime allows it', async () => {
     const mac = (builderConfig as { mac?: { extendInfo?: Record<string, string> } }).mac
     assert.match(mac?.extendInfo?.NSCameraUsageDescription ?? '', /camera.*CarData/)
-    assert.match(await readFile(new URL('../../build/entitlements.mac.plist', import.meta.url), 'utf8'), /com\.apple\.security\.device\.camera<\/key>\s*<true\/>/)
+    assert.match(
+      await readFile(new URL('../../build/entitlements.mac.plist', import.meta.url), 'utf8'),
+      /com\.apple\.security\.device\.camera<\/key>\s*<true\/>/,
+    )
   })
 })

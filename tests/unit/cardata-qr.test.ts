@@ -88,7 +88,10 @@ describe('property: export → encoder → codes (shuffled, some repeated) → t
   const exportArb = fc.record({
     vin: fc.stringMatching(/^[A-HJ-NPR-Z0-9]{17}$/),
     uin: fc.stringMatching(/^[0-9A-Za-z]{8,22}$/),
-    label: fc.option(fc.string({ maxLength: 40 }).filter((s) => s.trim() !== ''), { nil: undefined }),
+    label: fc.option(
+      fc.string({ maxLength: 40 }).filter((s) => s.trim() !== ''),
+      { nil: undefined },
+    ),
     signatureBytes: fc.integer({ min: 10, max: 6000 }),
     timestamp: fc.date({ min: new Date('2015-01-01'), max: new Date('2035-01-01'), noInvalidDate: true }),
     seed: fc.integer({ min: 1, max: 1_000_000 }),
@@ -101,11 +104,15 @@ describe('property: export → encoder → codes (shuffled, some repeated) → t
     const carData = encodeCarDataInner({ timestamp: e.timestamp.toISOString(), uin: e.uin })
     const sdk = { vin: e.vin, uin: e.uin, carData, carDataSignature: sig, ...(e.label ? { label: e.label } : {}) }
     const shaped =
-      e.shape === 'api-body' ? { carToken: { CarData: carData, CarData_signature: sig }, vin: e.vin, duration: '3600' }
-      : e.shape === 'pair' ? { CarData: carData, CarData_signature: sig }
-      : e.shape === 'list' ? [sdk]
-      : e.shape === 'vehicles' ? { vehicles: [sdk] }
-      : sdk
+      e.shape === 'api-body'
+        ? { carToken: { CarData: carData, CarData_signature: sig }, vin: e.vin, duration: '3600' }
+        : e.shape === 'pair'
+          ? { CarData: carData, CarData_signature: sig }
+          : e.shape === 'list'
+            ? [sdk]
+            : e.shape === 'vehicles'
+              ? { vehicles: [sdk] }
+              : sdk
     return JSON.stringify(shaped, null, 2)
   }
 
@@ -159,7 +166,10 @@ describe('CarData contents ({timestamp, uin} in base64)', () => {
   it('warns, without refusing, when the file UIN differs or the CarData is older than the limit', () => {
     const carData = encodeCarDataInner({ timestamp: '2026-10-01T00:00:00Z', uin: 'INNER' })
     const seen = inspectCarData(carData, { now, fileUin: 'OUTER' })
-    assert.deepEqual(seen.warnings.map((w) => w.code), ['uin-mismatch', 'stale'])
+    assert.deepEqual(
+      seen.warnings.map((w) => w.code),
+      ['uin-mismatch', 'stale'],
+    )
     assert.match(seen.warnings[0]?.message ?? '', /OUTER.*INNER/)
     assert.deepEqual(inspectCarData(carData, { now, fileUin: 'INNER', maxAgeDays: 90 }).warnings, [])
     assert.equal(parseCarData(JSON.stringify({ uin: 'OUTER', carData, carDataSignature: 'AAAA' }), 'f').vehicles.length, 1)

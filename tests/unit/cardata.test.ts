@@ -55,15 +55,18 @@ describe('validateVin / normalizeVin', () => {
     ['VF3MCYHZRKÄ123456', '"Ä"'],
   ] as const) {
     it(`refuses ${JSON.stringify(raw)} naming file and field`, () => {
-      assert.throws(() => validateVin(raw, { file: 'cars.json', field: 'vehicles[2].vin' }), (error: unknown) => {
-        assert.ok(error instanceof VkError)
-        assert.equal(error.code, 'input.vin')
-        assert.match(error.message, /cars\.json/)
-        assert.match(error.message, /vehicles\[2\]\.vin/)
-        assert.ok(error.message.includes(fragment), error.message)
-        assert.deepEqual(error.details, { file: 'cars.json', field: 'vehicles[2].vin' })
-        return true
-      })
+      assert.throws(
+        () => validateVin(raw, { file: 'cars.json', field: 'vehicles[2].vin' }),
+        (error: unknown) => {
+          assert.ok(error instanceof VkError)
+          assert.equal(error.code, 'input.vin')
+          assert.match(error.message, /cars\.json/)
+          assert.match(error.message, /vehicles\[2\]\.vin/)
+          assert.ok(error.message.includes(fragment), error.message)
+          assert.deepEqual(error.details, { file: 'cars.json', field: 'vehicles[2].vin' })
+          return true
+        },
+      )
     })
   }
 })
@@ -79,7 +82,9 @@ describe('parseCarData: accepted shapes', () => {
       const [v, u, d, s] = keys
       const result = parse({ [v]: VIN.toLowerCase(), [u]: ' 0A1B2C3D ', [d]: DATA, [s]: SIG, name: 'Peugeot 3008' })
       assert.deepEqual(result.issues, [])
-      assert.deepEqual(result.vehicles, [{ source: 'cars.json', index: 0, vin: VIN, uin: '0A1B2C3D', label: 'Peugeot 3008', carData: DATA, carDataSignature: SIG }])
+      assert.deepEqual(result.vehicles, [
+        { source: 'cars.json', index: 0, vin: VIN, uin: '0A1B2C3D', label: 'Peugeot 3008', carData: DATA, carDataSignature: SIG },
+      ])
     }
   })
 
@@ -103,13 +108,17 @@ describe('parseCarData: accepted shapes', () => {
     for (const root of [entries, { vehicles: entries }, { Vehicles: entries, exportedBy: 'app' }]) {
       const result = parse(root)
       assert.deepEqual(result.issues, [])
-      assert.deepEqual(result.vehicles.map((v) => v.index), [0, 1, 2])
+      assert.deepEqual(
+        result.vehicles.map((v) => v.index),
+        [0, 1, 2],
+      )
       assert.equal(result.vehicles[2]?.label, 'three')
     }
   })
 
   it('UTF-8 BOM and CRLF line endings', () => {
-    const text = '\uFEFF' + JSON.stringify({ vehicles: [{ vin: VIN, carData: DATA, carDataSignature: SIG, label: 'Café Citroën' }] }, null, 2).replace(/\n/g, '\r\n')
+    const text =
+      '\uFEFF' + JSON.stringify({ vehicles: [{ vin: VIN, carData: DATA, carDataSignature: SIG, label: 'Café Citroën' }] }, null, 2).replace(/\n/g, '\r\n')
     const result = parseCarData(text, 'bom.json')
     assert.deepEqual(result.issues, [])
     assert.equal(result.vehicles[0]?.label, 'Café Citroën')
@@ -122,7 +131,10 @@ describe('parseCarData: accepted shapes', () => {
       { CarData: 'QUJD\r\nREVG\nR0g=', CarData_signature: ' QUJD ' },
     ])
     assert.deepEqual(result.issues, [])
-    assert.deepEqual(result.vehicles.map((v) => v.carData), ['ab-_cd', 'QUJDRA', 'QUJDREVGR0g='])
+    assert.deepEqual(
+      result.vehicles.map((v) => v.carData),
+      ['ab-_cd', 'QUJDRA', 'QUJDREVGR0g='],
+    )
     assert.equal(result.vehicles[2]?.carDataSignature, 'QUJD')
   })
 
@@ -139,27 +151,46 @@ describe('parseCarData: accepted shapes', () => {
 
   it('the fixtures import as expected', async () => {
     const result = await importCarDataFiles(['sdk-vehicle.json', 'api-body.json', 'vehicles-list.json', 'with-problems.json'].map((f) => join(FIXTURES, f)))
-    assert.deepEqual(result.vehicles.map((v) => [v.source.split('/').pop(), v.index, v.vin]), [
-      ['sdk-vehicle.json', 0, 'VF3MCYHZRKS123456'],
-      ['api-body.json', 0, 'VR1URHNSSKW012345'],
-      ['vehicles-list.json', 0, 'VF7SAHMZ6LW123456'],
-      ['vehicles-list.json', 1, 'W0VZRHNSXMS654321'],
-      ['vehicles-list.json', 2, undefined],
-      ['with-problems.json', 0, 'VF3MCYHZRKS123456'],
-    ])
+    assert.deepEqual(
+      result.vehicles.map((v) => [v.source.split('/').pop(), v.index, v.vin]),
+      [
+        ['sdk-vehicle.json', 0, 'VF3MCYHZRKS123456'],
+        ['api-body.json', 0, 'VR1URHNSSKW012345'],
+        ['vehicles-list.json', 0, 'VF7SAHMZ6LW123456'],
+        ['vehicles-list.json', 1, 'W0VZRHNSXMS654321'],
+        ['vehicles-list.json', 2, undefined],
+        ['with-problems.json', 0, 'VF3MCYHZRKS123456'],
+      ],
+    )
     for (const v of result.vehicles) assert.ok(isValidBase64(v.carData) && isValidBase64(v.carDataSignature))
-    assert.deepEqual(result.issues.map((i) => [i.index, i.code, i.field]), [
-      [1, 'input.vin', '[1].vin'],
-      [2, 'input.base64', '[2].carData'],
-      [3, 'input.field', '[3].CarData_signature'],
-      [4, 'input.field', '[4].carToken.CarData_signature'],
-    ])
+    assert.deepEqual(
+      result.issues.map((i) => [i.index, i.code, i.field]),
+      [
+        [1, 'input.vin', '[1].vin'],
+        [2, 'input.base64', '[2].carData'],
+        [3, 'input.field', '[3].CarData_signature'],
+        [4, 'input.field', '[4].carToken.CarData_signature'],
+      ],
+    )
   })
 })
 
 describe('parseCarData: refusals name the source and field', () => {
   const cases: Array<[string, unknown, string, string, RegExp]> = [
-    ['non-base64 signature in carToken', { vehicles: [{ CarData: DATA, CarData_signature: SIG }, { CarData: DATA, CarData_signature: SIG }, { CarData: DATA, CarData_signature: SIG }, { carToken: { CarData: DATA, CarData_signature: 'abc$def' } }] }, 'input.base64', 'vehicles[3].carToken.CarData_signature', /"\$" at character 4/],
+    [
+      'non-base64 signature in carToken',
+      {
+        vehicles: [
+          { CarData: DATA, CarData_signature: SIG },
+          { CarData: DATA, CarData_signature: SIG },
+          { CarData: DATA, CarData_signature: SIG },
+          { carToken: { CarData: DATA, CarData_signature: 'abc$def' } },
+        ],
+      },
+      'input.base64',
+      'vehicles[3].carToken.CarData_signature',
+      /"\$" at character 4/,
+    ],
     ['mixed alphabets', { CarData: 'ab+-', CarData_signature: SIG }, 'input.base64', 'CarData', /mixes/],
     ['bad padding', { CarData: 'QUJD=', CarData_signature: SIG }, 'input.base64', 'CarData', /multiple of 4/],
     ['padding in the middle', { CarData: 'QU=D', CarData_signature: SIG }, 'input.base64', 'CarData', /middle/],
@@ -200,8 +231,17 @@ describe('parseCarData: refusals name the source and field', () => {
       { CarData: '***', CarData_signature: SIG, vin: 'bad' },
       { CarData: DATA, CarData_signature: SIG },
     ])
-    assert.deepEqual(result.vehicles.map((v) => v.index), [0, 2])
-    assert.deepEqual(result.issues.map((i) => [i.index, i.code]), [[1, 'input.base64'], [1, 'input.vin']])
+    assert.deepEqual(
+      result.vehicles.map((v) => v.index),
+      [0, 2],
+    )
+    assert.deepEqual(
+      result.issues.map((i) => [i.index, i.code]),
+      [
+        [1, 'input.base64'],
+        [1, 'input.vin'],
+      ],
+    )
   })
 
   it('file-level problems are one issue without an index', () => {
@@ -238,7 +278,10 @@ describe('parseCarData: size limits', () => {
     const text = '{' + 'x'.repeat(MAX_CARDATA_TEXT_BYTES) // not JSON, one byte over
     const original = JSON.parse
     let calls = 0
-    JSON.parse = ((...args: Parameters<typeof JSON.parse>) => { calls++; return original(...args) }) as typeof JSON.parse
+    JSON.parse = ((...args: Parameters<typeof JSON.parse>) => {
+      calls++
+      return original(...args)
+    }) as typeof JSON.parse
     try {
       const issue = onlyIssue(parseCarData(text, 'huge.json'))
       assert.equal(issue.code, 'input.too-large')
@@ -258,9 +301,17 @@ describe('parseCarData: size limits', () => {
 
   it('refuses one oversized vehicle and keeps the others', () => {
     const big = 'A'.repeat(MAX_ENTRY_BYTES) // 64 KiB of base64 + the signature > 64 KiB
-    const result = parse({ vehicles: [{ CarData: DATA, CarData_signature: SIG }, { CarData: big, CarData_signature: SIG }] })
+    const result = parse({
+      vehicles: [
+        { CarData: DATA, CarData_signature: SIG },
+        { CarData: big, CarData_signature: SIG },
+      ],
+    })
     assert.equal(result.vehicles.length, 1)
-    assert.deepEqual(result.issues.map((i) => [i.index, i.code, i.field]), [[1, 'input.too-large', 'vehicles[1]']])
+    assert.deepEqual(
+      result.issues.map((i) => [i.index, i.code, i.field]),
+      [[1, 'input.too-large', 'vehicles[1]']],
+    )
   })
 
   it('refuses more vehicles than fit in one file', () => {
@@ -285,7 +336,10 @@ describe('parseCarData: prototype pollution', () => {
     assert.equal(probe.CarData, undefined)
     assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false)
     // The signature hidden in carToken.__proto__ must not count.
-    assert.deepEqual(result.issues.map((i) => [i.index, i.field]), [[0, 'vehicles[0].carToken.CarData_signature']])
+    assert.deepEqual(
+      result.issues.map((i) => [i.index, i.field]),
+      [[0, 'vehicles[0].carToken.CarData_signature']],
+    )
     assert.equal(result.vehicles.length, 1)
     assert.equal(Object.getPrototypeOf(result.vehicles[0]), Object.prototype)
   })
@@ -293,14 +347,24 @@ describe('parseCarData: prototype pollution', () => {
   it('a top-level __proto__ holding a vehicle is not imported', () => {
     const result = parseCarData(`{"__proto__": {"CarData": "${DATA}", "CarData_signature": "${SIG}"}}`, 'evil.json')
     assert.equal(result.vehicles.length, 0)
-    assert.deepEqual(result.issues.map((i) => [i.code, i.field]), [['input.field', 'CarData'], ['input.field', 'CarData_signature']])
+    assert.deepEqual(
+      result.issues.map((i) => [i.code, i.field]),
+      [
+        ['input.field', 'CarData'],
+        ['input.field', 'CarData_signature'],
+      ],
+    )
   })
 })
 
 describe('importCarDataFiles / readCarDataStdin', () => {
   let dir = ''
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'vk-cardata-')) })
-  after(async () => { await rm(dir, { recursive: true, force: true }) })
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vk-cardata-'))
+  })
+  after(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
 
   it('reads files and merges results in order, naming each source', async () => {
     const a = join(dir, 'a.json')
@@ -309,7 +373,13 @@ describe('importCarDataFiles / readCarDataStdin', () => {
     await writeFile(b, JSON.stringify({ vin: VIN, carData: DATA, carDataSignature: SIG }))
     const result = await importCarDataFiles([a, b])
     assert.deepEqual(result.issues, [])
-    assert.deepEqual(result.vehicles.map((v) => [v.source, v.index]), [[a, 0], [b, 0]])
+    assert.deepEqual(
+      result.vehicles.map((v) => [v.source, v.index]),
+      [
+        [a, 0],
+        [b, 0],
+      ],
+    )
   })
 
   it('a missing file is an input.file issue naming the path; the other files still import', async () => {
@@ -318,7 +388,10 @@ describe('importCarDataFiles / readCarDataStdin', () => {
     const missing = join(dir, 'nope.json')
     const result = await importCarDataFiles([missing, good])
     assert.equal(result.vehicles.length, 1)
-    assert.deepEqual(result.issues.map((i) => [i.source, i.code]), [[missing, 'input.file']])
+    assert.deepEqual(
+      result.issues.map((i) => [i.source, i.code]),
+      [[missing, 'input.file']],
+    )
     assert.match(result.issues[0]?.message ?? '', /nope\.json was not found/)
   })
 
@@ -389,7 +462,12 @@ async function importAsNobody(path: string): Promise<ImportResult> {
   const home = await mkdtemp(join(tmpdir(), 'vk-nobody-'))
   try {
     await chown(home, 65534, 65534)
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: home, TMPDIR: home } })
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      uid: 65534,
+      gid: 65534,
+      encoding: 'utf8',
+      env: { ...process.env, HOME: home, TMPDIR: home },
+    })
     assert.equal(child.status, 0, child.stderr)
     return JSON.parse(child.stdout) as ImportResult
   } finally {

@@ -35,7 +35,10 @@ test('subject fields: two-letter country (upper-cased), an e-mail address, no co
   ] as const) {
     assert.equal(CsrSubjectFields.safeParse({ ...fields, [field]: value }).success, false, `${field}=${JSON.stringify(value)}`)
   }
-  assert.throws(() => parseSubjectFields({ ...fields, organization: 'A\nB' }), (error: unknown) => error instanceof VkError && error.code === 'usage' && /--org must not contain control characters/.test(error.message))
+  assert.throws(
+    () => parseSubjectFields({ ...fields, organization: 'A\nB' }),
+    (error: unknown) => error instanceof VkError && error.code === 'usage' && /--org must not contain control characters/.test(error.message),
+  )
 })
 
 test('the request holds the key for the vault, the CSR only the public half; the draft for a renewal is the current subject', () => {
@@ -49,7 +52,13 @@ test('the request holds the key for the vault, the CSR only the public half; the
 
   const ca = createCa({ commonName: 'Unit CA' })
   const cert = issuePartnerCertificate(ca, { login: 'MZP654321', organization: 'Depot Ouest', emailAddress: 'renew@depot.example' })
-  assert.deepEqual(requestDraft({ certPem: cert.certPem }), { country: 'FR', state: 'Ile-de-France', locality: 'Paris', organization: 'Depot Ouest', email: 'renew@depot.example' })
+  assert.deepEqual(requestDraft({ certPem: cert.certPem }), {
+    country: 'FR',
+    state: 'Ile-de-France',
+    locality: 'Paris',
+    organization: 'Depot Ouest',
+    email: 'renew@depot.example',
+  })
   assert.deepEqual(requestDraft({ certPem: cert.certPem, pendingRequests: [pending] }), fields, 'a waiting request wins: the user typed it last')
 })
 

@@ -71,7 +71,10 @@ describe('importing partner credentials', () => {
   })
 
   test('the key made by `openssl req -keyout` (encrypted PKCS#8) with its certificate', () => {
-    expectPartner(importPartnerCredentials({ file: credentialFile(files.cert), key: credentialFile(files.keyPkcs8Encrypted), passphrase: files.keyPassphrase }), 0)
+    expectPartner(
+      importPartnerCredentials({ file: credentialFile(files.cert), key: credentialFile(files.keyPkcs8Encrypted), passphrase: files.keyPassphrase }),
+      0,
+    )
   })
 
   test('unencrypted PKCS#8 and PKCS#1 keys, and a certificate with its chain in one file', () => {
@@ -80,7 +83,10 @@ describe('importing partner credentials', () => {
   })
 
   test('a legacy "Proc-Type: 4,ENCRYPTED" PKCS#1 key', () => {
-    expectPartner(importPartnerCredentials({ file: credentialFile(files.cert), key: credentialFile(files.keyPkcs1Encrypted), passphrase: files.keyPassphrase }), 0)
+    expectPartner(
+      importPartnerCredentials({ file: credentialFile(files.cert), key: credentialFile(files.keyPkcs1Encrypted), passphrase: files.keyPassphrase }),
+      0,
+    )
   })
 
   test('one PEM file holding key, certificate and chain', () => {
@@ -129,7 +135,11 @@ describe('importing partner credentials', () => {
       rejects(() => importPartnerCredentials({ file: { name: 'notes.txt', bytes } }), 'config.certificate-format', /notes\.txt .*PKCS#12 .*PEM/)
     }
     rejects(() => importPartnerCredentials({ file: credentialFile(files.keyPkcs8) }), 'config.certificate-format', /no certificate/)
-    rejects(() => importPartnerCredentials({ file: { name: 'req.csr', bytes: credentialFile(`${temp.dir}/req.csr`).bytes } }), 'config.certificate-format', /certificate request/)
+    rejects(
+      () => importPartnerCredentials({ file: { name: 'req.csr', bytes: credentialFile(`${temp.dir}/req.csr`).bytes } }),
+      'config.certificate-format',
+      /certificate request/,
+    )
     const jks = Buffer.concat([Buffer.from([0xfe, 0xed, 0xfe, 0xed]), Buffer.alloc(40)])
     rejects(() => importPartnerCredentials({ file: { name: 'partner.jks', bytes: jks } }), 'config.certificate-format', /keytool -importkeystore/)
   })
@@ -140,7 +150,11 @@ describe('importing partner credentials', () => {
   })
 
   test('a key that belongs to another certificate is refused', () => {
-    rejects(() => importPartnerCredentials({ file: credentialFile(files.cert), key: credentialFile(files.otherKey) }), 'config.key-mismatch', /other\.pem .*cert\.pem/)
+    rejects(
+      () => importPartnerCredentials({ file: credentialFile(files.cert), key: credentialFile(files.otherKey) }),
+      'config.key-mismatch',
+      /other\.pem .*cert\.pem/,
+    )
     rejects(() => importPartnerCredentials({ file: credentialFile(files.cert), key: credentialFile(ec.key) }), 'config.key-mismatch')
   })
 })
@@ -190,7 +204,11 @@ describe('certificate facts and pre-flight', () => {
 
   test('an expired certificate is refused before any request is sent, with its date and how to renew', () => {
     const leaf = issue(new Date('2029-01-01T00:00:00Z'), new Date('2030-06-01T00:00:00Z'))
-    rejects(() => preflight(leaf, now), 'config.certificate-expired', /expired on 2030-06-01: no request was sent\. Renew it: `vkey cert renew --out renewal\.csr`.*\(renewal goes through fleet@demo\.example\)/)
+    rejects(
+      () => preflight(leaf, now),
+      'config.certificate-expired',
+      /expired on 2030-06-01: no request was sent\. Renew it: `vkey cert renew --out renewal\.csr`.*\(renewal goes through fleet@demo\.example\)/,
+    )
   })
 
   test('a certificate that is not valid yet is refused', () => {

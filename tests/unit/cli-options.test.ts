@@ -46,7 +46,10 @@ test('every numeric option refuses a value that is not a number in its range, na
         const what = `vkey ${argv.join(' ')}`
         assert.equal(result.code, 2, `${what}: ${result.stderr}`)
         assert.ok(Date.now() - started < 5_000, `${what} answers at once`)
-        assert.ok(result.stderr.includes(`vkey ${command}: --${option} must be ${range.whole ? 'a whole number' : 'a number'} from ${range.min} to ${range.max}`), `${what}: ${result.stderr}`)
+        assert.ok(
+          result.stderr.includes(`vkey ${command}: --${option} must be ${range.whole ? 'a whole number' : 'a number'} from ${range.min} to ${range.max}`),
+          `${what}: ${result.stderr}`,
+        )
         assert.ok(result.stderr.includes(`got "${value}"`), `${what}: ${result.stderr}`)
         assert.equal(result.stderr.trim().split('\n').length, 1, `${what}: one line`)
         assert.equal(result.stdout, '')
@@ -62,7 +65,10 @@ test('every numeric option refuses a value that is not a number in its range, na
 test('vkey queue flush --watch --interval abc stops at once with exit 2 instead of looping', async () => {
   const result = await vkey(['queue', 'flush', '--watch', '--interval', 'abc'], env)
   assert.equal(result.code, 2)
-  assert.match(result.stderr, /^vkey: vkey queue: --interval must be a number from 0\.1 to 3600 \(seconds\); got "abc"\. Run `vkey help queue` for its options\.\n$/)
+  assert.match(
+    result.stderr,
+    /^vkey: vkey queue: --interval must be a number from 0\.1 to 3600 \(seconds\); got "abc"\. Run `vkey help queue` for its options\.\n$/,
+  )
 })
 
 test('numbers in range parse as the commands read them', () => {
@@ -112,9 +118,15 @@ test('standard input that cannot be read or holds too much is a clear error nami
   })
   const unreadable = await withStdin(['profile', 'add', 'depot', '--env', 'preprod', '--client-id', 'C1', '--login', 'MZP000001', '--password-stdin'], broken)
   assert.equal(unreadable.code, 2, unreadable.stderr)
-  assert.match(unreadable.stderr, /^vkey: --password-stdin: standard input could not be read \(EIO\): pipe it in \(`printf %s "\$SECRET" \|` before the command\) or read it from a file \(`< secret-file` after it\)\.\n$/)
+  assert.match(
+    unreadable.stderr,
+    /^vkey: --password-stdin: standard input could not be read \(EIO\): pipe it in \(`printf %s "\$SECRET" \|` before the command\) or read it from a file \(`< secret-file` after it\)\.\n$/,
+  )
 
-  const huge = await withStdin(['fleet', 'join', 'postgres://fleet.example:5432/vkey', '--laptop', 'DEPOT-1', '--user', 'depot1', '--password-stdin'], Readable.from([Buffer.alloc(70 * 1024, 'x')]))
+  const huge = await withStdin(
+    ['fleet', 'join', 'postgres://fleet.example:5432/vkey', '--laptop', 'DEPOT-1', '--user', 'depot1', '--password-stdin'],
+    Readable.from([Buffer.alloc(70 * 1024, 'x')]),
+  )
   assert.equal(huge.code, 2, huge.stderr)
   assert.match(huge.stderr, /^vkey: --password-stdin reads one line from standard input, which holds more than 64 KiB here/)
   for (const result of [unreadable, huge]) assert.doesNotMatch(result.stderr, /unexpected internal error/)
@@ -123,7 +135,10 @@ test('standard input that cannot be read or holds too much is a clear error nami
 test('a secret read from standard input is zeroed in memory once read; held buffers are zeroed when the work fails too', async () => {
   const chunk = Buffer.from('s3cret-passphrase\n')
   assert.equal(await readSecretLine(Readable.from([chunk]), '--passphrase-stdin'), 's3cret-passphrase')
-  assert.ok(chunk.every((b) => b === 0), 'the bytes read are zeroed')
+  assert.ok(
+    chunk.every((b) => b === 0),
+    'the bytes read are zeroed',
+  )
 
   const held = Buffer.from('-----BEGIN PRIVATE KEY-----')
   await assert.rejects(
@@ -133,5 +148,8 @@ test('a secret read from standard input is zeroed in memory once read; held buff
     }),
     /import failed/,
   )
-  assert.ok(held.every((b) => b === 0), 'zeroed although the import failed')
+  assert.ok(
+    held.every((b) => b === 0),
+    'zeroed although the import failed',
+  )
 })

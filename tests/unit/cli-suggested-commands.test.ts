@@ -45,7 +45,11 @@ function literals(file: string): string[] {
 function vkeyPart(line: string): string | undefined {
   for (const segment of line.split(/\s*(?:&&|;|\|)\s*/)) {
     const m = /^vkey\s.*|^vkey$/.exec(segment.trim())
-    if (m) return m[0].replace(/\s+<\s+\S+$/, '').replace(/\s*&$/, '').trim()
+    if (m)
+      return m[0]
+        .replace(/\s+<\s+\S+$/, '')
+        .replace(/\s*&$/, '')
+        .trim()
   }
   return undefined
 }
@@ -109,7 +113,12 @@ function collect(): Found[] {
     for (const text of literals(file)) for (const command of fromMessage(text)) found.push({ where: relative(ROOT, file), command })
   }
   for (const spec of COMMANDS) found.push({ where: `help example of vkey ${spec.name}`, command: vkeyPart(spec.example)! })
-  const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+  const docs = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ]
   for (const doc of docs) for (const command of fromMarkdown(readFileSync(join(ROOT, doc), 'utf8'))) found.push({ where: doc, command })
   return found
 }
@@ -129,12 +138,24 @@ test('every vkey command printed by a message, the simulator banner, the help, t
   const commands = found.map((f) => f.command)
   assert.ok(found.length >= 40, `found ${found.length} commands`)
   assert.ok(commands.includes('vkey profile add sim --env simulator --default'), 'the simulator banner and the profile hints are scanned')
-  assert.ok(found.some((f) => f.where === 'electron/core/profiles.ts' && f.command.includes('--password-stdin')), 'the no-profile hint names --password-stdin')
-  assert.ok(found.some((f) => f.where === 'README.md' && f.command.startsWith('vkey batch')), 'the README is scanned')
+  assert.ok(
+    found.some((f) => f.where === 'electron/core/profiles.ts' && f.command.includes('--password-stdin')),
+    'the no-profile hint names --password-stdin',
+  )
+  assert.ok(
+    found.some((f) => f.where === 'README.md' && f.command.startsWith('vkey batch')),
+    'the README is scanned',
+  )
 })
 
 test('the checker refuses what the old hints said: an option that does not exist, a missing argument, an unknown command', () => {
-  for (const bad of ['vkey profile add NAME --env preprod --client-id … --login … --cert …', 'vkey profile add', 'vkey cert import', 'vkey tokens --cardata FILE', 'vkey token --cardata FILE extra']) {
+  for (const bad of [
+    'vkey profile add NAME --env preprod --client-id … --login … --cert …',
+    'vkey profile add',
+    'vkey cert import',
+    'vkey tokens --cardata FILE',
+    'vkey token --cardata FILE extra',
+  ]) {
     assert.throws(() => parseCommandLine(argvOf(bad)), /vkey|command/, bad)
   }
 })

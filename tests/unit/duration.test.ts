@@ -17,9 +17,20 @@ function refused(fn: () => unknown, field: '--duration' | '--until', fragment: R
 describe('parseDuration', () => {
   it('accepts seconds and unit forms', () => {
     for (const [text, seconds] of [
-      ['3600', 3600], ['1', 1], ['45s', 45], ['90m', 5400], ['8h', 28800], ['2d', 172800],
-      ['1h30m', 5400], ['1d12h', 129600], ['1h 30m 15s', 5415], [' 8H ', 28800], ['0h5m', 300],
-      ['30d', MAX_DURATION_SECONDS], [String(MAX_DURATION_SECONDS), MAX_DURATION_SECONDS], ['007m', 420],
+      ['3600', 3600],
+      ['1', 1],
+      ['45s', 45],
+      ['90m', 5400],
+      ['8h', 28800],
+      ['2d', 172800],
+      ['1h30m', 5400],
+      ['1d12h', 129600],
+      ['1h 30m 15s', 5415],
+      [' 8H ', 28800],
+      ['0h5m', 300],
+      ['30d', MAX_DURATION_SECONDS],
+      [String(MAX_DURATION_SECONDS), MAX_DURATION_SECONDS],
+      ['007m', 420],
     ] as const) {
       assert.equal(parseDuration(text), seconds, text)
     }
@@ -27,11 +38,25 @@ describe('parseDuration', () => {
 
   it('names --duration and gives examples when refusing', () => {
     for (const [text, why] of [
-      ['0', /is zero/], ['0h0m', /is zero/], ['-5', /negative/], ['-1h', /negative/],
-      ['1.5h', /fraction/], ['0,5d', /fraction/], ['', /empty/], ['   ', /empty/], ['abc', /not a duration/],
-      ['1h30', /not a duration/], ['30m1h', /not a duration/], ['1w', /not a duration/], ['1h1h', /not a duration/],
-      ['31d', /longer than 30 days/], ['30d1s', /longer than 30 days/], [String(MAX_DURATION_SECONDS + 1), /longer than 30 days/],
-      ['99999999999999999999999', /longer than 30 days/], ['1e3', /not a duration/], ['0x10', /not a duration/],
+      ['0', /is zero/],
+      ['0h0m', /is zero/],
+      ['-5', /negative/],
+      ['-1h', /negative/],
+      ['1.5h', /fraction/],
+      ['0,5d', /fraction/],
+      ['', /empty/],
+      ['   ', /empty/],
+      ['abc', /not a duration/],
+      ['1h30', /not a duration/],
+      ['30m1h', /not a duration/],
+      ['1w', /not a duration/],
+      ['1h1h', /not a duration/],
+      ['31d', /longer than 30 days/],
+      ['30d1s', /longer than 30 days/],
+      [String(MAX_DURATION_SECONDS + 1), /longer than 30 days/],
+      ['99999999999999999999999', /longer than 30 days/],
+      ['1e3', /not a duration/],
+      ['0x10', /not a duration/],
     ] as const) {
       refused(() => parseDuration(text), '--duration', why)
       refused(() => parseDuration(text), '--duration', /e\.g\. 3600 \(seconds\), 45s, 90m, 8h, 2d or 1h30m/)
@@ -72,7 +97,11 @@ describe('secondsUntil', () => {
   })
 
   it('refuses a time without zone, asking for an offset or Z', () => {
-    refused(() => secondsUntil('2025-03-01T13:00', now, 'Europe/Paris'), '--until', /no time zone; add the offset or Z.*2025-03-01T13:00\+01:00 or 2025-03-01T13:00Z/)
+    refused(
+      () => secondsUntil('2025-03-01T13:00', now, 'Europe/Paris'),
+      '--until',
+      /no time zone; add the offset or Z.*2025-03-01T13:00\+01:00 or 2025-03-01T13:00Z/,
+    )
     refused(() => secondsUntil('2025-03-01T13:00:00', now), '--until', /no time zone/)
   })
 
@@ -100,8 +129,17 @@ describe('secondsUntil', () => {
 describe('formatDuration', () => {
   it('formats in plain English units', () => {
     for (const [seconds, text] of [
-      [9000, '2 h 30 min'], [3600, '1 h'], [45, '45 s'], [90, '1 min 30 s'], [86400, '1 d'],
-      [93784, '1 d 2 h 3 min 4 s'], [MAX_DURATION_SECONDS, '30 d'], [0, '0 s'], [-5, '0 s'], [Number.NaN, '0 s'], [59.6, '1 min'],
+      [9000, '2 h 30 min'],
+      [3600, '1 h'],
+      [45, '45 s'],
+      [90, '1 min 30 s'],
+      [86400, '1 d'],
+      [93784, '1 d 2 h 3 min 4 s'],
+      [MAX_DURATION_SECONDS, '30 d'],
+      [0, '0 s'],
+      [-5, '0 s'],
+      [Number.NaN, '0 s'],
+      [59.6, '1 min'],
     ] as const) {
       assert.equal(formatDuration(seconds), text, String(seconds))
     }
@@ -110,7 +148,10 @@ describe('formatDuration', () => {
   it('round-trips with parseDuration for unit forms', () => {
     for (const text of ['45s', '90m', '8h', '2d', '1h30m', '1d12h']) {
       const seconds = parseDuration(text)
-      const compact = formatDuration(seconds).replace(/ min/g, 'm').replace(/ (d|h|s)/g, '$1').replace(/ /g, '')
+      const compact = formatDuration(seconds)
+        .replace(/ min/g, 'm')
+        .replace(/ (d|h|s)/g, '$1')
+        .replace(/ /g, '')
       assert.equal(parseDuration(compact), seconds)
     }
   })

@@ -7,17 +7,28 @@ import { parseFleetUrl } from '../../electron/core/fleet/connection'
 const now = new Date('2026-12-01T10:00:00Z')
 const at = (minutes: number) => new Date(now.getTime() + minutes * 60_000)
 const request = (windowEndMinutes: number, force = false) => ({ vehicleKey: 'VF3X', windowEnd: at(windowEndMinutes).toISOString(), technician: 'B', force })
-const open = (laptop: string, expires: Date | null, claimedAt = at(-5)) => ({ claim_id: '1', laptop, technician: 'A. Martin', entry_id: `${laptop}/e1`, expires, claimed_at: claimedAt })
+const open = (laptop: string, expires: Date | null, claimedAt = at(-5)) => ({
+  claim_id: '1',
+  laptop,
+  technician: 'A. Martin',
+  entry_id: `${laptop}/e1`,
+  expires,
+  claimed_at: claimedAt,
+})
 
 test('claims: a free car is taken; our own claim is renewed', () => {
   assert.deepEqual(decide(undefined, 'DEPOT-2', request(60), now), { kind: 'take' })
   assert.deepEqual(decide(open('DEPOT-2', at(600)), 'DEPOT-2', request(60), now), { kind: 'take', endReason: 'renewed' })
 })
 
-test('claims: another laptop\'s key that covers the window (within a minute) refuses, naming who and until when', () => {
+test("claims: another laptop's key that covers the window (within a minute) refuses, naming who and until when", () => {
   for (const end of [60, 600, 601]) {
     const d = decide(open('DEPOT-1', at(600)), 'DEPOT-2', request(end), now)
-    assert.deepEqual(d, { kind: 'refuse', holder: { technician: 'A. Martin', laptop: 'DEPOT-1', expires: at(600).toISOString(), entryId: 'DEPOT-1/e1' } }, `window ending at +${end} min`)
+    assert.deepEqual(
+      d,
+      { kind: 'refuse', holder: { technician: 'A. Martin', laptop: 'DEPOT-1', expires: at(600).toISOString(), entryId: 'DEPOT-1/e1' } },
+      `window ending at +${end} min`,
+    )
   }
 })
 
@@ -26,7 +37,10 @@ test('claims: a key ending too early, or --new, is superseded; an expired key or
   assert.deepEqual(decide(open('DEPOT-1', at(600)), 'DEPOT-2', request(60, true), now), { kind: 'take', endReason: 'superseded', supersedes: 'DEPOT-1/e1' })
   assert.deepEqual(decide(open('DEPOT-1', at(-1)), 'DEPOT-2', request(60), now), { kind: 'take', endReason: 'expired' })
   assert.equal(decide(open('DEPOT-1', null, at(-1)), 'DEPOT-2', request(60), now).kind, 'refuse', 'a request in flight holds the car')
-  assert.deepEqual(decide(open('DEPOT-1', null, new Date(now.getTime() - STALE_REQUEST_MS - 1)), 'DEPOT-2', request(60), now), { kind: 'take', endReason: 'expired' })
+  assert.deepEqual(decide(open('DEPOT-1', null, new Date(now.getTime() - STALE_REQUEST_MS - 1)), 'DEPOT-2', request(60), now), {
+    kind: 'take',
+    endReason: 'expired',
+  })
 })
 
 test('fleet address: postgres://HOST:PORT/DB, never with a user or password in it', () => {

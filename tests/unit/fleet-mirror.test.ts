@@ -37,18 +37,53 @@ test('fleet.db of the first version is upgraded in place: entries, marks and cur
   t.after(() => mirror.close())
   const table = mirror.db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'entries'").get()!
   assert.doesNotMatch(table.sql, /WITHOUT ROWID/i)
-  assert.deepEqual(mirror.allEntries().map((e) => e.entryId).sort(), ['DEPOT-1/a', 'DEPOT-2/b'])
-  assert.deepEqual(mirror.pending(10).map((p) => [p.entry.entryId, p.version]), [['DEPOT-1/a', 3]])
+  assert.deepEqual(
+    mirror
+      .allEntries()
+      .map((e) => e.entryId)
+      .sort(),
+    ['DEPOT-1/a', 'DEPOT-2/b'],
+  )
+  assert.deepEqual(
+    mirror.pending(10).map((p) => [p.entry.entryId, p.version]),
+    [['DEPOT-1/a', 3]],
+  )
   assert.equal(mirror.number('remote_cursor'), 41)
   assert.equal(mirror.number('local_cursor'), 7)
 
   // A pulled row for a known entry updates it (merged by entry id), a new one is added.
   const pulled = (id: string, status: string, seq: number): PulledValue[] => {
-    const row: Record<string, PulledValue> = { entry_id: id, laptop: 'DEPOT-2', local_id: id.split('/')[1]!, vehicle_key: 'VF3BBBBBBBBBBBBBB', vin: 'VF3BBBBBBBBBBBBBB', profile: 'sim', technician: 'B', issued_at: '2026-12-01T09:00:00.000Z', expires: '2026-12-01T17:00:00.000Z', duration_seconds: 28800, batch_id: null, status, superseded_by: null, supersedes: null, seq }
+    const row: Record<string, PulledValue> = {
+      entry_id: id,
+      laptop: 'DEPOT-2',
+      local_id: id.split('/')[1]!,
+      vehicle_key: 'VF3BBBBBBBBBBBBBB',
+      vin: 'VF3BBBBBBBBBBBBBB',
+      profile: 'sim',
+      technician: 'B',
+      issued_at: '2026-12-01T09:00:00.000Z',
+      expires: '2026-12-01T17:00:00.000Z',
+      duration_seconds: 28800,
+      batch_id: null,
+      status,
+      superseded_by: null,
+      supersedes: null,
+      seq,
+    }
     return PULLED_COLUMNS.map((c) => row[c]!)
   }
   mirror.applyRemote([pulled('DEPOT-2/b', 'handed-over', 42), pulled('DEPOT-2/c', 'issued', 43)], 43)
-  assert.deepEqual(mirror.allEntries().map((e) => [e.entryId, e.status]).sort(), [['DEPOT-1/a', 'issued'], ['DEPOT-2/b', 'handed-over'], ['DEPOT-2/c', 'issued']])
+  assert.deepEqual(
+    mirror
+      .allEntries()
+      .map((e) => [e.entryId, e.status])
+      .sort(),
+    [
+      ['DEPOT-1/a', 'issued'],
+      ['DEPOT-2/b', 'handed-over'],
+      ['DEPOT-2/c', 'issued'],
+    ],
+  )
   assert.equal(mirror.number('remote_cursor'), 43)
 
   // Opened again: nothing left to upgrade, nothing lost.

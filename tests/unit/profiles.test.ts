@@ -49,7 +49,10 @@ describe('profiles', () => {
     withStore((profiles) => {
       profiles.save({ ...depot, name: 'site.v2 prod' })
       profiles.save({ ...depot, name: '__proto__' })
-      assert.deepEqual(profiles.list().map((profile) => profile.name), ['__proto__', 'site.v2 prod'])
+      assert.deepEqual(
+        profiles.list().map((profile) => profile.name),
+        ['__proto__', 'site.v2 prod'],
+      )
       assert.equal(profiles.get('site.v2 prod').clientId, 'abc-123')
     }))
 
@@ -106,12 +109,15 @@ describe('profiles', () => {
         [{ ...depot, environment: 'staging' }, 'environment'],
         [{ ...depot, caPem: 'not a pem' }, 'caPem'],
       ] as const) {
-        assert.throws(() => profiles.save(bad as never), (error: unknown) => {
-          assert.ok(error instanceof VkError)
-          assert.equal(error.code, 'config.profile')
-          assert.equal(error.details.field, field, error.message)
-          return true
-        })
+        assert.throws(
+          () => profiles.save(bad as never),
+          (error: unknown) => {
+            assert.ok(error instanceof VkError)
+            assert.equal(error.code, 'config.profile')
+            assert.equal(error.details.field, field, error.message)
+            return true
+          },
+        )
       }
       assert.equal(checkProfileName('Dépôt Lyon-2_b.c'), 'Dépôt Lyon-2_b.c')
       assert.deepEqual(profiles.list(), [])
@@ -121,7 +127,10 @@ describe('profiles', () => {
     withStore((profiles, conf) => {
       profiles.save(depot)
       conf.set('profiles', [...(conf.get('profiles') as unknown[]), { name: 'broken' }, 42])
-      assert.deepEqual(profiles.list().map((profile) => profile.name), ['Depot Lyon'])
+      assert.deepEqual(
+        profiles.list().map((profile) => profile.name),
+        ['Depot Lyon'],
+      )
     }))
 })
 
@@ -132,19 +141,33 @@ describe('--env', () => {
   })
 
   test('an https URL of the right shape is a custom environment, trailing slash trimmed', () => {
-    assert.deepEqual(resolveEnvironment('https://gw.example:8443/psa/connectedcar/v3/'), { environment: 'custom', baseUrl: 'https://gw.example:8443/psa/connectedcar/v3' })
+    assert.deepEqual(resolveEnvironment('https://gw.example:8443/psa/connectedcar/v3/'), {
+      environment: 'custom',
+      baseUrl: 'https://gw.example:8443/psa/connectedcar/v3',
+    })
   })
 
   test('anything else names --env and the accepted values', () => {
-    for (const value of ['staging', 'simulator', 'http://gw.example/connectedcar/v3', 'https://u:p@gw.example/connectedcar/v3', 'https://gw.example/connectedcar/v3?x=1', 'https://gw.example/connectedcar/v3#f', 'https://gw.example/v2']) {
-      assert.throws(() => resolveEnvironment(value), (error: unknown) => {
-        assert.ok(error instanceof VkError)
-        assert.equal(error.code, 'usage')
-        assert.equal(error.details.field, '--env')
-        assert.match(error.message, /--env/)
-        assert.match(error.message, /connectedcar\/v3/)
-        return true
-      })
+    for (const value of [
+      'staging',
+      'simulator',
+      'http://gw.example/connectedcar/v3',
+      'https://u:p@gw.example/connectedcar/v3',
+      'https://gw.example/connectedcar/v3?x=1',
+      'https://gw.example/connectedcar/v3#f',
+      'https://gw.example/v2',
+    ]) {
+      assert.throws(
+        () => resolveEnvironment(value),
+        (error: unknown) => {
+          assert.ok(error instanceof VkError)
+          assert.equal(error.code, 'usage')
+          assert.equal(error.details.field, '--env')
+          assert.match(error.message, /--env/)
+          assert.match(error.message, /connectedcar\/v3/)
+          return true
+        },
+      )
     }
   })
 })

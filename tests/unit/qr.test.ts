@@ -7,13 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import QRCode from 'qrcode'
 import { VkError } from '../../shared/errors'
-import {
-  QR_BYTE_CAPACITY_M,
-  buildHandoverPayload,
-  parseHandoverPayload,
-  payloadByteLength,
-  type HandoverInput,
-} from '../../shared/qr-payload'
+import { QR_BYTE_CAPACITY_M, buildHandoverPayload, parseHandoverPayload, payloadByteLength, type HandoverInput } from '../../shared/qr-payload'
 import { qrFormatForPath, renderHandoverQr, writeHandoverQr } from '../../electron/core/qr'
 import { environmentMark } from '../../shared/environment-marker'
 import { inflateSync } from 'node:zlib'
@@ -45,9 +39,13 @@ function svgModules(svg: string): { size: number; margin: number; dark: boolean[
   let x = 0
   let y = 0
   for (const [, cmd, a, b] of (stroke[1] ?? '').matchAll(/([MmHh])([\d.]+)(?: ([\d.]+))?/g)) {
-    if (cmd === 'M') { x = Number(a); y = Number(b) - 0.5 }
-    else if (cmd === 'm') { x += Number(a); y += Number(b ?? 0) }
-    else if (cmd === 'h') {
+    if (cmd === 'M') {
+      x = Number(a)
+      y = Number(b) - 0.5
+    } else if (cmd === 'm') {
+      x += Number(a)
+      y += Number(b ?? 0)
+    } else if (cmd === 'h') {
       const row = dark[y]
       assert.ok(row, `row ${y} inside the image`)
       for (let i = 0; i < Number(a); i++) row[x + i] = true
@@ -71,7 +69,10 @@ function toPbm(dark: boolean[][], scale: number): string {
 describe('handover payload', () => {
   it('builds compact, versioned JSON with the documented keys in order', () => {
     const payload = buildHandoverPayload(TOKEN)
-    assert.equal(payload, '{"v":1,"typ":"vkey-handover","vin":"VF3MCYHZRKS123456","tok":"VGhpcyBpcyBhIHNlY3JldCB0b2tlbg==","tt":"bearer","exp":"2019-08-14T08:39:40Z","sig":"VGhpcyB0b2tlbiBpcyB2YWxpZCA7KQ=="}')
+    assert.equal(
+      payload,
+      '{"v":1,"typ":"vkey-handover","vin":"VF3MCYHZRKS123456","tok":"VGhpcyBpcyBhIHNlY3JldCB0b2tlbg==","tt":"bearer","exp":"2019-08-14T08:39:40Z","sig":"VGhpcyB0b2tlbiBpcyB2YWxpZCA7KQ=="}',
+    )
   })
 
   it('round-trips, with and without VIN', () => {
@@ -84,21 +85,31 @@ describe('handover payload', () => {
 
   it('normalises the VIN and refuses a bad one', () => {
     assert.match(buildHandoverPayload({ ...TOKEN, vin: ' vf3mcyhzrks123456' }), /"vin":"VF3MCYHZRKS123456"/)
-    assert.throws(() => buildHandoverPayload({ ...TOKEN, vin: 'VF3' }), (e: unknown) => e instanceof VkError && e.code === 'input.vin')
+    assert.throws(
+      () => buildHandoverPayload({ ...TOKEN, vin: 'VF3' }),
+      (e: unknown) => e instanceof VkError && e.code === 'input.vin',
+    )
   })
 
   it('refuses fields the phone could not use', () => {
     for (const [patch, field] of [
-      [{ accessToken: '' }, 'tok'], [{ accessToken: 'a\nb' }, 'tok'], [{ tokenSignature: '' }, 'sig'],
-      [{ expires: '2019-08-14 08:39' }, 'exp'], [{ expires: '2019-08-14T08:39:40' }, 'exp'], [{ tokenType: '' }, 'tt'],
+      [{ accessToken: '' }, 'tok'],
+      [{ accessToken: 'a\nb' }, 'tok'],
+      [{ tokenSignature: '' }, 'sig'],
+      [{ expires: '2019-08-14 08:39' }, 'exp'],
+      [{ expires: '2019-08-14T08:39:40' }, 'exp'],
+      [{ tokenType: '' }, 'tt'],
     ] as const) {
-      assert.throws(() => buildHandoverPayload({ ...TOKEN, ...patch }), (e: unknown) => {
-        assert.ok(e instanceof VkError)
-        assert.equal(e.code, 'input.field')
-        assert.equal(e.details.field, field)
-        assert.match(e.message, new RegExp(`"${field}"`))
-        return true
-      })
+      assert.throws(
+        () => buildHandoverPayload({ ...TOKEN, ...patch }),
+        (e: unknown) => {
+          assert.ok(e instanceof VkError)
+          assert.equal(e.code, 'input.field')
+          assert.equal(e.details.field, field)
+          assert.match(e.message, new RegExp(`"${field}"`))
+          return true
+        },
+      )
     }
   })
 
@@ -115,12 +126,15 @@ describe('handover payload', () => {
       [JSON.stringify({ ...good, sig: undefined }), 'input.field', /damaged: the token signature "sig"/],
       [JSON.stringify({ ...good, vin: 'VF3O' }), 'input.vin', /damaged: its VIN/],
     ] as const) {
-      assert.throws(() => parseHandoverPayload(text), (e: unknown) => {
-        assert.ok(e instanceof VkError, String(e))
-        assert.equal(e.code, code, text)
-        assert.match(e.message, re)
-        return true
-      })
+      assert.throws(
+        () => parseHandoverPayload(text),
+        (e: unknown) => {
+          assert.ok(e instanceof VkError, String(e))
+          assert.equal(e.code, code, text)
+          assert.match(e.message, re)
+          return true
+        },
+      )
     }
     // Unknown extra keys are ignored (forward compatible within version 1).
     assert.equal(parseHandoverPayload(JSON.stringify({ ...good, future: 1 })).accessToken, TOKEN.accessToken)
@@ -133,8 +147,12 @@ describe('handover payload', () => {
 
 describe('QR rendering (decoded with zbarimg)', () => {
   let dir = ''
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'vk-qr-')) })
-  after(async () => { await rm(dir, { recursive: true, force: true }) })
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vk-qr-'))
+  })
+  after(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
 
   it('PNG decodes back to the same token', async () => {
     const payload = buildHandoverPayload(TOKEN)
@@ -154,14 +172,17 @@ describe('QR rendering (decoded with zbarimg)', () => {
     const payload = buildHandoverPayload(TOKEN)
     const ours = QRCode.create([{ mode: 'byte', data: Buffer.from(payload, 'utf8') }], { errorCorrectionLevel: 'M' })
     assert.equal(ours.errorCorrectionLevel.bit, 0) // M is 0b00 in the format information
-    assert.deepEqual(ours.segments.map((s) => s.mode.id), ['Byte'])
+    assert.deepEqual(
+      ours.segments.map((s) => s.mode.id),
+      ['Byte'],
+    )
     // The PNG is exactly that symbol: 8 px per module, 4-module quiet zone.
     const png = await renderHandoverQr(payload, 'png')
     const width = png.readUInt32BE(16)
     assert.equal(width, (ours.modules.size + 8) * 8)
   })
 
-  it('SVG is well-formed and holds the same modules as qrcode\'s level-M matrix; its geometry scans', async () => {
+  it("SVG is well-formed and holds the same modules as qrcode's level-M matrix; its geometry scans", async () => {
     const payload = buildHandoverPayload(TOKEN)
     const svg = await renderHandoverQr(payload, 'svg')
     assert.equal(typeof svg, 'string')
@@ -236,7 +257,10 @@ function readPng(png: Buffer): { width: number; height: number; bitDepth: number
   const raw = inflateSync(Buffer.concat(idat))
   const line = 1 + Math.ceil(width / 8)
   return {
-    width, height, bitDepth: header[8]!, colourType: header[9]!,
+    width,
+    height,
+    bitDepth: header[8]!,
+    colourType: header[9]!,
     row: (y) => {
       assert.equal(raw[y * line], 0, 'filter type 0 (none), as written')
       return raw.subarray(y * line + 1, (y + 1) * line)
@@ -246,8 +270,12 @@ function readPng(png: Buffer): { width: number; height: number; bitDepth: number
 
 describe('lean PNG and environment bands (decoded with zbarimg)', () => {
   let dir = ''
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'vk-qr-lean-')) })
-  after(async () => { await rm(dir, { recursive: true, force: true }) })
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vk-qr-lean-'))
+  })
+  after(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
   const payload = buildHandoverPayload(TOKEN)
   const modules = QRCode.create([{ mode: 'byte', data: Buffer.from(payload, 'utf8') }], { errorCorrectionLevel: 'M' }).modules
 
@@ -283,7 +311,13 @@ describe('lean PNG and environment bands (decoded with zbarimg)', () => {
       assert.ok(band >= 20, `a band of ${band} px above and below`)
       // The band is black with white lettering in the middle: its first row is all black,
       // its middle row has both.
-      assert.ok(image.row(0).subarray(0, image.width >> 3).every((b) => b === 0), 'band edge is black')
+      assert.ok(
+        image
+          .row(0)
+          .subarray(0, image.width >> 3)
+          .every((b) => b === 0),
+        'band edge is black',
+      )
       const middle = image.row(band >> 1).subarray(0, image.width >> 3)
       assert.ok(middle.some((b) => b !== 0) && middle.some((b) => b === 0), 'lettering in the band')
       const file = join(dir, `${environment}.png`)
@@ -301,8 +335,12 @@ describe('lean PNG and environment bands (decoded with zbarimg)', () => {
 
 describe('writeHandoverQr', () => {
   let dir = ''
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'vk-qr-write-')) })
-  after(async () => { await rm(dir, { recursive: true, force: true }) })
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vk-qr-write-'))
+  })
+  after(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
 
   it('chooses the format from the extension and writes a 0600 file', async () => {
     const payload = buildHandoverPayload(TOKEN)
@@ -320,13 +358,19 @@ describe('writeHandoverQr', () => {
 
   it('refuses another extension with a usage error naming --qr', async () => {
     for (const path of ['token.jpg', 'token', 'token.png.txt']) {
-      assert.throws(() => qrFormatForPath(path), (e: unknown) => e instanceof VkError && e.code === 'usage' && e.details.field === '--qr' && /--qr .* must end in \.png or \.svg/.test(e.message))
+      assert.throws(
+        () => qrFormatForPath(path),
+        (e: unknown) => e instanceof VkError && e.code === 'usage' && e.details.field === '--qr' && /--qr .* must end in \.png or \.svg/.test(e.message),
+      )
       await assert.rejects(writeHandoverQr(join(dir, path), 'x'), (e: unknown) => e instanceof VkError && e.code === 'usage')
     }
   })
 
   it('a missing folder is an input.file error naming the path', async () => {
     const path = join(dir, 'no-such-folder', 'qr.png')
-    await assert.rejects(writeHandoverQr(path, buildHandoverPayload(TOKEN)), (e: unknown) => e instanceof VkError && e.code === 'input.file' && e.message.includes(path) && /folder does not exist/.test(e.message))
+    await assert.rejects(
+      writeHandoverQr(path, buildHandoverPayload(TOKEN)),
+      (e: unknown) => e instanceof VkError && e.code === 'input.file' && e.message.includes(path) && /folder does not exist/.test(e.message),
+    )
   })
 })

@@ -55,8 +55,30 @@ test('the "valid until" preview: now + seconds, the moment chosen, or the end of
 })
 
 function profile(name: string, environment: ProfileView['environment'], options: { isDefault?: boolean; certificate?: boolean } = {}): ProfileView {
-  const certificate = options.certificate === false ? null : { subject: 'CN=x', issuer: 'CN=ca', serialNumber: '1', notBefore: '2026-01-01T00:00:00Z', notAfter: '2027-01-01T00:00:00Z', daysLeft: 30, status: 'valid' as const, fingerprintSha256: 'ab' }
-  return { name, environment, baseUrl: 'https://x', clientId: 'c', login: 'l', hasPassword: true, hasCa: false, certificate, isDefault: options.isDefault ?? false }
+  const certificate =
+    options.certificate === false
+      ? null
+      : {
+          subject: 'CN=x',
+          issuer: 'CN=ca',
+          serialNumber: '1',
+          notBefore: '2026-01-01T00:00:00Z',
+          notAfter: '2027-01-01T00:00:00Z',
+          daysLeft: 30,
+          status: 'valid' as const,
+          fingerprintSha256: 'ab',
+        }
+  return {
+    name,
+    environment,
+    baseUrl: 'https://x',
+    clientId: 'c',
+    login: 'l',
+    hasPassword: true,
+    hasCa: false,
+    certificate,
+    isDefault: options.isDefault ?? false,
+  }
 }
 
 test('a key carries a band when its profile is the simulator or pre-production, not production', () => {
@@ -84,15 +106,23 @@ function vehicle(id: string, vin: string | undefined, source: string): HandoverS
 
 test('the same VIN twice is found on import (against the list and within the import) and in the list', () => {
   const before = [vehicle('1', 'VF3MCYHZRKS123456', 'phone-export.json'), vehicle('2', undefined, 'fleet.json')]
-  const added = [vehicle('3', 'VF3MCYHZRKS123456', 'again.json'), vehicle('4', 'VR3FLEET000000001', 'a.json'), vehicle('5', 'VR3FLEET000000001', 'b.json'), vehicle('6', undefined, 'c.json')]
+  const added = [
+    vehicle('3', 'VF3MCYHZRKS123456', 'again.json'),
+    vehicle('4', 'VR3FLEET000000001', 'a.json'),
+    vehicle('5', 'VR3FLEET000000001', 'b.json'),
+    vehicle('6', undefined, 'c.json'),
+  ]
   assert.deepEqual(findDuplicates(before, added), [
     { vin: 'VF3MCYHZRKS123456', source: 'again.json', other: 'phone-export.json' },
     { vin: 'VR3FLEET000000001', source: 'b.json', other: 'a.json' },
   ])
-  assert.deepEqual([...duplicateVins([...before, ...added])], [
-    ['VF3MCYHZRKS123456', ['phone-export.json', 'again.json']],
-    ['VR3FLEET000000001', ['a.json', 'b.json']],
-  ])
+  assert.deepEqual(
+    [...duplicateVins([...before, ...added])],
+    [
+      ['VF3MCYHZRKS123456', ['phone-export.json', 'again.json']],
+      ['VR3FLEET000000001', ['a.json', 'b.json']],
+    ],
+  )
 })
 
 test('every PSA status has one diagnosis in each language, naming its status once', async () => {
@@ -110,7 +140,8 @@ test('every PSA status has one diagnosis in each language, naming its status onc
     'server.gateway-timeout': 504,
   }
   for (const language of ['en', 'fr']) {
-    const errors = (JSON.parse(await readFile(new URL(`${language}.json`, dir), 'utf8')) as { errors: Record<string, Record<string, Record<string, string>>> }).errors
+    const errors = (JSON.parse(await readFile(new URL(`${language}.json`, dir), 'utf8')) as { errors: Record<string, Record<string, Record<string, string>>> })
+      .errors
     for (const [code, status] of Object.entries(statuses)) {
       const [family, name] = code.split('.') as [string, string]
       const entry = errors[family]?.[name]

@@ -31,7 +31,8 @@ describe('secure files', () => {
       await fs.chmod(loose, 0o755)
       await ensurePrivateFolder(loose)
       assert.equal(await modeOf(loose), 0o700)
-    }))
+    }),
+  )
 
   test('files are written owner-only, whatever the umask, and replaced in place', { skip: !posix && 'POSIX modes only' }, () =>
     withTemp(async (dir) => {
@@ -48,7 +49,8 @@ describe('secure files', () => {
       assert.equal(await modeOf(file), 0o600)
       assert.equal(await fs.readFile(file, 'utf8'), 'two')
       assert.deepEqual(await fs.readdir(dir), ['secret.json'])
-    }))
+    }),
+  )
 
   test('a write killed half-way leaves the original intact, and the leftover is swept', () =>
     withTemp(async (dir) => {
@@ -58,7 +60,11 @@ describe('secure files', () => {
       await fs.mkdir(nested)
       // What a killed writer leaves behind: a half-written temp file next to the target.
       // (the last one as the settings store's atomic writer names them)
-      const leftovers = [path.join(dir, 'profiles.json.0123456789ab.tmp'), path.join(nested, 'x.sealed.ba9876543210.tmp'), path.join(dir, 'settings.json.tmp-1764300000a1b2c3')]
+      const leftovers = [
+        path.join(dir, 'profiles.json.0123456789ab.tmp'),
+        path.join(nested, 'x.sealed.ba9876543210.tmp'),
+        path.join(dir, 'settings.json.tmp-1764300000a1b2c3'),
+      ]
       for (const leftover of leftovers) await fs.writeFile(leftover, 'half')
       // Chromium's profile is its own: a file there that merely looks temporary is left alone.
       await fs.mkdir(path.join(dir, 'chromium'))

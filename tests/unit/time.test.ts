@@ -49,7 +49,10 @@ describe('--until a time of day', () => {
 
   it('leaves ISO times alone and refuses an hour that does not exist, with an example', () => {
     assert.equal(resolveUntil('2026-12-01T18:00Z', WINTER), '2026-12-01T18:00Z')
-    assert.throws(() => resolveUntil('24:00', WINTER, 'Europe/Paris'), (e: unknown) => isVkError(e) && e.details.field === '--until' && /e\.g\. 18:00/.test(e.message))
+    assert.throws(
+      () => resolveUntil('24:00', WINTER, 'Europe/Paris'),
+      (e: unknown) => isVkError(e) && e.details.field === '--until' && /e\.g\. 18:00/.test(e.message),
+    )
   })
 })
 

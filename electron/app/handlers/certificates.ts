@@ -13,7 +13,11 @@ import { writeFileAtomic } from '../../core/secure-files'
 import { profileViewOf } from '../views'
 import type { Feature, HandlerContext } from './context'
 
-export function certificatesFeature({ depot, deps, files }: HandlerContext): Feature<'certificate:import' | 'ca:import' | 'certificate:requests' | 'certificate:request'> {
+export function certificatesFeature({
+  depot,
+  deps,
+  files,
+}: HandlerContext): Feature<'certificate:import' | 'ca:import' | 'certificate:requests' | 'certificate:request'> {
   return {
     handlers: {
       async 'certificate:import'(input) {

@@ -22,7 +22,8 @@ export function exportsFeature({ depot, deps }: HandlerContext): Feature<'handov
         const { record, token, payload, environment } = await keyOf(depot, input.id)
         const path = await deps.dialogs.chooseSavePath(`vkey-${record.vin ?? record.id}.${input.format}`, input.format)
         if (!path) return { saved: false }
-        const content = input.format === 'json' ? `${JSON.stringify(tokenJsonOf(record, token), null, 2)}\n` : await renderHandoverQr(payload, input.format, { environment })
+        const content =
+          input.format === 'json' ? `${JSON.stringify(tokenJsonOf(record, token), null, 2)}\n` : await renderHandoverQr(payload, input.format, { environment })
         await writeFileAtomic(path, content, { recordIn: deps.dataDir })
         return { saved: true, fileName: basename(path) }
       },

@@ -46,9 +46,25 @@ async function viewOf(fleet: Fleet, ledger: LocalLedger, notify: (ids: readonly 
     vehicleKey: v.vehicleKey,
     vin: v.vin,
     conflict: v.conflict,
-    keys: v.keys.map((k) => ({ entryId: k.entryId, laptop: k.laptop, technician: k.technician, profile: k.profile, issuedAt: k.issuedAt, expires: k.expires!, status: k.status, mine: k.laptop === fleet.laptop })),
+    keys: v.keys.map((k) => ({
+      entryId: k.entryId,
+      laptop: k.laptop,
+      technician: k.technician,
+      profile: k.profile,
+      issuedAt: k.issuedAt,
+      expires: k.expires!,
+      status: k.status,
+      mine: k.laptop === fleet.laptop,
+    })),
   }))
-  return { joined: true, laptop: fleet.laptop, lastSync: fleet.mirror.get('last_sync') ?? null, stale: syncError !== undefined, ...(syncError ? { syncError } : {}), vehicles }
+  return {
+    joined: true,
+    laptop: fleet.laptop,
+    lastSync: fleet.mirror.get('last_sync') ?? null,
+    stale: syncError !== undefined,
+    ...(syncError ? { syncError } : {}),
+    vehicles,
+  }
 }
 
 export function fleetFeature({ depot, files, notify }: HandlerContext): Feature<FleetChannels> {
@@ -69,8 +85,19 @@ export function fleetFeature({ depot, files, notify }: HandlerContext): Feature<
     },
     async 'fleet:join'(input) {
       const server = parseFleetUrl(input.url)
-      const caPem = input.ca ? certificatesOnly((await readRegularFile(files.pathOf(input.ca), { hint: "Choose the administrator's CA certificate file itself.", field: 'ca' })).toString('utf8'), "the fleet's CA certificate") : undefined
-      const { fleet } = await Fleet.join(depot.dataDir, await depot.vault(), { ...server, laptop: input.laptop, user: input.user, password: input.password, ...(caPem ? { caPem } : {}) })
+      const caPem = input.ca
+        ? certificatesOnly(
+            (await readRegularFile(files.pathOf(input.ca), { hint: "Choose the administrator's CA certificate file itself.", field: 'ca' })).toString('utf8'),
+            "the fleet's CA certificate",
+          )
+        : undefined
+      const { fleet } = await Fleet.join(depot.dataDir, await depot.vault(), {
+        ...server,
+        laptop: input.laptop,
+        user: input.user,
+        password: input.password,
+        ...(caPem ? { caPem } : {}),
+      })
       try {
         return statusView(fleet.status(await ledger()))
       } finally {

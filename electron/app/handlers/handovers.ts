@@ -59,8 +59,11 @@ export function handoversFeature(context: HandlerContext): Feature<HandoverChann
         return { removed }
       },
       async 'handovers:mark-handed-over'(input) {
-        const record = await (await depot.handovers()).update(input.id, (r) => {
-          if (r.status !== 'issued') throw new VkError('usage', `Only an issued token can be marked handed over (this one is ${r.status}).`, { field: 'status' })
+        const record = await (
+          await depot.handovers()
+        ).update(input.id, (r) => {
+          if (r.status !== 'issued')
+            throw new VkError('usage', `Only an issued token can be marked handed over (this one is ${r.status}).`, { field: 'status' })
           r.status = 'handed-over'
           r.handedOverAt = depot.now().toISOString()
         })

@@ -7,7 +7,11 @@ import { startSimulator } from '../../core/simulator'
 import { profileViewOf } from '../views'
 import type { Feature, HandlerContext } from './context'
 
-export function profilesFeature({ depot, deps, state }: HandlerContext): Feature<'profiles:list' | 'profiles:save' | 'profiles:remove' | 'profiles:activate' | 'simulator:try'> {
+export function profilesFeature({
+  depot,
+  deps,
+  state,
+}: HandlerContext): Feature<'profiles:list' | 'profiles:save' | 'profiles:remove' | 'profiles:activate' | 'simulator:try'> {
   return {
     handlers: {
       async 'profiles:list'() {
@@ -18,7 +22,8 @@ export function profilesFeature({ depot, deps, state }: HandlerContext): Feature
       async 'profiles:save'(input) {
         let environment: string = input.environment
         if (input.environment === 'custom') {
-          if (!input.baseUrl) throw new VkError('usage', 'A custom environment needs its base URL, e.g. https://host:port/connectedcar/v3.', { field: 'baseUrl' })
+          if (!input.baseUrl)
+            throw new VkError('usage', 'A custom environment needs its base URL, e.g. https://host:port/connectedcar/v3.', { field: 'baseUrl' })
           environment = input.baseUrl
         }
         const profile = await depot.saveProfile({

@@ -4,7 +4,13 @@ import { settingsLock } from '../../core/owner-lock'
 import { resetVault } from '../../core/vault-recovery'
 import type { Feature, HandlerContext } from './context'
 
-export function settingsFeature({ depot, deps, state, settings, notify }: HandlerContext): Feature<'app:info' | 'settings:get' | 'settings:set' | 'vault:reset'> {
+export function settingsFeature({
+  depot,
+  deps,
+  state,
+  settings,
+  notify,
+}: HandlerContext): Feature<'app:info' | 'settings:get' | 'settings:set' | 'vault:reset'> {
   return {
     handlers: {
       async 'app:info'() {
@@ -31,7 +37,11 @@ export function settingsFeature({ depot, deps, state, settings, notify }: Handle
       },
       async 'vault:reset'() {
         // No batch can run meanwhile: none gets far without the vault this replaces.
-        const report = await resetVault(deps.dataDir, depot.secretStore, depot.profiles.list().map((p) => p.name))
+        const report = await resetVault(
+          deps.dataDir,
+          depot.secretStore,
+          depot.profiles.list().map((p) => p.name),
+        )
         await depot.reloadVault()
         notify([EVERY_HANDOVER])
         return { profiles: report.profiles.length, records: report.records, unreadable: report.unreadable }

@@ -27,7 +27,10 @@ export function tokensFeature({ depot, deps, state, settings, notify }: HandlerC
         const controller = new AbortController()
         requests.set(input.requestId, controller)
         try {
-          const result = await depot.requestToken(input.handoverId, input.duration, { signal: controller.signal, ...(input.forceNew ? { forceNew: true } : {}) })
+          const result = await depot.requestToken(input.handoverId, input.duration, {
+            signal: controller.signal,
+            ...(input.forceNew ? { forceNew: true } : {}),
+          })
           if (result.outcome !== 'reused') state.online = true
           notify([input.handoverId, result.record.id, ...(result.replaced ? [result.replaced.id] : [])])
           return { ...(await detailOf(depot, result.record, input.qr)), outcome: result.outcome }

@@ -46,7 +46,10 @@ export function decide(open: OpenClaim | undefined, me: string, request: ClaimRe
   if (stale) return { kind: 'take', endReason: 'expired' }
   const covers = inFlight || open.expires!.getTime() + COVER_SLACK_MS >= Date.parse(request.windowEnd)
   if (covers && !request.force) {
-    return { kind: 'refuse', holder: { technician: open.technician, laptop: open.laptop, expires: open.expires?.toISOString() ?? null, entryId: open.entry_id } }
+    return {
+      kind: 'refuse',
+      holder: { technician: open.technician, laptop: open.laptop, expires: open.expires?.toISOString() ?? null, entryId: open.entry_id },
+    }
   }
   // Forced, or the other key ends too early: it is superseded by the one we are about to get.
   return { kind: 'take', endReason: 'superseded', supersedes: open.entry_id }
@@ -66,7 +69,11 @@ export async function claimVehicle(client: pg.ClientBase, me: string, request: C
       return { ok: false, heldBy: decision.holder }
     }
     if (rows[0] && decision.endReason) {
-      await client.query(`UPDATE ${SCHEMA}.claims SET ended_at = now(), ended_by = $2, end_reason = $3 WHERE claim_id = $1`, [rows[0].claim_id, me, decision.endReason])
+      await client.query(`UPDATE ${SCHEMA}.claims SET ended_at = now(), ended_by = $2, end_reason = $3 WHERE claim_id = $1`, [
+        rows[0].claim_id,
+        me,
+        decision.endReason,
+      ])
     }
     const inserted = await client.query<{ claim_id: string }>(
       `INSERT INTO ${SCHEMA}.claims (vehicle_key, laptop, technician, window_end) VALUES ($1, $2, $3, $4) RETURNING claim_id`,
@@ -97,7 +104,11 @@ export async function recordIssued(client: pg.ClientBase, claimId: string, entry
 
 /** No key came of the claim (PSA refused, the network failed, the user cancelled). */
 export async function releaseClaim(client: pg.ClientBase, claimId: string, me: string, reason: 'failed' | 'released' = 'failed'): Promise<void> {
-  await client.query(`UPDATE ${SCHEMA}.claims SET ended_at = now(), ended_by = $2, end_reason = $3 WHERE claim_id = $1 AND ended_at IS NULL`, [claimId, me, reason])
+  await client.query(`UPDATE ${SCHEMA}.claims SET ended_at = now(), ended_by = $2, end_reason = $3 WHERE claim_id = $1 AND ended_at IS NULL`, [
+    claimId,
+    me,
+    reason,
+  ])
 }
 
 /**
@@ -108,6 +119,8 @@ export async function releaseClaim(client: pg.ClientBase, claimId: string, me: s
 export function heldMessage(vehicle: string, holder: Holder, timeZone?: string): string {
   const who = `${escapeForTerminal(holder.technician)} on ${escapeForTerminal(holder.laptop)}`
   if (!holder.expires) return `${vehicle} is being requested from PSA right now by ${who}. Try again in a minute.`
-  return `${vehicle} has a key until ${formatLocal(holder.expires, timeZone)}, issued by ${who}. ` +
+  return (
+    `${vehicle} has a key until ${formatLocal(holder.expires, timeZone)}, issued by ${who}. ` +
     'Hand over that key, or ask for another one with --new (the other key is then marked superseded fleet-wide; it still works until it expires).'
+  )
 }

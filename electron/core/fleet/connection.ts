@@ -34,10 +34,15 @@ export function parseFleetUrl(text: string): FleetServer {
   } catch {
     throw new VkError('usage', `"${text}" is not a fleet server address: give postgres://HOST:PORT/DATABASE.`, { field: 'URL' })
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new VkError('usage', `The fleet server address must start with postgres:// (got "${url.protocol}").`, { field: 'URL' })
-  if (url.username || url.password) throw new VkError('usage', 'Leave the user and password out of the fleet address: give --user ROLE and the password with --password-stdin.', { field: 'URL' })
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new VkError('usage', `The fleet server address must start with postgres:// (got "${url.protocol}").`, { field: 'URL' })
+  if (url.username || url.password)
+    throw new VkError('usage', 'Leave the user and password out of the fleet address: give --user ROLE and the password with --password-stdin.', {
+      field: 'URL',
+    })
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
-  if (!url.hostname || !database || database.includes('/')) throw new VkError('usage', `The fleet server address needs a host and a database: postgres://HOST:PORT/DATABASE (got "${text}").`, { field: 'URL' })
+  if (!url.hostname || !database || database.includes('/'))
+    throw new VkError('usage', `The fleet server address needs a host and a database: postgres://HOST:PORT/DATABASE (got "${text}").`, { field: 'URL' })
   const port = url.port ? Number(url.port) : 5432
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port, database }
 }
@@ -55,7 +60,9 @@ function clientConfig(options: ConnectOptions, tls: boolean): pg.ClientConfig {
     user: options.user,
     password: options.password,
     connectionTimeoutMillis: options.timeoutMs ?? 5000,
-    ssl: tls ? { rejectUnauthorized: true, ...(options.caPem ? { ca: options.caPem } : {}), ...(isIp(options.host) ? {} : { servername: options.host }) } : false,
+    ssl: tls
+      ? { rejectUnauthorized: true, ...(options.caPem ? { ca: options.caPem } : {}), ...(isIp(options.host) ? {} : { servername: options.host }) }
+      : false,
     application_name: 'vk-depot',
   }
 }
@@ -101,15 +108,34 @@ export function connectionError(error: unknown, where: string, user: string): Vk
   const code = e.code ?? ''
   const message = e.message ?? String(error)
   const say = (text: string) => new VkError('config.fleet', text, { field: 'fleet' }, { cause: error })
-  if (code === '28P01' || code === '28000') return say(`The fleet server ${where} refused the login of role "${user}" (wrong password, or no such role). Check them with the administrator and join again.`)
+  if (code === '28P01' || code === '28000')
+    return say(
+      `The fleet server ${where} refused the login of role "${user}" (wrong password, or no such role). Check them with the administrator and join again.`,
+    )
   if (code === '3D000') return say(`The fleet server ${where} has no such database. Check the address with the administrator.`)
   if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE/.test(code)) {
-    return say(`The fleet server ${where} presented a certificate this laptop does not trust (${code}). If the administrator uses a private CA, give its certificate with --ca CA.pem.`)
+    return say(
+      `The fleet server ${where} presented a certificate this laptop does not trust (${code}). If the administrator uses a private CA, give its certificate with --ca CA.pem.`,
+    )
   }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return say(`The fleet server's certificate is not for ${where} (${message}). Use the host name the certificate names.`)
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return say(`The fleet server ${where} presented a certificate that is ${code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not yet valid'}. Tell the administrator.`)
-  if (/does not support SSL/i.test(message)) return say(`The fleet server ${where} no longer offers TLS, though it did when this laptop joined: refusing to send the password in clear. Tell the administrator.`)
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'EAI_AGAIN' || /timeout/i.test(message)) {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return say(`The fleet server's certificate is not for ${where} (${message}). Use the host name the certificate names.`)
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return say(
+      `The fleet server ${where} presented a certificate that is ${code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not yet valid'}. Tell the administrator.`,
+    )
+  if (/does not support SSL/i.test(message))
+    return say(
+      `The fleet server ${where} no longer offers TLS, though it did when this laptop joined: refusing to send the password in clear. Tell the administrator.`,
+    )
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH' ||
+    code === 'EAI_AGAIN' ||
+    /timeout/i.test(message)
+  ) {
     return say(`Cannot reach the fleet server ${where} (${code || 'timeout'}). Check the address and the network.`)
   }
   return say(`The fleet server ${where} failed: ${message}.`)
@@ -121,6 +147,8 @@ export function isUnreachable(error: unknown): boolean {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause
   const inner = cause?.code ?? ''
   const text = `${(error as Error).message ?? ''} ${cause?.message ?? ''}`
-  return ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', '57P01', '57P03'].some((c) => c === code || c === inner) ||
+  return (
+    ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', '57P01', '57P03'].some((c) => c === code || c === inner) ||
     /Cannot reach the fleet server|timeout|Connection terminated/i.test(text)
+  )
 }

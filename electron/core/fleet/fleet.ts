@@ -42,9 +42,18 @@ async function verifyLaptop(client: pg.ClientBase, laptop: string, user: string)
   const { rows } = await client.query<{ laptop: string | null }>('SELECT vkey_fleet.my_laptop() AS laptop')
   const registered = rows[0]?.laptop ?? null
   if (registered === null) {
-    throw new VkError('config.fleet', `Role "${user}" is not registered as a laptop of this fleet. The administrator registers it: INSERT INTO vkey_fleet.laptops (laptop, role) VALUES ('${laptop}', '${user}') (docs/fleet.md, step 3).`, { field: '--user' })
+    throw new VkError(
+      'config.fleet',
+      `Role "${user}" is not registered as a laptop of this fleet. The administrator registers it: INSERT INTO vkey_fleet.laptops (laptop, role) VALUES ('${laptop}', '${user}') (docs/fleet.md, step 3).`,
+      { field: '--user' },
+    )
   }
-  if (registered !== laptop) throw new VkError('config.fleet', `Role "${user}" is registered for laptop "${registered}", not "${laptop}": join with --laptop ${registered}, or ask the administrator.`, { field: '--laptop' })
+  if (registered !== laptop)
+    throw new VkError(
+      'config.fleet',
+      `Role "${user}" is registered for laptop "${registered}", not "${laptop}": join with --laptop ${registered}, or ask the administrator.`,
+      { field: '--laptop' },
+    )
   return applied
 }
 
@@ -64,12 +73,19 @@ export class Fleet {
    * TLS), the login worked, the schema is current and the role is this laptop's.
    */
   static async join(dataDir: string, vault: Vault, request: JoinRequest): Promise<{ fleet: Fleet; migrated: number[] }> {
-    if (!LAPTOP_NAME.test(request.laptop)) throw new VkError('usage', `--laptop "${request.laptop}" is not a laptop name: letters, digits, ".", "_" and "-", up to 64 characters.`, { field: '--laptop' })
+    if (!LAPTOP_NAME.test(request.laptop))
+      throw new VkError('usage', `--laptop "${request.laptop}" is not a laptop name: letters, digits, ".", "_" and "-", up to 64 characters.`, {
+        field: '--laptop',
+      })
     if (FleetMirror.exists(dataDir)) {
       const existing = FleetMirror.open(dataDir)
       const settings = existing.settings()
       existing.close()
-      if (settings) throw new VkError('config.fleet', `This data folder already belongs to the fleet ${fleetUrl(settings)} as ${settings.laptop}. Run \`vkey fleet leave\` first.`)
+      if (settings)
+        throw new VkError(
+          'config.fleet',
+          `This data folder already belongs to the fleet ${fleetUrl(settings)} as ${settings.laptop}. Run \`vkey fleet leave\` first.`,
+        )
     }
     const { client, tls } = await connectFleet({ ...request, tls: 'auto' })
     let migrated: number[]
@@ -83,8 +99,14 @@ export class Fleet {
     await vault.saveFleetSecret(request.password)
     const mirror = FleetMirror.open(dataDir)
     const settings: FleetSettings = {
-      host: request.host, port: request.port, database: request.database, user: request.user, laptop: request.laptop, tls,
-      ...(request.caPem ? { caPem: request.caPem } : {}), joinedAt: new Date().toISOString(),
+      host: request.host,
+      port: request.port,
+      database: request.database,
+      user: request.user,
+      laptop: request.laptop,
+      tls,
+      ...(request.caPem ? { caPem: request.caPem } : {}),
+      joinedAt: new Date().toISOString(),
     }
     mirror.saveSettings(settings)
     return { fleet: new Fleet(mirror, settings, vault), migrated }
@@ -122,7 +144,8 @@ export class Fleet {
 
   async connect(timeoutMs?: number): Promise<pg.Client> {
     const password = await this.#vault.loadFleetSecret()
-    if (password === undefined) throw new VkError('config.fleet', `The fleet password is missing from ${this.#vault.fleetSecretFile()}: run \`vkey fleet leave\`, then join again.`)
+    if (password === undefined)
+      throw new VkError('config.fleet', `The fleet password is missing from ${this.#vault.fleetSecretFile()}: run \`vkey fleet leave\`, then join again.`)
     const { client } = await connectFleet({ ...this.settings, password, tls: this.settings.tls, ...(timeoutMs ? { timeoutMs } : {}) })
     return client
   }
@@ -131,9 +154,16 @@ export class Fleet {
     if (ledger) new FleetSync({ mirror: this.mirror, ledger, laptop: this.laptop }).ingest()
     const known = (this.mirror.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n
     return {
-      joined: true, server: fleetUrl(this.settings), laptop: this.laptop, user: this.settings.user, tls: this.settings.tls,
-      joinedAt: this.settings.joinedAt, lastSync: this.mirror.get('last_sync') ?? null, lastError: this.mirror.get('last_error') ?? null,
-      waiting: this.mirror.pendingCount(), known,
+      joined: true,
+      server: fleetUrl(this.settings),
+      laptop: this.laptop,
+      user: this.settings.user,
+      tls: this.settings.tls,
+      joinedAt: this.settings.joinedAt,
+      lastSync: this.mirror.get('last_sync') ?? null,
+      lastError: this.mirror.get('last_error') ?? null,
+      waiting: this.mirror.pendingCount(),
+      known,
     }
   }
 
@@ -164,7 +194,12 @@ export class Fleet {
     try {
       client = await this.connect(3000)
       const result: ClaimResult = await claimVehicle(client, this.laptop, request)
-      if (!result.ok) return { kind: 'refused', heldBy: result.heldBy, message: heldMessage(request.vehicleKey.startsWith('cd:') ? 'This vehicle' : request.vehicleKey, result.heldBy) }
+      if (!result.ok)
+        return {
+          kind: 'refused',
+          heldBy: result.heldBy,
+          message: heldMessage(request.vehicleKey.startsWith('cd:') ? 'This vehicle' : request.vehicleKey, result.heldBy),
+        }
       return { kind: 'proceed', claimId: result.claimId, supersedes: result.supersedes }
     } catch (error) {
       if (isUnreachable(error)) return { kind: 'offline', reason: (error as Error).message }
@@ -209,6 +244,4 @@ export class Fleet {
 }
 
 export type GateDecision =
-  | { kind: 'proceed'; claimId: string; supersedes: string | null }
-  | { kind: 'refused'; heldBy: Holder; message: string }
-  | { kind: 'offline'; reason: string }
+  { kind: 'proceed'; claimId: string; supersedes: string | null } | { kind: 'refused'; heldBy: Holder; message: string } | { kind: 'offline'; reason: string }

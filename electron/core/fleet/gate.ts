@@ -82,7 +82,12 @@ export class FleetGates {
     if (Date.now() < this.#offlineUntil) return NOTHING_TO_TELL
     const { record } = request
     const technician = record.technician ?? this.technician
-    const decision: GateDecision = await fleet.beforeRequest({ vehicleKey: fleetVehicleKey(record), windowEnd: request.windowEnd, technician, force: request.forceNew })
+    const decision: GateDecision = await fleet.beforeRequest({
+      vehicleKey: fleetVehicleKey(record),
+      windowEnd: request.windowEnd,
+      technician,
+      force: request.forceNew,
+    })
     if (decision.kind === 'refused') throw heldError(record, decision.heldBy)
     if (decision.kind === 'offline') {
       this.#offlineUntil = Date.now() + OFFLINE_BACKOFF_MS

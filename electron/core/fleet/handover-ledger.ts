@@ -6,7 +6,14 @@
 import { carDataHash, type HandoverRecord, type HandoverStore } from '../handovers'
 import type { EntryStatus, LedgerEntry, LocalLedger } from './types'
 
-const SHARED: Partial<Record<HandoverRecord['status'], EntryStatus>> = { issued: 'issued', 'handed-over': 'handed-over', expired: 'expired', failed: 'failed', superseded: 'superseded', unreadable: 'unreadable' }
+const SHARED: Partial<Record<HandoverRecord['status'], EntryStatus>> = {
+  issued: 'issued',
+  'handed-over': 'handed-over',
+  expired: 'expired',
+  failed: 'failed',
+  superseded: 'superseded',
+  unreadable: 'unreadable',
+}
 
 /** The vehicle as the fleet names it: the VIN, else 'cd:' + the CarData hash. */
 export function fleetVehicleKey(record: Pick<HandoverRecord, 'vin' | 'carDataHash' | 'id'>): string {
@@ -35,7 +42,9 @@ export function handoverLedger(store: HandoverStore, technician: string): LocalL
   return {
     kind: 'sqlite-ledger-v1',
     entriesChangedSince(afterSeq, limit) {
-      const rows = store.db.prepare<[number, number], { seq: number; record: string }>('SELECT seq, record FROM handovers WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit)
+      const rows = store.db
+        .prepare<[number, number], { seq: number; record: string }>('SELECT seq, record FROM handovers WHERE seq > ? ORDER BY seq LIMIT ?')
+        .all(afterSeq, limit)
       return rows
         .map((row) => ({ seq: row.seq, entry: ledgerEntryOf(JSON.parse(row.record) as HandoverRecord, technician) }))
         .filter((c): c is { seq: number; entry: LedgerEntry } => c.entry !== undefined)
@@ -45,7 +54,10 @@ export function handoverLedger(store: HandoverStore, technician: string): LocalL
         const record = store.find(localId)
         if (!record?.issuedAt) return false
         if (record.status === 'superseded' && record.supersededBy === fleetEntryId) return true
-        store.put({ ...record, status: record.status === 'expired' ? 'expired' : 'superseded', supersededBy: fleetEntryId, updatedAt: new Date().toISOString() }, { live: false })
+        store.put(
+          { ...record, status: record.status === 'expired' ? 'expired' : 'superseded', supersededBy: fleetEntryId, updatedAt: new Date().toISOString() },
+          { live: false },
+        )
         return true
       })
     },

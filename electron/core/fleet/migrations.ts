@@ -155,7 +155,10 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
   try {
     const current = await schemaVersion(client)
     if (current > LATEST_VERSION) {
-      throw new VkError('config.fleet', `The fleet database is at schema version ${current}, newer than this VK Depot knows (${LATEST_VERSION}): update VK Depot on this laptop.`)
+      throw new VkError(
+        'config.fleet',
+        `The fleet database is at schema version ${current}, newer than this VK Depot knows (${LATEST_VERSION}): update VK Depot on this laptop.`,
+      )
     }
     for (const migration of MIGRATIONS.filter((m) => m.version > current)) {
       await client.query('BEGIN')
@@ -179,11 +182,26 @@ export async function migrate(client: pg.ClientBase): Promise<number[]> {
 function migrationError(migration: Migration, error: unknown): VkError {
   const pgError = error as { code?: string; message?: string }
   if (pgError.code === '42501') {
-    return new VkError('config.fleet', `This role may not create the fleet schema (migration ${migration.version}: ${pgError.message ?? 'permission denied'}). ` +
-      'The administrator applies it with `vkey fleet migrate postgres://HOST:PORT/DB --user OWNER --password-stdin` (docs/fleet.md); laptops then join.', {}, { cause: error })
+    return new VkError(
+      'config.fleet',
+      `This role may not create the fleet schema (migration ${migration.version}: ${pgError.message ?? 'permission denied'}). ` +
+        'The administrator applies it with `vkey fleet migrate postgres://HOST:PORT/DB --user OWNER --password-stdin` (docs/fleet.md); laptops then join.',
+      {},
+      { cause: error },
+    )
   }
   if (pgError.code === '42704') {
-    return new VkError('config.fleet', `Migration ${migration.version} failed: ${pgError.message ?? 'a role is missing'}. Create the ${LAPTOP_GROUP} role first (docs/fleet.md, step 2).`, {}, { cause: error })
+    return new VkError(
+      'config.fleet',
+      `Migration ${migration.version} failed: ${pgError.message ?? 'a role is missing'}. Create the ${LAPTOP_GROUP} role first (docs/fleet.md, step 2).`,
+      {},
+      { cause: error },
+    )
   }
-  return new VkError('config.fleet', `Migration ${migration.version} (${migration.name}) failed: ${pgError.message ?? String(error)}. Nothing of it was applied.`, {}, { cause: error })
+  return new VkError(
+    'config.fleet',
+    `Migration ${migration.version} (${migration.name}) failed: ${pgError.message ?? String(error)}. Nothing of it was applied.`,
+    {},
+    { cause: error },
+  )
 }

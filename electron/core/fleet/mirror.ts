@@ -27,7 +27,22 @@ const settingsSchema = z.object({
 })
 export type FleetSettings = z.infer<typeof settingsSchema> & { tls: FleetTls }
 
-const COLUMNS = ['entry_id', 'laptop', 'local_id', 'vehicle_key', 'vin', 'profile', 'technician', 'issued_at', 'expires', 'duration_seconds', 'batch_id', 'status', 'superseded_by', 'supersedes'] as const
+const COLUMNS = [
+  'entry_id',
+  'laptop',
+  'local_id',
+  'vehicle_key',
+  'vin',
+  'profile',
+  'technician',
+  'issued_at',
+  'expires',
+  'duration_seconds',
+  'batch_id',
+  'status',
+  'superseded_by',
+  'supersedes',
+] as const
 /** Columns whose change makes an entry worth pushing again. */
 const FACTS = COLUMNS.filter((c) => c !== 'entry_id' && c !== 'laptop' && c !== 'local_id')
 
@@ -120,7 +135,12 @@ export class FleetMirror {
       upgradeEntries(db)
       db.exec(SCHEMA)
     } catch (error) {
-      throw new VkError('config.fleet', `Cannot open ${file} (${(error as Error).message}). Check the data folder's permissions and free space.`, { file }, { cause: error })
+      throw new VkError(
+        'config.fleet',
+        `Cannot open ${file} (${(error as Error).message}). Check the data folder's permissions and free space.`,
+        { file },
+        { cause: error },
+      )
     }
     return new FleetMirror(file, db)
   }
@@ -161,7 +181,10 @@ export class FleetMirror {
     const raw = this.get('settings')
     if (raw === undefined) return undefined
     const parsed = settingsSchema.safeParse(JSON.parse(raw))
-    if (!parsed.success) throw new VkError('config.fleet', `${this.file} holds fleet settings this VK Depot cannot read. Leave the fleet (\`vkey fleet leave\`) and join again.`, { file: this.file })
+    if (!parsed.success)
+      throw new VkError('config.fleet', `${this.file} holds fleet settings this VK Depot cannot read. Leave the fleet (\`vkey fleet leave\`) and join again.`, {
+        file: this.file,
+      })
     return parsed.data
   }
 
@@ -177,7 +200,10 @@ export class FleetMirror {
 
   /** Remembers that a local entry superseded another laptop's (kept across pushes). */
   noteSupersedes(localId: string, supersedes: string): void {
-    this.#sql('INSERT INTO local_supersedes (local_id, supersedes) VALUES (?, ?) ON CONFLICT (local_id) DO UPDATE SET supersedes = excluded.supersedes').run(localId, supersedes)
+    this.#sql('INSERT INTO local_supersedes (local_id, supersedes) VALUES (?, ?) ON CONFLICT (local_id) DO UPDATE SET supersedes = excluded.supersedes').run(
+      localId,
+      supersedes,
+    )
   }
 
   supersedesOf(localId: string): string | null {
@@ -253,8 +279,12 @@ export class FleetMirror {
    * (the view drops those another entry supersedes). The rule's one statement is in view.ts.
    */
   liveCandidates(nowIso: string): { entries: FleetEntry[]; supersededIds: Set<string> } {
-    const entries = (this.#sql(`SELECT * FROM entries WHERE status IN ('issued', 'handed-over') AND expires > ? AND superseded_by IS NULL`).all(nowIso) as Row[]).map(fromRow)
-    const supersededIds = new Set((this.#sql('SELECT supersedes FROM entries WHERE supersedes IS NOT NULL').all() as Array<{ supersedes: string }>).map((r) => r.supersedes))
+    const entries = (
+      this.#sql(`SELECT * FROM entries WHERE status IN ('issued', 'handed-over') AND expires > ? AND superseded_by IS NULL`).all(nowIso) as Row[]
+    ).map(fromRow)
+    const supersededIds = new Set(
+      (this.#sql('SELECT supersedes FROM entries WHERE supersedes IS NOT NULL').all() as Array<{ supersedes: string }>).map((r) => r.supersedes),
+    )
     return { entries, supersededIds }
   }
 

@@ -125,7 +125,11 @@ export class FleetSync {
         // Marks first, cursor after: a crash in between repeats the (idempotent) marks.
         for (const row of rows) {
           const supersedes = row[SUPERSEDES]
-          if (typeof supersedes === 'string' && supersedes.startsWith(mine) && this.#ledger.markSupersededBy(supersedes.slice(mine.length), String(row[ENTRY_ID]))) {
+          if (
+            typeof supersedes === 'string' &&
+            supersedes.startsWith(mine) &&
+            this.#ledger.markSupersededBy(supersedes.slice(mine.length), String(row[ENTRY_ID]))
+          ) {
             result.supersededHere.push(supersedes.slice(mine.length))
           }
         }
@@ -142,11 +146,24 @@ export class FleetSync {
 
 /** Pushes entries in one statement; returns how many the server actually wrote. */
 export async function pushEntries(client: pg.ClientBase, entries: FleetEntry[]): Promise<number> {
-  const json = JSON.stringify(entries.map((e) => ({
-    entry_id: e.entryId, laptop: e.laptop, local_id: e.localId, vehicle_key: e.vehicleKey, vin: e.vin, profile: e.profile,
-    technician: e.technician, issued_at: e.issuedAt, expires: e.expires, duration_seconds: e.durationSeconds, batch_id: e.batchId,
-    status: e.status, superseded_by: e.supersededBy, supersedes: e.supersedes,
-  })))
+  const json = JSON.stringify(
+    entries.map((e) => ({
+      entry_id: e.entryId,
+      laptop: e.laptop,
+      local_id: e.localId,
+      vehicle_key: e.vehicleKey,
+      vin: e.vin,
+      profile: e.profile,
+      technician: e.technician,
+      issued_at: e.issuedAt,
+      expires: e.expires,
+      duration_seconds: e.durationSeconds,
+      batch_id: e.batchId,
+      status: e.status,
+      superseded_by: e.supersededBy,
+      supersedes: e.supersedes,
+    })),
+  )
   const { rowCount } = await client.query(PUSH_SQL, [json])
   return rowCount ?? 0
 }

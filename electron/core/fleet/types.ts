@@ -50,8 +50,20 @@ export interface FleetEntry {
 
 /** The exact set of FleetEntry fields (tests check that no secret-bearing field is ever added). */
 export const FLEET_ENTRY_FIELDS = [
-  'entryId', 'laptop', 'localId', 'vehicleKey', 'vin', 'profile', 'technician', 'issuedAt', 'expires',
-  'durationSeconds', 'batchId', 'status', 'supersededBy', 'supersedes',
+  'entryId',
+  'laptop',
+  'localId',
+  'vehicleKey',
+  'vin',
+  'profile',
+  'technician',
+  'issuedAt',
+  'expires',
+  'durationSeconds',
+  'batchId',
+  'status',
+  'supersededBy',
+  'supersedes',
 ] as const satisfies readonly (keyof FleetEntry)[]
 
 /**
@@ -112,6 +124,4 @@ export interface Holder {
   entryId: string | null
 }
 
-export type ClaimResult =
-  | { ok: true; claimId: string; supersedes: string | null }
-  | { ok: false; heldBy: Holder }
+export type ClaimResult = { ok: true; claimId: string; supersedes: string | null } | { ok: false; heldBy: Holder }

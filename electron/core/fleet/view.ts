@@ -20,8 +20,13 @@ export interface FleetVehicle {
 }
 
 export function isLive(entry: FleetEntry, supersededIds: ReadonlySet<string>, now: Date): boolean {
-  return (entry.status === 'issued' || entry.status === 'handed-over') && entry.expires !== null && Date.parse(entry.expires) > now.getTime() &&
-    entry.supersededBy === null && !supersededIds.has(entry.entryId)
+  return (
+    (entry.status === 'issued' || entry.status === 'handed-over') &&
+    entry.expires !== null &&
+    Date.parse(entry.expires) > now.getTime() &&
+    entry.supersededBy === null &&
+    !supersededIds.has(entry.entryId)
+  )
 }
 
 /** Live keys grouped by vehicle: conflicts first, then by vehicle. */
@@ -35,11 +40,32 @@ export function liveByVehicle(mirror: FleetMirror, now = new Date()): FleetVehic
     byVehicle.set(entry.vehicleKey, list)
   }
   return [...byVehicle.entries()]
-    .map(([vehicleKey, keys]) => ({ vehicleKey, vin: keys[0]!.vin, conflict: keys.length > 1, keys: keys.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt)) }))
+    .map(([vehicleKey, keys]) => ({
+      vehicleKey,
+      vin: keys[0]!.vin,
+      conflict: keys.length > 1,
+      keys: keys.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt)),
+    }))
     .sort((a, b) => Number(b.conflict) - Number(a.conflict) || a.vehicleKey.localeCompare(b.vehicleKey))
 }
 
-export const FLEET_AUDIT_COLUMNS = ['conflict', 'vehicle', 'vin', 'laptop', 'technician', 'profile', 'issued_at', 'expires', 'duration_seconds', 'status', 'live', 'superseded_by', 'supersedes', 'entry_id', 'batch'] as const
+export const FLEET_AUDIT_COLUMNS = [
+  'conflict',
+  'vehicle',
+  'vin',
+  'laptop',
+  'technician',
+  'profile',
+  'issued_at',
+  'expires',
+  'duration_seconds',
+  'status',
+  'live',
+  'superseded_by',
+  'supersedes',
+  'entry_id',
+  'batch',
+] as const
 
 /** One row per fleet entry (no secret exists to leave out: the fleet has none); conflicts first. */
 export function fleetAuditRows(mirror: FleetMirror, now = new Date()): string[][] {
@@ -54,9 +80,21 @@ export function fleetAuditRows(mirror: FleetMirror, now = new Date()): string[][
     .map((e) => {
       const live = isLive(e, supersededIds, now)
       return [
-        conflict(e) ? 'CONFLICT' : '', e.vehicleKey, e.vin ?? '', e.laptop, e.technician, e.profile, e.issuedAt, e.expires ?? '',
-        e.durationSeconds === null ? '' : String(e.durationSeconds), supersededIds.has(e.entryId) && e.status !== 'superseded' ? 'superseded' : e.status,
-        live ? 'yes' : 'no', e.supersededBy ?? supersededBy.get(e.entryId) ?? '', e.supersedes ?? '', e.entryId, e.batchId ?? '',
+        conflict(e) ? 'CONFLICT' : '',
+        e.vehicleKey,
+        e.vin ?? '',
+        e.laptop,
+        e.technician,
+        e.profile,
+        e.issuedAt,
+        e.expires ?? '',
+        e.durationSeconds === null ? '' : String(e.durationSeconds),
+        supersededIds.has(e.entryId) && e.status !== 'superseded' ? 'superseded' : e.status,
+        live ? 'yes' : 'no',
+        e.supersededBy ?? supersededBy.get(e.entryId) ?? '',
+        e.supersedes ?? '',
+        e.entryId,
+        e.batchId ?? '',
       ]
     })
 }

@@ -17,7 +17,9 @@ export interface DemoCarDataOptions {
 /** {CarData, CarData_signature} of the documented form. */
 export function makeDemoCarData(options: DemoCarDataOptions): { carData: string; carDataSignature: string } {
   const timestamp = (options.timestamp ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z')
-  const body = randomBytes(options.signatureBytes ?? 2400).toString('base64').replace(/(.{64})/g, '$1\r\n')
+  const body = randomBytes(options.signatureBytes ?? 2400)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\r\n')
   const mime = [
     'MIME-Version: 1.0',
     'Content-Disposition: attachment; filename="smime.p7m"',

@@ -14,7 +14,11 @@ export function readClientCas(pem: string, source: string): string[] {
     throw new VkError('input.file', `${source} holds a private key: give the CA certificate only.`, { file: source, field: '--trust-client-ca' })
   }
   const blocks = pem.match(certificateBlock) ?? []
-  if (!blocks.length) throw new VkError('input.file', `${source} holds no PEM certificate: give the CA certificate (-----BEGIN CERTIFICATE-----).`, { file: source, field: '--trust-client-ca' })
+  if (!blocks.length)
+    throw new VkError('input.file', `${source} holds no PEM certificate: give the CA certificate (-----BEGIN CERTIFICATE-----).`, {
+      file: source,
+      field: '--trust-client-ca',
+    })
   for (const block of blocks) {
     let ca: boolean
     try {
@@ -22,7 +26,11 @@ export function readClientCas(pem: string, source: string): string[] {
     } catch {
       throw new VkError('input.file', `${source} holds a damaged certificate.`, { file: source, field: '--trust-client-ca' })
     }
-    if (!ca) throw new VkError('input.file', `${source} holds a certificate that is not a CA: give the CA that signs the client certificates.`, { file: source, field: '--trust-client-ca' })
+    if (!ca)
+      throw new VkError('input.file', `${source} holds a certificate that is not a CA: give the CA that signs the client certificates.`, {
+        file: source,
+        field: '--trust-client-ca',
+      })
   }
   return blocks
 }

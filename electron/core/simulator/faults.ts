@@ -81,7 +81,13 @@ export function defaultFaults(latencyMs = 0): SimulatorFaults {
  * Applies the faults that replace the normal answer, in order: a reset, the burst limit, a
  * scripted status, a malformed or an oversized body. True when one answered (or reset).
  */
-export async function answerWithFault(faults: SimulatorFaults, exchange: Exchange, req: IncomingMessage, responder: Responder, stats: SimulatorStats): Promise<boolean> {
+export async function answerWithFault(
+  faults: SimulatorFaults,
+  exchange: Exchange,
+  req: IncomingMessage,
+  responder: Responder,
+  stats: SimulatorStats,
+): Promise<boolean> {
   const step = faults.statuses.shift()
   if (faults.reset || step === 'reset') {
     exchange.record.outcome = 'reset'

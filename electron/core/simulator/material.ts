@@ -86,7 +86,12 @@ async function writePrivateFile(path: string, data: string | Buffer): Promise<vo
     await rename(temp, path)
   } catch (error) {
     await rm(temp, { force: true })
-    throw new VkError('input.file', `Could not write ${path}: check the simulator folder is writable, or pick another with --dir.`, { file: path }, { cause: error })
+    throw new VkError(
+      'input.file',
+      `Could not write ${path}: check the simulator folder is writable, or pick another with --dir.`,
+      { file: path },
+      { cause: error },
+    )
   }
 }
 
@@ -182,11 +187,15 @@ export async function loadSimulatorMaterial(dir: string, options: { now?: () => 
   const complete = async () => (await Promise.all(Object.values(files).map(exists))).every(Boolean)
   if (!(await complete())) {
     // Two simulators starting on a new folder at once: one creates, the other waits and reuses.
-    await withOwnerLock(join(dir, '.material.lock'), async () => {
-      if (await complete()) return
-      await createMaterial(dir, files)
-      created = true
-    }, { what: `The simulator folder ${dir}`, ...(options.lockWaitMs !== undefined ? { waitMs: options.lockWaitMs } : {}) })
+    await withOwnerLock(
+      join(dir, '.material.lock'),
+      async () => {
+        if (await complete()) return
+        await createMaterial(dir, files)
+        created = true
+      },
+      { what: `The simulator folder ${dir}`, ...(options.lockWaitMs !== undefined ? { waitMs: options.lockWaitMs } : {}) },
+    )
   }
   const read = async (file: string): Promise<string> => {
     try {
@@ -205,17 +214,21 @@ export async function loadSimulatorMaterial(dir: string, options: { now?: () => 
 
   let serverCertRenewed = false
   if (certificateFacts(server.certPem).notAfter.getTime() <= now().getTime()) {
-    await withOwnerLock(join(dir, '.material.lock'), async () => {
-      const current: Issued = { certPem: await read(files.serverCert), keyPem: await read(files.serverKey) }
-      if (certificateFacts(current.certPem).notAfter.getTime() > now().getTime()) {
-        server = current // another simulator renewed it meanwhile
-        return
-      }
-      server = issueServer(serverCa)
-      await writePrivateFile(files.serverCert, server.certPem)
-      await writePrivateFile(files.serverKey, server.keyPem)
-      serverCertRenewed = true
-    }, { what: `The simulator folder ${dir}` })
+    await withOwnerLock(
+      join(dir, '.material.lock'),
+      async () => {
+        const current: Issued = { certPem: await read(files.serverCert), keyPem: await read(files.serverKey) }
+        if (certificateFacts(current.certPem).notAfter.getTime() > now().getTime()) {
+          server = current // another simulator renewed it meanwhile
+          return
+        }
+        server = issueServer(serverCa)
+        await writePrivateFile(files.serverCert, server.certPem)
+        await writePrivateFile(files.serverKey, server.keyPem)
+        serverCertRenewed = true
+      },
+      { what: `The simulator folder ${dir}` },
+    )
   }
   return { dir, files, created, serverCertRenewed, serverCa, server, partnerCa, partner, credentials, tokenSigningKeyPem, tokenPublicKeyPem }
 }

@@ -113,7 +113,13 @@ async function handle(h: Handling, req: IncomingMessage, res: ServerResponse): P
 }
 
 /** The https server with mutual TLS, counting connections and refused handshakes. */
-function tlsServer(options: SimulatorOptions, identity: { certPem: string; keyPem: string }, partnerCaPem: string, stats: SimulatorStats, sockets: Set<Socket>): Server {
+function tlsServer(
+  options: SimulatorOptions,
+  identity: { certPem: string; keyPem: string },
+  partnerCaPem: string,
+  stats: SimulatorStats,
+  sockets: Set<Socket>,
+): Server {
   const server: Server = createServer({
     cert: identity.certPem,
     key: identity.keyPem,

@@ -111,7 +111,15 @@ function BatchProgressCard({ progress, plan, onDismiss }: { progress: BatchProgr
   const finished = finishedCount(progress)
   const cancelled = progress.items.some((item) => item.state === 'cancelled')
   const heading = progress.running ? t('batch.running') : cancelled ? t('batch.cancelled') : t('batch.finished')
-  const counts = t('batch.counts', { done: progress.done, total: progress.total, issued: progress.issued, renewed: progress.renewed, reused: progress.reused, failed: progress.failed, queued: progress.queued })
+  const counts = t('batch.counts', {
+    done: progress.done,
+    total: progress.total,
+    issued: progress.issued,
+    renewed: progress.renewed,
+    reused: progress.reused,
+    failed: progress.failed,
+    queued: progress.queued,
+  })
 
   async function cancel(): Promise<void> {
     setCancelling(true)
@@ -125,7 +133,14 @@ function BatchProgressCard({ progress, plan, onDismiss }: { progress: BatchProgr
   }
 
   return (
-    <section className="card batch" aria-labelledby={titleId} data-testid="batch-progress" data-running={progress.running} data-done={progress.done} data-total={progress.total}>
+    <section
+      className="card batch"
+      aria-labelledby={titleId}
+      data-testid="batch-progress"
+      data-running={progress.running}
+      data-done={progress.done}
+      data-total={progress.total}
+    >
       <div className="batch__head">
         <h2 id={titleId} className="card__title">
           {progress.running && <Spinner />}
@@ -141,7 +156,13 @@ function BatchProgressCard({ progress, plan, onDismiss }: { progress: BatchProgr
           </button>
         )}
       </div>
-      <progress className={`batch__bar${progress.failed > 0 ? ' batch__bar--failures' : ''}`} max={progress.total} value={finished} aria-labelledby={titleId} aria-describedby={`${titleId}-counts`} />
+      <progress
+        className={`batch__bar${progress.failed > 0 ? ' batch__bar--failures' : ''}`}
+        max={progress.total}
+        value={finished}
+        aria-labelledby={titleId}
+        aria-describedby={`${titleId}-counts`}
+      />
       <p id={`${titleId}-counts`} className="batch__counts" data-testid="batch-counts">
         {counts}
       </p>
@@ -181,7 +202,9 @@ export function BatchStateBadge({ state, message }: { state: BatchItemState; mes
       <span className={`batch-state batch-state--${state}`} data-batch-state={state}>
         {t(`batch.state.${state}`)}
       </span>
-      {message && (state === 'failed' || state === 'skipped' || state === 'queued' || state === 'reused' || state === 'renewed') && <span className="cell-sub batch-state__message">{message}</span>}
+      {message && (state === 'failed' || state === 'skipped' || state === 'queued' || state === 'reused' || state === 'renewed') && (
+        <span className="cell-sub batch-state__message">{message}</span>
+      )}
     </span>
   )
 }

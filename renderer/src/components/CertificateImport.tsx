@@ -101,9 +101,21 @@ export function CertificateImport({ profile, onImported }: CertificateImportProp
           <label className="label" htmlFor={`${id}-passphrase`}>
             {t('certificate.passphrase')}
           </label>
-          <input id={`${id}-passphrase`} className="input" type="password" autoComplete="off" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} />
+          <input
+            id={`${id}-passphrase`}
+            className="input"
+            type="password"
+            autoComplete="off"
+            value={passphrase}
+            onChange={(e) => setPassphrase(e.target.value)}
+          />
         </div>
-        <button type="button" className="button button--primary button--small field-row__action" disabled={!certificate || busy} onClick={() => void importCertificate()}>
+        <button
+          type="button"
+          className="button button--primary button--small field-row__action"
+          disabled={!certificate || busy}
+          onClick={() => void importCertificate()}
+        >
           {t('certificate.import')}
         </button>
         <button type="button" className="button button--ghost button--small field-row__action" onClick={() => void importCa()}>

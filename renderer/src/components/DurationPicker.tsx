@@ -107,13 +107,31 @@ export function DurationPicker({ value, onChange, legend, disabled = false, erro
             <label htmlFor={`${id}-hours`} className="label">
               {t('request.customHours')}
             </label>
-            <input id={`${id}-hours`} className="input input--narrow" type="number" min={0} max={8760} inputMode="numeric" value={value.hours} onChange={(e) => set({ hours: e.target.value })} />
+            <input
+              id={`${id}-hours`}
+              className="input input--narrow"
+              type="number"
+              min={0}
+              max={8760}
+              inputMode="numeric"
+              value={value.hours}
+              onChange={(e) => set({ hours: e.target.value })}
+            />
           </div>
           <div className="field">
             <label htmlFor={`${id}-minutes`} className="label">
               {t('request.customMinutes')}
             </label>
-            <input id={`${id}-minutes`} className="input input--narrow" type="number" min={0} max={59} inputMode="numeric" value={value.minutes} onChange={(e) => set({ minutes: e.target.value })} />
+            <input
+              id={`${id}-minutes`}
+              className="input input--narrow"
+              type="number"
+              min={0}
+              max={59}
+              inputMode="numeric"
+              value={value.minutes}
+              onChange={(e) => set({ minutes: e.target.value })}
+            />
           </div>
         </div>
       )}
@@ -131,7 +149,13 @@ export function DurationPicker({ value, onChange, legend, disabled = false, erro
             <label htmlFor={`${id}-plan-start`} className="label">
               {t('request.planStart')}
             </label>
-            <input id={`${id}-plan-start`} className="input input--auto" type="datetime-local" value={value.planStart} onChange={(e) => set({ planStart: e.target.value })} />
+            <input
+              id={`${id}-plan-start`}
+              className="input input--auto"
+              type="datetime-local"
+              value={value.planStart}
+              onChange={(e) => set({ planStart: e.target.value })}
+            />
           </div>
           <div className="field">
             <label htmlFor={`${id}-plan-hours`} className="label">

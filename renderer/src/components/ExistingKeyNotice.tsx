@@ -24,7 +24,13 @@ export function ExistingKeyNotice({ existing, vin, onShow, onRequestNew }: Exist
   const [confirm, setConfirm] = useState(false)
   let text: string
   if (existing.kind === 'mine') text = t('request.reused', { vin, until: formatDateTime(existing.key.expires ?? '', i18n.language), id: existing.key.id })
-  else if (existing.holder.expires) text = t('request.fleetHeld', { vin, until: formatDateTime(existing.holder.expires, i18n.language), technician: existing.holder.technician, laptop: existing.holder.laptop })
+  else if (existing.holder.expires)
+    text = t('request.fleetHeld', {
+      vin,
+      until: formatDateTime(existing.holder.expires, i18n.language),
+      technician: existing.holder.technician,
+      laptop: existing.holder.laptop,
+    })
   else text = t('request.fleetInFlight', { vin, technician: existing.holder.technician, laptop: existing.holder.laptop })
   // A request in flight on another laptop is waited for, not raced.
   const canAskNew = existing.kind === 'mine' || Boolean(existing.holder.expires)

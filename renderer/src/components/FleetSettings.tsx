@@ -49,7 +49,13 @@ export function FleetSettings() {
         {t('fleet.title')}
       </h2>
       <p className="muted">{t('fleet.lead')}</p>
-      {status === null ? <Loading /> : status.joined ? <FleetStatusFacts status={status} onLeft={left} onError={setError} /> : <FleetJoinForm onJoined={joined} onError={setError} />}
+      {status === null ? (
+        <Loading />
+      ) : status.joined ? (
+        <FleetStatusFacts status={status} onLeft={left} onError={setError} />
+      ) : (
+        <FleetJoinForm onJoined={joined} onError={setError} />
+      )}
       <p className="inline-status" role="status" data-testid="fleet-message">
         {message}
       </p>
@@ -146,7 +152,17 @@ function FleetJoinForm({ onJoined, onError }: { onJoined: (status: FleetStatusVi
       <label className="label" htmlFor={`${id}-${key}`}>
         {label}
       </label>
-      <input id={`${id}-${key}`} className={`input${key === 'url' ? ' input--mono' : ''}`} type={type} autoComplete="off" spellCheck={false} required value={fields[key]} onChange={set(key)} aria-describedby={help ? `${id}-${key}-help` : undefined} />
+      <input
+        id={`${id}-${key}`}
+        className={`input${key === 'url' ? ' input--mono' : ''}`}
+        type={type}
+        autoComplete="off"
+        spellCheck={false}
+        required
+        value={fields[key]}
+        onChange={set(key)}
+        aria-describedby={help ? `${id}-${key}-help` : undefined}
+      />
       {help && (
         <p id={`${id}-${key}-help`} className="help">
           {help}

@@ -86,9 +86,7 @@ function FleetTable({ vehicles }: { vehicles: FleetVehicleView[] }) {
                 <td rowSpan={vehicle.keys.length} className="mono">
                   <span className="cell-main">{vehicle.vin ?? vehicle.vehicleKey}</span>
                   {vehicle.conflict ? (
-                    <span className="pill pill--danger">
-                      {t('fleet.conflict', { count: vehicle.keys.length })}
-                    </span>
+                    <span className="pill pill--danger">{t('fleet.conflict', { count: vehicle.keys.length })}</span>
                   ) : (
                     <span className="cell-sub">{t('fleet.live')}</span>
                   )}

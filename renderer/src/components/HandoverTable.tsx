@@ -15,7 +15,9 @@ export function hasToken(handover: HandoverSummary): boolean {
 
 /** A row's tick box, or the "select all" one in the head. */
 export function SelectBox({ label, checked, disabled, onChange }: { label: string; checked: boolean; disabled?: boolean; onChange: (on: boolean) => void }) {
-  return <input type="checkbox" className="checkbox" aria-label={label} checked={checked} disabled={disabled} onChange={(event) => onChange(event.target.checked)} />
+  return (
+    <input type="checkbox" className="checkbox" aria-label={label} checked={checked} disabled={disabled} onChange={(event) => onChange(event.target.checked)} />
+  )
 }
 
 /** The VIN, label and status headings. */
@@ -41,9 +43,25 @@ export function ActionsHead() {
 }
 
 /** One handover's row, marked with its id, VIN and status. */
-export function HandoverRow({ handover, selected, duplicate = false, children }: { handover: HandoverSummary; selected: boolean; duplicate?: boolean; children: ReactNode }) {
+export function HandoverRow({
+  handover,
+  selected,
+  duplicate = false,
+  children,
+}: {
+  handover: HandoverSummary
+  selected: boolean
+  duplicate?: boolean
+  children: ReactNode
+}) {
   return (
-    <tr data-id={handover.id} data-vin={handover.vin ?? ''} data-status={handover.status} data-duplicate={duplicate || undefined} className={selected ? 'table__row--selected' : undefined}>
+    <tr
+      data-id={handover.id}
+      data-vin={handover.vin ?? ''}
+      data-status={handover.status}
+      data-duplicate={duplicate || undefined}
+      className={selected ? 'table__row--selected' : undefined}
+    >
       {children}
     </tr>
   )

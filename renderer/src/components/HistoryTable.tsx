@@ -52,7 +52,9 @@ export function HistoryTable({ rows, now, selected, onSelectAll, onToggle, busy,
           const name = row.vin ?? row.source
           return (
             <HandoverRow key={row.id} handover={row} selected={checked}>
-              <td className="table__check">{selectable && <SelectBox label={t('history.select', { name })} checked={checked} onChange={(on) => onToggle(row.id, on)} />}</td>
+              <td className="table__check">
+                {selectable && <SelectBox label={t('history.select', { name })} checked={checked} onChange={(on) => onToggle(row.id, on)} />}
+              </td>
               <td className="mono">{row.vin ?? '—'}</td>
               <LabelCell handover={row} nowrap />
               <StatusCell handover={row} />
@@ -64,11 +66,23 @@ export function HistoryTable({ rows, now, selected, onSelectAll, onToggle, busy,
               </td>
               <td className="table__actions">
                 {row.status === 'issued' && (
-                  <button type="button" className="button button--ghost button--small" onClick={() => onMarkHandedOver(row)} disabled={busy} aria-label={t('history.markHandedOverFor', { name })}>
+                  <button
+                    type="button"
+                    className="button button--ghost button--small"
+                    onClick={() => onMarkHandedOver(row)}
+                    disabled={busy}
+                    aria-label={t('history.markHandedOverFor', { name })}
+                  >
                     {t('token.markHandedOverButton')}
                   </button>
                 )}
-                <button type="button" className="button button--secondary button--small" onClick={() => onOpen(row.id, hasToken(row))} disabled={!row.vin} aria-label={t('history.openFor', { name })}>
+                <button
+                  type="button"
+                  className="button button--secondary button--small"
+                  onClick={() => onOpen(row.id, hasToken(row))}
+                  disabled={!row.vin}
+                  aria-label={t('history.openFor', { name })}
+                >
                   {t('history.open')}
                 </button>
               </td>

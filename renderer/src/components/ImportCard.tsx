@@ -100,7 +100,13 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
         {t('vehicles.importTitle')}
       </h2>
       <div className="import-grid">
-        <DropZone busy={busy} onFiles={(files) => void importDropped(files)} onChoose={() => void importByDialog()} onScan={() => setScanning(true)} scanning={scanning} />
+        <DropZone
+          busy={busy}
+          onFiles={(files) => void importDropped(files)}
+          onChoose={() => void importByDialog()}
+          onScan={() => setScanning(true)}
+          scanning={scanning}
+        />
         <div className="paste-box">
           <label htmlFor="paste-json" className="label">
             {t('vehicles.pasteLabel')}
@@ -121,7 +127,10 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
       </div>
       {scanning && (
         <Suspense fallback={<Loading />}>
-          <PhoneScanner onScanned={(text) => runImports([{ source: 'phone-scan', run: () => unwrap(vkey().importVehicleText({ name: 'phone-scan', text })) }])} onClose={() => setScanning(false)} />
+          <PhoneScanner
+            onScanned={(text) => runImports([{ source: 'phone-scan', run: () => unwrap(vkey().importVehicleText({ name: 'phone-scan', text })) }])}
+            onClose={() => setScanning(false)}
+          />
         </Suspense>
       )}
       <div className="import-result" role="status" aria-live="polite">
@@ -136,7 +145,19 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
   )
 }
 
-function DropZone({ busy, onFiles, onChoose, onScan, scanning }: { busy: boolean; onFiles: (files: File[]) => void; onChoose: () => void; onScan: () => void; scanning: boolean }) {
+function DropZone({
+  busy,
+  onFiles,
+  onChoose,
+  onScan,
+  scanning,
+}: {
+  busy: boolean
+  onFiles: (files: File[]) => void
+  onChoose: () => void
+  onScan: () => void
+  scanning: boolean
+}) {
   const { t } = useTranslation()
   const [dragging, setDragging] = useState(false)
   return (

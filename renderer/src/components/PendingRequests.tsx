@@ -6,7 +6,9 @@ import type { PendingRequestView } from '../../../shared/cert-request'
 export function formatDateTimeZone(iso: string, locale: string): string {
   const date = new Date(iso)
   if (Number.isNaN(date.getTime())) return iso
-  return new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(date)
+  return new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(
+    date,
+  )
 }
 
 export function PendingRequests({ pending }: { pending: PendingRequestView[] }) {

@@ -88,7 +88,11 @@ export function ProfileForm({ existing, makeDefault, onSaved, onCancel }: Profil
         {environment === 'custom' && field('baseUrl', t('profile.baseUrl'), baseUrl, setBaseUrl, { type: 'url', placeholder: 'https://' })}
         {field('clientId', t('profile.clientId'), clientId, setClientId, { autoComplete: 'off', spellCheck: false })}
         {field('login', t('profile.login'), login, setLogin, { autoComplete: 'username', spellCheck: false })}
-        {field('password', t('profile.password'), password, setPassword, { type: 'password', autoComplete: 'new-password', placeholder: existing?.hasPassword ? t('profile.passwordKeep') : '' })}
+        {field('password', t('profile.password'), password, setPassword, {
+          type: 'password',
+          autoComplete: 'new-password',
+          placeholder: existing?.hasPassword ? t('profile.passwordKeep') : '',
+        })}
       </div>
       {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
       <div className="button-row">
@@ -128,7 +132,15 @@ function TextField({ id, label, value, onChange, missing, input }: TextFieldProp
       <label className="label" htmlFor={id}>
         {label}
       </label>
-      <input id={id} className="input" value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={missing || undefined} aria-describedby={missing ? `${id}-error` : undefined} {...input} />
+      <input
+        id={id}
+        className="input"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={missing || undefined}
+        aria-describedby={missing ? `${id}-error` : undefined}
+        {...input}
+      />
       {missing && (
         <p id={`${id}-error`} className="field-error">
           {t('profile.required')}

@@ -91,7 +91,13 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
             {items.map((item) => (
               <li key={item.id}>
                 <span className="mono">{item.vin ?? item.source}</span>
-                <button type="button" className="button button--ghost button--small" onClick={() => void cancelOne(item.id)} disabled={sending} aria-label={t('queue.cancelItem', { name: item.vin ?? item.source })}>
+                <button
+                  type="button"
+                  className="button button--ghost button--small"
+                  onClick={() => void cancelOne(item.id)}
+                  disabled={sending}
+                  aria-label={t('queue.cancelItem', { name: item.vin ?? item.source })}
+                >
                   {t('queue.remove')}
                 </button>
               </li>

@@ -44,7 +44,9 @@ export function RenewalBanner({ profiles, onRenew }: RenewalBannerProps) {
                 {expired ? t('renewal.titleExpired') : t('renewal.title', { count: cert.daysLeft })}
               </p>
               <p className="renewal-banner__text">
-                {expired ? t('renewal.textExpired', { profile: profile.name, date }) : t('renewal.text', { profile: profile.name, login: cert.commonName ?? profile.login, date })}
+                {expired
+                  ? t('renewal.textExpired', { profile: profile.name, date })
+                  : t('renewal.text', { profile: profile.name, login: cert.commonName ?? profile.login, date })}
               </p>
             </div>
             <div className="renewal-banner__actions">

@@ -42,7 +42,8 @@ export function VaultRecovery({ error, onDone }: { error: ErrorView; onDone: () 
       <p className="error-panel__detail">{error.message}</p>
       <p>
         <label>
-          <input type="checkbox" className="checkbox" checked={confirmed} disabled={busy} onChange={(event) => setConfirmed(event.target.checked)} /> {t('vaultRecovery.confirm')}
+          <input type="checkbox" className="checkbox" checked={confirmed} disabled={busy} onChange={(event) => setConfirmed(event.target.checked)} />{' '}
+          {t('vaultRecovery.confirm')}
         </label>
       </p>
       <button type="button" className="button button--danger" disabled={!confirmed || busy} onClick={() => void reset()}>

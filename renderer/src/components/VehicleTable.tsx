@@ -43,7 +43,12 @@ export function VehicleTable({ vehicles, selection, batchStates, ...rest }: Vehi
         <tr>
           {selection && (
             <th scope="col" className="table__check">
-              <SelectBox label={t('vehicles.selectAllReady')} checked={allReadySelected} disabled={selection.locked || selection.ready.length === 0} onChange={selection.onToggleReady} />
+              <SelectBox
+                label={t('vehicles.selectAllReady')}
+                checked={allReadySelected}
+                disabled={selection.locked || selection.ready.length === 0}
+                onChange={selection.onToggleReady}
+              />
             </th>
           )}
           <HandoverHeads />
@@ -81,7 +86,12 @@ function VehicleRow({ vehicle, selection, batchItem, duplicateSources, connected
     <HandoverRow handover={vehicle} selected={checked} duplicate={duplicateSources !== undefined}>
       {selection && (
         <td className="table__check">
-          <SelectBox label={t('vehicles.select', { name: vehicle.vin ?? name })} checked={checked} disabled={locked || !vehicle.vin || !connected} onChange={(on) => selection.onToggle(vehicle.id, on)} />
+          <SelectBox
+            label={t('vehicles.select', { name: vehicle.vin ?? name })}
+            checked={checked}
+            disabled={locked || !vehicle.vin || !connected}
+            onChange={(on) => selection.onToggle(vehicle.id, on)}
+          />
         </td>
       )}
       <td className="mono">

@@ -37,7 +37,9 @@ export default function PhoneScanner({ onScanned, onClose }: PhoneScannerProps) 
 
   return (
     <section className="scanner" aria-labelledby="scanner-title" data-testid="phone-scanner" data-state={state.kind} data-camera={cameraOn ? 'on' : 'off'}>
-      <h3 id="scanner-title" className="scanner__title">{t('scanner.title')}</h3>
+      <h3 id="scanner-title" className="scanner__title">
+        {t('scanner.title')}
+      </h3>
       <div className={`scanner__view${state.kind === 'scanning' || state.kind === 'starting' ? '' : ' scanner__view--idle'}`}>
         <video ref={video} className="scanner__video" muted playsInline aria-label={t('scanner.preview')} />
         {(state.kind === 'scanning' || state.kind === 'starting') && <div className="scanner__guide" aria-hidden="true" />}
@@ -73,11 +75,19 @@ function ScanStatus({ state }: { state: ScanState }) {
         <>
           <p className="scanner__hint">{state.total > 1 ? t('scanner.progress', { have: state.have, total: state.total }) : t('scanner.aim')}</p>
           {state.total > 1 && <progress className="scanner__progress" max={state.total} value={state.have} aria-label={t('scanner.progressLabel')} />}
-          {state.notice && <p className="notice notice--warning" data-notice={state.notice}>{t(`scanner.notice.${state.notice}`)}</p>}
+          {state.notice && (
+            <p className="notice notice--warning" data-notice={state.notice}>
+              {t(`scanner.notice.${state.notice}`)}
+            </p>
+          )}
         </>
       )
     case 'complete':
-      return <p className="notice notice--ok" data-testid="scan-complete">{t('scanner.complete', { count: state.parts })}</p>
+      return (
+        <p className="notice notice--ok" data-testid="scan-complete">
+          {t('scanner.complete', { count: state.parts })}
+        </p>
+      )
     case 'error':
       return (
         <p className="notice notice--error" data-problem={state.problem}>

@@ -30,10 +30,12 @@ self.onmessage = async (event: MessageEvent<DecodeRequest>) => {
       request.kind === 'frame'
         ? await readBarcodes(new ImageData(new Uint8ClampedArray(request.pixels), request.width, request.height), FRAME_OPTIONS)
         : await readBarcodes(new Uint8Array(request.bytes), PICTURE_OPTIONS)
-    const texts = results.filter((r) => r.isValid).flatMap((r) => {
-      const text = codeText(r.bytes)
-      return text === undefined ? [] : [text]
-    })
+    const texts = results
+      .filter((r) => r.isValid)
+      .flatMap((r) => {
+        const text = codeText(r.bytes)
+        return text === undefined ? [] : [text]
+      })
     const reply: DecodeReply = { id: request.id, texts }
     self.postMessage(reply)
   } catch (error) {

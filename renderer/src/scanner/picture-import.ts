@@ -13,7 +13,16 @@ export async function importPicture(file: File, kind: PictureKind): Promise<Impo
     texts = await decodePicture(await file.arrayBuffer())
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    return { added: [], issues: [{ source: file.name, code: 'input.file', message: `${file.name} could not be read as a picture (${reason.slice(0, 120)}). Save it again, or import the JSON file the phone app exported.` }] }
+    return {
+      added: [],
+      issues: [
+        {
+          source: file.name,
+          code: 'input.file',
+          message: `${file.name} could not be read as a picture (${reason.slice(0, 120)}). Save it again, or import the JSON file the phone app exported.`,
+        },
+      ],
+    }
   }
   const found = exportFromCodes(texts, file.name, kind)
   if ('problem' in found) return { added: [], issues: [{ source: file.name, code: 'input.file', message: found.problem }] }

@@ -119,7 +119,13 @@ function LocalHistory({ onOpen }: HistoryScreenProps) {
           </div>
         </div>
         <div className="toolbar__actions" data-slot="bulk-actions" role="group" aria-label={t('history.bulkActions')}>
-          <button type="button" className="button button--primary" onClick={() => void exportPack()} disabled={busy || valid.length === 0} aria-describedby="history-pack-scope">
+          <button
+            type="button"
+            className="button button--primary"
+            onClick={() => void exportPack()}
+            disabled={busy || valid.length === 0}
+            aria-describedby="history-pack-scope"
+          >
             {t('history.exportPack')}
           </button>
           <button type="button" className="button button--secondary" onClick={() => void exportAudit()} disabled={busy}>
@@ -129,7 +135,11 @@ function LocalHistory({ onOpen }: HistoryScreenProps) {
       </div>
       <div className="toolbar__status">
         <p id="history-pack-scope" className="help">
-          {selectedIds.length ? t('history.packSelected', { count: selectedIds.length }) : valid.length ? t('history.packAll', { count: valid.length }) : t('history.packNone')}
+          {selectedIds.length
+            ? t('history.packSelected', { count: selectedIds.length })
+            : valid.length
+              ? t('history.packAll', { count: valid.length })
+              : t('history.packNone')}
         </p>
         <p className="inline-status" role="status" aria-live="polite" data-testid="history-message">
           {busy ? <Spinner /> : message}

@@ -60,7 +60,9 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
     const requestId = newRequestId()
     setPending(requestId)
     try {
-      const { outcome, ...key } = await unwrap(vkey().requestToken({ handoverId, duration: chosen, requestId, qr: 'svg', ...(forceNew ? { forceNew: true } : {}) }))
+      const { outcome, ...key } = await unwrap(
+        vkey().requestToken({ handoverId, duration: chosen, requestId, qr: 'svg', ...(forceNew ? { forceNew: true } : {}) }),
+      )
       if (!mounted.current) return
       if (outcome === 'reused' && !forceNew) setExisting({ kind: 'mine', key })
       else onIssued(key)

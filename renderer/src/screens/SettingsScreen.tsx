@@ -146,7 +146,11 @@ function ProfileCard({ profile, reloadProfiles, onError, requestFor }: ProfileCa
         {profile.isDefault && <span className="pill pill--accent">{t('settings.active')}</span>}
         <div className="profile-card__actions">
           {!profile.isDefault && (
-            <button type="button" className="button button--secondary button--small" onClick={() => void act(() => unwrap(vkey().activateProfile({ name: profile.name })))}>
+            <button
+              type="button"
+              className="button button--secondary button--small"
+              onClick={() => void act(() => unwrap(vkey().activateProfile({ name: profile.name })))}
+            >
               {t('settings.activate')}
             </button>
           )}
@@ -157,7 +161,11 @@ function ProfileCard({ profile, reloadProfiles, onError, requestFor }: ProfileCa
           )}
           {confirmRemove ? (
             <>
-              <button type="button" className="button button--danger button--small" onClick={() => void act(() => unwrap(vkey().removeProfile({ name: profile.name })))}>
+              <button
+                type="button"
+                className="button button--danger button--small"
+                onClick={() => void act(() => unwrap(vkey().removeProfile({ name: profile.name })))}
+              >
                 {t('settings.confirmRemove')}
               </button>
               <button type="button" className="button button--ghost button--small" onClick={() => setConfirmRemove(false)}>
@@ -283,7 +291,11 @@ function Preferences() {
                 aria-describedby="clipboard-seconds-help"
                 onChange={(e) => setSeconds(e.target.value)}
               />
-              <button type="submit" className="button button--secondary button--small" disabled={!secondsValid || secondsNumber === settings.clipboardClearSeconds}>
+              <button
+                type="submit"
+                className="button button--secondary button--small"
+                disabled={!secondsValid || secondsNumber === settings.clipboardClearSeconds}
+              >
                 {t('common.save')}
               </button>
             </div>

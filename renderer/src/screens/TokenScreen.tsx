@@ -144,7 +144,9 @@ function TokenFacts({ detail, token }: { detail: HandoverDetail; token: TokenVie
       {detail.plannedStart && (
         <>
           <dt>{t('token.planned')}</dt>
-          <dd data-testid="planned-window">{t('token.plannedWindow', { start: formatDateTime(detail.plannedStart, i18n.language), end: formatDateTime(detail.plannedEnd, i18n.language) })}</dd>
+          <dd data-testid="planned-window">
+            {t('token.plannedWindow', { start: formatDateTime(detail.plannedStart, i18n.language), end: formatDateTime(detail.plannedEnd, i18n.language) })}
+          </dd>
         </>
       )}
       <dt>{t('token.token')}</dt>
