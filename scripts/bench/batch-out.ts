@@ -51,7 +51,7 @@ export interface BatchOutFigure {
 interface Run { startMs: number; workMs: number; wallMs: number; peakRssMB: number; cpuMs: number; tailMs: number }
 type Runs = { [K in keyof Run]: number[] }
 
-async function oneBatch(sim: SimulatorChild, root: string, files: string[], options: { concurrency: number; out: boolean }): Promise<Run & { outDir?: string; dataDir: string }> {
+async function oneBatch(sim: SimulatorChild, root: string, files: string[], options: { concurrency: number; out: boolean; cpuProfDir?: string }): Promise<Run & { outDir?: string; dataDir: string }> {
   const { dataDir, env } = await freshDataFolder(root, sim)
   const outDir = options.out ? join(dataDir, '..', `qr-${dataDir.slice(-8)}`) : undefined
   const timeFile = join(root, 'time.txt')
@@ -59,7 +59,8 @@ async function oneBatch(sim: SimulatorChild, root: string, files: string[], opti
   let last = 0
   collect()
   const started = performance.now()
-  const result = await run(TIME, ['-v', '-o', timeFile, process.execPath, VKEY_BIN, 'batch', ...files, '--duration', '1h', '--concurrency', String(options.concurrency), ...(outDir ? ['--out', outDir] : [])], {
+  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : []
+  const result = await run(TIME, ['-v', '-o', timeFile, process.execPath, ...nodeArgs, VKEY_BIN, 'batch', ...files, '--duration', '1h', '--concurrency', String(options.concurrency), ...(outDir ? ['--out', outDir] : [])], {
     env,
     onStderrLine(line, at) {
       if (!/^vkey batch: \d+\/\d+/.test(line)) return
@@ -80,7 +81,7 @@ async function oneBatch(sim: SimulatorChild, root: string, files: string[], opti
   return { startMs, workMs: result.wallMs - startMs, wallMs: result.wallMs, peakRssMB: (rssKiB * 1024) / 1e6, cpuMs, tailMs: started + result.wallMs - last, dataDir, ...(outDir ? { outDir } : {}) }
 }
 
-export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number }): Promise<BatchOutFigure> {
+export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number; cpuProfDir?: string }): Promise<BatchOutFigure> {
   await sim.setLatency(options.latencyMs)
   const root = await tempDir('vkey-bench-batch-out-')
   const out: Run[] = []
@@ -111,6 +112,12 @@ export async function batchOutFigure(sim: SimulatorChild, options: { vehicles: n
     for (let r = 0; r < options.repetitions; r++) {
       const order = r % 2 === 0 ? [true, false] : [false, true]
       for (const withOut of order) await measure(withOut, true)
+    }
+    if (options.cpuProfDir) {
+      // One more --out batch under node --cpu-prof (the main thread and the QR file worker each write a profile).
+      const profiled = await oneBatch(sim, root, files, { concurrency: options.concurrency, out: true, cpuProfDir: options.cpuProfDir })
+      await removeQuietly(profiled.dataDir)
+      if (profiled.outDir) await removeQuietly(profiled.outDir)
     }
   } finally {
     await sim.setLatency(0)
