@@ -9,8 +9,9 @@
  *                  7 batch --out, 8 pack, 9 the app's batch, 10 fleet)
  *   --quick        small counts, to check the script itself (figures not comparable)
  *   --build        build the renderer first (npx electron-vite build -c electron.config.ts)
- *   --cpu-prof     one extra figure-3 batch under node --cpu-prof; prints where its time goes
- *                  (scripts/bench/profile-summary.ts) and keeps the profile in a temp folder
+ *   --cpu-prof     one extra figure-3 batch and one extra figure-7 batch --out under node --cpu-prof;
+ *                  prints where their time goes, per thread (scripts/bench/profile-summary.ts), and
+ *                  keeps the profiles in temp folders
  *   --out FILE     where to write the JSON (default bench/results.json; --no-save to skip)
  *
  * Needs the keychain (run it inside scripts/with-keyring.sh, as `npm run bench` does),
@@ -120,7 +121,17 @@ try {
       if (main) console.log(`\nwhere the profiled vkey batch spent its time:\n${await summarizeProfile(join(cpuProfDir, main), 25)}\n`)
     }
   }
-  if (only.has(7)) results.figures.batchOut = await batchOutFigure(sim, { vehicles: N, latencyMs: 20, concurrency: 8, repetitions: 3 })
+  if (only.has(7)) {
+    const cpuProfDir = values['cpu-prof'] ? await tempDir('vkey-bench-profile-') : undefined
+    results.figures.batchOut = await batchOutFigure(sim, { vehicles: N, latencyMs: 20, concurrency: 8, repetitions: 3, ...(cpuProfDir ? { cpuProfDir } : {}) })
+    if (cpuProfDir) {
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread, the others the QR file worker.
+      for (const file of (await readdir(cpuProfDir)).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+        const thread = file.split('.')[4] === '0' ? 'main thread' : `worker thread ${file.split('.')[4]}`
+        console.log(`\nwhere the profiled vkey batch --out spent its time (${thread}):\n${await summarizeProfile(join(cpuProfDir, file), 20)}\n`)
+      }
+    }
+  }
   if (only.has(8)) results.figures.pack = await packFigure(sim, { pages: N, repetitions: quick ? 1 : 3 })
   if (only.has(9)) results.figures.appBatch = await appBatchFigure(sim, { vehicles: N, latencyMs: 20, concurrency: 8, repetitions: 3 })
   if (only.has(4)) results.figures.import = await importFigure({ files: quick ? 200 : 1000, repetitions: quick ? 3 : 7 })

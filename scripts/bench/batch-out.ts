@@ -62,7 +62,7 @@ async function oneBatch(
   sim: SimulatorChild,
   root: string,
   files: string[],
-  options: { concurrency: number; out: boolean },
+  options: { concurrency: number; out: boolean; cpuProfDir?: string },
 ): Promise<Run & { outDir?: string; dataDir: string }> {
   const { dataDir, env } = await freshDataFolder(root, sim)
   const outDir = options.out ? join(dataDir, '..', `qr-${dataDir.slice(-8)}`) : undefined
@@ -71,6 +71,7 @@ async function oneBatch(
   let last = 0
   collect()
   const started = performance.now()
+  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : []
   const result = await run(
     TIME,
     [
@@ -78,6 +79,7 @@ async function oneBatch(
       '-o',
       timeFile,
       process.execPath,
+      ...nodeArgs,
       VKEY_BIN,
       'batch',
       ...files,
@@ -121,7 +123,7 @@ async function oneBatch(
 
 export async function batchOutFigure(
   sim: SimulatorChild,
-  options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number },
+  options: { vehicles: number; latencyMs: number; concurrency: number; repetitions: number; cpuProfDir?: string },
 ): Promise<BatchOutFigure> {
   await sim.setLatency(options.latencyMs)
   const root = await tempDir('vkey-bench-batch-out-')
@@ -158,6 +160,12 @@ export async function batchOutFigure(
     for (let r = 0; r < options.repetitions; r++) {
       const order = r % 2 === 0 ? [true, false] : [false, true]
       for (const withOut of order) await measure(withOut, true)
+    }
+    if (options.cpuProfDir) {
+      // One more --out batch under node --cpu-prof (the main thread and the QR file worker each write a profile).
+      const profiled = await oneBatch(sim, root, files, { concurrency: options.concurrency, out: true, cpuProfDir: options.cpuProfDir })
+      await removeQuietly(profiled.dataDir)
+      if (profiled.outDir) await removeQuietly(profiled.outDir)
     }
   } finally {
     await sim.setLatency(0)

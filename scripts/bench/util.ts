@@ -166,6 +166,13 @@ export async function startSimulatorChild(dir: string): Promise<SimulatorChild> 
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   })
+  let closing = false
+  // A simulator that dies under a figure would leave its client retrying: stop the bench and say so.
+  child.once('exit', (code, signal) => {
+    if (closing) return
+    log(`the simulator process exited during the run (${signal ?? `code ${code}`}); stopping the bench`)
+    process.exit(1)
+  })
   const lines: Interface = createInterface({ input: child.stdout! })
   const waiting: Array<(line: string) => void> = []
   const early: string[] = []
@@ -204,6 +211,7 @@ export async function startSimulatorChild(dir: string): Promise<SimulatorChild> 
       return (await command('stats')).stats as Awaited<ReturnType<SimulatorChild['stats']>>
     },
     close() {
+      closing = true
       return new Promise((done) => {
         if (child.exitCode !== null) return done()
         child.once('exit', () => done())
