@@ -97,7 +97,7 @@ test('vkey --help lists every exit status with its meaning, 130 (interrupted) in
 
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
   const cliSection = readme.slice(readme.indexOf('## The command line'), readme.indexOf('\n## ', readme.indexOf('## The command line') + 1))
-  const documented = [...cliSection.matchAll(/^\| `(\d+)` \|/gm)].map((m) => Number(m[1]))
+  const documented = [...cliSection.matchAll(/^\| `(\d+)`\s*\|/gm)].map((m) => Number(m[1]))
   assert.deepEqual(documented, Object.values(EXIT), "the README's exit-code table lists every code, in order")
 })
 
