@@ -112,6 +112,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
   const imported = await importCarDataFiles(positionals)
   writeCarDataNotes(io, imported.vehicles)
   const depot = await context.openDepot()
+  let files: QrFilePipeline | undefined
   try {
     await context.warnRenewal(depot, values.profile)
     depot.durationFor(plan) // refused before any record exists
@@ -119,13 +120,14 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     await flushQueueQuietly(io, depot)
     const ids = await batchIds(depot, imported, values.profile)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
-    const files = out ? await qrPipeline(depot, out) : undefined
+    files = out ? await qrPipeline(depot, out) : undefined
+    const pipeline = files
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
-    const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal, ...(files ? { onKey: (record) => files.addRecords([record]) } : {}) }) : emptyOutcome()
+    const outcome = ids.length ? await runner.run(ids, plan, { concurrency, signal: controller.signal, ...(pipeline ? { onKey: (record) => pipeline.addRecords([record]) } : {}) }) : emptyOutcome()
     const store = await depot.handovers()
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
-    const qrFiles: Record<string, string> = files ? Object.fromEntries(await files.finish()) : {}
+    const qrFiles: Record<string, string> = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
     const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))
     const failures = [
       ...imported.issues.map((issue) => ({ what: `${issue.source}${issue.field ? ` (${issue.field})` : ''}`, code: issue.code as ErrorCode, message: issue.message })),
@@ -156,6 +158,7 @@ export async function batchCommand(args: string[], io: CliIo, context: HandoverC
     if (failures.length) return exitCodeFor(failures[0]!.code) || 1
     return outcome.queued.length ? EXIT_QUEUED : 0
   } finally {
+    await files?.close() // the QR file worker, when the batch ended on an error
     await depot.close()
   }
 }
