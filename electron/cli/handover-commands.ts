@@ -116,6 +116,8 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   const imported = await importCarDataFiles(positionals)
   writeCarDataNotes(io, imported.vehicles)
+  let files: QrFilePipeline | undefined
+  const closeFiles = async () => files?.close() // the QR file worker, also when the batch ends on an error
   return withDepot(io, async (depot) => {
     await warnCertificateRenewal(io, depot, values.profile)
     planWindow(plan, depot.now()) // refused before any record exists
@@ -123,15 +125,16 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     await flushQueueQuietly(io, depot)
     const ids = await batchIds(depot, imported, values.profile)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
-    const files = out ? await qrPipeline(depot, out) : undefined
+    const pipeline = out ? await qrPipeline(depot, out) : undefined
+    files = pipeline
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
     const outcome = ids.length
-      ? await runner.run(ids, plan, { concurrency, signal: controller.signal, ...(files ? { onKey: (record) => files.addRecords([record]) } : {}) })
+      ? await runner.run(ids, plan, { concurrency, signal: controller.signal, ...(pipeline ? { onKey: (record) => pipeline.addRecords([record]) } : {}) })
       : emptyOutcome()
     const store = await depot.handovers()
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
-    const qrFiles: Record<string, string> = files ? Object.fromEntries(await files.finish()) : {}
+    const qrFiles: Record<string, string> = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
     const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))
     const failures = [
       ...imported.issues.map((issue) => ({
@@ -195,7 +198,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     if (outcome.cancelled) return EXIT.interrupted
     if (failures.length) return exitCodeFor(failures[0]!.code)
     return outcome.queued.length ? EXIT.queued : EXIT.ok
-  })
+  }).finally(closeFiles)
 }
 
 function emptyOutcome(): BatchOutcome {

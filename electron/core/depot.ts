@@ -391,6 +391,7 @@ export class Depot {
   /** Stores every vehicle an import accepted as a draft handover. */
   async addVehicles(result: ImportResult, options: { profile?: string } = {}): Promise<HandoverRecord[]> {
     const store = await this.handovers()
+    const who = technician() // once, not per vehicle: it reads the user database
     return store.add(
       result.vehicles.map((vehicle) => ({
         ...(vehicle.vin ? { vin: vehicle.vin } : {}),
@@ -400,7 +401,7 @@ export class Depot {
         carData: vehicle.carData,
         carDataSignature: vehicle.carDataSignature,
         ...(options.profile ? { profile: options.profile } : {}),
-        technician: technician(),
+        technician: who,
       })),
     )
   }
