@@ -50,10 +50,13 @@ fi
 # (TMPDIR, which must be empty again when they end), the simulator's demo key material made
 # once for all tests, and the ports reserved for servers that restart (tests/helpers/ports.ts).
 # 0711: PostgreSQL runs as the postgres user and must reach its cluster folder inside.
-run_dir="$(mktemp -d "${TMPDIR:-/tmp}/vkey-test-run-XXXXXX")"
+system_tmp="${TMPDIR:-/tmp}"
+run_dir="$(mktemp -d "$system_tmp/vkey-test-run-XXXXXX")"
 trap 'rm -rf "$run_dir"' EXIT
 chmod 0711 "$run_dir"
 mkdir -m 0711 "$run_dir/tmp"
+# tsx keeps its compile cache in $TMPDIR/tsx-UID: this one is its usual cache, kept between runs.
+mkdir -p "$system_tmp/tsx-$(id -u)" && ln -s "$system_tmp/tsx-$(id -u)" "$run_dir/tmp/tsx-$(id -u)"
 export VKEY_TEST_RUN_DIR="$run_dir" TMPDIR="$run_dir/tmp"
 
 phase material "simulator key material (made once, copied into each test's simulator folder)"
@@ -69,7 +72,7 @@ scripts/with-keyring.sh node --import tsx --test --test-concurrency="${VKEY_TEST
   "${files[@]}" || status=$?
 head -n 11 "$run_dir/timing.txt" 2>/dev/null || true
 
-# Nothing left behind: every folder a test made under TMPDIR is gone (tsx's compile cache aside).
+# Nothing left behind: every folder a test made under TMPDIR is gone (tsx's cache link aside).
 phase leftovers
 mapfile -t left < <(find "$TMPDIR" -mindepth 1 -maxdepth 1 ! -name 'tsx-*' -printf '%f\n' | sort)
 if [[ ${#left[@]} -gt 0 ]]; then
