@@ -5,7 +5,9 @@
  */
 import { resolve } from 'node:path'
 import type { CsrSubjectFields } from '../../shared/cert-request'
+import type { CertificateFacts } from '../../shared/certificate-facts'
 import { VkError } from '../../shared/errors'
+import { formatLocal } from '../../shared/time'
 import { certificateStatus, renewalFields, renewalWarning, requestCertificate, type CertificateStatus } from '../core/cert-service'
 import { writeFileAtomic } from '../core/secure-files'
 import { write, writeJson } from './args'
@@ -67,11 +69,7 @@ function showJson(status: CertificateStatus) {
 function printStatus(io: CliIo, status: CertificateStatus): void {
   const facts = status.certificate
   if (facts) {
-    write(io, `  subject:      ${facts.subject}`)
-    write(io, `  issuer:       ${facts.issuer}`)
-    write(io, `  serial:       ${facts.serialNumber}`)
-    write(io, `  valid:        ${facts.notBefore} → ${facts.notAfter} (${facts.daysLeft} days left, ${facts.status})`)
-    write(io, `  SHA-256:      ${facts.fingerprintSha256}`)
+    printFacts(io, facts)
     const level = status.renewal?.level
     if (level && level !== 'none') {
       const option = ` --profile ${JSON.stringify(status.profile)}`
@@ -86,6 +84,15 @@ function printStatus(io: CliIo, status: CertificateStatus): void {
     write(io, `    made on:    ${pending.createdAt}`)
     write(io, `    key SHA-256: ${pending.keyFingerprintSha256}`)
   }
+}
+
+/** A certificate's facts as people read them (`cert import`, `cert show`): validity in local time with its zone. */
+export function printFacts(io: CliIo, facts: CertificateFacts): void {
+  write(io, `  subject:      ${facts.subject}`)
+  write(io, `  issuer:       ${facts.issuer}`)
+  write(io, `  serial:       ${facts.serialNumber}`)
+  write(io, `  valid:        ${formatLocal(facts.notBefore)} → ${formatLocal(facts.notAfter)} (${facts.daysLeft} days left, ${facts.status})`)
+  write(io, `  SHA-256:      ${facts.fingerprintSha256}`)
 }
 
 /**

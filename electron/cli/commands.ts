@@ -11,7 +11,7 @@ import { EXIT, isNetworkUnreachable, isVkError, VkError } from '../../shared/err
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
-import { defaultSimulatorDir, technician, type Depot, type ProfileSummary } from '../core/depot'
+import { defaultSimulatorDir, technician, type ProfileSummary } from '../core/depot'
 import { carDataHash, vehicleOf, type NewHandover } from '../core/handovers'
 import { obtainKey, type KeyResult } from '../core/key-requests'
 import { assertWritableFile } from '../core/output-paths'
@@ -21,7 +21,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
 import { readClientCas, startSimulator, type Simulator } from '../core/simulator'
 import { durationPlan, write, writeJson } from './args'
 import { writeCarDataNotes } from './cardata-notes'
-import { certRequestCommand, certShowCommand, warnCertificateRenewal } from './cert-commands'
+import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
 import { openDataFolder, withDepot } from './depot-access'
 import { fleetAuditCommand, fleetCommand, fleetListCommand } from './fleet-commands'
 import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand } from './handover-commands'
@@ -273,14 +273,6 @@ async function certImport(args: string[], io: CliIo): Promise<number> {
       return EXIT.ok
     })
   })
-}
-
-function printFacts(io: CliIo, facts: NonNullable<Awaited<ReturnType<Depot['certificate']>>>): void {
-  write(io, `  subject:      ${facts.subject}`)
-  write(io, `  issuer:       ${facts.issuer}`)
-  write(io, `  serial:       ${facts.serialNumber}`)
-  write(io, `  valid:        ${formatLocal(facts.notBefore)} → ${formatLocal(facts.notAfter)} (${facts.daysLeft} days left, ${facts.status})`)
-  write(io, `  SHA-256:      ${facts.fingerprintSha256}`)
 }
 
 // ---- token ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { once } from 'node:events'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
 import { parseHandoverPayload } from '../../shared/qr-payload'
+import { formatLocal } from '../../shared/time'
 import { verifyTokenSignature } from '../../electron/core/simulator'
 import { carDataJson, findSecretsInClear, ROOT, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
 
@@ -150,4 +151,16 @@ test('profile add --env simulator fills in the demo login, password and certific
   const token = await vkey(['token', '--cardata', file, '--duration', '1h', '--json'], env)
   assert.equal(token.code, 0, token.stderr)
   assert.equal((JSON.parse(token.stdout) as { expires_in: number }).expires_in, 3600)
+})
+
+test('cert show gives the validity in local time with its zone, like cert import (one printer for both)', async (t) => {
+  const { env, simulator } = await setupDepot(t)
+  const facts = JSON.parse((await vkey(['cert', 'show', '--json'], env)).stdout) as { notBefore: string; notAfter: string }
+  const valid = `  valid:        ${formatLocal(facts.notBefore)} → ${formatLocal(facts.notAfter)} (`
+  const shown = await vkey(['cert', 'show'], env)
+  assert.equal(shown.code, 0, shown.stderr)
+  assert.ok(shown.stdout.includes(valid), shown.stdout)
+  const imported = await vkey(['cert', 'import', simulator.material.files.partnerP12, '--passphrase-stdin'], env, `${simulator.material.credentials.p12Passphrase}\n`)
+  assert.equal(imported.code, 0, imported.stderr)
+  assert.ok(imported.stdout.includes(valid), imported.stdout)
 })
