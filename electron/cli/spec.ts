@@ -327,8 +327,12 @@ export const COMMANDS: readonly CommandSpec[] = ENTRIES.map((entry) => ({ ...ent
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!))
 
 /** The spec for `argv` (`['profile', 'add', …]` → profile add) and the arguments after its name. */
+/** Spellings runCommand also answers: `vkey --version` is `vkey version`. */
+const ALIASES: Readonly<Record<string, string>> = { '--version': 'version' }
+
 export function findCommand(argv: readonly string[]): { spec: CommandSpec; rest: string[] } | undefined {
-  const [first, second] = argv
+  const [given, second] = argv
+  const first = given === undefined ? undefined : (ALIASES[given] ?? given)
   if (first !== undefined && GROUPS.has(first)) {
     const spec = COMMANDS.find((c) => c.name === `${first} ${second ?? ''}`)
     return spec ? { spec, rest: argv.slice(2) } : undefined

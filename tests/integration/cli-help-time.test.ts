@@ -43,6 +43,12 @@ test('vkey help lists every command; vkey help COMMAND and vkey COMMAND --help s
   const unknown = await vkey(['help', 'tokens'], env)
   assert.equal(unknown.code, 2)
   assert.match(unknown.stderr, /No command "tokens"/)
+  // `vkey --version`, as most tools spell it, is `vkey version`.
+  const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  for (const spelling of ['version', '--version']) {
+    const shown = await vkey([spelling], env)
+    assert.deepEqual([shown.code, shown.stdout], [0, `${version}\n`], `vkey ${spelling}`)
+  }
 })
 
 test("the simulator's Next: line, run exactly as printed, sets up a profile that gets a token", async (t) => {
