@@ -9,7 +9,8 @@
  * and error mapping. Runs are interleaved A B B A … after a warm-up of both.
  */
 import { Agent, request } from 'undici'
-import { buildTokenRequest, PsaClient, type PartnerCredentials, type TokenRequestInput, type TokenResult } from '../../electron/core/psa-client'
+import { PsaClient, type PartnerCredentials, type TokenResult } from '../../electron/core/psa-client'
+import { buildTokenRequest, type TokenRequestInput } from '../../electron/core/psa-request'
 import { demoPartnerCredentials } from '../../electron/core/simulator'
 import { collect, log, median, now, randomCarData, round, type SimulatorChild } from './util'
 

@@ -10,7 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_CONCURRENCY } from '../../electron/core/batch'
-import { buildTokenRequest } from '../../electron/core/psa-client'
+import { buildTokenRequest } from '../../electron/core/psa-request'
 import { collect, freshDataFolder, log, median, removeQuietly, round, run, tempDir, VKEY_BIN, writeCarDataFiles, type SimulatorChild } from './util'
 
 export interface CurlFigure {

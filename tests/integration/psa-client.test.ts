@@ -7,14 +7,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer as createHttpsServer } from 'node:https'
 import { VkError, type ErrorCode } from '../../shared/errors'
-import {
-  PsaClient,
-  basicAuthorization,
-  buildTokenRequest,
-  type PartnerCredentials,
-  type PsaClientOptions,
-  type RetryInfo,
-} from '../../electron/core/psa-client'
+import { PsaClient, type PartnerCredentials, type PsaClientOptions, type RetryInfo } from '../../electron/core/psa-client'
+import { basicAuthorization, buildTokenRequest } from '../../electron/core/psa-request'
 import { loadSimulatorMaterial, startSimulator, verifyTokenSignature, type RawRequestCapture, type Simulator } from '../../electron/core/simulator'
 import { demoCredentials, expiredPartner, otherCa, serverCertificate, simulatorDir, testSimulator, wrongCaPartner } from '../helpers/pki-fixtures'
 import { reservedPort } from '../helpers/ports'

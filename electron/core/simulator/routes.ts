@@ -7,12 +7,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { checkCarDataValue } from '../../../shared/cardata'
+import { TOKEN_ENDPOINT_PATH } from '../psa-request'
 import { simulatorInspect } from './cardata'
 import type { SimulatorFaults } from './faults'
 import { signToken, type SimulatorMaterial } from './material'
 import type { SimulatorRequestRecord } from './types'
 
-export const TOKEN_PATH = '/connectedcar/v3/fleets/virtualkey/smartaccess/token'
+/** The simulator serves the documented base path, as PSA does (profiles' base URL ends in /connectedcar/v3). */
+export const TOKEN_PATH = `/connectedcar/v3${TOKEN_ENDPOINT_PATH}`
 export const DEFAULT_DURATION_SECONDS = 86_400
 export const MAX_DURATION_SECONDS = 30 * 86_400
 
