@@ -4,7 +4,7 @@
  * key until the signed certificate comes back, and the import of that answer (matched to
  * the pending key by public key, no key file involved).
  *
- * Library: node-forge, already in the tree for PKCS#12 (certificates.ts) and the simulator's
+ * Library: node-forge, already in the tree for PKCS#12 (credential-import.ts) and the simulator's
  * PKI (pki.ts): one PKI library, and it writes CSRs. The key pair itself comes from Node's
  * native crypto (forge's pure-JS RSA generation is far slower); forge only signs the request.
  *
@@ -16,7 +16,7 @@ import { createHash, createPublicKey, generateKeyPairSync, X509Certificate, type
 import forge from 'node-forge'
 import { CsrSubjectFields, PARTNER_OU, csrFieldOptions, formatCsrSubject, type PendingRequestView } from '../../shared/cert-request'
 import { VkError } from '../../shared/errors'
-import { orderChain, type CredentialFile, type PartnerCertificate } from './certificates'
+import { orderChain, type CredentialFile, type PartnerCertificate } from './credential-import'
 import type { PendingRequest, ProfileSecrets } from './vault'
 
 /** How many requests a profile keeps waiting at once (the oldest is dropped beyond this). */
