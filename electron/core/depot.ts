@@ -4,12 +4,12 @@
  * so a token issued from either goes through exactly the same steps.
  */
 import { readFile } from 'node:fs/promises'
-import { userInfo } from 'node:os'
 import { basename, join } from 'node:path'
 import { isNetworkUnreachable, VkError, toErrorView, type ErrorCode } from '../../shared/errors'
 import type { DurationPlan } from '../../shared/duration'
 import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
+import { certificatesOnly } from './ca-pem'
 import { acceptSignedCertificate, certificatesOnlyIn } from './cert-request'
 import { certificateFacts, importPartnerCredentials, preflight, type CertificateFacts } from './certificates'
 import { handoverPayloadOf } from './handover-payload'
@@ -24,6 +24,7 @@ import { adoptDataFolder } from './data-folder'
 import { settingsLock } from './owner-lock'
 import { sweepTemporaryFiles, writeFileAtomic } from './secure-files'
 import { simulatorFiles } from './simulator/material'
+import { technician } from './technician'
 import { Vault } from './vault'
 import { registerVaultUser } from './vault-recovery'
 
@@ -539,38 +540,6 @@ function environmentChangeError(existing: Profile, environment: Profile['environ
     `Profile "${existing.name}" is a ${existing.environment} profile (${new URL(existing.baseUrl).origin}); it would become ${environment} (${new URL(baseUrl).origin}) while keeping the other environment's certificate. Add the new one under another name, or replace this profile with --replace (in the app: confirm the replacement), which removes its certificate and password.`,
     { field: '--replace' },
   )
-}
-
-/**
- * Keeps only the CERTIFICATE blocks of a PEM file meant as a CA, and refuses one that holds
- * a private key: profiles (and their CA) live in the settings file, which is not sealed.
- */
-export function certificatesOnly(pem: string, what: string): string {
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
-    throw new VkError(
-      'config.certificate-format',
-      `The file given as ${what} also holds a private key. Give a file with the CA certificate only (never a key): the key would be stored unencrypted.`,
-      { field: 'ca' },
-    )
-  }
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g)
-  if (!blocks) {
-    throw new VkError(
-      'config.certificate-format',
-      `The file given as ${what} is not a PEM certificate. Use the Stellantis CA certificate (.pem/.crt) you received with your partner certificate.`,
-      { field: 'ca' },
-    )
-  }
-  return `${blocks.join('\n')}\n`
-}
-
-/** The OS user name, for the audit trail. */
-export function technician(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return process.env.USER ?? process.env.USERNAME ?? 'unknown'
-  }
 }
 
 function safeDefaultName(profiles: ProfileStore): string | undefined {
