@@ -109,7 +109,7 @@ export async function obtainKey(
   const window = planWindow(plan, depot.now())
   const store = await depot.handovers()
   const base = 'id' in request ? await store.get(request.id) : store.draft(request.vehicle)
-  const { client, profile } = await depot.client(options.profile ?? base.profile)
+  const { client, profile } = await depot.clients.forProfile(options.profile ?? base.profile)
   let begun: Begun
   for (;;) {
     begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
