@@ -111,5 +111,5 @@ export async function qrImageOf(payload: string, format: QrFormat): Promise<QrIm
 
 /** A profile as the page sees it, by name. */
 export async function profileViewOf(depot: Depot, name: string): Promise<ProfileView> {
-  return profileView(await depot.summary(depot.profiles.get(name)))
+  return profileView(await depot.partners.summary(depot.profiles.get(name)))
 }

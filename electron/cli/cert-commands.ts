@@ -29,7 +29,7 @@ export async function certRequestCommand(sub: 'request' | 'renew', args: string[
       if (out) await writeFileAtomic(out, csrPem)
       else io.stdout.write(csrPem)
     })
-    const profile = depot.profile(values.profile)
+    const profile = depot.profiles.resolve(values.profile)
     const say = (line: string): void => void (out ? write(io, line) : io.stderr.write(`${line}\n`))
     say(`${sub === 'renew' ? 'Renewal request' : 'Certificate request'} made for profile "${profile.name}"${out ? `: ${out}` : ' (CSR on standard output)'}.`)
     say(`  subject:      ${pending.subject}`)

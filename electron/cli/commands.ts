@@ -12,7 +12,9 @@ import { planWindow } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
-import { defaultSimulatorDir, technician, type ProfileSummary } from '../core/depot'
+import type { ProfileSummary } from '../core/partner-profiles'
+import { defaultSimulatorDir, registerSimulator } from '../core/simulator-registration'
+import { technician } from '../core/technician'
 import { carDataHash, vehicleOf, type NewHandover } from '../core/handovers'
 import { profileView } from '../core/profile-view'
 import { obtainKey, type KeyResult } from '../core/key-requests'
@@ -111,7 +113,7 @@ async function simulatorCommand(args: string[], io: CliIo): Promise<number> {
   for (const file of values['trust-client-ca'] ?? []) extraClientCas.push(...readClientCas(await readTextFile(file, '--trust-client-ca'), file))
   const simulator = await startSimulator({ dir, port, latencyMs, extraClientCas, ...(values.host ? { host: values.host } : {}) })
   try {
-    await withDepot(io, (depot) => depot.registerSimulator({ baseUrl: simulator.baseUrl, dir }))
+    await withDepot(io, (depot) => registerSimulator(depot.dataDir, { baseUrl: simulator.baseUrl, dir }))
     printSimulatorBanner(io, simulator, dir, latencyMs)
     await (io.interrupted ?? new Promise(() => undefined))
   } finally {
@@ -177,7 +179,7 @@ async function profileAdd(args: string[], io: CliIo): Promise<number> {
     )
   const caPem = values.ca ? await readTextFile(values.ca, '--ca') : undefined
   return withDepot(io, async (depot) => {
-    const profile = await depot.saveProfile({
+    const profile = await depot.partners.save({
       name,
       environment: values.env!,
       ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
@@ -188,15 +190,15 @@ async function profileAdd(args: string[], io: CliIo): Promise<number> {
       ...(numbers.timeout !== undefined ? { requestTimeoutSeconds: numbers.timeout } : {}),
       ...(values.replace ? { replace: true } : {}),
     })
-    let summary = await depot.summary(profile)
+    let summary = await depot.partners.summary(profile)
     write(
       io,
       `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`,
     )
     if (!summary.certificate && profile.environment === 'simulator') {
       // The simulator's demo partner certificate comes with it: nothing to import by hand.
-      await depot.importSimulatorCertificate(profile.name)
-      summary = await depot.summary(profile)
+      await depot.partners.importSimulatorCertificate(profile.name)
+      summary = await depot.partners.summary(profile)
       write(io, `The simulator's demo partner certificate was imported (${summary.certificate?.subject ?? ''}).`)
     }
     if (!summary.certificate) write(io, `Next: vkey cert import FILE --profile "${profile.name}"`)
@@ -208,7 +210,7 @@ async function profileList(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('profile list', args)
   const summaries = await withDepot(io, async (depot) => {
     const found: ProfileSummary[] = []
-    for (const profile of depot.profiles.list()) found.push(await depot.summary(profile))
+    for (const profile of depot.profiles.list()) found.push(await depot.partners.summary(profile))
     return found
   })
   if (values.json) {
@@ -228,7 +230,7 @@ async function profileRemoveOrDefault(sub: 'remove' | 'default', args: string[],
   const { positionals } = parseFor(`profile ${sub}`, args)
   const name = single(`profile ${sub}`, positionals, 'NAME')
   await withDepot(io, async (depot) => {
-    if (sub === 'remove') await depot.removeProfile(name)
+    if (sub === 'remove') await depot.partners.remove(name)
     else depot.profiles.setDefault(name)
   })
   write(io, sub === 'remove' ? `Profile "${name}" removed with its secrets.` : `Profile "${name}" is now the default.`)
@@ -282,12 +284,12 @@ async function certImport(args: string[], io: CliIo): Promise<number> {
     const key = values.key ? { name: values.key, bytes: hold(await readBytes(values.key, '--key')) } : undefined
     const passphrase = values['passphrase-stdin'] ? await readSecretLine(io.stdin, '--passphrase-stdin') : undefined
     return withDepot(io, async (depot) => {
-      const facts = await depot.importCertificate(values.profile, {
+      const facts = await depot.partners.importCertificate(values.profile, {
         file: { name: file, bytes },
         ...(key ? { key } : {}),
         ...(passphrase !== undefined ? { passphrase } : {}),
       })
-      const profile = depot.profile(values.profile)
+      const profile = depot.profiles.resolve(values.profile)
       write(io, `Certificate imported into profile "${profile.name}" (sealed in the data folder; the key to it is in the OS keychain).`)
       printFacts(io, facts)
       return EXIT.ok
@@ -317,7 +319,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   return withDepot(io, async (depot) => {
     await warnCertificateRenewal(io, depot, values.profile)
     planWindow(plan, depot.now()) // a window in the past or over 30 days: refused before any record exists
-    await depot.client(values.profile) // pre-flight before anything is stored or sent
+    await depot.clients.forProfile(values.profile) // pre-flight before anything is stored or sent
     await flushQueueQuietly(io, depot)
     const store = await depot.handovers()
     const key = vehicleOf({ id: '', ...(vehicle.vin ? { vin: vehicle.vin } : {}), carDataHash: carDataHash(vehicle.carData, vehicle.carDataSignature) })

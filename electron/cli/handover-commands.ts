@@ -45,7 +45,7 @@ async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRec
 /** Sends what the offline queue holds, once; says so on stderr when it sent anything. */
 export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> {
   if (!(await depot.handovers()).hasQueued()) return
-  const result = await depot.flushQueue()
+  const result = await depot.queue.flush()
   if (result.sent || result.failed)
     io.stderr.write(
       `vkey: sent ${result.sent} queued request(s)${result.failed ? `, ${result.failed} refused` : ''}${result.stillQueued ? `, ${result.stillQueued} still waiting for the network` : ''}.\n`,
@@ -121,7 +121,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   return withDepot(io, async (depot) => {
     await warnCertificateRenewal(io, depot, values.profile)
     planWindow(plan, depot.now()) // refused before any record exists
-    await depot.client(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
+    await depot.clients.forProfile(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
     const ids = await batchIds(depot, imported, values.profile)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
@@ -352,7 +352,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
     let stopped = false
     io.interrupted?.then(() => (stopped = true)).catch(() => undefined)
     for (;;) {
-      const result = await depot.flushQueue()
+      const result = await depot.queue.flush()
       const keys = result.keys.map((k) => k.record).filter((r) => hasValidToken(r, depot.now()))
       const pipeline = out ? await qrPipeline(depot, out) : undefined
       pipeline?.addRecords(keys)
@@ -409,7 +409,7 @@ async function queueCancel(io: CliIo, depot: Depot, ids: string[]): Promise<numb
   let missing = 0
   for (const id of ids) {
     const record = await findRecord(depot, id)
-    if (await depot.cancelQueued(record.id)) write(io, `Removed from the queue: ${record.id} (${record.vin ?? 'no VIN'}); nothing was sent for it.`)
+    if (await depot.queue.cancel(record.id)) write(io, `Removed from the queue: ${record.id} (${record.vin ?? 'no VIN'}); nothing was sent for it.`)
     else {
       missing += 1
       io.stderr.write(`vkey: ${record.id} is not queued (it is ${record.status}).\n`)

@@ -23,7 +23,7 @@ export interface CertificateStatus {
 }
 
 export async function certificateStatus(depot: Depot, profileName?: string): Promise<CertificateStatus> {
-  const profile = depot.profile(profileName)
+  const profile = depot.profiles.resolve(profileName)
   const secrets = await (await depot.vault()).loadProfileSecrets(profile.name)
   const certificate = secrets?.certPem ? certificateFacts(secrets.certPem, depot.now()) : null
   return {
@@ -47,7 +47,7 @@ export async function requestCertificate(
   fields: unknown,
   writeCsr: (csrPem: string) => Promise<void>,
 ): Promise<PendingRequestView> {
-  const profile = depot.profile(profileName)
+  const profile = depot.profiles.resolve(profileName)
   const { csrPem, pending } = makeCertificateRequest(profile.login, fields, depot.now())
   const vault = await depot.vault()
   const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
@@ -65,7 +65,7 @@ export async function requestCertificate(
 
 /** A renewal: a request with the current certificate's subject. */
 export async function renewalFields(depot: Depot, profileName?: string): Promise<CsrSubjectFields> {
-  const profile = depot.profile(profileName)
+  const profile = depot.profiles.resolve(profileName)
   const secrets = await (await depot.vault()).loadProfileSecrets(profile.name)
   if (!secrets?.certPem) {
     throw new VkError(

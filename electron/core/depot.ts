@@ -1,44 +1,28 @@
 /**
- * The depot: one object that ties profiles, the vault, the PSA client and the handover
- * records together. The desktop app's IPC handlers and the `vkey` CLI both drive this,
- * so a token issued from either goes through exactly the same steps.
+ * The depot: the one object the desktop app's IPC handlers and the `vkey` CLI open over a
+ * data folder. It ties its parts together — the vault, the ledger of handovers, the partner
+ * profiles (partner-profiles.ts) and their PSA clients (psa-clients.ts), the offline queue
+ * (offline-queue.ts), the fleet gate — so a token issued from either goes through exactly
+ * the same steps (key-requests.ts).
  */
-import { readFile } from 'node:fs/promises'
-import { userInfo } from 'node:os'
-import { basename, join } from 'node:path'
-import { isNetworkUnreachable, VkError, toErrorView, type ErrorCode } from '../../shared/errors'
+import { VkError } from '../../shared/errors'
 import type { DurationPlan } from '../../shared/duration'
 import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
-import { acceptSignedCertificate, certificatesOnlyIn } from './cert-request'
-import { certificateFacts, preflight, type CertificateFacts } from './certificates'
-import { importPartnerCredentials } from './credential-import'
-import { handoverPayloadOf } from './handover-payload'
-import { HandoverStore, storedError, type HandoverRecord } from './handovers'
+import { HandoverStore, type HandoverRecord } from './handovers'
 import { FleetGates } from './fleet/gate'
 import { obtainKey, type KeyGate, type KeyResult, type RequestOptions } from './key-requests'
 import { keytarStore, type SecretStore } from './keychain'
-import { ProfileStore, resolveEnvironment, type KeyValueStore, type Profile } from './profiles'
-import { PsaClient, type PartnerCredentials } from './psa-client'
-import { writeHandoverQr } from './qr'
+import { OfflineQueue } from './offline-queue'
+import { PartnerProfiles } from './partner-profiles'
+import { ProfileStore, type KeyValueStore } from './profiles'
+import { PsaClients, type PsaClientOptions } from './psa-clients'
 import { adoptDataFolder } from './data-folder'
 import { settingsLock } from './owner-lock'
-import { sweepTemporaryFiles, writeFileAtomic } from './secure-files'
-import { simulatorFiles } from './simulator/material'
+import { sweepTemporaryFiles } from './secure-files'
+import { technician } from './technician'
 import { Vault } from './vault'
 import { registerVaultUser } from './vault-recovery'
-
-export interface FlushResult {
-  sent: number
-  stillQueued: number
-  failed: number
-  /** Why each of the `failed` was refused (PSA, a check before sending, or another laptop of the fleet holding the car). */
-  failures: { id: string; vin?: string; code: ErrorCode; message: string }[]
-  /** The keys the flush obtained (issued, renewed or reused). */
-  keys: KeyResult[]
-  /** QR files asked for with `--qr` while offline that could not be written. */
-  qrErrors: { id: string; path: string; message: string }[]
-}
 
 export type { KeyResult, RequestOptions } from './key-requests'
 
@@ -50,54 +34,21 @@ export interface DepotOptions {
   /** How long a write waits for another process holding the ledger (default 10 s). */
   busyTimeoutMs?: number
   /** Options for every PSA client this depot creates (timeouts, retry pacing). */
-  clientOptions?: ConstructorParameters<typeof PsaClient>[1]
-}
-
-/** What a person asks to save (`vkey profile add`, the app's profile form); ProfileInput (shared/profile.ts) is what the store keeps. */
-export interface SaveProfileInput {
-  name: string
-  /** preprod | prod | simulator | an https base URI of the documented form. */
-  environment: string
-  clientId?: string
-  login?: string
-  password?: string
-  caPem?: string
-  makeDefault?: boolean
-  /** Overall deadline for one PSA request (absent: keep the profile's, or 30 s). */
-  requestTimeoutSeconds?: number
-  /** Allow a profile of another environment to be replaced: its certificate and secrets are dropped. */
-  replace?: boolean
-}
-
-export interface ProfileSummary extends Profile {
-  hasPassword: boolean
-  isDefault: boolean
-  certificate: CertificateFacts | null
-}
-
-/** Where the simulator that `vkey simulator` or the app started last can be found. */
-export interface SimulatorRegistration {
-  baseUrl: string
-  dir: string
-}
-
-const SIMULATOR_FILE = 'simulator.json'
-
-/**
- * The simulator keeps demo keys in clear, so its folder sits beside the data folder,
- * never inside it: a scan of the data folder must find no private key.
- */
-export function defaultSimulatorDir(dataDir: string): string {
-  return `${dataDir.replace(/[\\/]+$/, '')}-simulator`
+  clientOptions?: PsaClientOptions
 }
 
 export class Depot {
+  /** The profiles' settings (non-secret fields). */
   readonly profiles: ProfileStore
+  /** Profiles with their password and certificate: add, replace, remove, import. */
+  readonly partners: PartnerProfiles
+  /** Each profile's PSA client, after the pre-flight check. */
+  readonly clients: PsaClients
+  /** Requests waiting for the network. */
+  readonly queue: OfflineQueue
   private vaultPromise: Promise<Vault> | undefined
-  private flushing: Promise<FlushResult> | undefined
   private storageFailure: VkError | undefined
   private handoverStore: HandoverStore | undefined
-  private readonly clients = new Map<string, { client: PsaClient; profileVersion: string; notBefore: number; notAfter: number }>()
   private readonly fleetGates: FleetGates
   readonly now: () => Date
   readonly secretStore: SecretStore
@@ -106,7 +57,16 @@ export class Depot {
     this.profiles = new ProfileStore(options.store, undefined, settingsLock(options.dataDir))
     this.now = options.now ?? (() => new Date())
     this.secretStore = options.secretStore ?? keytarStore()
-    this.fleetGates = new FleetGates(options.dataDir, () => this.vault(), technician())
+    const vault = (): Promise<Vault> => this.vault()
+    this.clients = new PsaClients({
+      profiles: this.profiles,
+      vault,
+      now: this.now,
+      ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
+    })
+    this.partners = new PartnerProfiles({ dataDir: options.dataDir, profiles: this.profiles, vault, clients: this.clients, now: this.now })
+    this.queue = new OfflineQueue(this)
+    this.fleetGates = new FleetGates(options.dataDir, vault, technician())
   }
 
   /**
@@ -152,239 +112,6 @@ export class Depot {
       this.options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: this.options.busyTimeoutMs },
     )
     return this.handoverStore
-  }
-
-  // ---- simulator registration --------------------------------------------------------
-
-  async registerSimulator(registration: SimulatorRegistration): Promise<void> {
-    await writeFileAtomic(join(this.dataDir, SIMULATOR_FILE), JSON.stringify(registration, null, 1))
-  }
-
-  async registeredSimulator(): Promise<SimulatorRegistration> {
-    try {
-      const value = JSON.parse(await readFile(join(this.dataDir, SIMULATOR_FILE), 'utf8')) as SimulatorRegistration
-      if (typeof value.baseUrl === 'string' && typeof value.dir === 'string') return value
-    } catch {
-      // fall through to the error below
-    }
-    throw new VkError(
-      'config.profile',
-      'No simulator is registered in this data folder. Start one first with `vkey simulator` (same VKEY_HOME), then add the profile again.',
-      { field: '--env' },
-    )
-  }
-
-  // ---- profiles ----------------------------------------------------------------------
-
-  /** Adds or replaces a profile; the password goes to the vault, never to the store. */
-  async saveProfile(input: SaveProfileInput): Promise<Profile> {
-    let environment: Profile['environment']
-    let baseUrl: string
-    let caPem = input.caPem
-    let { clientId, login, password } = input
-    if (input.environment === 'simulator') {
-      const simulator = await this.registeredSimulator()
-      environment = 'simulator'
-      baseUrl = simulator.baseUrl
-      caPem ??= await readFile(simulatorFiles(simulator.dir).serverCa, 'utf8')
-      const demo = await readDemoCredentials(simulator.dir)
-      clientId ??= demo.clientId
-      login ??= demo.login
-      password ??= demo.password
-    } else {
-      ;({ environment, baseUrl } = resolveEnvironment(input.environment))
-    }
-    if (!clientId)
-      throw new VkError('usage', 'The profile needs a client id: pass --client-id (the application id Stellantis gave you).', { field: 'clientId' })
-    if (!login) throw new VkError('usage', 'The profile needs the MZP login: pass --login (for example MZP123456).', { field: 'login' })
-    const found = this.profiles.list().find((p) => p.name === input.name)
-    // Another environment (a custom profile moved to another server stays custom: the password rule below guards that).
-    const replaced = found !== undefined && found.environment !== environment
-    if (replaced && !input.replace) throw environmentChangeError(found, environment, baseUrl)
-    // Replaced: a fresh profile, nothing of the other environment's (certificate, key, password, CA, settings) is kept.
-    const existing = replaced ? undefined : found
-    const moved = existing !== undefined && new URL(existing.baseUrl).origin !== new URL(baseUrl).origin
-    if (moved && password === undefined) {
-      // The password and the client certificate would otherwise go to a host they were never meant for.
-      throw new VkError(
-        'config.profile',
-        `Profile "${input.name}" would move from ${new URL(existing.baseUrl).origin} to ${new URL(baseUrl).origin}: give the password again (--password-stdin, or in Settings) to confirm.`,
-        { field: 'password' },
-      )
-    }
-    if (caPem !== undefined) caPem = certificatesOnly(caPem, 'the CA certificate')
-    const time = this.now().toISOString()
-    const profile: Profile = {
-      name: input.name,
-      environment,
-      baseUrl,
-      clientId,
-      login,
-      // A CA belongs to the host it verifies: a profile that moves does not keep it.
-      ...(caPem ? { caPem } : existing?.caPem && !moved ? { caPem: existing.caPem } : {}),
-      ...(input.requestTimeoutSeconds !== undefined
-        ? { requestTimeoutSeconds: input.requestTimeoutSeconds }
-        : existing?.requestTimeoutSeconds !== undefined
-          ? { requestTimeoutSeconds: existing.requestTimeoutSeconds }
-          : {}),
-      createdAt: existing?.createdAt ?? time,
-      updatedAt: time,
-    }
-    if (replaced) await (await this.vault()).deleteProfileSecrets(profile.name)
-    this.profiles.save(profile, { makeDefault: input.makeDefault ?? this.profiles.list().length === 0 })
-    if (password !== undefined) {
-      const vault = await this.vault()
-      const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
-      await vault.saveProfileSecrets(profile.name, { ...secrets, password })
-    }
-    await this.dropClient(profile.name)
-    return profile
-  }
-
-  async removeProfile(name: string): Promise<boolean> {
-    this.profiles.get(name)
-    this.profiles.remove(name)
-    await (await this.vault()).deleteProfileSecrets(name)
-    await this.dropClient(name)
-    return true
-  }
-
-  profile(name?: string): Profile {
-    return name ? this.profiles.get(name) : this.profiles.getDefault()
-  }
-
-  async summary(profile: Profile): Promise<ProfileSummary> {
-    const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
-    const defaultName = safeDefaultName(this.profiles)
-    return {
-      ...profile,
-      hasPassword: Boolean(secrets?.password),
-      isDefault: defaultName === profile.name,
-      certificate: secrets?.certPem ? certificateFacts(secrets.certPem, this.now()) : null,
-    }
-  }
-
-  async setCa(profileName: string, caPem: string): Promise<Profile> {
-    caPem = certificatesOnly(caPem, 'the CA certificate')
-    certificateFacts(caPem, this.now())
-    const profile = this.profiles.get(profileName)
-    const updated = { ...profile, caPem, updatedAt: this.now().toISOString() }
-    this.profiles.save(updated, {})
-    await this.dropClient(profileName)
-    return updated
-  }
-
-  // ---- certificates ------------------------------------------------------------------
-
-  /** Imports a PKCS#12 or PEM certificate with its key into the profile's sealed secrets. */
-  async importCertificate(profileName: string | undefined, input: Parameters<typeof importPartnerCredentials>[0]): Promise<CertificateFacts> {
-    const profile = this.profile(profileName)
-    const vault = await this.vault()
-    const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
-    // A certificate with no key beside it is the answer to a request VK Depot made: it is
-    // matched to the pending key (cert-request.ts), which it consumes.
-    const signedOnly = input.key ? undefined : certificatesOnlyIn(input.file)
-    const answer = signedOnly
-      ? acceptSignedCertificate(signedOnly, {
-          fileName: input.file.name,
-          profileName: profile.name,
-          login: profile.login,
-          pending: secrets.pendingRequests ?? [],
-          now: this.now(),
-          current: secrets,
-        })
-      : undefined
-    const imported = answer?.credentials ?? importPartnerCredentials(input)
-    const pendingRequests = answer ? answer.remaining : secrets.pendingRequests
-    await vault.saveProfileSecrets(profile.name, {
-      ...secrets,
-      certPem: imported.certPem,
-      keyPem: imported.keyPem,
-      chainPems: imported.chainPems,
-      pendingRequests,
-    })
-    this.touchProfile(profile)
-    await this.dropClient(profile.name)
-    return certificateFacts(imported.certPem, this.now())
-  }
-
-  /** Imports the registered simulator's demo partner certificate (.p12) into a profile. */
-  async importSimulatorCertificate(profileName: string): Promise<CertificateFacts> {
-    const { dir } = await this.registeredSimulator()
-    const files = simulatorFiles(dir)
-    const demo = await readDemoCredentials(dir)
-    const bytes = await readFile(files.partnerP12)
-    try {
-      return await this.importCertificate(profileName, { file: { name: basename(files.partnerP12), bytes }, passphrase: demo.p12Passphrase })
-    } finally {
-      bytes.fill(0)
-    }
-  }
-
-  async certificate(profileName?: string): Promise<CertificateFacts | null> {
-    const profile = this.profile(profileName)
-    const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
-    return secrets?.certPem ? certificateFacts(secrets.certPem, this.now()) : null
-  }
-
-  // ---- PSA client --------------------------------------------------------------------
-
-  /**
-   * The client for a profile, after the pre-flight check: an expired or not-yet-valid
-   * certificate, or a key that does not match it, stops here with no request sent.
-   */
-  async client(profileName?: string): Promise<{ client: PsaClient; profile: Profile }> {
-    const profile = this.profile(profileName)
-    const nowMs = this.now().getTime()
-    // A profile's updatedAt changes whenever its settings, password or certificate do (in
-    // any process), so a cached client is still right while it matches and the certificate
-    // is inside its validity; the full check runs again otherwise.
-    const cached = this.clients.get(profile.name)
-    if (cached && cached.profileVersion === profile.updatedAt && nowMs >= cached.notBefore && nowMs <= cached.notAfter)
-      return { client: cached.client, profile }
-    const secrets = await (await this.vault()).loadProfileSecrets(profile.name)
-    if (!secrets?.certPem || !secrets.keyPem) {
-      throw new VkError(
-        'config.no-certificate',
-        `Profile "${profile.name}" has no partner certificate yet. Import it with \`vkey cert import FILE --profile "${profile.name}"\` or in Settings.`,
-        { field: 'certificate' },
-      )
-    }
-    if (!secrets.password) {
-      throw new VkError(
-        'config.profile',
-        `Profile "${profile.name}" has no password. Set it again with \`vkey profile add "${profile.name}" … --password-stdin\` or in Settings.`,
-        { field: 'password' },
-      )
-    }
-    const facts = preflight({ certPem: secrets.certPem, keyPem: secrets.keyPem }, this.now(), profile.name)
-    if (cached) await cached.client.close()
-    const credentials: PartnerCredentials = {
-      baseUrl: profile.baseUrl,
-      clientId: profile.clientId,
-      login: profile.login,
-      password: secrets.password,
-      certPem: secrets.certPem,
-      keyPem: secrets.keyPem,
-      ...(secrets.chainPems ? { chainPems: secrets.chainPems } : {}),
-      ...(profile.caPem ? { caPem: profile.caPem } : {}),
-    }
-    // Enough connections for the largest batch concurrency, so workers never queue behind each other.
-    const deadline = profile.requestTimeoutSeconds !== undefined ? { requestTimeoutMs: profile.requestTimeoutSeconds * 1000 } : {}
-    const client = new PsaClient(credentials, { connections: 16, now: this.now, ...deadline, ...this.options.clientOptions })
-    this.clients.set(profile.name, { client, profileVersion: profile.updatedAt, notBefore: Date.parse(facts.notBefore), notAfter: Date.parse(facts.notAfter) })
-    return { client, profile }
-  }
-
-  /** Marks a profile changed, so every process drops the client it built from the old secrets. */
-  private touchProfile(profile: Profile): void {
-    this.profiles.save({ ...profile, updatedAt: new Date(Math.max(this.now().getTime(), Date.parse(profile.updatedAt) + 1)).toISOString() }, {})
-  }
-
-  private async dropClient(name: string): Promise<void> {
-    const cached = this.clients.get(name)
-    this.clients.delete(name)
-    if (cached) await cached.client.close()
   }
 
   // ---- vehicles and tokens -----------------------------------------------------------
@@ -454,143 +181,10 @@ export class Depot {
     return new VkError(cause.code, `${what}: ${cause.message} No further request is sent.`, cause.details)
   }
 
-  /**
-   * Sends every queued request once; those that still cannot reach the network stay
-   * queued. One flush at a time in this process; each record is claimed (queued → draft)
-   * before it is sent and the vehicle is claimed like any request, so a flush in another
-   * process (the app and `vkey queue`) cannot send it a second time. A queued request
-   * made with `--qr` gets its QR file written when its key arrives.
-   */
-  flushQueue(options: { signal?: AbortSignal } = {}): Promise<FlushResult> {
-    this.flushing ??= this.flushQueueOnce(options).finally(() => {
-      this.flushing = undefined
-    })
-    return this.flushing
-  }
-
-  private async flushQueueOnce(options: { signal?: AbortSignal }): Promise<FlushResult> {
-    const store = await this.handovers()
-    const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
-    const result: FlushResult = { sent: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] }
-    for (const record of queued) {
-      if (!(await store.claimQueued(record.id))) continue
-      try {
-        const key = await this.requestToken(record.id, record.plan!, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
-        result.sent += 1
-        result.keys.push(key)
-        if (record.deliverQr) await this.deliverQr(key.record, record.deliverQr, result)
-      } catch (error) {
-        const view = toErrorView(error)
-        if (view.code.startsWith('storage.')) throw error
-        if (isNetworkUnreachable(view)) {
-          result.stillQueued += 1
-        } else {
-          result.failed += 1
-          result.failures.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), code: view.code, message: view.message })
-          // Refused before it was sent (expired certificate, window passed, profile gone):
-          // keep it visible as failed with the real reason, not as a silent draft.
-          await store.update(record.id, (r) => {
-            if (r.status !== 'draft') return
-            r.status = 'failed'
-            r.error = storedError(view)
-          })
-        }
-      }
-    }
-    return result
-  }
-
-  /** Removes a request from the offline queue (nothing was sent for it); false if it is not queued. */
-  async cancelQueued(id: string): Promise<boolean> {
-    const store = await this.handovers()
-    return store.write(() => {
-      const record = store.find(id)
-      if (!record || record.status !== 'queued') return false
-      store.updateSync(id, (r) => {
-        r.status = 'draft'
-        delete r.error
-        delete r.deliverQr
-      })
-      return true
-    })
-  }
-
-  private async deliverQr(record: HandoverRecord, path: string, result: FlushResult): Promise<void> {
-    try {
-      const store = await this.handovers()
-      await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!))
-    } catch (error) {
-      result.qrErrors.push({ id: record.id, path, message: toErrorView(error).message })
-    }
-  }
-
   async close(): Promise<void> {
     this.fleetGates.close()
     this.handoverStore?.close()
     this.handoverStore = undefined
-    const clients = [...this.clients.values()]
-    this.clients.clear()
-    await Promise.all(clients.map((c) => c.client.close()))
-  }
-}
-
-function environmentChangeError(existing: Profile, environment: Profile['environment'], baseUrl: string): VkError {
-  return new VkError(
-    'usage',
-    `Profile "${existing.name}" is a ${existing.environment} profile (${new URL(existing.baseUrl).origin}); it would become ${environment} (${new URL(baseUrl).origin}) while keeping the other environment's certificate. Add the new one under another name, or replace this profile with --replace (in the app: confirm the replacement), which removes its certificate and password.`,
-    { field: '--replace' },
-  )
-}
-
-/**
- * Keeps only the CERTIFICATE blocks of a PEM file meant as a CA, and refuses one that holds
- * a private key: profiles (and their CA) live in the settings file, which is not sealed.
- */
-export function certificatesOnly(pem: string, what: string): string {
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
-    throw new VkError(
-      'config.certificate-format',
-      `The file given as ${what} also holds a private key. Give a file with the CA certificate only (never a key): the key would be stored unencrypted.`,
-      { field: 'ca' },
-    )
-  }
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g)
-  if (!blocks) {
-    throw new VkError(
-      'config.certificate-format',
-      `The file given as ${what} is not a PEM certificate. Use the Stellantis CA certificate (.pem/.crt) you received with your partner certificate.`,
-      { field: 'ca' },
-    )
-  }
-  return `${blocks.join('\n')}\n`
-}
-
-/** The OS user name, for the audit trail. */
-export function technician(): string {
-  try {
-    return userInfo().username
-  } catch {
-    return process.env.USER ?? process.env.USERNAME ?? 'unknown'
-  }
-}
-
-function safeDefaultName(profiles: ProfileStore): string | undefined {
-  try {
-    return profiles.getDefault().name
-  } catch {
-    return undefined
-  }
-}
-
-async function readDemoCredentials(dir: string): Promise<{ login: string; password: string; clientId: string; p12Passphrase: string }> {
-  const file = simulatorFiles(dir).credentials
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as { login: string; password: string; clientId: string; p12Passphrase: string }
-  } catch {
-    throw new VkError(
-      'config.profile',
-      `Cannot read the simulator's demo credentials in ${file}. Start the simulator once with \`vkey simulator --dir ${dir}\`.`,
-      { file },
-    )
+    await this.clients.close()
   }
 }

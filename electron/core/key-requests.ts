@@ -18,10 +18,10 @@
  */
 import { planWindow, type DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
-import type { Depot } from './depot'
 import { checkAnswerExpiry } from './key-expiry'
 import { storedError, vehicleOf, type HandoverRecord, type HandoverStore, type LedgerEvent, type NewHandover, type StoredToken } from './handovers'
 import type { ProcessOwner } from './process-owner'
+import type { PsaClients } from './psa-clients'
 import type { TokenResult } from './psa-client'
 
 export type KeyOutcome = 'issued' | 'renewed' | 'reused'
@@ -65,6 +65,16 @@ export interface GatePass {
   noKey(): Promise<void>
 }
 
+/** What a request needs of the depot (depot.ts): its clock, ledger, PSA clients and fleet gate, and the stop once it cannot record. */
+export interface KeyDepot {
+  readonly now: () => Date
+  handovers(): Promise<HandoverStore>
+  readonly clients: Pick<PsaClients, 'forProfile'>
+  keyGate(): Promise<KeyGate | undefined>
+  assertCanRecord(): void
+  recordingFailed(error: unknown, what: string): VkError
+}
+
 /** A live key covers a window when it ends at or after the window's end, within a minute. */
 export const COVER_TOLERANCE_MS = 60_000
 
@@ -100,7 +110,7 @@ function begin(store: HandoverStore, base: HandoverRecord, plannedEnd: string, f
 
 /** Obtains a key for a stored record (`id`) or for a vehicle not stored yet. */
 export async function obtainKey(
-  depot: Depot,
+  depot: KeyDepot,
   request: { id: string } | { vehicle: NewHandover },
   plan: DurationPlan,
   options: RequestOptions = {},
@@ -109,7 +119,7 @@ export async function obtainKey(
   const window = planWindow(plan, depot.now())
   const store = await depot.handovers()
   const base = 'id' in request ? await store.get(request.id) : store.draft(request.vehicle)
-  const { client, profile } = await depot.client(options.profile ?? base.profile)
+  const { client, profile } = await depot.clients.forProfile(options.profile ?? base.profile)
   let begun: Begun
   for (;;) {
     begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
@@ -181,7 +191,7 @@ export async function obtainKey(
 }
 
 /** Step 3: the gate outside this laptop, if the depot has one. A refusal frees the local claim and goes to the audit. */
-async function passGate(depot: Depot, store: HandoverStore, target: HandoverRecord, windowEnd: string, forceNew: boolean): Promise<GatePass | undefined> {
+async function passGate(depot: KeyDepot, store: HandoverStore, target: HandoverRecord, windowEnd: string, forceNew: boolean): Promise<GatePass | undefined> {
   try {
     const gate = await depot.keyGate()
     return await gate?.beforeSend({ record: target, windowEnd, forceNew })
@@ -201,7 +211,7 @@ async function passGate(depot: Depot, store: HandoverStore, target: HandoverReco
 
 /** Step 5 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
 async function recordFailure(
-  depot: Depot,
+  depot: KeyDepot,
   store: HandoverStore,
   id: string,
   vehicle: string,

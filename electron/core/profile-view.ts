@@ -1,6 +1,6 @@
 /** A profile as the app and `vkey profile list --json` show it: no secret, only whether one is stored. */
 import type { ProfileView } from '../../shared/ipc/contract'
-import type { ProfileSummary } from './depot'
+import type { ProfileSummary } from './partner-profiles'
 
 export function profileView(summary: ProfileSummary): ProfileView {
   return {

@@ -110,6 +110,11 @@ export class ProfileStore {
     )
   }
 
+  /** The named profile, or the default one when no name is given (a command without `--profile`). */
+  resolve(name?: string): Profile {
+    return name ? this.get(name) : this.getDefault()
+  }
+
   /** The default profile's name, if one is set and exists. */
   defaultName(): string | undefined {
     const name = this.#store.get(defaultKey)

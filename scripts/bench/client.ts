@@ -71,7 +71,7 @@ export function bareSender(creds: PartnerCredentials, options: { connections?: n
 export async function clientFigure(sim: SimulatorChild, options: { requests: number; repetitions: number }): Promise<ClientFigure> {
   await sim.setLatency(0)
   const creds = simulatorCredentials(sim)
-  // As Depot.client() builds it: 16 connections, so batch workers never queue behind each other.
+  // As PsaClients.forProfile (psa-clients.ts) builds it: 16 connections, so batch workers never queue behind each other.
   const connectionsOurs = 16
   const ours = new PsaClient(creds, { connections: connectionsOurs })
   const bare = bareSender(creds)

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
 import { openStore } from '../../electron/core/settings-store'
 import { Depot } from '../../electron/core/depot'
+import { registerSimulator } from '../../electron/core/simulator-registration'
 import { loadSimulatorMaterial, type SimulatorMaterial } from '../../electron/core/simulator'
 
 export const ROOT = resolve(import.meta.dirname, '../..')
@@ -237,10 +238,10 @@ export async function freshDataFolder(root: string, sim: SimulatorChild): Promis
   const dataDir = join(root, `data-${randomBytes(4).toString('hex')}`)
   const depot = await Depot.open({ dataDir, store: openStore(dataDir) })
   try {
-    await depot.registerSimulator({ baseUrl: sim.baseUrl, dir: sim.dir })
-    await depot.saveProfile({ name: 'sim', environment: 'simulator', makeDefault: true })
+    await registerSimulator(depot.dataDir, { baseUrl: sim.baseUrl, dir: sim.dir })
+    await depot.partners.save({ name: 'sim', environment: 'simulator', makeDefault: true })
     const bytes = await readFile(sim.material.files.partnerP12)
-    await depot.importCertificate('sim', { file: { name: 'partner.p12', bytes }, passphrase: sim.material.credentials.p12Passphrase })
+    await depot.partners.importCertificate('sim', { file: { name: 'partner.p12', bytes }, passphrase: sim.material.credentials.p12Passphrase })
   } finally {
     await depot.close()
   }

@@ -1,5 +1,6 @@
 /** Steps several e2e files share: a simulator profile with one vehicle, and a token for it. */
 import { startSimulator, type Simulator } from '../../electron/core/simulator'
+import { registerSimulator } from '../../electron/core/simulator-registration'
 import type { HandoverSummary } from '../../shared/ipc/contract'
 import { cardataFixture, writeFixture, type App } from './harness'
 
@@ -66,7 +67,7 @@ export async function simulatorBack(app: App, dir: string, port: number): Promis
     if ((error as { cause?: NodeJS.ErrnoException }).cause?.code !== 'EADDRINUSE') throw error
   }
   const again = await startSimulator({ dir, port: 0 })
-  await app.handlers.depot.registerSimulator({ baseUrl: again.baseUrl, dir })
-  await app.handlers.depot.saveProfile({ name: 'Simulator', environment: 'simulator', makeDefault: true })
+  await registerSimulator(app.handlers.depot.dataDir, { baseUrl: again.baseUrl, dir })
+  await app.handlers.depot.partners.save({ name: 'Simulator', environment: 'simulator', makeDefault: true })
   return again
 }

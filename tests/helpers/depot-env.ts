@@ -12,7 +12,8 @@ import type { TestContext } from 'node:test'
 import { openStore } from '../../electron/core/settings-store'
 import type { CliIo } from '../../electron/cli/io'
 import { runCli } from '../../electron/cli/run'
-import { Depot, defaultSimulatorDir } from '../../electron/core/depot'
+import { Depot } from '../../electron/core/depot'
+import { defaultSimulatorDir, registerSimulator } from '../../electron/core/simulator-registration'
 import { createHandlers, type HandlerHost } from '../../electron/app/handlers'
 import type { EventSink } from '../../electron/app/ipc-dispatch'
 import type { Clipboard } from '../../electron/app/app-deps'
@@ -60,11 +61,11 @@ export async function setupDepot(
   t.after(() => simulator.close())
   const depot = await Depot.open({ dataDir, store: openStore(dataDir), clientOptions: { retryBaseDelayMs: 5 } })
   t.after(() => depot.close())
-  await depot.registerSimulator({ baseUrl: simulator.baseUrl, dir: simulator.material.dir })
+  await registerSimulator(depot.dataDir, { baseUrl: simulator.baseUrl, dir: simulator.material.dir })
   if (options.profile !== false) {
-    await depot.saveProfile({ name: 'sim', environment: 'simulator', makeDefault: true })
+    await depot.partners.save({ name: 'sim', environment: 'simulator', makeDefault: true })
     const bytes = await readFile(simulator.material.files.partnerP12)
-    await depot.importCertificate('sim', { file: { name: 'partner.p12', bytes }, passphrase: simulator.material.credentials.p12Passphrase })
+    await depot.partners.importCertificate('sim', { file: { name: 'partner.p12', bytes }, passphrase: simulator.material.credentials.p12Passphrase })
   }
   return { dataDir, simulator, depot, env: { ...process.env, VKEY_HOME: dataDir } }
 }

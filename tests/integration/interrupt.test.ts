@@ -92,14 +92,14 @@ test('SIGINT while still connecting: exit 130, saying no request was sent', { ti
   })
   const port = (silent.address() as { port: number }).port
   const demo = simulator.material.credentials
-  await depot.saveProfile({
+  await depot.partners.save({
     name: 'silent',
     environment: `https://localhost:${port}/connectedcar/v3`,
     clientId: demo.clientId,
     login: demo.login,
     password: demo.password,
   })
-  await depot.importCertificate('silent', {
+  await depot.partners.importCertificate('silent', {
     file: { name: 'partner.p12', bytes: await readFile(simulator.material.files.partnerP12) },
     passphrase: demo.p12Passphrase,
   })

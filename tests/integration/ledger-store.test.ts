@@ -154,10 +154,10 @@ test('property: under random interleavings of two depots, the ledger holds exact
     const plan = { kind: 'seconds' as const, seconds: ('hours' in a ? a.hours : 1) * 3600 }
     if (a.kind === 'token') await obtainKey(depot, { id: ids[a.car]!.id }, plan, { forceNew: a.fresh, claimWaitMs: 20_000 })
     else if (a.kind === 'batch') await Promise.allSettled(ids.map((r) => depot.requestToken(r.id, plan, { claimWaitMs: 20_000 })))
-    else if (a.kind === 'flush') await depot.flushQueue()
+    else if (a.kind === 'flush') await depot.queue.flush()
     else if (a.kind === 'cancel') {
       const queued = (await (await depot.handovers()).list()).find((r) => r.status === 'queued')
-      if (queued) await depot.cancelQueued(queued.id)
+      if (queued) await depot.queue.cancel(queued.id)
     } else if (a.kind === 'later') offsetMs += a.hours * 3600_000
     else if (a.kind === 'offline' && simulator.port === port) {
       // Marked stopped before the await: the other action of the same step sees it at once.

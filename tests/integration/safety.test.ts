@@ -47,7 +47,7 @@ test('a batch the user cancelled is not resumed when the app starts again', asyn
 
 test('a profile moved to another host keeps neither its password nor its CA without the password again', async (t) => {
   const { depot, simulator } = await setupDepot(t)
-  await depot.saveProfile({
+  await depot.partners.save({
     name: 'far',
     environment: 'https://here.example.com/connectedcar/v3',
     clientId: 'c',
@@ -56,10 +56,10 @@ test('a profile moved to another host keeps neither its password nor its CA with
     caPem: simulator.material.serverCa.certPem,
   })
   await assert.rejects(
-    depot.saveProfile({ name: 'far', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001' }),
+    depot.partners.save({ name: 'far', environment: 'https://elsewhere.example.com/connectedcar/v3', clientId: 'c', login: 'MZP000001' }),
     (e: Error & { code?: string }) => e.code === 'config.profile' && /password again/.test(e.message),
   )
-  const moved = await depot.saveProfile({
+  const moved = await depot.partners.save({
     name: 'far',
     environment: 'https://elsewhere.example.com/connectedcar/v3',
     clientId: 'c',
@@ -73,10 +73,10 @@ test('a CA file that also holds a private key is refused, and only certificate b
   const { depot, simulator } = await setupDepot(t)
   const ca = simulator.material.serverCa
   await assert.rejects(
-    depot.setCa('sim', `${ca.certPem}\n${ca.keyPem}`),
+    depot.partners.setCa('sim', `${ca.certPem}\n${ca.keyPem}`),
     (e: Error & { code?: string }) => e.code === 'config.certificate-format' && /private key/.test(e.message),
   )
-  const saved = await depot.setCa('sim', `Bag Attributes: friendly\n${ca.certPem}`)
+  const saved = await depot.partners.setCa('sim', `Bag Attributes: friendly\n${ca.certPem}`)
   assert.equal(saved.caPem?.trim(), ca.certPem.trim())
   const settings = await readFile(join(depot.dataDir, 'settings.json'), 'utf8')
   assert.doesNotMatch(settings, /PRIVATE KEY/)

@@ -17,7 +17,7 @@ import type { HandlerDeps } from '../../electron/app/app-deps'
 import { createHandlers } from '../../electron/app/handlers'
 import { dispatch, type Handlers } from '../../electron/app/ipc-dispatch'
 import { buildApi } from '../../electron/preload/api'
-import { defaultSimulatorDir } from '../../electron/core/depot'
+import { defaultSimulatorDir } from '../../electron/core/simulator-registration'
 import { tempFolder } from '../helpers/depot-env'
 import { seedSimulatorDir } from '../helpers/sim-material'
 

@@ -79,14 +79,14 @@ const describeFinding = (f: Finding): string => `${f.severity.name} ${f.id} ${f.
  * Reviewed false positives, by check and file (relative to electron/) and the exact call.
  * CERTIFICATE_VERIFY_PROC_JS_CHECK flags any `*.importCertificate(…)` call because Electron's
  * `app.importCertificate` adds a certificate to the OS trust store (Linux NSS). Ours is
- * `depot.importCertificate`, which stores the partner's client certificate in VK Depot's own
+ * `depot.partners.importCertificate`, which stores the partner's client certificate in VK Depot's own
  * vault: no trust store is touched and TLS verification is unchanged. Add a file here only
- * after checking that its call is `depot.importCertificate` (or, inside the Depot class in
- * core/depot.ts, `this.importCertificate`), never `app.importCertificate`.
+ * after checking that its call is `depot.partners.importCertificate` (or, inside the
+ * PartnerProfiles class in core/partner-profiles.ts, `this.importCertificate`), never `app.importCertificate`.
  */
 const reviewedFalsePositives: { id: string; files: string[]; sample: RegExp }[] = [
-  { id: 'CERTIFICATE_VERIFY_PROC_JS_CHECK', files: ['app/handlers/certificates.ts', 'cli/commands.ts'], sample: /\bdepot\.importCertificate\(/ },
-  { id: 'CERTIFICATE_VERIFY_PROC_JS_CHECK', files: ['core/depot.ts'], sample: /\bthis\.importCertificate\(/ },
+  { id: 'CERTIFICATE_VERIFY_PROC_JS_CHECK', files: ['app/handlers/certificates.ts', 'cli/commands.ts'], sample: /\bdepot\.partners\.importCertificate\(/ },
+  { id: 'CERTIFICATE_VERIFY_PROC_JS_CHECK', files: ['core/partner-profiles.ts'], sample: /\bthis\.importCertificate\(/ },
 ]
 /** Checks that fail our scan at any severity (the tool under-rates them). */
 const alwaysSerious = ['NODE_INTEGRATION_JS_CHECK']

@@ -18,7 +18,7 @@ export function batchFeature({ depot, deps, state, notify }: HandlerContext): Fe
   })
 
   const flushQueue = async () => {
-    const result = await depot.flushQueue()
+    const result = await depot.queue.flush()
     state.online = result.stillQueued === 0
     // A record tried again went draft while it was sent, then queued again when PSA was still out of reach: that is a change too.
     if (result.sent || result.failed || result.stillQueued) notify([EVERY_HANDOVER])
@@ -57,7 +57,7 @@ export function batchFeature({ depot, deps, state, notify }: HandlerContext): Fe
         return { sent: result.sent, stillQueued: result.stillQueued }
       },
       async 'queue:cancel'(input) {
-        const cancelled = await depot.cancelQueued(input.id)
+        const cancelled = await depot.queue.cancel(input.id)
         notify([input.id])
         return { cancelled }
       },

@@ -26,7 +26,7 @@ export function certificatesFeature({
         return wipeAfter(async (hold) => {
           const bytes = hold(await readRegularFile(certPath, { hint: 'Choose the certificate file itself.', field: 'certificate' }))
           const keyBytes = keyPath ? hold(await readRegularFile(keyPath, { hint: 'Choose the key file itself.', field: 'key' })) : undefined
-          return depot.importCertificate(input.profile, {
+          return depot.partners.importCertificate(input.profile, {
             file: { name: basename(certPath), bytes },
             ...(keyPath && keyBytes ? { key: { name: basename(keyPath), bytes: keyBytes } } : {}),
             ...(input.passphrase !== undefined ? { passphrase: input.passphrase } : {}),
@@ -35,7 +35,7 @@ export function certificatesFeature({
       },
       async 'ca:import'(input) {
         const caPem = (await readRegularFile(files.pathOf(input.ca), { hint: 'Choose the CA certificate file itself.', field: 'ca' })).toString('utf8')
-        await depot.setCa(input.profile, caPem)
+        await depot.partners.setCa(input.profile, caPem)
         return profileViewOf(depot, input.profile)
       },
       async 'certificate:requests'(input) {
@@ -43,7 +43,7 @@ export function certificatesFeature({
         return { login: status.login, draft: status.draft, pending: status.pending }
       },
       async 'certificate:request'(input) {
-        const profile = depot.profile(input.profile)
+        const profile = depot.profiles.resolve(input.profile)
         // Asked first: a cancelled dialog makes no key.
         const path = await deps.dialogs.chooseSavePath(`${profile.login.replace(/[^A-Za-z0-9_-]+/g, '_')}-certificate-request.csr`, 'csr')
         if (!path) return { saved: false }

@@ -5,7 +5,8 @@
  * out: no output has a field for it.
  */
 import type { FleetStatusView, FleetView } from '../../../shared/ipc/fleet-contract'
-import { certificatesOnly, technician } from '../../core/depot'
+import { certificatesOnly } from '../../core/ca-pem'
+import { technician } from '../../core/technician'
 import { parseFleetUrl } from '../../core/fleet/connection'
 import { Fleet, type FleetStatus } from '../../core/fleet/fleet'
 import { handoverLedger } from '../../core/fleet/handover-ledger'

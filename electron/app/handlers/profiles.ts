@@ -1,7 +1,7 @@
 /** Profiles: list, save, remove, make one the default, and "Try the simulator". */
 import { VkError } from '../../../shared/errors'
 import type { ProfileView } from '../../../shared/ipc/contract'
-import { defaultSimulatorDir } from '../../core/depot'
+import { defaultSimulatorDir, registerSimulator } from '../../core/simulator-registration'
 import { profileView } from '../../core/profile-view'
 import { startSimulator } from '../../core/simulator'
 import { profileViewOf } from '../views'
@@ -16,7 +16,7 @@ export function profilesFeature({
     handlers: {
       async 'profiles:list'() {
         const views: ProfileView[] = []
-        for (const profile of depot.profiles.list()) views.push(profileView(await depot.summary(profile)))
+        for (const profile of depot.profiles.list()) views.push(profileView(await depot.partners.summary(profile)))
         return { profiles: views }
       },
       async 'profiles:save'(input) {
@@ -26,7 +26,7 @@ export function profilesFeature({
             throw new VkError('usage', 'A custom environment needs its base URL, e.g. https://host:port/connectedcar/v3.', { field: 'baseUrl' })
           environment = input.baseUrl
         }
-        const profile = await depot.saveProfile({
+        const profile = await depot.partners.save({
           name: input.name,
           environment,
           clientId: input.clientId,
@@ -38,7 +38,7 @@ export function profilesFeature({
         return profileViewOf(depot, profile.name)
       },
       async 'profiles:remove'(input) {
-        return { removed: await depot.removeProfile(input.name) }
+        return { removed: await depot.partners.remove(input.name) }
       },
       async 'profiles:activate'(input) {
         depot.profiles.setDefault(input.name)
@@ -47,9 +47,9 @@ export function profilesFeature({
       async 'simulator:try'() {
         const dir = defaultSimulatorDir(deps.dataDir)
         state.simulator ??= await startSimulator({ dir, port: 0 })
-        await depot.registerSimulator({ baseUrl: state.simulator.baseUrl, dir })
-        const profile = await depot.saveProfile({ name: 'Simulator', environment: 'simulator', makeDefault: true })
-        await depot.importSimulatorCertificate(profile.name)
+        await registerSimulator(depot.dataDir, { baseUrl: state.simulator.baseUrl, dir })
+        const profile = await depot.partners.save({ name: 'Simulator', environment: 'simulator', makeDefault: true })
+        await depot.partners.importSimulatorCertificate(profile.name)
         return profileViewOf(depot, profile.name)
       },
     },

@@ -118,7 +118,8 @@ function issueServer(serverCa: Issued): Issued {
   })
 }
 
-function parseCredentials(text: string, file: string): DemoCredentials {
+/** The demo credentials file's content, checked: each field a non-empty string. */
+export function parseDemoCredentials(text: string, file: string): DemoCredentials {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -208,7 +209,7 @@ export async function loadSimulatorMaterial(dir: string, options: { now?: () => 
   let server: Issued = { certPem: await read(files.serverCert), keyPem: await read(files.serverKey) }
   const partnerCa: Issued = { certPem: await read(files.partnerCa), keyPem: await read(files.partnerCaKey) }
   const partner: Issued = { certPem: await read(files.partnerCert), keyPem: await read(files.partnerKey) }
-  const credentials = parseCredentials(await read(files.credentials), files.credentials)
+  const credentials = parseDemoCredentials(await read(files.credentials), files.credentials)
   const tokenSigningKeyPem = await read(files.tokenKey)
   const tokenPublicKeyPem = createPublicKey(createPrivateKey(tokenSigningKeyPem)).export({ type: 'spki', format: 'pem' }).toString()
 

@@ -1,0 +1,105 @@
+/**
+ * The offline queue: requests that could not reach the network wait as `queued` handovers
+ * and are sent once later (`vkey queue`, the app's queue banner, on reconnect), each under
+ * the ledger's rules of key-requests.ts like any other request.
+ */
+import type { DurationPlan } from '../../shared/duration'
+import { isNetworkUnreachable, toErrorView, type ErrorCode } from '../../shared/errors'
+import { handoverPayloadOf } from './handover-payload'
+import { storedError, type HandoverRecord, type HandoverStore } from './handovers'
+import type { KeyResult, RequestOptions } from './key-requests'
+import { writeHandoverQr } from './qr'
+
+export interface FlushResult {
+  sent: number
+  stillQueued: number
+  failed: number
+  /** Why each of the `failed` was refused (PSA, a check before sending, or another laptop of the fleet holding the car). */
+  failures: { id: string; vin?: string; code: ErrorCode; message: string }[]
+  /** The keys the flush obtained (issued, renewed or reused). */
+  keys: KeyResult[]
+  /** QR files asked for with `--qr` while offline that could not be written. */
+  qrErrors: { id: string; path: string; message: string }[]
+}
+
+/** What the queue needs of the depot: its ledger and the one way to request a key. */
+export interface QueueDepot {
+  handovers(): Promise<HandoverStore>
+  requestToken(id: string, plan: DurationPlan, options?: RequestOptions): Promise<KeyResult>
+}
+
+export class OfflineQueue {
+  private flushing: Promise<FlushResult> | undefined
+
+  constructor(private readonly depot: QueueDepot) {}
+
+  /**
+   * Sends every queued request once; those that still cannot reach the network stay
+   * queued. One flush at a time in this process; each record is claimed (queued → draft)
+   * before it is sent and the vehicle is claimed like any request, so a flush in another
+   * process (the app and `vkey queue`) cannot send it a second time. A queued request
+   * made with `--qr` gets its QR file written when its key arrives.
+   */
+  flush(options: { signal?: AbortSignal } = {}): Promise<FlushResult> {
+    this.flushing ??= this.flushOnce(options).finally(() => {
+      this.flushing = undefined
+    })
+    return this.flushing
+  }
+
+  private async flushOnce(options: { signal?: AbortSignal }): Promise<FlushResult> {
+    const store = await this.depot.handovers()
+    const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
+    const result: FlushResult = { sent: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] }
+    for (const record of queued) {
+      if (!(await store.claimQueued(record.id))) continue
+      try {
+        const key = await this.depot.requestToken(record.id, record.plan!, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
+        result.sent += 1
+        result.keys.push(key)
+        if (record.deliverQr) await this.deliverQr(key.record, record.deliverQr, result)
+      } catch (error) {
+        const view = toErrorView(error)
+        if (view.code.startsWith('storage.')) throw error
+        if (isNetworkUnreachable(view)) {
+          result.stillQueued += 1
+        } else {
+          result.failed += 1
+          result.failures.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), code: view.code, message: view.message })
+          // Refused before it was sent (expired certificate, window passed, profile gone):
+          // keep it visible as failed with the real reason, not as a silent draft.
+          await store.update(record.id, (r) => {
+            if (r.status !== 'draft') return
+            r.status = 'failed'
+            r.error = storedError(view)
+          })
+        }
+      }
+    }
+    return result
+  }
+
+  /** Removes a request from the offline queue (nothing was sent for it); false if it is not queued. */
+  async cancel(id: string): Promise<boolean> {
+    const store = await this.depot.handovers()
+    return store.write(() => {
+      const record = store.find(id)
+      if (!record || record.status !== 'queued') return false
+      store.updateSync(id, (r) => {
+        r.status = 'draft'
+        delete r.error
+        delete r.deliverQr
+      })
+      return true
+    })
+  }
+
+  private async deliverQr(record: HandoverRecord, path: string, result: FlushResult): Promise<void> {
+    try {
+      const store = await this.depot.handovers()
+      await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!))
+    } catch (error) {
+      result.qrErrors.push({ id: record.id, path, message: toErrorView(error).message })
+    }
+  }
+}
