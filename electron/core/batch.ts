@@ -158,15 +158,17 @@ export class BatchRunner {
   constructor(
     private readonly depot: Depot,
     private readonly onProgress: (progress: BatchProgress) => void = () => undefined,
+    /** A batch started in the background stopped on an error (no final progress was sent): the app logs it. */
+    private readonly onFailure: (batchId: string, error: unknown) => void = () => undefined,
   ) {}
 
-  /** Starts a batch in the background and returns its id (the app). */
+  /** Starts a batch in the background and returns its id (the app); a failure goes to onFailure. */
   async start(ids: string[], plan: DurationPlan, options: BatchOptions = {}): Promise<string> {
     const journal = await this.journal(ids, plan, options)
     const controller = new AbortController()
     const done = this.execute(journal, { ...options, signal: controller.signal })
     this.running.set(journal.id, { controller, done })
-    done.finally(() => this.running.delete(journal.id)).catch(() => undefined)
+    done.finally(() => this.running.delete(journal.id)).catch((error: unknown) => this.onFailure(journal.id, error))
     return journal.id
   }
 

@@ -2,7 +2,8 @@
  * The app's handlers on the parts the renderer tests do not reach: the clipboard is
  * cleared after the configured time (and at quit), the page cannot name a file path, and
  * work no one waits for (resuming batches at start, the expiry sweep) says in the log why
- * it failed; a settings value the app cannot use gives way to its default.
+ * it failed (so does a batch started in the background that stops); a settings value the app
+ * cannot use gives way to its default.
  */
 import assert from 'node:assert/strict'
 import { mock, test } from 'node:test'
@@ -181,4 +182,19 @@ test('a settings value the app cannot use (a hand edit) gives way to its default
   assert.match(logged[0]!, /^reading the settings failed: \S*settings\.json holds a value for clipboardClearSeconds that VK Depot cannot use/)
   await handlers['settings:set']({ clipboardClearSeconds: 10 })
   assert.deepEqual(openStore(dataDir).get('settings'), { locale: 'fr', clipboardClearSeconds: 10 })
+})
+
+test('a batch the app started that stops on a ledger row it cannot read says so in the log, naming the row', async (t) => {
+  const { dataDir, depot } = await setupDepot(t)
+  const [vehicle] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(26), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
+  const store = await depot.handovers()
+  store.write(() => store.db.prepare("UPDATE handovers SET record = json_set(record, '$.status', 'parked') WHERE id = ?").run(vehicle!.id))
+  const logged: string[] = []
+  const handlers = await testHandlers(t, dataDir, { log: (line) => logged.push(line) })
+  const { batchId } = await handlers['batch:start']({ handoverIds: [vehicle!.id], duration: { kind: 'seconds', seconds: 3600 } })
+  await waitUntil(() => logged.length > 0, 'the log line about the batch')
+  assert.match(logged[0]!, new RegExp(`^batch ${batchId} failed: The handover ${vehicle!.id} in \\S*ledger\\.db cannot be read \\(its field "status"\\)`))
 })

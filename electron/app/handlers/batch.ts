@@ -19,11 +19,15 @@ export function batchFeature({
   failed,
   worked,
 }: HandlerContext): Feature<'batch:start' | 'batch:cancel' | 'queue:flush' | 'queue:cancel'> {
-  const batches = new BatchRunner(depot, (progress) => {
-    deps.events.emit('batch:progress', progress)
-    if (progress.queued > 0) state.online = false
-    if (!progress.running) notify(progress.items.map((item) => item.id))
-  })
+  const batches = new BatchRunner(
+    depot,
+    (progress) => {
+      deps.events.emit('batch:progress', progress)
+      if (progress.queued > 0) state.online = false
+      if (!progress.running) notify(progress.items.map((item) => item.id))
+    },
+    (batchId, error) => failed(`batch ${batchId}`, error),
+  )
 
   const flushQueue = async () => {
     const result = await depot.flushQueue()
