@@ -29,6 +29,8 @@ export const errorCodes = [
   'storage.write',
   'storage.busy',
   'storage.version',
+  /** A row of the ledger does not have the shape this VK Depot writes (a newer version wrote it, or the file was damaged). */
+  'storage.damaged',
   /** Another VK Depot process is requesting a key for the same vehicle right now. */
   'storage.vehicle-busy',
   /** The vault key is gone from the keychain (or is not one): `vkey vault reset` is the way back. */

@@ -31,6 +31,12 @@ export interface HandlerDeps {
   dialogs: Dialogs
   clipboard: Clipboard
   events: EventSink
+  /**
+   * One line for the app's log (stderr in the app): background work that failed with no
+   * one waiting for it (resuming batches at start, the expiry sweep, the queue's retries).
+   * Never given a secret: only error codes and the messages the page may show as well.
+   */
+  log(line: string): void
   systemLocale: string
   /** The OS's regional format (Electron's app.getSystemLocale: "en-GB" on a UK Windows in English); dates follow it. */
   regionalLocale?: string

@@ -11,13 +11,16 @@
  * processes, and no further request once the ledger cannot be written.
  */
 import { randomBytes } from 'node:crypto'
-import { isNetworkUnreachable, toErrorView, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { DurationPlan } from '../../shared/duration'
+import { isNetworkUnreachable, toErrorView, VkError, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Depot } from './depot'
-import type { DurationPlan } from '../../shared/duration'
 import type { HandoverRecord, HandoverStore } from './handovers'
 import type { KeyResult } from './key-requests'
-import { isOwnerAlive, parseOwner, currentOwner, type ProcessOwner } from './process-owner'
+import { LEDGER_FILE, parseStored } from './ledger-db'
+import { isOwnerAlive, currentOwner, ProcessOwner } from './process-owner'
 
 export const DEFAULT_CONCURRENCY = 4
 /** Failures worth another pass at the end of a batch: the request was not processed. */
@@ -26,20 +29,21 @@ const EXTRA_PASSES = 2
 
 type ItemState = BatchProgress['items'][number]['state']
 
-interface Journal {
-  id: string
-  ids: string[]
-  plan: DurationPlan
-  concurrency: number
-  createdAt: string
-  finishedAt?: string
+const Journal = z.object({
+  id: z.string(),
+  ids: z.array(z.string()),
+  plan: DurationPlan,
+  concurrency: z.number().int().positive(),
+  createdAt: z.string(),
+  finishedAt: z.string().optional(),
   /** The user cancelled it (the app's Cancel, Ctrl-C on vkey batch): never resumed. */
-  cancelledAt?: string
+  cancelledAt: z.string().optional(),
   /** A later run over the same vehicles took it over. */
-  supersededBy?: string
-  /** The process running it: a journal whose process is still alive is not resumed by another. */
-  owner?: ProcessOwner
-}
+  supersededBy: z.string().optional(),
+  /** The process running it: a journal whose process is still alive is not resumed by another. A legacy pid-only one counts as gone. */
+  owner: ProcessOwner.optional().catch(undefined),
+})
+type Journal = z.infer<typeof Journal>
 
 export interface BatchOutcome {
   batchId: string
@@ -103,17 +107,27 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
 }
 
-function readJournals(store: HandoverStore): Journal[] {
-  return store.db
-    .prepare<[], { journal: string }>('SELECT journal FROM batches')
-    .all()
-    .flatMap((row) => {
-      try {
-        return [JSON.parse(row.journal) as Journal]
-      } catch {
-        return []
-      }
-    })
+/** The journals in the ledger, and the rows this VK Depot cannot read as one (their id and creation time). */
+function readJournals(store: HandoverStore): { journals: Journal[]; unreadable: { id: string; createdAt: string }[] } {
+  const journals: Journal[] = []
+  const unreadable: { id: string; createdAt: string }[] = []
+  for (const row of store.db.prepare<[], { id: string; created_at: string; journal: string }>('SELECT id, created_at, journal FROM batches').all()) {
+    const parsed = parseStored(Journal, row.journal)
+    if ('value' in parsed) journals.push(parsed.value)
+    else unreadable.push({ id: row.id, createdAt: row.created_at })
+  }
+  return { journals, unreadable }
+}
+
+/** Unfinished batches whose journal cannot be read: not resumed, and the way to finish them. */
+function unreadableJournals(dataDir: string, ids: string[]): VkError {
+  const file = join(dataDir, LEDGER_FILE)
+  return new VkError(
+    'storage.damaged',
+    `The journal of batch ${ids.join(', ')} in ${file} cannot be read (a newer VK Depot wrote it, or the file was damaged), so it was not resumed. ` +
+      'Run that batch again (in the app, or `vkey batch FILE… --duration …`): vehicles that already got a key are not sent again.',
+    { file },
+  )
 }
 
 function saveJournal(store: HandoverStore, journal: Journal): void {
@@ -123,8 +137,7 @@ function saveJournal(store: HandoverStore, journal: Journal): void {
 }
 
 /** A journal whose process is still running belongs to it; a legacy pid-only one counts as gone. */
-function ownerRunning(journal: Journal): boolean {
-  const owner = parseOwner(journal.owner)
+function ownerRunning({ owner }: Journal): boolean {
   return Boolean(owner && owner.pid !== process.pid && isOwnerAlive(owner))
 }
 
@@ -145,15 +158,17 @@ export class BatchRunner {
   constructor(
     private readonly depot: Depot,
     private readonly onProgress: (progress: BatchProgress) => void = () => undefined,
+    /** A batch started in the background stopped on an error (no final progress was sent): the app logs it. */
+    private readonly onFailure: (batchId: string, error: unknown) => void = () => undefined,
   ) {}
 
-  /** Starts a batch in the background and returns its id (the app). */
+  /** Starts a batch in the background and returns its id (the app); a failure goes to onFailure. */
   async start(ids: string[], plan: DurationPlan, options: BatchOptions = {}): Promise<string> {
     const journal = await this.journal(ids, plan, options)
     const controller = new AbortController()
     const done = this.execute(journal, { ...options, signal: controller.signal })
     this.running.set(journal.id, { controller, done })
-    done.finally(() => this.running.delete(journal.id)).catch(() => undefined)
+    done.finally(() => this.running.delete(journal.id)).catch((error: unknown) => this.onFailure(journal.id, error))
     return journal.id
   }
 
@@ -182,16 +197,22 @@ export class BatchRunner {
 
   /** Batches a crash or a restart left unfinished. */
   async unfinished(): Promise<Journal[]> {
+    return (await this.pending()).journals
+  }
+
+  /** Unfinished batches, and the ids of recent ones whose journal this VK Depot cannot read. */
+  private async pending(): Promise<{ journals: Journal[]; unreadable: string[]; dataDir: string }> {
     const store = await this.depot.handovers()
     const nowMs = this.depot.now().getTime()
-    return readJournals(store).filter(
-      (journal) =>
-        !journal.finishedAt &&
-        !journal.cancelledAt &&
-        !journal.supersededBy &&
-        nowMs - Date.parse(journal.createdAt) < RESUME_WITHIN_MS &&
-        !ownerRunning(journal),
-    )
+    const recent = (createdAt: string) => nowMs - Date.parse(createdAt) < RESUME_WITHIN_MS
+    const { journals, unreadable } = readJournals(store)
+    return {
+      journals: journals.filter(
+        (journal) => !journal.finishedAt && !journal.cancelledAt && !journal.supersededBy && recent(journal.createdAt) && !ownerRunning(journal),
+      ),
+      unreadable: unreadable.filter((row) => recent(row.createdAt)).map((row) => row.id),
+      dataDir: store.dataDir,
+    }
   }
 
   /**
@@ -207,12 +228,17 @@ export class BatchRunner {
     }
   }
 
-  /** Resumes every unfinished batch in the background; returns their ids. */
+  /**
+   * Resumes every unfinished batch in the background; returns their ids. A recent journal
+   * that cannot be read is not resumed: once the others started, a storage.damaged error names it.
+   */
   async resumeUnfinished(): Promise<string[]> {
+    const { journals, unreadable, dataDir } = await this.pending()
     const ids: string[] = []
-    for (const journal of await this.unfinished()) {
+    for (const journal of journals) {
       ids.push(await this.start(journal.ids, journal.plan, { concurrency: journal.concurrency, batchId: journal.id, resumed: true }))
     }
+    if (unreadable.length) throw unreadableJournals(dataDir, unreadable)
     return ids
   }
 

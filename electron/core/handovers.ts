@@ -6,15 +6,15 @@
  * (a renewal is a new record, and the old one is marked superseded), and it is never
  * removed. CarData and tokens are sealed with the vault key inside the rows.
  *
- * The rules that keep the ledger equal to what PSA issued live in ledger-rules.ts; this
- * module stores and reads.
+ * The rules that keep the ledger equal to what PSA issued live in key-requests.ts; this
+ * module stores and reads (a row it cannot read is a storage.damaged error naming it).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { DurationPlan } from '../../shared/duration'
 import { VkError, type ErrorView } from '../../shared/errors'
 import { HandoverStatus } from '../../shared/handover-status'
-import { type Db, openLedgerDb, runWrite, WriteGroup, type Statement } from './ledger-db'
+import { type Db, openLedgerDb, readStored, runWrite, safeJson, WriteGroup, type Statement } from './ledger-db'
 import { migrateLegacyHistory } from './ledger-migration'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import type { Vault } from './vault'
@@ -63,17 +63,17 @@ export const RecordSchema = z.object({
 
 export type HandoverRecord = z.infer<typeof RecordSchema>
 
-export interface CarDataSecret {
-  carData: string
-  carDataSignature: string
+/** A row of the handovers table as the store reads it. */
+export interface RecordRow {
+  id: string
+  record: string
 }
 
-export interface StoredToken {
-  accessToken: string
-  tokenType: string
-  expiresIn: number
-  tokenSignature: string
-}
+const CarDataSecret = z.object({ carData: z.string(), carDataSignature: z.string() })
+export type CarDataSecret = z.infer<typeof CarDataSecret>
+
+const StoredToken = z.object({ accessToken: z.string(), tokenType: z.string(), expiresIn: z.number(), tokenSignature: z.string() })
+export type StoredToken = z.infer<typeof StoredToken>
 
 export interface NewHandover {
   vin?: string
@@ -87,16 +87,17 @@ export interface NewHandover {
 }
 
 /** A failure or refusal for the audit: one per request PSA did not answer with a key. */
-export interface LedgerEvent {
-  at: string
-  kind: 'failed' | 'refused' | 'queued' | 'cancelled' | 'malformed'
-  handoverId: string
-  vin?: string
-  profile?: string
-  technician?: string
-  durationSeconds?: number
-  error: { code: string; message: string; psaUuid?: string }
-}
+const LedgerEvent = z.object({
+  at: z.string(),
+  kind: z.enum(['failed', 'refused', 'queued', 'cancelled', 'malformed']),
+  handoverId: z.string(),
+  vin: z.string().optional(),
+  profile: z.string().optional(),
+  technician: z.string().optional(),
+  durationSeconds: z.number().optional(),
+  error: z.object({ code: z.string(), message: z.string(), psaUuid: z.string().optional() }),
+})
+export type LedgerEvent = z.infer<typeof LedgerEvent>
 
 /** Identifies a vehicle export without keeping the CarData itself in clear. */
 export function carDataHash(carData: string, carDataSignature: string): string {
@@ -176,8 +177,8 @@ export class HandoverStore {
   }
 
   listSync(where = '', ...params: unknown[]): HandoverRecord[] {
-    const rows = this.sql<unknown[], { record: string }>(`SELECT record FROM handovers ${where} ORDER BY created_at DESC, rowid DESC`).all(...params)
-    return rows.map((row) => parseRecord(row.record))
+    const rows = this.sql<unknown[], RecordRow>(`SELECT id, record FROM handovers ${where} ORDER BY created_at DESC, rowid DESC`).all(...params)
+    return rows.map((row) => this.recordOf(row))
   }
 
   /** The records with these ids (those that exist), newest first: one query, only those rows read. */
@@ -207,8 +208,13 @@ export class HandoverStore {
   }
 
   find(id: string): HandoverRecord | undefined {
-    const row = this.sql<[string], { record: string }>('SELECT record FROM handovers WHERE id = ?').get(id)
-    return row ? parseRecord(row.record) : undefined
+    const row = this.sql<[string], RecordRow>('SELECT id, record FROM handovers WHERE id = ?').get(id)
+    return row ? this.recordOf(row) : undefined
+  }
+
+  /** A row of the handovers table as a record; one this VK Depot cannot read is a storage.damaged error naming it. */
+  recordOf(row: RecordRow): HandoverRecord {
+    return readStored(RecordSchema, row.record, this.dataDir, `handover ${row.id}`)
   }
 
   /** Builds a draft record (sealed CarData) without storing it. */
@@ -280,9 +286,9 @@ export class HandoverStore {
    * while it still works, expired otherwise. Returns the superseded record, if any.
    */
   retireLive(vehicle: string, byId: string): HandoverRecord | undefined {
-    const row = this.sql<[string], { record: string }>('SELECT record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
+    const row = this.sql<[string], RecordRow>('SELECT id, record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
     if (!row) return undefined
-    const record = parseRecord(row.record)
+    const record = this.recordOf(row)
     const valid = hasValidToken(record, this.now())
     const next: HandoverRecord = {
       ...record,
@@ -328,12 +334,14 @@ export class HandoverStore {
         { field: 'id' },
       )
     }
-    return JSON.parse(this.vault.unseal(`handover:${record.id}:cardata`, record.sealedCarData).toString('utf8')) as CarDataSecret
+    const text = this.vault.unseal(`handover:${record.id}:cardata`, record.sealedCarData).toString('utf8')
+    return readStored(CarDataSecret, text, this.dataDir, `sealed CarData of handover ${record.id}`)
   }
 
   tokenOf(record: HandoverRecord): StoredToken | undefined {
     if (!record.sealedToken) return undefined
-    return JSON.parse(this.vault.unseal(`handover:${record.id}:token`, record.sealedToken).toString('utf8')) as StoredToken
+    const text = this.vault.unseal(`handover:${record.id}:token`, record.sealedToken).toString('utf8')
+    return readStored(StoredToken, text, this.dataDir, `sealed key of handover ${record.id}`)
   }
 
   sealToken(id: string, token: StoredToken): string {
@@ -409,8 +417,8 @@ export class HandoverStore {
 
   /** The vehicle's live key (issued or handed over, not expired, not superseded), if any. */
   liveKeyOf(vehicle: string): HandoverRecord | undefined {
-    const row = this.sql<[string], { record: string }>('SELECT record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
-    const record = row ? parseRecord(row.record) : undefined
+    const row = this.sql<[string], RecordRow>('SELECT id, record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
+    const record = row ? this.recordOf(row) : undefined
     return record && hasValidToken(record, this.now()) ? record : undefined
   }
 
@@ -423,7 +431,7 @@ export class HandoverStore {
   claimOf(vehicle: string): { owner: ProcessOwner; handoverId: string } | undefined {
     const row = this.sql<[string], { owner: string; handover_id: string }>('SELECT owner, handover_id FROM claims WHERE vehicle = ?').get(vehicle)
     if (!row) return undefined
-    const owner = parseOwner(JSON.parse(row.owner))
+    const owner = parseOwner(safeJson(row.owner))
     if (owner && isOwnerAlive(owner)) return { owner, handoverId: row.handover_id }
     this.sql('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(vehicle, row.owner)
     return undefined
@@ -468,9 +476,9 @@ export class HandoverStore {
   }
 
   events(): LedgerEvent[] {
-    return this.sql<[], { event: string }>('SELECT event FROM events ORDER BY seq')
+    return this.sql<[], { seq: number; event: string }>('SELECT seq, event FROM events ORDER BY seq')
       .all()
-      .map((row) => JSON.parse(row.event) as LedgerEvent)
+      .map((row) => readStored(LedgerEvent, row.event, this.dataDir, `audit event ${row.seq}`))
   }
 
   /** Runs `work` as one write transaction. */
@@ -486,10 +494,6 @@ export class HandoverStore {
   writeSoon<T>(work: () => T, options: { durable?: boolean } = {}): Promise<T> {
     return this.group.run(work, options)
   }
-}
-
-function parseRecord(json: string): HandoverRecord {
-  return RecordSchema.parse(JSON.parse(json))
 }
 
 /** Once PSA issued a key, the entry's key and facts stay as they were; only its state moves on. */

@@ -12,6 +12,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import type { z } from 'zod'
 import { VkError } from '../../shared/errors'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 
@@ -244,10 +245,39 @@ export function storageError(error: unknown, dataDir: string, db?: Db): unknown 
   return new VkError('storage.write', `Cannot write the ledger in ${dataDir}: ${cause}. ${next}`, { file }, { cause: error })
 }
 
-function safeJson(text: string): unknown {
+/** JSON text from a row, or undefined when it is not JSON. */
+export function safeJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown
   } catch {
     return undefined
   }
+}
+
+/**
+ * A JSON value of a row as `schema` reads it, or the field where it differs ('' when the
+ * text is not what this VK Depot writes at all). Never the value itself: it may be a secret.
+ */
+export function parseStored<S extends z.ZodType>(schema: S, text: string): { value: z.output<S> } | { problem: string } {
+  const parsed = schema.safeParse(safeJson(text))
+  if (parsed.success) return { value: parsed.data }
+  return { problem: parsed.error.issues[0]?.path.join('.') ?? '' }
+}
+
+/** A row `what` names (e.g. "handover Xy12") that this VK Depot cannot read: what happened and what to do. */
+function damagedRow(dataDir: string, what: string, problem: string): VkError {
+  const file = join(dataDir, LEDGER_FILE)
+  return new VkError(
+    'storage.damaged',
+    `The ${what} in ${file} cannot be read${problem ? ` (its field "${problem}")` : ''}: a newer VK Depot wrote it, or the file was damaged. ` +
+      'Update VK Depot on this computer (`vkey version` says which one this is), or restore the data folder from a backup.',
+    { file, ...(problem ? { field: problem } : {}) },
+  )
+}
+
+/** `parseStored`, or the error that names the row and the next step. */
+export function readStored<S extends z.ZodType>(schema: S, text: string, dataDir: string, what: string): z.output<S> {
+  const parsed = parseStored(schema, text)
+  if ('problem' in parsed) throw damagedRow(dataDir, what, parsed.problem)
+  return parsed.value
 }

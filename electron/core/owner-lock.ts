@@ -12,8 +12,9 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { z } from 'zod'
 import { VkError } from '../../shared/errors'
-import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
+import { currentOwner, isOwnerAlive, ProcessOwner } from './process-owner'
 import { TEMP_SUFFIX } from './secure-files'
 
 export interface OwnerLockOptions {
@@ -25,10 +26,9 @@ export interface OwnerLockOptions {
   pollMs?: number
 }
 
-interface LockContent {
-  owner: ProcessOwner
-  nonce: string
-}
+/** What a lock file holds: who took it, and a nonce that tells this taking from a later one. */
+const LockContent = z.object({ owner: ProcessOwner, nonce: z.string() })
+type LockContent = z.infer<typeof LockContent>
 
 /** Runs `fn` holding the lock at `lockPath`. */
 export async function withOwnerLock<T>(lockPath: string, fn: () => Promise<T>, options: OwnerLockOptions): Promise<T> {
@@ -154,9 +154,7 @@ function readLock(lockPath: string): LockContent | 'missing' | 'unreadable' {
     throw error
   }
   try {
-    const value = JSON.parse(text) as { owner?: unknown; nonce?: unknown }
-    const owner = parseOwner(value.owner)
-    return owner && typeof value.nonce === 'string' ? { owner, nonce: value.nonce } : 'unreadable'
+    return LockContent.safeParse(JSON.parse(text)).data ?? 'unreadable'
   } catch {
     return 'unreadable' // never ours: our locks appear with their whole content
   }

@@ -9,13 +9,15 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { z } from 'zod'
 
-export interface ProcessOwner {
-  pid: number
+export const ProcessOwner = z.object({
+  pid: z.number().int(),
   /** Opaque start time of the process (clock ticks since boot on Linux, `ps lstart` on macOS); '' if unknown. */
-  start: string
-  host: string
-}
+  start: z.string(),
+  host: z.string(),
+})
+export type ProcessOwner = z.infer<typeof ProcessOwner>
 
 const startTimes = new Map<number, string>()
 
@@ -75,8 +77,5 @@ export function isOwnerAlive(owner: ProcessOwner): boolean {
 
 /** Parses a stored owner; undefined for anything that is not one. */
 export function parseOwner(value: unknown): ProcessOwner | undefined {
-  if (typeof value !== 'object' || value === null) return undefined
-  const { pid, start, host } = value as Record<string, unknown>
-  if (typeof pid !== 'number' || !Number.isInteger(pid) || typeof start !== 'string' || typeof host !== 'string') return undefined
-  return { pid, start, host }
+  return ProcessOwner.safeParse(value).data
 }

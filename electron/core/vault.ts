@@ -7,26 +7,7 @@ import { VkError } from '../../shared/errors'
 import type { SecretStore } from './keychain'
 import { ensurePrivateFolder, isNotFound, readFileIfExists, TEMP_SUFFIX, writeFileAtomic } from './secure-files'
 
-/** What a profile keeps secret; sealed as one JSON document. */
-export interface ProfileSecrets {
-  password?: string
-  certPem?: string
-  keyPem?: string
-  chainPems?: string[]
-  /** Keys made for certificate requests still waiting for Stellantis' answer (cert-request.ts), newest first. */
-  pendingRequests?: PendingRequest[]
-}
-
 /** A certificate request VK Depot made: its key (sealed with the rest) and what it asked for. */
-export interface PendingRequest {
-  keyPem: string
-  csrPem: string
-  fields: { country: string; state: string; locality: string; organization: string; email: string }
-  commonName: string
-  createdAt: string
-  keyFingerprintSha256: string
-}
-
 const pendingRequestSchema = z.object({
   keyPem: z.string(),
   csrPem: z.string(),
@@ -35,14 +16,18 @@ const pendingRequestSchema = z.object({
   createdAt: z.string(),
   keyFingerprintSha256: z.string(),
 })
+export type PendingRequest = z.infer<typeof pendingRequestSchema>
 
+/** What a profile keeps secret; sealed as one JSON document. */
 const profileSecretsSchema = z.object({
   password: z.string().optional(),
   certPem: z.string().optional(),
   keyPem: z.string().optional(),
   chainPems: z.array(z.string()).optional(),
+  /** Keys made for certificate requests still waiting for Stellantis' answer (cert-request.ts), newest first. */
   pendingRequests: z.array(pendingRequestSchema).optional(),
 })
+export type ProfileSecrets = z.infer<typeof profileSecretsSchema>
 
 const vaultIdSchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/)
 /** `next`: a rotation in progress (`vkey vault rotate`); both keys open envelopes until it ends. */

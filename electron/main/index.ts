@@ -10,6 +10,7 @@ import { app, BrowserWindow, clipboard, dialog, protocol, session } from 'electr
 import Store from 'electron-store'
 import type { HandlerDeps, KeyValueStore } from '../app/app-deps'
 import { createHandlers } from '../app/handlers'
+import { failureLine } from '../app/handlers/context'
 import { adoptDataFolder } from '../core/data-folder'
 import { appName } from '../core/paths'
 import { appSchemePrivileges, serveAppRequest } from './app-protocol'
@@ -20,6 +21,8 @@ import { appScheme, rendererSource } from './origins'
 import { windowOptions } from './window-options'
 
 const log = (message: string): void => console.warn(`[vkey:security] ${message}`)
+/** The handlers' log (HandlerDeps.log): background work that failed. */
+const appLog = (line: string): void => console.warn(`[vkey] ${line}`)
 const here = path.dirname(fileURLToPath(import.meta.url))
 const preloadPath = path.join(here, '../preload/index.cjs')
 const rendererRoot = path.join(here, '../renderer')
@@ -109,6 +112,7 @@ async function start(): Promise<void> {
         clear: () => clipboard.clear(),
       },
       events: createEventSink(mainContents, log),
+      log: appLog,
       systemLocale: app.getLocale(),
       regionalLocale: app.getSystemLocale(),
       version: app.getVersion(),
@@ -154,14 +158,14 @@ async function disposeAll(): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   const limit = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
-      log('dispose took longer than 5 s; quitting anyway')
+      appLog('stopping the handlers took longer than 5 s; quitting anyway')
       resolve()
     }, 5000)
   })
   try {
     await Promise.race([current.dispose(), limit])
-  } catch {
-    log('dispose failed; quitting anyway')
+  } catch (error) {
+    appLog(`${failureLine('stopping the handlers', error)}; quitting anyway`)
   } finally {
     clearTimeout(timer)
   }

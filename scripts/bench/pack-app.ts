@@ -147,6 +147,7 @@ export async function appBatchFigure(
             if (!(payload as BatchProgress).running) finished(at)
           },
         },
+        log: (line) => console.warn(`[vkey] ${line}`),
         systemLocale: 'en-US',
         version: 'bench',
         platform: process.platform,

@@ -263,6 +263,7 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
       dialogs,
       clipboard,
       events,
+      log: (line) => console.warn(`[vkey] ${line}`),
       systemLocale: options.systemLocale ?? 'en-US',
       regionalLocale: options.regionalLocale ?? 'en-GB',
       version: '0.0.0-e2e',

@@ -172,7 +172,7 @@ export async function findSecretsInClear(dir: string, secrets: string[]): Promis
 export async function testHandlers(
   t: TestContext,
   dataDir: string,
-  options: { now?: () => Date; emit?: EventSink['emit']; files?: string[]; savePath?: string; clipboard?: Clipboard } = {},
+  options: { now?: () => Date; emit?: EventSink['emit']; log?: (line: string) => void; files?: string[]; savePath?: string; clipboard?: Clipboard } = {},
 ): Promise<HandlerHost> {
   const handlers = await createHandlers({
     dataDir,
@@ -180,6 +180,7 @@ export async function testHandlers(
     dialogs: { chooseFiles: async () => options.files ?? [], chooseSavePath: async () => options.savePath },
     clipboard: options.clipboard ?? { writeText: () => undefined, readText: () => '', clear: () => undefined },
     events: { emit: options.emit ?? (() => undefined) },
+    log: options.log ?? (() => undefined),
     systemLocale: 'en-US',
     version: 'test',
     platform: process.platform,

@@ -1,7 +1,8 @@
 /**
  * The ledger's storage: a 0.1 history migrated on first start, a writer suspended inside
  * its lock (SIGSTOP, as a laptop put to sleep) never loses what it or the others commit,
- * and the rules hold under random interleavings of two depots (fast-check).
+ * a row it cannot read is named rather than guessed at, and the rules hold under random
+ * interleavings of two depots (fast-check).
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -106,6 +107,34 @@ test('a writer suspended inside its lock: the other waits, says who holds the st
     "the sleeper's record is there",
   )
   assert.equal((await store.get(added!.id)).vin, vinFor(7), "and so is the waiting process's")
+})
+
+test('a ledger row this VK Depot cannot read is refused with a message naming the handover, the file and what to do', async (t) => {
+  const { depot, env } = await setupDepot(t)
+  const [damaged, sealed] = await depot.addVehicles({
+    vehicles: [
+      { source: 'a.json', index: 0, vin: vinFor(41), carData: 'AAAA', carDataSignature: 'BBBB' },
+      { source: 'b.json', index: 0, vin: vinFor(42), carData: 'CCCC', carDataSignature: 'DDDD' },
+    ],
+    issues: [],
+  })
+  const store = await depot.handovers()
+  // A status this version does not know (a newer VK Depot, or a hand edit) on one row.
+  store.write(() => store.db.prepare("UPDATE handovers SET record = json_set(record, '$.status', 'parked') WHERE id = ?").run(damaged!.id))
+  const listed = await vkey(['list'], env)
+  assert.equal(listed.code, 3)
+  assert.match(listed.stderr, new RegExp(`handover ${damaged!.id} in .*ledger\\.db cannot be read \\(its field "status"\\)`))
+  assert.match(listed.stderr, /`vkey version`/)
+
+  // Sealed CarData that opens but is not what VK Depot seals: named as such, without its content.
+  store.write(() => store.db.prepare("UPDATE handovers SET record = json_set(record, '$.status', 'draft') WHERE id = ?").run(damaged!.id))
+  const vault = await depot.vault()
+  const record = await store.get(sealed!.id)
+  store.write(() => store.put({ ...record, sealedCarData: vault.seal(`handover:${record.id}:cardata`, JSON.stringify({ carData: 'SECRET-CARDATA' })) }))
+  const error = toErrorView(await depot.requestToken(record.id, { kind: 'seconds', seconds: 3600 }).catch((e: unknown) => e))
+  assert.equal(error.code, 'storage.damaged')
+  assert.match(error.message, new RegExp(`sealed CarData of handover ${record.id} .*\\(its field "carDataSignature"\\)`))
+  assert.doesNotMatch(error.message, /SECRET-CARDATA/)
 })
 
 /** Actions two depots on one data folder may take, in any order, some at the same time. */

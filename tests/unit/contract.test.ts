@@ -298,6 +298,7 @@ describe('the real handlers', () => {
       dialogs: { chooseFiles: async () => [], chooseSavePath: async () => undefined },
       clipboard: { writeText: () => {}, readText: () => '', clear: () => {} },
       events: { emit: (event) => void emitted.push(event) },
+      log: () => undefined,
       systemLocale: 'en-GB',
       version: '0.0.0-test',
       platform: process.platform,

@@ -9,13 +9,25 @@ import { BatchRunner } from '../../core/batch'
 import type { Feature, HandlerContext } from './context'
 
 const QUEUE_RETRY_MS = 15_000
+const QUEUE_JOB = 'sending the offline queue'
 
-export function batchFeature({ depot, deps, state, notify }: HandlerContext): Feature<'batch:start' | 'batch:cancel' | 'queue:flush' | 'queue:cancel'> {
-  const batches = new BatchRunner(depot, (progress) => {
-    deps.events.emit('batch:progress', progress)
-    if (progress.queued > 0) state.online = false
-    if (!progress.running) notify(progress.items.map((item) => item.id))
-  })
+export function batchFeature({
+  depot,
+  deps,
+  state,
+  notify,
+  failed,
+  worked,
+}: HandlerContext): Feature<'batch:start' | 'batch:cancel' | 'queue:flush' | 'queue:cancel'> {
+  const batches = new BatchRunner(
+    depot,
+    (progress) => {
+      deps.events.emit('batch:progress', progress)
+      if (progress.queued > 0) state.online = false
+      if (!progress.running) notify(progress.items.map((item) => item.id))
+    },
+    (batchId, error) => failed(`batch ${batchId}`, error),
+  )
 
   const flushQueue = async () => {
     const result = await depot.queue.flush()
@@ -25,14 +37,16 @@ export function batchFeature({ depot, deps, state, notify }: HandlerContext): Fe
     return result
   }
 
-  batches.resumeUnfinished().catch(() => undefined)
+  batches.resumeUnfinished().catch((error: unknown) => failed('resuming unfinished batches', error))
   const queueTimer = setInterval(() => {
     void (async () => {
       try {
         const queued = (await (await depot.handovers()).list()).some((r) => r.status === 'queued')
         if (queued) await flushQueue()
-      } catch {
-        // keep the queue for the next round
+        worked(QUEUE_JOB)
+      } catch (error) {
+        // The queue stays for the next round (PSA out of reach is not a failure here: those stay queued).
+        failed(QUEUE_JOB, error)
       }
     })()
   }, QUEUE_RETRY_MS)

@@ -13,12 +13,16 @@ const EXPIRY_SWEEP_MS = 20_000
 
 type HandoverChannel = 'handovers:list' | 'handovers:get' | 'handovers:update' | 'handovers:remove' | 'handovers:mark-handed-over' | 'handovers:qr'
 
+const SWEEP_JOB = 'erasing expired tokens'
+
 /** Erases expired tokens and says which records changed. */
-export async function sweepExpired({ depot, notify }: HandlerContext): Promise<void> {
+export async function sweepExpired({ depot, notify, failed, worked }: HandlerContext): Promise<void> {
   try {
     notify(await (await depot.handovers()).purgeExpired())
-  } catch {
-    // The keychain may be unavailable until the user sets it up; the next sweep retries.
+    worked(SWEEP_JOB)
+  } catch (error) {
+    // The next sweep retries (the keychain may be unavailable until the user sets it up); the line is logged once.
+    failed(SWEEP_JOB, error)
   }
 }
 

@@ -3,7 +3,7 @@
  * failed, is an entry; the change sequence is the row's `seq`, which every write raises.
  * Tokens, signatures and CarData never leave: LedgerEntry has no field for them.
  */
-import { carDataHash, type HandoverRecord, type HandoverStore } from '../handovers'
+import { carDataHash, type HandoverRecord, type HandoverStore, type RecordRow } from '../handovers'
 import type { EntryStatus, LedgerEntry, LocalLedger } from './types'
 
 const SHARED: Partial<Record<HandoverRecord['status'], EntryStatus>> = {
@@ -43,10 +43,10 @@ export function handoverLedger(store: HandoverStore, technician: string): LocalL
     kind: 'sqlite-ledger-v1',
     entriesChangedSince(afterSeq, limit) {
       const rows = store.db
-        .prepare<[number, number], { seq: number; record: string }>('SELECT seq, record FROM handovers WHERE seq > ? ORDER BY seq LIMIT ?')
+        .prepare<[number, number], RecordRow & { seq: number }>('SELECT seq, id, record FROM handovers WHERE seq > ? ORDER BY seq LIMIT ?')
         .all(afterSeq, limit)
       return rows
-        .map((row) => ({ seq: row.seq, entry: ledgerEntryOf(JSON.parse(row.record) as HandoverRecord, technician) }))
+        .map((row) => ({ seq: row.seq, entry: ledgerEntryOf(store.recordOf(row), technician) }))
         .filter((c): c is { seq: number; entry: LedgerEntry } => c.entry !== undefined)
     },
     markSupersededBy(localId, fleetEntryId) {

@@ -9,20 +9,22 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomInt, randomUUID, sign, verify } from 'node:crypto'
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { z } from 'zod'
 import { VkError } from '../../../shared/errors'
 import { withOwnerLock } from '../owner-lock'
 import type { PartnerCredentials } from '../psa-client'
 import { certificateFacts, createCa, issueCertificate, issuePartnerCertificate, toPkcs12, type Issued } from '../pki'
 
-export interface DemoCredentials {
+const DemoCredentials = z.object({
   /** 'MZP' + 6 digits: the partner certificate's CN. */
-  login: string
+  login: z.string().min(1),
   /** Random, always contains ':' (the real API allows it). */
-  password: string
-  clientId: string
+  password: z.string().min(1),
+  clientId: z.string().min(1),
   /** Protects partner.p12. */
-  p12Passphrase: string
-}
+  p12Passphrase: z.string().min(1),
+})
+export type DemoCredentials = z.infer<typeof DemoCredentials>
 
 export interface SimulatorFiles {
   serverCa: string
@@ -123,16 +125,18 @@ export function parseDemoCredentials(text: string, file: string): DemoCredential
   let value: unknown
   try {
     value = JSON.parse(text)
-  } catch (error) {
-    throw new VkError('input.json', `${file} is not valid JSON: delete the simulator folder to have it made again.`, { file }, { cause: error })
+  } catch {
+    // Not the parser's message as a cause: it quotes the text, and the text holds the demo password.
+    throw new VkError('input.json', `${file} is not valid JSON: delete the simulator folder to have it made again.`, { file })
   }
-  const v = value as Partial<Record<keyof DemoCredentials, unknown>>
-  for (const key of ['login', 'password', 'clientId', 'p12Passphrase'] as const) {
-    if (typeof v[key] !== 'string' || v[key] === '') {
-      throw new VkError('input.field', `${file} has no "${key}": delete the simulator folder to have it made again.`, { file, field: key })
-    }
-  }
-  return v as DemoCredentials
+  const parsed = DemoCredentials.safeParse(value)
+  if (parsed.success) return parsed.data
+  const key = parsed.error.issues[0]?.path.join('.') ?? ''
+  throw new VkError(
+    'input.field',
+    `${file} ${key ? `has no valid "${key}"` : 'does not hold the demo credentials'}: delete the simulator folder to have it made again.`,
+    key ? { file, field: key } : { file },
+  )
 }
 
 async function createMaterial(dir: string, files: SimulatorFiles): Promise<void> {
