@@ -79,9 +79,11 @@ test('one clock: with TZ=Europe/Paris and TZ=America/New_York, vkey, the pack an
   const { env, dataDir } = await setupDepot(t)
   const out = join(dataDir, '..', 'out')
   await mkdir(out)
-  const car = join(out, 'car.json')
-  await writeFile(car, carDataJson(vinFor(72), { label: 'Clio AB-123-CD' }))
-  for (const zone of ['Europe/Paris', 'America/New_York']) {
+  for (const [index, zone] of ['Europe/Paris', 'America/New_York'].entries()) {
+    // A car for each zone: one car's key from Paris (to 18:00 there) could cover New York's
+    // 18:00 too, and would rightly be reused instead of a new one.
+    const car = join(out, `car-${index}.json`)
+    await writeFile(car, carDataJson(vinFor(72 + index), { label: 'Clio AB-123-CD' }))
     const zoned = { ...env, TZ: zone }
     const human = await vkeyProcess(['token', '--cardata', car, '--until', '18:00'], zoned)
     assert.equal(human.code, 0, human.stderr)
