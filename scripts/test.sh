@@ -7,13 +7,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ms() { date +%s%3N; }
 seconds() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+# Processor time (user + system, ms) of the processes this script has waited for: /proc's
+# cutime and cstime (fields 16 and 17, in ticks of 10 ms). 0 where there is no /proc.
+cpu_ms() { local f; read -ra f <"/proc/$$/stat" 2>/dev/null || { echo 0; return; }; echo $(((f[15] + f[16]) * 10)); }
 started=$(ms)
 times=()
-# `phase KEY "what it does"`: ends the phase before it (its time goes into the summary at the end).
+# `phase KEY "what it does"`: ends the phase before it (its time, and the processor time of
+# what it ran when that is over a second, go into the summary at the end).
 phase() {
-  local now; now=$(ms)
-  [[ -n "${phase_key:-}" ]] && times+=("$phase_key $(seconds $((now - phase_start))) s")
-  phase_key="$1"; phase_start=$now
+  local now cpu; now=$(ms); cpu=$(cpu_ms)
+  if [[ -n "${phase_key:-}" ]]; then
+    local cpu_used=$((cpu - phase_cpu)) note=""
+    ((cpu_used >= 1000)) && note=" (cpu $(seconds "$cpu_used") s)"
+    times+=("$phase_key $(seconds $((now - phase_start))) s$note")
+  fi
+  phase_key="$1"; phase_start=$now; phase_cpu=$cpu
   [[ -n "${2:-}" ]] && echo "== $2"
   return 0
 }
@@ -26,13 +34,15 @@ if [[ ! -f node_modules/.package-lock.json ]]; then
 fi
 if [[ $# -eq 0 ]]; then
   # Three single-threaded jobs side by side (two cores); each one's output is shown when all end.
+  # tsc (--incremental), eslint and prettier (--cache) keep what they found under
+  # node_modules/.cache (package.json): a rerun checks again only what changed.
   phase checks "type-check, lint + format check and build (electron-vite, vkey bundle), side by side"
   logs="$(mktemp -d)"
   # `job NAME COMMAND…` in the background: its output in $logs/NAME, its time in $logs/NAME.ms.
   job() { local name=$1 start; shift; start=$(ms); { "$@"; } >"$logs/$name" 2>&1; local rc=$?; echo $(($(ms) - start)) >"$logs/$name.ms"; return $rc; }
   build() { npx electron-vite build -c electron.config.ts >/dev/null && node scripts/build-cli.mjs; }
   job type-check npm run --silent typecheck & typecheck=$!
-  lint() { npx eslint . && npx prettier --check --log-level warn .; }
+  lint() { npm run --silent lint; }
   job lint lint & lint=$!
   job build build & building=$!
   failed=()
@@ -62,15 +72,32 @@ export VKEY_TEST_RUN_DIR="$run_dir" TMPDIR="$run_dir/tmp"
 phase material "simulator key material (made once, copied into each test's simulator folder)"
 node --import tsx tests/helpers/sim-material.ts "$run_dir/sim-material"
 export VKEY_TEST_SIM_MATERIAL="$run_dir/sim-material"
+# Each test file's processor time, for the table at the end (tests/helpers/cpu-usage.mjs).
+mkdir "$run_dir/cpu"
+export VKEY_TEST_CPU_DIR="$run_dir/cpu"
 
-if [[ $# -gt 0 ]]; then files=("$@"); else mapfile -t files < <(find tests/unit tests/integration tests/e2e -name '*.test.ts' 2>/dev/null | sort); fi
+# The longest files start first (node --test starts them in this order, N at a time), so no
+# long file starts last and runs alone at the end: by the times of the last run on this machine
+# (test-results/test-times.txt, written below; a file it does not name counts as long), or
+# without one e2e, then integration, then unit files.
+times_file=test-results/test-times.txt
+longest_first() {
+  awk -v have="$([[ -f $times_file ]] && echo 1)" '
+    FILENAME != "-" { if (have && $2 == "s" && $NF ~ /\.test\.ts$/) last[$NF] = $1; next }
+    { guess = $0 ~ /^tests\/e2e\// ? 3 : $0 ~ /^tests\/integration\// ? 2 : 1
+      print (have ? ($0 in last ? last[$0] : 1e9) : guess) "\t" $0 }' "$([[ -f $times_file ]] && echo "$times_file" || echo /dev/null)" - |
+    sort -t $'\t' -k1,1gr -s | cut -f2-
+}
+if [[ $# -gt 0 ]]; then files=("$@"); else mapfile -t files < <(find tests/unit tests/integration tests/e2e -name '*.test.ts' 2>/dev/null | sort | longest_first); fi
 phase tests "tests (${#files[@]} files)"
 status=0
-scripts/with-keyring.sh node --import tsx --test --test-concurrency="${VKEY_TEST_CONCURRENCY:-4}" \
+scripts/with-keyring.sh node --import tsx --import ./tests/helpers/cpu-usage.mjs --test --test-concurrency="${VKEY_TEST_CONCURRENCY:-4}" \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=./tests/helpers/timing-reporter.mjs --test-reporter-destination="$run_dir/timing.txt" \
   "${files[@]}" || status=$?
 head -n 11 "$run_dir/timing.txt" 2>/dev/null || true
+# The whole table, for the next run's order (above) and for reading.
+[[ $# -eq 0 && -s "$run_dir/timing.txt" ]] && mkdir -p test-results && cp "$run_dir/timing.txt" "$times_file"
 
 # Nothing left behind: every folder a test made under TMPDIR is gone (tsx's cache link aside).
 phase leftovers
