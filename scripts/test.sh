@@ -38,6 +38,7 @@ if [[ $# -eq 0 ]]; then
   # node_modules/.cache (package.json): a rerun checks again only what changed.
   phase checks "type-check, lint + format check and build (electron-vite, vkey bundle), side by side"
   logs="$(mktemp -d)"
+  trap 'rm -rf "$logs"' EXIT # also when a check is interrupted
   # `job NAME COMMAND…` in the background: its output in $logs/NAME, its time in $logs/NAME.ms.
   job() { local name=$1 start; shift; start=$(ms); { "$@"; } >"$logs/$name" 2>&1; local rc=$?; echo $(($(ms) - start)) >"$logs/$name.ms"; return $rc; }
   build() { npx electron-vite build -c electron.config.ts >/dev/null && node scripts/build-cli.mjs; }
