@@ -26,6 +26,7 @@ import { formatLocal } from '../../shared/time'
 import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
 import { environmentResolver } from '../core/handover-environment'
 import { QrFilePipeline } from '../core/qr-files'
+import type { FlushResult } from '../core/offline-queue'
 import type { CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
 import { printHandover } from './key-output'
@@ -42,14 +43,19 @@ async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRec
   throw new VkError('not-found', `No handover "${idOrPrefix}". List them with \`vkey list\`.`, { field: 'ID' })
 }
 
-/** Sends what the offline queue holds, once; says so on stderr when it sent anything. */
+/** What a flush of the offline queue did, in words: sent, reused (nothing sent), refused, still waiting. */
+function queueCountsText(result: FlushResult): string {
+  const parts = [`${result.sent} sent`]
+  if (result.reused) parts.push(`${result.reused} already covered by a live key (nothing sent)`)
+  parts.push(`${result.failed} refused`, `${result.stillQueued} still waiting for the network`)
+  return parts.join(', ')
+}
+
+/** Sends what the offline queue holds, once; says so on stderr when it did anything. */
 export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> {
   if (!(await depot.handovers()).hasQueued()) return
   const result = await depot.queue.flush()
-  if (result.sent || result.failed)
-    io.stderr.write(
-      `vkey: sent ${result.sent} queued request(s)${result.failed ? `, ${result.failed} refused` : ''}${result.stillQueued ? `, ${result.stillQueued} still waiting for the network` : ''}.\n`,
-    )
+  if (result.sent || result.reused || result.failed) io.stderr.write(`vkey: offline queue: ${queueCountsText(result)}.\n`)
 }
 
 // ---- batch ---------------------------------------------------------------------------
@@ -357,10 +363,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       const pipeline = out ? await qrPipeline(depot, out) : undefined
       pipeline?.addRecords(keys)
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
-      write(
-        io,
-        `Queue: ${result.sent} sent, ${result.failed} refused, ${result.stillQueued} still waiting for the network.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`,
-      )
+      write(io, `Queue: ${queueCountsText(result)}.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
       for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
       for (const e of result.qrErrors)
         io.stderr.write(

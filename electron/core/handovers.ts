@@ -52,6 +52,8 @@ export const RecordSchema = z.object({
   supersedes: z.string().optional(),
   /** Where to write the QR code once a queued request gets its key (`vkey token --qr` while offline). */
   deliverQr: z.string().optional(),
+  /** A queued request made with `--new` (or the app's confirm): sent later as a new key even if a live one covers the window. */
+  forceNew: z.literal(true).optional(),
   /** Sealed `{carData, carDataSignature}`. */
   sealedCarData: z.string(),
   /** Sealed `{accessToken, tokenType, expiresIn, tokenSignature}`; erased once expired. */

@@ -141,6 +141,8 @@ export async function obtainKey(
     r.plannedEnd = window.plannedEnd
     if (options.batchId) r.batchId = options.batchId
     if (options.deliverQr) r.deliverQr = options.deliverQr
+    if (options.forceNew) r.forceNew = true
+    else delete r.forceNew
   }
   let result: TokenResult
   let expiry: ReturnType<typeof checkAnswerExpiry>
@@ -181,6 +183,7 @@ export async function obtainKey(
         if (retired) r.supersedes = retired.id
         delete r.error
         delete r.deliverQr
+        delete r.forceNew
       })
     })
   } catch (error) {
@@ -239,7 +242,10 @@ async function recordFailure(
         } else {
           r.status = kind === 'queued' ? 'queued' : 'failed'
           r.error = storedError(view)
-          if (kind !== 'queued') delete r.deliverQr
+          if (kind !== 'queued') {
+            delete r.deliverQr
+            delete r.forceNew
+          }
         }
       })
       if (kind !== 'queued') store.addEvent(eventFor(record, kind, view, depot.now()))

@@ -11,7 +11,10 @@ import type { KeyResult, RequestOptions } from './key-requests'
 import { writeHandoverQr } from './qr'
 
 export interface FlushResult {
+  /** Requests sent to PSA that got a key. */
   sent: number
+  /** Queued requests that needed nothing sent: the vehicle's live key already covered the window. */
+  reused: number
   stillQueued: number
   failed: number
   /** Why each of the `failed` was refused (PSA, a check before sending, or another laptop of the fleet holding the car). */
@@ -50,12 +53,18 @@ export class OfflineQueue {
   private async flushOnce(options: { signal?: AbortSignal }): Promise<FlushResult> {
     const store = await this.depot.handovers()
     const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
-    const result: FlushResult = { sent: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] }
+    const result: FlushResult = { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] }
     for (const record of queued) {
       if (!(await store.claimQueued(record.id))) continue
       try {
-        const key = await this.depot.requestToken(record.id, record.plan!, { ...options, ...(record.profile ? { profile: record.profile } : {}) })
-        result.sent += 1
+        // A request queued with --new stays one: the live key that covers the window is not handed out in its place.
+        const key = await this.depot.requestToken(record.id, record.plan!, {
+          ...options,
+          ...(record.profile ? { profile: record.profile } : {}),
+          ...(record.forceNew ? { forceNew: true } : {}),
+        })
+        if (key.outcome === 'reused') result.reused += 1
+        else result.sent += 1
         result.keys.push(key)
         if (record.deliverQr) await this.deliverQr(key.record, record.deliverQr, result)
       } catch (error) {
@@ -89,6 +98,7 @@ export class OfflineQueue {
         r.status = 'draft'
         delete r.error
         delete r.deliverQr
+        delete r.forceNew
       })
       return true
     })

@@ -170,6 +170,44 @@ test('a request made while the server is unreachable is queued, then sent exactl
   assert.equal(back.requests.length, 1)
 })
 
+test('a request queued with --new is sent as a new key later: the live key is neither handed out in its place nor counted as sent', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t, { restartable: true })
+  const port = simulator.port
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(8)))
+  const first = await vkey(['token', '--cardata', file, '--duration', '2h', '--json'], env)
+  assert.equal(first.code, 0, first.stderr)
+  const firstToken = (JSON.parse(first.stdout) as { access_token: string }).access_token
+  await simulator.close()
+
+  const qr = join(dataDir, '..', 'new.png')
+  const offline = await vkey(['token', '--cardata', file, '--duration', '2h', '--new', '--qr', qr], env)
+  assert.equal(offline.code, 6, offline.stderr)
+  // Another command while the server is still down: the queued --new stays queued, nothing is called sent.
+  const other = join(dataDir, '..', 'other.json')
+  await writeFile(other, carDataJson(vinFor(9)))
+  const meanwhile = await vkey(['token', '--cardata', other, '--duration', '2h'], env)
+  assert.equal(meanwhile.code, 6, meanwhile.stderr)
+  assert.doesNotMatch(meanwhile.stderr, /[1-9]\d* sent|covered by a live key/)
+  assert.equal((JSON.parse((await vkey(['queue', '--json'], env)).stdout) as unknown[]).length, 2)
+
+  const back = await startSimulator({ dir: simulator.material.dir, port })
+  t.after(() => back.close())
+  const flushed = await vkey(['queue', 'flush'], env)
+  assert.equal(flushed.code, 0, flushed.stderr)
+  assert.match(flushed.stdout, /Queue: 2 sent, 0 refused, 0 still waiting/)
+  const payload = parseHandoverPayload((await run('zbarimg', ['--raw', '-q', qr], { encoding: 'utf8' })).stdout.trim())
+  assert.notEqual(payload.accessToken, firstToken, 'the QR written for the queued --new holds a new key, not the live one')
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  assert.deepEqual(
+    listed
+      .filter((r) => r.vin === vinFor(8))
+      .map((r) => r.status)
+      .sort(),
+    ['issued', 'superseded'],
+  )
+})
+
 test('issued tokens are shown, exported as QR and packed with the simulator stopped; the audit has no secret; the data folder holds nothing in clear', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 3)
