@@ -399,20 +399,26 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
     if (first) throw new VkError(first.code, first.message, { file: first.source, ...(first.field ? { field: first.field } : {}) })
     throw new VkError('input.field', `${source}: no vehicle found. The file must hold CarData and CarData_signature exported from the phone.`, { file: source })
   }
+  // Vehicles of the file that could not be read are never passed over in silence (docs/cardata.md).
+  const unreadable = issues.length ? ` ${issues.length} could not be read: ${issues[0]!.message}${issues.length > 1 ? ' (and more)' : ''}` : ''
   if (wantedVin) {
     const match = vehicles.find((v) => v.vin === wantedVin)
     if (match) return match
     const withoutVin = vehicles.filter((v) => !v.vin)
-    if (vehicles.length === 1 && withoutVin.length === 1) return { ...vehicles[0]!, vin: wantedVin }
-    throw new VkError('input.vin', `${source}: no vehicle with VIN ${wantedVin} (found ${vehicles.map((v) => v.vin ?? 'no VIN').join(', ')}).`, {
-      file: source,
-      field: '--vin',
-    })
+    if (vehicles.length === 1 && withoutVin.length === 1 && !issues.length) return { ...vehicles[0]!, vin: wantedVin }
+    throw new VkError(
+      'input.vin',
+      `${source}: no readable vehicle with VIN ${wantedVin} (found ${vehicles.map((v) => v.vin ?? 'no VIN').join(', ')}).${unreadable}`,
+      {
+        file: source,
+        field: '--vin',
+      },
+    )
   }
-  if (vehicles.length > 1) {
+  if (vehicles.length + issues.length > 1) {
     throw new VkError(
       'usage',
-      `${source} holds ${vehicles.length} vehicles: pick one with --vin, or prepare them all with \`vkey batch ${source} --duration 8h\`.`,
+      `${source} holds ${vehicles.length + issues.length} vehicles:${unreadable ? `${unreadable}.` : ''} Pick one with --vin, or prepare them all with \`vkey batch ${source} --duration 8h\`.`,
       { file: source, field: '--vin' },
     )
   }

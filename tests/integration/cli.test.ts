@@ -192,3 +192,20 @@ test('cert show gives the validity in local time with its zone, like cert import
   assert.equal(imported.code, 0, imported.stderr)
   assert.ok(imported.stdout.includes(valid), imported.stdout)
 })
+
+test('vkey token on a file with several vehicles, some unreadable: refused with exit 2 naming what could not be read, unless --vin picks a readable one', async (t) => {
+  const { env, simulator } = await setupDepot(t)
+  const withProblems = join(ROOT, 'tests/fixtures/cardata/with-problems.json')
+  const refused = await vkey(['token', '--cardata', withProblems, '--duration', '1h'], env)
+  assert.equal(refused.code, 2, refused.stderr)
+  assert.match(refused.stderr, /holds 5 vehicles: 4 could not be read: .+ \(and more\)\. Pick one with --vin/)
+  assert.equal(simulator.stats.tokensIssued, 0, 'nothing was sent')
+
+  const unreadableVin = await vkey(['token', '--cardata', withProblems, '--duration', '1h', '--vin', 'VF3MCYHZRKS654321'], env)
+  assert.equal(unreadableVin.code, 2, unreadableVin.stderr)
+  assert.match(unreadableVin.stderr, /no readable vehicle with VIN VF3MCYHZRKS654321 \(found VF3MCYHZRKS123456\)\. 4 could not be read/)
+
+  const picked = await vkey(['token', '--cardata', withProblems, '--duration', '1h', '--vin', 'VF3MCYHZRKS123456'], env)
+  assert.equal(picked.code, 0, picked.stderr)
+  assert.equal(simulator.stats.tokensIssued, 1)
+})
