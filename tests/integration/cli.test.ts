@@ -209,3 +209,19 @@ test('vkey token on a file with several vehicles, some unreadable: refused with 
   assert.equal(picked.code, 0, picked.stderr)
   assert.equal(simulator.stats.tokensIssued, 1)
 })
+
+test('a damaged settings.json is named with the way forward (exit 3), for every command, and left as it was', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const file = join(dataDir, 'settings.json')
+  for (const damage of ['{"profiles": {"sim": ', '', '[]']) {
+    await writeFile(file, damage)
+    for (const argv of [['list'], ['profile', 'list']]) {
+      const result = await vkey(argv, env)
+      assert.equal(result.code, 3, `${argv.join(' ')}: ${result.stderr}`)
+      assert.ok(result.stderr.includes(`${file} is damaged`), result.stderr)
+      assert.match(result.stderr, /Restore it from a backup, or move it aside and add the profiles again with `vkey profile add NAME …`/)
+      assert.doesNotMatch(result.stderr, /internal error/)
+    }
+    assert.equal(await readFile(file, 'utf8'), damage, 'nothing overwritten')
+  }
+})
