@@ -233,16 +233,26 @@ export function storageError(error: unknown, dataDir: string, db?: Db): unknown 
       file,
     })
   }
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    return new VkError(
+      'storage.damaged',
+      `The ledger ${file} is damaged (SQLite cannot read it: ${code === 'SQLITE_NOTADB' ? 'not a database' : 'corrupt'}). Nothing was sent. Quit VK Depot and restore the data folder from a backup; without one, move ${LEDGER_FILE} and its -wal and -shm files aside (keep them: they list the keys issued so far, still valid at PSA until they expire) and run the command again to start a new ledger.`,
+      { file },
+      { cause: error },
+    )
+  }
   const cause =
     code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException).code === 'ENOSPC'
       ? 'the disk is full'
       : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (error as NodeJS.ErrnoException).code === 'EACCES'
         ? 'it cannot be written (permissions or a read-only disk)'
-        : code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB'
-          ? 'the file is damaged'
-          : `the write failed (${typeof code === 'string' ? code : 'unknown cause'})`
-  const next = cause === 'the file is damaged' ? 'Restore the data folder from a backup.' : 'Free space or fix the folder, then run the command again.'
-  return new VkError('storage.write', `Cannot write the ledger in ${dataDir}: ${cause}. ${next}`, { file }, { cause: error })
+        : `the write failed (${typeof code === 'string' ? code : 'unknown cause'})`
+  return new VkError(
+    'storage.write',
+    `Cannot write the ledger in ${dataDir}: ${cause}. Free space or fix the folder, then run the command again.`,
+    { file },
+    { cause: error },
+  )
 }
 
 /** JSON text from a row, or undefined when it is not JSON. */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { promisify } from 'node:util'
@@ -224,4 +224,26 @@ test('a damaged settings.json is named with the way forward (exit 3), for every 
     }
     assert.equal(await readFile(file, 'utf8'), damage, 'nothing overwritten')
   }
+})
+
+test('a damaged ledger.db is named as damaged (exit 3, nothing sent), and moving it aside as told starts a new ledger', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const car = join(dataDir, '..', 'car.json')
+  await writeFile(car, carDataJson(vinFor(61)))
+  assert.equal((await vkey(['token', '--cardata', car, '--duration', '1h'], env)).code, 0)
+  const ledger = join(dataDir, 'ledger.db')
+  await writeFile(ledger, 'not a database at all, a crash wrote this '.repeat(200))
+  for (const argv of [['list'], ['token', '--cardata', car, '--duration', '1h', '--new']]) {
+    const result = await vkey(argv, env)
+    assert.equal(result.code, 3, `${argv.join(' ')}: ${result.stderr}`)
+    assert.ok(result.stderr.includes(`The ledger ${ledger} is damaged`), result.stderr)
+    assert.match(result.stderr, /Nothing was sent\. .*move ledger\.db and its -wal and -shm files aside/)
+  }
+  assert.equal(simulator.stats.tokensIssued, 1, 'nothing was sent with a damaged ledger')
+  const aside = join(dataDir, '..', 'ledger-damaged')
+  await mkdir(aside)
+  for (const name of ['ledger.db', 'ledger.db-wal', 'ledger.db-shm']) await rename(join(dataDir, name), join(aside, name)).catch(() => undefined)
+  const fresh = await vkey(['list', '--json'], env)
+  assert.equal(fresh.code, 0, fresh.stderr)
+  assert.deepEqual(JSON.parse(fresh.stdout), [])
 })
