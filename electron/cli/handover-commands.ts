@@ -301,6 +301,15 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
 
 // ---- pack / audit / purge / queue ----------------------------------------------------
 
+/** Why a handover gets no pack page, in the words `vkey list` uses. */
+function whyNoPage(record: HandoverRecord, now: Date): string {
+  const who = record.vin ?? record.id
+  if (record.status === 'superseded')
+    return `${who} (handover ${record.id}) was superseded by handover ${record.supersededBy ?? '?'}: pack that one (the older key stays valid at PSA until it expires)`
+  if (record.expires && Date.parse(record.expires) <= now.getTime()) return `${who} (handover ${record.id}) expired ${formatLocal(record.expires)}`
+  return `${who} (handover ${record.id}) has no key (${record.status})`
+}
+
 export async function packCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFor('pack', args)
   if (!values.out) throw new VkError('usage', 'vkey pack: --out PACK.pdf is required.', { field: '--out' })
@@ -315,7 +324,7 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
     // A superseded key is never put on a page to hand over.
     const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
     if (invalid.length)
-      throw new VkError('not-found', `No valid token for ${invalid.map((r) => r.vin ?? r.id).join(', ')}: leave them out or request new tokens.`)
+      throw new VkError('not-found', `Not put in a pack: ${invalid.map((r) => whyNoPage(r, depot.now())).join('; ')}. Leave them out or request new tokens.`)
     if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
     // pdf-lib loads only for this command (a cold `vkey token` does not parse it).
     const { writeHandoverPack } = await import('../core/pack')

@@ -105,6 +105,12 @@ test('token twice reuses the live key; --new asks for another and supersedes the
     .map((r) => r.status)
     .sort()
   assert.deepEqual(statuses, ['issued', 'superseded'])
+  // The superseded key gets no pack page, and the message names the key that replaced it.
+  const firstId = (JSON.parse(first.stdout) as KeyJson).id
+  const freshId = (JSON.parse(fresh.stdout) as KeyJson).id
+  const packed = await vkey(['pack', firstId, '--out', join(dataDir, '..', 'old.pdf')], env)
+  assert.notEqual(packed.code, 0)
+  assert.ok(packed.stderr.includes(`(handover ${firstId}) was superseded by handover ${freshId}: pack that one`), packed.stderr)
 
   const longer = await vkey(['token', '--cardata', file, '--duration', '1d', '--json'], env)
   assert.equal(simulator.stats.tokensIssued, 3, 'a live key shorter than the window is renewed, never handed out')
