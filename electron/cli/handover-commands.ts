@@ -3,7 +3,6 @@
  * offline-prepared handover commands, over the same depot as the app.
  */
 import { mkdir } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { planWindow } from '../../shared/duration'
@@ -337,7 +336,7 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
 export async function auditCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('audit', args)
   if (!values.csv) throw new VkError('usage', 'vkey audit: --csv OUT.csv is required.', { field: '--csv' })
-  const csv = resolve(values.csv)
+  const csv = assertWritableFile(values.csv, '--csv') // the folder exists and can be written, named as given
   const rows = await withDepot(io, async (depot) => {
     const store = await depot.handovers()
     return exportAuditCsv(csv, await store.list(), store.events())

@@ -134,7 +134,9 @@ test('the CLI names a folder that does not exist instead of an internal error', 
   const { env } = await setupDepot(t)
   const result = await vkey(['audit', '--csv', '/nonexistent-folder/audit.csv'], env)
   assert.equal(result.code, 2)
-  assert.match(result.stderr, /\/nonexistent-folder\/.*the folder does not exist/)
+  assert.match(result.stderr, /\/nonexistent-folder\/.*(the folder does not exist|does not exist)/)
+  assert.match(result.stderr, /--csv/, 'the option is named')
+  assert.doesNotMatch(result.stderr, /vkd-tmp/, 'no internal temp file name')
 })
 
 /** RFC 4180 CSV (quoted cells, "" for a quote, CRLF between rows), as a spreadsheet reads it. */
