@@ -15,9 +15,17 @@ export function parse<O extends Options>(command: string, args: string[], option
   } catch (error) {
     throw new VkError(
       'usage',
-      `vkey ${command}: ${(error as Error).message.replace(/\s+/g, ' ')}. Run \`vkey help ${command}\` for its options and an example.`,
+      `vkey ${command}: ${parseProblem(error as Error & { code?: string })} Run \`vkey help ${command}\` for its options and an example.`,
     )
   }
+}
+
+/** parseArgs' message, except where it speaks of parser internals: a value that starts with "-". */
+function parseProblem(error: Error & { code?: string }): string {
+  const option = /Option '([^' ]+)/.exec(error.message)?.[1]
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && error.message.includes('ambiguous'))
+    return `${option} needs a value; one that starts with "-" is written ${option}=VALUE.`
+  return `${error.message.replace(/\s+/g, ' ').replace(/\.$/, '')}.`
 }
 
 /** One line of human output on stdout, escaped for the terminal (see io.ts). */

@@ -40,6 +40,11 @@ test('vkey help lists every command; vkey help COMMAND and vkey COMMAND --help s
   const wrong = await vkey(['token', '--cert', 'x'], env)
   assert.equal(wrong.code, 2)
   assert.match(wrong.stderr, /Unknown option '--cert'.*`vkey help token`/)
+  // A value that starts with "-": said in the user's words, not the parser's.
+  const dashed = await vkey(['token', '--cardata', 'x.json', '--duration', '-5'], env)
+  assert.equal(dashed.code, 2)
+  assert.match(dashed.stderr, /--duration needs a value; one that starts with "-" is written --duration=VALUE\./)
+  assert.doesNotMatch(dashed.stderr, /ambiguous/)
   const unknown = await vkey(['help', 'tokens'], env)
   assert.equal(unknown.code, 2)
   assert.match(unknown.stderr, /No command "tokens"/)
