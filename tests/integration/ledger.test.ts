@@ -111,6 +111,10 @@ test('token twice reuses the live key; --new asks for another and supersedes the
   const packed = await vkey(['pack', firstId, '--out', join(dataDir, '..', 'old.pdf')], env)
   assert.notEqual(packed.code, 0)
   assert.ok(packed.stderr.includes(`(handover ${firstId}) was superseded by handover ${freshId}: pack that one`), packed.stderr)
+  // The VIN names the car's live key, though the car has an older one too.
+  const byVin = await vkey(['show', vinFor(1), '--json'], env)
+  assert.equal(byVin.code, 0, byVin.stderr)
+  assert.equal((JSON.parse(byVin.stdout) as KeyJson).id, freshId)
 
   const longer = await vkey(['token', '--cardata', file, '--duration', '1d', '--json'], env)
   assert.equal(simulator.stats.tokensIssued, 3, 'a live key shorter than the window is renewed, never handed out')
