@@ -22,7 +22,7 @@ import type { Environment } from '../../shared/profile'
 import { handoverPayloadOf } from './handover-payload'
 import { hasValidToken, type HandoverRecord, type HandoverStore } from './handovers'
 import type { QrFileWriter } from './qr-file-writer'
-import { syncFolder } from './secure-files'
+import { describeWriteError, syncFolder } from './secure-files'
 
 /** The file a batch writes for a record: `<VIN>.png`, or `<id>.png` without a VIN. */
 export function qrFileName(record: Pick<HandoverRecord, 'vin' | 'id'>): string {
@@ -162,18 +162,4 @@ export class QrFilePipeline {
     }
     this.files.set(id, path)
   }
-}
-
-/** Why a write failed, in words. */
-export function describeWriteError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code
-  return code === 'ENOENT'
-    ? 'its folder does not exist'
-    : code === 'EACCES' || code === 'EPERM'
-      ? 'permission was denied'
-      : code === 'EISDIR'
-        ? 'it is a folder'
-        : code === 'ENOSPC'
-          ? 'the disk is full'
-          : `the system said ${code ?? (error as Error)?.message ?? 'no reason'}`
 }

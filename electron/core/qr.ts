@@ -18,7 +18,7 @@ import { QR_BYTE_CAPACITY_M } from '../../shared/qr-capacity'
 import { forEachTextPixel, GLYPH_HEIGHT, textWidth } from './bitmap-font'
 import { Bitmap } from './png-1bit'
 import { render as svgTag } from 'qrcode/lib/renderer/svg-tag.js'
-import { writeFileAtomic } from './secure-files'
+import { describeWriteError, writeFileAtomic } from './secure-files'
 
 export type QrFormat = 'png' | 'svg'
 
@@ -202,20 +202,9 @@ export async function writeHandoverQr(path: string, payload: string, options?: Q
   try {
     await writeFileAtomic(path, image, 0o600)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const why =
-      code === 'ENOENT'
-        ? 'its folder does not exist'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission was denied'
-          : code === 'EISDIR'
-            ? 'it is a folder'
-            : code === 'ENOSPC'
-              ? 'the disk is full'
-              : `the system said ${code ?? 'no reason'}`
     throw new VkError(
       'input.file',
-      `The QR code could not be written to ${path}: ${why}. Choose another --qr path.`,
+      `The QR code could not be written to ${path}: ${describeWriteError(error)}. Choose another --qr path.`,
       { file: path, field: '--qr' },
       { cause: error },
     )

@@ -208,3 +208,17 @@ export async function readFileIfExists(filePath: string): Promise<Buffer | undef
 export function isNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === 'ENOENT'
 }
+
+/** Why a write failed, in words. */
+export function describeWriteError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === 'ENOENT'
+    ? 'its folder does not exist'
+    : code === 'EACCES' || code === 'EPERM'
+      ? 'permission was denied'
+      : code === 'EISDIR'
+        ? 'it is a folder'
+        : code === 'ENOSPC'
+          ? 'the disk is full'
+          : `the system said ${code ?? (error as Error)?.message ?? 'no reason'}`
+}
