@@ -15,7 +15,7 @@ import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import type { ProfileSummary } from '../core/partner-profiles'
 import { defaultSimulatorDir, registerSimulator } from '../core/simulator-registration'
 import { technician } from '../core/technician'
-import { carDataHash, vehicleOf, type NewHandover } from '../core/handovers'
+import { carDataHash, newHandoverOf, vehicleOf } from '../core/handovers'
 import { profileView } from '../core/profile-view'
 import { obtainKey, type KeyResult } from '../core/key-requests'
 import { assertWritableFile } from '../core/output-paths'
@@ -345,7 +345,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     try {
       const request = known
         ? { id: known.id }
-        : { vehicle: { ...vehicleInput(vehicle), ...(values.profile ? { profile: values.profile } : {}), technician: technician() } }
+        : { vehicle: newHandoverOf(vehicle, { ...(values.profile ? { profile: values.profile } : {}), technician: technician() }) }
       result = await obtainKey(depot, request, plan, options)
     } catch (error) {
       if (!isNetworkUnreachable(error)) throw error
@@ -379,17 +379,6 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
     io.stderr.write(
       `vkey: warning: PSA granted a key until ${formatLocal(record.expires!)}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`,
     )
-}
-
-function vehicleInput(vehicle: ImportResult['vehicles'][number]): NewHandover {
-  return {
-    ...(vehicle.vin ? { vin: vehicle.vin } : {}),
-    ...(vehicle.uin ? { uin: vehicle.uin } : {}),
-    ...(vehicle.label ? { label: vehicle.label } : {}),
-    source: vehicle.source,
-    carData: vehicle.carData,
-    carDataSignature: vehicle.carDataSignature,
-  }
 }
 
 function pickVehicle(imported: ImportResult, source: string, wantedVin: string | undefined): ImportResult['vehicles'][number] {

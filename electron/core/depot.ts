@@ -9,7 +9,7 @@ import { VkError } from '../../shared/errors'
 import type { DurationPlan } from '../../shared/duration'
 import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
-import { HandoverStore, type HandoverRecord } from './handovers'
+import { HandoverStore, newHandoverOf, type HandoverRecord } from './handovers'
 import { FleetGates } from './fleet/gate'
 import { obtainKey, type KeyGate, type KeyResult, type RequestOptions } from './key-requests'
 import { keytarStore, type SecretStore } from './keychain'
@@ -120,18 +120,7 @@ export class Depot {
   async addVehicles(result: ImportResult, options: { profile?: string } = {}): Promise<HandoverRecord[]> {
     const store = await this.handovers()
     const who = technician() // once, not per vehicle: it reads the user database
-    return store.add(
-      result.vehicles.map((vehicle) => ({
-        ...(vehicle.vin ? { vin: vehicle.vin } : {}),
-        ...(vehicle.uin ? { uin: vehicle.uin } : {}),
-        ...(vehicle.label ? { label: vehicle.label } : {}),
-        source: vehicle.source,
-        carData: vehicle.carData,
-        carDataSignature: vehicle.carDataSignature,
-        ...(options.profile ? { profile: options.profile } : {}),
-        technician: who,
-      })),
-    )
+    return store.add(result.vehicles.map((vehicle) => newHandoverOf(vehicle, { ...options, technician: who })))
   }
 
   async setVin(id: string, vin: string | undefined, label?: string): Promise<HandoverRecord> {

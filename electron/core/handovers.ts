@@ -11,6 +11,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
+import type { ImportResult } from '../../shared/cardata'
 import { DurationPlan } from '../../shared/duration'
 import { VkError, type ErrorView } from '../../shared/errors'
 import { HandoverStatus } from '../../shared/handover-status'
@@ -86,6 +87,22 @@ export interface NewHandover {
   carDataSignature: string
   profile?: string
   technician?: string
+}
+
+type ImportedVehicle = ImportResult['vehicles'][number]
+
+/** A vehicle the CarData import accepted, as a new handover (the app's import, `vkey token`). */
+export function newHandoverOf(vehicle: ImportedVehicle, extra: Pick<NewHandover, 'profile' | 'technician'> = {}): NewHandover {
+  return {
+    ...(vehicle.vin ? { vin: vehicle.vin } : {}),
+    ...(vehicle.uin ? { uin: vehicle.uin } : {}),
+    ...(vehicle.label ? { label: vehicle.label } : {}),
+    source: vehicle.source,
+    carData: vehicle.carData,
+    carDataSignature: vehicle.carDataSignature,
+    ...(extra.profile ? { profile: extra.profile } : {}),
+    ...(extra.technician ? { technician: extra.technician } : {}),
+  }
 }
 
 /** A failure or refusal for the audit: one per request PSA did not answer with a key. */
