@@ -13,7 +13,7 @@ import { createHandlers } from '../app/handlers'
 import { failureLine } from '../app/handlers/context'
 import { adoptDataFolder } from '../core/data-folder'
 import { appName } from '../core/paths'
-import { assertSettingsReadable } from '../core/settings-store'
+import { settingsDeserializer } from '../core/settings-store'
 import { appSchemePrivileges, serveAppRequest } from './app-protocol'
 import { createDialogs } from './dialogs'
 import { hardenSession, hardenWebContents } from './hardening'
@@ -97,8 +97,8 @@ async function start(): Promise<void> {
     protocol.handle(appScheme, (request) => serveAppRequest(rendererRoot, request))
 
     const mainContents = () => (mainWindow && !mainWindow.isDestroyed() ? mainWindow.webContents : undefined)
-    assertSettingsReadable(dataDir) // a damaged settings.json named, not a JSON parser's error
-    const settings = new Store<Record<string, unknown>>({ name: 'settings', cwd: dataDir, configFileMode: 0o600 })
+    // A damaged settings.json is named with the way forward, not a JSON parser's error.
+    const settings = new Store<Record<string, unknown>>({ name: 'settings', cwd: dataDir, configFileMode: 0o600, deserialize: settingsDeserializer(dataDir) })
     const store: KeyValueStore = {
       get: (key) => settings.get(key),
       set: (key, value) => settings.set(key, value),
