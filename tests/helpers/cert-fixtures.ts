@@ -13,6 +13,16 @@ export function makeTempDir(prefix = 'vkey-test-'): { dir: string; cleanup: () =
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
+/** Runs `run` in a fresh temp folder, removed afterwards whatever happens. */
+export async function withTempDir(run: (dir: string) => Promise<void>): Promise<void> {
+  const temp = makeTempDir()
+  try {
+    await run(temp.dir)
+  } finally {
+    temp.cleanup()
+  }
+}
+
 /** Runs openssl in `cwd`; throws with its stderr on failure. */
 export function openssl(cwd: string, args: string[]): string {
   return execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })

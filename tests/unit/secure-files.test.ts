@@ -5,24 +5,15 @@ import path from 'node:path'
 import { describe, test } from 'node:test'
 import { defaultDataFolder } from '../../electron/core/paths'
 import { ensurePrivateFolder, readFileIfExists, sweepTemporaryFiles, writeFileAtomic } from '../../electron/core/secure-files'
-import { makeTempDir } from '../helpers/cert-fixtures'
+import { withTempDir } from '../helpers/cert-fixtures'
 
 const posix = process.platform !== 'win32'
-
-async function withTemp(run: (dir: string) => Promise<void>): Promise<void> {
-  const temp = makeTempDir()
-  try {
-    await run(temp.dir)
-  } finally {
-    temp.cleanup()
-  }
-}
 
 const modeOf = async (target: string) => (await fs.stat(target)).mode & 0o777
 
 describe('secure files', () => {
   test('private folders are created owner-only and tightened when they exist looser', { skip: !posix && 'POSIX modes only' }, () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const nested = path.join(dir, 'a', 'b')
       await ensurePrivateFolder(nested)
       assert.equal(await modeOf(nested), 0o700)
@@ -35,7 +26,7 @@ describe('secure files', () => {
   )
 
   test('files are written owner-only, whatever the umask, and replaced in place', { skip: !posix && 'POSIX modes only' }, () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const file = path.join(dir, 'secret.json')
       const previous = process.umask(0o000)
       try {
@@ -53,7 +44,7 @@ describe('secure files', () => {
   )
 
   test('a write killed half-way leaves the original intact, and the leftover is swept', () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const file = path.join(dir, 'profiles.json')
       await writeFileAtomic(file, 'original')
       const nested = path.join(dir, 'secrets')
@@ -86,7 +77,7 @@ describe('secure files', () => {
     }))
 
   test('a writer that fails leaves neither a temp file nor a changed original', () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const file = path.join(dir, 'vault.json')
       await writeFileAtomic(file, 'kept')
       await assert.rejects(writeFileAtomic(path.join(dir, 'no-such-folder', 'x.json'), 'lost'), { code: 'ENOENT' })
@@ -94,7 +85,7 @@ describe('secure files', () => {
     }))
 
   test('concurrent writers in several processes never leave a mixed file', () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const file = path.join(dir, 'shared.json')
       const size = 256 * 1024
       const script = `
@@ -133,7 +124,7 @@ describe('secure files', () => {
     }))
 
   test('readFileIfExists returns undefined for a missing file', () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       assert.equal(await readFileIfExists(path.join(dir, 'nope')), undefined)
     }))
 })

@@ -4,16 +4,7 @@ import path from 'node:path'
 import { describe, test } from 'node:test'
 import { VkError } from '../../shared/errors'
 import { defaultSimulatorDir, registeredSimulator, registerSimulator } from '../../electron/core/simulator-registration'
-import { makeTempDir } from '../helpers/cert-fixtures'
-
-async function withTemp(run: (dir: string) => Promise<void>): Promise<void> {
-  const temp = makeTempDir()
-  try {
-    await run(temp.dir)
-  } finally {
-    temp.cleanup()
-  }
-}
+import { withTempDir } from '../helpers/cert-fixtures'
 
 /** The error `registeredSimulator` throws for this data folder. */
 async function refusal(dataDir: string): Promise<VkError> {
@@ -31,21 +22,21 @@ describe('simulator registration', () => {
   })
 
   test('a registered simulator is read back as written', () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const registration = { baseUrl: 'https://127.0.0.1:7443/connectedcar/v3', dir: path.join(dir, 'sim') }
       await registerSimulator(dir, registration)
       assert.deepEqual(await registeredSimulator(dir), registration)
     }))
 
   test('with none registered, the message says to start one', () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const error = await refusal(dir)
       assert.equal(error.code, 'config.profile')
       assert.match(error.message, /No simulator is registered in this data folder\. Start one first with `vkey simulator`/)
     }))
 
   test('a registration file that is not JSON is named, with how to write it anew', () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const file = path.join(dir, 'simulator.json')
       await writeFile(file, '{"baseUrl": "https://127.0.0.1:7443/connectedcar/v3",')
       const error = await refusal(dir)
@@ -55,7 +46,7 @@ describe('simulator registration', () => {
     }))
 
   test('a registration without an https address or a folder names the file and the field', () =>
-    withTemp(async (dir) => {
+    withTempDir(async (dir) => {
       const file = path.join(dir, 'simulator.json')
       await writeFile(file, JSON.stringify({ baseUrl: 'http://127.0.0.1:7443/connectedcar/v3', dir: path.join(dir, 'sim') }))
       const wrongScheme = await refusal(dir)
