@@ -198,6 +198,14 @@ export function formatDuration(seconds: number): string {
   return parts.length === 0 ? '0 s' : parts.join(' ')
 }
 
+/**
+ * Time left as people read it: to the minute from 10 minutes up ("2 h" a moment after a 2 h
+ * key was issued, not "1 h 59 min 59 s"), to the second below that.
+ */
+export function formatTimeLeft(seconds: number): string {
+  return formatDuration(seconds >= 600 ? Math.round(seconds / 60) * 60 : seconds)
+}
+
 /** What a plan asks of PSA now: the seconds to ask for, and the window the token must cover. */
 export interface PlanWindow {
   seconds: number

@@ -164,14 +164,15 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
  */
 export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
   ok: 'success',
-  internal: 'unexpected internal error: run again with VKEY_DEBUG=1 and report what it prints',
-  usage: 'bad input or usage: a file, an option or its value, an unknown handover ID',
-  config: 'configuration, keychain or storage: no profile or certificate, keychain unavailable, the ledger cannot be written or is busy',
-  refused: 'PSA refused the request',
+  internal: 'unexpected internal error: run again with `VKEY_DEBUG=1` and report what it prints',
+  usage: 'bad input or usage: a file, an option or its value (numbers are checked against their range), an unknown handover ID',
+  config: 'configuration, keychain or storage: no profile or certificate, keychain unavailable, certificate expired, the ledger cannot be written or is busy',
+  refused: 'PSA refused the request (4xx)',
   network: 'network, TLS or server failure',
-  queued: 'queued: PSA could not be reached; the request is sent once later by `vkey queue flush` or the app',
-  fleetHeld: 'another laptop of the fleet holds a live key for the vehicle: nothing was sent (`--new` asks anyway)',
-  interrupted: 'interrupted: the first Ctrl-C or SIGTERM cancels and exits within two seconds, saying whether a request had reached PSA',
+  queued: 'queued: PSA could not be reached; the request waits in the offline queue and is sent once by `vkey queue flush` or the app',
+  fleetHeld: 'another laptop of the fleet holds a live key that covers the window: nothing was sent; `--new` asks anyway',
+  interrupted:
+    'interrupted: the first Ctrl-C or SIGTERM cancels and exits within two seconds, saying whether a request had already reached PSA, since a key may then exist',
 }
 
 /** CLI exit status for an error code (EXIT_MEANINGS says what each means; 6, queued, is not an error). */

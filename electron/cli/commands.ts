@@ -31,7 +31,7 @@ import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand
 import { readSecretLine, type CliIo } from './io'
 import { wipeAfter } from '../core/secret-bytes'
 import { printHandover } from './key-output'
-import { findCommand, helpText, parseFor } from './spec'
+import { findCommand, helpText, parseFor, unknownCommand } from './spec'
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv
@@ -82,7 +82,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     case 'vault':
       return (await import('./vault-commands')).vaultCommand(rest, io)
     default:
-      throw new VkError('usage', `Unknown command "${command}". Run \`vkey help\` for the list of commands.`)
+      throw unknownCommand(argv)
   }
 }
 
@@ -155,7 +155,7 @@ async function profileCommand(args: string[], io: CliIo): Promise<number> {
   if (sub === 'add') return profileAdd(rest, io)
   if (sub === 'list') return profileList(rest, io)
   if (sub === 'remove' || sub === 'default') return profileRemoveOrDefault(sub, rest, io)
-  throw new VkError('usage', 'vkey profile: use `profile add`, `profile list`, `profile remove` or `profile default`.')
+  throw unknownCommand(['profile', ...args])
 }
 
 async function profileAdd(args: string[], io: CliIo): Promise<number> {
@@ -272,7 +272,7 @@ async function certCommand(args: string[], io: CliIo): Promise<number> {
   if (sub === 'import') return certImport(rest, io)
   if (sub === 'show') return certShowCommand(rest, io)
   if (sub === 'request' || sub === 'renew') return certRequestCommand(sub, rest, io)
-  throw new VkError('usage', 'vkey cert: use `cert import FILE`, `cert show`, `cert request` or `cert renew`.')
+  throw unknownCommand(['cert', ...args])
 }
 
 async function certImport(args: string[], io: CliIo): Promise<number> {

@@ -17,12 +17,7 @@ import { exportFleetAuditCsv, liveByVehicle } from '../core/fleet/view'
 import { write, writeJson } from './args'
 import { withDepot } from './depot-access'
 import { readSecretLine, writeHuman, type CliIo } from './io'
-import { parseFor } from './spec'
-
-export const fleetUsage = `  vkey fleet join postgres://HOST:PORT/DB --laptop NAME --user ROLE --password-stdin [--ca CA.pem]
-  vkey fleet status [--json] | vkey fleet sync | vkey fleet leave
-  vkey fleet migrate postgres://HOST:PORT/DB --user OWNER --password-stdin [--ca CA.pem]   (administrator)
-  vkey list --fleet [--json] | vkey audit --fleet --csv OUT.csv`
+import { parseFor, unknownCommand } from './spec'
 
 /** The local ledger as the fleet reads it. */
 async function localLedger(depot: Depot): Promise<LocalLedger> {
@@ -95,7 +90,7 @@ export async function fleetCommand(args: string[], io: CliIo): Promise<number> {
     case 'leave':
       return leave(rest, io)
     default:
-      throw new VkError('usage', `vkey fleet: use join, status, sync, leave or migrate.\n${fleetUsage}`)
+      throw unknownCommand(['fleet', ...args])
   }
 }
 

@@ -3,7 +3,7 @@
  * --json, with its expiry in local time, the environment it comes from and its QR file.
  */
 import { basename, resolve } from 'node:path'
-import { formatDuration } from '../../shared/duration'
+import { formatTimeLeft } from '../../shared/duration'
 import { environmentBand } from '../../shared/environment-marker'
 import type { Environment } from '../../shared/profile'
 import { formatLocal } from '../../shared/time'
@@ -40,7 +40,7 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   write(io, `${options.heading ?? 'Key for'} ${record.vin ?? 'a vehicle with no VIN'} (handover ${record.id}).`)
   write(io, `  token:    ${maskToken(token!.accessToken)}`)
   write(io, `  type:     ${token!.tokenType}`)
-  write(io, `  expires:  ${formatLocal(record.expires!)} (in ${formatDuration(secondsLeft)})${record.longerThanAsked ? '  ! longer than asked' : ''}`)
+  write(io, `  expires:  ${formatLocal(record.expires!)} (in ${formatTimeLeft(secondsLeft)})${record.longerThanAsked ? '  ! longer than asked' : ''}`)
   write(io, `  env:      ${environmentLine(environment)}`)
   if (qrPath) write(io, `  QR:       ${qrPath} — this QR is a car key until it expires.`)
   if (record.source && record.source !== 'stdin') write(io, `  from:     ${basename(record.source)}`)

@@ -11,7 +11,8 @@ export function errorLine(error: unknown): string {
   if (!isVkError(error)) return 'vkey: unexpected internal error. Run again with VKEY_DEBUG=1 and report what it prints.'
   const psa = error.details.psa
   const support = psa?.uuid ? ` [PSA code ${psa.code ?? '?'}, uuid ${psa.uuid}${psa.timestamp ? `, at ${psa.timestamp}` : ''}]` : ''
-  return `vkey: ${error.message}${support}`
+  // A message already naming its command ("vkey token: …") is not prefixed again.
+  return `${error.message.startsWith('vkey ') ? '' : 'vkey: '}${error.message}${support}`
 }
 
 const FILE_PROBLEMS: Record<string, string> = {

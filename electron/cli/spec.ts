@@ -6,6 +6,7 @@
  * options' ranges (NUMBERS) are checked here too, for every command, with one message.
  */
 import type { ParseArgsConfig } from 'node:util'
+import { closest, distance } from 'fastest-levenshtein'
 import { untilExample } from '../../shared/duration'
 import { EXIT, EXIT_MEANINGS, VkError } from '../../shared/errors'
 import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS } from '../../shared/profile'
@@ -330,6 +331,41 @@ const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c
 /** Spellings runCommand also answers: `vkey --version` is `vkey version`. */
 const ALIASES: Readonly<Record<string, string>> = { '--version': 'version' }
 
+/** The queue's subcommands: its first positional, not a command group of its own. */
+const QUEUE_SUBCOMMANDS = ['list', 'flush', 'cancel'] as const
+
+/** The candidate `word` likely meant: the only one it begins (`stat` → status), or one an edit or two away (Levenshtein). */
+function nearest(word: string, candidates: readonly string[]): string | undefined {
+  if (!word || !candidates.length) return undefined
+  const begun = candidates.filter((c) => c.startsWith(word))
+  if (begun.length === 1) return begun[0]
+  const best = closest(word, candidates as string[])
+  return distance(word, best) <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined
+}
+
+/**
+ * The usage error for a command line that names no command, one wording for all of them:
+ * an unknown command, a group (`profile`, `cert`, `fleet`, `vault`, `queue`) without its
+ * subcommand or with an unknown one. A likely typo gets the command meant; the next step
+ * is always the help, which lists them with an example each.
+ */
+export function unknownCommand(argv: readonly string[]): VkError {
+  const [given = '', sub] = argv
+  const first = ALIASES[given] ?? given
+  const subs = first === 'queue' ? [...QUEUE_SUBCOMMANDS] : COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.slice(first.length + 1))
+  if (!subs.length) {
+    const near = nearest(first, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))])
+    return new VkError('usage', `Unknown command "${first}".${near ? ` Did you mean "vkey ${near}"?` : ''} Run \`vkey help\` for the list of commands.`)
+  }
+  const choices = `${subs.slice(0, -1).join(', ')} or ${subs.at(-1)}`
+  const near = sub === undefined ? undefined : nearest(sub, subs)
+  const what = sub === undefined || sub.startsWith('-') ? `say which: ${choices}.` : `no subcommand "${sub}" (${choices}).`
+  return new VkError(
+    'usage',
+    `vkey ${first}: ${what}${near ? ` Did you mean "vkey ${first} ${near}"?` : ''} \`vkey help ${first}\` shows each with an example.`,
+  )
+}
+
 export function findCommand(argv: readonly string[]): { spec: CommandSpec; rest: string[] } | undefined {
   const [given, second] = argv
   const first = given === undefined ? undefined : (ALIASES[given] ?? given)
@@ -363,7 +399,7 @@ export function parseFor<N extends keyof typeof OPTIONS>(name: N, args: string[]
  */
 export function parseCommandLine(argv: readonly string[]): { spec: CommandSpec; values: Record<string, unknown>; positionals: string[] } {
   const found = findCommand(argv)
-  if (!found) throw new VkError('usage', `Unknown command "${argv.slice(0, 2).join(' ')}". Run \`vkey help\` for the list of commands.`)
+  if (!found) throw unknownCommand(argv)
   const { spec, rest } = found
   if (rest.some((a) => a === '--help' || a === '-h')) return { spec, values: { help: true }, positionals: [] } // answered by the help, like runCommand does
   const { values, positionals } = parse(spec.name, rest, spec.options, spec.positionals.max > 0)
@@ -419,5 +455,5 @@ export function helpText(words: readonly string[]): string {
   if (exact) return commandHelp(exact.spec)
   const group = COMMANDS.filter((c) => c.name.split(' ')[0] === words[0])
   if (group.length) return group.map(commandHelp).join('\n')
-  throw new VkError('usage', `No command "${words.join(' ')}". Run \`vkey help\` for the list of commands.`)
+  throw unknownCommand(words)
 }

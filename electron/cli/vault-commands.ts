@@ -7,14 +7,14 @@ import { openStore } from '../core/settings-store'
 import { resetVault, rotateVault } from '../core/vault-recovery'
 import { write } from './args'
 import { openDataFolder, withDepot } from './depot-access'
-import { parseFor } from './spec'
+import { parseFor, unknownCommand } from './spec'
 import type { CliIo } from './io'
 
 export async function vaultCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
   if (sub === 'reset') return resetCommand(rest, io)
   if (sub === 'rotate') return rotateCommand(rest, io)
-  throw new VkError('usage', 'vkey vault: use `vault reset` (after the vault key was lost from the keychain) or `vault rotate` (a new key for everything).')
+  throw unknownCommand(['vault', ...args])
 }
 
 async function resetCommand(args: string[], io: CliIo): Promise<number> {

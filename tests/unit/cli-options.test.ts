@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { test } from 'node:test'
-import { NUMBERS, parseCommandLine, type NumberRange } from '../../electron/cli/spec'
+import { findCommand, NUMBERS, parseCommandLine, type NumberRange } from '../../electron/cli/spec'
 import { readSecretLine, type CliIo } from '../../electron/cli/io'
 import { wipeAfter } from '../../electron/core/secret-bytes'
 import { runCli } from '../../electron/cli/run'
@@ -65,10 +65,37 @@ test('every numeric option refuses a value that is not a number in its range, na
 test('vkey queue flush --watch --interval abc stops at once with exit 2 instead of looping', async () => {
   const result = await vkey(['queue', 'flush', '--watch', '--interval', 'abc'], env)
   assert.equal(result.code, 2)
-  assert.match(
-    result.stderr,
-    /^vkey: vkey queue: --interval must be a number from 0\.1 to 3600 \(seconds\); got "abc"\. Run `vkey help queue` for its options\.\n$/,
-  )
+  assert.match(result.stderr, /^vkey queue: --interval must be a number from 0\.1 to 3600 \(seconds\); got "abc"\. Run `vkey help queue` for its options\.\n$/)
+})
+
+test('a mistyped command or subcommand names the one meant, and every group without its subcommand lists them; exit 2, one prefix', async () => {
+  const cases: Array<[string[], RegExp, string | undefined]> = [
+    [['tokn', '--cardata', 'car.json'], /^vkey: Unknown command "tokn"\. Did you mean "vkey token"\? Run `vkey help` for the list of commands\.\n$/, 'token'],
+    [['lst'], /Did you mean "vkey list"\?/, 'list'],
+    [['help', 'tokens'], /^vkey: Unknown command "tokens"\. Did you mean "vkey token"\?/, 'token'],
+    [
+      ['profile', 'ad', 'depot'],
+      /^vkey profile: no subcommand "ad" \(add, list, remove or default\)\. Did you mean "vkey profile add"\? `vkey help profile` shows each/,
+      'profile add',
+    ],
+    [['fleet', 'stat'], /^vkey fleet: no subcommand "stat" \(join, status, sync, leave or migrate\)\. Did you mean "vkey fleet status"\?/, 'fleet status'],
+    [['queue', 'flsh'], /^vkey queue: no subcommand "flsh" \(list, flush or cancel\)\. Did you mean "vkey queue flush"\?/, 'queue'],
+    [['cert'], /^vkey cert: say which: import, request, renew or show\. `vkey help cert` shows each with an example\.\n$/, undefined],
+    [['vault', '--yes'], /^vkey vault: say which: reset or rotate\./, undefined],
+    // Nothing close: no guess, the list of commands.
+    [['xyzzy'], /^vkey: Unknown command "xyzzy"\. Run `vkey help` for the list of commands\.\n$/, undefined],
+  ]
+  for (const [argv, expected, meant] of cases) {
+    const result = await withStdin(argv, Readable.from([]))
+    assert.equal(result.code, 2, argv.join(' '))
+    assert.match(result.stderr, expected, argv.join(' '))
+    assert.doesNotMatch(result.stderr, /vkey: vkey /, 'the command is named once')
+    // The command suggested exists, and its help (the next step printed) parses.
+    const suggested = /Did you mean "vkey ([^"]+)"/.exec(result.stderr)?.[1]
+    assert.equal(suggested === undefined ? undefined : findCommand(suggested.split(' '))?.spec.name, meant, argv.join(' '))
+    const help = /`(vkey help[^`]*)`/.exec(result.stderr)?.[1]
+    if (help) assert.doesNotThrow(() => parseCommandLine(help.split(' ').slice(1)), help)
+  }
 })
 
 test('numbers in range parse as the commands read them', () => {
@@ -97,8 +124,12 @@ test('vkey --help lists every exit status with its meaning, 130 (interrupted) in
 
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
   const cliSection = readme.slice(readme.indexOf('## The command line'), readme.indexOf('\n## ', readme.indexOf('## The command line') + 1))
-  const documented = [...cliSection.matchAll(/^\| `(\d+)`\s*\|/gm)].map((m) => Number(m[1]))
-  assert.deepEqual(documented, Object.values(EXIT), "the README's exit-code table lists every code, in order")
+  const documented = [...cliSection.matchAll(/^\| `(\d+)`\s*\| (.*?)\s*\|$/gm)].map((m) => [Number(m[1]), m[2]])
+  assert.deepEqual(
+    documented,
+    (Object.keys(EXIT) as (keyof typeof EXIT)[]).map((name) => [EXIT[name], EXIT_MEANINGS[name]]),
+    "the README's exit-code table lists every code, in order, in the words of `vkey help`",
+  )
 })
 
 /** Runs `vkey` in this process with a stdin of our own. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { VkError } from '../../shared/errors'
-import { MAX_DURATION_SECONDS, formatDuration, parseDuration, secondsUntil } from '../../shared/duration'
+import { MAX_DURATION_SECONDS, formatDuration, formatTimeLeft, parseDuration, secondsUntil } from '../../shared/duration'
 
 function refused(fn: () => unknown, field: '--duration' | '--until', fragment: RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -153,6 +153,23 @@ describe('formatDuration', () => {
         .replace(/ (d|h|s)/g, '$1')
         .replace(/ /g, '')
       assert.equal(parseDuration(compact), seconds)
+    }
+  })
+})
+
+describe('formatTimeLeft', () => {
+  it('reads a key issued a moment ago as its whole duration, to the minute from 10 min up and to the second below', () => {
+    for (const [seconds, text] of [
+      [7199, '2 h'],
+      [7170, '2 h'],
+      [7140, '1 h 59 min'],
+      [86_399, '1 d'],
+      [600, '10 min'],
+      [599, '9 min 59 s'],
+      [42, '42 s'],
+      [0, '0 s'],
+    ] as const) {
+      assert.equal(formatTimeLeft(seconds), text, String(seconds))
     }
   })
 })
