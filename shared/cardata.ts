@@ -33,6 +33,8 @@
 import type { ErrorCode } from './errors'
 import { normalizeVin, quoteShort, vinProblem } from './vin'
 import { hasUnsafeTextChar } from './terminal-text'
+import { checkCarDataValue } from './cardata-base64'
+import { describeJsonError, describeType, findKeys, formatBytes, isObject, jsonDepth, safeReviver, utf8LengthUpTo, type JsonObject } from './untrusted-json'
 
 /** Largest accepted vehicle entry (CarData + signature + other fields, as JSON). */
 export const MAX_ENTRY_BYTES = 64 * 1024
@@ -96,15 +98,9 @@ export interface ParseCarDataOptions {
   maxVehicles?: number
 }
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
-const BASE64_STD = /[+/]/
-const BASE64_URL = /[-_]/
-const BASE64_CHAR = /^[A-Za-z0-9+/\-_=]$/
 const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/ // eslint-disable-line no-control-regex
 
 const REEXPORT = 'Export the vehicle again from the phone app; do not edit CarData by hand.'
-
-type JsonObject = Record<string, unknown>
 
 /** Parses a CarData export. Never throws; problems come back as issues. */
 export function parseCarData(text: string, source: string, options: ParseCarDataOptions = {}): ImportResult {
@@ -128,26 +124,6 @@ export function parseCarData(text: string, source: string, options: ParseCarData
     ]
   }
   return result
-}
-
-/**
- * THE rule for one CarData or CarData_signature value, shared by the importer and the
- * simulator (so what VK Depot imports, the simulator accepts, and what one refuses the
- * other refuses): a text of base64 in one alphabet (standard or URL-safe), padding
- * optional but correct when present, whitespace ignored. Returns the value with the
- * whitespace removed, or why it is refused (a verb phrase: "contains …").
- */
-export function checkCarDataValue(value: unknown): { ok: true; value: string } | { ok: false; empty: boolean; problem: string } {
-  if (typeof value !== 'string') return { ok: false, empty: false, problem: `is ${describeType(value)}, not a text` }
-  const compact = value.replace(/[ \t\r\n]+/g, '')
-  if (compact === '') return { ok: false, empty: true, problem: 'is empty' }
-  const problem = base64Problem(compact)
-  return problem === undefined ? { ok: true, value: compact } : { ok: false, empty: false, problem }
-}
-
-/** True for text the import accepts as base64 (see the module comment); whitespace not allowed here. */
-export function isValidBase64(value: string): boolean {
-  return base64Problem(value) === undefined
 }
 
 function parseInto(result: ImportResult, text: string, source: string, limits: { maxTextBytes: number; maxEntryBytes: number; maxVehicles: number }): void {
@@ -471,141 +447,4 @@ export function labelProblem(label: string): string | undefined {
   if (CONTROL_CHAR.test(label) || hasUnsafeTextChar(label))
     return 'contains control characters (line breaks, tabs, escape or direction codes…). Keep the label on one line, as plain text.'
   return undefined
-}
-
-/** Why `value` (no whitespace) is not acceptable base64, as a verb phrase, or undefined. */
-function base64Problem(value: string): string | undefined {
-  if (value === '') return 'is empty'
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i] ?? ''
-    if (!BASE64_CHAR.test(c)) {
-      const cp = value.codePointAt(i) ?? 0
-      const shown = cp < 0x20 || cp === 0x7f ? `a control character (U+${cp.toString(16).toUpperCase().padStart(4, '0')})` : `"${String.fromCodePoint(cp)}"`
-      return `contains ${shown} at character ${i + 1}, which base64 never uses`
-    }
-  }
-  if (BASE64_STD.test(value) && BASE64_URL.test(value)) {
-    return 'mixes the standard (+ /) and URL-safe (- _) base64 alphabets'
-  }
-  const pad = value.indexOf('=')
-  if (pad >= 0) {
-    const padding = value.slice(pad)
-    if (!/^={1,2}$/.test(padding)) return 'has "=" padding in the middle or more than two "=" at the end'
-    if (value.length % 4 !== 0) return `is padded with "=" but has ${value.length} characters, not a multiple of 4; it was probably cut short when copied`
-    if (pad % 4 < 2) return 'has too much "=" padding; it was probably cut short when copied'
-    return undefined
-  }
-  if (value.length % 4 === 1) return `has ${value.length} characters, a length no base64 text can have; it was probably cut short when copied`
-  return undefined
-}
-
-/** JSON.parse reviver: drops prototype-polluting keys and rebuilds objects without a prototype. */
-function safeReviver(key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.has(key)) return undefined
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const out: JsonObject = Object.create(null) as JsonObject
-    for (const k of Object.keys(value)) {
-      if (!FORBIDDEN_KEYS.has(k)) out[k] = (value as JsonObject)[k]
-    }
-    return out
-  }
-  return value
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
-
-/** Own keys of `obj` whose lower-case form is one of `names` (lower-case). */
-function findKeys(obj: JsonObject, names: string[]): string[] {
-  return Object.keys(obj).filter((k) => names.includes(k.toLowerCase()))
-}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'a list'
-  switch (typeof value) {
-    case 'string':
-      return value === '' ? 'an empty text' : 'a text'
-    case 'number':
-      return 'a number'
-    case 'boolean':
-      return value ? 'true' : 'false'
-    case 'object':
-      return 'an object'
-    default:
-      return 'missing'
-  }
-}
-
-/** UTF-8 length of `text`, counting stops once it passes `limit` (returns limit + 1). */
-function utf8LengthUpTo(text: string, limit: number): number {
-  // Every UTF-16 code unit is at least one UTF-8 byte and at most three.
-  if (text.length > limit) return limit + 1
-  let bytes = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 0x80) bytes += 1
-    else if (c < 0x800) bytes += 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1)
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4
-        i++
-      } else bytes += 3
-    } else bytes += 3
-    if (bytes > limit) return limit + 1
-  }
-  return bytes
-}
-
-/** Deepest array/object nesting in JSON text, counting stops past `limit`. Strings are skipped. */
-function jsonDepth(text: string, limit: number): number {
-  let depth = 0
-  let max = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 0x5c)
-        i++ // backslash: skip the escaped character
-      else if (c === 0x22) inString = false
-    } else if (c === 0x22) inString = true
-    else if (c === 0x5b || c === 0x7b) {
-      depth++
-      if (depth > max) {
-        max = depth
-        if (max > limit) return max
-      }
-    } else if (c === 0x5d || c === 0x7d) depth--
-  }
-  return max
-}
-
-/** " (line L, column C)" from a JSON.parse SyntaxError, when the engine says where. */
-function describeJsonError(error: unknown, text: string): string {
-  const message = error instanceof Error ? error.message : ''
-  if (/end of JSON input/i.test(message)) return ': it ends too early (the file is cut short)'
-  const lc = /line (\d+) column (\d+)/.exec(message)
-  if (lc) return ` (line ${lc[1]}, column ${lc[2]})`
-  const pos = /position (\d+)/.exec(message)
-  if (pos) {
-    const offset = Math.min(Number(pos[1]), text.length)
-    let line = 1
-    let lineStart = 0
-    for (let i = 0; i < offset; i++) {
-      if (text.charCodeAt(i) === 0x0a) {
-        line++
-        lineStart = i + 1
-      }
-    }
-    return ` (line ${line}, column ${offset - lineStart + 1})`
-  }
-  return ''
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`
-  return `${bytes} bytes`
 }

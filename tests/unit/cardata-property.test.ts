@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import fc from 'fast-check'
-import { importIssueCodes, isValidBase64, parseCarData, type ImportResult } from '../../shared/cardata'
+import { isValidBase64 } from '../../shared/cardata-base64'
+import { importIssueCodes, parseCarData, type ImportResult } from '../../shared/cardata'
 
 const RUNS = { strings: 3000, json: 3000, structured: 4500 }
 let total = 0

@@ -6,15 +6,8 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import {
-  MAX_CARDATA_TEXT_BYTES,
-  MAX_ENTRY_BYTES,
-  MAX_VEHICLES_PER_FILE,
-  importIssueCodes,
-  isValidBase64,
-  parseCarData,
-  type ImportResult,
-} from '../../shared/cardata'
+import { MAX_CARDATA_TEXT_BYTES, MAX_ENTRY_BYTES, MAX_VEHICLES_PER_FILE, importIssueCodes, parseCarData, type ImportResult } from '../../shared/cardata'
+import { isValidBase64 } from '../../shared/cardata-base64'
 import { VkError } from '../../shared/errors'
 import { normalizeVin, validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../../electron/core/cardata-files'

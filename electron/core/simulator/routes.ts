@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { checkCarDataValue } from '../../../shared/cardata'
+import { checkCarDataValue } from '../../../shared/cardata-base64'
 import { TOKEN_ENDPOINT_PATH } from '../psa-request'
 import { simulatorInspect } from './cardata'
 import type { SimulatorFaults } from './faults'
