@@ -136,6 +136,8 @@ test('an expired certificate shows red and blocking in Settings, and the request
   await card.locator('.certificate[data-status="expired"]').waitFor()
   await card.getByText(/^Expired (9|10|11) days ago$/).waitFor()
   await card.getByText('Token requests are blocked until you import a valid certificate.').waitFor()
+  // The import's own message says so too, not a bare "Certificate imported." above an expired one.
+  await card.getByText('Certificate imported, but it has expired: token requests stay blocked until you import a valid one.').waitFor()
   await card.locator('.certificate').scrollIntoViewIfNeeded()
   await app.screenshot('settings-expired')
   await assertAccessible(app, 'settings-expired')

@@ -306,7 +306,17 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
         const path = join(screensDir, `${name}.png`)
         // Let transitions and the spinner settle so screenshots are steady.
         await page.evaluate(() => document.fonts.ready)
-        await page.screenshot({ path, fullPage: true, animations: 'disabled' })
+        // A page taller than the window is taken with a window as tall as the page, as a person
+        // scrolling sees it: a full-page capture keeps 100vh at the window's height, so the
+        // sticky sidebar (100vh) would sit half-way down the picture.
+        const viewport = page.viewportSize()
+        const height = await page.evaluate(() => document.documentElement.scrollHeight)
+        if (viewport && height > viewport.height) await page.setViewportSize({ width: viewport.width, height })
+        try {
+          await page.screenshot({ path, animations: 'disabled' })
+        } finally {
+          if (viewport && height > viewport.height) await page.setViewportSize(viewport)
+        }
         return path
       },
       async reload() {

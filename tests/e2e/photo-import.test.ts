@@ -78,6 +78,10 @@ test('a phone photo by the file dialog and a screenshot by drop: imported with e
   await notes.getByText(/UIN INNERUIN0021, CarData made .*\(40 days old\)/).waitFor()
   await notes.locator('[data-warning="uin-mismatch"]').getByText('The UIN in the file differs from the one inside CarData.').waitFor()
   await notes.locator('[data-warning="stale"]').getByText('This CarData is 40 days old.').waitFor()
+  // The summary counts the warnings and is amber, not a green "Problems: 0." above them.
+  const summary = page.getByTestId('import-summary')
+  assert.equal(await summary.textContent(), 'Vehicles added: 1. Problems: 0. 2 warnings below: check them before requesting a key.')
+  assert.match((await summary.getAttribute('class')) ?? '', /notice--warning/)
   await app.screenshot('photo-import-warnings')
 
   const fresh = demoExport(22, { signatureBytes: 150 })
@@ -86,6 +90,8 @@ test('a phone photo by the file dialog and a screenshot by drop: imported with e
   assert.deepEqual(await storedCarData(app, fresh), { carData: fresh.carData, carDataSignature: fresh.carDataSignature })
   await page.getByText('Vehicles added: 1. Problems: 0.').waitFor()
   assert.equal(await notes.locator('[data-warning]').count(), 0, 'fresh, matching CarData has no warning')
+  assert.equal(await summary.textContent(), 'Vehicles added: 1. Problems: 0.')
+  assert.match((await summary.getAttribute('class')) ?? '', /notice--ok/)
   await assertNoProblems(app)
 })
 

@@ -29,7 +29,12 @@ test('a lost vault key opens the recovery screen; resetting keeps the profile an
   const { page } = app
   await page.getByRole('heading', { level: 1, name: 'Reset the vault' }).waitFor()
   await page.getByText(/Kept: every profile's settings/).waitFor()
+  // The core's technical words (files, keychain entry, the vkey command) are folded away under plain ones.
+  const details = page.getByText('Details for whoever supports this depot')
+  assert.equal(await page.getByText(/Run `vkey vault reset`/).isVisible(), false, 'folded until asked for')
+  await details.click()
   await page.getByText(/Run `vkey vault reset`/).waitFor()
+  await details.click()
   const reset = page.getByRole('button', { name: 'Reset the vault' })
   assert.equal(await reset.isDisabled(), true, 'nothing happens before the confirmation')
   await assertAccessible(app, 'vault recovery')

@@ -150,3 +150,16 @@ test('every PSA status has one diagnosis in each language, naming its status onc
     }
   }
 })
+
+test('the screens write moments only through format.ts: no other date formatter in the renderer', async () => {
+  const { readdir } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const root = new URL('../../renderer/src/', import.meta.url).pathname
+  const entries = await readdir(root, { recursive: true })
+  const offenders: string[] = []
+  for (const entry of entries.filter((e) => /\.tsx?$/.test(e) && e !== 'format.ts')) {
+    const text = await readFile(join(root, entry), 'utf8')
+    if (/Intl\.DateTimeFormat|toLocale(Date|Time)?String|dateStyle|timeStyle/.test(text)) offenders.push(entry)
+  }
+  assert.deepEqual(offenders, [], 'dates written outside renderer/src/format.ts (formatDateTime, dateTimeParts)')
+})

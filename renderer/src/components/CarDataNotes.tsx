@@ -5,18 +5,18 @@
  */
 import { useTranslation } from 'react-i18next'
 import type { CarDataNoteView } from '../../../shared/ipc/contract'
+import { formatDateTime } from '../format'
 import '../scanner/scanner.css'
 
 export function CarDataNotes({ notes }: { notes: CarDataNoteView[] }) {
   const { t, i18n } = useTranslation()
   if (notes.length === 0) return null
-  const made = (iso: string): string => new Intl.DateTimeFormat(i18n.language, { dateStyle: 'medium', timeStyle: 'long' }).format(new Date(iso))
   return (
     <ul className="cardata-notes" aria-label={t('scanner.notesLabel')} data-testid="cardata-notes">
       {notes.map((note, index) => (
         <li key={`${note.source}-${index}`} className="cardata-notes__item">
           <span className="mono">{note.vin ?? note.source}</span>{' '}
-          {t('scanner.note', { uin: note.uin, made: made(note.timestamp), count: Math.max(note.ageDays, 0) })}
+          {t('scanner.note', { uin: note.uin, made: formatDateTime(note.timestamp, i18n.language), count: Math.max(note.ageDays, 0) })}
           {note.warnings.map((warning) => (
             <p key={warning.code} className="notice notice--warning" data-warning={warning.code}>
               {t(`scanner.warning.${warning.code}`, { days: note.ageDays })} <span className="cardata-notes__detail">{warning.message}</span>

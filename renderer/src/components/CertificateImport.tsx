@@ -45,7 +45,7 @@ export function CertificateImport({ profile, onImported }: CertificateImportProp
     setError(null)
     setMessage('')
     try {
-      await unwrap(
+      const imported = await unwrap(
         vkey().importCertificate({
           profile,
           certificate: certificate.grant,
@@ -56,7 +56,14 @@ export function CertificateImport({ profile, onImported }: CertificateImportProp
       setCertificate(null)
       setKey(null)
       setPassphrase('')
-      setMessage(t('certificate.imported'))
+      // An expired or not-yet-valid certificate is kept, but says at once that requests stay blocked.
+      setMessage(
+        imported.status === 'expired'
+          ? t('certificate.importedExpired')
+          : imported.status === 'not-yet-valid'
+            ? t('certificate.importedNotYetValid')
+            : t('certificate.imported'),
+      )
       await onImported()
     } catch (failure) {
       setError(toErrorView(failure))

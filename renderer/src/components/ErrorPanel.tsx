@@ -8,6 +8,7 @@
 import { useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { ErrorView } from '../api'
+import { formatDateTime } from '../format'
 
 export interface ErrorPanelProps {
   error: ErrorView
@@ -22,7 +23,7 @@ export function errorFamily(code: string): string {
 }
 
 export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const titleId = useId()
   const [copied, setCopied] = useState<'idle' | 'done' | 'failed'>('idle')
   const family = errorFamily(error.code)
@@ -81,7 +82,11 @@ export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
             {support.timestamp && (
               <>
                 <dt>{t('errors.support.timestamp')}</dt>
-                <dd className="mono">{support.timestamp}</dd>
+                <dd>
+                  {/* Local time for the person; PSA's own value beside it, as support will look it up (and as copied). */}
+                  <time dateTime={support.timestamp}>{formatDateTime(support.timestamp, i18n.language)}</time>{' '}
+                  <span className="mono error-panel__raw">({support.timestamp})</span>
+                </dd>
               </>
             )}
           </dl>

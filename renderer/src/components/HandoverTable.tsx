@@ -69,11 +69,13 @@ export function HandoverRow({
 
 /** The label, with the file it came from below it. */
 export function LabelCell({ handover, nowrap = false }: { handover: HandoverSummary; nowrap?: boolean }) {
+  const { t } = useTranslation()
   const wrap = nowrap ? ' nowrap' : ''
   return (
     <td>
       <span className={`cell-main${wrap}`}>{handover.label ?? '—'}</span>
-      <span className={`cell-sub${wrap}`}>{handover.source}</span>
+      {/* "pasted" is the name the import gives pasted text (ImportCard): said in the reader's language. */}
+      <span className={`cell-sub${wrap}`}>{handover.source === 'pasted' ? t('vehicles.pastedSource') : handover.source}</span>
     </td>
   )
 }

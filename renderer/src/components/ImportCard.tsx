@@ -194,10 +194,13 @@ function DropZone({
 
 function ImportResultView({ result }: { result: ImportResult }) {
   const { t } = useTranslation()
+  // Warnings never stop an import (PSA decides), but they are counted and coloured like problems.
+  const warnings = result.carData.reduce((sum, note) => sum + note.warnings.length, 0) + result.duplicates.length
   return (
     <>
-      <p className={result.issues.length === 0 && result.duplicates.length === 0 ? 'notice notice--ok' : 'notice notice--warning'}>
+      <p className={result.issues.length === 0 && warnings === 0 ? 'notice notice--ok' : 'notice notice--warning'} data-testid="import-summary">
         {t('vehicles.importResult', { added: result.added, issues: result.issues.length })}
+        {warnings > 0 && ` ${t('vehicles.importWarnings', { count: warnings })}`}
       </p>
       <CarDataNotes notes={result.carData} />
       {result.issues.length > 0 && (

@@ -1,15 +1,7 @@
 /** The certificate requests waiting for Stellantis' answer: subject, when, key fingerprint (no key). */
 import { useTranslation } from 'react-i18next'
 import type { PendingRequestView } from '../../../shared/cert-request'
-
-/** Local date and time with the zone, in the UI language ("1 Dec 2026, 11:05 CET"). */
-export function formatDateTimeZone(iso: string, locale: string): string {
-  const date = new Date(iso)
-  if (Number.isNaN(date.getTime())) return iso
-  return new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(
-    date,
-  )
-}
+import { formatDateTime } from '../format'
 
 export function PendingRequests({ pending }: { pending: PendingRequestView[] }) {
   const { t, i18n } = useTranslation()
@@ -23,7 +15,7 @@ export function PendingRequests({ pending }: { pending: PendingRequestView[] }) 
             <dt>{t('certificate.subject')}</dt>
             <dd className="mono wrap">{request.subject}</dd>
             <dt>{t('certRequest.madeOn')}</dt>
-            <dd>{formatDateTimeZone(request.createdAt, i18n.language)}</dd>
+            <dd>{formatDateTime(request.createdAt, i18n.language)}</dd>
             <dt>{t('certRequest.keyFingerprint')}</dt>
             <dd className="mono wrap">{request.keyFingerprintSha256}</dd>
           </dl>

@@ -6,7 +6,7 @@
 import { useTranslation } from 'react-i18next'
 import { renewalState } from '../../../shared/cert-renewal'
 import type { ProfileView } from '../../../shared/ipc/contract'
-import { formatDateTimeZone } from './PendingRequests'
+import { formatDateTime } from '../format'
 
 export interface RenewalBannerProps {
   profiles: ProfileView[] | null
@@ -26,7 +26,7 @@ export function RenewalBanner({ profiles, onRenew }: RenewalBannerProps) {
     <>
       {due.map(({ profile, cert, state }) => {
         const titleId = `renewal-${profile.name.replace(/[^A-Za-z0-9_-]/g, '_')}`
-        const date = formatDateTimeZone(cert.notAfter, i18n.language)
+        const date = formatDateTime(cert.notAfter, i18n.language)
         const expired = state.level === 'expired'
         return (
           <section

@@ -39,7 +39,11 @@ export function VaultRecovery({ error, onDone }: { error: ErrorView; onDone: () 
         <li>{t('vaultRecovery.drops')}</li>
         <li>{t('vaultRecovery.after')}</li>
       </ul>
-      <p className="error-panel__detail">{error.message}</p>
+      {/* The core's own words name the files and the keychain entry: for whoever supports the depot, not the first thing to read. */}
+      <details className="support-details">
+        <summary>{t('vaultRecovery.details')}</summary>
+        <p className="error-panel__detail">{error.message}</p>
+      </details>
       <p>
         <label>
           <input type="checkbox" className="checkbox" checked={confirmed} disabled={busy} onChange={(event) => setConfirmed(event.target.checked)} />{' '}

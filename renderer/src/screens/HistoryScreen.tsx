@@ -28,7 +28,7 @@ export function HistoryScreen({ onOpen }: HistoryScreenProps) {
     <div className="screen">
       <header className="screen__header">
         <h1 tabIndex={-1}>{t('history.title')}</h1>
-        <p className="screen__lead">{t('history.lead')}</p>
+        <p className="screen__lead">{show === 'local' ? t('history.lead') : t('history.leadFleet')}</p>
       </header>
       <fieldset className="fieldset">
         <legend className="label">{t('fleet.show')}</legend>
