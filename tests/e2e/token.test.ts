@@ -182,3 +182,27 @@ test('the language follows the system locale when the setting is "system"', asyn
   await app.page.getByRole('button', { name: 'Essayer le simulateur' }).waitFor()
   assert.equal(await app.page.evaluate(() => document.documentElement.lang), 'fr')
 })
+
+test('a production key carries no band, and the token screen says in words that it is a real car key PSA cannot revoke', async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  const vehicle = await simulatorWithVehicle(app)
+  await issueToken(app, vehicle.id)
+  // The simulator shows its band and no such note.
+  await page.getByRole('button', { name: 'Show token' }).click()
+  await page.getByTestId('environment-band').waitFor()
+  assert.equal(await page.getByTestId('live-key-note').count(), 0)
+  // The same key as a production profile's (the profile the record names, now production).
+  const profile = app.handlers.depot.profiles.get('Simulator')
+  app.handlers.depot.profiles.save({ ...profile, environment: 'prod' })
+  await app.reload()
+  await page.getByRole('button', { name: 'Show token' }).click()
+  const note = page.getByTestId('live-key-note')
+  await note.waitFor()
+  assert.match(
+    (await note.textContent()) ?? '',
+    new RegExp(`^A real car key: whoever scans this code can open ${VIN} until \\d+ \\w+ \\d{4}, \\d{2}:\\d{2} \\S+, and PSA cannot revoke it\\.`),
+  )
+  assert.equal(await page.getByTestId('environment-band').count(), 0, 'no band on a production key')
+  await assertAccessible(app, 'token (production)')
+})

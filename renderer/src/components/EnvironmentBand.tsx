@@ -1,6 +1,7 @@
 import { useTranslation } from 'react-i18next'
 import { nonProduction } from '../../../shared/environment-marker'
 import type { Environment } from '../../../shared/profile'
+import { formatDateTime } from '../format'
 
 /** "SIMULATOR — NOT A CAR KEY" / "PRE-PRODUCTION" across a key from a non-production environment; nothing for production. */
 export function EnvironmentBand({ environment, large = false }: { environment: Environment | undefined; large?: boolean }) {
@@ -10,6 +11,21 @@ export function EnvironmentBand({ environment, large = false }: { environment: E
   return (
     <p className={`env-band env-band--${kind}${large ? ' env-band--large' : ''}`} role="note" data-testid="environment-band" data-environment={kind}>
       {t(`band.${kind}`)}
+    </p>
+  )
+}
+
+/**
+ * A production key carries no band (its code stays clean for the driver's phone), so the token
+ * screen says in words what it is: a real car key until it expires, that PSA cannot revoke.
+ * Nothing for the other environments (their band says it) or an unknown one (profile gone).
+ */
+export function LiveKeyNote({ environment, vin, expires }: { environment: Environment | undefined; vin: string; expires: string }) {
+  const { t, i18n } = useTranslation()
+  if (environment !== 'prod') return null
+  return (
+    <p className="notice notice--warning" role="note" data-testid="live-key-note">
+      {t('token.liveKey', { vin, end: formatDateTime(expires, i18n.language) })}
     </p>
   )
 }

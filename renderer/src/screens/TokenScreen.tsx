@@ -8,7 +8,7 @@ import { useTranslation } from 'react-i18next'
 import type { HandoverDetail, ProfileView, TokenView } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { Countdown } from '../components/Countdown'
-import { EnvironmentBand } from '../components/EnvironmentBand'
+import { EnvironmentBand, LiveKeyNote } from '../components/EnvironmentBand'
 import { ErrorPanel } from '../components/ErrorPanel'
 import { HandoverMode } from '../components/HandoverMode'
 import { Loading } from '../components/Loading'
@@ -84,6 +84,7 @@ export function TokenScreen({ handoverId, issued, profiles, onRequestAgain }: To
       </header>
 
       {token && <EnvironmentBand environment={environment} />}
+      {token && <LiveKeyNote environment={environment} vin={vin} expires={token.expires} />}
       {token && detail.coversPlan === false && <PlanWarning />}
       {token && detail.longerThanAsked && (
         <p className="notice notice--warning" role="note" data-testid="longer-than-asked">
