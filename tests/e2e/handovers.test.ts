@@ -430,8 +430,9 @@ test('"Plan for a handover": a handover in 2 h, 1 h after it, gives a token that
   assert.equal(handovers.find((h) => h.id === vehicle.id)?.status, 'superseded', 'the first key stays in the history, superseded')
   app.handlers.simulator()!.faults.maxGrantSeconds = null
 
-  // A window that has already ended is refused in the form, before any request.
-  await page.getByRole('navigation').getByRole('button', { name: 'Request' }).click()
+  // The warning leads to the request form for this car; a window that has already ended is refused there, before any request.
+  await page.getByTestId('plan-warning').getByRole('button', { name: 'Request a key for the handover…' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Request a token' }).waitFor()
   await page.getByLabel('Plan for a handover').check()
   await page.getByLabel('Handover date and time').fill(toLocalInput(new Date(Date.now() - 5 * 3600_000)))
   await page.getByLabel('Use after the handover (hours)').fill('1')

@@ -85,7 +85,7 @@ export function TokenScreen({ handoverId, issued, profiles, onRequestAgain }: To
 
       {token && <EnvironmentBand environment={environment} />}
       {token && <LiveKeyNote environment={environment} vin={vin} expires={token.expires} />}
-      {token && detail.coversPlan === false && <PlanWarning />}
+      {token && detail.coversPlan === false && <PlanWarning onRequest={onRequestAgain} />}
       {token && detail.longerThanAsked && (
         <p className="notice notice--warning" role="note" data-testid="longer-than-asked">
           {t('token.longerThanAsked', { end: formatDateTime(token.expires, i18n.language) })}
