@@ -5,7 +5,7 @@
  */
 import { useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { OutputOf } from '../../../shared/ipc/contract'
+import type { CertificateView, OutputOf } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from './ErrorPanel'
 
@@ -56,14 +56,7 @@ export function CertificateImport({ profile, onImported }: CertificateImportProp
       setCertificate(null)
       setKey(null)
       setPassphrase('')
-      // An expired or not-yet-valid certificate is kept, but says at once that requests stay blocked.
-      setMessage(
-        imported.status === 'expired'
-          ? t('certificate.importedExpired')
-          : imported.status === 'not-yet-valid'
-            ? t('certificate.importedNotYetValid')
-            : t('certificate.imported'),
-      )
+      setMessage(t(importedMessageKey(imported.status)))
       await onImported()
     } catch (failure) {
       setError(toErrorView(failure))
@@ -135,4 +128,11 @@ export function CertificateImport({ profile, onImported }: CertificateImportProp
       {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
     </div>
   )
+}
+
+/** What an import says: an expired or not-yet-valid certificate is kept, but requests stay blocked, and it says so at once. */
+function importedMessageKey(status: CertificateView['status']): string {
+  if (status === 'expired') return 'certificate.importedExpired'
+  if (status === 'not-yet-valid') return 'certificate.importedNotYetValid'
+  return 'certificate.imported'
 }
