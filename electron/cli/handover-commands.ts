@@ -20,7 +20,7 @@ import { keyNotes } from '../core/key-notes'
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { durationPlan, write, writeJson } from './args'
 import { withDepot } from './depot-access'
-import { parseFor, unknownCommand } from './spec'
+import { parseFor, QUEUE_SUBCOMMANDS, unknownCommand } from './spec'
 import { formatLocal } from '../../shared/time'
 import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
 import { environmentResolver } from '../core/handover-environment'
@@ -358,7 +358,7 @@ export async function purgeCommand(args: string[], io: CliIo): Promise<number> {
 export async function queueCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals, numbers } = parseFor('queue', args)
   const sub = positionals[0] ?? 'list'
-  if (sub !== 'flush' && sub !== 'list' && sub !== 'cancel') throw unknownCommand(['queue', sub])
+  if (!QUEUE_SUBCOMMANDS.includes(sub)) throw unknownCommand(['queue', sub])
   const intervalMs = (numbers.interval ?? 10) * 1000
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   return withDepot(io, async (depot) => {

@@ -327,12 +327,30 @@ export const COMMANDS: readonly CommandSpec[] = ENTRIES.map((entry) => ({ ...ent
 
 const GROUPS = new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0]!))
 
-/** The spec for `argv` (`['profile', 'add', …]` → profile add) and the arguments after its name. */
 /** Spellings runCommand also answers: `vkey --version` is `vkey version`. */
 const ALIASES: Readonly<Record<string, string>> = { '--version': 'version' }
 
-/** The queue's subcommands: its first positional, not a command group of its own. */
-const QUEUE_SUBCOMMANDS = ['list', 'flush', 'cancel'] as const
+/** The queue's subcommands: its first positional (`list` when none), not a command group of its own. */
+export const QUEUE_SUBCOMMANDS: readonly string[] = ['list', 'flush', 'cancel']
+
+/** What a group's help and usage errors end with when some of its work lives in other commands (the fleet's keys and audit). */
+const SEE_ALSO: Readonly<Record<string, string>> = {
+  fleet: "The fleet's keys and audit: `vkey list --fleet`, `vkey audit --fleet --csv OUT.csv`.",
+}
+
+/** The line SEE_ALSO holds for a group, if any. */
+export function seeAlsoLine(group: string): string | undefined {
+  return SEE_ALSO[group]
+}
+
+/** The commands a group's SEE_ALSO line names (`list --fleet`, …), read from its code spans. */
+function seeAlsoCommands(group: string): string[] {
+  return [...(SEE_ALSO[group] ?? '').matchAll(/`vkey ([^`]+)`/g)].map((m) => m[1]!)
+}
+
+function subcommandsOf(word: string): readonly string[] {
+  return word === 'queue' ? QUEUE_SUBCOMMANDS : COMMANDS.filter((c) => c.name.startsWith(`${word} `)).map((c) => c.name.slice(word.length + 1))
+}
 
 /** The candidate `word` likely meant: the only one it begins (`stat` → status), or one an edit or two away (Levenshtein). */
 function nearest(word: string, candidates: readonly string[]): string | undefined {
@@ -345,27 +363,35 @@ function nearest(word: string, candidates: readonly string[]): string | undefine
 
 /**
  * The usage error for a command line that names no command, one wording for all of them:
- * an unknown command, a group (`profile`, `cert`, `fleet`, `vault`, `queue`) without its
- * subcommand or with an unknown one. A likely typo gets the command meant; the next step
- * is always the help, which lists them with an example each.
+ * an unknown command, a group (`profile`, `cert`, `fleet`, `vault`) or the queue without its
+ * subcommand or with an unknown one. A likely typo gets the command meant, as the user would
+ * type it (`vkey help token` after `vkey help tokens`, `vkey profile add` after `vkey profle
+ * add`); the next step is always the help.
  */
-export function unknownCommand(argv: readonly string[]): VkError {
+export function unknownCommand(argv: readonly string[], options: { help?: boolean } = {}): VkError {
+  const lead = options.help ? 'vkey help' : 'vkey'
   const [given = '', sub] = argv
   const first = ALIASES[given] ?? given
-  const subs = first === 'queue' ? [...QUEUE_SUBCOMMANDS] : COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.slice(first.length + 1))
+  const subs = subcommandsOf(first)
   if (!subs.length) {
     const near = nearest(first, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))])
-    return new VkError('usage', `Unknown command "${first}".${near ? ` Did you mean "vkey ${near}"?` : ''} Run \`vkey help\` for the list of commands.`)
+    const meant = near !== undefined && sub !== undefined && subcommandsOf(near).includes(sub) ? `${near} ${sub}` : near
+    return new VkError('usage', `Unknown command "${first}".${meant ? ` Did you mean "${lead} ${meant}"?` : ''} Run \`vkey help\` for the list of commands.`)
   }
   const choices = `${subs.slice(0, -1).join(', ')} or ${subs.at(-1)}`
-  const near = sub === undefined ? undefined : nearest(sub, subs)
-  const what = sub === undefined || sub.startsWith('-') ? `say which: ${choices}.` : `no subcommand "${sub}" (${choices}).`
+  const asked = sub !== undefined && !sub.startsWith('-') ? sub : undefined
+  const elsewhere = asked && seeAlsoCommands(first).find((c) => c.split(' ')[0] === asked)
+  const near = elsewhere ?? (asked && nearest(asked, subs) ? `${first} ${nearest(asked, subs)}` : undefined)
+  const what = asked === undefined ? `say which: ${choices}.` : `no subcommand "${asked}" (${choices}).`
+  const help = first === 'queue' ? 'shows its options and an example' : 'shows each with an example'
+  const also = seeAlsoLine(first)
   return new VkError(
     'usage',
-    `vkey ${first}: ${what}${near ? ` Did you mean "vkey ${first} ${near}"?` : ''} \`vkey help ${first}\` shows each with an example.`,
+    `vkey ${first}: ${what}${near ? ` Did you mean "${lead} ${near}"?` : ''} \`vkey help ${first}\` ${help}.${also ? ` ${also}` : ''}`,
   )
 }
 
+/** The spec for `argv` (`['profile', 'add', …]` → profile add) and the arguments after its name. */
 export function findCommand(argv: readonly string[]): { spec: CommandSpec; rest: string[] } | undefined {
   const [given, second] = argv
   const first = given === undefined ? undefined : (ALIASES[given] ?? given)
@@ -454,6 +480,7 @@ export function helpText(words: readonly string[]): string {
   const exact = findCommand(words)
   if (exact) return commandHelp(exact.spec)
   const group = COMMANDS.filter((c) => c.name.split(' ')[0] === words[0])
-  if (group.length) return group.map(commandHelp).join('\n')
-  throw unknownCommand(words)
+  const also = seeAlsoLine(words[0] ?? '')
+  if (group.length) return group.map(commandHelp).join('\n') + (also ? `\n${also}\n` : '')
+  throw unknownCommand(words, { help: true })
 }

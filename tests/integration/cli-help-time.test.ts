@@ -47,7 +47,7 @@ test('vkey help lists every command; vkey help COMMAND and vkey COMMAND --help s
   assert.doesNotMatch(dashed.stderr, /ambiguous/)
   const unknown = await vkey(['help', 'tokens'], env)
   assert.equal(unknown.code, 2)
-  assert.match(unknown.stderr, /Unknown command "tokens"\. Did you mean "vkey token"\?/)
+  assert.match(unknown.stderr, /Unknown command "tokens"\. Did you mean "vkey help token"\?/)
   // `vkey --version`, as most tools spell it, is `vkey version`.
   const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
   for (const spelling of ['version', '--version']) {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { test } from 'node:test'
-import { findCommand, NUMBERS, parseCommandLine, type NumberRange } from '../../electron/cli/spec'
+import { findCommand, NUMBERS, parseCommandLine, QUEUE_SUBCOMMANDS, type NumberRange } from '../../electron/cli/spec'
 import { readSecretLine, type CliIo } from '../../electron/cli/io'
 import { wipeAfter } from '../../electron/core/secret-bytes'
 import { runCli } from '../../electron/cli/run'
@@ -68,33 +68,53 @@ test('vkey queue flush --watch --interval abc stops at once with exit 2 instead 
   assert.match(result.stderr, /^vkey queue: --interval must be a number from 0\.1 to 3600 \(seconds\); got "abc"\. Run `vkey help queue` for its options\.\n$/)
 })
 
-test('a mistyped command or subcommand names the one meant, and every group without its subcommand lists them; exit 2, one prefix', async () => {
+test('a mistyped command or subcommand names the one meant, as it would be typed; every group without its subcommand lists them; exit 2, one prefix', async () => {
+  // [command line, what stderr says, the suggestion ("Did you mean …"), or undefined when nothing is close]
   const cases: Array<[string[], RegExp, string | undefined]> = [
     [['tokn', '--cardata', 'car.json'], /^vkey: Unknown command "tokn"\. Did you mean "vkey token"\? Run `vkey help` for the list of commands\.\n$/, 'token'],
-    [['lst'], /Did you mean "vkey list"\?/, 'list'],
-    [['help', 'tokens'], /^vkey: Unknown command "tokens"\. Did you mean "vkey token"\?/, 'token'],
+    [['lst'], /^vkey: Unknown command "lst"\./, 'list'],
+    // Asked for help: the help of the command meant.
+    [['help', 'tokens'], /^vkey: Unknown command "tokens"\./, 'help token'],
+    [['tokens', '--help'], /^vkey: Unknown command "tokens"\./, 'help token'],
+    // A mistyped group keeps the subcommand typed after it.
+    [['profle', 'add', 'depot'], /^vkey: Unknown command "profle"\./, 'profile add'],
+    [['profile', 'ad', 'depot'], /^vkey profile: no subcommand "ad" \(add, list, remove or default\)\. .* `vkey help profile` shows each/, 'profile add'],
+    [['fleet', 'stat'], /^vkey fleet: no subcommand "stat" \(join, status, sync, leave or migrate\)\./, 'fleet status'],
+    // The fleet's keys live in `list --fleet`: the group says so.
     [
-      ['profile', 'ad', 'depot'],
-      /^vkey profile: no subcommand "ad" \(add, list, remove or default\)\. Did you mean "vkey profile add"\? `vkey help profile` shows each/,
-      'profile add',
+      ['fleet', 'list'],
+      /`vkey help fleet` shows each with an example\. The fleet's keys and audit: `vkey list --fleet`, `vkey audit --fleet --csv OUT\.csv`\.\n$/,
+      'list --fleet',
     ],
-    [['fleet', 'stat'], /^vkey fleet: no subcommand "stat" \(join, status, sync, leave or migrate\)\. Did you mean "vkey fleet status"\?/, 'fleet status'],
-    [['queue', 'flsh'], /^vkey queue: no subcommand "flsh" \(list, flush or cancel\)\. Did you mean "vkey queue flush"\?/, 'queue'],
+    [
+      ['queue', 'flsh'],
+      /^vkey queue: no subcommand "flsh" \(list, flush or cancel\)\. .* `vkey help queue` shows its options and an example\.\n$/,
+      'queue flush',
+    ],
     [['cert'], /^vkey cert: say which: import, request, renew or show\. `vkey help cert` shows each with an example\.\n$/, undefined],
     [['vault', '--yes'], /^vkey vault: say which: reset or rotate\./, undefined],
-    // Nothing close: no guess, the list of commands.
     [['xyzzy'], /^vkey: Unknown command "xyzzy"\. Run `vkey help` for the list of commands\.\n$/, undefined],
   ]
   for (const [argv, expected, meant] of cases) {
+    const what = argv.join(' ')
     const result = await withStdin(argv, Readable.from([]))
-    assert.equal(result.code, 2, argv.join(' '))
-    assert.match(result.stderr, expected, argv.join(' '))
+    assert.equal(result.code, 2, what)
+    assert.match(result.stderr, expected, what)
     assert.doesNotMatch(result.stderr, /vkey: vkey /, 'the command is named once')
-    // The command suggested exists, and its help (the next step printed) parses.
     const suggested = /Did you mean "vkey ([^"]+)"/.exec(result.stderr)?.[1]
-    assert.equal(suggested === undefined ? undefined : findCommand(suggested.split(' '))?.spec.name, meant, argv.join(' '))
-    const help = /`(vkey help[^`]*)`/.exec(result.stderr)?.[1]
-    if (help) assert.doesNotThrow(() => parseCommandLine(help.split(' ').slice(1)), help)
+    assert.equal(suggested, meant, what)
+    if (suggested) {
+      // What it suggests is a real command (or its help), and the queue's subcommand is one the queue has.
+      const words = suggested.split(' ')
+      const command = words[0] === 'help' ? words.slice(1) : words
+      assert.ok(findCommand(command), `${what}: "${suggested}" names a command`)
+      if (command[0] === 'queue') assert.ok(QUEUE_SUBCOMMANDS.includes(command[1] ?? ''), suggested)
+    }
+    // The help it points to exists: `vkey help X` prints it (exit 0).
+    for (const [, help] of result.stderr.matchAll(/`vkey help ([^`]+)`/g)) {
+      const shown = await withStdin(['help', ...help!.split(' ')], Readable.from([]))
+      assert.equal(shown.code, 0, `vkey help ${help}`)
+    }
   }
 })
 
