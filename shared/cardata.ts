@@ -34,7 +34,8 @@ import type { ErrorCode } from './errors'
 import { normalizeVin, quoteShort, vinProblem } from './vin'
 import { hasUnsafeTextChar } from './terminal-text'
 import { checkCarDataValue } from './cardata-base64'
-import { describeJsonError, describeType, findKeys, formatBytes, isObject, jsonDepth, safeReviver, utf8LengthUpTo, type JsonObject } from './untrusted-json'
+import { formatBytes } from './byte-size'
+import { describeJsonError, describeType, findKeys, isObject, jsonDepth, safeReviver, utf8LengthUpTo, type JsonObject } from './untrusted-json'
 
 /** Largest accepted vehicle entry (CarData + signature + other fields, as JSON). */
 export const MAX_ENTRY_BYTES = 64 * 1024

@@ -12,6 +12,7 @@
 
 import type { FileHandle } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
+import { formatBytes } from '../../shared/byte-size'
 import { MAX_CARDATA_TEXT_BYTES, parseCarData, type ImportIssue, type ImportResult, type ParseCarDataOptions } from '../../shared/cardata'
 import { pictureKind } from '../../shared/cardata-scan'
 import { importCarDataPicture } from './qr-reader'
@@ -54,7 +55,7 @@ export async function importCarDataFile(path: string, options: ParseCarDataOptio
     if (info.size > cap) {
       return fail({
         code: 'input.too-large',
-        message: `${path} is ${formatSize(info.size)}, more than the ${formatSize(cap)} a CarData file may hold; it was not read. It is probably not a CarData export; pick the JSON file the phone app exported, or split it.`,
+        message: `${path} is ${formatBytes(info.size)}, more than the ${formatBytes(cap)} a CarData file may hold; it was not read. It is probably not a CarData export; pick the JSON file the phone app exported, or split it.`,
       })
     }
     let bytes: Buffer
@@ -87,7 +88,7 @@ export async function readCarDataStdin(stream: Readable = process.stdin, options
             {
               source: STDIN_SOURCE,
               code: 'input.too-large',
-              message: `Standard input holds more than the ${formatSize(cap)} a CarData file may hold; reading stopped. Pipe in the JSON file the phone app exported.`,
+              message: `Standard input holds more than the ${formatBytes(cap)} a CarData file may hold; reading stopped. Pipe in the JSON file the phone app exported.`,
             },
           ],
         }
@@ -122,7 +123,7 @@ function parseBytes(bytes: Buffer, source: string, options: ParseCarDataOptions)
   if (bytes.length > cap) {
     return fail(
       'input.too-large',
-      `${source} is larger than the ${formatSize(cap)} a CarData file may hold. Pick the JSON file the phone app exported, or split it.`,
+      `${source} is larger than the ${formatBytes(cap)} a CarData file may hold. Pick the JSON file the phone app exported, or split it.`,
     )
   }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
@@ -204,10 +205,4 @@ function describeOpenError(path: string, error: unknown): string {
     default:
       return `${path} cannot be read (${code ?? 'unknown error'}). Check the path and try again.`
   }
-}
-
-function formatSize(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MiB`
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1).replace(/\.0$/, '')} KiB`
-  return `${bytes} bytes`
 }
