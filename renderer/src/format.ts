@@ -108,6 +108,14 @@ export function formatDateTime(iso: string | undefined, language: string): strin
   return formatter(dateLocale(language), 'dateTime').format(date)
 }
 
+/** An ISO 8601 moment that names its zone (Z or an offset): the only outside text read as a time. */
+const ZONED_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/
+
+/** A time sent from outside (PSA's error body) in local time, or undefined when it is not a zoned ISO moment. */
+export function formatOutsideTime(text: string, language: string): string | undefined {
+  return ZONED_ISO.test(text) && !Number.isNaN(Date.parse(text)) ? formatDateTime(text, language) : undefined
+}
+
 /** Whole seconds split into days/hours/minutes/seconds for a countdown. */
 export function splitSeconds(total: number): { days: number; hours: number; minutes: number; seconds: number } {
   const t = Math.max(0, Math.floor(total))

@@ -205,4 +205,17 @@ test('a production key carries no band, and the token screen says in words that 
   )
   assert.equal(await page.getByTestId('environment-band').count(), 0, 'no band on a production key')
   await assertAccessible(app, 'token (production)')
+  // Pre-production: its band, no such note. A custom address: the note, with an "if".
+  for (const [environment, band, text] of [
+    ['preprod', 1, undefined],
+    ['custom', 0, /^A custom address: if it is PSA's service, whoever scans this code can open/],
+  ] as const) {
+    app.handlers.depot.profiles.save({ ...profile, environment })
+    await app.reload()
+    await page.getByRole('button', { name: 'Show token' }).click()
+    await page.getByTestId('qr').waitFor()
+    assert.equal(await page.getByTestId('environment-band').count(), band, environment)
+    if (text) assert.match((await note.textContent()) ?? '', text)
+    else assert.equal(await note.count(), 0, `no note for ${environment}`)
+  }
 })

@@ -10,7 +10,7 @@ import type { HandoverSummary, ProfileView } from '../../shared/ipc/contract'
 import { missingConnection } from '../../renderer/src/connection'
 import { duplicateVins, findDuplicates } from '../../renderer/src/duplicates'
 import { handoverEnvironment, nonProduction } from '../../shared/environment-marker'
-import { dateLocale, dateTimeParts, endOfChoice, formatDateTime, setSystemLocales } from '../../renderer/src/format'
+import { dateLocale, dateTimeParts, endOfChoice, formatDateTime, formatOutsideTime, setSystemLocales } from '../../renderer/src/format'
 
 test('dates follow the system region: en-GB in Europe, the US only on a US machine, French as fr-<region>', () => {
   assert.equal(dateLocale('en', ['en-GB']), 'en-GB')
@@ -162,4 +162,21 @@ test('the screens write moments only through format.ts: no other date formatter 
     if (/Intl\.DateTimeFormat|toLocale(Date|Time)?String|dateStyle|timeStyle/.test(text)) offenders.push(entry)
   }
   assert.deepEqual(offenders, [], 'dates written outside renderer/src/format.ts (formatDateTime, dateTimeParts)')
+})
+
+test("PSA's time is read as a time only when it is ISO 8601 with its zone; anything else is shown as sent", () => {
+  const savedTz = process.env.TZ
+  process.env.TZ = 'Europe/Paris'
+  try {
+    setSystemLocales(['en-GB'])
+    assert.equal(formatOutsideTime('2026-12-01T16:37:46.017Z', 'en'), '1 Dec 2026, 17:37 CET')
+    assert.equal(formatOutsideTime('2026-12-01T17:37:46+01:00', 'en'), '1 Dec 2026, 17:37 CET')
+    for (const loose of ['12', '2026-12-01T16:37:46', '2026-12-01', 'yesterday', '2026-13-45T99:99:99Z']) {
+      assert.equal(formatOutsideTime(loose, 'en'), undefined, loose)
+    }
+  } finally {
+    if (savedTz === undefined) delete process.env.TZ
+    else process.env.TZ = savedTz
+    setSystemLocales([])
+  }
 })

@@ -17,15 +17,18 @@ export function EnvironmentBand({ environment, large = false }: { environment: E
 
 /**
  * A production key carries no band (its code stays clean for the driver's phone), so the token
- * screen says in words what it is: a real car key until it expires, that PSA cannot revoke.
- * Nothing for the other environments (their band says it) or an unknown one (profile gone).
+ * screen says in words what it is: a real car key until it expires, that PSA cannot revoke. A
+ * custom address gets no band in the app either and may be PSA behind a proxy: it says the same
+ * with an "if". Nothing for the simulator and pre-production (their band says what they are) nor
+ * for an unknown environment (its profile is gone).
  */
 export function LiveKeyNote({ environment, vin, expires }: { environment: Environment | undefined; vin: string; expires: string }) {
   const { t, i18n } = useTranslation()
-  if (environment !== 'prod') return null
+  if (environment !== 'prod' && environment !== 'custom') return null
+  const end = formatDateTime(expires, i18n.language)
   return (
     <p className="notice notice--warning" role="note" data-testid="live-key-note">
-      {t('token.liveKey', { vin, end: formatDateTime(expires, i18n.language) })}
+      {t(environment === 'prod' ? 'token.liveKey' : 'token.liveKeyCustom', { vin, end })}
     </p>
   )
 }

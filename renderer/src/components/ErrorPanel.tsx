@@ -8,7 +8,7 @@
 import { useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { ErrorView } from '../api'
-import { formatDateTime } from '../format'
+import { formatOutsideTime } from '../format'
 
 export interface ErrorPanelProps {
   error: ErrorView
@@ -32,6 +32,7 @@ export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
   const next = t([`errors.${error.code}.next`, `errors.${family}.next`, 'errors.generic.next'])
   const psa = error.details.psa
   const support = psa && (psa.code !== undefined || psa.uuid || psa.timestamp) ? psa : undefined
+  const psaTime = support?.timestamp ? formatOutsideTime(support.timestamp, i18n.language) : undefined
   const retryAfter = error.details.rateLimit?.retryAfterSeconds ?? error.details.rateLimit?.resetSeconds
   const tone = error.code === 'cancelled' ? 'notice' : 'error'
 
@@ -83,9 +84,13 @@ export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
               <>
                 <dt>{t('errors.support.timestamp')}</dt>
                 <dd>
-                  {/* Local time for the person; PSA's own value beside it, as support will look it up (and as copied). */}
-                  <time dateTime={support.timestamp}>{formatDateTime(support.timestamp, i18n.language)}</time>{' '}
-                  <span className="mono error-panel__raw">({support.timestamp})</span>
+                  {/* Local time for the person when PSA sent a zoned ISO time; PSA's own value always, as support will look it up (and as copied). */}
+                  {psaTime && (
+                    <>
+                      <time dateTime={support.timestamp}>{psaTime}</time>{' '}
+                    </>
+                  )}
+                  <span className={psaTime ? 'mono error-panel__raw' : 'mono'}>{psaTime ? `(${support.timestamp})` : support.timestamp}</span>
                 </dd>
               </>
             )}

@@ -5,6 +5,7 @@
 import type { ReactNode } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverSummary } from '../../../shared/ipc/contract'
+import { sourceLabel } from '../source-label'
 import { PlanWarning } from './PlanWarning'
 import { StatusBadge } from './StatusBadge'
 
@@ -74,8 +75,7 @@ export function LabelCell({ handover, nowrap = false }: { handover: HandoverSumm
   return (
     <td>
       <span className={`cell-main${wrap}`}>{handover.label ?? '—'}</span>
-      {/* "pasted" is the name the import gives pasted text (ImportCard): said in the reader's language. */}
-      <span className={`cell-sub${wrap}`}>{handover.source === 'pasted' ? t('vehicles.pastedSource') : handover.source}</span>
+      <span className={`cell-sub${wrap}`}>{sourceLabel(handover.source, t)}</span>
     </td>
   )
 }

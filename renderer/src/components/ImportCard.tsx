@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next'
 import { pictureKind } from '../../../shared/cardata-scan'
 import type { CarDataNoteView, HandoverSummary, ImportSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import { PASTED_SOURCE, sourceLabel } from '../source-label'
 import { findDuplicates, type DuplicateImport } from '../duplicates'
 import { CarDataNotes } from './CarDataNotes'
 import { Loading } from './Loading'
@@ -90,7 +91,7 @@ export function ImportCard({ existing, onImported, setError }: ImportCardProps) 
 
   async function importPasted(): Promise<void> {
     if (pasted.trim() === '') return
-    await runImports([{ source: 'pasted', run: () => unwrap(vkey().importVehicleText({ name: 'pasted', text: pasted })) }])
+    await runImports([{ source: PASTED_SOURCE, run: () => unwrap(vkey().importVehicleText({ name: PASTED_SOURCE, text: pasted })) }])
     setPasted('')
   }
 
@@ -208,7 +209,7 @@ function ImportResultView({ result }: { result: ImportResult }) {
           {result.issues.map((issue, index) => (
             <li key={`${issue.source}-${index}`} className="issue-list__item" data-code={issue.code}>
               <span className="issue-list__source mono">
-                {issue.source}
+                {sourceLabel(issue.source, t)}
                 {issue.field ? ` · ${issue.field}` : ''}
               </span>
               <span className="issue-list__message">{withoutSource(issue.message, issue.source)}</span>
@@ -221,7 +222,7 @@ function ImportResultView({ result }: { result: ImportResult }) {
           {result.duplicates.map((duplicate, index) => (
             <li key={`${duplicate.vin}-${index}`} className="issue-list__item" data-code="duplicate-vin">
               <span className="issue-list__source mono">
-                {duplicate.source} · {duplicate.vin}
+                {sourceLabel(duplicate.source, t)} · {duplicate.vin}
               </span>
               <span className="issue-list__message">{t('vehicles.duplicateImported', { vin: duplicate.vin, other: duplicate.other })}</span>
             </li>
