@@ -151,6 +151,10 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
     const left = Date.parse(handover.expires ?? '') - requestedAt
     assert.ok(Math.abs(left - 8 * 3600_000) < 120_000, `${handover.vin} expires in about 8 h (${left} ms)`)
   }
+  // A car with its key: showing it is the main action; asking again (another key that cannot be revoked) the lesser one.
+  const row = page.locator(`tr[data-vin="${vins[0]}"]`)
+  assert.match((await row.getByRole('button', { name: 'Show token' }).getAttribute('class')) ?? '', /button--primary/)
+  assert.match((await row.getByRole('button', { name: `Request token for ${vins[0]}` }).getAttribute('class')) ?? '', /button--secondary/)
   await app.screenshot('batch-done')
   await assertAccessible(app, 'batch-done')
 

@@ -114,13 +114,14 @@ function VehicleRow({ vehicle, selection, batchItem, duplicateSources, connected
       )}
       <td className="table__actions">
         {hasToken(vehicle) && (
-          <button type="button" className="button button--secondary button--small" onClick={() => onOpenToken(vehicle.id)}>
+          <button type="button" className="button button--primary button--small" onClick={() => onOpenToken(vehicle.id)}>
             {t('vehicles.showToken')}
           </button>
         )}
+        {/* A car with a key in hand or a request queued: showing it is the main action, asking again the lesser one (a key cannot be revoked). */}
         <button
           type="button"
-          className="button button--primary button--small"
+          className={`button ${hasToken(vehicle) || vehicle.status === 'queued' ? 'button--secondary' : 'button--primary'} button--small`}
           disabled={!vehicle.vin || locked || !connected}
           onClick={() => onSelect(vehicle.id)}
           aria-label={t('vehicles.requestFor', { name: vehicle.vin ?? name })}
