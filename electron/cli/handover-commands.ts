@@ -3,6 +3,7 @@
  * offline-prepared handover commands, over the same depot as the app.
  */
 import { mkdir } from 'node:fs/promises'
+import { inDefaultPack } from '../../shared/pack-rule'
 import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
 import { planWindow } from '../../shared/duration'
@@ -321,7 +322,7 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
     const store = await depot.handovers()
     await store.purgeExpired()
     const records = values['all-valid']
-      ? (await store.list()).filter((r) => r.status === 'issued' && hasValidToken(r, depot.now()))
+      ? (await store.list()).filter((r) => inDefaultPack(r.status, hasValidToken(r, depot.now())))
       : await Promise.all(positionals.map((id) => findRecord(depot, id)))
     // A superseded key is never put on a page to hand over.
     const invalid = records.filter((r) => !hasValidToken(r, depot.now()))

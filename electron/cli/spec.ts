@@ -245,7 +245,7 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
   {
     name: 'pack',
     synopsis: 'pack (ID… | --all-valid) --out PACK.pdf',
-    summary: 'a PDF, one page per vehicle: VIN, label, QR, local expiry',
+    summary: 'a PDF, one page per vehicle: VIN, label, QR, local expiry (--all-valid: every valid key not yet handed over)',
     positionals: { min: 0, max: Infinity, name: 'ID' },
     example: 'vkey pack --all-valid --out handover-pack.pdf',
   },

@@ -4,6 +4,7 @@
  * while written: a crash mid-write leaves no car key in a temp file nobody sweeps.
  */
 import { basename } from 'node:path'
+import { inDefaultPack } from '../../../shared/pack-rule'
 import { VkError } from '../../../shared/errors'
 import { exportAuditCsv } from '../../core/audit'
 import { environmentResolver } from '../../core/handover-environment'
@@ -29,8 +30,10 @@ export function exportsFeature({ depot, deps }: HandlerContext): Feature<'handov
       },
       async 'pack:export'(input) {
         const store = await depot.handovers()
-        const records = input.ids?.length ? await Promise.all(input.ids.map((id) => store.get(id))) : await store.list()
-        const valid = records.filter((r) => hasValidToken(r, depot.now()))
+        // Rows the technician ticked go in as chosen; none ticked: the keys not yet handed over.
+        const valid = input.ids?.length
+          ? (await Promise.all(input.ids.map((id) => store.get(id)))).filter((r) => hasValidToken(r, depot.now()))
+          : (await store.list()).filter((r) => inDefaultPack(r.status, hasValidToken(r, depot.now())))
         if (!valid.length) throw new VkError('not-found', 'No valid token to put in a handover pack. Request tokens first.')
         const path = await deps.dialogs.chooseSavePath('vkey-handover-pack.pdf', 'pdf')
         if (!path) return { saved: false, pages: 0 }

@@ -6,6 +6,7 @@
  */
 import { useCallback, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
+import { inDefaultPack } from '../../../shared/pack-rule'
 import type { HandoverStatus, HandoverSummary } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
@@ -74,8 +75,9 @@ function LocalHistory({ onOpen }: HistoryScreenProps) {
 
   const now = Date.now()
   const valid = (rows ?? []).filter((row) => hasValidToken(row, now))
-  // Only ticked rows still listed (and still valid) go into the pack.
+  // Only ticked rows still listed (and still valid) go into the pack; none ticked, the keys not yet handed over.
   const selectedIds = valid.filter((row) => selected.has(row.id)).map((row) => row.id)
+  const byDefault = valid.filter((row) => inDefaultPack(row.status, true)).length
 
   const exportPack = () =>
     run(async () => {
@@ -123,7 +125,7 @@ function LocalHistory({ onOpen }: HistoryScreenProps) {
             type="button"
             className="button button--primary"
             onClick={() => void exportPack()}
-            disabled={busy || valid.length === 0}
+            disabled={busy || (selectedIds.length === 0 && byDefault === 0)}
             aria-describedby="history-pack-scope"
           >
             {t('history.exportPack')}
@@ -137,8 +139,8 @@ function LocalHistory({ onOpen }: HistoryScreenProps) {
         <p id="history-pack-scope" className="help">
           {selectedIds.length
             ? t('history.packSelected', { count: selectedIds.length })
-            : valid.length
-              ? t('history.packAll', { count: valid.length })
+            : byDefault
+              ? t('history.packAll', { count: byDefault })
               : t('history.packNone')}
         </p>
         <p className="inline-status" role="status" aria-live="polite" data-testid="history-message">
