@@ -99,27 +99,7 @@ function LocalHistory({ onOpen }: HistoryScreenProps) {
   return (
     <>
       <div className="toolbar">
-        <div className="toolbar__filters" role="search" aria-label={t('history.filters')}>
-          <div className="field">
-            <label className="label" htmlFor="history-vin">
-              {t('history.vinFilter')}
-            </label>
-            <input id="history-vin" className="input input--mono" value={vin} maxLength={17} spellCheck={false} onChange={(e) => setVin(e.target.value)} />
-          </div>
-          <div className="field">
-            <label className="label" htmlFor="history-status">
-              {t('history.statusFilter')}
-            </label>
-            <select id="history-status" className="input select" value={status} onChange={(e) => setStatus(e.target.value as HandoverStatus | '')}>
-              <option value="">{t('history.allStatuses')}</option>
-              {STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {t(`status.${s}`)}
-                </option>
-              ))}
-            </select>
-          </div>
-        </div>
+        <HistoryFilters vin={vin} onVin={setVin} status={status} onStatus={setStatus} />
         <div className="toolbar__actions" data-slot="bulk-actions" role="group" aria-label={t('history.bulkActions')}>
           <button
             type="button"
@@ -166,5 +146,43 @@ function LocalHistory({ onOpen }: HistoryScreenProps) {
         />
       )}
     </>
+  )
+}
+
+/** The VIN and status filters of this laptop's history. */
+function HistoryFilters({
+  vin,
+  onVin,
+  status,
+  onStatus,
+}: {
+  vin: string
+  onVin: (vin: string) => void
+  status: HandoverStatus | ''
+  onStatus: (status: HandoverStatus | '') => void
+}) {
+  const { t } = useTranslation()
+  return (
+    <div className="toolbar__filters" role="search" aria-label={t('history.filters')}>
+      <div className="field">
+        <label className="label" htmlFor="history-vin">
+          {t('history.vinFilter')}
+        </label>
+        <input id="history-vin" className="input input--mono" value={vin} maxLength={17} spellCheck={false} onChange={(e) => onVin(e.target.value)} />
+      </div>
+      <div className="field">
+        <label className="label" htmlFor="history-status">
+          {t('history.statusFilter')}
+        </label>
+        <select id="history-status" className="input select" value={status} onChange={(e) => onStatus(e.target.value as HandoverStatus | '')}>
+          <option value="">{t('history.allStatuses')}</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {t(`status.${s}`)}
+            </option>
+          ))}
+        </select>
+      </div>
+    </div>
   )
 }
