@@ -121,6 +121,7 @@ export function App() {
               selectVehicle(key.id, 'token')
             }}
             onBack={() => go('vehicles')}
+            onOpenSettings={() => go('settings')}
           />
         )}
         {screen === 'token' && selectedId && (

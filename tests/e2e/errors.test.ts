@@ -64,6 +64,12 @@ test('each PSA status (400 to 504) shows one diagnosis, its next step and the su
     const uuid = (await panel.locator('dd').nth(1).textContent()) ?? ''
     assert.match(uuid, /^[0-9a-f-]{36}$/)
     if (c.status === 429) await panel.getByText('PSA accepts new requests in 120 s.').waitFor()
+    // Where the way forward is in Settings (the login, the account), a button goes there.
+    assert.equal(
+      await panel.getByRole('button', { name: 'Open Settings' }).count(),
+      c.status === 401 || c.status === 403 ? 1 : 0,
+      `Open Settings on ${c.status}`,
+    )
     if (c.status === 403) {
       await panel.getByRole('button', { name: 'Copy for support' }).click()
       await panel.getByText('Copied.').waitFor()
@@ -82,6 +88,10 @@ test('each PSA status (400 to 504) shows one diagnosis, its next step and the su
   }
   const { handovers } = await app.call('handovers:list')
   assert.equal(handovers[0]?.status, 'failed')
+  simulator.faults.statuses.push(401)
+  await page.getByRole('button', { name: 'Request token' }).click()
+  await page.locator('.error-panel[data-code="psa.unauthorized"]').getByRole('button', { name: 'Open Settings' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor()
   await assertNoProblems(app)
 })
 

@@ -14,6 +14,14 @@ export interface ErrorPanelProps {
   error: ErrorView
   onDismiss?: () => void
   onRetry?: () => void
+  /** Given where the app can go to Settings: errors whose way forward is there get a button to it. */
+  onOpenSettings?: () => void
+}
+
+/** Errors whose next step is in Settings: the connection profile, its certificates, or what PSA said of its login. */
+export function fixedInSettings(code: string): boolean {
+  const family = errorFamily(code)
+  return family === 'config' || family === 'tls' || code === 'psa.unauthorized' || code === 'psa.forbidden'
 }
 
 /** The family an error code belongs to (`psa.unauthorized` → `psa`; `cancelled` → `cancelled`). */
@@ -22,7 +30,7 @@ export function errorFamily(code: string): string {
   return dot === -1 ? code : code.slice(0, dot)
 }
 
-export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
+export function ErrorPanel({ error, onDismiss, onRetry, onOpenSettings }: ErrorPanelProps) {
   const { t, i18n } = useTranslation()
   const titleId = useId()
   const [copied, setCopied] = useState<'idle' | 'done' | 'failed'>('idle')
@@ -35,6 +43,7 @@ export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
   const psaTime = support?.timestamp ? formatOutsideTime(support.timestamp, i18n.language) : undefined
   const retryAfter = error.details.rateLimit?.retryAfterSeconds ?? error.details.rateLimit?.resetSeconds
   const tone = error.code === 'cancelled' ? 'notice' : 'error'
+  const settings = onOpenSettings && fixedInSettings(error.code) ? onOpenSettings : undefined
 
   async function copyForSupport(): Promise<void> {
     if (!support) return
@@ -103,8 +112,13 @@ export function ErrorPanel({ error, onDismiss, onRetry }: ErrorPanelProps) {
           </span>
         </div>
       )}
-      {(onRetry || onDismiss) && (
+      {(onRetry || onDismiss || settings) && (
         <div className="button-row">
+          {settings && (
+            <button type="button" className="button button--primary button--small" onClick={settings}>
+              {t('vehicles.openSettings')}
+            </button>
+          )}
           {onRetry && (
             <button type="button" className="button button--primary button--small" onClick={onRetry}>
               {t('common.retry')}

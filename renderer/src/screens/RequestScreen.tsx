@@ -25,9 +25,10 @@ export interface RequestScreenProps {
   /** The key to show: what `token:request` answered, token and QR code included. */
   onIssued: (key: HandoverDetail) => void
   onBack: () => void
+  onOpenSettings: () => void
 }
 
-export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenProps) {
+export function RequestScreen({ handoverId, onIssued, onBack, onOpenSettings }: RequestScreenProps) {
   const { t } = useTranslation()
   const mounted = useMounted()
   const [vehicle, setVehicle] = useState<HandoverSummary | null>(null)
@@ -121,7 +122,7 @@ export function RequestScreen({ handoverId, onIssued, onBack }: RequestScreenPro
           <strong>{t('status.queued')}</strong> — {t('queue.sentLater')}
         </p>
       )}
-      {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
+      {error && <ErrorPanel error={error} onDismiss={() => setError(null)} onOpenSettings={onOpenSettings} />}
     </div>
   )
 }

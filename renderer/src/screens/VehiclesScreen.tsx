@@ -79,7 +79,7 @@ export function VehiclesScreen({ profiles, onSelect, onOpenToken, onOpenSettings
 
       <ImportCard existing={vehicles ?? []} onImported={reload} setError={setError} />
 
-      {error && <ErrorPanel error={error} onDismiss={() => setError(null)} />}
+      {error && <ErrorPanel error={error} onDismiss={() => setError(null)} onOpenSettings={onOpenSettings} />}
 
       {missing && (
         <section className="notice notice--warning no-connection" data-testid="no-connection" aria-labelledby={`${noConnectionId}-title`}>
