@@ -2,6 +2,7 @@
  * `vkey batch`, `list`, `show`, `pack`, `audit`, `purge-expired` and `queue`: the
  * offline-prepared handover commands, over the same depot as the app.
  */
+import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { inDefaultPack } from '../../shared/pack-rule'
 import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
@@ -12,6 +13,7 @@ import { environmentBand } from '../../shared/environment-marker'
 import type { Environment } from '../../shared/profile'
 import { exportAuditCsv } from '../core/audit'
 import { BatchRunner, DEFAULT_CONCURRENCY, type BatchOutcome } from '../core/batch'
+import { batchInputs } from '../core/batch-inputs'
 import { importCarDataFiles } from '../core/cardata-files'
 import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
@@ -27,7 +29,7 @@ import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/ba
 import { environmentResolver } from '../core/handover-environment'
 import { QrFilePipeline } from '../core/qr-files'
 import type { FlushResult } from '../core/offline-queue'
-import type { CliIo } from './io'
+import { writeHuman, type CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
 import { printHandover } from './key-output'
 
@@ -85,22 +87,17 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
   }
 }
 
-/** The records to request for: the same CarData seen again (a re-run) reuses its newest record. */
-async function batchIds(depot: Depot, imported: ImportResult, profile: string | undefined): Promise<string[]> {
-  const byHash = (await depot.handovers()).newestIdByCarDataHash()
-  const ids: string[] = []
-  const fresh: ImportResult['vehicles'] = []
-  const seen = new Set<string>()
-  for (const vehicle of imported.vehicles) {
-    const hash = carDataHash(vehicle.carData, vehicle.carDataSignature)
-    if (seen.has(hash)) continue
-    seen.add(hash)
-    const existing = byHash.get(hash)
-    if (existing) ids.push(existing)
-    else fresh.push(vehicle)
-  }
-  const added = await depot.addVehicles({ vehicles: fresh, issues: [] }, profile ? { profile } : {})
-  return [...ids, ...added.map((r) => r.id)]
+/**
+ * The records to request for (core/batch-inputs.ts): the same CarData seen again (a re-run, or
+ * a file given twice) is one request, its newest record reused; CarData under another VIN is
+ * refused. Repeats are said on stderr; the refusals join the import's issues.
+ */
+async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile: string | undefined): Promise<string[]> {
+  const inputs = batchInputs(imported.vehicles, (v) => carDataHash(v.carData, v.carDataSignature), (await depot.handovers()).newestByCarDataHash())
+  for (const { source, sameAs } of inputs.repeated) writeHuman(io.stderr, `vkey batch: ${source} holds the same vehicle as ${sameAs}: one request for both.`)
+  imported.issues.push(...inputs.issues)
+  const added = await depot.addVehicles({ vehicles: inputs.fresh, issues: [] }, profile ? { profile } : {})
+  return [...inputs.known, ...added.map((r) => r.id)]
 }
 
 /** QR files for the keys a batch or a flush hands over, written beside the requests (core/qr-files.ts). */
@@ -123,6 +120,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   const plan = durationPlan(values, (line) => io.stderr.write(`${line}\n`))
   const concurrency = numbers.concurrency ?? DEFAULT_CONCURRENCY
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
+  const newFolder = out !== undefined && !existsSync(out) // said with the count, so a mistyped --out is seen
   const imported = await importCarDataFiles(positionals)
   writeCarDataNotes(io, imported.vehicles)
   let files: QrFilePipeline | undefined
@@ -132,7 +130,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     planWindow(plan, depot.now()) // refused before any record exists
     await depot.clients.forProfile(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
-    const ids = await batchIds(depot, imported, values.profile)
+    const ids = await batchIds(io, depot, imported, values.profile)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
     const pipeline = out ? await qrPipeline(depot, out) : undefined
     files = pipeline
@@ -195,7 +193,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
       if (outcome.renewed.length)
         write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
-      if (out) write(io, `QR codes: ${Object.keys(qrFiles).length} in ${out} — each is a car key until it expires.`)
+      if (out) write(io, `QR codes: ${Object.keys(qrFiles).length} in ${out}${newFolder ? ' (a new folder)' : ''} — each is a car key until it expires.`)
       if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a key are not sent again.')
     }
     if (outcome.storageStopped) {

@@ -205,13 +205,13 @@ export class HandoverStore {
     return this.listSync('WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(ids))
   }
 
-  /** For each CarData hash in the ledger, the id of its newest record (without reading the records). */
-  newestIdByCarDataHash(): Map<string, string> {
-    const rows = this.sql<[], { id: string; hash: string | null }>(
-      "SELECT id, json_extract(record, '$.carDataHash') AS hash FROM handovers ORDER BY created_at, rowid",
+  /** For each CarData hash in the ledger, its newest record's id and VIN (without reading the records). */
+  newestByCarDataHash(): Map<string, { id: string; vin?: string }> {
+    const rows = this.sql<[], { id: string; hash: string | null; vin: string | null }>(
+      "SELECT id, json_extract(record, '$.carDataHash') AS hash, json_extract(record, '$.vin') AS vin FROM handovers ORDER BY created_at, rowid",
     ).all()
-    const byHash = new Map<string, string>()
-    for (const row of rows) if (row.hash) byHash.set(row.hash, row.id)
+    const byHash = new Map<string, { id: string; vin?: string }>()
+    for (const row of rows) if (row.hash) byHash.set(row.hash, { id: row.id, ...(row.vin ? { vin: row.vin } : {}) })
     return byHash
   }
 

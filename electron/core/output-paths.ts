@@ -45,11 +45,22 @@ export function assertWritableFile(path: string, option: string): string {
   return full
 }
 
-/** A folder VK Depot will create if needed: an existing one is a writable folder, else its nearest existing parent is. */
+/**
+ * A folder for output files: an existing writable folder, or a new one VK Depot creates inside
+ * an existing writable folder. Not a chain of missing folders: a mistyped path must not become
+ * new folders holding car keys (the same rule as a file's folder above).
+ */
 export function assertWritableFolder(path: string, option: string): string {
   const full = resolve(path)
-  let probe = full
-  while (problemOf(probe, true) === 'missing' && dirname(probe) !== probe) probe = dirname(probe)
+  const parent = dirname(full)
+  const own = problemOf(full, true)
+  if (own === 'missing' && problemOf(parent, true) === 'missing')
+    throw new VkError(
+      'input.file',
+      `${option} ${full}: its parent folder ${parent} does not exist. Create it first (mkdir -p) or choose another folder; nothing was sent.`,
+      { file: full, field: option },
+    )
+  const probe = own === 'missing' ? parent : full
   const problem = problemOf(probe, true)
   if (problem)
     throw new VkError('input.file', `${option} ${full}: ${probe === full ? 'it' : probe} ${problem}. Choose another folder; nothing was sent.`, {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
@@ -356,3 +356,54 @@ test('a token that ends before its planned window is flagged in the list and by 
   const json = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { covers_plan: boolean }[]
   assert.equal(json[0]?.covers_plan, false)
 })
+
+test('a batch never merges cars silently: the same file twice is one request (said so); the same CarData under another VIN is refused, in the batch and against the ledger', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const dir = join(dataDir, '..', 'cars')
+  await mkdir(dir)
+  // One car's export, and copies of it with the VIN edited (what a hurried copy-and-edit makes).
+  const original = JSON.parse(carDataJson(vinFor(1))) as Record<string, unknown>
+  const files: string[] = []
+  for (const n of [1, 2, 3]) {
+    const path = join(dir, `car-${n}.json`)
+    await writeFile(path, JSON.stringify({ ...original, vin: vinFor(n) }))
+    files.push(path)
+  }
+  const out = join(dataDir, '..', 'qr')
+  const batch = await vkey(['batch', files[0]!, files[0]!, files[1]!, files[2]!, '--duration', '2h', '--out', out], env)
+  assert.equal(batch.code, 2, batch.stderr)
+  assert.match(batch.stderr, new RegExp(`vkey batch: ${escapeRe(files[0]!)} holds the same vehicle as ${escapeRe(files[0]!)}: one request for both\\.`))
+  for (const n of [2, 3]) {
+    assert.match(
+      batch.stdout,
+      new RegExp(
+        `failed: ${escapeRe(files[n - 1]!)} \\(vin\\): .*VIN ${vinFor(n)}, but ${escapeRe(files[0]!)} holds the same CarData with VIN ${vinFor(1)}\\. CarData belongs to one car`,
+      ),
+    )
+  }
+  assert.match(batch.stdout, /1 issued/)
+  assert.match(batch.stdout, new RegExp(`QR codes: 1 in ${escapeRe(out)} \\(a new folder\\)`))
+  assert.equal(simulator.stats.tokensIssued, 1, 'one request, for the one car the CarData is')
+  // A mistyped --out two folders deep is refused before anything is sent, not created.
+  const deep = join(dataDir, '..', 'qr-typo', 'today')
+  const refused = await vkey(['batch', files[0]!, '--duration', '2h', '--out', deep], env)
+  assert.equal(refused.code, 2)
+  assert.match(
+    refused.stderr,
+    /--out .*today: its parent folder .*qr-typo does not exist\. Create it first \(mkdir -p\) or choose another folder; nothing was sent\./,
+  )
+  assert.equal(simulator.stats.tokensIssued, 1)
+  assert.deepEqual(await readdir(out), [`${vinFor(1)}.png`], 'no QR file carries another car’s VIN')
+
+  // Against the ledger: that CarData is recorded for car 1; a later file giving it another VIN is refused too.
+  const later = await vkey(['batch', files[2]!, '--duration', '2h', '--json'], env)
+  assert.equal(later.code, 2)
+  const json = JSON.parse(later.stdout) as BatchJson
+  assert.equal(json.failed.length, 1)
+  assert.match(json.failed[0]!.message, new RegExp(`VIN ${vinFor(3)}, but its CarData is already recorded for ${vinFor(1)} \\(handover \\S+\\)`))
+  assert.equal(simulator.stats.tokensIssued, 1, 'nothing sent')
+})
+
+function escapeRe(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
