@@ -5,6 +5,7 @@ import { VkError } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 import type { DurationPlan } from '../../shared/duration'
 import { writeHuman, writeMachine, type CliIo } from './io'
+import { nearestOption } from './did-you-mean'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -15,16 +16,22 @@ export function parse<O extends Options>(command: string, args: string[], option
   } catch (error) {
     throw new VkError(
       'usage',
-      `vkey ${command}: ${parseProblem(error as Error & { code?: string })} Run \`vkey help ${command}\` for its options and an example.`,
+      `vkey ${command}: ${parseProblem(error as Error & { code?: string }, Object.keys(options))} Run \`vkey help ${command}\` for its options and an example.`,
     )
   }
 }
 
-/** parseArgs' message, except where it speaks of parser internals: a value that starts with "-". */
-function parseProblem(error: Error & { code?: string }): string {
+/**
+ * parseArgs' message, except where it speaks of parser internals (a value that starts with
+ * "-"), and with the option meant when an unknown one is a likely typo (`--profle`).
+ */
+function parseProblem(error: Error & { code?: string }, known: readonly string[]): string {
   const option = /Option '([^' ]+)/.exec(error.message)?.[1]
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && error.message.includes('ambiguous'))
     return `${option} needs a value; one that starts with "-" is written ${option}=VALUE.`
+  const unknown = error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /option '([^']+)'/i.exec(error.message)?.[1] : undefined
+  const meant = unknown ? nearestOption(unknown, known) : undefined
+  if (unknown && meant) return `Unknown option '${unknown}'. Did you mean ${meant}?`
   return `${error.message.replace(/\s+/g, ' ').replace(/\.$/, '')}.`
 }
 

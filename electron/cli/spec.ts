@@ -6,11 +6,11 @@
  * options' ranges (NUMBERS) are checked here too, for every command, with one message.
  */
 import type { ParseArgsConfig } from 'node:util'
-import { closest, distance } from 'fastest-levenshtein'
 import { untilExample } from '../../shared/duration'
 import { EXIT, EXIT_MEANINGS, VkError } from '../../shared/errors'
 import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS } from '../../shared/profile'
 import { parse } from './args'
+import { nearest, shellWord } from './did-you-mean'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -134,7 +134,7 @@ function numbersOf(command: string, values: Record<string, unknown>): Record<str
 const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: keyof typeof OPTIONS }> = [
   {
     name: 'simulator',
-    synopsis: 'simulator [--port N] [--dir FOLDER] [--latency MS]',
+    synopsis: 'simulator [--port N] [--host ADDRESS] [--dir FOLDER] [--latency MS] [--trust-client-ca CA.pem …]',
     summary: 'runs the PSA simulator (a real mutual-TLS server; default port 7443) until Ctrl-C',
 
     positionals: { min: 0, max: 0 },
@@ -352,15 +352,6 @@ function subcommandsOf(word: string): readonly string[] {
   return word === 'queue' ? QUEUE_SUBCOMMANDS : COMMANDS.filter((c) => c.name.startsWith(`${word} `)).map((c) => c.name.slice(word.length + 1))
 }
 
-/** The candidate `word` likely meant: the only one it begins (`stat` → status), or one an edit or two away (Levenshtein). */
-function nearest(word: string, candidates: readonly string[]): string | undefined {
-  if (!word || !candidates.length) return undefined
-  const begun = candidates.filter((c) => c.startsWith(word))
-  if (begun.length === 1) return begun[0]
-  const best = closest(word, candidates as string[])
-  return distance(word, best) <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined
-}
-
 /**
  * The usage error for a command line that names no command, one wording for all of them:
  * an unknown command, a group (`profile`, `cert`, `fleet`, `vault`) or the queue without its
@@ -375,13 +366,16 @@ export function unknownCommand(argv: readonly string[], options: { help?: boolea
   const subs = subcommandsOf(first)
   if (!subs.length) {
     const near = nearest(first, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))])
-    const meant = near !== undefined && sub !== undefined && subcommandsOf(near).includes(sub) ? `${near} ${sub}` : near
-    return new VkError('usage', `Unknown command "${first}".${meant ? ` Did you mean "${lead} ${meant}"?` : ''} Run \`vkey help\` for the list of commands.`)
+    const keepsSub = near !== undefined && sub !== undefined && subcommandsOf(near).includes(sub)
+    const meant = near && [near, ...(options.help ? [] : argv.slice(1))].map(shellWord).join(' ')
+    const shown = near && options.help && keepsSub ? `${near} ${sub}` : meant
+    return new VkError('usage', `Unknown command "${first}".${shown ? ` Did you mean "${lead} ${shown}"?` : ''} Run \`vkey help\` for the list of commands.`)
   }
   const choices = `${subs.slice(0, -1).join(', ')} or ${subs.at(-1)}`
   const asked = sub !== undefined && !sub.startsWith('-') ? sub : undefined
   const elsewhere = asked && seeAlsoCommands(first).find((c) => c.split(' ')[0] === asked)
-  const near = elsewhere ?? (asked && nearest(asked, subs) ? `${first} ${nearest(asked, subs)}` : undefined)
+  const sub2 = asked && nearest(asked, subs)
+  const near = elsewhere ?? (sub2 ? [first, sub2, ...(options.help ? [] : argv.slice(2))].map(shellWord).join(' ') : undefined)
   const what = asked === undefined ? `say which: ${choices}.` : `no subcommand "${asked}" (${choices}).`
   const help = first === 'queue' ? 'shows its options and an example' : 'shows each with an example'
   const also = seeAlsoLine(first)

@@ -68,17 +68,21 @@ test('vkey queue flush --watch --interval abc stops at once with exit 2 instead 
   assert.match(result.stderr, /^vkey queue: --interval must be a number from 0\.1 to 3600 \(seconds\); got "abc"\. Run `vkey help queue` for its options\.\n$/)
 })
 
-test('a mistyped command or subcommand names the one meant, as it would be typed; every group without its subcommand lists them; exit 2, one prefix', async () => {
+test('a mistyped command, subcommand or option names the one meant, the line as it would be typed; every group without its subcommand lists them; exit 2, one prefix', async () => {
   // [command line, what stderr says, the suggestion ("Did you mean …"), or undefined when nothing is close]
   const cases: Array<[string[], RegExp, string | undefined]> = [
-    [['tokn', '--cardata', 'car.json'], /^vkey: Unknown command "tokn"\. Did you mean "vkey token"\? Run `vkey help` for the list of commands\.\n$/, 'token'],
+    [
+      ['tokn', '--cardata', 'car.json'],
+      /^vkey: Unknown command "tokn"\. Did you mean "vkey token --cardata car\.json"\? Run `vkey help` for the list of commands\.\n$/,
+      'token --cardata car.json',
+    ],
     [['lst'], /^vkey: Unknown command "lst"\./, 'list'],
     // Asked for help: the help of the command meant.
     [['help', 'tokens'], /^vkey: Unknown command "tokens"\./, 'help token'],
     [['tokens', '--help'], /^vkey: Unknown command "tokens"\./, 'help token'],
     // A mistyped group keeps the subcommand typed after it.
-    [['profle', 'add', 'depot'], /^vkey: Unknown command "profle"\./, 'profile add'],
-    [['profile', 'ad', 'depot'], /^vkey profile: no subcommand "ad" \(add, list, remove or default\)\. .* `vkey help profile` shows each/, 'profile add'],
+    [['profle', 'add', 'depot'], /^vkey: Unknown command "profle"\./, 'profile add depot'],
+    [['profile', 'ad', 'depot'], /^vkey profile: no subcommand "ad" \(add, list, remove or default\)\. .* `vkey help profile` shows each/, 'profile add depot'],
     [['fleet', 'stat'], /^vkey fleet: no subcommand "stat" \(join, status, sync, leave or migrate\)\./, 'fleet status'],
     // The fleet's keys live in `list --fleet`: the group says so.
     [
@@ -94,6 +98,14 @@ test('a mistyped command or subcommand names the one meant, as it would be typed
     [['cert'], /^vkey cert: say which: import, request, renew or show\. `vkey help cert` shows each with an example\.\n$/, undefined],
     [['vault', '--yes'], /^vkey vault: say which: reset or rotate\./, undefined],
     [['xyzzy'], /^vkey: Unknown command "xyzzy"\. Run `vkey help` for the list of commands\.\n$/, undefined],
+    // A mistyped option: the option meant.
+    [
+      ['token', '--cardata', 'car.json', '--profle', 'sim'],
+      /^vkey token: Unknown option '--profle'\. Did you mean --profile\? Run `vkey help token`/,
+      undefined,
+    ],
+    // A line printed back is quoted where a shell needs it.
+    [['tokn', '--cardata', 'my car.json'], /Did you mean "vkey token --cardata 'my car\.json'"\?/, "token --cardata 'my car.json'"],
   ]
   for (const [argv, expected, meant] of cases) {
     const what = argv.join(' ')

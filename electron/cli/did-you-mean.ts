@@ -1,0 +1,22 @@
+/** "Did you mean …": the command or option a likely typo meant, and how to print a command line back. */
+import { closest, distance } from 'fastest-levenshtein'
+
+/** The candidate `word` likely meant: the only one it begins (`stat` → status), or one an edit or two away (Levenshtein). */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  if (!word || !candidates.length) return undefined
+  const begun = candidates.filter((c) => c.startsWith(word))
+  if (begun.length === 1) return begun[0]
+  const best = closest(word, candidates as string[])
+  return distance(word, best) <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined
+}
+
+/** A word of a command line as a shell reads it back: quoted when it holds anything but plain characters. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+/** The option `given` (`--profle`) likely meant among a command's options, as `--profile`. */
+export function nearestOption(given: string, options: readonly string[]): string | undefined {
+  const near = nearest(given.replace(/^-+/, ''), options)
+  return near === undefined ? undefined : `--${near}`
+}
