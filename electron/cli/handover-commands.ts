@@ -374,6 +374,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
       write(io, `Queue: ${queueCountsText(result)}.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
       for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
+      if (result.stillQueued && result.unreachable) write(io, `  still waiting: ${result.unreachable}`)
       for (const e of result.qrErrors)
         io.stderr.write(
           `vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`,

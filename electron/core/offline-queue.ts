@@ -16,6 +16,8 @@ export interface FlushResult {
   /** Queued requests that needed nothing sent: the vehicle's live key already covered the window. */
   reused: number
   stillQueued: number
+  /** Why those still wait (the first network failure: the address tried and what happened), when any do. */
+  unreachable?: string
   failed: number
   /** Why each of the `failed` was refused (PSA, a check before sending, or another laptop of the fleet holding the car). */
   failures: { id: string; vin?: string; code: ErrorCode; message: string }[]
@@ -72,6 +74,7 @@ export class OfflineQueue {
         if (view.code.startsWith('storage.')) throw error
         if (isNetworkUnreachable(view)) {
           result.stillQueued += 1
+          result.unreachable ??= view.message
         } else {
           result.failed += 1
           result.failures.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), code: view.code, message: view.message })

@@ -152,6 +152,8 @@ test('a request made while the server is unreachable is queued, then sent exactl
   // comes back on the same port (reserved for this test: nothing else takes it meanwhile).
   const watching = vkeyRunning(['queue', 'flush', '--watch', '--interval', '0.3'], env)
   await waitUntil(() => /1 still waiting for the network/.test(watching.stdout()), 'a first round with the server down')
+  // It says why they wait: the address it tried.
+  await waitUntil(() => new RegExp(`still waiting: .*:${port}\\b`).test(watching.stdout()), 'the reason, naming the address')
   const back = await startSimulator({ dir: simulator.material.dir, port })
   t.after(() => back.close())
   const flushed = await watching.done
