@@ -27,7 +27,17 @@ import { durationPlan, write, writeJson } from './args'
 import { writeCarDataNotes } from './cardata-notes'
 import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
 import { openDataFolder, withDepot } from './depot-access'
-import { auditCommand, batchCommand, flushQueueQuietly, listCommand, packCommand, purgeCommand, queueCommand, showCommand } from './handover-commands'
+import {
+  auditCommand,
+  batchCommand,
+  flushQueueQuietly,
+  listCommand,
+  packCommand,
+  handedOverCommand,
+  purgeCommand,
+  queueCommand,
+  showCommand,
+} from './handover-commands'
 import { readSecretLine, type CliIo } from './io'
 import { wipeAfter } from '../core/secret-bytes'
 import { printHandover } from './key-output'
@@ -77,6 +87,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       return (await import('./fleet-commands')).fleetCommand(rest, io)
     case 'purge-expired':
       return purgeCommand(rest, io)
+    case 'handed-over':
+      return handedOverCommand(rest, io)
     case 'queue':
       return queueCommand(rest, io)
     case 'vault':

@@ -347,6 +347,18 @@ export async function auditCommand(args: string[], io: CliIo): Promise<number> {
   return 0
 }
 
+export async function handedOverCommand(args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseFor('handed-over', args)
+  await withDepot(io, async (depot) => {
+    const store = await depot.handovers()
+    for (const id of positionals) {
+      const record = await store.markHandedOver((await findRecord(depot, id)).id)
+      write(io, `${record.vin ?? 'A vehicle with no VIN'} (handover ${record.id}): marked handed over (a pack of all valid keys leaves it out).`)
+    }
+  })
+  return 0
+}
+
 export async function purgeCommand(args: string[], io: CliIo): Promise<number> {
   parseFor('purge-expired', args)
   const purged = await withDepot(io, async (depot) => (await depot.handovers()).purgeExpired())

@@ -83,6 +83,7 @@ export const OPTIONS = {
   'fleet leave': {},
   'fleet migrate': { user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ca: { type: 'string' } },
   'purge-expired': {},
+  'handed-over': {},
   queue: { watch: { type: 'boolean' }, interval: { type: 'string' }, out: { type: 'string' }, ...json },
   'vault reset': { yes: { type: 'boolean' } },
   'vault rotate': {},
@@ -255,6 +256,13 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     summary: 'one CSV row per handover (local and UTC times, handover ID, outcome); no secrets',
     positionals: { min: 0, max: 0 },
     example: 'vkey audit --csv audit.csv',
+  },
+  {
+    name: 'handed-over',
+    synopsis: 'handed-over ID…',
+    summary: 'marks keys as given to their drivers (ID may be a unique prefix or the VIN); pack --all-valid leaves them out',
+    positionals: { min: 1, max: Infinity, name: 'ID' },
+    example: 'vkey handed-over VF3MCYHZRKS123456',
   },
   {
     name: 'purge-expired',

@@ -367,6 +367,15 @@ export class HandoverStore {
     return this.vault.seal(`handover:${id}:token`, JSON.stringify(token))
   }
 
+  /** A key given to its driver: only an issued one can be (the app's button and `vkey handed-over`). */
+  async markHandedOver(id: string): Promise<HandoverRecord> {
+    return this.update(id, (r) => {
+      if (r.status !== 'issued') throw new VkError('usage', `Only an issued token can be marked handed over (this one is ${r.status}).`, { field: 'status' })
+      r.status = 'handed-over'
+      r.handedOverAt = this.now().toISOString()
+    })
+  }
+
   /**
    * Erases the secret material of every key whose expiry has passed; the record stays,
    * marked expired, in the ledger. Returns the ids it changed.

@@ -233,6 +233,18 @@ test('issued tokens are shown, exported as QR and packed with the simulator stop
   const pack = await vkey(['pack', '--all-valid', '--out', join(out, 'pack.pdf')], env)
   assert.equal(pack.code, 0, pack.stderr)
   assert.match(pack.stdout, /3 pages/)
+  // A key given to its driver, by VIN: marked so, and a pack of all valid keys leaves it out.
+  const given = batch.issued[2]!
+  const handed = await vkey(['handed-over', given.vin], env)
+  assert.equal(handed.code, 0, handed.stderr)
+  assert.match(handed.stdout, new RegExp(`^${given.vin} \\(handover ${given.id}\\): marked handed over`))
+  const listedNow = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  assert.equal(listedNow.find((r) => r.id === given.id)?.status, 'handed-over')
+  const again = await vkey(['handed-over', given.id], env)
+  assert.equal(again.code, 2)
+  assert.match(again.stderr, /Only an issued token can be marked handed over \(this one is handed-over\)/)
+  const smaller = await vkey(['pack', '--all-valid', '--out', join(out, 'pack-2.pdf')], env)
+  assert.match(smaller.stdout, /2 pages/)
   await run('pdftoppm', ['-r', '100', '-png', '-f', '2', '-l', '2', join(out, 'pack.pdf'), join(out, 'page')])
   const pages = (await filesUnder(out)).filter((f) => /page-\d+\.png$/.test(f.path))
   assert.equal(pages.length, 1)

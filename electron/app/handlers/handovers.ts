@@ -3,7 +3,6 @@
  * hand, removal of a vehicle that never got a key, "handed over", the QR code; and the
  * sweep that erases tokens within 20 s of their expiry, now and while the app runs.
  */
-import { VkError } from '../../../shared/errors'
 import { environmentResolver } from '../../core/handover-environment'
 import { detailOf, keyOf, qrImageOf, summaryOf, viewOf } from '../views'
 import type { Feature, HandlerContext } from './context'
@@ -63,14 +62,7 @@ export function handoversFeature(context: HandlerContext): Feature<HandoverChann
         return { removed }
       },
       async 'handovers:mark-handed-over'(input) {
-        const record = await (
-          await depot.handovers()
-        ).update(input.id, (r) => {
-          if (r.status !== 'issued')
-            throw new VkError('usage', `Only an issued token can be marked handed over (this one is ${r.status}).`, { field: 'status' })
-          r.status = 'handed-over'
-          r.handedOverAt = depot.now().toISOString()
-        })
+        const record = await (await depot.handovers()).markHandedOver(input.id)
         notify([record.id])
         return viewOf(depot, record)
       },
