@@ -46,7 +46,22 @@ export function writeJson(io: CliIo, json: string): void {
 }
 
 /** How long a key must work, from --duration or --until (exactly one); `note` hears what --until 18:00 means here. */
-export function durationPlan(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan {
+/** The window `vkey COMMAND` asks for, from --duration or --until; a problem is said as that command's. */
+export function durationPlan(
+  command: string,
+  values: { duration?: string | undefined; until?: string | undefined },
+  note?: (line: string) => void,
+): DurationPlan {
+  try {
+    return planOf(values, note)
+  } catch (error) {
+    if (error instanceof VkError && !error.message.startsWith('vkey '))
+      throw new VkError(error.code, `vkey ${command}: ${error.message}`, error.details, { cause: error })
+    throw error
+  }
+}
+
+function planOf(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan {
   if (values.duration !== undefined && values.until !== undefined)
     throw new VkError('usage', 'Give either --duration or --until, not both.', { field: '--duration' })
   if (values.duration !== undefined) return { kind: 'seconds', seconds: parseDuration(values.duration) }

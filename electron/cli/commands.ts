@@ -321,7 +321,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     throw new VkError('usage', 'vkey token: --cardata FILE (or - for standard input) is required: the CarData JSON exported from the phone.', {
       field: '--cardata',
     })
-  const plan = durationPlan(values, (line) => io.stderr.write(`${line}\n`))
+  const plan = durationPlan('token', values, (line) => io.stderr.write(`${line}\n`))
   // Refuse a bad --qr before anything is stored or sent: a key nobody can hand over is a lost key.
   const qrPath = values.qr ? (qrFormatForPath(values.qr), assertWritableFile(values.qr, '--qr')) : undefined
   const wantedVin = values.vin ? validateVin(values.vin, { field: '--vin' }) : undefined

@@ -117,7 +117,7 @@ async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
 export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals, numbers } = parseFor('batch', args)
   if (!positionals.length) throw new VkError('usage', 'vkey batch: give one or more CarData files (FILE…).', { field: 'FILE' })
-  const plan = durationPlan(values, (line) => io.stderr.write(`${line}\n`))
+  const plan = durationPlan('batch', values, (line) => io.stderr.write(`${line}\n`))
   const concurrency = numbers.concurrency ?? DEFAULT_CONCURRENCY
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   const newFolder = out !== undefined && !existsSync(out) // said with the count, so a mistyped --out is seen

@@ -110,8 +110,11 @@ test('exit codes: 2 for bad input, 3 for configuration, 4 when PSA refuses, 5 wh
 
   const badDuration = await vkey(['token', '--cardata', good, '--duration', 'soon'], env)
   assert.equal(badDuration.code, 2)
-  assert.match(badDuration.stderr, /--duration/)
+  assert.match(badDuration.stderr, /^vkey token: .*--duration/, "said as the command's, like its other usage errors")
   assert.equal(badDuration.stderr.trim().split('\n').length, 1, 'one line on stderr, no stack trace')
+  const noDuration = await vkey(['batch', good], env)
+  assert.equal(noDuration.code, 2)
+  assert.match(noDuration.stderr, /^vkey batch: Say how long the key must work: --duration /)
 
   const bad = join(dataDir, '..', 'bad.json')
   await writeFile(bad, JSON.stringify({ vin: vinFor(4), carData: 'not base64 !!', carDataSignature: 'AAAA' }))
