@@ -11,6 +11,7 @@ import { EXIT, isNetworkUnreachable, isVkError, VkError } from '../../shared/err
 import { planWindow } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
+import { resolveEnvironment } from '../core/profiles'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import type { ProfileSummary } from '../core/partner-profiles'
 import { defaultSimulatorDir, registerSimulator } from '../core/simulator-registration'
@@ -175,6 +176,8 @@ async function profileAdd(args: string[], io: CliIo): Promise<number> {
   const name = single('profile add', positionals, 'NAME')
   if (!values.env)
     throw new VkError('usage', 'vkey profile add: --env is required (preprod, prod, simulator or an https://…/connectedcar/v3 URL).', { field: '--env' })
+  // An unknown --env is said first: it is the one mistake the rest of the line depends on.
+  if (values.env !== 'simulator') resolveEnvironment(values.env)
   if (values.env !== 'simulator' && !values['password-stdin']) {
     throw new VkError(
       'usage',

@@ -216,3 +216,12 @@ test('a secret read from standard input is zeroed in memory once read; held buff
     'zeroed although the import failed',
   )
 })
+
+test('vkey profile add with an unknown --env says so first, before asking for the password', async () => {
+  const result = await withStdin(['profile', 'add', 'depot', '--env', 'nowhere'], Readable.from([]))
+  assert.equal(result.code, 2)
+  assert.match(
+    result.stderr,
+    /^vkey: --env "nowhere" is not known: use preprod, prod, simulator \(while the simulator runs\) or an https URL ending in \/connectedcar\/v3\.\n$/,
+  )
+})
