@@ -55,8 +55,8 @@ export function durationPlan(
   try {
     return planOf(values, note)
   } catch (error) {
-    if (error instanceof VkError && !error.message.startsWith('vkey '))
-      throw new VkError(error.code, `vkey ${command}: ${error.message}`, error.details, { cause: error })
+    // shared/duration.ts speaks of the option (`--duration "abc" is not …`): the command is named here.
+    if (error instanceof VkError) throw new VkError(error.code, `vkey ${command}: ${error.message}`, error.details, { cause: error })
     throw error
   }
 }

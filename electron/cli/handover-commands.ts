@@ -369,7 +369,7 @@ export async function purgeCommand(args: string[], io: CliIo): Promise<number> {
 export async function queueCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals, numbers } = parseFor('queue', args)
   const sub = positionals[0] ?? 'list'
-  if (!QUEUE_SUBCOMMANDS.includes(sub)) throw unknownCommand(['queue', sub, ...args.filter((_, i) => i !== args.indexOf(sub))])
+  if (!QUEUE_SUBCOMMANDS.includes(sub)) throw unknownCommand(['queue', sub, ...args.toSpliced(args.indexOf(sub), 1)])
   const intervalMs = (numbers.interval ?? 10) * 1000
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   return withDepot(io, async (depot) => {

@@ -346,11 +346,6 @@ const SEE_ALSO: Readonly<Record<string, string>> = {
   fleet: "The fleet's keys and audit: `vkey list --fleet`, `vkey audit --fleet --csv OUT.csv`.",
 }
 
-/** The line SEE_ALSO holds for a group, if any. */
-export function seeAlsoLine(group: string): string | undefined {
-  return SEE_ALSO[group]
-}
-
 /** The commands a group's SEE_ALSO line names (`list --fleet`, …), read from its code spans. */
 function seeAlsoCommands(group: string): string[] {
   return [...(SEE_ALSO[group] ?? '').matchAll(/`vkey ([^`]+)`/g)].map((m) => m[1]!)
@@ -368,29 +363,26 @@ function subcommandsOf(word: string): readonly string[] {
  * add`); the next step is always the help.
  */
 export function unknownCommand(argv: readonly string[], options: { help?: boolean } = {}): VkError {
-  const lead = options.help ? 'vkey help' : 'vkey'
   const [given = '', sub] = argv
   const first = ALIASES[given] ?? given
   const subs = subcommandsOf(first)
+  // The line printed back: what was typed after the word corrected, or after `vkey help` the command alone.
+  const didYouMean = (words: readonly string[]) => ` Did you mean "${[options.help ? 'vkey help' : 'vkey', ...words.map(shellWord)].join(' ')}"?`
   if (!subs.length) {
     const near = nearest(first, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))])
-    const keepsSub = near !== undefined && sub !== undefined && subcommandsOf(near).includes(sub)
-    const meant = near && [near, ...(options.help ? [] : argv.slice(1))].map(shellWord).join(' ')
-    const shown = near && options.help && keepsSub ? `${near} ${sub}` : meant
-    return new VkError('usage', `Unknown command "${first}".${shown ? ` Did you mean "${lead} ${shown}"?` : ''} Run \`vkey help\` for the list of commands.`)
+    const helpSub = near !== undefined && sub !== undefined && subcommandsOf(near).includes(sub) ? [sub] : []
+    const rest = options.help ? helpSub : argv.slice(1)
+    return new VkError('usage', `Unknown command "${first}".${near ? didYouMean([near, ...rest]) : ''} Run \`vkey help\` for the list of commands.`)
   }
   const choices = `${subs.slice(0, -1).join(', ')} or ${subs.at(-1)}`
   const asked = sub !== undefined && !sub.startsWith('-') ? sub : undefined
   const elsewhere = asked && seeAlsoCommands(first).find((c) => c.split(' ')[0] === asked)
-  const sub2 = asked && nearest(asked, subs)
-  const near = elsewhere ?? (sub2 ? [first, sub2, ...(options.help ? [] : argv.slice(2))].map(shellWord).join(' ') : undefined)
+  const near = asked && nearest(asked, subs)
+  const meant = elsewhere ? elsewhere.split(' ') : near ? [first, near, ...(options.help ? [] : argv.slice(2))] : undefined
   const what = asked === undefined ? `say which: ${choices}.` : `no subcommand "${asked}" (${choices}).`
   const help = first === 'queue' ? 'shows its options and an example' : 'shows each with an example'
-  const also = seeAlsoLine(first)
-  return new VkError(
-    'usage',
-    `vkey ${first}: ${what}${near ? ` Did you mean "${lead} ${near}"?` : ''} \`vkey help ${first}\` ${help}.${also ? ` ${also}` : ''}`,
-  )
+  const also = SEE_ALSO[first]
+  return new VkError('usage', `vkey ${first}: ${what}${meant ? didYouMean(meant) : ''} \`vkey help ${first}\` ${help}.${also ? ` ${also}` : ''}`)
 }
 
 /** The spec for `argv` (`['profile', 'add', …]` → profile add) and the arguments after its name. */
@@ -482,7 +474,7 @@ export function helpText(words: readonly string[]): string {
   const exact = findCommand(words)
   if (exact) return commandHelp(exact.spec)
   const group = COMMANDS.filter((c) => c.name.split(' ')[0] === words[0])
-  const also = seeAlsoLine(words[0] ?? '')
+  const also = SEE_ALSO[words[0] ?? '']
   if (group.length) return group.map(commandHelp).join('\n') + (also ? `\n${also}\n` : '')
   throw unknownCommand(words, { help: true })
 }

@@ -54,16 +54,16 @@ export function assertWritableFolder(path: string, option: string): string {
   const full = resolve(path)
   const parent = dirname(full)
   const own = problemOf(full, true)
-  if (own === 'missing' && problemOf(parent, true) === 'missing')
+  const where = own === 'missing' ? parent : full
+  const problem = own === 'missing' ? problemOf(parent, true) : own
+  if (problem === 'missing')
     throw new VkError(
       'input.file',
       `${option} ${full}: its parent folder ${parent} does not exist. Create it first (mkdir -p) or choose another folder; nothing was sent.`,
       { file: full, field: option },
     )
-  const probe = own === 'missing' ? parent : full
-  const problem = problemOf(probe, true)
   if (problem)
-    throw new VkError('input.file', `${option} ${full}: ${probe === full ? 'it' : probe} ${problem}. Choose another folder; nothing was sent.`, {
+    throw new VkError('input.file', `${option} ${full}: ${where === full ? 'it' : where} ${problem}. Choose another folder; nothing was sent.`, {
       file: full,
       field: option,
     })
