@@ -189,3 +189,8 @@ export async function testHandlers(
   t.after(() => handlers.dispose())
   return handlers
 }
+
+/** `text` as a literal inside a RegExp (paths, VINs, local times in expected messages). */
+export function escapeRe(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}

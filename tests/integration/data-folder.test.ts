@@ -8,7 +8,7 @@ import { chmod, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'no
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { adoptDataFolder, MARKER_FILE } from '../../electron/core/data-folder'
-import { carDataJson, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
+import { carDataJson, escapeRe, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
 
 const hourAgo = () => new Date(Date.now() - 3600_000)
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777
@@ -32,7 +32,7 @@ test('a folder of foreign files is refused with exit 3 and left untouched, old t
 
   const result = await vkeyProcess(['profile', 'list'], { ...process.env, VKEY_HOME: documents })
   assert.equal(result.code, 3, result.stderr)
-  assert.match(result.stderr, new RegExp(`${documents.replace(/[/\\.]/g, '\\$&')} is not a VK Depot data folder`))
+  assert.match(result.stderr, new RegExp(`${escapeRe(documents)} is not a VK Depot data folder`))
   assert.match(result.stderr, /VKEY_HOME to an empty or new folder/)
   assert.equal(result.stdout, '')
 

@@ -12,7 +12,7 @@ import test from 'node:test'
 import { technician } from '../../electron/core/technician'
 import { startSimulator } from '../../electron/core/simulator'
 import { formatLocal } from '../../shared/time'
-import { carDataJson, tempFolder, vinFor, vkey, writeVehicleFiles, type TestDepot } from '../helpers/depot-env'
+import { carDataJson, escapeRe, tempFolder, vinFor, vkey, writeVehicleFiles, type TestDepot } from '../helpers/depot-env'
 import { cliLaptop, startFleetServer } from '../helpers/fleet-env'
 import { postgresMissing } from '../helpers/postgres'
 
@@ -29,8 +29,6 @@ async function fleetList(laptop: TestDepot): Promise<FleetList> {
   assert.equal(listed.code, 0, listed.stderr)
   return JSON.parse(listed.stdout) as FleetList
 }
-
-const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 test(
   "vkey token: A issues; B is refused with A's technician and laptop (exit 7, zero requests to PSA); B --new → A's key superseded on both",

@@ -14,7 +14,19 @@ import { summaryOf } from '../../electron/app/views'
 import { Depot } from '../../electron/core/depot'
 import { startSimulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
-import { carDataJson, filesUnder, findSecretsInClear, ROOT, setupDepot, testHandlers, vinFor, vkey, vkeyRunning, writeVehicleFiles } from '../helpers/depot-env'
+import {
+  carDataJson,
+  escapeRe,
+  filesUnder,
+  findSecretsInClear,
+  ROOT,
+  setupDepot,
+  testHandlers,
+  vinFor,
+  vkey,
+  vkeyRunning,
+  writeVehicleFiles,
+} from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
 const run = promisify(execFile)
@@ -417,7 +429,3 @@ test('a batch never merges cars silently: the same file twice is one request (sa
   assert.match(json.failed[0]!.message, new RegExp(`VIN ${vinFor(3)}, but its CarData is already recorded for ${vinFor(1)} \\(handover \\S+\\)`))
   assert.equal(simulator.stats.tokensIssued, 1, 'nothing sent')
 })
-
-function escapeRe(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}

@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test, type TestContext } from 'node:test'
-import { carDataJson, ROOT, setupDepot, tempFolder, vinFor, type CliResult } from '../helpers/depot-env'
+import { carDataJson, escapeRe, ROOT, setupDepot, tempFolder, vinFor, type CliResult } from '../helpers/depot-env'
 
 const run = promisify(execFile)
 
@@ -83,7 +83,7 @@ test('certificates, keys and CA files: a FIFO, a device or a folder is refused w
     'pw\n',
   )
   assert.equal(caFolder.code, 2, caFolder.stderr)
-  assert.match(caFolder.stderr, new RegExp(`${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a folder, not a regular file`))
+  assert.match(caFolder.stderr, new RegExp(`${escapeRe(folder)} is a folder, not a regular file`))
 
   const caFifo = await vkeyChild(
     t,
