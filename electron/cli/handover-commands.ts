@@ -101,6 +101,11 @@ async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile
 }
 
 /** QR files for the keys a batch or a flush hands over, written beside the requests (core/qr-files.ts). */
+/** The --out folder's line: with the count, and "a new folder" when VK Depot made it, so a mistyped --out is seen. */
+function qrFilesText(count: number, out: string, newFolder: boolean): string {
+  return `QR codes: ${count} in ${out}${newFolder ? ' (a new folder)' : ''} — each is a car key until it expires.`
+}
+
 async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
   await mkdir(out, { recursive: true, mode: 0o700 })
   // Imported here, not at the top: the writer's worker thread runs that module's chunk alone.
@@ -120,7 +125,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   const plan = durationPlan('batch', values, (line) => io.stderr.write(`${line}\n`))
   const concurrency = numbers.concurrency ?? DEFAULT_CONCURRENCY
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
-  const newFolder = out !== undefined && !existsSync(out) // said with the count, so a mistyped --out is seen
+  const newFolder = out !== undefined && !existsSync(out)
   const imported = await importCarDataFiles(positionals)
   writeCarDataNotes(io, imported.vehicles)
   let files: QrFilePipeline | undefined
@@ -193,7 +198,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
       if (outcome.renewed.length)
         write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
-      if (out) write(io, `QR codes: ${Object.keys(qrFiles).length} in ${out}${newFolder ? ' (a new folder)' : ''} — each is a car key until it expires.`)
+      if (out) write(io, qrFilesText(Object.keys(qrFiles).length, out, newFolder))
       if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a key are not sent again.')
     }
     if (outcome.storageStopped) {
@@ -372,6 +377,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
   if (!QUEUE_SUBCOMMANDS.includes(sub)) throw unknownCommand(['queue', sub, ...args.toSpliced(args.indexOf(sub), 1)])
   const intervalMs = (numbers.interval ?? 10) * 1000
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
+  let newFolder = out !== undefined && !existsSync(out) // said once, with the first count
   return withDepot(io, async (depot) => {
     if (sub === 'list') return await queueList(io, depot, Boolean(values.json))
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
@@ -384,7 +390,8 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       const pipeline = out ? await qrPipeline(depot, out) : undefined
       pipeline?.addRecords(keys)
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
-      write(io, `Queue: ${queueCountsText(result)}.${out ? ` QR codes: ${Object.keys(files).length} in ${out}.` : ''}`)
+      write(io, `Queue: ${queueCountsText(result)}.${out ? ` ${qrFilesText(Object.keys(files).length, out, newFolder)}` : ''}`)
+      newFolder = false
       for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
       if (result.stillQueued && result.unreachable) write(io, `  still waiting: ${result.unreachable}`)
       for (const e of result.qrErrors)

@@ -48,14 +48,18 @@ export class PsaClients {
     if (!secrets?.certPem || !secrets.keyPem) {
       throw new VkError(
         'config.no-certificate',
-        `Profile "${profile.name}" has no partner certificate yet. Import it with \`vkey cert import FILE --profile "${profile.name}"\` or in Settings.`,
+        profile.environment === 'simulator'
+          ? `Profile "${profile.name}" has lost the simulator's demo certificate (a vault reset drops it). With the simulator running, \`vkey profile add "${profile.name}" --env simulator\` imports it again (in the app: remove the profile in Settings, then choose Try the simulator).`
+          : `Profile "${profile.name}" has no partner certificate yet. Import it with \`vkey cert import FILE --profile "${profile.name}"\` or in Settings.`,
         { field: 'certificate' },
       )
     }
     if (!secrets.password) {
       throw new VkError(
         'config.profile',
-        `Profile "${profile.name}" has no password. Set it again with \`vkey profile add "${profile.name}" … --password-stdin\` or in Settings.`,
+        profile.environment === 'simulator'
+          ? `Profile "${profile.name}" has lost the simulator's demo password (a vault reset drops it). With the simulator running, \`vkey profile add "${profile.name}" --env simulator\` sets it again.`
+          : `Profile "${profile.name}" has no password. Set it again with \`vkey profile add "${profile.name}" … --password-stdin\` or in Settings.`,
         { field: 'password' },
       )
     }

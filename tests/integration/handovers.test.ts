@@ -207,9 +207,11 @@ test('a request queued with --new is sent as a new key later: the live key is ne
 
   const back = await startSimulator({ dir: simulator.material.dir, port })
   t.after(() => back.close())
-  const flushed = await vkey(['queue', 'flush'], env)
+  const flushedDir = join(dataDir, '..', 'flushed')
+  const flushed = await vkey(['queue', 'flush', '--out', flushedDir], env)
   assert.equal(flushed.code, 0, flushed.stderr)
   assert.match(flushed.stdout, /Queue: 2 sent, 0 refused, 0 still waiting/)
+  assert.match(flushed.stdout, new RegExp(`QR codes: 2 in ${escapeRe(flushedDir)} \\(a new folder\\)`), 'a folder the flush made is said so')
   const payload = parseHandoverPayload((await run('zbarimg', ['--raw', '-q', qr], { encoding: 'utf8' })).stdout.trim())
   assert.notEqual(payload.accessToken, firstToken, 'the QR written for the queued --new holds a new key, not the live one')
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]

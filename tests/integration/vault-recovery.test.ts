@@ -75,6 +75,12 @@ test('after the vault key leaves the keychain, the printed advice works literall
   )
   assert.ok(inKeychain(vaultKeyAccount(await vaultId(dataDir))) && !inKeychain(vaultKeyAccount(lostId)), 'a new key, the lost one not recreated')
 
+  // Asking for a key before following it: the same way back, not a certificate file to find.
+  const early = await vkey(['token', '--cardata', carA!, '--duration', '1h'], env)
+  assert.equal(early.code, 3, early.stderr)
+  assert.match(early.stderr, /lost the simulator's demo certificate.*`vkey profile add "sim" --env simulator`/s)
+  assert.doesNotMatch(early.stderr, /cert import/)
+
   // The next step it printed, word for word (the simulator is running).
   const step = /\n {2}(vkey profile add "sim" --env simulator)/.exec(reset.stdout)
   assert.ok(step, reset.stdout)
