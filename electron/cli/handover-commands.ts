@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { inDefaultPack } from '../../shared/pack-rule'
 import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportResult } from '../../shared/cardata'
@@ -27,7 +28,7 @@ import { parseFor, QUEUE_SUBCOMMANDS, unknownCommand } from './spec'
 import { formatLocal } from '../../shared/time'
 import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
 import { environmentResolver } from '../core/handover-environment'
-import { QrFilePipeline } from '../core/qr-files'
+import { QrFilePipeline, qrFileName } from '../core/qr-files'
 import type { FlushResult } from '../core/offline-queue'
 import { writeHuman, type CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
@@ -100,12 +101,12 @@ async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile
   return [...inputs.known, ...added.map((r) => r.id)]
 }
 
-/** QR files for the keys a batch or a flush hands over, written beside the requests (core/qr-files.ts). */
 /** The --out folder's line: with the count, and "a new folder" when VK Depot made it, so a mistyped --out is seen. */
 function qrFilesText(count: number, out: string, newFolder: boolean): string {
   return `QR codes: ${count} in ${out}${newFolder ? ' (a new folder)' : ''} — each is a car key until it expires.`
 }
 
+/** QR files for the keys a batch or a flush hands over, written beside the requests (core/qr-files.ts). */
 async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
   await mkdir(out, { recursive: true, mode: 0o700 })
   // Imported here, not at the top: the writer's worker thread runs that module's chunk alone.
@@ -142,7 +143,11 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
     const outcome = ids.length
-      ? await runner.run(ids, plan, { concurrency, signal: controller.signal, ...(pipeline ? { onKey: (record) => pipeline.addRecords([record]) } : {}) })
+      ? await runner.run(ids, plan, {
+          concurrency,
+          signal: controller.signal,
+          ...(pipeline && out ? { onKey: (record) => pipeline.addRecords([record]), deliverQrFor: (record) => join(out, qrFileName(record)) } : {}),
+        })
       : emptyOutcome()
     const store = await depot.handovers()
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
@@ -194,10 +199,13 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
         io,
         `Batch ${outcome.batchId || '(nothing to send)'}: ${batchCountsText(counts)}${outcome.skipped.length ? `, ${outcome.skipped.length} left alone by the resumed batch` : ''}.`,
       )
-      for (const f of failures) write(io, `  failed: ${f.what}: ${f.message}`)
+      // A message that names its file already ("…/car.json was not found") is not prefixed with it again.
+      for (const f of failures) write(io, `  failed: ${f.message.includes(f.what) ? '' : `${f.what}: `}${f.message}`)
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
       if (outcome.renewed.length)
         write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
+      if (outcome.queued.length)
+        write(io, `  queued: PSA could not be reached; \`vkey queue flush\` sends them once${out ? ` and writes their QR codes to ${out}` : ''}.`)
       if (out) write(io, qrFilesText(Object.keys(qrFiles).length, out, newFolder))
       if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a key are not sent again.')
     }
@@ -320,13 +328,15 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFor('pack', args)
   if (!values.out) throw new VkError('usage', 'vkey pack: --out PACK.pdf is required.', { field: '--out' })
   if (!values['all-valid'] && !positionals.length) throw new VkError('usage', 'vkey pack: give handover IDs or --all-valid.', { field: 'ID' })
+  if (!/\.pdf$/i.test(values.out))
+    throw new VkError('usage', `vkey pack: --out ${values.out}: a pack is a PDF; give a file name ending in .pdf (for example pack.pdf).`, { field: '--out' })
   const out = assertWritableFile(values.out, '--out')
   const pages = await withDepot(io, async (depot) => {
     const store = await depot.handovers()
     await store.purgeExpired()
     const records = values['all-valid']
       ? (await store.list()).filter((r) => inDefaultPack(r.status, hasValidToken(r, depot.now())))
-      : await Promise.all(positionals.map((id) => findRecord(depot, id)))
+      : [...new Map((await Promise.all(positionals.map((id) => findRecord(depot, id)))).map((r) => [r.id, r])).values()] // one page per key, however often named
     // A superseded key is never put on a page to hand over.
     const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
     if (invalid.length)
@@ -354,11 +364,19 @@ export async function auditCommand(args: string[], io: CliIo): Promise<number> {
 
 export async function handedOverCommand(args: string[], io: CliIo): Promise<number> {
   const { positionals } = parseFor('handed-over', args)
+  if (!positionals.length)
+    throw new VkError('usage', 'vkey handed-over: give the ID, ID prefix or VIN of each key given to its driver (see `vkey list`).', { field: 'ID' })
   await withDepot(io, async (depot) => {
     const store = await depot.handovers()
     for (const id of positionals) {
-      const record = await store.markHandedOver((await findRecord(depot, id)).id)
-      write(io, `${record.vin ?? 'A vehicle with no VIN'} (handover ${record.id}): marked handed over (a pack of all valid keys leaves it out).`)
+      const found = await findRecord(depot, id)
+      const what = `${found.vin ?? 'A vehicle with no VIN'} (handover ${found.id})`
+      if (found.status === 'handed-over') {
+        write(io, `${what}: already marked handed over${found.handedOverAt ? ` on ${formatLocal(found.handedOverAt)}` : ''}.`)
+        continue
+      }
+      await store.markHandedOver(found.id)
+      write(io, `${what}: marked handed over (a pack of all valid keys leaves it out).`)
     }
   })
   return 0
@@ -383,9 +401,15 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
     await warnCertificateRenewal(io, depot, undefined)
     let stopped = false
-    io.interrupted?.then(() => (stopped = true)).catch(() => undefined)
+    const controller = new AbortController() // Ctrl-C cancels the request in flight; it stays queued (offline-queue.ts)
+    io.interrupted
+      ?.then(() => {
+        stopped = true
+        controller.abort()
+      })
+      .catch(() => undefined)
     for (;;) {
-      const result = await depot.queue.flush()
+      const result = await depot.queue.flush({ signal: controller.signal })
       const keys = result.keys.map((k) => k.record).filter((r) => hasValidToken(r, depot.now()))
       const pipeline = out ? await qrPipeline(depot, out) : undefined
       pipeline?.addRecords(keys)
@@ -398,12 +422,18 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
         io.stderr.write(
           `vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`,
         )
-      if (!values.watch || result.stillQueued === 0 || stopped)
+      if (stopped) return EXIT.interrupted
+      if (!values.watch || result.stillQueued === 0)
         return result.stillQueued ? EXIT.queued : result.failures[0] ? exitCodeFor(result.failures[0].code) : EXIT.ok
       await Promise.race([new Promise((r) => setTimeout(r, intervalMs)), io.interrupted])
       if (stopped) return EXIT.interrupted
     }
   })
+}
+
+/** When a request went into the queue (a record of an older version: its last try). */
+function queuedSince(record: HandoverRecord): string {
+  return record.queuedAt ?? record.requestedAt ?? record.updatedAt
 }
 
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
@@ -416,7 +446,7 @@ async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number
           id: r.id,
           vin: r.vin ?? null,
           profile: r.profile ?? null,
-          queued_at: r.requestedAt ?? r.updatedAt,
+          queued_at: queuedSince(r),
           duration_seconds: r.durationSeconds ?? null,
           planned_end: r.plannedEnd ?? null,
           qr: r.deliverQr ?? null,
@@ -427,8 +457,10 @@ async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number
     )
     return 0
   }
-  for (const r of queued)
-    write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${formatLocal(r.requestedAt ?? r.updatedAt)}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)
+  for (const r of queued) {
+    write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${formatLocal(queuedSince(r))}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)
+    if (r.error?.code === 'cancelled') write(io, `  an earlier try was interrupted: ${r.error.message}`)
+  }
   write(
     io,
     `${queued.length} request(s) waiting for the network.${queued.length ? ' Send them with `vkey queue flush`, or remove one with `vkey queue cancel ID`.' : ''}`,

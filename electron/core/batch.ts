@@ -17,7 +17,7 @@ import { DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Depot } from './depot'
-import type { HandoverRecord, HandoverStore } from './handovers'
+import { vehicleOf, type HandoverRecord, type HandoverStore } from './handovers'
 import type { KeyResult } from './key-requests'
 import { LEDGER_FILE, parseStored } from './ledger-db'
 import { isOwnerAlive, currentOwner, ProcessOwner } from './process-owner'
@@ -56,6 +56,7 @@ export interface BatchOutcome {
   /** … left alone by a resumed batch (handed over, expired, or already issued by it). */
   skipped: string[]
   failed: { id: string; vin?: string; code: ErrorCode; message: string }[]
+  /** The offline queue's requests this batch left (their ids are what `vkey queue cancel` takes). */
   queued: string[]
   cancelled: boolean
   /** For each item with a key to hand over: the record that holds it. */
@@ -74,6 +75,8 @@ export interface BatchOptions {
   resumed?: boolean
   /** Called with each key to hand over as soon as it is recorded (issued, renewed or reused): QR files are written beside the requests. */
   onKey?: (record: HandoverRecord) => void
+  /** Where a vehicle's QR file goes if its request ends in the offline queue: the flush writes it there when the key arrives. */
+  deliverQrFor?: (record: HandoverRecord) => string
 }
 
 /** Progress goes out at most this often while states change… */
@@ -275,6 +278,11 @@ export class BatchRunner {
       }
       outer?.removeEventListener('abort', onOuterAbort)
       const outcome = run.outcome(stop.signal.aborted)
+      // A vehicle that had a key waits in the queue as a record of its own (key-requests.ts, begin).
+      outcome.queued = outcome.queued.map((id) => {
+        const record = records.get(id)
+        return (record && store.queuedFor(vehicleOf(record))?.id) ?? id
+      })
       if (!stop.signal.aborted) saveJournal(store, { ...journal, finishedAt: this.depot.now().toISOString() })
       else if (!run.storageStopped && (this.cancelledByUser.has(journal.id) || !this.interrupting))
         saveJournal(store, { ...journal, cancelledAt: this.depot.now().toISOString() })
@@ -301,8 +309,16 @@ export class BatchRunner {
     let inFlight = 0
     const request = (id: string, answered: () => void): Promise<void> => {
       inFlight += 1
+      const record = run.record(id)
+      const deliverQr = record && options.deliverQrFor?.(record)
       return this.depot
-        .requestToken(id, journal.plan, { signal: stop.signal, batchId: journal.id, onRateLimit: (info) => gate.hold(info), onAnswered: answered })
+        .requestToken(id, journal.plan, {
+          signal: stop.signal,
+          batchId: journal.id,
+          onRateLimit: (info) => gate.hold(info),
+          onAnswered: answered,
+          ...(deliverQr ? { deliverQr } : {}),
+        })
         .then((key) => {
           run.done(id, key)
           options.onKey?.(key.record)
@@ -384,6 +400,10 @@ class BatchRun {
     }
     this.emit(true)
     return todo
+  }
+
+  record(id: string): HandoverRecord | undefined {
+    return this.records.get(id)
   }
 
   set(id: string, result: ItemResult): void {

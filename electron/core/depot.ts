@@ -62,6 +62,7 @@ export class Depot {
       profiles: this.profiles,
       vault,
       now: this.now,
+      dataDir: options.dataDir,
       ...(options.clientOptions ? { clientOptions: options.clientOptions } : {}),
     })
     this.partners = new PartnerProfiles({ dataDir: options.dataDir, profiles: this.profiles, vault, clients: this.clients, now: this.now })

@@ -38,6 +38,8 @@ export const RecordSchema = z.object({
   /** Seconds asked of PSA. */
   durationSeconds: z.number().optional(),
   requestedAt: z.string().optional(),
+  /** When the request first went into the offline queue (kept across the flushes that could not send it). */
+  queuedAt: z.string().optional(),
   issuedAt: z.string().optional(),
   handedOverAt: z.string().optional(),
   /** When the key stops working: the stored, checked expiry (the earlier of PSA's two figures). */

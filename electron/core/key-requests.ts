@@ -184,6 +184,7 @@ export async function obtainKey(
         delete r.error
         delete r.deliverQr
         delete r.forceNew
+        delete r.queuedAt
       })
     })
   } catch (error) {
@@ -242,9 +243,11 @@ async function recordFailure(
         } else {
           r.status = kind === 'queued' ? 'queued' : 'failed'
           r.error = storedError(view)
-          if (kind !== 'queued') {
+          if (kind === 'queued') r.queuedAt ??= r.requestedAt
+          else {
             delete r.deliverQr
             delete r.forceNew
+            delete r.queuedAt
           }
         }
       })

@@ -57,6 +57,7 @@ export class OfflineQueue {
     const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
     const result: FlushResult = { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] }
     for (const record of queued) {
+      if (options.signal?.aborted) break // Ctrl-C: the rest stay queued, untouched
       if (!(await store.claimQueued(record.id))) continue
       try {
         // A request queued with --new stays one: the live key that covers the window is not handed out in its place.
@@ -72,6 +73,15 @@ export class OfflineQueue {
       } catch (error) {
         const view = toErrorView(error)
         if (view.code.startsWith('storage.')) throw error
+        if (view.code === 'cancelled') {
+          // Interrupted: the request goes back to the queue, never lost from it. If it had reached
+          // PSA, the audit has the cancelled attempt and the record says a key may exist.
+          await store.update(record.id, (r) => {
+            if (r.status === 'draft') r.status = 'queued'
+          })
+          result.stillQueued += 1
+          break
+        }
         if (isNetworkUnreachable(view)) {
           result.stillQueued += 1
           result.unreachable ??= view.message
@@ -102,6 +112,7 @@ export class OfflineQueue {
         delete r.error
         delete r.deliverQr
         delete r.forceNew
+        delete r.queuedAt
       })
       return true
     })

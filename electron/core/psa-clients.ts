@@ -6,6 +6,7 @@ import { VkError } from '../../shared/errors'
 import { preflight } from './certificates'
 import type { Profile, ProfileStore } from './profiles'
 import { PsaClient, type PartnerCredentials } from './psa-client'
+import { movedSimulatorUrl } from './simulator-registration'
 import type { Vault } from './vault'
 
 export type PsaClientOptions = ConstructorParameters<typeof PsaClient>[1]
@@ -25,6 +26,8 @@ export class PsaClients {
       profiles: ProfileStore
       vault: () => Promise<Vault>
       now: () => Date
+      /** The data folder: a simulator profile follows its simulator when it restarts on another port (simulator.json). */
+      dataDir?: string
       /** Options for every client (timeouts, retry pacing). */
       clientOptions?: PsaClientOptions
     },
@@ -35,8 +38,17 @@ export class PsaClients {
    * an expired or not-yet-valid certificate, or a key that does not match it, stops here
    * with no request sent.
    */
+  /** A simulator profile whose simulator restarted elsewhere (same CA) is pointed at it, and saved so (a new version: no cached client). */
+  private async followSimulator(profile: Profile): Promise<Profile> {
+    const baseUrl = this.deps.dataDir && (await movedSimulatorUrl(this.deps.dataDir, profile))
+    if (!baseUrl) return profile
+    const moved = { ...profile, baseUrl, updatedAt: new Date(Math.max(this.deps.now().getTime(), Date.parse(profile.updatedAt) + 1)).toISOString() }
+    this.deps.profiles.save(moved, {})
+    return moved
+  }
+
   async forProfile(profileName?: string): Promise<{ client: PsaClient; profile: Profile }> {
-    const profile = this.deps.profiles.resolve(profileName)
+    const profile = await this.followSimulator(this.deps.profiles.resolve(profileName))
     const nowMs = this.deps.now().getTime()
     // A profile's updatedAt changes whenever its settings, password or certificate do (in
     // any process), so a cached client is still right while it matches and the certificate

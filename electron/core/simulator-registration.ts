@@ -76,3 +76,21 @@ export async function readDemoCredentials(dir: string): Promise<DemoCredentials>
   }
   return parseDemoCredentials(text, file)
 }
+
+/**
+ * Where a simulator profile should now send its requests: the registered simulator's address
+ * when the simulator restarted elsewhere (another port) from the same folder, i.e. with the
+ * server CA the profile trusts. Undefined when nothing moved, no simulator is registered, or
+ * the registered one has another CA (then the profile is left as it is, and says so on use).
+ */
+export async function movedSimulatorUrl(
+  dataDir: string,
+  profile: { environment: string; baseUrl: string; caPem?: string | undefined },
+): Promise<string | undefined> {
+  if (profile.environment !== 'simulator' || !profile.caPem) return undefined
+  const registered = await registeredSimulator(dataDir).catch(() => undefined)
+  if (!registered || registered.baseUrl === profile.baseUrl) return undefined
+  const serverCa = await readFile(simulatorFiles(registered.dir).serverCa, 'utf8').catch(() => undefined)
+  const same = (pem: string) => pem.replace(/\s+/g, '')
+  return serverCa !== undefined && same(serverCa) === same(profile.caPem) ? registered.baseUrl : undefined
+}

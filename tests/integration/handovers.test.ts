@@ -13,6 +13,7 @@ import { openStore } from '../../electron/core/settings-store'
 import { summaryOf } from '../../electron/app/views'
 import { Depot } from '../../electron/core/depot'
 import { startSimulator } from '../../electron/core/simulator'
+import { registerSimulator } from '../../electron/core/simulator-registration'
 import { parseHandoverPayload } from '../../shared/qr-payload'
 import {
   carDataJson,
@@ -224,6 +225,47 @@ test('a request queued with --new is sent as a new key later: the live key is ne
   )
 })
 
+test("an offline batch with --out: its queued IDs are the queue's, the flush writes their QR files there, and a simulator restarted on another port is followed", async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 3, 40)
+  // One of the cars already has a key: its queued request is a record of its own.
+  const first = JSON.parse((await vkey(['token', '--cardata', files[0]!, '--duration', '1h', '--json'], env)).stdout) as { id: string }
+  await simulator.close()
+
+  const out = join(dataDir, '..', 'qr')
+  const batch = await vkey(['batch', ...files, '--duration', '6h', '--out', out, '--json'], env)
+  assert.equal(batch.code, 6, batch.stderr)
+  const queuedIds = (JSON.parse(batch.stdout) as { queued: string[] }).queued
+  const queue = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; vin: string; qr: string | null }[]
+  assert.deepEqual(queuedIds.toSorted(), queue.map((q) => q.id).toSorted(), 'the IDs `vkey queue cancel` takes')
+  assert.ok(!queuedIds.includes(first.id), 'not the live key the car already had')
+  assert.deepEqual(
+    queue.map((q) => q.qr).toSorted(),
+    [40, 41, 42].map((n) => join(out, `${vinFor(n)}.png`)),
+    "each waits with its QR file's place",
+  )
+  const human = await vkey(['batch', ...files, '--duration', '6h', '--out', out], env)
+  assert.match(
+    human.stdout,
+    new RegExp(`queued: PSA could not be reached; \`vkey queue flush\` sends them once and writes their QR codes to ${escapeRe(out)}\\.`),
+  )
+
+  // The simulator comes back on another port, as `vkey simulator` registers it: the simulator profile follows it.
+  const back = await startSimulator({ dir: simulator.material.dir, port: 0 })
+  t.after(() => back.close())
+  assert.notEqual(back.baseUrl, simulator.baseUrl)
+  await registerSimulator(dataDir, { baseUrl: back.baseUrl, dir: back.material.dir })
+  const flushed = await vkey(['queue', 'flush'], env)
+  assert.equal(flushed.code, 0, flushed.stderr)
+  assert.match(flushed.stdout, /Queue: 3 sent, 0 refused, 0 still waiting/)
+  assert.equal(back.requests.length, 3)
+  for (const n of [40, 41, 42])
+    assert.equal(
+      parseHandoverPayload((await run('zbarimg', ['--raw', '-q', join(out, `${vinFor(n)}.png`)], { encoding: 'utf8' })).stdout.trim()).vin,
+      vinFor(n),
+    )
+})
+
 test('issued tokens are shown, exported as QR and packed with the simulator stopped; the audit has no secret; the data folder holds nothing in clear', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 3)
@@ -247,6 +289,12 @@ test('issued tokens are shown, exported as QR and packed with the simulator stop
   const pack = await vkey(['pack', '--all-valid', '--out', join(out, 'pack.pdf')], env)
   assert.equal(pack.code, 0, pack.stderr)
   assert.match(pack.stdout, /3 pages/)
+  // The same key named twice (by ID and by VIN) is one page; a pack is a .pdf, not a .txt holding a PDF.
+  const twice = await vkey(['pack', first.id, first.vin, '--out', join(out, 'twice.pdf')], env)
+  assert.match(twice.stdout, /\(1 page\)/, twice.stderr)
+  const text = await vkey(['pack', '--all-valid', '--out', join(out, 'pack.txt')], env)
+  assert.equal(text.code, 2)
+  assert.match(text.stderr, /--out .*pack\.txt: a pack is a PDF; give a file name ending in \.pdf/)
   // A key given to its driver, by VIN: marked so, and a pack of all valid keys leaves it out.
   const given = batch.issued[2]!
   const handed = await vkey(['handed-over', given.vin], env)
@@ -254,9 +302,13 @@ test('issued tokens are shown, exported as QR and packed with the simulator stop
   assert.match(handed.stdout, new RegExp(`^${given.vin} \\(handover ${given.id}\\): marked handed over`))
   const listedNow = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
   assert.equal(listedNow.find((r) => r.id === given.id)?.status, 'handed-over')
+  // Said twice (the driver came back to the desk): it already is, nothing changes.
   const again = await vkey(['handed-over', given.id], env)
-  assert.equal(again.code, 2)
-  assert.match(again.stderr, /Only an issued token can be marked handed over \(this one is handed-over\)/)
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stdout, new RegExp(`^${given.vin} \\(handover ${given.id}\\): already marked handed over on .+\\.$`, 'm'))
+  const none = await vkey(['handed-over'], env)
+  assert.equal(none.code, 2)
+  assert.match(none.stderr, /vkey handed-over: give the ID, ID prefix or VIN of each key/)
   const smaller = await vkey(['pack', '--all-valid', '--out', join(out, 'pack-2.pdf')], env)
   assert.match(smaller.stdout, /2 pages/)
   await run('pdftoppm', ['-r', '100', '-png', '-f', '2', '-l', '2', join(out, 'pack.pdf'), join(out, 'page')])

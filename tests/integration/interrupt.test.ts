@@ -13,6 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
+import { startSimulator } from '../../electron/core/simulator'
 import { carDataJson, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
 
 interface Child {
@@ -139,3 +140,37 @@ test('SIGTERM during a batch: exit 130, the batch says how to resume and the not
   assert.match(result.stderr, /vkey: interrupted \(SIGTERM\) while 2 requests to PSA were waiting for an answer/)
   assert.deepEqual(simulator.stats.byStatus, {})
 })
+
+test(
+  'SIGINT during `vkey queue flush`: the request stays in the queue, queued since the same time, and says its try was interrupted',
+  { timeout: 60_000 },
+  async (t) => {
+    const { env, dataDir, simulator } = await setupDepot(t, { restartable: true })
+    const port = Number(new URL(simulator.baseUrl).port)
+    const file = join(dataDir, '..', 'car.json')
+    await writeFile(file, carDataJson(vinFor(83)))
+    await simulator.close()
+    assert.equal((await vkey(['token', '--cardata', file, '--duration', '1h'], env)).code, 6)
+    const [queued] = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; queued_at: string }[]
+    assert.ok(queued)
+
+    const slow = await startSimulator({ dir: simulator.material.dir, port, latencyMs: 60_000 })
+    t.after(() => slow.close())
+    const received = new Promise<void>((resolve) => {
+      slow.tap = () => resolve()
+    })
+    const run = startVkey(t, ['queue', 'flush'], env)
+    await received
+    run.signal('SIGINT')
+    assert.equal((await run.exited).code, 130)
+
+    const after = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; queued_at: string }[]
+    assert.deepEqual(
+      after.map((q) => [q.id, q.queued_at]),
+      [[queued.id, queued.queued_at]],
+      'still queued, and queued since when it was first queued',
+    )
+    const listed = await vkey(['queue'], env)
+    assert.match(listed.stdout, /an earlier try was interrupted: Cancelled\. If PSA had already received the request, a key may have been issued/)
+  },
+)
