@@ -169,7 +169,8 @@ export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
   config: 'configuration, keychain or storage: no profile or certificate, keychain unavailable, certificate expired, the ledger cannot be written or is busy',
   refused: 'PSA refused the request (4xx)',
   network: 'network, TLS or server failure',
-  queued: 'queued: PSA could not be reached; the request waits in the offline queue and is sent once by `vkey queue flush` or the app',
+  queued:
+    'queued: PSA could not be reached; the request waits in the offline queue and is sent once by `vkey queue flush`, the app, or the next key request (token or batch) that reaches PSA',
   fleetHeld: 'another laptop of the fleet holds a live key that covers the window: nothing was sent; `--new` asks anyway',
   interrupted:
     'interrupted: the first Ctrl-C or SIGTERM cancels and exits within two seconds, saying whether a request had already reached PSA, since a key may then exist',
