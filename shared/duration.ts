@@ -94,6 +94,9 @@ export function parseDuration(text: string): number {
   let seconds: number
   if (/^\d+$/.test(raw)) {
     seconds = Number(raw)
+    // No car key lasts under a minute on purpose: "8" was meant as 8h (or 8m).
+    if (seconds > 0 && seconds < 60)
+      fail(`has no unit, so it would be ${seconds} seconds: write ${seconds}h for hours or ${seconds}m for minutes (${seconds}s if seconds are meant)`)
   } else {
     const match = DURATION_PATTERN.exec(raw.toLowerCase())
     if (match === null || (match[1] === undefined && match[2] === undefined && match[3] === undefined && match[4] === undefined)) {

@@ -18,7 +18,8 @@ describe('parseDuration', () => {
   it('accepts seconds and unit forms', () => {
     for (const [text, seconds] of [
       ['3600', 3600],
-      ['1', 1],
+      ['60', 60],
+      ['1s', 1],
       ['45s', 45],
       ['90m', 5400],
       ['8h', 28800],
@@ -39,6 +40,8 @@ describe('parseDuration', () => {
   it('names --duration and gives examples when refusing', () => {
     for (const [text, why] of [
       ['0', /is zero/],
+      ['8', /has no unit, so it would be 8 seconds: write 8h for hours or 8m for minutes \(8s if seconds are meant\)/],
+      ['59', /has no unit/],
       ['0h0m', /is zero/],
       ['-5', /negative/],
       ['-1h', /negative/],
