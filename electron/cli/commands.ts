@@ -371,7 +371,9 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       return EXIT.queued
     }
     reportOutcome(io, result)
-    const heading = { issued: 'Token issued for', renewed: 'Token renewed for', reused: 'Existing key for' }[result.outcome]
+    // "Renewed" only when the new key lasts longer than the one it supersedes (--new may ask for a shorter one).
+    const longer = !result.replaced?.expires || !result.record.expires || result.record.expires > result.replaced.expires
+    const heading = { issued: 'Token issued for', renewed: longer ? 'Token renewed for' : 'New token for', reused: 'Existing key for' }[result.outcome]
     await printHandover(io, depot, result.record, { json: Boolean(values.json), heading, ...(qrPath ? { qr: qrPath } : {}) })
     return EXIT.ok
   })

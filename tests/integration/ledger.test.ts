@@ -119,6 +119,12 @@ test('token twice reuses the live key; --new asks for another and supersedes the
   const longer = await vkey(['token', '--cardata', file, '--duration', '1d', '--json'], env)
   assert.equal(simulator.stats.tokensIssued, 3, 'a live key shorter than the window is renewed, never handed out')
   assert.ok(Date.parse((JSON.parse(longer.stdout) as KeyJson).expires) > Date.now() + 23 * 3600_000)
+  // Said as it is: a longer key renews, a shorter one asked with --new is a new key beside a longer one still valid.
+  const shorter = await vkey(['token', '--cardata', file, '--duration', '2h', '--new'], env)
+  assert.match(shorter.stdout, /^New token for VF3TEST0000000001/m, shorter.stdout)
+  assert.match(shorter.stderr, /is superseded; it stays valid at PSA until/)
+  const renewed = await vkey(['token', '--cardata', file, '--duration', '3d'], env)
+  assert.match(renewed.stdout, /^Token renewed for VF3TEST0000000001/m, renewed.stdout)
 })
 
 test('two vkey batch processes on the same 10 files at 300 ms latency: the simulator issues exactly 10 keys and both hand out the same ones', async (t) => {
