@@ -2,6 +2,8 @@
  * Runs one `vkey` command line and returns its exit status: any failure becomes one
  * line on stderr (no stack trace unless VKEY_DEBUG=1) and the documented exit code.
  */
+import { accessSync, constants, existsSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { EXIT, exitCodeFor, isVkError, VkError } from '../../shared/errors'
 import { defaultDataFolder } from '../core/paths'
 import { runCommand } from './commands'
@@ -47,11 +49,24 @@ function fileProblem(error: unknown, env: NodeJS.ProcessEnv): VkError | undefine
   if (path.startsWith(dataFolder)) {
     return new VkError(
       'config.vault',
-      `Cannot use the data folder ${dataFolder} (${problem} at ${path}). Check its permissions and free space, or set VKEY_HOME to a folder you can write.`,
+      `Cannot use the data folder ${dataFolder} (${(code === 'ENOENT' && whyMissing(path)) || `${problem} at ${path}`}). Check its permissions and free space, or set VKEY_HOME to a folder you can write.`,
       { file: path },
     )
   }
   return new VkError('input.file', `Cannot write or read ${path}: ${problem}. Check the path and try again.`, { file: path })
+}
+
+/** Why a folder that does not exist could not be made (the nearest existing folder is read-only or not ours to write), if that is why. */
+function whyMissing(path: string): string | undefined {
+  let parent = dirname(path)
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent)
+  try {
+    accessSync(parent, constants.W_OK)
+    return undefined
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'EROFS' ? `${parent} is on a read-only disk` : `this user may not write in ${parent}`
+    return `${path} does not exist and cannot be made: ${reason}`
+  }
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -7,8 +7,12 @@ import assert from 'node:assert/strict'
 import { chmod, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { adoptDataFolder, MARKER_FILE } from '../../electron/core/data-folder'
 import { carDataJson, escapeRe, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
+
+const run = promisify(execFile)
 
 const hourAgo = () => new Date(Date.now() - 3600_000)
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777
@@ -96,4 +100,28 @@ test('a folder whose settings.json belongs to another program is not taken for a
   // A file where the folder should be is refused too, with the same clear error.
   await writeFile(join(root, 'plain-file'), 'x')
   assert.throws(() => adoptDataFolder(join(root, 'plain-file')), /is not a VK Depot data folder \(it is a file, not a folder\)/)
+})
+
+test('a VKEY_HOME that cannot be made because its disk is read-only says so (exit 3), not just that it does not exist', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to mount a read-only tmpfs (CI runs as root)')
+    return
+  }
+  const root = await tempFolder(t)
+  const readOnly = join(root, 'ro')
+  await mkdir(readOnly)
+  await run('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', readOnly])
+  try {
+    const home = join(readOnly, 'data')
+    const result = await vkey(['list'], { ...process.env, VKEY_HOME: home })
+    assert.equal(result.code, 3, result.stderr)
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `Cannot use the data folder ${escapeRe(home)} \\(${escapeRe(home)} does not exist and cannot be made: ${escapeRe(readOnly)} is on a read-only disk\\)`,
+      ),
+    )
+  } finally {
+    await run('umount', [readOnly])
+  }
 })
