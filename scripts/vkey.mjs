@@ -26,6 +26,15 @@ function bundleIsFresh() {
   }
 }
 
+// Ctrl-C while vkey is still loading: noted, and handled as soon as the command line watches
+// its signals (electron/cli/interrupt.ts says what was sent, which is nothing yet). A second one ends it at once.
+for (const name of ['SIGINT', 'SIGTERM']) {
+  process.on(name, () => {
+    if (globalThis.vkeyEarlySignal) process.exit(130)
+    globalThis.vkeyEarlySignal = name
+  })
+}
+
 if (bundleIsFresh()) {
   await import(bundle)
 } else {

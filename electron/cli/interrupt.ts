@@ -41,7 +41,7 @@ export function interruptNotice(signal: string, awaiting: number, sentTotal: num
 }
 
 /** Watches SIGINT and SIGTERM for the `vkey` process. */
-export function watchSignals(source: SignalSource, stderr: Writable, graceMs = INTERRUPT_GRACE_MS): Interruption {
+export function watchSignals(source: SignalSource, stderr: Writable, graceMs = INTERRUPT_GRACE_MS, early?: string): Interruption {
   let signal: string | undefined
   let awaiting = 0
   let awaitingAtSignal = 0
@@ -93,5 +93,7 @@ export function watchSignals(source: SignalSource, stderr: Writable, graceMs = I
     source.removeAllListeners(name)
     source.on(name, () => onSignal(name))
   }
+  // A signal that came while vkey was still loading (scripts/vkey.mjs noted it): handled now, as if it came now.
+  if (early) onSignal(early)
   return interruption
 }

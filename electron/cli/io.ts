@@ -24,7 +24,7 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
-  const interruption = watchSignals(process, process.stderr)
+  const interruption = watchSignals(process, process.stderr, undefined, (globalThis as { vkeyEarlySignal?: string }).vkeyEarlySignal)
   return {
     stdout: process.stdout,
     stderr: process.stderr,

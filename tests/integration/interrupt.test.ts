@@ -13,7 +13,10 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
+import { PassThrough } from 'node:stream'
+import { watchSignals } from '../../electron/cli/interrupt'
 import { startSimulator } from '../../electron/core/simulator'
+import { waitUntil } from '../helpers/wait'
 import { carDataJson, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
 
 interface Child {
@@ -174,3 +177,27 @@ test(
     assert.match(listed.stdout, /an earlier try was interrupted: Cancelled\. If PSA had already received the request, a key may have been issued/)
   },
 )
+
+test('a Ctrl-C that came while vkey was still loading is handled once it watches its signals: it says nothing was sent, exit 130', async () => {
+  // scripts/vkey.mjs notes such a signal; cli/io.ts hands it to watchSignals. The process here is a stand-in with the same three calls.
+  const stderr = new PassThrough()
+  let text = ''
+  stderr.setEncoding('utf8').on('data', (c: string) => (text += c))
+  let exitCode: number | undefined
+  const listeners = new Map<string, () => void>()
+  const source = {
+    on: (name: 'SIGINT' | 'SIGTERM', listener: () => void) => listeners.set(name, listener),
+    removeAllListeners: (name: 'SIGINT' | 'SIGTERM') => listeners.delete(name),
+    exit: (code: number): never => {
+      exitCode = code
+      return undefined as never
+    },
+  }
+  const interruption = watchSignals(source, stderr, 20, 'SIGINT')
+  await interruption.interrupted
+  assert.equal(interruption.signal, 'SIGINT')
+  await waitUntil(() => exitCode !== undefined, 'the grace period to end')
+  assert.equal(exitCode, 130)
+  assert.equal(text, 'vkey: interrupted (SIGINT) before any request was sent to PSA: no key was issued.\n')
+  assert.ok(listeners.has('SIGINT') && listeners.has('SIGTERM'), 'later signals are watched as usual')
+})
