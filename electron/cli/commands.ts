@@ -35,6 +35,7 @@ import {
   listCommand,
   packCommand,
   handedOverCommand,
+  queuedRequestJson,
   purgeCommand,
   queueCommand,
   showCommand,
@@ -343,6 +344,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       io.stderr.write(
         `vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is sent once by \`vkey queue flush\` or the app. Nothing new was queued.\n`,
       )
+      if (values.json) writeJson(io, JSON.stringify({ status: 'queued', ...queuedRequestJson(queued) }, null, 2))
       return EXIT.queued
     }
     const controller = new AbortController()
@@ -368,6 +370,8 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       io.stderr.write(
         `vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`,
       )
+      // A script gets the queued request's ID on stdout, as `vkey batch --json` lists its queued ones.
+      if (values.json && waiting) writeJson(io, JSON.stringify({ status: 'queued', ...queuedRequestJson(waiting) }, null, 2))
       return EXIT.queued
     }
     reportOutcome(io, result)

@@ -431,6 +431,19 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
   })
 }
 
+/** A queued request as `--json` shows it (`vkey queue --json`, and `vkey token --json` when it queues). */
+export function queuedRequestJson(r: HandoverRecord): Record<string, string | number | null> {
+  return {
+    id: r.id,
+    vin: r.vin ?? null,
+    profile: r.profile ?? null,
+    queued_at: queuedSince(r),
+    duration_seconds: r.durationSeconds ?? null,
+    planned_end: r.plannedEnd ?? null,
+    qr: r.deliverQr ?? null,
+  }
+}
+
 /** When a request went into the queue (a record of an older version: its last try). */
 function queuedSince(record: HandoverRecord): string {
   return record.queuedAt ?? record.requestedAt ?? record.updatedAt
@@ -439,22 +452,7 @@ function queuedSince(record: HandoverRecord): string {
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
   const queued = (await (await depot.handovers()).list()).filter((r) => r.status === 'queued')
   if (json) {
-    writeJson(
-      io,
-      JSON.stringify(
-        queued.map((r) => ({
-          id: r.id,
-          vin: r.vin ?? null,
-          profile: r.profile ?? null,
-          queued_at: queuedSince(r),
-          duration_seconds: r.durationSeconds ?? null,
-          planned_end: r.plannedEnd ?? null,
-          qr: r.deliverQr ?? null,
-        })),
-        null,
-        2,
-      ),
-    )
+    writeJson(io, JSON.stringify(queued.map(queuedRequestJson), null, 2))
     return 0
   }
   for (const r of queued) {

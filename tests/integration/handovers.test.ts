@@ -141,15 +141,18 @@ test('a request made while the server is unreachable is queued, then sent exactl
   await simulator.close()
 
   const qr = join(dataDir, '..', 'car.png')
-  const offline = await vkey(['token', '--cardata', file, '--duration', '2h', '--qr', qr], env)
+  const offline = await vkey(['token', '--cardata', file, '--duration', '2h', '--qr', qr, '--json'], env)
   assert.equal(offline.code, 6, offline.stderr)
   const id = /queued as ID (\S+);/.exec(offline.stderr)?.[1]
   assert.ok(id, offline.stderr)
+  assert.equal((JSON.parse(offline.stdout) as { id: string }).id, id, '--json prints the queued request')
   assert.match(offline.stderr, /sent once by `vkey queue flush` or the app, which then writes .*car\.png/)
-  // The same request again while it waits: nothing new is queued.
-  const again = await vkey(['token', '--cardata', file, '--duration', '2h', '--qr', qr], env)
+  // The same request again while it waits: nothing new is queued; a script asking for JSON gets the queued request.
+  const again = await vkey(['token', '--cardata', file, '--duration', '2h', '--qr', qr, '--json'], env)
   assert.equal(again.code, 6)
   assert.match(again.stderr, new RegExp(`already queued as ID ${id}`))
+  const againJson = JSON.parse(again.stdout) as { status: string; id: string; qr: string }
+  assert.deepEqual([againJson.status, againJson.id, againJson.qr], ['queued', id, qr])
   let listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
   assert.deepEqual(
     listed.map((r) => r.status),
