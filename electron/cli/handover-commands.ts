@@ -19,7 +19,7 @@ import { importCarDataFiles } from '../core/cardata-files'
 import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
 import { tokenJsonOf } from '../core/handover-payload'
-import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord } from '../core/handovers'
+import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord, type HandoverStore } from '../core/handovers'
 import { keyNotes } from '../core/key-notes'
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { durationPlan, write, writeJson } from './args'
@@ -93,12 +93,26 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
  * a file given twice) is one request, its newest record reused; CarData under another VIN is
  * refused. Repeats are said on stderr; the refusals join the import's issues.
  */
-async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile: string | undefined): Promise<string[]> {
+async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile: string | undefined): Promise<{ ids: string[]; added: Set<string> }> {
   const inputs = batchInputs(imported.vehicles, (v) => carDataHash(v.carData, v.carDataSignature), (await depot.handovers()).newestByCarDataHash())
   for (const { source, sameAs } of inputs.repeated) writeHuman(io.stderr, `vkey batch: ${source} holds the same vehicle as ${sameAs}: one request for both.`)
   imported.issues.push(...inputs.issues)
   const added = await depot.addVehicles({ vehicles: inputs.fresh, issues: [] }, profile ? { profile } : {})
-  return [...inputs.known, ...added.map((r) => r.id)]
+  return { ids: [...inputs.known, ...added.map((r) => r.id)], added: new Set(added.map((r) => r.id)) }
+}
+
+/**
+ * A vehicle this batch stored for the first time whose live key already covered the window
+ * was only a draft for the request that was never sent: it goes, so the history keeps one row
+ * per key (as `vkey token` stores nothing when it reuses a key). Not after a cancel: the
+ * batch may be resumed over its records.
+ */
+async function dropUnusedDrafts(store: HandoverStore, outcome: BatchOutcome, added: Set<string>): Promise<void> {
+  if (outcome.cancelled) return
+  for (const id of outcome.reused) {
+    const record = added.has(id) ? store.find(id) : undefined
+    if (record?.status === 'draft' && !record.requestedAt && outcome.keys.get(id)?.id !== id) await store.remove(id)
+  }
 }
 
 /** The --out folder's line: with the count, and "a new folder" when VK Depot made it, so a mistyped --out is seen. */
@@ -136,7 +150,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     planWindow(plan, depot.now()) // refused before any record exists
     await depot.clients.forProfile(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
-    const ids = await batchIds(io, depot, imported, values.profile)
+    const { ids, added } = await batchIds(io, depot, imported, values.profile)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
     const pipeline = out ? await qrPipeline(depot, out) : undefined
     files = pipeline
@@ -150,6 +164,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
         })
       : emptyOutcome()
     const store = await depot.handovers()
+    await dropUnusedDrafts(store, outcome, added)
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
     const qrFiles: Record<string, string> = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
     const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))

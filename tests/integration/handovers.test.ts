@@ -269,6 +269,24 @@ test("an offline batch with --out: its queued IDs are the queue's, the flush wri
     )
 })
 
+test('a batch with a newer export of a car whose key covers the window reuses the key and leaves no draft row behind', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const older = join(dataDir, '..', 'older.json')
+  const newer = join(dataDir, '..', 'newer.json')
+  await writeFile(older, carDataJson(vinFor(50)))
+  await writeFile(newer, carDataJson(vinFor(50))) // the same car, exported again: other CarData
+  assert.equal((await vkey(['token', '--cardata', older, '--duration', '8h'], env)).code, 0)
+  const batch = await vkey(['batch', newer, '--duration', '2h'], env)
+  assert.equal(batch.code, 0, batch.stderr)
+  assert.match(batch.stdout, /0 issued, 0 renewed, 1 reused/)
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  assert.deepEqual(
+    listed.map((r) => [r.vin, r.status]),
+    [[vinFor(50), 'issued']],
+  )
+  assert.equal(simulator.stats.tokensIssued, 1)
+})
+
 test('issued tokens are shown, exported as QR and packed with the simulator stopped; the audit has no secret; the data folder holds nothing in clear', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 3)
