@@ -24,9 +24,14 @@ import { hasValidToken, type HandoverRecord, type HandoverStore } from './handov
 import type { QrFileWriter } from './qr-file-writer'
 import { describeWriteError, syncFolder } from './secure-files'
 
-/** The file a batch writes for a record: `<VIN>.png`, or `<id>.png` without a VIN. */
-export function qrFileName(record: Pick<HandoverRecord, 'vin' | 'id'>): string {
-  return `${record.vin ?? record.id}.png`
+/**
+ * The file a batch writes for a vehicle: `<VIN>.png`, or without a VIN `no-vin-<12 characters
+ * of its CarData's hash>.png`. One name per vehicle, so its next key replaces the file of the
+ * one it supersedes instead of lying beside it.
+ */
+export function qrFileName(record: Pick<HandoverRecord, 'vin' | 'id' | 'carDataHash'>): string {
+  if (record.vin) return `${record.vin}.png`
+  return record.carDataHash ? `no-vin-${record.carDataHash.slice(0, 12)}.png` : `${record.id}.png`
 }
 
 export interface QrFilePipelineOptions {

@@ -287,6 +287,23 @@ test('a batch with a newer export of a car whose key covers the window reuses th
   assert.equal(simulator.stats.tokensIssued, 1)
 })
 
+test('a car exported without its VIN keeps one QR file in a batch folder: its renewal replaces it', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const car = join(dataDir, '..', 'no-vin.json')
+  await writeFile(car, carDataJson())
+  const out = join(dataDir, '..', 'qr')
+  assert.equal((await vkey(['batch', car, '--duration', '2h', '--out', out], env)).code, 0)
+  const renewed = await vkey(['batch', car, '--duration', '12h', '--out', out], env)
+  assert.match(renewed.stdout, /1 renewed/, renewed.stdout)
+  const files = await readdir(out)
+  assert.equal(files.length, 1, files.join(', '))
+  assert.match(files[0]!, /^no-vin-[\w-]{12}\.png$/)
+  const [live] = (JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]).filter((r) => r.status === 'issued')
+  const payload = parseHandoverPayload((await run('zbarimg', ['--raw', '-q', join(out, files[0]!)], { encoding: 'utf8' })).stdout.trim())
+  const shown = JSON.parse((await vkey(['show', live!.id, '--json'], env)).stdout) as { access_token: string }
+  assert.equal(payload.accessToken, shown.access_token, 'the file holds the live key')
+})
+
 test('issued tokens are shown, exported as QR and packed with the simulator stopped; the audit has no secret; the data folder holds nothing in clear', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 3)
