@@ -101,6 +101,17 @@ async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile
   return { ids: [...inputs.known, ...added.map((r) => r.id)], added: new Set(added.map((r) => r.id)) }
 }
 
+/** Vehicles whose last request an interruption cut off: asked again now, PSA may hold a key from before (the audit has the attempt). */
+function warnCutOff(io: CliIo, store: HandoverStore, ids: string[]): void {
+  const cut = store.findMany(ids).filter((r) => r.status === 'draft' && r.error?.code === 'cancelled')
+  if (!cut.length) return
+  const names = cut.map((r) => r.vin ?? r.id).join(', ')
+  writeHuman(
+    io.stderr,
+    `vkey batch: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${cut.length === 1 ? 'it' : 'each'} that was not stored here (the audit lists the attempt). A new key is asked for now.`,
+  )
+}
+
 /**
  * A vehicle this batch stored for the first time whose live key already covered the window
  * was only a draft for the request that was never sent: it goes, so the history keeps one row
@@ -151,6 +162,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     await depot.clients.forProfile(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
     const { ids, added } = await batchIds(io, depot, imported, values.profile)
+    warnCutOff(io, await depot.handovers(), ids)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
     const pipeline = out ? await qrPipeline(depot, out) : undefined
     files = pipeline

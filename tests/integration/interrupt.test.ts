@@ -142,6 +142,18 @@ test('SIGTERM during a batch: exit 130, the batch says how to resume and the not
   assert.match(result.stdout, /Cancelled: run the same command again to resume/)
   assert.match(result.stderr, /vkey: interrupted \(SIGTERM\) while 2 requests to PSA were waiting for an answer/)
   assert.deepEqual(simulator.stats.byStatus, {})
+
+  // Resumed as told: the cars whose requests were cut off are named before new keys are asked for them.
+  simulator.faults.latencyMs = 0
+  const resumed = await vkey(['batch', ...files, '--duration', '1h'], env)
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.match(
+    resumed.stderr,
+    new RegExp(
+      `the last request for (${vinFor(82)}, ${vinFor(83)}|${vinFor(83)}, ${vinFor(82)}) was cut off by an interruption: PSA may have issued a key for each that was not stored here`,
+    ),
+  )
+  assert.match(resumed.stdout, /2 issued/)
 })
 
 test(
