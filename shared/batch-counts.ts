@@ -12,7 +12,7 @@ export interface BatchCounts {
   renewed: number
   /** Not sent: the vehicle's live key already covered the window. */
   reused: number
-  /** Waiting for the network (sent once by `vkey queue flush` or the app). */
+  /** Waiting for the network (see QUEUED_SENT_BY in errors.ts). */
   queued: number
   /** Refused (by PSA, or not sent because another laptop of the fleet holds the car: error fleet.held), unreadable or in error. */
   failed: number

@@ -162,6 +162,9 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
  * What each exit status means: `vkey help` prints these lines and the README's
  * command-line section lists the same codes (a test compares them).
  */
+/** Who sends a queued request, said the same way wherever a request is queued. */
+export const QUEUED_SENT_BY = 'sent once by `vkey queue flush`, the app, or the next key request (token or batch) that reaches PSA'
+
 export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
   ok: 'success',
   internal: 'unexpected internal error: run again with `VKEY_DEBUG=1` and report what it prints',
@@ -169,8 +172,7 @@ export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
   config: 'configuration, keychain or storage: no profile or certificate, keychain unavailable, certificate expired, the ledger cannot be written or is busy',
   refused: 'PSA refused the request (4xx)',
   network: 'network, TLS or server failure',
-  queued:
-    'queued: PSA could not be reached; the request waits in the offline queue and is sent once by `vkey queue flush`, the app, or the next key request (token or batch) that reaches PSA',
+  queued: `queued: PSA could not be reached; the request waits in the offline queue and is ${QUEUED_SENT_BY}`,
   fleetHeld: 'another laptop of the fleet holds a live key that covers the window: nothing was sent; `--new` asks anyway',
   interrupted:
     'interrupted: the first Ctrl-C or SIGTERM cancels and exits within two seconds, saying whether a request had already reached PSA, since a key may then exist',

@@ -10,13 +10,13 @@ import { nearestOption } from './did-you-mean'
 type Options = NonNullable<ParseArgsConfig['options']>
 
 /** node:util parseArgs in strict mode, with its errors turned into usage errors. */
-export function parse<O extends Options>(command: string, args: string[], options: O, allowPositionals = true) {
+export function parse<O extends Options>(command: string, args: string[], options: O, allowPositionals = true, numeric: readonly string[] = []) {
   try {
     return parseArgs({ args, options, allowPositionals, strict: true as const })
   } catch (error) {
     throw new VkError(
       'usage',
-      `vkey ${command}: ${parseProblem(error as Error & { code?: string }, Object.keys(options), args)} Run \`vkey help ${command}\` for its options and an example.`,
+      `vkey ${command}: ${parseProblem(error as Error & { code?: string }, Object.keys(options), args, numeric)} Run \`vkey help ${command}\` for its options and an example.`,
     )
   }
 }
@@ -25,12 +25,13 @@ export function parse<O extends Options>(command: string, args: string[], option
  * parseArgs' message, except where it speaks of parser internals (a value that starts with
  * "-"), and with the option meant when an unknown one is a likely typo (`--profle`).
  */
-function parseProblem(error: Error & { code?: string }, known: readonly string[], args: readonly string[]): string {
+function parseProblem(error: Error & { code?: string }, known: readonly string[], args: readonly string[], numeric: readonly string[]): string {
   const option = /Option '([^' ]+)/.exec(error.message)?.[1]
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && error.message.includes('ambiguous')) {
-    // A negative number is refused as such, as the value's own check would (not sent round by --option=VALUE first).
+    // A negative number for a numeric option is refused as such, as the value's own check would (not sent round by --option=VALUE first).
     const value = args[args.indexOf(option) + 1]
-    if (value && /^-\d/.test(value)) return `${option} ${JSON.stringify(value)} is negative: give a positive value.`
+    if (value && /^-\d/.test(value) && numeric.includes(option.replace(/^--/, '')))
+      return `${option} ${JSON.stringify(value)} is negative: give a positive value.`
     return `${option} needs a value; one that starts with "-" is written ${option}=VALUE.`
   }
   const unknown = error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /option '([^']+)'/i.exec(error.message)?.[1] : undefined

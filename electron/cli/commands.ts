@@ -7,7 +7,7 @@
 import { resolve } from 'node:path'
 import packageJson from '../../package.json' with { type: 'json' }
 import type { ImportResult } from '../../shared/cardata'
-import { EXIT, isNetworkUnreachable, isVkError, VkError } from '../../shared/errors'
+import { EXIT, isNetworkUnreachable, isVkError, QUEUED_SENT_BY, VkError } from '../../shared/errors'
 import { planWindow } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
@@ -341,9 +341,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     const key = vehicleOf({ id: '', ...(vehicle.vin ? { vin: vehicle.vin } : {}), carDataHash: carDataHash(vehicle.carData, vehicle.carDataSignature) })
     const queued = store.queuedFor(key)
     if (queued) {
-      io.stderr.write(
-        `vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is sent once by \`vkey queue flush\` or the app. Nothing new was queued.\n`,
-      )
+      io.stderr.write(`vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is ${QUEUED_SENT_BY}. Nothing new was queued.\n`)
       if (values.json) writeJson(io, JSON.stringify({ status: 'queued', ...queuedRequestJson(queued) }, null, 2))
       return EXIT.queued
     }
@@ -368,7 +366,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       if (!isNetworkUnreachable(error)) throw error
       const waiting = store.queuedFor(key)
       io.stderr.write(
-        `vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; sent once by \`vkey queue flush\` or the app${qrPath ? `, which then writes ${qrPath}` : ''}.\n`,
+        `vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; ${QUEUED_SENT_BY}${qrPath ? `; ${qrPath} is written then` : ''}.\n`,
       )
       // A script gets the queued request's ID on stdout, as `vkey batch --json` lists its queued ones.
       if (values.json && waiting) writeJson(io, JSON.stringify({ status: 'queued', ...queuedRequestJson(waiting) }, null, 2))

@@ -57,11 +57,26 @@ function queueCountsText(result: FlushResult): string {
   return parts.join(', ')
 }
 
-/** Sends what the offline queue holds, once; says so on stderr when it did anything. */
+/**
+ * Sends what the offline queue holds, once; says so on stderr when it did anything. Ctrl-C
+ * cancels it like the command's own request: what it did not send stays queued.
+ */
 export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> {
   if (!(await depot.handovers()).hasQueued()) return
-  const result = await depot.queue.flush()
+  const controller = new AbortController()
+  io.interrupted?.then(() => controller.abort()).catch(() => undefined)
+  const result = await depot.queue.flush({ signal: controller.signal })
   if (result.sent || result.reused || result.failed) io.stderr.write(`vkey: offline queue: ${queueCountsText(result)}.\n`)
+  writeQrErrors(io, result)
+}
+
+/** A key the queue obtained whose QR file could not be written: said, with the command that writes it. */
+function writeQrErrors(io: CliIo, result: FlushResult): void {
+  for (const e of result.qrErrors)
+    writeHuman(
+      io.stderr,
+      `vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.`,
+    )
 }
 
 // ---- batch ---------------------------------------------------------------------------
@@ -108,7 +123,7 @@ function warnCutOff(io: CliIo, store: HandoverStore, ids: string[]): void {
   const names = cut.map((r) => r.vin ?? r.id).join(', ')
   writeHuman(
     io.stderr,
-    `vkey batch: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${cut.length === 1 ? 'it' : 'each'} that was not stored here (the audit lists the attempt). A new key is asked for now.`,
+    `vkey batch: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${cut.length === 1 ? 'it' : 'each'} that was not stored here (the audit lists the attempt). This batch asks for ${cut.length === 1 ? 'it' : 'them'} again (a live key that covers the window is reused).`,
   )
 }
 
@@ -120,9 +135,13 @@ function warnCutOff(io: CliIo, store: HandoverStore, ids: string[]): void {
  */
 async function dropUnusedDrafts(store: HandoverStore, outcome: BatchOutcome, added: Set<string>): Promise<void> {
   if (outcome.cancelled) return
-  for (const id of outcome.reused) {
-    const record = added.has(id) ? store.find(id) : undefined
-    if (record?.status === 'draft' && !record.requestedAt && outcome.keys.get(id)?.id !== id) await store.remove(id)
+  try {
+    for (const id of outcome.reused) {
+      const record = added.has(id) ? store.find(id) : undefined
+      if (record?.status === 'draft' && !record.requestedAt && outcome.keys.get(id)?.id !== id) await store.remove(id)
+    }
+  } catch {
+    // Only tidying: a busy or full ledger must not cost the batch its report (the draft stays, as before).
   }
 }
 
@@ -445,10 +464,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       newFolder = false
       for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
       if (result.stillQueued && result.unreachable) write(io, `  still waiting: ${result.unreachable}`)
-      for (const e of result.qrErrors)
-        io.stderr.write(
-          `vkey: the key for handover ${e.id} was recorded, but its QR file ${e.path} could not be written (${e.message}). Write it with \`vkey show ${e.id} --qr FILE.png\`.\n`,
-        )
+      writeQrErrors(io, result)
       if (stopped) return EXIT.interrupted
       if (!values.watch || result.stillQueued === 0)
         return result.stillQueued ? EXIT.queued : result.failures[0] ? exitCodeFor(result.failures[0].code) : EXIT.ok

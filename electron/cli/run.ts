@@ -70,6 +70,11 @@ function whyMissing(path: string): string | undefined {
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  // Ctrl-C while vkey was still loading: the command is not run at all.
+  if (io.interruption?.signal !== undefined) {
+    io.interruption.report(io.stderr)
+    return EXIT.interrupted
+  }
   try {
     const code = await runCommand(argv, io)
     if (code === EXIT.interrupted) io.interruption?.report(io.stderr)

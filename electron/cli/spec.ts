@@ -7,7 +7,7 @@
  */
 import type { ParseArgsConfig } from 'node:util'
 import { untilExample } from '../../shared/duration'
-import { EXIT, EXIT_MEANINGS, VkError } from '../../shared/errors'
+import { EXIT, EXIT_MEANINGS, QUEUED_SENT_BY, VkError } from '../../shared/errors'
 import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS } from '../../shared/profile'
 import { parse } from './args'
 import { nearest, shellWord } from './did-you-mean'
@@ -107,6 +107,11 @@ export const NUMBERS = {
   batch: { concurrency: { min: 1, max: 16, whole: true } },
   queue: { interval: { min: 0.1, max: 3600, whole: false, unit: 'seconds' } },
 } as const satisfies { [N in keyof typeof OPTIONS]?: { [O in keyof (typeof OPTIONS)[N]]?: NumberRange } }
+
+/** The options whose value is a number or a duration (a value starting with "-" is then a negative number). */
+function numericOptions(command: string): string[] {
+  return ['duration', ...Object.keys((NUMBERS as Record<string, object>)[command] ?? {})]
+}
 
 type Numbers<N> = N extends keyof typeof NUMBERS ? { [O in keyof (typeof NUMBERS)[N]]?: number } : Record<string, never>
 
@@ -216,7 +221,7 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
       '--cardata FILE   the CarData JSON exported from the phone (docs/cardata.md); - reads standard input',
       ...TIMING_HELP,
       '--new            ask PSA for another key even when the live one covers the window (the old one stays valid until it expires)',
-      'Offline: the request is queued (exit 6) and sent once by `vkey queue flush` or the app; --qr is written then.',
+      `Offline: the request is queued (exit 6) and ${QUEUED_SENT_BY}; --qr is written then.`,
       'In a fleet (docs/fleet.md): when another laptop holds a live key that covers the window, nothing is sent and vkey exits 7',
       '  naming who holds it and until when; --new asks anyway and marks that key superseded fleet-wide.',
     ],
@@ -408,7 +413,7 @@ export function commandSpec(name: string): CommandSpec {
  * refused); `numbers` holds its numeric options, checked against their ranges (NUMBERS).
  */
 export function parseFor<N extends keyof typeof OPTIONS>(name: N, args: string[]) {
-  const parsed = parse(name, args, OPTIONS[name] as (typeof OPTIONS)[N], commandSpec(name).positionals.max > 0)
+  const parsed = parse(name, args, OPTIONS[name] as (typeof OPTIONS)[N], commandSpec(name).positionals.max > 0, numericOptions(name))
   return { ...parsed, numbers: numbersOf(name, parsed.values) as Numbers<N> }
 }
 
@@ -422,7 +427,7 @@ export function parseCommandLine(argv: readonly string[]): { spec: CommandSpec; 
   if (!found) throw unknownCommand(argv)
   const { spec, rest } = found
   if (rest.some((a) => a === '--help' || a === '-h')) return { spec, values: { help: true }, positionals: [] } // answered by the help, like runCommand does
-  const { values, positionals } = parse(spec.name, rest, spec.options, spec.positionals.max > 0)
+  const { values, positionals } = parse(spec.name, rest, spec.options, spec.positionals.max > 0, numericOptions(spec.name))
   numbersOf(spec.name, values)
   const { min, max, name, oneOf } = spec.positionals
   if (positionals.length < min || positionals.length > max) {

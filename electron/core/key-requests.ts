@@ -141,6 +141,7 @@ export async function obtainKey(
     r.plannedEnd = window.plannedEnd
     if (options.batchId) r.batchId = options.batchId
     if (options.deliverQr) r.deliverQr = options.deliverQr
+    else delete r.deliverQr // a QR path belongs to the request that asked for it, not to the next one
     if (options.forceNew) r.forceNew = true
     else delete r.forceNew
   }

@@ -5,6 +5,8 @@
  */
 import type { DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, type ErrorCode } from '../../shared/errors'
+import type { Profile } from '../../shared/profile'
+import { environmentResolver } from './handover-environment'
 import { handoverPayloadOf } from './handover-payload'
 import { storedError, type HandoverRecord, type HandoverStore } from './handovers'
 import type { KeyResult, RequestOptions } from './key-requests'
@@ -30,6 +32,8 @@ export interface FlushResult {
 /** What the queue needs of the depot: its ledger and the one way to request a key. */
 export interface QueueDepot {
   handovers(): Promise<HandoverStore>
+  /** The profiles, for the environment a QR file names. */
+  readonly profiles: { list(): Profile[] }
   requestToken(id: string, plan: DurationPlan, options?: RequestOptions): Promise<KeyResult>
 }
 
@@ -56,8 +60,11 @@ export class OfflineQueue {
     const store = await this.depot.handovers()
     const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
     const result: FlushResult = { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] }
-    for (const record of queued) {
-      if (options.signal?.aborted) break // Ctrl-C: the rest stay queued, untouched
+    for (const [index, record] of queued.entries()) {
+      if (options.signal?.aborted) {
+        result.stillQueued += queued.length - index // Ctrl-C: the rest stay queued, untouched
+        break
+      }
       if (!(await store.claimQueued(record.id))) continue
       try {
         // A request queued with --new stays one: the live key that covers the window is not handed out in its place.
@@ -65,6 +72,7 @@ export class OfflineQueue {
           ...options,
           ...(record.profile ? { profile: record.profile } : {}),
           ...(record.forceNew ? { forceNew: true } : {}),
+          ...(record.deliverQr ? { deliverQr: record.deliverQr } : {}),
         })
         if (key.outcome === 'reused') result.reused += 1
         else result.sent += 1
@@ -79,7 +87,7 @@ export class OfflineQueue {
           await store.update(record.id, (r) => {
             if (r.status === 'draft') r.status = 'queued'
           })
-          result.stillQueued += 1
+          result.stillQueued += queued.length - index
           break
         }
         if (isNetworkUnreachable(view)) {
@@ -121,7 +129,9 @@ export class OfflineQueue {
   private async deliverQr(record: HandoverRecord, path: string, result: FlushResult): Promise<void> {
     try {
       const store = await this.depot.handovers()
-      await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!))
+      // Where the key comes from, in the payload and on the picture, as every other QR file says it.
+      const environment = environmentResolver(this.depot.profiles)(record)
+      await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!, environment), { environment })
     } catch (error) {
       result.qrErrors.push({ id: record.id, path, message: toErrorView(error).message })
     }

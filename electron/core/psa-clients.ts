@@ -33,20 +33,17 @@ export class PsaClients {
     },
   ) {}
 
+  /** A simulator profile whose simulator restarted elsewhere (same CA) is pointed at it, and saved so (a new version: no cached client). */
+  private async followSimulator(profile: Profile): Promise<Profile> {
+    const baseUrl = this.deps.dataDir && (await movedSimulatorUrl(this.deps.dataDir, profile))
+    return baseUrl ? this.deps.profiles.save({ ...profile, baseUrl }, {}) : profile
+  }
+
   /**
    * The client for a profile (the default one without a name), after the pre-flight check:
    * an expired or not-yet-valid certificate, or a key that does not match it, stops here
    * with no request sent.
    */
-  /** A simulator profile whose simulator restarted elsewhere (same CA) is pointed at it, and saved so (a new version: no cached client). */
-  private async followSimulator(profile: Profile): Promise<Profile> {
-    const baseUrl = this.deps.dataDir && (await movedSimulatorUrl(this.deps.dataDir, profile))
-    if (!baseUrl) return profile
-    const moved = { ...profile, baseUrl, updatedAt: new Date(Math.max(this.deps.now().getTime(), Date.parse(profile.updatedAt) + 1)).toISOString() }
-    this.deps.profiles.save(moved, {})
-    return moved
-  }
-
   async forProfile(profileName?: string): Promise<{ client: PsaClient; profile: Profile }> {
     const profile = await this.followSimulator(this.deps.profiles.resolve(profileName))
     const nowMs = this.deps.now().getTime()

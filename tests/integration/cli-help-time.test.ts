@@ -48,6 +48,8 @@ test('vkey help lists every command; vkey help COMMAND and vkey COMMAND --help s
   const negative = await vkey(['token', '--cardata', 'x.json', '--duration', '-5h'], env)
   assert.equal(negative.code, 2)
   assert.match(negative.stderr, /vkey token: --duration "-5h" is negative: give a positive value\./)
+  const textValue = await vkey(['batch', 'x.json', '--duration', '1h', '--out', '-2024'], env)
+  assert.match(textValue.stderr, /--out needs a value; one that starts with "-" is written --out=VALUE\./, 'not a number: no word of negative')
   const unitless = await vkey(['token', '--cardata', 'x.json', '--duration', '8'], env)
   assert.equal(unitless.code, 2)
   assert.match(unitless.stderr, /--duration "8" has no unit, so it would be 8 seconds: write 8h for hours/)

@@ -135,7 +135,7 @@ test('exit codes: 2 for bad input, 3 for configuration, 4 when PSA refuses, 5 wh
   await simulator.close()
   const down = await vkey(['token', '--cardata', good, '--duration', '1h', '--new'], env)
   assert.equal(down.code, 6, down.stderr)
-  assert.match(down.stderr, /queued as ID \S+; sent once by `vkey queue flush` or the app/)
+  assert.match(down.stderr, /queued as ID \S+; sent once by `vkey queue flush`, the app, or the next key request/)
 })
 
 test('no keychain: a clear error and exit 3, and nothing written in clear', async (t) => {

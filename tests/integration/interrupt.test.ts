@@ -13,8 +13,9 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { PassThrough } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { watchSignals } from '../../electron/cli/interrupt'
+import { runCli } from '../../electron/cli/run'
 import { startSimulator } from '../../electron/core/simulator'
 import { waitUntil } from '../helpers/wait'
 import { carDataJson, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
@@ -212,4 +213,14 @@ test('a Ctrl-C that came while vkey was still loading is handled once it watches
   assert.equal(exitCode, 130)
   assert.equal(text, 'vkey: interrupted (SIGINT) before any request was sent to PSA: no key was issued.\n')
   assert.ok(listeners.has('SIGINT') && listeners.has('SIGTERM'), 'later signals are watched as usual')
+
+  // And the command it came before is not run at all.
+  const out = new PassThrough()
+  let printed = ''
+  out.setEncoding('utf8').on('data', (c: string) => (printed += c))
+  const late = watchSignals(source, stderr, 60_000, 'SIGTERM')
+  const code = await runCli(['handed-over', 'NOPE'], { stdout: out, stderr, stdin: Readable.from([]), env: process.env, isTty: false, interruption: late })
+  assert.equal(code, 130)
+  assert.equal(printed, '')
+  assert.match(text, /interrupted \(SIGTERM\) before any request was sent to PSA: no key was issued\.\n$/)
 })
