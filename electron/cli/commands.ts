@@ -28,18 +28,8 @@ import { durationPlan, write, writeJson } from './args'
 import { writeCarDataNotes } from './cardata-notes'
 import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
 import { openDataFolder, withDepot } from './depot-access'
-import {
-  auditCommand,
-  batchCommand,
-  flushQueueQuietly,
-  listCommand,
-  packCommand,
-  handedOverCommand,
-  queuedRequestJson,
-  purgeCommand,
-  queueCommand,
-  showCommand,
-} from './handover-commands'
+import { auditCommand, batchCommand, listCommand, packCommand, handedOverCommand, purgeCommand, showCommand } from './handover-commands'
+import { flushQueueQuietly, queuedRequestJson, queueCommand } from './queue-commands'
 import { readSecretLine, type CliIo } from './io'
 import { wipeAfter } from '../core/secret-bytes'
 import { printHandover } from './key-output'
