@@ -131,7 +131,7 @@ test('rotate seals everything again under a new key, finishes a rotation a crash
     const depot = await Depot.open({ dataDir: ${JSON.stringify(dataDir)}, store: openStore(${JSON.stringify(dataDir)}) })
     await depot.vault()
     console.log('open')
-    await new Promise(() => {})
+    setInterval(() => undefined, 60_000) // alive until killed (a bare pending promise lets the process exit, code 13)
   `
   const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   t.after(() => holder.kill('SIGKILL'))
