@@ -8,7 +8,7 @@ import { resolve } from 'node:path'
 import packageJson from '../../package.json' with { type: 'json' }
 import type { ImportResult } from '../../shared/cardata'
 import { EXIT, isNetworkUnreachable, isVkError, QUEUED_SENT_BY, VkError } from '../../shared/errors'
-import { planWindow } from '../../shared/duration'
+import { formatDuration, planWindow } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { resolveEnvironment } from '../core/profiles'
@@ -25,6 +25,7 @@ import { readRegularFile } from '../core/regular-file'
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../core/request-deadline'
 import type { Simulator } from '../core/simulator'
 import { durationPlan, write, writeJson } from './args'
+import { shellWord } from './did-you-mean'
 import { writeCarDataNotes } from './cardata-notes'
 import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
 import { openDataFolder, withDepot } from './depot-access'
@@ -331,7 +332,9 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     const key = vehicleOf({ id: '', ...(vehicle.vin ? { vin: vehicle.vin } : {}), carDataHash: carDataHash(vehicle.carData, vehicle.carDataSignature) })
     const queued = store.queuedFor(key)
     if (queued) {
-      io.stderr.write(`vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}; it is ${QUEUED_SENT_BY}. Nothing new was queued.\n`)
+      io.stderr.write(
+        `vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}${queued.durationSeconds ? ` for ${formatDuration(queued.durationSeconds)}` : ''}; it is ${QUEUED_SENT_BY}. Nothing new was queued. To queue this request instead, run \`vkey queue cancel ${queued.id}\`, then this command again.\n`,
+      )
       if (values.json) writeJson(io, JSON.stringify({ status: 'queued', ...queuedRequestJson(queued) }, null, 2))
       return EXIT.queued
     }
@@ -416,7 +419,7 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
   if (vehicles.length + issues.length > 1) {
     throw new VkError(
       'usage',
-      `${source} holds ${vehicles.length + issues.length} vehicles:${unreadable ? `${unreadable}.` : ''} Pick one with --vin, or prepare them all with \`vkey batch ${source} --duration 8h\`.`,
+      `${source} holds ${vehicles.length + issues.length} vehicles:${unreadable ? `${unreadable}.` : ''} Pick one with --vin, or prepare them all with \`vkey batch ${shellWord(source)} --duration 8h\`.`,
       { file: source, field: '--vin' },
     )
   }

@@ -66,7 +66,8 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
  */
 async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile: string | undefined): Promise<{ ids: string[]; added: Set<string> }> {
   const inputs = batchInputs(imported.vehicles, (v) => carDataHash(v.carData, v.carDataSignature), (await depot.handovers()).newestByCarDataHash())
-  for (const { source, sameAs } of inputs.repeated) writeHuman(io.stderr, `vkey batch: ${source} holds the same vehicle as ${sameAs}: one request for both.`)
+  for (const { source, sameAs, vin } of inputs.repeated)
+    writeHuman(io.stderr, `vkey batch: ${source} holds the same vehicle${vin ? ` (${vin})` : ''} as ${sameAs}: one request for both.`)
   imported.issues.push(...inputs.issues)
   const added = await depot.addVehicles({ vehicles: inputs.fresh, issues: [] }, profile ? { profile } : {})
   return { ids: [...inputs.known, ...added.map((r) => r.id)], added: new Set(added.map((r) => r.id)) }
@@ -324,7 +325,15 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
     const invalid = records.filter((r) => !hasValidToken(r, depot.now()))
     if (invalid.length)
       throw new VkError('not-found', `Not put in a pack: ${invalid.map((r) => whyNoPage(r, depot.now())).join('; ')}. Leave them out or request new tokens.`)
-    if (!records.length) throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
+    if (!records.length) {
+      const given = (await store.list()).filter((r) => r.status === 'handed-over' && hasValidToken(r, depot.now())).length
+      if (given)
+        throw new VkError(
+          'not-found',
+          `Every valid key (${given}) is marked handed over, and a pack of all valid keys leaves those out. To print one again, name it: \`vkey pack ID… --out PACK.pdf\` (IDs from \`vkey list\`).`,
+        )
+      throw new VkError('not-found', 'No valid token to put in a pack. Request tokens first (`vkey batch FILE… --duration 8h`).')
+    }
     // pdf-lib loads only for this command (a cold `vkey token` does not parse it).
     const { writeHandoverPack } = await import('../core/pack')
     return writeHandoverPack(out, records, store, { environmentOf: environmentResolver(depot.profiles) })

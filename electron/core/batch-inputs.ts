@@ -19,7 +19,7 @@ export interface BatchInputs {
   /** Vehicles new to the ledger, once each. */
   fresh: ImportedVehicle[]
   /** Files holding a vehicle another input already holds: one request for both. */
-  repeated: Array<{ source: string; sameAs: string }>
+  repeated: Array<{ source: string; sameAs: string; vin?: string }>
   /** Files whose CarData is another car's (another VIN): refused, nothing sent for them. */
   issues: ImportIssue[]
 }
@@ -42,7 +42,10 @@ export function batchInputs(
       if (differ(vehicle.vin, earlier.vin)) {
         const message = `${vehicle.source}: VIN ${vehicle.vin}, but ${earlier.source} holds the same CarData with VIN ${earlier.vin}. ${REEXPORT}`
         result.issues.push({ ...where, code: 'input.vin', message })
-      } else result.repeated.push({ source: vehicle.source, sameAs: earlier.source })
+      } else {
+        const vin = vehicle.vin ?? earlier.vin
+        result.repeated.push({ source: vehicle.source, sameAs: earlier.source, ...(vin ? { vin } : {}) })
+      }
       continue
     }
     if (recorded && differ(vehicle.vin, recorded.vin)) {

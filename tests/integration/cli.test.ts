@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { once } from 'node:events'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
@@ -202,6 +202,12 @@ test('vkey token on a file with several vehicles, some unreadable: refused with 
   const refused = await vkey(['token', '--cardata', withProblems, '--duration', '1h'], env)
   assert.equal(refused.code, 2, refused.stderr)
   assert.match(refused.stderr, /holds 5 vehicles: 4 could not be read: .+ \(and more\)\. Pick one with --vin/)
+  // The suggested command is printed as it must be typed: a path with a space is quoted.
+  const spaced = join(dirname(env.VKEY_HOME!), 'my exports', 'list.json')
+  await mkdir(dirname(spaced))
+  await copyFile(withProblems, spaced)
+  const quoted = await vkey(['token', '--cardata', spaced, '--duration', '1h'], env)
+  assert.ok(quoted.stderr.includes(`\`vkey batch '${spaced}' --duration 8h\``), quoted.stderr)
   assert.equal(simulator.stats.tokensIssued, 0, 'nothing was sent')
 
   const unreadableVin = await vkey(['token', '--cardata', withProblems, '--duration', '1h', '--vin', 'VF3MCYHZRKS654321'], env)

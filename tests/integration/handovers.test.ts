@@ -153,7 +153,10 @@ test('a request made while the server is unreachable is queued, then sent exactl
   // The same request again while it waits: nothing new is queued; a script asking for JSON gets the queued request.
   const again = await vkey(['token', '--cardata', file, '--duration', '2h', '--qr', qr, '--json'], env)
   assert.equal(again.code, 6)
-  assert.match(again.stderr, new RegExp(`already queued as ID ${id}`))
+  assert.match(
+    again.stderr,
+    new RegExp(`already queued as ID ${id} for 2 h; .* To queue this request instead, run \`vkey queue cancel ${id}\`, then this command again\\.`),
+  )
   const againJson = JSON.parse(again.stdout) as { status: string; id: string; qr: string }
   assert.deepEqual([againJson.status, againJson.id, againJson.qr], ['queued', id, qr])
   let listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
@@ -370,6 +373,13 @@ test('issued tokens are shown, exported as QR and packed with the simulator stop
   const secrets = [...tokens, simulator.material.credentials.password, simulator.material.credentials.p12Passphrase]
   assert.deepEqual(await findSecretsInClear(dataDir, secrets), [])
   for (const file of await filesUnder(dataDir)) assert.equal(file.mode, 0o600, `${file.path} is 0600`)
+
+  // Every valid key handed over: the pack says so and how to print one again (not to request tokens).
+  await vkey(['handed-over', batch.issued[0]!.id, batch.issued[1]!.id], env)
+  const empty = await vkey(['pack', '--all-valid', '--out', join(out, 'empty.pdf')], env)
+  assert.match(empty.stderr, /Every valid key \(3\) is marked handed over.*`vkey pack ID… --out PACK\.pdf`/)
+  const reprinted = await vkey(['pack', batch.issued[0]!.id, '--out', join(out, 'again.pdf')], env)
+  assert.equal(reprinted.code, 0, reprinted.stderr)
 })
 
 test('expired tokens are erased at start-up and the record stays, marked expired', async (t) => {
@@ -492,7 +502,10 @@ test('a batch never merges cars silently: the same file twice is one request (sa
   const out = join(dataDir, '..', 'qr')
   const batch = await vkey(['batch', files[0]!, files[0]!, files[1]!, files[2]!, '--duration', '2h', '--out', out], env)
   assert.equal(batch.code, 2, batch.stderr)
-  assert.match(batch.stderr, new RegExp(`vkey batch: ${escapeRe(files[0]!)} holds the same vehicle as ${escapeRe(files[0]!)}: one request for both\\.`))
+  assert.match(
+    batch.stderr,
+    new RegExp(`vkey batch: ${escapeRe(files[0]!)} holds the same vehicle \\(${vinFor(1)}\\) as ${escapeRe(files[0]!)}: one request for both\\.`),
+  )
   for (const n of [2, 3]) {
     assert.match(
       batch.stdout,
