@@ -34,9 +34,9 @@ test('each CarData is asked for once; a repeat is named, another VIN for it is a
   )
   assert.deepEqual(result.known, ['h-old'])
   assert.deepEqual(result.repeated, [
-    { source: 'a-again.json', sameAs: 'a.json' },
-    { source: 'no-vin.json', sameAs: 'a.json' },
-    { source: 'rerun-no-vin.json', sameAs: 'rerun.json' },
+    { source: 'a-again.json', sameAs: 'a.json', vin: 'VF3BBBBBBBBBBBBB2' },
+    { source: 'no-vin.json', sameAs: 'a.json', vin: 'VF3BBBBBBBBBBBBB2' },
+    { source: 'rerun-no-vin.json', sameAs: 'rerun.json', vin: 'VF3AAAAAAAAAAAAA1' },
   ])
   assert.deepEqual(
     result.issues.map((i) => [i.source, i.code, i.field]),
