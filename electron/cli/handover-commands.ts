@@ -66,7 +66,7 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
  */
 async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile: string | undefined): Promise<{ ids: string[]; added: Set<string> }> {
   const store = await depot.handovers()
-  // A car recorded without its VIN, now exported with it: filed under the VIN before the inputs are sorted (store.learnVins).
+  // A car recorded without its VIN, now exported with it: filed under the VIN first (store.learnVins).
   store.learnVins(imported.vehicles.flatMap((v) => (v.vin ? [{ carDataHash: carDataHash(v.carData, v.carDataSignature), vin: v.vin }] : [])))
   const inputs = batchInputs(imported.vehicles, (v) => carDataHash(v.carData, v.carDataSignature), store.newestByCarDataHash())
   for (const { source, sameAs, vin } of inputs.repeated)

@@ -9,7 +9,7 @@ import { VkError } from '../../shared/errors'
 import type { DurationPlan } from '../../shared/duration'
 import { labelProblem, type ImportResult } from '../../shared/cardata'
 import { validateVin } from '../../shared/vin'
-import { carDataHash, HandoverStore, newHandoverOf, type HandoverRecord } from './handovers'
+import { HandoverStore, newHandoverOf, type HandoverRecord } from './handovers'
 import { FleetGates } from './fleet/gate'
 import { obtainKey, type KeyGate, type KeyResult, type RequestOptions } from './key-requests'
 import { keytarStore, type SecretStore } from './keychain'
@@ -120,8 +120,6 @@ export class Depot {
   /** Stores every vehicle an import accepted as a draft handover. */
   async addVehicles(result: ImportResult, options: { profile?: string } = {}): Promise<HandoverRecord[]> {
     const store = await this.handovers()
-    // A car recorded without its VIN, imported again with it, is filed under the VIN (one live key per car).
-    store.learnVins(result.vehicles.flatMap((v) => (v.vin ? [{ carDataHash: carDataHash(v.carData, v.carDataSignature), vin: v.vin }] : [])))
     const who = technician() // once, not per vehicle: it reads the user database
     return store.add(result.vehicles.map((vehicle) => newHandoverOf(vehicle, { ...options, technician: who })))
   }

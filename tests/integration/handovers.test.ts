@@ -330,17 +330,6 @@ test('a car first recorded without its VIN is filed under the VIN once an export
     listed.map((r) => [r.vin, r.status]),
     [[vinFor(60), 'issued']],
   )
-
-  // The app's import follows the same rule: a second car recorded without its VIN, then imported with it.
-  const otherCar = JSON.parse(carDataJson(vinFor(61))) as Record<string, unknown>
-  const otherFile = join(dataDir, '..', 'other-no-vin.json')
-  await writeFile(otherFile, JSON.stringify(Object.fromEntries(Object.entries(otherCar).filter(([field]) => field !== 'vin'))))
-  assert.equal((await vkey(['token', '--cardata', otherFile, '--duration', '8h'], env)).code, 0)
-  const handlers = await testHandlers(t, dataDir)
-  const imported = await handlers['vehicles:import-text']({ name: 'other.json', text: JSON.stringify(otherCar) })
-  const asked = await handlers['token:request']({ handoverId: imported.added[0]!.id, duration: { kind: 'seconds', seconds: 2 * 3600 }, requestId: 'r1' })
-  assert.equal(asked.outcome, 'reused', 'the live key of the car, found by its VIN')
-  assert.equal(simulator.stats.tokensIssued, 2)
 })
 
 test('issued tokens are shown, exported as QR and packed with the simulator stopped; the audit has no secret; the data folder holds nothing in clear', async (t) => {
