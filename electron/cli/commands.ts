@@ -329,7 +329,6 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     await depot.clients.forProfile(values.profile) // pre-flight before anything is stored or sent
     await flushQueueQuietly(io, depot)
     const store = await depot.handovers()
-    if (vehicle.vin) store.learnVins([{ carDataHash: carDataHash(vehicle.carData, vehicle.carDataSignature), vin: vehicle.vin }])
     const key = vehicleOf({ id: '', ...(vehicle.vin ? { vin: vehicle.vin } : {}), carDataHash: carDataHash(vehicle.carData, vehicle.carDataSignature) })
     const queued = store.queuedFor(key)
     if (queued) {

@@ -65,10 +65,7 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
  * refused. Repeats are said on stderr; the refusals join the import's issues.
  */
 async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile: string | undefined): Promise<{ ids: string[]; added: Set<string> }> {
-  const store = await depot.handovers()
-  // A car recorded without its VIN, now exported with it: filed under the VIN first (store.learnVins).
-  store.learnVins(imported.vehicles.flatMap((v) => (v.vin ? [{ carDataHash: carDataHash(v.carData, v.carDataSignature), vin: v.vin }] : [])))
-  const inputs = batchInputs(imported.vehicles, (v) => carDataHash(v.carData, v.carDataSignature), store.newestByCarDataHash())
+  const inputs = batchInputs(imported.vehicles, (v) => carDataHash(v.carData, v.carDataSignature), (await depot.handovers()).newestByCarDataHash())
   for (const { source, sameAs, vin } of inputs.repeated)
     writeHuman(io.stderr, `vkey batch: ${source} holds the same vehicle${vin ? ` (${vin})` : ''} as ${sameAs}: one request for both.`)
   imported.issues.push(...inputs.issues)

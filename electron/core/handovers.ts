@@ -207,30 +207,6 @@ export class HandoverStore {
     return this.listSync('WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(ids))
   }
 
-  /**
-   * A car first recorded without its VIN (its CarData exported without it) is filed under the
-   * VIN once an export of the same CarData names it: its records move from the CarData's key to
-   * the VIN's, so `vkey show VIN` finds it and its live key covers requests made with the VIN
-   * (one live key per car). Left as it is while a request for it is in flight, or when the VIN
-   * already has a live key of its own. One transaction; returns how many records moved.
-   */
-  learnVins(found: ReadonlyArray<{ carDataHash: string; vin: string }>): number {
-    const moves: HandoverRecord[] = []
-    for (const { carDataHash: hash, vin } of found) {
-      const byCarData = vehicleOf({ id: '', carDataHash: hash })
-      const records = this.listSync('WHERE vehicle = ?', byCarData).filter((r) => !r.vin)
-      if (!records.length || this.claimOf(byCarData)) continue
-      if (this.liveKeyOf(byCarData) && this.liveKeyOf(vehicleOf({ id: '', vin }))) continue
-      moves.push(...records.map((r) => ({ ...r, vin })))
-    }
-    if (!moves.length) return 0
-    const at = this.now().toISOString()
-    this.write(() => {
-      for (const record of moves) this.put({ ...record, updatedAt: at })
-    })
-    return moves.length
-  }
-
   /** For each CarData hash in the ledger, its newest record's id and VIN (without reading the records). */
   newestByCarDataHash(): Map<string, { id: string; vin?: string }> {
     const rows = this.sql<[], { id: string; hash: string | null; vin: string | null }>(

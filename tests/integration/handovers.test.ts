@@ -309,29 +309,6 @@ test('a car exported without its VIN keeps one QR file in a batch folder: its re
   assert.equal(payload.accessToken, shown.access_token, 'the file holds the live key')
 })
 
-test('a car first recorded without its VIN is filed under the VIN once an export names it: found by VIN, and no second key', async (t) => {
-  const { env, dataDir, simulator } = await setupDepot(t)
-  const exported = JSON.parse(carDataJson(vinFor(60))) as Record<string, unknown>
-  const withoutVin = Object.fromEntries(Object.entries(exported).filter(([field]) => field !== 'vin'))
-  const first = join(dataDir, '..', 'no-vin.json')
-  const later = join(dataDir, '..', 'with-vin.json')
-  await writeFile(first, JSON.stringify(withoutVin))
-  await writeFile(later, JSON.stringify(exported))
-  assert.equal((await vkey(['token', '--cardata', first, '--duration', '8h'], env)).code, 0)
-  const again = await vkey(['token', '--cardata', later, '--duration', '2h'], env)
-  assert.equal(again.code, 0, again.stderr)
-  assert.match(again.stderr, new RegExp(`${vinFor(60)} already has a key until .* that covers the window: nothing was sent`))
-  assert.equal((await vkey(['show', vinFor(60)], env)).code, 0, 'found by its VIN')
-  const batch = await vkey(['batch', later, '--duration', '2h'], env)
-  assert.match(batch.stdout, /0 issued, 0 renewed, 1 reused/)
-  assert.equal(simulator.stats.tokensIssued, 1)
-  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
-  assert.deepEqual(
-    listed.map((r) => [r.vin, r.status]),
-    [[vinFor(60), 'issued']],
-  )
-})
-
 test('issued tokens are shown, exported as QR and packed with the simulator stopped; the audit has no secret; the data folder holds nothing in clear', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 3)
