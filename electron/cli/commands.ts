@@ -419,7 +419,7 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
   if (vehicles.length + issues.length > 1) {
     throw new VkError(
       'usage',
-      `${source} holds ${vehicles.length + issues.length} vehicles:${unreadable ? `${unreadable}.` : ''} Pick one with --vin, or prepare them all with \`vkey batch ${shellWord(source)} --duration 8h\`.`,
+      `${source} holds ${vehicles.length + issues.length} vehicles:${unreadable ? `${unreadable}.` : ''} Pick one with --vin, or prepare them all with ${source === '-' ? 'the export saved to a file: `vkey batch FILE --duration 8h`' : `\`vkey batch ${shellWord(source)} --duration 8h\``}.`,
       { file: source, field: '--vin' },
     )
   }

@@ -208,6 +208,9 @@ test('vkey token on a file with several vehicles, some unreadable: refused with 
   await copyFile(withProblems, spaced)
   const quoted = await vkey(['token', '--cardata', spaced, '--duration', '1h'], env)
   assert.ok(quoted.stderr.includes(`\`vkey batch '${spaced}' --duration 8h\``), quoted.stderr)
+  // From standard input there is no file to name: the advice says to save one.
+  const piped = await vkey(['token', '--cardata', '-', '--duration', '1h'], env, await readFile(withProblems, 'utf8'))
+  assert.match(piped.stderr, /prepare them all with the export saved to a file: `vkey batch FILE --duration 8h`/)
   assert.equal(simulator.stats.tokensIssued, 0, 'nothing was sent')
 
   const unreadableVin = await vkey(['token', '--cardata', withProblems, '--duration', '1h', '--vin', 'VF3MCYHZRKS654321'], env)
