@@ -158,13 +158,13 @@ export const EXIT = { ok: 0, internal: 1, usage: 2, config: 3, refused: 4, netwo
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
 
+/** Who sends a queued request, said the same way wherever a request is queued. */
+export const QUEUED_SENT_BY = 'sent once by `vkey queue flush`, the app, or the next key request (token or batch) that reaches PSA'
+
 /**
  * What each exit status means: `vkey help` prints these lines and the README's
  * command-line section lists the same codes (a test compares them).
  */
-/** Who sends a queued request, said the same way wherever a request is queued. */
-export const QUEUED_SENT_BY = 'sent once by `vkey queue flush`, the app, or the next key request (token or batch) that reaches PSA'
-
 export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
   ok: 'success',
   internal: 'unexpected internal error: run again with `VKEY_DEBUG=1` and report what it prints',

@@ -50,7 +50,6 @@ export function writeJson(io: CliIo, json: string): void {
   writeMachine(io.stdout, json)
 }
 
-/** How long a key must work, from --duration or --until (exactly one); `note` hears what --until 18:00 means here. */
 /** The window `vkey COMMAND` asks for, from --duration or --until; a problem is said as that command's. */
 export function durationPlan(
   command: string,
@@ -66,6 +65,7 @@ export function durationPlan(
   }
 }
 
+/** How long a key must work, from --duration or --until (exactly one); `note` hears what --until 18:00 means here. */
 function planOf(values: { duration?: string | undefined; until?: string | undefined }, note?: (line: string) => void): DurationPlan {
   if (values.duration !== undefined && values.until !== undefined)
     throw new VkError('usage', 'Give either --duration or --until, not both.', { field: '--duration' })
