@@ -33,7 +33,11 @@ export class PsaClients {
     },
   ) {}
 
-  /** A simulator profile whose simulator restarted elsewhere (same CA) is pointed at it, and saved so (a new version: no cached client). */
+  /**
+   * A simulator profile whose simulator restarted elsewhere (same CA) is pointed at it, and saved
+   * so. Checked when a client is built, not on every request (it reads simulator.json and the CA):
+   * the save is a new profile version, so every process with a cached client builds it again.
+   */
   private async followSimulator(profile: Profile): Promise<Profile> {
     const baseUrl = this.deps.dataDir && (await movedSimulatorUrl(this.deps.dataDir, profile))
     return baseUrl ? this.deps.profiles.save({ ...profile, baseUrl }, {}) : profile
@@ -45,14 +49,15 @@ export class PsaClients {
    * with no request sent.
    */
   async forProfile(profileName?: string): Promise<{ client: PsaClient; profile: Profile }> {
-    const profile = await this.followSimulator(this.deps.profiles.resolve(profileName))
+    const resolved = this.deps.profiles.resolve(profileName)
     const nowMs = this.deps.now().getTime()
     // A profile's updatedAt changes whenever its settings, password or certificate do (in
     // any process), so a cached client is still right while it matches and the certificate
     // is inside its validity; the full check runs again otherwise.
-    const cached = this.clients.get(profile.name)
-    if (cached && cached.profileVersion === profile.updatedAt && nowMs >= cached.notBefore && nowMs <= cached.notAfter)
-      return { client: cached.client, profile }
+    const cached = this.clients.get(resolved.name)
+    if (cached && cached.profileVersion === resolved.updatedAt && nowMs >= cached.notBefore && nowMs <= cached.notAfter)
+      return { client: cached.client, profile: resolved }
+    const profile = await this.followSimulator(resolved)
     const secrets = await (await this.deps.vault()).loadProfileSecrets(profile.name)
     if (!secrets?.certPem || !secrets.keyPem) {
       throw new VkError(
