@@ -30,7 +30,7 @@ import { writeCarDataNotes } from './cardata-notes'
 import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
 import { openDataFolder, withDepot } from './depot-access'
 import { auditCommand, batchCommand, listCommand, packCommand, handedOverCommand, purgeCommand, showCommand } from './handover-commands'
-import { flushQueueQuietly, queuedRequestJson, queueCommand } from './queue-commands'
+import { flushQueueQuietly, queueCommand, writeQueuedJson } from './queue-commands'
 import { readSecretLine, type CliIo } from './io'
 import { wipeAfter } from '../core/secret-bytes'
 import { printHandover } from './key-output'
@@ -335,7 +335,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       io.stderr.write(
         `vkey: ${vehicle.vin ?? 'this vehicle'} is already queued as ID ${queued.id}${queued.durationSeconds ? ` for ${formatDuration(queued.durationSeconds)}` : ''}; it is ${QUEUED_SENT_BY}. Nothing new was queued. To queue this request instead, run \`vkey queue cancel ${queued.id}\`, then this command again.\n`,
       )
-      if (values.json) writeJson(io, JSON.stringify({ status: 'queued', ...queuedRequestJson(queued) }, null, 2))
+      if (values.json) writeQueuedJson(io, queued)
       return EXIT.queued
     }
     const controller = new AbortController()
@@ -362,7 +362,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
         `vkey: ${(error as Error).message}\nvkey: queued as ID ${waiting?.id ?? '?'}; ${QUEUED_SENT_BY}${qrPath ? `; ${qrPath} is written then` : ''}.\n`,
       )
       // A script gets the queued request's ID on stdout, as `vkey batch --json` lists its queued ones.
-      if (values.json && waiting) writeJson(io, JSON.stringify({ status: 'queued', ...queuedRequestJson(waiting) }, null, 2))
+      if (values.json && waiting) writeQueuedJson(io, waiting)
       return EXIT.queued
     }
     reportOutcome(io, result)

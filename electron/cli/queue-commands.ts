@@ -87,7 +87,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 /** A queued request as `--json` shows it (`vkey queue --json`, and `vkey token --json` when it queues). */
-export function queuedRequestJson(r: HandoverRecord): Record<string, string | number | null> {
+function queuedRequestJson(r: HandoverRecord): Record<string, string | number | null> {
   return {
     id: r.id,
     vin: r.vin ?? null,
@@ -97,6 +97,11 @@ export function queuedRequestJson(r: HandoverRecord): Record<string, string | nu
     planned_end: r.plannedEnd ?? null,
     qr: r.deliverQr ?? null,
   }
+}
+
+/** `vkey token --json` that ends in the queue: the queued request on stdout, with its status. */
+export function writeQueuedJson(io: CliIo, record: HandoverRecord): void {
+  writeJson(io, JSON.stringify({ status: 'queued', ...queuedRequestJson(record) }, null, 2))
 }
 
 /** When a request went into the queue (a record of an older version: its last try). */
