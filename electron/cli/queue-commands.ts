@@ -115,10 +115,8 @@ async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number
     writeJson(io, JSON.stringify(queued.map(queuedRequestJson), null, 2))
     return 0
   }
-  for (const r of queued) {
+  for (const r of queued)
     write(io, `${r.id}  ${r.vin ?? '(no VIN)'}  queued since ${formatLocal(queuedSince(r))}${r.deliverQr ? `  QR to ${r.deliverQr}` : ''}`)
-    if (r.error?.code === 'cancelled') write(io, `  an earlier try was interrupted: ${r.error.message}`)
-  }
   write(
     io,
     `${queued.length} request(s) waiting for the network.${queued.length ? ' Send them with `vkey queue flush`, or remove one with `vkey queue cancel ID`.' : ''}`,

@@ -82,12 +82,16 @@ export class OfflineQueue {
         const view = toErrorView(error)
         if (view.code.startsWith('storage.')) throw error
         if (view.code === 'cancelled') {
-          // Interrupted: the request goes back to the queue, never lost from it. If it had reached
-          // PSA, the audit has the cancelled attempt and the record says a key may exist.
+          // Interrupted before its request was made (no cancel recorded on it): back in the queue.
+          // Interrupted while PSA may have had it (key-requests.ts recorded "a key may have been
+          // issued"): it stays out, as after a cancelled `vkey token`, so no flush sends it again
+          // without a person deciding; the audit has the attempt.
+          let requeued = false
           await store.update(record.id, (r) => {
-            if (r.status === 'draft') r.status = 'queued'
+            requeued = r.status === 'draft' && r.error?.code !== 'cancelled'
+            if (requeued) r.status = 'queued'
           })
-          result.stillQueued += queued.length - index
+          result.stillQueued += queued.length - index - (requeued ? 0 : 1)
           break
         }
         if (isNetworkUnreachable(view)) {

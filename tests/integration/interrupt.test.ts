@@ -158,17 +158,21 @@ test('SIGTERM during a batch: exit 130, the batch says how to resume and the not
 })
 
 test(
-  'SIGINT during `vkey queue flush`: the request stays in the queue, queued since the same time, and says its try was interrupted',
+  'SIGINT during `vkey queue flush`: the request PSA may have is left out of the queue, never sent again by itself; the untried one stays queued',
   { timeout: 60_000 },
   async (t) => {
     const { env, dataDir, simulator } = await setupDepot(t, { restartable: true })
     const port = Number(new URL(simulator.baseUrl).port)
-    const file = join(dataDir, '..', 'car.json')
-    await writeFile(file, carDataJson(vinFor(83)))
+    const files: string[] = []
+    for (const n of [83, 84, 85]) {
+      const file = join(dataDir, '..', `car-${n}.json`)
+      await writeFile(file, carDataJson(vinFor(n)))
+      files.push(file)
+    }
     await simulator.close()
-    assert.equal((await vkey(['token', '--cardata', file, '--duration', '1h'], env)).code, 6)
-    const [queued] = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; queued_at: string }[]
-    assert.ok(queued)
+    for (const file of files.slice(0, 2)) assert.equal((await vkey(['token', '--cardata', file, '--duration', '1h'], env)).code, 6)
+    const queued = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; vin: string; queued_at: string }[]
+    assert.equal(queued.length, 2)
 
     const slow = await startSimulator({ dir: simulator.material.dir, port, latencyMs: 60_000 })
     t.after(() => slow.close())
@@ -176,18 +180,29 @@ test(
       slow.tap = () => resolve()
     })
     const run = startVkey(t, ['queue', 'flush'], env)
-    await received
+    await received // PSA has the first request
     run.signal('SIGINT')
-    assert.equal((await run.exited).code, 130)
+    const result = await run.exited
+    assert.equal(result.code, 130)
+    assert.match(result.stderr, /while a request to PSA was waiting for an answer: PSA may have issued a key/)
 
-    const after = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; queued_at: string }[]
-    assert.deepEqual(
-      after.map((q) => [q.id, q.queued_at]),
-      [[queued.id, queued.queued_at]],
-      'still queued, and queued since when it was first queued',
-    )
-    const listed = await vkey(['queue'], env)
-    assert.match(listed.stdout, /an earlier try was interrupted: Cancelled\. If PSA had already received the request, a key may have been issued/)
+    // The request PSA had is out of the queue, saying a key may exist; the one never tried waits, queued since the same time.
+    const after = JSON.parse((await vkey(['queue', '--json'], env)).stdout) as { id: string; vin: string; queued_at: string }[]
+    assert.equal(after.length, 1)
+    const untried = queued.find((q) => q.id === after[0]!.id)
+    assert.ok(untried, 'the one left is one of the two queued')
+    assert.equal(after[0]!.queued_at, untried.queued_at)
+    const cut = queued.find((q) => q.id !== untried.id)!
+    const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { id: string; status: string; error: { message: string } | null }[]
+    const cutRecord = listed.find((r) => r.id === cut.id)
+    assert.equal(cutRecord?.status, 'draft')
+    assert.match(cutRecord?.error?.message ?? '', /a key may have been issued/)
+
+    // The next key request flushes the queue: the untried request is sent, the cut one is not sent again.
+    slow.faults.latencyMs = 0
+    assert.equal((await vkey(['token', '--cardata', files[2]!, '--duration', '1h'], env)).code, 0)
+    assert.equal(slow.requests.length, 3, 'the cut request once, the untried one, the new one')
+    assert.equal((JSON.parse((await vkey(['list', '--json'], env)).stdout) as { id: string; status: string }[]).find((r) => r.id === cut.id)?.status, 'draft')
   },
 )
 
