@@ -31,7 +31,7 @@ import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal
 import { openDataFolder, withDepot } from './depot-access'
 import { auditCommand, batchCommand, listCommand, packCommand, handedOverCommand, purgeCommand, showCommand } from './handover-commands'
 import { flushQueueQuietly, queueCommand, writeQueuedJson } from './queue-commands'
-import { readSecretLine, type CliIo } from './io'
+import { readSecretLine, writeHuman, type CliIo } from './io'
 import { wipeAfter } from '../core/secret-bytes'
 import { printHandover } from './key-output'
 import { findCommand, helpText, parseFor, unknownCommand } from './spec'
@@ -387,6 +387,7 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
       `vkey: the previous key of ${vin} (handover ${result.replaced.id}) is superseded; it stays valid at PSA until ${formatLocal(result.replaced.expires!)}.\n`,
     )
   }
+  if (result.notice) writeHuman(io.stderr, `vkey: ${result.notice}`)
   if (record.longerThanAsked)
     io.stderr.write(
       `vkey: warning: PSA granted a key until ${formatLocal(record.expires!)}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`,

@@ -148,7 +148,10 @@ type ItemResult = { state: ItemState; message?: string }
 
 function itemFor(result: KeyResult): ItemResult {
   if (result.outcome === 'reused') return { state: 'reused', message: `already had a key until ${result.record.expires} (${result.record.id})` }
-  return { state: result.outcome, ...(result.record.longerThanAsked ? { message: `PSA granted a key until ${result.record.expires}, longer than asked` } : {}) }
+  const notes = [result.record.longerThanAsked ? `PSA granted a key until ${result.record.expires}, longer than asked` : '', result.notice ?? ''].filter(
+    Boolean,
+  )
+  return { state: result.outcome, ...(notes.length ? { message: notes.join(' ') } : {}) }
 }
 
 export class BatchRunner {

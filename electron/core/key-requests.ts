@@ -32,6 +32,8 @@ export interface KeyResult {
   outcome: KeyOutcome
   /** The live key this one replaced (renewed), still valid at PSA until it expires. */
   replaced?: HandoverRecord
+  /** What the gate has to say of the new key (fleet: another laptop's live key it supersedes), for the technician. */
+  notice?: string
 }
 
 export interface RequestOptions {
@@ -61,6 +63,8 @@ export interface KeyGate {
 
 /** Told once the outcome is in the ledger. Neither throws: the ledger is the truth, the gate catches up (fleet: at the next sync). */
 export interface GatePass {
+  /** Said with the key once it is issued (fleet: another laptop's key it supersedes). */
+  notice?: string
   issued(record: HandoverRecord): Promise<void>
   noKey(): Promise<void>
 }
@@ -192,7 +196,7 @@ export async function obtainKey(
     throw depot.recordingFailed(error, `PSA issued a key for ${target.vin ?? 'a vehicle with no VIN'} (handover ${target.id}) that could not be recorded`)
   }
   await pass?.issued(record)
-  return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}) }
+  return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}), ...(pass?.notice ? { notice: pass.notice } : {}) }
 }
 
 /** Step 3: the gate outside this laptop, if the depot has one. A refusal frees the local claim and goes to the audit. */

@@ -71,6 +71,13 @@ test(
     assert.equal(forced.code, 0, forced.stderr)
     const bKey = JSON.parse(forced.stdout) as { id: string }
     assert.equal(b.simulator.stats.tokensIssued, 1)
+    assert.match(
+      forced.stderr,
+      new RegExp(
+        `vkey: ${vin} also has a key issued by ${escapeRe(technician())} on DEPOT-1, valid until ${escapeRe(until)}: it is now marked superseded fleet-wide`,
+      ),
+      'B is told whose key its own supersedes',
+    )
 
     for (const side of [a, b]) {
       const view = await fleetList(side)

@@ -145,6 +145,17 @@ test(
       assert.equal(view.filter((v) => v.conflict).length, 1)
     }
     assert.equal(liveByVehicle(b.fleet.mirror).length, 25, "B pulled all of A's keys")
+
+    // A's keys issued offline have no claim: once pushed, they hold their cars as a claim would.
+    const hour = (h: number) => new Date(Date.now() + h * 3600_000).toISOString()
+    const held = await b.fleet.beforeRequest({ vehicleKey: vinFor(2000), windowEnd: hour(1), technician: 'B. Durand' })
+    assert.ok(held.kind === 'refused', 'B is refused a car A issued a key for offline')
+    assert.equal(held.heldBy.laptop, 'DEPOT-1')
+    assert.match(held.message, /issued by A\. Martin on DEPOT-1/)
+    const longer = await b.fleet.beforeRequest({ vehicleKey: vinFor(2001), windowEnd: hour(10), technician: 'B. Durand' })
+    assert.ok(longer.kind === 'proceed', "a window A's key does not cover: B may ask")
+    assert.equal(longer.superseded?.laptop, 'DEPOT-1', 'and is told whose key the new one supersedes')
+    assert.equal(longer.supersedes, longer.superseded?.entryId)
   },
 )
 

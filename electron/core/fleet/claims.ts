@@ -35,24 +35,42 @@ interface OpenClaim {
   claimed_at: Date
 }
 
-type Decision = { kind: 'take'; endReason?: 'expired' | 'superseded' | 'renewed'; supersedes?: string | null } | { kind: 'refuse'; holder: Holder }
+/** Another laptop's live key for the vehicle, from the fleet's entries (one issued offline and pushed later has no claim). */
+interface LiveEntry {
+  entry_id: string
+  laptop: string
+  technician: string
+  expires: Date
+}
 
-/** What to do with the vehicle's open claim (pure: the rule, in one place). */
-export function decide(open: OpenClaim | undefined, me: string, request: ClaimRequest, now: Date): Decision {
-  if (!open) return { kind: 'take' }
-  if (open.laptop === me) return { kind: 'take', endReason: 'renewed' }
-  const inFlight = open.expires === null
-  const stale = inFlight ? now.getTime() - open.claimed_at.getTime() > STALE_REQUEST_MS : open.expires!.getTime() <= now.getTime()
-  if (stale) return { kind: 'take', endReason: 'expired' }
-  const covers = inFlight || open.expires!.getTime() + COVER_SLACK_MS >= Date.parse(request.windowEnd)
-  if (covers && !request.force) {
-    return {
-      kind: 'refuse',
-      holder: { technician: open.technician, laptop: open.laptop, expires: open.expires?.toISOString() ?? null, entryId: open.entry_id },
-    }
-  }
+type Decision =
+  { kind: 'take'; endReason?: 'expired' | 'superseded' | 'renewed'; supersedes?: string | null; superseded?: Holder } | { kind: 'refuse'; holder: Holder }
+
+function isStale(open: OpenClaim, now: Date): boolean {
+  return open.expires === null ? now.getTime() - open.claimed_at.getTime() > STALE_REQUEST_MS : open.expires.getTime() <= now.getTime()
+}
+
+/**
+ * What to do with the vehicle's open claim and the other laptops' live keys (pure: the rule, in
+ * one place). Another laptop's request in flight holds the car; otherwise the other laptops' key
+ * that ends last — its open claim's, or an entry it issued offline and pushed since — refuses a
+ * request whose window it covers, unless forced (`--new`), and is superseded by the new key when
+ * it does not cover it.
+ */
+export function decide(open: OpenClaim | undefined, otherLive: LiveEntry | undefined, me: string, request: ClaimRequest, now: Date): Decision {
+  const other = open && open.laptop !== me && !isStale(open, now) ? open : undefined
+  if (other && other.expires === null && !request.force)
+    return { kind: 'refuse', holder: { technician: other.technician, laptop: other.laptop, expires: null, entryId: other.entry_id } }
+  const keys: Holder[] = []
+  if (other?.expires) keys.push({ technician: other.technician, laptop: other.laptop, expires: other.expires.toISOString(), entryId: other.entry_id })
+  if (otherLive && otherLive.expires.getTime() > now.getTime())
+    keys.push({ technician: otherLive.technician, laptop: otherLive.laptop, expires: otherLive.expires.toISOString(), entryId: otherLive.entry_id })
+  const held = keys.sort((x, y) => Date.parse(y.expires!) - Date.parse(x.expires!))[0]
+  if (held && !request.force && Date.parse(held.expires!) + COVER_SLACK_MS >= Date.parse(request.windowEnd)) return { kind: 'refuse', holder: held }
+  const endReason = !open ? undefined : open.laptop === me ? 'renewed' : other ? 'superseded' : 'expired'
+  if (!held) return { kind: 'take', ...(endReason ? { endReason } : {}), ...(endReason === 'superseded' ? { supersedes: other!.entry_id } : {}) }
   // Forced, or the other key ends too early: it is superseded by the one we are about to get.
-  return { kind: 'take', endReason: 'superseded', supersedes: open.entry_id }
+  return { kind: 'take', ...(endReason ? { endReason } : {}), supersedes: held.entryId, superseded: held }
 }
 
 /** Claims a vehicle for this laptop (the connected role's laptop; the server checks it). */
@@ -63,7 +81,11 @@ export async function claimVehicle(client: pg.ClientBase, me: string, request: C
       `SELECT claim_id, laptop, technician, entry_id, expires, claimed_at FROM ${SCHEMA}.claims WHERE vehicle_key = $1 AND ended_at IS NULL FOR UPDATE`,
       [request.vehicleKey],
     )
-    const decision = decide(rows[0], me, request, new Date())
+    const live = await client.query<LiveEntry>(
+      `SELECT entry_id, laptop, technician, expires FROM ${SCHEMA}.live_entries WHERE vehicle_key = $1 AND laptop <> $2 ORDER BY expires DESC LIMIT 1`,
+      [request.vehicleKey, me],
+    )
+    const decision = decide(rows[0], live.rows[0], me, request, new Date())
     if (decision.kind === 'refuse') {
       await client.query('ROLLBACK')
       return { ok: false, heldBy: decision.holder }
@@ -80,7 +102,12 @@ export async function claimVehicle(client: pg.ClientBase, me: string, request: C
       [request.vehicleKey, me, request.technician, request.windowEnd],
     )
     await client.query('COMMIT')
-    return { ok: true, claimId: inserted.rows[0]!.claim_id, supersedes: decision.kind === 'take' ? (decision.supersedes ?? null) : null }
+    return {
+      ok: true,
+      claimId: inserted.rows[0]!.claim_id,
+      supersedes: decision.supersedes ?? null,
+      ...(decision.superseded ? { superseded: decision.superseded } : {}),
+    }
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined)
     // Another laptop opened a claim for this car between our read and our insert: read again.
@@ -109,6 +136,15 @@ export async function releaseClaim(client: pg.ClientBase, claimId: string, me: s
     me,
     reason,
   ])
+}
+
+/** Told when the new key supersedes another laptop's live one (it did not cover the window, or --new). */
+export function supersededMessage(vehicle: string, holder: Holder, timeZone?: string): string {
+  const who = `${escapeForTerminal(holder.technician)} on ${escapeForTerminal(holder.laptop)}`
+  return (
+    `${vehicle} also has a key issued by ${who}, valid until ${formatLocal(holder.expires!, timeZone)}: it is now marked superseded fleet-wide by this one, ` +
+    'and still works until then. Keep it out of circulation.'
+  )
 }
 
 /**

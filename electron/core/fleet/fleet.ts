@@ -200,7 +200,7 @@ export class Fleet {
           heldBy: result.heldBy,
           message: heldMessage(request.vehicleKey.startsWith('cd:') ? 'This vehicle' : request.vehicleKey, result.heldBy),
         }
-      return { kind: 'proceed', claimId: result.claimId, supersedes: result.supersedes }
+      return { kind: 'proceed', claimId: result.claimId, supersedes: result.supersedes, ...(result.superseded ? { superseded: result.superseded } : {}) }
     } catch (error) {
       if (isUnreachable(error)) return { kind: 'offline', reason: (error as Error).message }
       throw error instanceof VkError ? error : connectionError(error, fleetUrl(this.settings), this.settings.user)
@@ -244,4 +244,6 @@ export class Fleet {
 }
 
 export type GateDecision =
-  { kind: 'proceed'; claimId: string; supersedes: string | null } | { kind: 'refused'; heldBy: Holder; message: string } | { kind: 'offline'; reason: string }
+  | { kind: 'proceed'; claimId: string; supersedes: string | null; superseded?: Holder }
+  | { kind: 'refused'; heldBy: Holder; message: string }
+  | { kind: 'offline'; reason: string }

@@ -14,7 +14,7 @@ import { VkError } from '../../../shared/errors'
 import type { HandoverRecord } from '../handovers'
 import type { GatePass, KeyGate } from '../key-requests'
 import type { Vault } from '../vault'
-import { heldMessage } from './claims'
+import { heldMessage, supersededMessage } from './claims'
 import { Fleet, type GateDecision } from './fleet'
 import { fleetVehicleKey, ledgerEntryOf } from './handover-ledger'
 import { FleetMirror } from './mirror'
@@ -94,6 +94,7 @@ export class FleetGates {
       return NOTHING_TO_TELL // the entry waits in fleet.db for the next sync
     }
     return {
+      ...(decision.superseded ? { notice: supersededMessage(record.vin ?? 'This vehicle', decision.superseded) } : {}),
       issued: async (issued) => {
         const entry = ledgerEntryOf(issued, technician)
         if (!entry) return fleet.afterFailed(decision)

@@ -124,4 +124,11 @@ export interface Holder {
   entryId: string | null
 }
 
-export type ClaimResult = { ok: true; claimId: string; supersedes: string | null } | { ok: false; heldBy: Holder }
+export type ClaimResult =
+  | {
+      ok: true
+      claimId: string
+      supersedes: string | null
+      /** Another laptop's live key the new one supersedes, to tell the technician. */ superseded?: Holder
+    }
+  | { ok: false; heldBy: Holder }
