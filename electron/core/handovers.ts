@@ -321,6 +321,23 @@ export class HandoverStore {
     return valid ? next : undefined
   }
 
+  /**
+   * Another laptop's key (fleet entry `fleetEntryId`) superseded this record's key: marked so,
+   * once (an expired key stays expired). False when the record never had a key.
+   */
+  markSupersededElsewhere(id: string, fleetEntryId: string): boolean {
+    return this.write(() => {
+      const record = this.find(id)
+      if (!record?.issuedAt) return false
+      if (record.status === 'superseded' && record.supersededBy === fleetEntryId) return true
+      this.put(
+        { ...record, status: record.status === 'expired' ? 'expired' : 'superseded', supersededBy: fleetEntryId, updatedAt: this.now().toISOString() },
+        { live: false },
+      )
+      return true
+    })
+  }
+
   /** Takes a queued record for sending (queued → draft); false if it is no longer queued. */
   async claimQueued(id: string): Promise<boolean> {
     return this.write(() => {

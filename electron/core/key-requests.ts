@@ -54,11 +54,13 @@ export interface RequestOptions {
 /**
  * A check outside this laptop that a request passes before it goes out, the vehicle already
  * claimed here: fleet mode's claim in PostgreSQL (fleet/gate.ts). It refuses by throwing
- * (nothing is sent, nothing recorded but the refusal); a reuse of this laptop's own covering
- * key never reaches it.
+ * (nothing is sent, nothing recorded but the refusal). Before this laptop's own covering key
+ * is reused, it is asked whether another laptop superseded that key.
  */
 export interface KeyGate {
   beforeSend(request: { record: HandoverRecord; windowEnd: string; forceNew: boolean }): Promise<GatePass>
+  /** Before this laptop's live key is reused: the id of another laptop's entry that superseded it (fleet: `--new` there), if any. */
+  supersederOf(record: HandoverRecord): Promise<string | undefined>
 }
 
 /** Told once the outcome is in the ledger. Neither throws: the ledger is the truth, the gate catches up (fleet: at the next sync). */
@@ -127,8 +129,8 @@ export async function obtainKey(
   let begun: Begun
   for (;;) {
     begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
-    if (begun.kind !== 'busy') break
-    await waitForRelease(store, base, begun.owner, options)
+    if (begun.kind === 'busy') await waitForRelease(store, base, begun.owner, options)
+    else if (begun.kind !== 'reuse' || !(await supersededElsewhere(depot, store, begun.record))) break
   }
   if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused' }
   const { target, previous } = begun
@@ -197,6 +199,15 @@ export async function obtainKey(
   }
   await pass?.issued(record)
   return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}), ...(pass?.notice ? { notice: pass.notice } : {}) }
+}
+
+/**
+ * A live key about to be reused that another laptop superseded (fleet: its `--new`, not synced
+ * here yet) is marked so, and the request decides again: it goes through the gate like any other.
+ */
+async function supersededElsewhere(depot: KeyDepot, store: HandoverStore, live: HandoverRecord): Promise<boolean> {
+  const by = await (await depot.keyGate())?.supersederOf(live)
+  return by !== undefined && store.markSupersededElsewhere(live.id, by)
 }
 
 /** Step 3: the gate outside this laptop, if the depot has one. A refusal frees the local claim and goes to the audit. */

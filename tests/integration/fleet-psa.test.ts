@@ -61,7 +61,7 @@ test(
       "B's audit has the refusal",
     )
 
-    // A's own covering key is reused without touching the fleet: no claim, nothing sent.
+    // A's own covering key is reused: no claim, nothing sent.
     const reused = await vkey(['token', '--cardata', car, '--duration', '2h'], a.env)
     assert.equal(reused.code, 0, reused.stderr)
     assert.match(reused.stderr, /already has a key until/)
@@ -78,6 +78,11 @@ test(
       ),
       'B is told whose key its own supersedes',
     )
+    // A has not synced: its key, superseded by B's, is not handed out again; the request meets B's claim instead.
+    const afterNew = await vkey(['token', '--cardata', car, '--duration', '2h'], a.env)
+    assert.equal(afterNew.code, 7, afterNew.stderr)
+    assert.match(afterNew.stderr, new RegExp(`^vkey: ${vin} has a key until .*, issued by ${escapeRe(technician())} on DEPOT-2\\.`))
+    assert.equal(a.simulator.stats.requests, 1, 'A sent nothing more to PSA')
 
     for (const side of [a, b]) {
       const view = await fleetList(side)

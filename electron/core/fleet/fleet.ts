@@ -9,7 +9,7 @@ import { VkError } from '../../../shared/errors'
 import type { Vault } from '../vault'
 import { claimVehicle, heldMessage, recordIssued, releaseClaim, type ClaimRequest } from './claims'
 import { connectFleet, connectionError, fleetUrl, isUnreachable, type FleetServer } from './connection'
-import { LATEST_VERSION, migrate, schemaVersion } from './migrations'
+import { LATEST_VERSION, migrate, SCHEMA, schemaVersion } from './migrations'
 import { FleetMirror, type FleetSettings } from './mirror'
 import { FleetSync, type SyncHooks, type SyncResult } from './sync'
 import { LAPTOP_NAME, toFleetEntry, type ClaimResult, type Holder, type LedgerEntry, type LocalLedger } from './types'
@@ -203,6 +203,23 @@ export class Fleet {
       return { kind: 'proceed', claimId: result.claimId, supersedes: result.supersedes, ...(result.superseded ? { superseded: result.superseded } : {}) }
     } catch (error) {
       if (isUnreachable(error)) return { kind: 'offline', reason: (error as Error).message }
+      throw error instanceof VkError ? error : connectionError(error, fleetUrl(this.settings), this.settings.user)
+    } finally {
+      await client?.end().catch(() => undefined)
+    }
+  }
+
+  /** The other laptop's entry that superseded ours (`--new` there), asked of the server; 'offline' when it cannot be reached. */
+  async supersederOf(entryId: string): Promise<string | undefined | 'offline'> {
+    let client: pg.Client | undefined
+    try {
+      client = await this.connect(3000)
+      const { rows } = await client.query<{ entry_id: string }>(`SELECT entry_id FROM ${SCHEMA}.entries WHERE supersedes = $1 ORDER BY seq DESC LIMIT 1`, [
+        entryId,
+      ])
+      return rows[0]?.entry_id
+    } catch (error) {
+      if (isUnreachable(error)) return 'offline'
       throw error instanceof VkError ? error : connectionError(error, fleetUrl(this.settings), this.settings.user)
     } finally {
       await client?.end().catch(() => undefined)

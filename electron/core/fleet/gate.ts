@@ -70,12 +70,22 @@ export class FleetGates {
       this.#open = { identity, fleet }
     }
     const fleet = this.#open!.fleet
-    return { beforeSend: (request) => this.#beforeSend(fleet, request) }
+    return { beforeSend: (request) => this.#beforeSend(fleet, request), supersederOf: (record) => this.#supersederOf(fleet, record) }
   }
 
   close(): void {
     this.#open?.fleet.close()
     this.#open = undefined
+  }
+
+  /** Our live key superseded by another laptop: known from the last sync, or asked of the server (unless it was just out of reach). */
+  async #supersederOf(fleet: Fleet, record: HandoverRecord): Promise<string | undefined> {
+    const entryId = `${fleet.laptop}/${record.id}`
+    const known = fleet.mirror.supersederOf(entryId)
+    if (known || Date.now() < this.#offlineUntil) return known
+    const asked = await fleet.supersederOf(entryId)
+    if (asked === 'offline') this.#offlineUntil = Date.now() + OFFLINE_BACKOFF_MS
+    return asked === 'offline' ? undefined : asked
   }
 
   async #beforeSend(fleet: Fleet, request: Parameters<KeyGate['beforeSend']>[0]): Promise<GatePass> {

@@ -49,17 +49,6 @@ export function handoverLedger(store: HandoverStore, technician: string): LocalL
         .map((row) => ({ seq: row.seq, entry: ledgerEntryOf(store.recordOf(row), technician) }))
         .filter((c): c is { seq: number; entry: LedgerEntry } => c.entry !== undefined)
     },
-    markSupersededBy(localId, fleetEntryId) {
-      return store.write(() => {
-        const record = store.find(localId)
-        if (!record?.issuedAt) return false
-        if (record.status === 'superseded' && record.supersededBy === fleetEntryId) return true
-        store.put(
-          { ...record, status: record.status === 'expired' ? 'expired' : 'superseded', supersededBy: fleetEntryId, updatedAt: new Date().toISOString() },
-          { live: false },
-        )
-        return true
-      })
-    },
+    markSupersededBy: (localId, fleetEntryId) => store.markSupersededElsewhere(localId, fleetEntryId),
   }
 }

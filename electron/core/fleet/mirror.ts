@@ -64,6 +64,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (${ENTRIES_COLUMNS});
 CREATE INDEX IF NOT EXISTS entries_pending ON entries (pending) WHERE pending = 1;
+CREATE INDEX IF NOT EXISTS entries_supersedes ON entries (supersedes) WHERE supersedes IS NOT NULL;
 CREATE TABLE IF NOT EXISTS local_supersedes (local_id TEXT PRIMARY KEY, supersedes TEXT NOT NULL);
 `
 
@@ -286,6 +287,11 @@ export class FleetMirror {
       (this.#sql('SELECT supersedes FROM entries WHERE supersedes IS NOT NULL').all() as Array<{ supersedes: string }>).map((r) => r.supersedes),
     )
     return { entries, supersededIds }
+  }
+
+  /** The pulled entry that supersedes `entryId`, if the last sync brought one. */
+  supersederOf(entryId: string): string | undefined {
+    return (this.#sql('SELECT entry_id FROM entries WHERE supersedes = ? LIMIT 1').get(entryId) as { entry_id: string } | undefined)?.entry_id
   }
 
   entry(entryId: string): FleetEntry | undefined {
