@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import test from 'node:test'
 import { carDataJson, findSecretsInClear, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
 import { LAPTOPS, OWNER, startFleetServer } from '../helpers/fleet-env'
+import { makeTestCa } from '../helpers/openssl-ca'
 import { postgresMissing } from '../helpers/postgres'
 
 const missing = postgresMissing()
@@ -41,6 +42,22 @@ test(
     assert.equal(untrusted.code, 3, untrusted.stderr)
     assert.match(untrusted.stderr, /presented a certificate this laptop does not trust .*--ca CA\.pem/)
     nothingJoined(dataDir)
+    const otherCa = await makeTestCa(await tempFolder(t), 'Some other CA')
+    const wrongCa = await vkey(['fleet', 'join', ...joinArgs, '--ca', otherCa.certPath], env, `${A.password}\n`)
+    assert.equal(wrongCa.code, 3, wrongCa.stderr)
+    assert.match(wrongCa.stderr, /a certificate that the CA given with --ca did not sign/, 'not told to give the --ca it gave')
+    nothingJoined(dataDir)
+    const asOwner = await vkey(
+      ['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', OWNER.user, '--password-stdin', '--ca', ca],
+      env,
+      `${OWNER.password}\n`,
+    )
+    assert.equal(asOwner.code, 3, asOwner.stderr)
+    assert.match(asOwner.stderr, /owns the fleet's schema or is a superuser: it bypasses row-level security, so no laptop may join with it/)
+    nothingJoined(dataDir)
+    const query = await vkey(['fleet', 'join', `${server.url}?sslmode=require`, ...joinArgs.slice(1), '--ca', ca], env, `${A.password}\n`)
+    assert.equal(query.code, 2, query.stderr)
+    assert.match(query.stderr, /Leave "\?sslmode=require" out of the fleet address/)
 
     await server.pg.stop()
     const down = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
@@ -58,16 +75,32 @@ test(
     assert.match(joined.stdout, /Joined the fleet postgres:\/\/127\.0\.0\.1:\d+\/vkey_fleet as laptop DEPOT-1 \(role vkey_depot_1; TLS, certificate verified/)
     assert.deepEqual(await findSecretsInClear(dataDir, [A.password]), [], 'the fleet password is sealed, never in clear')
 
-    const again = await vkey(['fleet', 'join', ...joinArgs, '--ca', ca], env, `${A.password}\n`)
-    assert.equal(again.code, 3)
-    assert.match(again.stderr, /already belongs to the fleet .* Run `vkey fleet leave` first/)
+    const elsewhere = await vkey(
+      ['fleet', 'join', server.url, '--laptop', 'DEPOT-2', '--user', LAPTOPS['DEPOT-2'].user, '--password-stdin', '--ca', ca],
+      env,
+      `${LAPTOPS['DEPOT-2'].password}\n`,
+    )
+    assert.equal(elsewhere.code, 3)
+    assert.match(elsewhere.stderr, /already belongs to the fleet .* as DEPOT-1 \(role vkey_depot_1\)\. Run `vkey fleet leave` first/)
+
+    // The administrator changes the laptop's password: the message prints the join command that stores the new one, and it works as printed.
+    const admin = await server.pg.admin('vkey_fleet')
+    await admin.query(`ALTER ROLE ${A.user} PASSWORD 'changed-pw-1'`)
+    await admin.end()
+    const refused = await vkey(['fleet', 'sync'], env)
+    assert.equal(refused.code, 3, refused.stderr)
+    const printed = /`(vkey fleet join [^`]+)`/.exec(refused.stderr)?.[1]
+    assert.equal(printed, `vkey fleet join ${server.url} --laptop DEPOT-1 --user ${A.user} --password-stdin`)
+    const rejoined = await vkey([...printed!.split(' ').slice(1), '--ca', ca], env, 'changed-pw-1\n')
+    assert.equal(rejoined.code, 0, rejoined.stderr)
+    assert.equal((await vkey(['fleet', 'sync'], env)).code, 0, 'the new password is used')
 
     const status = JSON.parse((await vkey(['fleet', 'status', '--json'], env)).stdout) as Record<string, unknown>
     assert.equal(status.joined, true)
     assert.equal(status.laptop, 'DEPOT-1')
     assert.equal(status.tls, 'verify')
     assert.equal(status.waiting, 0)
-    assert.equal(status.last_sync, null)
+    assert.match(String(status.last_sync), /^\d{4}-\d\d-\d\dT[\d:.]+Z$/, 'synced with the new password (ISO UTC)')
 
     const left = await vkey(['fleet', 'leave'], env)
     assert.equal(left.code, 0, left.stderr)

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import test from 'node:test'
 import { decide, STALE_REQUEST_MS } from '../../electron/core/fleet/claims'
-import { parseFleetUrl } from '../../electron/core/fleet/connection'
+import { connectionError, parseFleetUrl } from '../../electron/core/fleet/connection'
 
 const now = new Date('2026-12-01T10:00:00Z')
 const at = (minutes: number) => new Date(now.getTime() + minutes * 60_000)
@@ -70,4 +70,33 @@ test('fleet address: postgres://HOST:PORT/DB, never with a user or password in i
   assert.throws(() => parseFleetUrl('postgres://bob:secret@h/db'), /Leave the user and password out/)
   assert.throws(() => parseFleetUrl('https://h/db'), /must start with postgres:\/\//)
   assert.throws(() => parseFleetUrl('postgres://h'), /needs a host and a database/)
+})
+
+test('fleet connection errors name the cause the server gave: pg_hba or a retired role, a CA that signed nothing, the names a certificate holds', () => {
+  const where = 'postgres://127.0.0.1:5432/vkey_fleet'
+  const hba = Object.assign(new Error('no pg_hba.conf entry for host "127.0.0.1", user "vkey_depot_1", database "vkey_flet", SSL encryption'), {
+    code: '28000',
+  })
+  const said = connectionError(hba, { where, user: 'vkey_depot_1', laptop: 'DEPOT-1' }).message
+  assert.match(said, /refused role "vkey_depot_1": no pg_hba\.conf entry for host .*Ask the administrator \(pg_hba\.conf, or the role's LOGIN\)/)
+  assert.doesNotMatch(said, /wrong password/)
+  const login = connectionError(Object.assign(new Error('password authentication failed'), { code: '28P01' }), {
+    where,
+    user: 'vkey_depot_1',
+    laptop: 'DEPOT-1',
+  })
+  assert.match(
+    login.message,
+    /wrong password.*`vkey fleet join postgres:\/\/127\.0\.0\.1:5432\/vkey_fleet --laptop DEPOT-1 --user vkey_depot_1 --password-stdin`/,
+  )
+  const untrusted = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' })
+  assert.match(connectionError(untrusted, { where, user: 'u' }).message, /give its certificate with --ca CA\.pem/)
+  assert.match(connectionError(untrusted, { where, user: 'u', caGiven: true }).message, /the CA given with --ca did not sign/)
+  const altname = (subjectaltname?: string) =>
+    Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID', cert: { subjectaltname } })
+  assert.match(
+    connectionError(altname('DNS:fleet.example.com, IP Address:192.0.2.10'), { where, user: 'u' }).message,
+    /it names fleet\.example\.com, 192\.0\.2\.10\./,
+  )
+  assert.match(connectionError(altname(), { where, user: 'u' }).message, /it names no host name or address \(no subjectAltName\)/)
 })

@@ -22,6 +22,8 @@ export interface ConnectOptions extends FleetServer {
   password: string
   caPem?: string
   tls: FleetTls | 'auto'
+  /** The laptop of a joined folder: a refused login then prints the join command that stores a new password. */
+  laptop?: string
   /** Milliseconds to wait for the server (default 5 s). */
   timeoutMs?: number
 }
@@ -43,6 +45,12 @@ export function parseFleetUrl(text: string): FleetServer {
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''))
   if (!url.hostname || !database || database.includes('/'))
     throw new VkError('usage', `The fleet server address needs a host and a database: postgres://HOST:PORT/DATABASE (got "${text}").`, { field: 'URL' })
+  if (url.search)
+    throw new VkError(
+      'usage',
+      `Leave "${url.search}" out of the fleet address: TLS is always used and verified when the server offers it; a private CA is given with --ca CA.pem.`,
+      { field: 'URL' },
+    )
   const port = url.port ? Number(url.port) : 5432
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port, database }
 }
@@ -97,29 +105,51 @@ export async function connectFleet(options: ConnectOptions): Promise<{ client: p
       throw error
     }
   } catch (error) {
-    throw connectionError(error, where, options.user)
+    throw connectionError(error, { where, user: options.user, caGiven: Boolean(options.caPem), ...(options.laptop ? { laptop: options.laptop } : {}) })
   }
 }
 
+/** What a connection error is said against: the address, the role, and (once joined) the laptop, to print the join command back. */
+export interface ConnectionContext {
+  where: string
+  user: string
+  laptop?: string
+  /** A private CA was given (--ca): an untrusted certificate is then not fixed by giving one. */
+  caGiven?: boolean
+}
+
+/** After a refused login: how to store the new password (joining again replaces it when address, laptop and role stay the same). */
+function joinAgain({ where, user, laptop }: ConnectionContext): string {
+  return laptop
+    ? ` Check them with the administrator, then store the new password: \`vkey fleet join ${where} --laptop ${laptop} --user ${user} --password-stdin\`.`
+    : ' Check them with the administrator.'
+}
+
 /** A node-postgres or TLS error as a clear message. */
-export function connectionError(error: unknown, where: string, user: string): VkError {
+export function connectionError(error: unknown, context: ConnectionContext): VkError {
   if (error instanceof VkError) return error
-  const e = error as NodeJS.ErrnoException & { code?: string }
+  const { where, user } = context
+  const e = error as NodeJS.ErrnoException & { code?: string; cert?: { subjectaltname?: string } }
   const code = e.code ?? ''
   const message = e.message ?? String(error)
   const say = (text: string) => new VkError('config.fleet', text, { field: 'fleet' }, { cause: error })
-  if (code === '28P01' || code === '28000')
-    return say(
-      `The fleet server ${where} refused the login of role "${user}" (wrong password, or no such role). Check them with the administrator and join again.`,
-    )
+  if (code === '28P01') return say(`The fleet server ${where} refused the login of role "${user}" (wrong password, or no such role).${joinAgain(context)}`)
+  // 28000: pg_hba.conf has no line for this database, role or address, or the role may not log in (retired).
+  if (code === '28000') return say(`The fleet server ${where} refused role "${user}": ${message}. Ask the administrator (pg_hba.conf, or the role's LOGIN).`)
   if (code === '3D000') return say(`The fleet server ${where} has no such database. Check the address with the administrator.`)
   if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE/.test(code)) {
     return say(
-      `The fleet server ${where} presented a certificate this laptop does not trust (${code}). If the administrator uses a private CA, give its certificate with --ca CA.pem.`,
+      context.caGiven
+        ? `The fleet server ${where} presented a certificate that the CA given with --ca did not sign (${code}). Check with the administrator that it is the fleet's CA certificate.`
+        : `The fleet server ${where} presented a certificate this laptop does not trust (${code}). If the administrator uses a private CA, give its certificate with --ca CA.pem.`,
     )
   }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
-    return say(`The fleet server's certificate is not for ${where} (${message}). Use the host name the certificate names.`)
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const names = (e.cert?.subjectaltname ?? '').replace(/\b(DNS|IP Address):/g, '').trim()
+    return say(
+      `The fleet server's certificate is not for ${where}: it names ${names || 'no host name or address (no subjectAltName)'}. Use a name it names, or ask the administrator for a certificate naming this one (docs/fleet.md, step 1).`,
+    )
+  }
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
     return say(
       `The fleet server ${where} presented a certificate that is ${code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not yet valid'}. Tell the administrator.`,

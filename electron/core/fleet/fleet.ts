@@ -8,7 +8,7 @@ import type pg from 'pg'
 import { VkError } from '../../../shared/errors'
 import type { Vault } from '../vault'
 import { claimVehicle, heldMessage, recordIssued, releaseClaim, type ClaimRequest } from './claims'
-import { connectFleet, connectionError, fleetUrl, isUnreachable, type FleetServer } from './connection'
+import { connectFleet, connectionError, fleetUrl, isUnreachable, type ConnectionContext, type FleetServer } from './connection'
 import { LATEST_VERSION, migrate, SCHEMA, schemaVersion } from './migrations'
 import { FleetMirror, type FleetSettings } from './mirror'
 import { FleetSync, type SyncHooks, type SyncResult } from './sync'
@@ -38,13 +38,24 @@ export interface FleetStatus {
 
 /** Checks the server as a laptop sees it: schema current (migrating when this role may), role registered for this laptop. */
 async function verifyLaptop(client: pg.ClientBase, laptop: string, user: string): Promise<number[]> {
+  const { rows: privileged } = await client.query<{ yes: boolean }>(
+    `SELECT r.rolsuper OR r.rolbypassrls OR EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = $1 AND n.nspowner = r.oid) AS yes
+     FROM pg_roles r WHERE r.rolname = current_user`,
+    [SCHEMA],
+  )
+  if (privileged[0]?.yes)
+    throw new VkError(
+      'config.fleet',
+      `Role "${user}" owns the fleet's schema or is a superuser: it bypasses row-level security, so no laptop may join with it. Join with this laptop's own role, which the administrator registers (docs/fleet.md, step 4).`,
+      { field: '--user' },
+    )
   const applied = (await schemaVersion(client)) < LATEST_VERSION ? await migrate(client) : []
   const { rows } = await client.query<{ laptop: string | null }>('SELECT vkey_fleet.my_laptop() AS laptop')
   const registered = rows[0]?.laptop ?? null
   if (registered === null) {
     throw new VkError(
       'config.fleet',
-      `Role "${user}" is not registered as a laptop of this fleet. The administrator registers it: INSERT INTO vkey_fleet.laptops (laptop, role) VALUES ('${laptop}', '${user}') (docs/fleet.md, step 3).`,
+      `Role "${user}" is not registered as a laptop of this fleet. The administrator registers it: INSERT INTO vkey_fleet.laptops (laptop, role) VALUES ('${laptop}', '${user}') (docs/fleet.md, step 4).`,
       { field: '--user' },
     )
   }
@@ -55,6 +66,10 @@ async function verifyLaptop(client: pg.ClientBase, laptop: string, user: string)
       { field: '--laptop' },
     )
   return applied
+}
+
+function sameLaptop(a: FleetSettings, b: JoinRequest): boolean {
+  return a.host === b.host && a.port === b.port && a.database === b.database && a.laptop === b.laptop && a.user === b.user
 }
 
 export class Fleet {
@@ -77,22 +92,20 @@ export class Fleet {
       throw new VkError('usage', `--laptop "${request.laptop}" is not a laptop name: letters, digits, ".", "_" and "-", up to 64 characters.`, {
         field: '--laptop',
       })
-    if (FleetMirror.exists(dataDir)) {
-      const existing = FleetMirror.open(dataDir)
-      const settings = existing.settings()
-      existing.close()
-      if (settings)
-        throw new VkError(
-          'config.fleet',
-          `This data folder already belongs to the fleet ${fleetUrl(settings)} as ${settings.laptop}. Run \`vkey fleet leave\` first.`,
-        )
-    }
-    const { client, tls } = await connectFleet({ ...request, tls: 'auto' })
+    const joined = Fleet.#joinedSettings(dataDir)
+    // Joining again as the same laptop and role stores a new password (or CA); anything else is another fleet.
+    if (joined && !sameLaptop(joined, request))
+      throw new VkError(
+        'config.fleet',
+        `This data folder already belongs to the fleet ${fleetUrl(joined)} as ${joined.laptop} (role ${joined.user}). Run \`vkey fleet leave\` first.`,
+      )
+    const { host, port, database, user, password, caPem } = request
+    const { client, tls } = await connectFleet({ host, port, database, user, password, ...(caPem ? { caPem } : {}), tls: 'auto' })
     let migrated: number[]
     try {
       migrated = await verifyLaptop(client, request.laptop, request.user)
     } catch (error) {
-      throw error instanceof VkError ? error : connectionError(error, fleetUrl(request), request.user)
+      throw error instanceof VkError ? error : connectionError(error, { where: fleetUrl(request), user: request.user, caGiven: Boolean(request.caPem) })
     } finally {
       await client.end().catch(() => undefined)
     }
@@ -106,10 +119,20 @@ export class Fleet {
       laptop: request.laptop,
       tls,
       ...(request.caPem ? { caPem: request.caPem } : {}),
-      joinedAt: new Date().toISOString(),
+      joinedAt: joined?.joinedAt ?? new Date().toISOString(),
     }
     mirror.saveSettings(settings)
     return { fleet: new Fleet(mirror, settings, vault), migrated }
+  }
+
+  static #joinedSettings(dataDir: string): FleetSettings | undefined {
+    if (!FleetMirror.exists(dataDir)) return undefined
+    const existing = FleetMirror.open(dataDir)
+    try {
+      return existing.settings()
+    } finally {
+      existing.close()
+    }
   }
 
   /** The folder's fleet, or undefined when it has not joined one. */
@@ -132,6 +155,11 @@ export class Fleet {
     FleetMirror.remove(dataDir)
     await vault.deleteFleetSecret()
     return { wasJoined: Boolean(fleet), unpushed }
+  }
+
+  /** What a connection error is said against (the join command to store a new password is printed back). */
+  #context(): ConnectionContext {
+    return { where: fleetUrl(this.settings), user: this.settings.user, laptop: this.laptop, caGiven: Boolean(this.settings.caPem) }
   }
 
   get laptop(): string {
@@ -176,7 +204,7 @@ export class Fleet {
       client = await this.connect()
       return await engine.sync(client, options.hooks)
     } catch (error) {
-      const failure = error instanceof VkError ? error : connectionError(error, fleetUrl(this.settings), this.settings.user)
+      const failure = error instanceof VkError ? error : connectionError(error, this.#context())
       this.mirror.set('last_error', `${new Date().toISOString()} ${failure.message}`)
       throw failure
     } finally {
@@ -203,7 +231,7 @@ export class Fleet {
       return { kind: 'proceed', claimId: result.claimId, supersedes: result.supersedes, ...(result.superseded ? { superseded: result.superseded } : {}) }
     } catch (error) {
       if (isUnreachable(error)) return { kind: 'offline', reason: (error as Error).message }
-      throw error instanceof VkError ? error : connectionError(error, fleetUrl(this.settings), this.settings.user)
+      throw error instanceof VkError ? error : connectionError(error, this.#context())
     } finally {
       await client?.end().catch(() => undefined)
     }
@@ -220,7 +248,7 @@ export class Fleet {
       return rows[0]?.entry_id
     } catch (error) {
       if (isUnreachable(error)) return 'offline'
-      throw error instanceof VkError ? error : connectionError(error, fleetUrl(this.settings), this.settings.user)
+      throw error instanceof VkError ? error : connectionError(error, this.#context())
     } finally {
       await client?.end().catch(() => undefined)
     }
