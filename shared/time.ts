@@ -97,3 +97,13 @@ export function isoWithOffset(date: Date, timeZone: string): string {
   const p = partsIn(date, timeZone)
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}${formatOffset(offsetMinutes(date, timeZone))}`
 }
+
+/**
+ * A moment as machine output writes it: ISO 8601 UTC with milliseconds (`…T17:00:00.000Z`), so
+ * one moment is one string wherever it was written from (PSA's `…T17:00:00Z`, a database's
+ * own format) and strings compare as times. Text that is no time is returned as given.
+ */
+export function canonicalIso(value: string): string {
+  const time = Date.parse(value)
+  return Number.isNaN(time) ? value : new Date(time).toISOString()
+}

@@ -201,17 +201,21 @@ async function status(args: string[], io: CliIo): Promise<number> {
   write(io, `  last sync:  ${s.lastSync ? formatLocal(s.lastSync) : 'never'}`)
   write(io, `  waiting:    ${s.waiting} entr${s.waiting === 1 ? 'y' : 'ies'} to push`)
   write(io, `  known:      ${s.known} fleet entries`)
-  if (s.lastError) write(io, `  last error: ${s.lastError}`)
+  if (s.lastError) write(io, `  last error: ${formatLocal(s.lastError.at)}: ${s.lastError.message}`)
   return 0
 }
 
 async function sync(args: string[], io: CliIo): Promise<number> {
   parseFor('fleet sync', args)
-  const result = await withFleet(io, async (fleet, depot) => fleet.sync(await localLedger(depot)))
+  const { result, conflicts } = await withFleet(io, async (fleet, depot) => {
+    const synced = await fleet.sync(await localLedger(depot))
+    return { result: synced, conflicts: liveByVehicle(fleet.mirror).filter((v) => v.conflict).length }
+  })
   write(
     io,
     `Fleet synced: ${result.sent} entr${result.sent === 1 ? 'y' : 'ies'} pushed, ${result.pulled} pulled${result.supersededHere.length ? `, ${result.supersededHere.length} of ours superseded by another laptop` : ''}.`,
   )
+  if (conflicts) write(io, conflictsText(conflicts))
   return 0
 }
 
@@ -256,13 +260,14 @@ export async function fleetListCommand(args: string[], io: CliIo): Promise<numbe
       for (const k of v.keys) write(io, `    until ${formatLocal(k.expires!)}  ${k.technician} on ${k.laptop}  (${k.entryId}, ${k.status})`)
     }
     const conflicts = vehicles.filter((v) => v.conflict).length
-    if (conflicts)
-      write(
-        io,
-        `${conflicts} vehicle${conflicts === 1 ? ' has' : 's have'} more than one live key (issued offline on two laptops): hand over one and keep the other out of circulation.`,
-      )
+    if (conflicts) write(io, conflictsText(conflicts))
     return 0
   })
+}
+
+/** Conflicts, said the same by `fleet sync` and `list --fleet`. */
+function conflictsText(conflicts: number): string {
+  return `${conflicts} vehicle${conflicts === 1 ? ' has' : 's have'} more than one live key (issued offline on two laptops): hand over one and keep the other out of circulation (\`vkey list --fleet\` shows them first).`
 }
 
 /** `vkey audit --fleet --csv F`: one row per fleet entry, conflicts first. */

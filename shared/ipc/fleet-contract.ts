@@ -19,7 +19,7 @@ export const FleetStatusView = z.object({
   joinedAt: isoDate.optional(),
   lastSync: isoDate.nullable(),
   /** The last sync or claim that failed, with its time, until a sync goes through. */
-  lastError: z.string().nullable(),
+  lastError: z.object({ at: isoDate, message: z.string() }).nullable(),
   /** This laptop's entries waiting to be pushed. */
   waiting: z.number(),
   /** Fleet entries this laptop knows (its own and pulled). */

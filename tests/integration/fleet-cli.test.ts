@@ -172,6 +172,7 @@ test(
     await server.pg.stop()
     const token = await vkey(['token', '--cardata', cardata, '--duration', '8h'], a.env)
     assert.equal(token.code, 0, token.stderr)
+    assert.match(token.stderr, /The fleet server could not be reached: this key was checked against this laptop's ledger only\. It is shared at the next sync/)
     assert.equal(a.simulator.stats.tokensIssued, 1)
     assert.match(JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout).waiting.toString(), /^1$/, 'the new key waits to be pushed')
     await server.pg.start()
@@ -208,5 +209,12 @@ test(
     assert.equal(offline.code, 0, 'offline: the last known fleet is shown')
     assert.match(offline.stderr, /Cannot reach the fleet server .* Showing the fleet as of/)
     assert.match(offline.stdout, new RegExp(vinFor(1511)))
+    assert.equal((await vkey(['fleet', 'sync'], bEnv)).code, 3)
+    const status = await vkeyProcess(['fleet', 'status'], { ...bEnv, TZ: 'Europe/Paris' })
+    assert.match(
+      status.stdout,
+      /\n {2}last error: \w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T \(UTC\+0[12]:00\): Cannot reach the fleet server/,
+      'local time with its zone',
+    )
   },
 )

@@ -104,7 +104,8 @@ test(
     await assert.rejects(a.fleet.sync(a.ledger), (e: Error) => /Cannot reach the fleet server/.test(e.message))
     const status = a.fleet.status(a.ledger)
     assert.equal(status.waiting, 25, 'fleet status counts the entries waiting')
-    assert.match(status.lastError ?? '', /Cannot reach/)
+    assert.match(status.lastError?.message ?? '', /Cannot reach/)
+    assert.match(status.lastError?.at ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'kept apart from the message, ISO UTC')
 
     await server.pg.start()
     // A's sync is cut after the server committed its second batch of 10, before it is marked pushed.

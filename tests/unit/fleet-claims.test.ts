@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import test from 'node:test'
 import { decide, STALE_REQUEST_MS } from '../../electron/core/fleet/claims'
+import { toFleetEntry } from '../../electron/core/fleet/types'
 import { connectionError, parseFleetUrl } from '../../electron/core/fleet/connection'
 
 const now = new Date('2026-12-01T10:00:00Z')
@@ -99,4 +100,12 @@ test('fleet connection errors name the cause the server gave: pg_hba or a retire
     /it names fleet\.example\.com, 192\.0\.2\.10\./,
   )
   assert.match(connectionError(altname(), { where, user: 'u' }).message, /it names no host name or address \(no subjectAltName\)/)
+})
+
+test("fleet entries carry one form of each moment, whichever form PSA's answer had, so laptops' files agree and times compare as text", () => {
+  const entry = { id: 'h1', vehicleKey: 'VF3X', profile: 'sim', technician: 't', status: 'issued' as const }
+  const fromPsa = toFleetEntry('DEPOT-1', { ...entry, issuedAt: '2026-12-02T09:00:00Z', expires: '2026-12-02T17:00:00Z' })
+  assert.deepEqual([fromPsa.issuedAt, fromPsa.expires], ['2026-12-02T09:00:00.000Z', '2026-12-02T17:00:00.000Z'])
+  assert.equal(toFleetEntry('DEPOT-1', { ...entry, issuedAt: '2026-12-02T10:00:00+01:00' }).issuedAt, '2026-12-02T09:00:00.000Z')
+  assert.equal(toFleetEntry('DEPOT-1', { ...entry, issuedAt: 'not a time' }).issuedAt, 'not a time', 'kept as given, not "Invalid Date"')
 })

@@ -29,7 +29,8 @@ export interface FleetStatus {
   tls?: 'verify' | 'none'
   joinedAt?: string
   lastSync: string | null
-  lastError: string | null
+  /** The last sync or claim that failed (ISO UTC), until a sync goes through. */
+  lastError: { at: string; message: string } | null
   /** Entries of this laptop waiting to be pushed. */
   waiting: number
   /** Entries known for the fleet (this laptop's and pulled). */
@@ -189,7 +190,7 @@ export class Fleet {
       tls: this.settings.tls,
       joinedAt: this.settings.joinedAt,
       lastSync: this.mirror.get('last_sync') ?? null,
-      lastError: this.mirror.get('last_error') ?? null,
+      lastError: this.mirror.lastError(),
       waiting: this.mirror.pendingCount(),
       known,
     }
@@ -205,7 +206,7 @@ export class Fleet {
       return await engine.sync(client, options.hooks)
     } catch (error) {
       const failure = error instanceof VkError ? error : connectionError(error, this.#context())
-      this.mirror.set('last_error', `${new Date().toISOString()} ${failure.message}`)
+      this.mirror.noteError(failure.message)
       throw failure
     } finally {
       await client?.end().catch(() => undefined)

@@ -23,7 +23,12 @@ import type { Holder } from './types'
 /** After the server could not be reached, requests go without a claim this long (a dead network would add its timeout to each). */
 export const OFFLINE_BACKOFF_MS = 15_000
 
-const NOTHING_TO_TELL: GatePass = { issued: async () => undefined, noKey: async () => undefined }
+/** The fleet could not be asked: the request went on this laptop's ledger alone, and says so with its key. */
+const OFFLINE_PASS: GatePass = {
+  notice: "The fleet server could not be reached: this key was checked against this laptop's ledger only. It is shared at the next sync (`vkey fleet sync`).",
+  issued: async () => undefined,
+  noKey: async () => undefined,
+}
 
 /** The refusal a technician reads: "VF3… has a key until <local time>, issued by <technician> on <laptop>. …" */
 export function heldError(record: Pick<HandoverRecord, 'vin'>, holder: Holder): VkError {
@@ -89,7 +94,7 @@ export class FleetGates {
   }
 
   async #beforeSend(fleet: Fleet, request: Parameters<KeyGate['beforeSend']>[0]): Promise<GatePass> {
-    if (Date.now() < this.#offlineUntil) return NOTHING_TO_TELL
+    if (Date.now() < this.#offlineUntil) return OFFLINE_PASS
     const { record } = request
     const technician = record.technician ?? this.technician
     const decision: GateDecision = await fleet.beforeRequest({
@@ -101,7 +106,7 @@ export class FleetGates {
     if (decision.kind === 'refused') throw heldError(record, decision.heldBy)
     if (decision.kind === 'offline') {
       this.#offlineUntil = Date.now() + OFFLINE_BACKOFF_MS
-      return NOTHING_TO_TELL // the entry waits in fleet.db for the next sync
+      return OFFLINE_PASS // the entry waits in fleet.db for the next sync
     }
     return {
       ...(decision.superseded ? { notice: supersededMessage(record.vin ?? 'This vehicle', decision.superseded) } : {}),
@@ -112,7 +117,7 @@ export class FleetGates {
           await fleet.afterIssued(decision, entry)
         } catch (error) {
           // Recorded here already; the entry is pushed at the next sync, which will say what failed.
-          fleet.mirror.set('last_error', `${new Date().toISOString()} ${(error as Error).message}`)
+          fleet.mirror.noteError((error as Error).message)
         }
       },
       noKey: () => fleet.afterFailed(decision),

@@ -27,6 +27,8 @@ const settingsSchema = z.object({
 })
 export type FleetSettings = z.infer<typeof settingsSchema> & { tls: FleetTls }
 
+const lastErrorSchema = z.object({ at: z.string(), message: z.string() })
+
 const COLUMNS = [
   'entry_id',
   'laptop',
@@ -168,6 +170,23 @@ export class FleetMirror {
 
   delete(key: string): void {
     this.#sql('DELETE FROM meta WHERE key = ?').run(key)
+  }
+
+  /** A sync or claim failed: kept, with its time, for `fleet status` until a sync goes through. */
+  noteError(message: string, at = new Date()): void {
+    this.set('last_error', JSON.stringify({ at: at.toISOString(), message }))
+  }
+
+  /** The last failure kept by noteError (or by an older VK Depot, as "ISO message"). */
+  lastError(): { at: string; message: string } | null {
+    const raw = this.get('last_error')
+    if (raw === undefined) return null
+    try {
+      return lastErrorSchema.parse(JSON.parse(raw))
+    } catch {
+      const space = raw.indexOf(' ')
+      return { at: raw.slice(0, Math.max(space, 0)), message: raw.slice(space + 1) }
+    }
   }
 
   /** A sync went through: its time is kept and the last error forgotten (one commit). */

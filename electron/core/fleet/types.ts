@@ -3,6 +3,7 @@
  * field for a token, a signature or CarData (tests/integration/fleet-sync.test.ts asserts it),
  * so nothing that could open a car can reach the fleet server.
  */
+import { canonicalIso } from '../../../shared/time'
 
 export const ENTRY_STATUSES = ['issued', 'handed-over', 'expired', 'superseded', 'unreadable', 'failed'] as const
 export type EntryStatus = (typeof ENTRY_STATUSES)[number]
@@ -102,8 +103,8 @@ export function toFleetEntry(laptop: string, entry: LedgerEntry, supersedes: str
     vin: entry.vin ?? null,
     profile: entry.profile,
     technician: entry.technician,
-    issuedAt: entry.issuedAt,
-    expires: entry.expires ?? null,
+    issuedAt: canonicalIso(entry.issuedAt),
+    expires: entry.expires === undefined ? null : canonicalIso(entry.expires),
     durationSeconds: entry.durationSeconds ?? null,
     batchId: entry.batchId ?? null,
     status: entry.status,

@@ -91,7 +91,9 @@ function FleetStatusFacts({ status, onLeft, onError }: { status: FleetStatusView
         {status.lastError && (
           <>
             <dt>{t('fleet.lastError')}</dt>
-            <dd className="wrap">{status.lastError}</dd>
+            <dd className="wrap">
+              {formatDateTime(status.lastError.at, i18n.language)}: {status.lastError.message}
+            </dd>
           </>
         )}
       </dl>
