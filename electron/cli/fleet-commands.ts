@@ -117,7 +117,16 @@ async function join(args: string[], io: CliIo): Promise<number> {
   const password = await readPassword(io, 'join', values['password-stdin'])
   const { laptop, user } = values
   return withDepot(io, async (depot) => {
-    const { fleet, migrated } = await Fleet.join(depot.dataDir, await depot.vault(), { ...server, laptop, user, password, ...(caPem ? { caPem } : {}) })
+    const store = await depot.handovers()
+    const knownHere = (id: string) => store.find(id) !== undefined
+    const { fleet, migrated, foreign } = await Fleet.join(depot.dataDir, await depot.vault(), {
+      ...server,
+      laptop,
+      user,
+      password,
+      knownHere,
+      ...(caPem ? { caPem } : {}),
+    })
     try {
       const tls =
         fleet.settings.tls === 'verify'
@@ -125,6 +134,12 @@ async function join(args: string[], io: CliIo): Promise<number> {
           : 'NO TLS: the server offers none'
       write(io, `Joined the fleet ${fleetUrl(server)} as laptop ${fleet.laptop} (role ${user}; ${tls}). The password is sealed in the vault.`)
       if (migrated.length) write(io, `Fleet schema migrated to version ${LATEST_VERSION}.`)
+      if (foreign)
+        writeHuman(
+          io.stderr,
+          `vkey: warning: the fleet holds ${foreign} entr${foreign === 1 ? 'y' : 'ies'} of laptop ${laptop} that this data folder does not: another data folder or machine may be joined as ${laptop}. ` +
+            "Two folders under one laptop name take each other's claims for their own, so both could be issued a key for one car: give each its own laptop name and role (docs/fleet.md, step 4).",
+        )
       if (fleet.settings.tls === 'none')
         io.stderr.write(
           'vkey: warning: the fleet server offers no TLS, so its password and the key facts travel in clear. Ask the administrator to turn TLS on (docs/fleet.md, step 1).\n',

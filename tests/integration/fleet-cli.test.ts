@@ -204,6 +204,19 @@ test(
     assert.equal(lines.length, 2)
     assert.match(lines[1]!, new RegExp(`^,${vinFor(1511)},${vinFor(1511)},DEPOT-1,.*,28800,issued,yes,`))
 
+    // A second data folder joined under A's name is warned: it would take A's claims for its own.
+    const twinEnv = { ...process.env, VKEY_HOME: join(await tempFolder(t), 'data') }
+    const twinArgs = ['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile]
+    const twin = await vkey(twinArgs, twinEnv, A.password)
+    assert.equal(twin.code, 0, twin.stderr)
+    assert.match(
+      twin.stderr,
+      /warning: the fleet holds 1 entry of laptop DEPOT-1 that this data folder does not: another data folder or machine may be joined as DEPOT-1/,
+    )
+    const rejoin = await vkey(twinArgs, a.env, A.password)
+    assert.equal(rejoin.code, 0, rejoin.stderr)
+    assert.doesNotMatch(rejoin.stderr, /warning/, "A's own folder holds its entries: no warning")
+
     await server.pg.stop()
     const offline = await vkey(['list', '--fleet'], bEnv)
     assert.equal(offline.code, 0, 'offline: the last known fleet is shown')

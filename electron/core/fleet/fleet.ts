@@ -19,7 +19,12 @@ export interface JoinRequest extends FleetServer {
   user: string
   password: string
   caPem?: string
+  /** Whether a local id is in this data folder's ledger: the fleet's entries of this laptop that are not were written by another folder. */
+  knownHere?: (localId: string) => boolean
 }
+
+/** How many of the laptop's newest fleet entries are checked against this folder's ledger when it joins. */
+const FOREIGN_CHECK_LIMIT = 500
 
 export interface FleetStatus {
   joined: boolean
@@ -69,6 +74,20 @@ async function verifyLaptop(client: pg.ClientBase, laptop: string, user: string)
   return applied
 }
 
+/**
+ * The laptop's entries on the server that this data folder's ledger does not hold (of its newest
+ * FOREIGN_CHECK_LIMIT): another folder or machine joined under the same name, whose claims this
+ * one would take for its own.
+ */
+async function foreignEntries(client: pg.ClientBase, request: JoinRequest): Promise<number> {
+  if (!request.knownHere) return 0
+  const { rows } = await client.query<{ local_id: string }>(`SELECT local_id FROM ${SCHEMA}.entries WHERE laptop = $1 ORDER BY seq DESC LIMIT $2`, [
+    request.laptop,
+    FOREIGN_CHECK_LIMIT,
+  ])
+  return rows.filter((r) => !request.knownHere!(r.local_id)).length
+}
+
 function sameLaptop(a: FleetSettings, b: JoinRequest): boolean {
   return a.host === b.host && a.port === b.port && a.database === b.database && a.laptop === b.laptop && a.user === b.user
 }
@@ -88,7 +107,7 @@ export class Fleet {
    * Joins: nothing is written unless the server was reached with TLS verified (when it offers
    * TLS), the login worked, the schema is current and the role is this laptop's.
    */
-  static async join(dataDir: string, vault: Vault, request: JoinRequest): Promise<{ fleet: Fleet; migrated: number[] }> {
+  static async join(dataDir: string, vault: Vault, request: JoinRequest): Promise<{ fleet: Fleet; migrated: number[]; foreign: number }> {
     if (!LAPTOP_NAME.test(request.laptop))
       throw new VkError('usage', `--laptop "${request.laptop}" is not a laptop name: letters, digits, ".", "_" and "-", up to 64 characters.`, {
         field: '--laptop',
@@ -103,8 +122,10 @@ export class Fleet {
     const { host, port, database, user, password, caPem } = request
     const { client, tls } = await connectFleet({ host, port, database, user, password, ...(caPem ? { caPem } : {}), tls: 'auto' })
     let migrated: number[]
+    let foreign = 0
     try {
       migrated = await verifyLaptop(client, request.laptop, request.user)
+      foreign = await foreignEntries(client, request)
     } catch (error) {
       throw error instanceof VkError ? error : connectionError(error, { where: fleetUrl(request), user: request.user, caGiven: Boolean(request.caPem) })
     } finally {
@@ -123,7 +144,7 @@ export class Fleet {
       joinedAt: joined?.joinedAt ?? new Date().toISOString(),
     }
     mirror.saveSettings(settings)
-    return { fleet: new Fleet(mirror, settings, vault), migrated }
+    return { fleet: new Fleet(mirror, settings, vault), migrated, foreign }
   }
 
   static #joinedSettings(dataDir: string): FleetSettings | undefined {
