@@ -122,7 +122,7 @@ export class Fleet {
     const { host, port, database, user, password, caPem } = request
     const { client, tls } = await connectFleet({ host, port, database, user, password, ...(caPem ? { caPem } : {}), tls: 'auto' })
     let migrated: number[]
-    let foreign = 0
+    let foreign: number
     try {
       migrated = await verifyLaptop(client, request.laptop, request.user)
       foreign = await foreignEntries(client, request)
