@@ -204,8 +204,19 @@ test("fleet: row-level security — B's role cannot insert, update or end-and-re
     (e: { code?: string }) => e.code === '42501',
     "B cannot end it in A's name",
   )
+  await assert.rejects(
+    b.query(`UPDATE vkey_fleet.claims SET ended_at = now() - interval '1 hour', ended_by = 'DEPOT-2', end_reason = 'expired' WHERE claim_id = $1`, [
+      claim.claimId,
+    ]),
+    (e: { code?: string }) => e.code === '42501',
+    'B cannot back-date the end of it (hiding when it took the car over)',
+  )
   const row = await client.query('SELECT ended_at, technician FROM vkey_fleet.claims WHERE claim_id = $1', [claim.claimId])
   assert.deepEqual(row.rows, [{ ended_at: null, technician: 'A. Martin' }])
+  const ended = await b.query(`UPDATE vkey_fleet.claims SET ended_at = now(), ended_by = 'DEPOT-2', end_reason = 'superseded' WHERE claim_id = $1`, [
+    claim.claimId,
+  ])
+  assert.equal(ended.rowCount, 1, 'B may end it now, signed with its own name (as a --new does)')
 })
 
 test('fleet: only facts leave the laptop — no token, signature or CarData field in FleetEntry or on the server', { skip: Boolean(missing) }, async (t) => {

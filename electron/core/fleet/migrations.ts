@@ -133,7 +133,21 @@ GRANT SELECT, INSERT ON vkey_fleet.claims TO ${LAPTOP_GROUP};
 GRANT UPDATE (entry_id, expires, ended_at, ended_by, end_reason) ON vkey_fleet.claims TO ${LAPTOP_GROUP};
 `
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'entries, claims, conflicts, row-level security', sql: v1 }]
+/*
+ * Another laptop's open claim is ended at the time it is ended: a back-dated end (or one set in
+ * the future) would hide when the car was taken over. A minute either way allows for a
+ * transaction's own start time (now()).
+ */
+const v2 = `
+ALTER POLICY claims_end_other ON vkey_fleet.claims
+  WITH CHECK (ended_at IS NOT NULL AND ended_by = vkey_fleet.my_laptop()
+              AND ended_at BETWEEN now() - interval '1 minute' AND now() + interval '1 minute');
+`
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'entries, claims, conflicts, row-level security', sql: v1 },
+  { version: 2, name: "another laptop's claim is ended only at the present time", sql: v2 },
+]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
