@@ -12,6 +12,7 @@ import { formatDuration, planWindow } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { resolveEnvironment } from '../core/profiles'
+import { gateNoteText } from '../core/fleet/claims'
 import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import type { ProfileSummary } from '../core/partner-profiles'
 import { defaultSimulatorDir, registerSimulator } from '../core/simulator-registration'
@@ -387,7 +388,7 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
       `vkey: the previous key of ${vin} (handover ${result.replaced.id}) is superseded; it stays valid at PSA until ${formatLocal(result.replaced.expires!)}.\n`,
     )
   }
-  if (result.notice) writeHuman(io.stderr, `vkey: ${result.notice}`)
+  if (result.gateNote) writeHuman(io.stderr, `vkey: ${gateNoteText(vin, result.gateNote)}`)
   if (record.longerThanAsked)
     io.stderr.write(
       `vkey: warning: PSA granted a key until ${formatLocal(record.expires!)}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`,

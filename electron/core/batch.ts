@@ -10,6 +10,7 @@
  * keeps the ledger's rules: reuse, renew, supersede, one request per vehicle across
  * processes, and no further request once the ledger cannot be written.
  */
+import { gateNoteText } from './fleet/claims'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -148,9 +149,10 @@ type ItemResult = { state: ItemState; message?: string }
 
 function itemFor(result: KeyResult): ItemResult {
   if (result.outcome === 'reused') return { state: 'reused', message: `already had a key until ${result.record.expires} (${result.record.id})` }
-  const notes = [result.record.longerThanAsked ? `PSA granted a key until ${result.record.expires}, longer than asked` : '', result.notice ?? ''].filter(
-    Boolean,
-  )
+  const notes = [
+    result.record.longerThanAsked ? `PSA granted a key until ${result.record.expires}, longer than asked` : '',
+    result.gateNote ? gateNoteText(result.record.vin ?? 'This vehicle', result.gateNote) : '',
+  ].filter(Boolean)
   return { state: result.outcome, ...(notes.length ? { message: notes.join(' ') } : {}) }
 }
 

@@ -18,6 +18,7 @@
  */
 import { planWindow, type DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
+import type { GateNote } from '../../shared/ipc/fleet-contract'
 import { checkAnswerExpiry } from './key-expiry'
 import { storedError, vehicleOf, type HandoverRecord, type HandoverStore, type LedgerEvent, type NewHandover, type StoredToken } from './handovers'
 import type { ProcessOwner } from './process-owner'
@@ -32,8 +33,8 @@ export interface KeyResult {
   outcome: KeyOutcome
   /** The live key this one replaced (renewed), still valid at PSA until it expires. */
   replaced?: HandoverRecord
-  /** What the gate has to say of the new key (fleet: another laptop's live key it supersedes), for the technician. */
-  notice?: string
+  /** What the gate has to say of the new key (fleet: another laptop's live key it supersedes, or no fleet reached). */
+  gateNote?: GateNote
 }
 
 export interface RequestOptions {
@@ -65,8 +66,8 @@ export interface KeyGate {
 
 /** Told once the outcome is in the ledger. Neither throws: the ledger is the truth, the gate catches up (fleet: at the next sync). */
 export interface GatePass {
-  /** Said with the key once it is issued (fleet: another laptop's key it supersedes). */
-  notice?: string
+  /** Said with the key once it is issued (fleet: another laptop's key it supersedes, or no fleet reached). */
+  note?: GateNote
   issued(record: HandoverRecord): Promise<void>
   noKey(): Promise<void>
 }
@@ -198,7 +199,7 @@ export async function obtainKey(
     throw depot.recordingFailed(error, `PSA issued a key for ${target.vin ?? 'a vehicle with no VIN'} (handover ${target.id}) that could not be recorded`)
   }
   await pass?.issued(record)
-  return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}), ...(pass?.notice ? { notice: pass.notice } : {}) }
+  return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}), ...(pass?.note ? { gateNote: pass.note } : {}) }
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { HandoverDetail, ProfileView } from '../../shared/ipc/contract'
+import type { IssuedKey, ProfileView } from '../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from './api'
 import { useBatchProgress } from './batch'
 import { ErrorPanel } from './components/ErrorPanel'
@@ -33,7 +33,7 @@ export function App() {
   const [loadError, setLoadError] = useState<ErrorView | null>(null)
   const [renewal, setRenewal] = useState<RequestTrigger | null>(null)
   /** The key the request screen just received, for the token screen to show; dropped as soon as that screen is left. */
-  const [issued, setIssued] = useState<HandoverDetail | null>(null)
+  const [issued, setIssued] = useState<IssuedKey | null>(null)
   const mainRef = useRef<HTMLElement>(null)
   const batch = useBatchProgress()
 

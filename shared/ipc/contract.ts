@@ -15,7 +15,7 @@ import { DurationPlan } from '../duration'
 import { errorCodes } from '../errors'
 import { HandoverStatus } from '../handover-status'
 import { channelMethods, eventMethods, type Channel, type EventChannel } from './channels'
-import { fleetContract } from './fleet-contract'
+import { fleetContract, GateNote } from './fleet-contract'
 
 const name = z.string().trim().min(1).max(64)
 const id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'an id')
@@ -120,6 +120,8 @@ export const QrFormat = z.enum(['svg', 'png'])
 /** A record with its token while the key is valid, and its QR code when the call asked for one (made from the same unsealed token). */
 export const HandoverDetail = HandoverSummary.extend({ token: TokenView.optional(), qr: QrImage.optional() })
 export type HandoverDetail = z.infer<typeof HandoverDetail>
+/** A key as a request returned it: the detail, and the fleet's word on it. */
+export type IssuedKey = HandoverDetail & { gateNote?: GateNote }
 
 export const ImportIssueView = z.object({
   source: z.string(),
@@ -267,8 +269,11 @@ export const contract = {
      * qr: also the key's QR code in this format, so the page shows the key from this one answer.
      */
     input: z.object({ handoverId: id, duration: DurationPlan, requestId: id, forceNew: z.boolean().optional(), qr: QrFormat.optional() }),
-    /** outcome: issued (first key), renewed (replaced a live key that did not cover), reused (nothing sent). */
-    output: HandoverDetail.extend({ outcome: z.enum(['issued', 'renewed', 'reused']) }),
+    /**
+     * outcome: issued (first key), renewed (replaced a live key that did not cover), reused (nothing sent).
+     * gateNote: the fleet's word on a new key (it supersedes another laptop's, or the fleet could not be asked).
+     */
+    output: HandoverDetail.extend({ outcome: z.enum(['issued', 'renewed', 'reused']), gateNote: GateNote.optional() }),
   },
   'token:cancel': { input: z.object({ requestId: id }), output: z.object({ cancelled: z.boolean() }) },
   'clipboard:copy-token': { input: z.object({ id }), output: z.object({ clearsInSeconds: z.number() }) },

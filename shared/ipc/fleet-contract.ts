@@ -8,6 +8,16 @@ import { z } from 'zod'
 const isoDate = z.string().min(1).max(40)
 const none = z.undefined()
 
+/**
+ * What the fleet has to say of a key it let through, for the technician: the new key supersedes
+ * another laptop's live one (its window was longer, or --new), or the fleet could not be asked.
+ */
+export const GateNote = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('supersedes-other'), technician: z.string(), laptop: z.string(), expires: isoDate }),
+  z.object({ kind: z.literal('fleet-unreachable') }),
+])
+export type GateNote = z.infer<typeof GateNote>
+
 export const FleetStatusView = z.object({
   joined: z.boolean(),
   /** postgres://HOST:PORT/DB (no user, no password). */

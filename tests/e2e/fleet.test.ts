@@ -92,6 +92,11 @@ test(
     await held.getByRole('button', { name: 'Yes, request a new key' }).click()
     await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor({ timeout: 30_000 })
     assert.equal(simulator.stats.tokensIssued, 1)
+    assert.match(
+      (await page.getByTestId('gate-note').textContent()) ?? '',
+      new RegExp(`^This key supersedes the one ${technician()} issued on DEPOT-1, valid until .+: that key is now marked superseded across the fleet`),
+      'the technician is told whose key the new one supersedes',
+    )
 
     // The fleet now has one live key for the car: this laptop's; the other one is superseded.
     await page.getByRole('navigation').getByRole('button', { name: 'History' }).click()

@@ -33,7 +33,7 @@ export function tokensFeature({ depot, deps, state, settings, notify }: HandlerC
           })
           if (result.outcome !== 'reused') state.online = true
           notify([input.handoverId, result.record.id, ...(result.replaced ? [result.replaced.id] : [])])
-          return { ...(await detailOf(depot, result.record, input.qr)), outcome: result.outcome }
+          return { ...(await detailOf(depot, result.record, input.qr)), outcome: result.outcome, ...(result.gateNote ? { gateNote: result.gateNote } : {}) }
         } catch (error) {
           if (isNetworkUnreachable(error)) state.online = false
           notify([input.handoverId])

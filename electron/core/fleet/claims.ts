@@ -6,6 +6,7 @@
  * car end with one claim, the other refused.
  */
 import type pg from 'pg'
+import type { GateNote } from '../../../shared/ipc/fleet-contract'
 import { escapeForTerminal } from '../../../shared/terminal-text'
 import { formatLocal } from '../../../shared/time'
 import { SCHEMA } from './migrations'
@@ -138,11 +139,13 @@ export async function releaseClaim(client: pg.ClientBase, claimId: string, me: s
   ])
 }
 
-/** Told when the new key supersedes another laptop's live one (it did not cover the window, or --new). */
-export function supersededMessage(vehicle: string, holder: Holder, timeZone?: string): string {
-  const who = `${escapeForTerminal(holder.technician)} on ${escapeForTerminal(holder.laptop)}`
+/** The gate's note on a new key, as the command line says it (the app words it in its own languages). */
+export function gateNoteText(vehicle: string, note: GateNote, timeZone?: string): string {
+  if (note.kind === 'fleet-unreachable')
+    return "The fleet server could not be reached: this key was checked against this laptop's ledger only. It is shared at the next sync (`vkey fleet sync`)."
+  const who = `${escapeForTerminal(note.technician)} on ${escapeForTerminal(note.laptop)}`
   return (
-    `${vehicle} also has a key issued by ${who}, valid until ${formatLocal(holder.expires!, timeZone)}: it is now marked superseded fleet-wide by this one, ` +
+    `${vehicle} also has a key issued by ${who}, valid until ${formatLocal(note.expires, timeZone)}: it is now marked superseded fleet-wide by this one, ` +
     'and still works until then. Keep it out of circulation.'
   )
 }

@@ -11,10 +11,11 @@
  */
 import { statSync } from 'node:fs'
 import { VkError } from '../../../shared/errors'
+import type { GateNote } from '../../../shared/ipc/fleet-contract'
 import type { HandoverRecord } from '../handovers'
 import type { GatePass, KeyGate } from '../key-requests'
 import type { Vault } from '../vault'
-import { heldMessage, supersededMessage } from './claims'
+import { heldMessage } from './claims'
 import { Fleet, type GateDecision } from './fleet'
 import { fleetVehicleKey, ledgerEntryOf } from './handover-ledger'
 import { FleetMirror } from './mirror'
@@ -23,9 +24,13 @@ import type { Holder } from './types'
 /** After the server could not be reached, requests go without a claim this long (a dead network would add its timeout to each). */
 export const OFFLINE_BACKOFF_MS = 15_000
 
+function supersedesNote(holder: Holder): GateNote {
+  return { kind: 'supersedes-other', technician: holder.technician, laptop: holder.laptop, expires: holder.expires ?? '' }
+}
+
 /** The fleet could not be asked: the request went on this laptop's ledger alone, and says so with its key. */
 const OFFLINE_PASS: GatePass = {
-  notice: "The fleet server could not be reached: this key was checked against this laptop's ledger only. It is shared at the next sync (`vkey fleet sync`).",
+  note: { kind: 'fleet-unreachable' },
   issued: async () => undefined,
   noKey: async () => undefined,
 }
@@ -109,7 +114,7 @@ export class FleetGates {
       return OFFLINE_PASS // the entry waits in fleet.db for the next sync
     }
     return {
-      ...(decision.superseded ? { notice: supersededMessage(record.vin ?? 'This vehicle', decision.superseded) } : {}),
+      ...(decision.superseded ? { note: supersedesNote(decision.superseded) } : {}),
       issued: async (issued) => {
         const entry = ledgerEntryOf(issued, technician)
         if (!entry) return fleet.afterFailed(decision)

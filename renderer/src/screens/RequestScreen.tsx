@@ -8,7 +8,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { HandoverDetail, HandoverSummary } from '../../../shared/ipc/contract'
+import type { HandoverSummary, IssuedKey } from '../../../shared/ipc/contract'
 import { isNetworkUnreachable } from '../../../shared/errors'
 import { CallFailed, newRequestId, toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from '../components/ErrorPanel'
@@ -23,7 +23,7 @@ import { useDurationForm, useHandoversReload } from '../lib/hooks'
 export interface RequestScreenProps {
   handoverId: string
   /** The key to show: what `token:request` answered, token and QR code included. */
-  onIssued: (key: HandoverDetail) => void
+  onIssued: (key: IssuedKey) => void
   onBack: () => void
   onOpenSettings: () => void
 }

@@ -5,11 +5,12 @@
  */
 import { useEffect, useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import type { HandoverDetail, ProfileView, TokenView } from '../../../shared/ipc/contract'
+import type { HandoverDetail, IssuedKey, ProfileView, TokenView } from '../../../shared/ipc/contract'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { Countdown } from '../components/Countdown'
 import { EnvironmentBand, LiveKeyNote } from '../components/EnvironmentBand'
 import { ErrorPanel } from '../components/ErrorPanel'
+import { GateNoteNotice } from '../components/GateNoteNotice'
 import { HandoverMode } from '../components/HandoverMode'
 import { Loading } from '../components/Loading'
 import { PlanWarning } from '../components/PlanWarning'
@@ -21,7 +22,7 @@ import { useMessageAction } from '../lib/hooks'
 export interface TokenScreenProps {
   handoverId: string
   /** The key as the request screen received it (token and QR code): shown as it is, not asked for again. */
-  issued?: HandoverDetail | undefined
+  issued?: IssuedKey | undefined
   profiles: readonly ProfileView[]
   onRequestAgain: () => void
 }
@@ -85,6 +86,7 @@ export function TokenScreen({ handoverId, issued, profiles, onRequestAgain }: To
 
       {token && <EnvironmentBand environment={environment} />}
       {token && <LiveKeyNote environment={environment} vin={vin} expires={token.expires} />}
+      {issued?.id === detail.id && issued.gateNote && <GateNoteNotice note={issued.gateNote} />}
       {token && detail.coversPlan === false && <PlanWarning onRequest={onRequestAgain} />}
       {token && detail.longerThanAsked && (
         <p className="notice notice--warning" role="note" data-testid="longer-than-asked">
