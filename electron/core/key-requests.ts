@@ -135,7 +135,9 @@ export async function obtainKey(
   }
   if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused' }
   const { target, previous } = begun
-  const pass = await passGate(depot, store, target, window.plannedEnd, options.forceNew ?? false)
+  // A refusal's audit row says what was asked: the profile and the duration (the record is stamped only once sent).
+  const asked = { ...target, profile: profile.name, durationSeconds: window.seconds }
+  const pass = await passGate(depot, store, asked, window.plannedEnd, options.forceNew ?? false)
   const vehicle = vehicleOf(target)
   const requestedAt = depot.now().toISOString()
   const stamp = (r: HandoverRecord): void => {

@@ -57,8 +57,8 @@ test(
     assert.equal((await vkey(['audit', '--csv', audit], b.env)).code, 0)
     assert.match(
       await readFile(audit, 'utf8'),
-      new RegExp(`,${vin},,,refused,,,"${vin} has a key until [^"]+ on DEPOT-1\\. [^"]+",fleet\\.held,`),
-      "B's audit has the refusal",
+      new RegExp(`,sim,${vin},,14400,refused,,,"${vin} has a key until [^"]+ on DEPOT-1\\. [^"]+",fleet\\.held,`),
+      "B's audit has the refusal, with the profile and the duration asked (4 h)",
     )
 
     // A's own covering key is reused: no claim, nothing sent.
