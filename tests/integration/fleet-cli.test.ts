@@ -91,9 +91,23 @@ test(
     assert.equal(refused.code, 3, refused.stderr)
     const printed = /`(vkey fleet join [^`]+)`/.exec(refused.stderr)?.[1]
     assert.equal(printed, `vkey fleet join ${server.url} --laptop DEPOT-1 --user ${A.user} --password-stdin`)
-    const rejoined = await vkey([...printed!.split(' ').slice(1), '--ca', ca], env, 'changed-pw-1\n')
-    assert.equal(rejoined.code, 0, rejoined.stderr)
+    const rejoined = await vkey(printed!.split(' ').slice(1), env, 'changed-pw-1\n')
+    assert.equal(rejoined.code, 0, `as printed, the stored CA kept: ${rejoined.stderr}`)
     assert.equal((await vkey(['fleet', 'sync'], env)).code, 0, 'the new password is used')
+
+    // The server stops offering TLS (or someone in the middle says so): joining again is refused, never done in clear.
+    const su = await server.pg.admin()
+    await su.query('ALTER SYSTEM SET ssl = off')
+    await su.query('SELECT pg_reload_conf()')
+    await su.end()
+    const downgraded = await vkey(printed!.split(' ').slice(1), env, 'changed-pw-1\n')
+    assert.equal(downgraded.code, 3, downgraded.stderr)
+    assert.match(downgraded.stderr, /no longer offers TLS, though it did when this laptop joined: refusing to send the password in clear/)
+    assert.equal(JSON.parse((await vkey(['fleet', 'status', '--json'], env)).stdout).tls, 'verify', 'still joined with TLS verified')
+    const su2 = await server.pg.admin()
+    await su2.query('ALTER SYSTEM SET ssl = on')
+    await su2.query('SELECT pg_reload_conf()')
+    await su2.end()
 
     const status = JSON.parse((await vkey(['fleet', 'status', '--json'], env)).stdout) as Record<string, unknown>
     assert.equal(status.joined, true)

@@ -119,8 +119,19 @@ export class Fleet {
         'config.fleet',
         `This data folder already belongs to the fleet ${fleetUrl(joined)} as ${joined.laptop} (role ${joined.user}). Run \`vkey fleet leave\` first.`,
       )
-    const { host, port, database, user, password, caPem } = request
-    const { client, tls } = await connectFleet({ host, port, database, user, password, ...(caPem ? { caPem } : {}), tls: 'auto' })
+    const { host, port, database, user, password } = request
+    // Joining again keeps what the first join established: the CA (unless another is given), and TLS once it was verified —
+    // a server that stops offering it is refused, never joined in clear.
+    const caPem = request.caPem ?? joined?.caPem
+    const { client, tls } = await connectFleet({
+      host,
+      port,
+      database,
+      user,
+      password,
+      ...(caPem ? { caPem } : {}),
+      tls: joined?.tls === 'verify' ? 'verify' : 'auto',
+    })
     let migrated: number[]
     let foreign: number
     try {
@@ -140,7 +151,7 @@ export class Fleet {
       user: request.user,
       laptop: request.laptop,
       tls,
-      ...(request.caPem ? { caPem: request.caPem } : {}),
+      ...(caPem ? { caPem } : {}),
       joinedAt: joined?.joinedAt ?? new Date().toISOString(),
     }
     mirror.saveSettings(settings)
