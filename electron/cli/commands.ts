@@ -30,7 +30,7 @@ import { shellWord } from './did-you-mean'
 import { writeCarDataNotes } from './cardata-notes'
 import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
 import { openDataFolder, withDepot } from './depot-access'
-import { auditCommand, batchCommand, listCommand, packCommand, handedOverCommand, purgeCommand, showCommand } from './handover-commands'
+import { auditCommand, batchCommand, listCommand, packCommand, handedOverCommand, purgeCommand, showCommand, warnCutOff } from './handover-commands'
 import { flushQueueQuietly, queueCommand, writeQueuedJson } from './queue-commands'
 import { readSecretLine, writeHuman, type CliIo } from './io'
 import { wipeAfter } from '../core/secret-bytes'
@@ -347,9 +347,9 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       ...(values.new ? { forceNew: true } : {}),
       ...(qrPath ? { deliverQr: qrPath } : {}),
     }
-    const known = store
-      .listSync("WHERE vehicle = ? AND status IN ('draft', 'failed')", key)
-      .find((r) => r.carDataHash === carDataHash(vehicle.carData, vehicle.carDataSignature))
+    const unkeyed = store.listSync("WHERE vehicle = ? AND status IN ('draft', 'failed')", key)
+    warnCutOff(io, unkeyed, 'token')
+    const known = unkeyed.find((r) => r.carDataHash === carDataHash(vehicle.carData, vehicle.carDataSignature))
     let result: KeyResult
     try {
       const request = known

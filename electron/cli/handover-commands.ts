@@ -73,14 +73,18 @@ async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile
   return { ids: [...inputs.known, ...added.map((r) => r.id)], added: new Set(added.map((r) => r.id)) }
 }
 
-/** Vehicles whose last request an interruption cut off: asked again now, PSA may hold a key from before (the audit has the attempt). */
-function warnCutOff(io: CliIo, store: HandoverStore, ids: string[]): void {
-  const cut = store.findMany(ids).filter((r) => r.status === 'draft' && r.error?.code === 'cancelled')
+/**
+ * Vehicles whose last request an interruption cut off (Ctrl-C, or a process killed with the
+ * request on its way): asked again now, PSA may hold a key from before (the audit has the attempt).
+ */
+export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token'): void {
+  const cut = records.filter((r) => r.status === 'draft' && r.error?.code === 'cancelled')
   if (!cut.length) return
   const names = cut.map((r) => r.vin ?? r.id).join(', ')
+  const one = cut.length === 1
   writeHuman(
     io.stderr,
-    `vkey batch: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${cut.length === 1 ? 'it' : 'each'} that was not stored here (the audit lists the attempt). This batch asks for ${cut.length === 1 ? 'it' : 'them'} again (a live key that covers the window is reused).`,
+    `vkey ${command}: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${one ? 'it' : 'each'} that was not stored here (the audit lists the attempt). This ${command === 'batch' ? 'batch' : 'request'} asks for ${one ? 'it' : 'them'} again (a live key that covers the window is reused).`,
   )
 }
 
@@ -119,7 +123,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     await depot.clients.forProfile(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
     const { ids, added } = await batchIds(io, depot, imported, values.profile)
-    warnCutOff(io, await depot.handovers(), ids)
+    warnCutOff(io, (await depot.handovers()).findMany(ids), 'batch')
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
     const pipeline = out ? await qrPipeline(depot, out) : undefined
     files = pipeline

@@ -37,6 +37,19 @@ export interface DepotOptions {
   clientOptions?: PsaClientOptions
 }
 
+/**
+ * Requests a killed or crashed process left on their way to PSA are said at once (their records
+ * note that a key may have been issued). Best effort: a store that cannot be written now (a full
+ * disk) is still read, and the next request settles the claim it meets.
+ */
+function settleLeftClaims(store: HandoverStore): void {
+  try {
+    store.settleDeadClaims()
+  } catch {
+    // settled by the next request for the vehicle (HandoverStore.claimOf)
+  }
+}
+
 export class Depot {
   /** The profiles' settings (non-secret fields). */
   readonly profiles: ProfileStore
@@ -106,12 +119,15 @@ export class Depot {
 
   async handovers(): Promise<HandoverStore> {
     const vault = await this.vault()
-    this.handoverStore ??= new HandoverStore(
-      this.dataDir,
-      vault,
-      this.now,
-      this.options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: this.options.busyTimeoutMs },
-    )
+    if (!this.handoverStore) {
+      this.handoverStore = new HandoverStore(
+        this.dataDir,
+        vault,
+        this.now,
+        this.options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: this.options.busyTimeoutMs },
+      )
+      settleLeftClaims(this.handoverStore)
+    }
     return this.handoverStore
   }
 

@@ -162,6 +162,12 @@ const notFound = (id: string) => new VkError('not-found', `No handover with id $
 /** Fields of a ledger entry that never change once PSA issued its key. */
 const KEY_FIELDS = ['issuedAt', 'durationSeconds', 'requestedAt', 'profile', 'batchId', 'plannedEnd', 'plannedStart', 'longerThanAsked', 'supersedes'] as const
 
+interface ClaimRow {
+  vehicle: string
+  owner: string
+  handover_id: string
+}
+
 export class HandoverStore {
   readonly db: Db
   /** Prepared once per store: a batch runs the same few statements for every vehicle. */
@@ -474,14 +480,55 @@ export class HandoverStore {
     return this.listSync("WHERE vehicle = ? AND status = 'queued'", vehicle)[0]
   }
 
-  /** Who is requesting a key for the vehicle right now; a claim whose process is gone is released. */
+  /** Who is requesting a key for the vehicle right now; a claim whose process is gone is settled (settleDeadClaim). */
   claimOf(vehicle: string): { owner: ProcessOwner; handoverId: string } | undefined {
-    const row = this.sql<[string], { owner: string; handover_id: string }>('SELECT owner, handover_id FROM claims WHERE vehicle = ?').get(vehicle)
+    const row = this.sql<[string], ClaimRow>('SELECT vehicle, owner, handover_id FROM claims WHERE vehicle = ?').get(vehicle)
     if (!row) return undefined
     const owner = parseOwner(safeJson(row.owner))
     if (owner && isOwnerAlive(owner)) return { owner, handoverId: row.handover_id }
-    this.sql('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(vehicle, row.owner)
+    this.settleDeadClaim(row, owner)
     return undefined
+  }
+
+  /** Settles the claims of every process that is gone (at open: `vkey list` shows what they left at once). */
+  settleDeadClaims(): number {
+    const rows = this.sql<[], ClaimRow>('SELECT vehicle, owner, handover_id FROM claims').all()
+    let settled = 0
+    for (const row of rows) {
+      const owner = parseOwner(safeJson(row.owner))
+      if (owner && isOwnerAlive(owner)) continue
+      this.settleDeadClaim(row, owner)
+      settled++
+    }
+    return settled
+  }
+
+  /**
+   * A claim left by a process that ended without settling it (killed, crashed, or the laptop
+   * lost power) was a request on its way to PSA, or about to be: PSA may have issued a key that
+   * was never stored. Its record says so, as after a cancel, and the audit gets the attempt;
+   * then the claim goes. One transaction (a savepoint inside the caller's).
+   */
+  private settleDeadClaim(row: ClaimRow, owner: ProcessOwner | undefined): void {
+    this.db.transaction(() => {
+      const record = this.find(row.handover_id)
+      if (record && !record.issuedAt) {
+        const at = this.now().toISOString()
+        const message = `Interrupted: the VK Depot process${owner ? ` (pid ${owner.pid})` : ''} ended while this request was on its way to PSA. If PSA had received it, a key may have been issued; it was not stored.`
+        this.put({ ...record, status: 'draft', error: { code: 'cancelled', message, details: {} }, updatedAt: at })
+        this.addEvent({
+          at,
+          kind: 'cancelled',
+          handoverId: record.id,
+          ...(record.vin ? { vin: record.vin } : {}),
+          ...(record.profile ? { profile: record.profile } : {}),
+          ...(record.technician ? { technician: record.technician } : {}),
+          ...(record.durationSeconds ? { durationSeconds: record.durationSeconds } : {}),
+          error: { code: 'cancelled', message },
+        })
+      }
+      this.sql('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(row.vehicle, row.owner)
+    })()
   }
 
   claim(vehicle: string, handoverId: string): void {

@@ -81,6 +81,44 @@ test('SIGINT while PSA has the request: exit 130 before any answer, saying a key
   assert.match(record?.error?.message ?? '', /a key may have been issued/)
 })
 
+test(
+  'vkey killed (SIGKILL) while PSA has the request: the record says a key may have been issued, the audit has the attempt, the next request warns',
+  { timeout: 60_000 },
+  async (t) => {
+    const { env, dataDir, simulator } = await setupDepot(t, { latencyMs: 60_000 })
+    const vin = vinFor(86)
+    const file = join(dataDir, '..', 'car.json')
+    await writeFile(file, carDataJson(vin))
+    const received = new Promise<void>((resolve) => {
+      simulator.tap = () => resolve()
+    })
+    const run = startVkey(t, ['token', '--cardata', file, '--duration', '1h'], env)
+    await received
+    run.signal('SIGKILL') // no handler runs: only what was on disk before the request went out remains
+    assert.equal((await run.exited).signal, 'SIGKILL')
+
+    const [record] = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { status: string; error: { message: string } | null }[]
+    assert.equal(record?.status, 'draft')
+    assert.match(
+      record?.error?.message ?? '',
+      /^Interrupted: the VK Depot process \(pid \d+\) ended while this request was on its way to PSA\. If PSA had received it, a key may have been issued; it was not stored\.$/,
+    )
+    const csv = join(dataDir, '..', 'audit.csv')
+    assert.equal((await vkey(['audit', '--csv', csv], env)).code, 0)
+    assert.match(await readFile(csv, 'utf8'), new RegExp(`,${vin},.*,cancelled,.*Interrupted: the VK Depot process`), 'the audit lists the attempt')
+
+    simulator.faults.latencyMs = 0
+    const again = await vkey(['token', '--cardata', file, '--duration', '1h'], env)
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(
+      again.stderr,
+      new RegExp(
+        `^vkey token: the last request for ${vin} was cut off by an interruption: PSA may have issued a key for it that was not stored here \\(the audit lists the attempt\\)\\. This request asks for it again`,
+      ),
+    )
+  },
+)
+
 test('SIGINT while still connecting: exit 130, saying no request was sent', { timeout: 60_000 }, async (t) => {
   const { env, depot, simulator } = await setupDepot(t)
   const sockets = new Set<Socket>()
