@@ -5,7 +5,11 @@
  * 1. Inputs are checked before anything is written or sent (the window, the profile).
  * 2. In one transaction: a live key that covers the window is reused (nothing sent); else
  *    the vehicle is claimed by this process — another process requesting it makes us wait
- *    for its outcome, then decide again.
+ *    for its outcome, then decide again. The claim is on disk (fsync) before the request
+ *    goes out: a process killed, crashed or cut by a power failure with the request on its
+ *    way leaves it, and its record is then marked "a key may have been issued"
+ *    (HandoverStore.settleDeadClaim). Grouped with the turn's answers, it costs no
+ *    measurable time in a batch (figure 3: 1.52 × the floor with it, 1.53 × without).
  * 3. A gate outside this laptop may refuse (fleet mode: another laptop holds the car, see
  *    KeyGate); then the local claim goes and nothing is sent.
  * 4. The request goes out; the answer's expiry is checked.
@@ -129,7 +133,7 @@ export async function obtainKey(
   const { client, profile } = await depot.clients.forProfile(options.profile ?? base.profile)
   let begun: Begun
   for (;;) {
-    begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false), { durable: false })
+    begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false))
     if (begun.kind === 'busy') await waitForRelease(store, base, begun.owner, options)
     else if (begun.kind !== 'reuse' || !(await supersededElsewhere(depot, store, begun.record))) break
   }

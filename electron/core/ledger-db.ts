@@ -119,7 +119,7 @@ export function otherUsers(db: Db): ProcessOwner[] {
  * Runs `work` in one write transaction (BEGIN IMMEDIATE: the write lock is taken first, so
  * a claim and its checks see one state). Store failures become clear VkErrors naming the
  * folder and the cause; `durable: false` skips the fsync for writes a power cut may lose
- * harmlessly (claims).
+ * harmlessly (a dead claim settled again).
  */
 export function runWrite<T>(db: Db, dataDir: string, work: () => T, options: { durable?: boolean } = {}): T {
   // Inside a transaction (a write of a group) the outer one decides when and how it commits.
@@ -149,7 +149,7 @@ interface GroupedWrite {
  * committed together: one fsync instead of one each. Each promise settles only after that
  * commit, so a key is on disk before anyone is told of it.
  *
- * Writes that need no fsync (claims, `durable: false`) are committed first, and the durable
+ * Writes that need no fsync (`durable: false`) are committed first, and the durable
  * ones in the next turn: the requests those claims let out are on the wire while the event
  * loop is held by the fsync (better-sqlite3 is synchronous). A durable write waits one turn
  * at most.
