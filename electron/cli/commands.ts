@@ -17,7 +17,7 @@ import { importCarDataFiles, readCarDataStdin } from '../core/cardata-files'
 import type { ProfileSummary } from '../core/partner-profiles'
 import { defaultSimulatorDir, registerSimulator } from '../core/simulator-registration'
 import { technician } from '../core/technician'
-import { carDataHash, newHandoverOf, vehicleOf } from '../core/handovers'
+import { carDataHash, coversPlan, newHandoverOf, vehicleOf } from '../core/handovers'
 import { profileView } from '../core/profile-view'
 import { obtainKey, type KeyResult } from '../core/key-requests'
 import { assertWritableFile } from '../core/output-paths'
@@ -389,6 +389,11 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
     )
   }
   if (result.gateNote) writeHuman(io.stderr, `vkey: ${gateNoteText(vin, result.gateNote)}`)
+  if (result.outcome !== 'reused' && coversPlan(record) === false)
+    writeHuman(
+      io.stderr,
+      `vkey: warning: PSA granted a key until ${formatLocal(record.expires!)}, shorter than asked (until ${formatLocal(record.plannedEnd!)}). It is kept as issued; ask again with --new for one that covers the window.`,
+    )
   if (record.longerThanAsked)
     io.stderr.write(
       `vkey: warning: PSA granted a key until ${formatLocal(record.expires!)}, more than 5 minutes longer than asked. It is kept and flagged in the ledger.\n`,

@@ -192,6 +192,12 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
       if (outcome.renewed.length)
         write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
+      const short = keys.filter((k) => coversPlan(k) === false && [...outcome.issued, ...outcome.renewed].some((id) => outcome.keys.get(id)?.id === k.id))
+      if (short.length)
+        write(
+          io,
+          `  shorter: PSA granted ${short.length === 1 ? 'a key' : `${short.length} keys`} ending before the window asked (${short.map((k) => k.vin ?? k.id).join(', ')}); \`vkey list\` shows when each ends.`,
+        )
       if (outcome.queued.length)
         write(io, `  queued: PSA could not be reached; \`vkey queue flush\` sends them once${out ? ` and writes their QR codes to ${out}` : ''}.`)
       if (out) write(io, qrFilesText(Object.keys(qrFiles).length, out, newFolder))

@@ -485,6 +485,20 @@ test('a token that ends before its planned window is flagged in the list and by 
   assert.match(listed.stdout, /key ends before the planned window/)
   const json = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { covers_plan: boolean }[]
   assert.equal(json[0]?.covers_plan, false)
+
+  // The command line says so when the key is issued, never silently shorter than asked.
+  const car = join(dataDir, '..', 'short.json')
+  await writeFile(car, carDataJson(vinFor(16)))
+  const token = await vkey(['token', '--cardata', car, '--duration', '8h'], env)
+  assert.equal(token.code, 0, token.stderr)
+  assert.match(token.stderr, /vkey: warning: PSA granted a key until .+, shorter than asked \(until .+\)\. It is kept as issued; ask again with --new/)
+  const cars = await writeVehicleFiles(join(dataDir, '..', 'short-cars'), 2, 17)
+  const batch = await vkey(['batch', ...cars, '--duration', '8h'], env)
+  assert.equal(batch.code, 0, batch.stderr)
+  assert.match(batch.stdout, new RegExp(`\\n  shorter: PSA granted 2 keys ending before the window asked \\(${vinFor(17)}, ${vinFor(18)}\\)`))
+  simulator.faults.maxGrantSeconds = null
+  const full = await vkey(['token', '--cardata', car, '--duration', '30m', '--new'], env)
+  assert.doesNotMatch(full.stderr, /shorter than asked/, 'a key that covers the window is not flagged')
 })
 
 test('a batch never merges cars silently: the same file twice is one request (said so); the same CarData under another VIN is refused, in the batch and against the ledger', async (t) => {
