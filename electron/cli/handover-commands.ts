@@ -293,7 +293,7 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
     if (record.status === 'superseded') {
       throw new VkError(
         'not-found',
-        `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${record.supersededBy ?? 'a newer key'}: hand over that one (\`vkey show ${record.supersededBy ?? 'ID'}\`). The old key stays valid at PSA until ${record.expires}.`,
+        `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${record.supersededBy ?? 'a newer key'}: hand over that one (\`vkey show ${record.supersededBy ?? 'ID'}\`). The old key stays valid at PSA until ${record.expires ? formatLocal(record.expires) : 'it expires'}.`,
       )
     }
     if (!hasValidToken(record, depot.now())) {

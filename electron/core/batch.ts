@@ -10,6 +10,7 @@
  * keeps the ledger's rules: reuse, renew, supersede, one request per vehicle across
  * processes, and no further request once the ledger cannot be written.
  */
+import { formatLocal } from '../../shared/time'
 import { gateNoteText } from './fleet/claims'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -148,9 +149,9 @@ function ownerRunning({ owner }: Journal): boolean {
 type ItemResult = { state: ItemState; message?: string }
 
 function itemFor(result: KeyResult): ItemResult {
-  if (result.outcome === 'reused') return { state: 'reused', message: `already had a key until ${result.record.expires} (${result.record.id})` }
+  if (result.outcome === 'reused') return { state: 'reused', message: `already had a key until ${formatLocal(result.record.expires!)} (${result.record.id})` }
   const notes = [
-    result.record.longerThanAsked ? `PSA granted a key until ${result.record.expires}, longer than asked` : '',
+    result.record.longerThanAsked ? `PSA granted a key until ${formatLocal(result.record.expires!)}, longer than asked` : '',
     result.gateNote ? gateNoteText(result.record.vin ?? 'This vehicle', result.gateNote) : '',
   ].filter(Boolean)
   return { state: result.outcome, ...(notes.length ? { message: notes.join(' ') } : {}) }

@@ -9,6 +9,7 @@
  * The rules that keep the ledger equal to what PSA issued live in key-requests.ts; this
  * module stores and reads (a row it cannot read is a storage.damaged error naming it).
  */
+import { formatLocal } from '../../shared/time'
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import type { ImportResult } from '../../shared/cardata'
@@ -362,7 +363,7 @@ export class HandoverStore {
       if (record.issuedAt)
         throw new VkError(
           'usage',
-          `Handover ${record.vin ?? id} holds a key PSA issued: it stays in the ledger${record.expires ? ` (the key works until ${record.expires})` : ''}.`,
+          `Handover ${record.vin ?? id} holds a key PSA issued: it stays in the ledger${record.expires ? ` (the key works until ${formatLocal(record.expires)})` : ''}.`,
           { field: 'id' },
         )
       this.sql('DELETE FROM handovers WHERE id = ?').run(id)
