@@ -19,7 +19,7 @@ import { DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Depot } from './depot'
-import { vehicleOf, type HandoverRecord, type HandoverStore } from './handovers'
+import { hasValidToken, vehicleOf, type HandoverRecord, type HandoverStore } from './handovers'
 import type { KeyResult } from './key-requests'
 import { LEDGER_FILE, parseStored } from './ledger-db'
 import { isOwnerAlive, currentOwner, ProcessOwner } from './process-owner'
@@ -148,6 +148,11 @@ function ownerRunning({ owner }: Journal): boolean {
 
 type ItemResult = { state: ItemState; message?: string }
 
+/** A key a resumed batch kept (issued by its earlier run) goes to onKey like any other, when it is still valid. */
+function deliverKept(record: HandoverRecord | undefined, options: BatchOptions, now: Date): void {
+  if (record && hasValidToken(record, now)) options.onKey?.(record)
+}
+
 function itemFor(result: KeyResult): ItemResult {
   if (result.outcome === 'reused') return { state: 'reused', message: `already had a key until ${formatLocal(result.record.expires!)} (${result.record.id})` }
   const notes = [
@@ -181,11 +186,36 @@ export class BatchRunner {
     return journal.id
   }
 
-  /** Runs a batch to the end (the CLI). */
+  /**
+   * Runs a batch to the end (the CLI). The same vehicles with the same plan as a recent batch
+   * that did not finish (cancelled, killed, crashed) resume it: what it already issued is not
+   * asked again, although a `--duration` window measured from now ends a little later than
+   * those keys do ("run the same command again to resume").
+   */
   async run(ids: string[], plan: DurationPlan, options: BatchOptions = {}): Promise<BatchOutcome> {
-    const journal = await this.journal(ids, plan, options)
+    const earlier = options.batchId ? undefined : await this.resumable(ids, plan)
+    const journal = await this.journal(ids, plan, earlier ? { ...options, batchId: earlier.id } : options)
     await this.supersede(journal)
-    return this.execute(journal, options)
+    return this.execute(journal, earlier ? { ...options, resumed: true } : options)
+  }
+
+  /** The newest recent unfinished batch (cancelled included) over exactly these vehicles with this plan, no process running it. */
+  private async resumable(ids: string[], plan: DurationPlan): Promise<Journal | undefined> {
+    const store = await this.depot.handovers()
+    const nowMs = this.depot.now().getTime()
+    const wanted = new Set(ids)
+    return readJournals(store)
+      .journals.filter(
+        (j) =>
+          !j.finishedAt &&
+          !j.supersededBy &&
+          nowMs - Date.parse(j.createdAt) < RESUME_WITHIN_MS &&
+          !ownerRunning(j) &&
+          j.ids.length === wanted.size &&
+          j.ids.every((id) => wanted.has(id)) &&
+          JSON.stringify(j.plan) === JSON.stringify(plan),
+      )
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0]
   }
 
   cancel(batchId: string): boolean {
@@ -277,6 +307,8 @@ export class BatchRunner {
     const run = new BatchRun(journal, records, this.onProgress)
     try {
       let todo = run.classify(options.resumed ?? false)
+      // What a resumed batch left alone still gets its QR file, if the interrupted run had not written it yet.
+      for (const id of journal.ids) if (run.state(id) === 'skipped') deliverKept(records.get(id), options, this.depot.now())
       const gate = new RateGate()
       for (let pass = 0; pass <= EXTRA_PASSES && todo.length && !stop.signal.aborted; pass += 1) {
         if (pass > 0) await sleep(options.retryPauseMs ?? 1000)
@@ -410,6 +442,10 @@ class BatchRun {
 
   record(id: string): HandoverRecord | undefined {
     return this.records.get(id)
+  }
+
+  state(id: string): ItemState | undefined {
+    return this.states.get(id)?.state
   }
 
   set(id: string, result: ItemResult): void {

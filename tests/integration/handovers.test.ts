@@ -11,6 +11,8 @@ import { promisify } from 'node:util'
 import { test } from 'node:test'
 import { openStore } from '../../electron/core/settings-store'
 import { summaryOf } from '../../electron/app/views'
+import { BatchRunner } from '../../electron/core/batch'
+import { importCarDataFiles } from '../../electron/core/cardata-files'
 import { Depot } from '../../electron/core/depot'
 import { startSimulator } from '../../electron/core/simulator'
 import { registerSimulator } from '../../electron/core/simulator-registration'
@@ -117,10 +119,11 @@ test('a batch killed with SIGKILL half-way and run again ends with one token per
   const resumed = await vkey(['batch', ...files, '--duration', '4h', '--concurrency', '4', '--json'], env)
   assert.equal(resumed.code, 0, resumed.stderr)
   const summary = JSON.parse(resumed.stdout) as BatchJson
-  assert.equal(summary.issued.length + summary.reused.length, 80, 'every vehicle has a key after the resume')
+  const kept = summary.skipped.length + summary.reused.length
+  assert.equal(summary.issued.length + kept, 80, 'every vehicle has a key after the resume')
   // A key is recorded in the same step PSA's answer is read: only what the killed process
   // had in flight (at most the concurrency, 4) can have been issued and not recorded.
-  assert.ok(summary.reused.length >= before - 4, `vehicles that got a key before the kill are reused, not sent again (reused ${summary.reused.length})`)
+  assert.ok(kept >= before - 4, `vehicles that got a key before the kill are left alone by the resumed batch, not sent again (${kept})`)
   assert.ok(simulator.stats.tokensIssued <= 80 + 4, `server issued ${simulator.stats.tokensIssued}`)
 
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
@@ -465,6 +468,35 @@ test('the app resumes a batch that a killed vkey process left unfinished, withou
   assert.equal(records.length, 40)
   assert.ok(records.every((r) => r.status === 'issued'))
   assert.ok(simulator.stats.tokensIssued <= 40 + 3 * 2, `server issued ${simulator.stats.tokensIssued} (at most the 2 in flight and 4 unstored twice)`)
+})
+
+test('running a cancelled batch again minutes later resumes it: the keys it got are not asked again, and their QR files are written', async (t) => {
+  const { env, dataDir, simulator, depot } = await setupDepot(t)
+  const files = await writeVehicleFiles(join(dataDir, '..', 'resume-cars'), 4, 40)
+  const records = await depot.addVehicles(await importCarDataFiles(files))
+  // The first run is cancelled once two keys are recorded (as Ctrl-C does); one request may be in flight then.
+  const stop = new AbortController()
+  let keys = 0
+  const first = await new BatchRunner(depot).run(
+    records.map((r) => r.id),
+    { kind: 'seconds', seconds: 8 * 3600 },
+    { concurrency: 1, signal: stop.signal, onKey: () => ++keys === 2 && stop.abort() },
+  )
+  assert.equal(first.cancelled, true)
+  const kept = first.issued.length
+  assert.ok(kept >= 2, `${kept} keys recorded before the cancel`)
+
+  // "Cancelled: run the same command again to resume" — six minutes later, past any cover tolerance.
+  const later = () => new Date(Date.now() + 6 * 60_000)
+  const out = join(dataDir, '..', 'resume-qr')
+  const again = await vkey(['batch', ...files, '--duration', '8h', '--out', out], env, '', later)
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stdout, new RegExp(`: ${4 - kept} issued, 0 renewed, .*, ${kept} left alone by the resumed batch\\.`))
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
+  assert.equal(listed.filter((r) => r.status === 'issued').length, 4, 'one live key per car')
+  assert.equal(listed.filter((r) => r.status === 'superseded').length, 0, 'nothing renewed')
+  assert.deepEqual((await readdir(out)).sort(), files.map((_, i) => `${vinFor(40 + i)}.png`).sort(), 'a QR file for every car, kept keys included')
+  assert.ok(simulator.stats.tokensIssued <= 5, `PSA issued ${simulator.stats.tokensIssued}: four keys and at most the one cut off`)
 })
 
 test('a token that ends before its planned window is flagged in the list and by the app', async (t) => {
