@@ -229,11 +229,23 @@ function keyNote(r: HandoverRecord, now: Date): string {
     .join('  ')
 }
 
+/**
+ * Expired tokens are erased before a view; on a disk that cannot take the write now (full), the
+ * view still shows (an expired token is never shown as valid) and the next write erases them.
+ */
+async function purgeBeforeView(store: HandoverStore): Promise<void> {
+  try {
+    await store.purgeExpired()
+  } catch (error) {
+    if (!(error instanceof VkError && error.code === 'storage.write')) throw error
+  }
+}
+
 export async function listCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('list', args)
   return withDepot(io, async (depot) => {
     const store = await depot.handovers()
-    await store.purgeExpired()
+    await purgeBeforeView(store)
     const records = await store.list()
     const environmentOf = environmentResolver(depot.profiles)
     if (values.json) {
@@ -288,7 +300,7 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFor('show', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey show: give exactly one handover ID (see `vkey list`).', { field: 'ID' })
   return withDepot(io, async (depot) => {
-    await (await depot.handovers()).purgeExpired()
+    await purgeBeforeView(await depot.handovers())
     const record = await findRecord(depot, positionals[0]!)
     if (record.status === 'superseded') {
       throw new VkError(

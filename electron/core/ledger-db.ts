@@ -9,7 +9,7 @@
  * write) makes the others wait `busyTimeoutMs` and then stop with a clear message naming
  * the live processes that share the file. Nothing ever breaks into another process's lock.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { z } from 'zod'
@@ -64,6 +64,7 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
   const file = join(dataDir, LEDGER_FILE)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const fresh = !existsSync(file)
+  if (!fresh) refuseEmptyLedger(file)
   let db: Db
   try {
     db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 })
@@ -79,16 +80,55 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
       if (version && Number(version.value) > SCHEMA_VERSION) {
         throw new VkError('storage.version', `${file} was written by a newer VK Depot (schema ${version.value}). Update VK Depot on this computer.`, { file })
       }
-      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
-      registerProcess(db)
+      if (version?.value !== String(SCHEMA_VERSION))
+        db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
     })
+    registerProcessIfWritable(db, dataDir)
   } catch (error) {
+    // A ledger this open created and could not write (a full disk) is not left as a 0-byte file.
+    if (fresh) removeIfEmpty(file)
     throw storageError(error, dataDir)
   }
   for (const suffix of ['-wal', '-shm']) {
     if (process.platform !== 'win32' && existsSync(file + suffix)) chmodSync(file + suffix, 0o600)
   }
   return db
+}
+
+/**
+ * A ledger file of 0 bytes with no write-ahead log beside it is what a truncation or a failed
+ * copy leaves where a ledger was (a ledger that was used is checkpointed into its file when the
+ * last process closes it, and its -wal removed): SQLite would take it for a new, empty one, and
+ * every key in it would be forgotten (and asked for again). Refused, with how to start a new
+ * ledger knowingly. A new ledger's pages may all be in its -wal file until the first
+ * checkpoint: with that file beside it, it opens as usual; one whose creation failed is removed
+ * (removeIfEmpty).
+ */
+function refuseEmptyLedger(file: string): void {
+  if (statSync(file).size > 0 || existsSync(`${file}-wal`)) return
+  throw new VkError(
+    'storage.damaged',
+    `The ledger ${file} is empty (0 bytes): the keys it recorded are lost from this file (a crash, a full disk or a copy that failed). Nothing was sent. ` +
+      `Restore the data folder from a backup; if this data folder never held a key (its first start was cut short), move ${LEDGER_FILE} aside and run the command again to start a new ledger.`,
+    { file },
+  )
+}
+
+function removeIfEmpty(file: string): void {
+  try {
+    if (statSync(file).size === 0 && !existsSync(`${file}-wal`)) rmSync(file)
+  } catch {
+    // gone already, or not ours to remove: the next open says what it finds
+  }
+}
+
+/** On a disk that cannot take a write now (full), reading the ledger must still work: the note of this process is skipped. */
+function registerProcessIfWritable(db: Db, dataDir: string): void {
+  try {
+    runWrite(db, dataDir, () => registerProcess(db))
+  } catch (error) {
+    if (!(error instanceof VkError && error.code === 'storage.write')) throw error
+  }
 }
 
 /** Notes this process as a user of the file (to name it when another one finds the file busy); forgets the dead. */

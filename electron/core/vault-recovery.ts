@@ -17,12 +17,23 @@ import { Vault, vaultKeyAccount } from './vault'
 
 const USERS_FOLDER = 'vault-users'
 
-/** Records this process as a user of the data folder's vault (once per process and folder). */
+/**
+ * Records this process as a user of the data folder's vault (once per process and folder). On
+ * a disk that is full right now the record is skipped, so the keys already issued can still be
+ * listed and shown for their hand-over; a rotation cannot run on that disk either (it writes
+ * every record again), and the next process records itself once there is room.
+ */
 export async function registerVaultUser(dataDir: string): Promise<void> {
   const folder = path.join(dataDir, USERS_FOLDER)
-  await ensurePrivateFolder(folder)
-  const owner = currentOwner()
-  await writeFileAtomic(path.join(folder, `${owner.pid}.json`), JSON.stringify(owner))
+  try {
+    await ensurePrivateFolder(folder)
+    const owner = currentOwner()
+    await writeFileAtomic(path.join(folder, `${owner.pid}.json`), JSON.stringify(owner))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOSPC' || code === 'EDQUOT') return
+    throw error
+  }
   await otherVaultUsers(dataDir) // drops the records of processes that are gone, so the folder stays small
 }
 

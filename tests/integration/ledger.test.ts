@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
@@ -220,6 +220,24 @@ test('vkey list | head -1 ends quietly with exit 0', async (t) => {
   assert.doesNotMatch(stderr, /EPIPE|Error/)
 })
 
+test('a ledger file left empty (0 bytes) by a crash is refused, not taken for a new ledger: nothing is forgotten, nothing sent', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const car = join(dataDir, '..', 'car.json')
+  await writeFile(car, carDataJson(vinFor(70)))
+  assert.equal((await vkey(['token', '--cardata', car, '--duration', '2h'], env)).code, 0)
+  for (const suffix of ['-wal', '-shm']) await rm(join(dataDir, `ledger.db${suffix}`), { force: true })
+  await writeFile(join(dataDir, 'ledger.db'), '')
+  const listed = await vkey(['list'], env)
+  assert.equal(listed.code, 3, listed.stderr)
+  assert.match(
+    listed.stderr,
+    /The ledger .*ledger\.db is empty \(0 bytes\): the keys it recorded are lost from this file .* Nothing was sent\. Restore the data folder from a backup/,
+  )
+  const again = await vkey(['token', '--cardata', car, '--duration', '2h'], env)
+  assert.equal(again.code, 3, again.stderr)
+  assert.equal(simulator.stats.tokensIssued, 1, 'no second key for a car the lost ledger knew')
+})
+
 test('a data folder on a full disk: sending stops, exit 3 names the folder, and the ledger equals what PSA issued', async (t) => {
   if (process.getuid?.() !== 0) {
     t.skip('needs root to mount a small tmpfs (CI runs as root)')
@@ -249,6 +267,20 @@ test('a data folder on a full disk: sending stops, exit 3 names the folder, and 
       (await readdir(full)).filter((n) => n.endsWith('.tmp')),
       [],
     )
+
+    // Keys issued, then the disk fills: they can still be listed and shown for their hand-over.
+    const more = await writeVehicleFiles(join(dataDir, '..', 'more'), 2, 100)
+    assert.equal((await vkey(['batch', ...more, '--duration', '1h'], fullEnv)).code, 0)
+    // All but 48 kB: SQLite's shared-memory index (32 kB, made when the ledger opens) still fits; page writes do not.
+    const refill = spawn('sh', ['-c', `dd if=/dev/zero of=${full}/filler bs=1k count=$(($(df --output=avail -k ${full} | tail -1) - 48)) 2>/dev/null; true`])
+    await new Promise((resolve) => refill.on('exit', resolve))
+    const whileFull = await vkey(['list', '--json'], fullEnv)
+    assert.equal(whileFull.code, 0, `vkey list on a full disk: ${whileFull.stderr}`)
+    const shownKeys = keysIn(JSON.parse(whileFull.stdout) as Listed[])
+    assert.ok(shownKeys.length >= 2, 'the recorded keys are listed')
+    const shown = await vkey(['show', shownKeys[0]!.id, '--json'], fullEnv)
+    assert.equal(shown.code, 0, `vkey show on a full disk: ${shown.stderr}`)
+    await run('rm', ['-f', join(full, 'filler')])
   } finally {
     await run('umount', ['-l', full]) // before the temp folder is removed
   }
