@@ -4,13 +4,14 @@
  */
 import { basename, resolve } from 'node:path'
 import { formatTimeLeft } from '../../shared/duration'
+import { toErrorView, VkError } from '../../shared/errors'
 import { environmentBand } from '../../shared/environment-marker'
 import type { Environment } from '../../shared/profile'
 import { formatLocal } from '../../shared/time'
 import type { Depot } from '../core/depot'
 import { environmentResolver } from '../core/handover-environment'
 import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
-import type { HandoverRecord } from '../core/handovers'
+import type { HandoverRecord, StoredToken } from '../core/handovers'
 import { writeHandoverQr } from '../core/qr'
 import { write, writeJson } from './args'
 import type { CliIo } from './io'
@@ -28,18 +29,42 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   const environment = environmentResolver(depot.profiles)(record)
   const payload = handoverPayloadOf(record, token, environment)
   let qrPath: string | undefined
+  let qrFailure: unknown
   if (options.qr) {
-    qrPath = resolve(options.qr)
-    await writeHandoverQr(qrPath, payload, { environment })
+    try {
+      await writeHandoverQr(resolve(options.qr), payload, { environment })
+      qrPath = resolve(options.qr)
+    } catch (error) {
+      qrFailure = error // the key is recorded: it is shown first, then the failure says so
+    }
   }
-  if (options.json) {
+  if (options.json)
     writeJson(io, JSON.stringify({ ...tokenJsonOf(record, token!), environment: environment ?? null, ...(qrPath ? { qr: qrPath } : {}) }, null, 2))
-    return
-  }
+  else printKey(io, depot, record, token!, { environment, qrPath, heading: options.heading })
+  if (qrFailure) throw qrNotWritten(record, qrFailure)
+}
+
+/** The QR file failed after the key was recorded: say the key exists, and how to write its QR code again. */
+function qrNotWritten(record: HandoverRecord, failure: unknown): VkError {
+  const view = toErrorView(failure)
+  return new VkError(
+    view.code,
+    `${record.vin ?? 'The vehicle'} has its key (handover ${record.id}, recorded), but ${view.message.replace(/^The QR/, 'its QR')} Then write it with \`vkey show ${record.id} --qr FILE\`.`,
+    view.details,
+  )
+}
+
+function printKey(
+  io: CliIo,
+  depot: Depot,
+  record: HandoverRecord,
+  token: StoredToken,
+  { environment, qrPath, heading }: { environment: Environment | undefined; qrPath: string | undefined; heading: string | undefined },
+): void {
   const secondsLeft = Math.max(0, Math.round((Date.parse(record.expires!) - depot.now().getTime()) / 1000))
-  write(io, `${options.heading ?? 'Key for'} ${record.vin ?? 'a vehicle with no VIN'} (handover ${record.id}).`)
-  write(io, `  token:    ${maskToken(token!.accessToken)}`)
-  write(io, `  type:     ${token!.tokenType}`)
+  write(io, `${heading ?? 'Key for'} ${record.vin ?? 'a vehicle with no VIN'} (handover ${record.id}).`)
+  write(io, `  token:    ${maskToken(token.accessToken)}`)
+  write(io, `  type:     ${token.tokenType}`)
   write(io, `  expires:  ${formatLocal(record.expires!)} (in ${formatTimeLeft(secondsLeft)})${record.longerThanAsked ? '  ! longer than asked' : ''}`)
   write(io, `  env:      ${environmentLine(environment)}`)
   if (qrPath) write(io, `  QR:       ${qrPath} — this QR is a car key until it expires.`)

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
@@ -280,6 +280,24 @@ test('a data folder on a full disk: sending stops, exit 3 names the folder, and 
     assert.ok(shownKeys.length >= 2, 'the recorded keys are listed')
     const shown = await vkey(['show', shownKeys[0]!.id, '--json'], fullEnv)
     assert.equal(shown.code, 0, `vkey show on a full disk: ${shown.stderr}`)
+
+    // A QR file that cannot be written after the key was issued: the key is shown, said recorded, and the printed way to its QR works.
+    const last = spawn('sh', ['-c', `dd if=/dev/zero of=${full}/filler-2 bs=1k count=100000 2>/dev/null; true`])
+    await new Promise((resolve) => last.on('exit', resolve))
+    const car = join(dataDir, '..', 'qr-car.json')
+    await writeFile(car, carDataJson(vinFor(120)))
+    const token = await vkey(['token', '--cardata', car, '--duration', '1h', '--qr', join(full, 'car.png')], env)
+    assert.notEqual(token.code, 0)
+    assert.match(token.stdout, new RegExp(`Token issued for ${vinFor(120)} \\(handover `))
+    const printed = new RegExp(
+      `^vkey: ${vinFor(120)} has its key \\(handover (\\S+), recorded\\), but its QR code could not be written to .*the disk is full.* Then write it with \`(vkey show \\S+ --qr FILE)\`\\.`,
+    ).exec(token.stderr)
+    assert.ok(printed, token.stderr)
+    const qrFile = join(dataDir, '..', 'car.png')
+    const again = await vkey(printed[2]!.replace('FILE', qrFile).split(' ').slice(1), env)
+    assert.equal(again.code, 0, again.stderr)
+    assert.ok((await stat(qrFile)).size > 0, 'the QR code is written as the message says')
+    await run('rm', ['-f', join(full, 'filler-2')])
     await run('rm', ['-f', join(full, 'filler')])
   } finally {
     await run('umount', ['-l', full]) // before the temp folder is removed
