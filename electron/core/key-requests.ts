@@ -64,8 +64,11 @@ export interface RequestOptions {
  */
 export interface KeyGate {
   beforeSend(request: { record: HandoverRecord; windowEnd: string; forceNew: boolean }): Promise<GatePass>
-  /** Before this laptop's live key is reused: the id of another laptop's entry that superseded it (fleet: `--new` there), if any. */
-  supersederOf(record: HandoverRecord): Promise<string | undefined>
+  /**
+   * Before this laptop's live key is reused: `by`, the id of another laptop's entry that
+   * superseded it (fleet: `--new` there), if any; `note` when that could not be asked.
+   */
+  supersederOf(record: HandoverRecord): Promise<{ by?: string; note?: GateNote }>
 }
 
 /** Told once the outcome is in the ledger. Neither throws: the ledger is the truth, the gate catches up (fleet: at the next sync). */
@@ -132,12 +135,21 @@ export async function obtainKey(
   const base = 'id' in request ? await store.get(request.id) : store.draft(request.vehicle)
   const { client, profile } = await depot.clients.forProfile(options.profile ?? base.profile)
   let begun: Begun
+  let reuseNote: GateNote | undefined
   for (;;) {
     begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false))
     if (begun.kind === 'busy') await waitForRelease(store, base, begun.owner, options)
-    else if (begun.kind !== 'reuse' || !(await supersededElsewhere(depot, store, begun.record))) break
+    else if (begun.kind !== 'reuse') break
+    else {
+      // A live key about to be reused that another laptop superseded (its --new, not synced here yet) is marked so,
+      // and the request decides again: it goes through the gate like any other.
+      const check = await (await depot.keyGate())?.supersederOf(begun.record)
+      if (check?.by && store.markSupersededElsewhere(begun.record.id, check.by)) continue
+      reuseNote = check?.note
+      break
+    }
   }
-  if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused' }
+  if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused', ...(reuseNote ? { gateNote: reuseNote } : {}) }
   const { target, previous } = begun
   // A refusal's audit row says what was asked: the profile and the duration (the record is stamped only once sent).
   const asked = { ...target, profile: profile.name, durationSeconds: window.seconds }
@@ -206,15 +218,6 @@ export async function obtainKey(
   }
   await pass?.issued(record)
   return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}), ...(pass?.note ? { gateNote: pass.note } : {}) }
-}
-
-/**
- * A live key about to be reused that another laptop superseded (fleet: its `--new`, not synced
- * here yet) is marked so, and the request decides again: it goes through the gate like any other.
- */
-async function supersededElsewhere(depot: KeyDepot, store: HandoverStore, live: HandoverRecord): Promise<boolean> {
-  const by = await (await depot.keyGate())?.supersederOf(live)
-  return by !== undefined && store.markSupersededElsewhere(live.id, by)
 }
 
 /** Step 3: the gate outside this laptop, if the depot has one. A refusal frees the local claim and goes to the audit. */

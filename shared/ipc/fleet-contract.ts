@@ -15,6 +15,8 @@ const none = z.undefined()
 export const GateNote = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('supersedes-other'), technician: z.string(), laptop: z.string(), expires: isoDate }),
   z.object({ kind: z.literal('fleet-unreachable') }),
+  /** A key of this laptop reused without asking the fleet whether another laptop superseded it since the last sync. */
+  z.object({ kind: z.literal('reuse-unchecked') }),
 ])
 export type GateNote = z.infer<typeof GateNote>
 

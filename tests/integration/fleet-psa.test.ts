@@ -61,6 +61,21 @@ test(
       "B's audit has the refusal, with the profile and the duration asked (4 h)",
     )
 
+    // The fleet server out of reach: what B's last sync brought still refuses it, and A's reuse says it could not ask.
+    await fleetList(b)
+    await server.pg.stop()
+    const offline = await vkey(['token', '--cardata', car, '--duration', '4h'], b.env)
+    assert.equal(offline.code, 7, offline.stderr)
+    assert.match(offline.stderr, /on DEPOT-1\. .*\(The fleet server could not be reached: as of the last sync, \w{3} \d{4}-\d\d-\d\d /)
+    assert.equal(b.simulator.stats.requests, 0, 'B sent nothing to PSA while offline either')
+    const unchecked = await vkey(['token', '--cardata', car, '--duration', '2h'], a.env)
+    assert.equal(unchecked.code, 0, unchecked.stderr)
+    assert.match(
+      unchecked.stderr,
+      /already has a key until .*\nvkey: The fleet server could not be asked whether another laptop has superseded this key since the last sync/,
+    )
+    await server.pg.start()
+
     // A's own covering key is reused: no claim, nothing sent.
     const reused = await vkey(['token', '--cardata', car, '--duration', '2h'], a.env)
     assert.equal(reused.code, 0, reused.stderr)

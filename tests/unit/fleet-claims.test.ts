@@ -18,13 +18,13 @@ const open = (laptop: string, expires: Date | null, claimedAt = at(-5)) => ({
 })
 
 test('claims: a free car is taken; our own claim is renewed', () => {
-  assert.deepEqual(decide(undefined, undefined, 'DEPOT-2', request(60), now), { kind: 'take' })
-  assert.deepEqual(decide(open('DEPOT-2', at(600)), undefined, 'DEPOT-2', request(60), now), { kind: 'take', endReason: 'renewed' })
+  assert.deepEqual(decide(undefined, [], 'DEPOT-2', request(60), now), { kind: 'take' })
+  assert.deepEqual(decide(open('DEPOT-2', at(600)), [], 'DEPOT-2', request(60), now), { kind: 'take', endReason: 'renewed' })
 })
 
 test("claims: another laptop's key that covers the window (within a minute) refuses, naming who and until when", () => {
   for (const end of [60, 600, 601]) {
-    const d = decide(open('DEPOT-1', at(600)), undefined, 'DEPOT-2', request(end), now)
+    const d = decide(open('DEPOT-1', at(600)), [], 'DEPOT-2', request(end), now)
     assert.deepEqual(
       d,
       { kind: 'refuse', holder: { technician: 'A. Martin', laptop: 'DEPOT-1', expires: at(600).toISOString(), entryId: 'DEPOT-1/e1' } },
@@ -36,11 +36,11 @@ test("claims: another laptop's key that covers the window (within a minute) refu
 test('claims: a key ending too early, or --new, is superseded; an expired key or an abandoned request is taken over', () => {
   const held = { technician: 'A. Martin', laptop: 'DEPOT-1', expires: at(600).toISOString(), entryId: 'DEPOT-1/e1' }
   const superseding = { kind: 'take', endReason: 'superseded', supersedes: 'DEPOT-1/e1', superseded: held }
-  assert.deepEqual(decide(open('DEPOT-1', at(600)), undefined, 'DEPOT-2', request(700), now), superseding)
-  assert.deepEqual(decide(open('DEPOT-1', at(600)), undefined, 'DEPOT-2', request(60, true), now), superseding)
-  assert.deepEqual(decide(open('DEPOT-1', at(-1)), undefined, 'DEPOT-2', request(60), now), { kind: 'take', endReason: 'expired' })
-  assert.equal(decide(open('DEPOT-1', null, at(-1)), undefined, 'DEPOT-2', request(60), now).kind, 'refuse', 'a request in flight holds the car')
-  assert.deepEqual(decide(open('DEPOT-1', null, new Date(now.getTime() - STALE_REQUEST_MS - 1)), undefined, 'DEPOT-2', request(60), now), {
+  assert.deepEqual(decide(open('DEPOT-1', at(600)), [], 'DEPOT-2', request(700), now), superseding)
+  assert.deepEqual(decide(open('DEPOT-1', at(600)), [], 'DEPOT-2', request(60, true), now), superseding)
+  assert.deepEqual(decide(open('DEPOT-1', at(-1)), [], 'DEPOT-2', request(60), now), { kind: 'take', endReason: 'expired' })
+  assert.equal(decide(open('DEPOT-1', null, at(-1)), [], 'DEPOT-2', request(60), now).kind, 'refuse', 'a request in flight holds the car')
+  assert.deepEqual(decide(open('DEPOT-1', null, new Date(now.getTime() - STALE_REQUEST_MS - 1)), [], 'DEPOT-2', request(60), now), {
     kind: 'take',
     endReason: 'expired',
   })
@@ -49,20 +49,28 @@ test('claims: a key ending too early, or --new, is superseded; an expired key or
 test('claims: a key another laptop issued offline (an entry with no claim) holds the car as its claim would', () => {
   const entry = (laptop: string, minutes: number) => ({ entry_id: `${laptop}/e9`, laptop, technician: 'C. Petit', expires: at(minutes) })
   const holder = { technician: 'C. Petit', laptop: 'DEPOT-3', expires: at(600).toISOString(), entryId: 'DEPOT-3/e9' }
-  assert.deepEqual(decide(undefined, entry('DEPOT-3', 600), 'DEPOT-2', request(60), now), { kind: 'refuse', holder }, 'no claim anywhere')
-  assert.deepEqual(decide(open('DEPOT-2', at(30)), entry('DEPOT-3', 600), 'DEPOT-2', request(60), now), { kind: 'refuse', holder }, 'beside our own claim')
+  assert.deepEqual(decide(undefined, [entry('DEPOT-3', 600)], 'DEPOT-2', request(60), now), { kind: 'refuse', holder }, 'no claim anywhere')
+  assert.deepEqual(decide(open('DEPOT-2', at(30)), [entry('DEPOT-3', 600)], 'DEPOT-2', request(60), now), { kind: 'refuse', holder }, 'beside our own claim')
   assert.deepEqual(
-    decide(open('DEPOT-1', at(120)), entry('DEPOT-3', 600), 'DEPOT-2', request(60), now),
+    decide(open('DEPOT-1', at(120)), [entry('DEPOT-3', 600)], 'DEPOT-2', request(60), now),
     { kind: 'refuse', holder },
     'the key that ends last is named',
   )
-  assert.deepEqual(decide(undefined, entry('DEPOT-3', 600), 'DEPOT-2', request(700), now), {
+  assert.deepEqual(decide(undefined, [entry('DEPOT-3', 600)], 'DEPOT-2', request(700), now), {
     kind: 'take',
     supersedes: 'DEPOT-3/e9',
     superseded: holder,
   })
-  assert.deepEqual(decide(undefined, entry('DEPOT-3', 600), 'DEPOT-2', request(60, true), now), { kind: 'take', supersedes: 'DEPOT-3/e9', superseded: holder })
-  assert.deepEqual(decide(undefined, entry('DEPOT-3', -1), 'DEPOT-2', request(60), now), { kind: 'take' }, 'an expired entry holds nothing')
+  assert.deepEqual(decide(undefined, [entry('DEPOT-3', 600)], 'DEPOT-2', request(60, true), now), {
+    kind: 'take',
+    supersedes: 'DEPOT-3/e9',
+    superseded: holder,
+  })
+  assert.deepEqual(decide(undefined, [entry('DEPOT-3', -1)], 'DEPOT-2', request(60), now), { kind: 'take' }, 'an expired entry holds nothing')
+  // A conflict already (A's claimed key and C's offline one): a longer window is refused too, --new asks anyway.
+  const conflict = decide(open('DEPOT-1', at(120)), [entry('DEPOT-3', 600)], 'DEPOT-2', request(700), now)
+  assert.deepEqual(conflict, { kind: 'refuse', holder }, 'a new key could supersede only one of two live keys')
+  assert.equal(decide(open('DEPOT-1', at(120)), [entry('DEPOT-3', 600)], 'DEPOT-2', request(700, true), now).kind, 'take')
 })
 
 test('fleet address: postgres://HOST:PORT/DB, never with a user or password in it', () => {

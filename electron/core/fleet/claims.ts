@@ -58,16 +58,20 @@ function isStale(open: OpenClaim, now: Date): boolean {
  * request whose window it covers, unless forced (`--new`), and is superseded by the new key when
  * it does not cover it.
  */
-export function decide(open: OpenClaim | undefined, otherLive: LiveEntry | undefined, me: string, request: ClaimRequest, now: Date): Decision {
+export function decide(open: OpenClaim | undefined, otherLive: readonly LiveEntry[], me: string, request: ClaimRequest, now: Date): Decision {
   const other = open && open.laptop !== me && !isStale(open, now) ? open : undefined
   if (other && other.expires === null && !request.force)
     return { kind: 'refuse', holder: { technician: other.technician, laptop: other.laptop, expires: null, entryId: other.entry_id } }
-  const keys: Holder[] = []
-  if (other?.expires) keys.push({ technician: other.technician, laptop: other.laptop, expires: other.expires.toISOString(), entryId: other.entry_id })
-  if (otherLive && otherLive.expires.getTime() > now.getTime())
-    keys.push({ technician: otherLive.technician, laptop: otherLive.laptop, expires: otherLive.expires.toISOString(), entryId: otherLive.entry_id })
-  const held = keys.sort((x, y) => Date.parse(y.expires!) - Date.parse(x.expires!))[0]
-  if (held && !request.force && Date.parse(held.expires!) + COVER_SLACK_MS >= Date.parse(request.windowEnd)) return { kind: 'refuse', holder: held }
+  const keys = new Map<string | null, Holder>()
+  if (other?.expires)
+    keys.set(other.entry_id, { technician: other.technician, laptop: other.laptop, expires: other.expires.toISOString(), entryId: other.entry_id })
+  for (const e of otherLive)
+    if (e.expires.getTime() > now.getTime())
+      keys.set(e.entry_id, { technician: e.technician, laptop: e.laptop, expires: e.expires.toISOString(), entryId: e.entry_id })
+  const held = [...keys.values()].sort((x, y) => Date.parse(y.expires!) - Date.parse(x.expires!))[0]
+  // Two other keys live already (a conflict): a new key could supersede only one of them, so only --new asks for it.
+  const covers = held && (keys.size > 1 || Date.parse(held.expires!) + COVER_SLACK_MS >= Date.parse(request.windowEnd))
+  if (held && covers && !request.force) return { kind: 'refuse', holder: held }
   const endReason = !open ? undefined : open.laptop === me ? 'renewed' : other ? 'superseded' : 'expired'
   if (!held) return { kind: 'take', ...(endReason ? { endReason } : {}), ...(endReason === 'superseded' ? { supersedes: other!.entry_id } : {}) }
   // Forced, or the other key ends too early: it is superseded by the one we are about to get.
@@ -83,10 +87,10 @@ export async function claimVehicle(client: pg.ClientBase, me: string, request: C
       [request.vehicleKey],
     )
     const live = await client.query<LiveEntry>(
-      `SELECT entry_id, laptop, technician, expires FROM ${SCHEMA}.live_entries WHERE vehicle_key = $1 AND laptop <> $2 ORDER BY expires DESC LIMIT 1`,
+      `SELECT entry_id, laptop, technician, expires FROM ${SCHEMA}.live_entries WHERE vehicle_key = $1 AND laptop <> $2 ORDER BY expires DESC LIMIT 5`,
       [request.vehicleKey, me],
     )
-    const decision = decide(rows[0], live.rows[0], me, request, new Date())
+    const decision = decide(rows[0], live.rows, me, request, new Date())
     if (decision.kind === 'refuse') {
       await client.query('ROLLBACK')
       return { ok: false, heldBy: decision.holder }
@@ -143,6 +147,8 @@ export async function releaseClaim(client: pg.ClientBase, claimId: string, me: s
 export function gateNoteText(vehicle: string, note: GateNote, timeZone?: string): string {
   if (note.kind === 'fleet-unreachable')
     return "The fleet server could not be reached: this key was checked against this laptop's ledger only. It is shared at the next sync (`vkey fleet sync`)."
+  if (note.kind === 'reuse-unchecked')
+    return 'The fleet server could not be asked whether another laptop has superseded this key since the last sync (`vkey fleet status` says why).'
   const who = `${escapeForTerminal(note.technician)} on ${escapeForTerminal(note.laptop)}`
   return (
     `${vehicle} also has a key issued by ${who}, valid until ${formatLocal(note.expires, timeZone)}: it is now marked superseded fleet-wide by this one, ` +

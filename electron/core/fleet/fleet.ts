@@ -76,15 +76,15 @@ async function verifyLaptop(client: pg.ClientBase, laptop: string, user: string)
 
 /**
  * The laptop's entries on the server that this data folder's ledger does not hold (of its newest
- * FOREIGN_CHECK_LIMIT): another folder or machine joined under the same name, whose claims this
- * one would take for its own.
+ * FOREIGN_CHECK_LIMIT that had a key: a failed request's record may be removed here): another
+ * folder or machine joined under the same name, whose claims this one would take for its own.
  */
 async function foreignEntries(client: pg.ClientBase, request: JoinRequest): Promise<number> {
   if (!request.knownHere) return 0
-  const { rows } = await client.query<{ local_id: string }>(`SELECT local_id FROM ${SCHEMA}.entries WHERE laptop = $1 ORDER BY seq DESC LIMIT $2`, [
-    request.laptop,
-    FOREIGN_CHECK_LIMIT,
-  ])
+  const { rows } = await client.query<{ local_id: string }>(
+    `SELECT local_id FROM ${SCHEMA}.entries WHERE laptop = $1 AND status <> 'failed' ORDER BY seq DESC LIMIT $2`,
+    [request.laptop, FOREIGN_CHECK_LIMIT],
+  )
   return rows.filter((r) => !request.knownHere!(r.local_id)).length
 }
 

@@ -11,11 +11,12 @@
  */
 import { statSync } from 'node:fs'
 import { VkError } from '../../../shared/errors'
+import { formatLocal } from '../../../shared/time'
 import type { GateNote } from '../../../shared/ipc/fleet-contract'
 import type { HandoverRecord } from '../handovers'
 import type { GatePass, KeyGate } from '../key-requests'
 import type { Vault } from '../vault'
-import { heldMessage } from './claims'
+import { decide, heldMessage, type ClaimRequest } from './claims'
 import { Fleet, type GateDecision } from './fleet'
 import { fleetVehicleKey, ledgerEntryOf } from './handover-ledger'
 import { FleetMirror } from './mirror'
@@ -28,6 +29,17 @@ function supersedesNote(holder: Holder): GateNote {
   return { kind: 'supersedes-other', technician: holder.technician, laptop: holder.laptop, expires: holder.expires ?? '' }
 }
 
+/**
+ * Out of reach, the fleet as the last sync brought it still counts: another laptop's live key
+ * that covers the window refuses the request (the claim's own rule, decide()), unless --new.
+ * Otherwise the request goes on this laptop's ledger alone, and says so with its key.
+ */
+function offlinePass(fleet: Fleet, record: HandoverRecord, claim: ClaimRequest): GatePass {
+  const decision = decide(undefined, fleet.mirror.otherLiveKeys(claim.vehicleKey, fleet.laptop, new Date().toISOString()), fleet.laptop, claim, new Date())
+  if (decision.kind === 'refuse') throw heldError(record, decision.holder, fleet.mirror.get('last_sync'))
+  return OFFLINE_PASS
+}
+
 /** The fleet could not be asked: the request went on this laptop's ledger alone, and says so with its key. */
 const OFFLINE_PASS: GatePass = {
   note: { kind: 'fleet-unreachable' },
@@ -36,8 +48,9 @@ const OFFLINE_PASS: GatePass = {
 }
 
 /** The refusal a technician reads: "VF3… has a key until <local time>, issued by <technician> on <laptop>. …" */
-export function heldError(record: Pick<HandoverRecord, 'vin'>, holder: Holder): VkError {
-  return new VkError('fleet.held', heldMessage(record.vin ?? 'This vehicle', holder), {
+export function heldError(record: Pick<HandoverRecord, 'vin'>, holder: Holder, asOfSync?: string): VkError {
+  const offline = asOfSync === undefined ? '' : ` (The fleet server could not be reached: as of the last sync, ${formatLocal(asOfSync)}.)`
+  return new VkError('fleet.held', `${heldMessage(record.vin ?? 'This vehicle', holder)}${offline}`, {
     field: 'vehicle',
     holder: { technician: holder.technician, laptop: holder.laptop, ...(holder.expires ? { expires: holder.expires } : {}) },
   })
@@ -88,30 +101,37 @@ export class FleetGates {
     this.#open = undefined
   }
 
-  /** Our live key superseded by another laptop: known from the last sync, or asked of the server (unless it was just out of reach). */
-  async #supersederOf(fleet: Fleet, record: HandoverRecord): Promise<string | undefined> {
+  /**
+   * Our live key superseded by another laptop: known from the last sync, or asked of the server.
+   * When the server cannot be asked (out of reach, or refusing this laptop) the reuse goes on
+   * with a note: no new key is made, and the key was this laptop's to hand over at the last sync.
+   */
+  async #supersederOf(fleet: Fleet, record: HandoverRecord): Promise<{ by?: string; note?: GateNote }> {
     const entryId = `${fleet.laptop}/${record.id}`
     const known = fleet.mirror.supersederOf(entryId)
-    if (known || Date.now() < this.#offlineUntil) return known
-    const asked = await fleet.supersederOf(entryId)
-    if (asked === 'offline') this.#offlineUntil = Date.now() + OFFLINE_BACKOFF_MS
-    return asked === 'offline' ? undefined : asked
+    if (known) return { by: known }
+    const unchecked = { note: { kind: 'reuse-unchecked' } as const }
+    if (Date.now() < this.#offlineUntil) return unchecked
+    try {
+      const asked = await fleet.supersederOf(entryId)
+      if (asked !== 'offline') return asked ? { by: asked } : {}
+      this.#offlineUntil = Date.now() + OFFLINE_BACKOFF_MS
+    } catch (error) {
+      fleet.mirror.noteError((error as Error).message) // a changed password, a refused login: `vkey fleet status` says it
+    }
+    return unchecked
   }
 
   async #beforeSend(fleet: Fleet, request: Parameters<KeyGate['beforeSend']>[0]): Promise<GatePass> {
-    if (Date.now() < this.#offlineUntil) return OFFLINE_PASS
     const { record } = request
     const technician = record.technician ?? this.technician
-    const decision: GateDecision = await fleet.beforeRequest({
-      vehicleKey: fleetVehicleKey(record),
-      windowEnd: request.windowEnd,
-      technician,
-      force: request.forceNew,
-    })
+    const claim: ClaimRequest = { vehicleKey: fleetVehicleKey(record), windowEnd: request.windowEnd, technician, force: request.forceNew }
+    if (Date.now() < this.#offlineUntil) return offlinePass(fleet, record, claim)
+    const decision: GateDecision = await fleet.beforeRequest(claim)
     if (decision.kind === 'refused') throw heldError(record, decision.heldBy)
     if (decision.kind === 'offline') {
       this.#offlineUntil = Date.now() + OFFLINE_BACKOFF_MS
-      return OFFLINE_PASS // the entry waits in fleet.db for the next sync
+      return offlinePass(fleet, record, claim) // the entry waits in fleet.db for the next sync
     }
     return {
       ...(decision.superseded ? { note: supersedesNote(decision.superseded) } : {}),

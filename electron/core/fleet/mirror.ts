@@ -308,6 +308,17 @@ export class FleetMirror {
     return { entries, supersededIds }
   }
 
+  /** Other laptops' live keys for a vehicle as the last sync brought them (the server's live_entries rule), latest first. */
+  otherLiveKeys(vehicleKey: string, me: string, nowIso: string): Array<{ entry_id: string; laptop: string; technician: string; expires: Date }> {
+    const rows = this.#sql(
+      `SELECT entry_id, laptop, technician, expires FROM entries e
+       WHERE vehicle_key = ? AND laptop <> ? AND status IN ('issued', 'handed-over') AND expires > ? AND superseded_by IS NULL
+         AND NOT EXISTS (SELECT 1 FROM entries s WHERE s.supersedes = e.entry_id)
+       ORDER BY expires DESC LIMIT 5`,
+    ).all(vehicleKey, me, nowIso) as Array<{ entry_id: string; laptop: string; technician: string; expires: string }>
+    return rows.map((r) => ({ ...r, expires: new Date(r.expires) }))
+  }
+
   /** The pulled entry that supersedes `entryId`, if the last sync brought one. */
   supersederOf(entryId: string): string | undefined {
     return (this.#sql('SELECT entry_id FROM entries WHERE supersedes = ? LIMIT 1').get(entryId) as { entry_id: string } | undefined)?.entry_id

@@ -8,7 +8,9 @@ export function GateNoteNotice({ note }: { note: GateNote }) {
   const text =
     note.kind === 'supersedes-other'
       ? t('token.gateSupersedes', { technician: note.technician, laptop: note.laptop, end: formatDateTime(note.expires, i18n.language) })
-      : t('token.gateUnreachable')
+      : note.kind === 'reuse-unchecked'
+        ? t('token.gateReuseUnchecked')
+        : t('token.gateUnreachable')
   return (
     <p className="notice notice--warning" role="note" data-testid="gate-note">
       {text}
