@@ -87,6 +87,7 @@ export const OPTIONS = {
   queue: { watch: { type: 'boolean' }, interval: { type: 'string' }, out: { type: 'string' }, ...json },
   'vault reset': { yes: { type: 'boolean' } },
   'vault rotate': {},
+  'vault repair': {},
   help: {},
   version: {},
 } as const satisfies Record<string, Options>
@@ -324,6 +325,13 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     summary: 'after the vault key was lost from the keychain: start a new vault, keep the non-secret facts',
     positionals: { min: 0, max: 0 },
     example: 'vkey vault reset --yes',
+  },
+  {
+    name: 'vault repair',
+    synopsis: 'vault repair',
+    summary: "vault.json damaged or gone: name again the keychain's key that opens this folder's sealed files",
+    positionals: { min: 0, max: 0 },
+    example: 'vkey vault repair',
   },
   {
     name: 'vault rotate',

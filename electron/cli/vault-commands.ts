@@ -4,7 +4,7 @@ import { VkError } from '../../shared/errors'
 import { keytarStore } from '../core/keychain'
 import { ProfileStore, type Profile } from '../core/profiles'
 import { openStore } from '../core/settings-store'
-import { resetVault, rotateVault } from '../core/vault-recovery'
+import { repairVault, resetVault, rotateVault } from '../core/vault-recovery'
 import { write } from './args'
 import { openDataFolder, withDepot } from './depot-access'
 import { parseFor, unknownCommand } from './spec'
@@ -14,7 +14,21 @@ export async function vaultCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args
   if (sub === 'reset') return resetCommand(rest, io)
   if (sub === 'rotate') return rotateCommand(rest, io)
+  if (sub === 'repair') return repairCommand(rest, io)
   throw unknownCommand(['vault', ...args])
+}
+
+async function repairCommand(args: string[], io: CliIo): Promise<number> {
+  parseFor('vault repair', args)
+  const dataDir = openDataFolder(io)
+  const { vaultId, repaired } = await repairVault(dataDir, keytarStore())
+  write(
+    io,
+    repaired
+      ? `Vault repaired: vault.json names again the keychain's key vault-key:${vaultId}, which opens this folder's sealed files. Nothing else changed.`
+      : `Nothing to repair: vault.json is readable and its key (vault-key:${vaultId}) is in the keychain.`,
+  )
+  return 0
 }
 
 async function resetCommand(args: string[], io: CliIo): Promise<number> {

@@ -50,6 +50,23 @@ export async function otherVaultUsers(dataDir: string): Promise<ProcessOwner[]> 
   return users
 }
 
+/**
+ * `vkey vault repair`: vault.json damaged or gone while the keychain still holds the key. The
+ * key that opens this folder's sealed files is named again; nothing else changes.
+ */
+export async function repairVault(dataDir: string, secretStore: SecretStore): Promise<{ vaultId: string; repaired: boolean }> {
+  const state = await Vault.inspect(dataDir, secretStore)
+  if (state?.vaultId && !state.keyLost) return { vaultId: state.vaultId, repaired: false }
+  const vaultId = await Vault.repair(dataDir, secretStore)
+  if (!vaultId)
+    throw new VkError(
+      'config.vault',
+      `No vault key in the keychain opens the sealed files in ${path.join(dataDir, 'secrets')} (or there are none to try): the key is lost. \`vkey vault reset\` starts a new vault (profiles' settings and the history are kept; the passwords, certificates and tokens are lost).`,
+      { field: 'vault-key' },
+    )
+  return { vaultId, repaired: true }
+}
+
 export interface ResetReport {
   /** Profiles kept (their settings), whose password and certificate must be given again. */
   profiles: string[]
@@ -74,6 +91,14 @@ export async function resetVault(dataDir: string, secretStore: SecretStore, prof
       { field: 'vault-key' },
     )
   }
+  // A damaged vault.json whose key the keychain still holds is repaired, never reset: a reset drops what that key opens.
+  const found = state?.vaultId ? undefined : await Vault.findLostKey(dataDir, secretStore)
+  if (found)
+    throw new VkError(
+      'config.vault',
+      `The keychain still holds this folder's vault key (vault-key:${found}), which vault.json no longer names: nothing was reset. Run \`vkey vault repair\` to write vault.json again.`,
+      { field: 'vault-key' },
+    )
   const { vault, commit } = await Vault.prepareNew(dataDir, secretStore)
   try {
     const handovers = new HandoverStore(dataDir, vault)

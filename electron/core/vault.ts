@@ -165,6 +165,40 @@ export class Vault {
   }
 
   /**
+   * The keychain's vault key that opens this data folder's sealed files, when vault.json (which
+   * names it) is damaged or gone: every VK Depot vault key in the keychain is tried on them.
+   * Undefined when none opens one, or there is no sealed file to try them on.
+   */
+  static async findLostKey(dataDir: string, store: SecretStore): Promise<string | undefined> {
+    const sealed: Array<z.infer<typeof sealedFileSchema>> = []
+    for (const file of await sealedFiles(dataDir)) {
+      const parsed = sealedFileSchema.safeParse(safeJsonText(await fs.readFile(file, 'utf8').catch(() => '')))
+      if (parsed.success) sealed.push(parsed.data)
+    }
+    if (!sealed.length || !store.accounts) return undefined
+    for (const account of await store.accounts()) {
+      const vaultId = /^vault-key:(.+)$/.exec(account)?.[1]
+      if (!vaultId || !vaultIdSchema.safeParse(vaultId).success) continue
+      const key = await Vault.#readKey(dataDir, store, vaultId).catch(() => undefined)
+      if (!key) continue
+      const candidate = new Vault(dataDir, vaultId, [key])
+      try {
+        if (sealed.some((file) => opens(candidate, file))) return vaultId
+      } finally {
+        candidate.close()
+      }
+    }
+    return undefined
+  }
+
+  /** Writes vault.json again for a key findLostKey found (`vkey vault repair`). */
+  static async repair(dataDir: string, store: SecretStore): Promise<string | undefined> {
+    const vaultId = await Vault.findLostKey(dataDir, store)
+    if (vaultId) await writeVaultFile(dataDir, { version: 1, vaultId, createdAt: new Date().toISOString() })
+    return vaultId
+  }
+
+  /**
    * A new vault with a new key, stored in the keychain but not yet named by vault.json:
    * `commit()` makes it the data folder's vault (for `vkey vault reset`, which first drops
    * what the old key sealed, so a crash before the commit leaves the old state to reset again).
@@ -408,6 +442,23 @@ async function writeVaultFile(dataDir: string, file: VaultFile): Promise<void> {
   await writeFileAtomic(Vault.fileIn(dataDir), `${JSON.stringify(file, null, 2)}\n`)
 }
 
+function opens(vault: Vault, file: z.infer<typeof sealedFileSchema>): boolean {
+  try {
+    vault.unseal(file.purpose, file.data).fill(0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function safeJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
 async function sealedFiles(dataDir: string): Promise<string[]> {
   const folder = path.join(dataDir, 'secrets')
   try {
@@ -442,7 +493,7 @@ async function readVaultFile(dataDir: string): Promise<VaultFile | undefined> {
   } catch (error) {
     throw new VkError(
       'config.vault',
-      `${filePath} is damaged. If you have no other copy, run \`vkey vault reset\` to start a new vault (profiles' settings and the history are kept), then re-import the certificate and password.`,
+      `${filePath} is damaged. Run \`vkey vault repair\`: it finds this folder's key in the keychain and writes the file again. If it finds none, \`vkey vault reset\` starts a new vault (profiles' settings and the history are kept; the passwords, certificates and tokens are lost).`,
       {
         file: filePath,
       },

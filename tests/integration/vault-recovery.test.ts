@@ -117,6 +117,38 @@ test('reset refuses while the vault key works, and points at rotate', async (t) 
   assert.match(refused.stderr, /nothing was reset.*`vkey vault rotate`/)
 })
 
+test('a damaged vault.json whose key the keychain still holds is repaired as printed, never reset: the keys issued stay readable', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const [car] = await cars(join(dataDir, '..'), [66])
+  const issued = await vkey(['token', '--cardata', car!, '--duration', '2h', '--json'], env)
+  assert.equal(issued.code, 0, issued.stderr)
+  const { id, access_token: token } = JSON.parse(issued.stdout) as { id: string; access_token: string }
+  const keptId = await vaultId(dataDir)
+  await writeFile(join(dataDir, 'vault.json'), '') // what a crash or a failed copy can leave
+
+  const broken = await vkey(['show', id, '--json'], env)
+  assert.equal(broken.code, 3, broken.stderr)
+  const repair = advised(broken, /Run `(vkey vault repair)`/)
+  const reset = await vkey(['vault', 'reset', '--yes'], env)
+  assert.equal(reset.code, 3, 'a reset would drop what the kept key still opens')
+  assert.match(reset.stderr, new RegExp(`still holds this folder's vault key \\(vault-key:${keptId}\\).*nothing was reset\\. Run \`vkey vault repair\``))
+
+  const repaired = await vkey(repair, env)
+  assert.equal(repaired.code, 0, repaired.stderr)
+  assert.match(repaired.stdout, new RegExp(`^Vault repaired: vault\\.json names again the keychain's key vault-key:${keptId}`))
+  const shown = await vkey(['show', id, '--json'], env)
+  assert.equal(shown.code, 0, shown.stderr)
+  assert.equal((JSON.parse(shown.stdout) as { access_token: string }).access_token, token, 'the key issued before is readable again')
+  assert.match((await vkey(['vault', 'repair'], env)).stdout, /^Nothing to repair/)
+
+  // With no key in the keychain that opens the sealed files, repair says the key is lost and names reset.
+  execFileSync('secret-tool', ['clear', 'service', keychainService, 'account', vaultKeyAccount(keptId)])
+  await writeFile(join(dataDir, 'vault.json'), '')
+  const lost = await vkey(['vault', 'repair'], env)
+  assert.equal(lost.code, 3)
+  assert.match(lost.stderr, /No vault key in the keychain opens the sealed files .* `vkey vault reset` starts a new vault/)
+})
+
 test('rotate seals everything again under a new key, finishes a rotation a crash interrupted, and waits for no live process', async (t) => {
   const { env, dataDir } = await setupDepot(t)
   const root = join(dataDir, '..')
