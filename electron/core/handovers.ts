@@ -16,7 +16,7 @@ import type { ImportResult } from '../../shared/cardata'
 import { DurationPlan } from '../../shared/duration'
 import { VkError, type ErrorView } from '../../shared/errors'
 import { HandoverStatus } from '../../shared/handover-status'
-import { type Db, openLedgerDb, readStored, runWrite, safeJson, WriteGroup, type Statement } from './ledger-db'
+import { type Db, openLedgerDb, readStored, rememberVault, runWrite, safeJson, WriteGroup, type Statement } from './ledger-db'
 import { migrateLegacyHistory } from './ledger-migration'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import type { Vault } from './vault'
@@ -182,6 +182,7 @@ export class HandoverStore {
     options: { busyTimeoutMs?: number } = {},
   ) {
     this.db = openLedgerDb(dataDir, options)
+    rememberVault(this.db, dataDir, vault.vaultId)
     this.group = new WriteGroup(this.db, dataDir)
     migrateLegacyHistory(this, dataDir, { parse: (value) => RecordSchema.parse(value), vehicleOf })
   }

@@ -6,8 +6,6 @@ export interface SecretStore {
   set(account: string, value: string): Promise<void>
   /** True when something was deleted. */
   delete(account: string): Promise<boolean>
-  /** The accounts this store holds (to find a vault key whose vault.json was lost). */
-  accounts?(): Promise<string[]>
 }
 
 export const keychainService = 'VK Depot'
@@ -16,7 +14,6 @@ interface KeytarModule {
   getPassword(service: string, account: string): Promise<string | null>
   setPassword(service: string, account: string, password: string): Promise<void>
   deletePassword(service: string, account: string): Promise<boolean>
-  findCredentials(service: string): Promise<Array<{ account: string; password: string }>>
 }
 
 /** The OS keychain's name, for messages. */
@@ -70,6 +67,5 @@ export function keytarStore(service: string = keychainService): SecretStore {
     get: (account) => call((module) => module.getPassword(service, account)),
     set: (account, value) => call((module) => module.setPassword(service, account, value)),
     delete: (account) => call((module) => module.deletePassword(service, account)),
-    accounts: () => call(async (module) => (await module.findCredentials(service)).map((c) => c.account)),
   }
 }

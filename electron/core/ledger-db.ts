@@ -122,6 +122,35 @@ function removeIfEmpty(file: string): void {
   }
 }
 
+/**
+ * The ledger keeps the id of the vault whose key seals its records (a second copy of what
+ * vault.json names): `vkey vault repair` finds the key by it when vault.json is lost. Written
+ * only when it changed (a new vault, a rotation); skipped on a disk that cannot take it now.
+ */
+export function rememberVault(db: Db, dataDir: string, vaultId: string): void {
+  if (db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'vault_id'").get()?.value === vaultId) return
+  try {
+    runWrite(db, dataDir, () => db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('vault_id', ?)").run(vaultId))
+  } catch (error) {
+    if (!(error instanceof VkError && error.code === 'storage.write')) throw error
+  }
+}
+
+/** The vault id the ledger remembers (rememberVault), read without opening the ledger for writing; undefined when there is none. */
+export function rememberedVaultId(dataDir: string): string | undefined {
+  const file = join(dataDir, LEDGER_FILE)
+  if (!existsSync(file)) return undefined
+  let db: Db | undefined
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true })
+    return db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'vault_id'").get()?.value
+  } catch {
+    return undefined
+  } finally {
+    db?.close()
+  }
+}
+
 /** On a disk that cannot take a write now (full), reading the ledger must still work: the note of this process is skipped. */
 function registerProcessIfWritable(db: Db, dataDir: string): void {
   try {

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { VkError } from '../../shared/errors'
 import type { SecretStore } from './keychain'
+import { rememberedVaultId } from './ledger-db'
 import { ensurePrivateFolder, isNotFound, readFileIfExists, TEMP_SUFFIX, writeFileAtomic } from './secure-files'
 
 /** A certificate request VK Depot made: its key (sealed with the rest) and what it asked for. */
@@ -106,6 +107,13 @@ export class Vault {
         },
       )
     }
+    // Sealed files with no vault.json: it was lost, not never made. A new vault would leave them unopenable.
+    if ((await sealedFiles(dataDir)).length)
+      throw new VkError(
+        'config.vault',
+        `${Vault.fileIn(dataDir)} is missing, though ${path.join(dataDir, 'secrets')} holds sealed files. Run \`vkey vault repair\`: it finds this folder's key in the keychain and writes the file again.`,
+        { file: Vault.fileIn(dataDir) },
+      )
     await ensurePrivateFolder(dataDir)
     const vaultId = randomBytes(16).toString('base64url')
     const key = randomBytes(keyLength)
@@ -166,8 +174,9 @@ export class Vault {
 
   /**
    * The keychain's vault key that opens this data folder's sealed files, when vault.json (which
-   * names it) is damaged or gone: every VK Depot vault key in the keychain is tried on them.
-   * Undefined when none opens one, or there is no sealed file to try them on.
+   * names it) is damaged or gone: the vault the ledger remembers (ledger-db.ts rememberVault),
+   * if the keychain has its key and it opens them. Undefined otherwise, or when there is no
+   * sealed file to try it on.
    */
   static async findLostKey(dataDir: string, store: SecretStore): Promise<string | undefined> {
     const sealed: Array<z.infer<typeof sealedFileSchema>> = []
@@ -175,20 +184,16 @@ export class Vault {
       const parsed = sealedFileSchema.safeParse(safeJsonText(await fs.readFile(file, 'utf8').catch(() => '')))
       if (parsed.success) sealed.push(parsed.data)
     }
-    if (!sealed.length || !store.accounts) return undefined
-    for (const account of await store.accounts()) {
-      const vaultId = /^vault-key:(.+)$/.exec(account)?.[1]
-      if (!vaultId || !vaultIdSchema.safeParse(vaultId).success) continue
-      const key = await Vault.#readKey(dataDir, store, vaultId).catch(() => undefined)
-      if (!key) continue
-      const candidate = new Vault(dataDir, vaultId, [key])
-      try {
-        if (sealed.some((file) => opens(candidate, file))) return vaultId
-      } finally {
-        candidate.close()
-      }
+    const vaultId = rememberedVaultId(dataDir)
+    if (!sealed.length || !vaultId || !vaultIdSchema.safeParse(vaultId).success) return undefined
+    const key = await Vault.#readKey(dataDir, store, vaultId).catch(() => undefined)
+    if (!key) return undefined
+    const candidate = new Vault(dataDir, vaultId, [key])
+    try {
+      return sealed.some((file) => opens(candidate, file)) ? vaultId : undefined
+    } finally {
+      candidate.close()
     }
-    return undefined
   }
 
   /** Writes vault.json again for a key findLostKey found (`vkey vault repair`). */

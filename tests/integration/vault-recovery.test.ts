@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { once } from 'node:events'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { keychainService, keytarStore } from '../../electron/core/keychain'
@@ -140,6 +140,14 @@ test('a damaged vault.json whose key the keychain still holds is repaired as pri
   assert.equal(shown.code, 0, shown.stderr)
   assert.equal((JSON.parse(shown.stdout) as { access_token: string }).access_token, token, 'the key issued before is readable again')
   assert.match((await vkey(['vault', 'repair'], env)).stdout, /^Nothing to repair/)
+
+  // vault.json gone altogether: no new vault is made over the sealed files; repair names the key again.
+  await rm(join(dataDir, 'vault.json'))
+  const missing = await vkey(['show', id, '--json'], env)
+  assert.equal(missing.code, 3, missing.stderr)
+  assert.match(missing.stderr, /vault\.json is missing, though .* holds sealed files\. Run `vkey vault repair`/)
+  assert.equal((await vkey(['vault', 'repair'], env)).code, 0)
+  assert.equal((await vaultId(dataDir)) === keptId, true, 'the same key is named again')
 
   // With no key in the keychain that opens the sealed files, repair says the key is lost and names reset.
   execFileSync('secret-tool', ['clear', 'service', keychainService, 'account', vaultKeyAccount(keptId)])
