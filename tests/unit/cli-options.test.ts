@@ -96,7 +96,7 @@ test('a mistyped command, subcommand or option names the one meant, the line as 
       'queue flush',
     ],
     [['cert'], /^vkey cert: say which: import, request, renew or show\. `vkey help cert` shows each with an example\.\n$/, undefined],
-    [['vault', '--yes'], /^vkey vault: say which: reset or rotate\./, undefined],
+    [['vault', '--yes'], /^vkey vault: say which: reset, repair or rotate\./, undefined],
     [['xyzzy'], /^vkey: Unknown command "xyzzy"\. Run `vkey help` for the list of commands\.\n$/, undefined],
     // A mistyped option: the option meant.
     [
