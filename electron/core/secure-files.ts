@@ -195,6 +195,35 @@ export async function sweepTemporaryFiles(dir: string, { minAgeMs = 60_000 }: { 
   return removed
 }
 
+/**
+ * In a folder that is the user's, not ours (a batch's --out): only the temp files VK Depot's
+ * writers name `*.vkd-tmp`, at its top level, older than `minAgeMs` (a process killed mid-write
+ * left them; a running writer renames its own within milliseconds). Returns the removed paths.
+ */
+export async function sweepOwnTempFilesIn(dir: string, { minAgeMs = 60_000 }: { minAgeMs?: number } = {}): Promise<string[]> {
+  const removed: string[] = []
+  const cutoff = Date.now() - minAgeMs
+  let entries
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true })
+  } catch (error) {
+    if (isNotFound(error)) return removed
+    throw error
+  }
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith(TEMP_SUFFIX)) continue
+    const full = path.join(dir, entry.name)
+    try {
+      if ((await fs.lstat(full)).mtimeMs > cutoff) continue
+      await fs.rm(full, { force: true })
+      removed.push(full)
+    } catch (error) {
+      if (!isNotFound(error)) throw error
+    }
+  }
+  return removed
+}
+
 /** The file's bytes, or undefined when it does not exist. */
 export async function readFileIfExists(filePath: string): Promise<Buffer | undefined> {
   try {

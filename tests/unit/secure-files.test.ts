@@ -4,7 +4,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { describe, test } from 'node:test'
 import { defaultDataFolder } from '../../electron/core/paths'
-import { ensurePrivateFolder, readFileIfExists, sweepTemporaryFiles, writeFileAtomic } from '../../electron/core/secure-files'
+import { ensurePrivateFolder, readFileIfExists, sweepOwnTempFilesIn, sweepTemporaryFiles, writeFileAtomic } from '../../electron/core/secure-files'
 import { withTempDir } from '../helpers/cert-fixtures'
 
 const posix = process.platform !== 'win32'
@@ -121,6 +121,20 @@ describe('secure files', () => {
         assert.equal(content, (content[0] ?? '').repeat(size), 'a file holds one writer’s content only')
       }
       assert.deepEqual(await fs.readdir(dir), ['shared.json'])
+    }))
+
+  test("in a user's folder (a batch's --out) only VK Depot's own old temp files go: not new ones, not the user's, not below", () =>
+    withTempDir(async (dir) => {
+      const names = ['VF3A.png.0123456789ab.vkd-tmp', 'VF3B.png.ba9876543210.vkd-tmp', 'report.docx.tmp', 'VF3C.png', 'notes.0123456789ab.tmp']
+      for (const name of names) await fs.writeFile(path.join(dir, name), 'x')
+      await fs.mkdir(path.join(dir, 'sub'))
+      await fs.writeFile(path.join(dir, 'sub', 'old.png.0123456789ab.vkd-tmp'), 'x')
+      const hourAgo = new Date(Date.now() - 3600_000)
+      for (const name of [...names.filter((n) => n !== 'VF3B.png.ba9876543210.vkd-tmp'), 'sub/old.png.0123456789ab.vkd-tmp'])
+        await fs.utimes(path.join(dir, name), hourAgo, hourAgo)
+      assert.deepEqual(await sweepOwnTempFilesIn(dir), [path.join(dir, 'VF3A.png.0123456789ab.vkd-tmp')])
+      assert.deepEqual((await fs.readdir(dir)).sort(), ['VF3B.png.ba9876543210.vkd-tmp', 'VF3C.png', 'notes.0123456789ab.tmp', 'report.docx.tmp', 'sub'].sort())
+      assert.deepEqual(await sweepOwnTempFilesIn(path.join(dir, 'missing')), [])
     }))
 
   test('readFileIfExists returns undefined for a missing file', () =>
