@@ -125,6 +125,18 @@ function joinAgain({ where, user, laptop }: ConnectionContext): string {
     : ' Check them with the administrator.'
 }
 
+/**
+ * Connections kept open for a few seconds between the requests of a joined laptop (claims,
+ * records, checks), so a batch logs in a few times rather than twice per car. Same TLS rules
+ * as connectFleet for a folder that joined (no fallback); idle ones close after 5 s and never
+ * hold the process open.
+ */
+export function fleetPool(options: ConnectOptions & { tls: FleetTls }): pg.Pool {
+  const pool = new pg.Pool({ ...clientConfig(options, options.tls === 'verify'), max: 4, idleTimeoutMillis: 5000, allowExitOnIdle: true })
+  pool.on('error', () => undefined) // an idle connection the server closed: the pool drops it, the next request opens another
+  return pool
+}
+
 /** A node-postgres or TLS error as a clear message. */
 export function connectionError(error: unknown, context: ConnectionContext): VkError {
   if (error instanceof VkError) return error

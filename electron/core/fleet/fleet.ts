@@ -8,7 +8,7 @@ import type pg from 'pg'
 import { VkError } from '../../../shared/errors'
 import type { Vault } from '../vault'
 import { claimVehicle, heldMessage, recordIssued, releaseClaim, type ClaimRequest } from './claims'
-import { connectFleet, connectionError, fleetUrl, isUnreachable, type ConnectionContext, type FleetServer } from './connection'
+import { connectFleet, connectionError, fleetPool, fleetUrl, isUnreachable, type ConnectionContext, type FleetServer } from './connection'
 import { LATEST_VERSION, migrate, SCHEMA, schemaVersion } from './migrations'
 import { FleetMirror, type FleetSettings } from './mirror'
 import { FleetSync, type SyncHooks, type SyncResult } from './sync'
@@ -96,6 +96,7 @@ export class Fleet {
   readonly mirror: FleetMirror
   readonly settings: FleetSettings
   readonly #vault: Vault
+  #pool: pg.Pool | undefined
 
   private constructor(mirror: FleetMirror, settings: FleetSettings, vault: Vault) {
     this.mirror = mirror
@@ -201,14 +202,40 @@ export class Fleet {
 
   close(): void {
     this.mirror.close()
+    this.#pool?.end().catch(() => undefined)
+    this.#pool = undefined
   }
 
-  async connect(timeoutMs?: number): Promise<pg.Client> {
+  async #password(): Promise<string> {
     const password = await this.#vault.loadFleetSecret()
     if (password === undefined)
       throw new VkError('config.fleet', `The fleet password is missing from ${this.#vault.fleetSecretFile()}: run \`vkey fleet leave\`, then join again.`)
-    const { client } = await connectFleet({ ...this.settings, password, tls: this.settings.tls, ...(timeoutMs ? { timeoutMs } : {}) })
+    return password
+  }
+
+  async connect(timeoutMs?: number): Promise<pg.Client> {
+    const { client } = await connectFleet({ ...this.settings, password: await this.#password(), tls: this.settings.tls, ...(timeoutMs ? { timeoutMs } : {}) })
     return client
+  }
+
+  /** Runs one step of the request gate on a pooled connection (fleetPool); a connection that failed is dropped, not reused. */
+  async #onGateConnection<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
+    this.#pool ??= fleetPool({ ...this.settings, password: await this.#password(), tls: this.settings.tls, timeoutMs: 3000 })
+    let client: pg.PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (error) {
+      throw connectionError(error, this.#context())
+    }
+    let failed = false
+    try {
+      return await work(client)
+    } catch (error) {
+      failed = true
+      throw error
+    } finally {
+      client.release(failed)
+    }
   }
 
   status(ledger?: LocalLedger): FleetStatus {
@@ -251,10 +278,8 @@ export class Fleet {
    * cannot be reached (work locally: the entry is pushed at the next sync).
    */
   async beforeRequest(request: ClaimRequest): Promise<GateDecision> {
-    let client: pg.Client | undefined
     try {
-      client = await this.connect(3000)
-      const result: ClaimResult = await claimVehicle(client, this.laptop, request)
+      const result: ClaimResult = await this.#onGateConnection((client) => claimVehicle(client, this.laptop, request))
       if (!result.ok)
         return {
           kind: 'refused',
@@ -265,25 +290,19 @@ export class Fleet {
     } catch (error) {
       if (isUnreachable(error)) return { kind: 'offline', reason: (error as Error).message }
       throw error instanceof VkError ? error : connectionError(error, this.#context())
-    } finally {
-      await client?.end().catch(() => undefined)
     }
   }
 
   /** The other laptop's entry that superseded ours (`--new` there), asked of the server; 'offline' when it cannot be reached. */
   async supersederOf(entryId: string): Promise<string | undefined | 'offline'> {
-    let client: pg.Client | undefined
     try {
-      client = await this.connect(3000)
-      const { rows } = await client.query<{ entry_id: string }>(`SELECT entry_id FROM ${SCHEMA}.entries WHERE supersedes = $1 ORDER BY seq DESC LIMIT 1`, [
-        entryId,
-      ])
+      const { rows } = await this.#onGateConnection((client) =>
+        client.query<{ entry_id: string }>(`SELECT entry_id FROM ${SCHEMA}.entries WHERE supersedes = $1 ORDER BY seq DESC LIMIT 1`, [entryId]),
+      )
       return rows[0]?.entry_id
     } catch (error) {
       if (isUnreachable(error)) return 'offline'
       throw error instanceof VkError ? error : connectionError(error, this.#context())
-    } finally {
-      await client?.end().catch(() => undefined)
     }
   }
 
@@ -292,31 +311,23 @@ export class Fleet {
     if (claim.supersedes) this.mirror.noteSupersedes(entry.id, claim.supersedes)
     const fleetEntry = toFleetEntry(this.laptop, entry, claim.supersedes)
     this.mirror.ingest([fleetEntry], this.mirror.number('local_cursor'))
-    let client: pg.Client | undefined
     try {
-      client = await this.connect(3000)
-      await recordIssued(client, claim.claimId, fleetEntry)
+      await this.#onGateConnection((client) => recordIssued(client, claim.claimId, fleetEntry))
       const pending = this.mirror.pendingEntry(fleetEntry.entryId)
       if (pending) this.mirror.markPushed([pending])
       return 'recorded'
     } catch (error) {
       if (isUnreachable(error)) return 'queued'
       throw error
-    } finally {
-      await client?.end().catch(() => undefined)
     }
   }
 
   /** No key came of the claim: free the vehicle for the fleet (best effort; a stale claim expires anyway). */
   async afterFailed(claim: { claimId: string }): Promise<void> {
-    let client: pg.Client | undefined
     try {
-      client = await this.connect(3000)
-      await releaseClaim(client, claim.claimId, this.laptop)
+      await this.#onGateConnection((client) => releaseClaim(client, claim.claimId, this.laptop))
     } catch {
       // unreachable: the claim goes stale after STALE_REQUEST_MS
-    } finally {
-      await client?.end().catch(() => undefined)
     }
   }
 }

@@ -56,10 +56,15 @@ export function heldError(record: Pick<HandoverRecord, 'vin'>, holder: Holder, a
   })
 }
 
-/** fleet.db as it is now (inode and birth time), or undefined when the folder is in no fleet. */
-function fleetIdentity(dataDir: string): string | undefined {
+/**
+ * fleet.db as it is now (inode and birth time) and the sealed password's last change (a join
+ * again stores a new one: the gate's kept connections must log in with it), or undefined when
+ * the folder is in no fleet.
+ */
+function fleetIdentity(dataDir: string, passwordFile?: string): string | undefined {
   const info = statSync(FleetMirror.fileIn(dataDir), { throwIfNoEntry: false })
-  return info ? `${info.ino}:${info.birthtimeMs}` : undefined
+  const password = passwordFile ? statSync(passwordFile, { throwIfNoEntry: false }) : undefined
+  return info ? `${info.ino}:${info.birthtimeMs}:${password?.mtimeMs ?? 0}` : undefined
 }
 
 /**
@@ -85,7 +90,7 @@ export class FleetGates {
     }
     const vault = await this.vault()
     // Nothing awaited from here: concurrent requests of a batch open the fleet once.
-    const identity = fleetIdentity(this.dataDir)
+    const identity = fleetIdentity(this.dataDir, vault.fleetSecretFile())
     if (this.#open?.identity !== identity) {
       this.close()
       const fleet = identity === undefined ? undefined : Fleet.open(this.dataDir, vault)
