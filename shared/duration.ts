@@ -220,6 +220,21 @@ export interface PlanWindow {
  * The seconds to ask for, computed when the request goes out so the token covers the plan;
  * refuses a plan longer than MAX_DURATION_SECONDS from now, or already over.
  */
+/**
+ * A live key covers a window it ends at most this short of: 5 % of the window, at least one
+ * minute and at most ten. The same command run again minutes later (a resumed batch, a rerun to
+ * write missing QR files) reuses the keys it got rather than asking PSA for new ones — a key
+ * cannot be revoked, so a second one is a second car key — and says how much short a key ends.
+ */
+export function coverToleranceMs(windowSeconds: number): number {
+  return Math.min(10 * 60_000, Math.max(60_000, windowSeconds * 50))
+}
+
+/** Whether a key ending at `expires` covers a window of `windowSeconds` ending at `windowEnd` (ISO texts), within coverToleranceMs. */
+export function coversWindowEnd(expires: string, windowEnd: string, windowSeconds: number): boolean {
+  return Date.parse(expires) + coverToleranceMs(windowSeconds) >= Date.parse(windowEnd)
+}
+
 export function planWindow(plan: DurationPlan, now: Date): PlanWindow {
   const capped = (seconds: number): number => {
     if (!Number.isInteger(seconds) || seconds <= 0)

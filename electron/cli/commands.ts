@@ -380,8 +380,14 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
   const { record } = result
   const vin = record.vin ?? 'This vehicle'
   if (result.outcome === 'reused') {
-    io.stderr.write(
-      `vkey: ${vin} already has a key until ${formatLocal(record.expires!)} (handover ${record.id}) that covers the window: nothing was sent. Add --new to ask PSA for another one anyway.\n`,
+    const shortMs = Date.parse(result.windowEnd) - Date.parse(record.expires!)
+    const covers =
+      shortMs > 1000
+        ? `, about ${formatDuration(Math.max(1, Math.round(shortMs / 60_000)) * 60)} short of the window asked (until ${formatLocal(result.windowEnd)}), which is close enough to keep it`
+        : ' that covers the window'
+    writeHuman(
+      io.stderr,
+      `vkey: ${vin} already has a key until ${formatLocal(record.expires!)} (handover ${record.id})${covers}: nothing was sent. Add --new to ask PSA for another one anyway.`,
     )
   } else if (result.replaced) {
     io.stderr.write(

@@ -20,7 +20,7 @@
  * with one fsync, each still before it is reported.
  * A store that cannot be written stops all further sending from this depot.
  */
-import { planWindow, type DurationPlan } from '../../shared/duration'
+import { coversWindowEnd, planWindow, type DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
 import type { GateNote } from '../../shared/ipc/fleet-contract'
 import { checkAnswerExpiry } from './key-expiry'
@@ -35,6 +35,8 @@ export interface KeyResult {
   /** The record holding the key to hand over. */
   record: HandoverRecord
   outcome: KeyOutcome
+  /** The end of the window asked (a reused key may end up to coverToleranceMs before it). */
+  windowEnd: string
   /** The live key this one replaced (renewed), still valid at PSA until it expires. */
   replaced?: HandoverRecord
   /** What the gate has to say of the new key (fleet: another laptop's live key it supersedes, or no fleet reached). */
@@ -89,21 +91,19 @@ export interface KeyDepot {
   recordingFailed(error: unknown, what: string): VkError
 }
 
-/** A live key covers a window when it ends at or after the window's end, within a minute. */
-export const COVER_TOLERANCE_MS = 60_000
-
-export function coversWindow(key: Pick<HandoverRecord, 'expires'>, plannedEnd: string): boolean {
-  return Boolean(key.expires && Date.parse(key.expires) + COVER_TOLERANCE_MS >= Date.parse(plannedEnd))
+/** A live key covers the window asked when it ends at or after its end, within shared/duration.ts coverToleranceMs. */
+export function coversWindow(key: Pick<HandoverRecord, 'expires'>, plannedEnd: string, windowSeconds: number): boolean {
+  return Boolean(key.expires && coversWindowEnd(key.expires, plannedEnd, windowSeconds))
 }
 
 type Begun =
   { kind: 'reuse'; record: HandoverRecord } | { kind: 'busy'; owner: ProcessOwner } | { kind: 'claimed'; target: HandoverRecord; previous?: HandoverRecord }
 
 /** Step 2, inside one transaction. `base` is a stored record, or a draft not stored yet. */
-function begin(store: HandoverStore, base: HandoverRecord, plannedEnd: string, forceNew: boolean): Begun {
+function begin(store: HandoverStore, base: HandoverRecord, window: { plannedEnd: string; seconds: number }, forceNew: boolean): Begun {
   const vehicle = vehicleOf(base)
   const live = store.liveKeyOf(vehicle)
-  if (live && !forceNew && coversWindow(live, plannedEnd)) return { kind: 'reuse', record: live }
+  if (live && !forceNew && coversWindow(live, window.plannedEnd, window.seconds)) return { kind: 'reuse', record: live }
   const claim = store.claimOf(vehicle)
   if (claim) return { kind: 'busy', owner: claim.owner }
   const current = store.find(base.id)
@@ -137,7 +137,7 @@ export async function obtainKey(
   let begun: Begun
   let reuseNote: GateNote | undefined
   for (;;) {
-    begun = await store.writeSoon(() => begin(store, base, window.plannedEnd, options.forceNew ?? false))
+    begun = await store.writeSoon(() => begin(store, base, window, options.forceNew ?? false))
     if (begun.kind === 'busy') await waitForRelease(store, base, begun.owner, options)
     else if (begun.kind !== 'reuse') break
     else {
@@ -149,7 +149,7 @@ export async function obtainKey(
       break
     }
   }
-  if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused', ...(reuseNote ? { gateNote: reuseNote } : {}) }
+  if (begun.kind === 'reuse') return { record: begun.record, outcome: 'reused', windowEnd: window.plannedEnd, ...(reuseNote ? { gateNote: reuseNote } : {}) }
   const { target, previous } = begun
   // A refusal's audit row says what was asked: the profile and the duration (the record is stamped only once sent).
   const asked = { ...target, profile: profile.name, durationSeconds: window.seconds }
@@ -217,7 +217,13 @@ export async function obtainKey(
     throw depot.recordingFailed(error, `PSA issued a key for ${target.vin ?? 'a vehicle with no VIN'} (handover ${target.id}) that could not be recorded`)
   }
   await pass?.issued(record)
-  return { record, outcome: previous ? 'renewed' : 'issued', ...(previous ? { replaced: previous } : {}), ...(pass?.note ? { gateNote: pass.note } : {}) }
+  return {
+    record,
+    outcome: previous ? 'renewed' : 'issued',
+    windowEnd: window.plannedEnd,
+    ...(previous ? { replaced: previous } : {}),
+    ...(pass?.note ? { gateNote: pass.note } : {}),
+  }
 }
 
 /** Step 3: the gate outside this laptop, if the depot has one. A refusal frees the local claim and goes to the audit. */

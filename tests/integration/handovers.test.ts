@@ -499,6 +499,31 @@ test('running a cancelled batch again minutes later resumes it: the keys it got 
   assert.ok(simulator.stats.tokensIssued <= 5, `PSA issued ${simulator.stats.tokensIssued}: four keys and at most the one cut off`)
 })
 
+test('the same command run again minutes later reuses its keys (saying how much short they end) instead of renewing them; a window longer by more than the tolerance renews', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const files = await writeVehicleFiles(join(dataDir, '..', 'rerun-cars'), 3, 60)
+  assert.equal((await vkey(['batch', ...files, '--duration', '8h'], env)).code, 0)
+  assert.equal(simulator.stats.tokensIssued, 3)
+  const later = (minutes: number) => () => new Date(Date.now() + minutes * 60_000)
+  const again = await vkey(['batch', ...files, '--duration', '8h'], env, '', later(3))
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stdout, /: 0 issued, 0 renewed, 3 reused/)
+  const token = await vkey(['token', '--cardata', files[0]!, '--duration', '8h'], env, '', later(4))
+  assert.equal(token.code, 0, token.stderr)
+  assert.match(
+    token.stderr,
+    new RegExp(
+      `^vkey: ${vinFor(60)} already has a key until .+ \\(handover \\S+\\), about 4 min short of the window asked \\(until .+\\), which is close enough to keep it: nothing was sent\\.`,
+    ),
+  )
+  assert.equal(simulator.stats.tokensIssued, 3, 'no second key for a car that has one')
+  // Half an hour later the 8 h keys end well short of a new 8 h window: that is a renewal, said as one.
+  const renewed = await vkey(['token', '--cardata', files[1]!, '--duration', '8h'], env, '', later(30))
+  assert.equal(renewed.code, 0, renewed.stderr)
+  assert.match(renewed.stdout, /^(Token renewed|New token) for/) // the simulator's clock is not moved: only the request is new
+  assert.equal(simulator.stats.tokensIssued, 4)
+})
+
 test('a token that ends before its planned window is flagged in the list and by the app', async (t) => {
   const { env, dataDir, simulator, depot } = await setupDepot(t)
   const [record] = await depot.addVehicles({

@@ -7,6 +7,7 @@
  */
 import type pg from 'pg'
 import type { GateNote } from '../../../shared/ipc/fleet-contract'
+import { coversWindowEnd } from '../../../shared/duration'
 import { escapeForTerminal } from '../../../shared/terminal-text'
 import { formatLocal } from '../../../shared/time'
 import { SCHEMA } from './migrations'
@@ -15,8 +16,6 @@ import type { ClaimResult, FleetEntry, Holder } from './types'
 
 /** A request in flight longer than this is taken as abandoned (its laptop crashed or lost the network). */
 export const STALE_REQUEST_MS = 10 * 60_000
-/** A key covers the window when it expires at or after its end, within one minute (issue 8's rule). */
-export const COVER_SLACK_MS = 60_000
 
 export interface ClaimRequest {
   vehicleKey: string
@@ -70,7 +69,8 @@ export function decide(open: OpenClaim | undefined, otherLive: readonly LiveEntr
       keys.set(e.entry_id, { technician: e.technician, laptop: e.laptop, expires: e.expires.toISOString(), entryId: e.entry_id })
   const held = [...keys.values()].sort((x, y) => Date.parse(y.expires!) - Date.parse(x.expires!))[0]
   // Two other keys live already (a conflict): a new key could supersede only one of them, so only --new asks for it.
-  const covers = held && (keys.size > 1 || Date.parse(held.expires!) + COVER_SLACK_MS >= Date.parse(request.windowEnd))
+  const windowSeconds = Math.max(0, (Date.parse(request.windowEnd) - now.getTime()) / 1000)
+  const covers = held && (keys.size > 1 || coversWindowEnd(held.expires!, request.windowEnd, windowSeconds))
   if (held && covers && !request.force) return { kind: 'refuse', holder: held }
   const endReason = !open ? undefined : open.laptop === me ? 'renewed' : other ? 'superseded' : 'expired'
   if (!held) return { kind: 'take', ...(endReason ? { endReason } : {}), ...(endReason === 'superseded' ? { supersedes: other!.entry_id } : {}) }
