@@ -91,9 +91,10 @@ export async function resetVault(dataDir: string, secretStore: SecretStore, prof
       { field: 'vault-key' },
     )
   }
-  // A damaged vault.json whose key the keychain still holds is repaired, never reset: a reset drops what that key opens.
-  const found = state?.vaultId ? undefined : await Vault.findLostKey(dataDir, secretStore)
-  if (found)
+  // A vault.json damaged, or naming another vault, while the keychain still holds this folder's key is repaired, never
+  // reset: a reset drops what that key opens.
+  const found = await Vault.findLostKey(dataDir, secretStore)
+  if (found && found !== state?.vaultId)
     throw new VkError(
       'config.vault',
       `The keychain still holds this folder's vault key (vault-key:${found}), which vault.json no longer names: nothing was reset. Run \`vkey vault repair\` to write vault.json again.`,

@@ -438,7 +438,8 @@ export function vaultKeyLost(dataDir: string, what: string): VkError {
     'config.vault-key-lost',
     `The secrets in ${dataDir} were sealed with a vault key this keychain no longer has (${what}; for example after a new user account or a restored backup). ` +
       "Run `vkey vault reset` (in the app: Reset the vault): it keeps your profiles' settings and the history, drops the passwords, certificates and tokens " +
-      'that can no longer be opened, and then `vkey profile add NAME --env …` and `vkey cert import FILE` work again.',
+      'that can no longer be opened, and then `vkey profile add NAME --env …` and `vkey cert import FILE` work again. ' +
+      'If only vault.json was replaced (a restored or copied file), `vkey vault repair` finds the key the ledger names, and reset refuses while it would.',
     { file: Vault.fileIn(dataDir), field: 'vault-key' },
   )
 }

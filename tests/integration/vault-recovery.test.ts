@@ -149,6 +149,16 @@ test('a damaged vault.json whose key the keychain still holds is repaired as pri
   assert.equal((await vkey(['vault', 'repair'], env)).code, 0)
   assert.equal((await vaultId(dataDir)) === keptId, true, 'the same key is named again')
 
+  // vault.json naming another vault (a copy from elsewhere): reset refuses, repair names this folder's key again.
+  await writeFile(join(dataDir, 'vault.json'), JSON.stringify({ version: 1, vaultId: 'AAAAAAAAAAAAAAAAAAAAAA', createdAt: new Date().toISOString() }))
+  const wrong = await vkey(['show', id, '--json'], env)
+  assert.equal(wrong.code, 3, wrong.stderr)
+  assert.match(wrong.stderr, /If only vault\.json was replaced .*`vkey vault repair`/)
+  assert.equal((await vkey(['vault', 'reset', '--yes'], env)).code, 3, 'no reset while repair would work')
+  assert.equal((await vkey(['vault', 'repair'], env)).code, 0)
+  assert.equal(await vaultId(dataDir), keptId)
+  assert.equal((await vkey(['show', id, '--json'], env)).code, 0)
+
   // With no key in the keychain that opens the sealed files, repair says the key is lost and names reset.
   execFileSync('secret-tool', ['clear', 'service', keychainService, 'account', vaultKeyAccount(keptId)])
   await writeFile(join(dataDir, 'vault.json'), '')
