@@ -10,15 +10,15 @@
  * keeps the ledger's rules: reuse, renew, supersede, one request per vehicle across
  * processes, and no further request once the ledger cannot be written.
  */
-import { formatLocal } from '../../shared/time'
-import { gateNoteText } from './fleet/claims'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
+import { formatLocal } from '../../shared/time'
 import type { Depot } from './depot'
+import { gateNoteText } from './fleet/claims'
 import { hasValidToken, vehicleOf, type HandoverRecord, type HandoverStore } from './handovers'
 import type { KeyResult } from './key-requests'
 import { LEDGER_FILE, parseStored } from './ledger-db'

@@ -9,13 +9,13 @@
  * The rules that keep the ledger equal to what PSA issued live in key-requests.ts; this
  * module stores and reads (a row it cannot read is a storage.damaged error naming it).
  */
-import { formatLocal } from '../../shared/time'
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import type { ImportResult } from '../../shared/cardata'
 import { DurationPlan } from '../../shared/duration'
 import { VkError, type ErrorView } from '../../shared/errors'
 import { HandoverStatus } from '../../shared/handover-status'
+import { formatLocal } from '../../shared/time'
 import { type Db, openLedgerDb, readStored, rememberVault, runWrite, safeJson, WriteGroup, type Statement } from './ledger-db'
 import { migrateLegacyHistory } from './ledger-migration'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
@@ -482,55 +482,45 @@ export class HandoverStore {
     return this.listSync("WHERE vehicle = ? AND status = 'queued'", vehicle)[0]
   }
 
-  /** Who is requesting a key for the vehicle right now; a claim whose process is gone is settled (settleDeadClaim). */
+  /** Who is requesting a key for the vehicle right now; a claim whose process is gone is settled (liveOwnerOrSettle). */
   claimOf(vehicle: string): { owner: ProcessOwner; handoverId: string } | undefined {
     const row = this.sql<[string], ClaimRow>('SELECT vehicle, owner, handover_id FROM claims WHERE vehicle = ?').get(vehicle)
-    if (!row) return undefined
-    const owner = parseOwner(safeJson(row.owner))
-    if (owner && isOwnerAlive(owner)) return { owner, handoverId: row.handover_id }
-    this.settleDeadClaim(row, owner)
-    return undefined
+    const owner = row && this.liveOwnerOrSettle(row)
+    return owner ? { owner, handoverId: row.handover_id } : undefined
   }
 
   /** Settles the claims of every process that is gone (at open: `vkey list` shows what they left at once). */
   settleDeadClaims(): number {
-    const rows = this.sql<[], ClaimRow>('SELECT vehicle, owner, handover_id FROM claims').all()
-    let settled = 0
-    for (const row of rows) {
-      const owner = parseOwner(safeJson(row.owner))
-      if (owner && isOwnerAlive(owner)) continue
-      this.settleDeadClaim(row, owner)
-      settled++
-    }
-    return settled
+    return this.sql<[], ClaimRow>('SELECT vehicle, owner, handover_id FROM claims')
+      .all()
+      .filter((row) => !this.liveOwnerOrSettle(row)).length
   }
 
   /**
-   * A claim left by a process that ended without settling it (killed, crashed, or the laptop
-   * lost power) was a request on its way to PSA, or about to be: PSA may have issued a key that
-   * was never stored. Its record says so, as after a cancel, and the audit gets the attempt;
-   * then the claim goes. One transaction (a savepoint inside the caller's).
+   * The claim's owner while its process runs. A claim left by a process that ended without
+   * settling it (killed, crashed, or the laptop lost power) was a request on its way to PSA, or
+   * about to be: PSA may have issued a key that was never stored. Its record says so, as after
+   * a cancel, and the audit gets the attempt; then the claim goes. One transaction (a savepoint
+   * inside the caller's).
    */
-  private settleDeadClaim(row: ClaimRow, owner: ProcessOwner | undefined): void {
+  private liveOwnerOrSettle(row: ClaimRow): ProcessOwner | undefined {
+    const owner = parseOwner(safeJson(row.owner))
+    if (owner && isOwnerAlive(owner)) return owner
     this.db.transaction(() => {
       const record = this.find(row.handover_id)
       if (record && !record.issuedAt) {
-        const at = this.now().toISOString()
-        const message = `Interrupted: the VK Depot process${owner ? ` (pid ${owner.pid})` : ''} ended while this request was on its way to PSA. If PSA had received it, a key may have been issued; it was not stored.`
-        this.put({ ...record, status: 'draft', error: { code: 'cancelled', message, details: {} }, updatedAt: at })
-        this.addEvent({
-          at,
-          kind: 'cancelled',
-          handoverId: record.id,
-          ...(record.vin ? { vin: record.vin } : {}),
-          ...(record.profile ? { profile: record.profile } : {}),
-          ...(record.technician ? { technician: record.technician } : {}),
-          ...(record.durationSeconds ? { durationSeconds: record.durationSeconds } : {}),
-          error: { code: 'cancelled', message },
-        })
+        const now = this.now()
+        const view: ErrorView = {
+          code: 'cancelled',
+          message: `Interrupted: the VK Depot process${owner ? ` (pid ${owner.pid})` : ''} ended while this request was on its way to PSA. If PSA had received it, a key may have been issued; it was not stored.`,
+          details: {},
+        }
+        this.put({ ...record, status: 'draft', error: storedError(view), updatedAt: now.toISOString() })
+        this.addEvent(ledgerEventOf(record, 'cancelled', view, now))
       }
       this.sql('DELETE FROM claims WHERE vehicle = ? AND owner = ?').run(row.vehicle, row.owner)
     })()
+    return undefined
   }
 
   claim(vehicle: string, handoverId: string): void {
@@ -607,6 +597,21 @@ function guardLedgerEntry(before: HandoverRecord, after: HandoverRecord): void {
 }
 
 /** Summary of a stored error for a record. */
+/** The audit's row for an attempt that got no key (failed, refused, cancelled, interrupted): who, which car, what was asked, and why. */
+export function ledgerEventOf(record: HandoverRecord, kind: LedgerEvent['kind'], view: ErrorView, now: Date): LedgerEvent {
+  const uuid = view.details.psa?.uuid
+  return {
+    at: now.toISOString(),
+    kind,
+    handoverId: record.id,
+    ...(record.vin ? { vin: record.vin } : {}),
+    ...(record.profile ? { profile: record.profile } : {}),
+    ...(record.technician ? { technician: record.technician } : {}),
+    ...(record.durationSeconds ? { durationSeconds: record.durationSeconds } : {}),
+    error: { code: view.code, message: view.message, ...(uuid ? { psaUuid: uuid } : {}) },
+  }
+}
+
 export function storedError(error: ErrorView): HandoverRecord['error'] {
   return { code: error.code, message: error.message, details: { ...error.details } }
 }

@@ -24,7 +24,16 @@ import { coversWindowEnd, planWindow, type DurationPlan } from '../../shared/dur
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
 import type { GateNote } from '../../shared/ipc/fleet-contract'
 import { checkAnswerExpiry } from './key-expiry'
-import { storedError, vehicleOf, type HandoverRecord, type HandoverStore, type LedgerEvent, type NewHandover, type StoredToken } from './handovers'
+import {
+  ledgerEventOf,
+  storedError,
+  vehicleOf,
+  type HandoverRecord,
+  type HandoverStore,
+  type LedgerEvent,
+  type NewHandover,
+  type StoredToken,
+} from './handovers'
 import type { ProcessOwner } from './process-owner'
 import type { PsaClients } from './psa-clients'
 import type { TokenResult } from './psa-client'
@@ -236,7 +245,7 @@ async function passGate(depot: KeyDepot, store: HandoverStore, target: HandoverR
     try {
       store.write(() => {
         store.releaseClaim(vehicleOf(target))
-        if (view.code === 'fleet.held') store.addEvent(eventFor(target, 'refused', view, depot.now()))
+        if (view.code === 'fleet.held') store.addEvent(ledgerEventOf(target, 'refused', view, depot.now()))
       })
     } catch (failure) {
       throw depot.recordingFailed(failure, `the refusal of the request for handover ${target.id} could not be recorded`)
@@ -283,25 +292,11 @@ async function recordFailure(
           }
         }
       })
-      if (kind !== 'queued') store.addEvent(eventFor(record, kind, view, depot.now()))
+      if (kind !== 'queued') store.addEvent(ledgerEventOf(record, kind, view, depot.now()))
       store.releaseClaim(vehicle)
     })
   } catch (error) {
     throw depot.recordingFailed(error, `the outcome of the request for handover ${id} could not be recorded`)
-  }
-}
-
-function eventFor(record: HandoverRecord, kind: LedgerEvent['kind'], view: ErrorView, now: Date): LedgerEvent {
-  const uuid = view.details.psa?.uuid
-  return {
-    at: now.toISOString(),
-    kind,
-    handoverId: record.id,
-    ...(record.vin ? { vin: record.vin } : {}),
-    ...(record.profile ? { profile: record.profile } : {}),
-    ...(record.technician ? { technician: record.technician } : {}),
-    ...(record.durationSeconds ? { durationSeconds: record.durationSeconds } : {}),
-    error: { code: view.code, message: view.message, ...(uuid ? { psaUuid: uuid } : {}) },
   }
 }
 
