@@ -83,7 +83,7 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
       if (version?.value !== String(SCHEMA_VERSION))
         db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
     })
-    registerProcessIfWritable(db, dataDir)
+    writeIfPossible(db, dataDir, () => registerProcess(db))
   } catch (error) {
     // A ledger this open created and could not write (a full disk) is not left as a 0-byte file.
     if (fresh) removeIfEmpty(file)
@@ -105,7 +105,7 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
  * (removeIfEmpty).
  */
 function refuseEmptyLedger(file: string): void {
-  if (statSync(file).size > 0 || existsSync(`${file}-wal`)) return
+  if (!isEmptyLedger(file)) return
   throw new VkError(
     'storage.damaged',
     `The ledger ${file} is empty (0 bytes): the keys it recorded are lost from this file (a crash, a full disk or a copy that failed). Nothing was sent. ` +
@@ -114,9 +114,14 @@ function refuseEmptyLedger(file: string): void {
   )
 }
 
+/** A ledger file with nothing in it: 0 bytes, and no write-ahead log beside it that could hold its pages. */
+function isEmptyLedger(file: string): boolean {
+  return statSync(file).size === 0 && !existsSync(`${file}-wal`)
+}
+
 function removeIfEmpty(file: string): void {
   try {
-    if (statSync(file).size === 0 && !existsSync(`${file}-wal`)) rmSync(file)
+    if (isEmptyLedger(file)) rmSync(file)
   } catch {
     // gone already, or not ours to remove: the next open says what it finds
   }
@@ -129,11 +134,7 @@ function removeIfEmpty(file: string): void {
  */
 export function rememberVault(db: Db, dataDir: string, vaultId: string): void {
   if (db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'vault_id'").get()?.value === vaultId) return
-  try {
-    runWrite(db, dataDir, () => db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('vault_id', ?)").run(vaultId))
-  } catch (error) {
-    if (!(error instanceof VkError && error.code === 'storage.write')) throw error
-  }
+  writeIfPossible(db, dataDir, () => db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('vault_id', ?)").run(vaultId))
 }
 
 /** The vault id the ledger remembers (rememberVault), read without opening the ledger for writing; undefined when there is none. */
@@ -151,10 +152,13 @@ export function rememberedVaultId(dataDir: string): string | undefined {
   }
 }
 
-/** On a disk that cannot take a write now (full), reading the ledger must still work: the note of this process is skipped. */
-function registerProcessIfWritable(db: Db, dataDir: string): void {
+/**
+ * A write that reading the ledger does not need (this process's note, the vault id's copy): on a
+ * disk that cannot take it now (full), it is skipped, so the keys already issued can still be read.
+ */
+function writeIfPossible(db: Db, dataDir: string, work: () => unknown): void {
   try {
-    runWrite(db, dataDir, () => registerProcess(db))
+    runWrite(db, dataDir, work)
   } catch (error) {
     if (!(error instanceof VkError && error.code === 'storage.write')) throw error
   }
@@ -218,10 +222,10 @@ interface GroupedWrite {
  * committed together: one fsync instead of one each. Each promise settles only after that
  * commit, so a key is on disk before anyone is told of it.
  *
- * Writes that need no fsync (`durable: false`) are committed first, and the durable
- * ones in the next turn: the requests those claims let out are on the wire while the event
- * loop is held by the fsync (better-sqlite3 is synchronous). A durable write waits one turn
- * at most.
+ * Writes that need no fsync (`durable: false`: a waiting request's look at a claim) are
+ * committed first, and the durable ones in the next turn, so they do not wait for the fsync
+ * (better-sqlite3 is synchronous). A durable write waits one turn at most. Claims are durable:
+ * a turn's claims share the fsync of the answers that freed their workers.
  */
 export class WriteGroup {
   private relaxed: GroupedWrite[] = []

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { VkError } from '../../shared/errors'
 import type { SecretStore } from './keychain'
-import { rememberedVaultId } from './ledger-db'
+import { rememberedVaultId, safeJson } from './ledger-db'
 import { ensurePrivateFolder, isNotFound, readFileIfExists, TEMP_SUFFIX, writeFileAtomic } from './secure-files'
 
 /** A certificate request VK Depot made: its key (sealed with the rest) and what it asked for. */
@@ -179,15 +179,15 @@ export class Vault {
    * sealed file to try it on.
    */
   static async findLostKey(dataDir: string, store: SecretStore): Promise<string | undefined> {
-    const sealed: Array<z.infer<typeof sealedFileSchema>> = []
-    for (const file of await sealedFiles(dataDir)) {
-      const parsed = sealedFileSchema.safeParse(safeJsonText(await fs.readFile(file, 'utf8').catch(() => '')))
-      if (parsed.success) sealed.push(parsed.data)
-    }
     const vaultId = rememberedVaultId(dataDir)
-    if (!sealed.length || !vaultId || !vaultIdSchema.safeParse(vaultId).success) return undefined
+    if (!vaultId || !vaultIdSchema.safeParse(vaultId).success) return undefined
     const key = await Vault.#readKey(dataDir, store, vaultId).catch(() => undefined)
     if (!key) return undefined
+    const sealed: Array<z.infer<typeof sealedFileSchema>> = []
+    for (const file of await sealedFiles(dataDir)) {
+      const parsed = sealedFileSchema.safeParse(safeJson(await fs.readFile(file, 'utf8').catch(() => '')))
+      if (parsed.success) sealed.push(parsed.data)
+    }
     const candidate = new Vault(dataDir, vaultId, [key])
     try {
       return sealed.some((file) => opens(candidate, file)) ? vaultId : undefined
@@ -454,14 +454,6 @@ function opens(vault: Vault, file: z.infer<typeof sealedFileSchema>): boolean {
     return true
   } catch {
     return false
-  }
-}
-
-function safeJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return undefined
   }
 }
 
