@@ -192,7 +192,8 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
       if (outcome.renewed.length)
         write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
-      const short = keys.filter((k) => coversPlan(k) === false && [...outcome.issued, ...outcome.renewed].some((id) => outcome.keys.get(id)?.id === k.id))
+      const fresh = new Set([...outcome.issued, ...outcome.renewed].map((id) => outcome.keys.get(id)?.id))
+      const short = keys.filter((k) => fresh.has(k.id) && coversPlan(k) === false)
       if (short.length)
         write(
           io,
