@@ -13,9 +13,10 @@ import { writeCodeVideo } from '../helpers/y4m'
 import { assertAccessible, assertNoProblems, launchBrowser, workDir, type App } from './harness'
 
 const FAKE_CAMERA = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']
-const SCAN_TIMEOUT = 60_000
+/** Bounded, and generous: on a loaded 2-core CI machine a browser can take half a minute before the scan even starts. */
+const SCAN_TIMEOUT = 120_000
 
-/** Records every stream the page opens, so a test can see the camera stop. */
+/** Records every stream the page opens, so a test can see the camera stop, and when each frame went to the decoder. */
 const STREAM_SPY = `(() => {
   const streams = [];
   Object.defineProperty(window, '__streams', { value: streams });
@@ -23,7 +24,32 @@ const STREAM_SPY = `(() => {
   if (!md) return;
   const original = md.getUserMedia.bind(md);
   md.getUserMedia = async (constraints) => { const s = await original(constraints); streams.push(s); return s; };
+  const decodes = [];
+  Object.defineProperty(window, '__decodes', { value: decodes });
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (...args) { decodes.push(performance.now()); return post.apply(this, args); };
 })();`
+
+/**
+ * Waits for the scan's end text; when it does not come, the failure says where the scan stood:
+ * the scanner's status, how many frames went to the decoder and over how long, the video's state.
+ */
+async function waitForScanEnd(app: App, text: string): Promise<void> {
+  try {
+    await app.page.getByText(text).waitFor({ timeout: SCAN_TIMEOUT })
+  } catch (error) {
+    const where = await app.page
+      .evaluate(() => {
+        const decodes = (window as unknown as { __decodes: number[] }).__decodes
+        const video = document.querySelector('video')
+        const status = document.querySelector('[data-testid="phone-scanner"]')?.textContent
+        const span = decodes.length > 1 ? Math.round(decodes[decodes.length - 1]! - decodes[0]!) : 0
+        return `scanner: ${JSON.stringify(status)}; ${decodes.length} frames decoded over ${span} ms; video: ${video ? `readyState ${video.readyState}, paused ${video.paused}, t ${video.currentTime}` : 'none'}`
+      })
+      .catch((reason: unknown) => `page not readable: ${String(reason)}`)
+    throw new Error(`${(error as Error).message}\n${where}`, { cause: error })
+  }
+}
 
 async function appWithCamera(t: TestContext, args: string[], options: { locale?: string } = {}): Promise<{ app: App; requests: string[] }> {
   const browser = await launchBrowser(args)
@@ -103,7 +129,7 @@ test('a 5-part loop: assembled, exact CarData, no network', async (t) => {
   const { app, requests } = await appWithCamera(t, [...FAKE_CAMERA, `--use-file-for-fake-video-capture=${await cameraVideo(t, car)}`])
   const { page } = app
   await page.getByRole('button', { name: 'Scan from phone' }).click()
-  await page.getByText('CarData read from the phone (5 parts). The vehicle is imported below.').waitFor({ timeout: SCAN_TIMEOUT })
+  await waitForScanEnd(app, 'CarData read from the phone (5 parts). The vehicle is imported below.')
   await assertImported(app, car)
   assert.ok(await cameraStopped(app))
   onlyOwnOrigin(app, requests)
@@ -146,7 +172,7 @@ test('a turned, noisy 5-part loop shown out of order, in French: assembled, with
   const { app } = await appWithCamera(t, [...FAKE_CAMERA, `--use-file-for-fake-video-capture=${video}`], { locale: 'fr-FR' })
   const { page } = app
   await page.getByRole('button', { name: 'Scanner depuis le téléphone' }).click()
-  await page.getByText('CarData lu depuis le téléphone (5 parties). Le véhicule est importé ci-dessous.').waitFor({ timeout: SCAN_TIMEOUT })
+  await waitForScanEnd(app, 'CarData lu depuis le téléphone (5 parties). Le véhicule est importé ci-dessous.')
   await assertImported(app, car)
   await assertNoProblems(app)
 })
