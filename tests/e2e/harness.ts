@@ -240,6 +240,8 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<TestBrows
       ? await chromium.launchPersistentContext(join(dataDir, 'chromium'), { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, ...contextOptions })
       : await browser.newContext(contextOptions)
     const page = await context.newPage()
+    // Every wait stays bounded, with room for a loaded 2-core CI machine (Playwright's 30 s is not).
+    page.setDefaultTimeout(90_000)
     const pageProblems: string[] = []
     page.on('pageerror', (error) => pageProblems.push(`page error: ${error.message}`))
     page.on('console', (message) => {
