@@ -87,6 +87,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       return queueCommand(rest, io)
     case 'vault':
       return (await import('./vault-commands')).vaultCommand(rest, io)
+    case 'ledger':
+      return (await import('./ledger-commands')).ledgerCommand(rest, io)
     default:
       throw unknownCommand(argv)
   }

@@ -77,7 +77,15 @@ function notOurs(dir: string, why: string): VkError {
   )
 }
 
-function readMarker(dir: string): { version: number } | undefined {
+/** What the marker says: its format version, when the folder was made, and since when it has held a ledger. */
+interface Marker {
+  version: number
+  createdAt?: string
+  /** Set once the folder's ledger.db exists (noteLedgerStarted): from then on, a missing ledger is a lost one. */
+  ledgerSince?: string
+}
+
+function readMarker(dir: string): Marker | undefined {
   const file = path.join(dir, MARKER_FILE)
   let text: string
   try {
@@ -86,9 +94,9 @@ function readMarker(dir: string): { version: number } | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
-  let value: { format?: unknown; version?: unknown }
+  let value: { format?: unknown; version?: unknown; createdAt?: unknown; ledgerSince?: unknown }
   try {
-    value = JSON.parse(text) as { format?: unknown; version?: unknown }
+    value = JSON.parse(text) as typeof value
   } catch {
     value = {}
   }
@@ -106,15 +114,40 @@ function readMarker(dir: string): { version: number } | undefined {
       { file },
     )
   }
-  return { version: value.version }
+  const string = (field: unknown): string | undefined => (typeof field === 'string' ? field : undefined)
+  return { version: value.version, createdAt: string(value.createdAt), ledgerSince: string(value.ledgerSince) }
 }
 
-function writeMarker(dir: string): void {
+/**
+ * Since when the folder has held a ledger, as its marker says; undefined before its first
+ * ledger, and where there is no marker (a folder VK Depot did not adopt, as in some tests).
+ */
+export function ledgerSince(dir: string): string | undefined {
+  try {
+    return readMarker(dir)?.ledgerSince
+  } catch {
+    return undefined // a damaged marker: adoptDataFolder names it before anything opens the ledger
+  }
+}
+
+/** Records in the marker that the folder holds a ledger since `at` (once; a folder without a marker is left alone). */
+export function noteLedgerStarted(dir: string, at: string): void {
+  const marker = readMarker(dir)
+  if (marker && marker.ledgerSince !== at) writeMarker(dir, { createdAt: marker.createdAt, ledgerSince: at })
+}
+
+function writeMarker(dir: string, fields: Omit<Marker, 'version'> = {}): void {
   const file = path.join(dir, MARKER_FILE)
   const temporary = `${file}.${randomBytes(6).toString('hex')}.vkd-tmp`
   const fd = openSync(temporary, 'wx', 0o600)
   try {
-    writeSync(fd, `${JSON.stringify({ format: 'vk-depot-data', version: DATA_FOLDER_VERSION, createdAt: new Date().toISOString() })}\n`)
+    const marker = {
+      format: 'vk-depot-data',
+      version: DATA_FOLDER_VERSION,
+      createdAt: fields.createdAt ?? new Date().toISOString(),
+      ...(fields.ledgerSince ? { ledgerSince: fields.ledgerSince } : {}),
+    }
+    writeSync(fd, `${JSON.stringify(marker)}\n`)
     fsyncSync(fd)
   } finally {
     closeSync(fd)

@@ -14,6 +14,8 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { z } from 'zod'
 import { VkError } from '../../shared/errors'
+import { formatLocal } from '../../shared/time'
+import { ledgerSince, noteLedgerStarted } from './data-folder'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 
 export const LEDGER_FILE = 'ledger.db'
@@ -54,6 +56,8 @@ CREATE TABLE IF NOT EXISTS processes (pid INTEGER NOT NULL, owner TEXT NOT NULL 
 export interface LedgerDbOptions {
   /** How long a writer waits for another process's write to end before saying "busy" (default 10 s). */
   busyTimeoutMs?: number
+  /** Start a new ledger where the folder's marker says one was lost (`vkey ledger new`: ledger-restart.ts). */
+  startNew?: boolean
 }
 
 export type Db = Database.Database
@@ -64,6 +68,7 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
   const file = join(dataDir, LEDGER_FILE)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const fresh = !existsSync(file)
+  if (fresh && !options.startNew) refuseLostLedger(dataDir, file)
   if (!fresh) refuseEmptyLedger(file)
   let db: Db
   try {
@@ -84,6 +89,7 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
         db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
     })
     writeIfPossible(db, dataDir, () => registerProcess(db))
+    if (fresh || options.startNew || !ledgerSince(dataDir)) noteLedgerIfPossible(dataDir)
   } catch (error) {
     // A ledger this open created and could not write (a full disk) is not left as a 0-byte file.
     if (fresh) removeIfEmpty(file)
@@ -93,6 +99,32 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
     if (process.platform !== 'win32' && existsSync(file + suffix)) chmodSync(file + suffix, 0o600)
   }
   return db
+}
+
+/**
+ * A missing ledger in a folder whose marker says it has held one (noteLedgerStarted) was lost
+ * (a clean-up tool, a restore or a copy that left it out): a new, empty ledger would forget
+ * every key it recorded, and ask PSA again for cars that hold one. Refused, with the way back
+ * and the command that starts a new ledger knowingly.
+ */
+function refuseLostLedger(dataDir: string, file: string): void {
+  const since = ledgerSince(dataDir)
+  if (since === undefined) return
+  throw new VkError(
+    'storage.damaged',
+    `The ledger ${file} is missing: this data folder has kept one since ${formatLocal(since)}, and the keys it recorded are not here (a clean-up tool, a restore or a copy that left it out). Nothing was sent. ` +
+      `Restore ${LEDGER_FILE} (with its -wal and -shm files, if any) from a backup of the data folder. If it is lost for good, \`vkey ledger new\` starts a new, empty ledger: the keys issued before stay valid at PSA until they end, and it does not count them.`,
+    { file },
+  )
+}
+
+/** The marker learns that the folder holds a ledger (from now on a missing one is lost); skipped when it cannot be written now. */
+function noteLedgerIfPossible(dataDir: string): void {
+  try {
+    noteLedgerStarted(dataDir, new Date().toISOString())
+  } catch {
+    // a full disk: the next open notes it
+  }
 }
 
 /**
@@ -109,7 +141,7 @@ function refuseEmptyLedger(file: string): void {
   throw new VkError(
     'storage.damaged',
     `The ledger ${file} is empty (0 bytes): the keys it recorded are lost from this file (a crash, a full disk or a copy that failed). Nothing was sent. ` +
-      `Restore the data folder from a backup; if this data folder never held a key (its first start was cut short), move ${LEDGER_FILE} aside and run the command again to start a new ledger.`,
+      `Restore the data folder from a backup. Without one (or if this data folder never held a key: its first start was cut short), \`vkey ledger new\` keeps this file aside and starts a new, empty ledger.`,
     { file },
   )
 }
@@ -309,7 +341,7 @@ export function storageError(error: unknown, dataDir: string, db?: Db): unknown 
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
     return new VkError(
       'storage.damaged',
-      `The ledger ${file} is damaged (SQLite cannot read it: ${code === 'SQLITE_NOTADB' ? 'not a database' : 'corrupt'}). Nothing was sent. Quit VK Depot and restore the data folder from a backup; without one, move ${LEDGER_FILE} and its -wal and -shm files aside (keep them: they list the keys issued so far, still valid at PSA until they expire) and run the command again to start a new ledger.`,
+      `The ledger ${file} is damaged (SQLite cannot read it: ${code === 'SQLITE_NOTADB' ? 'not a database' : 'corrupt'}). Nothing was sent. Quit VK Depot and restore the data folder from a backup. Without one, \`vkey ledger new\` keeps ${LEDGER_FILE} and its -wal and -shm files aside (they list the keys issued so far, still valid at PSA until they expire) and starts a new, empty ledger.`,
       { file },
       { cause: error },
     )

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { once } from 'node:events'
 import { promisify } from 'node:util'
@@ -238,24 +238,57 @@ test('a damaged settings.json is named with the way forward (exit 3), for every 
   }
 })
 
-test('a damaged ledger.db is named as damaged (exit 3, nothing sent), and moving it aside as told starts a new ledger', async (t) => {
+test('a damaged ledger.db is named as damaged (exit 3, nothing sent); `vkey ledger new` as told keeps it aside and starts a new ledger', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const car = join(dataDir, '..', 'car.json')
   await writeFile(car, carDataJson(vinFor(61)))
   assert.equal((await vkey(['token', '--cardata', car, '--duration', '1h'], env)).code, 0)
   const ledger = join(dataDir, 'ledger.db')
-  await writeFile(ledger, 'not a database at all, a crash wrote this '.repeat(200))
-  for (const argv of [['list'], ['token', '--cardata', car, '--duration', '1h', '--new']]) {
+  const damage = 'not a database at all, a crash wrote this '.repeat(200)
+  await writeFile(ledger, damage)
+  for (const argv of [['list'], ['token', '--cardata', car, '--duration', '1h', '--new'], ['ledger', 'check']]) {
     const result = await vkey(argv, env)
     assert.equal(result.code, 3, `${argv.join(' ')}: ${result.stderr}`)
-    assert.ok(result.stderr.includes(`The ledger ${ledger} is damaged`), result.stderr)
-    assert.match(result.stderr, /Nothing was sent\. .*move ledger\.db and its -wal and -shm files aside/)
+    assert.ok(`${result.stdout}${result.stderr}`.includes(`The ledger ${ledger} is damaged`), result.stderr)
+    assert.match(`${result.stdout}${result.stderr}`, /Nothing was sent\. .*Without one, `vkey ledger new` keeps ledger\.db and its -wal and -shm files aside/)
   }
   assert.equal(simulator.stats.tokensIssued, 1, 'nothing was sent with a damaged ledger')
-  const aside = join(dataDir, '..', 'ledger-damaged')
-  await mkdir(aside)
-  for (const name of ['ledger.db', 'ledger.db-wal', 'ledger.db-shm']) await rename(join(dataDir, name), join(aside, name)).catch(() => undefined)
+  const started = await vkey(['ledger', 'new'], env)
+  assert.equal(started.code, 0, started.stderr)
+  const kept = /kept aside: (\S+ledger-damaged-\d{8}T\d{6}Z\.db) /.exec(started.stdout)?.[1]
+  assert.ok(kept, started.stdout)
+  assert.equal(await readFile(kept, 'utf8'), damage, 'the damaged file is kept as it was')
   const fresh = await vkey(['list', '--json'], env)
   assert.equal(fresh.code, 0, fresh.stderr)
   assert.deepEqual(JSON.parse(fresh.stdout), [])
+  const again = await vkey(['ledger', 'new'], env)
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stdout, /Nothing done: the ledger .* reads whole \(0 record\(s\), 0 live key\(s\)\)/)
+})
+
+test('a ledger.db deleted from a folder that had one is refused (exit 3, nothing sent), not taken for a new ledger; `vkey ledger new` starts one knowingly', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const car = join(dataDir, '..', 'car.json')
+  await writeFile(car, carDataJson(vinFor(62)))
+  assert.equal((await vkey(['token', '--cardata', car, '--duration', '1h'], env)).code, 0)
+  const whole = await vkey(['ledger', 'check', '--json'], env)
+  assert.equal(whole.code, 0, whole.stderr)
+  assert.deepEqual({ ...JSON.parse(whole.stdout), file: undefined }, { file: undefined, state: 'whole', records: 1, liveKeys: 1 })
+  // A clean-up tool or a restore that left the ledger out: every file of it gone, the rest of the folder kept.
+  for (const suffix of ['', '-wal', '-shm']) await rm(join(dataDir, `ledger.db${suffix}`), { force: true })
+  for (const argv of [['list'], ['token', '--cardata', car, '--duration', '1h'], ['ledger', 'check']]) {
+    const result = await vkey(argv, env)
+    assert.equal(result.code, 3, `${argv.join(' ')}: ${result.stderr}`)
+    assert.match(`${result.stdout}${result.stderr}`, /The ledger .*ledger\.db is missing: this data folder has kept one since \w{3} \d{4}-\d{2}-\d{2} \d{2}:\d{2}/)
+    assert.match(`${result.stdout}${result.stderr}`, /`vkey ledger new` starts a new, empty/)
+  }
+  assert.equal(simulator.stats.tokensIssued, 1, 'no second key for a car the lost ledger knew')
+  const started = await vkey(['ledger', 'new'], env)
+  assert.equal(started.code, 0, started.stderr)
+  assert.match(started.stdout, /Started a new, empty ledger: .*ledger\.db\.\n {2}replaces: +the ledger kept since .*; the keys it recorded are not counted here/)
+  const listed = await vkey(['list', '--json'], env)
+  assert.equal(listed.code, 0, listed.stderr)
+  assert.deepEqual(JSON.parse(listed.stdout), [])
+  assert.equal((await vkey(['token', '--cardata', car, '--duration', '1h'], env)).code, 0, 'asked knowingly, the car gets a key again')
+  assert.equal(simulator.stats.tokensIssued, 2)
 })
