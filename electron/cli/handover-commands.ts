@@ -33,6 +33,7 @@ import { environmentResolver } from '../core/handover-environment'
 import { QrFilePipeline, qrFileName } from '../core/qr-files'
 import { writeHuman, type CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
+import { warnCutOff } from './cut-off'
 import { printHandover } from './key-output'
 
 // ---- batch ---------------------------------------------------------------------------
@@ -71,21 +72,6 @@ async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile
   imported.issues.push(...inputs.issues)
   const added = await depot.addVehicles({ vehicles: inputs.fresh, issues: [] }, profile ? { profile } : {})
   return { ids: [...inputs.known, ...added.map((r) => r.id)], added: new Set(added.map((r) => r.id)) }
-}
-
-/**
- * Vehicles whose last request an interruption cut off (Ctrl-C, or a process killed with the
- * request on its way): asked again now, PSA may hold a key from before (the audit has the attempt).
- */
-export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token'): void {
-  const cut = records.filter((r) => r.status === 'draft' && r.error?.code === 'cancelled')
-  if (!cut.length) return
-  const names = cut.map((r) => r.vin ?? r.id).join(', ')
-  const one = cut.length === 1
-  writeHuman(
-    io.stderr,
-    `vkey ${command}: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${one ? 'it' : 'each'} that was not stored here (the audit lists the attempt). This ${command === 'batch' ? 'batch' : 'request'} asks for ${one ? 'it' : 'them'} again (a live key that covers the window is reused).`,
-  )
 }
 
 /**

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { EXIT, exitCodeFor, VkError } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 import type { Depot } from '../core/depot'
-import { hasValidToken, type HandoverRecord } from '../core/handovers'
+import { hasValidToken, type HandoverRecord, type HandoverStore } from '../core/handovers'
 import type { FlushResult } from '../core/offline-queue'
 import { assertWritableFolder } from '../core/output-paths'
 import { write, writeJson } from './args'
@@ -16,6 +16,7 @@ import { writeHuman, type CliIo } from './io'
 import { qrFilesText, qrPipeline } from './qr-output'
 import { parseFor, QUEUE_SUBCOMMANDS, unknownCommand } from './spec'
 import { warnCertificateRenewal } from './cert-commands'
+import { warnCutOff } from './cut-off'
 
 /** What a flush of the offline queue did, in words: sent, reused (nothing sent), refused, still waiting. */
 function queueCountsText(result: FlushResult): string {
@@ -58,6 +59,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
     if (sub === 'list') return await queueList(io, depot, Boolean(values.json))
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
     await warnCertificateRenewal(io, depot, undefined)
+    sayCutOff(io, await depot.handovers(), { forget: true })
     let stopped = false
     const controller = new AbortController() // Ctrl-C cancels the request in flight; it stays queued (offline-queue.ts)
     io.interrupted
@@ -109,8 +111,25 @@ function queuedSince(record: HandoverRecord): string {
   return record.queuedAt ?? record.requestedAt ?? record.updatedAt
 }
 
+/**
+ * Requests an interruption cut off after a flush took them from the queue (a flush killed, or
+ * Ctrl-C): named on stderr, with how to ask again; `vkey queue flush` says it once (`forget`).
+ */
+function sayCutOff(io: CliIo, store: HandoverStore, { forget }: { forget: boolean }): void {
+  const cut = store.cutOffFromQueue()
+  warnCutOff(io, cut, 'queue')
+  if (!forget || !cut.length) return
+  try {
+    store.forgetQueuedAt(cut.map((r) => r.id))
+  } catch {
+    // only tidying: a full or busy ledger says it again at the next flush
+  }
+}
+
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
-  const queued = (await (await depot.handovers()).list()).filter((r) => r.status === 'queued')
+  const store = await depot.handovers()
+  if (!json) sayCutOff(io, store, { forget: false })
+  const queued = (await store.list()).filter((r) => r.status === 'queued')
   if (json) {
     writeJson(io, JSON.stringify(queued.map(queuedRequestJson), null, 2))
     return 0

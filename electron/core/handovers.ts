@@ -132,6 +132,14 @@ export function vehicleOf(record: Pick<HandoverRecord, 'vin' | 'carDataHash' | '
   return `cd:${record.carDataHash ?? record.id}`
 }
 
+/**
+ * A request an interruption cut off (Ctrl-C, or its process killed or powered off with the
+ * request on its way to PSA): PSA may have issued a key that was not stored.
+ */
+export function isCutOff(record: Pick<HandoverRecord, 'status' | 'error'>): boolean {
+  return record.status === 'draft' && record.error?.code === 'cancelled'
+}
+
 /** True while the record holds a key that has not expired and was not replaced. */
 export function hasValidToken(record: Pick<HandoverRecord, 'sealedToken' | 'expires' | 'status'>, now: Date): boolean {
   return Boolean(
@@ -475,6 +483,27 @@ export class HandoverStore {
     const row = this.sql<[string], RecordRow>('SELECT id, record FROM handovers WHERE vehicle = ? AND live = 1').get(vehicle)
     const record = row ? this.recordOf(row) : undefined
     return record && hasValidToken(record, this.now()) ? record : undefined
+  }
+
+  /**
+   * Requests cut off (isCutOff) after a flush took them from the offline queue: out of the
+   * queue, so no flush sends them again by itself; their `queuedAt` stays until `vkey queue
+   * flush` has said so once (forgetQueuedAt).
+   */
+  cutOffFromQueue(): HandoverRecord[] {
+    return this.listSync("WHERE status = 'draft'").filter((r) => isCutOff(r) && r.queuedAt)
+  }
+
+  /** The requests are no longer counted as having come from the queue (cutOffFromQueue has been said). */
+  forgetQueuedAt(ids: readonly string[]): void {
+    this.write(() => {
+      for (const id of ids) {
+        if (this.find(id)?.queuedAt)
+          this.updateSync(id, (r) => {
+            delete r.queuedAt
+          })
+      }
+    })
   }
 
   /** A request for the vehicle waiting in the offline queue, if any. */

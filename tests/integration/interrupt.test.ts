@@ -244,6 +244,51 @@ test(
   },
 )
 
+test(
+  '`vkey queue flush` killed (SIGKILL) while PSA has a queued request: `vkey queue` names the car and how to ask again; the next flush says it once and sends nothing',
+  { timeout: 60_000 },
+  async (t) => {
+    const { env, dataDir, simulator } = await setupDepot(t, { restartable: true })
+    const port = Number(new URL(simulator.baseUrl).port)
+    const vin = vinFor(87)
+    const file = join(dataDir, '..', 'car-87.json')
+    await writeFile(file, carDataJson(vin))
+    await simulator.close()
+    assert.equal((await vkey(['token', '--cardata', file, '--duration', '1h'], env)).code, 6)
+
+    const slow = await startSimulator({ dir: simulator.material.dir, port, latencyMs: 60_000 })
+    t.after(() => slow.close())
+    const received = new Promise<void>((resolve) => {
+      slow.tap = () => resolve()
+    })
+    const run = startVkey(t, ['queue', 'flush'], env)
+    await received
+    run.signal('SIGKILL')
+    assert.equal((await run.exited).signal, 'SIGKILL')
+
+    const cutOff = new RegExp(
+      `^vkey queue: the last request for ${vin} \\(queued since \\w{3} \\d{4}-\\d{2}-\\d{2} [\\d:]+ .+\\) was cut off by an interruption: PSA may have issued a key for it that was not stored here \\(the audit lists the attempt\\)\\. It left the queue, so no flush sends it again by itself\\. To ask again, run \`vkey token --cardata FILE --duration 8h\` with its CarData file`,
+    )
+    const listed = await vkey(['queue'], env)
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.match(listed.stderr, cutOff)
+    assert.match(listed.stdout, /^0 request\(s\) waiting for the network\./m)
+    slow.faults.latencyMs = 0
+    const flushed = await vkey(['queue', 'flush'], env)
+    assert.equal(flushed.code, 0, flushed.stderr)
+    assert.match(flushed.stderr, cutOff)
+    assert.match(flushed.stdout, /^Queue: 0 sent, 0 refused, 0 still waiting for the network\./)
+    const again = await vkey(['queue', 'flush'], env)
+    assert.equal(again.stderr, '', 'said once')
+    assert.equal(slow.requests.length, 1, 'the cut request was not sent again by itself')
+    // The command it suggests, with the car's file, asks again (and says why).
+    const asked = await vkey(['token', '--cardata', file, '--duration', '8h'], env)
+    assert.equal(asked.code, 0, asked.stderr)
+    assert.match(asked.stderr, /^vkey token: the last request for .* was cut off by an interruption/)
+    assert.equal(slow.requests.length, 2)
+  },
+)
+
 test('a Ctrl-C that came while vkey was still loading is handled once it watches its signals: it says nothing was sent, exit 130', async () => {
   // scripts/vkey.mjs notes such a signal; cli/io.ts hands it to watchSignals. The process here is a stand-in with the same three calls.
   const stderr = new PassThrough()

@@ -1,0 +1,26 @@
+/**
+ * What `vkey token`, `vkey batch` and `vkey queue` say of requests an interruption cut off
+ * (core/handovers.ts isCutOff): PSA may hold a key for each that was not stored here.
+ */
+import { formatLocal } from '../../shared/time'
+import { isCutOff, type HandoverRecord } from '../core/handovers'
+import { writeHuman, type CliIo } from './io'
+
+/**
+ * Vehicles whose last request was cut off. `token` and `batch` ask for them again now (said
+ * first); `queue` says they left the queue and how to ask again.
+ */
+export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token' | 'queue'): void {
+  const cut = records.filter(isCutOff)
+  if (!cut.length) return
+  const one = cut.length === 1
+  const names = cut.map((r) => `${r.vin ?? r.id}${command === 'queue' && r.queuedAt ? ` (queued since ${formatLocal(r.queuedAt)})` : ''}`).join(', ')
+  const next =
+    command === 'queue'
+      ? `${one ? 'It' : 'They'} left the queue, so no flush sends ${one ? 'it' : 'them'} again by itself. To ask again, run \`vkey token --cardata FILE --duration 8h\` with ${one ? 'its' : 'each'} CarData file (a live key that covers the window is reused).`
+      : `This ${command === 'batch' ? 'batch' : 'request'} asks for ${one ? 'it' : 'them'} again (a live key that covers the window is reused).`
+  writeHuman(
+    io.stderr,
+    `vkey ${command}: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${one ? 'it' : 'each'} that was not stored here (the audit lists the attempt). ${next}`,
+  )
+}
