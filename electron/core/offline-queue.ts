@@ -8,7 +8,7 @@ import { isNetworkUnreachable, toErrorView, type ErrorCode } from '../../shared/
 import type { Profile } from '../../shared/profile'
 import { environmentResolver } from './handover-environment'
 import { handoverPayloadOf } from './handover-payload'
-import { storedError, type HandoverRecord, type HandoverStore } from './handovers'
+import { isCutOff, storedError, type HandoverRecord, type HandoverStore } from './handovers'
 import type { KeyResult, RequestOptions } from './key-requests'
 import { writeHandoverQr } from './qr'
 
@@ -88,7 +88,7 @@ export class OfflineQueue {
           // without a person deciding; the audit has the attempt.
           let requeued = false
           await store.update(record.id, (r) => {
-            requeued = r.status === 'draft' && r.error?.code !== 'cancelled'
+            requeued = r.status === 'draft' && !isCutOff(r)
             if (requeued) r.status = 'queued'
           })
           result.stillQueued += queued.length - index - (requeued ? 0 : 1)
