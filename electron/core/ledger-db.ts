@@ -346,15 +346,19 @@ export function storageError(error: unknown, dataDir: string, db?: Db): unknown 
       { cause: error },
     )
   }
+  // Even reading needs room for SQLite's shared-memory index (32 KB): without it, nothing opens.
+  const shm = typeof code === 'string' && code.startsWith('SQLITE_IOERR_SHM')
   const cause =
     code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException).code === 'ENOSPC'
       ? 'the disk is full'
-      : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (error as NodeJS.ErrnoException).code === 'EACCES'
-        ? 'it cannot be written (permissions or a read-only disk)'
-        : `the write failed (${typeof code === 'string' ? code : 'unknown cause'})`
+      : shm
+        ? `SQLite cannot make its shared-memory file ${LEDGER_FILE}-shm (the disk is full, or nearly: it needs 32 KB even to read)`
+        : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (error as NodeJS.ErrnoException).code === 'EACCES'
+          ? 'it cannot be written (permissions or a read-only disk)'
+          : `the write failed (${typeof code === 'string' ? code : 'unknown cause'})`
   return new VkError(
     'storage.write',
-    `Cannot write the ledger in ${dataDir}: ${cause}. Free space or fix the folder, then run the command again.`,
+    `Cannot ${shm ? 'open' : 'write'} the ledger in ${dataDir}: ${cause}. Free space or fix the folder, then run the command again.`,
     { file },
     { cause: error },
   )

@@ -284,6 +284,13 @@ test('a data folder on a full disk: sending stops, exit 3 names the folder, and 
     // A QR file that cannot be written after the key was issued: the key is shown, said recorded, and the printed way to its QR works.
     const last = spawn('sh', ['-c', `dd if=/dev/zero of=${full}/filler-2 bs=1k count=100000 2>/dev/null; true`])
     await new Promise((resolve) => last.on('exit', resolve))
+    // Not even room for SQLite's shared-memory index: the message says what is missing, in words.
+    const blocked = await vkey(['list'], fullEnv)
+    assert.equal(blocked.code, 3, blocked.stderr)
+    assert.match(
+      blocked.stderr,
+      /^vkey: Cannot open the ledger in .*full: SQLite cannot make its shared-memory file ledger\.db-shm \(the disk is full, or nearly: it needs 32 KB even to read\)\. Free space/,
+    )
     const car = join(dataDir, '..', 'qr-car.json')
     await writeFile(car, carDataJson(vinFor(120)))
     const token = await vkey(['token', '--cardata', car, '--duration', '1h', '--qr', join(full, 'car.png')], env)
