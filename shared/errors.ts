@@ -25,12 +25,16 @@ export const errorCodes = [
   'config.certificate-not-yet-valid',
   'config.keychain-unavailable',
   'config.vault',
+  /** vault.json is damaged, or gone beside sealed files: `vkey vault repair` names again the key the keychain may still hold. */
+  'config.vault-repair',
   // the data folder's ledger (exit 3)
   'storage.write',
   'storage.busy',
   'storage.version',
   /** A row of the ledger does not have the shape this VK Depot writes (a newer version wrote it, or the file was damaged). */
   'storage.damaged',
+  /** The ledger file as a whole is missing (where the folder had one), empty or unreadable: a backup, or `vkey ledger new`. */
+  'storage.ledger-lost',
   /** Another VK Depot process is requesting a key for the same vehicle right now. */
   'storage.vehicle-busy',
   /** The vault key is gone from the keychain (or is not one): `vkey vault reset` is the way back. */

@@ -14,7 +14,7 @@ export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], comman
   const cut = records.filter(isCutOff)
   if (!cut.length) return
   const one = cut.length === 1
-  const names = cut.map((r) => `${r.vin ?? r.id}${command === 'queue' && r.queuedAt ? ` (queued since ${formatLocal(r.queuedAt)})` : ''}`).join(', ')
+  const names = cut.map((r) => `${r.vin ?? r.id}${command === 'queue' ? queuedFacts(r) : ''}`).join(', ')
   const next =
     command === 'queue'
       ? `${one ? 'It' : 'They'} left the queue, so no flush sends ${one ? 'it' : 'them'} again by itself. To ask again, run \`vkey token --cardata FILE --duration 8h\` with ${one ? 'its' : 'each'} CarData file (a live key that covers the window is reused).`
@@ -23,4 +23,14 @@ export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], comman
     io.stderr,
     `vkey ${command}: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${one ? 'it' : 'each'} that was not stored here (the audit lists the attempt). ${next}`,
   )
+}
+
+/** When the request was queued, and the QR file it was to write, which was not written. */
+function queuedFacts(record: HandoverRecord): string {
+  const facts = [
+    record.queuedAt ? `queued since ${formatLocal(record.queuedAt)}` : undefined,
+    record.deliverQr ? `its QR file ${record.deliverQr} was not written` : undefined,
+  ]
+  const said = facts.filter(Boolean).join('; ')
+  return said ? ` (${said})` : ''
 }

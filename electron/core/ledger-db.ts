@@ -73,6 +73,7 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
   let db: Db
   try {
     db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 })
+    rememberFile(db, file)
     if (fresh && process.platform !== 'win32') chmodSync(file, 0o600)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
@@ -101,6 +102,38 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
   return db
 }
 
+/** The file each open ledger was opened on: its device and inode (assertStillInPlace). */
+const openedFiles = new WeakMap<Db, { file: string; dev: number; ino: number }>()
+
+function rememberFile(db: Db, file: string): void {
+  const { dev, ino } = statSync(file)
+  openedFiles.set(db, { file, dev, ino })
+}
+
+/**
+ * After each commit: the ledger file this process writes is still the one in the data folder.
+ * Deleted, moved or replaced while open (a clean-up tool, `vkey ledger new` elsewhere), the
+ * commit went to a file no one will read again: the write is refused, so nothing is reported
+ * as recorded and no further request is sent. Skipped where the file system has no inodes.
+ */
+function assertStillInPlace(db: Db): void {
+  const opened = openedFiles.get(db)
+  if (!opened || opened.ino === 0) return
+  let now: { dev: number; ino: number } | undefined
+  try {
+    now = statSync(opened.file)
+  } catch {
+    now = undefined
+  }
+  if (now && now.dev === opened.dev && now.ino === opened.ino) return
+  throw new VkError(
+    'storage.ledger-lost',
+    `The ledger ${opened.file} was ${now ? 'replaced' : 'removed'} while this VK Depot process had it open: what it just wrote is not in the data folder's ledger. ` +
+      'Quit every VK Depot process (the app, running vkey commands), then check the ledger with `vkey ledger check`.',
+    { file: opened.file },
+  )
+}
+
 /**
  * A missing ledger in a folder whose marker says it has held one (noteLedgerStarted) was lost
  * (a clean-up tool, a restore or a copy that left it out): a new, empty ledger would forget
@@ -110,10 +143,13 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
 function refuseLostLedger(dataDir: string, file: string): void {
   const since = ledgerSince(dataDir)
   if (since === undefined) return
+  const log = existsSync(`${file}-wal`)
   throw new VkError(
-    'storage.damaged',
+    'storage.ledger-lost',
     `The ledger ${file} is missing: this data folder has kept one since ${formatLocal(since)}, and the keys it recorded are not here (a clean-up tool, a restore or a copy that left it out). Nothing was sent. ` +
-      `Restore ${LEDGER_FILE} (with its -wal and -shm files, if any) from a backup of the data folder. If it is lost for good, \`vkey ledger new\` starts a new, empty ledger: the keys issued before stay valid at PSA until they end, and it does not count them.`,
+      (log ? `Its write-ahead log ${LEDGER_FILE}-wal is still here and may hold the latest keys: leave it as it is. ` : '') +
+      `Quit VK Depot (the app and any running vkey command), then restore ${LEDGER_FILE} with its -wal and -shm files from one backup of the data folder. ` +
+      `If it is lost for good, \`vkey ledger new\` starts a new, empty ledger${log ? ' (and keeps the log aside)' : ''}: the keys issued before stay valid at PSA until they end, and it does not count them.`,
     { file },
   )
 }
@@ -139,7 +175,7 @@ function noteLedgerIfPossible(dataDir: string): void {
 function refuseEmptyLedger(file: string): void {
   if (!isEmptyLedger(file)) return
   throw new VkError(
-    'storage.damaged',
+    'storage.ledger-lost',
     `The ledger ${file} is empty (0 bytes): the keys it recorded are lost from this file (a crash, a full disk or a copy that failed). Nothing was sent. ` +
       `Restore the data folder from a backup. Without one (or if this data folder never held a key: its first start was cut short), \`vkey ledger new\` keeps this file aside and starts a new, empty ledger.`,
     { file },
@@ -228,11 +264,14 @@ export function otherUsers(db: Db): ProcessOwner[] {
  */
 export function runWrite<T>(db: Db, dataDir: string, work: () => T, options: { durable?: boolean } = {}): T {
   // Inside a transaction (a write of a group) the outer one decides when and how it commits.
-  const relaxed = !(options.durable ?? true) && !db.inTransaction
+  const outermost = !db.inTransaction
+  const relaxed = !(options.durable ?? true) && outermost
   try {
     if (relaxed) db.pragma('synchronous = NORMAL')
     try {
-      return db.transaction(work).immediate()
+      const result = db.transaction(work).immediate()
+      if (outermost) assertStillInPlace(db)
+      return result
     } finally {
       if (relaxed) db.pragma('synchronous = FULL')
     }
@@ -340,25 +379,29 @@ export function storageError(error: unknown, dataDir: string, db?: Db): unknown 
   }
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
     return new VkError(
-      'storage.damaged',
-      `The ledger ${file} is damaged (SQLite cannot read it: ${code === 'SQLITE_NOTADB' ? 'not a database' : 'corrupt'}). Nothing was sent. Quit VK Depot and restore the data folder from a backup. Without one, \`vkey ledger new\` keeps ${LEDGER_FILE} and its -wal and -shm files aside (they list the keys issued so far, still valid at PSA until they expire) and starts a new, empty ledger.`,
+      'storage.ledger-lost',
+      `The ledger ${file} is damaged (SQLite cannot read it: ${code === 'SQLITE_NOTADB' ? 'not a database' : 'corrupt'}). Nothing was sent. Quit VK Depot and restore the data folder from a backup. Without one, \`vkey ledger new\` keeps ${LEDGER_FILE} and its -wal and -shm files aside as they are (whoever supports the depot may recover from them some of the keys issued so far, which stay valid at PSA until they expire) and starts a new, empty ledger.`,
       { file },
       { cause: error },
     )
   }
   // Even reading needs room for SQLite's shared-memory index (32 KB): without it, nothing opens.
   const shm = typeof code === 'string' && code.startsWith('SQLITE_IOERR_SHM')
-  const cause =
-    code === 'SQLITE_FULL' || (error as NodeJS.ErrnoException).code === 'ENOSPC'
-      ? 'the disk is full'
+  const errno = (error as NodeJS.ErrnoException).code
+  const [cause, step] =
+    code === 'SQLITE_FULL' || errno === 'ENOSPC'
+      ? ['the disk is full', 'Free space']
       : shm
-        ? `SQLite cannot make its shared-memory file ${LEDGER_FILE}-shm (the disk is full, or nearly: it needs 32 KB even to read)`
-        : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || (error as NodeJS.ErrnoException).code === 'EACCES'
-          ? 'it cannot be written (permissions or a read-only disk)'
-          : `the write failed (${typeof code === 'string' ? code : 'unknown cause'})`
+        ? [`SQLite cannot make its shared-memory file ${LEDGER_FILE}-shm (the disk is full, or nearly: it needs 32 KB even to read)`, 'Free space']
+        : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || errno === 'EACCES'
+          ? [
+              'it cannot be written (permissions or a read-only disk)',
+              `Make the folder and ${LEDGER_FILE} writable by this user (even reading writes SQLite's index files beside it)`,
+            ]
+          : [`the write failed (${typeof code === 'string' ? code : 'unknown cause'})`, 'Free space or fix the folder']
   return new VkError(
     'storage.write',
-    `Cannot ${shm ? 'open' : 'write'} the ledger in ${dataDir}: ${cause}. Free space or fix the folder, then run the command again.`,
+    `Cannot ${shm ? 'open' : 'write'} the ledger in ${dataDir}: ${cause}. ${step}, then run the command again.`,
     { file },
     { cause: error },
   )

@@ -129,10 +129,10 @@ export interface RotateReport {
  * readable, and running rotate again finishes it.
  */
 export async function rotateVault(dataDir: string, secretStore: SecretStore, vault: Vault): Promise<RotateReport> {
-  await refuseWhileUsed(dataDir)
+  await refuseWhileUsed(dataDir, 'vkey vault rotate')
   await vault.beginRotation(secretStore)
   // A process that opened the vault just before `next` was written holds only the old key.
-  await refuseWhileUsed(dataDir)
+  await refuseWhileUsed(dataDir, 'vkey vault rotate')
   const profiles = await vault.resealSecretsFiles()
   const ledger = new HandoverStore(dataDir, vault)
   let sealedFields: number
@@ -145,12 +145,13 @@ export async function rotateVault(dataDir: string, secretStore: SecretStore, vau
   return { profiles, sealedFields }
 }
 
-async function refuseWhileUsed(dataDir: string): Promise<void> {
+/** Refuses `command` while another live VK Depot process has this folder's vault open (the app, a running vkey command). */
+export async function refuseWhileUsed(dataDir: string, command: string): Promise<void> {
   const [other] = await otherVaultUsers(dataDir)
   if (other) {
     throw new VkError(
       'config.busy',
-      `Another VK Depot process (pid ${other.pid}) has the vault open: close it (the app, or a running vkey command), then run \`vkey vault rotate\` again. Nothing is lost meanwhile.`,
+      `Another VK Depot process (pid ${other.pid}) has this data folder open: close it (the app, or a running vkey command), then run \`${command}\` again. Nothing is lost meanwhile.`,
       { field: 'vault-key' },
     )
   }

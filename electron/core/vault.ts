@@ -110,7 +110,7 @@ export class Vault {
     // Sealed files with no vault.json: it was lost, not never made. A new vault would leave them unopenable.
     if ((await sealedFiles(dataDir)).length)
       throw new VkError(
-        'config.vault',
+        'config.vault-repair',
         `${Vault.fileIn(dataDir)} is missing, though ${path.join(dataDir, 'secrets')} holds sealed files. Run \`vkey vault repair\`: it finds this folder's key in the keychain and writes the file again.`,
         { file: Vault.fileIn(dataDir) },
       )
@@ -158,7 +158,7 @@ export class Vault {
     try {
       file = await readVaultFile(dataDir)
     } catch (error) {
-      if (error instanceof VkError && error.code === 'config.vault') return { keyLost: true } // damaged vault.json
+      if (error instanceof VkError && error.code === 'config.vault-repair') return { keyLost: true } // damaged vault.json
       throw error
     }
     if (!file) return undefined
@@ -490,7 +490,7 @@ async function readVaultFile(dataDir: string): Promise<VaultFile | undefined> {
     return vaultFileSchema.parse(JSON.parse(raw.toString('utf8')))
   } catch (error) {
     throw new VkError(
-      'config.vault',
+      'config.vault-repair',
       `${filePath} is damaged. Run \`vkey vault repair\`: it finds this folder's key in the keychain and writes the file again. If it finds none, \`vkey vault reset\` starts a new vault (profiles' settings and the history are kept; the passwords, certificates and tokens are lost).`,
       {
         file: filePath,

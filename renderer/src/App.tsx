@@ -13,7 +13,7 @@ import { QueueBanner } from './components/QueueBanner'
 import type { RequestTrigger } from './components/CertificateRequests'
 import { RenewalBanner } from './components/RenewalBanner'
 import { Spinner } from './components/Spinner'
-import { VaultRecovery } from './components/VaultRecovery'
+import { isVaultRecoverable, VaultRecovery } from './components/VaultRecovery'
 import { activeProfile } from './connection'
 import { HistoryScreen } from './screens/HistoryScreen'
 import { RequestScreen } from './screens/RequestScreen'
@@ -87,8 +87,8 @@ export function App() {
     <div className="shell">
       <Sidebar screen={screen} active={active} profiles={profiles} isDisabled={isDisabled} onGo={go} />
       <main className="content" ref={mainRef}>
-        {loadError && loadError.code === 'config.vault-key-lost' && <VaultRecovery error={loadError} onDone={recovered} />}
-        {loadError && loadError.code !== 'config.vault-key-lost' && <ErrorPanel error={loadError} />}
+        {loadError && isVaultRecoverable(loadError.code) && <VaultRecovery error={loadError} onDone={recovered} />}
+        {loadError && !isVaultRecoverable(loadError.code) && <ErrorPanel error={loadError} />}
         {!loadError && screen === null && (
           <p className="loading">
             <Spinner /> {t('common.loading')}

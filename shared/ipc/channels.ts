@@ -35,6 +35,8 @@ export const channelMethods = {
   'pack:export': 'exportPack',
   'audit:export': 'exportAudit',
   'vault:reset': 'resetVault',
+  'vault:repair': 'repairVault',
+  'ledger:new': 'startNewLedger',
   'fleet:status': 'fleetStatus',
   'fleet:join': 'joinFleet',
   'fleet:leave': 'leaveFleet',

@@ -292,6 +292,13 @@ export const contract = {
   'audit:export': { input: none, output: z.object({ saved: z.boolean(), fileName: z.string().optional(), rows: z.number() }) },
   /** After the vault key was lost (error config.vault-key-lost): the same as `vkey vault reset --yes`. */
   'vault:reset': { input: z.object({ confirm: z.literal(true) }), output: z.object({ profiles: z.number(), records: z.number(), unreadable: z.number() }) },
+  /** vault.json damaged or gone (config.vault-repair), or naming a key the keychain lost: the same as `vkey vault repair`. */
+  'vault:repair': { input: none, output: z.object({ repaired: z.boolean() }) },
+  /** The ledger missing, empty or damaged (storage.ledger-lost): the same as `vkey ledger new`; never over a ledger that reads. */
+  'ledger:new': {
+    input: z.object({ confirm: z.literal(true) }),
+    output: z.object({ started: z.boolean(), keptAside: z.array(z.string()), lostSince: z.string().optional() }),
+  },
   ...fleetContract,
 } as const satisfies Record<Channel, { input: z.ZodType; output: z.ZodType }>
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { keychainService } from '../../electron/core/keychain'
@@ -54,5 +54,61 @@ test('a lost vault key opens the recovery screen; resetting keeps the profile an
     handovers.map((h) => [h.vin, h.status]),
     [[VIN, 'unreadable']],
   )
+  await assertNoProblems(app)
+})
+
+test('a damaged vault.json opens "Repair the vault"; Repair names the keychain key again and nothing is lost', async (t) => {
+  const app = await browser.openApp(t)
+  const vehicle = await simulatorWithVehicle(app)
+  await issueToken(app, vehicle.id)
+  await writeFile(join(app.dataDir, 'vault.json'), '{"version": 1, "vaultId": ') // a crash mid-write
+  await app.handlers.depot.reloadVault()
+  await app.reload()
+
+  const { page } = app
+  await page.getByRole('heading', { level: 1, name: 'Repair the vault' }).waitFor()
+  await page.getByText(/If the keychain still holds the key, Repair names it again and nothing is lost/).waitFor()
+  await assertAccessible(app, 'vault repair')
+  await app.screenshot('vault-repair')
+  await page.getByRole('button', { name: 'Repair the vault' }).click()
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor()
+
+  const { profiles } = await app.call('profiles:list')
+  assert.deepEqual(
+    profiles.map((p) => [p.name, p.hasPassword, Boolean(p.certificate)]),
+    [['Simulator', true, true]],
+    'the password and certificate open again',
+  )
+  const { handovers } = await app.call('handovers:list', {})
+  assert.deepEqual(
+    handovers.map((h) => [h.vin, h.status]),
+    [[VIN, 'issued']],
+  )
+  await assertNoProblems(app)
+})
+
+test('a ledger.db deleted under the app: the error names it and offers a new ledger only once confirmed; the app then starts on an empty one', async (t) => {
+  const app = await browser.openApp(t)
+  const vehicle = await simulatorWithVehicle(app)
+  await issueToken(app, vehicle.id)
+  await app.handlers.depot.reloadVault() // the app's own handle on the file is closed, as at a restart
+  for (const suffix of ['', '-wal', '-shm']) await rm(join(app.dataDir, `ledger.db${suffix}`), { force: true })
+  await app.reload()
+
+  const { page } = app
+  await page.getByRole('navigation').getByRole('button', { name: 'History' }).click()
+  const panel = page.locator('[data-code="storage.ledger-lost"]').first()
+  await panel.getByRole('heading', { name: 'The ledger of keys is missing or damaged' }).waitFor()
+  await panel.getByText(/ledger\.db is missing: this data folder has kept one since/).waitFor()
+  const start = panel.getByRole('button', { name: 'Start a new, empty ledger' })
+  assert.equal(await start.isDisabled(), true, 'nothing happens before the confirmation')
+  await assertAccessible(app, 'ledger lost')
+  await app.screenshot('ledger-lost')
+  await panel.getByRole('checkbox', { name: /does not count the keys issued before/ }).check()
+  await start.click()
+  await page.getByRole('navigation').getByRole('button', { name: 'History' }).waitFor()
+  await page.locator('[data-code="storage.ledger-lost"]').waitFor({ state: 'detached' })
+  const { handovers } = await app.call('handovers:list', {})
+  assert.deepEqual(handovers, [], 'a new, empty ledger')
   await assertNoProblems(app)
 })

@@ -255,7 +255,7 @@ test('a damaged ledger.db is named as damaged (exit 3, nothing sent); `vkey ledg
   assert.equal(simulator.stats.tokensIssued, 1, 'nothing was sent with a damaged ledger')
   const started = await vkey(['ledger', 'new'], env)
   assert.equal(started.code, 0, started.stderr)
-  const kept = /kept aside: (\S+ledger-damaged-\d{8}T\d{6}Z\.db) /.exec(started.stdout)?.[1]
+  const kept = /kept aside, as they were: (\S+ledger-damaged-\d{8}T\d{6}Z\.db)[ ,]/.exec(started.stdout)?.[1]
   assert.ok(kept, started.stdout)
   assert.equal(await readFile(kept, 'utf8'), damage, 'the damaged file is kept as it was')
   const fresh = await vkey(['list', '--json'], env)
@@ -264,6 +264,33 @@ test('a damaged ledger.db is named as damaged (exit 3, nothing sent); `vkey ledg
   const again = await vkey(['ledger', 'new'], env)
   assert.equal(again.code, 0, again.stderr)
   assert.match(again.stdout, /Nothing done: the ledger .* reads whole \(0 record\(s\), 0 live key\(s\)\)/)
+})
+
+test('a ledger.db deleted while `vkey token` waits on PSA: the key is not reported as recorded (exit 3), and `vkey ledger new` waits for that process to end', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const car = join(dataDir, '..', 'car.json')
+  await writeFile(car, carDataJson(vinFor(63)))
+  let release = (): void => undefined
+  simulator.faults.hold = new Promise<void>((resolve) => (release = resolve))
+  const received = new Promise<void>((resolve) => (simulator.tap = () => resolve()))
+  const running = vkeyProcess(['token', '--cardata', car, '--duration', '1h'], env)
+  await received
+  for (const suffix of ['', '-wal', '-shm']) await rm(join(dataDir, `ledger.db${suffix}`), { force: true })
+  const refused = await vkey(['ledger', 'new'], env)
+  assert.equal(refused.code, 3, refused.stderr)
+  assert.match(refused.stderr, /Another VK Depot process \(pid \d+\) has this data folder open: close it .*then run `vkey ledger new` again/)
+  release()
+  const token = await running
+  assert.equal(token.code, 3, token.stderr)
+  assert.doesNotMatch(token.stdout, /Token issued/)
+  assert.match(
+    token.stderr,
+    new RegExp(`PSA issued a key for ${vinFor(63)} .*could not be recorded: The ledger .*ledger\\.db was removed while this VK Depot process had it open`),
+  )
+  assert.equal(simulator.stats.tokensIssued, 1)
+  const started = await vkey(['ledger', 'new'], env)
+  assert.equal(started.code, 0, started.stderr)
+  assert.match(started.stdout, /Started a new, empty ledger/)
 })
 
 test('a ledger.db deleted from a folder that had one is refused (exit 3, nothing sent), not taken for a new ledger; `vkey ledger new` starts one knowingly', async (t) => {
@@ -279,13 +306,19 @@ test('a ledger.db deleted from a folder that had one is refused (exit 3, nothing
   for (const argv of [['list'], ['token', '--cardata', car, '--duration', '1h'], ['ledger', 'check']]) {
     const result = await vkey(argv, env)
     assert.equal(result.code, 3, `${argv.join(' ')}: ${result.stderr}`)
-    assert.match(`${result.stdout}${result.stderr}`, /The ledger .*ledger\.db is missing: this data folder has kept one since \w{3} \d{4}-\d{2}-\d{2} \d{2}:\d{2}/)
+    assert.match(
+      `${result.stdout}${result.stderr}`,
+      /The ledger .*ledger\.db is missing: this data folder has kept one since \w{3} \d{4}-\d{2}-\d{2} \d{2}:\d{2}/,
+    )
     assert.match(`${result.stdout}${result.stderr}`, /`vkey ledger new` starts a new, empty/)
   }
   assert.equal(simulator.stats.tokensIssued, 1, 'no second key for a car the lost ledger knew')
   const started = await vkey(['ledger', 'new'], env)
   assert.equal(started.code, 0, started.stderr)
-  assert.match(started.stdout, /Started a new, empty ledger: .*ledger\.db\.\n {2}replaces: +the ledger kept since .*; the keys it recorded are not counted here/)
+  assert.match(
+    started.stdout,
+    /Started a new, empty ledger: .*ledger\.db\.\n {2}replaces: +the ledger kept since .*; the keys it recorded are not counted here/,
+  )
   const listed = await vkey(['list', '--json'], env)
   assert.equal(listed.code, 0, listed.stderr)
   assert.deepEqual(JSON.parse(listed.stdout), [])

@@ -195,7 +195,7 @@ test('rotate seals everything again under a new key, finishes a rotation a crash
   }
   const busy = await vkey(['vault', 'rotate'], env)
   assert.equal(busy.code, 3)
-  assert.match(busy.stderr, new RegExp(`pid ${holder.pid}\\) has the vault open: close it`))
+  assert.match(busy.stderr, new RegExp(`pid ${holder.pid}\\) has this data folder open: close it`))
   holder.kill('SIGKILL')
   await once(holder, 'exit')
 

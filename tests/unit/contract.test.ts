@@ -61,6 +61,8 @@ const validInputs: { [C in Channel]: InputOf<C> } = {
   'pack:export': { ids: ['handover-1'] },
   'audit:export': undefined,
   'vault:reset': { confirm: true },
+  'vault:repair': undefined,
+  'ledger:new': { confirm: true },
   'fleet:status': undefined,
   'fleet:join': { url: 'postgres://fleet.example:5432/vkey_fleet', laptop: 'DEPOT-1', user: 'vkey_depot_1', password: 'pw', ca: 'grant-5' },
   'fleet:leave': undefined,

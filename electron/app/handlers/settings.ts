@@ -1,7 +1,8 @@
-/** The app itself: what it runs on, its settings, and the way back after a lost vault key. */
+/** The app itself: what it runs on, its settings, and the ways back after a lost vault key, vault.json or ledger. */
 import { EVERY_HANDOVER, type Settings } from '../../../shared/ipc/contract'
+import { startNewLedger } from '../../core/ledger-care'
 import { settingsLock } from '../../core/owner-lock'
-import { resetVault } from '../../core/vault-recovery'
+import { repairVault, resetVault } from '../../core/vault-recovery'
 import type { Feature, HandlerContext } from './context'
 
 export function settingsFeature({
@@ -10,7 +11,7 @@ export function settingsFeature({
   state,
   settings,
   notify,
-}: HandlerContext): Feature<'app:info' | 'settings:get' | 'settings:set' | 'vault:reset'> {
+}: HandlerContext): Feature<'app:info' | 'settings:get' | 'settings:set' | 'vault:reset' | 'vault:repair' | 'ledger:new'> {
   return {
     handlers: {
       async 'app:info'() {
@@ -45,6 +46,20 @@ export function settingsFeature({
         await depot.reloadVault()
         notify([EVERY_HANDOVER])
         return { profiles: report.profiles.length, records: report.records, unreadable: report.unreadable }
+      },
+      async 'vault:repair'() {
+        const { repaired } = await repairVault(deps.dataDir, depot.secretStore)
+        await depot.reloadVault()
+        notify([EVERY_HANDOVER])
+        return { repaired }
+      },
+      async 'ledger:new'() {
+        // This app's own handle on the old file goes first: the damaged files are moved aside.
+        await depot.reloadVault()
+        const result = await startNewLedger(deps.dataDir, depot.now())
+        notify([EVERY_HANDOVER])
+        if (!result.started) return { started: false, keptAside: [] }
+        return { started: true, keptAside: result.keptAside, ...(result.lostSince ? { lostSince: result.lostSince } : {}) }
       },
     },
   }

@@ -35,6 +35,8 @@ export type ScriptStep = number | 'reset' | 'malformed' | 'oversized'
 export interface SimulatorFaults extends StallFaults {
   /** Wait this long after the request is read, before doing anything. */
   latencyMs: number
+  /** Then wait for this promise too (a test holds the answers while it looks at what the client did meanwhile). */
+  hold: Promise<void> | null
   /** Consumed one per request, e.g. [503, 503, 200]. 200 answers normally; other statuses get the error body. */
   statuses: ScriptStep[]
   /** Retry-After (seconds) sent with every 429. */
@@ -63,6 +65,7 @@ export interface SimulatorFaults extends StallFaults {
 export function defaultFaults(latencyMs = 0): SimulatorFaults {
   return {
     latencyMs,
+    hold: null,
     statuses: [],
     retryAfterSeconds: 1,
     reset: false,

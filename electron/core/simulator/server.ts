@@ -98,6 +98,7 @@ async function handle(h: Handling, req: IncomingMessage, res: ServerResponse): P
   h.tap()?.({ method: req.method ?? '', url: req.url ?? '', rawHeaders: [...req.rawHeaders], body: request.body })
 
   await h.wait(route.faults.latencyMs)
+  if (route.faults.hold) await Promise.race([route.faults.hold, new Promise((resolve) => h.closing.addEventListener('abort', resolve, { once: true }))])
   if (h.closing.aborted) return
   const exchange = { res, record }
   if (await answerWithFault(route.faults, exchange, req, responder, stats)) return

@@ -9,6 +9,7 @@ import { useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { ErrorView } from '../api'
 import { formatOutsideTime } from '../format'
+import { LedgerRecovery } from './LedgerRecovery'
 
 export interface ErrorPanelProps {
   error: ErrorView
@@ -73,6 +74,7 @@ export function ErrorPanel({ error, onDismiss, onRetry, onOpenSettings }: ErrorP
       <p className="error-panel__next">
         <strong>{t('errors.nextLabel')}</strong> {next}
       </p>
+      {error.code === 'storage.ledger-lost' && <LedgerRecovery />}
       {support && (
         <div className="error-panel__support">
           <h3 className="error-panel__support-title">{t('errors.support.title')}</h3>

@@ -1,7 +1,8 @@
 /**
- * Shown instead of the app when the vault key has left the keychain (error
- * config.vault-key-lost): explains what a reset keeps and drops, and runs it (the same as
- * `vkey vault reset`) once the user has confirmed.
+ * Shown instead of the app when the vault cannot be opened: vault.json damaged or gone
+ * (config.vault-repair), or the vault key gone from the keychain (config.vault-key-lost).
+ * Repair comes first and loses nothing (the same as `vkey vault repair`: it finds the key the
+ * keychain still holds); a reset (the same as `vkey vault reset`) only once the user confirmed.
  */
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
@@ -9,30 +10,49 @@ import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
 import { ErrorPanel } from './ErrorPanel'
 import { Spinner } from './Spinner'
 
+/** The load errors this screen answers. */
+export function isVaultRecoverable(code: string): boolean {
+  return code === 'config.vault-key-lost' || code === 'config.vault-repair'
+}
+
 export function VaultRecovery({ error, onDone }: { error: ErrorView; onDone: () => void }) {
   const { t } = useTranslation()
   const [confirmed, setConfirmed] = useState(false)
-  const [busy, setBusy] = useState(false)
+  const [busy, setBusy] = useState<'repair' | 'reset' | null>(null)
   const [failure, setFailure] = useState<ErrorView | null>(null)
+  const repairFirst = error.code === 'config.vault-repair'
 
-  async function reset(): Promise<void> {
-    setBusy(true)
+  async function run(action: 'repair' | 'reset'): Promise<void> {
+    setBusy(action)
     setFailure(null)
     try {
-      await unwrap(vkey().resetVault({ confirm: true }))
+      if (action === 'repair') await unwrap(vkey().repairVault(undefined))
+      else await unwrap(vkey().resetVault({ confirm: true }))
       onDone()
     } catch (thrown) {
       setFailure(toErrorView(thrown))
     } finally {
-      setBusy(false)
+      setBusy(null)
     }
   }
 
   return (
     <div className="screen vault-recovery" data-testid="vault-recovery">
       <header className="screen__header">
-        <h1 tabIndex={-1}>{t('vaultRecovery.title')}</h1>
+        <h1 tabIndex={-1}>{t(repairFirst ? 'vaultRecovery.repairTitle' : 'vaultRecovery.title')}</h1>
       </header>
+      <p>{t(repairFirst ? 'vaultRecovery.repairLead' : 'vaultRecovery.tryRepair')}</p>
+      <p>
+        <button
+          type="button"
+          className={`button ${repairFirst ? 'button--primary' : 'button--secondary'}`}
+          disabled={busy !== null}
+          onClick={() => void run('repair')}
+        >
+          {busy === 'repair' && <Spinner />} {t('vaultRecovery.repair')}
+        </button>
+      </p>
+      {repairFirst && <h2>{t('vaultRecovery.ifRepairFails')}</h2>}
       <p>{t('vaultRecovery.lead')}</p>
       <ul>
         <li>{t('vaultRecovery.keeps')}</li>
@@ -46,12 +66,12 @@ export function VaultRecovery({ error, onDone }: { error: ErrorView; onDone: () 
       </details>
       <p>
         <label>
-          <input type="checkbox" className="checkbox" checked={confirmed} disabled={busy} onChange={(event) => setConfirmed(event.target.checked)} />{' '}
+          <input type="checkbox" className="checkbox" checked={confirmed} disabled={busy !== null} onChange={(event) => setConfirmed(event.target.checked)} />{' '}
           {t('vaultRecovery.confirm')}
         </label>
       </p>
-      <button type="button" className="button button--danger" disabled={!confirmed || busy} onClick={() => void reset()}>
-        {busy && <Spinner />} {t('vaultRecovery.reset')}
+      <button type="button" className="button button--danger" disabled={!confirmed || busy !== null} onClick={() => void run('reset')}>
+        {busy === 'reset' && <Spinner />} {t('vaultRecovery.reset')}
       </button>
       {failure && <ErrorPanel error={failure} />}
     </div>
