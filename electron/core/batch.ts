@@ -16,6 +16,7 @@ import { z } from 'zod'
 import { DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
+import type { GateNote } from '../../shared/ipc/fleet-contract'
 import { formatLocal } from '../../shared/time'
 import type { Depot } from './depot'
 import { gateNoteText } from './fleet/claims'
@@ -146,7 +147,8 @@ function ownerRunning({ owner }: Journal): boolean {
   return Boolean(owner && owner.pid !== process.pid && isOwnerAlive(owner))
 }
 
-type ItemResult = { state: ItemState; message?: string }
+/** One vehicle's state; `message` in English (the CLI), the fields for the app to say in its language. */
+type ItemResult = { state: ItemState; message?: string; keyEnds?: string; longerThanAsked?: true; gateNote?: GateNote }
 
 /** A key a resumed batch kept (issued by its earlier run) goes to onKey like any other, when it is still valid. */
 function deliverKept(record: HandoverRecord | undefined, options: BatchOptions, now: Date): void {
@@ -154,12 +156,19 @@ function deliverKept(record: HandoverRecord | undefined, options: BatchOptions, 
 }
 
 function itemFor(result: KeyResult): ItemResult {
-  if (result.outcome === 'reused') return { state: 'reused', message: `already had a key until ${formatLocal(result.record.expires!)} (${result.record.id})` }
+  const { record, gateNote } = result
+  if (result.outcome === 'reused')
+    return { state: 'reused', message: `already had a key until ${formatLocal(record.expires!)} (${record.id})`, keyEnds: record.expires! }
   const notes = [
-    result.record.longerThanAsked ? `PSA granted a key until ${formatLocal(result.record.expires!)}, longer than asked` : '',
-    result.gateNote ? gateNoteText(result.record.vin ?? 'This vehicle', result.gateNote) : '',
+    record.longerThanAsked ? `PSA granted a key until ${formatLocal(record.expires!)}, longer than asked` : '',
+    gateNote ? gateNoteText(record.vin ?? 'This vehicle', gateNote) : '',
   ].filter(Boolean)
-  return { state: result.outcome, ...(notes.length ? { message: notes.join(' ') } : {}) }
+  return {
+    state: result.outcome,
+    ...(notes.length ? { message: notes.join(' ') } : {}),
+    ...(record.longerThanAsked ? { keyEnds: record.expires!, longerThanAsked: true as const } : {}),
+    ...(gateNote ? { gateNote } : {}),
+  }
 }
 
 export class BatchRunner {
@@ -528,9 +537,9 @@ class BatchRun {
     this.stopEmitting()
     if (!final) this.heartbeat = setTimeout(() => this.emit(true), HEARTBEAT_MS).unref()
     const items = this.journal.ids.map((id) => {
-      const entry = this.states.get(id) ?? { state: 'waiting' as const }
+      const entry: ItemResult = this.states.get(id) ?? { state: 'waiting' }
       const vin = this.records.get(id)?.vin
-      return { id, ...(vin ? { vin } : {}), state: entry.state, ...(entry.message ? { message: entry.message } : {}) }
+      return { id, ...(vin ? { vin } : {}), ...entry }
     })
     const count = (...states: ItemState[]) => items.filter((i) => states.includes(i.state)).length
     this.onProgress({

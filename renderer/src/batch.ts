@@ -9,7 +9,7 @@ import type { BatchProgress } from '../../shared/ipc/contract'
 import { vkey } from './api'
 
 export type { BatchProgress }
-export type BatchItemState = BatchProgress['items'][number]['state']
+export type BatchItem = BatchProgress['items'][number]
 
 /** What a batch started here asked for, to show beside its progress. */
 export interface BatchPlan {

@@ -174,7 +174,13 @@ export const BatchProgress = z.object({
       id: z.string(),
       vin: z.string().optional(),
       state: z.enum(['waiting', 'running', 'issued', 'renewed', 'reused', 'failed', 'queued', 'skipped', 'cancelled']),
+      /** In English, for the CLI and for what has no fields below (a failure's reason). */
       message: z.string().optional(),
+      /** The key's end (ISO): the kept key's when reused; the new key's when PSA granted longer than asked. */
+      keyEnds: isoDate.optional(),
+      longerThanAsked: z.literal(true).optional(),
+      /** The fleet's word on the new key (the app says it in the user's language). */
+      gateNote: GateNote.optional(),
     }),
   ),
 })

@@ -14,7 +14,7 @@ import type { Simulator } from '../../electron/core/simulator'
 import { parseHandoverPayload } from '../../shared/qr-payload'
 import { filesUnder, findSecretsInClear } from '../helpers/depot-env'
 import { fleetCarData, fleetVin, importFleet, issueToken, simulatorBack, simulatorOnly, simulatorWithVehicle, VIN } from './flows'
-import { assertAccessible, assertNoProblems, browserForFile, scanQr, workDir, type App } from './harness'
+import { assertAccessible, assertNoProblems, browserForFile, scanQr, workDir, writeFixture, type App } from './harness'
 
 const run = promisify(execFile)
 
@@ -160,6 +160,30 @@ test('batch: 12 vehicles, "Request all" for 8 h; the progress bar advances and e
 
   await page.getByRole('button', { name: 'Done' }).click()
   await page.getByRole('heading', { name: 'Prepare several keys' }).waitFor()
+  await assertNoProblems(app)
+})
+
+test("in French, a batch row for a car whose live key already covers the window says so in French, with the key's end", async (t) => {
+  const app = await browser.openApp(t)
+  const { page } = app
+  await simulatorOnly(app)
+  const dir = await workDir(t)
+  const [vin] = await importFleet(app, dir, 2)
+  const first = (await app.call('handovers:list')).handovers.find((h) => h.vin === vin)!
+  await app.call('token:request', { handoverId: first.id, duration: { kind: 'seconds', seconds: 9 * 3600 }, requestId: 'e2e-nine-hours' })
+  // A newer export of the same car (the phone exported again): a draft row of its own, which a batch would ask for.
+  app.nextFiles([await writeFixture(dir, 'car-1-again.json', fleetCarData(1))])
+  await page.getByRole('button', { name: 'Choose files…' }).click()
+  await page.getByText('Vehicles added: 1. Problems: 0.').waitFor()
+  await app.call('settings:set', { locale: 'fr' })
+  await app.reload()
+  await page.getByRole('navigation').getByRole('button', { name: 'Véhicules' }).click()
+  await page.getByRole('button', { name: 'Sélectionner les prêts (2)' }).click()
+  await page.getByRole('button', { name: 'Tout demander (2)' }).click()
+  await waitForBatchEnd(app)
+  const reused = page.locator(`tr[data-vin="${vin}"]:has([data-batch-state="reused"]) .batch-state__message`)
+  assert.match((await reused.textContent()) ?? '', /^avait déjà une clé jusqu’au \d{1,2} \S+ \d{4}( à|,) \d{2}:\d{2} \S+/)
+  assert.equal(app.handlers.simulator()!.stats.tokensIssued, 2, 'the covered car was not asked for again')
   await assertNoProblems(app)
 })
 

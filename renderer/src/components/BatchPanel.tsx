@@ -7,11 +7,12 @@
 import { useId, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
-import { finishedCount, type BatchItemState, type BatchPlan, type BatchProgress } from '../batch'
+import { finishedCount, type BatchItem, type BatchPlan, type BatchProgress } from '../batch'
 import { compactDuration, endOfChoice, formatDateTime } from '../format'
 import { useDurationForm } from '../lib/hooks'
 import { DurationPicker } from './DurationPicker'
 import { ErrorPanel } from './ErrorPanel'
+import { gateNoteText } from './GateNoteNotice'
 import { Spinner } from './Spinner'
 
 export interface BatchPanelProps {
@@ -194,17 +195,26 @@ function BatchPlanLine({ plan }: { plan: BatchPlan }) {
   )
 }
 
-/** One vehicle's state in the batch on screen, with the failure (or skip) reason. */
-export function BatchStateBadge({ state, message }: { state: BatchItemState; message?: string | undefined }) {
-  const { t } = useTranslation()
+/**
+ * One vehicle's state in the batch on screen: a kept key's end, a longer grant, the fleet's
+ * note, in the user's language; otherwise the failure (or skip) reason as the core gave it.
+ */
+export function BatchStateBadge({ item }: { item: BatchItem }) {
+  const { t, i18n } = useTranslation()
+  const { state } = item
+  const end = item.keyEnds ? formatDateTime(item.keyEnds, i18n.language) : undefined
+  const notes = [
+    state === 'reused' && end ? t('batch.note.reused', { end }) : '',
+    item.longerThanAsked && end ? t('batch.note.longer', { end }) : '',
+    item.gateNote ? gateNoteText(item.gateNote, t, i18n.language) : '',
+  ].filter(Boolean)
+  const shown = notes.length ? notes.join(' ') : state === 'failed' || state === 'skipped' || state === 'queued' ? item.message : undefined
   return (
     <span className="batch-state-cell">
       <span className={`batch-state batch-state--${state}`} data-batch-state={state}>
         {t(`batch.state.${state}`)}
       </span>
-      {message && (state === 'failed' || state === 'skipped' || state === 'queued' || state === 'reused' || state === 'renewed') && (
-        <span className="cell-sub batch-state__message">{message}</span>
-      )}
+      {shown && <span className="cell-sub batch-state__message">{shown}</span>}
     </span>
   )
 }

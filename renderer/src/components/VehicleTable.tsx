@@ -105,7 +105,7 @@ function VehicleRow({ vehicle, selection, batchItem, duplicateSources, connected
       <LabelCell handover={vehicle} />
       {batchItem ? (
         <td>
-          <BatchStateBadge state={batchItem.state} message={batchItem.message} />
+          <BatchStateBadge item={batchItem} />
         </td>
       ) : (
         <StatusCell handover={vehicle} connected={connected}>
