@@ -221,6 +221,12 @@ export interface PlanWindow {
  * refuses a plan longer than MAX_DURATION_SECONDS from now, or already over.
  */
 /**
+ * How far a key's end may fall before a planned end and still be "the same end": PSA's expiry
+ * has whole seconds, a planned end milliseconds (and the request takes a moment).
+ */
+export const EXPIRY_ROUNDING_MS = 2000
+
+/**
  * A live key covers a window it ends at most this short of: 5 % of the window, at least one
  * minute and at most ten. The same command run again minutes later (a resumed batch, a rerun to
  * write missing QR files) reuses the keys it got rather than asking PSA for new ones — a key

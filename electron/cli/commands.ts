@@ -8,7 +8,7 @@ import { resolve } from 'node:path'
 import packageJson from '../../package.json' with { type: 'json' }
 import type { ImportResult } from '../../shared/cardata'
 import { EXIT, isNetworkUnreachable, isVkError, QUEUED_SENT_BY, VkError } from '../../shared/errors'
-import { formatDuration, planWindow } from '../../shared/duration'
+import { EXPIRY_ROUNDING_MS, formatDuration, planWindow } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { resolveEnvironment } from '../core/profiles'
@@ -385,7 +385,7 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
   if (result.outcome === 'reused') {
     const shortMs = Date.parse(result.windowEnd) - Date.parse(record.expires!)
     const covers =
-      shortMs > 1000
+      shortMs > EXPIRY_ROUNDING_MS
         ? `, about ${formatDuration(Math.max(1, Math.round(shortMs / 60_000)) * 60)} short of the window asked (until ${formatLocal(result.windowEnd)}), which is close enough to keep it`
         : ' that covers the window'
     writeHuman(

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import type { ImportResult } from '../../shared/cardata'
-import { DurationPlan } from '../../shared/duration'
+import { DurationPlan, EXPIRY_ROUNDING_MS } from '../../shared/duration'
 import { VkError, type ErrorView } from '../../shared/errors'
 import { HandoverStatus } from '../../shared/handover-status'
 import { formatLocal } from '../../shared/time'
@@ -152,13 +152,10 @@ export function stillValidAtPsa(record: Pick<HandoverRecord, 'issuedAt' | 'expir
   return Boolean(record.issuedAt && record.expires && Date.parse(record.expires) > now.getTime() && record.status !== 'unreadable')
 }
 
-/**
- * Whether the token covers the planned window (undefined when there is no token or no
- * plan). Two seconds of slack: PSA's expiry has whole seconds, our planned end milliseconds.
- */
+/** Whether the token covers the planned window, to EXPIRY_ROUNDING_MS (undefined when there is no token or no plan). */
 export function coversPlan(record: Pick<HandoverRecord, 'expires' | 'plannedEnd'>): boolean | undefined {
   if (!record.expires || !record.plannedEnd) return undefined
-  return Date.parse(record.expires) + 2000 >= Date.parse(record.plannedEnd)
+  return Date.parse(record.expires) + EXPIRY_ROUNDING_MS >= Date.parse(record.plannedEnd)
 }
 
 /** A handover ID: 12 base64url characters, never starting with '-' or '_' (it must read as an argument, not an option). */
