@@ -183,6 +183,11 @@ export function secondsUntil(isoText: string, now: Date, timeZone: string = syst
   return seconds
 }
 
+/** A `--duration` value for `seconds`, as a command line suggested to a person: '8h', '1h30m', '2d', '45s'. */
+export function durationArgument(seconds: number): string {
+  return formatDuration(seconds).replaceAll(' min', 'm').replaceAll(' ', '')
+}
+
 /** '2 h 30 min', '45 s', '1 d 2 h' — English; the renderer localises on its own. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds <= 0) return '0 s'

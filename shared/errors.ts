@@ -35,6 +35,8 @@ export const errorCodes = [
   'storage.damaged',
   /** The ledger file as a whole is missing (where the folder had one), empty or unreadable: a backup, or `vkey ledger new`. */
   'storage.ledger-lost',
+  /** The ledger file was deleted or replaced while this process had it open: its content is rescued beside it. */
+  'storage.ledger-displaced',
   /** Another VK Depot process is requesting a key for the same vehicle right now. */
   'storage.vehicle-busy',
   /** The vault key is gone from the keychain (or is not one): `vkey vault reset` is the way back. */

@@ -2,8 +2,10 @@
  * What `vkey token`, `vkey batch` and `vkey queue` say of requests an interruption cut off
  * (core/handovers.ts isCutOff): PSA may hold a key for each that was not stored here.
  */
+import { durationArgument } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { isCutOff, type HandoverRecord } from '../core/handovers'
+import { shellWord } from './did-you-mean'
 import { writeHuman, type CliIo } from './io'
 
 /**
@@ -17,12 +19,20 @@ export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], comman
   const names = cut.map((r) => `${r.vin ?? r.id}${command === 'queue' ? queuedFacts(r) : ''}`).join(', ')
   const next =
     command === 'queue'
-      ? `${one ? 'It' : 'They'} left the queue, so no flush sends ${one ? 'it' : 'them'} again by itself. To ask again, run \`vkey token --cardata FILE --duration 8h\` with ${one ? 'its' : 'each'} CarData file (a live key that covers the window is reused).`
+      ? `${one ? 'It' : 'They'} left the queue, so no flush sends ${one ? 'it' : 'them'} again by itself. To ask again, with ${one ? 'its' : "each one's"} CarData file as FILE (a live key that covers the window is reused): ${cut.map((r) => askAgain(r, !one)).join('; ')}.`
       : `This ${command === 'batch' ? 'batch' : 'request'} asks for ${one ? 'it' : 'them'} again (a live key that covers the window is reused).`
   writeHuman(
     io.stderr,
     `vkey ${command}: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${one ? 'it' : 'each'} that was not stored here (the audit lists the attempt). ${next}`,
   )
+}
+
+/** The request again, as it was queued: its duration, profile and QR file. */
+function askAgain(record: HandoverRecord, named: boolean): string {
+  const words = ['vkey', 'token', '--cardata', 'FILE', '--duration', durationArgument(record.durationSeconds ?? 8 * 3600)]
+  if (record.profile) words.push('--profile', shellWord(record.profile))
+  if (record.deliverQr) words.push('--qr', shellWord(record.deliverQr))
+  return `\`${words.join(' ')}\`${named ? ` (${record.vin ?? record.id})` : ''}`
 }
 
 /** When the request was queued, and the QR file it was to write, which was not written. */

@@ -40,10 +40,10 @@ async function newCommand(args: string[], io: CliIo): Promise<number> {
     return EXIT.ok
   }
   write(io, `Started a new, empty ledger: ${file}.`)
-  if (result.keptAside.length)
+  if (result.keptAside)
     write(
       io,
-      `  kept aside, as they were: ${result.keptAside.join(', ')} (for whoever supports the depot; the keys they recorded stay valid at PSA until they end).`,
+      `  kept aside, as they were: ${result.keptAside.files.join(', ')} in ${result.keptAside.folder} (for whoever supports the depot; the keys they recorded stay valid at PSA until they end).`,
     )
   if (result.lostSince)
     write(

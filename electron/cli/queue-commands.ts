@@ -61,7 +61,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
     await warnCertificateRenewal(io, depot, undefined)
     sayCutOff(io, await depot.handovers(), { forget: true })
     let stopped = false
-    const controller = new AbortController() // Ctrl-C cancels the request in flight; it stays queued (offline-queue.ts)
+    const controller = new AbortController() // Ctrl-C cancels the request in flight: untried requests stay queued; one PSA may have is cut off (offline-queue.ts, cut-off.ts)
     io.interrupted
       ?.then(() => {
         stopped = true

@@ -130,7 +130,7 @@ export function ledgerSince(dir: string): string | undefined {
   }
 }
 
-/** Records in the marker that the folder holds a ledger since `at` (once; a folder without a marker is left alone). */
+/** Records in the marker that the folder holds a ledger since `at` (written only when that changes; a folder without a marker is left alone). */
 export function noteLedgerStarted(dir: string, at: string): void {
   const marker = readMarker(dir)
   if (marker && marker.ledgerSince !== at) writeMarker(dir, { createdAt: marker.createdAt, ledgerSince: at })

@@ -107,10 +107,15 @@ export class Depot {
     return this.vaultPromise
   }
 
-  /** After `vault reset`: forgets the vault, the ledger and the clients built from the old secrets. */
+  /**
+   * After `vault reset`, `vault repair` or `ledger new`: forgets the vault, the ledger and the
+   * clients built from the old secrets, and the stop a ledger that could not be written called
+   * (the next request opens the ledger again, and stops again if it still cannot be written).
+   */
   async reloadVault(): Promise<void> {
     const previous = this.vaultPromise
     this.vaultPromise = undefined
+    this.storageFailure = undefined
     this.handoverStore?.close()
     this.handoverStore = undefined
     ;(await previous?.catch(() => undefined))?.close()

@@ -17,6 +17,7 @@ import { VkError, type ErrorView } from '../../shared/errors'
 import { HandoverStatus } from '../../shared/handover-status'
 import { formatLocal } from '../../shared/time'
 import { type Db, openLedgerDb, readStored, rememberVault, runWrite, safeJson, WriteGroup, type Statement } from './ledger-db'
+import { closeLedgerFile } from './ledger-presence'
 import { migrateLegacyHistory } from './ledger-migration'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import type { Vault } from './vault'
@@ -202,7 +203,7 @@ export class HandoverStore {
   }
 
   close(): void {
-    if (this.db.open) this.db.close()
+    closeLedgerFile(this.db)
   }
 
   /** All records, newest first. */

@@ -1,96 +1,119 @@
 /**
- * `vkey ledger check` and `vkey ledger new`: whether the folder's ledger reads whole, and a new,
- * empty ledger started knowingly where the one the folder had is damaged, empty or missing —
- * never over a ledger that reads, and never while another VK Depot process has the folder
- * open. What is left of the old ledger is kept aside in the data folder, its files renamed
- * together, as they were.
+ * `vkey ledger check` and `vkey ledger new`: whether the folder's ledger reads whole (read
+ * only: a damaged file is not written to), and a new, empty ledger started knowingly where the
+ * one the folder had is damaged, empty or missing — never over a ledger that reads, never while
+ * another VK Depot process has the folder open, one at a time. What is left of the old ledger
+ * is kept aside in the data folder, in a folder of its own, as it was.
  */
-import { existsSync, renameSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { VkError } from '../../shared/errors'
 import { ledgerSince } from './data-folder'
 import { LEDGER_FILE, openLedgerDb, storageError } from './ledger-db'
+import { emptyLedgerError, lostLedgerError } from './ledger-presence'
+import { withOwnerLock } from './owner-lock'
 import { refuseWhileUsed } from './vault-recovery'
 
 /**
- * `none`: the folder has never had a ledger (the first key request starts one); `missing`:
- * it had one (since `since`) and it is gone; `damaged`: there, but not whole (or 0 bytes).
- * `message` says it in words, for every state but `whole`.
+ * `none`: the folder has never had a ledger (the first key request starts one); `missing`: it
+ * had one (since `since`, when its marker says) and it is gone; `damaged`: there, but not whole
+ * (or 0 bytes). `message` says it in words, with the next step, for every state but `whole`.
  */
 export type LedgerHealth =
   | { state: 'whole'; records: number; liveKeys: number }
   | { state: 'none'; message: string }
-  | { state: 'missing'; since: string; message: string }
+  | { state: 'missing'; since?: string; message: string }
   | { state: 'damaged'; message: string }
 
-/** Reads the whole ledger (SQLite's quick_check over every page) without changing what it records. */
+/** Reads the whole ledger (SQLite's quick_check over every page), opened read-only. */
 export function checkLedger(dataDir: string): LedgerHealth {
   const file = join(dataDir, LEDGER_FILE)
   if (!existsSync(file)) {
+    const lost = lostLedgerError(dataDir, file)
+    if (!lost) return { state: 'none', message: `There is no ledger yet in ${dataDir}: the first key request starts it.` }
     const since = ledgerSince(dataDir)
-    if (since === undefined) return { state: 'none', message: `There is no ledger yet in ${dataDir}: the first key request starts it.` }
-    try {
-      openLedgerDb(dataDir).close() // refused (refuseLostLedger): its message says what is left and what to do
-    } catch (error) {
-      if (error instanceof VkError) return { state: 'missing', since, message: error.message }
-      throw error
-    }
+    return { state: 'missing', ...(since ? { since } : {}), message: lost.message }
   }
-  let db
+  const empty = emptyLedgerError(file)
+  if (empty) return { state: 'damaged', message: empty.message }
+  let db: Database.Database | undefined
   try {
-    db = openLedgerDb(dataDir)
-  } catch (error) {
-    if (error instanceof VkError && error.code === 'storage.ledger-lost') return { state: 'damaged', message: error.message }
-    throw error
-  }
-  try {
+    db = new Database(file, { readonly: true, fileMustExist: true })
     const check = db.pragma('quick_check', { simple: true })
-    if (check !== 'ok') return { state: 'damaged', message: `The ledger ${file} is damaged: SQLite's check of every page found "${String(check)}".` }
-    const count = (sql: string): number => db.prepare<[], { n: number }>(sql).get()?.n ?? 0
+    if (check !== 'ok') return { state: 'damaged', message: damagedMessage(file, `SQLite's check of every page found "${String(check)}"`) }
+    const count = (sql: string): number => db!.prepare<[], { n: number }>(sql).get()?.n ?? 0
     return { state: 'whole', records: count('SELECT COUNT(*) AS n FROM handovers'), liveKeys: count('SELECT COUNT(*) AS n FROM handovers WHERE live = 1') }
   } catch (error) {
     const known = storageError(error, dataDir)
     if (known instanceof VkError && known.code === 'storage.ledger-lost') return { state: 'damaged', message: known.message }
     throw known
   } finally {
-    db.close()
+    db?.close()
   }
 }
 
-export type NewLedger = { started: false; health: Extract<LedgerHealth, { state: 'whole' }> } | { started: true; keptAside: string[]; lostSince?: string }
+function damagedMessage(file: string, found: string): string {
+  return `The ledger ${file} is damaged: ${found}. Restore the data folder from a backup; without one, \`vkey ledger new\` keeps it aside as it is and starts a new, empty ledger.`
+}
+
+export type NewLedger =
+  { started: false; health: Extract<LedgerHealth, { state: 'whole' }> } | { started: true; keptAside?: { folder: string; files: string[] }; lostSince?: string }
 
 /**
  * A new, empty ledger in place of a damaged, empty or missing one; a ledger that reads whole is
- * left as it is. Refused while another VK Depot process has the folder open: it may be writing
- * the old file, or about to write keys into one that is gone.
+ * left as it is. Refused while another VK Depot process has the folder open (it may be writing
+ * the old file, or about to write keys into one that is gone), asked again just before the
+ * files move, since the check of a large ledger takes a while.
  */
 export async function startNewLedger(dataDir: string, now: Date): Promise<NewLedger> {
-  await refuseWhileUsed(dataDir, 'vkey ledger new')
-  const health = checkLedger(dataDir)
-  if (health.state === 'whole') return { started: false, health }
-  const lostSince = ledgerSince(dataDir)
-  const keptAside = keepAside(dataDir, now)
-  openLedgerDb(dataDir, { startNew: true }).close()
-  return { started: true, keptAside, ...(lostSince ? { lostSince } : {}) }
+  return withOwnerLock(
+    join(dataDir, 'ledger-new.lock'),
+    async () => {
+      await refuseWhileUsed(dataDir, 'vkey ledger new')
+      const health = checkLedger(dataDir)
+      if (health.state === 'whole') return { started: false, health }
+      const lostSince = ledgerSince(dataDir)
+      await refuseWhileUsed(dataDir, 'vkey ledger new')
+      const keptAside = keepAside(dataDir, now)
+      openLedgerDb(dataDir, { startNew: true }).close()
+      return { started: true, ...(keptAside ? { keptAside } : {}), ...(lostSince ? { lostSince } : {}) }
+    },
+    { what: `Starting a new ledger in ${dataDir}`, waitMs: 5000 },
+  )
 }
 
 /**
- * Moves ledger.db and its -wal and -shm files, those there are, to `ledger-damaged-<UTC
- * time>.db` (and -wal, -shm) beside them; the log first, so a new ledger.db never meets an old
- * log (SQLite would replay it into the new file). Returns the files it moved, as now named.
+ * Moves ledger.db and its -wal and -shm files, those there are, into `ledger-damaged-<UTC
+ * time>/` beside them, under the same names (SQLite reads them together there). The log goes
+ * first, so a new ledger.db never meets an old log (SQLite would replay it into the new file);
+ * a file that cannot be moved (another program has it open) puts back what had moved.
  */
-function keepAside(dataDir: string, now: Date): string[] {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z')
-  const kept = join(dataDir, `ledger-damaged-${stamp}.db`)
+function keepAside(dataDir: string, now: Date): { folder: string; files: string[] } | undefined {
+  const present = ['-wal', '-shm', ''].map((suffix) => LEDGER_FILE + suffix).filter((name) => existsSync(join(dataDir, name)))
+  if (!present.length) return undefined
+  const folder = join(
+    dataDir,
+    `ledger-damaged-${now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}`,
+  )
+  mkdirSync(folder, { mode: 0o700 })
   const moved: string[] = []
-  for (const suffix of ['-wal', '-shm', '']) {
-    const from = join(dataDir, LEDGER_FILE + suffix)
-    if (!existsSync(from)) continue
-    renameSync(from, kept + suffix)
-    moved.push(kept + suffix)
+  try {
+    for (const name of present) {
+      renameSync(join(dataDir, name), join(folder, name))
+      moved.push(name)
+    }
+  } catch (error) {
+    for (const name of moved.reverse()) renameSync(join(folder, name), join(dataDir, name))
+    throw new VkError(
+      'storage.write',
+      `Could not move ${join(dataDir, LEDGER_FILE)} aside (${(error as NodeJS.ErrnoException).code ?? String(error)}): another program may have it open (an antivirus, a backup, or VK Depot). Nothing was changed. Close it, then run \`vkey ledger new\` again.`,
+      { file: join(dataDir, LEDGER_FILE) },
+      { cause: error },
+    )
   }
-  return moved.reverse()
+  return { folder, files: present.toReversed() }
 }

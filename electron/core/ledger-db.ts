@@ -9,13 +9,13 @@
  * write) makes the others wait `busyTimeoutMs` and then stop with a clear message naming
  * the live processes that share the file. Nothing ever breaks into another process's lock.
  */
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { z } from 'zod'
 import { VkError } from '../../shared/errors'
-import { formatLocal } from '../../shared/time'
-import { ledgerSince, noteLedgerStarted } from './data-folder'
+import { ledgerSince } from './data-folder'
+import { displacedError, emptyLedgerError, lostLedgerError, noteLedgerIfPossible, rememberFile, removeIfEmpty } from './ledger-presence'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 
 export const LEDGER_FILE = 'ledger.db'
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS processes (pid INTEGER NOT NULL, owner TEXT NOT NULL 
 export interface LedgerDbOptions {
   /** How long a writer waits for another process's write to end before saying "busy" (default 10 s). */
   busyTimeoutMs?: number
-  /** Start a new ledger where the folder's marker says one was lost (`vkey ledger new`: ledger-restart.ts). */
+  /** Start a new ledger where the folder had one that is lost (`vkey ledger new`: ledger-care.ts). */
   startNew?: boolean
 }
 
@@ -68,8 +68,8 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
   const file = join(dataDir, LEDGER_FILE)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const fresh = !existsSync(file)
-  if (fresh && !options.startNew) refuseLostLedger(dataDir, file)
-  if (!fresh) refuseEmptyLedger(file)
+  const refused = fresh ? (options.startNew ? undefined : lostLedgerError(dataDir, file)) : emptyLedgerError(file)
+  if (refused) throw refused
   let db: Db
   try {
     db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 })
@@ -100,99 +100,6 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
     if (process.platform !== 'win32' && existsSync(file + suffix)) chmodSync(file + suffix, 0o600)
   }
   return db
-}
-
-/** The file each open ledger was opened on: its device and inode (assertStillInPlace). */
-const openedFiles = new WeakMap<Db, { file: string; dev: number; ino: number }>()
-
-function rememberFile(db: Db, file: string): void {
-  const { dev, ino } = statSync(file)
-  openedFiles.set(db, { file, dev, ino })
-}
-
-/**
- * After each commit: the ledger file this process writes is still the one in the data folder.
- * Deleted, moved or replaced while open (a clean-up tool, `vkey ledger new` elsewhere), the
- * commit went to a file no one will read again: the write is refused, so nothing is reported
- * as recorded and no further request is sent. Skipped where the file system has no inodes.
- */
-function assertStillInPlace(db: Db): void {
-  const opened = openedFiles.get(db)
-  if (!opened || opened.ino === 0) return
-  let now: { dev: number; ino: number } | undefined
-  try {
-    now = statSync(opened.file)
-  } catch {
-    now = undefined
-  }
-  if (now && now.dev === opened.dev && now.ino === opened.ino) return
-  throw new VkError(
-    'storage.ledger-lost',
-    `The ledger ${opened.file} was ${now ? 'replaced' : 'removed'} while this VK Depot process had it open: what it just wrote is not in the data folder's ledger. ` +
-      'Quit every VK Depot process (the app, running vkey commands), then check the ledger with `vkey ledger check`.',
-    { file: opened.file },
-  )
-}
-
-/**
- * A missing ledger in a folder whose marker says it has held one (noteLedgerStarted) was lost
- * (a clean-up tool, a restore or a copy that left it out): a new, empty ledger would forget
- * every key it recorded, and ask PSA again for cars that hold one. Refused, with the way back
- * and the command that starts a new ledger knowingly.
- */
-function refuseLostLedger(dataDir: string, file: string): void {
-  const since = ledgerSince(dataDir)
-  if (since === undefined) return
-  const log = existsSync(`${file}-wal`)
-  throw new VkError(
-    'storage.ledger-lost',
-    `The ledger ${file} is missing: this data folder has kept one since ${formatLocal(since)}, and the keys it recorded are not here (a clean-up tool, a restore or a copy that left it out). Nothing was sent. ` +
-      (log ? `Its write-ahead log ${LEDGER_FILE}-wal is still here and may hold the latest keys: leave it as it is. ` : '') +
-      `Quit VK Depot (the app and any running vkey command), then restore ${LEDGER_FILE} with its -wal and -shm files from one backup of the data folder. ` +
-      `If it is lost for good, \`vkey ledger new\` starts a new, empty ledger${log ? ' (and keeps the log aside)' : ''}: the keys issued before stay valid at PSA until they end, and it does not count them.`,
-    { file },
-  )
-}
-
-/** The marker learns that the folder holds a ledger (from now on a missing one is lost); skipped when it cannot be written now. */
-function noteLedgerIfPossible(dataDir: string): void {
-  try {
-    noteLedgerStarted(dataDir, new Date().toISOString())
-  } catch {
-    // a full disk: the next open notes it
-  }
-}
-
-/**
- * A ledger file of 0 bytes with no write-ahead log beside it is what a truncation or a failed
- * copy leaves where a ledger was (a ledger that was used is checkpointed into its file when the
- * last process closes it, and its -wal removed): SQLite would take it for a new, empty one, and
- * every key in it would be forgotten (and asked for again). Refused, with how to start a new
- * ledger knowingly. A new ledger's pages may all be in its -wal file until the first
- * checkpoint: with that file beside it, it opens as usual; one whose creation failed is removed
- * (removeIfEmpty).
- */
-function refuseEmptyLedger(file: string): void {
-  if (!isEmptyLedger(file)) return
-  throw new VkError(
-    'storage.ledger-lost',
-    `The ledger ${file} is empty (0 bytes): the keys it recorded are lost from this file (a crash, a full disk or a copy that failed). Nothing was sent. ` +
-      `Restore the data folder from a backup. Without one (or if this data folder never held a key: its first start was cut short), \`vkey ledger new\` keeps this file aside and starts a new, empty ledger.`,
-    { file },
-  )
-}
-
-/** A ledger file with nothing in it: 0 bytes, and no write-ahead log beside it that could hold its pages. */
-function isEmptyLedger(file: string): boolean {
-  return statSync(file).size === 0 && !existsSync(`${file}-wal`)
-}
-
-function removeIfEmpty(file: string): void {
-  try {
-    if (isEmptyLedger(file)) rmSync(file)
-  } catch {
-    // gone already, or not ours to remove: the next open says what it finds
-  }
 }
 
 /**
@@ -270,7 +177,8 @@ export function runWrite<T>(db: Db, dataDir: string, work: () => T, options: { d
     if (relaxed) db.pragma('synchronous = NORMAL')
     try {
       const result = db.transaction(work).immediate()
-      if (outermost) assertStillInPlace(db)
+      const displaced = outermost ? displacedError(db) : undefined
+      if (displaced) throw displaced
       return result
     } finally {
       if (relaxed) db.pragma('synchronous = FULL')

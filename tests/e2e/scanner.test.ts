@@ -44,7 +44,7 @@ async function waitForScanEnd(app: App, text: string): Promise<void> {
         const video = document.querySelector('video')
         const status = document.querySelector('[data-testid="phone-scanner"]')?.textContent
         const span = decodes.length > 1 ? Math.round(decodes[decodes.length - 1]! - decodes[0]!) : 0
-        return `scanner: ${JSON.stringify(status)}; ${decodes.length} frames decoded over ${span} ms; video: ${video ? `readyState ${video.readyState}, paused ${video.paused}, t ${video.currentTime}` : 'none'}`
+        return `scanner: ${JSON.stringify(status)}; ${decodes.length} frames sent to the decoder over ${span} ms; video: ${video ? `readyState ${video.readyState}, paused ${video.paused}, t ${video.currentTime}` : 'none'}`
       })
       .catch((reason: unknown) => `page not readable: ${String(reason)}`)
     throw new Error(`${(error as Error).message}\n${where}`, { cause: error })

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { once } from 'node:events'
 import { promisify } from 'node:util'
@@ -255,9 +255,9 @@ test('a damaged ledger.db is named as damaged (exit 3, nothing sent); `vkey ledg
   assert.equal(simulator.stats.tokensIssued, 1, 'nothing was sent with a damaged ledger')
   const started = await vkey(['ledger', 'new'], env)
   assert.equal(started.code, 0, started.stderr)
-  const kept = /kept aside, as they were: (\S+ledger-damaged-\d{8}T\d{6}Z\.db)[ ,]/.exec(started.stdout)?.[1]
+  const kept = /kept aside, as they were: ledger\.db in (\S+ledger-damaged-\d{8}T\d{6}Z) /.exec(started.stdout)?.[1]
   assert.ok(kept, started.stdout)
-  assert.equal(await readFile(kept, 'utf8'), damage, 'the damaged file is kept as it was')
+  assert.equal(await readFile(join(kept, 'ledger.db'), 'utf8'), damage, 'the damaged file is kept as it was')
   const fresh = await vkey(['list', '--json'], env)
   assert.equal(fresh.code, 0, fresh.stderr)
   assert.deepEqual(JSON.parse(fresh.stdout), [])
@@ -266,7 +266,24 @@ test('a damaged ledger.db is named as damaged (exit 3, nothing sent); `vkey ledg
   assert.match(again.stdout, /Nothing done: the ledger .* reads whole \(0 record\(s\), 0 live key\(s\)\)/)
 })
 
-test('a ledger.db deleted while `vkey token` waits on PSA: the key is not reported as recorded (exit 3), and `vkey ledger new` waits for that process to end', async (t) => {
+test('vkey ledger check: a folder that never had a ledger is "none" (exit 0); a write-ahead log left without its ledger.db is a lost ledger, never a new one', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const fresh = { ...env, VKEY_HOME: join(dataDir, '..', 'fresh') }
+  const none = await vkey(['ledger', 'check', '--json'], fresh)
+  assert.equal(none.code, 0, none.stderr)
+  assert.deepEqual({ ...JSON.parse(none.stdout), file: undefined, message: undefined }, { file: undefined, message: undefined, state: 'none' })
+  // A log with no ledger beside it, in a folder whose marker does not know of one (an earlier VK Depot, or a marker copied without it).
+  await writeFile(join(dataDir, '..', 'fresh', 'ledger.db-wal'), 'frames of a ledger that is gone')
+  const listed = await vkey(['list'], fresh)
+  assert.equal(listed.code, 3, listed.stderr)
+  assert.match(listed.stderr, /ledger\.db is missing: this data folder had one \(its write-ahead log is still here\).* copy it somewhere safe first/)
+  const started = await vkey(['ledger', 'new'], fresh)
+  assert.equal(started.code, 0, started.stderr)
+  assert.match(started.stdout, /kept aside, as they were: ledger\.db-wal in \S+ledger-damaged-/)
+  assert.equal((await vkey(['list', '--json'], fresh)).stdout.trim(), '[]')
+})
+
+test('a ledger.db deleted while `vkey token` waits on PSA: the key is not reported as recorded (exit 3) but rescued beside it, and `vkey ledger new` waits for that process to end', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const car = join(dataDir, '..', 'car.json')
   await writeFile(car, carDataJson(vinFor(63)))
@@ -283,14 +300,21 @@ test('a ledger.db deleted while `vkey token` waits on PSA: the key is not report
   const token = await running
   assert.equal(token.code, 3, token.stderr)
   assert.doesNotMatch(token.stdout, /Token issued/)
-  assert.match(
-    token.stderr,
-    new RegExp(`PSA issued a key for ${vinFor(63)} .*could not be recorded: The ledger .*ledger\\.db was removed while this VK Depot process had it open`),
-  )
+  const told = new RegExp(
+    `PSA issued a key for ${vinFor(63)} .*could not be recorded: The ledger .*ledger\\.db was removed while this VK Depot process had it open, so what it wrote is not in the data folder's ledger\\. Its whole content, keys just issued included, is saved in (\\S+ledger-rescued-\\d{8}T\\d{6}Z-\\d+\\.db)\\. .*then, if ledger\\.db is missing, rename that file to ledger\\.db`,
+  ).exec(token.stderr)
+  assert.ok(told, token.stderr)
   assert.equal(simulator.stats.tokensIssued, 1)
-  const started = await vkey(['ledger', 'new'], env)
-  assert.equal(started.code, 0, started.stderr)
-  assert.match(started.stdout, /Started a new, empty ledger/)
+  // Done as the message says, the key PSA issued is in the ledger: nothing is lost, nothing asked again.
+  await rename(told[1]!, join(dataDir, 'ledger.db'))
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
+  assert.deepEqual(
+    listed.map((r) => [r.vin, r.status]),
+    [[vinFor(63), 'issued']],
+  )
+  const again = await vkey(['token', '--cardata', car, '--duration', '1h'], env)
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(simulator.stats.tokensIssued, 1, 'the rescued key is reused')
 })
 
 test('a ledger.db deleted from a folder that had one is refused (exit 3, nothing sent), not taken for a new ledger; `vkey ledger new` starts one knowingly', async (t) => {

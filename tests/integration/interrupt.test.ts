@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { once } from 'node:events'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
@@ -253,8 +253,9 @@ test(
     const vin = vinFor(87)
     const file = join(dataDir, '..', 'car-87.json')
     await writeFile(file, carDataJson(vin))
+    const qr = join(dataDir, '..', 'car-87.png')
     await simulator.close()
-    assert.equal((await vkey(['token', '--cardata', file, '--duration', '1h'], env)).code, 6)
+    assert.equal((await vkey(['token', '--cardata', file, '--duration', '90m', '--qr', qr], env)).code, 6)
 
     const slow = await startSimulator({ dir: simulator.material.dir, port, latencyMs: 60_000 })
     t.after(() => slow.close())
@@ -267,7 +268,7 @@ test(
     assert.equal((await run.exited).signal, 'SIGKILL')
 
     const cutOff = new RegExp(
-      `^vkey queue: the last request for ${vin} \\(queued since \\w{3} \\d{4}-\\d{2}-\\d{2} [\\d:]+ .+\\) was cut off by an interruption: PSA may have issued a key for it that was not stored here \\(the audit lists the attempt\\)\\. It left the queue, so no flush sends it again by itself\\. To ask again, run \`vkey token --cardata FILE --duration 8h\` with its CarData file`,
+      `^vkey queue: the last request for ${vin} \\(queued since \\w{3} \\d{4}-\\d{2}-\\d{2} [\\d:]+ .+; its QR file ${qr} was not written\\) was cut off by an interruption: PSA may have issued a key for it that was not stored here \\(the audit lists the attempt\\)\\. It left the queue, so no flush sends it again by itself\\. To ask again, with its CarData file as FILE \\(a live key that covers the window is reused\\): \`(vkey token --cardata FILE --duration 1h30m --profile sim --qr ${qr})\`\\.`,
     )
     const listed = await vkey(['queue'], env)
     assert.equal(listed.code, 0, listed.stderr)
@@ -281,9 +282,14 @@ test(
     const again = await vkey(['queue', 'flush'], env)
     assert.equal(again.stderr, '', 'said once')
     assert.equal(slow.requests.length, 1, 'the cut request was not sent again by itself')
-    // The command it suggests, with the car's file, asks again (and says why).
-    const asked = await vkey(['token', '--cardata', file, '--duration', '8h'], env)
+    // The command it suggests, as printed with the car's file, asks again (and says why), and writes the QR file.
+    const suggested = cutOff.exec(listed.stderr)![1]!.split(' ').slice(1)
+    const asked = await vkey(
+      suggested.map((word) => (word === 'FILE' ? file : word)),
+      env,
+    )
     assert.equal(asked.code, 0, asked.stderr)
+    assert.ok((await stat(qr)).size > 0, 'the QR file is written')
     assert.match(asked.stderr, /^vkey token: the last request for .* was cut off by an interruption/)
     assert.equal(slow.requests.length, 2)
   },

@@ -236,6 +236,13 @@ test('a ledger file left empty (0 bytes) by a crash is refused, not taken for a 
   const again = await vkey(['token', '--cardata', car, '--duration', '2h'], env)
   assert.equal(again.code, 3, again.stderr)
   assert.equal(simulator.stats.tokensIssued, 1, 'no second key for a car the lost ledger knew')
+  // Knowingly: the empty file is kept aside and a new ledger starts.
+  const started = await vkey(['ledger', 'new'], env)
+  assert.equal(started.code, 0, started.stderr)
+  const folder = /kept aside, as they were: ledger\.db in (\S+)/.exec(started.stdout)?.[1]
+  assert.ok(folder, started.stdout)
+  assert.equal((await stat(join(folder, 'ledger.db'))).size, 0)
+  assert.equal((await vkey(['list', '--json'], env)).code, 0)
 })
 
 test('a data folder on a full disk: sending stops, exit 3 names the folder, and the ledger equals what PSA issued', async (t) => {

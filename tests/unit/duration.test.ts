@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { VkError } from '../../shared/errors'
-import { MAX_DURATION_SECONDS, formatDuration, formatTimeLeft, parseDuration, secondsUntil } from '../../shared/duration'
+import fc from 'fast-check'
+import { MAX_DURATION_SECONDS, durationArgument, formatDuration, formatTimeLeft, parseDuration, secondsUntil } from '../../shared/duration'
 
 function refused(fn: () => unknown, field: '--duration' | '--until', fragment: RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -174,5 +175,12 @@ describe('formatTimeLeft', () => {
     ] as const) {
       assert.equal(formatTimeLeft(seconds), text, String(seconds))
     }
+  })
+})
+
+describe('durationArgument', () => {
+  it('gives a --duration value that parses back to the same seconds, whatever the duration (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 60, max: MAX_DURATION_SECONDS }), (seconds) => parseDuration(durationArgument(seconds)) === seconds))
+    assert.equal(durationArgument(5400), '1h30m')
   })
 })

@@ -1,4 +1,5 @@
 /** The app itself: what it runs on, its settings, and the ways back after a lost vault key, vault.json or ledger. */
+import { join } from 'node:path'
 import { EVERY_HANDOVER, type Settings } from '../../../shared/ipc/contract'
 import { startNewLedger } from '../../core/ledger-care'
 import { settingsLock } from '../../core/owner-lock'
@@ -59,7 +60,9 @@ export function settingsFeature({
         const result = await startNewLedger(deps.dataDir, depot.now())
         notify([EVERY_HANDOVER])
         if (!result.started) return { started: false, keptAside: [] }
-        return { started: true, keptAside: result.keptAside, ...(result.lostSince ? { lostSince: result.lostSince } : {}) }
+        const kept = result.keptAside
+        const keptAside = kept ? kept.files.map((name) => join(kept.folder, name)) : []
+        return { started: true, keptAside, ...(result.lostSince ? { lostSince: result.lostSince } : {}) }
       },
     },
   }

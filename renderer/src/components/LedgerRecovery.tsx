@@ -14,15 +14,19 @@ export function LedgerRecovery() {
   const [confirmed, setConfirmed] = useState(false)
   const [busy, setBusy] = useState(false)
   const [failure, setFailure] = useState<ErrorView | null>(null)
+  const [nothingDone, setNothingDone] = useState(false)
 
   async function start(): Promise<void> {
     setBusy(true)
     setFailure(null)
     try {
-      await unwrap(vkey().startNewLedger({ confirm: true }))
-      window.location.reload()
+      const { started } = await unwrap(vkey().startNewLedger({ confirm: true }))
+      // Started: the app begins again on the new ledger. Not started: the ledger reads whole after all (restored meanwhile).
+      if (started) window.location.reload()
+      else setNothingDone(true)
     } catch (thrown) {
       setFailure(toErrorView(thrown))
+    } finally {
       setBusy(false)
     }
   }
@@ -38,6 +42,11 @@ export function LedgerRecovery() {
       <button type="button" className="button button--danger button--small" disabled={!confirmed || busy} onClick={() => void start()}>
         {busy && <Spinner />} {t('ledgerRecovery.start')}
       </button>
+      {nothingDone && (
+        <p className="notice notice--ok" role="status">
+          {t('ledgerRecovery.nothingDone')}
+        </p>
+      )}
       {failure && (
         <p className="notice notice--error" role="alert">
           {failure.message}
