@@ -4,7 +4,7 @@
  * replaced under it. Each case is refused with the way back, never taken for a new, empty
  * ledger that would forget every key it recorded and ask PSA again for cars that hold one.
  */
-import { existsSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { VkError } from '../../shared/errors'
@@ -24,17 +24,30 @@ export function lostLedgerError(dataDir: string, file: string): VkError | undefi
   const log = existsSync(`${file}-wal`)
   if (since === undefined && !log) return undefined
   const name = basename(file)
+  const rescued = newestRescue(dirname(file))
   const had = since === undefined ? 'this data folder had one (its write-ahead log is still here)' : `this data folder has kept one since ${formatLocal(since)}`
+  const restore = log
+    ? `${name}-wal may hold the latest keys: copy it somewhere safe first, then restore ${name}, ${name}-wal and ${name}-shm together from one backup of the data folder.`
+    : `Restore ${name} with its -wal and -shm files from one backup of the data folder.`
+  const wayBack = rescued
+    ? `A VK Depot process that had it open saved its whole content in ${rescued}: rename that file to ${name}. Without it: ${restore.replace(/^R/, 'r')}`
+    : restore
   return new VkError(
     'storage.ledger-lost',
     `The ledger ${file} is missing: ${had}, and the keys it recorded are not here (a clean-up tool, a restore or a copy that left it out). Nothing was sent. ` +
-      'Quit VK Depot (the app and any running vkey command). ' +
-      (log
-        ? `Its write-ahead log ${name}-wal may hold the latest keys: copy it somewhere safe first, then restore ${name}, ${name}-wal and ${name}-shm together from one backup of the data folder. `
-        : `Then restore ${name} with its -wal and -shm files from one backup of the data folder. `) +
-      `If it is lost for good, ${NEW_LEDGER}`,
+      `Quit VK Depot (the app and any running vkey command). ${wayBack} If it is lost for good, ${NEW_LEDGER}`,
     { file },
   )
+}
+
+/** The newest ledger a process saved when its ledger was deleted under it (displacedError), if any; the names sort by time. */
+function newestRescue(dataDir: string): string | undefined {
+  try {
+    const names = readdirSync(dataDir).filter((n) => /^ledger-rescued-\d{8}T\d{6}Z-\d+\.db$/.test(n))
+    return names.length ? join(dataDir, names.sort().at(-1)!) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -305,7 +305,10 @@ test('a ledger.db deleted while `vkey token` waits on PSA: the key is not report
   ).exec(token.stderr)
   assert.ok(told, token.stderr)
   assert.equal(simulator.stats.tokensIssued, 1)
-  // Done as the message says, the key PSA issued is in the ledger: nothing is lost, nothing asked again.
+  // The next command finds the ledger missing and names the rescued copy; done as it says, the key PSA issued is in the ledger.
+  const lost = await vkey(['list'], env)
+  assert.equal(lost.code, 3, lost.stderr)
+  assert.ok(lost.stderr.includes(`saved its whole content in ${told[1]}: rename that file to ledger.db.`), lost.stderr)
   await rename(told[1]!, join(dataDir, 'ledger.db'))
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
   assert.deepEqual(
