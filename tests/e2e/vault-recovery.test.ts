@@ -7,18 +7,33 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import { keychainService } from '../../electron/core/keychain'
 import { vaultKeyAccount } from '../../electron/core/vault'
-import { assertAccessible, assertNoProblems, browserForFile } from './harness'
+import { assertAccessible, assertNoProblems, browserForFile, type App } from './harness'
 import { issueToken, simulatorWithVehicle, VIN } from './flows'
 
 const browser = browserForFile()
 
-test('a lost vault key opens the recovery screen; resetting keeps the profile and marks the old key unreadable', async (t) => {
+/** An app on the simulator with one vehicle holding a 1 h key. */
+async function appWithKey(t: TestContext): Promise<App> {
   const app = await browser.openApp(t)
   const vehicle = await simulatorWithVehicle(app)
   await issueToken(app, vehicle.id)
+  return app
+}
+
+/** The history: one row, the vehicle in this status. */
+async function assertHistory(app: App, status: string): Promise<void> {
+  const { handovers } = await app.call('handovers:list', {})
+  assert.deepEqual(
+    handovers.map((h) => [h.vin, h.status]),
+    [[VIN, status]],
+  )
+}
+
+test('a lost vault key opens the recovery screen; resetting keeps the profile and marks the old key unreadable', async (t) => {
+  const app = await appWithKey(t)
 
   // The keychain loses the key (a new user account, a restored backup); the app starts again.
   const { vaultId } = JSON.parse(await readFile(join(app.dataDir, 'vault.json'), 'utf8')) as { vaultId: string }
@@ -49,18 +64,12 @@ test('a lost vault key opens the recovery screen; resetting keeps the profile an
     profiles.map((p) => [p.name, p.hasPassword, p.certificate]),
     [['Simulator', false, null]],
   )
-  const { handovers } = await app.call('handovers:list', {})
-  assert.deepEqual(
-    handovers.map((h) => [h.vin, h.status]),
-    [[VIN, 'unreadable']],
-  )
+  await assertHistory(app, 'unreadable')
   await assertNoProblems(app)
 })
 
 test('a damaged vault.json opens "Repair the vault"; Repair names the keychain key again and nothing is lost', async (t) => {
-  const app = await browser.openApp(t)
-  const vehicle = await simulatorWithVehicle(app)
-  await issueToken(app, vehicle.id)
+  const app = await appWithKey(t)
   await writeFile(join(app.dataDir, 'vault.json'), '{"version": 1, "vaultId": ') // a crash mid-write
   await app.handlers.depot.reloadVault()
   await app.reload()
@@ -79,18 +88,12 @@ test('a damaged vault.json opens "Repair the vault"; Repair names the keychain k
     [['Simulator', true, true]],
     'the password and certificate open again',
   )
-  const { handovers } = await app.call('handovers:list', {})
-  assert.deepEqual(
-    handovers.map((h) => [h.vin, h.status]),
-    [[VIN, 'issued']],
-  )
+  await assertHistory(app, 'issued')
   await assertNoProblems(app)
 })
 
 test('a ledger.db deleted under the app: the error names it and offers a new ledger only once confirmed; the app then starts on an empty one', async (t) => {
-  const app = await browser.openApp(t)
-  const vehicle = await simulatorWithVehicle(app)
-  await issueToken(app, vehicle.id)
+  const app = await appWithKey(t)
   await app.handlers.depot.reloadVault() // the app's own handle on the file is closed, as at a restart
   for (const suffix of ['', '-wal', '-shm']) await rm(join(app.dataDir, `ledger.db${suffix}`), { force: true })
   await app.reload()
