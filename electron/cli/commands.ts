@@ -386,7 +386,7 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
     const shortMs = Date.parse(result.windowEnd) - Date.parse(record.expires!)
     const covers =
       shortMs > EXPIRY_ROUNDING_MS
-        ? `, about ${formatDuration(Math.max(1, Math.round(shortMs / 60_000)) * 60)} short of the window asked (until ${formatLocal(result.windowEnd)}), which is close enough to keep it`
+        ? `, about ${formatDuration(shortMs < 60_000 ? Math.round(shortMs / 1000) : Math.round(shortMs / 60_000) * 60)} short of the window asked (until ${formatLocal(result.windowEnd)}), which is close enough to keep it`
         : ' that covers the window'
     writeHuman(
       io.stderr,

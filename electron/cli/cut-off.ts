@@ -2,6 +2,8 @@
  * What `vkey token`, `vkey batch` and `vkey queue` say of requests an interruption cut off
  * (core/handovers.ts isCutOff): PSA may hold a key for each that was not stored here.
  */
+import { existsSync } from 'node:fs'
+import { isAbsolute } from 'node:path'
 import { durationArgument } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { isCutOff, type HandoverRecord } from '../core/handovers'
@@ -19,7 +21,7 @@ export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], comman
   const names = cut.map((r) => `${r.vin ?? r.id}${command === 'queue' ? queuedFacts(r) : ''}`).join(', ')
   const next =
     command === 'queue'
-      ? `${one ? 'It' : 'They'} left the queue, so no flush sends ${one ? 'it' : 'them'} again by itself. To ask again, with ${one ? 'its' : "each one's"} CarData file as FILE (a live key that covers the window is reused): ${cut.map((r) => askAgain(r, !one)).join('; ')}.`
+      ? `${one ? 'It' : 'They'} left the queue, so no flush sends ${one ? 'it' : 'them'} again by itself. To ask again (a new key: the one PSA may have issued was not stored): ${cut.map((r) => askAgain(r, !one)).join('; ')}.`
       : `This ${command === 'batch' ? 'batch' : 'request'} asks for ${one ? 'it' : 'them'} again (a live key that covers the window is reused).`
   writeHuman(
     io.stderr,
@@ -29,10 +31,13 @@ export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], comman
 
 /** The request again, as it was queued: its duration, profile and QR file. */
 function askAgain(record: HandoverRecord, named: boolean): string {
-  const words = ['vkey', 'token', '--cardata', 'FILE', '--duration', durationArgument(record.durationSeconds ?? 8 * 3600)]
+  // The CarData file it came from, where it is still there; FILE (the car's export) otherwise.
+  const file = record.source && isAbsolute(record.source) && existsSync(record.source) ? shellWord(record.source) : 'FILE'
+  const words = ['vkey', 'token', '--cardata', file, '--duration', durationArgument(record.durationSeconds ?? 8 * 3600)]
   if (record.profile) words.push('--profile', shellWord(record.profile))
   if (record.deliverQr) words.push('--qr', shellWord(record.deliverQr))
-  return `\`${words.join(' ')}\`${named ? ` (${record.vin ?? record.id})` : ''}`
+  const notes = [named ? (record.vin ?? record.id) : '', file === 'FILE' ? 'with its CarData file as FILE' : ''].filter(Boolean)
+  return `\`${words.join(' ')}\`${notes.length ? ` (${notes.join(', ')})` : ''}`
 }
 
 /** When the request was queued, and the QR file it was to write, which was not written. */

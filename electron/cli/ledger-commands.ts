@@ -4,6 +4,7 @@ import { EXIT } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 import { checkLedger, startNewLedger } from '../core/ledger-care'
 import { LEDGER_FILE } from '../core/ledger-db'
+import { newestRescue } from '../core/ledger-presence'
 import { write, writeJson } from './args'
 import { openDataFolder } from './depot-access'
 import type { CliIo } from './io'
@@ -23,6 +24,12 @@ async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const health = checkLedger(dataDir)
   if (values.json) writeJson(io, JSON.stringify({ file, ...health }, null, 2))
   else write(io, health.state === 'whole' ? `The ledger ${file} reads whole: ${health.records} record(s), ${health.liveKeys} live key(s).` : health.message)
+  const rescued = health.state === 'whole' ? newestRescue(dataDir) : undefined
+  if (rescued && !values.json)
+    write(
+      io,
+      `Also here: ${rescued}, a copy a VK Depot process saved when the ledger was deleted under it. It may hold keys this ledger does not: ask whoever supports the depot before deleting it.`,
+    )
   return health.state === 'whole' || health.state === 'none' ? EXIT.ok : EXIT.config
 }
 

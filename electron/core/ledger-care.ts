@@ -11,7 +11,7 @@ import Database from 'better-sqlite3'
 import { VkError } from '../../shared/errors'
 import { ledgerSince } from './data-folder'
 import { LEDGER_FILE, openLedgerDb, storageError } from './ledger-db'
-import { emptyLedgerError, lostLedgerError } from './ledger-presence'
+import { emptyLedgerError, lostLedgerError, newestRescue } from './ledger-presence'
 import { withOwnerLock } from './owner-lock'
 import { refuseWhileUsed } from './vault-recovery'
 
@@ -41,7 +41,7 @@ export function checkLedger(dataDir: string): LedgerHealth {
   try {
     db = new Database(file, { readonly: true, fileMustExist: true })
     const check = db.pragma('quick_check', { simple: true })
-    if (check !== 'ok') return { state: 'damaged', message: damagedMessage(file, `SQLite's check of every page found "${String(check)}"`) }
+    if (check !== 'ok') return { state: 'damaged', message: damagedMessage(file, checkFindings(String(check))) }
     const count = (sql: string): number => db!.prepare<[], { n: number }>(sql).get()?.n ?? 0
     return { state: 'whole', records: count('SELECT COUNT(*) AS n FROM handovers'), liveKeys: count('SELECT COUNT(*) AS n FROM handovers WHERE live = 1') }
   } catch (error) {
@@ -51,6 +51,12 @@ export function checkLedger(dataDir: string): LedgerHealth {
   } finally {
     db?.close()
   }
+}
+
+/** SQLite's quick_check report (one problem a line, under a heading) as a phrase: how many, and the first. */
+function checkFindings(report: string): string {
+  const problems = report.split('\n').filter((line) => line.trim() && !line.startsWith('***'))
+  return `SQLite's check of every page found ${problems.length} problem${problems.length === 1 ? '' : 's'} (the first: ${problems[0] ?? report})`
 }
 
 function damagedMessage(file: string, found: string): string {
@@ -73,6 +79,7 @@ export async function startNewLedger(dataDir: string, now: Date): Promise<NewLed
       await refuseWhileUsed(dataDir, 'vkey ledger new')
       const health = checkLedger(dataDir)
       if (health.state === 'whole') return { started: false, health }
+      refuseOverRescue(dataDir)
       const lostSince = ledgerSince(dataDir)
       await refuseWhileUsed(dataDir, 'vkey ledger new')
       const keptAside = keepAside(dataDir, now)
@@ -80,6 +87,21 @@ export async function startNewLedger(dataDir: string, now: Date): Promise<NewLed
       return { started: true, ...(keptAside ? { keptAside } : {}), ...(lostSince ? { lostSince } : {}) }
     },
     { what: `Starting a new ledger in ${dataDir}`, waitMs: 5000 },
+  )
+}
+
+/**
+ * A ledger a process saved when the folder's was deleted under it holds every key: it is the
+ * way back, not a new ledger. Refused until it is renamed into place, or moved out of the
+ * folder by someone who decided against it.
+ */
+function refuseOverRescue(dataDir: string): void {
+  const rescued = newestRescue(dataDir)
+  if (!rescued) return
+  throw new VkError(
+    'storage.ledger-lost',
+    `A VK Depot process saved the ledger's whole content in ${rescued} when the ledger was deleted under it: nothing was changed. Rename that file to ${LEDGER_FILE} (nothing is lost that way). To start a new, empty ledger anyway, move it (and any other ledger-rescued-*.db) out of ${dataDir} first.`,
+    { file: rescued },
   )
 }
 

@@ -9,7 +9,7 @@
  * write) makes the others wait `busyTimeoutMs` and then stop with a clear message naming
  * the live processes that share the file. Nothing ever breaks into another process's lock.
  */
-import { chmodSync, existsSync, mkdirSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { z } from 'zod'
@@ -74,7 +74,8 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
   try {
     db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 })
     rememberFile(db, file)
-    if (fresh && process.platform !== 'win32') chmodSync(file, 0o600)
+    // 0600, also for a file put there by hand (a rescued or restored copy).
+    if (process.platform !== 'win32' && (fresh || (statSync(file).mode & 0o077) !== 0)) chmodSync(file, 0o600)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')

@@ -4,7 +4,7 @@
  * replaced under it. Each case is refused with the way back, never taken for a new, empty
  * ledger that would forget every key it recorded and ask PSA again for cars that hold one.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { VkError } from '../../shared/errors'
@@ -41,7 +41,7 @@ export function lostLedgerError(dataDir: string, file: string): VkError | undefi
 }
 
 /** The newest ledger a process saved when its ledger was deleted under it (displacedError), if any; the names sort by time. */
-function newestRescue(dataDir: string): string | undefined {
+export function newestRescue(dataDir: string): string | undefined {
   try {
     const names = readdirSync(dataDir).filter((n) => /^ledger-rescued-\d{8}T\d{6}Z-\d+\.db$/.test(n))
     return names.length ? join(dataDir, names.sort().at(-1)!) : undefined
@@ -137,6 +137,7 @@ function rescueContent(db: Db, file: string): { path: string } | { problem: stri
   try {
     if (db.inTransaction) return { problem: 'a transaction is still open' }
     db.exec(`VACUUM INTO '${path.replaceAll("'", "''")}'`)
+    if (process.platform !== 'win32') chmodSync(path, 0o600)
     return { path }
   } catch (error) {
     return { problem: error instanceof Error ? error.message : String(error) }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { once } from 'node:events'
 import { promisify } from 'node:util'
@@ -305,11 +305,22 @@ test('a ledger.db deleted while `vkey token` waits on PSA: the key is not report
   ).exec(token.stderr)
   assert.ok(told, token.stderr)
   assert.equal(simulator.stats.tokensIssued, 1)
-  // The next command finds the ledger missing and names the rescued copy; done as it says, the key PSA issued is in the ledger.
+  assert.equal((await stat(told[1]!)).mode & 0o777, 0o600, "the rescued ledger is the owner's alone")
+  // The next command finds the ledger missing and names the rescued copy; `ledger new` will not start over it.
   const lost = await vkey(['list'], env)
   assert.equal(lost.code, 3, lost.stderr)
   assert.ok(lost.stderr.includes(`saved its whole content in ${told[1]}: rename that file to ledger.db.`), lost.stderr)
-  await rename(told[1]!, join(dataDir, 'ledger.db'))
+  const notOver = await vkey(['ledger', 'new'], env)
+  assert.equal(notOver.code, 3, notOver.stderr)
+  assert.ok(
+    notOver.stderr.includes(`saved the ledger's whole content in ${told[1]} when the ledger was deleted under it: nothing was changed. Rename that file`),
+    notOver.stderr,
+  )
+  // Done as it says (here a copy, so the rescued file stays), the key PSA issued is in the ledger; check points at the copy left behind.
+  await copyFile(told[1]!, join(dataDir, 'ledger.db'))
+  const checked = await vkey(['ledger', 'check'], env)
+  assert.equal(checked.code, 0, checked.stderr)
+  assert.ok(checked.stdout.includes(`Also here: ${told[1]}, a copy a VK Depot process saved when the ledger was deleted under it.`), checked.stdout)
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
   assert.deepEqual(
     listed.map((r) => [r.vin, r.status]),

@@ -268,7 +268,7 @@ test(
     assert.equal((await run.exited).signal, 'SIGKILL')
 
     const cutOff = new RegExp(
-      `^vkey queue: the last request for ${vin} \\(queued since \\w{3} \\d{4}-\\d{2}-\\d{2} [\\d:]+ .+; its QR file ${qr} was not written\\) was cut off by an interruption: PSA may have issued a key for it that was not stored here \\(the audit lists the attempt\\)\\. It left the queue, so no flush sends it again by itself\\. To ask again, with its CarData file as FILE \\(a live key that covers the window is reused\\): \`(vkey token --cardata FILE --duration 1h30m --profile sim --qr ${qr})\`\\.`,
+      `^vkey queue: the last request for ${vin} \\(queued since \\w{3} \\d{4}-\\d{2}-\\d{2} [\\d:]+ .+; its QR file ${qr} was not written\\) was cut off by an interruption: PSA may have issued a key for it that was not stored here \\(the audit lists the attempt\\)\\. It left the queue, so no flush sends it again by itself\\. To ask again \\(a new key: the one PSA may have issued was not stored\\): \`(vkey token --cardata ${file} --duration 1h30m --profile sim --qr ${qr})\`\\.`,
     )
     const listed = await vkey(['queue'], env)
     assert.equal(listed.code, 0, listed.stderr)
@@ -282,12 +282,8 @@ test(
     const again = await vkey(['queue', 'flush'], env)
     assert.equal(again.stderr, '', 'said once')
     assert.equal(slow.requests.length, 1, 'the cut request was not sent again by itself')
-    // The command it suggests, as printed with the car's file, asks again (and says why), and writes the QR file.
-    const suggested = cutOff.exec(listed.stderr)![1]!.split(' ').slice(1)
-    const asked = await vkey(
-      suggested.map((word) => (word === 'FILE' ? file : word)),
-      env,
-    )
+    // The command it suggests (with the file the car came from), run as printed, asks again (and says why), and writes the QR file.
+    const asked = await vkey(cutOff.exec(listed.stderr)![1]!.split(' ').slice(1), env)
     assert.equal(asked.code, 0, asked.stderr)
     assert.ok((await stat(qr)).size > 0, 'the QR file is written')
     assert.match(asked.stderr, /^vkey token: the last request for .* was cut off by an interruption/)
