@@ -39,7 +39,8 @@ export function adoptDataFolder(dir: string, options: OpenFolderOptions = {}): A
     tighten(dir)
     return 'marked'
   }
-  const entries = readdirSync(dir)
+  // Another VK Depot process adopting the same new folder right now has only its marker's temp file there yet.
+  const entries = readdirSync(dir).filter((name) => !(name.startsWith(`${MARKER_FILE}.`) && name.endsWith('.vkd-tmp')))
   let adoption: Adoption | undefined
   if (entries.length === 0) adoption = 'empty'
   else if (isLegacyDataFolder(dir, entries)) adoption = 'legacy'

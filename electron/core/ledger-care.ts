@@ -35,7 +35,7 @@ export function checkLedger(dataDir: string): LedgerHealth {
     const since = ledgerSince(dataDir)
     return { state: 'missing', ...(since ? { since } : {}), message: lost.message }
   }
-  const empty = emptyLedgerError(file)
+  const empty = emptyLedgerError(dataDir, file, { always: true })
   if (empty) return { state: 'damaged', message: empty.message }
   let db: Database.Database | undefined
   try {

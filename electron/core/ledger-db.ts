@@ -68,7 +68,7 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
   const file = join(dataDir, LEDGER_FILE)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const fresh = !existsSync(file)
-  const refused = fresh ? (options.startNew ? undefined : lostLedgerError(dataDir, file)) : emptyLedgerError(file)
+  const refused = fresh ? (options.startNew ? undefined : lostLedgerError(dataDir, file)) : emptyLedgerError(dataDir, file)
   if (refused) throw refused
   let db: Db
   try {

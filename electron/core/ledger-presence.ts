@@ -60,8 +60,14 @@ export function isEmptyLedger(file: string): boolean {
   return statSync(file).size === 0 && !existsSync(`${file}-wal`)
 }
 
-export function emptyLedgerError(file: string): VkError | undefined {
-  if (!isEmptyLedger(file)) return undefined
+/**
+ * Refused only where the folder is known to have had a ledger (its marker's `ledgerSince`): a
+ * ledger another process is creating right now is 0 bytes for a moment too, before its first
+ * write, and two VK Depot processes often start together on a new folder. `always` (the
+ * check): an empty file is never a whole ledger.
+ */
+export function emptyLedgerError(dataDir: string, file: string, { always = false }: { always?: boolean } = {}): VkError | undefined {
+  if (!isEmptyLedger(file) || (!always && ledgerSince(dataDir) === undefined)) return undefined
   return new VkError(
     'storage.ledger-lost',
     `The ledger ${file} is empty (0 bytes): the keys it recorded are lost from this file (a crash, a full disk or a copy that failed). Nothing was sent. ` +

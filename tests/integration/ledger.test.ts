@@ -220,6 +220,19 @@ test('vkey list | head -1 ends quietly with exit 0', async (t) => {
   assert.doesNotMatch(stderr, /EPIPE|Error/)
 })
 
+test('six vkey processes started together on a new data folder all open it: one marker, one vault, one new ledger (none refused as not ours or as an empty ledger)', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const fresh = { ...env, VKEY_HOME: join(dataDir, '..', 'first-day') }
+  const runs = await Promise.all(Array.from({ length: 6 }, () => vkeyProcess(['list', '--json'], fresh)))
+  for (const run of runs) {
+    assert.equal(run.code, 0, run.stderr)
+    assert.deepEqual(JSON.parse(run.stdout), [])
+  }
+  const checked = await vkey(['ledger', 'check', '--json'], fresh)
+  assert.equal(checked.code, 0, checked.stderr)
+  assert.equal((JSON.parse(checked.stdout) as { state: string }).state, 'whole')
+})
+
 test('a ledger file left empty (0 bytes) by a crash is refused, not taken for a new ledger: nothing is forgotten, nothing sent', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const car = join(dataDir, '..', 'car.json')
