@@ -20,6 +20,7 @@ import type { Depot } from '../core/depot'
 import { tokenJsonOf } from '../core/handover-payload'
 import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord, type HandoverStore } from '../core/handovers'
 import { keyNotes } from '../core/key-notes'
+import { cannotWriteNow } from '../core/ledger-db'
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { durationPlan, write, writeJson } from './args'
 import { withDepot } from './depot-access'
@@ -224,7 +225,7 @@ async function purgeBeforeView(store: HandoverStore): Promise<void> {
   try {
     await store.purgeExpired()
   } catch (error) {
-    if (!(error instanceof VkError && error.code === 'storage.write')) throw error
+    if (!cannotWriteNow(error)) throw error
   }
 }
 

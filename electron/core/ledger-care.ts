@@ -11,7 +11,7 @@ import Database from 'better-sqlite3'
 import { VkError } from '../../shared/errors'
 import { ledgerSince } from './data-folder'
 import { LEDGER_FILE, openLedgerDb, storageError } from './ledger-db'
-import { emptyLedgerError, lostLedgerError, newestRescue } from './ledger-presence'
+import { emptyLedgerError, fileStamp, lostLedgerError, newestRescue } from './ledger-presence'
 import { withOwnerLock } from './owner-lock'
 import { refuseWhileUsed } from './vault-recovery'
 
@@ -30,12 +30,13 @@ export type LedgerHealth =
 export function checkLedger(dataDir: string): LedgerHealth {
   const file = join(dataDir, LEDGER_FILE)
   if (!existsSync(file)) {
-    const lost = lostLedgerError(dataDir, file)
-    if (!lost) return { state: 'none', message: `There is no ledger yet in ${dataDir}: the first key request starts it.` }
     const since = ledgerSince(dataDir)
+    const lost = lostLedgerError(file, since)
+    if (!lost) return { state: 'none', message: `There is no ledger yet in ${dataDir}: the first key request starts it.` }
     return { state: 'missing', ...(since ? { since } : {}), message: lost.message }
   }
-  const empty = emptyLedgerError(dataDir, file, { always: true })
+  // An empty file is never a whole ledger, whatever the marker says.
+  const empty = emptyLedgerError(file)
   if (empty) return { state: 'damaged', message: empty.message }
   let db: Database.Database | undefined
   try {
@@ -114,13 +115,7 @@ function refuseOverRescue(dataDir: string): void {
 function keepAside(dataDir: string, now: Date): { folder: string; files: string[] } | undefined {
   const present = ['-wal', '-shm', ''].map((suffix) => LEDGER_FILE + suffix).filter((name) => existsSync(join(dataDir, name)))
   if (!present.length) return undefined
-  const folder = join(
-    dataDir,
-    `ledger-damaged-${now
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z')}`,
-  )
+  const folder = join(dataDir, `ledger-damaged-${fileStamp(now)}`)
   mkdirSync(folder, { mode: 0o700 })
   const moved: string[] = []
   try {

@@ -68,14 +68,18 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
   const file = join(dataDir, LEDGER_FILE)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const fresh = !existsSync(file)
-  const refused = fresh ? (options.startNew ? undefined : lostLedgerError(dataDir, file)) : emptyLedgerError(dataDir, file)
+  const since = ledgerSince(dataDir)
+  // A 0-byte file is refused only where the folder has had a ledger: one another process is
+  // creating right now is 0 bytes for a moment too (two processes often start together on a new folder).
+  const refused = fresh ? (options.startNew ? undefined : lostLedgerError(file, since)) : since === undefined ? undefined : emptyLedgerError(file)
   if (refused) throw refused
   let db: Db
   try {
     db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 })
-    rememberFile(db, file)
+    const stat = statSync(file)
+    rememberFile(db, file, stat)
     // 0600, also for a file put there by hand (a rescued or restored copy).
-    if (process.platform !== 'win32' && (fresh || (statSync(file).mode & 0o077) !== 0)) chmodSync(file, 0o600)
+    if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) chmodSync(file, 0o600)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
     db.pragma('foreign_keys = ON')
@@ -91,7 +95,7 @@ export function openLedgerDb(dataDir: string, options: LedgerDbOptions = {}): Db
         db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION))
     })
     writeIfPossible(db, dataDir, () => registerProcess(db))
-    if (fresh || options.startNew || !ledgerSince(dataDir)) noteLedgerIfPossible(dataDir)
+    if (fresh || options.startNew || since === undefined) noteLedgerIfPossible(dataDir)
   } catch (error) {
     // A ledger this open created and could not write (a full disk) is not left as a 0-byte file.
     if (fresh) removeIfEmpty(file)
@@ -136,8 +140,13 @@ function writeIfPossible(db: Db, dataDir: string, work: () => unknown): void {
   try {
     runWrite(db, dataDir, work)
   } catch (error) {
-    if (!(error instanceof VkError && error.code === 'storage.write')) throw error
+    if (!cannotWriteNow(error)) throw error
   }
+}
+
+/** The ledger could not take a write now (a full disk, permissions): a write reading does not need may be skipped. */
+export function cannotWriteNow(error: unknown): boolean {
+  return error instanceof VkError && error.code === 'storage.write'
 }
 
 /** Notes this process as a user of the file (to name it when another one finds the file busy); forgets the dead. */

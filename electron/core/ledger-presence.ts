@@ -9,18 +9,17 @@ import { basename, dirname, join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { VkError } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
-import { ledgerSince, noteLedgerStarted } from './data-folder'
+import { noteLedgerStarted } from './data-folder'
 
 type Db = Database.Database
 
 const NEW_LEDGER = '`vkey ledger new` starts a new, empty ledger: the keys issued before stay valid at PSA until they end, and it does not count them.'
 
 /**
- * A ledger missing where the folder had one: its marker says since when (noteLedgerIfPossible),
- * or its write-ahead log is still here. Undefined for a folder that never had one.
+ * A ledger missing where the folder had one: its marker says since when (`since`, the marker's
+ * ledgerSince), or its write-ahead log is still here. Undefined for a folder that never had one.
  */
-export function lostLedgerError(dataDir: string, file: string): VkError | undefined {
-  const since = ledgerSince(dataDir)
+export function lostLedgerError(file: string, since: string | undefined): VkError | undefined {
   const log = existsSync(`${file}-wal`)
   if (since === undefined && !log) return undefined
   const name = basename(file)
@@ -60,14 +59,9 @@ export function isEmptyLedger(file: string): boolean {
   return statSync(file).size === 0 && !existsSync(`${file}-wal`)
 }
 
-/**
- * Refused only where the folder is known to have had a ledger (its marker's `ledgerSince`): a
- * ledger another process is creating right now is 0 bytes for a moment too, before its first
- * write, and two VK Depot processes often start together on a new folder. `always` (the
- * check): an empty file is never a whole ledger.
- */
-export function emptyLedgerError(dataDir: string, file: string, { always = false }: { always?: boolean } = {}): VkError | undefined {
-  if (!isEmptyLedger(file) || (!always && ledgerSince(dataDir) === undefined)) return undefined
+/** An empty ledger file (isEmptyLedger), with the way back; undefined for one that is not. */
+export function emptyLedgerError(file: string): VkError | undefined {
+  if (!isEmptyLedger(file)) return undefined
   return new VkError(
     'storage.ledger-lost',
     `The ledger ${file} is empty (0 bytes): the keys it recorded are lost from this file (a crash, a full disk or a copy that failed). Nothing was sent. ` +
@@ -98,8 +92,8 @@ export function noteLedgerIfPossible(dataDir: string): void {
 /** The file each open ledger was opened on (device and inode), and where its content was rescued, once it was. */
 const opened = new WeakMap<Db, { file: string; dev: number; ino: number; rescuedTo?: string }>()
 
-export function rememberFile(db: Db, file: string): void {
-  const { dev, ino } = statSync(file)
+/** Remembers the file `db` was opened on, as `stat` found it just after the open. */
+export function rememberFile(db: Db, file: string, { dev, ino }: { dev: number; ino: number }): void {
   opened.set(db, { file, dev, ino })
 }
 
@@ -134,12 +128,16 @@ export function displacedError(db: Db): VkError | undefined {
   )
 }
 
-function rescueContent(db: Db, file: string): { path: string } | { problem: string } {
-  const stamp = new Date()
+/** A moment as the names of kept-aside and rescued ledgers carry it: 20261202T043646Z (UTC, sorts by time). */
+export function fileStamp(at: Date): string {
+  return at
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')
-  const path = join(dirname(file), `ledger-rescued-${stamp}-${process.pid}.db`)
+}
+
+function rescueContent(db: Db, file: string): { path: string } | { problem: string } {
+  const path = join(dirname(file), `ledger-rescued-${fileStamp(new Date())}-${process.pid}.db`)
   try {
     if (db.inTransaction) return { problem: 'a transaction is still open' }
     db.exec(`VACUUM INTO '${path.replaceAll("'", "''")}'`)
