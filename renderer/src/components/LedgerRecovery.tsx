@@ -6,30 +6,23 @@
  */
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { toErrorView, unwrap, vkey, type ErrorView } from '../api'
+import { unwrap, vkey, type ErrorView } from '../api'
+import { useMessageAction } from '../lib/hooks'
 import { Spinner } from './Spinner'
 
 export function LedgerRecovery() {
   const { t } = useTranslation()
   const [confirmed, setConfirmed] = useState(false)
-  const [busy, setBusy] = useState(false)
   const [failure, setFailure] = useState<ErrorView | null>(null)
-  const [nothingDone, setNothingDone] = useState(false)
+  const { busy, message, run } = useMessageAction(setFailure)
 
-  async function start(): Promise<void> {
-    setBusy(true)
-    setFailure(null)
-    try {
+  const start = (): Promise<void> =>
+    run(async () => {
       const { started } = await unwrap(vkey().startNewLedger({ confirm: true }))
       // Started: the app begins again on the new ledger. Not started: the ledger reads whole after all (restored meanwhile).
       if (started) window.location.reload()
-      else setNothingDone(true)
-    } catch (thrown) {
-      setFailure(toErrorView(thrown))
-    } finally {
-      setBusy(false)
-    }
-  }
+      return started ? '' : t('ledgerRecovery.nothingDone')
+    })
 
   return (
     <div className="ledger-recovery" data-testid="ledger-recovery">
@@ -42,9 +35,9 @@ export function LedgerRecovery() {
       <button type="button" className="button button--danger button--small" disabled={!confirmed || busy} onClick={() => void start()}>
         {busy && <Spinner />} {t('ledgerRecovery.start')}
       </button>
-      {nothingDone && (
+      {message && (
         <p className="notice notice--ok" role="status">
-          {t('ledgerRecovery.nothingDone')}
+          {message}
         </p>
       )}
       {failure && (
