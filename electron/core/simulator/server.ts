@@ -28,7 +28,17 @@ function loopback(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost' || host === '0.0.0.0' || host === '::'
 }
 
+/** The client certificate's CN, read once per connection (renegotiation is refused: it cannot change). */
+const commonNames = new WeakMap<Socket, string | null>()
+
 function peerCommonName(socket: Socket): string | null {
+  if (commonNames.has(socket)) return commonNames.get(socket) ?? null
+  const cn = readPeerCommonName(socket)
+  commonNames.set(socket, cn)
+  return cn
+}
+
+function readPeerCommonName(socket: Socket): string | null {
   const tls = socket as TLSSocket
   if (typeof tls.getPeerCertificate !== 'function') return null
   const cert = tls.getPeerCertificate()
@@ -135,8 +145,10 @@ function tlsServer(
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
   })
-  server.on('secureConnection', () => {
+  server.on('secureConnection', (socket: TLSSocket) => {
     stats.connections++
+    // A connection keeps the certificate it was authenticated with (the CN is read once per connection).
+    socket.disableRenegotiation()
   })
   server.on('tlsClientError', () => {
     stats.handshakeFailures++
