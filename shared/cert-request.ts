@@ -3,7 +3,7 @@
  * C (2 letters), ST, L, O, OU = Programs Partners, CN = the MZP login, emailAddress.
  * The zod schema is the one rule for the wizard (renderer), the IPC contract and `vkey`.
  */
-import { z } from 'zod'
+import * as z from 'zod'
 
 /** Fixed by Stellantis for every partner certificate. */
 export const PARTNER_OU = 'Programs Partners'

@@ -2,7 +2,7 @@
  * What VK Depot shows about a client certificate (never key material).
  * Pure TypeScript + zod: used by the core, the IPC contract and the renderer.
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { RENEWAL_WARNING_DAYS } from './cert-renewal'
 
 export const certificateStatuses = ['valid', 'expiring', 'expired', 'not-yet-valid'] as const

@@ -16,7 +16,7 @@
  * with its date and zone (formatLocal) so nobody has to guess which day was meant.
  */
 
-import { z } from 'zod'
+import * as z from 'zod'
 import { VkError } from './errors'
 import { formatLocal, isoWithOffset, localDate, systemTimeZone, zonedTime } from './time'
 

@@ -1,5 +1,5 @@
 /** The states of a handover record, for the ledger, the IPC contract and the screens alike. Pure TypeScript + zod. */
-import { z } from 'zod'
+import * as z from 'zod'
 
 /**
  * 'superseded': replaced by a newer key, still valid at PSA until it expires;

@@ -3,7 +3,7 @@
  * key are sealed in the vault). Pure TypeScript + zod, shared by the core, the IPC contract
  * and the renderer.
  */
-import { z } from 'zod'
+import * as z from 'zod'
 
 export const environments = ['preprod', 'prod', 'simulator', 'custom'] as const
 export type Environment = (typeof environments)[number]

@@ -7,7 +7,7 @@
  * `env` is left out for production keys, `vin` when the VIN is not known. Encoded as UTF-8, QR byte mode, level M.
  */
 
-import { z } from 'zod'
+import * as z from 'zod'
 import { MARKED_ENVIRONMENTS, type MarkedEnvironment } from './environment-marker'
 import { VkError } from './errors'
 import { normalizeVin, quoteShort, vinProblem } from './vin'

@@ -4,7 +4,7 @@
  * as a secret added by mistake, are stripped), and failures come back as results rather
  * than thrown errors. The Electron main process and the e2e bridge both call this.
  */
-import type { z } from 'zod'
+import type * as z from 'zod'
 import { toErrorView, VkError } from '../../shared/errors'
 import { contract, type Channel, type Contract, type EventChannel, type EventPayload, type OutputOf, type Result } from '../../shared/ipc/contract'
 

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import { DurationPlan } from '../../shared/duration'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'

@@ -10,7 +10,7 @@
  * module stores and reads (a row it cannot read is a storage.damaged error naming it).
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { z } from 'zod'
+import * as z from 'zod'
 import type { ImportResult } from '../../shared/cardata'
 import { DurationPlan, EXPIRY_ROUNDING_MS } from '../../shared/duration'
 import { VkError, type ErrorView } from '../../shared/errors'

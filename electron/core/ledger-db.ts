@@ -12,7 +12,7 @@
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import type { z } from 'zod'
+import type * as z from 'zod'
 import { VkError } from '../../shared/errors'
 import { ledgerSince } from './data-folder'
 import { displacedError, emptyLedgerError, lostLedgerError, noteLedgerIfPossible, rememberFile, removeIfEmpty } from './ledger-presence'

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { z } from 'zod'
+import * as z from 'zod'
 import { VkError } from '../../shared/errors'
 import { currentOwner, isOwnerAlive, ProcessOwner } from './process-owner'
 import { TEMP_SUFFIX } from './secure-files'

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { z } from 'zod'
+import * as z from 'zod'
 
 export const ProcessOwner = z.object({
   pid: z.number().int(),

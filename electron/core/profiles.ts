@@ -3,7 +3,7 @@
  * Stellantis CA). Secrets for a profile live in the vault under the same name.
  * The key-value store is passed in: electron-store in the app, conf in the CLI and tests.
  */
-import type { z } from 'zod'
+import type * as z from 'zod'
 import { VkError } from '../../shared/errors'
 import {
   type Environment,

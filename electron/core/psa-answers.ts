@@ -3,7 +3,7 @@
  * an HTTP error status turned into a VkError that says what to do next and carries PSA's
  * reference (code, uuid, time) for Stellantis support. Pure: no network.
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { VkError, type PsaErrorDetails, type RateLimitInfo } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import { VkError } from '../../shared/errors'
 import { isNotFound, writeFileAtomic } from './secure-files'
 import { parseDemoCredentials, simulatorFiles, type DemoCredentials } from './simulator/material'

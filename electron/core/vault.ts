@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { constants as fsConstants } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { z } from 'zod'
+import * as z from 'zod'
 import { VkError } from '../../shared/errors'
 import type { SecretStore } from './keychain'
 import { rememberedVaultId, safeJson } from './ledger-db'

@@ -9,7 +9,7 @@
  * Secrets never appear in an output schema: no password, private key, certificate
  * bundle or passphrase. Tokens do cross: showing them to the phone is the product.
  */
-import { z } from 'zod'
+import * as z from 'zod'
 import { CsrSubjectFields, PendingRequestView } from '../cert-request'
 import { DurationPlan } from '../duration'
 import { errorCodes } from '../errors'

@@ -3,7 +3,7 @@
  * (contract.ts). The fleet password only ever comes in (`fleet:join`): no output has a field
  * for it. Facts about keys cross, never keys: the fleet has none.
  */
-import { z } from 'zod'
+import * as z from 'zod'
 
 const isoDate = z.string().min(1).max(40)
 const none = z.undefined()

@@ -8,7 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { z } from 'zod'
+import * as z from 'zod'
 import { VkError } from '../../../shared/errors'
 import type { FleetTls } from './connection'
 import type { EntryStatus, FleetEntry } from './types'
