@@ -138,9 +138,9 @@ test('vkey fleet: a laptop cannot create the schema; the administrator migrates,
 
   const migrated = await vkey(['fleet', 'migrate', server.url, '--user', OWNER.user, '--password-stdin', '--ca', server.pg.caFile], env, OWNER.password)
   assert.equal(migrated.code, 0, migrated.stderr)
-  assert.match(migrated.stdout, /Fleet schema migrated to version 2 \(applied 1, 2\)/)
+  assert.match(migrated.stdout, /Fleet schema migrated to version 3 \(applied 1, 2, 3\)/)
   const twice = await vkey(['fleet', 'migrate', server.url, '--user', OWNER.user, '--password-stdin', '--ca', server.pg.caFile], env, OWNER.password)
-  assert.match(twice.stdout, /already at version 2/)
+  assert.match(twice.stdout, /already at version 3/)
 
   const unregistered = await vkey(
     ['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile],

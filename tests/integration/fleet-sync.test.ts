@@ -11,7 +11,7 @@ import { connectFleet } from '../../electron/core/fleet/connection'
 import { FLEET_ENTRY_FIELDS, toFleetEntry, type LedgerEntry } from '../../electron/core/fleet/types'
 import { liveByVehicle } from '../../electron/core/fleet/view'
 import { vinFor } from '../helpers/depot-env'
-import { issuedEntry, joinedLaptop, LAPTOPS, startFleetServer, type FleetServerEnv, type TestLaptop } from '../helpers/fleet-env'
+import { issuedEntry, joinedLaptop, LAPTOPS, OWNER, startFleetServer, type FleetServerEnv, type TestLaptop } from '../helpers/fleet-env'
 import { postgresMissing } from '../helpers/postgres'
 
 const missing = postgresMissing()
@@ -217,6 +217,67 @@ test("fleet: row-level security — B's role cannot insert, update or end-and-re
     claim.claimId,
   ])
   assert.equal(ended.rowCount, 1, 'B may end it now, signed with its own name (as a --new does)')
+})
+
+test("fleet: an entry naming another car's key supersedes nothing — refused by the server, ignored by the laptops", { skip: Boolean(missing) }, async (t) => {
+  const server = await startFleetServer(t)
+  const a = await joinedLaptop(t, server, 'DEPOT-1')
+  const vin = vinFor(1507)
+  a.ledger.put(issuedEntry(vin, 'A. Martin', { id: 'a-key' }))
+  await a.fleet.sync(a.ledger)
+  const b = await asLaptop(server, 'DEPOT-2')
+  t.after(() => b.end())
+  const forged = (id: string) =>
+    b.query(`INSERT INTO vkey_fleet.entries (entry_id, laptop, local_id, vehicle_key, profile, technician, issued_at, expires, status, supersedes)
+      VALUES ('DEPOT-2/${id}', 'DEPOT-2', '${id}', 'VF3OTHERCAR000001', 'sim', 'B', now(), now() + interval '1 day', 'issued', 'DEPOT-1/a-key')`)
+  await assert.rejects(forged('other-car'), (e: { code?: string }) => e.code === '23514', "B's row naming A's key for another car is refused")
+
+  // A server that lets such a row in (a trigger dropped by hand): the laptops still ignore the link.
+  const { client: owner } = await connectFleet({
+    host: server.pg.host,
+    port: server.pg.port,
+    database: 'vkey_fleet',
+    ...OWNER,
+    caPem: server.caPem,
+    tls: 'verify',
+  })
+  t.after(() => owner.end())
+  await owner.query('ALTER TABLE vkey_fleet.entries DISABLE TRIGGER entries_check_supersedes')
+  await forged('other-car')
+  const result = await a.fleet.sync(a.ledger)
+  assert.deepEqual(result.supersededHere, [], 'A marks nothing of its own superseded')
+  assert.equal(a.ledger.get('a-key')?.status, 'issued')
+  assert.deepEqual(
+    liveByVehicle(a.fleet.mirror).map((v) => [v.vehicleKey, v.keys.map((k) => k.entryId)]),
+    [
+      ['VF3OTHERCAR000001', ['DEPOT-2/other-car']],
+      [vin, ['DEPOT-1/a-key']],
+    ],
+    "A's key stays live in the fleet's view (by vehicle)",
+  )
+  const live = await owner.query<{ entry_id: string }>('SELECT entry_id FROM vkey_fleet.live_entries ORDER BY entry_id')
+  assert.deepEqual(
+    live.rows.map((r) => r.entry_id),
+    ['DEPOT-1/a-key', 'DEPOT-2/other-car'],
+    "and in the server's live_entries view",
+  )
+
+  // Nor may B rewrite which key A's claim stands for while ending it.
+  const mine = await a.fleet.connect()
+  t.after(() => mine.end())
+  const claim = await claimVehicle(mine, 'DEPOT-1', {
+    vehicleKey: 'VF3CLAIM000000002',
+    windowEnd: new Date(Date.now() + 3600_000).toISOString(),
+    technician: 'A. Martin',
+  })
+  assert.ok(claim.ok)
+  await assert.rejects(
+    b.query(
+      `UPDATE vkey_fleet.claims SET ended_at = now(), ended_by = 'DEPOT-2', end_reason = 'superseded', entry_id = 'DEPOT-2/other-car', expires = now() + interval '9 days' WHERE claim_id = $1`,
+      [claim.claimId],
+    ),
+    (e: { code?: string }) => e.code === '42501',
+  )
 })
 
 test('fleet: only facts leave the laptop — no token, signature or CarData field in FleetEntry or on the server', { skip: Boolean(missing) }, async (t) => {

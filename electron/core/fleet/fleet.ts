@@ -12,7 +12,7 @@ import { connectFleet, connectionError, fleetPool, fleetUrl, isUnreachable, type
 import { LATEST_VERSION, migrate, SCHEMA, schemaVersion } from './migrations'
 import { FleetMirror, type FleetSettings } from './mirror'
 import { FleetSync, type SyncHooks, type SyncResult } from './sync'
-import { LAPTOP_NAME, toFleetEntry, type ClaimResult, type Holder, type LedgerEntry, type LocalLedger } from './types'
+import { LAPTOP_NAME, SUPERSEDES_LINK, toFleetEntry, type ClaimResult, type Holder, type LedgerEntry, type LocalLedger } from './types'
 
 export interface JoinRequest extends FleetServer {
   laptop: string
@@ -297,7 +297,10 @@ export class Fleet {
   async supersederOf(entryId: string): Promise<string | undefined | 'offline'> {
     try {
       const { rows } = await this.#onGateConnection((client) =>
-        client.query<{ entry_id: string }>(`SELECT entry_id FROM ${SCHEMA}.entries WHERE supersedes = $1 ORDER BY seq DESC LIMIT 1`, [entryId]),
+        client.query<{ entry_id: string }>(
+          `SELECT s.entry_id FROM ${SCHEMA}.entries s JOIN ${SCHEMA}.entries e ON ${SUPERSEDES_LINK} WHERE e.entry_id = $1 ORDER BY s.seq DESC LIMIT 1`,
+          [entryId],
+        ),
       )
       return rows[0]?.entry_id
     } catch (error) {

@@ -144,9 +144,52 @@ ALTER POLICY claims_end_other ON vkey_fleet.claims
               AND ended_at BETWEEN now() - interval '1 minute' AND now() + interval '1 minute');
 `
 
+/*
+ * An entry supersedes only another laptop's key for the same vehicle (types.ts SUPERSEDES_LINK).
+ * Row-level security lets a laptop write any `supersedes` into its own rows: one naming another
+ * car's entry took that key out of live_entries and made its laptop mark it superseded. Such a
+ * row is now refused, and the views read only same-vehicle links (rows written before stay,
+ * and supersede nothing). And another laptop's claim, which a laptop may end, keeps the key
+ * (entry and expiry) its own laptop recorded.
+ */
+const v3 = `
+CREATE FUNCTION vkey_fleet.entries_check_supersedes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.supersedes IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM vkey_fleet.entries e
+    WHERE e.entry_id = NEW.supersedes AND e.vehicle_key = NEW.vehicle_key AND e.laptop <> NEW.laptop
+  ) THEN
+    RAISE EXCEPTION 'entry % supersedes %, which is no other laptop''s key for vehicle %', NEW.entry_id, NEW.supersedes, NEW.vehicle_key
+      USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER entries_check_supersedes BEFORE INSERT OR UPDATE ON vkey_fleet.entries
+  FOR EACH ROW EXECUTE FUNCTION vkey_fleet.entries_check_supersedes();
+
+-- Ending another laptop's claim changes when and why it ended, never which key it stood for.
+CREATE FUNCTION vkey_fleet.claims_keep_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (NEW.entry_id IS DISTINCT FROM OLD.entry_id OR NEW.expires IS DISTINCT FROM OLD.expires)
+     AND OLD.laptop IS DISTINCT FROM vkey_fleet.my_laptop() THEN
+    RAISE EXCEPTION 'only laptop % records the key of its claim %', OLD.laptop, OLD.claim_id USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER claims_keep_key BEFORE UPDATE ON vkey_fleet.claims
+  FOR EACH ROW EXECUTE FUNCTION vkey_fleet.claims_keep_key();
+
+CREATE OR REPLACE VIEW vkey_fleet.live_entries AS
+  SELECT e.* FROM vkey_fleet.entries e
+  WHERE e.status IN ('issued', 'handed-over') AND e.expires > now() AND e.superseded_by IS NULL
+    AND NOT EXISTS (SELECT 1 FROM vkey_fleet.entries s
+                    WHERE s.supersedes = e.entry_id AND s.vehicle_key = e.vehicle_key AND s.laptop <> e.laptop);
+`
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'entries, claims, conflicts, row-level security', sql: v1 },
   { version: 2, name: "another laptop's claim is ended only at the present time", sql: v2 },
+  { version: 3, name: "an entry supersedes only another laptop's key for the same car; a claim's key is its laptop's to record", sql: v3 },
 ]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3'
 import * as z from 'zod'
 import { VkError } from '../../../shared/errors'
 import type { FleetTls } from './connection'
-import type { EntryStatus, FleetEntry } from './types'
+import { SUPERSEDES_LINK, type EntryStatus, type FleetEntry } from './types'
 
 export const FLEET_DB = 'fleet.db'
 
@@ -302,10 +302,18 @@ export class FleetMirror {
     const entries = (
       this.#sql(`SELECT * FROM entries WHERE status IN ('issued', 'handed-over') AND expires > ? AND superseded_by IS NULL`).all(nowIso) as Row[]
     ).map(fromRow)
-    const supersededIds = new Set(
-      (this.#sql('SELECT supersedes FROM entries WHERE supersedes IS NOT NULL').all() as Array<{ supersedes: string }>).map((r) => r.supersedes),
-    )
-    return { entries, supersededIds }
+    return { entries, supersededIds: new Set(this.supersedingLinks().keys()) }
+  }
+
+  /** Entries another entry supersedes (SUPERSEDES_LINK), each with the latest entry that does. */
+  supersedingLinks(): Map<string, string> {
+    const rows = this.#sql(
+      `SELECT e.entry_id AS superseded, s.entry_id AS by FROM entries s JOIN entries e ON ${SUPERSEDES_LINK} ORDER BY s.rowid`,
+    ).all() as Array<{
+      superseded: string
+      by: string
+    }>
+    return new Map(rows.map((r) => [r.superseded, r.by]))
   }
 
   /** Other laptops' live keys for a vehicle as the last sync brought them (the server's live_entries rule), latest first. */
@@ -313,7 +321,7 @@ export class FleetMirror {
     const rows = this.#sql(
       `SELECT entry_id, laptop, technician, expires FROM entries e
        WHERE vehicle_key = ? AND laptop <> ? AND status IN ('issued', 'handed-over') AND expires > ? AND superseded_by IS NULL
-         AND NOT EXISTS (SELECT 1 FROM entries s WHERE s.supersedes = e.entry_id)
+         AND NOT EXISTS (SELECT 1 FROM entries s WHERE ${SUPERSEDES_LINK})
        ORDER BY expires DESC LIMIT 5`,
     ).all(vehicleKey, me, nowIso) as Array<{ entry_id: string; laptop: string; technician: string; expires: string }>
     return rows.map((r) => ({ ...r, expires: new Date(r.expires) }))
@@ -321,7 +329,8 @@ export class FleetMirror {
 
   /** The pulled entry that supersedes `entryId`, if the last sync brought one. */
   supersederOf(entryId: string): string | undefined {
-    return (this.#sql('SELECT entry_id FROM entries WHERE supersedes = ? LIMIT 1').get(entryId) as { entry_id: string } | undefined)?.entry_id
+    const row = this.#sql(`SELECT s.entry_id FROM entries s JOIN entries e ON ${SUPERSEDES_LINK} WHERE e.entry_id = ? LIMIT 1`).get(entryId)
+    return (row as { entry_id: string } | undefined)?.entry_id
   }
 
   entry(entryId: string): FleetEntry | undefined {

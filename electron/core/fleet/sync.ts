@@ -40,6 +40,7 @@ export const PULL_SQL = `SELECT ${PULLED_SELECT} FROM ${SCHEMA}.entries WHERE se
 const SEQ = PULLED_COLUMNS.indexOf('seq')
 const ENTRY_ID = PULLED_COLUMNS.indexOf('entry_id')
 const SUPERSEDES = PULLED_COLUMNS.indexOf('supersedes')
+const VEHICLE_KEY = PULLED_COLUMNS.indexOf('vehicle_key')
 
 const FACT_COLUMNS = ['vehicle_key', 'vin', 'profile', 'technician', 'issued_at', 'expires', 'duration_seconds', 'batch_id', 'status', 'superseded_by']
 
@@ -128,7 +129,7 @@ export class FleetSync {
           if (
             typeof supersedes === 'string' &&
             supersedes.startsWith(mine) &&
-            this.#ledger.markSupersededBy(supersedes.slice(mine.length), String(row[ENTRY_ID]))
+            this.#ledger.markSupersededBy(supersedes.slice(mine.length), String(row[ENTRY_ID]), String(row[VEHICLE_KEY]))
           ) {
             result.supersededHere.push(supersedes.slice(mine.length))
           }

@@ -70,8 +70,8 @@ export const FLEET_AUDIT_COLUMNS = [
 /** One row per fleet entry (no secret exists to leave out: the fleet has none); conflicts first. */
 export function fleetAuditRows(mirror: FleetMirror, now = new Date()): string[][] {
   const all = mirror.allEntries()
-  const supersededIds = new Set(all.flatMap((e) => (e.supersedes ? [e.supersedes] : [])))
-  const supersededBy = new Map(all.flatMap((e) => (e.supersedes ? [[e.supersedes, e.entryId] as const] : [])))
+  const supersededBy = mirror.supersedingLinks()
+  const supersededIds = new Set(supersededBy.keys())
   const liveCount = new Map<string, number>()
   for (const e of all) if (isLive(e, supersededIds, now)) liveCount.set(e.vehicleKey, (liveCount.get(e.vehicleKey) ?? 0) + 1)
   const conflict = (e: FleetEntry) => (liveCount.get(e.vehicleKey) ?? 0) > 1
