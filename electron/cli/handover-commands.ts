@@ -284,6 +284,14 @@ function listBand(record: HandoverRecord, environment: Environment | undefined):
   return band ? `  [${band}]` : ''
 }
 
+/** Who hands over the key that superseded this one: this laptop (`vkey show ID`), or another laptop of the fleet (its entry id is LAPTOP/ID). */
+function supersederText(supersededBy: string | undefined): string {
+  if (!supersededBy) return 'a newer key: hand over that one (`vkey list` names it)'
+  const slash = supersededBy.indexOf('/')
+  if (slash < 0) return `${supersededBy}: hand over that one (\`vkey show ${supersededBy}\`)`
+  return `a key issued on laptop ${supersededBy.slice(0, slash)} (fleet entry ${supersededBy}): that laptop hands it over, with \`vkey show ${supersededBy.slice(slash + 1)}\` there`
+}
+
 export async function showCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFor('show', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey show: give exactly one handover ID (see `vkey list`).', { field: 'ID' })
@@ -293,7 +301,7 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
     if (record.status === 'superseded') {
       throw new VkError(
         'not-found',
-        `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${record.supersededBy ?? 'a newer key'}: hand over that one (\`vkey show ${record.supersededBy ?? 'ID'}\`). The old key stays valid at PSA until ${record.expires ? formatLocal(record.expires) : 'it expires'}.`,
+        `Handover ${record.id} (${record.vin ?? 'no VIN'}) is superseded by ${supersederText(record.supersededBy)}. The old key stays valid at PSA until ${record.expires ? formatLocal(record.expires) : 'it expires'}.`,
       )
     }
     if (!hasValidToken(record, depot.now())) {

@@ -86,7 +86,8 @@ export interface KeyGate {
 export interface GatePass {
   /** Said with the key once it is issued (fleet: another laptop's key it supersedes, or no fleet reached). */
   note?: GateNote
-  issued(record: HandoverRecord): Promise<void>
+  /** `retired`: this laptop's previous key for the vehicle, superseded by this one in the same commit. */
+  issued(record: HandoverRecord, retired?: HandoverRecord): Promise<void>
   noKey(): Promise<void>
 }
 
@@ -203,10 +204,11 @@ export async function obtainKey(
     tokenSignature: result.tokenSignature,
   }
   let record: HandoverRecord
+  let retired: HandoverRecord | undefined
   try {
     // Committed (with the other answers of this turn of the event loop) before it is reported.
     record = await store.writeSoon(() => {
-      const retired = store.retireLive(vehicle, target.id)
+      retired = store.retireLive(vehicle, target.id)
       store.releaseClaim(vehicle)
       return store.issue(target.id, (r) => {
         stamp(r)
@@ -225,7 +227,7 @@ export async function obtainKey(
   } catch (error) {
     throw depot.recordingFailed(error, `PSA issued a key for ${target.vin ?? 'a vehicle with no VIN'} (handover ${target.id}) that could not be recorded`)
   }
-  await pass?.issued(record)
+  await pass?.issued(record, retired)
   return {
     record,
     outcome: previous ? 'renewed' : 'issued',

@@ -120,6 +120,42 @@ test(
       ['superseded', `DEPOT-2/${bKey.id}`, true],
       "A's own ledger marks its key superseded by B's",
     )
+    // `vkey show` on A sends the technician to the laptop that holds the new key, with a command that works there.
+    const shown = await vkey(['show', aKey.id], a.env)
+    assert.equal(shown.code, 2, shown.stderr)
+    assert.match(
+      shown.stderr,
+      new RegExp(
+        `superseded by a key issued on laptop DEPOT-2 \\(fleet entry DEPOT-2/${escapeRe(bKey.id)}\\): that laptop hands it over, with \`vkey show ${escapeRe(bKey.id)}\` there`,
+      ),
+    )
+    assert.equal((await vkey(['show', bKey.id], b.env)).code, 0, 'the command it names works on B')
+  },
+)
+
+test(
+  "a laptop's own renewal is shared with the new key: no other laptop ever sees two live keys (no false conflict)",
+  { skip: Boolean(missing) },
+  async (t) => {
+    const server = await startFleetServer(t)
+    const a = await cliLaptop(t, server, 'DEPOT-1')
+    const b = await cliLaptop(t, server, 'DEPOT-2')
+    const vin = vinFor(1531)
+    const car = join(await tempFolder(t), 'car.json')
+    await writeFile(car, carDataJson(vin))
+    assert.equal((await vkey(['token', '--cardata', car, '--duration', '1h'], b.env)).code, 0)
+    const renewed = await vkey(['token', '--cardata', car, '--duration', '3h', '--json'], b.env)
+    assert.equal(renewed.code, 0, renewed.stderr)
+    const newKey = JSON.parse(renewed.stdout) as { id: string }
+    assert.equal(b.simulator.stats.tokensIssued, 2, 'a longer window: a second key')
+    const status = JSON.parse((await vkey(['fleet', 'status', '--json'], b.env)).stdout) as { waiting: number }
+    assert.equal(status.waiting, 0, 'both changes went to the server with the new key')
+    const view = await fleetList(a)
+    assert.deepEqual(
+      view.vehicles.map((v) => [v.vin, v.conflict, v.keys.map((k) => k.entry_id)]),
+      [[vin, false, [`DEPOT-2/${newKey.id}`]]],
+      "A sees B's newest key only, before B ever syncs",
+    )
   },
 )
 
@@ -144,7 +180,8 @@ test(
       summary.failed.map((f) => [f.what, f.code]).sort(),
       [0, 1, 2].map((i) => [vinFor(1600 + i), 'fleet.held']),
     )
-    for (const f of summary.failed) assert.match(f.message, new RegExp(`^${f.what} has a key until .*, issued by .* on DEPOT-1\\.`))
+    for (const f of summary.failed)
+      assert.match(f.message, new RegExp(`^${f.what} has a key until .*, issued by .* on DEPOT-1\\. .*\`vkey token --cardata FILE --new\``))
     assert.equal(b.simulator.stats.requests, 1, 'B asked PSA only for the car nobody held')
     const human = await vkey(['batch', ...cars.slice(0, 1), '--duration', '4h'], b.env)
     assert.match(human.stdout, /0 issued, 0 renewed, 0 reused, 0 queued, 1 failed/)

@@ -122,10 +122,10 @@ export async function claimVehicle(client: pg.ClientBase, me: string, request: C
 }
 
 /** PSA issued the key: the claim now names its entry and expiry, and the entry is pushed, in one transaction. */
-export async function recordIssued(client: pg.ClientBase, claimId: string, entry: FleetEntry): Promise<void> {
+export async function recordIssued(client: pg.ClientBase, claimId: string, entry: FleetEntry, alsoChanged: readonly FleetEntry[] = []): Promise<void> {
   await client.query('BEGIN')
   try {
-    await pushEntries(client, [entry])
+    await pushEntries(client, [...alsoChanged, entry])
     await client.query(`UPDATE ${SCHEMA}.claims SET entry_id = $2, expires = $3 WHERE claim_id = $1`, [claimId, entry.entryId, entry.expires])
     await client.query('COMMIT')
   } catch (error) {
@@ -166,6 +166,6 @@ export function heldMessage(vehicle: string, holder: Holder, timeZone?: string):
   if (!holder.expires) return `${vehicle} is being requested from PSA right now by ${who}. Try again in a minute.`
   return (
     `${vehicle} has a key until ${formatLocal(holder.expires, timeZone)}, issued by ${who}. ` +
-    'Hand over that key, or ask for another one with --new (the other key is then marked superseded fleet-wide; it still works until it expires).'
+    'Hand over that key, or ask for another one anyway: `vkey token --cardata FILE --new`, or Request in the app (the other key is then marked superseded fleet-wide; it still works until it expires).'
   )
 }

@@ -309,15 +309,25 @@ export class Fleet {
     }
   }
 
-  /** PSA issued the key for a claim: record it fleet-wide now (or at the next sync if the server went away). */
-  async afterIssued(claim: { claimId: string; supersedes: string | null }, entry: LedgerEntry): Promise<'recorded' | 'queued'> {
+  /**
+   * PSA issued the key for a claim: record it fleet-wide now (or at the next sync if the server
+   * went away), with `alsoChanged`: this laptop's previous key for the car, which the new one
+   * retired in the same local commit (pushed in the same transaction, so no other laptop ever
+   * sees both live, a false conflict).
+   */
+  async afterIssued(
+    claim: { claimId: string; supersedes: string | null },
+    entry: LedgerEntry,
+    alsoChanged: LedgerEntry[] = [],
+  ): Promise<'recorded' | 'queued'> {
     if (claim.supersedes) this.mirror.noteSupersedes(entry.id, claim.supersedes)
     const fleetEntry = toFleetEntry(this.laptop, entry, claim.supersedes)
-    this.mirror.ingest([fleetEntry], this.mirror.number('local_cursor'))
+    const others = alsoChanged.map((e) => toFleetEntry(this.laptop, e, this.mirror.supersedesOf(e.id)))
+    this.mirror.ingest([fleetEntry, ...others], this.mirror.number('local_cursor'))
     try {
-      await this.#onGateConnection((client) => recordIssued(client, claim.claimId, fleetEntry))
-      const pending = this.mirror.pendingEntry(fleetEntry.entryId)
-      if (pending) this.mirror.markPushed([pending])
+      await this.#onGateConnection((client) => recordIssued(client, claim.claimId, fleetEntry, others))
+      const pending = [fleetEntry, ...others].flatMap((e) => this.mirror.pendingEntry(e.entryId) ?? [])
+      if (pending.length) this.mirror.markPushed(pending)
       return 'recorded'
     } catch (error) {
       if (isUnreachable(error)) return 'queued'

@@ -140,11 +140,12 @@ export class FleetGates {
     }
     return {
       ...(decision.superseded ? { note: supersedesNote(decision.superseded) } : {}),
-      issued: async (issued) => {
+      issued: async (issued, retired) => {
         const entry = ledgerEntryOf(issued, technician)
         if (!entry) return fleet.afterFailed(decision)
+        const retiredEntry = retired && ledgerEntryOf(retired, technician)
         try {
-          await fleet.afterIssued(decision, entry)
+          await fleet.afterIssued(decision, entry, retiredEntry ? [retiredEntry] : [])
         } catch (error) {
           // Recorded here already; the entry is pushed at the next sync, which will say what failed.
           fleet.mirror.noteError((error as Error).message)
