@@ -12,7 +12,7 @@ import { connectFleet, fleetUrl, parseFleetUrl } from '../core/fleet/connection'
 import { Fleet } from '../core/fleet/fleet'
 import { handoverLedger } from '../core/fleet/handover-ledger'
 import { LATEST_VERSION, migrate } from '../core/fleet/migrations'
-import type { LocalLedger } from '../core/fleet/types'
+import type { FleetEntry, LocalLedger } from '../core/fleet/types'
 import { exportFleetAuditCsv, liveByVehicle } from '../core/fleet/view'
 import { write, writeJson } from './args'
 import { withDepot } from './depot-access'
@@ -251,15 +251,8 @@ export async function fleetListCommand(args: string[], io: CliIo): Promise<numbe
               vehicle: v.vehicleKey,
               vin: v.vin,
               conflict: v.conflict,
-              keys: v.keys.map((k) => ({
-                entry_id: k.entryId,
-                laptop: k.laptop,
-                technician: k.technician,
-                profile: k.profile,
-                issued_at: k.issuedAt,
-                expires: k.expires,
-                status: k.status,
-              })),
+              keys: v.keys.map(keyJson),
+              superseded_still_valid: v.superseded.map(keyJson),
             })),
           },
           null,
@@ -268,16 +261,26 @@ export async function fleetListCommand(args: string[], io: CliIo): Promise<numbe
       )
       return 0
     }
-    if (!vehicles.length) write(io, 'No live key in the fleet.')
+    if (!vehicles.length) write(io, 'No key in circulation in the fleet.')
     for (const v of vehicles) {
-      const head = v.conflict ? `CONFLICT ${v.keys.length} live keys` : 'live key'
+      const head = v.conflict ? `CONFLICT ${v.keys.length} live keys` : v.keys.length ? 'live key' : 'no live key'
       write(io, `${v.vin ?? v.vehicleKey}  ${head}`)
       for (const k of v.keys) write(io, `    until ${formatLocal(k.expires!)}  ${k.technician} on ${k.laptop}  (${k.entryId}, ${k.status})`)
+      for (const k of v.superseded)
+        write(
+          io,
+          `    superseded, still opens the car until ${formatLocal(k.expires!)}  ${k.technician} on ${k.laptop}  (${k.entryId}): keep it out of circulation`,
+        )
     }
     const conflicts = vehicles.filter((v) => v.conflict).length
     if (conflicts) write(io, conflictsText(conflicts))
     return 0
   })
+}
+
+/** A fleet key as `vkey list --fleet --json` gives it. */
+function keyJson(k: FleetEntry): Record<string, string | null> {
+  return { entry_id: k.entryId, laptop: k.laptop, technician: k.technician, profile: k.profile, issued_at: k.issuedAt, expires: k.expires, status: k.status }
 }
 
 /** Conflicts, said the same by `fleet sync` and `list --fleet`. */

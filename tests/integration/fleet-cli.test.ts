@@ -213,7 +213,7 @@ test(
     const lines = (await readFile(csv, 'utf8')).trim().split('\r\n')
     assert.equal(
       lines[0],
-      'conflict,vehicle,vin,laptop,technician,profile,issued_at,expires,duration_seconds,status,live,superseded_by,supersedes,entry_id,batch',
+      'conflict,vehicle,vin,laptop,technician,profile,issued_at,expires,duration_seconds,status,live,superseded_by,supersedes,entry_id,batch,valid_at_psa,issued_at_local,expires_local',
     )
     assert.equal(lines.length, 2)
     assert.match(lines[1]!, new RegExp(`^,${vinFor(1511)},${vinFor(1511)},DEPOT-1,.*,28800,issued,yes,`))

@@ -19,9 +19,15 @@ import { postgresMissing } from '../helpers/postgres'
 const missing = postgresMissing()
 if (missing) console.log(`# fleet PSA tests skipped: ${missing}`)
 
+interface FleetKey {
+  entry_id: string
+  laptop: string
+  technician: string
+}
+
 interface FleetList {
   stale: boolean
-  vehicles: Array<{ vin: string; conflict: boolean; keys: Array<{ entry_id: string; laptop: string; technician: string }> }>
+  vehicles: Array<{ vin: string; conflict: boolean; keys: FleetKey[]; superseded_still_valid: FleetKey[] }>
 }
 
 async function fleetList(laptop: TestDepot): Promise<FleetList> {
@@ -103,11 +109,22 @@ test(
       const view = await fleetList(side)
       assert.equal(view.stale, false)
       assert.deepEqual(
-        view.vehicles.map((v) => [v.vin, v.conflict, v.keys.map((k) => k.entry_id)]),
-        [[vin, false, [`DEPOT-2/${bKey.id}`]]],
-        "only B's key is live fleet-wide",
+        view.vehicles.map((v) => [v.vin, v.conflict, v.keys.map((k) => k.entry_id), v.superseded_still_valid.map((k) => k.entry_id)]),
+        [[vin, false, [`DEPOT-2/${bKey.id}`], [`DEPOT-1/${aKey.id}`]]],
+        "only B's key is live fleet-wide; A's, superseded, is still listed: it opens the car until it expires",
       )
     }
+    const human = await vkey(['list', '--fleet'], b.env)
+    assert.match(
+      human.stdout,
+      new RegExp(
+        `\\n    superseded, still opens the car until ${escapeRe(until)}  .* on DEPOT-1  \\(DEPOT-1/${escapeRe(aKey.id)}\\): keep it out of circulation\\n`,
+      ),
+    )
+    const fleetAudit = join(await tempFolder(t), 'fleet.csv')
+    assert.equal((await vkey(['audit', '--fleet', '--csv', fleetAudit], b.env)).code, 0)
+    const aRow = (await readFile(fleetAudit, 'utf8')).split('\r\n').find((line) => line.includes(`,DEPOT-1/${aKey.id},`))
+    assert.match(aRow ?? '', new RegExp(`,superseded,no,DEPOT-2/${escapeRe(bKey.id)},,DEPOT-1/${escapeRe(aKey.id)},,yes,[^,]+,${escapeRe(until)}$`))
     const aLedger = JSON.parse((await vkey(['list', '--json'], a.env)).stdout) as Array<{
       id: string
       status: string

@@ -43,21 +43,24 @@ async function viewOf(fleet: Fleet, ledger: LocalLedger, notify: (ids: readonly 
   } catch (error) {
     syncError = (error as Error).message
   }
-  const vehicles = liveByVehicle(fleet.mirror).map((v) => ({
-    vehicleKey: v.vehicleKey,
-    vin: v.vin,
-    conflict: v.conflict,
-    keys: v.keys.map((k) => ({
-      entryId: k.entryId,
-      laptop: k.laptop,
-      technician: k.technician,
-      profile: k.profile,
-      issuedAt: k.issuedAt,
-      expires: k.expires!,
-      status: k.status,
-      mine: k.laptop === fleet.laptop,
-    })),
-  }))
+  // The app's Fleet view lists live keys (superseded ones still valid are in vkey list --fleet and the fleet audit).
+  const vehicles = liveByVehicle(fleet.mirror)
+    .filter((v) => v.keys.length > 0)
+    .map((v) => ({
+      vehicleKey: v.vehicleKey,
+      vin: v.vin,
+      conflict: v.conflict,
+      keys: v.keys.map((k) => ({
+        entryId: k.entryId,
+        laptop: k.laptop,
+        technician: k.technician,
+        profile: k.profile,
+        issuedAt: k.issuedAt,
+        expires: k.expires!,
+        status: k.status,
+        mine: k.laptop === fleet.laptop,
+      })),
+    }))
   return {
     joined: true,
     laptop: fleet.laptop,

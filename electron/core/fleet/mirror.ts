@@ -295,13 +295,13 @@ export class FleetMirror {
   }
 
   /**
-   * Candidates for the live keys: issued or handed over, not expired, not marked superseded
-   * (the view drops those another entry supersedes). The rule's one statement is in view.ts.
+   * The keys not expired (issued, handed over or superseded) and the ids another entry
+   * supersedes: what view.ts sorts into live and superseded keys (its rules are stated there).
    */
-  liveCandidates(nowIso: string): { entries: FleetEntry[]; supersededIds: Set<string> } {
-    const entries = (
-      this.#sql(`SELECT * FROM entries WHERE status IN ('issued', 'handed-over') AND expires > ? AND superseded_by IS NULL`).all(nowIso) as Row[]
-    ).map(fromRow)
+  validCandidates(nowIso: string): { entries: FleetEntry[]; supersededIds: Set<string> } {
+    const entries = (this.#sql(`SELECT * FROM entries WHERE status IN ('issued', 'handed-over', 'superseded') AND expires > ?`).all(nowIso) as Row[]).map(
+      fromRow,
+    )
     return { entries, supersededIds: new Set(this.supersedingLinks().keys()) }
   }
 

@@ -4,8 +4,10 @@
  *
  * The rule, stated once for the app (the database's vkey_fleet.live_entries view states the
  * same for administrators): a key is live while issued or handed over, not expired, not marked
- * superseded and superseded by no other entry. Two live keys for one vehicle are a conflict.
+ * superseded and superseded by no other entry. Two live keys for one vehicle are a conflict. A
+ * superseded key still opens the car until it expires (PSA cannot revoke it): it is listed too.
  */
+import { formatLocal } from '../../../shared/time'
 import { csvCell } from '../audit'
 import { writeFileAtomic } from '../secure-files'
 import type { FleetMirror } from './mirror'
@@ -17,34 +19,42 @@ export interface FleetVehicle {
   conflict: boolean
   /** Live keys for the vehicle, earliest issued first. */
   keys: FleetEntry[]
+  /** Keys superseded by a newer one that still open the car until they expire (PSA cannot revoke them), earliest first. */
+  superseded: FleetEntry[]
 }
 
-export function isLive(entry: FleetEntry, supersededIds: ReadonlySet<string>, now: Date): boolean {
+/** A key PSA still honours: issued, handed over or superseded, and not expired. */
+export function stillValidAtPsa(entry: FleetEntry, now: Date): boolean {
   return (
-    (entry.status === 'issued' || entry.status === 'handed-over') &&
+    (entry.status === 'issued' || entry.status === 'handed-over' || entry.status === 'superseded') &&
     entry.expires !== null &&
-    Date.parse(entry.expires) > now.getTime() &&
-    entry.supersededBy === null &&
-    !supersededIds.has(entry.entryId)
+    Date.parse(entry.expires) > now.getTime()
   )
 }
 
-/** Live keys grouped by vehicle: conflicts first, then by vehicle. */
+export function isLive(entry: FleetEntry, supersededIds: ReadonlySet<string>, now: Date): boolean {
+  return stillValidAtPsa(entry, now) && entry.status !== 'superseded' && entry.supersededBy === null && !supersededIds.has(entry.entryId)
+}
+
+/** The keys in circulation grouped by vehicle (live, and superseded ones still valid): conflicts first, then by vehicle. */
 export function liveByVehicle(mirror: FleetMirror, now = new Date()): FleetVehicle[] {
-  const { entries, supersededIds } = mirror.liveCandidates(now.toISOString())
-  const byVehicle = new Map<string, FleetEntry[]>()
+  const { entries, supersededIds } = mirror.validCandidates(now.toISOString())
+  const byVehicle = new Map<string, FleetVehicle>()
   for (const entry of entries) {
-    if (!isLive(entry, supersededIds, now)) continue
-    const list = byVehicle.get(entry.vehicleKey) ?? []
-    list.push(entry)
-    byVehicle.set(entry.vehicleKey, list)
+    if (!stillValidAtPsa(entry, now)) continue
+    const vehicle = byVehicle.get(entry.vehicleKey) ?? { vehicleKey: entry.vehicleKey, vin: entry.vin, conflict: false, keys: [], superseded: [] }
+    if (isLive(entry, supersededIds, now)) vehicle.keys.push(entry)
+    else vehicle.superseded.push(entry)
+    byVehicle.set(entry.vehicleKey, vehicle)
   }
-  return [...byVehicle.entries()]
-    .map(([vehicleKey, keys]) => ({
-      vehicleKey,
-      vin: keys[0]!.vin,
-      conflict: keys.length > 1,
-      keys: keys.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt)),
+  const earliest = (a: FleetEntry, b: FleetEntry) => a.issuedAt.localeCompare(b.issuedAt)
+  return [...byVehicle.values()]
+    .map((v) => ({
+      ...v,
+      vin: v.vin ?? v.keys[0]?.vin ?? null,
+      conflict: v.keys.length > 1,
+      keys: v.keys.sort(earliest),
+      superseded: v.superseded.sort(earliest),
     }))
     .sort((a, b) => Number(b.conflict) - Number(a.conflict) || a.vehicleKey.localeCompare(b.vehicleKey))
 }
@@ -65,10 +75,13 @@ export const FLEET_AUDIT_COLUMNS = [
   'supersedes',
   'entry_id',
   'batch',
+  'valid_at_psa',
+  'issued_at_local',
+  'expires_local',
 ] as const
 
 /** One row per fleet entry (no secret exists to leave out: the fleet has none); conflicts first. */
-export function fleetAuditRows(mirror: FleetMirror, now = new Date()): string[][] {
+export function fleetAuditRows(mirror: FleetMirror, now = new Date(), timeZone?: string): string[][] {
   const all = mirror.allEntries()
   const supersededBy = mirror.supersedingLinks()
   const supersededIds = new Set(supersededBy.keys())
@@ -95,12 +108,15 @@ export function fleetAuditRows(mirror: FleetMirror, now = new Date()): string[][
         e.supersedes ?? '',
         e.entryId,
         e.batchId ?? '',
+        stillValidAtPsa(e, now) ? 'yes' : 'no',
+        formatLocal(e.issuedAt, timeZone),
+        e.expires ? formatLocal(e.expires, timeZone) : '',
       ]
     })
 }
 
-export async function exportFleetAuditCsv(file: string, mirror: FleetMirror, now = new Date()): Promise<number> {
-  const rows = fleetAuditRows(mirror, now)
+export async function exportFleetAuditCsv(file: string, mirror: FleetMirror, now = new Date(), timeZone?: string): Promise<number> {
+  const rows = fleetAuditRows(mirror, now, timeZone)
   const text = [FLEET_AUDIT_COLUMNS as readonly string[], ...rows].map((row) => row.map((cell) => csvCell(cell)).join(',')).join('\r\n')
   await writeFileAtomic(file, `${text}\r\n`)
   return rows.length
