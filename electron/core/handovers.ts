@@ -337,13 +337,14 @@ export class HandoverStore {
 
   /**
    * Another laptop's key (fleet entry `fleetEntryId`) superseded this record's key: marked so,
-   * once (an expired key stays expired). False when the record never had a key.
+   * once (an expired key stays expired). True when this marked it; false when the record never
+   * had a key or was marked so already (a sync that pulls everything again counts nothing twice).
    */
   markSupersededElsewhere(id: string, fleetEntryId: string): boolean {
     return this.write(() => {
       const record = this.find(id)
       if (!record?.issuedAt) return false
-      if (record.status === 'superseded' && record.supersededBy === fleetEntryId) return true
+      if (record.status === 'superseded' && record.supersededBy === fleetEntryId) return false
       this.put(
         { ...record, status: record.status === 'expired' ? 'expired' : 'superseded', supersededBy: fleetEntryId, updatedAt: this.now().toISOString() },
         { live: false },

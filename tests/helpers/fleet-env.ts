@@ -130,7 +130,7 @@ export class SqliteLedger implements LocalLedger {
   markSupersededBy(localId: string, fleetEntryId: string, vehicleKey: string): boolean {
     const entry = this.get(localId)
     if (entry?.vehicleKey !== vehicleKey) return false
-    if (entry.status === 'superseded' && entry.supersededBy === fleetEntryId) return true
+    if (entry.status === 'superseded' && entry.supersededBy === fleetEntryId) return false
     this.put({ ...entry, status: 'superseded', supersededBy: fleetEntryId })
     return true
   }

@@ -8,9 +8,10 @@ import test from 'node:test'
 import pg from 'pg'
 import { claimVehicle, heldMessage } from '../../electron/core/fleet/claims'
 import { connectFleet } from '../../electron/core/fleet/connection'
+import { handoverLedger } from '../../electron/core/fleet/handover-ledger'
 import { FLEET_ENTRY_FIELDS, toFleetEntry, type LedgerEntry } from '../../electron/core/fleet/types'
 import { liveByVehicle } from '../../electron/core/fleet/view'
-import { vinFor } from '../helpers/depot-env'
+import { setupDepot, vinFor } from '../helpers/depot-env'
 import { issuedEntry, joinedLaptop, LAPTOPS, OWNER, startFleetServer, type FleetServerEnv, type TestLaptop } from '../helpers/fleet-env'
 import { postgresMissing } from '../helpers/postgres'
 
@@ -69,6 +70,9 @@ test("fleet: A claims and records; B is refused with A's name; B --new supersede
   const aEntry = a.ledger.all()[0]!
   assert.equal(aEntry.status, 'superseded')
   assert.equal(aEntry.supersededBy, `DEPOT-2/${forced.entry.id}`)
+  // Everything pulled again (a rejoin starts from the first entry): nothing new is superseded, and nothing is said to be.
+  a.fleet.mirror.set('remote_cursor', '0')
+  assert.deepEqual((await a.fleet.sync(a.ledger)).supersededHere, [])
   await b.fleet.sync(b.ledger)
   for (const laptop of [a, b]) {
     const live = liveByVehicle(laptop.fleet.mirror).filter((v) => v.vehicleKey === vin)
@@ -278,6 +282,19 @@ test("fleet: an entry naming another car's key supersedes nothing — refused by
     ),
     (e: { code?: string }) => e.code === '42501',
   )
+})
+
+test("the ledger marks its key superseded by another laptop's entry once, and only for the same car", async (t) => {
+  const { depot } = await setupDepot(t)
+  const vin = vinFor(1509)
+  const [record] = await depot.addVehicles({ vehicles: [{ source: 'car.json', index: 0, vin, carData: 'AAAA', carDataSignature: 'BBBB' }], issues: [] })
+  await depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 })
+  const ledger = handoverLedger(await depot.handovers(), 'A. Martin')
+  assert.equal(ledger.markSupersededBy(record!.id, 'DEPOT-2/other-car', 'VF3OTHERCAR000001'), false, "another car's entry marks nothing")
+  assert.equal((await depot.handovers()).find(record!.id)?.status, 'issued')
+  assert.equal(ledger.markSupersededBy(record!.id, 'DEPOT-2/newer', vin), true)
+  assert.equal(ledger.markSupersededBy(record!.id, 'DEPOT-2/newer', vin), false, 'pulled again (a rejoin): not counted twice')
+  assert.equal((await depot.handovers()).find(record!.id)?.supersededBy, 'DEPOT-2/newer')
 })
 
 test('fleet: only facts leave the laptop — no token, signature or CarData field in FleetEntry or on the server', { skip: Boolean(missing) }, async (t) => {

@@ -82,8 +82,8 @@ export interface LocalLedger {
   /**
    * Another laptop superseded one of ours fleet-wide (`--new` there): mark our entry
    * superseded by that fleet entry id (which bumps its change sequence, so the new status is
-   * pushed back). Returns false when there is no such local entry, or when it is not a key for
-   * `vehicleKey` (SUPERSEDES_LINK: a key for another car supersedes nothing).
+   * pushed back). Returns false when there is no such local entry, when it is marked so already,
+   * or when it is not a key for `vehicleKey` (SUPERSEDES_LINK: a key for another car supersedes nothing).
    */
   markSupersededBy(localId: string, fleetEntryId: string, vehicleKey: string): boolean
 }
