@@ -95,15 +95,38 @@ export async function fleetCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 async function leave(args: string[], io: CliIo): Promise<number> {
-  parseFor('fleet leave', args)
-  const left = await withDepot(io, async (depot) => Fleet.leave(depot.dataDir, await depot.vault()))
+  const { values } = parseFor('fleet leave', args)
+  const left = await withDepot(io, async (depot) => {
+    if (!values.yes) await refuseWhileUnpushed(depot)
+    return Fleet.leave(depot.dataDir, await depot.vault(), await localLedger(depot))
+  })
   if (!left.wasJoined) write(io, 'This laptop was not in a fleet: nothing to leave.')
   else
     write(
       io,
-      `Left the fleet: nothing is shared any more, the fleet password is erased${left.unpushed ? ` (${left.unpushed} entr${left.unpushed === 1 ? 'y was' : 'ies were'} never pushed; they stay in the local ledger)` : ''}.`,
+      `Left the fleet: nothing is shared any more, the fleet password is erased${left.unpushed ? ` (${left.unpushed} entr${left.unpushed === 1 ? 'y was never pushed; it stays' : 'ies were never pushed; they stay'} in the local ledger)` : ''}.`,
     )
   return 0
+}
+
+/** Keys the fleet has not heard of would stay unknown to the other laptops: leaving then takes a `--yes`. */
+async function refuseWhileUnpushed(depot: Depot): Promise<void> {
+  const fleet = Fleet.open(depot.dataDir, await depot.vault())
+  if (!fleet) return
+  let waiting: number
+  try {
+    waiting = fleet.status(await localLedger(depot)).waiting
+  } finally {
+    fleet.close()
+  }
+  if (!waiting) return
+  const entries = `${waiting} entr${waiting === 1 ? 'y' : 'ies'} of this laptop ${waiting === 1 ? 'has' : 'have'}`
+  throw new VkError(
+    'usage',
+    `vkey fleet leave: ${entries} not been pushed, so the other laptops do not know ${waiting === 1 ? 'that key' : 'those keys'}. ` +
+      'Run `vkey fleet sync` first (once the fleet server answers), or leave anyway with `vkey fleet leave --yes` (the entries stay in the local ledger).',
+    { field: '--yes' },
+  )
 }
 
 async function join(args: string[], io: CliIo): Promise<number> {

@@ -189,6 +189,14 @@ test(
     assert.match(token.stderr, /The fleet server could not be reached: this key was checked against this laptop's ledger only\. It is shared at the next sync/)
     assert.equal(a.simulator.stats.tokensIssued, 1)
     assert.match(JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout).waiting.toString(), /^1$/, 'the new key waits to be pushed')
+    // Leaving now would keep that key from the other laptops: it takes a --yes.
+    const leaving = await vkey(['fleet', 'leave'], a.env)
+    assert.equal(leaving.code, 2, leaving.stderr)
+    assert.match(
+      leaving.stderr,
+      /1 entry of this laptop has not been pushed, so the other laptops do not know that key\. Run `vkey fleet sync` first \(once the fleet server answers\), or leave anyway with `vkey fleet leave --yes`/,
+    )
+    assert.equal(JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout).joined, true, 'still joined')
     await server.pg.start()
     const synced = await vkey(['fleet', 'sync'], a.env)
     assert.match(synced.stdout, /Fleet synced: 1 entry pushed, 0 pulled/)
@@ -243,5 +251,11 @@ test(
       /\n {2}last error: \w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T \(UTC\+0[12]:00\): Cannot reach the fleet server/,
       'local time with its zone',
     )
+    // The command the refusal printed leaves anyway, and says what stays behind.
+    await writeFile(cardata, carDataJson(vinFor(1512)))
+    assert.equal((await vkey(['token', '--cardata', cardata, '--duration', '8h'], a.env)).code, 0)
+    const forced = await vkey(['fleet', 'leave', '--yes'], a.env)
+    assert.equal(forced.code, 0, forced.stderr)
+    assert.match(forced.stdout, /Left the fleet: .*\(1 entry was never pushed; it stays in the local ledger\)/)
   },
 )

@@ -110,7 +110,7 @@ export function fleetFeature({ depot, files, notify }: HandlerContext): Feature<
     },
     async 'fleet:leave'() {
       depot.releaseKeyGate() // fleet.db is removed: nothing of this process may hold it open
-      const left = await Fleet.leave(depot.dataDir, await depot.vault())
+      const left = await Fleet.leave(depot.dataDir, await depot.vault(), await ledger())
       return { left: left.wasJoined, unpushed: left.unpushed }
     },
     async 'fleet:view'() {

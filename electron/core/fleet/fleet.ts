@@ -182,9 +182,10 @@ export class Fleet {
   }
 
   /** Stops sharing: the settings, fleet.db and the sealed password go. Returns how many entries were never pushed. */
-  static async leave(dataDir: string, vault: Vault): Promise<{ wasJoined: boolean; unpushed: number }> {
+  /** Stops sharing; `unpushed` counts this laptop's entries the fleet never had (the ledger's latest changes included). */
+  static async leave(dataDir: string, vault: Vault, ledger?: LocalLedger): Promise<{ wasJoined: boolean; unpushed: number }> {
     const fleet = Fleet.open(dataDir, vault)
-    const unpushed = fleet?.mirror.pendingCount() ?? 0
+    const unpushed = !fleet ? 0 : ledger ? fleet.status(ledger).waiting : fleet.mirror.pendingCount()
     fleet?.close()
     FleetMirror.remove(dataDir)
     await vault.deleteFleetSecret()
