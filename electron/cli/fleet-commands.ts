@@ -11,7 +11,7 @@ import { technician } from '../core/technician'
 import { connectFleet, fleetUrl, parseFleetUrl } from '../core/fleet/connection'
 import { Fleet } from '../core/fleet/fleet'
 import { handoverLedger } from '../core/fleet/handover-ledger'
-import { LATEST_VERSION, migrate } from '../core/fleet/migrations'
+import { checkMigrator, LATEST_VERSION, migrate } from '../core/fleet/migrations'
 import type { FleetEntry, LocalLedger } from '../core/fleet/types'
 import { exportFleetAuditCsv, liveByVehicle } from '../core/fleet/view'
 import { write, writeJson } from './args'
@@ -153,7 +153,7 @@ async function join(args: string[], io: CliIo): Promise<number> {
     try {
       const tls =
         fleet.settings.tls === 'verify'
-          ? `TLS, certificate verified against ${values.ca ? resolve(values.ca) : "the system's CAs"}`
+          ? `TLS, certificate verified against ${values.ca ? resolve(values.ca) : fleet.settings.caPem ? 'the CA given when this laptop joined' : "the system's CAs"}`
           : 'NO TLS: the server offers none'
       write(io, `Joined the fleet ${fleetUrl(server)} as laptop ${fleet.laptop} (role ${user}; ${tls}). The password is sealed in the vault.`)
       if (migrated.length) write(io, `Fleet schema migrated to version ${LATEST_VERSION}.`)
@@ -184,6 +184,7 @@ async function migrateCommand(args: string[], io: CliIo): Promise<number> {
   const password = await readPassword(io, 'migrate', values['password-stdin'])
   const { client } = await connectFleet({ ...server, user: values.user, password, ...(caPem ? { caPem } : {}), tls: 'auto' })
   try {
+    await checkMigrator(client, values.user)
     const applied = await migrate(client)
     write(
       io,

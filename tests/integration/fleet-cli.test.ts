@@ -93,6 +93,7 @@ test(
     assert.equal(printed, `vkey fleet join ${server.url} --laptop DEPOT-1 --user ${A.user} --password-stdin`)
     const rejoined = await vkey(printed!.split(' ').slice(1), env, 'changed-pw-1\n')
     assert.equal(rejoined.code, 0, `as printed, the stored CA kept: ${rejoined.stderr}`)
+    assert.match(rejoined.stdout, /TLS, certificate verified against the CA given when this laptop joined\)/, 'it says which CA it used')
     assert.equal((await vkey(['fleet', 'sync'], env)).code, 0, 'the new password is used')
 
     // The server stops offering TLS (or someone in the middle says so): joining again is refused, never done in clear.
@@ -135,6 +136,21 @@ test('vkey fleet: a laptop cannot create the schema; the administrator migrates,
   assert.equal(early.code, 3, early.stderr)
   assert.match(early.stderr, /may not create the fleet schema.*vkey fleet migrate postgres:\/\/HOST:PORT\/DB --user OWNER --password-stdin/)
   nothingJoined(dataDir)
+
+  // Only the schema's owner migrates, in the fleet's database: a laptop's role and another database are refused, nothing made.
+  const byLaptop = await vkey(['fleet', 'migrate', server.url, '--user', A.user, '--password-stdin', '--ca', server.pg.caFile], env, A.password)
+  assert.equal(byLaptop.code, 3, byLaptop.stderr)
+  assert.match(
+    byLaptop.stderr,
+    /Role "vkey_depot_1" does not own the vkey_fleet schema \(vkey_fleet_owner does\): .* `vkey fleet migrate postgres:\/\/HOST:PORT\/vkey_fleet --user vkey_fleet_owner --password-stdin`/,
+  )
+  const otherDb = server.url.replace(/\/vkey_fleet$/, '/postgres')
+  const elsewhere = await vkey(['fleet', 'migrate', otherDb, '--user', OWNER.user, '--password-stdin', '--ca', server.pg.caFile], env, OWNER.password)
+  assert.equal(elsewhere.code, 3, elsewhere.stderr)
+  assert.match(elsewhere.stderr, /The database "postgres" has no vkey_fleet schema: is it the fleet's database\?/)
+  const admin = await server.pg.admin()
+  t.after(() => admin.end())
+  assert.deepEqual((await admin.query("SELECT nspname FROM pg_namespace WHERE nspname = 'vkey_fleet'")).rows, [], 'no schema made in the postgres database')
 
   const migrated = await vkey(['fleet', 'migrate', server.url, '--user', OWNER.user, '--password-stdin', '--ca', server.pg.caFile], env, OWNER.password)
   assert.equal(migrated.code, 0, migrated.stderr)

@@ -194,6 +194,31 @@ export const MIGRATIONS: readonly Migration[] = [
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
+/**
+ * `vkey fleet migrate` runs as the fleet schema's owner, in the database that holds it (docs/fleet.md,
+ * steps 2 and 3): not as a laptop's role, which would only be told "already at version N", nor
+ * as a superuser in another database, where migration 1 would make a schema of its own.
+ */
+export async function checkMigrator(client: pg.ClientBase, user: string): Promise<void> {
+  const { rows } = await client.query<{ db: string; owner: string | null; me: string }>(
+    'SELECT current_database() AS db, current_user AS me, (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = $1) AS owner',
+    [SCHEMA],
+  )
+  const { db, owner, me } = rows[0]!
+  if (owner === null)
+    throw new VkError(
+      'config.fleet',
+      `The database "${db}" has no ${SCHEMA} schema: is it the fleet's database? The administrator creates the schema there first (docs/fleet.md, step 2: CREATE SCHEMA ${SCHEMA} AUTHORIZATION vkey_fleet_owner), then migrates as its owner.`,
+      { field: 'URL' },
+    )
+  if (owner !== me)
+    throw new VkError(
+      'config.fleet',
+      `Role "${user}" does not own the ${SCHEMA} schema (${owner} does): migrations are its owner's step. Run \`vkey fleet migrate postgres://HOST:PORT/${db} --user ${owner} --password-stdin\`.`,
+      { field: '--user' },
+    )
+}
+
 /** The schema version the database is at (0 when the fleet schema does not exist yet). */
 export async function schemaVersion(client: pg.ClientBase): Promise<number> {
   const exists = await client.query<{ ok: boolean }>(`SELECT to_regclass('${SCHEMA}.schema_version') IS NOT NULL AS ok`)
