@@ -84,6 +84,9 @@ test('a mistyped command, subcommand or option names the one meant, the line as 
     [['profle', 'add', 'depot'], /^vkey: Unknown command "profle"\./, 'profile add depot'],
     [['profile', 'ad', 'depot'], /^vkey profile: no subcommand "ad" \(add, list, remove or default\)\. .* `vkey help profile` shows each/, 'profile add depot'],
     [['fleet', 'stat'], /^vkey fleet: no subcommand "stat" \(join, status, sync, leave or migrate\)\./, 'fleet status'],
+    // Two neighbouring letters swapped (two edits for Levenshtein).
+    [['fleet', 'jion'], /^vkey fleet: no subcommand "jion" /, 'fleet join'],
+    [['tokne', '--cardata', 'car.json'], /^vkey: Unknown command "tokne"\./, 'token --cardata car.json'],
     // The fleet's keys live in `list --fleet`: the group says so.
     [
       ['fleet', 'list'],
