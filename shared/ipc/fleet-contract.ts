@@ -51,12 +51,16 @@ export const FleetKeyView = z.object({
   mine: z.boolean(),
 })
 
+export type FleetKeyView = z.infer<typeof FleetKeyView>
+
 export const FleetVehicleView = z.object({
   vehicleKey: z.string(),
   vin: z.string().nullable(),
   /** Two or more live keys (issued offline on two laptops): never merged, shown first. */
   conflict: z.boolean(),
   keys: z.array(FleetKeyView),
+  /** Keys superseded by a newer one that still open the car until they expire (PSA cannot revoke them). */
+  superseded: z.array(FleetKeyView),
 })
 export type FleetVehicleView = z.infer<typeof FleetVehicleView>
 

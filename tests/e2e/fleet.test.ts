@@ -98,11 +98,16 @@ test(
       'the technician is told whose key the new one supersedes',
     )
 
-    // The fleet now has one live key for the car: this laptop's; the other one is superseded.
+    // The fleet now has one live key for the car: this laptop's; the other one is superseded, and listed while it still opens the car.
     await page.getByRole('navigation').getByRole('button', { name: 'History' }).click()
     await page.getByLabel('Fleet', { exact: true }).check()
     await page.getByTestId('fleet-view').getByText('DEPOT-2 (this laptop)').waitFor({ timeout: 20_000 })
-    assert.equal(await page.getByTestId('fleet-view').locator(`tr[data-vehicle="${VIN}"]`).count(), 1, 'one live key for the car')
+    const rows = page.getByTestId('fleet-view').locator(`tr[data-vehicle="${VIN}"]`)
+    assert.equal(await rows.count(), 2, 'the live key and the superseded one')
+    assert.match((await rows.nth(0).textContent()) ?? '', new RegExp(`^${VIN}Live keyDEPOT-2 \\(this laptop\\)`))
+    const superseded = page.getByTestId('fleet-view').locator(`tr[data-vehicle="${VIN}"][data-superseded]`)
+    assert.match((await superseded.textContent()) ?? '', new RegExp(`^DEPOT-1${technician()}.+Superseded by a newer key, still opens the car until then`))
+    await assertAccessible(app, 'history-fleet-superseded')
     const listed = JSON.parse((await vkey(['list', '--fleet', '--json'], other.env)).stdout) as {
       vehicles: Array<{ vin: string; keys: Array<{ laptop: string }> }>
     }

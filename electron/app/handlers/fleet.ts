@@ -4,13 +4,13 @@
  * (core/fleet/). The fleet password comes in once, is sealed in the vault, and never goes back
  * out: no output has a field for it.
  */
-import type { FleetStatusView, FleetView } from '../../../shared/ipc/fleet-contract'
+import type { FleetKeyView, FleetStatusView, FleetView } from '../../../shared/ipc/fleet-contract'
 import { certificatesOnly } from '../../core/ca-pem'
 import { technician } from '../../core/technician'
 import { parseFleetUrl } from '../../core/fleet/connection'
 import { Fleet, type FleetStatus } from '../../core/fleet/fleet'
 import { handoverLedger } from '../../core/fleet/handover-ledger'
-import type { LocalLedger } from '../../core/fleet/types'
+import type { FleetEntry, LocalLedger } from '../../core/fleet/types'
 import { liveByVehicle } from '../../core/fleet/view'
 import { readRegularFile } from '../../core/regular-file'
 import type { Feature, HandlerContext } from './context'
@@ -43,24 +43,23 @@ async function viewOf(fleet: Fleet, ledger: LocalLedger, notify: (ids: readonly 
   } catch (error) {
     syncError = (error as Error).message
   }
-  // The app's Fleet view lists live keys (superseded ones still valid are in vkey list --fleet and the fleet audit).
-  const vehicles = liveByVehicle(fleet.mirror)
-    .filter((v) => v.keys.length > 0)
-    .map((v) => ({
-      vehicleKey: v.vehicleKey,
-      vin: v.vin,
-      conflict: v.conflict,
-      keys: v.keys.map((k) => ({
-        entryId: k.entryId,
-        laptop: k.laptop,
-        technician: k.technician,
-        profile: k.profile,
-        issuedAt: k.issuedAt,
-        expires: k.expires!,
-        status: k.status,
-        mine: k.laptop === fleet.laptop,
-      })),
-    }))
+  const keyView = (k: FleetEntry): FleetKeyView => ({
+    entryId: k.entryId,
+    laptop: k.laptop,
+    technician: k.technician,
+    profile: k.profile,
+    issuedAt: k.issuedAt,
+    expires: k.expires!,
+    status: k.status,
+    mine: k.laptop === fleet.laptop,
+  })
+  const vehicles = liveByVehicle(fleet.mirror).map((v) => ({
+    vehicleKey: v.vehicleKey,
+    vin: v.vin,
+    conflict: v.conflict,
+    keys: v.keys.map(keyView),
+    superseded: v.superseded.map(keyView),
+  }))
   return {
     joined: true,
     laptop: fleet.laptop,

@@ -64,6 +64,21 @@ export function FleetView() {
   )
 }
 
+/** The car, once for all its rows: a conflict, its live key, or none live (only superseded keys that still open it). */
+function VehicleCell({ vehicle }: { vehicle: FleetVehicleView }) {
+  const { t } = useTranslation()
+  return (
+    <td rowSpan={vehicle.keys.length + vehicle.superseded.length} className="mono">
+      <span className="cell-main">{vehicle.vin ?? vehicle.vehicleKey}</span>
+      {vehicle.conflict ? (
+        <span className="pill pill--danger">{t('fleet.conflict', { count: vehicle.keys.length })}</span>
+      ) : (
+        <span className="cell-sub">{vehicle.keys.length ? t('fleet.live') : t('fleet.noLive')}</span>
+      )}
+    </td>
+  )
+}
+
 function FleetTable({ vehicles }: { vehicles: FleetVehicleView[] }) {
   const { t, i18n } = useTranslation()
   return (
@@ -80,23 +95,25 @@ function FleetTable({ vehicles }: { vehicles: FleetVehicleView[] }) {
       </thead>
       <tbody>
         {vehicles.flatMap((vehicle) =>
-          vehicle.keys.map((key, index) => (
-            <tr key={key.entryId} data-vehicle={vehicle.vin ?? vehicle.vehicleKey} data-conflict={vehicle.conflict || undefined}>
-              {index === 0 && (
-                <td rowSpan={vehicle.keys.length} className="mono">
-                  <span className="cell-main">{vehicle.vin ?? vehicle.vehicleKey}</span>
-                  {vehicle.conflict ? (
-                    <span className="pill pill--danger">{t('fleet.conflict', { count: vehicle.keys.length })}</span>
-                  ) : (
-                    <span className="cell-sub">{t('fleet.live')}</span>
-                  )}
+          [...vehicle.keys, ...vehicle.superseded].map((key, index) => {
+            const superseded = index >= vehicle.keys.length
+            return (
+              <tr
+                key={key.entryId}
+                data-vehicle={vehicle.vin ?? vehicle.vehicleKey}
+                data-conflict={(vehicle.conflict && !superseded) || undefined}
+                data-superseded={superseded || undefined}
+              >
+                {index === 0 && <VehicleCell vehicle={vehicle} />}
+                <td>{key.mine ? t('fleet.thisLaptop', { laptop: key.laptop }) : key.laptop}</td>
+                <td>{key.technician}</td>
+                <td className="nowrap">
+                  {formatDateTime(key.expires, i18n.language)}
+                  {superseded && <span className="cell-sub">{t('fleet.supersededStillValid')}</span>}
                 </td>
-              )}
-              <td>{key.mine ? t('fleet.thisLaptop', { laptop: key.laptop }) : key.laptop}</td>
-              <td>{key.technician}</td>
-              <td className="nowrap">{formatDateTime(key.expires, i18n.language)}</td>
-            </tr>
-          )),
+              </tr>
+            )
+          }),
         )}
       </tbody>
     </table>
