@@ -128,7 +128,7 @@ function sayCutOff(io: CliIo, store: HandoverStore, { forget }: { forget: boolea
 
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
   const store = await depot.handovers()
-  if (!json) sayCutOff(io, store, { forget: false })
+  sayCutOff(io, store, { forget: false }) // on stderr: `--json` keeps stdout to the queue
   const queued = (await store.list()).filter((r) => r.status === 'queued')
   if (json) {
     writeJson(io, JSON.stringify(queued.map(queuedRequestJson), null, 2))

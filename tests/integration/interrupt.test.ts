@@ -274,6 +274,10 @@ test(
     assert.equal(listed.code, 0, listed.stderr)
     assert.match(listed.stderr, cutOff)
     assert.match(listed.stdout, /^0 request\(s\) waiting for the network\./m)
+    // A script reading `--json` gets the queue on stdout and the same word on stderr.
+    const listedJson = await vkey(['queue', '--json'], env)
+    assert.deepEqual(JSON.parse(listedJson.stdout), [])
+    assert.match(listedJson.stderr, cutOff)
     slow.faults.latencyMs = 0
     const flushed = await vkey(['queue', 'flush'], env)
     assert.equal(flushed.code, 0, flushed.stderr)
