@@ -98,7 +98,7 @@ async function leave(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('fleet leave', args)
   const left = await withDepot(io, async (depot) => {
     if (!values.yes) await refuseWhileUnpushed(depot)
-    return Fleet.leave(depot.dataDir, await depot.vault(), await localLedger(depot))
+    return Fleet.leave(depot.dataDir, await depot.vault(), await ledgerIfReadable(depot))
   })
   if (!left.wasJoined) write(io, 'This laptop was not in a fleet: nothing to leave.')
   else
@@ -109,24 +109,32 @@ async function leave(args: string[], io: CliIo): Promise<number> {
   return 0
 }
 
-/** Keys the fleet has not heard of would stay unknown to the other laptops: leaving then takes a `--yes`. */
+/** Changes the fleet has not had (keys issued, handed over, expired offline) would stay unknown to the other laptops: leaving then takes a `--yes`. */
 async function refuseWhileUnpushed(depot: Depot): Promise<void> {
   const fleet = Fleet.open(depot.dataDir, await depot.vault())
   if (!fleet) return
   let waiting: number
   try {
-    waiting = fleet.status(await localLedger(depot)).waiting
+    waiting = fleet.status(await ledgerIfReadable(depot)).waiting
   } finally {
     fleet.close()
   }
   if (!waiting) return
-  const entries = `${waiting} entr${waiting === 1 ? 'y' : 'ies'} of this laptop ${waiting === 1 ? 'has' : 'have'}`
   throw new VkError(
     'usage',
-    `vkey fleet leave: ${entries} not been pushed, so the other laptops do not know ${waiting === 1 ? 'that key' : 'those keys'}. ` +
-      'Run `vkey fleet sync` first (once the fleet server answers), or leave anyway with `vkey fleet leave --yes` (the entries stay in the local ledger).',
+    `vkey fleet leave: ${waiting} change${waiting === 1 ? '' : 's'} of this laptop's ledger (keys issued, handed over or expired) ${waiting === 1 ? 'has' : 'have'} not been pushed, so the other laptops do not know ${waiting === 1 ? 'it' : 'them'}. ` +
+      'Run `vkey fleet sync` first (once the fleet server answers), or leave anyway with `vkey fleet leave --yes` (the local ledger keeps everything).',
     { field: '--yes' },
   )
+}
+
+/** This laptop's ledger for the fleet, or undefined when it cannot be opened (leaving never depends on it). */
+async function ledgerIfReadable(depot: Depot): Promise<LocalLedger | undefined> {
+  try {
+    return await localLedger(depot)
+  } catch {
+    return undefined
+  }
 }
 
 async function join(args: string[], io: CliIo): Promise<number> {
@@ -254,6 +262,7 @@ async function sync(args: string[], io: CliIo): Promise<number> {
     io,
     `Fleet synced: ${result.sent} entr${result.sent === 1 ? 'y' : 'ies'} pushed, ${result.pulled} pulled${result.supersededHere.length ? `, ${result.supersededHere.length} of ours superseded by another laptop` : ''}.`,
   )
+  for (const dropped of result.dropped) writeHuman(io.stderr, `vkey fleet sync: ${dropped}.`)
   if (conflicts) write(io, conflictsText(conflicts))
   return 0
 }
@@ -276,7 +285,7 @@ export async function fleetListCommand(args: string[], io: CliIo): Promise<numbe
               vin: v.vin,
               conflict: v.conflict,
               keys: v.keys.map(keyJson),
-              superseded_still_valid: v.superseded.map(keyJson),
+              still_valid_not_live: v.stillValid.map(keyJson),
             })),
           },
           null,
@@ -290,10 +299,10 @@ export async function fleetListCommand(args: string[], io: CliIo): Promise<numbe
       const head = v.conflict ? `CONFLICT ${v.keys.length} live keys` : v.keys.length ? 'live key' : 'no live key'
       write(io, `${v.vin ?? v.vehicleKey}  ${head}`)
       for (const k of v.keys) write(io, `    until ${formatLocal(k.expires!)}  ${k.technician} on ${k.laptop}  (${k.entryId}, ${k.status})`)
-      for (const k of v.superseded)
+      for (const k of v.stillValid)
         write(
           io,
-          `    superseded, still opens the car until ${formatLocal(k.expires!)}  ${k.technician} on ${k.laptop}  (${k.entryId}): keep it out of circulation`,
+          `    ${k.status === 'unreadable' ? 'unreadable on its laptop (vault reset)' : 'superseded'}, still opens the car until ${formatLocal(k.expires!)}  ${k.technician} on ${k.laptop}  (${k.entryId}): keep it out of circulation`,
         )
     }
     const conflicts = vehicles.filter((v) => v.conflict).length

@@ -59,8 +59,8 @@ export const FleetVehicleView = z.object({
   /** Two or more live keys (issued offline on two laptops): never merged, shown first. */
   conflict: z.boolean(),
   keys: z.array(FleetKeyView),
-  /** Keys superseded by a newer one that still open the car until they expire (PSA cannot revoke them). */
-  superseded: z.array(FleetKeyView),
+  /** Keys not live that still open the car until they expire (superseded, or unreadable on their laptop): PSA cannot revoke them. */
+  stillValid: z.array(FleetKeyView),
 })
 export type FleetVehicleView = z.infer<typeof FleetVehicleView>
 

@@ -127,9 +127,9 @@ export class SqliteLedger implements LocalLedger {
     ).map((r) => ({ seq: r.change_seq, entry: JSON.parse(r.json) as LedgerEntry }))
   }
 
-  markSupersededBy(localId: string, fleetEntryId: string, vehicleKey: string): boolean {
+  markSupersededBy(localId: string, fleetEntryId: string): boolean {
     const entry = this.get(localId)
-    if (entry?.vehicleKey !== vehicleKey) return false
+    if (!entry) return false
     if (entry.status === 'superseded' && entry.supersededBy === fleetEntryId) return false
     this.put({ ...entry, status: 'superseded', supersededBy: fleetEntryId })
     return true

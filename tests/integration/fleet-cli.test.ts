@@ -157,6 +157,9 @@ test('vkey fleet: a laptop cannot create the schema; the administrator migrates,
   assert.match(migrated.stdout, /Fleet schema migrated to version 3 \(applied 1, 2, 3\)/)
   const twice = await vkey(['fleet', 'migrate', server.url, '--user', OWNER.user, '--password-stdin', '--ca', server.pg.caFile], env, OWNER.password)
   assert.match(twice.stdout, /already at version 3/)
+  const laptopOnCurrent = await vkey(['fleet', 'migrate', server.url, '--user', A.user, '--password-stdin', '--ca', server.pg.caFile], env, A.password)
+  assert.equal(laptopOnCurrent.code, 3, 'a laptop role is refused on a current schema too (it used to be told "already at version 3", exit 0)')
+  assert.match(laptopOnCurrent.stderr, /does not own the vkey_fleet schema/)
 
   const unregistered = await vkey(
     ['fleet', 'join', server.url, '--laptop', 'DEPOT-1', '--user', A.user, '--password-stdin', '--ca', server.pg.caFile],
@@ -210,7 +213,7 @@ test(
     assert.equal(leaving.code, 2, leaving.stderr)
     assert.match(
       leaving.stderr,
-      /1 entry of this laptop has not been pushed, so the other laptops do not know that key\. Run `vkey fleet sync` first \(once the fleet server answers\), or leave anyway with `vkey fleet leave --yes`/,
+      /1 change of this laptop's ledger \(keys issued, handed over or expired\) has not been pushed, so the other laptops do not know it\. Run `vkey fleet sync` first \(once the fleet server answers\), or leave anyway with `vkey fleet leave --yes`/,
     )
     assert.equal(JSON.parse((await vkey(['fleet', 'status', '--json'], a.env)).stdout).joined, true, 'still joined')
     await server.pg.start()

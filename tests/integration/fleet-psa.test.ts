@@ -27,7 +27,7 @@ interface FleetKey {
 
 interface FleetList {
   stale: boolean
-  vehicles: Array<{ vin: string; conflict: boolean; keys: FleetKey[]; superseded_still_valid: FleetKey[] }>
+  vehicles: Array<{ vin: string; conflict: boolean; keys: FleetKey[]; still_valid_not_live: FleetKey[] }>
 }
 
 async function fleetList(laptop: TestDepot): Promise<FleetList> {
@@ -109,7 +109,7 @@ test(
       const view = await fleetList(side)
       assert.equal(view.stale, false)
       assert.deepEqual(
-        view.vehicles.map((v) => [v.vin, v.conflict, v.keys.map((k) => k.entry_id), v.superseded_still_valid.map((k) => k.entry_id)]),
+        view.vehicles.map((v) => [v.vin, v.conflict, v.keys.map((k) => k.entry_id), v.still_valid_not_live.map((k) => k.entry_id)]),
         [[vin, false, [`DEPOT-2/${bKey.id}`], [`DEPOT-1/${aKey.id}`]]],
         "only B's key is live fleet-wide; A's, superseded, is still listed: it opens the car until it expires",
       )

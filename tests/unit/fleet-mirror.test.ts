@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import test from 'node:test'
 import Database from 'better-sqlite3'
 import { FleetMirror, PULLED_COLUMNS, type PulledValue } from '../../electron/core/fleet/mirror'
+import { liveByVehicle } from '../../electron/core/fleet/view'
 import { tempFolder } from '../helpers/depot-env'
 
 const FIRST_VERSION = `
@@ -91,4 +92,49 @@ test('fleet.db of the first version is upgraded in place: entries, marks and cur
   const again = FleetMirror.open(dataDir)
   assert.equal(again.allEntries().length, 3)
   again.close()
+})
+
+test("the fleet's view lists, under each car, the keys PSA still honours that are not live: superseded, or unreadable on their laptop", async (t) => {
+  const dataDir = join(await tempFolder(t), 'data')
+  mkdirSync(dataDir)
+  const mirror = FleetMirror.open(dataDir)
+  t.after(() => mirror.close())
+  const now = new Date('2026-12-01T12:00:00.000Z')
+  const row = (id: string, car: string, status: string, expires: string, supersedes: string | null = null): PulledValue[] => {
+    const values: Record<string, PulledValue> = {
+      entry_id: id,
+      laptop: id.split('/')[0]!,
+      local_id: id.split('/')[1]!,
+      vehicle_key: car,
+      vin: car,
+      profile: 'sim',
+      technician: 'T',
+      issued_at: '2026-12-01T08:00:00.000Z',
+      expires,
+      duration_seconds: 28800,
+      batch_id: null,
+      status,
+      superseded_by: null,
+      supersedes,
+      seq: 0,
+    }
+    return PULLED_COLUMNS.map((c) => values[c] ?? null)
+  }
+  mirror.applyRemote(
+    [
+      row('DEPOT-1/old', 'VF3AAAAAAAAAAAAAA', 'issued', '2026-12-01T16:00:00.000Z'),
+      row('DEPOT-2/new', 'VF3AAAAAAAAAAAAAA', 'issued', '2026-12-01T18:00:00.000Z', 'DEPOT-1/old'),
+      row('DEPOT-1/lost', 'VF3BBBBBBBBBBBBBB', 'unreadable', '2026-12-01T15:00:00.000Z'),
+      row('DEPOT-1/gone', 'VF3CCCCCCCCCCCCCC', 'unreadable', '2026-12-01T11:00:00.000Z'),
+      row('DEPOT-1/done', 'VF3DDDDDDDDDDDDDD', 'expired', '2026-12-01T16:00:00.000Z'),
+    ],
+    5,
+  )
+  assert.deepEqual(
+    liveByVehicle(mirror, now).map((v) => [v.vehicleKey, v.keys.map((k) => k.entryId), v.stillValid.map((k) => k.entryId)]),
+    [
+      ['VF3AAAAAAAAAAAAAA', ['DEPOT-2/new'], ['DEPOT-1/old']],
+      ['VF3BBBBBBBBBBBBBB', [], ['DEPOT-1/lost']],
+    ],
+  )
 })

@@ -58,7 +58,7 @@ async function viewOf(fleet: Fleet, ledger: LocalLedger, notify: (ids: readonly 
     vin: v.vin,
     conflict: v.conflict,
     keys: v.keys.map(keyView),
-    superseded: v.superseded.map(keyView),
+    stillValid: v.stillValid.map(keyView),
   }))
   return {
     joined: true,

@@ -325,9 +325,10 @@ export class Fleet {
     const fleetEntry = toFleetEntry(this.laptop, entry, claim.supersedes)
     const others = alsoChanged.map((e) => toFleetEntry(this.laptop, e, this.mirror.supersedesOf(e.id)))
     this.mirror.ingest([fleetEntry, ...others], this.mirror.number('local_cursor'))
+    // Read before the push: a change ingested meanwhile keeps its newer version, so it stays pending.
+    const pending = [fleetEntry, ...others].flatMap((e) => this.mirror.pendingEntry(e.entryId) ?? [])
     try {
       await this.#onGateConnection((client) => recordIssued(client, claim.claimId, fleetEntry, others))
-      const pending = [fleetEntry, ...others].flatMap((e) => this.mirror.pendingEntry(e.entryId) ?? [])
       if (pending.length) this.mirror.markPushed(pending)
       return 'recorded'
     } catch (error) {

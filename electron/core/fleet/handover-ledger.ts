@@ -49,9 +49,6 @@ export function handoverLedger(store: HandoverStore, technician: string): LocalL
         .map((row) => ({ seq: row.seq, entry: ledgerEntryOf(store.recordOf(row), technician) }))
         .filter((c): c is { seq: number; entry: LedgerEntry } => c.entry !== undefined)
     },
-    markSupersededBy(localId, fleetEntryId, vehicleKey) {
-      const record = store.find(localId)
-      return record !== undefined && fleetVehicleKey(record) === vehicleKey && store.markSupersededElsewhere(localId, fleetEntryId)
-    },
+    markSupersededBy: (localId, fleetEntryId) => store.markSupersededElsewhere(localId, fleetEntryId),
   }
 }

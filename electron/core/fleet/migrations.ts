@@ -145,27 +145,32 @@ ALTER POLICY claims_end_other ON vkey_fleet.claims
 `
 
 /*
- * An entry supersedes only another laptop's key for the same vehicle (types.ts SUPERSEDES_LINK).
- * Row-level security lets a laptop write any `supersedes` into its own rows: one naming another
- * car's entry took that key out of live_entries and made its laptop mark it superseded. Such a
- * row is now refused, and the views read only same-vehicle links (rows written before stay,
- * and supersede nothing). And another laptop's claim, which a laptop may end, keeps the key
- * (entry and expiry) its own laptop recorded.
+ * An entry supersedes only another laptop's key for the same car. Row-level security lets a
+ * laptop write any `supersedes` into its own rows: one naming another car's entry took that key
+ * out of live_entries and made its laptop mark it superseded. A link is checked when it is
+ * written (a new entry that names one, or a changed link): a car's key may later be filed under
+ * its VIN, so its vehicle key can change, and a link once accepted is followed by id; pushing
+ * its row again never fails. DETAIL carries the entry id (sync.ts drops a link the server
+ * refuses, so one entry cannot hold back a laptop's pushes). And another laptop's claim, which
+ * a laptop may end, keeps the key (entry and expiry) its own laptop recorded.
  */
 const v3 = `
 CREATE FUNCTION vkey_fleet.entries_check_supersedes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NEW.supersedes IS NOT NULL AND NOT EXISTS (
+  IF NOT EXISTS (
     SELECT 1 FROM vkey_fleet.entries e
     WHERE e.entry_id = NEW.supersedes AND e.vehicle_key = NEW.vehicle_key AND e.laptop <> NEW.laptop
   ) THEN
     RAISE EXCEPTION 'entry % supersedes %, which is no other laptop''s key for vehicle %', NEW.entry_id, NEW.supersedes, NEW.vehicle_key
-      USING ERRCODE = 'check_violation';
+      USING ERRCODE = 'check_violation', DETAIL = NEW.entry_id;
   END IF;
-  RETURN NEW;
+  RETURN NULL;
 END $$;
-CREATE TRIGGER entries_check_supersedes BEFORE INSERT OR UPDATE ON vkey_fleet.entries
-  FOR EACH ROW EXECUTE FUNCTION vkey_fleet.entries_check_supersedes();
+CREATE TRIGGER entries_check_new_link AFTER INSERT ON vkey_fleet.entries
+  FOR EACH ROW WHEN (NEW.supersedes IS NOT NULL) EXECUTE FUNCTION vkey_fleet.entries_check_supersedes();
+CREATE TRIGGER entries_check_changed_link AFTER UPDATE OF supersedes ON vkey_fleet.entries
+  FOR EACH ROW WHEN (NEW.supersedes IS NOT NULL AND NEW.supersedes IS DISTINCT FROM OLD.supersedes)
+  EXECUTE FUNCTION vkey_fleet.entries_check_supersedes();
 
 -- Ending another laptop's claim changes when and why it ended, never which key it stood for.
 CREATE FUNCTION vkey_fleet.claims_keep_key() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -178,12 +183,6 @@ BEGIN
 END $$;
 CREATE TRIGGER claims_keep_key BEFORE UPDATE ON vkey_fleet.claims
   FOR EACH ROW EXECUTE FUNCTION vkey_fleet.claims_keep_key();
-
-CREATE OR REPLACE VIEW vkey_fleet.live_entries AS
-  SELECT e.* FROM vkey_fleet.entries e
-  WHERE e.status IN ('issued', 'handed-over') AND e.expires > now() AND e.superseded_by IS NULL
-    AND NOT EXISTS (SELECT 1 FROM vkey_fleet.entries s
-                    WHERE s.supersedes = e.entry_id AND s.vehicle_key = e.vehicle_key AND s.laptop <> e.laptop);
 `
 
 export const MIGRATIONS: readonly Migration[] = [

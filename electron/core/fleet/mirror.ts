@@ -226,6 +226,14 @@ export class FleetMirror {
     )
   }
 
+  /** Forgets a local entry's link (the server refused it) and marks the entry to be pushed again without it. */
+  dropSupersedes(entry: { localId: string; entryId: string }): void {
+    this.db.transaction(() => {
+      this.#sql('DELETE FROM local_supersedes WHERE local_id = ?').run(entry.localId)
+      this.#sql('UPDATE entries SET supersedes = NULL, pending = 1, version = version + 1 WHERE entry_id = ?').run(entry.entryId)
+    })()
+  }
+
   supersedesOf(localId: string): string | null {
     return (this.#sql('SELECT supersedes FROM local_supersedes WHERE local_id = ?').get(localId) as { supersedes: string } | undefined)?.supersedes ?? null
   }
@@ -295,13 +303,11 @@ export class FleetMirror {
   }
 
   /**
-   * The keys not expired (issued, handed over or superseded) and the ids another entry
-   * supersedes: what view.ts sorts into live and superseded keys (its rules are stated there).
+   * The keys not expired and the ids another entry supersedes: what view.ts sorts into live
+   * keys and the others PSA still honours (its rules are stated there).
    */
   validCandidates(nowIso: string): { entries: FleetEntry[]; supersededIds: Set<string> } {
-    const entries = (this.#sql(`SELECT * FROM entries WHERE status IN ('issued', 'handed-over', 'superseded') AND expires > ?`).all(nowIso) as Row[]).map(
-      fromRow,
-    )
+    const entries = (this.#sql(`SELECT * FROM entries WHERE status NOT IN ('expired', 'failed') AND expires > ?`).all(nowIso) as Row[]).map(fromRow)
     return { entries, supersededIds: new Set(this.supersedingLinks().keys()) }
   }
 

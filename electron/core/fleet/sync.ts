@@ -29,6 +29,8 @@ export interface SyncResult {
   pulled: number
   /** Our entries another laptop superseded (`--new` there), now marked so locally. */
   supersededHere: string[]
+  /** What the server refused of this laptop's entries and was dropped to share the rest (said by `vkey fleet sync`). */
+  dropped: string[]
 }
 
 const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
@@ -40,7 +42,6 @@ export const PULL_SQL = `SELECT ${PULLED_SELECT} FROM ${SCHEMA}.entries WHERE se
 const SEQ = PULLED_COLUMNS.indexOf('seq')
 const ENTRY_ID = PULLED_COLUMNS.indexOf('entry_id')
 const SUPERSEDES = PULLED_COLUMNS.indexOf('supersedes')
-const VEHICLE_KEY = PULLED_COLUMNS.indexOf('vehicle_key')
 
 const FACT_COLUMNS = ['vehicle_key', 'vin', 'profile', 'technician', 'issued_at', 'expires', 'duration_seconds', 'batch_id', 'status', 'superseded_by']
 
@@ -86,7 +87,7 @@ export class FleetSync {
 
   /** One full sync over an open connection. */
   async sync(client: pg.ClientBase, hooks: SyncHooks = {}): Promise<SyncResult> {
-    const result: SyncResult = { ingested: this.ingest(), written: 0, sent: 0, pulled: 0, supersededHere: [] }
+    const result: SyncResult = { ingested: this.ingest(), written: 0, sent: 0, pulled: 0, supersededHere: [], dropped: [] }
     await this.#push(client, result, hooks)
     await this.#pull(client, result)
     if (result.supersededHere.length) {
@@ -103,12 +104,33 @@ export class FleetSync {
       const batch: PendingEntry[] = this.#mirror.pending(this.#batch)
       if (!batch.length) return
       const entries = batch.map((p) => p.entry)
-      const written = await pushEntries(client, entries)
+      let written: number
+      try {
+        written = await pushEntries(client, entries)
+      } catch (error) {
+        const dropped = this.#dropRefusedLink(error, entries)
+        if (dropped === undefined) throw error
+        result.dropped.push(dropped)
+        continue
+      }
       hooks.afterServerCommit?.(entries)
       this.#mirror.markPushed(batch)
       result.sent += entries.length
       result.written += written
     }
+  }
+
+  /**
+   * The server refused an entry's link to the key it supersedes (migration 3: not another
+   * laptop's key for the same car). The link is dropped here, so the entry and the rest of the
+   * batch go through at the next try. Returns what was dropped, in words, or undefined.
+   */
+  #dropRefusedLink(error: unknown, entries: FleetEntry[]): string | undefined {
+    const { code, detail } = error as { code?: string; detail?: string }
+    const refused = code === '23514' ? entries.find((e) => e.entryId === detail && e.supersedes) : undefined
+    if (!refused) return undefined
+    this.#mirror.dropSupersedes(refused)
+    return `the server refused the link of entry ${refused.entryId} to ${refused.supersedes} (not another laptop's key for the same car): the entry was shared without it`
   }
 
   async #pull(client: pg.ClientBase, result: SyncResult): Promise<void> {
@@ -129,7 +151,7 @@ export class FleetSync {
           if (
             typeof supersedes === 'string' &&
             supersedes.startsWith(mine) &&
-            this.#ledger.markSupersededBy(supersedes.slice(mine.length), String(row[ENTRY_ID]), String(row[VEHICLE_KEY]))
+            this.#ledger.markSupersededBy(supersedes.slice(mine.length), String(row[ENTRY_ID]))
           ) {
             result.supersededHere.push(supersedes.slice(mine.length))
           }

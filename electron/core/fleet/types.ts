@@ -82,20 +82,18 @@ export interface LocalLedger {
   /**
    * Another laptop superseded one of ours fleet-wide (`--new` there): mark our entry
    * superseded by that fleet entry id (which bumps its change sequence, so the new status is
-   * pushed back). Returns false when there is no such local entry, when it is marked so already,
-   * or when it is not a key for `vehicleKey` (SUPERSEDES_LINK: a key for another car supersedes nothing).
+   * pushed back). Returns false when there is no such local entry, or when it is marked so already.
    */
-  markSupersededBy(localId: string, fleetEntryId: string, vehicleKey: string): boolean
+  markSupersededBy(localId: string, fleetEntryId: string): boolean
 }
 
 /**
  * When fleet entry `s` supersedes entry `e` (SQL over two rows of the entries table, aliased `s`
- * and `e`; fleet.db and the server read it alike): `s` names `e`, for the same vehicle, from
- * another laptop. A laptop's role can write any `supersedes` into its own rows; one naming
- * another car's key must not take that key out of the fleet's view nor mark it superseded on
- * the laptop that holds it. The server also refuses such a row (migration 3).
+ * and `e`; fleet.db and the server read it alike): `s` names `e`, another laptop's key. The
+ * server checks when a link is written that it names a key for the same car (migration 3); a
+ * car's key may be filed under its VIN later, so a link once accepted is followed by id.
  */
-export const SUPERSEDES_LINK = 's.supersedes = e.entry_id AND s.vehicle_key = e.vehicle_key AND s.laptop <> e.laptop'
+export const SUPERSEDES_LINK = 's.supersedes = e.entry_id AND s.laptop <> e.laptop'
 
 /** The fleet id of a local entry. */
 export function fleetEntryId(laptop: string, localId: string): string {

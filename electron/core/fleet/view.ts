@@ -19,21 +19,28 @@ export interface FleetVehicle {
   conflict: boolean
   /** Live keys for the vehicle, earliest issued first. */
   keys: FleetEntry[]
-  /** Keys superseded by a newer one that still open the car until they expire (PSA cannot revoke them), earliest first. */
-  superseded: FleetEntry[]
+  /**
+   * Keys that are not live but still open the car until they expire (PSA cannot revoke them):
+   * superseded by a newer one, or unreadable on their laptop after a vault reset. Earliest first.
+   */
+  stillValid: FleetEntry[]
 }
 
-/** A key PSA still honours: issued, handed over or superseded, and not expired. */
+/**
+ * A key PSA still honours: one it issued (issued, handed over, superseded, or unreadable on its
+ * laptop after a vault reset: a phone may hold it) that has not expired.
+ */
 export function stillValidAtPsa(entry: FleetEntry, now: Date): boolean {
-  return (
-    (entry.status === 'issued' || entry.status === 'handed-over' || entry.status === 'superseded') &&
-    entry.expires !== null &&
-    Date.parse(entry.expires) > now.getTime()
-  )
+  return entry.status !== 'expired' && entry.status !== 'failed' && entry.expires !== null && Date.parse(entry.expires) > now.getTime()
 }
 
 export function isLive(entry: FleetEntry, supersededIds: ReadonlySet<string>, now: Date): boolean {
-  return stillValidAtPsa(entry, now) && entry.status !== 'superseded' && entry.supersededBy === null && !supersededIds.has(entry.entryId)
+  return (
+    (entry.status === 'issued' || entry.status === 'handed-over') &&
+    stillValidAtPsa(entry, now) &&
+    entry.supersededBy === null &&
+    !supersededIds.has(entry.entryId)
+  )
 }
 
 /** The keys in circulation grouped by vehicle (live, and superseded ones still valid): conflicts first, then by vehicle. */
@@ -42,9 +49,9 @@ export function liveByVehicle(mirror: FleetMirror, now = new Date()): FleetVehic
   const byVehicle = new Map<string, FleetVehicle>()
   for (const entry of entries) {
     if (!stillValidAtPsa(entry, now)) continue
-    const vehicle = byVehicle.get(entry.vehicleKey) ?? { vehicleKey: entry.vehicleKey, vin: entry.vin, conflict: false, keys: [], superseded: [] }
+    const vehicle = byVehicle.get(entry.vehicleKey) ?? { vehicleKey: entry.vehicleKey, vin: entry.vin, conflict: false, keys: [], stillValid: [] }
     if (isLive(entry, supersededIds, now)) vehicle.keys.push(entry)
-    else vehicle.superseded.push(entry)
+    else vehicle.stillValid.push(entry)
     byVehicle.set(entry.vehicleKey, vehicle)
   }
   const earliest = (a: FleetEntry, b: FleetEntry) => a.issuedAt.localeCompare(b.issuedAt)
@@ -54,7 +61,7 @@ export function liveByVehicle(mirror: FleetMirror, now = new Date()): FleetVehic
       vin: v.vin ?? v.keys[0]?.vin ?? null,
       conflict: v.keys.length > 1,
       keys: v.keys.sort(earliest),
-      superseded: v.superseded.sort(earliest),
+      stillValid: v.stillValid.sort(earliest),
     }))
     .sort((a, b) => Number(b.conflict) - Number(a.conflict) || a.vehicleKey.localeCompare(b.vehicleKey))
 }

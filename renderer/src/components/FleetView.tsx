@@ -68,7 +68,7 @@ export function FleetView() {
 function VehicleCell({ vehicle }: { vehicle: FleetVehicleView }) {
   const { t } = useTranslation()
   return (
-    <td rowSpan={vehicle.keys.length + vehicle.superseded.length} className="mono">
+    <td rowSpan={vehicle.keys.length + vehicle.stillValid.length} className="mono">
       <span className="cell-main">{vehicle.vin ?? vehicle.vehicleKey}</span>
       {vehicle.conflict ? (
         <span className="pill pill--danger">{t('fleet.conflict', { count: vehicle.keys.length })}</span>
@@ -95,7 +95,7 @@ function FleetTable({ vehicles }: { vehicles: FleetVehicleView[] }) {
       </thead>
       <tbody>
         {vehicles.flatMap((vehicle) =>
-          [...vehicle.keys, ...vehicle.superseded].map((key, index) => {
+          [...vehicle.keys, ...vehicle.stillValid].map((key, index) => {
             const superseded = index >= vehicle.keys.length
             return (
               <tr
@@ -109,7 +109,9 @@ function FleetTable({ vehicles }: { vehicles: FleetVehicleView[] }) {
                 <td>{key.technician}</td>
                 <td className="nowrap">
                   {formatDateTime(key.expires, i18n.language)}
-                  {superseded && <span className="cell-sub">{t('fleet.supersededStillValid')}</span>}
+                  {superseded && (
+                    <span className="cell-sub">{t(key.status === 'unreadable' ? 'fleet.unreadableStillValid' : 'fleet.supersededStillValid')}</span>
+                  )}
                 </td>
               </tr>
             )
