@@ -148,9 +148,12 @@ export function hasValidToken(record: Pick<HandoverRecord, 'sealedToken' | 'expi
   )
 }
 
-/** A key PSA issued that still opens the car (superseded ones included: PSA cannot revoke them). */
-export function stillValidAtPsa(record: Pick<HandoverRecord, 'issuedAt' | 'expires' | 'status'>, now: Date): boolean {
-  return Boolean(record.issuedAt && record.expires && Date.parse(record.expires) > now.getTime() && record.status !== 'unreadable')
+/**
+ * A key PSA issued that still opens the car: superseded ones included (PSA cannot revoke them),
+ * and ones unreadable here after a vault reset (a phone may hold them).
+ */
+export function stillValidAtPsa(record: Pick<HandoverRecord, 'issuedAt' | 'expires'>, now: Date): boolean {
+  return Boolean(record.issuedAt && record.expires && Date.parse(record.expires) > now.getTime())
 }
 
 /** Whether the token covers the planned window, to EXPIRY_ROUNDING_MS (undefined when there is no token or no plan). */

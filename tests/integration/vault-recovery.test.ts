@@ -67,8 +67,17 @@ test('after the vault key leaves the keychain, the printed advice works literall
   assert.match(reset.stdout, /kept: +1 profile\(s\) with their settings, 3 handover record\(s\)/)
   assert.match(reset.stdout, /3 vehicle\(s\) marked unreadable/)
 
-  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string; expires: string | null }[]
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as {
+    vin: string
+    status: string
+    expires: string | null
+    still_valid_at_psa: boolean
+  }[]
   assert.deepEqual(listed.map((r) => r.status).sort(), ['unreadable', 'unreadable', 'unreadable'], 'old keys are never counted as live again')
+  assert.ok(
+    listed.every((r) => r.still_valid_at_psa),
+    'yet each still opens its car until it expires (a phone may hold it): the list says so',
+  )
   assert.ok(
     listed.every((r) => r.expires),
     'the non-secret facts stay',
