@@ -84,6 +84,15 @@ export class DeadlineReached extends Error {
   }
 }
 
+/** A deadline that fires this late (ms) fired after the process was paused: Ctrl-Z, SIGSTOP, a debugger. */
+const PAUSED_MS = 1_000
+/**
+ * After such a pause, how long the answer gets to be read before the deadline counts. The
+ * timers run before the sockets when a process resumes, so an answer PSA sent during the pause
+ * (a key issued) waits unread in the socket while the deadline fires: it must not be thrown away.
+ */
+export const AFTER_PAUSE_GRACE_MS = 2_000
+
 /**
  * A signal that aborts when the deadline passes or when `outer` (the user's cancel) does.
  * `clear()` stops the timer once the answer is complete.
@@ -91,9 +100,15 @@ export class DeadlineReached extends Error {
 export function deadlineSignal(limitMs: number, outer: AbortSignal | undefined): { signal: AbortSignal; deadline: AbortSignal; clear: () => void } {
   const deadline = new AbortController()
   const combined = new AbortController()
-  const timer = setTimeout(() => {
+  const due = performance.now() + limitMs
+  const reached = (): void => {
     deadline.abort(new DeadlineReached(limitMs))
     combined.abort(deadline.signal.reason)
+  }
+  let timer = setTimeout(() => {
+    if (performance.now() - due < PAUSED_MS) return reached()
+    timer = setTimeout(reached, AFTER_PAUSE_GRACE_MS) // paused: what arrived meanwhile is read first
+    timer.unref?.()
   }, limitMs)
   timer.unref?.()
   // By hand rather than AbortSignal.any: a batch shares one outer signal across thousands of

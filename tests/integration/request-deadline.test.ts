@@ -6,6 +6,8 @@
  * phase that stalled and the time spent. The per-test timeout turns a hang into a failure.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createServer, type Socket } from 'node:net'
@@ -13,7 +15,8 @@ import { test, type TestContext } from 'node:test'
 import { VkError } from '../../shared/errors'
 import { PsaClient, type PartnerCredentials, type PsaClientOptions } from '../../electron/core/psa-client'
 import { demoCredentials, testSimulator } from '../helpers/pki-fixtures'
-import { carDataJson, setupDepot, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
+import { waitUntil } from '../helpers/wait'
 
 const input = { carData: 'Q2FyRGF0YQ==', carDataSignature: 'U2lnbmF0dXJl', durationSeconds: 3600 }
 
@@ -120,3 +123,44 @@ test('the deadline is a profile setting: vkey profile add … --timeout SECONDS,
   assert.match(token.stderr, /^vkey: Stopped after \d+\.\d s while reading the answer from localhost:\d+ \(the 1\.0 s limit for one request\)/)
   assert.equal(simulator.requests.length, 1)
 })
+
+test(
+  'a vkey paused while PSA answers (Ctrl-Z, SIGSTOP) past its deadline keeps the answer that came meanwhile: the key is recorded, not thrown away',
+  { timeout: 60_000 },
+  async (t) => {
+    const { env, dataDir, simulator } = await setupDepot(t)
+    assert.equal((await vkey(['profile', 'add', 'sim', '--env', 'simulator', '--timeout', '1'], env)).code, 0)
+    const file = join(dataDir, '..', 'car.json')
+    await writeFile(file, carDataJson(vinFor(91)))
+    let answer!: () => void
+    simulator.faults.hold = new Promise((resolve) => (answer = resolve))
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'token', '--cardata', file, '--duration', '1h'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    let stderr = ''
+    let stdout = ''
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+    const exited = once(child, 'close')
+    await waitUntil(() => simulator.requests.length === 1, 'the request at PSA')
+    child.kill('SIGSTOP')
+    const stoppedAt = Date.now()
+    answer() // PSA issues the key while vkey is paused
+    await waitUntil(() => simulator.stats.tokensIssued === 1, 'the key issued')
+    await waitUntil(() => Date.now() - stoppedAt > 2_000, 'the 1 s deadline long past')
+    child.kill('SIGCONT')
+    const [code] = await exited
+    assert.equal(code, 0, stderr)
+    assert.match(stdout, /Token issued/)
+    const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
+    assert.deepEqual(
+      listed.map((r) => [r.vin, r.status]),
+      [[vinFor(91), 'issued']],
+      'PSA issued 1 key; the ledger holds it',
+    )
+  },
+)
