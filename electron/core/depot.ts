@@ -23,6 +23,7 @@ import { sweepTemporaryFiles } from './secure-files'
 import { technician } from './technician'
 import { Vault } from './vault'
 import { registerVaultUser } from './vault-recovery'
+import { ensureReserve } from './ledger-reserve'
 
 export type { KeyResult, RequestOptions } from './key-requests'
 
@@ -180,8 +181,10 @@ export class Depot {
   }
 
   /** Stops all sending once the ledger could not be written: a key PSA issues must be recorded. */
+  /** Before a request is sent: the ledger can record its key (no write failed, and the room kept for keys is there). */
   assertCanRecord(): void {
     if (this.storageFailure) throw this.storageFailure
+    ensureReserve(this.dataDir)
   }
 
   /** Remembers that the ledger cannot be written and says what was lost. */

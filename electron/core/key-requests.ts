@@ -184,6 +184,7 @@ export async function obtainKey(
   let expiry: ReturnType<typeof checkAnswerExpiry>
   try {
     if (options.signal?.aborted) throw new VkError('cancelled', 'Cancelled before the request was sent.')
+    depot.assertCanRecord() // again, after the claim: a claim that met a full disk used the room kept for keys
     const carData = store.carDataOf(target)
     result = await client.requestToken({ ...carData, durationSeconds: window.seconds }, options.signal ? { signal: options.signal } : {})
     options.onRateLimit?.(result.rateLimit)

@@ -17,6 +17,7 @@ import { VkError } from '../../shared/errors'
 import { ledgerSince } from './data-folder'
 import { displacedError, emptyLedgerError, lostLedgerError, noteLedgerIfPossible, rememberFile, removeIfEmpty } from './ledger-presence'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
+import { isDiskFull, releaseReserve } from './ledger-reserve'
 
 export const LEDGER_FILE = 'ledger.db'
 const SCHEMA_VERSION = 1
@@ -256,7 +257,11 @@ export class WriteGroup {
     this.commit([...this.durable.splice(0), ...this.relaxed.splice(0)], durable)
   }
 
-  private commit(group: GroupedWrite[], durable: boolean): void {
+  /**
+   * Commits the group. Writes that found the disk full run once more after the room kept for
+   * them is given back (ledger-reserve.ts): a key PSA issued is recorded, not lost.
+   */
+  private commit(group: GroupedWrite[], durable: boolean, released = false): void {
     const outcomes: { ok: boolean; value: unknown }[] = []
     try {
       runWrite(
@@ -276,8 +281,14 @@ export class WriteGroup {
         { durable },
       )
     } catch (error) {
+      if (!released && isDiskFull(error) && releaseReserve(this.dataDir)) return this.commit(group, durable, true)
       for (const item of group) item.reject(error)
       return
+    }
+    const full = released ? [] : group.filter((_, i) => !outcomes[i]!.ok && isDiskFull(outcomes[i]!.value))
+    if (full.length && releaseReserve(this.dataDir)) {
+      group.forEach((item, i) => outcomes[i]!.ok && item.resolve(outcomes[i]!.value))
+      return this.commit(full, durable, true)
     }
     group.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)))
   }

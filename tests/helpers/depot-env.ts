@@ -46,9 +46,9 @@ export interface TestDepot {
  */
 export async function setupDepot(
   t: TestContext,
-  options: { latencyMs?: number; profile?: boolean; extraClientCas?: string[]; restartable?: boolean } = {},
+  options: { latencyMs?: number; profile?: boolean; extraClientCas?: string[]; restartable?: boolean; root?: string } = {},
 ): Promise<TestDepot> {
-  const root = await tempFolder(t)
+  const root = options.root ?? (await tempFolder(t))
   const dataDir = join(root, 'data')
   const dir = await seedSimulatorDir(defaultSimulatorDir(dataDir))
   const port = options.restartable ? await reservedPort() : 0

@@ -258,7 +258,7 @@ test('a ledger file left empty (0 bytes) by a crash is refused, not taken for a 
   assert.equal((await vkey(['list', '--json'], env)).code, 0)
 })
 
-test('a data folder on a full disk: sending stops, exit 3 names the folder, and the ledger equals what PSA issued', async (t) => {
+test('a data folder on a full disk: nothing is sent, exit 3 names the folder, and the ledger equals what PSA issued', async (t) => {
   if (process.getuid?.() !== 0) {
     t.skip('needs root to mount a small tmpfs (CI runs as root)')
     return
@@ -266,7 +266,7 @@ test('a data folder on a full disk: sending stops, exit 3 names the folder, and 
   const { env, dataDir, simulator } = await setupDepot(t)
   const full = join(dataDir, '..', 'full')
   await mkdir(full)
-  await run('mount', ['-t', 'tmpfs', '-o', 'size=600k', 'tmpfs', full])
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', full]) // the 4 MB kept for keys (ledger.reserve) and the ledger
   try {
     // The same profile in a data folder on the small disk.
     await run('cp', ['-a', `${dataDir}/.`, full])
@@ -276,13 +276,20 @@ test('a data folder on a full disk: sending stops, exit 3 names the folder, and 
     await new Promise((resolve) => filler.on('exit', resolve))
     const result = await vkey(['batch', ...files, '--duration', '1h', '--concurrency', '4'], fullEnv)
     assert.equal(result.code, 3, result.stderr)
-    assert.match(result.stderr, new RegExp(`(Cannot write the ledger in|Cannot use the data folder) ${full}: the disk is full`))
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `(Cannot write the ledger in|Cannot use the data folder) ${full}: the disk is full|The disk holding ${full} is nearly full: VK Depot keeps 4 MB`,
+      ),
+    )
     assert.ok(simulator.stats.tokensIssued < 40, `sending stopped (${simulator.stats.tokensIssued} issued)`)
     await run('rm', ['-f', join(full, 'filler')])
     const recorded = keysIn(await list(fullEnv)).length
-    const inFlight = Number(/(\d+) request\(s\) were already on their way/.exec(result.stderr)?.[1] ?? 0)
-    assert.ok(simulator.stats.tokensIssued - recorded <= inFlight, `issued ${simulator.stats.tokensIssued}, recorded ${recorded}, in flight ${inFlight}`)
-    assert.ok(inFlight <= 4)
+    assert.equal(
+      recorded,
+      simulator.stats.tokensIssued,
+      'every key PSA issued is recorded (tests/integration/full-disk.test.ts: one on its way as the disk fills)',
+    )
     assert.deepEqual(
       (await readdir(full)).filter((n) => n.endsWith('.tmp')),
       [],

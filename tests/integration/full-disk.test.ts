@@ -1,0 +1,124 @@
+/**
+ * A nearly full disk (a real 24 MB tmpfs): a key PSA issues while the disk fills is still
+ * recorded, in the room the data folder keeps for keys (ledger.reserve); the next request is
+ * refused with nothing sent; once space is freed, requests go again. PSA's count and the
+ * ledger's stay equal throughout.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'node:test'
+import { RESERVE_BYTES, RESERVE_FILE } from '../../electron/core/ledger-reserve'
+import { carDataJson, ROOT, setupDepot, tempFolder, vinFor, vkey } from '../helpers/depot-env'
+import { waitUntil } from '../helpers/wait'
+
+/** A 24 MB tmpfs, or why there is none (mounting needs root and a kernel that lets this process). */
+function smallDisk(): { dir: string; unmount: () => void } | string {
+  const dir = mkdtempSync(join(tmpdir(), 'vkey-small-disk-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' })
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    return `cannot mount a small tmpfs here (${String((error as { stderr?: Buffer }).stderr ?? error).trim()})`
+  }
+  return {
+    dir,
+    unmount: () => {
+      execFileSync('umount', ['-l', dir])
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Fills the disk holding `dir` but `leave` bytes; returns the file that holds the space. */
+function fill(dir: string, name: string, leave = 0): string {
+  const file = join(dir, name)
+  const fd = openSync(file, 'w')
+  const chunk = Buffer.alloc(64 * 1024, 1)
+  try {
+    for (;;) writeSync(fd, chunk)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error
+  }
+  try {
+    for (;;) writeSync(fd, chunk, 0, 512)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error
+  } finally {
+    closeSync(fd)
+  }
+  if (leave) truncateSync(file, statSync(file).size - leave)
+  return file
+}
+
+const disk = smallDisk()
+if (typeof disk === 'string') console.log(`# full-disk test skipped: ${disk}`)
+else disk.unmount()
+
+test(
+  'a key PSA issues while the disk fills is recorded in the room kept for keys; the next request is refused with nothing sent, until space is freed',
+  { skip: typeof disk === 'string', timeout: 90_000 },
+  async (t) => {
+    const small = smallDisk()
+    assert.ok(typeof small !== 'string', String(small))
+    const { env, dataDir, simulator } = await setupDepot(t, { root: small.dir })
+    t.after(small.unmount) // after the depot and the simulator close (hooks run in the order they were added)
+    const cars = await tempFolder(t)
+    const car = async (n: number) => {
+      const file = join(cars, `${n}.json`)
+      await writeFile(file, carDataJson(vinFor(n)))
+      return file
+    }
+    assert.equal((await vkey(['token', '--cardata', await car(1), '--duration', '1h'], env)).code, 0)
+    assert.equal(statSync(join(dataDir, RESERVE_FILE)).size, RESERVE_BYTES, 'the room for keys is kept')
+
+    // A request on its way to PSA when the disk fills up to the last byte.
+    let answer!: () => void
+    simulator.faults.hold = new Promise((resolve) => (answer = resolve))
+    const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'token', '--cardata', await car(2), '--duration', '1h'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c))
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c))
+    const exited = once(child, 'close')
+    await waitUntil(() => simulator.requests.length === 2, 'the second request at PSA')
+    const ballast = fill(small.dir, 'ballast')
+    answer()
+    const [code] = await exited
+    assert.equal(code, 0, output)
+    assert.match(output, /Token issued/)
+
+    // The room it used is gone with the rest of the disk (1 MB left): nothing more is sent until space is freed.
+    assert.equal(statSync(join(dataDir, RESERVE_FILE), { throwIfNoEntry: false }), undefined, 'the room for keys was given to the ledger')
+    const more = fill(small.dir, 'more', 1024 * 1024) // room to open the ledger and claim, not to keep 4 MB
+    simulator.faults.hold = null
+    const refused = await vkey(['token', '--cardata', await car(3), '--duration', '1h'], env)
+    assert.equal(refused.code, 3, refused.stderr)
+    assert.match(
+      refused.stderr,
+      /The disk holding .* is nearly full: VK Depot keeps 4 MB there \(ledger\.reserve\) .* Nothing was sent\. Free space, then run the command again\./,
+    )
+    assert.equal(simulator.requests.length, 2, 'nothing sent')
+
+    rmSync(more)
+    rmSync(ballast)
+    const again = await vkey(['token', '--cardata', await car(3), '--duration', '1h'], env)
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(statSync(join(dataDir, RESERVE_FILE)).size, RESERVE_BYTES, 'the room is made again')
+    const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
+    assert.deepEqual(
+      listed
+        .filter((r) => r.status === 'issued')
+        .map((r) => r.vin)
+        .sort(),
+      [1, 2, 3].map(vinFor),
+    )
+    assert.equal(simulator.stats.tokensIssued, 3, 'PSA issued 3 keys; the ledger holds 3')
+  },
+)
