@@ -21,6 +21,7 @@ import { closeLedgerFile } from './ledger-presence'
 import { migrateLegacyHistory } from './ledger-migration'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
 import type { Vault } from './vault'
+import { environments } from '../../shared/profile'
 
 const ErrorViewStored = z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).default({}) })
 
@@ -32,6 +33,8 @@ export const RecordSchema = z.object({
   source: z.string(),
   status: HandoverStatus,
   profile: z.string().optional(),
+  /** The environment of the profile the key was issued with (kept when that profile is removed or changed: a simulator key stays marked). */
+  environment: z.enum(environments).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
   plan: DurationPlan.optional(),
@@ -170,7 +173,18 @@ export function newId(): string {
 const notFound = (id: string) => new VkError('not-found', `No handover with id ${id}. List them with \`vkey list\`.`, { field: 'id' })
 
 /** Fields of a ledger entry that never change once PSA issued its key. */
-const KEY_FIELDS = ['issuedAt', 'durationSeconds', 'requestedAt', 'profile', 'batchId', 'plannedEnd', 'plannedStart', 'longerThanAsked', 'supersedes'] as const
+const KEY_FIELDS = [
+  'issuedAt',
+  'durationSeconds',
+  'requestedAt',
+  'profile',
+  'environment',
+  'batchId',
+  'plannedEnd',
+  'plannedStart',
+  'longerThanAsked',
+  'supersedes',
+] as const
 
 interface ClaimRow {
   vehicle: string

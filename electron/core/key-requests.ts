@@ -169,6 +169,7 @@ export async function obtainKey(
   const stamp = (r: HandoverRecord): void => {
     r.plan = plan
     r.profile = profile.name
+    r.environment = profile.environment
     r.durationSeconds = window.seconds
     r.requestedAt = requestedAt
     if (window.plannedStart) r.plannedStart = window.plannedStart

@@ -108,6 +108,13 @@ test('simulator keys carry env in the QR payload, a band in vkey list/show and e
   assert.equal((summaries.value as { handovers: { environment?: string }[] }).handovers[0]?.environment, 'simulator')
   const detail = await dispatch(handlers, 'handovers:get', { id: record!.id })
   assert.ok(detail.ok && (detail.value as { environment?: string }).environment === 'simulator')
+
+  // The profile removed: the key keeps its mark, in the QR payload, on the picture's band and in the list.
+  assert.equal((await vkey(['profile', 'remove', 'sim'], env)).code, 0)
+  const again = join(dataDir, '..', 'again.png')
+  assert.equal((await vkey(['show', record!.id, '--qr', again], env)).code, 0)
+  assert.equal(parseHandoverPayload((await run('zbarimg', ['--raw', '-q', again])).stdout.trim()).env, 'simulator')
+  assert.match((await vkey(['list'], env)).stdout, /VF3TEST0000000060 .*\[SIMULATOR — NOT A CAR KEY\]/)
   assert.ok(contract['handovers:get'].output.shape.environment, 'the contract carries it to the renderer')
 })
 
