@@ -192,9 +192,12 @@ test('a production key carries no band, and the token screen says in words that 
   await page.getByRole('button', { name: 'Show token' }).click()
   await page.getByTestId('environment-band').waitFor()
   assert.equal(await page.getByTestId('live-key-note').count(), 0)
-  // The same key as a production profile's (the profile the record names, now production).
-  const profile = app.handlers.depot.profiles.get('Simulator')
-  app.handlers.depot.profiles.save({ ...profile, environment: 'prod' })
+  // The same key as if a production profile had issued it: the record keeps the environment it was issued in.
+  const issuedIn = async (environment: string) =>
+    (await app.handlers.depot.handovers()).db
+      .prepare("UPDATE handovers SET record = json_set(record, '$.environment', ?) WHERE id = ?")
+      .run(environment, vehicle.id)
+  await issuedIn('prod')
   await app.reload()
   await page.getByRole('button', { name: 'Show token' }).click()
   const note = page.getByTestId('live-key-note')
@@ -210,7 +213,7 @@ test('a production key carries no band, and the token screen says in words that 
     ['preprod', 1, undefined],
     ['custom', 0, /^A custom address: if it is PSA's service, whoever scans this code can open/],
   ] as const) {
-    app.handlers.depot.profiles.save({ ...profile, environment })
+    await issuedIn(environment)
     await app.reload()
     await page.getByRole('button', { name: 'Show token' }).click()
     await page.getByTestId('qr').waitFor()
