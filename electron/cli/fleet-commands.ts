@@ -97,8 +97,9 @@ export async function fleetCommand(args: string[], io: CliIo): Promise<number> {
 async function leave(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('fleet leave', args)
   const left = await withDepot(io, async (depot) => {
-    if (!values.yes) await refuseWhileUnpushed(depot)
-    return Fleet.leave(depot.dataDir, await depot.vault(), await ledgerIfReadable(depot))
+    const ledger = await ledgerIfReadable(depot)
+    if (!values.yes) await refuseWhileUnpushed(depot, ledger)
+    return Fleet.leave(depot.dataDir, await depot.vault(), ledger)
   })
   if (!left.wasJoined) write(io, 'This laptop was not in a fleet: nothing to leave.')
   else
@@ -110,12 +111,12 @@ async function leave(args: string[], io: CliIo): Promise<number> {
 }
 
 /** Changes the fleet has not had (keys issued, handed over, expired offline) would stay unknown to the other laptops: leaving then takes a `--yes`. */
-async function refuseWhileUnpushed(depot: Depot): Promise<void> {
+async function refuseWhileUnpushed(depot: Depot, ledger: LocalLedger | undefined): Promise<void> {
   const fleet = Fleet.open(depot.dataDir, await depot.vault())
   if (!fleet) return
   let waiting: number
   try {
-    waiting = fleet.status(await ledgerIfReadable(depot)).waiting
+    waiting = fleet.status(ledger).waiting
   } finally {
     fleet.close()
   }

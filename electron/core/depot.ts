@@ -180,8 +180,10 @@ export class Depot {
     this.fleetGates.close()
   }
 
-  /** Stops all sending once the ledger could not be written: a key PSA issues must be recorded. */
-  /** Before a request is sent: the ledger can record its key (no write failed, and the room kept for keys is there). */
+  /**
+   * Before a request is sent: the ledger can record its key. Sending stops for good once a ledger
+   * write failed, and until there is room for the space kept for keys (ledger-reserve.ts).
+   */
   assertCanRecord(): void {
     if (this.storageFailure) throw this.storageFailure
     ensureReserve(this.dataDir)

@@ -17,7 +17,8 @@ import { VkError } from '../../shared/errors'
 import { ledgerSince } from './data-folder'
 import { displacedError, emptyLedgerError, lostLedgerError, noteLedgerIfPossible, rememberFile, removeIfEmpty } from './ledger-presence'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
-import { isDiskFull, releaseReserve } from './ledger-reserve'
+import { releaseReserve } from './ledger-reserve'
+import { isDiskFull } from './secure-files'
 
 export const LEDGER_FILE = 'ledger.db'
 const SCHEMA_VERSION = 1
@@ -317,17 +318,16 @@ export function storageError(error: unknown, dataDir: string, db?: Db): unknown 
   // Even reading needs room for SQLite's shared-memory index (32 KB): without it, nothing opens.
   const shm = typeof code === 'string' && code.startsWith('SQLITE_IOERR_SHM')
   const errno = (error as NodeJS.ErrnoException).code
-  const [cause, step] =
-    code === 'SQLITE_FULL' || errno === 'ENOSPC'
-      ? ['the disk is full', 'Free space']
-      : shm
-        ? [`SQLite cannot make its shared-memory file ${LEDGER_FILE}-shm (the disk is full, or nearly: it needs 32 KB even to read)`, 'Free space']
-        : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || errno === 'EACCES'
-          ? [
-              'it cannot be written (permissions or a read-only disk)',
-              `Make the folder and ${LEDGER_FILE} writable by this user (even reading writes SQLite's index files beside it)`,
-            ]
-          : [`the write failed (${typeof code === 'string' ? code : 'unknown cause'})`, 'Free space or fix the folder']
+  const [cause, step] = isDiskFull(error)
+    ? ['the disk is full', 'Free space']
+    : shm
+      ? [`SQLite cannot make its shared-memory file ${LEDGER_FILE}-shm (the disk is full, or nearly: it needs 32 KB even to read)`, 'Free space']
+      : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || errno === 'EACCES'
+        ? [
+            'it cannot be written (permissions or a read-only disk)',
+            `Make the folder and ${LEDGER_FILE} writable by this user (even reading writes SQLite's index files beside it)`,
+          ]
+        : [`the write failed (${typeof code === 'string' ? code : 'unknown cause'})`, 'Free space or fix the folder']
   return new VkError(
     'storage.write',
     `Cannot ${shm ? 'open' : 'write'} the ledger in ${dataDir}: ${cause}. ${step}, then run the command again.`,

@@ -15,21 +15,13 @@ import { randomFillSync } from 'node:crypto'
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { VkError } from '../../shared/errors'
+import { isDiskFull } from './secure-files'
 
 export const RESERVE_FILE = 'ledger.reserve'
 /** Far more than the keys of the requests a batch has on their way (≈ 40 kB of ledger pages each). */
 export const RESERVE_BYTES = 4 * 1024 * 1024
 
 const CHUNK = 64 * 1024
-
-/** True when the error (or the one it wraps) says the disk is full. */
-export function isDiskFull(error: unknown): boolean {
-  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code
-    if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return true
-  }
-  return false
-}
 
 /** Makes the reserve when it is missing or short; refuses (nothing sent) when the disk has no room for it. */
 export function ensureReserve(dataDir: string): void {

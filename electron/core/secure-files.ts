@@ -234,6 +234,15 @@ export async function readFileIfExists(filePath: string): Promise<Buffer | undef
   }
 }
 
+/** True when the error (or one it wraps) says the disk is full, or the user's quota on it. */
+export function isDiskFull(error: unknown): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code
+    if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return true
+  }
+  return false
+}
+
 export function isNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === 'ENOENT'
 }

@@ -12,7 +12,7 @@ import { VkError } from '../../shared/errors'
 import { HandoverStore } from './handovers'
 import type { SecretStore } from './keychain'
 import { currentOwner, isOwnerAlive, parseOwner, type ProcessOwner } from './process-owner'
-import { ensurePrivateFolder, readJsonRecords, writeFileAtomic } from './secure-files'
+import { ensurePrivateFolder, isDiskFull, readJsonRecords, writeFileAtomic } from './secure-files'
 import { Vault, vaultKeyAccount } from './vault'
 
 const USERS_FOLDER = 'vault-users'
@@ -30,8 +30,7 @@ export async function registerVaultUser(dataDir: string): Promise<void> {
     const owner = currentOwner()
     await writeFileAtomic(path.join(folder, `${owner.pid}.json`), JSON.stringify(owner))
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOSPC' || code === 'EDQUOT') return
+    if (isDiskFull(error)) return
     throw error
   }
   await otherVaultUsers(dataDir) // drops the records of processes that are gone, so the folder stays small

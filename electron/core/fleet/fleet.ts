@@ -181,8 +181,10 @@ export class Fleet {
     return new Fleet(mirror, settings, vault)
   }
 
-  /** Stops sharing: the settings, fleet.db and the sealed password go. Returns how many entries were never pushed. */
-  /** Stops sharing; `unpushed` counts this laptop's entries the fleet never had (the ledger's latest changes included). */
+  /**
+   * Stops sharing: the settings, fleet.db and the sealed password go. `unpushed` counts this
+   * laptop's entries the fleet never had (with `ledger`, its latest changes included).
+   */
   static async leave(dataDir: string, vault: Vault, ledger?: LocalLedger): Promise<{ wasJoined: boolean; unpushed: number }> {
     const fleet = Fleet.open(dataDir, vault)
     const unpushed = !fleet ? 0 : ledger ? fleet.status(ledger).waiting : fleet.mirror.pendingCount()
