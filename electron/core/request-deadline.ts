@@ -91,7 +91,7 @@ const PAUSED_MS = 1_000
  * timers run before the sockets when a process resumes, so an answer PSA sent during the pause
  * (a key issued) waits unread in the socket while the deadline fires: it must not be thrown away.
  */
-export const AFTER_PAUSE_GRACE_MS = 2_000
+const AFTER_PAUSE_GRACE_MS = 2_000
 
 /**
  * A signal that aborts when the deadline passes or when `outer` (the user's cancel) does.
