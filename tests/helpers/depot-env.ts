@@ -3,7 +3,8 @@
  * the real PSA simulator over mutual TLS beside it, and the real keychain (the suite runs
  * inside scripts/with-keyring.sh).
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -193,4 +194,39 @@ export async function testHandlers(
 /** `text` as a literal inside a RegExp (paths, VINs, local times in expected messages). */
 export function escapeRe(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+export interface VkeyChild {
+  child: ChildProcessWithoutNullStreams
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; afterSignalMs: number }>
+  signal(name: NodeJS.Signals): void
+}
+
+/** Starts the real `vkey`; killed with SIGKILL when the test ends if still running. */
+export function startVkey(t: TestContext, args: string[], env: NodeJS.ProcessEnv): VkeyChild {
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  child.stdin.end()
+  let stdout = ''
+  let stderr = ''
+  let signalledAt = 0
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+  const exited = once(child, 'close').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    stdout,
+    stderr,
+    afterSignalMs: Date.now() - signalledAt,
+  }))
+  return {
+    child,
+    exited,
+    signal(name) {
+      signalledAt = Date.now()
+      child.kill(name)
+    },
+  }
 }

@@ -5,15 +5,14 @@
  * ledger's stay equal throughout.
  */
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { execFileSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'node:test'
 import { RESERVE_BYTES, RESERVE_FILE } from '../../electron/core/ledger-reserve'
-import { carDataJson, ROOT, setupDepot, tempFolder, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, setupDepot, startVkey, tempFolder, vinFor, vkey } from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
 /** A 24 MB tmpfs, or why there is none (mounting needs root and a kernel that lets this process). */
@@ -79,20 +78,13 @@ test(
     // A request on its way to PSA when the disk fills up to the last byte.
     let answer!: () => void
     simulator.faults.hold = new Promise((resolve) => (answer = resolve))
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'token', '--cardata', await car(2), '--duration', '1h'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c))
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c))
-    const exited = once(child, 'close')
+    const run = startVkey(t, ['token', '--cardata', await car(2), '--duration', '1h'], env)
     await waitUntil(() => simulator.requests.length === 2, 'the second request at PSA')
     const ballast = fill(small.dir, 'ballast')
     answer()
-    const [code] = await exited
-    assert.equal(code, 0, output)
-    assert.match(output, /Token issued/)
+    const { code, stdout, stderr } = await run.exited
+    assert.equal(code, 0, stderr)
+    assert.match(stdout, /Token issued/)
 
     // The room it used is gone with the rest of the disk (1 MB left): nothing more is sent until space is freed.
     assert.equal(statSync(join(dataDir, RESERVE_FILE), { throwIfNoEntry: false }), undefined, 'the room for keys was given to the ledger')

@@ -7,53 +7,16 @@
  * that waited for the answer would fail them.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { once } from 'node:events'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import { PassThrough, Readable } from 'node:stream'
 import { watchSignals } from '../../electron/cli/interrupt'
 import { runCli } from '../../electron/cli/run'
 import { startSimulator } from '../../electron/core/simulator'
 import { waitUntil } from '../helpers/wait'
-import { carDataJson, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
-
-interface Child {
-  child: ChildProcessWithoutNullStreams
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; afterSignalMs: number }>
-  signal(name: NodeJS.Signals): void
-}
-
-/** Starts the real `vkey`; killed with SIGKILL when the test ends if still running. */
-function startVkey(t: TestContext, args: string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  child.stdin.end()
-  let stdout = ''
-  let stderr = ''
-  let signalledAt = 0
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-  const exited = once(child, 'close').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-    stdout,
-    stderr,
-    afterSignalMs: Date.now() - signalledAt,
-  }))
-  return {
-    child,
-    exited,
-    signal(name) {
-      signalledAt = Date.now()
-      child.kill(name)
-    },
-  }
-}
+import { carDataJson, setupDepot, startVkey, vinFor, vkey } from '../helpers/depot-env'
 
 test('SIGINT while PSA has the request: exit 130 before any answer, saying a key may exist', { timeout: 60_000 }, async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t, { latencyMs: 60_000 })

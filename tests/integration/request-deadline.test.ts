@@ -6,8 +6,6 @@
  * phase that stalled and the time spent. The per-test timeout turns a hang into a failure.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createServer, type Socket } from 'node:net'
@@ -15,7 +13,7 @@ import { test, type TestContext } from 'node:test'
 import { VkError } from '../../shared/errors'
 import { PsaClient, type PartnerCredentials, type PsaClientOptions } from '../../electron/core/psa-client'
 import { demoCredentials, testSimulator } from '../helpers/pki-fixtures'
-import { carDataJson, ROOT, setupDepot, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, setupDepot, startVkey, vinFor, vkey } from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
 const input = { carData: 'Q2FyRGF0YQ==', carDataSignature: 'U2lnbmF0dXJl', durationSeconds: 3600 }
@@ -134,26 +132,15 @@ test(
     await writeFile(file, carDataJson(vinFor(91)))
     let answer!: () => void
     simulator.faults.hold = new Promise((resolve) => (answer = resolve))
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/vkey.mjs'), 'token', '--cardata', file, '--duration', '1h'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    t.after(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    })
-    let stderr = ''
-    let stdout = ''
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-    const exited = once(child, 'close')
+    const run = startVkey(t, ['token', '--cardata', file, '--duration', '1h'], env)
     await waitUntil(() => simulator.requests.length === 1, 'the request at PSA')
-    child.kill('SIGSTOP')
+    run.signal('SIGSTOP')
     const stoppedAt = Date.now()
     answer() // PSA issues the key while vkey is paused
     await waitUntil(() => simulator.stats.tokensIssued === 1, 'the key issued')
     await waitUntil(() => Date.now() - stoppedAt > 2_000, 'the 1 s deadline long past')
-    child.kill('SIGCONT')
-    const [code] = await exited
+    run.signal('SIGCONT')
+    const { code, stdout, stderr } = await run.exited
     assert.equal(code, 0, stderr)
     assert.match(stdout, /Token issued/)
     const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
