@@ -156,8 +156,8 @@ if (only.has(10)) {
   else
     results.figures.fleet = await fleetFigure(
       quick
-        ? { entries: 5000, laptops: 50, steady: 500, repetitions: 2, claims: 20 }
-        : { entries: 100_000, laptops: 50, steady: 500, repetitions: 5, claims: 101 },
+        ? { entries: 5000, laptops: 50, steady: 500, steadyRounds: 10, repetitions: 2, claims: 20 }
+        : { entries: 100_000, laptops: 50, steady: 500, steadyRounds: 30, repetitions: 5, claims: 101 },
     )
 }
 
