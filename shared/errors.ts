@@ -39,6 +39,8 @@ export const errorCodes = [
   'storage.ledger-displaced',
   /** Another VK Depot process is requesting a key for the same vehicle right now. */
   'storage.vehicle-busy',
+  /** An --out folder whose disk cannot take the QR files (checked before sending, and when a write fails). */
+  'storage.out-folder',
   /** The vault key is gone from the keychain (or is not one): `vkey vault reset` is the way back. */
   'config.vault-key-lost',
   /** VKEY_HOME (or the default folder) is not a VK Depot data folder. */

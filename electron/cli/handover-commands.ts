@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { inDefaultPack } from '../../shared/pack-rule'
 import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
-import type { ImportResult } from '../../shared/cardata'
+import type { ImportedVehicle, ImportResult } from '../../shared/cardata'
 import { planWindow } from '../../shared/duration'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import { environmentBand } from '../../shared/environment-marker'
@@ -25,13 +25,13 @@ import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { durationPlan, write, writeJson } from './args'
 import { withDepot } from './depot-access'
 import { findRecord } from './find-record'
-import { qrFilesText, qrPipeline } from './qr-output'
+import { qrFilesText, qrMissingJson, qrMissingText, RERUN_WRITES_QR, qrPipeline } from './qr-output'
 import { flushQueueQuietly } from './queue-commands'
 import { parseFor } from './spec'
 import { formatLocal } from '../../shared/time'
 import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
 import { environmentResolver } from '../core/handover-environment'
-import { QrFilePipeline, qrFileName } from '../core/qr-files'
+import { assertRoomForQrFiles, QrFilePipeline, qrFileName } from '../core/qr-files'
 import { writeHuman, type CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
 import { warnCutOff } from './cut-off'
@@ -102,6 +102,8 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
   const newFolder = out !== undefined && !existsSync(out)
   const imported = await importCarDataFiles(positionals)
   writeCarDataNotes(io, imported.vehicles)
+  // The output is checked before anything is stored or sent (the queue's flush included): a folder that cannot take the files refuses the batch.
+  if (out) assertRoomForQrFiles(out, imported.vehicles.map(qrNameOf))
   let files: QrFilePipeline | undefined
   const closeFiles = async () => files?.close() // the QR file worker, also when the batch ends on an error
   return withDepot(io, async (depot) => {
@@ -112,7 +114,8 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     const { ids, added } = await batchIds(io, depot, imported, values.profile)
     warnCutOff(io, (await depot.handovers()).findMany(ids), 'batch')
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
-    const pipeline = out ? await qrPipeline(depot, out) : undefined
+    const halt = new AbortController() // a QR file that cannot be written stops the sending: no key is asked for that cannot be delivered
+    const pipeline = out ? await qrPipeline(depot, out, () => halt.abort()) : undefined
     files = pipeline
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
@@ -120,6 +123,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       ? await runner.run(ids, plan, {
           concurrency,
           signal: controller.signal,
+          halt: halt.signal,
           ...(pipeline && out ? { onKey: (record) => pipeline.addRecords([record]), deliverQrFor: (record) => join(out, qrFileName(record)) } : {}),
         })
       : emptyOutcome()
@@ -127,6 +131,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     await dropUnusedDrafts(store, outcome, added)
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
     const qrFiles: Record<string, string> = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
+    const missing = qrMissingText(pipeline, RERUN_WRITES_QR)
     const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))
     const failures = [
       ...imported.issues.map((issue) => ({
@@ -164,6 +169,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
             failed: failures,
             cancelled: outcome.cancelled,
             ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}),
+            ...(pipeline?.failure ? { qr_missing: qrMissingJson(pipeline), not_sent: outcome.notSent ?? [] } : {}),
           },
           null,
           2,
@@ -189,8 +195,11 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       if (outcome.queued.length)
         write(io, `  queued: PSA could not be reached; \`vkey queue flush\` sends them once${out ? ` and writes their QR codes to ${out}` : ''}.`)
       if (out) write(io, qrFilesText(Object.keys(qrFiles).length, out, newFolder))
+      if (missing) write(io, missing[0])
+      if (outcome.notSent?.length) write(io, `  not sent: ${outcome.notSent.length} (sending stopped when a QR file could not be written).`)
       if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a key are not sent again.')
     }
+    if (missing) io.stderr.write(`${missing[1]}\n`)
     if (outcome.storageStopped) {
       io.stderr.write(
         `vkey: ${outcome.storageStopped.message} Sending stopped; ${outcome.storageStopped.inFlight} request(s) were already on their way to PSA and may have issued keys that are not recorded.\n`,
@@ -198,9 +207,15 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       return EXIT.config
     }
     if (outcome.cancelled) return EXIT.interrupted
+    if (pipeline?.failure) return exitCodeFor(pipeline.failure.code)
     if (failures.length) return exitCodeFor(failures[0]!.code)
     return outcome.queued.length ? EXIT.queued : EXIT.ok
   }).finally(closeFiles)
+}
+
+/** The name a vehicle's QR file will have (qrFileName), before it has a record. */
+function qrNameOf(vehicle: ImportedVehicle, index: number): Pick<HandoverRecord, 'vin' | 'id' | 'carDataHash'> {
+  return { id: `vehicle-${index}`, ...(vehicle.vin ? { vin: vehicle.vin } : { carDataHash: carDataHash(vehicle.carData, vehicle.carDataSignature) }) }
 }
 
 function emptyOutcome(): BatchOutcome {

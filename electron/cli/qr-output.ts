@@ -1,5 +1,6 @@
-/** The QR files a batch or a queue flush writes into an --out folder, and the line that says so. */
+/** The QR files a batch or a queue flush writes into an --out folder, and the lines that say so. */
 import { mkdir } from 'node:fs/promises'
+import type { VkError } from '../../shared/errors'
 import type { Depot } from '../core/depot'
 import { environmentResolver } from '../core/handover-environment'
 import { QrFilePipeline } from '../core/qr-files'
@@ -10,8 +11,32 @@ export function qrFilesText(count: number, out: string, newFolder: boolean): str
   return `QR codes: ${count} in ${out}${newFolder ? ' (a new folder)' : ''} — each is a car key until it expires.`
 }
 
+/** How the keys of a batch without their file get it: the batch run again reuses them. */
+export const RERUN_WRITES_QR = 'run the same command again: the keys stored are reused, nothing is sent again for them, and their files are written'
+/** How the keys of a queue flush without their file get it: they have left the queue. */
+export const SHOW_WRITES_QR = 'write each with `vkey show ID --qr FILE.png` (the IDs above)'
+
+/**
+ * What a command says when QR files could not all be written: the keys without their file (all
+ * of them, by VIN and handover ID), then on stderr the first failure and `next`, the way to write
+ * them. Undefined when all were written.
+ */
+export function qrMissingText(pipeline: QrFilePipeline | undefined, next: string): [string, string] | undefined {
+  if (!pipeline?.failure) return undefined
+  const names = pipeline.missing.map((m) => (m.vin ? `${m.vin} (${m.id})` : m.id))
+  return [
+    `  QR files not written: ${names.length} (${names.join(', ')}); their keys are stored.`,
+    `vkey: ${pipeline.failure.message} Free space there (or choose another --out), then ${next}.`,
+  ]
+}
+
+/** The --json form of the keys without their QR file. */
+export function qrMissingJson(pipeline: QrFilePipeline | undefined): Array<{ id: string; vin: string | null; file: string; reason: string }> {
+  return (pipeline?.missing ?? []).map((m) => ({ id: m.id, vin: m.vin ?? null, file: m.file, reason: m.reason }))
+}
+
 /** QR files for the keys a batch or a flush hands over, written beside the requests (core/qr-files.ts). */
-export async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipeline> {
+export async function qrPipeline(depot: Depot, out: string, onFailure?: (failure: VkError) => void): Promise<QrFilePipeline> {
   await mkdir(out, { recursive: true, mode: 0o700 })
   await sweepOwnTempFilesIn(out) // what a batch killed while writing its QR files left
   // Imported here, not at the top: the writer's worker thread runs that module's chunk alone.
@@ -22,5 +47,6 @@ export async function qrPipeline(depot: Depot, out: string): Promise<QrFilePipel
     environmentOf: environmentResolver(depot.profiles),
     now: () => depot.now(),
     writer: qrFileWriter(),
+    ...(onFailure ? { onFailure } : {}),
   })
 }

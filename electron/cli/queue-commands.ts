@@ -13,7 +13,8 @@ import { write, writeJson } from './args'
 import { withDepot } from './depot-access'
 import { findRecord } from './find-record'
 import { writeHuman, type CliIo } from './io'
-import { qrFilesText, qrPipeline } from './qr-output'
+import { assertRoomForQrFiles } from '../core/qr-files'
+import { qrFilesText, qrMissingText, SHOW_WRITES_QR, qrPipeline } from './qr-output'
 import { parseFor, QUEUE_SUBCOMMANDS, unknownCommand } from './spec'
 import { warnCertificateRenewal } from './cert-commands'
 import { warnCutOff } from './cut-off'
@@ -60,6 +61,12 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
     await warnCertificateRenewal(io, depot, undefined)
     sayCutOff(io, await depot.handovers(), { forget: true })
+    // The output is checked before anything is sent: a folder that cannot take the queued keys' files refuses the flush.
+    if (out)
+      assertRoomForQrFiles(
+        out,
+        (await (await depot.handovers()).list()).filter((r) => r.status === 'queued'),
+      )
     let stopped = false
     const controller = new AbortController() // Ctrl-C cancels the request in flight: untried requests stay queued; one PSA may have is cut off (offline-queue.ts, cut-off.ts)
     io.interrupted
@@ -74,11 +81,17 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       const pipeline = out ? await qrPipeline(depot, out) : undefined
       pipeline?.addRecords(keys)
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
+      const missing = qrMissingText(pipeline, SHOW_WRITES_QR)
       write(io, `Queue: ${queueCountsText(result)}.${out ? ` ${qrFilesText(Object.keys(files).length, out, newFolder)}` : ''}`)
       newFolder = false
+      if (missing) write(io, missing[0])
       for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
       if (result.stillQueued && result.unreachable) write(io, `  still waiting: ${result.unreachable}`)
       writeQrErrors(io, result)
+      if (missing) {
+        io.stderr.write(`${missing[1]}\n`)
+        return exitCodeFor(pipeline!.failure!.code)
+      }
       if (stopped) return EXIT.interrupted
       if (!values.watch || result.stillQueued === 0)
         return result.stillQueued ? EXIT.queued : result.failures[0] ? exitCodeFor(result.failures[0].code) : EXIT.ok

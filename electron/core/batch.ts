@@ -66,6 +66,8 @@ export interface BatchOutcome {
   keys: Map<string, HandoverRecord>
   /** Set when the ledger could not be written: sending stopped; `inFlight` requests were unanswered then. */
   storageStopped?: { message: string; inFlight: number }
+  /** The vehicles never sent because `halt` stopped the sending (their records are as before the batch). */
+  notSent?: string[]
 }
 
 export interface BatchOptions {
@@ -80,6 +82,12 @@ export interface BatchOptions {
   onKey?: (record: HandoverRecord) => void
   /** Where a vehicle's QR file goes if its request ends in the offline queue: the flush writes it there when the key arrives. */
   deliverQrFor?: (record: HandoverRecord) => string
+  /**
+   * Stops the sending without cancelling: no request starts after it fires, the ones on their
+   * way are answered and recorded (an --out folder that cannot take the QR files: no key is
+   * asked for that cannot be delivered). The batch then ends as a cancelled one does.
+   */
+  halt?: AbortSignal
 }
 
 /** Progress goes out at most this often while states change… */
@@ -319,18 +327,23 @@ export class BatchRunner {
       // What a resumed batch left alone still gets its QR file, if the interrupted run had not written it yet.
       for (const id of journal.ids) if (run.state(id) === 'skipped') deliverKept(records.get(id), options, this.depot.now())
       const gate = new RateGate()
-      for (let pass = 0; pass <= EXTRA_PASSES && todo.length && !stop.signal.aborted; pass += 1) {
+      const sending = () => !stop.signal.aborted && !options.halt?.aborted
+      for (let pass = 0; pass <= EXTRA_PASSES && todo.length && sending(); pass += 1) {
         if (pass > 0) await sleep(options.retryPauseMs ?? 1000)
         todo = await this.pass(todo, { journal, run, gate, stop, options, lastPass: pass === EXTRA_PASSES })
       }
       outer?.removeEventListener('abort', onOuterAbort)
-      const outcome = run.outcome(stop.signal.aborted)
+      const halted = Boolean(options.halt?.aborted) && !stop.signal.aborted
+      const notSent = halted ? run.notSent() : undefined
+      const outcome = run.outcome(stop.signal.aborted, halted)
+      if (notSent) outcome.notSent = notSent
       // A vehicle that had a key waits in the queue as a record of its own (key-requests.ts, begin).
       outcome.queued = outcome.queued.map((id) => {
         const record = records.get(id)
         return (record && store.queuedFor(vehicleOf(record))?.id) ?? id
       })
-      if (!stop.signal.aborted) saveJournal(store, { ...journal, finishedAt: this.depot.now().toISOString() })
+      if (halted) saveJournal(store, { ...journal, cancelledAt: this.depot.now().toISOString() })
+      else if (!stop.signal.aborted) saveJournal(store, { ...journal, finishedAt: this.depot.now().toISOString() })
       else if (!run.storageStopped && (this.cancelledByUser.has(journal.id) || !this.interrupting))
         saveJournal(store, { ...journal, cancelledAt: this.depot.now().toISOString() })
       run.emit(true, true)
@@ -383,10 +396,14 @@ export class BatchRunner {
           answered()
         })
     }
+    const halted = () => stop.signal.aborted || Boolean(options.halt?.aborted)
     const worker = async () => {
-      for (let id = queue.shift(); id !== undefined && !stop.signal.aborted; id = queue.shift()) {
+      for (let id = queue.shift(); id !== undefined && !halted(); id = queue.shift()) {
         await gate.pass(stop.signal)
-        if (stop.signal.aborted) break
+        if (halted()) {
+          queue.unshift(id) // not sent: still waiting, as the ones after it
+          break
+        }
         run.set(id, { state: 'running' })
         let answered!: () => void
         const networkDone = new Promise<void>((resolve) => (answered = resolve))
@@ -484,7 +501,13 @@ class BatchRun {
     return retriable
   }
 
-  outcome(aborted: boolean): BatchOutcome {
+  /** The vehicles no request was sent for (still waiting when the sending stopped). */
+  notSent(): string[] {
+    return this.journal.ids.filter((id) => this.states.get(id)?.state === 'waiting' && !this.failures.has(id))
+  }
+
+  /** `halted`: the sending was stopped (BatchOptions.halt); what failed and waited for another pass counts as failed. */
+  outcome(aborted: boolean, halted = false): BatchOutcome {
     const outcome: BatchOutcome = {
       batchId: this.journal.id,
       issued: [],
@@ -500,7 +523,7 @@ class BatchRun {
     for (const id of this.journal.ids) {
       const state = this.states.get(id)?.state
       if (state === 'issued' || state === 'renewed' || state === 'reused' || state === 'skipped' || state === 'queued') outcome[state].push(id)
-      else if (state === 'failed' && this.failures.has(id))
+      else if ((state === 'failed' || (halted && state === 'waiting')) && this.failures.has(id))
         outcome.failed.push({ id, ...(this.records.get(id)?.vin ? { vin: this.records.get(id)!.vin! } : {}), ...this.failures.get(id)! })
       else if (state === 'waiting' || state === 'running' || state === 'cancelled')
         this.states.set(id, { state: 'cancelled', ...(this.states.get(id)?.message ? { message: this.states.get(id)!.message! } : {}) })

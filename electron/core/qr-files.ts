@@ -14,15 +14,22 @@
  * renamed into place): a QR code is a car key until it expires. A vehicle whose request failed never
  * reaches the pipeline, and one whose token is no longer valid when its turn comes is left
  * out, so the folder holds exactly the usable keys.
+ *
+ * The first file that cannot be written (a full disk, a folder gone) stops the writing: it
+ * and every key handed over after it are listed in `missing`, `onFailure` is told once (the
+ * batch stops sending: no key is asked for that cannot be delivered), and finish() still
+ * resolves, so the command reports every key with its file or without. Before a batch
+ * sends anything, assertRoomForQrFiles refuses a folder that cannot hold its files.
  */
-import { join } from 'node:path'
+import { existsSync, statfsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { VkError } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Environment } from '../../shared/profile'
 import { handoverPayloadOf } from './handover-payload'
 import { hasValidToken, type HandoverRecord, type HandoverStore } from './handovers'
 import type { QrFileWriter } from './qr-file-writer'
-import { describeWriteError, syncFolder } from './secure-files'
+import { describeWriteError, isDiskFull, syncFolder } from './secure-files'
 
 /**
  * The file a batch writes for a vehicle: `<VIN>.png`, or without a VIN `no-vin-<12 characters
@@ -47,26 +54,72 @@ export interface QrFilePipelineOptions {
    * import()`: see there), or inline with a test's own write. finish() closes it.
    */
   writer: QrFileWriter
+  /** Told once, at the first file that cannot be written (the batch stops sending). */
+  onFailure?: (failure: VkError) => void
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+/** A key handed over whose QR file is not in the folder, and why. */
+export interface MissingQrFile {
+  id: string
+  vin?: string
+  file: string
+  reason: string
+}
+
+/** Files being drawn and written at once, unless told otherwise. */
+const DEFAULT_PARALLEL = 4
+
+/** What one QR file takes on disk, at most: a handover PNG is 2–3 kB (bench figure 5), one block of most file systems. */
+const QR_FILE_ROOM = 4096
+
+/**
+ * Refuses, before anything is sent, a folder whose disk cannot hold the QR files of `records`
+ * (those not there yet, and the temporary files of the ones being written). VkError
+ * `storage.out-folder` (exit 3) naming the folder, the room there and the room needed.
+ */
+export function assertRoomForQrFiles(dir: string, records: Pick<HandoverRecord, 'vin' | 'id' | 'carDataHash'>[], parallel = DEFAULT_PARALLEL): void {
+  let free: number
+  let block: number
+  try {
+    const fs = statfsSync(existsSync(dir) ? dir : dirname(dir)) // a new folder: the disk of its parent
+    free = fs.bavail * fs.bsize
+    block = fs.bsize
+  } catch {
+    return // a system that cannot say: the writes themselves will tell
+  }
+  const perFile = Math.ceil(QR_FILE_ROOM / block) * block
+  const missing = records.filter((r) => !existsSync(join(dir, qrFileName(r)))).length
+  const need = (missing + Math.min(parallel, records.length)) * perFile
+  if (!records.length || free >= need) return
+  const kB = (bytes: number) => `${Math.ceil(bytes / 1024)} kB`
+  throw new VkError(
+    'storage.out-folder',
+    `${dir} has ${kB(free)} free; the QR files of ${records.length} vehicle${records.length === 1 ? '' : 's'} need about ${kB(need)}. Nothing was sent. Free space there or choose another --out, then run the same command again.`,
+    { file: dir, field: '--out' },
+  )
+}
+
 export class QrFilePipeline {
   /** Handover id → the file written for it. */
   readonly files = new Map<string, string>()
+  /** Keys handed over whose file is not written: the one that failed and every one after it. */
+  readonly missing: MissingQrFile[] = []
   private readonly seen = new Set<string>()
   /** Queued or being written: the only records kept in memory. */
   private readonly pending = new Set<string>()
   private readonly waiting: string[] = []
   private active = 0
-  private failure: VkError | undefined
+  /** The first file that could not be written: the writing stops there. */
+  failure: VkError | undefined
   private idle: (() => void)[] = []
   private readonly parallel: number
   /** Records of queued ids, read in one pass over the store for all that were issued by then. */
   private readonly records = new Map<string, HandoverRecord>()
 
   constructor(private readonly options: QrFilePipelineOptions) {
-    this.parallel = Math.max(1, options.parallel ?? 4)
+    this.parallel = Math.max(1, options.parallel ?? DEFAULT_PARALLEL)
   }
 
   /** A BatchRunner progress callback: queues every vehicle issued or skipped (valid token), once. */
@@ -95,15 +148,15 @@ export class QrFilePipeline {
   }
 
   /**
-   * Resolves when every queued file is written and the folder synced (each file is fsync'd
-   * before its rename; the renames are made durable here, once for the batch); throws the
-   * first write error (naming the file).
+   * Resolves when every queued file is written (or, after a failure, listed in `missing`) and
+   * the folder synced (each file is fsync'd before its rename; the renames are made durable
+   * here, once for the batch).
    */
   async finish(): Promise<Map<string, string>> {
-    if (this.active || this.waiting.length) await new Promise<void>((resolve) => this.idle.push(resolve))
+    if (this.active || (this.waiting.length && !this.failure)) await new Promise<void>((resolve) => this.idle.push(resolve))
     await this.options.writer.close()
-    if (this.failure) throw this.failure
-    if (this.files.size) await syncFolder(this.options.dir)
+    this.listUnwritten()
+    if (this.files.size) await syncFolder(this.options.dir).catch((error: unknown) => this.failed(error))
     return this.files
   }
 
@@ -121,15 +174,30 @@ export class QrFilePipeline {
           this.pending.delete(id)
           this.records.delete(id)
         })
-        .catch((error: unknown) => {
-          this.failure ??=
-            error instanceof VkError ? error : new VkError('input.file', `A QR file could not be written: ${(error as Error).message}`, {}, { cause: error })
-        })
+        .catch((error: unknown) => this.failed(error))
         .finally(() => {
           this.active -= 1
           this.pump()
           if (!this.active && (!this.waiting.length || this.failure)) for (const resolve of this.idle.splice(0)) resolve()
         })
+    }
+  }
+
+  private failed(error: unknown): void {
+    if (this.failure) return
+    this.failure =
+      error instanceof VkError ? error : new VkError('storage.out-folder', `A QR file could not be written: ${describeWriteError(error)}`, {}, { cause: error })
+    this.options.onFailure?.(this.failure)
+  }
+
+  /** After a failure: the keys still waiting for their file go into `missing`, with the first failure as the reason. */
+  private listUnwritten(): void {
+    if (!this.failure || !this.waiting.length) return
+    const ids = this.waiting.splice(0)
+    const reason = `not written after the first failure (${this.failure.message})`
+    for (const record of this.options.store.findMany(ids)) {
+      if (hasValidToken(record, this.options.now()))
+        this.missing.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), file: join(this.options.dir, qrFileName(record)), reason })
     }
   }
 
@@ -157,10 +225,12 @@ export class QrFilePipeline {
     try {
       await this.options.writer.write({ path, payload, environment })
     } catch (error) {
+      const reason = error instanceof VkError ? error.message : describeWriteError(error)
+      this.missing.push({ id, ...(record.vin ? { vin: record.vin } : {}), file: path, reason })
       if (error instanceof VkError) throw error
       throw new VkError(
-        'input.file',
-        `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${describeWriteError(error)}. The token is stored: run the same command again (with another --out if needed) to write the missing files.`,
+        isDiskFull(error) ? 'storage.out-folder' : 'input.file',
+        `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${reason}.`,
         { file: path, field: '--out' },
         { cause: error },
       )

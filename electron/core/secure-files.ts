@@ -256,7 +256,7 @@ export function describeWriteError(error: unknown): string {
       ? 'permission was denied'
       : code === 'EISDIR'
         ? 'it is a folder'
-        : code === 'ENOSPC'
+        : isDiskFull(error)
           ? 'the disk is full'
           : `the system said ${code ?? (error as Error)?.message ?? 'no reason'}`
 }

@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'node:test'
 import { RESERVE_BYTES, RESERVE_FILE } from '../../electron/core/ledger-reserve'
-import { carDataJson, setupDepot, startVkey, tempFolder, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, escapeRe, setupDepot, startVkey, tempFolder, vinFor, vkey, writeVehicleFiles } from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
 /** A 24 MB tmpfs, or why there is none (mounting needs root and a kernel that lets this process). */
@@ -112,5 +112,61 @@ test(
       [1, 2, 3].map(vinFor),
     )
     assert.equal(simulator.stats.tokensIssued, 3, 'PSA issued 3 keys; the ledger holds 3')
+  },
+)
+
+test(
+  "a batch's QR folder on a full disk: refused before anything is sent; a disk that fills mid-batch stops the sending, every key is recorded and each one without its file is named; the same command again writes them, sending nothing for them",
+  { skip: typeof disk === 'string', timeout: 90_000 },
+  async (t) => {
+    const small = smallDisk()
+    assert.ok(typeof small !== 'string', String(small))
+    t.after(small.unmount)
+    const { env, simulator } = await setupDepot(t)
+    const cars = await writeVehicleFiles(await tempFolder(t), 8, 300)
+    const out = join(small.dir, 'qr')
+    const batch = ['batch', ...cars, '--duration', '1h', '--concurrency', '2', '--out', out]
+
+    const ballast = fill(small.dir, 'ballast')
+    const refused = await vkey(batch, env)
+    assert.equal(refused.code, 3, refused.stderr)
+    assert.match(refused.stderr, new RegExp(`^vkey: ${escapeRe(out)} has 0 kB free; the QR files of 8 vehicles need about \\d+ kB\\. Nothing was sent\\.`))
+    assert.equal(simulator.requests.length, 0, 'nothing sent')
+    rmSync(ballast)
+
+    // Two requests held at PSA while the disk fills: their keys come back and the QR files do not fit.
+    // PSA takes 200 ms a request, so the first file that fails stops the sending long before the last car.
+    let answer!: () => void
+    simulator.faults.hold = new Promise((resolve) => (answer = resolve))
+    simulator.faults.latencyMs = 200
+    const running = startVkey(t, batch, env)
+    await waitUntil(() => simulator.requests.length === 2, 'two requests at PSA')
+    const full = fill(small.dir, 'full')
+    answer()
+    const { code, stdout, stderr } = await running.exited
+    assert.equal(code, 3, stderr)
+    assert.match(stderr, /could not be written to .*: the disk is full\. Free space there \(or choose another --out\), then run the same command again/)
+    const listed = (JSON.parse((await vkey(['list', '--json'], env)).stdout) as { id: string; vin: string; status: string }[]).filter(
+      (r) => r.status === 'issued',
+    )
+    assert.equal(listed.length, simulator.stats.tokensIssued, 'every key PSA issued is recorded')
+    assert.ok(listed.length < 8, `sending stopped (${listed.length} of 8 sent)`)
+    const written = readdirSync(out).filter((n) => n.endsWith('.png'))
+    const named = /QR files not written: (\d+) \(([^)]*(?:\)[^)]*)*)\); their keys are stored\./.exec(stdout)
+    assert.ok(named, stdout)
+    for (const key of listed) {
+      const inFolder = written.includes(`${key.vin}.png`)
+      assert.equal(stdout.includes(`${key.vin} (${key.id})`), !inFolder, `${key.vin}: ${inFolder ? 'written, not named' : 'named as not written'}`)
+    }
+    assert.equal(Number(named[1]) + written.length, listed.length, 'each key has its file or is named')
+    assert.match(stdout, new RegExp(`not sent: ${8 - listed.length} \\(sending stopped when a QR file could not be written\\)`))
+
+    rmSync(full)
+    simulator.faults.hold = null
+    simulator.faults.latencyMs = 0
+    const again = await vkey(batch, env)
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(readdirSync(out).sort(), cars.map((_, i) => `${vinFor(300 + i)}.png`).sort())
+    assert.equal(simulator.stats.tokensIssued, 8, 'the keys already issued were not asked for again')
   },
 )
