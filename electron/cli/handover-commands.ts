@@ -320,10 +320,11 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
       )
     }
     if (!hasValidToken(record, depot.now())) {
-      throw new VkError(
-        'not-found',
-        `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: it is ${record.status}${record.error ? ` (${record.error.message})` : ''}.`,
-      )
+      const state =
+        record.expires && Date.parse(record.expires) <= depot.now().getTime()
+          ? `it expired ${formatLocal(record.expires)}. A new key for the car: \`vkey token --cardata FILE --duration D\` with its CarData export`
+          : `it is ${record.status}${record.error ? ` (${record.error.message})` : ''}`
+      throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: ${state}.`)
     }
     await printHandover(io, depot, record, { json: Boolean(values.json), ...(values.qr ? { qr: values.qr } : {}) })
     return 0

@@ -277,14 +277,16 @@ async function recordFailure(
           : view.code.startsWith('psa.')
             ? 'refused'
             : 'failed'
+  // A cancel may come after PSA received the request: the record and the audit say so, they do not pretend nothing happened.
+  const said =
+    kind === 'cancelled' ? { ...view, message: 'Cancelled. If PSA had already received the request, a key may have been issued; it was not stored.' } : view
   try {
     await store.writeSoon(() => {
       const record = store.updateSync(id, (r) => {
         stamp(r)
         if (kind === 'cancelled') {
           r.status = 'draft'
-          // A cancel may come after PSA received the request: say so, do not pretend nothing happened.
-          r.error = storedError({ ...view, message: 'Cancelled. If PSA had already received the request, a key may have been issued; it was not stored.' })
+          r.error = storedError(said)
         } else {
           r.status = kind === 'queued' ? 'queued' : 'failed'
           r.error = storedError(view)
@@ -296,7 +298,7 @@ async function recordFailure(
           }
         }
       })
-      if (kind !== 'queued') store.addEvent(ledgerEventOf(record, kind, view, depot.now()))
+      if (kind !== 'queued') store.addEvent(ledgerEventOf(record, kind, said, depot.now()))
       store.releaseClaim(vehicle)
     })
   } catch (error) {

@@ -13,7 +13,7 @@ import { test } from 'node:test'
 import { parseHandoverPayload } from '../../shared/qr-payload'
 import { formatLocal } from '../../shared/time'
 import { verifyTokenSignature } from '../../electron/core/simulator'
-import { carDataJson, findSecretsInClear, ROOT, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
+import { carDataJson, escapeRe, findSecretsInClear, ROOT, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
 
 const run = promisify(execFile)
 
@@ -101,6 +101,23 @@ test('without --json the token is masked on stdout', async (t) => {
   const token = (JSON.parse(full.stdout) as { access_token: string }).access_token
   assert.ok(!shown.stdout.includes(token), 'the whole token is not printed without --json')
   assert.match(shown.stdout, /token: +\S{4}•{8}\S{4}/)
+})
+
+test('an expired key: `vkey list` and `vkey show` say when it expired (local time with its zone), and show names the way to a new key', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(3)))
+  assert.equal((await vkey(['token', '--cardata', file, '--duration', '1h'], env)).code, 0)
+  const [record] = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { id: string; expires: string }[]
+  const later = () => new Date(Date.parse(record!.expires) + 60_000)
+  const listed = await vkey(['list'], env, '', later)
+  assert.match(listed.stdout, new RegExp(`${record!.id} +${vinFor(3)} +expired +expired ${escapeRe(formatLocal(record!.expires))}`))
+  const shown = await vkey(['show', vinFor(3)], env, '', later)
+  assert.equal(shown.code, 2)
+  assert.match(
+    shown.stderr,
+    new RegExp(`has no valid token: it expired ${escapeRe(formatLocal(record!.expires))}\\. A new key for the car: \`vkey token --cardata FILE --duration D\``),
+  )
 })
 
 test('exit codes: 2 for bad input, 3 for configuration, 4 when PSA refuses, 5 when the server cannot be reached', async (t) => {

@@ -42,6 +42,10 @@ test('SIGINT while PSA has the request: exit 130 before any answer, saying a key
   const [record] = JSON.parse(listed.stdout) as { status: string; error: { message: string } | null }[]
   assert.equal(record?.status, 'draft')
   assert.match(record?.error?.message ?? '', /a key may have been issued/)
+  // …and so does the audit's row for the attempt.
+  const csv = join(dataDir, '..', 'audit.csv')
+  assert.equal((await vkey(['audit', '--csv', csv], env)).code, 0)
+  assert.match(await readFile(csv, 'utf8'), new RegExp(`,${vinFor(80)},.*,cancelled,.*If PSA had already received the request, a key may have been issued`))
 })
 
 test(
