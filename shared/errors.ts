@@ -120,6 +120,8 @@ export interface VkErrorDetails {
   rateLimit?: RateLimitInfo
   /** 'fleet.held': who holds the vehicle, and until when. */
   holder?: FleetHolder
+  /** The request was sent and no answer came (a deadline, a lost connection): PSA may have issued a key that was not stored. */
+  unanswered?: boolean
 }
 
 /** A failure with a stable code and a message that says what to do next. */

@@ -204,7 +204,7 @@ async function profileAdd(args: string[], io: CliIo): Promise<number> {
     let summary = await depot.partners.summary(profile)
     write(
       io,
-      `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? ' (default)' : ''}.`,
+      `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? '; the default profile' : ''}.`,
     )
     if (!summary.certificate && profile.environment === 'simulator') {
       // The simulator's demo partner certificate comes with it: nothing to import by hand.

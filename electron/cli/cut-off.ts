@@ -1,12 +1,13 @@
 /**
- * What `vkey token`, `vkey batch` and `vkey queue` say of requests an interruption cut off
- * (core/handovers.ts isCutOff): PSA may hold a key for each that was not stored here.
+ * What `vkey token`, `vkey batch` and `vkey queue` say of requests an interruption cut off, or
+ * that got no answer (core/handovers.ts isCutOff): PSA may hold a key for each that was not
+ * stored here.
  */
 import { existsSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { durationArgument } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
-import { isCutOff, type HandoverRecord } from '../core/handovers'
+import { isCutOff, isUnanswered, type HandoverRecord } from '../core/handovers'
 import { shellWord } from './did-you-mean'
 import { writeHuman, type CliIo } from './io'
 
@@ -15,7 +16,9 @@ import { writeHuman, type CliIo } from './io'
  * first); `queue` says they left the queue and how to ask again.
  */
 export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token' | 'queue'): void {
-  const cut = records.filter(isCutOff)
+  const unanswered = records.filter(isUnanswered)
+  if (unanswered.length) warnUnanswered(io, unanswered, command)
+  const cut = records.filter((r) => isCutOff(r) && !isUnanswered(r))
   if (!cut.length) return
   const one = cut.length === 1
   const names = cut.map((r) => `${r.vin ?? r.id}${command === 'queue' ? queuedFacts(r) : ''}`).join(', ')
@@ -26,6 +29,19 @@ export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], comman
   writeHuman(
     io.stderr,
     `vkey ${command}: the last request for ${names} was cut off by an interruption: PSA may have issued a key for ${one ? 'it' : 'each'} that was not stored here (the audit lists the attempt). ${next}`,
+  )
+}
+
+/** Vehicles whose last request was sent and got no answer: when it was sent, and until when a key it got would open the car. */
+function warnUnanswered(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token' | 'queue'): void {
+  const one = records.length === 1
+  const facts = (r: HandoverRecord) => {
+    const said = [r.requestedAt ? `sent ${formatLocal(r.requestedAt)}` : '', r.plannedEnd ? `for a key until ${formatLocal(r.plannedEnd)}` : '']
+    return said.some(Boolean) ? ` (${said.filter(Boolean).join(', ')})` : ''
+  }
+  writeHuman(
+    io.stderr,
+    `vkey ${command}: the last request for ${records.map((r) => `${r.vin ?? r.id}${facts(r)}`).join(', ')} got no answer: PSA may have issued ${one ? 'a key' : 'keys'} that ${one ? 'was' : 'were'} not stored here and would open the car until then (the audit lists the attempt). This ${command === 'batch' ? 'batch' : 'request'} asks again (a live key that covers the window is reused).`,
   )
 }
 

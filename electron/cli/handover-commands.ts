@@ -18,7 +18,7 @@ import { importCarDataFiles } from '../core/cardata-files'
 import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
 import { tokenJsonOf } from '../core/handover-payload'
-import { carDataHash, coversPlan, hasValidToken, stillValidAtPsa, type HandoverRecord, type HandoverStore } from '../core/handovers'
+import { carDataHash, coversPlan, hasValidToken, isCutOff, stillValidAtPsa, type HandoverRecord, type HandoverStore } from '../core/handovers'
 import { keyNotes } from '../core/key-notes'
 import { cannotWriteNow } from '../core/ledger-db'
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
@@ -263,6 +263,8 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
             profile: r.profile ?? null,
             environment: environmentOf(r) ?? null,
             created: r.createdAt,
+            requested_at: r.requestedAt ?? null,
+            planned_end: r.plannedEnd ?? null,
             issued: r.issuedAt ?? null,
             expires: r.expires ?? null,
             duration_seconds: r.durationSeconds ?? null,
@@ -270,6 +272,8 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
             longer_than_asked: r.longerThanAsked ?? false,
             superseded_by: r.supersededBy ?? null,
             still_valid_at_psa: stillValidAtPsa(r, depot.now()),
+            // The last request was cut off or got no answer: PSA may hold a key for it that was not stored here.
+            may_have_issued: isCutOff(r),
             batch: r.batchId ?? null,
             error: r.error ? { code: r.error.code, message: r.error.message } : null,
           })),

@@ -138,10 +138,16 @@ export function vehicleOf(record: Pick<HandoverRecord, 'vin' | 'carDataHash' | '
 
 /**
  * A request an interruption cut off (Ctrl-C, or its process killed or powered off with the
- * request on its way to PSA): PSA may have issued a key that was not stored.
+ * request on its way to PSA), or one sent that got no answer (a deadline, a lost connection):
+ * PSA may have issued a key that was not stored.
  */
 export function isCutOff(record: Pick<HandoverRecord, 'status' | 'error'>): boolean {
-  return record.status === 'draft' && record.error?.code === 'cancelled'
+  return (record.status === 'draft' && record.error?.code === 'cancelled') || isUnanswered(record)
+}
+
+/** The last request was sent and got no answer (VkErrorDetails.unanswered). */
+export function isUnanswered(record: Pick<HandoverRecord, 'status' | 'error'>): boolean {
+  return record.status === 'failed' && record.error?.details?.unanswered === true
 }
 
 /** True while the record holds a key that has not expired and was not replaced. */

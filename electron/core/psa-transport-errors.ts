@@ -186,7 +186,7 @@ function connectFailure({ codes, origin, cause }: FailureFacts, timeouts: { conn
   }
 }
 
-/** The request was sent: never repeated, as a token may have been issued. */
+/** The request was sent: never repeated, as a token may have been issued (each error says so: `unanswered`). */
 function afterSendFailure({ codes, origin, cause }: FailureFacts, phase: 'request' | 'body', timeouts: { headers: number; body: number }): Failure {
   const has = (c: string): boolean => codes.includes(c)
   const firstSsl = codes.find((c) => c.startsWith('ERR_SSL_'))
@@ -196,7 +196,7 @@ function afterSendFailure({ codes, origin, cause }: FailureFacts, phase: 'reques
       error: new VkError(
         'network.timeout',
         `PSA did not answer within ${Math.round(timeouts.headers / 1000)} s after the request was sent. It was not repeated, as a token may have been issued: wait a minute, then try again.`,
-        {},
+        { unanswered: true },
         cause,
       ),
     }
@@ -207,7 +207,7 @@ function afterSendFailure({ codes, origin, cause }: FailureFacts, phase: 'reques
       error: new VkError(
         'network.timeout',
         `PSA's answer stalled for ${Math.round(timeouts.body / 1000)} s. It was not repeated, as a token may have been issued: wait a minute, then try again.`,
-        {},
+        { unanswered: true },
         cause,
       ),
     }
@@ -218,7 +218,7 @@ function afterSendFailure({ codes, origin, cause }: FailureFacts, phase: 'reques
       error: new VkError(
         'tls.failure',
         `The secure connection to ${origin} failed after the request was sent (${firstSsl ?? codes.find((c) => c.startsWith('ERR_TLS_'))}). Try again; if it repeats, check the partner certificate.`,
-        {},
+        { unanswered: true },
         cause,
       ),
     }
@@ -230,7 +230,7 @@ function afterSendFailure({ codes, origin, cause }: FailureFacts, phase: 'reques
       phase === 'body'
         ? `The connection to ${origin} was lost while the answer was arriving. It was not repeated, as a token may have been issued: wait a minute, then try again.`
         : `The connection to ${origin} was lost after the request was sent, before any answer. It was not repeated, as a token may have been issued: wait a minute, then try again.`,
-      {},
+      { unanswered: true },
       cause,
     ),
   }

@@ -139,6 +139,7 @@ export function deadlineError(tracker: RequestTracker, limitMs: number, origin: 
   const limit = `the ${seconds(limitMs)} s limit for one request`
   const settle = 'It was not repeated, as a token may have been issued: wait a minute, then try again (check `vkey list` first).'
   const details = { field: 'requestTimeoutSeconds' }
+  const sent = { ...details, unanswered: true }
   switch (tracker.phase) {
     case 'connecting':
       return {
@@ -155,7 +156,7 @@ export function deadlineError(tracker: RequestTracker, limitMs: number, origin: 
         error: new VkError(
           'network.timeout',
           `Stopped after ${elapsed} s while waiting for the answer from ${origin} (${limit}): the request was sent but no answer came. ${settle}`,
-          details,
+          sent,
         ),
       }
     case 'reading':
@@ -164,7 +165,7 @@ export function deadlineError(tracker: RequestTracker, limitMs: number, origin: 
         error: new VkError(
           'network.timeout',
           `Stopped after ${elapsed} s while reading the answer from ${origin} (${limit}): the answer started but kept stalling. ${settle}`,
-          details,
+          sent,
         ),
       }
   }

@@ -13,7 +13,8 @@ import { test, type TestContext } from 'node:test'
 import { VkError } from '../../shared/errors'
 import { PsaClient, type PartnerCredentials, type PsaClientOptions } from '../../electron/core/psa-client'
 import { demoCredentials, testSimulator } from '../helpers/pki-fixtures'
-import { carDataJson, setupDepot, startVkey, vinFor, vkey } from '../helpers/depot-env'
+import { formatLocal } from '../../shared/time'
+import { carDataJson, escapeRe, setupDepot, startVkey, vinFor, vkey } from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
 const input = { carData: 'Q2FyRGF0YQ==', carDataSignature: 'U2lnbmF0dXJl', durationSeconds: 3600 }
@@ -59,6 +60,7 @@ test('headers that never come are stopped at the deadline, "while waiting for th
     error.message,
     /^Stopped after \d+\.\d s while waiting for the answer from localhost:\d+ \(the 1\.0 s limit for one request\): the request was sent/,
   )
+  assert.equal(error.details.unanswered, true, 'the error says PSA may have issued a key')
   assert.equal(sim.requests.length, 1, 'not sent a second time')
 })
 
@@ -83,6 +85,7 @@ test('a server that accepts the connection but never completes the handshake is 
   const error = await rejection(psa.requestToken(input))
   assert.equal(error.code, 'network.timeout')
   assert.match(error.message, /^Stopped after \d+\.\d s while connecting to localhost:\d+ \(the 0\.8 s limit for one request\); nothing was sent/)
+  assert.equal(error.details.unanswered, undefined, 'nothing was sent: no key can exist')
   assert.equal(sent, 0)
   assert.ok(sockets.size >= 1, 'the client did reach the listener')
 })
@@ -120,6 +123,20 @@ test('the deadline is a profile setting: vkey profile add … --timeout SECONDS,
   assert.equal(token.code, 5, token.stderr)
   assert.match(token.stderr, /^vkey: Stopped after \d+\.\d s while reading the answer from localhost:\d+ \(the 1\.0 s limit for one request\)/)
   assert.equal(simulator.requests.length, 1)
+
+  // PSA issued that key (the body was on its way): the next request for the car says so before it asks again.
+  assert.equal(simulator.stats.tokensIssued, 1)
+  const [attempt] = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { requested_at: string; planned_end: string; may_have_issued: boolean }[]
+  assert.equal(attempt!.may_have_issued, true, '`vkey list --json` says PSA may hold a key for it')
+  simulator.faults.stall = null
+  const again = await vkey(['token', '--cardata', file, '--duration', '1h'], env)
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(
+    again.stderr,
+    new RegExp(
+      `^vkey token: the last request for ${vinFor(90)} \\(sent ${escapeRe(formatLocal(attempt!.requested_at))}, for a key until ${escapeRe(formatLocal(attempt!.planned_end))}\\) got no answer: PSA may have issued a key that was not stored here and would open the car until then \\(the audit lists the attempt\\)\\. This request asks again`,
+    ),
+  )
 })
 
 test(
