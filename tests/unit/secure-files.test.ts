@@ -4,7 +4,14 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { describe, test } from 'node:test'
 import { defaultDataFolder } from '../../electron/core/paths'
-import { ensurePrivateFolder, readFileIfExists, sweepOwnTempFilesIn, sweepTemporaryFiles, writeFileAtomic } from '../../electron/core/secure-files'
+import {
+  ensurePrivateFolder,
+  readFileIfExists,
+  sweepOwnTempFilesIn,
+  sweepTemporaryFiles,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from '../../electron/core/secure-files'
 import { withTempDir } from '../helpers/cert-fixtures'
 
 const posix = process.platform !== 'win32'
@@ -156,3 +163,27 @@ describe('default data folder', () => {
     assert.equal(defaultDataFolder({}, 'win32', 'C:\\Users\\ana'), 'C:\\Users\\ana\\AppData\\Roaming\\VK Depot')
   })
 })
+
+test(
+  'the blocking writer (the QR worker thread) writes the same way: owner-only whatever the umask, replaced in place, no temp file left when it fails',
+  { skip: !posix && 'POSIX modes only' },
+  () =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, 'VF3TEST0000000001.png')
+      const previous = process.umask(0o000)
+      try {
+        writeFileAtomicSync(file, Buffer.from('one'))
+      } finally {
+        process.umask(previous)
+      }
+      assert.equal(await modeOf(file), 0o600)
+      await fs.chmod(file, 0o644)
+      writeFileAtomicSync(file, Buffer.from('two'))
+      assert.equal(await modeOf(file), 0o600)
+      assert.equal(await fs.readFile(file, 'utf8'), 'two')
+      const folder = path.join(dir, 'a-folder')
+      await fs.mkdir(folder)
+      assert.throws(() => writeFileAtomicSync(folder, Buffer.from('x')), { code: 'EISDIR' })
+      assert.deepEqual((await fs.readdir(dir)).sort(), ['VF3TEST0000000001.png', 'a-folder'])
+    }),
+)
