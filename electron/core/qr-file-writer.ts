@@ -76,6 +76,13 @@ if (!isMainThread && (workerData as { role?: unknown } | null)?.role === ROLE &&
 
 // ---- the main side ----------------------------------------------------------------------
 
+/**
+ * The worker's young generation: its garbage (one code's matrices, one PNG) lives a job long,
+ * so a small one suffices. V8's default let it grow to ≈ 16 MB; 4 MB took ≈ 5 MB off the peak
+ * RSS of a 500-vehicle `vkey batch --out` (figure 7: 144 → 139 MB) at no measurable CPU cost.
+ */
+const WORKER_YOUNG_MB = 4
+
 /** One worker thread, started by the first job; it holds the process open only while a job is in it. */
 class WorkerWriter implements QrFileWriter {
   private worker: Worker | undefined
@@ -102,7 +109,7 @@ class WorkerWriter implements QrFileWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(this.url, { workerData: { role: ROLE } })
+    const worker = new Worker(this.url, { workerData: { role: ROLE }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } })
     worker.on('message', (reply: Reply) => this.settle(reply))
     worker.on('error', (error) => this.stop(error))
     worker.on('exit', () => this.stop(new Error('the QR file worker stopped')))
