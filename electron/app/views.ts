@@ -10,7 +10,7 @@ import type { Environment } from '../../shared/profile'
 import type { Depot } from '../core/depot'
 import { environmentResolver } from '../core/handover-environment'
 import { handoverPayloadOf } from '../core/handover-payload'
-import { coversPlan, hasValidToken, type HandoverRecord, type StoredToken } from '../core/handovers'
+import { coversPlan, hasValidToken, type HandoverRecord, type StoredToken } from '../core/handover-record'
 import { profileView } from '../core/profile-view'
 import { renderHandoverQr, type QrFormat } from '../core/qr'
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { durationArgument } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
-import { isCutOff, isUnanswered, type HandoverRecord } from '../core/handovers'
+import { isCutOff, isUnanswered, type HandoverRecord } from '../core/handover-record'
 import { shellWord } from './did-you-mean'
 import { writeHuman, type CliIo } from './io'
 

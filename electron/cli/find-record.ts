@@ -1,7 +1,7 @@
 /** How a command line names a handover: its ID, a unique prefix of it, or a VIN. */
 import { VkError } from '../../shared/errors'
 import type { Depot } from '../core/depot'
-import { hasValidToken, type HandoverRecord } from '../core/handovers'
+import { hasValidToken, type HandoverRecord } from '../core/handover-record'
 
 /** Finds a handover by id, a unique prefix of it, or a VIN (the car's live key, when it has one). */
 export async function findRecord(depot: Depot, idOrPrefix: string): Promise<HandoverRecord> {

@@ -9,7 +9,7 @@
  * subtle part — neutralising spreadsheet formulas in cells — is VK Depot policy anyway.
  */
 import { formatLocal } from '../../shared/time'
-import type { HandoverRecord, LedgerEvent } from './handovers'
+import type { HandoverRecord, LedgerEvent } from './handover-record'
 import { keyNotes, type KeyNoteKind } from './key-notes'
 import { writeFileAtomic } from './secure-files'
 

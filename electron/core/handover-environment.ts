@@ -7,7 +7,7 @@
  * its own `environment` (stamped when issued) keeps it even if the profile changes later.
  */
 import { environments, type Environment, type Profile } from '../../shared/profile'
-import type { HandoverRecord } from './handovers'
+import type { HandoverRecord } from './handover-record'
 
 type RecordRef = Pick<HandoverRecord, 'profile'> & { environment?: unknown }
 

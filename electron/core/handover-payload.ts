@@ -6,7 +6,7 @@ import { payloadEnvironment } from '../../shared/environment-marker'
 import { VkError } from '../../shared/errors'
 import type { Environment } from '../../shared/profile'
 import { buildHandoverPayload } from '../../shared/qr-payload'
-import type { HandoverRecord, StoredToken } from './handovers'
+import type { HandoverRecord, StoredToken } from './handover-record'
 
 /**
  * The payload of a stored key, with `env` set to its environment unless that is production

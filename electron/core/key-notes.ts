@@ -5,7 +5,7 @@
  * and the audit CSV's note column: each picks the notes it shows and writes the times its
  * way (local with zone for people, ISO UTC in the CSV).
  */
-import { coversPlan, hasValidToken, type HandoverRecord } from './handovers'
+import { coversPlan, hasValidToken, type HandoverRecord } from './handover-record'
 
 export type KeyNoteKind = 'superseded' | 'expires' | 'longer-than-asked' | 'short-of-plan' | 'batch' | 'error'
 

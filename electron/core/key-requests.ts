@@ -24,16 +24,8 @@ import { coversWindowEnd, planWindow, type DurationPlan } from '../../shared/dur
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorView, type RateLimitInfo } from '../../shared/errors'
 import type { GateNote } from '../../shared/ipc/fleet-contract'
 import { checkAnswerExpiry } from './key-expiry'
-import {
-  ledgerEventOf,
-  storedError,
-  vehicleOf,
-  type HandoverRecord,
-  type HandoverStore,
-  type LedgerEvent,
-  type NewHandover,
-  type StoredToken,
-} from './handovers'
+import { type HandoverStore } from './handovers'
+import { ledgerEventOf, storedError, vehicleOf, type HandoverRecord, type LedgerEvent, type NewHandover, type StoredToken } from './handover-record'
 import type { ProcessOwner } from './process-owner'
 import type { PsaClients } from './psa-clients'
 import type { TokenResult } from './psa-client'

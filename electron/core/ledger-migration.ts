@@ -10,7 +10,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
 import { VkError } from '../../shared/errors'
-import type { HandoverRecord, HandoverStore } from './handovers'
+import type { HandoverStore } from './handovers'
+import type { HandoverRecord } from './handover-record'
 
 const LEGACY_FILES = ['handovers.json', 'handovers.log']
 export const MIGRATED_FOLDER = 'migrated-v0.1'

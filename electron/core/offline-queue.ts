@@ -8,7 +8,8 @@ import { isNetworkUnreachable, toErrorView, type ErrorCode } from '../../shared/
 import type { Profile } from '../../shared/profile'
 import { environmentResolver } from './handover-environment'
 import { handoverPayloadOf } from './handover-payload'
-import { isCutOff, storedError, type HandoverRecord, type HandoverStore } from './handovers'
+import { type HandoverStore } from './handovers'
+import { isCutOff, storedError, type HandoverRecord } from './handover-record'
 import type { KeyResult, RequestOptions } from './key-requests'
 import { writeHandoverQr } from './qr'
 

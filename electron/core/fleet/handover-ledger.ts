@@ -3,7 +3,8 @@
  * failed, is an entry; the change sequence is the row's `seq`, which every write raises.
  * Tokens, signatures and CarData never leave: LedgerEntry has no field for them.
  */
-import { carDataHash, type HandoverRecord, type HandoverStore, type RecordRow } from '../handovers'
+import { type HandoverStore } from '../handovers'
+import { carDataHash, type HandoverRecord, type RecordRow } from '../handover-record'
 import type { EntryStatus, LedgerEntry, LocalLedger } from './types'
 
 const SHARED: Partial<Record<HandoverRecord['status'], EntryStatus>> = {
