@@ -26,13 +26,14 @@ import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
 import { durationPlan, write, writeJson } from './args'
 import { withDepot } from './depot-access'
 import { findRecord } from './find-record'
-import { qrFilesText, qrMissingJson, qrMissingText, RERUN_WRITES_QR, qrPipeline } from './qr-output'
+import { qrFilesText, qrMissingJson, qrPipeline, qrRoomCheck, qrStopText, RERUN_WRITES_QR } from './qr-output'
 import { flushQueueQuietly } from './queue-commands'
 import { parseFor } from './spec'
 import { formatLocal } from '../../shared/time'
 import { batchCountsText, countsFromProgress, finishedOf } from '../../shared/batch-counts'
 import { environmentResolver } from '../core/handover-environment'
-import { assertRoomForQrFiles, QrFilePipeline, qrFileName } from '../core/qr-files'
+import { QrFilePipeline, qrFileName } from '../core/qr-files'
+import { assertRoomForQrFiles } from '../core/qr-folder-room'
 import { writeHuman, type CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
 import { warnCutOff } from './cut-off'
@@ -115,8 +116,10 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     const { ids, added } = await batchIds(io, depot, imported, values.profile)
     warnCutOff(io, (await depot.handovers()).findMany(ids), 'batch')
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
-    const halt = new AbortController() // a QR file that cannot be written stops the sending: no key is asked for that cannot be delivered
+    // A QR file that cannot be written, or a disk with no room for one more, stops the sending: no key is asked for that cannot be delivered.
+    const halt = new AbortController()
     const pipeline = out ? await qrPipeline(depot, out, () => halt.abort()) : undefined
+    const room = out ? qrRoomCheck(out) : undefined
     files = pipeline
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
@@ -125,6 +128,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
           concurrency,
           signal: controller.signal,
           halt: halt.signal,
+          ...(room ? { mayStart: room.mayStart } : {}),
           ...(pipeline && out ? { onKey: (record) => pipeline.addRecords([record]), deliverQrFor: (record) => join(out, qrFileName(record)) } : {}),
         })
       : emptyOutcome()
@@ -132,7 +136,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     await dropUnusedDrafts(store, outcome, added)
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
     const qrFiles: Record<string, string> = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
-    const missing = qrMissingText(pipeline, RERUN_WRITES_QR)
+    const qrStop = out ? qrStopText(out, pipeline, room?.shortfall(), RERUN_WRITES_QR) : undefined
     const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))
     const failures = [
       ...imported.issues.map((issue) => ({
@@ -170,7 +174,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
             failed: failures,
             cancelled: outcome.cancelled,
             ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}),
-            ...(pipeline?.failure ? { qr_missing: qrMissingJson(pipeline), not_sent: outcome.notSent ?? [] } : {}),
+            ...(qrStop ? { qr_missing: qrMissingJson(pipeline), not_sent: outcome.notSent ?? [] } : {}),
           },
           null,
           2,
@@ -196,11 +200,11 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       if (outcome.queued.length)
         write(io, `  queued: PSA could not be reached; \`vkey queue flush\` sends them once${out ? ` and writes their QR codes to ${out}` : ''}.`)
       if (out) write(io, qrFilesText(Object.keys(qrFiles).length, out, newFolder))
-      if (missing) write(io, missing[0])
-      if (outcome.notSent?.length) write(io, `  not sent: ${outcome.notSent.length} (sending stopped when a QR file could not be written).`)
+      if (qrStop?.stdout) write(io, qrStop.stdout)
+      if (outcome.notSent?.length) write(io, `  not sent: ${outcome.notSent.length} (the sending stopped: their QR files could not have been written).`)
       if (outcome.cancelled) write(io, 'Cancelled: run the same command again to resume; vehicles that got a key are not sent again.')
     }
-    if (missing) io.stderr.write(`${missing[1]}\n`)
+    if (qrStop) writeHuman(io.stderr, qrStop.stderr)
     if (outcome.storageStopped) {
       io.stderr.write(
         `vkey: ${outcome.storageStopped.message} Sending stopped; ${outcome.storageStopped.inFlight} request(s) were already on their way to PSA and may have issued keys that are not recorded.\n`,
@@ -208,7 +212,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       return EXIT.config
     }
     if (outcome.cancelled) return EXIT.interrupted
-    if (pipeline?.failure) return exitCodeFor(pipeline.failure.code)
+    if (qrStop) return exitCodeFor(qrStop.code)
     if (failures.length) return exitCodeFor(failures[0]!.code)
     return outcome.queued.length ? EXIT.queued : EXIT.ok
   }).finally(closeFiles)

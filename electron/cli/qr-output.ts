@@ -1,9 +1,10 @@
 /** The QR files a batch or a queue flush writes into an --out folder, and the lines that say so. */
 import { mkdir } from 'node:fs/promises'
-import type { VkError } from '../../shared/errors'
+import type { ErrorCode, VkError } from '../../shared/errors'
 import type { Depot } from '../core/depot'
 import { environmentResolver } from '../core/handover-environment'
 import { QrFilePipeline } from '../core/qr-files'
+import { qrFolderShortfall } from '../core/qr-folder-room'
 import { sweepOwnTempFilesIn } from '../core/secure-files'
 
 /** The --out folder's line: with the count, and "a new folder" when VK Depot made it, so a mistyped --out is seen. */
@@ -17,17 +18,42 @@ export const RERUN_WRITES_QR = 'run the same command again: the keys stored are 
 export const SHOW_WRITES_QR = 'write each with `vkey show ID --qr FILE.png` (the IDs above)'
 
 /**
- * What a command says when QR files could not all be written: the keys without their file (all
- * of them, by VIN and handover ID), then on stderr the first failure and `next`, the way to write
- * them. Undefined when all were written.
+ * A batch's check before each request (BatchOptions.mayStart): false once the --out folder's
+ * disk cannot take one more file; `shortfall` then says what it lacks.
  */
-export function qrMissingText(pipeline: QrFilePipeline | undefined, next: string): [string, string] | undefined {
-  if (!pipeline?.failure) return undefined
-  const names = pipeline.missing.map((m) => (m.vin ? `${m.vin} (${m.id})` : m.id))
-  return [
-    `  QR files not written: ${names.length} (${names.join(', ')}); their keys are stored.`,
-    `vkey: ${pipeline.failure.message} Free space there (or choose another --out), then ${next}.`,
-  ]
+export function qrRoomCheck(out: string): { mayStart: () => boolean; shortfall: () => string | undefined } {
+  let said: string | undefined
+  return {
+    mayStart: () => !(said ??= qrFolderShortfall(out, 1)),
+    shortfall: () => said,
+  }
+}
+
+/**
+ * What a command says when its QR files stopped it: on stdout the keys without their file (all
+ * of them, by VIN and handover ID), on stderr the first failure, or the folder's disk that
+ * filled before one, and `next`, the way to write them. Undefined when nothing stopped it.
+ */
+export function qrStopText(out: string, pipeline: QrFilePipeline | undefined, shortfall: string | undefined, next: string): QrStop | undefined {
+  if (pipeline?.failure) {
+    const names = pipeline.missing.map((m) => (m.vin ? `${m.vin} (${m.id})` : m.id))
+    return {
+      stdout: `  QR files not written: ${names.length} (${names.join(', ')}); their keys are stored.`,
+      stderr: `vkey: ${pipeline.failure.message}${pipeline.failure.message.endsWith('.') ? ' Then' : ', then'} ${next}.`,
+      code: pipeline.failure.code,
+    }
+  }
+  if (!shortfall) return undefined
+  return {
+    stderr: `vkey: ${out} ${shortfall}: the sending stopped before asking for keys whose QR files could not be written. Free space there (or choose another --out), then ${next}.`,
+    code: 'storage.out-folder',
+  }
+}
+
+export interface QrStop {
+  stdout?: string
+  stderr: string
+  code: ErrorCode
 }
 
 /** The --json form of the keys without their QR file. */

@@ -3,6 +3,7 @@
  * run first: the offline queue as the command line sees it (core/offline-queue.ts).
  */
 import { existsSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { EXIT, exitCodeFor, VkError } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 import type { Depot } from '../core/depot'
@@ -14,8 +15,8 @@ import { write, writeJson } from './args'
 import { withDepot } from './depot-access'
 import { findRecord } from './find-record'
 import { writeHuman, type CliIo } from './io'
-import { assertRoomForQrFiles } from '../core/qr-files'
-import { qrFilesText, qrMissingText, SHOW_WRITES_QR, qrPipeline } from './qr-output'
+import { assertRoomForQrFiles, qrFolderShortfall } from '../core/qr-folder-room'
+import { qrFilesText, qrStopText, SHOW_WRITES_QR, qrPipeline } from './qr-output'
 import { parseFor, QUEUE_SUBCOMMANDS, unknownCommand } from './spec'
 import { warnCertificateRenewal } from './cert-commands'
 import { warnCutOff } from './cut-off'
@@ -54,6 +55,8 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals, numbers } = parseFor('queue', args)
   const sub = positionals[0] ?? 'list'
   if (!QUEUE_SUBCOMMANDS.includes(sub)) throw unknownCommand(['queue', sub, ...args.toSpliced(args.indexOf(sub), 1)])
+  if (values.json && sub !== 'list')
+    throw new VkError('usage', `vkey queue ${sub}: --json goes with \`vkey queue list --json\`; ${sub} prints its counts as text.`, { field: '--json' })
   const intervalMs = (numbers.interval ?? 10) * 1000
   const out = values.out ? assertWritableFolder(values.out, '--out') : undefined
   let newFolder = out !== undefined && !existsSync(out) // said once, with the first count
@@ -62,12 +65,11 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
     await warnCertificateRenewal(io, depot, undefined)
     sayCutOff(io, await depot.handovers(), { forget: true })
-    // The output is checked before anything is sent: a folder that cannot take the queued keys' files refuses the flush.
-    if (out)
-      assertRoomForQrFiles(
-        out,
-        (await (await depot.handovers()).list()).filter((r) => r.status === 'queued'),
-      )
+    // The outputs are checked before anything is sent: a folder that cannot take the queued keys' files refuses the flush.
+    assertRoomForQueuedQr(
+      (await (await depot.handovers()).list()).filter((r) => r.status === 'queued'),
+      out,
+    )
     let stopped = false
     const controller = new AbortController() // Ctrl-C cancels the request in flight: untried requests stay queued; one PSA may have is cut off (offline-queue.ts, cut-off.ts)
     io.interrupted
@@ -82,16 +84,16 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       const pipeline = out ? await qrPipeline(depot, out) : undefined
       pipeline?.addRecords(keys)
       const files = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
-      const missing = qrMissingText(pipeline, SHOW_WRITES_QR)
+      const qrStop = out ? qrStopText(out, pipeline, undefined, SHOW_WRITES_QR) : undefined
       write(io, `Queue: ${queueCountsText(result)}.${out ? ` ${qrFilesText(Object.keys(files).length, out, newFolder)}` : ''}`)
       newFolder = false
-      if (missing) write(io, missing[0])
+      if (qrStop?.stdout) write(io, qrStop.stdout)
       for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
       if (result.stillQueued && result.unreachable) write(io, `  still waiting: ${result.unreachable}`)
       writeQrErrors(io, result)
-      if (missing) {
-        io.stderr.write(`${missing[1]}\n`)
-        return exitCodeFor(pipeline!.failure!.code)
+      if (qrStop) {
+        writeHuman(io.stderr, qrStop.stderr)
+        return exitCodeFor(qrStop.code)
       }
       if (stopped) return EXIT.interrupted
       if (!values.watch || result.stillQueued === 0)
@@ -100,6 +102,27 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       if (stopped) return EXIT.interrupted
     }
   })
+}
+
+/**
+ * Refuses the flush (exit 3, nothing sent) when a folder it would write QR files into cannot
+ * take them: --out for every key, and the folder each queued request's own QR file goes to
+ * (its `vkey token --qr`, its batch's --out).
+ */
+function assertRoomForQueuedQr(queued: readonly HandoverRecord[], out: string | undefined): void {
+  if (out) assertRoomForQrFiles(out, queued)
+  const byFolder = new Map<string, HandoverRecord[]>()
+  for (const r of queued) if (r.deliverQr) byFolder.set(dirname(r.deliverQr), [...(byFolder.get(dirname(r.deliverQr)) ?? []), r])
+  for (const [folder, records] of byFolder) {
+    const shortfall = qrFolderShortfall(folder, records.length)
+    if (!shortfall) continue
+    const one = records.length === 1
+    throw new VkError(
+      'storage.out-folder',
+      `${folder} ${shortfall}: the queued request${one ? '' : 's'} for ${records.map((r) => `${r.vin ?? r.id} (${r.id})`).join(', ')} write${one ? 's its' : ' their'} QR file there. Nothing was sent. Free space there, then run the same command again (or \`vkey queue cancel ID\` and ask again with another --qr).`,
+      { file: folder },
+    )
+  }
 }
 
 /** A queued request as `--json` shows it (`vkey queue --json`, and `vkey token --json` when it queues). */

@@ -239,9 +239,10 @@ const ENTRIES: ReadonlyArray<Omit<CommandSpec, 'options' | 'name'> & { name: key
     details: [
       ...TIMING_HELP,
       '--out FOLDER   writes one QR PNG per vehicle there, beside the requests. A folder whose disk',
-      '               cannot hold them is refused before anything is sent; one that fills up stops',
-      '               the sending, names every key left without its file (exit 3), and the same',
-      '               command again writes them without asking PSA again.',
+      '               cannot hold them is refused before anything is sent, and checked again before',
+      '               each request; one that fills up stops the sending, names every key left',
+      '               without its file (exit 3), and the same command again writes them without',
+      '               asking PSA again.',
       'In a fleet, vehicles another laptop holds are not sent: they count as failed, with who holds them (exit 7).',
     ],
     example: 'vkey batch exports/*.json --until 18:00 --out qr/',

@@ -89,6 +89,8 @@ export interface BatchOptions {
    * asked for that cannot be delivered). The batch then ends as a cancelled one does.
    */
   halt?: AbortSignal
+  /** Asked before each request goes out: false stops the sending as `halt` does (an --out folder whose disk filled up). */
+  mayStart?: () => boolean
 }
 
 /** Progress goes out at most this often while states change… */
@@ -328,13 +330,17 @@ export class BatchRunner {
       // What a resumed batch left alone still gets its QR file, if the interrupted run had not written it yet.
       for (const id of journal.ids) if (run.state(id) === 'skipped') deliverKept(records.get(id), options, this.depot.now())
       const gate = new RateGate()
-      const sending = () => !stop.signal.aborted && !options.halt?.aborted
+      // The sending stops (no cancel: what is on its way is recorded) on `halt`, or when mayStart says no.
+      const held = new AbortController()
+      if (options.halt?.aborted) held.abort()
+      options.halt?.addEventListener('abort', () => held.abort(), { once: true })
+      const sending = () => !stop.signal.aborted && !held.signal.aborted
       for (let pass = 0; pass <= EXTRA_PASSES && todo.length && sending(); pass += 1) {
         if (pass > 0) await sleep(options.retryPauseMs ?? 1000)
-        todo = await this.pass(todo, { journal, run, gate, stop, options, lastPass: pass === EXTRA_PASSES })
+        todo = await this.pass(todo, { journal, run, gate, stop, held, options, lastPass: pass === EXTRA_PASSES })
       }
       outer?.removeEventListener('abort', onOuterAbort)
-      const halted = Boolean(options.halt?.aborted) && !stop.signal.aborted
+      const halted = held.signal.aborted && !stop.signal.aborted
       const notSent = halted ? run.notSent() : undefined
       const outcome = run.outcome(stop.signal.aborted, halted)
       if (notSent) outcome.notSent = notSent
@@ -362,7 +368,7 @@ export class BatchRunner {
    * (progress, onKey) only once recorded, and at most `concurrency` answers wait to be.
    */
   private async pass(todo: string[], context: PassContext): Promise<string[]> {
-    const { journal, run, gate, stop, options, lastPass } = context
+    const { journal, run, gate, stop, held, options, lastPass } = context
     const queue = [...todo]
     const retry: string[] = []
     const unsettled = new Set<Promise<void>>()
@@ -397,10 +403,11 @@ export class BatchRunner {
           answered()
         })
     }
-    const halted = () => stop.signal.aborted || Boolean(options.halt?.aborted)
+    const halted = () => stop.signal.aborted || held.signal.aborted
     const worker = async () => {
       for (let id = queue.shift(); id !== undefined && !halted(); id = queue.shift()) {
         await gate.pass(stop.signal)
+        if (!halted() && options.mayStart?.() === false) held.abort()
         if (halted()) {
           queue.unshift(id) // not sent: still waiting, as the ones after it
           break
@@ -427,6 +434,8 @@ interface PassContext {
   gate: RateGate
   /** Aborted by the user's cancel or by a ledger that cannot be written. */
   stop: AbortController
+  /** Aborted when the sending stops without a cancel (BatchOptions.halt, mayStart). */
+  held: AbortController
   options: BatchOptions
   /** No further pass follows: retriable failures are final. */
   lastPass: boolean

@@ -4,6 +4,7 @@
  * the ledger's rules of key-requests.ts like any other request.
  */
 import type { DurationPlan } from '../../shared/duration'
+import { describeWriteError } from './secure-files'
 import { isNetworkUnreachable, toErrorView, type ErrorCode } from '../../shared/errors'
 import type { Profile } from '../../shared/profile'
 import { environmentResolver } from './handover-environment'
@@ -138,7 +139,9 @@ export class OfflineQueue {
       const environment = environmentResolver(this.depot.profiles)(record)
       await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!, environment), { environment })
     } catch (error) {
-      result.qrErrors.push({ id: record.id, path, message: toErrorView(error).message })
+      // The reason alone (the disk is full…): writeHandoverQr's own advice names --qr, which a flush does not take.
+      const cause = (error as { cause?: unknown }).cause
+      result.qrErrors.push({ id: record.id, path, message: cause ? describeWriteError(cause) : toErrorView(error).message })
     }
   }
 }

@@ -18,11 +18,10 @@
  * The first file that cannot be written (a full disk, a folder gone) stops the writing: it
  * and every key handed over after it are listed in `missing`, `onFailure` is told once (the
  * batch stops sending: no key is asked for that cannot be delivered), and finish() still
- * resolves, so the command reports every key with its file or without. Before a batch
- * sends anything, assertRoomForQrFiles refuses a folder that cannot hold its files.
+ * resolves, so the command reports every key with its file or without. Before anything is
+ * sent, qr-folder-room.ts refuses a folder that cannot hold the files.
  */
-import { existsSync, statfsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { VkError } from '../../shared/errors'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import type { Environment } from '../../shared/profile'
@@ -71,36 +70,6 @@ export interface MissingQrFile {
 
 /** Files being drawn and written at once, unless told otherwise. */
 const DEFAULT_PARALLEL = 4
-
-/** What one QR file takes on disk, at most: a handover PNG is 2–3 kB (bench figure 5), one block of most file systems. */
-const QR_FILE_ROOM = 4096
-
-/**
- * Refuses, before anything is sent, a folder whose disk cannot hold the QR files of `records`
- * (those not there yet, and the temporary files of the ones being written). VkError
- * `storage.out-folder` (exit 3) naming the folder, the room there and the room needed.
- */
-export function assertRoomForQrFiles(dir: string, records: Pick<HandoverRecord, 'vin' | 'id' | 'carDataHash'>[], parallel = DEFAULT_PARALLEL): void {
-  let free: number
-  let block: number
-  try {
-    const fs = statfsSync(existsSync(dir) ? dir : dirname(dir)) // a new folder: the disk of its parent
-    free = fs.bavail * fs.bsize
-    block = fs.bsize
-  } catch {
-    return // a system that cannot say: the writes themselves will tell
-  }
-  const perFile = Math.ceil(QR_FILE_ROOM / block) * block
-  const missing = records.filter((r) => !existsSync(join(dir, qrFileName(r)))).length
-  const need = (missing + Math.min(parallel, records.length)) * perFile
-  if (!records.length || free >= need) return
-  const kB = (bytes: number) => `${Math.ceil(bytes / 1024)} kB`
-  throw new VkError(
-    'storage.out-folder',
-    `${dir} has ${kB(free)} free; the QR files of ${records.length} vehicle${records.length === 1 ? '' : 's'} need about ${kB(need)}. Nothing was sent. Free space there or choose another --out, then run the same command again.`,
-    { file: dir, field: '--out' },
-  )
-}
 
 export class QrFilePipeline {
   /** Handover id → the file written for it. */
@@ -187,7 +156,14 @@ export class QrFilePipeline {
   private failed(error: unknown): void {
     if (this.failure) return
     this.failure =
-      error instanceof VkError ? error : new VkError('storage.out-folder', `A QR file could not be written: ${describeWriteError(error)}`, {}, { cause: error })
+      error instanceof VkError
+        ? error
+        : new VkError(
+            'storage.out-folder',
+            `A QR file could not be written: ${describeWriteError(error)}. Make the folder writable again (or choose another --out)`,
+            {},
+            { cause: error },
+          )
     this.options.onFailure?.(this.failure)
   }
 
@@ -229,10 +205,14 @@ export class QrFilePipeline {
       const reason = error instanceof VkError ? error.message : describeWriteError(error)
       this.missing.push({ id, ...(record.vin ? { vin: record.vin } : {}), file: path, reason })
       if (error instanceof VkError) throw error
+      const next = isDiskFull(error) ? 'Free space there (or choose another --out)' : 'Make the folder writable again (or choose another --out)'
       throw new VkError(
-        isDiskFull(error) ? 'storage.out-folder' : 'input.file',
-        `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${reason}.`,
-        { file: path, field: '--out' },
+        'storage.out-folder',
+        `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${reason}. ${next}`,
+        {
+          file: path,
+          field: '--out',
+        },
         { cause: error },
       )
     }

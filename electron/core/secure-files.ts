@@ -289,5 +289,7 @@ export function describeWriteError(error: unknown): string {
         ? 'it is a folder'
         : isDiskFull(error)
           ? 'the disk is full'
-          : `the system said ${code ?? (error as Error)?.message ?? 'no reason'}`
+          : code === 'EROFS'
+            ? 'the disk is read-only (mounted so)'
+            : `the system said ${code ?? (error as Error)?.message ?? 'no reason'}`
 }

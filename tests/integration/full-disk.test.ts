@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'node:test'
 import { RESERVE_BYTES, RESERVE_FILE } from '../../electron/core/ledger-reserve'
+import { startSimulator } from '../../electron/core/simulator'
 import { carDataJson, escapeRe, setupDepot, startVkey, tempFolder, vinFor, vkey, writeVehicleFiles } from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
@@ -123,7 +124,7 @@ test(
     assert.ok(typeof small !== 'string', String(small))
     t.after(small.unmount)
     const { env, simulator } = await setupDepot(t)
-    const CARS = 40
+    const CARS = 8
     const cars = await writeVehicleFiles(await tempFolder(t), CARS, 300)
     const out = join(small.dir, 'qr')
     const batch = ['batch', ...cars, '--duration', '1h', '--concurrency', '2', '--out', out]
@@ -131,19 +132,14 @@ test(
     const ballast = fill(small.dir, 'ballast')
     const refused = await vkey(batch, env)
     assert.equal(refused.code, 3, refused.stderr)
-    assert.match(
-      refused.stderr,
-      new RegExp(`^vkey: ${escapeRe(out)} has 0 kB free; the QR files of ${CARS} vehicles need about \\d+ kB\\. Nothing was sent\\.`),
-    )
+    assert.match(refused.stderr, new RegExp(`^vkey: ${escapeRe(out)} has 0 kB free; ${CARS} QR files need about \\d+ kB\\. Nothing was sent\\.`))
     assert.equal(simulator.requests.length, 0, 'nothing sent')
     rmSync(ballast)
 
-    // Two requests held at PSA while the disk fills: their keys come back and the QR files do not fit.
-    // PSA takes 200 ms a request: 40 cars two at a time leave 4 s for the first file that fails (its
-    // worker thread starting first) to stop the sending, time enough on a loaded machine.
+    // Two requests held at PSA while the disk fills: their keys come back and their QR files do not fit;
+    // the room checked before each request stops the sending there.
     let answer!: () => void
     simulator.faults.hold = new Promise((resolve) => (answer = resolve))
-    simulator.faults.latencyMs = 200
     const running = startVkey(t, batch, env)
     await waitUntil(() => simulator.requests.length === 2, 'two requests at PSA')
     const full = fill(small.dir, 'full')
@@ -155,7 +151,7 @@ test(
       (r) => r.status === 'issued',
     )
     assert.equal(listed.length, simulator.stats.tokensIssued, 'every key PSA issued is recorded')
-    assert.ok(listed.length < CARS, `sending stopped (${listed.length} of ${CARS} sent)`)
+    assert.equal(listed.length, 2, 'only the two requests already at PSA: none went out once the disk was full')
     const written = readdirSync(out).filter((n) => n.endsWith('.png'))
     const named = /QR files not written: (\d+) \(([^)]*(?:\)[^)]*)*)\); their keys are stored\./.exec(stdout)
     assert.ok(named, stdout)
@@ -164,14 +160,61 @@ test(
       assert.equal(stdout.includes(`${key.vin} (${key.id})`), !inFolder, `${key.vin}: ${inFolder ? 'written, not named' : 'named as not written'}`)
     }
     assert.equal(Number(named[1]) + written.length, listed.length, 'each key has its file or is named')
-    assert.match(stdout, new RegExp(`not sent: ${CARS - listed.length} \\(sending stopped when a QR file could not be written\\)`))
+    assert.match(stdout, new RegExp(`not sent: ${CARS - listed.length} \\(the sending stopped: their QR files could not have been written\\)`))
 
     rmSync(full)
     simulator.faults.hold = null
-    simulator.faults.latencyMs = 0
     const again = await vkey(batch, env)
     assert.equal(again.code, 0, again.stderr)
     assert.deepEqual(readdirSync(out).sort(), cars.map((_, i) => `${vinFor(300 + i)}.png`).sort())
     assert.equal(simulator.stats.tokensIssued, CARS, 'the keys already issued were not asked for again')
+  },
+)
+
+test(
+  'QR folders checked before anything is sent: a disk out of inodes refuses a batch; a queued request whose --qr folder is full refuses the flush, which sends nothing and keeps the queue',
+  { skip: typeof disk === 'string', timeout: 90_000 },
+  async (t) => {
+    // 16 inodes, all but one taken: room in bytes, none for files.
+    const few = mkdtempSync(join(tmpdir(), 'vkey-few-inodes-'))
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=16,mode=0700', 'tmpfs', few])
+    t.after(() => {
+      execFileSync('umount', ['-l', few])
+      rmSync(few, { recursive: true, force: true })
+    })
+    for (let i = 0; ; i += 1) {
+      try {
+        closeSync(openSync(join(few, `taken-${i}`), 'w'))
+      } catch {
+        break
+      }
+    }
+    const { env, simulator } = await setupDepot(t, { restartable: true })
+    const cars = await writeVehicleFiles(await tempFolder(t), 3, 400)
+    const refused = await vkey(['batch', ...cars, '--duration', '1h', '--out', join(few, 'qr')], env)
+    assert.equal(refused.code, 3, refused.stderr)
+    assert.match(refused.stderr, /has 0 free inodes \(files\) left; 3 QR files need 7\. Nothing was sent\./)
+    assert.equal(simulator.requests.length, 0, 'nothing sent')
+
+    // A request queued while PSA is down, its QR file to go to the full folder.
+    const port = simulator.port
+    await simulator.close()
+    const qr = join(few, 'car.png')
+    assert.equal((await vkey(['token', '--cardata', cars[0]!, '--duration', '1h', '--qr', qr], env)).code, 6)
+    const back = await startSimulator({ dir: simulator.material.dir, port })
+    t.after(() => back.close())
+    const flush = await vkey(['queue', 'flush'], env)
+    assert.equal(flush.code, 3, flush.stderr)
+    assert.match(
+      flush.stderr,
+      new RegExp(
+        `^vkey: ${escapeRe(few)} has 0 free inodes .*: the queued request for ${vinFor(400)} \\(\\S+\\) writes its QR file there\\. Nothing was sent\\.`,
+      ),
+    )
+    assert.equal(back.requests.length, 0, 'nothing sent')
+    assert.equal((JSON.parse((await vkey(['queue', '--json'], env)).stdout) as unknown[]).length, 1, 'still queued')
+    const json = await vkey(['queue', 'flush', '--json'], env)
+    assert.equal(json.code, 2)
+    assert.match(json.stderr, /vkey queue flush: --json goes with `vkey queue list --json`/)
   },
 )

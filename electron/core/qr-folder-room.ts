@@ -1,0 +1,56 @@
+/**
+ * Whether a folder's disk can take QR files, asked before anything is sent: before a batch or
+ * a queue flush starts, and again before each request of a batch (a disk others fill while it
+ * runs), so no key is asked for whose file cannot be written. One statfs: the free space for
+ * this user (a QR file takes one 4 kB block at most) and the free inodes (a file and its
+ * temporary copy each need one), where the file system counts them.
+ */
+import { existsSync, statfsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { VkError } from '../../shared/errors'
+import type { HandoverRecord } from './handover-record'
+import { qrFileName } from './qr-files'
+
+/** What one QR file takes on disk, at most: a handover PNG is 2–3 kB (bench figure 5), one block of most file systems. */
+const QR_FILE_ROOM = 4096
+
+/** The files a writer has in hand at once (qr-files.ts's parallel writes): their temporary copies need room too. */
+const IN_HAND = 4
+
+const kB = (bytes: number) => `${Math.ceil(bytes / 1024)} kB`
+
+/**
+ * What the disk holding `dir` lacks to take `files` more QR files, in words ("has 4 kB free; 10
+ * files need about 56 kB"), or undefined when they fit or the system cannot say.
+ */
+export function qrFolderShortfall(dir: string, files: number): string | undefined {
+  if (files <= 0) return undefined
+  let stats: ReturnType<typeof statfsSync>
+  try {
+    stats = statfsSync(existsSync(dir) ? dir : dirname(dir)) // a new folder: the disk of its parent
+  } catch {
+    return undefined // a system that cannot say: the writes themselves will tell
+  }
+  const need = (files + IN_HAND) * Math.ceil(QR_FILE_ROOM / stats.bsize) * stats.bsize
+  const free = stats.bavail * stats.bsize
+  if (free < need) return `has ${kB(free)} free; ${files} QR file${files === 1 ? '' : 's'} need about ${kB(need)}`
+  // A file system that counts no inodes (btrfs says 0 of 0) is left to its writes.
+  if (stats.files > 0 && stats.ffree < files + IN_HAND)
+    return `has ${stats.ffree} free inode${stats.ffree === 1 ? '' : 's'} (files) left; ${files} QR files need ${files + IN_HAND}`
+  return undefined
+}
+
+/**
+ * Refuses (VkError `storage.out-folder`, exit 3, nothing sent) a folder whose disk cannot take
+ * the QR files of `records` that are not there yet. `option` names where the folder came from.
+ */
+export function assertRoomForQrFiles(dir: string, records: readonly Pick<HandoverRecord, 'vin' | 'id' | 'carDataHash'>[], option = '--out'): void {
+  const missing = records.filter((r) => !existsSync(join(dir, qrFileName(r)))).length
+  const shortfall = qrFolderShortfall(dir, missing)
+  if (!shortfall) return
+  throw new VkError(
+    'storage.out-folder',
+    `${dir} ${shortfall}${missing < records.length ? ` (${records.length - missing} of the ${records.length} are there already)` : ''}. Nothing was sent. Free space there or choose another ${option}, then run the same command again.`,
+    { file: dir, field: option },
+  )
+}
