@@ -20,6 +20,7 @@ import { technician } from '../core/technician'
 import { carDataHash, coversPlan, newHandoverOf, vehicleOf } from '../core/handover-record'
 import { profileView } from '../core/profile-view'
 import { obtainKey, type KeyResult } from '../core/key-requests'
+import { assertRoomForQrFile } from '../core/qr-folder-room'
 import { assertWritableFile } from '../core/output-paths'
 import { qrFormatForPath } from '../core/qr'
 import { readRegularFile } from '../core/regular-file'
@@ -323,6 +324,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
   const plan = durationPlan('token', values, (line) => io.stderr.write(`${line}\n`))
   // Refuse a bad --qr before anything is stored or sent: a key nobody can hand over is a lost key.
   const qrPath = values.qr ? (qrFormatForPath(values.qr), assertWritableFile(values.qr, '--qr')) : undefined
+  if (qrPath) assertRoomForQrFile(qrPath)
   const wantedVin = values.vin ? validateVin(values.vin, { field: '--vin' }) : undefined
   const imported = await readCarData(io, values.cardata)
   const vehicle = pickVehicle(imported, values.cardata, wantedVin)

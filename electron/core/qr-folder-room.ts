@@ -1,6 +1,6 @@
 /**
- * Whether a folder's disk can take QR files, asked before anything is sent: before a batch or
- * a queue flush starts, and again before each request of a batch (a disk others fill while it
+ * Whether a folder's disk can take QR files, asked before anything is sent: before `vkey token
+ * --qr`, a batch or a queue flush starts, and again before each request of a batch (a disk others fill while it
  * runs), so no key is asked for whose file cannot be written. One statfs: the free space for
  * this user (a QR file takes one 4 kB block at most) and the free inodes (a file and its
  * temporary copy each need one), where the file system counts them.
@@ -23,7 +23,7 @@ const kB = (bytes: number) => `${Math.ceil(bytes / 1024)} kB`
  * What the disk holding `dir` lacks to take `files` more QR files, in words ("has 4 kB free; 10
  * files need about 56 kB"), or undefined when they fit or the system cannot say.
  */
-export function qrFolderShortfall(dir: string, files: number): string | undefined {
+export function qrFolderShortfall(dir: string, files: number, inHand = IN_HAND): string | undefined {
   if (files <= 0) return undefined
   let stats: ReturnType<typeof statfsSync>
   try {
@@ -31,13 +31,24 @@ export function qrFolderShortfall(dir: string, files: number): string | undefine
   } catch {
     return undefined // a system that cannot say: the writes themselves will tell
   }
-  const need = (files + IN_HAND) * Math.ceil(QR_FILE_ROOM / stats.bsize) * stats.bsize
+  const need = (files + inHand) * Math.ceil(QR_FILE_ROOM / stats.bsize) * stats.bsize
   const free = stats.bavail * stats.bsize
-  if (free < need) return `has ${kB(free)} free; ${files} QR file${files === 1 ? '' : 's'} need about ${kB(need)}`
+  if (free < need) return `has ${kB(free)} free; ${files} QR file${files === 1 ? ' needs' : 's need'} about ${kB(need)}`
   // A file system that counts no inodes (btrfs says 0 of 0) is left to its writes.
-  if (stats.files > 0 && stats.ffree < files + IN_HAND)
-    return `has ${stats.ffree} free inode${stats.ffree === 1 ? '' : 's'} (files) left; ${files} QR files need ${files + IN_HAND}`
+  if (stats.files > 0 && stats.ffree < files + inHand)
+    return `has ${stats.ffree} free inode${stats.ffree === 1 ? '' : 's'} (files) left; ${files} QR file${files === 1 ? ' needs' : 's need'} ${files + inHand}`
   return undefined
+}
+
+/** Refuses (exit 3, nothing sent) a `--qr FILE` whose disk cannot take it and its temporary copy. */
+export function assertRoomForQrFile(file: string): void {
+  const shortfall = qrFolderShortfall(dirname(file), 1, 1)
+  if (!shortfall) return
+  throw new VkError(
+    'storage.out-folder',
+    `--qr ${file}: its folder ${shortfall}. Nothing was sent. Free space there or choose another --qr, then run the same command again.`,
+    { file, field: '--qr' },
+  )
 }
 
 /**

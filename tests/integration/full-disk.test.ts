@@ -172,7 +172,7 @@ test(
 )
 
 test(
-  'QR folders checked before anything is sent: a disk out of inodes refuses a batch; a queued request whose --qr folder is full refuses the flush, which sends nothing and keeps the queue',
+  'QR folders checked before anything is sent: a disk out of inodes refuses a batch and a token --qr; a queued request whose --qr folder is full refuses the flush, which sends nothing and keeps the queue',
   { skip: typeof disk === 'string', timeout: 90_000 },
   async (t) => {
     // 16 inodes, all but one taken: room in bytes, none for files.
@@ -196,11 +196,24 @@ test(
     assert.match(refused.stderr, /has 0 free inodes \(files\) left; 3 QR files need 7\. Nothing was sent\./)
     assert.equal(simulator.requests.length, 0, 'nothing sent')
 
-    // A request queued while PSA is down, its QR file to go to the full folder.
+    // vkey token --qr into that folder is refused the same way, nothing sent.
+    const qr = join(few, 'car.png')
+    const token = await vkey(['token', '--cardata', cars[0]!, '--duration', '1h', '--qr', qr], env)
+    assert.equal(token.code, 3, token.stderr)
+    assert.match(
+      token.stderr,
+      new RegExp(`^vkey: --qr ${escapeRe(qr)}: its folder has 0 free inodes \\(files\\) left; 1 QR file needs 2\\. Nothing was sent\\.`),
+    )
+    assert.equal(simulator.requests.length, 0, 'nothing sent')
+
+    // A request queued while PSA is down and the folder had room; the folder fills before the flush.
     const port = simulator.port
     await simulator.close()
-    const qr = join(few, 'car.png')
+    rmSync(join(few, 'taken-0'))
+    rmSync(join(few, 'taken-1'))
     assert.equal((await vkey(['token', '--cardata', cars[0]!, '--duration', '1h', '--qr', qr], env)).code, 6)
+    closeSync(openSync(join(few, 'taken-0'), 'w'))
+    closeSync(openSync(join(few, 'taken-1'), 'w'))
     const back = await startSimulator({ dir: simulator.material.dir, port })
     t.after(() => back.close())
     const flush = await vkey(['queue', 'flush'], env)

@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
 import { parseHandoverPayload } from '../../shared/qr-payload'
-import { carDataJson, ROOT, setupDepot, testHandlers, vinFor, vkey, vkeyProcess, writeVehicleFiles, type CliResult } from '../helpers/depot-env'
+import { carDataJson, ROOT, setupDepot, testHandlers, vinFor, vkey, vkeyProcess, vkeyRunning, writeVehicleFiles, type CliResult } from '../helpers/depot-env'
+import { waitUntil } from '../helpers/wait'
 
 const run = promisify(execFile)
 
@@ -308,7 +309,15 @@ test('a data folder on a full disk: nothing is sent, exit 3 names the folder, an
     const shown = await vkey(['show', shownKeys[0]!.id, '--json'], fullEnv)
     assert.equal(shown.code, 0, `vkey show on a full disk: ${shown.stderr}`)
 
-    // A QR file that cannot be written after the key was issued: the key is shown, said recorded, and the printed way to its QR works.
+    // A QR file that cannot be written after the key was issued (the disk filled while PSA had the request):
+    // the key is shown, said recorded, and the printed way to its QR works.
+    const car = join(dataDir, '..', 'qr-car.json')
+    await writeFile(car, carDataJson(vinFor(120)))
+    let answer!: () => void
+    simulator.faults.hold = new Promise((resolve) => (answer = resolve))
+    const requests = simulator.requests.length
+    const asking = vkeyRunning(['token', '--cardata', car, '--duration', '1h', '--qr', join(full, 'car.png')], env)
+    await waitUntil(() => simulator.requests.length === requests + 1, 'the request at PSA')
     const last = spawn('sh', ['-c', `dd if=/dev/zero of=${full}/filler-2 bs=1k count=100000 2>/dev/null; true`])
     await new Promise((resolve) => last.on('exit', resolve))
     // Not even room for SQLite's shared-memory index: the message says what is missing, in words.
@@ -318,9 +327,9 @@ test('a data folder on a full disk: nothing is sent, exit 3 names the folder, an
       blocked.stderr,
       /^vkey: Cannot open the ledger in .*full: SQLite cannot make its shared-memory file ledger\.db-shm \(the disk is full, or nearly: it needs 32 KB even to read\)\. Free space/,
     )
-    const car = join(dataDir, '..', 'qr-car.json')
-    await writeFile(car, carDataJson(vinFor(120)))
-    const token = await vkey(['token', '--cardata', car, '--duration', '1h', '--qr', join(full, 'car.png')], env)
+    answer()
+    simulator.faults.hold = null
+    const token = await asking.done
     assert.notEqual(token.code, 0)
     assert.match(token.stdout, new RegExp(`Token issued for ${vinFor(120)} \\(handover `))
     const printed = new RegExp(
