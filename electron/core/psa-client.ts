@@ -136,15 +136,18 @@ async function readCapped(
   }
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of body) {
-    size += chunk.length
-    if (size > max) {
-      body.destroy?.()
-      throw tooLarge()
-    }
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks)
+  const stream = body as unknown as NodeJS.ReadableStream & { destroy: (error?: Error) => unknown }
+  return new Promise<Buffer>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > max) {
+        stream.destroy()
+        reject(tooLarge())
+      } else chunks.push(chunk)
+    })
+    stream.on('end', () => resolve(Buffer.concat(chunks)))
+    stream.on('error', reject)
+  })
 }
 
 type ProbeResult = 'accepted' | 'refused' | 'unknown'

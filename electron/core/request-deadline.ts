@@ -5,8 +5,8 @@
  * the request was in when it ran out, for the message.
  *
  * The phase comes from undici itself: an interceptor on the client's Agent sees the
- * request written to the socket (onRequestStart / onConnect: "waiting for the answer") and
- * the status line arrive (onResponseStart / onHeaders: "reading the answer"). The request
+ * request written to the socket (onRequestStart: "waiting for the answer") and the status
+ * line arrive (onResponseStart: "reading the answer"). The request
  * carries its tracker in undici's documented `opaque` option.
  */
 import type { Dispatcher } from 'undici'
@@ -46,35 +46,51 @@ export class RequestTracker {
 }
 
 type Handler = Dispatcher.DispatchHandler
+type Controller = Parameters<NonNullable<Handler['onRequestStart']>>[0]
 
-/** The handler, with the tracker told of each phase; every call still reaches the handler unchanged. */
-function observed(handler: Handler, tracker: RequestTracker): Handler {
-  return new Proxy(handler, {
-    get(target, key) {
-      const value: unknown = Reflect.get(target, key)
-      if (typeof value !== 'function') return value
-      const call = (...args: unknown[]): unknown => (value as (...a: unknown[]) => unknown).apply(target, args)
-      if (key === 'onRequestStart' || key === 'onConnect') {
-        return (...args: unknown[]) => {
-          tracker.sent()
-          return call(...args)
-        }
-      }
-      if (key === 'onResponseStart' || key === 'onHeaders') {
-        return (...args: unknown[]) => {
-          tracker.answering()
-          return call(...args)
-        }
-      }
-      return call
-    },
-  })
+/**
+ * The handler, with the tracker told of each phase; every call still reaches the handler
+ * unchanged. undici's compose hands interceptors a handler of its current API (it wraps an
+ * older one first), so these six calls are all there is. A class, not a Proxy: a Proxy's
+ * trap ran on every call and chunk, a fifth of the client's time per request (bench figure 1).
+ */
+class PhaseHandler implements Handler {
+  constructor(
+    private readonly inner: Handler,
+    private readonly tracker: RequestTracker,
+  ) {}
+
+  onRequestStart(controller: Controller, context: unknown): void {
+    this.tracker.sent()
+    this.inner.onRequestStart?.(controller, context)
+  }
+
+  onRequestUpgrade(...args: Parameters<NonNullable<Handler['onRequestUpgrade']>>): void {
+    this.inner.onRequestUpgrade?.(...args)
+  }
+
+  onResponseStart(...args: Parameters<NonNullable<Handler['onResponseStart']>>): void {
+    this.tracker.answering()
+    this.inner.onResponseStart?.(...args)
+  }
+
+  onResponseData(...args: Parameters<NonNullable<Handler['onResponseData']>>): void {
+    this.inner.onResponseData?.(...args)
+  }
+
+  onResponseEnd(...args: Parameters<NonNullable<Handler['onResponseEnd']>>): void {
+    this.inner.onResponseEnd?.(...args)
+  }
+
+  onResponseError(...args: Parameters<NonNullable<Handler['onResponseError']>>): void {
+    this.inner.onResponseError?.(...args)
+  }
 }
 
 /** The undici interceptor: requests whose `opaque` is a RequestTracker report their phases to it. */
 export const phaseInterceptor: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
   const tracker = (opts as { opaque?: unknown }).opaque
-  return dispatch(opts, tracker instanceof RequestTracker ? observed(handler, tracker) : handler)
+  return dispatch(opts, tracker instanceof RequestTracker ? new PhaseHandler(handler, tracker) : handler)
 }
 
 /** The reason a request's deadline aborts it with (told apart from the user's cancel). */
