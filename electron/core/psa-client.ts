@@ -11,6 +11,7 @@
  * Every failure is a VkError whose message says what to do next and never contains the
  * password, the private key or a token.
  */
+import type { Readable } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import { isIP } from 'node:net'
 import { Agent, buildConnector, request, type Dispatcher } from 'undici'
@@ -119,34 +120,29 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-async function readCapped(
-  body: AsyncIterable<Buffer> & { destroy?: (error?: Error) => unknown },
-  max: number,
-  contentLength: number | undefined,
-  origin: string,
-): Promise<Buffer> {
+async function readCapped(body: Readable, max: number, contentLength: number | undefined, origin: string): Promise<Buffer> {
   const tooLarge = (): VkError =>
     new VkError(
       'server.too-large',
       `The answer from ${origin} is larger than ${Math.round(max / 1024)} KiB, far more than a token: check the profile's base URL points at the PSA token service.`,
     )
   if (contentLength !== undefined && contentLength > max) {
-    body.destroy?.()
+    body.destroy()
     throw tooLarge()
   }
   const chunks: Buffer[] = []
   let size = 0
-  const stream = body as unknown as NodeJS.ReadableStream & { destroy: (error?: Error) => unknown }
+  // Data events, not an async iterator: the iterator's promise per chunk cost ≈ 0.1 ms a request (bench figure 1).
   return new Promise<Buffer>((resolve, reject) => {
-    stream.on('data', (chunk: Buffer) => {
+    body.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > max) {
-        stream.destroy()
+        body.destroy()
         reject(tooLarge())
       } else chunks.push(chunk)
     })
-    stream.on('end', () => resolve(Buffer.concat(chunks)))
-    stream.on('error', reject)
+    body.on('end', () => resolve(Buffer.concat(chunks)))
+    body.on('error', reject)
   })
 }
 
@@ -346,12 +342,7 @@ export class PsaClient {
     const lengthHeader = intHeader(response.headers as Headers, 'content-length')
     let body: Buffer
     try {
-      body = await readCapped(
-        response.body as unknown as AsyncIterable<Buffer> & { destroy: (e?: Error) => unknown },
-        this.opts.maxResponseBytes,
-        lengthHeader,
-        this.origin,
-      )
+      body = await readCapped(response.body, this.opts.maxResponseBytes, lengthHeader, this.origin)
     } catch (error) {
       if (signal?.aborted || combined.aborted) throw cancelled()
       if (error instanceof VkError) throw new FailureSignal({ retryable: false, error })
