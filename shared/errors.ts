@@ -39,8 +39,7 @@ export const errorCodes = [
   'storage.ledger-displaced',
   /** Another VK Depot process is requesting a key for the same vehicle right now. */
   'storage.vehicle-busy',
-  /** An --out folder whose disk cannot take the QR files (checked before sending, and when a write fails). */
-  'storage.out-folder',
+
   /** The vault key is gone from the keychain (or is not one): `vkey vault reset` is the way back. */
   'config.vault-key-lost',
   /** VKEY_HOME (or the default folder) is not a VK Depot data folder. */
@@ -48,6 +47,9 @@ export const errorCodes = [
   /** Another live VK Depot process holds a lock or uses the vault. */
   'config.busy',
   'config.fleet',
+  // an output file or folder of the command (--qr, --out) (exit 3)
+  /** Its disk cannot take the QR files (checked before sending), or a write failed after the key was recorded. */
+  'output.write',
   // the fleet (exit 7)
   /** Another laptop of the fleet holds a live key that covers the window (or is asking PSA right now): nothing was sent. */
   'fleet.held',
@@ -179,7 +181,8 @@ export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
   ok: 'success',
   internal: 'unexpected internal error: run again with `VKEY_DEBUG=1` and report what it prints',
   usage: 'bad input or usage: a file, an option or its value (numbers are checked against their range), an unknown handover ID',
-  config: 'configuration, keychain or storage: no profile or certificate, keychain unavailable, certificate expired, the ledger cannot be written or is busy',
+  config:
+    'configuration, keychain or storage: no profile or certificate, keychain unavailable, certificate expired, the ledger cannot be written or is busy, a QR file or folder (--qr, --out) without room or that cannot be written',
   refused: 'PSA refused the request (4xx)',
   network: 'network, TLS or server failure',
   queued: `queued: PSA could not be reached; the request waits in the offline queue and is ${QUEUED_SENT_BY}`,
@@ -191,7 +194,7 @@ export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
 /** CLI exit status for an error code (EXIT_MEANINGS says what each means; 6, queued, is not an error). */
 export function exitCodeFor(code: ErrorCode): ExitCode {
   if (code === 'usage' || code.startsWith('input.') || code === 'not-found') return EXIT.usage
-  if (code.startsWith('config.') || code.startsWith('storage.')) return EXIT.config
+  if (code.startsWith('config.') || code.startsWith('storage.') || code === 'output.write') return EXIT.config
   if (code.startsWith('psa.')) return EXIT.refused
   if (code.startsWith('server.') || code.startsWith('network.') || code.startsWith('tls.')) return EXIT.network
   if (code.startsWith('fleet.')) return EXIT.fleetHeld

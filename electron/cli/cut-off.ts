@@ -1,6 +1,6 @@
 /**
  * What `vkey token`, `vkey batch` and `vkey queue` say of requests an interruption cut off, or
- * that got no answer (core/handovers.ts isCutOff): PSA may hold a key for each that was not
+ * that got no answer (core/handover-record.ts isCutOff): PSA may hold a key for each that was not
  * stored here.
  */
 import { existsSync } from 'node:fs'
@@ -16,7 +16,8 @@ import { writeHuman, type CliIo } from './io'
  * first); `queue` says they left the queue and how to ask again.
  */
 export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token' | 'queue'): void {
-  const unanswered = records.filter(isUnanswered)
+  // A key that unanswered request may have got opens the car until its window's end at the latest: said until then.
+  const unanswered = records.filter((r) => isUnanswered(r) && (!r.plannedEnd || Date.parse(r.plannedEnd) > Date.now()))
   if (unanswered.length) warnUnanswered(io, unanswered, command)
   const cut = records.filter((r) => isCutOff(r) && !isUnanswered(r))
   if (!cut.length) return

@@ -119,7 +119,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     // A QR file that cannot be written, or a disk with no room for one more, stops the sending: no key is asked for that cannot be delivered.
     const halt = new AbortController()
     const pipeline = out ? await qrPipeline(depot, out, () => halt.abort()) : undefined
-    const room = out ? qrRoomCheck(out) : undefined
+    const room = out && pipeline ? qrRoomCheck(out, pipeline) : undefined
     files = pipeline
     const controller = new AbortController()
     io.interrupted?.then(() => controller.abort()).catch(() => undefined)
@@ -133,10 +133,12 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
         })
       : emptyOutcome()
     const store = await depot.handovers()
-    await dropUnusedDrafts(store, outcome, added)
     const keys = [...new Map([...outcome.keys.values()].filter((r) => hasValidToken(r, depot.now())).map((r) => [r.id, r])).values()]
     const qrFiles: Record<string, string> = pipeline ? Object.fromEntries(await pipeline.finish()) : {}
     const qrStop = out ? qrStopText(out, pipeline, room?.shortfall(), RERUN_WRITES_QR) : undefined
+    // Files missing: the same command again resumes this batch over the same records (RERUN_WRITES_QR).
+    if (qrStop && outcome.batchId) await runner.leaveResumable(outcome.batchId)
+    else await dropUnusedDrafts(store, outcome, added)
     const records = new Map(store.findMany(outcome.failed.map((f) => f.id)).map((r) => [r.id, r]))
     const failures = [
       ...imported.issues.map((issue) => ({

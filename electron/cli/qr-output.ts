@@ -19,12 +19,13 @@ export const SHOW_WRITES_QR = 'write each with `vkey show ID --qr FILE.png` (the
 
 /**
  * A batch's check before each request (BatchOptions.mayStart): false once the --out folder's
- * disk cannot take one more file; `shortfall` then says what it lacks.
+ * disk cannot take the files still to write (the keys waiting for theirs, one for each request
+ * on its way, and this one); `shortfall` then says what it lacks.
  */
-export function qrRoomCheck(out: string): { mayStart: () => boolean; shortfall: () => string | undefined } {
+export function qrRoomCheck(out: string, pipeline: QrFilePipeline): { mayStart: (inFlight: number) => boolean; shortfall: () => string | undefined } {
   let said: string | undefined
   return {
-    mayStart: () => !(said ??= qrFolderShortfall(out, 1)),
+    mayStart: (inFlight) => !(said ??= qrFolderShortfall(out, pipeline.backlog + inFlight + 1)),
     shortfall: () => said,
   }
 }
@@ -38,7 +39,7 @@ export function qrStopText(out: string, pipeline: QrFilePipeline | undefined, sh
   if (pipeline?.failure) {
     const names = pipeline.missing.map((m) => (m.vin ? `${m.vin} (${m.id})` : m.id))
     return {
-      stdout: `  QR files not written: ${names.length} (${names.join(', ')}); their keys are stored.`,
+      ...(names.length ? { stdout: `  QR files not written: ${names.length} (${names.join(', ')}); their keys are stored.` } : {}),
       stderr: `vkey: ${pipeline.failure.message}${pipeline.failure.message.endsWith('.') ? ' Then' : ', then'} ${next}.`,
       code: pipeline.failure.code,
     }
@@ -46,7 +47,7 @@ export function qrStopText(out: string, pipeline: QrFilePipeline | undefined, sh
   if (!shortfall) return undefined
   return {
     stderr: `vkey: ${out} ${shortfall}: the sending stopped before asking for keys whose QR files could not be written. Free space there (or choose another --out), then ${next}.`,
-    code: 'storage.out-folder',
+    code: 'output.write',
   }
 }
 

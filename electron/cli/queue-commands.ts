@@ -3,7 +3,6 @@
  * run first: the offline queue as the command line sees it (core/offline-queue.ts).
  */
 import { existsSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { EXIT, exitCodeFor, VkError } from '../../shared/errors'
 import { formatLocal } from '../../shared/time'
 import type { Depot } from '../core/depot'
@@ -15,7 +14,7 @@ import { write, writeJson } from './args'
 import { withDepot } from './depot-access'
 import { findRecord } from './find-record'
 import { writeHuman, type CliIo } from './io'
-import { assertRoomForQrFiles, qrFolderShortfall } from '../core/qr-folder-room'
+import { assertRoomForQrFiles } from '../core/qr-folder-room'
 import { qrFilesText, qrStopText, SHOW_WRITES_QR, qrPipeline } from './qr-output'
 import { parseFor, QUEUE_SUBCOMMANDS, unknownCommand } from './spec'
 import { warnCertificateRenewal } from './cert-commands'
@@ -40,6 +39,16 @@ export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> 
   const result = await depot.queue.flush({ signal: controller.signal })
   if (result.sent || result.reused || result.failed) io.stderr.write(`vkey: offline queue: ${queueCountsText(result)}.\n`)
   writeQrErrors(io, result)
+  writeNoRoom(io, result)
+}
+
+/** Queued requests left in the queue because their QR file's folder has no room: named, with what to do. */
+function writeNoRoom(io: CliIo, result: FlushResult): void {
+  for (const r of result.noRoom)
+    writeHuman(
+      io.stderr,
+      `vkey: the queued request for ${r.vin ?? r.id} (${r.id}) was not sent: the folder of its QR file ${r.path} ${r.shortfall}. Free space there, then \`vkey queue flush\`; or \`vkey queue cancel ${r.id}\` and ask again with another --qr.`,
+    )
 }
 
 /** A key the queue obtained whose QR file could not be written: said, with the command that writes it. */
@@ -63,13 +72,14 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
   return withDepot(io, async (depot) => {
     if (sub === 'list') return await queueList(io, depot, Boolean(values.json))
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
+    // --out is checked before anything is sent or said (each queued request's own QR folder is checked by the queue as it goes).
+    if (out)
+      assertRoomForQrFiles(
+        out,
+        (await (await depot.handovers()).list()).filter((r) => r.status === 'queued'),
+      )
     await warnCertificateRenewal(io, depot, undefined)
     sayCutOff(io, await depot.handovers(), { forget: true })
-    // The outputs are checked before anything is sent: a folder that cannot take the queued keys' files refuses the flush.
-    assertRoomForQueuedQr(
-      (await (await depot.handovers()).list()).filter((r) => r.status === 'queued'),
-      out,
-    )
     let stopped = false
     const controller = new AbortController() // Ctrl-C cancels the request in flight: untried requests stay queued; one PSA may have is cut off (offline-queue.ts, cut-off.ts)
     io.interrupted
@@ -91,6 +101,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
       if (result.stillQueued && result.unreachable) write(io, `  still waiting: ${result.unreachable}`)
       writeQrErrors(io, result)
+      writeNoRoom(io, result)
       if (qrStop) {
         writeHuman(io.stderr, qrStop.stderr)
         return exitCodeFor(qrStop.code)
@@ -102,27 +113,6 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       if (stopped) return EXIT.interrupted
     }
   })
-}
-
-/**
- * Refuses the flush (exit 3, nothing sent) when a folder it would write QR files into cannot
- * take them: --out for every key, and the folder each queued request's own QR file goes to
- * (its `vkey token --qr`, its batch's --out).
- */
-function assertRoomForQueuedQr(queued: readonly HandoverRecord[], out: string | undefined): void {
-  if (out) assertRoomForQrFiles(out, queued)
-  const byFolder = new Map<string, HandoverRecord[]>()
-  for (const r of queued) if (r.deliverQr) byFolder.set(dirname(r.deliverQr), [...(byFolder.get(dirname(r.deliverQr)) ?? []), r])
-  for (const [folder, records] of byFolder) {
-    const shortfall = qrFolderShortfall(folder, records.length)
-    if (!shortfall) continue
-    const one = records.length === 1
-    throw new VkError(
-      'storage.out-folder',
-      `${folder} ${shortfall}: the queued request${one ? '' : 's'} for ${records.map((r) => `${r.vin ?? r.id} (${r.id})`).join(', ')} write${one ? 's its' : ' their'} QR file there. Nothing was sent. Free space there, then run the same command again (or \`vkey queue cancel ID\` and ask again with another --qr).`,
-      { file: folder },
-    )
-  }
 }
 
 /** A queued request as `--json` shows it (`vkey queue --json`, and `vkey token --json` when it queues). */

@@ -89,8 +89,11 @@ export interface BatchOptions {
    * asked for that cannot be delivered). The batch then ends as a cancelled one does.
    */
   halt?: AbortSignal
-  /** Asked before each request goes out: false stops the sending as `halt` does (an --out folder whose disk filled up). */
-  mayStart?: () => boolean
+  /**
+   * Asked before each request goes out, with how many are on their way: false stops the
+   * sending as `halt` does (an --out folder whose disk cannot take their files and one more).
+   */
+  mayStart?: (inFlight: number) => boolean
 }
 
 /** Progress goes out at most this often while states change… */
@@ -113,8 +116,8 @@ class RateGate {
     if (waitMs > 0) this.openAt = Math.max(this.openAt, Date.now() + waitMs)
   }
 
-  async pass(signal: AbortSignal): Promise<void> {
-    while (Date.now() < this.openAt && !signal.aborted) {
+  async pass(...signals: AbortSignal[]): Promise<void> {
+    while (Date.now() < this.openAt && !signals.some((s) => s.aborted)) {
       await sleep(Math.min(250, this.openAt - Date.now()))
     }
   }
@@ -217,6 +220,19 @@ export class BatchRunner {
     const journal = await this.journal(ids, plan, earlier ? { ...options, batchId: earlier.id } : options)
     await this.supersede(journal)
     return this.execute(journal, earlier ? { ...options, resumed: true } : options)
+  }
+
+  /**
+   * A batch that ended but whose QR files were not all written is left to resume (as a
+   * cancelled one): the same command again leaves alone the vehicles it got keys for and
+   * writes their files, instead of starting a new batch whose later window could renew them.
+   */
+  async leaveResumable(batchId: string): Promise<void> {
+    const store = await this.depot.handovers()
+    const journal = readJournals(store).journals.find((j) => j.id === batchId)
+    if (!journal?.finishedAt) return
+    const { finishedAt: _finished, ...open } = journal
+    saveJournal(store, { ...open, cancelledAt: this.depot.now().toISOString() })
   }
 
   /** The newest recent unfinished batch (cancelled included) over exactly these vehicles with this plan, no process running it. */
@@ -332,14 +348,16 @@ export class BatchRunner {
       const gate = new RateGate()
       // The sending stops (no cancel: what is on its way is recorded) on `halt`, or when mayStart says no.
       const held = new AbortController()
+      const onHalt = () => held.abort()
       if (options.halt?.aborted) held.abort()
-      options.halt?.addEventListener('abort', () => held.abort(), { once: true })
+      options.halt?.addEventListener('abort', onHalt, { once: true })
       const sending = () => !stop.signal.aborted && !held.signal.aborted
       for (let pass = 0; pass <= EXTRA_PASSES && todo.length && sending(); pass += 1) {
         if (pass > 0) await sleep(options.retryPauseMs ?? 1000)
         todo = await this.pass(todo, { journal, run, gate, stop, held, options, lastPass: pass === EXTRA_PASSES })
       }
       outer?.removeEventListener('abort', onOuterAbort)
+      options.halt?.removeEventListener('abort', onHalt)
       const halted = held.signal.aborted && !stop.signal.aborted
       const notSent = halted ? run.notSent() : undefined
       const outcome = run.outcome(stop.signal.aborted, halted)
@@ -406,8 +424,8 @@ export class BatchRunner {
     const halted = () => stop.signal.aborted || held.signal.aborted
     const worker = async () => {
       for (let id = queue.shift(); id !== undefined && !halted(); id = queue.shift()) {
-        await gate.pass(stop.signal)
-        if (!halted() && options.mayStart?.() === false) held.abort()
+        await gate.pass(stop.signal, held.signal)
+        if (!halted() && options.mayStart?.(inFlight) === false) held.abort()
         if (halted()) {
           queue.unshift(id) // not sent: still waiting, as the ones after it
           break

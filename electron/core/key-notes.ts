@@ -23,7 +23,7 @@ export function keyNotes(r: HandoverRecord, options: { time: (iso: string) => st
   if (r.status === 'superseded')
     notes.push({ kind: 'superseded', warning: false, text: `superseded by ${r.supersededBy ?? '?'}; still valid at PSA until ${until}` })
   else if (r.expires && (r.status === 'issued' || r.status === 'handed-over')) notes.push({ kind: 'expires', warning: false, text: `expires ${until}` })
-  else if (r.expires && r.status === 'expired') notes.push({ kind: 'expires', warning: false, text: `expired ${until}` })
+  else if (r.expires && r.status === 'expired') notes.push({ kind: 'expires', warning: false, text: `since ${until}` })
   if (r.longerThanAsked) notes.push({ kind: 'longer-than-asked', warning: true, text: `PSA granted longer than asked (until ${until})` })
   if (options.now && coversPlan(r) === false && hasValidToken(r, options.now))
     notes.push({ kind: 'short-of-plan', warning: true, text: 'key ends before the planned window' })

@@ -3,9 +3,10 @@
  * and are sent once later (`vkey queue`, the app's queue banner, on reconnect), each under
  * the ledger's rules of key-requests.ts like any other request.
  */
+import { dirname } from 'node:path'
 import type { DurationPlan } from '../../shared/duration'
 import { describeWriteError } from './secure-files'
-import { isNetworkUnreachable, toErrorView, type ErrorCode } from '../../shared/errors'
+import { isNetworkUnreachable, toErrorView, VkError, type ErrorCode } from '../../shared/errors'
 import type { Profile } from '../../shared/profile'
 import { environmentResolver } from './handover-environment'
 import { handoverPayloadOf } from './handover-payload'
@@ -13,6 +14,7 @@ import { type HandoverStore } from './handovers'
 import { isCutOff, storedError, type HandoverRecord } from './handover-record'
 import type { KeyResult, RequestOptions } from './key-requests'
 import { writeHandoverQr } from './qr'
+import { qrFolderShortfall } from './qr-folder-room'
 
 export interface FlushResult {
   /** Requests sent to PSA that got a key. */
@@ -29,6 +31,8 @@ export interface FlushResult {
   keys: KeyResult[]
   /** QR files asked for with `--qr` while offline that could not be written. */
   qrErrors: { id: string; path: string; message: string }[]
+  /** Requests left in the queue, not sent: the folder of the QR file they write has no room (qr-folder-room.ts). */
+  noRoom: { id: string; vin?: string; path: string; shortfall: string }[]
 }
 
 /** What the queue needs of the depot: its ledger and the one way to request a key. */
@@ -61,11 +65,18 @@ export class OfflineQueue {
   private async flushOnce(options: { signal?: AbortSignal }): Promise<FlushResult> {
     const store = await this.depot.handovers()
     const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
-    const result: FlushResult = { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] }
+    const result: FlushResult = { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [], noRoom: [] }
     for (const [index, record] of queued.entries()) {
       if (options.signal?.aborted) {
         result.stillQueued += queued.length - index // Ctrl-C: the rest stay queued, untouched
         break
+      }
+      // Its QR file must fit before the request goes: a key nobody can hand over is not asked for.
+      const shortfall = record.deliverQr ? qrFolderShortfall(dirname(record.deliverQr), 1, 1) : undefined
+      if (shortfall) {
+        result.stillQueued += 1
+        result.noRoom.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), path: record.deliverQr!, shortfall })
+        continue
       }
       if (!(await store.claimQueued(record.id))) continue
       try {
@@ -140,7 +151,7 @@ export class OfflineQueue {
       await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!, environment), { environment })
     } catch (error) {
       // The reason alone (the disk is full…): writeHandoverQr's own advice names --qr, which a flush does not take.
-      const cause = (error as { cause?: unknown }).cause
+      const cause = error instanceof VkError ? error.cause : undefined
       result.qrErrors.push({ id: record.id, path, message: cause ? describeWriteError(cause) : toErrorView(error).message })
     }
   }

@@ -68,8 +68,8 @@ export interface MissingQrFile {
   reason: string
 }
 
-/** Files being drawn and written at once, unless told otherwise. */
-const DEFAULT_PARALLEL = 4
+/** Files being drawn and written at once, unless told otherwise (their temporary copies need room too: qr-folder-room.ts). */
+export const DEFAULT_PARALLEL = 4
 
 export class QrFilePipeline {
   /** Handover id → the file written for it. */
@@ -81,12 +81,21 @@ export class QrFilePipeline {
   private readonly pending = new Set<string>()
   private readonly waiting: string[] = []
   private active = 0
-  /** The first file that could not be written: the writing stops there. */
-  failure: VkError | undefined
+  #failure: VkError | undefined
   private idle: (() => void)[] = []
   private readonly parallel: number
   /** Records of queued ids, read in one pass over the store for all that were issued by then. */
   private readonly records = new Map<string, HandoverRecord>()
+
+  /** The first file that could not be written: the writing stopped there. */
+  get failure(): VkError | undefined {
+    return this.#failure
+  }
+
+  /** Keys handed over whose file is not written yet (queued or being written). */
+  get backlog(): number {
+    return this.pending.size
+  }
 
   constructor(private readonly options: QrFilePipelineOptions) {
     this.parallel = Math.max(1, options.parallel ?? DEFAULT_PARALLEL)
@@ -123,10 +132,11 @@ export class QrFilePipeline {
    * here, once for the batch).
    */
   async finish(): Promise<Map<string, string>> {
-    if (this.active || (this.waiting.length && !this.failure)) await new Promise<void>((resolve) => this.idle.push(resolve))
+    if (this.active || (this.waiting.length && !this.#failure)) await new Promise<void>((resolve) => this.idle.push(resolve))
     await this.options.writer.close()
     this.listUnwritten()
-    if (this.files.size) await syncFolder(this.options.dir).catch((error: unknown) => this.failed(error))
+    // The files are each fsync'd; a folder that cannot be synced (a network mount, or gone) leaves only their renames unsynced.
+    if (this.files.size) await syncFolder(this.options.dir).catch(() => undefined)
     return this.files
   }
 
@@ -136,7 +146,7 @@ export class QrFilePipeline {
   }
 
   private pump(): void {
-    while (this.active < this.parallel && this.waiting.length && !this.failure) {
+    while (this.active < this.parallel && this.waiting.length && !this.#failure) {
       const id = this.waiting.shift()!
       this.active += 1
       void this.one(id)
@@ -148,30 +158,27 @@ export class QrFilePipeline {
         .finally(() => {
           this.active -= 1
           this.pump()
-          if (!this.active && (!this.waiting.length || this.failure)) for (const resolve of this.idle.splice(0)) resolve()
+          if (!this.active && (!this.waiting.length || this.#failure)) for (const resolve of this.idle.splice(0)) resolve()
         })
     }
   }
 
   private failed(error: unknown): void {
-    if (this.failure) return
-    this.failure =
+    if (this.#failure) return
+    // An error with a system code is the folder's; another one (the worker thread stopped) is not.
+    const next = (error as { code?: unknown })?.code ? 'Make the folder writable again (or choose another --out)' : 'Run the same command again'
+    this.#failure =
       error instanceof VkError
         ? error
-        : new VkError(
-            'storage.out-folder',
-            `A QR file could not be written: ${describeWriteError(error)}. Make the folder writable again (or choose another --out)`,
-            {},
-            { cause: error },
-          )
-    this.options.onFailure?.(this.failure)
+        : new VkError('output.write', `A QR file could not be written: ${describeWriteError(error)}. ${next}`, {}, { cause: error })
+    this.options.onFailure?.(this.#failure)
   }
 
   /** After a failure: the keys still waiting for their file go into `missing`, with the first failure as the reason. */
   private listUnwritten(): void {
-    if (!this.failure || !this.waiting.length) return
+    if (!this.#failure || !this.waiting.length) return
     const ids = this.waiting.splice(0)
-    const reason = `not written after the first failure (${this.failure.message})`
+    const reason = `not written after the first failure (${this.#failure.message})`
     for (const record of this.options.store.findMany(ids)) {
       if (hasValidToken(record, this.options.now()))
         this.missing.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), file: join(this.options.dir, qrFileName(record)), reason })
@@ -196,18 +203,19 @@ export class QrFilePipeline {
     await yieldToEventLoop()
     const record = this.recordOf(id)
     if (!record || !hasValidToken(record, this.options.now())) return
-    const environment = this.options.environmentOf(record)
-    const payload = handoverPayloadOf(record, this.options.store.tokenOf(record), environment)
     const path = join(this.options.dir, qrFileName(record))
     try {
+      const environment = this.options.environmentOf(record)
+      const payload = handoverPayloadOf(record, this.options.store.tokenOf(record), environment)
       await this.options.writer.write({ path, payload, environment })
     } catch (error) {
+      // Whatever failed (the token unsealed, the code drawn, the file written), the key is named as without its file.
       const reason = error instanceof VkError ? error.message : describeWriteError(error)
       this.missing.push({ id, ...(record.vin ? { vin: record.vin } : {}), file: path, reason })
-      if (error instanceof VkError) throw error
+      if (error instanceof VkError || !(error as { code?: unknown })?.code) throw error
       const next = isDiskFull(error) ? 'Free space there (or choose another --out)' : 'Make the folder writable again (or choose another --out)'
       throw new VkError(
-        'storage.out-folder',
+        'output.write',
         `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${reason}. ${next}`,
         {
           file: path,

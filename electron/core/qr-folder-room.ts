@@ -9,13 +9,10 @@ import { existsSync, statfsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { VkError } from '../../shared/errors'
 import type { HandoverRecord } from './handover-record'
-import { qrFileName } from './qr-files'
+import { DEFAULT_PARALLEL, qrFileName } from './qr-files'
 
 /** What one QR file takes on disk, at most: a handover PNG is 2–3 kB (bench figure 5), one block of most file systems. */
 const QR_FILE_ROOM = 4096
-
-/** The files a writer has in hand at once (qr-files.ts's parallel writes): their temporary copies need room too. */
-const IN_HAND = 4
 
 const kB = (bytes: number) => `${Math.ceil(bytes / 1024)} kB`
 
@@ -23,7 +20,7 @@ const kB = (bytes: number) => `${Math.ceil(bytes / 1024)} kB`
  * What the disk holding `dir` lacks to take `files` more QR files, in words ("has 4 kB free; 10
  * files need about 56 kB"), or undefined when they fit or the system cannot say.
  */
-export function qrFolderShortfall(dir: string, files: number, inHand = IN_HAND): string | undefined {
+export function qrFolderShortfall(dir: string, files: number, inHand = DEFAULT_PARALLEL): string | undefined {
   if (files <= 0) return undefined
   let stats: ReturnType<typeof statfsSync>
   try {
@@ -45,14 +42,14 @@ export function assertRoomForQrFile(file: string): void {
   const shortfall = qrFolderShortfall(dirname(file), 1, 1)
   if (!shortfall) return
   throw new VkError(
-    'storage.out-folder',
+    'output.write',
     `--qr ${file}: its folder ${shortfall}. Nothing was sent. Free space there or choose another --qr, then run the same command again.`,
     { file, field: '--qr' },
   )
 }
 
 /**
- * Refuses (VkError `storage.out-folder`, exit 3, nothing sent) a folder whose disk cannot take
+ * Refuses (VkError `output.write`, exit 3, nothing sent) a folder whose disk cannot take
  * the QR files of `records` that are not there yet. `option` names where the folder came from.
  */
 export function assertRoomForQrFiles(dir: string, records: readonly Pick<HandoverRecord, 'vin' | 'id' | 'carDataHash'>[], option = '--out'): void {
@@ -60,7 +57,7 @@ export function assertRoomForQrFiles(dir: string, records: readonly Pick<Handove
   const shortfall = qrFolderShortfall(dir, missing)
   if (!shortfall) return
   throw new VkError(
-    'storage.out-folder',
+    'output.write',
     `${dir} ${shortfall}${missing < records.length ? ` (${records.length - missing} of the ${records.length} are there already)` : ''}. Nothing was sent. Free space there or choose another ${option}, then run the same command again.`,
     { file: dir, field: option },
   )

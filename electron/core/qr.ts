@@ -18,7 +18,7 @@ import { QR_BYTE_CAPACITY_M } from '../../shared/qr-capacity'
 import { forEachTextPixel, GLYPH_HEIGHT, textWidth } from './bitmap-font'
 import { Bitmap } from './png-1bit'
 import { render as svgTag } from 'qrcode/lib/renderer/svg-tag.js'
-import { describeWriteError, writeFileAtomic } from './secure-files'
+import { describeWriteError, isDiskFull, writeFileAtomic } from './secure-files'
 
 export type QrFormat = 'png' | 'svg'
 
@@ -202,9 +202,11 @@ export async function writeHandoverQr(path: string, payload: string, options?: Q
   try {
     await writeFileAtomic(path, image, 0o600)
   } catch (error) {
+    // The path's own problem (no folder, no permission, a folder in the way) is the input's; anything else the disk's.
+    const code = (error as NodeJS.ErrnoException).code
     throw new VkError(
-      'input.file',
-      `The QR code could not be written to ${path}: ${describeWriteError(error)}. Choose another --qr path.`,
+      code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EISDIR' ? 'input.file' : 'output.write',
+      `The QR code could not be written to ${path}: ${describeWriteError(error)}. ${isDiskFull(error) ? 'Free space there or choose' : 'Choose'} another --qr path.`,
       { file: path, field: '--qr' },
       { cause: error },
     )

@@ -111,7 +111,7 @@ test('an expired key: `vkey list` and `vkey show` say when it expired (local tim
   const [record] = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { id: string; expires: string }[]
   const later = () => new Date(Date.parse(record!.expires) + 60_000)
   const listed = await vkey(['list'], env, '', later)
-  assert.match(listed.stdout, new RegExp(`${record!.id} +${vinFor(3)} +expired +expired ${escapeRe(formatLocal(record!.expires))}`))
+  assert.match(listed.stdout, new RegExp(`${record!.id} +${vinFor(3)} +expired +since ${escapeRe(formatLocal(record!.expires))}`))
   const shown = await vkey(['show', vinFor(3)], env, '', later)
   assert.equal(shown.code, 2)
   assert.match(

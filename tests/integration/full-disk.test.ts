@@ -168,11 +168,31 @@ test(
     assert.equal(again.code, 0, again.stderr)
     assert.deepEqual(readdirSync(out).sort(), cars.map((_, i) => `${vinFor(300 + i)}.png`).sort())
     assert.equal(simulator.stats.tokensIssued, CARS, 'the keys already issued were not asked for again')
+
+    // The files of the batch's last keys fail (nothing left to stop): the same command, a quarter of an hour
+    // later (its window ends later than those keys), still resumes that batch and asks PSA for nothing.
+    const last = await writeVehicleFiles(await tempFolder(t), 2, 320)
+    const lastBatch = ['batch', ...last, '--duration', '1h', '--concurrency', '2', '--out', out]
+    simulator.faults.hold = new Promise((resolve) => (answer = resolve))
+    const ending = startVkey(t, lastBatch, env)
+    await waitUntil(() => simulator.requests.length === CARS + 2, 'the last two requests at PSA')
+    const fullAgain = fill(small.dir, 'full-again')
+    answer()
+    const ended = await ending.exited
+    assert.equal(ended.code, 3, ended.stderr)
+    assert.match(ended.stdout, /QR files not written: 2 /)
+    rmSync(fullAgain)
+    simulator.faults.hold = null
+    const later = () => new Date(Date.now() + 15 * 60_000)
+    const resumed = await vkey(lastBatch, env, '', later)
+    assert.equal(resumed.code, 0, resumed.stderr)
+    assert.equal(simulator.stats.tokensIssued, CARS + 2, 'no key asked again, none renewed')
+    assert.ok(readdirSync(out).includes(`${vinFor(320)}.png`) && readdirSync(out).includes(`${vinFor(321)}.png`))
   },
 )
 
 test(
-  'QR folders checked before anything is sent: a disk out of inodes refuses a batch and a token --qr; a queued request whose --qr folder is full refuses the flush, which sends nothing and keeps the queue',
+  'QR folders checked before anything is sent: a disk out of inodes refuses a batch and a token --qr; a queued request whose --qr folder is full stays queued, in every flush, and the way out it names works',
   { skip: typeof disk === 'string', timeout: 90_000 },
   async (t) => {
     // 16 inodes, all but one taken: room in bytes, none for files.
@@ -216,16 +236,22 @@ test(
     closeSync(openSync(join(few, 'taken-1'), 'w'))
     const back = await startSimulator({ dir: simulator.material.dir, port })
     t.after(() => back.close())
+    // Every flush checks it as it goes: `vkey queue flush`, and the one a `vkey token` for another car runs first.
     const flush = await vkey(['queue', 'flush'], env)
-    assert.equal(flush.code, 3, flush.stderr)
-    assert.match(
-      flush.stderr,
-      new RegExp(
-        `^vkey: ${escapeRe(few)} has 0 free inodes .*: the queued request for ${vinFor(400)} \\(\\S+\\) writes its QR file there\\. Nothing was sent\\.`,
-      ),
+    assert.equal(flush.code, 6, flush.stderr)
+    const notSent = new RegExp(
+      `vkey: the queued request for ${vinFor(400)} \\((\\S+)\\) was not sent: the folder of its QR file ${escapeRe(qr)} has 0 free inodes \\(files\\) left; 1 QR file needs 2\\. Free space there, then \`vkey queue flush\`; or \`(vkey queue cancel \\S+)\` and ask again with another --qr\\.`,
     )
-    assert.equal(back.requests.length, 0, 'nothing sent')
+    assert.match(flush.stderr, notSent)
+    const other = await vkey(['token', '--cardata', cars[1]!, '--duration', '1h'], env)
+    assert.equal(other.code, 0, other.stderr)
+    assert.match(other.stderr, notSent)
+    assert.equal(back.requests.length, 1, 'only the other car was sent')
     assert.equal((JSON.parse((await vkey(['queue', '--json'], env)).stdout) as unknown[]).length, 1, 'still queued')
+    // The way out it prints works as printed.
+    const cancel = notSent.exec(flush.stderr)![2]!
+    assert.equal((await vkey(cancel.split(' ').slice(1), env)).code, 0)
+    assert.equal((JSON.parse((await vkey(['queue', '--json'], env)).stdout) as unknown[]).length, 0)
     const json = await vkey(['queue', 'flush', '--json'], env)
     assert.equal(json.code, 2)
     assert.match(json.stderr, /vkey queue flush: --json goes with `vkey queue list --json`/)

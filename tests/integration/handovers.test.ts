@@ -442,7 +442,7 @@ test('a connection lost after the request was sent is not queued for a resend: t
   const stored = await (await depot.handovers()).get(record!.id)
   assert.equal(stored.status, 'failed')
   assert.match(stored.error?.message ?? '', /token may have been issued/)
-  assert.deepEqual(await depot.queue.flush(), { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [] })
+  assert.deepEqual(await depot.queue.flush(), { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [], noRoom: [] })
   assert.equal(simulator.requests.length, 1, 'the POST was sent exactly once')
 })
 

@@ -165,12 +165,12 @@ describe('default data folder', () => {
 })
 
 test(
-  'the blocking writer (the QR worker thread) writes the same way: owner-only whatever the umask, replaced in place, no temp file left when it fails',
+  'the blocking writer (the QR worker thread) writes the same way: owner-only whatever the umask (one that would leave it read-only too), replaced in place, no temp file left when it fails',
   { skip: !posix && 'POSIX modes only' },
   () =>
     withTempDir(async (dir) => {
       const file = path.join(dir, 'VF3TEST0000000001.png')
-      const previous = process.umask(0o000)
+      const previous = process.umask(0o277)
       try {
         writeFileAtomicSync(file, Buffer.from('one'))
       } finally {
