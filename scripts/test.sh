@@ -69,6 +69,9 @@ mkdir -m 0711 "$run_dir/tmp"
 # tsx keeps its compile cache in $TMPDIR/tsx-UID: this one is its usual cache, kept between runs.
 mkdir -p "$system_tmp/tsx-$(id -u)" && ln -s "$system_tmp/tsx-$(id -u)" "$run_dir/tmp/tsx-$(id -u)"
 export VKEY_TEST_RUN_DIR="$run_dir" TMPDIR="$run_dir/tmp"
+# What Chromium and its helpers keep under ~/.config goes into this run's folder too, so nothing is
+# left in the user's home (a PulseAudio runtime link into a removed TMPDIR was found there after a run).
+mkdir -m 0700 "$run_dir/config" && export XDG_CONFIG_HOME="$run_dir/config"
 
 phase material "simulator key material (made once, copied into each test's simulator folder)"
 node --import tsx tests/helpers/sim-material.ts "$run_dir/sim-material"
