@@ -332,10 +332,10 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
       )
     }
     if (!hasValidToken(record, depot.now())) {
-      const state =
-        record.expires && Date.parse(record.expires) <= depot.now().getTime()
-          ? `it expired ${formatLocal(record.expires)}. A new key for the car: \`vkey token --cardata FILE --duration D\` with its CarData export`
-          : `it is ${record.status}${record.error ? ` (${record.error.message})` : ''}`
+      const expired = expiredAt(record, depot.now())
+      const state = expired
+        ? `it expired ${expired}. A new key for the car: \`vkey token --cardata FILE --duration D\` with its CarData export`
+        : `it is ${record.status}${record.error ? ` (${record.error.message})` : ''}`
       throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: ${state}.`)
     }
     await printHandover(io, depot, record, { json: Boolean(values.json), ...(values.qr ? { qr: values.qr } : {}) })
@@ -345,12 +345,18 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
 
 // ---- pack / audit / handed-over / purge ---------------------------------------------
 
+/** When a record's key expired (local time with its zone), if it has. */
+function expiredAt(record: HandoverRecord, now: Date): string | undefined {
+  return record.expires && Date.parse(record.expires) <= now.getTime() ? formatLocal(record.expires) : undefined
+}
+
 /** Why a handover gets no pack page, in the words `vkey list` uses. */
 function whyNoPage(record: HandoverRecord, now: Date): string {
   const who = record.vin ?? record.id
   if (record.status === 'superseded')
     return `${who} (handover ${record.id}) was superseded by handover ${record.supersededBy ?? '?'}: pack that one (the older key stays valid at PSA until it expires)`
-  if (record.expires && Date.parse(record.expires) <= now.getTime()) return `${who} (handover ${record.id}) expired ${formatLocal(record.expires)}`
+  const expired = expiredAt(record, now)
+  if (expired) return `${who} (handover ${record.id}) expired ${expired}`
   return `${who} (handover ${record.id}) has no key (${record.status})`
 }
 

@@ -73,11 +73,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
     if (sub === 'list') return await queueList(io, depot, Boolean(values.json))
     if (sub === 'cancel') return await queueCancel(io, depot, positionals.slice(1))
     // --out is checked before anything is sent or said (each queued request's own QR folder is checked by the queue as it goes).
-    if (out)
-      assertRoomForQrFiles(
-        out,
-        (await (await depot.handovers()).list()).filter((r) => r.status === 'queued'),
-      )
+    if (out) assertRoomForQrFiles(out, await queuedRequests(await depot.handovers()))
     await warnCertificateRenewal(io, depot, undefined)
     sayCutOff(io, await depot.handovers(), { forget: true })
     let stopped = false
@@ -153,10 +149,15 @@ function sayCutOff(io: CliIo, store: HandoverStore, { forget }: { forget: boolea
   }
 }
 
+/** The requests waiting in the offline queue. */
+async function queuedRequests(store: HandoverStore): Promise<HandoverRecord[]> {
+  return (await store.list()).filter((r) => r.status === 'queued')
+}
+
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
   const store = await depot.handovers()
   sayCutOff(io, store, { forget: false }) // on stderr: `--json` keeps stdout to the queue
-  const queued = (await store.list()).filter((r) => r.status === 'queued')
+  const queued = await queuedRequests(store)
   if (json) {
     writeJson(io, JSON.stringify(queued.map(queuedRequestJson), null, 2))
     return 0

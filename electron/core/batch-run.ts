@@ -128,11 +128,6 @@ export class BatchRun {
     return retriable
   }
 
-  /** The vehicles no request was sent for (still waiting when the sending stopped). */
-  notSent(): string[] {
-    return this.journal.ids.filter((id) => this.states.get(id)?.state === 'waiting' && !this.failures.has(id))
-  }
-
   /** `halted`: the sending was stopped (BatchOptions.halt); what failed and waited for another pass counts as failed. */
   outcome(aborted: boolean, halted = false): BatchOutcome {
     const outcome: BatchOutcome = {
@@ -146,6 +141,8 @@ export class BatchRun {
       cancelled: aborted && !this.storageStopped,
       keys: this.keys,
       ...(this.storageStopped ? { storageStopped: this.storageStopped } : {}),
+      // The vehicles no request was sent for: still waiting when the sending stopped.
+      ...(halted ? { notSent: this.journal.ids.filter((id) => this.states.get(id)?.state === 'waiting' && !this.failures.has(id)) } : {}),
     }
     for (const id of this.journal.ids) {
       const state = this.states.get(id)?.state

@@ -308,9 +308,7 @@ export class BatchRunner {
       outer?.removeEventListener('abort', onOuterAbort)
       options.halt?.removeEventListener('abort', onHalt)
       const halted = held.signal.aborted && !stop.signal.aborted
-      const notSent = halted ? run.notSent() : undefined
       const outcome = run.outcome(stop.signal.aborted, halted)
-      if (notSent) outcome.notSent = notSent
       // A vehicle that had a key waits in the queue as a record of its own (key-requests.ts, begin).
       outcome.queued = outcome.queued.map((id) => {
         const record = records.get(id)

@@ -3,7 +3,6 @@
  * and are sent once later (`vkey queue`, the app's queue banner, on reconnect), each under
  * the ledger's rules of key-requests.ts like any other request.
  */
-import { dirname } from 'node:path'
 import type { DurationPlan } from '../../shared/duration'
 import { describeWriteError } from './secure-files'
 import { isNetworkUnreachable, toErrorView, VkError, type ErrorCode } from '../../shared/errors'
@@ -14,7 +13,7 @@ import { type HandoverStore } from './handovers'
 import { isCutOff, storedError, type HandoverRecord } from './handover-record'
 import type { KeyResult, RequestOptions } from './key-requests'
 import { writeHandoverQr } from './qr'
-import { qrFolderShortfall } from './qr-folder-room'
+import { qrFileShortfall } from './qr-folder-room'
 
 export interface FlushResult {
   /** Requests sent to PSA that got a key. */
@@ -72,7 +71,7 @@ export class OfflineQueue {
         break
       }
       // Its QR file must fit before the request goes: a key nobody can hand over is not asked for.
-      const shortfall = record.deliverQr ? qrFolderShortfall(dirname(record.deliverQr), 1, 1) : undefined
+      const shortfall = record.deliverQr ? qrFileShortfall(record.deliverQr) : undefined
       if (shortfall) {
         result.stillQueued += 1
         result.noRoom.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), path: record.deliverQr!, shortfall })

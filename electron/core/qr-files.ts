@@ -68,6 +68,13 @@ export interface MissingQrFile {
   reason: string
 }
 
+/** What to do after a QR file failed: the disk's fault, the folder's (a system error code), or neither (the worker thread stopped). */
+function nextStepAfter(error: unknown): string {
+  if (isDiskFull(error)) return 'Free space there (or choose another --out)'
+  if ((error as { code?: unknown } | null)?.code) return 'Make the folder writable again (or choose another --out)'
+  return 'Run the same command again'
+}
+
 /** Files being drawn and written at once, unless told otherwise (their temporary copies need room too: qr-folder-room.ts). */
 export const DEFAULT_PARALLEL = 4
 
@@ -165,12 +172,10 @@ export class QrFilePipeline {
 
   private failed(error: unknown): void {
     if (this.#failure) return
-    // An error with a system code is the folder's; another one (the worker thread stopped) is not.
-    const next = (error as { code?: unknown })?.code ? 'Make the folder writable again (or choose another --out)' : 'Run the same command again'
     this.#failure =
       error instanceof VkError
         ? error
-        : new VkError('output.write', `A QR file could not be written: ${describeWriteError(error)}. ${next}`, {}, { cause: error })
+        : new VkError('output.write', `A QR file could not be written: ${describeWriteError(error)}. ${nextStepAfter(error)}`, {}, { cause: error })
     this.options.onFailure?.(this.#failure)
   }
 
@@ -212,11 +217,10 @@ export class QrFilePipeline {
       // Whatever failed (the token unsealed, the code drawn, the file written), the key is named as without its file.
       const reason = error instanceof VkError ? error.message : describeWriteError(error)
       this.missing.push({ id, ...(record.vin ? { vin: record.vin } : {}), file: path, reason })
-      if (error instanceof VkError || !(error as { code?: unknown })?.code) throw error
-      const next = isDiskFull(error) ? 'Free space there (or choose another --out)' : 'Make the folder writable again (or choose another --out)'
+      if (error instanceof VkError) throw error
       throw new VkError(
         'output.write',
-        `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${reason}. ${next}`,
+        `The QR code for ${record.vin ?? record.id} could not be written to ${path}: ${reason}. ${nextStepAfter(error)}`,
         {
           file: path,
           field: '--out',

@@ -37,9 +37,14 @@ export function qrFolderShortfall(dir: string, files: number, inHand = DEFAULT_P
   return undefined
 }
 
+/** What the disk of one QR file (`--qr FILE`, a queued request's) lacks to take it and its temporary copy, as qrFolderShortfall says it. */
+export function qrFileShortfall(file: string): string | undefined {
+  return qrFolderShortfall(dirname(file), 1, 1)
+}
+
 /** Refuses (exit 3, nothing sent) a `--qr FILE` whose disk cannot take it and its temporary copy. */
 export function assertRoomForQrFile(file: string): void {
-  const shortfall = qrFolderShortfall(dirname(file), 1, 1)
+  const shortfall = qrFileShortfall(file)
   if (!shortfall) return
   throw new VkError(
     'output.write',
@@ -49,16 +54,16 @@ export function assertRoomForQrFile(file: string): void {
 }
 
 /**
- * Refuses (VkError `output.write`, exit 3, nothing sent) a folder whose disk cannot take
- * the QR files of `records` that are not there yet. `option` names where the folder came from.
+ * Refuses (VkError `output.write`, exit 3, nothing sent) an --out folder whose disk cannot take
+ * the QR files of `records` that are not there yet.
  */
-export function assertRoomForQrFiles(dir: string, records: readonly Pick<HandoverRecord, 'vin' | 'id' | 'carDataHash'>[], option = '--out'): void {
+export function assertRoomForQrFiles(dir: string, records: readonly Pick<HandoverRecord, 'vin' | 'id' | 'carDataHash'>[]): void {
   const missing = records.filter((r) => !existsSync(join(dir, qrFileName(r)))).length
   const shortfall = qrFolderShortfall(dir, missing)
   if (!shortfall) return
   throw new VkError(
     'output.write',
-    `${dir} ${shortfall}${missing < records.length ? ` (${records.length - missing} of the ${records.length} are there already)` : ''}. Nothing was sent. Free space there or choose another ${option}, then run the same command again.`,
-    { file: dir, field: option },
+    `${dir} ${shortfall}${missing < records.length ? ` (${records.length - missing} of the ${records.length} are there already)` : ''}. Nothing was sent. Free space there or choose another --out, then run the same command again.`,
+    { file: dir, field: '--out' },
   )
 }
