@@ -16,11 +16,11 @@ import { startSimulator } from '../../electron/core/simulator'
 import { carDataJson, escapeRe, setupDepot, startVkey, tempFolder, vinFor, vkey, writeVehicleFiles } from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
-/** A 24 MB tmpfs, or why there is none (mounting needs root and a kernel that lets this process). */
-function smallDisk(): { dir: string; unmount: () => void } | string {
+/** A small tmpfs (24 MB unless `options` say otherwise), or why there is none (mounting needs root and a kernel that lets this process). */
+function smallDisk(options = 'size=24m'): { dir: string; unmount: () => void } | string {
   const dir = mkdtempSync(join(tmpdir(), 'vkey-small-disk-'))
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0700', 'tmpfs', dir], { stdio: 'pipe' })
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `${options},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' })
   } catch (error) {
     rmSync(dir, { recursive: true, force: true })
     return `cannot mount a small tmpfs here (${String((error as { stderr?: Buffer }).stderr ?? error).trim()})`
@@ -196,12 +196,10 @@ test(
   { skip: typeof disk === 'string', timeout: 90_000 },
   async (t) => {
     // 16 inodes, all but one taken: room in bytes, none for files.
-    const few = mkdtempSync(join(tmpdir(), 'vkey-few-inodes-'))
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=16,mode=0700', 'tmpfs', few])
-    t.after(() => {
-      execFileSync('umount', ['-l', few])
-      rmSync(few, { recursive: true, force: true })
-    })
+    const small = smallDisk('size=1m,nr_inodes=16')
+    assert.ok(typeof small !== 'string', String(small))
+    t.after(small.unmount)
+    const few = small.dir
     for (let i = 0; ; i += 1) {
       try {
         closeSync(openSync(join(few, `taken-${i}`), 'w'))
