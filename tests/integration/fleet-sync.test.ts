@@ -4,7 +4,7 @@
  * --new, offline conflicts, exactly-once push with a sync cut midway, and row-level security.
  */
 import assert from 'node:assert/strict'
-import test from 'node:test'
+import test, { type TestContext } from 'node:test'
 import pg from 'pg'
 import { claimVehicle, heldMessage } from '../../electron/core/fleet/claims'
 import { connectFleet } from '../../electron/core/fleet/connection'
@@ -32,6 +32,15 @@ async function asLaptop(server: FleetServerEnv, name: keyof typeof LAPTOPS): Pro
 }
 
 /** What the local request path does when the fleet lets it through and PSA issues the key. */
+/** A claim of A. Martin's on DEPOT-1 (a laptop joined as DEPOT-1), open for an hour, over a connection of its own. */
+async function openClaim(t: TestContext, laptop: TestLaptop, vehicleKey: string): Promise<{ client: pg.Client; claimId: string }> {
+  const client = await laptop.fleet.connect()
+  t.after(() => client.end())
+  const claim = await claimVehicle(client, 'DEPOT-1', { vehicleKey, windowEnd: new Date(Date.now() + 3600_000).toISOString(), technician: 'A. Martin' })
+  assert.ok(claim.ok)
+  return { client, claimId: claim.claimId }
+}
+
 async function issueThroughFleet(laptop: TestLaptop, vin: string, technician: string, options: { force?: boolean } = {}) {
   const windowEnd = new Date(Date.now() + 8 * 3600_000).toISOString()
   const gate = await laptop.fleet.beforeRequest({ vehicleKey: vin, windowEnd, technician, ...(options.force ? { force: true } : {}) })
@@ -191,14 +200,7 @@ test("fleet: row-level security — B's role cannot insert, update or end-and-re
   assert.deepEqual(read.rows, [{ entry_id: 'DEPOT-1/a-entry', laptop: 'DEPOT-1', technician: 'A. Martin', status: 'issued' }], "B reads A's entry, unchanged")
 
   // A's open claim may only be ended, signed by B: not rewritten.
-  const client = await a.fleet.connect()
-  t.after(() => client.end())
-  const claim = await claimVehicle(client, 'DEPOT-1', {
-    vehicleKey: 'VF3CLAIM000000001',
-    windowEnd: new Date(Date.now() + 3600_000).toISOString(),
-    technician: 'A. Martin',
-  })
-  assert.ok(claim.ok)
+  const claim = await openClaim(t, a, 'VF3CLAIM000000001')
   await assert.rejects(
     b.query(`UPDATE vkey_fleet.claims SET technician = 'B' WHERE claim_id = $1`, [claim.claimId]),
     (e: { code?: string }) => e.code === '42501',
@@ -215,7 +217,7 @@ test("fleet: row-level security — B's role cannot insert, update or end-and-re
     (e: { code?: string }) => e.code === '42501',
     'B cannot back-date the end of it (hiding when it took the car over)',
   )
-  const row = await client.query('SELECT ended_at, technician FROM vkey_fleet.claims WHERE claim_id = $1', [claim.claimId])
+  const row = await claim.client.query('SELECT ended_at, technician FROM vkey_fleet.claims WHERE claim_id = $1', [claim.claimId])
   assert.deepEqual(row.rows, [{ ended_at: null, technician: 'A. Martin' }])
   const ended = await b.query(`UPDATE vkey_fleet.claims SET ended_at = now(), ended_by = 'DEPOT-2', end_reason = 'superseded' WHERE claim_id = $1`, [
     claim.claimId,
@@ -281,14 +283,7 @@ test(
     assert.deepEqual(row.rows, [{ supersedes: null }])
 
     // Nor may B rewrite which key A's claim stands for while ending it.
-    const mine = await a.fleet.connect()
-    t.after(() => mine.end())
-    const claim = await claimVehicle(mine, 'DEPOT-1', {
-      vehicleKey: 'VF3CLAIM000000002',
-      windowEnd: new Date(Date.now() + 3600_000).toISOString(),
-      technician: 'A. Martin',
-    })
-    assert.ok(claim.ok)
+    const claim = await openClaim(t, a, 'VF3CLAIM000000002')
     await assert.rejects(
       b.query(
         `UPDATE vkey_fleet.claims SET ended_at = now(), ended_by = 'DEPOT-2', end_reason = 'superseded', entry_id = 'DEPOT-2/plain', expires = now() + interval '9 days' WHERE claim_id = $1`,
