@@ -23,8 +23,8 @@ export interface CommandSpec {
   options: Options
   /** Positionals: how many (min, max) and, when fixed words, which. */
   positionals: { min: number; max: number; name?: string; oneOf?: readonly string[] }
-  /** Lines to explain the options (shown by `vkey COMMAND --help`). */
-  details?: readonly string[]
+  /** Lines to explain the options (shown by `vkey COMMAND --help`); a function for a line written from the clock. */
+  details?: readonly (string | (() => string))[]
   /** A command line that works (shell syntax allowed around it). */
   example: string
 }
@@ -34,7 +34,8 @@ const profile = { profile: { type: 'string' } } as const
 const timing = { duration: { type: 'string' }, until: { type: 'string' } } as const
 const TIMING_HELP = [
   '--duration 3600|45s|90m|8h|2d|1h30m   how long the key works (at most 30 days)',
-  `--until 18:00 | ${untilExample(new Date()).iso}   when it stops: the next 18:00 on this clock, or an ISO date-time with its zone`,
+  // Written when the help is shown: the example is tomorrow's date, and the time zone is not read at every start.
+  () => `--until 18:00 | ${untilExample(new Date()).iso}   when it stops: the next 18:00 on this clock, or an ISO date-time with its zone`,
 ] as const
 
 /** Each command's options, as node:util parseArgs takes them. */
@@ -470,7 +471,7 @@ export function parseCommandLine(argv: readonly string[]): { spec: CommandSpec; 
 
 export function commandHelp(spec: CommandSpec): string {
   const lines = [`vkey ${spec.synopsis}`, '', `  ${spec.summary}.`]
-  if (spec.details?.length) lines.push('', ...spec.details.map((d) => `  ${d}`))
+  if (spec.details?.length) lines.push('', ...spec.details.map((d) => `  ${typeof d === 'function' ? d() : d}`))
   lines.push('', 'Example:', `  ${spec.example}`, '')
   return lines.join('\n')
 }

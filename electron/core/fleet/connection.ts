@@ -5,7 +5,7 @@
  * once is never again spoken to in clear. Every failure becomes one clear VkError
  * ('config.fleet', exit 3) naming the server and the next step.
  */
-import pg from 'pg'
+import type pg from 'pg'
 import { VkError } from '../../../shared/errors'
 
 export interface FleetServer {
@@ -26,6 +26,18 @@ export interface ConnectOptions extends FleetServer {
   laptop?: string
   /** Milliseconds to wait for the server (default 5 s). */
   timeoutMs?: number
+}
+
+let pgModule: Promise<typeof pg> | undefined
+
+/**
+ * node-postgres, loaded the first time a fleet server is reached: a folder that never joined
+ * a fleet, and every cold `vkey token`, does not pay for it (≈ 50 ms of start-up, with the
+ * Node internals it pulls in: docs/performance.md).
+ */
+function loadPg(): Promise<typeof pg> {
+  pgModule ??= import('pg').then((module) => (module as { default?: typeof pg }).default ?? (module as unknown as typeof pg))
+  return pgModule
 }
 
 /** Parses postgres://HOST:PORT/DB (no user or password in it: they are given apart). */
@@ -85,8 +97,9 @@ function isIp(host: string): boolean {
  */
 export async function connectFleet(options: ConnectOptions): Promise<{ client: pg.Client; tls: FleetTls }> {
   const where = fleetUrl(options)
+  const { Client } = await loadPg()
   const attempt = async (tls: boolean): Promise<pg.Client> => {
-    const client = new pg.Client(clientConfig(options, tls))
+    const client = new Client(clientConfig(options, tls))
     client.on('error', () => undefined) // a dropped connection surfaces on the next query
     try {
       await client.connect()
@@ -131,8 +144,9 @@ function joinAgain({ where, user, laptop }: ConnectionContext): string {
  * as connectFleet for a folder that joined (no fallback); idle ones close after 5 s and never
  * hold the process open.
  */
-export function fleetPool(options: ConnectOptions & { tls: FleetTls }): pg.Pool {
-  const pool = new pg.Pool({ ...clientConfig(options, options.tls === 'verify'), max: 4, idleTimeoutMillis: 5000, allowExitOnIdle: true })
+export async function fleetPool(options: ConnectOptions & { tls: FleetTls }): Promise<pg.Pool> {
+  const { Pool } = await loadPg()
+  const pool = new Pool({ ...clientConfig(options, options.tls === 'verify'), max: 4, idleTimeoutMillis: 5000, allowExitOnIdle: true })
   pool.on('error', () => undefined) // an idle connection the server closed: the pool drops it, the next request opens another
   return pool
 }

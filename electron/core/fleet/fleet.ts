@@ -96,7 +96,7 @@ export class Fleet {
   readonly mirror: FleetMirror
   readonly settings: FleetSettings
   readonly #vault: Vault
-  #pool: pg.Pool | undefined
+  #pool: Promise<pg.Pool> | undefined
 
   private constructor(mirror: FleetMirror, settings: FleetSettings, vault: Vault) {
     this.mirror = mirror
@@ -205,7 +205,7 @@ export class Fleet {
 
   close(): void {
     this.mirror.close()
-    this.#pool?.end().catch(() => undefined)
+    this.#pool?.then((pool) => pool.end()).catch(() => undefined)
     this.#pool = undefined
   }
 
@@ -221,12 +221,21 @@ export class Fleet {
     return client
   }
 
+  /** One pool for every step of the gate, even when the first steps start together; a failure to make it is not kept. */
+  #gatePool(): Promise<pg.Pool> {
+    const pool = (this.#pool ??= this.#password().then((password) => fleetPool({ ...this.settings, password, tls: this.settings.tls, timeoutMs: 3000 })))
+    pool.catch(() => {
+      if (this.#pool === pool) this.#pool = undefined
+    })
+    return pool
+  }
+
   /** Runs one step of the request gate on a pooled connection (fleetPool); a connection that failed is dropped, not reused. */
   async #onGateConnection<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
-    this.#pool ??= fleetPool({ ...this.settings, password: await this.#password(), tls: this.settings.tls, timeoutMs: 3000 })
+    const pool = await this.#gatePool()
     let client: pg.PoolClient
     try {
-      client = await this.#pool.connect()
+      client = await pool.connect()
     } catch (error) {
       throw connectionError(error, this.#context())
     }
