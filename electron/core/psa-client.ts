@@ -14,11 +14,12 @@
 import type { Readable } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
 import { isIP } from 'node:net'
-import { Agent, buildConnector, request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { VkError, type ErrorCode, type RateLimitInfo } from '../../shared/errors'
 import { intHeader, parseErrorBody, parseRateLimit, statusError, tokenAnswerSchema, type Headers } from './psa-answers'
 import { buildTokenRequest, type TokenEndpoint, type TokenRequestInput } from './psa-request'
 import { CLIENT_CERT_ALERT, CLIENT_REFUSED_MESSAGE, cancelled, codesOf, errorChain, transportError, type ErrorLike, type Failure } from './psa-transport-errors'
+import { Agent, buildConnector, request } from './undici-lean'
 import { DEFAULT_REQUEST_TIMEOUT_MS, DeadlineReached, RequestTracker, deadlineError, deadlineSignal, phaseInterceptor } from './request-deadline'
 
 /** A profile's partner credentials: where and as whom to ask, and the mutual-TLS material. */
