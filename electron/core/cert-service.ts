@@ -7,7 +7,7 @@
 import type { CsrSubjectFields, PendingRequestView } from '../../shared/cert-request'
 import { renewalState, type RenewalState } from '../../shared/cert-renewal'
 import { VkError } from '../../shared/errors'
-import { makeCertificateRequest, pendingView, requestDraft, withPendingRequest } from './cert-request'
+import { pendingView, requestDraft, withPendingRequest } from './cert-request'
 import { certificateFacts, type CertificateFacts } from './certificates'
 import type { Depot } from './depot'
 
@@ -48,6 +48,7 @@ export async function requestCertificate(
   writeCsr: (csrPem: string) => Promise<void>,
 ): Promise<PendingRequestView> {
   const profile = depot.profiles.resolve(profileName)
+  const { makeCertificateRequest } = await import('./csr')
   const { csrPem, pending } = makeCertificateRequest(profile.login, fields, depot.now())
   const vault = await depot.vault()
   const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}

@@ -131,3 +131,19 @@ export function preflight({ certPem, keyPem }: { certPem: string; keyPem: string
   }
   return facts
 }
+
+/** Orders the rest issuer-first from the leaf upwards; certificates off that path follow. */
+export function orderChain(leaf: X509Certificate, others: X509Certificate[]): X509Certificate[] {
+  const ordered: X509Certificate[] = []
+  const remaining = [...others]
+  let current = leaf
+  for (;;) {
+    const index = remaining.findIndex((candidate) => current.checkIssued(candidate))
+    if (index < 0) break
+    const [issuer] = remaining.splice(index, 1)
+    if (!issuer) break
+    ordered.push(issuer)
+    current = issuer
+  }
+  return [...ordered, ...remaining]
+}

@@ -11,7 +11,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto'
 import forge from 'node-forge'
 import { VkError } from '../../shared/errors'
-import { matches } from './certificates'
+import { matches, orderChain } from './certificates'
 
 /** A file as the user chose it: its name (for messages) and its bytes. */
 export interface CredentialFile {
@@ -388,20 +388,4 @@ function formatError(name: string, reason: string, cause?: unknown): VkError {
     { file: name },
     cause === undefined ? undefined : { cause },
   )
-}
-
-/** Orders the rest issuer-first from the leaf upwards; certificates off that path follow. */
-export function orderChain(leaf: X509Certificate, others: X509Certificate[]): X509Certificate[] {
-  const ordered: X509Certificate[] = []
-  const remaining = [...others]
-  let current = leaf
-  for (;;) {
-    const index = remaining.findIndex((candidate) => current.checkIssued(candidate))
-    if (index < 0) break
-    const [issuer] = remaining.splice(index, 1)
-    if (!issuer) break
-    ordered.push(issuer)
-    current = issuer
-  }
-  return [...ordered, ...remaining]
 }

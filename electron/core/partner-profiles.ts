@@ -9,11 +9,11 @@ import { VkError } from '../../shared/errors'
 import { certificatesOnly } from './ca-pem'
 import { acceptSignedCertificate, certificatesOnlyIn } from './cert-request'
 import { certificateFacts, type CertificateFacts } from './certificates'
-import { importPartnerCredentials } from './credential-import'
+import type { ImportOptions } from './credential-import'
 import { resolveEnvironment, type Profile, type ProfileStore } from './profiles'
 import type { PsaClients } from './psa-clients'
 import { readDemoCredentials, registeredSimulator } from './simulator-registration'
-import { simulatorFiles } from './simulator/material'
+import { simulatorFiles } from './simulator/files'
 import type { Vault } from './vault'
 
 /** What a person asks to save (`vkey profile add`, the app's profile form); ProfileInput (shared/profile.ts) is what the store keeps. */
@@ -145,7 +145,7 @@ export class PartnerProfiles {
   }
 
   /** Imports a PKCS#12 or PEM certificate with its key into the profile's sealed secrets. */
-  async importCertificate(profileName: string | undefined, input: Parameters<typeof importPartnerCredentials>[0]): Promise<CertificateFacts> {
+  async importCertificate(profileName: string | undefined, input: ImportOptions): Promise<CertificateFacts> {
     const profile = this.deps.profiles.resolve(profileName)
     const vault = await this.deps.vault()
     const secrets = (await vault.loadProfileSecrets(profile.name)) ?? {}
@@ -162,7 +162,8 @@ export class PartnerProfiles {
           current: secrets,
         })
       : undefined
-    const imported = answer?.credentials ?? importPartnerCredentials(input)
+    // node-forge (PKCS#12) is loaded only for an import, not at every start.
+    const imported = answer?.credentials ?? (await import('./credential-import')).importPartnerCredentials(input)
     const pendingRequests = answer ? answer.remaining : secrets.pendingRequests
     await vault.saveProfileSecrets(profile.name, {
       ...secrets,

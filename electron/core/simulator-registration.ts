@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import * as z from 'zod'
 import { VkError } from '../../shared/errors'
 import { isNotFound, writeFileAtomic } from './secure-files'
-import { parseDemoCredentials, simulatorFiles, type DemoCredentials } from './simulator/material'
+import { parseDemoCredentials, simulatorFiles, type DemoCredentials } from './simulator/files'
 
 const SIMULATOR_FILE = 'simulator.json'
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { certificatesOnlyIn, makeCertificateRequest, parseSubjectFields, requestDraft } from '../../electron/core/cert-request'
+import { certificatesOnlyIn, parseSubjectFields, requestDraft } from '../../electron/core/cert-request'
+import { makeCertificateRequest } from '../../electron/core/csr'
 import { createCa, issuePartnerCertificate, toPkcs12 } from '../../electron/core/pki'
 import { RENEWAL_WARNING_DAYS, renewalState } from '../../shared/cert-renewal'
 import { CsrSubjectFields } from '../../shared/cert-request'

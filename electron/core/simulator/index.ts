@@ -15,16 +15,7 @@ export {
   type ScriptStep,
 } from './server'
 export { type StallFaults, type StallMode } from './faults'
-export {
-  loadSimulatorMaterial,
-  demoPartnerCredentials,
-  verifyTokenSignature,
-  signToken,
-  simulatorFiles,
-  SERVER_HOST_NAMES,
-  type SimulatorMaterial,
-  type SimulatorFiles,
-  type DemoCredentials,
-} from './material'
+export { loadSimulatorMaterial, demoPartnerCredentials, verifyTokenSignature, signToken, type SimulatorMaterial } from './material'
+export { simulatorFiles, SERVER_HOST_NAMES, type SimulatorFiles, type DemoCredentials } from './files'
 export { makeDemoCarData, simulatorInspect, type DemoCarDataOptions } from './cardata'
 export { readClientCas } from './client-cas'
