@@ -12,7 +12,8 @@ import { environmentResolver } from '../core/handover-environment'
 import { handoverPayloadOf } from '../core/handover-payload'
 import { coversPlan, hasValidToken, type HandoverRecord, type StoredToken } from '../core/handover-record'
 import { profileView } from '../core/profile-view'
-import { renderHandoverQr, type QrFormat } from '../core/qr'
+import type { QrFormat } from '../core/output-paths'
+import { renderHandoverQr } from '../core/qr'
 
 /** What the renderer may see of a record: no CarData, no token. */
 export function summaryOf(record: HandoverRecord, environment?: Environment): HandoverSummary {

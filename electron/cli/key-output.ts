@@ -12,7 +12,6 @@ import type { Depot } from '../core/depot'
 import { environmentResolver } from '../core/handover-environment'
 import { handoverPayloadOf, tokenJsonOf } from '../core/handover-payload'
 import type { HandoverRecord, StoredToken } from '../core/handover-record'
-import { writeHandoverQr } from '../core/qr'
 import { write, writeJson } from './args'
 import type { CliIo } from './io'
 
@@ -32,6 +31,8 @@ export async function printHandover(io: CliIo, depot: Depot, record: HandoverRec
   let qrFailure: unknown
   if (options.qr) {
     try {
+      // The QR encoder is loaded only when a QR file is asked for: a plain `vkey token` starts without it.
+      const { writeHandoverQr } = await import('../core/qr')
       await writeHandoverQr(resolve(options.qr), payload, { environment })
       qrPath = resolve(options.qr)
     } catch (error) {

@@ -12,7 +12,6 @@ import { handoverPayloadOf } from './handover-payload'
 import { type HandoverStore } from './handovers'
 import { isCutOff, storedError, type HandoverRecord } from './handover-record'
 import type { KeyResult, RequestOptions } from './key-requests'
-import { writeHandoverQr } from './qr'
 import { qrFileShortfall } from './qr-folder-room'
 
 export interface FlushResult {
@@ -147,6 +146,7 @@ export class OfflineQueue {
       const store = await this.depot.handovers()
       // Where the key comes from, in the payload and on the picture, as every other QR file says it.
       const environment = environmentResolver(this.depot.profiles)(record)
+      const { writeHandoverQr } = await import('./qr') // loaded when a queued request asked for a file
       await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!, environment), { environment })
     } catch (error) {
       // The reason alone (the disk is full…): writeHandoverQr's own advice names --qr, which a flush does not take.

@@ -3,7 +3,7 @@
  * file that cannot be written would be a key nobody can hand over.
  */
 import { constants, accessSync, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, extname, resolve } from 'node:path'
 import { VkError } from '../../shared/errors'
 
 function problemOf(path: string, wantDir: boolean): string | undefined {
@@ -68,4 +68,17 @@ export function assertWritableFolder(path: string, option: string): string {
       field: option,
     })
   return full
+}
+
+export type QrFormat = 'png' | 'svg'
+
+/** The format a `--qr` path asks for, from its extension (.png / .svg, any case). */
+export function qrFormatForPath(path: string): QrFormat {
+  const ext = extname(path).toLowerCase()
+  if (ext === '.png') return 'png'
+  if (ext === '.svg') return 'svg'
+  throw new VkError('usage', `--qr ${JSON.stringify(path)} must end in .png or .svg, which decides the image format (e.g. --qr handover.png).`, {
+    field: '--qr',
+    file: path,
+  })
 }

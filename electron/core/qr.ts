@@ -10,7 +10,6 @@
  * white, so the code scans as before. Production codes are unmarked.
  */
 
-import { extname } from 'node:path'
 import QRCode, { type BitMatrix, type QRCodeSegment } from 'qrcode'
 import { environmentMark } from '../../shared/environment-marker'
 import { VkError } from '../../shared/errors'
@@ -18,9 +17,8 @@ import { QR_BYTE_CAPACITY_M } from '../../shared/qr-capacity'
 import { forEachTextPixel, GLYPH_HEIGHT, textWidth } from './bitmap-font'
 import { Bitmap } from './png-1bit'
 import { render as svgTag } from 'qrcode/lib/renderer/svg-tag.js'
+import { qrFormatForPath, type QrFormat } from './output-paths'
 import { describeWriteError, isDiskFull, writeFileAtomic } from './secure-files'
-
-export type QrFormat = 'png' | 'svg'
 
 export interface QrRenderOptions {
   /** Pixels per module (PNG) — default 8. Ignored when `width` is given. */
@@ -178,17 +176,6 @@ export function renderHandoverQrSync(payload: string, format: QrFormat, options:
   // qrcode renders its SVG from the same matrix (toString would build the symbol again).
   const svg = svgFromMatrix(matrix, margin, mark ? undefined : options.width)
   return mark ? markSvg(svg, mark, options.width) : svg
-}
-
-/** The format a `--qr` path asks for, from its extension (.png / .svg, any case). */
-export function qrFormatForPath(path: string): QrFormat {
-  const ext = extname(path).toLowerCase()
-  if (ext === '.png') return 'png'
-  if (ext === '.svg') return 'svg'
-  throw new VkError('usage', `--qr ${JSON.stringify(path)} must end in .png or .svg, which decides the image format (e.g. --qr handover.png).`, {
-    field: '--qr',
-    file: path,
-  })
 }
 
 /**
