@@ -219,6 +219,8 @@ function checks(r: Results): Check[] {
     list.push(check('curl-batch', 2, `${f.curl.requests} requests: sequential curl ÷ one vkey batch`, f.curl.speedup, '× faster', '≥ 5 ×', 5, 'min'))
     list.push(check('curl-single', 2, 'one cold vkey token ÷ one curl', f.curl.single.ratio, '×', 'report', null))
     list.push(check('token-cold', 2, 'one cold vkey token process (median)', f.curl.single.vkeyTokenMedianMs, 'ms', '≤ 250 ms', 250))
+    if (f.curl.single.nodeMedianMs !== undefined)
+      list.push(check('node-alone', 2, 'node -e 0 in the same environment (part of every cold process)', f.curl.single.nodeMedianMs, 'ms', 'report', null))
   }
   if (f.batch) {
     list.push(
@@ -332,7 +334,7 @@ function requestRows(f: Results['figures']): string[][] {
     rows.push([
       '2',
       'one token, cold process',
-      `vkey token ${f.curl.single.vkeyTokenMedianMs} ms`,
+      `vkey token ${f.curl.single.vkeyTokenMedianMs} ms${f.curl.single.nodeMedianMs !== undefined ? ` (node alone ${f.curl.single.nodeMedianMs} ms)` : ''}`,
       `curl ${f.curl.single.curlMedianMs} ms`,
       `${f.curl.single.ratio} × curl`,
       '≤ 250 ms',

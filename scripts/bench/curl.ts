@@ -30,6 +30,9 @@ export interface CurlFigure {
     curlMs: number[]
     vkeyTokenMedianMs: number
     curlMedianMs: number
+    /** `node -e 0` in the same environment: what any Node program pays before its first line (NODE_EXTRA_CA_CERTS, when set, is read here). */
+    nodeMs: number[]
+    nodeMedianMs: number
     /** median(vkey token) / median(one curl) */
     ratio: number
   }
@@ -130,14 +133,18 @@ export async function curlFigure(sim: SimulatorChild, options: { requests: numbe
 
     // One cold `vkey token` process against one curl process.
     const { env } = await freshDataFolder(root, sim)
-    const oneCurl = join(root, 'curl-one.sh')
-    await writeFile(oneCurl, `#!/bin/bash\n/usr/bin/curl ${curlArgs(sim, cars[0]!, join(outDir, 'one.json')).map(quote).join(' ')}\n`)
     const vkeyTokenMs: number[] = []
     const curlMs: number[] = []
     const tokenOnce = async (i: number): Promise<void> => {
       const result = await run(process.execPath, [VKEY_BIN, 'token', '--cardata', files[i % files.length]!, '--duration', '1h'], { env })
       if (result.code !== 0) throw new Error(`vkey token exited ${result.code}: ${result.stderr.slice(0, 300)}`)
       vkeyTokenMs.push(result.wallMs)
+    }
+    const nodeMs: number[] = []
+    const nodeOnce = async (): Promise<void> => {
+      const result = await run(process.execPath, ['-e', '0'], { env })
+      if (result.code !== 0) throw new Error(`node -e 0 exited ${result.code}`)
+      nodeMs.push(result.wallMs)
     }
     const curlOnce = async (): Promise<void> => {
       // curl exec'd directly (no shell), like the shell would for one command.
@@ -159,6 +166,7 @@ export async function curlFigure(sim: SimulatorChild, options: { requests: numbe
         await curlOnce()
         await tokenOnce(r + 1)
       }
+      await nodeOnce()
     }
 
     const curlMedianMs = median(curlTotalMs)
@@ -180,9 +188,13 @@ export async function curlFigure(sim: SimulatorChild, options: { requests: numbe
         vkeyTokenMedianMs: round(median(vkeyTokenMs), 0),
         curlMedianMs: round(median(curlMs), 1),
         ratio: round(median(vkeyTokenMs) / median(curlMs), 1),
+        nodeMs: nodeMs.map((v) => round(v, 0)),
+        nodeMedianMs: round(median(nodeMs), 0),
       },
     }
-    log(`2. speed-up ${figure.speedup}×; vkey token ${figure.single.vkeyTokenMedianMs} ms vs curl ${figure.single.curlMedianMs} ms`)
+    log(
+      `2. speed-up ${figure.speedup}×; vkey token ${figure.single.vkeyTokenMedianMs} ms vs curl ${figure.single.curlMedianMs} ms (node alone ${figure.single.nodeMedianMs} ms)`,
+    )
     return figure
   } finally {
     await removeQuietly(root)
