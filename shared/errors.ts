@@ -122,7 +122,11 @@ export interface VkErrorDetails {
   rateLimit?: RateLimitInfo
   /** 'fleet.held': who holds the vehicle, and until when. */
   holder?: FleetHolder
-  /** The request was sent and no answer came (a deadline, a lost connection): PSA may have issued a key that was not stored. */
+  /**
+   * The request was sent and no answer came (a deadline, a lost connection, a cancel after
+   * sending): PSA may have issued a key that was not stored. False on a cancel known to have
+   * left no key (nothing sent, or PSA's last answer issued none).
+   */
   unanswered?: boolean
 }
 

@@ -128,10 +128,12 @@ export function vehicleOf(record: Pick<HandoverRecord, 'vin' | 'carDataHash' | '
 /**
  * A request an interruption cut off (Ctrl-C, or its process killed or powered off with the
  * request on its way to PSA), or one sent that got no answer (a deadline, a lost connection):
- * PSA may have issued a key that was not stored.
+ * PSA may have issued a key that was not stored. A cancel known to have left no key (nothing
+ * was sent) is not one.
  */
 export function isCutOff(record: Pick<HandoverRecord, 'status' | 'error'>): boolean {
-  return (record.status === 'draft' && record.error?.code === 'cancelled') || isUnanswered(record)
+  const cancelled = record.status === 'draft' && record.error?.code === 'cancelled' && record.error.details?.unanswered !== false
+  return cancelled || isUnanswered(record)
 }
 
 /** The last request was sent and got no answer (VkErrorDetails.unanswered). */

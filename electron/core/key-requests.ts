@@ -176,7 +176,7 @@ export async function obtainKey(
   let result: TokenResult
   let expiry: ReturnType<typeof checkAnswerExpiry>
   try {
-    if (options.signal?.aborted) throw new VkError('cancelled', 'Cancelled before the request was sent.')
+    if (options.signal?.aborted) throw new VkError('cancelled', 'Cancelled before the request was sent.', { unanswered: false })
     depot.assertCanRecord() // again, after the claim: a claim that met a full disk used the room kept for keys
     const carData = store.carDataOf(target)
     result = await client.requestToken({ ...carData, durationSeconds: window.seconds }, options.signal ? { signal: options.signal } : {})
@@ -250,6 +250,13 @@ async function passGate(depot: KeyDepot, store: HandoverStore, target: HandoverR
   }
 }
 
+/** What the record and the audit say of a cancelled request (psa-transport-errors' `cancelled`). */
+function cancelNote(view: ErrorView): string {
+  return view.details.unanswered === false
+    ? 'Cancelled before PSA could issue a key: none exists for this request.'
+    : 'Cancelled. If PSA had already received the request, a key may have been issued; it was not stored.'
+}
+
 /** Step 5 for a request that got no key: the record says why, the audit gets a row, the claim goes. */
 async function recordFailure(
   depot: KeyDepot,
@@ -270,8 +277,8 @@ async function recordFailure(
             ? 'refused'
             : 'failed'
   // A cancel may come after PSA received the request: the record and the audit say so, they do not pretend nothing happened.
-  const said =
-    kind === 'cancelled' ? { ...view, message: 'Cancelled. If PSA had already received the request, a key may have been issued; it was not stored.' } : view
+  // Only a cancel known to have left no key at PSA (nothing sent, or PSA's last answer issued none) says so.
+  const said = kind === 'cancelled' ? { ...view, message: cancelNote(view) } : view
   try {
     await store.writeSoon(() => {
       const record = store.updateSync(id, (r) => {
@@ -303,7 +310,8 @@ async function waitForRelease(store: HandoverStore, base: HandoverRecord, owner:
   const vehicle = vehicleOf(base)
   const deadline = Date.now() + (options.claimWaitMs ?? 90_000)
   for (let pause = 25; ; pause = Math.min(pause * 2, 200)) {
-    if (options.signal?.aborted) throw new VkError('cancelled', 'Cancelled while another VK Depot process was requesting a key for this vehicle.')
+    if (options.signal?.aborted)
+      throw new VkError('cancelled', 'Cancelled while another VK Depot process was requesting a key for this vehicle.', { unanswered: false })
     if (Date.now() > deadline) {
       throw new VkError(
         'storage.vehicle-busy',

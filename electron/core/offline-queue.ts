@@ -93,7 +93,7 @@ export class OfflineQueue {
         const view = toErrorView(error)
         if (view.code.startsWith('storage.')) throw error
         if (view.code === 'cancelled') {
-          // Interrupted before its request was made (no cancel recorded on it): back in the queue.
+          // Interrupted before its request was made (no cancel recorded, or one saying no key exists): back in the queue.
           // Interrupted while PSA may have had it (key-requests.ts recorded "a key may have been
           // issued"): it stays out, as after a cancelled `vkey token`, so no flush sends it again
           // without a person deciding; the audit has the attempt.

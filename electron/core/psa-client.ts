@@ -108,14 +108,14 @@ const DEFAULTS = {
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled())
+    if (signal?.aborted) return reject(cancelled(false))
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort)
       resolve()
     }, ms)
     function onAbort(): void {
       clearTimeout(timer)
-      reject(cancelled())
+      reject(cancelled(false))
     }
     signal?.addEventListener('abort', onAbort, { once: true })
   })
@@ -244,14 +244,15 @@ export class PsaClient {
     const random = this.opts.random ?? Math.random
     const maxTries = this.opts.maxTries
 
+    // A try is repeated only when PSA cannot have issued a key: a cancel between tries leaves none.
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw cancelled()
+      if (signal?.aborted) throw cancelled(false)
       let failure: Failure
       try {
         const result = await this.once(req, signal)
         return { ...result, attempts: attempt }
       } catch (error) {
-        if (signal?.aborted) throw cancelled()
+        if (signal?.aborted) throw error instanceof VkError && error.code === 'cancelled' ? error : cancelled(true)
         if (!(error instanceof FailureSignal)) throw error
         failure = error.failure
       }
@@ -269,7 +270,7 @@ export class PsaClient {
       try {
         await sleep(delayMs, signal)
       } catch (error) {
-        if (signal?.aborted || (error instanceof VkError && error.code === 'cancelled')) throw cancelled()
+        if (signal?.aborted || (error instanceof VkError && error.code === 'cancelled')) throw cancelled(false)
         throw error
       }
     }
@@ -291,6 +292,7 @@ export class PsaClient {
     try {
       return await Promise.race([exchange, stop.promise])
     } catch (error) {
+      if (signal?.aborted) throw cancelled(tracker.wasSent)
       if (limit.deadline.aborted && !signal?.aborted && limit.deadline.reason instanceof DeadlineReached) {
         throw new FailureSignal(deadlineError(tracker, this.opts.requestTimeoutMs, this.origin))
       }
@@ -325,13 +327,13 @@ export class PsaClient {
         opaque: tracker,
       })
     } catch (error) {
-      if (signal?.aborted || combined.aborted) throw cancelled()
+      if (signal?.aborted || combined.aborted) throw cancelled(tracker.wasSent)
       const phase = error !== null && typeof error === 'object' && this.connectErrors.has(error) ? 'connect' : 'request'
       const failure = transportError(error, phase, this.origin, timeouts)
       if (phase === 'request' && this.silentClose(error)) {
         // Closed right after the handshake with nothing answered: find out whether the server refuses our certificate.
         const probe = await this.probe(signal)
-        if (signal?.aborted) throw cancelled()
+        if (signal?.aborted) throw cancelled(tracker.wasSent)
         if (probe === 'refused')
           throw new FailureSignal({ retryable: false, error: new VkError('tls.client-refused', CLIENT_REFUSED_MESSAGE, {}, { cause: error }) })
       }
@@ -345,7 +347,7 @@ export class PsaClient {
     try {
       body = await readCapped(response.body, this.opts.maxResponseBytes, lengthHeader, this.origin)
     } catch (error) {
-      if (signal?.aborted || combined.aborted) throw cancelled()
+      if (signal?.aborted || combined.aborted) throw cancelled(tracker.wasSent)
       if (error instanceof VkError) throw new FailureSignal({ retryable: false, error })
       throw new FailureSignal(transportError(error, 'body', this.origin, timeouts))
     }

@@ -236,6 +236,11 @@ function afterSendFailure({ codes, origin, cause }: FailureFacts, phase: 'reques
   }
 }
 
-export function cancelled(): VkError {
-  return new VkError('cancelled', 'The token request was cancelled.')
+/**
+ * The user's cancel. `sent`: the try under way had reached PSA, which may then have issued a
+ * key (`unanswered`, as for a request that got no answer); false when nothing was sent, or
+ * PSA's last answer issued nothing (a cancel while waiting to retry).
+ */
+export function cancelled(sent: boolean): VkError {
+  return new VkError('cancelled', 'The token request was cancelled.', { unanswered: sent })
 }

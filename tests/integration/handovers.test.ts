@@ -446,6 +446,29 @@ test('a connection lost after the request was sent is not queued for a resend: t
   assert.equal(simulator.requests.length, 1, 'the POST was sent exactly once')
 })
 
+test('a request cancelled before it was sent says no key exists: `vkey list` does not flag it and asking again warns of nothing', async (t) => {
+  const { depot, simulator, env, dataDir } = await setupDepot(t)
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(15)))
+  const [record] = await depot.addVehicles({
+    vehicles: [{ source: 'car.json', index: 0, vin: vinFor(15), carData: 'AAAA', carDataSignature: 'BBBB' }],
+    issues: [],
+  })
+  const cancel = depot.requestToken(record!.id, { kind: 'seconds', seconds: 3600 }, { signal: AbortSignal.abort() })
+  await assert.rejects(cancel, (error: Error & { code?: string }) => error.code === 'cancelled')
+  assert.equal(simulator.requests.length, 0, 'nothing was sent')
+  const stored = await (await depot.handovers()).get(record!.id)
+  assert.equal(stored.status, 'draft')
+  assert.equal(stored.error?.message, 'Cancelled before PSA could issue a key: none exists for this request.')
+
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { id: string; may_have_issued: boolean }[]
+  assert.equal(listed.find((r) => r.id === record!.id)?.may_have_issued, false)
+  const again = await vkey(['token', '--cardata', file, '--duration', '1h'], env)
+  assert.equal(again.code, 0, again.stderr)
+  assert.doesNotMatch(again.stderr, /cut off|may have issued/)
+  assert.equal(simulator.requests.length, 1)
+})
+
 test('the app resumes a batch that a killed vkey process left unfinished, without a second token for any vehicle', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t, { latencyMs: 40 })
   const files = await writeVehicleFiles(join(dataDir, '..', 'cars'), 40)
