@@ -46,8 +46,8 @@ function warnUnanswered(io: CliIo, records: readonly HandoverRecord[], command: 
   )
 }
 
-/** The request again, as it was queued: its duration, profile and QR file. */
-function askAgain(record: HandoverRecord, named: boolean): string {
+/** The request again, as it was made: its CarData file, duration, profile and QR file. */
+export function askAgain(record: HandoverRecord, named: boolean): string {
   // The CarData file it came from, where it is still there; FILE (the car's export) otherwise.
   const file = record.source && isAbsolute(record.source) && existsSync(record.source) ? shellWord(record.source) : 'FILE'
   const words = ['vkey', 'token', '--cardata', file, '--duration', durationArgument(record.durationSeconds ?? 8 * 3600)]

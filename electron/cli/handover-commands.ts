@@ -37,7 +37,7 @@ import { QrFilePipeline, qrFileName } from '../core/qr-files'
 import { assertRoomForQrFiles } from '../core/qr-folder-room'
 import { writeHuman, type CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
-import { warnCutOff } from './cut-off'
+import { askAgain, warnCutOff } from './cut-off'
 import { printHandover } from './key-output'
 
 // ---- batch ---------------------------------------------------------------------------
@@ -334,7 +334,7 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
     if (!hasValidToken(record, depot.now())) {
       const expired = expiredAt(record, depot.now())
       const state = expired
-        ? `it expired ${expired}. A new key for the car: \`vkey token --cardata FILE --duration D\` with its CarData export`
+        ? `it expired ${expired}. A new key for the car, with its profile: ${askAgain(record, false)}`
         : `it is ${record.status}${record.error ? ` (${record.error.message})` : ''}`
       throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: ${state}.`)
     }
