@@ -116,7 +116,9 @@ test('an expired key: `vkey list` and `vkey show` say when it expired (local tim
   assert.equal(shown.code, 2)
   assert.match(
     shown.stderr,
-    new RegExp(`has no valid token: it expired ${escapeRe(formatLocal(record!.expires))}\\. A new key for the car, with its profile: \`vkey token --cardata ${escapeRe(file)} --duration 1h --profile sim\``),
+    new RegExp(
+      `has no valid token: it expired ${escapeRe(formatLocal(record!.expires))}\\. A new key for the car, with its profile: \`vkey token --cardata ${escapeRe(file)} --duration 1h --profile sim\``,
+    ),
   )
 })
 
