@@ -69,7 +69,7 @@ export class BatchRun {
   storageStopped: BatchOutcome['storageStopped']
 
   constructor(
-    private readonly journal: { readonly id: string; readonly ids: readonly string[] },
+    private readonly journal: { readonly id: string; readonly ids: readonly string[]; readonly reused?: Readonly<Record<string, string>> | undefined },
     private readonly records: Map<string, HandoverRecord>,
     private readonly onProgress: (progress: BatchProgress) => void,
   ) {}
@@ -84,6 +84,8 @@ export class BatchRun {
         this.failures.set(id, { code: 'not-found', message: `Handover ${id} no longer exists.` })
       } else if (resumed && (record.status === 'handed-over' || record.status === 'expired' || (record.batchId === this.journal.id && record.issuedAt))) {
         this.set(id, { state: 'skipped', message: `not renewed by a resumed batch (${record.status})` })
+      } else if (resumed && this.journal.reused?.[id]) {
+        this.set(id, { state: 'skipped', message: 'not renewed by a resumed batch (it reused a live key)' })
       } else {
         this.states.set(id, { state: 'waiting' })
         todo.push(id)

@@ -41,6 +41,8 @@ const Journal = z.object({
   supersededBy: z.string().optional(),
   /** The process running it: a journal whose process is still alive is not resumed by another. A legacy pid-only one counts as gone. */
   owner: ProcessOwner.optional().catch(undefined),
+  /** Vehicles it served with a key that was already live (draft id → that key's record): a resumed run leaves them alone too. */
+  reused: z.record(z.string(), z.string()).optional(),
 })
 type Journal = z.infer<typeof Journal>
 
@@ -50,7 +52,7 @@ export interface BatchOptions {
   batchId?: string
   /** Wait between extra passes over retriable failures (tests shorten it). */
   retryPauseMs?: number
-  /** Resuming after a crash or a quit: vehicles handed over, expired or already issued by this batch are left alone. */
+  /** Resuming after a crash or a quit: vehicles handed over, expired, or already issued or served with a live key by this batch are left alone. */
   resumed?: boolean
   /** Called with each key to hand over as soon as it is recorded (issued, renewed or reused): QR files are written beside the requests. */
   onKey?: (record: HandoverRecord) => void
@@ -129,9 +131,15 @@ function ownerRunning({ owner }: Journal): boolean {
   return Boolean(owner && owner.pid !== process.pid && isOwnerAlive(owner))
 }
 
-/** A key a resumed batch kept (issued by its earlier run) goes to onKey like any other, when it is still valid. */
+/** A key a resumed batch kept (issued or reused by its earlier run) goes to onKey like any other, when it is still valid. */
 function deliverKept(record: HandoverRecord | undefined, options: BatchOptions, now: Date): void {
   if (record && hasValidToken(record, now)) options.onKey?.(record)
+}
+
+/** The record holding the key a resumed batch keeps for `id`: its own, or the live one its earlier run reused. */
+function keptRecord(store: HandoverStore, journal: Journal, records: Map<string, HandoverRecord>, id: string): HandoverRecord | undefined {
+  const reused = journal.reused?.[id]
+  return reused ? store.find(reused) : records.get(id)
 }
 
 export class BatchRunner {
@@ -268,6 +276,9 @@ export class BatchRunner {
 
   private async journal(ids: string[], plan: DurationPlan, options: BatchOptions): Promise<Journal> {
     const id = options.batchId ?? `b${randomBytes(6).toString('base64url')}`
+    const store = await this.depot.handovers()
+    // Resumed: what its earlier run reused stays known.
+    const reused = options.batchId ? readJournals(store).journals.find((j) => j.id === id)?.reused : undefined
     const journal: Journal = {
       id,
       ids: [...new Set(ids)],
@@ -275,8 +286,9 @@ export class BatchRunner {
       concurrency: Math.max(1, Math.min(16, options.concurrency ?? DEFAULT_CONCURRENCY)),
       createdAt: this.depot.now().toISOString(),
       owner: currentOwner(),
+      ...(reused ? { reused } : {}),
     }
-    saveJournal(await this.depot.handovers(), journal)
+    saveJournal(store, journal)
     return journal
   }
 
@@ -293,7 +305,7 @@ export class BatchRunner {
     try {
       let todo = run.classify(options.resumed ?? false)
       // What a resumed batch left alone still gets its QR file, if the interrupted run had not written it yet.
-      for (const id of journal.ids) if (run.state(id) === 'skipped') deliverKept(records.get(id), options, this.depot.now())
+      for (const id of journal.ids) if (run.state(id) === 'skipped') deliverKept(keptRecord(store, journal, records, id), options, this.depot.now())
       const gate = new RateGate()
       // The sending stops (no cancel: what is on its way is recorded) on `halt`, or when mayStart says no.
       const held = new AbortController()
@@ -334,6 +346,7 @@ export class BatchRunner {
    */
   private async pass(todo: string[], context: PassContext): Promise<string[]> {
     const { journal, run, gate, stop, held, options, lastPass } = context
+    const store = await this.depot.handovers()
     const queue = [...todo]
     const retry: string[] = []
     const unsettled = new Set<Promise<void>>()
@@ -352,6 +365,11 @@ export class BatchRunner {
           ...(deliverQr ? { deliverQr } : {}),
         })
         .then((key) => {
+          // Remembered before it is reported, so that a resumed run does not renew it; a ledger that cannot take it stops the batch.
+          if (key.outcome === 'reused') {
+            journal.reused = { ...journal.reused, [id]: key.record.id }
+            saveJournal(store, journal)
+          }
           run.done(id, key)
           options.onKey?.(key.record)
         })

@@ -522,6 +522,40 @@ test('running a cancelled batch again minutes later resumes it: the keys it got 
   assert.ok(simulator.stats.tokensIssued <= 5, `PSA issued ${simulator.stats.tokensIssued}: four keys and at most the one cut off`)
 })
 
+test('a resumed batch leaves alone the vehicles its first run served with a live key, even once that key falls short of the new window', async (t) => {
+  const { env, dataDir, simulator, depot } = await setupDepot(t)
+  const files = await writeVehicleFiles(join(dataDir, '..', 'reuse-cars'), 3, 90)
+  // The first car already has a live key: the batch reuses it.
+  assert.equal((await vkey(['token', '--cardata', files[0]!, '--duration', '8h'], env)).code, 0)
+  const records = await depot.addVehicles(await importCarDataFiles(files))
+  const stop = new AbortController()
+  let keys = 0
+  const first = await new BatchRunner(depot).run(
+    records.map((r) => r.id),
+    { kind: 'seconds', seconds: 8 * 3600 },
+    { concurrency: 1, signal: stop.signal, onKey: () => ++keys === 2 && stop.abort() },
+  )
+  assert.equal(first.cancelled, true)
+  assert.equal(first.reused.length, 1)
+  const issuedBefore = simulator.stats.tokensIssued
+
+  // Resumed a quarter of an hour later: the reused key now ends 15 min short of the window, past the 10 min that reuse allows.
+  const later = () => new Date(Date.now() + 15 * 60_000)
+  const out = join(dataDir, '..', 'reuse-qr')
+  const again = await vkey(['batch', ...files, '--duration', '8h', '--out', out], env, '', later)
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stdout, /, 2 left alone by the resumed batch\./)
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
+  assert.deepEqual(
+    listed.filter((r) => r.status === 'superseded'),
+    [],
+    'nothing renewed',
+  )
+  assert.equal(listed.filter((r) => r.vin === vinFor(90) && r.status === 'issued').length, 1, 'one live key for the first car')
+  assert.ok(simulator.stats.tokensIssued - issuedBefore <= 1, 'only the car the first run did not reach was asked for')
+  assert.deepEqual((await readdir(out)).sort(), files.map((_, i) => `${vinFor(90 + i)}.png`).sort(), 'a QR file for every car, the reused key included')
+})
+
 test('the same command run again minutes later reuses its keys (saying how much short they end) instead of renewing them; a window longer by more than the tolerance renews', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const files = await writeVehicleFiles(join(dataDir, '..', 'rerun-cars'), 3, 60)
