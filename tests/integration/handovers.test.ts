@@ -12,6 +12,7 @@ import { test } from 'node:test'
 import { openStore } from '../../electron/core/settings-store'
 import { summaryOf } from '../../electron/app/views'
 import { BatchRunner } from '../../electron/core/batch'
+import type { BatchOutcome } from '../../electron/core/batch-run'
 import { importCarDataFiles } from '../../electron/core/cardata-files'
 import { Depot } from '../../electron/core/depot'
 import { startSimulator } from '../../electron/core/simulator'
@@ -493,19 +494,27 @@ test('the app resumes a batch that a killed vkey process left unfinished, withou
   assert.ok(simulator.stats.tokensIssued <= 40 + 3 * 2, `server issued ${simulator.stats.tokensIssued} (at most the 2 in flight and 4 unstored twice)`)
 })
 
-test('running a cancelled batch again minutes later resumes it: the keys it got are not asked again, and their QR files are written', async (t) => {
-  const { env, dataDir, simulator, depot } = await setupDepot(t)
-  const files = await writeVehicleFiles(join(dataDir, '..', 'resume-cars'), 4, 40)
+/**
+ * The files as a batch of 8 h keys, one request at a time, cancelled once two keys are
+ * recorded (as Ctrl-C does); one request may be in flight then.
+ */
+async function batchCancelledAfterTwoKeys(depot: Depot, files: string[]): Promise<BatchOutcome> {
   const records = await depot.addVehicles(await importCarDataFiles(files))
-  // The first run is cancelled once two keys are recorded (as Ctrl-C does); one request may be in flight then.
   const stop = new AbortController()
   let keys = 0
-  const first = await new BatchRunner(depot).run(
+  const outcome = await new BatchRunner(depot).run(
     records.map((r) => r.id),
     { kind: 'seconds', seconds: 8 * 3600 },
     { concurrency: 1, signal: stop.signal, onKey: () => ++keys === 2 && stop.abort() },
   )
-  assert.equal(first.cancelled, true)
+  assert.equal(outcome.cancelled, true)
+  return outcome
+}
+
+test('running a cancelled batch again minutes later resumes it: the keys it got are not asked again, and their QR files are written', async (t) => {
+  const { env, dataDir, simulator, depot } = await setupDepot(t)
+  const files = await writeVehicleFiles(join(dataDir, '..', 'resume-cars'), 4, 40)
+  const first = await batchCancelledAfterTwoKeys(depot, files)
   const kept = first.issued.length
   assert.ok(kept >= 2, `${kept} keys recorded before the cancel`)
 
@@ -527,15 +536,7 @@ test('a resumed batch leaves alone the vehicles its first run served with a live
   const files = await writeVehicleFiles(join(dataDir, '..', 'reuse-cars'), 3, 90)
   // The first car already has a live key: the batch reuses it.
   assert.equal((await vkey(['token', '--cardata', files[0]!, '--duration', '8h'], env)).code, 0)
-  const records = await depot.addVehicles(await importCarDataFiles(files))
-  const stop = new AbortController()
-  let keys = 0
-  const first = await new BatchRunner(depot).run(
-    records.map((r) => r.id),
-    { kind: 'seconds', seconds: 8 * 3600 },
-    { concurrency: 1, signal: stop.signal, onKey: () => ++keys === 2 && stop.abort() },
-  )
-  assert.equal(first.cancelled, true)
+  const first = await batchCancelledAfterTwoKeys(depot, files)
   assert.equal(first.reused.length, 1)
   const issuedBefore = simulator.stats.tokensIssued
 
