@@ -205,6 +205,7 @@ export class Fleet {
 
   close(): void {
     this.mirror.close()
+    // A gate step still waiting for the pool then fails (config.fleet) before its request is sent.
     this.#pool?.then((pool) => pool.end()).catch(() => undefined)
     this.#pool = undefined
   }
