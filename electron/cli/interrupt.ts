@@ -25,7 +25,8 @@ export interface Interruption {
 
 export interface SignalSource {
   on(event: 'SIGINT' | 'SIGTERM', listener: () => void): unknown
-  removeAllListeners(event: 'SIGINT' | 'SIGTERM'): unknown
+  listeners(event: 'SIGINT' | 'SIGTERM'): unknown[]
+  removeListener(event: 'SIGINT' | 'SIGTERM', listener: () => void): unknown
   exit(code: number): never
 }
 
@@ -89,9 +90,13 @@ export function watchSignals(source: SignalSource, stderr: Writable, graceMs = I
   // too and sends the same signal again to end the process, which would turn one Ctrl-C
   // into two and skip the clean cancel; its temp-file cleanup also runs on 'exit', which
   // every way out of vkey goes through.
+  // Ours is added before the others are removed: with no listener left even for a moment,
+  // Node stops watching the signal and drops one already on its way (a Ctrl-C pressed while
+  // vkey loaded, not yet seen by scripts/vkey.mjs), and the command would run on.
   for (const name of ['SIGINT', 'SIGTERM'] as const) {
-    source.removeAllListeners(name)
-    source.on(name, () => onSignal(name))
+    const ours = (): void => onSignal(name)
+    source.on(name, ours)
+    for (const other of source.listeners(name)) if (other !== ours) source.removeListener(name, other as () => void)
   }
   // A signal that came while vkey was still loading (scripts/vkey.mjs noted it): handled now, as if it came now.
   if (early) onSignal(early)

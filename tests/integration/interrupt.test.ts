@@ -7,16 +7,18 @@
  * that waited for the answer would fail them.
  */
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { test } from 'node:test'
 import { PassThrough, Readable } from 'node:stream'
 import { watchSignals } from '../../electron/cli/interrupt'
 import { runCli } from '../../electron/cli/run'
 import { startSimulator } from '../../electron/core/simulator'
 import { waitUntil } from '../helpers/wait'
-import { carDataJson, setupDepot, startVkey, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, ROOT, setupDepot, startVkey, vinFor, vkey } from '../helpers/depot-env'
 
 test('SIGINT while PSA has the request: exit 130 before any answer, saying a key may exist', { timeout: 60_000 }, async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t, { latencyMs: 60_000 })
@@ -263,7 +265,7 @@ test(
 )
 
 test('a Ctrl-C that came while vkey was still loading is handled once it watches its signals: it says nothing was sent, exit 130', async () => {
-  // scripts/vkey.mjs notes such a signal; cli/io.ts hands it to watchSignals. The process here is a stand-in with the same three calls.
+  // scripts/vkey.mjs notes such a signal; cli/io.ts hands it to watchSignals. The process here is a stand-in with the same calls.
   const stderr = new PassThrough()
   let text = ''
   stderr.setEncoding('utf8').on('data', (c: string) => (text += c))
@@ -271,7 +273,8 @@ test('a Ctrl-C that came while vkey was still loading is handled once it watches
   const listeners = new Map<string, () => void>()
   const source = {
     on: (name: 'SIGINT' | 'SIGTERM', listener: () => void) => listeners.set(name, listener),
-    removeAllListeners: (name: 'SIGINT' | 'SIGTERM') => listeners.delete(name),
+    listeners: (name: 'SIGINT' | 'SIGTERM') => [listeners.get(name)].filter(Boolean),
+    removeListener: (name: 'SIGINT' | 'SIGTERM', listener: () => void) => listeners.get(name) === listener && listeners.delete(name),
     exit: (code: number): never => {
       exitCode = code
       return undefined as never
@@ -294,4 +297,24 @@ test('a Ctrl-C that came while vkey was still loading is handled once it watches
   assert.equal(code, 130)
   assert.equal(printed, '')
   assert.match(text, /interrupted \(SIGTERM\) before any request was sent to PSA: no key was issued\.\n$/)
+})
+
+test('a Ctrl-C on its way while vkey starts watching its signals is not dropped: the command does not run on (a real process)', async () => {
+  // The signal reaches the process before watchSignals and is dispatched after it: in between,
+  // vkey's listeners replace scripts/vkey.mjs's. With no listener for a moment, Node dropped it
+  // and the command ran on, its request sent (a technician's Ctrl-C 0.2 s after starting vkey token).
+  const script = `
+    import { watchSignals } from ${JSON.stringify(join(ROOT, 'electron/cli/interrupt.ts'))}
+    process.on('SIGINT', () => { globalThis.vkeyEarlySignal = 'SIGINT' }) // as scripts/vkey.mjs does
+    process.kill(process.pid, 'SIGINT') // on its way: Node dispatches it at the next turn of the event loop
+    watchSignals(process, process.stderr, 50, globalThis.vkeyEarlySignal)
+    setTimeout(() => { process.stdout.write('ran on'); process.exit(0) }, 5000)`
+  const run = promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT })
+  const failure = await run.then(
+    (done) => assert.fail(`exited 0: ${done.stdout}`),
+    (error: Error & { code?: number; stdout?: string; stderr?: string }) => error,
+  )
+  assert.equal(failure.code, 130)
+  assert.equal(failure.stdout, '')
+  assert.match(failure.stderr ?? '', /^vkey: interrupted \(SIGINT\) before any request was sent to PSA: no key was issued\.\n$/)
 })
