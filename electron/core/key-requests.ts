@@ -101,11 +101,25 @@ export function coversWindow(key: Pick<HandoverRecord, 'expires'>, plannedEnd: s
 type Begun =
   { kind: 'reuse'; record: HandoverRecord } | { kind: 'busy'; owner: ProcessOwner } | { kind: 'claimed'; target: HandoverRecord; previous?: HandoverRecord }
 
+/**
+ * A live key is handed over again only for the profile it was issued with, in the environment
+ * it was issued in: a simulator or pre-production key never answers a production request.
+ */
+function sameIssuer(live: HandoverRecord, profile: { name: string; environment: string }): boolean {
+  return live.profile === profile.name && (live.environment === undefined || live.environment === profile.environment)
+}
+
 /** Step 2, inside one transaction. `base` is a stored record, or a draft not stored yet. */
-function begin(store: HandoverStore, base: HandoverRecord, window: { plannedEnd: string; seconds: number }, forceNew: boolean): Begun {
+function begin(
+  store: HandoverStore,
+  base: HandoverRecord,
+  window: { plannedEnd: string; seconds: number },
+  options: { forceNew: boolean; profile: { name: string; environment: string } },
+): Begun {
   const vehicle = vehicleOf(base)
   const live = store.liveKeyOf(vehicle)
-  if (live && !forceNew && coversWindow(live, window.plannedEnd, window.seconds)) return { kind: 'reuse', record: live }
+  if (live && !options.forceNew && sameIssuer(live, options.profile) && coversWindow(live, window.plannedEnd, window.seconds))
+    return { kind: 'reuse', record: live }
   const claim = store.claimOf(vehicle)
   if (claim) return { kind: 'busy', owner: claim.owner }
   const current = store.find(base.id)
@@ -139,7 +153,7 @@ export async function obtainKey(
   let begun: Begun
   let reuseNote: GateNote | undefined
   for (;;) {
-    begun = await store.writeSoon(() => begin(store, base, window, options.forceNew ?? false))
+    begun = await store.writeSoon(() => begin(store, base, window, { forceNew: options.forceNew ?? false, profile }))
     if (begun.kind === 'busy') await waitForRelease(store, base, begun.owner, options)
     else if (begun.kind !== 'reuse') break
     else {

@@ -557,6 +557,23 @@ test('a resumed batch leaves alone the vehicles its first run served with a live
   assert.deepEqual((await readdir(out)).sort(), files.map((_, i) => `${vinFor(90 + i)}.png`).sort(), 'a QR file for every car, the reused key included')
 })
 
+test('a live key is reused only for the profile it was issued with: another profile gets a key of its own', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(95)))
+  assert.equal((await vkey(['token', '--cardata', file, '--duration', '8h'], env)).code, 0)
+  const added = await vkey(['profile', 'add', 'other', '--env', 'simulator'], env)
+  assert.equal(added.code, 0, added.stderr)
+  const other = await vkey(['token', '--cardata', file, '--duration', '1h', '--profile', 'other'], env)
+  assert.equal(other.code, 0, other.stderr)
+  assert.equal(simulator.stats.tokensIssued, 2, 'a key of its own for the other profile, not the first one handed over again')
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { profile: string; status: string }[]
+  assert.deepEqual(listed.map((r) => `${r.profile} ${r.status}`).sort(), ['other issued', 'sim superseded'])
+  // The same profile again reuses its own key.
+  assert.equal((await vkey(['token', '--cardata', file, '--duration', '1h', '--profile', 'other'], env)).code, 0)
+  assert.equal(simulator.stats.tokensIssued, 2)
+})
+
 test('the same command run again minutes later reuses its keys (saying how much short they end) instead of renewing them; a window longer by more than the tolerance renews', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const files = await writeVehicleFiles(join(dataDir, '..', 'rerun-cars'), 3, 60)
