@@ -233,12 +233,14 @@ export const EXPIRY_ROUNDING_MS = 2000
 
 /**
  * A live key covers a window it ends at most this short of: 5 % of the window, at least one
- * minute and at most ten. The same command run again minutes later (a resumed batch, a rerun to
- * write missing QR files) reuses the keys it got rather than asking PSA for new ones — a key
- * cannot be revoked, so a second one is a second car key — and says how much short a key ends.
+ * minute and at most ten, and never more than a tenth of the window (a key with seconds left is
+ * no answer to a request for one minute). The same command run again minutes later (a resumed
+ * batch, a rerun to write missing QR files) reuses the keys it got rather than asking PSA for new
+ * ones — a key cannot be revoked, so a second one is a second car key — and says how much short a
+ * key ends.
  */
 export function coverToleranceMs(windowSeconds: number): number {
-  return Math.min(10 * 60_000, Math.max(60_000, windowSeconds * 50))
+  return Math.min(10 * 60_000, Math.max(60_000, windowSeconds * 50), windowSeconds * 100)
 }
 
 /** Whether a key ending at `expires` covers a window of `windowSeconds` ending at `windowEnd` (ISO texts), within coverToleranceMs. */

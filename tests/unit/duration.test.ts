@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { VkError } from '../../shared/errors'
 import fc from 'fast-check'
-import { MAX_DURATION_SECONDS, durationArgument, formatDuration, formatTimeLeft, parseDuration, secondsUntil } from '../../shared/duration'
+import { MAX_DURATION_SECONDS, coversWindowEnd, durationArgument, formatDuration, formatTimeLeft, parseDuration, secondsUntil } from '../../shared/duration'
 
 function refused(fn: () => unknown, field: '--duration' | '--until', fragment: RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -182,5 +182,22 @@ describe('durationArgument', () => {
   it('gives a --duration value that parses back to the same seconds, whatever the duration (property)', () => {
     fc.assert(fc.property(fc.integer({ min: 60, max: MAX_DURATION_SECONDS }), (seconds) => parseDuration(durationArgument(seconds)) === seconds))
     assert.equal(durationArgument(5400), '1h30m')
+  })
+})
+
+describe('a live key covers a window it ends a little short of (coversWindowEnd)', () => {
+  const end = '2026-12-02T18:00:00.000Z'
+  const shortBy = (seconds: number) => new Date(Date.parse(end) - seconds * 1000).toISOString()
+  it('an 8 h window: up to 10 min short, not more', () => {
+    assert.equal(coversWindowEnd(shortBy(600), end, 8 * 3600), true)
+    assert.equal(coversWindowEnd(shortBy(601), end, 8 * 3600), false)
+  })
+  it('a 20 min window: up to a minute short (5 % is less)', () => {
+    assert.equal(coversWindowEnd(shortBy(60), end, 1200), true)
+    assert.equal(coversWindowEnd(shortBy(61), end, 1200), false)
+  })
+  it('a 1 min window: a tenth of it, so a key with seconds left is not handed over for it', () => {
+    assert.equal(coversWindowEnd(shortBy(6), end, 60), true)
+    assert.equal(coversWindowEnd(shortBy(51), end, 60), false)
   })
 })
