@@ -15,7 +15,8 @@ import { writeHuman, type CliIo } from './io'
  * Vehicles whose last request was cut off. `token` and `batch` ask for them again now (said
  * first); `queue` says they left the queue and how to ask again.
  */
-export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token' | 'queue'): void {
+/** `profiles`: the names that exist now (a request's own profile may have been removed since). */
+export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token' | 'queue', profiles: readonly string[]): void {
   // A key that unanswered request may have got opens the car until its window's end at the latest: said until then.
   const unanswered = records.filter((r) => isUnanswered(r) && (!r.plannedEnd || Date.parse(r.plannedEnd) > Date.now()))
   if (unanswered.length) warnUnanswered(io, unanswered, command)
@@ -25,7 +26,7 @@ export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], comman
   const names = cut.map((r) => `${r.vin ?? r.id}${command === 'queue' ? queuedFacts(r) : ''}`).join(', ')
   const next =
     command === 'queue'
-      ? `${one ? 'It' : 'They'} left the queue, so no flush sends ${one ? 'it' : 'them'} again by itself. To ask again (a new key: the one PSA may have issued was not stored): ${cut.map((r) => askAgain(r, !one)).join('; ')}.`
+      ? `${one ? 'It' : 'They'} left the queue, so no flush sends ${one ? 'it' : 'them'} again by itself. To ask again (a new key: the one PSA may have issued was not stored): ${cut.map((r) => askAgain(r, !one, profiles)).join('; ')}.`
       : `This ${command === 'batch' ? 'batch' : 'request'} asks for ${one ? 'it' : 'them'} again (a live key that covers the window is reused).`
   writeHuman(
     io.stderr,
@@ -46,14 +47,23 @@ function warnUnanswered(io: CliIo, records: readonly HandoverRecord[], command: 
   )
 }
 
-/** The request again, as it was made: its CarData file, duration, profile and QR file. */
-export function askAgain(record: HandoverRecord, named: boolean): string {
+/**
+ * The request again, as it was made: its CarData file, duration, profile and QR file. A profile
+ * removed since is not named (the command would fail) nor left out (the default profile, maybe
+ * another environment, would answer): NAME stands for the one to use now.
+ */
+export function askAgain(record: HandoverRecord, named: boolean, profiles: readonly string[]): string {
   // The CarData file it came from, where it is still there; FILE (the car's export) otherwise.
   const file = record.source && isAbsolute(record.source) && existsSync(record.source) ? shellWord(record.source) : 'FILE'
   const words = ['vkey', 'token', '--cardata', file, '--duration', durationArgument(record.durationSeconds ?? 8 * 3600)]
-  if (record.profile) words.push('--profile', shellWord(record.profile))
+  const profileGone = record.profile !== undefined && !profiles.includes(record.profile)
+  if (record.profile) words.push('--profile', profileGone ? 'NAME' : shellWord(record.profile))
   if (record.deliverQr) words.push('--qr', shellWord(record.deliverQr))
-  const notes = [named ? (record.vin ?? record.id) : '', file === 'FILE' ? 'with its CarData file as FILE' : ''].filter(Boolean)
+  const notes = [
+    named ? (record.vin ?? record.id) : '',
+    file === 'FILE' ? 'with its CarData file as FILE' : '',
+    profileGone ? `its profile "${record.profile}" was removed: NAME is the one to use now, see \`vkey profile list\`` : '',
+  ].filter(Boolean)
   return `\`${words.join(' ')}\`${notes.length ? ` (${notes.join(', ')})` : ''}`
 }
 
@@ -65,4 +75,9 @@ function queuedFacts(record: HandoverRecord): string {
   ]
   const said = facts.filter(Boolean).join('; ')
   return said ? ` (${said})` : ''
+}
+
+/** The profiles that exist now, by name. */
+export function profileNames(depot: { profiles: { list(): { name: string }[] } }): string[] {
+  return depot.profiles.list().map((profile) => profile.name)
 }

@@ -18,7 +18,7 @@ import { assertRoomForQrFiles } from '../core/qr-folder-room'
 import { qrFilesText, qrStopText, SHOW_WRITES_QR, qrPipeline } from './qr-output'
 import { parseFor, QUEUE_SUBCOMMANDS, unknownCommand } from './spec'
 import { warnCertificateRenewal } from './cert-commands'
-import { warnCutOff } from './cut-off'
+import { profileNames, warnCutOff } from './cut-off'
 
 /** What a flush of the offline queue did, in words: sent, reused (nothing sent), refused, still waiting. */
 function queueCountsText(result: FlushResult): string {
@@ -75,7 +75,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
     // --out is checked before anything is sent or said (each queued request's own QR folder is checked by the queue as it goes).
     if (out) assertRoomForQrFiles(out, await queuedRequests(await depot.handovers()))
     await warnCertificateRenewal(io, depot, undefined)
-    sayCutOff(io, await depot.handovers(), { forget: true })
+    sayCutOff(io, depot, await depot.handovers(), { forget: true })
     let stopped = false
     const controller = new AbortController() // Ctrl-C cancels the request in flight: untried requests stay queued; one PSA may have is cut off (offline-queue.ts, cut-off.ts)
     io.interrupted
@@ -138,9 +138,9 @@ function queuedSince(record: HandoverRecord): string {
  * Requests an interruption cut off after a flush took them from the queue (a flush killed, or
  * Ctrl-C): named on stderr, with how to ask again; `vkey queue flush` says it once (`forget`).
  */
-function sayCutOff(io: CliIo, store: HandoverStore, { forget }: { forget: boolean }): void {
+function sayCutOff(io: CliIo, depot: Depot, store: HandoverStore, { forget }: { forget: boolean }): void {
   const cut = store.cutOffFromQueue()
-  warnCutOff(io, cut, 'queue')
+  warnCutOff(io, cut, 'queue', profileNames(depot))
   if (!forget || !cut.length) return
   try {
     store.forgetQueuedAt(cut.map((r) => r.id))
@@ -156,7 +156,7 @@ async function queuedRequests(store: HandoverStore): Promise<HandoverRecord[]> {
 
 async function queueList(io: CliIo, depot: Depot, json: boolean): Promise<number> {
   const store = await depot.handovers()
-  sayCutOff(io, store, { forget: false }) // on stderr: `--json` keeps stdout to the queue
+  sayCutOff(io, depot, store, { forget: false }) // on stderr: `--json` keeps stdout to the queue
   const queued = await queuedRequests(store)
   if (json) {
     writeJson(io, JSON.stringify(queued.map(queuedRequestJson), null, 2))

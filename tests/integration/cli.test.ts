@@ -117,8 +117,20 @@ test('an expired key: `vkey list` and `vkey show` say when it expired (local tim
   assert.match(
     shown.stderr,
     new RegExp(
-      `has no valid token: it expired ${escapeRe(formatLocal(record!.expires))}\\. A new key for the car, with its profile: \`vkey token --cardata ${escapeRe(file)} --duration 1h --profile sim\``,
+      `has no valid token: it expired ${escapeRe(formatLocal(record!.expires))}\\. A new key for the car: \`vkey token --cardata ${escapeRe(file)} --duration 1h --profile sim\``,
     ),
+  )
+  // A profile removed since is neither named (the command would fail) nor left out (the default would answer): NAME stands in.
+  const other = join(dataDir, '..', 'other.json')
+  await writeFile(other, carDataJson(vinFor(4)))
+  assert.equal((await vkey(['profile', 'add', 'gone', '--env', 'simulator'], env)).code, 0)
+  assert.equal((await vkey(['token', '--cardata', other, '--duration', '1h', '--profile', 'gone'], env)).code, 0)
+  const removed = await vkey(['profile', 'remove', 'gone'], env)
+  assert.equal(removed.code, 0, removed.stderr)
+  const gone = await vkey(['show', vinFor(4)], env, '', later)
+  assert.match(
+    gone.stderr,
+    /A new key for the car: `vkey token --cardata \S+ --duration 1h --profile NAME` \(its profile "gone" was removed: NAME is the one to use now, see `vkey profile list`\)/,
   )
 })
 
