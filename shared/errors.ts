@@ -184,9 +184,10 @@ export const QUEUED_SENT_BY = 'sent once by `vkey queue flush`, the app, or the 
 export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
   ok: 'success',
   internal: 'unexpected internal error: run again with `VKEY_DEBUG=1` and report what it prints',
-  usage: 'bad input or usage: a file, an option or its value (numbers are checked against their range), an unknown handover ID',
+  usage:
+    'bad input or usage: a file, an option or its value (numbers are checked against their range), an output path whose folder is missing or not writable (checked before anything is sent), an unknown handover ID or one with no valid key',
   config:
-    'configuration, keychain or storage: no profile or certificate, keychain unavailable, certificate expired, the ledger cannot be written or is busy, a QR file or folder (--qr, --out) without room or that cannot be written',
+    'configuration, keychain or storage: no profile or certificate, keychain unavailable, certificate expired, the ledger cannot be written or is busy, a disk without room for the QR files asked (--qr, --out), or a QR file that could not be written once its key was issued',
   refused: 'PSA refused the request (4xx)',
   network: 'network, TLS or server failure',
   queued: `queued: PSA could not be reached; the request waits in the offline queue and is ${QUEUED_SENT_BY}`,

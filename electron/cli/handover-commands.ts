@@ -366,7 +366,7 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
   if (!values['all-valid'] && !positionals.length) throw new VkError('usage', 'vkey pack: give handover IDs or --all-valid.', { field: 'ID' })
   if (!/\.pdf$/i.test(values.out))
     throw new VkError('usage', `vkey pack: --out ${values.out}: a pack is a PDF; give a file name ending in .pdf (for example pack.pdf).`, { field: '--out' })
-  const out = assertWritableFile(values.out, '--out')
+  const out = assertWritableFile(values.out, '--out', 'nothing was written')
   const pages = await withDepot(io, async (depot) => {
     const store = await depot.handovers()
     await store.purgeExpired()
@@ -397,7 +397,7 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
 export async function auditCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('audit', args)
   if (!values.csv) throw new VkError('usage', 'vkey audit: --csv OUT.csv is required.', { field: '--csv' })
-  const csv = assertWritableFile(values.csv, '--csv') // the folder exists and can be written, named as given
+  const csv = assertWritableFile(values.csv, '--csv', 'nothing was written') // the folder exists and can be written, named as given
   const rows = await withDepot(io, async (depot) => {
     const store = await depot.handovers()
     return exportAuditCsv(csv, await store.list(), store.events())

@@ -23,25 +23,28 @@ function problemOf(path: string, wantDir: boolean): string | undefined {
   return undefined
 }
 
-/** A file VK Depot will write: its folder exists and is writable; an existing file is a writable regular file. */
-export function assertWritableFile(path: string, option: string): string {
+/**
+ * A file VK Depot will write: its folder exists and is writable; an existing file is a writable
+ * regular file. `outcome` ends a refusal: what did not happen ("nothing was sent" before a key
+ * request; "nothing was written" for an export).
+ */
+export function assertWritableFile(path: string, option: string, outcome = 'nothing was sent'): string {
   const full = resolve(path)
   const folder = dirname(full)
   const folderProblem = problemOf(folder, true)
   if (folderProblem === 'missing')
-    throw new VkError(
-      'input.file',
-      `${option} ${full}: its folder ${folder} does not exist. Create it first (mkdir -p) or choose another path; nothing was sent.`,
-      { file: full, field: option },
-    )
+    throw new VkError('input.file', `${option} ${full}: its folder ${folder} does not exist. Create it first (mkdir -p) or choose another path; ${outcome}.`, {
+      file: full,
+      field: option,
+    })
   if (folderProblem)
-    throw new VkError('input.file', `${option} ${full}: the folder ${folder} ${folderProblem}. Choose another path; nothing was sent.`, {
+    throw new VkError('input.file', `${option} ${full}: the folder ${folder} ${folderProblem}. Choose another path; ${outcome}.`, {
       file: full,
       field: option,
     })
   const fileProblem = problemOf(full, false)
   if (fileProblem && fileProblem !== 'missing')
-    throw new VkError('input.file', `${option} ${full} ${fileProblem}. Choose another path; nothing was sent.`, { file: full, field: option })
+    throw new VkError('input.file', `${option} ${full} ${fileProblem}. Choose another path; ${outcome}.`, { file: full, field: option })
   return full
 }
 

@@ -134,6 +134,19 @@ test('an expired key: `vkey list` and `vkey show` say when it expired (local tim
   )
 })
 
+test('an export to a folder that does not exist is refused saying nothing was written; a key request says nothing was sent', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const missing = join(dataDir, '..', 'no-such-folder')
+  const audit = await vkey(['audit', '--csv', join(missing, 'audit.csv')], env)
+  assert.equal(audit.code, 2)
+  assert.match(audit.stderr, /its folder .*no-such-folder does not exist\. Create it first \(mkdir -p\) or choose another path; nothing was written\./)
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(5)))
+  const token = await vkey(['token', '--cardata', file, '--duration', '1h', '--qr', join(missing, 'key.png')], env)
+  assert.equal(token.code, 2)
+  assert.match(token.stderr, /or choose another path; nothing was sent\./)
+})
+
 test('exit codes: 2 for bad input, 3 for configuration, 4 when PSA refuses, 5 when the server cannot be reached', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const good = join(dataDir, '..', 'good.json')
