@@ -14,7 +14,7 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import type { TestContext } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import { log, median, round, ROOT, vinFor, randomCarData } from './util'
+import { log, median, removeQuietly, round, ROOT, tempDir, vinFor, randomCarData } from './util'
 
 const RENDERER_DIR = join(ROOT, 'out', 'renderer')
 
@@ -114,8 +114,15 @@ export async function rendererFigure(options: { repetitions: number; vehicles: n
 
   const cleanups: Array<() => unknown> = []
   const t = { after: (fn: () => unknown) => void cleanups.push(fn) } as unknown as TestContext
-  const browser = await harness.launchBrowser()
+  // Chromium keeps a crash-report folder under XDG_CONFIG_HOME: a folder of the bench's own,
+  // removed after, as scripts/test.sh gives the tests (nothing left in the user's ~/.config).
+  const config = await tempDir('vkey-bench-config-')
+  const savedConfig = process.env.XDG_CONFIG_HOME
+  process.env.XDG_CONFIG_HOME = config
+  let browser: Awaited<ReturnType<typeof harness.launchBrowser>> | undefined
   try {
+    browser = await harness.launchBrowser()
+    const url = browser.url
     const app = await browser.openApp(t)
     await app.call('simulator:try')
     const vehicles = Array.from({ length: options.vehicles }, (_, i) => ({ vin: vinFor(i), label: `Bench car ${i + 1}`, ...randomCarData() }))
@@ -125,7 +132,7 @@ export async function rendererFigure(options: { repetitions: number; vehicles: n
 
     const navigate = async (): Promise<{ ready: number; wall: number }> => {
       const started = performance.now()
-      await app.page.goto(browser.url, { waitUntil: 'commit' })
+      await app.page.goto(url, { waitUntil: 'commit' })
       const handle = await app.page.waitForFunction(() => (window as unknown as { __benchReadyAt?: number }).__benchReadyAt, undefined, {
         timeout: 30_000,
         polling: 5,
@@ -156,7 +163,10 @@ export async function rendererFigure(options: { repetitions: number; vehicles: n
     log(`6. navigation → vehicles interactive: ${figure.navigation.medianMs} ms (in-page), ${figure.navigation.wallMedianMs} ms (Node clock)`)
   } finally {
     for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined)
-    await browser.close()
+    await browser?.close()
+    if (savedConfig === undefined) delete process.env.XDG_CONFIG_HOME
+    else process.env.XDG_CONFIG_HOME = savedConfig
+    await removeQuietly(config)
   }
   return figure
 }
