@@ -31,7 +31,7 @@ import { writeCarDataNotes } from './cardata-notes'
 import { certRequestCommand, certShowCommand, printFacts, warnCertificateRenewal } from './cert-commands'
 import { openDataFolder, withDepot } from './depot-access'
 import { auditCommand, batchCommand, listCommand, packCommand, handedOverCommand, purgeCommand, showCommand } from './handover-commands'
-import { profileNames, warnCutOff } from './cut-off'
+import { warnCutOff } from './cut-off'
 import { flushQueueQuietly, queueCommand, writeQueuedJson } from './queue-commands'
 import { readSecretLine, writeHuman, type CliIo } from './io'
 import { wipeAfter } from '../core/secret-bytes'
@@ -352,7 +352,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
       ...(qrPath ? { deliverQr: qrPath } : {}),
     }
     const unkeyed = store.listSync("WHERE vehicle = ? AND status IN ('draft', 'failed')", key)
-    warnCutOff(io, unkeyed, 'token', profileNames(depot))
+    warnCutOff(io, unkeyed, 'token', depot.profiles)
     const known = unkeyed.find((r) => r.carDataHash === carDataHash(vehicle.carData, vehicle.carDataSignature))
     let result: KeyResult
     try {

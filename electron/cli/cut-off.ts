@@ -15,8 +15,13 @@ import { writeHuman, type CliIo } from './io'
  * Vehicles whose last request was cut off. `token` and `batch` ask for them again now (said
  * first); `queue` says they left the queue and how to ask again.
  */
-/** `profiles`: the names that exist now (a request's own profile may have been removed since). */
-export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token' | 'queue', profiles: readonly string[]): void {
+/** The profiles that exist now (a request's own profile may have been removed since): read only when a command is written. */
+export interface KnownProfiles {
+  list(): readonly { name: string }[]
+}
+
+/** `profiles`: the depot's, for the commands `queue` prints. */
+export function warnCutOff(io: CliIo, records: readonly HandoverRecord[], command: 'batch' | 'token' | 'queue', profiles: KnownProfiles): void {
   // A key that unanswered request may have got opens the car until its window's end at the latest: said until then.
   const unanswered = records.filter((r) => isUnanswered(r) && (!r.plannedEnd || Date.parse(r.plannedEnd) > Date.now()))
   if (unanswered.length) warnUnanswered(io, unanswered, command)
@@ -52,11 +57,11 @@ function warnUnanswered(io: CliIo, records: readonly HandoverRecord[], command: 
  * removed since is not named (the command would fail) nor left out (the default profile, maybe
  * another environment, would answer): NAME stands for the one to use now.
  */
-export function askAgain(record: HandoverRecord, named: boolean, profiles: readonly string[]): string {
+export function askAgain(record: HandoverRecord, named: boolean, profiles: KnownProfiles): string {
   // The CarData file it came from, where it is still there; FILE (the car's export) otherwise.
   const file = record.source && isAbsolute(record.source) && existsSync(record.source) ? shellWord(record.source) : 'FILE'
   const words = ['vkey', 'token', '--cardata', file, '--duration', durationArgument(record.durationSeconds ?? 8 * 3600)]
-  const profileGone = record.profile !== undefined && !profiles.includes(record.profile)
+  const profileGone = record.profile !== undefined && !profiles.list().some((profile) => profile.name === record.profile)
   if (record.profile) words.push('--profile', profileGone ? 'NAME' : shellWord(record.profile))
   if (record.deliverQr) words.push('--qr', shellWord(record.deliverQr))
   const notes = [
@@ -75,9 +80,4 @@ function queuedFacts(record: HandoverRecord): string {
   ]
   const said = facts.filter(Boolean).join('; ')
   return said ? ` (${said})` : ''
-}
-
-/** The profiles that exist now, by name. */
-export function profileNames(depot: { profiles: { list(): { name: string }[] } }): string[] {
-  return depot.profiles.list().map((profile) => profile.name)
 }

@@ -37,7 +37,7 @@ import { QrFilePipeline, qrFileName } from '../core/qr-files'
 import { assertRoomForQrFiles } from '../core/qr-folder-room'
 import { writeHuman, type CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
-import { askAgain, profileNames, warnCutOff } from './cut-off'
+import { askAgain, warnCutOff } from './cut-off'
 import { printHandover } from './key-output'
 
 // ---- batch ---------------------------------------------------------------------------
@@ -115,7 +115,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     await depot.clients.forProfile(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
     const { ids, added } = await batchIds(io, depot, imported, values.profile)
-    warnCutOff(io, (await depot.handovers()).findMany(ids), 'batch', profileNames(depot))
+    warnCutOff(io, (await depot.handovers()).findMany(ids), 'batch', depot.profiles)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
     // A QR file that cannot be written, or a disk with no room for one more, stops the sending: no key is asked for that cannot be delivered.
     const halt = new AbortController()
@@ -334,7 +334,7 @@ export async function showCommand(args: string[], io: CliIo): Promise<number> {
     if (!hasValidToken(record, depot.now())) {
       const expired = expiredAt(record, depot.now())
       const state = expired
-        ? `it expired ${expired}. A new key for the car: ${askAgain(record, false, profileNames(depot))}`
+        ? `it expired ${expired}. A new key for the car: ${askAgain(record, false, depot.profiles)}`
         : `it is ${record.status}${record.error ? ` (${record.error.message})` : ''}`
       throw new VkError('not-found', `Handover ${record.id} (${record.vin ?? 'no VIN'}) has no valid token: ${state}.`)
     }

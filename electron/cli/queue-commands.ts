@@ -18,7 +18,7 @@ import { assertRoomForQrFiles } from '../core/qr-folder-room'
 import { qrFilesText, qrStopText, SHOW_WRITES_QR, qrPipeline } from './qr-output'
 import { parseFor, QUEUE_SUBCOMMANDS, unknownCommand } from './spec'
 import { warnCertificateRenewal } from './cert-commands'
-import { profileNames, warnCutOff } from './cut-off'
+import { warnCutOff } from './cut-off'
 
 /** What a flush of the offline queue did, in words: sent, reused (nothing sent), refused, still waiting. */
 function queueCountsText(result: FlushResult): string {
@@ -140,7 +140,7 @@ function queuedSince(record: HandoverRecord): string {
  */
 function sayCutOff(io: CliIo, depot: Depot, store: HandoverStore, { forget }: { forget: boolean }): void {
   const cut = store.cutOffFromQueue()
-  warnCutOff(io, cut, 'queue', profileNames(depot))
+  warnCutOff(io, cut, 'queue', depot.profiles)
   if (!forget || !cut.length) return
   try {
     store.forgetQueuedAt(cut.map((r) => r.id))
