@@ -39,7 +39,6 @@ export const errorCodes = [
   'storage.ledger-displaced',
   /** Another VK Depot process is requesting a key for the same vehicle right now. */
   'storage.vehicle-busy',
-
   /** The vault key is gone from the keychain (or is not one): `vkey vault reset` is the way back. */
   'config.vault-key-lost',
   /** VKEY_HOME (or the default folder) is not a VK Depot data folder. */
