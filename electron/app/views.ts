@@ -11,12 +11,14 @@ import type { Depot } from '../core/depot'
 import { environmentResolver } from '../core/handover-environment'
 import { handoverPayloadOf } from '../core/handover-payload'
 import { coversPlan, hasValidToken, type HandoverRecord, type StoredToken } from '../core/handover-record'
+import { earlierCutOffNote } from '../core/key-notes'
 import { profileView } from '../core/profile-view'
 import type { QrFormat } from '../core/output-paths'
 import { renderHandoverQr } from '../core/qr'
 
 /** What the renderer may see of a record: no CarData, no token. */
-export function summaryOf(record: HandoverRecord, environment?: Environment): HandoverSummary {
+export function summaryOf(record: HandoverRecord, environment?: Environment, now: Date = new Date()): HandoverSummary {
+  const earlier = earlierCutOffNote(record, { time: (iso) => iso, now })
   const covers = coversPlan(record)
   return {
     id: record.id,
@@ -36,12 +38,13 @@ export function summaryOf(record: HandoverRecord, environment?: Environment): Ha
     ...(record.longerThanAsked ? { longerThanAsked: true } : {}),
     ...(record.supersededBy ? { supersededBy: record.supersededBy } : {}),
     ...(record.error ? { error: record.error as HandoverSummary['error'] } : {}),
+    ...(earlier ? { earlierCutOff: record.earlierCutOff?.until ? { until: record.earlierCutOff.until } : {} } : {}),
   }
 }
 
 /** A record's summary with the environment its key comes from (one read of the profiles). */
 export function viewOf(depot: Depot, record: HandoverRecord): HandoverSummary {
-  return summaryOf(record, environmentResolver(depot.profiles)(record))
+  return summaryOf(record, environmentResolver(depot.profiles)(record), depot.now())
 }
 
 /** The summary and, when the key is valid and was unsealed, the token. */

@@ -20,7 +20,7 @@ import { writeCarDataNotes } from './cardata-notes'
 import type { Depot } from '../core/depot'
 import { tokenJsonOf } from '../core/handover-payload'
 import { type HandoverStore } from '../core/handovers'
-import { carDataHash, coversPlan, hasValidToken, isCutOff, stillValidAtPsa, type HandoverRecord } from '../core/handover-record'
+import { carDataHash, coversPlan, hasValidToken, mayHoldUnstoredKey, stillValidAtPsa, type HandoverRecord } from '../core/handover-record'
 import { keyNotes } from '../core/key-notes'
 import { cannotWriteNow } from '../core/ledger-db'
 import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
@@ -280,8 +280,8 @@ export async function listCommand(args: string[], io: CliIo): Promise<number> {
             longer_than_asked: r.longerThanAsked ?? false,
             superseded_by: r.supersededBy ?? null,
             still_valid_at_psa: stillValidAtPsa(r, depot.now()),
-            // The last request was cut off or got no answer: PSA may hold a key for it that was not stored here.
-            may_have_issued: isCutOff(r),
+            // A request for it was cut off or got no answer (the last one, or an earlier one): PSA may hold a key for it that was not stored here.
+            may_have_issued: mayHoldUnstoredKey(r),
             batch: r.batchId ?? null,
             error: r.error ? { code: r.error.code, message: r.error.message } : null,
           })),

@@ -56,6 +56,12 @@ export const RecordSchema = z.object({
   /** Sealed `{accessToken, tokenType, expiresIn, tokenSignature}`; erased once expired. */
   sealedToken: z.string().optional(),
   error: ErrorViewStored.optional(),
+  /**
+   * An earlier request for this record was cut off or got no answer (isCutOff) before a later
+   * one settled it: PSA may hold a key from that attempt that was never stored, opening the car
+   * until `until` (that attempt's window end) at the latest. Kept by keepCutOffMark.
+   */
+  earlierCutOff: z.object({ requestedAt: z.string().optional(), until: z.string().optional() }).optional(),
   /** Who did it, for the audit export. */
   technician: z.string().optional(),
 })
@@ -134,6 +140,25 @@ export function vehicleOf(record: Pick<HandoverRecord, 'vin' | 'carDataHash' | '
 export function isCutOff(record: Pick<HandoverRecord, 'status' | 'error'>): boolean {
   const cancelled = record.status === 'draft' && record.error?.code === 'cancelled' && record.error.details?.unanswered !== false
   return cancelled || isUnanswered(record)
+}
+
+/**
+ * PSA may hold a key for this record that is not stored here: its last request was cut off,
+ * or an earlier one was and a later request settled the record (earlierCutOff).
+ */
+export function mayHoldUnstoredKey(record: Pick<HandoverRecord, 'status' | 'error' | 'earlierCutOff'>): boolean {
+  return isCutOff(record) || record.earlierCutOff !== undefined
+}
+
+/**
+ * When an update settles a cut-off request (a later answer, a new error, a cancel), the record
+ * keeps the mark of the key PSA may have issued for it: the latest window such an attempt asked.
+ */
+export function keepCutOffMark(before: HandoverRecord, after: HandoverRecord): void {
+  if (!isCutOff(before) || isCutOff(after)) return
+  const ends = [after.earlierCutOff?.until, before.plannedEnd].filter((end): end is string => end !== undefined)
+  const until = ends.sort((a, b) => Date.parse(b) - Date.parse(a))[0]
+  after.earlierCutOff = { ...(before.requestedAt ? { requestedAt: before.requestedAt } : {}), ...(until ? { until } : {}) }
 }
 
 /** The last request was sent and got no answer (VkErrorDetails.unanswered). */

@@ -17,6 +17,7 @@ import {
   carDataHash,
   hasValidToken,
   isCutOff,
+  keepCutOffMark,
   LedgerEvent,
   ledgerEventOf,
   newId,
@@ -183,6 +184,7 @@ export class HandoverStore {
     if (!before) throw notFound(id)
     const draft = structuredClone(before)
     change(draft)
+    keepCutOffMark(before, draft)
     draft.updatedAt = this.now().toISOString()
     const after = RecordSchema.parse(draft)
     guardLedgerEntry(before, after)

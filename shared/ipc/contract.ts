@@ -100,6 +100,8 @@ export const HandoverSummary = z.object({
   /** The handover whose newer key replaced this one. */
   supersededBy: z.string().optional(),
   error: ErrorViewSchema.optional(),
+  /** An earlier request for it got no answer: PSA may hold a key from it, not stored here, until `until` at the latest. */
+  earlierCutOff: z.object({ until: isoDate.optional() }).optional(),
 })
 export type HandoverSummary = z.infer<typeof HandoverSummary>
 

@@ -14,7 +14,7 @@ import { VkError } from '../../shared/errors'
 import { PsaClient, type PartnerCredentials, type PsaClientOptions } from '../../electron/core/psa-client'
 import { demoCredentials, testSimulator } from '../helpers/pki-fixtures'
 import { formatLocal } from '../../shared/time'
-import { carDataJson, escapeRe, setupDepot, startVkey, vinFor, vkey } from '../helpers/depot-env'
+import { carDataJson, escapeRe, setupDepot, startVkey, testHandlers, vinFor, vkey } from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
 const input = { carData: 'Q2FyRGF0YQ==', carDataSignature: 'U2lnbmF0dXJl', durationSeconds: 3600 }
@@ -137,6 +137,20 @@ test('the deadline is a profile setting: vkey profile add … --timeout SECONDS,
       `^vkey token: the last request for ${vinFor(90)} \\(sent ${escapeRe(formatLocal(attempt!.requested_at))}, for a key until ${escapeRe(formatLocal(attempt!.planned_end))}\\) got no answer: PSA may have issued a key that was not stored here and would open the car until then \\(the audit lists the attempt\\)\\. This request asks again`,
     ),
   )
+  // The second key is stored; the one the first request may have got is still said, by the CLI and to the app.
+  const settled = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { status: string; may_have_issued: boolean }[]
+  assert.deepEqual(
+    settled.map((r) => [r.status, r.may_have_issued]),
+    [['issued', true]],
+  )
+  const until = escapeRe(formatLocal(attempt!.planned_end))
+  assert.match(
+    (await vkey(['list'], env)).stdout,
+    new RegExp(`! an earlier request got no answer: PSA may hold a key from it that is not stored here, opening the car until ${until} at the latest`),
+  )
+  const handlers = await testHandlers(t, dataDir)
+  const [summary] = (await handlers['handovers:list']({})).handovers
+  assert.deepEqual(summary!.earlierCutOff, { until: attempt!.planned_end })
 })
 
 test(

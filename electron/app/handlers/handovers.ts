@@ -45,7 +45,8 @@ export function handoversFeature(context: HandlerContext): Feature<HandoverChann
             (to === undefined || Date.parse(r.createdAt) <= to),
         )
         const environmentOf = environmentResolver(depot.profiles)
-        return { handovers: filtered.map((r) => summaryOf(r, environmentOf(r))) }
+        const now = depot.now()
+        return { handovers: filtered.map((r) => summaryOf(r, environmentOf(r), now)) }
       },
       async 'handovers:get'(input) {
         const record = await (await depot.handovers()).get(input.id)

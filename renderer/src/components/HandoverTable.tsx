@@ -5,6 +5,7 @@
 import type { ReactNode } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverSummary } from '../../../shared/ipc/contract'
+import { formatDateTime } from '../format'
 import { sourceLabel } from '../source-label'
 import { PlanWarning } from './PlanWarning'
 import { StatusBadge } from './StatusBadge'
@@ -80,13 +81,24 @@ export function LabelCell({ handover, nowrap = false }: { handover: HandoverSumm
   )
 }
 
-/** The status badge, anything the table adds (`children`), and the plan warning when the token ends too early. */
+/** The status badge, anything the table adds (`children`), the plan warning when the token ends too early, and a key an earlier request may have got. */
 export function StatusCell({ handover, connected = true, children }: { handover: HandoverSummary; connected?: boolean; children?: ReactNode }) {
   return (
     <td>
       <StatusBadge status={handover.status} connected={connected} hasVin={Boolean(handover.vin)} />
       {children}
       {handover.coversPlan === false && <PlanWarning compact />}
+      {handover.earlierCutOff && <EarlierCutOff until={handover.earlierCutOff.until} />}
     </td>
+  )
+}
+
+/** PSA may hold a key from an earlier request that got no answer (electron/core/key-notes.ts says when). */
+function EarlierCutOff({ until }: { until: string | undefined }) {
+  const { t, i18n } = useTranslation()
+  return (
+    <span className="plan-warning" data-testid="earlier-cut-off">
+      {until ? t('plan.earlierCutOffUntil', { end: formatDateTime(until, i18n.language) }) : t('plan.earlierCutOff')}
+    </span>
   )
 }
