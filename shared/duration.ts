@@ -3,9 +3,10 @@
  * Pure TypeScript. PSA takes the duration in whole seconds (sent as a JSON string).
  *
  * --duration accepts a whole number of seconds (`3600`) or whole numbers with units,
- * largest first, each unit at most once: `45s`, `90m`, `8h`, `2d`, `1h30m`, `1d 12h`
+ * largest first, each unit at most once: `90s`, `90m`, `8h`, `2d`, `1h30m`, `1d 12h`
  * (d = days, h = hours, m = minutes, s = seconds; case-insensitive; spaces between parts
- * allowed). Refused: 0, negatives, fractions, anything above MAX_DURATION_SECONDS.
+ * allowed). Refused: negatives, fractions, anything under MIN_DURATION_SECONDS or above
+ * MAX_DURATION_SECONDS.
  *
  * --until accepts an ISO-8601 date and time WITH a zone: `2025-03-01T18:00Z`,
  * `2025-03-01T18:00:00+01:00`, `2025-03-01 18:00+0100`. A date and time without a zone
@@ -71,9 +72,16 @@ export function untilExample(now: Date, timeZone: string = systemTimeZone()): { 
 
 /** Longest validity VK Depot asks for: 30 days. */
 export const MAX_DURATION_SECONDS = 30 * 24 * 3600
+/**
+ * The shortest key VK Depot asks for. A key of a few seconds has expired before its QR code can
+ * be scanned, or even before PSA's answer is stored (its expiry is whole seconds), and would then
+ * be counted as a malformed answer although PSA issued it.
+ */
+export const MIN_DURATION_SECONDS = 60
+const MIN_DURATION_REASON = 'a key must last at least a minute, or it expires before a phone can take it'
 
 const UNIT_SECONDS = { d: 86400, h: 3600, m: 60, s: 1 } as const
-const DURATION_EXAMPLES = 'e.g. 3600 (seconds), 45s, 90m, 8h, 2d or 1h30m'
+const DURATION_EXAMPLES = 'e.g. 3600 (seconds), 90s, 90m, 8h, 2d or 1h30m'
 const DURATION_PATTERN = /^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$/
 
 /** Seconds for a `--duration` value. Throws VkError('input.duration'). */
@@ -83,7 +91,7 @@ export function parseDuration(text: string): number {
   const fail = (why: string): never => {
     throw new VkError(
       'input.duration',
-      `--duration ${shown} ${why}. Give a whole number of seconds or of units, ${DURATION_EXAMPLES}; at most 30 days (30d).`,
+      `--duration ${shown} ${why}. Give a whole number of seconds or of units, ${DURATION_EXAMPLES}; at least a minute (1m), at most 30 days (30d).`,
       { field: '--duration' },
     )
   }
@@ -95,8 +103,7 @@ export function parseDuration(text: string): number {
   if (/^\d+$/.test(raw)) {
     seconds = Number(raw)
     // No car key lasts under a minute on purpose: "8" was meant as 8h (or 8m).
-    if (seconds > 0 && seconds < 60)
-      fail(`has no unit, so it would be ${seconds} seconds: write ${seconds}h for hours or ${seconds}m for minutes (${seconds}s if seconds are meant)`)
+    if (seconds > 0 && seconds < 60) fail(`has no unit, so it would be ${seconds} seconds: write ${seconds}h for hours or ${seconds}m for minutes`)
   } else {
     const match = DURATION_PATTERN.exec(raw.toLowerCase())
     if (match === null || (match[1] === undefined && match[2] === undefined && match[3] === undefined && match[4] === undefined)) {
@@ -108,7 +115,8 @@ export function parseDuration(text: string): number {
       Number(match[3] ?? 0) * UNIT_SECONDS.m +
       Number(match[4] ?? 0) * UNIT_SECONDS.s
   }
-  if (seconds === 0) fail('is zero; a token must be valid for at least one second')
+  if (seconds === 0) fail('is zero')
+  if (seconds < MIN_DURATION_SECONDS) fail(`is under a minute: ${MIN_DURATION_REASON}`)
   if (!Number.isSafeInteger(seconds) || seconds > MAX_DURATION_SECONDS) {
     fail(`is longer than 30 days (${MAX_DURATION_SECONDS} seconds), the most VK Depot asks for`)
   }
@@ -177,13 +185,14 @@ export function secondsUntil(isoText: string, now: Date, timeZone: string = syst
     fail(`is not in the future (now is ${formatLocal(now, timeZone)}); give a later time or use --duration`)
   }
   const seconds = Math.ceil((diffMs + (extraNs > 0 ? 1 : 0)) / 1000)
+  if (seconds < MIN_DURATION_SECONDS) fail(`is less than a minute away (now is ${formatLocal(now, timeZone)}): ${MIN_DURATION_REASON}; give a later time`)
   if (seconds > MAX_DURATION_SECONDS) {
     fail(`is more than 30 days away (${formatDuration(seconds)}); VK Depot asks for at most 30 days`)
   }
   return seconds
 }
 
-/** A `--duration` value for `seconds`, as a command line suggested to a person: '8h', '1h30m', '2d', '45s'. */
+/** A `--duration` value for `seconds`, as a command line suggested to a person: '8h', '1h30m', '2d', '90s'. */
 export function durationArgument(seconds: number): string {
   return formatDuration(seconds).replaceAll(' min', 'm').replaceAll(' ', '')
 }
@@ -252,6 +261,10 @@ export function planWindow(plan: DurationPlan, now: Date): PlanWindow {
   const capped = (seconds: number): number => {
     if (!Number.isInteger(seconds) || seconds <= 0)
       throw new VkError('input.duration', 'The duration must be a whole, positive number of seconds.', { field: 'duration' })
+    if (seconds < MIN_DURATION_SECONDS)
+      throw new VkError('input.duration', `The key would last ${seconds} s from now: ${MIN_DURATION_REASON}. Choose a longer validity or a later time.`, {
+        field: 'duration',
+      })
     if (seconds > MAX_DURATION_SECONDS)
       throw new VkError(
         'input.duration',

@@ -33,7 +33,7 @@ const json = { json: { type: 'boolean' } } as const
 const profile = { profile: { type: 'string' } } as const
 const timing = { duration: { type: 'string' }, until: { type: 'string' } } as const
 const TIMING_HELP = [
-  '--duration 3600|45s|90m|8h|2d|1h30m   how long the key works (at most 30 days)',
+  '--duration 3600|90s|90m|8h|2d|1h30m   how long the key works (1 minute to 30 days)',
   // Written when the help is shown: the example is tomorrow's date, and the time zone is not read at every start.
   () => `--until 18:00 | ${untilExample(new Date()).iso}   when it stops: the next 18:00 on this clock, or an ISO date-time with its zone`,
 ] as const

@@ -2,7 +2,17 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { VkError } from '../../shared/errors'
 import fc from 'fast-check'
-import { MAX_DURATION_SECONDS, coversWindowEnd, durationArgument, formatDuration, formatTimeLeft, parseDuration, secondsUntil } from '../../shared/duration'
+import {
+  MAX_DURATION_SECONDS,
+  MIN_DURATION_SECONDS,
+  coversWindowEnd,
+  durationArgument,
+  formatDuration,
+  formatTimeLeft,
+  parseDuration,
+  planWindow,
+  secondsUntil,
+} from '../../shared/duration'
 
 function refused(fn: () => unknown, field: '--duration' | '--until', fragment: RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -20,8 +30,9 @@ describe('parseDuration', () => {
     for (const [text, seconds] of [
       ['3600', 3600],
       ['60', 60],
-      ['1s', 1],
-      ['45s', 45],
+      ['1m', 60],
+      ['60s', 60],
+      ['90s', 90],
       ['90m', 5400],
       ['8h', 28800],
       ['2d', 172800],
@@ -41,7 +52,10 @@ describe('parseDuration', () => {
   it('names --duration and gives examples when refusing', () => {
     for (const [text, why] of [
       ['0', /is zero/],
-      ['8', /has no unit, so it would be 8 seconds: write 8h for hours or 8m for minutes \(8s if seconds are meant\)/],
+      ['8', /has no unit, so it would be 8 seconds: write 8h for hours or 8m for minutes\. /],
+      ['1s', /is under a minute: a key must last at least a minute, or it expires before a phone can take it/],
+      ['59s', /is under a minute/],
+      ['0m59s', /is under a minute/],
       ['59', /has no unit/],
       ['0h0m', /is zero/],
       ['-5', /negative/],
@@ -63,7 +77,7 @@ describe('parseDuration', () => {
       ['0x10', /not a duration/],
     ] as const) {
       refused(() => parseDuration(text), '--duration', why)
-      refused(() => parseDuration(text), '--duration', /e\.g\. 3600 \(seconds\), 45s, 90m, 8h, 2d or 1h30m/)
+      refused(() => parseDuration(text), '--duration', /e\.g\. 3600 \(seconds\), 90s, 90m, 8h, 2d or 1h30m; at least a minute \(1m\), at most 30 days \(30d\)/)
     }
   })
 
@@ -84,9 +98,9 @@ describe('secondsUntil', () => {
       ['2025-03-01T14:00+0100', 3600],
       ['2025-03-01T08:00:00-05', 3600 * 1],
       ['2025-03-01 13:00:00Z', 3600],
-      ['2025-03-01T12:00:00.001Z', 1],
-      ['2025-03-01T12:00:00.000000001Z', 1],
-      ['2025-03-01T12:00:01.5Z', 2],
+      ['2025-03-01T12:01:00.001Z', 61],
+      ['2025-03-01T12:01:00.000000001Z', 61],
+      ['2025-03-01T12:01:01.5Z', 62],
       ['2025-03-02T12:00:00+00:00', 86400],
       ['2025-03-31T12:00:00Z', MAX_DURATION_SECONDS],
     ] as const) {
@@ -96,8 +110,8 @@ describe('secondsUntil', () => {
 
   it('rounds up to whole seconds', () => {
     const t = new Date('2025-03-01T11:59:59.250Z')
-    assert.equal(secondsUntil('2025-03-01T12:00:00Z', t), 1)
-    assert.equal(secondsUntil('2025-03-01T12:00:10Z', t), 11)
+    assert.equal(secondsUntil('2025-03-01T12:01:00Z', t), 61)
+    assert.equal(secondsUntil('2025-03-01T12:01:10Z', t), 71)
   })
 
   it('refuses a time without zone, asking for an offset or Z', () => {
@@ -111,6 +125,11 @@ describe('secondsUntil', () => {
 
   it('refuses the past, now, the far future and non-dates', () => {
     refused(() => secondsUntil('2025-03-01T12:00:00Z', now), '--until', /not in the future/)
+    refused(
+      () => secondsUntil('2025-03-01T12:00:59Z', now, 'UTC'),
+      '--until',
+      /is less than a minute away \(now is Sat 2025-03-01 12:00:00 UTC\): a key must last at least a minute, or it expires before a phone can take it; give a later time/,
+    )
     refused(() => secondsUntil('2025-03-01T11:00:00Z', now, 'UTC'), '--until', /not in the future \(now is Sat 2025-03-01 12:00:00 UTC\)/)
     refused(() => secondsUntil('2025-03-01T13:00:00+02:00', now), '--until', /not in the future/)
     refused(() => secondsUntil('2025-03-31T12:00:01Z', now), '--until', /more than 30 days away/)
@@ -150,7 +169,7 @@ describe('formatDuration', () => {
   })
 
   it('round-trips with parseDuration for unit forms', () => {
-    for (const text of ['45s', '90m', '8h', '2d', '1h30m', '1d12h']) {
+    for (const text of ['90s', '90m', '8h', '2d', '1h30m', '1d12h']) {
       const seconds = parseDuration(text)
       const compact = formatDuration(seconds)
         .replace(/ min/g, 'm')
@@ -199,5 +218,26 @@ describe('a live key covers a window it ends a little short of (coversWindowEnd)
   it('a 1 min window: a tenth of it, so a key with seconds left is not handed over for it', () => {
     assert.equal(coversWindowEnd(shortBy(6), end, 60), true)
     assert.equal(coversWindowEnd(shortBy(51), end, 60), false)
+  })
+})
+
+describe('planWindow: every request (the app, vkey, the queue) asks for at least a minute', () => {
+  const now = new Date('2025-03-01T12:00:00.000Z')
+  it('refuses a key that would last under a minute, whatever the plan', () => {
+    for (const plan of [
+      { kind: 'seconds', seconds: 1 },
+      { kind: 'seconds', seconds: 59 },
+      { kind: 'until', until: '2025-03-01T12:00:30Z' },
+      { kind: 'plan', start: '2025-03-01T11:00:00Z', seconds: 3630 },
+    ] as const) {
+      assert.throws(
+        () => planWindow(plan, now),
+        (error: unknown) =>
+          error instanceof VkError && error.code === 'input.duration' && /a key must last at least a minute, or it expires before a phone/.test(error.message),
+        plan.kind,
+      )
+    }
+    assert.equal(planWindow({ kind: 'seconds', seconds: MIN_DURATION_SECONDS }, now).seconds, 60)
+    assert.equal(planWindow({ kind: 'plan', start: '2025-03-01T11:00:00Z', seconds: 3660 }, now).seconds, 60)
   })
 })
