@@ -157,32 +157,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       failed: failures.length,
     }
     if (values.json) {
-      const environmentOf = environmentResolver(depot.profiles)
-      const keyJson = (itemId: string) => {
-        const r = outcome.keys.get(itemId)!
-        return { ...tokenJsonOf(r, store.tokenOf(r)!), environment: environmentOf(r) ?? null, ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}) }
-      }
-      const withKey = (ids: string[]) => ids.filter((id) => keys.some((k) => k.id === outcome.keys.get(id)?.id)).map(keyJson)
-      writeJson(
-        io,
-        JSON.stringify(
-          {
-            batchId: outcome.batchId,
-            counts,
-            issued: withKey(outcome.issued),
-            renewed: withKey(outcome.renewed),
-            reused: withKey(outcome.reused),
-            skipped: outcome.skipped,
-            queued: outcome.queued,
-            failed: failures,
-            cancelled: outcome.cancelled,
-            ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}),
-            ...(qrStop ? { qr_missing: qrMissingJson(pipeline), not_sent: outcome.notSent ?? [] } : {}),
-          },
-          null,
-          2,
-        ),
-      )
+      writeBatchJson(io, depot, store, { outcome, counts, keys, qrFiles, failures, ...(qrStop ? { qrMissing: qrMissingJson(pipeline) } : {}) })
     } else {
       write(
         io,
@@ -219,6 +194,57 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     if (failures.length) return exitCodeFor(failures[0]!.code)
     return outcome.queued.length ? EXIT.queued : EXIT.ok
   }).finally(closeFiles)
+}
+
+interface BatchReport {
+  outcome: BatchOutcome
+  counts: Record<string, number>
+  /** The valid keys the batch has to hand over (outcome.keys, one per record). */
+  keys: HandoverRecord[]
+  qrFiles: Record<string, string>
+  failures: { what: string; code: ErrorCode; message: string }[]
+  /** Set when the QR files stopped the sending: the files missing. */
+  qrMissing?: ReturnType<typeof qrMissingJson>
+}
+
+/**
+ * `vkey batch --json`: the counts and each key to hand over, with its QR file. What a resumed
+ * batch left alone is listed under `skipped` with its key when it holds a valid one
+ * (`access_token: null` when it does not: handed over, expired, superseded).
+ */
+function writeBatchJson(io: CliIo, depot: Depot, store: HandoverStore, { outcome, counts, keys, qrFiles, failures, qrMissing }: BatchReport): void {
+  const environmentOf = environmentResolver(depot.profiles)
+  const keyOf = (itemId: string) => keys.find((k) => k.id === outcome.keys.get(itemId)?.id)
+  const keyJson = (r: HandoverRecord) => ({
+    ...tokenJsonOf(r, store.tokenOf(r)!),
+    environment: environmentOf(r) ?? null,
+    ...(qrFiles[r.id] ? { qr: qrFiles[r.id] } : {}),
+  })
+  const withKey = (ids: string[]) =>
+    ids
+      .map(keyOf)
+      .filter((r) => r !== undefined)
+      .map(keyJson)
+  const skipped = outcome.skipped.map((id) => {
+    const kept = keyOf(id)
+    if (kept) return { ...keyJson(kept), status: kept.status }
+    const record = store.find(id)
+    return { id, vin: record?.vin ?? null, status: record?.status ?? null, access_token: null }
+  })
+  const report = {
+    batchId: outcome.batchId,
+    counts,
+    issued: withKey(outcome.issued),
+    renewed: withKey(outcome.renewed),
+    reused: withKey(outcome.reused),
+    skipped,
+    queued: outcome.queued,
+    failed: failures,
+    cancelled: outcome.cancelled,
+    ...(outcome.storageStopped ? { storage_stopped: outcome.storageStopped } : {}),
+    ...(qrMissing !== undefined ? { qr_missing: qrMissing, not_sent: outcome.notSent ?? [] } : {}),
+  }
+  writeJson(io, JSON.stringify(report, null, 2))
 }
 
 /** The name a vehicle's QR file will have (qrFileName), before it has a record. */

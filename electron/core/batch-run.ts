@@ -108,6 +108,11 @@ export class BatchRun {
     this.emit()
   }
 
+  /** The live key a resumed batch left alone for `id` (its own, or the one its earlier run reused): reported with the others. */
+  kept(id: string, record: HandoverRecord): void {
+    this.keys.set(id, record)
+  }
+
   done(id: string, result: KeyResult): void {
     this.keys.set(id, result.record)
     this.failures.delete(id)

@@ -131,9 +131,11 @@ function ownerRunning({ owner }: Journal): boolean {
   return Boolean(owner && owner.pid !== process.pid && isOwnerAlive(owner))
 }
 
-/** A key a resumed batch kept (issued or reused by its earlier run) goes to onKey like any other, when it is still valid. */
-function deliverKept(record: HandoverRecord | undefined, options: BatchOptions, now: Date): void {
-  if (record && hasValidToken(record, now)) options.onKey?.(record)
+/** A key a resumed batch kept (issued or reused by its earlier run) goes to onKey and into the outcome's keys like any other, when it is still valid. */
+function deliverKept(run: BatchRun, id: string, record: HandoverRecord | undefined, options: BatchOptions, now: Date): void {
+  if (!record || !hasValidToken(record, now)) return
+  run.kept(id, record)
+  options.onKey?.(record)
 }
 
 /** The record holding the key a resumed batch keeps for `id`: its own, or the live one its earlier run reused. */
@@ -305,7 +307,7 @@ export class BatchRunner {
     try {
       let todo = run.classify(options.resumed ?? false)
       // What a resumed batch left alone still gets its QR file, if the interrupted run had not written it yet.
-      for (const id of journal.ids) if (run.state(id) === 'skipped') deliverKept(keptRecord(store, journal, records, id), options, this.depot.now())
+      for (const id of journal.ids) if (run.state(id) === 'skipped') deliverKept(run, id, keptRecord(store, journal, records, id), options, this.depot.now())
       const gate = new RateGate()
       // The sending stops (no cancel: what is on its way is recorded) on `halt`, or when mayStart says no.
       const held = new AbortController()

@@ -40,7 +40,7 @@ interface BatchJson {
   issued: { id: string; vin: string; access_token: string }[]
   renewed: { id: string; vin: string; access_token: string }[]
   reused: { id: string; vin: string; access_token: string }[]
-  skipped: string[]
+  skipped: { id: string; vin: string; status: string; access_token: string | null }[]
   queued: string[]
   failed: { what: string; code: string; message: string }[]
 }
@@ -126,6 +126,9 @@ test('a batch killed with SIGKILL half-way and run again ends with one token per
   // had in flight (at most the concurrency, 4) can have been issued and not recorded.
   assert.ok(kept >= before - 4, `vehicles that got a key before the kill are left alone by the resumed batch, not sent again (${kept})`)
   assert.ok(simulator.stats.tokensIssued <= 80 + 4, `server issued ${simulator.stats.tokensIssued}`)
+  // What it left alone is reported with its key, as what it issued is: the output holds every vehicle's key to hand over.
+  const reported = [...summary.issued, ...summary.reused, ...summary.skipped].filter((k) => k.access_token)
+  assert.equal(new Set(reported.map((k) => k.vin)).size, 80, 'each vehicle has its key in the resumed batch --json')
 
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
   const perVin = countBy(listed, (r) => r.vin ?? '')
