@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
-import { durationArgument } from '../../shared/duration'
+import { durationArgument, MIN_DURATION_SECONDS } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { isCutOff, isUnanswered, type HandoverRecord } from '../core/handover-record'
 import { shellWord } from './did-you-mean'
@@ -60,7 +60,7 @@ function warnUnanswered(io: CliIo, records: readonly HandoverRecord[], command: 
 export function askAgain(record: HandoverRecord, named: boolean, profiles: KnownProfiles): string {
   // The CarData file it came from, where it is still there; FILE (the car's export) otherwise.
   const file = record.source && isAbsolute(record.source) && existsSync(record.source) ? shellWord(record.source) : 'FILE'
-  const words = ['vkey', 'token', '--cardata', file, '--duration', durationArgument(record.durationSeconds ?? 8 * 3600)]
+  const words = ['vkey', 'token', '--cardata', file, '--duration', durationArgument(Math.max(MIN_DURATION_SECONDS, record.durationSeconds ?? 8 * 3600))]
   const profileGone = record.profile !== undefined && !profiles.list().some((profile) => profile.name === record.profile)
   if (record.profile) words.push('--profile', profileGone ? 'NAME' : shellWord(record.profile))
   if (record.deliverQr) words.push('--qr', shellWord(record.deliverQr))

@@ -225,11 +225,12 @@ function writeBatchJson(io: CliIo, depot: Depot, store: HandoverStore, { outcome
       .map(keyOf)
       .filter((r) => r !== undefined)
       .map(keyJson)
-  const skipped = outcome.skipped.map((id) => {
-    const kept = keyOf(id)
-    if (kept) return { ...keyJson(kept), status: kept.status }
-    const record = store.find(id)
-    return { id, vin: record?.vin ?? null, status: record?.status ?? null, access_token: null }
+  // `item`: the ID the batch knows the vehicle by; `id`: the record holding its key (the live one its earlier run reused).
+  const skipped = outcome.skipped.map((item) => {
+    const kept = keyOf(item)
+    if (kept) return { item, ...keyJson(kept), status: kept.status }
+    const record = store.find(item)
+    return { item, id: item, vin: record?.vin ?? null, status: record?.status ?? null, access_token: null }
   })
   const report = {
     batchId: outcome.batchId,

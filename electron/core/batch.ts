@@ -133,7 +133,8 @@ function ownerRunning({ owner }: Journal): boolean {
 
 /** A key a resumed batch kept (issued or reused by its earlier run) goes to onKey and into the outcome's keys like any other, when it is still valid. */
 function deliverKept(run: BatchRun, id: string, record: HandoverRecord | undefined, options: BatchOptions, now: Date): void {
-  if (!record || !hasValidToken(record, now)) return
+  // A key already handed over is not handed over again (the pack leaves it out too).
+  if (!record || record.status !== 'issued' || !hasValidToken(record, now)) return
   run.kept(id, record)
   options.onKey?.(record)
 }

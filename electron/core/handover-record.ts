@@ -151,11 +151,13 @@ export function mayHoldUnstoredKey(record: Pick<HandoverRecord, 'status' | 'erro
 }
 
 /**
- * When an update settles a cut-off request (a later answer, a new error, a cancel), the record
- * keeps the mark of the key PSA may have issued for it: the latest window such an attempt asked.
+ * When an update settles a cut-off request (a later answer, a new error, a cancel, another
+ * attempt cut off in turn, a vault reset), the record keeps the mark of the key PSA may have
+ * issued for it: the latest window such an attempt asked.
  */
 export function keepCutOffMark(before: HandoverRecord, after: HandoverRecord): void {
-  if (!isCutOff(before) || isCutOff(after)) return
+  if (!isCutOff(before)) return
+  if (isCutOff(after) && after.requestedAt === before.requestedAt) return // the same attempt, still cut off
   const ends = [after.earlierCutOff?.until, before.plannedEnd].filter((end): end is string => end !== undefined)
   const until = ends.sort((a, b) => Date.parse(b) - Date.parse(a))[0]
   after.earlierCutOff = { ...(before.requestedAt ? { requestedAt: before.requestedAt } : {}), ...(until ? { until } : {}) }

@@ -330,7 +330,9 @@ export class HandoverStore {
         const ended = record.expires !== undefined && Date.parse(record.expires) <= nowMs
         const live = record.status === 'draft' || record.status === 'queued' || record.status === 'issued' || record.status === 'superseded'
         const status = ended && record.issuedAt ? 'expired' : live ? 'unreadable' : record.status
-        this.put({ ...rest, sealedCarData: '', status, updatedAt: new Date(nowMs).toISOString() }, { live: false })
+        const next: HandoverRecord = { ...rest, sealedCarData: '', status, updatedAt: new Date(nowMs).toISOString() }
+        keepCutOffMark(record, next)
+        this.put(next, { live: false })
         changed.push(record.id)
       }
       return changed

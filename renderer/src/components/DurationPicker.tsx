@@ -6,7 +6,7 @@
  */
 import { useId } from 'react'
 import { useTranslation } from 'react-i18next'
-import { MAX_DURATION_SECONDS, type DurationPlan } from '../../../shared/duration'
+import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, type DurationPlan } from '../../../shared/duration'
 import { compactDuration, endOfChoice, formatDateTime, localInputToIso, toLocalInput } from '../format'
 import { useNow } from '../lib/hooks'
 
@@ -52,6 +52,7 @@ export function resolveDuration(state: DurationState, t: Translate, now: number 
     const iso = localInputToIso(state.until)
     if (!iso) return t('request.untilInvalid')
     if (new Date(iso).getTime() <= now) return t('request.untilPast')
+    if (new Date(iso).getTime() - now < MIN_DURATION_SECONDS * 1000) return t('request.tooShort')
     return { kind: 'until', until: iso }
   }
   if (state.mode === 'plan') {
@@ -62,6 +63,7 @@ export function resolveDuration(state: DurationState, t: Translate, now: number 
     const seconds = Math.round(hours * 3600)
     const end = new Date(start).getTime() + seconds * 1000
     if (end <= now) return t('request.planPast')
+    if (end - now < MIN_DURATION_SECONDS * 1000) return t('request.tooShort')
     if (end - now > MAX_DURATION_SECONDS * 1000) return t('request.planTooLong')
     return { kind: 'plan', start, seconds }
   }
