@@ -2,8 +2,8 @@
  * Handover QR rendering (PNG or SVG): byte mode, error-correction level M, quiet zone of 4
  * modules. Payload format: shared/qr-payload.ts, docs/handover-qr.md.
  *
- * The symbol (version, error correction, mask choice) is the `qrcode` package's
- * (QRCode.create); the PNG is written here as 1-bit greyscale (png-1bit.ts says why: ≈ 1 ms
+ * The symbol (version, error correction, mask) is the `qrcode` package's (QRCode.create), its
+ * mask chosen as qrcode chooses it but faster (qr-mask.ts); the PNG is written here as 1-bit greyscale (png-1bit.ts says why: ≈ 1 ms
  * instead of ≈ 26 ms), the SVG is qrcode's own. A key from a test environment (simulator,
  * pre-production, custom endpoint) gets a black band above and below the code with the
  * environment's mark (shared/environment-marker.ts) in white capitals; the quiet zone stays
@@ -16,6 +16,7 @@ import { VkError } from '../../shared/errors'
 import { QR_BYTE_CAPACITY_M } from '../../shared/qr-capacity'
 import { forEachTextPixel, GLYPH_HEIGHT, textWidth } from './bitmap-font'
 import { Bitmap } from './png-1bit'
+import { applyBestMask } from './qr-mask'
 import { render as svgTag } from 'qrcode/lib/renderer/svg-tag.js'
 import { qrFormatForPath, type QrFormat } from './output-paths'
 import { describeWriteError, isDiskFull, writeFileAtomic } from './secure-files'
@@ -33,6 +34,8 @@ export interface QrRenderOptions {
 
 const DEFAULT_SCALE = 8
 const DEFAULT_MARGIN = 4
+/** Level M in the format information (ISO/IEC 18004 table 12: L 01, M 00, Q 11, H 10). */
+const LEVEL_M_BIT = 0
 
 function tooLarge(bytes: number, cause?: unknown): VkError {
   return new VkError(
@@ -64,11 +67,13 @@ function checkOptions(options: QrRenderOptions): void {
   }
 }
 
-/** The symbol's modules (qrcode's matrix: level M, byte mode, its own mask choice). */
+/** The symbol's modules (qrcode's matrix: level M, byte mode, the mask qrcode would choose, chosen faster by qr-mask.ts). */
 export function qrMatrix(payload: string): BitMatrix {
   const segments = segmentsFor(payload)
   try {
-    return QRCode.create(segments, { errorCorrectionLevel: 'M' }).modules
+    const { modules } = QRCode.create(segments, { errorCorrectionLevel: 'M', maskPattern: 0 })
+    applyBestMask(modules, LEVEL_M_BIT)
+    return modules
   } catch (error) {
     // The length check above should make this unreachable; keep the promised message anyway.
     if (error instanceof Error && /too big|amount of data/i.test(error.message)) throw tooLarge(Buffer.byteLength(payload, 'utf8'), error)
