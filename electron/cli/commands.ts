@@ -9,6 +9,7 @@ import packageJson from '../../package.json' with { type: 'json' }
 import type { ImportResult } from '../../shared/cardata'
 import { EXIT, isNetworkUnreachable, isVkError, QUEUED_SENT_BY, VkError } from '../../shared/errors'
 import { EXPIRY_ROUNDING_MS, formatDuration, planWindow } from '../../shared/duration'
+import { EXPIRY_TOLERANCE_MS } from '../core/key-expiry'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { resolveEnvironment } from '../core/profiles'
@@ -399,6 +400,13 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
     )
   }
   if (result.gateNote) writeHuman(io.stderr, `vkey: ${gateNoteText(vin, result.gateNote)}`)
+  // A reused key that outlives the window asked is handed over as it is: whoever takes it can open the car until it ends.
+  const overMs = Date.parse(record.expires!) - Date.parse(result.windowEnd)
+  if (result.outcome === 'reused' && overMs > EXPIRY_TOLERANCE_MS)
+    writeHuman(
+      io.stderr,
+      `vkey: warning: the key reused works about ${formatDuration(Math.round(overMs / 60_000) * 60)} longer than asked (until ${formatLocal(result.windowEnd)}): whoever takes it can open the car until ${formatLocal(record.expires!)}, and PSA cannot revoke it. Hand it over only if that is meant; --new asks PSA for a key of the length asked.`,
+    )
   if (result.outcome !== 'reused' && coversPlan(record) === false)
     writeHuman(
       io.stderr,

@@ -94,6 +94,11 @@ test('token twice reuses the live key; --new asks for another and supersedes the
   const again = await vkey(['token', '--cardata', file, '--duration', '2h', '--json'], env)
   assert.equal(again.code, 0, again.stderr)
   assert.match(again.stderr, /VF3TEST0000000001 already has a key until .+ \(handover \S+\) that covers the window: nothing was sent/)
+  // The 8 h key is handed over for a 2 h request: said, with what it means.
+  assert.match(
+    again.stderr,
+    /vkey: warning: the key reused works about 6 h longer than asked \(until .+\): whoever takes it can open the car until .+, and PSA cannot revoke it\. Hand it over only if that is meant; --new asks PSA for a key of the length asked\./,
+  )
   assert.equal((JSON.parse(again.stdout) as KeyJson).access_token, (JSON.parse(first.stdout) as KeyJson).access_token)
   assert.equal(simulator.stats.tokensIssued, 1)
 
