@@ -70,6 +70,13 @@ export function untilExample(now: Date, timeZone: string = systemTimeZone()): { 
   return { timeOfDay: '18:00', iso: isoWithOffset(at, timeZone).replace(':00+', '+').replace(':00-', '-'), utc: `${at.toISOString().slice(0, 16)}Z` }
 }
 
+/**
+ * PSA's two figures for a key's end may differ by this much (clock skew, rounding) before the
+ * earlier one wins; a key that lives longer than this beyond the window asked is flagged
+ * (electron/core/key-expiry.ts), and so is a live key reused for a shorter window.
+ */
+export const EXPIRY_TOLERANCE_MS = 5 * 60_000
+
 /** Longest validity VK Depot asks for: 30 days. */
 export const MAX_DURATION_SECONDS = 30 * 24 * 3600
 /**

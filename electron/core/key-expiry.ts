@@ -5,10 +5,9 @@
  * five minutes, the earlier wins (a key is never shown as living longer than it may). A key
  * that lives more than five minutes longer than asked is kept, and flagged.
  */
+import { EXPIRY_TOLERANCE_MS } from '../../shared/duration'
 import { VkError } from '../../shared/errors'
 
-/** The two figures may differ by this much (clock skew, rounding) before the earlier one wins. */
-export const EXPIRY_TOLERANCE_MS = 5 * 60_000
 /** No key PSA grants lives longer than this; anything beyond is not a number of seconds we believe. */
 export const SANE_EXPIRES_IN_SECONDS = 400 * 86_400
 

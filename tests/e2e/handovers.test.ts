@@ -456,6 +456,7 @@ test('"Plan for a handover": a handover in 2 h, 1 h after it, gives a token that
   await app.screenshot('request-reused')
   await assertAccessible(app, 'request-reused')
   assert.equal(app.handlers.simulator()!.stats.tokensIssued, 1, 'reused: no second request')
+  assert.equal(await page.getByTestId('reused-longer').count(), 0, 'the key ends with the window asked: no warning')
   await page.getByRole('button', { name: 'Request a new key anyway…' }).click()
   await page.getByRole('button', { name: 'Yes, request a new key' }).click()
   await page.getByRole('heading', { level: 1, name: 'Virtual key' }).waitFor({ timeout: 30_000 })

@@ -142,6 +142,16 @@ test('exports: PNG, SVG and JSON are written where the save dialog says; the PNG
   await page.getByText('Nothing saved.').waitFor()
   const saves = app.dialogs.asked.filter((a) => a.kind === 'save').map((a) => (a.kind === 'save' ? a.format : ''))
   assert.deepEqual(saves, ['png', 'svg', 'json', 'json'])
+  // A 30 min request reuses the 1 h key: the page says the key works beyond the window asked, as vkey token does.
+  await page.getByRole('navigation').getByRole('button', { name: 'Vehicles' }).click()
+  await page.getByRole('button', { name: `Request token for ${VIN}` }).click()
+  await page.getByLabel('Custom').check()
+  await page.getByLabel('Hours').fill('0')
+  await page.getByLabel('Minutes').fill('30')
+  await page.getByRole('button', { name: 'Request token' }).click()
+  await page.getByTestId('request-reused').waitFor()
+  await page.getByTestId('reused-longer').getByText('This key works beyond the window asked', { exact: false }).waitFor()
+  assert.equal(app.handlers.simulator()!.stats.tokensIssued, 1, 'reused: nothing sent')
   await assertNoProblems(app)
 })
 

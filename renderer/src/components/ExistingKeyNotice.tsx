@@ -8,15 +8,22 @@ import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverDetail } from '../../../shared/ipc/contract'
 import type { ErrorView } from '../api'
+import { EXPIRY_TOLERANCE_MS } from '../../../shared/duration'
 import { formatDateTime } from '../format'
 
-export type ExistingKey = { kind: 'mine'; key: HandoverDetail } | { kind: 'fleet'; holder: NonNullable<ErrorView['details']['holder']> }
+/** `windowEnd`: the end of the window asked, which this laptop's key may outlive. */
+export type ExistingKey = { kind: 'mine'; key: HandoverDetail; windowEnd: string } | { kind: 'fleet'; holder: NonNullable<ErrorView['details']['holder']> }
 
 export interface ExistingKeyNoticeProps {
   existing: ExistingKey
   vin: string
   onShow: (key: HandoverDetail) => void
   onRequestNew: () => void
+}
+
+/** The reused key works more than EXPIRY_TOLERANCE_MS beyond the window asked (as vkey token warns). */
+function outlives({ key, windowEnd }: { key: HandoverDetail; windowEnd: string }): boolean {
+  return Date.parse(key.expires ?? '') - Date.parse(windowEnd) > EXPIRY_TOLERANCE_MS
 }
 
 export function ExistingKeyNotice({ existing, vin, onShow, onRequestNew }: ExistingKeyNoticeProps) {
@@ -37,6 +44,14 @@ export function ExistingKeyNotice({ existing, vin, onShow, onRequestNew }: Exist
   return (
     <section className="notice notice--info" role="status" data-testid={existing.kind === 'mine' ? 'request-reused' : 'request-fleet-held'}>
       <p>{text}</p>
+      {existing.kind === 'mine' && outlives(existing) && (
+        <p className="plan-warning" data-testid="reused-longer">
+          {t('request.reusedLonger', {
+            asked: formatDateTime(existing.windowEnd, i18n.language),
+            until: formatDateTime(existing.key.expires ?? '', i18n.language),
+          })}
+        </p>
+      )}
       <div className="button-row">
         {existing.kind === 'mine' && (
           <button type="button" className="button button--primary" onClick={() => onShow(existing.key)}>

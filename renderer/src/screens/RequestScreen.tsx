@@ -19,6 +19,7 @@ import { PlanWarning } from '../components/PlanWarning'
 import { Spinner } from '../components/Spinner'
 import { StatusBadge } from '../components/StatusBadge'
 import { useDurationForm, useHandoversReload } from '../lib/hooks'
+import { endOfChoice } from '../format'
 
 export interface RequestScreenProps {
   handoverId: string
@@ -65,7 +66,7 @@ export function RequestScreen({ handoverId, onIssued, onBack, onOpenSettings }: 
         vkey().requestToken({ handoverId, duration: chosen, requestId, qr: 'svg', ...(forceNew ? { forceNew: true } : {}) }),
       )
       if (!mounted.current) return
-      if (outcome === 'reused' && !forceNew) setExisting({ kind: 'mine', key })
+      if (outcome === 'reused' && !forceNew) setExisting({ kind: 'mine', key, windowEnd: endOfChoice(chosen, Date.now()).toISOString() })
       else onIssued(key)
     } catch (failure) {
       const view = failure instanceof CallFailed ? failure.view : toErrorView(failure)
