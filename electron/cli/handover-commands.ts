@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { inDefaultPack } from '../../shared/pack-rule'
 import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportedVehicle, ImportResult } from '../../shared/cardata'
-import { planWindow } from '../../shared/duration'
+import { EXPIRY_TOLERANCE_MS, planWindow, type DurationPlan } from '../../shared/duration'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import { environmentBand } from '../../shared/environment-marker'
 import type { Environment } from '../../shared/profile'
@@ -166,6 +166,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       // A message that names its file already ("…/car.json was not found") is not prefixed with it again.
       for (const f of failures) write(io, `  failed: ${f.message.includes(f.what) ? '' : `${f.what}: `}${f.message}`)
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
+      writeReusedLonger(io, outcome, plan, depot.now())
       if (outcome.renewed.length)
         write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
       const fresh = new Set([...outcome.issued, ...outcome.renewed].map((id) => outcome.keys.get(id)?.id))
@@ -194,6 +195,25 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     if (failures.length) return exitCodeFor(failures[0]!.code)
     return outcome.queued.length ? EXIT.queued : EXIT.ok
   }).finally(closeFiles)
+}
+
+/**
+ * Reused keys that work more than EXPIRY_TOLERANCE_MS beyond the window asked (measured against
+ * the window as it ends now, the latest any of this batch's requests asked): named, as vkey token does.
+ */
+function writeReusedLonger(io: CliIo, outcome: BatchOutcome, plan: DurationPlan, now: Date): void {
+  let askedEnd: number
+  try {
+    askedEnd = Date.parse(planWindow(plan, now).plannedEnd)
+  } catch {
+    return // an --until already past: every window asked has ended
+  }
+  const longer = outcome.reused.map((id) => outcome.keys.get(id)).filter((r) => r?.expires && Date.parse(r.expires) - askedEnd > EXPIRY_TOLERANCE_MS)
+  if (!longer.length) return
+  write(
+    io,
+    `  longer: ${longer.map((r) => `${r!.vin ?? r!.id} (until ${formatLocal(r!.expires!)})`).join(', ')} reused a key that works beyond the window asked: whoever takes it can open the car until then, and PSA cannot revoke it. For a key of the length asked: vkey token --cardata FILE --duration D --new.`,
+  )
 }
 
 interface BatchReport {

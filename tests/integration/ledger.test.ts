@@ -80,6 +80,11 @@ test('batch 8 h then 2 d renews every key (QRs are the 2-day keys, old ones supe
   assert.equal(simulator.stats.tokensIssued, 8, 'a key that covers the window is reused: nothing sent')
   const plain = await vkey(['batch', ...files, '--duration', '1h'], env)
   assert.match(plain.stdout, /0 issued, 0 renewed, 4 reused, 0 queued, 0 failed/)
+  // Two-day keys reused for a 1 h batch: each is named with its end, and how to get one of the length asked.
+  assert.match(
+    plain.stdout,
+    /\n {2}longer: (VF3TEST\d{10} \(until [^)]+\)(, )?){4} reused a key that works beyond the window asked: whoever takes it can open the car until then, and PSA cannot revoke it\. For a key of the length asked: vkey token --cardata FILE --duration D --new\./,
+  )
 
   const pack = await vkey(['pack', '--all-valid', '--out', join(dataDir, '..', 'pack.pdf')], env)
   assert.match(pack.stdout, /\(4 pages\)/, 'superseded keys are left out of the pack')
