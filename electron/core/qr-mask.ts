@@ -1,10 +1,10 @@
 /**
- * The mask of a QR symbol, chosen as qrcode chooses it, several times faster. qrcode builds the
- * symbol (QRCode.create, here with mask 0); this module tries the eight masks, scores each with
- * the four penalty rules of ISO/IEC 18004 §7.8.3 exactly as qrcode scores them (its
- * MaskPattern.getPenaltyN1…N4), and leaves the matrix with the best one and its format
- * information, the same symbol qrcode makes with its own choice
- * (tests/unit/qr-mask.test.ts compares them for many payloads).
+ * The mask of a QR symbol, chosen as qrcode chooses it, in about two thirds of the time.
+ * qrcode builds the symbol (QRCode.create, here with mask 0); this module tries the eight masks,
+ * scores each with the four penalty rules of ISO/IEC 18004 §7.8.3 exactly as qrcode scores them
+ * (its MaskPattern.getPenaltyN1…N4), and leaves the matrix with the best one and its format
+ * information: the same symbol qrcode makes with its own choice (tests/unit/qr-mask.test.ts
+ * compares them for many payloads).
  *
  * Written by hand because qrcode's choice (MaskPattern.getBestMask) calls a function per module
  * and per rule, eight times over: ≈ 80 % of the time a QR file takes (docs/performance.md),
@@ -67,11 +67,7 @@ function placeFormat(data: Uint8Array, size: number, eclBit: number, mask: numbe
   data[(size - 8) * size + 8] = 1
 }
 
-/**
- * Runs of five or more alike in a line (N1) and 1:1:3:1:1 finder-like patterns (N3), along rows
- * (step 1) or columns (step size). Without branches on the modules (they are half dark, half
- * light at random: a branch on each would be mispredicted half the time).
- */
+/** Runs of five or more alike in a line (N1) and 1:1:3:1:1 finder-like patterns (N3), along rows (step 1) or columns (step size). */
 function linePenalty(data: Uint8Array, size: number, across: number, along: number): number {
   let points = 0
   for (let line = 0; line < size; line++) {
@@ -100,7 +96,7 @@ function xorOutside(into: Uint8Array, data: Uint8Array, mask: Uint8Array, reserv
 }
 
 /** The four penalty rules summed, as qrcode computes them. */
-export function maskPenalty(data: Uint8Array, size: number): number {
+function maskPenalty(data: Uint8Array, size: number): number {
   // 2×2 blocks of one colour (N2): each column pair's sum is carried to the next block.
   let blocks = 0
   for (let row = 0; row < size - 1; row++) {
