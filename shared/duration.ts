@@ -264,6 +264,14 @@ export function coversWindowEnd(expires: string, windowEnd: string, windowSecond
   return Date.parse(expires) + coverToleranceMs(windowSeconds) >= Date.parse(windowEnd)
 }
 
+/**
+ * Whether a key ending at `expiresMs` works more than EXPIRY_TOLERANCE_MS beyond the window asked
+ * (ending at `windowEndMs`): flagged when PSA grants it, and said when a live key is reused.
+ */
+export function outlivesWindow(expiresMs: number, windowEndMs: number): boolean {
+  return expiresMs - windowEndMs > EXPIRY_TOLERANCE_MS
+}
+
 export function planWindow(plan: DurationPlan, now: Date): PlanWindow {
   const capped = (seconds: number): number => {
     if (!Number.isInteger(seconds) || seconds <= 0)

@@ -8,7 +8,7 @@ import { resolve } from 'node:path'
 import packageJson from '../../package.json' with { type: 'json' }
 import type { ImportResult } from '../../shared/cardata'
 import { EXIT, isNetworkUnreachable, isVkError, QUEUED_SENT_BY, VkError } from '../../shared/errors'
-import { EXPIRY_ROUNDING_MS, EXPIRY_TOLERANCE_MS, formatDuration, planWindow } from '../../shared/duration'
+import { EXPIRY_ROUNDING_MS, formatDuration, outlivesWindow, planWindow } from '../../shared/duration'
 import { formatLocal } from '../../shared/time'
 import { validateVin } from '../../shared/vin'
 import { resolveEnvironment } from '../core/profiles'
@@ -400,11 +400,11 @@ function reportOutcome(io: CliIo, result: KeyResult): void {
   }
   if (result.gateNote) writeHuman(io.stderr, `vkey: ${gateNoteText(vin, result.gateNote)}`)
   // A reused key that outlives the window asked is handed over as it is: whoever takes it can open the car until it ends.
-  const overMs = Date.parse(record.expires!) - Date.parse(result.windowEnd)
-  if (result.outcome === 'reused' && overMs > EXPIRY_TOLERANCE_MS)
+  const [expiresMs, windowEndMs] = [Date.parse(record.expires!), Date.parse(result.windowEnd)]
+  if (result.outcome === 'reused' && outlivesWindow(expiresMs, windowEndMs))
     writeHuman(
       io.stderr,
-      `vkey: warning: the key reused works about ${formatDuration(Math.round(overMs / 60_000) * 60)} longer than asked (until ${formatLocal(result.windowEnd)}): whoever takes it can open the car until ${formatLocal(record.expires!)}, and PSA cannot revoke it. Hand it over only if that is meant; --new asks PSA for a key of the length asked.`,
+      `vkey: warning: the key reused works about ${formatDuration(Math.round((expiresMs - windowEndMs) / 60_000) * 60)} longer than asked (until ${formatLocal(result.windowEnd)}): whoever takes it can open the car until ${formatLocal(record.expires!)}, and PSA cannot revoke it. Hand it over only if that is meant; --new asks PSA for a key of the length asked.`,
     )
   if (result.outcome !== 'reused' && coversPlan(record) === false)
     writeHuman(

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { inDefaultPack } from '../../shared/pack-rule'
 import { EXIT, exitCodeFor, VkError, type ErrorCode } from '../../shared/errors'
 import type { ImportedVehicle, ImportResult } from '../../shared/cardata'
-import { EXPIRY_TOLERANCE_MS, planWindow, type DurationPlan } from '../../shared/duration'
+import { outlivesWindow, planWindow, type DurationPlan } from '../../shared/duration'
 import type { BatchProgress } from '../../shared/ipc/contract'
 import { environmentBand } from '../../shared/environment-marker'
 import type { Environment } from '../../shared/profile'
@@ -198,7 +198,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 /**
- * Reused keys that work more than EXPIRY_TOLERANCE_MS beyond the window asked (measured against
+ * Reused keys that outlive the window asked (outlivesWindow, measured against
  * the window as it ends now, the latest any of this batch's requests asked): named, as vkey token does.
  */
 function writeReusedLonger(io: CliIo, outcome: BatchOutcome, plan: DurationPlan, now: Date): void {
@@ -208,7 +208,7 @@ function writeReusedLonger(io: CliIo, outcome: BatchOutcome, plan: DurationPlan,
   } catch {
     return // an --until already past: every window asked has ended
   }
-  const longer = outcome.reused.map((id) => outcome.keys.get(id)).filter((r) => r?.expires && Date.parse(r.expires) - askedEnd > EXPIRY_TOLERANCE_MS)
+  const longer = outcome.reused.map((id) => outcome.keys.get(id)).filter((r) => r?.expires && outlivesWindow(Date.parse(r.expires), askedEnd))
   if (!longer.length) return
   write(
     io,

@@ -5,7 +5,7 @@
  * five minutes, the earlier wins (a key is never shown as living longer than it may). A key
  * that lives more than five minutes longer than asked is kept, and flagged.
  */
-import { EXPIRY_TOLERANCE_MS } from '../../shared/duration'
+import { EXPIRY_TOLERANCE_MS, outlivesWindow } from '../../shared/duration'
 import { VkError } from '../../shared/errors'
 
 /** No key PSA grants lives longer than this; anything beyond is not a number of seconds we believe. */
@@ -48,6 +48,6 @@ export function checkAnswerExpiry(answer: AnswerExpiry, askedSeconds: number, ps
   return {
     expires: new Date(Math.floor(effective / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
     expiresIn: corrected ? Math.floor((effective - received) / 1000) : answer.expiresIn,
-    longerThanAsked: effective > askedEnd + EXPIRY_TOLERANCE_MS,
+    longerThanAsked: outlivesWindow(effective, askedEnd),
   }
 }

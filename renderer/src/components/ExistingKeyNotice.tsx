@@ -8,7 +8,7 @@ import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { HandoverDetail } from '../../../shared/ipc/contract'
 import type { ErrorView } from '../api'
-import { EXPIRY_TOLERANCE_MS } from '../../../shared/duration'
+import { outlivesWindow } from '../../../shared/duration'
 import { formatDateTime } from '../format'
 
 /** `windowEnd`: the end of the window asked, which this laptop's key may outlive. */
@@ -21,9 +21,9 @@ export interface ExistingKeyNoticeProps {
   onRequestNew: () => void
 }
 
-/** The reused key works more than EXPIRY_TOLERANCE_MS beyond the window asked (as vkey token warns). */
+/** The reused key works beyond the window asked (as vkey token warns). */
 function outlives({ key, windowEnd }: { key: HandoverDetail; windowEnd: string }): boolean {
-  return Date.parse(key.expires ?? '') - Date.parse(windowEnd) > EXPIRY_TOLERANCE_MS
+  return outlivesWindow(Date.parse(key.expires ?? ''), Date.parse(windowEnd))
 }
 
 export function ExistingKeyNotice({ existing, vin, onShow, onRequestNew }: ExistingKeyNoticeProps) {
