@@ -2,8 +2,9 @@
  * What a person reads about a record's key beside it: superseded (and still valid at PSA
  * until when), its expiry, PSA granting longer than asked, a key that ends before the
  * planned window, the batch it came from, the last error, a key an earlier cut-off request
- * may have got. One set of words for `vkey list` and the audit CSV's note column: each picks the notes it shows and writes the times its
- * way (local with zone for people, ISO UTC in the CSV).
+ * may have got. One set of words for `vkey list` and the audit CSV's note column: each picks
+ * the notes it shows and writes the times its way (local with zone for people, ISO UTC in the
+ * CSV).
  */
 import { coversPlan, hasValidToken, isCutOff, type HandoverRecord } from './handover-record'
 

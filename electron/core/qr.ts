@@ -3,11 +3,12 @@
  * modules. Payload format: shared/qr-payload.ts, docs/handover-qr.md.
  *
  * The symbol (version, error correction, mask) is the `qrcode` package's (QRCode.create), its
- * mask chosen as qrcode chooses it but faster (qr-mask.ts); the PNG is written here as 1-bit greyscale (png-1bit.ts says why: ≈ 1 ms
- * instead of ≈ 26 ms), the SVG is qrcode's own. A key from a test environment (simulator,
- * pre-production, custom endpoint) gets a black band above and below the code with the
- * environment's mark (shared/environment-marker.ts) in white capitals; the quiet zone stays
- * white, so the code scans as before. Production codes are unmarked.
+ * mask chosen as qrcode chooses it but faster (qr-mask.ts); the PNG is written here as 1-bit
+ * greyscale (png-1bit.ts says why: ≈ 1 ms instead of ≈ 26 ms), the SVG is qrcode's own. A key
+ * from a test environment (simulator, pre-production, custom endpoint) gets a black band above
+ * and below the code with the environment's mark (shared/environment-marker.ts) in white
+ * capitals; the quiet zone stays white, so the code scans as before. Production codes are
+ * unmarked.
  */
 
 import QRCode, { type BitMatrix, type QRCodeSegment } from 'qrcode'
