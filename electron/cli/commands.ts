@@ -357,7 +357,7 @@ async function tokenCommand(args: string[], io: CliIo): Promise<number> {
     let result: KeyResult
     try {
       const request = known
-        ? { id: known.id }
+        ? { id: (await store.askedFrom(known.id, vehicle.source)).id }
         : { vehicle: newHandoverOf(vehicle, { ...(values.profile ? { profile: values.profile } : {}), technician: technician() }) }
       result = await obtainKey(depot, request, plan, options)
     } catch (error) {

@@ -74,8 +74,12 @@ async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile
   for (const { source, sameAs, vin } of inputs.repeated)
     writeHuman(io.stderr, `vkey batch: ${source} holds the same vehicle${vin ? ` (${vin})` : ''} as ${sameAs}: one request for both.`)
   imported.issues.push(...inputs.issues)
+  const store = await depot.handovers()
+  const known = []
+  for (const { id, source } of inputs.known) known.push(await store.askedFrom(id, source)) // the key's record names the file read now
   const added = await depot.addVehicles({ vehicles: inputs.fresh, issues: [] }, profile ? { profile } : {})
-  return { ids: [...inputs.known, ...added.map((r) => r.id)], added: new Set(added.map((r) => r.id)) }
+  const ids = [...known.map((k) => k.id), ...added.map((r) => r.id)]
+  return { ids, added: new Set([...known.filter((k) => k.copied).map((k) => k.id), ...added.map((r) => r.id)]) }
 }
 
 /**

@@ -14,8 +14,8 @@ export interface KnownVehicle {
 }
 
 export interface BatchInputs {
-  /** Ledger records to ask for again (a re-run): their CarData was seen before. */
-  known: string[]
+  /** Ledger records to ask for again (a re-run): their CarData was seen before, read this time from `source`. */
+  known: Array<{ id: string; source: string }>
   /** Vehicles new to the ledger, once each. */
   fresh: ImportedVehicle[]
   /** Files holding a vehicle another input already holds: one request for both. */
@@ -54,7 +54,7 @@ export function batchInputs(
       continue
     }
     first.set(hash, vehicle)
-    if (recorded) result.known.push(recorded.id)
+    if (recorded) result.known.push({ id: recorded.id, source: vehicle.source })
     else result.fresh.push(vehicle)
   }
   return result

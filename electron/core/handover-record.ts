@@ -183,6 +183,14 @@ export function stillValidAtPsa(record: Pick<HandoverRecord, 'issuedAt' | 'expir
   return Boolean(record.issuedAt && record.expires && Date.parse(record.expires) > now.getTime())
 }
 
+/**
+ * Whether a record is a ledger entry that had a key (or may have had one: unreadable): it keeps
+ * its key as it was, and a new request for its vehicle gets an entry of its own.
+ */
+export function hadKey(record: Pick<HandoverRecord, 'issuedAt' | 'status'>): boolean {
+  return Boolean(record.issuedAt) || record.status === 'expired' || record.status === 'superseded' || record.status === 'unreadable'
+}
+
 /** Whether the token covers the planned window, to EXPIRY_ROUNDING_MS (undefined when there is no token or no plan). */
 export function coversPlan(record: Pick<HandoverRecord, 'expires' | 'plannedEnd'>): boolean | undefined {
   if (!record.expires || !record.plannedEnd) return undefined

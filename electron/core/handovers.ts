@@ -15,6 +15,7 @@ import { formatLocal } from '../../shared/time'
 import {
   CarDataSecret,
   carDataHash,
+  hadKey,
   hasValidToken,
   isCutOff,
   keepCutOffMark,
@@ -160,9 +161,9 @@ export class HandoverStore {
     return created
   }
 
-  /** A copy of `record`'s vehicle as a new draft (a renewal gets its own ledger entry). */
-  copyVehicle(record: HandoverRecord): HandoverRecord {
-    const { vin, uin, label, source, technician } = record
+  /** A copy of `record`'s vehicle as a new draft (a renewal gets its own ledger entry), its CarData read from `source`. */
+  copyVehicle(record: HandoverRecord, source = record.source): HandoverRecord {
+    const { vin, uin, label, technician } = record
     return this.draft({
       ...(vin ? { vin } : {}),
       ...(uin ? { uin } : {}),
@@ -170,6 +171,27 @@ export class HandoverStore {
       ...(technician ? { technician } : {}),
       source,
       ...this.carDataOf(record),
+    })
+  }
+
+  /**
+   * The record to ask for again when its CarData was read this time from `source` (a re-run
+   * from another export of the same car): a record without a key takes the new file's name, one
+   * that had a key keeps it and the request gets a new draft naming that file.
+   */
+  async askedFrom(id: string, source: string): Promise<{ id: string; copied: boolean }> {
+    return this.write(() => {
+      const record = this.find(id)
+      if (!record || record.source === source) return { id, copied: false }
+      if (!hadKey(record)) {
+        this.updateSync(id, (r) => {
+          r.source = source
+        })
+        return { id, copied: false }
+      }
+      const copy = this.copyVehicle(record, source)
+      this.put(copy)
+      return { id: copy.id, copied: true }
     })
   }
 

@@ -25,7 +25,7 @@ import { isNetworkUnreachable, toErrorView, VkError, type ErrorView, type RateLi
 import type { GateNote } from '../../shared/ipc/fleet-contract'
 import { checkAnswerExpiry } from './key-expiry'
 import { type HandoverStore } from './handovers'
-import { ledgerEventOf, storedError, vehicleOf, type HandoverRecord, type LedgerEvent, type NewHandover, type StoredToken } from './handover-record'
+import { hadKey, ledgerEventOf, storedError, vehicleOf, type HandoverRecord, type LedgerEvent, type NewHandover, type StoredToken } from './handover-record'
 import type { ProcessOwner } from './process-owner'
 import type { PsaClients } from './psa-clients'
 import type { TokenResult } from './psa-client'
@@ -127,8 +127,7 @@ function begin(
   if (!current) {
     target = base
     store.put(target)
-  } else if (current.issuedAt || current.status === 'expired' || current.status === 'superseded' || current.status === 'unreadable') {
-    // A record that had a key keeps it as it was: the new key gets an entry of its own.
+  } else if (hadKey(current)) {
     target = store.copyVehicle(current)
     store.put(target)
   } else {

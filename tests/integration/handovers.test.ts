@@ -299,6 +299,24 @@ test('a batch with a newer export of a car whose key covers the window reuses th
   assert.equal(simulator.stats.tokensIssued, 1)
 })
 
+test('the same CarData under another file name: the renewed key names the file read this time, a reuse leaves no row', async (t) => {
+  const { env, dataDir, simulator } = await setupDepot(t)
+  const first = join(dataDir, '..', 'monday.json')
+  const again = join(dataDir, '..', 'tuesday.json')
+  await writeFile(first, carDataJson(vinFor(51)))
+  await writeFile(again, await readFile(first, 'utf8')) // the same export, saved again under another name
+  assert.equal((await vkey(['batch', first, '--duration', '2h'], env)).code, 0)
+  const renewed = JSON.parse((await vkey(['batch', again, '--duration', '12h', '--json'], env)).stdout) as BatchJson
+  assert.equal(renewed.renewed.length, 1)
+  const shown = await vkey(['show', renewed.renewed[0]!.id], env)
+  assert.match(shown.stdout, /from: +tuesday\.json/, shown.stdout)
+  const reused = await vkey(['batch', first, '--duration', '1h'], env)
+  assert.match(reused.stdout, /0 issued, 0 renewed, 1 reused/, reused.stdout)
+  const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
+  assert.deepEqual(listed.map((r) => r.status).sort(), ['issued', 'superseded'], 'no draft left by the reuse')
+  assert.equal(simulator.stats.tokensIssued, 2)
+})
+
 test('a car exported without its VIN keeps one QR file in a batch folder: its renewal replaces it', async (t) => {
   const { env, dataDir } = await setupDepot(t)
   const car = join(dataDir, '..', 'no-vin.json')

@@ -32,7 +32,7 @@ test('each CarData is asked for once; a repeat is named, another VIN for it is a
     result.fresh.map((v) => v.source),
     ['a.json'],
   )
-  assert.deepEqual(result.known, ['h-old'])
+  assert.deepEqual(result.known, [{ id: 'h-old', source: 'rerun.json' }])
   assert.deepEqual(result.repeated, [
     { source: 'a-again.json', sameAs: 'a.json', vin: 'VF3BBBBBBBBBBBBB2' },
     { source: 'no-vin.json', sameAs: 'a.json', vin: 'VF3BBBBBBBBBBBBB2' },
