@@ -158,19 +158,21 @@ export function secondsUntil(isoText: string, now: Date, timeZone: string = syst
     )
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m
-  if (zone === undefined) {
-    return fail(`has no time zone; add the offset or Z so the time is unambiguous, e.g. ${raw}${example.iso.slice(16)} or ${raw}Z`)
-  }
   const year = Number(y)
   const month = Number(mo)
   const day = Number(d)
   const hour = Number(h)
   const minute = Number(mi)
   const second = Number(s ?? 0)
-  if (month < 1 || month > 12) fail(`has month ${mo}, which does not exist`)
+  // The date and time are checked before the zone, so the example a missing zone gets is a real time.
+  const like = `; write a real one, like ${example.iso}`
+  if (month < 1 || month > 12) fail(`has month ${mo}, which does not exist${like}`)
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
-  if (day < 1 || day > daysInMonth) fail(`has day ${d}, which month ${mo} of ${y} does not have`)
-  if (hour > 23 || minute > 59 || second > 59) fail('has a time of day that does not exist (hours 00–23, minutes and seconds 00–59)')
+  if (day < 1 || day > daysInMonth) fail(`has day ${d}, which month ${mo} of ${y} does not have${like}`)
+  if (hour > 23 || minute > 59 || second > 59) fail(`has a time of day that does not exist (hours 00–23, minutes and seconds 00–59)${like}`)
+  if (zone === undefined) {
+    return fail(`has no time zone; add the offset or Z so the time is unambiguous, e.g. ${raw}${example.iso.slice(16)} or ${raw}Z`)
+  }
 
   let offsetMinutes = 0
   if (zone.toUpperCase() !== 'Z') {

@@ -135,9 +135,14 @@ describe('secondsUntil', () => {
     refused(() => secondsUntil('2025-03-31T12:00:01Z', now), '--until', /more than 30 days away/)
     refused(() => secondsUntil('2025-03-01', now), '--until', /no time/)
     refused(() => secondsUntil('tomorrow', now), '--until', /not a time; write a time of day here like 18:00, or an ISO-8601 date and time/)
-    refused(() => secondsUntil('2025-02-30T12:00Z', now), '--until', /day 30/)
+    const real = /; write a real one, like 2025-03-0[12]T\d\d:00[+-]\d\d:\d\d\.$/
+    refused(() => secondsUntil('2025-02-30T12:00Z', now), '--until', /day 30, which month 02 of 2025 does not have/)
     refused(() => secondsUntil('2025-13-01T12:00Z', now), '--until', /month 13/)
     refused(() => secondsUntil('2025-03-01T24:00Z', now), '--until', /time of day/)
+    for (const impossible of ['2025-02-30T12:00Z', '2025-13-01T12:00Z', '2025-03-01T24:00Z']) refused(() => secondsUntil(impossible, now), '--until', real)
+    // Without a zone, the impossible date is said first: the zone's advice would repeat the bad date as its example.
+    refused(() => secondsUntil('2025-02-30T12:00', now), '--until', /day 30/)
+    refused(() => secondsUntil('2025-03-01 25:00', now), '--until', real)
     refused(() => secondsUntil('2025-03-01T13:00+25:00', now), '--until', /offset/)
     refused(() => secondsUntil('2025-03-01T13:00Z', new Date(Number.NaN)), '--until', /current time/)
   })
