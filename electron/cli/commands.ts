@@ -421,7 +421,9 @@ function pickVehicle(imported: ImportResult, source: string, wantedVin: string |
   const { vehicles, issues } = imported
   if (!vehicles.length) {
     const first = issues[0]
-    if (first) throw new VkError(first.code, first.message, { file: first.source, ...(first.field ? { field: first.field } : {}) })
+    // A file that cannot be opened is named as the option that gave it.
+    const message = first?.code === 'input.file' ? `--cardata ${first.message}` : first?.message
+    if (first) throw new VkError(first.code, message!, { file: first.source, field: first.field ?? '--cardata' })
     throw new VkError('input.field', `${source}: no vehicle found. The file must hold CarData and CarData_signature exported from the phone.`, { file: source })
   }
   // Vehicles of the file that could not be read are never passed over in silence (docs/cardata.md).

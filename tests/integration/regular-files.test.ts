@@ -44,8 +44,11 @@ test('vkey token --cardata FIFO returns at once with exit 2, naming the pipe', {
   const result = await vkeyChild(t, ['token', '--cardata', fifo, '--duration', '1h'], env)
   assert.equal(result.code, 2, result.stderr)
   assert.ok(result.stderr.includes(fifo), result.stderr)
-  assert.match(result.stderr, /named pipe \(FIFO\), not a regular file/)
+  assert.match(result.stderr, /--cardata .*car\.fifo is a named pipe \(FIFO\), not a regular file/)
   assert.equal(result.stderr.trim().split('\n').length, 1)
+  const missing = await vkeyChild(t, ['token', '--cardata', 'no-such-car.json', '--duration', '1h'], env)
+  assert.equal(missing.code, 2, missing.stderr)
+  assert.equal(missing.stderr, 'vkey: --cardata no-such-car.json was not found. Check the path and file name.\n', 'the option that named it is said')
 })
 
 test('vkey batch with a FIFO among the files lists it as failed and issues the others', { timeout: 60_000 }, async (t) => {
