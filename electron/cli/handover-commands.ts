@@ -257,7 +257,7 @@ function writeBatchJson(io: CliIo, depot: Depot, store: HandoverStore, { outcome
     return { item, id: item, vin: record?.vin ?? null, status: record?.status ?? null, access_token: null }
   })
   const report = {
-    batchId: outcome.batchId,
+    batch_id: outcome.batchId || null,
     counts,
     issued: withKey(outcome.issued),
     renewed: withKey(outcome.renewed),

@@ -36,7 +36,7 @@ import { waitUntil } from '../helpers/wait'
 const run = promisify(execFile)
 
 interface BatchJson {
-  batchId: string
+  batch_id: string | null
   issued: { id: string; vin: string; access_token: string }[]
   renewed: { id: string; vin: string; access_token: string }[]
   reused: { id: string; vin: string; access_token: string }[]
@@ -50,6 +50,7 @@ interface ListedRecord {
   vin: string | null
   status: string
   expires: string | null
+  batch: string | null
 }
 
 function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
@@ -310,6 +311,8 @@ test('the same CarData under another file name: the renewed key names the file r
   assert.equal(renewed.renewed.length, 1)
   const shown = await vkey(['show', renewed.renewed[0]!.id], env)
   assert.match(shown.stdout, /from: +tuesday\.json/, shown.stdout)
+  const live = (JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]).find((r) => r.status === 'issued')!
+  assert.equal(live.batch, renewed.batch_id, "the batch's ID in its --json is the one the list names")
   const reused = await vkey(['batch', first, '--duration', '1h'], env)
   assert.match(reused.stdout, /0 issued, 0 renewed, 1 reused/, reused.stdout)
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as ListedRecord[]
