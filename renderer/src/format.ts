@@ -7,7 +7,8 @@ export function localInputToIso(value: string): string | undefined {
   if (!match) return undefined
   const [, y, mo, d, h, mi, s] = match
   const date = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? '0'))
-  if (Number.isNaN(date.getTime())) return undefined
+  // Not a day the month has (Date would roll 30 February over into March).
+  if (Number.isNaN(date.getTime()) || date.getDate() !== Number(d) || date.getMonth() !== Number(mo) - 1) return undefined
   const offsetMinutes = -date.getTimezoneOffset()
   const sign = offsetMinutes >= 0 ? '+' : '-'
   const abs = Math.abs(offsetMinutes)

@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import type { DurationPlan } from '../../../shared/duration'
 import { toErrorView, vkey, type ErrorView } from '../api'
-import { initialDuration, resolveDuration, type DurationMode, type DurationState } from '../components/DurationPicker'
+import { initialDuration, resolveDuration, type DurationMode, type DurationState } from '../duration-choice'
 
 /** The ids ticked in a list, and a toggle for one of them. */
 export function useSelection() {
