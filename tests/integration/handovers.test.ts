@@ -581,6 +581,27 @@ test('a resumed batch leaves alone the vehicles its first run served with a live
   assert.deepEqual((await readdir(out)).sort(), files.map((_, i) => `${vinFor(90 + i)}.png`).sort(), 'a QR file for every car, the reused key included')
 })
 
+test('a resumed batch --json lists a key handed over since as left alone without its token, and writes no QR file for it', async (t) => {
+  const { env, dataDir, depot } = await setupDepot(t)
+  const files = await writeVehicleFiles(join(dataDir, '..', 'given-cars'), 3, 96)
+  const first = await batchCancelledAfterTwoKeys(depot, files)
+  const [given, kept] = first.issued
+  assert.ok(given && kept, 'two keys recorded before the cancel')
+  assert.equal((await vkey(['handed-over', given], env)).code, 0)
+
+  const out = join(dataDir, '..', 'given-qr')
+  const again = await vkey(['batch', ...files, '--duration', '8h', '--out', out, '--json'], env)
+  assert.equal(again.code, 0, again.stderr)
+  const summary = JSON.parse(again.stdout) as BatchJson
+  const skipped = new Map(summary.skipped.map((s) => [s.id, s]))
+  assert.deepEqual([skipped.get(given)?.status, skipped.get(given)?.access_token], ['handed-over', null], 'handed over: no token to hand out again')
+  assert.equal(skipped.get(kept)?.status, 'issued')
+  assert.ok(skipped.get(kept)?.access_token, 'the key still to hand over is reported with its token')
+  const givenVin = (await (await depot.handovers()).get(given)).vin
+  assert.ok(!(await readdir(out)).includes(`${givenVin}.png`), 'no QR file for the key already handed over')
+  assert.equal((await readdir(out)).length, 2)
+})
+
 test('a live key is reused only for the profile it was issued with: another profile gets a key of its own', async (t) => {
   const { env, dataDir, simulator } = await setupDepot(t)
   const file = join(dataDir, '..', 'car.json')
