@@ -12,6 +12,7 @@ import { environmentResolver } from '../core/handover-environment'
 import { handoverPayloadOf } from '../core/handover-payload'
 import { coversPlan, hasValidToken, type HandoverRecord, type StoredToken } from '../core/handover-record'
 import { earlierCutOffNote } from '../core/key-notes'
+import { roomShortfallOf } from '../core/offline-queue'
 import { profileView } from '../core/profile-view'
 import type { QrFormat } from '../core/output-paths'
 import { renderHandoverQr } from '../core/qr'
@@ -20,6 +21,7 @@ import { renderHandoverQr } from '../core/qr'
 export function summaryOf(record: HandoverRecord, environment?: Environment, now: Date = new Date()): HandoverSummary {
   const earlier = earlierCutOffNote(record, { time: (iso) => iso, now })
   const covers = coversPlan(record)
+  const held = record.status === 'queued' ? roomShortfallOf(record) : undefined
   return {
     id: record.id,
     ...(record.vin ? { vin: record.vin } : {}),
@@ -39,6 +41,7 @@ export function summaryOf(record: HandoverRecord, environment?: Environment, now
     ...(record.supersededBy ? { supersededBy: record.supersededBy } : {}),
     ...(record.error ? { error: record.error as HandoverSummary['error'] } : {}),
     ...(earlier ? { earlierCutOff: record.earlierCutOff?.until ? { until: record.earlierCutOff.until } : {} } : {}),
+    ...(held ? { heldForRoom: { file: record.deliverQr!, shortfall: held } } : {}),
   }
 }
 

@@ -41,6 +41,14 @@ export interface QueueDepot {
   requestToken(id: string, plan: DurationPlan, options?: RequestOptions): Promise<KeyResult>
 }
 
+/**
+ * Why a queued request is held back although PSA may be reachable: the folder of the QR file
+ * it writes has no room for it (qr-folder-room.ts). A key nobody can hand over is not asked for.
+ */
+export function roomShortfallOf(record: Pick<HandoverRecord, 'deliverQr'>): string | undefined {
+  return record.deliverQr ? qrFileShortfall(record.deliverQr) : undefined
+}
+
 export class OfflineQueue {
   private flushing: Promise<FlushResult> | undefined
 
@@ -69,8 +77,7 @@ export class OfflineQueue {
         result.stillQueued += queued.length - index // Ctrl-C: the rest stay queued, untouched
         break
       }
-      // Its QR file must fit before the request goes: a key nobody can hand over is not asked for.
-      const shortfall = record.deliverQr ? qrFileShortfall(record.deliverQr) : undefined
+      const shortfall = roomShortfallOf(record)
       if (shortfall) {
         result.stillQueued += 1
         result.noRoom.push({ id: record.id, ...(record.vin ? { vin: record.vin } : {}), path: record.deliverQr!, shortfall })

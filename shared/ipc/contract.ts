@@ -102,6 +102,8 @@ export const HandoverSummary = z.object({
   error: ErrorViewSchema.optional(),
   /** An earlier request for it got no answer: PSA may hold a key from it, not stored here, until `until` at the latest. */
   earlierCutOff: z.object({ until: isoDate.optional() }).optional(),
+  /** A queued request held back, not for the network: the folder of the QR file it writes (`--qr`, a batch's `--out`) has no room. */
+  heldForRoom: z.object({ file: z.string(), shortfall: z.string() }).optional(),
 })
 export type HandoverSummary = z.infer<typeof HandoverSummary>
 
@@ -290,7 +292,7 @@ export const contract = {
     output: z.object({ batchId: z.string() }),
   },
   'batch:cancel': { input: z.object({ batchId: z.string().max(64) }), output: z.object({ cancelled: z.boolean() }) },
-  'queue:flush': { input: none, output: z.object({ sent: z.number(), stillQueued: z.number() }) },
+  'queue:flush': { input: none, output: z.object({ sent: z.number(), stillQueued: z.number(), heldForRoom: z.number() }) },
   /** Removes a request from the offline queue before it is sent. */
   'queue:cancel': { input: z.object({ id }), output: z.object({ cancelled: z.boolean() }) },
   'pack:export': {

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import test from 'node:test'
 import { RESERVE_BYTES, RESERVE_FILE } from '../../electron/core/ledger-reserve'
 import { startSimulator } from '../../electron/core/simulator'
-import { carDataJson, escapeRe, setupDepot, startVkey, tempFolder, vinFor, vkey, writeVehicleFiles } from '../helpers/depot-env'
+import { carDataJson, escapeRe, setupDepot, startVkey, tempFolder, testHandlers, vinFor, vkey, writeVehicleFiles } from '../helpers/depot-env'
 import { waitUntil } from '../helpers/wait'
 
 /** A small tmpfs (24 MB unless `options` say otherwise), or why there is none (mounting needs root and a kernel that lets this process). */
@@ -207,7 +207,7 @@ test(
         break
       }
     }
-    const { env, simulator } = await setupDepot(t, { restartable: true })
+    const { env, simulator, dataDir } = await setupDepot(t, { restartable: true })
     const cars = await writeVehicleFiles(await tempFolder(t), 3, 400)
     const refused = await vkey(['batch', ...cars, '--duration', '1h', '--out', join(few, 'qr')], env)
     assert.equal(refused.code, 3, refused.stderr)
@@ -246,6 +246,14 @@ test(
     assert.match(other.stderr, notSent)
     assert.equal(back.requests.length, 1, 'only the other car was sent')
     assert.equal((JSON.parse((await vkey(['queue', '--json'], env)).stdout) as unknown[]).length, 1, 'still queued')
+    // The app says why it waits: held for room, not for the network, and a flush does not make it "offline".
+    const app = await testHandlers(t, dataDir)
+    const [held] = (await app['handovers:list']({ status: 'queued' })).handovers
+    assert.equal(held?.heldForRoom?.file, qr)
+    assert.match(held?.heldForRoom?.shortfall ?? '', /^has 0 free inodes \(files\) left; 1 QR file needs 2$/)
+    assert.deepEqual(await app['queue:flush'](undefined), { sent: 0, stillQueued: 1, heldForRoom: 1 })
+    assert.equal((await app['app:info'](undefined)).online, true, 'PSA was not tried: not offline')
+    assert.equal(back.requests.length, 1, 'the app sent nothing for it either')
     // The way out it prints works as printed.
     const cancel = notSent.exec(flush.stderr)![2]!
     assert.equal((await vkey(cancel.split(' ').slice(1), env)).code, 0)

@@ -31,7 +31,8 @@ export function batchFeature({
 
   const flushQueue = async () => {
     const result = await depot.queue.flush()
-    state.online = result.stillQueued === 0
+    // Offline only when PSA could not be reached: a request held for lack of room says so on its own (heldForRoom).
+    state.online = result.unreachable === undefined
     // A record tried again went draft while it was sent, then queued again when PSA was still out of reach: that is a change too.
     if (result.sent || result.failed || result.stillQueued) notify([EVERY_HANDOVER])
     return result
@@ -68,7 +69,7 @@ export function batchFeature({
       },
       async 'queue:flush'() {
         const result = await flushQueue()
-        return { sent: result.sent, stillQueued: result.stillQueued }
+        return { sent: result.sent, stillQueued: result.stillQueued, heldForRoom: result.noRoom.length }
       },
       async 'queue:cancel'(input) {
         const cancelled = await depot.queue.cancel(input.id)

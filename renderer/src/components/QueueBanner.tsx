@@ -21,6 +21,8 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
   const [online, setOnline] = useState(true)
   const [items, setItems] = useState<HandoverSummary[]>([])
   const queued = items.length
+  // Held back for lack of room where their QR files go, not for the network: said as such.
+  const held = items.filter((item) => item.heldForRoom).length
   const [sending, setSending] = useState(false)
   const [result, setResult] = useState<{ sent: number; stillQueued: number } | null>(null)
   const [error, setError] = useState<ErrorView | null>(null)
@@ -72,9 +74,16 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
       <span className="queue-banner__icon" aria-hidden="true" />
       <div className="queue-banner__body">
         <p id={titleId} className="queue-banner__title">
-          {allSent ? t('queue.allSent') : online ? t('queue.title', { count: queued }) : t('queue.offlineTitle')}
+          {allSent
+            ? t('queue.allSent')
+            : !online
+              ? t('queue.offlineTitle')
+              : held === queued
+                ? t('queue.heldTitle', { count: queued })
+                : t('queue.title', { count: queued - held })}
         </p>
-        {!allSent && <p className="queue-banner__text">{t('queue.text', { count: queued })}</p>}
+        {!allSent && held < queued && <p className="queue-banner__text">{t('queue.text', { count: queued - held })}</p>}
+        {held > 0 && <p className="queue-banner__text">{t('queue.heldText', { count: held })}</p>}
         <p className="queue-banner__result" role="status" aria-live="polite" data-testid="queue-result">
           {sending ? (
             <>
@@ -91,6 +100,11 @@ export function QueueBanner({ refreshKey }: QueueBannerProps) {
             {items.map((item) => (
               <li key={item.id}>
                 <span className="mono">{item.vin ?? item.source}</span>
+                {item.heldForRoom && (
+                  <span className="queue-banner__held" data-testid="queue-held">
+                    {t('queue.heldItem', { file: item.heldForRoom.file, shortfall: item.heldForRoom.shortfall })}
+                  </span>
+                )}
                 <button
                   type="button"
                   className="button button--ghost button--small"
