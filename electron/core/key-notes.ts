@@ -1,14 +1,14 @@
 /**
  * What a person reads about a record's key beside it: superseded (and still valid at PSA
  * until when), its expiry, PSA granting longer than asked, a key that ends before the
- * planned window, the batch it came from, the last error, a key an earlier cut-off request
+ * planned window, the batch it came from, the last error, a key its own or an earlier cut-off request
  * may have got. One set of words for `vkey list` and the audit CSV's note column: each picks
  * the notes it shows and writes the times its way (local with zone for people, ISO UTC in the
  * CSV).
  */
 import { coversPlan, hasValidToken, isCutOff, type HandoverRecord } from './handover-record'
 
-export type KeyNoteKind = 'superseded' | 'expires' | 'longer-than-asked' | 'short-of-plan' | 'batch' | 'error' | 'earlier-cut-off'
+export type KeyNoteKind = 'superseded' | 'expires' | 'longer-than-asked' | 'short-of-plan' | 'batch' | 'error' | 'cut-off' | 'earlier-cut-off'
 
 export interface KeyNote {
   kind: KeyNoteKind
@@ -30,16 +30,31 @@ export function keyNotes(r: HandoverRecord, options: { time: (iso: string) => st
     notes.push({ kind: 'short-of-plan', warning: true, text: 'key ends before the planned window' })
   if (r.batchId) notes.push({ kind: 'batch', warning: false, text: `batch ${r.batchId}` })
   if (r.error) notes.push({ kind: 'error', warning: false, text: r.error.message })
-  const earlier = earlierCutOffNote(r, options)
-  if (earlier) notes.push(earlier)
+  const unstored = cutOffNote(r, options) ?? earlierCutOffNote(r, options)
+  if (unstored) notes.push(unstored)
   return notes
+}
+
+/** A key the record's own last request may have got, cut off or unanswered (handover-record.ts isCutOff): said until its window has ended. */
+export function cutOffNote(r: HandoverRecord, options: { time: (iso: string) => string; now?: Date }): KeyNote | undefined {
+  if (!isCutOff(r)) return undefined
+  return unstoredKeyNote('cut-off', 'its request got no answer', r.plannedEnd, options)
 }
 
 /** A key an earlier, cut-off request may have got (handover-record.ts keepCutOffMark): said until its window has ended (always in the audit). */
 export function earlierCutOffNote(r: HandoverRecord, options: { time: (iso: string) => string; now?: Date }): KeyNote | undefined {
   const mark = r.earlierCutOff
   if (!mark || isCutOff(r)) return undefined
-  if (options.now && mark.until && Date.parse(mark.until) <= options.now.getTime()) return undefined
-  const until = mark.until ? `, opening the car until ${options.time(mark.until)} at the latest` : ''
-  return { kind: 'earlier-cut-off', warning: true, text: `an earlier request got no answer: PSA may hold a key from it that is not stored here${until}` }
+  return unstoredKeyNote('earlier-cut-off', 'an earlier request got no answer', mark.until, options)
+}
+
+function unstoredKeyNote(
+  kind: KeyNoteKind,
+  what: string,
+  end: string | undefined,
+  options: { time: (iso: string) => string; now?: Date },
+): KeyNote | undefined {
+  if (options.now && end && Date.parse(end) <= options.now.getTime()) return undefined
+  const until = end ? `, opening the car until ${options.time(end)} at the latest` : ''
+  return { kind, warning: true, text: `${what}: PSA may hold a key from it that is not stored here${until}` }
 }

@@ -128,6 +128,13 @@ test('the deadline is a profile setting: vkey profile add … --timeout SECONDS,
   assert.equal(simulator.stats.tokensIssued, 1)
   const [attempt] = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { requested_at: string; planned_end: string; may_have_issued: boolean }[]
   assert.equal(attempt!.may_have_issued, true, '`vkey list --json` says PSA may hold a key for it')
+  // The timeout's advice ("check `vkey list` first") finds the warning there, with the window.
+  assert.match(
+    (await vkey(['list'], env)).stdout,
+    new RegExp(
+      `! its request got no answer: PSA may hold a key from it that is not stored here, opening the car until ${escapeRe(formatLocal(attempt!.planned_end))} at the latest`,
+    ),
+  )
   simulator.faults.stall = null
   const again = await vkey(['token', '--cardata', file, '--duration', '1h'], env)
   assert.equal(again.code, 0, again.stderr)
