@@ -11,14 +11,40 @@ type Options = NonNullable<ParseArgsConfig['options']>
 
 /** node:util parseArgs in strict mode, with its errors turned into usage errors. */
 export function parse<O extends Options>(command: string, args: string[], options: O, allowPositionals = true, numeric: readonly string[] = []) {
+  const usage = (problem: string) => new VkError('usage', `vkey ${command}: ${problem} Run \`vkey help ${command}\` for its options and an example.`)
+  let parsed
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true as const })
+    parsed = parseArgs({ args, options, allowPositionals, strict: true as const, tokens: true as const })
   } catch (error) {
-    throw new VkError(
-      'usage',
-      `vkey ${command}: ${parseProblem(error as Error & { code?: string }, Object.keys(options), args, numeric)} Run \`vkey help ${command}\` for its options and an example.`,
-    )
+    throw usage(parseProblem(error as Error & { code?: string }, Object.keys(options), args, numeric))
   }
+  const repeated = repeatedOption(parsed.tokens, options)
+  if (repeated) throw usage(repeated)
+  const { tokens: _tokens, ...rest } = parsed
+  return rest
+}
+
+/** An option that takes one value (not a flag: `--json` twice is harmless) given twice (`--cardata a.json --cardata b.json`): which one was meant is not guessed. */
+function repeatedOption(tokens: ReturnType<typeof parseArgs>['tokens'] & object, options: Options): string | undefined {
+  const seen = new Map<string, string[]>()
+  for (const token of tokens) {
+    if (token.kind !== 'option' || options[token.name]?.type !== 'string' || options[token.name]?.multiple) continue
+    const values = seen.get(token.name) ?? []
+    values.push(token.value ?? '')
+    seen.set(token.name, values)
+  }
+  for (const [name, values] of seen) {
+    if (values.length < 2) continue
+    const given = values.some(Boolean) ? ` (${values.map((v) => JSON.stringify(v)).join(', ')})` : ''
+    return `--${name} was given ${values.length} times${given}; give it once.`
+  }
+  return undefined
+}
+
+/** An option a command does not have whose job another option of it does: what to write instead. */
+const SAME_JOB: Record<string, { option: string; says: string }> = {
+  qr: { option: 'out', says: '--out FOLDER (a QR file for each key, in that folder)' },
+  out: { option: 'qr', says: '--qr FILE.png or FILE.svg (the QR file of this key)' },
 }
 
 /**
@@ -35,8 +61,12 @@ function parseProblem(error: Error & { code?: string }, known: readonly string[]
     return `${option} needs a value; one that starts with "-" is written ${option}=VALUE.`
   }
   const unknown = error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /option '([^']+)'/i.exec(error.message)?.[1] : undefined
-  const meant = unknown ? nearestOption(unknown, known) : undefined
-  if (unknown && meant) return `Unknown option '${unknown}'. Did you mean ${meant}?`
+  if (unknown) {
+    const instead = SAME_JOB[unknown.replace(/^-+/, '')]
+    const meant = instead && known.includes(instead.option) ? instead.says : nearestOption(unknown, known)
+    // Not parseArgs' advice on positionals that start with "-": no CarData file or ID does.
+    return `Unknown option '${unknown}'.${meant ? ` Did you mean ${meant}?` : ''}`
+  }
   return `${error.message.replace(/\s+/g, ' ').replace(/\.$/, '')}.`
 }
 

@@ -107,6 +107,25 @@ test('a mistyped command, subcommand or option names the one meant, the line as 
       /^vkey token: Unknown option '--profle'\. Did you mean --profile\? Run `vkey help token`/,
       undefined,
     ],
+    // An option of another command whose job this one does with its own: the one to write here.
+    [
+      ['batch', 'car.json', '--duration', '1h', '--qr', 'car.png'],
+      /^vkey batch: Unknown option '--qr'\. Did you mean --out FOLDER \(a QR file for each key, in that folder\)\? Run `vkey help batch` for its options and an example\.\n$/,
+      undefined,
+    ],
+    [
+      ['token', '--cardata', 'car.json', '--duration', '1h', '--out', 'qr'],
+      /^vkey token: Unknown option '--out'\. Did you mean --qr FILE\.png or FILE\.svg/,
+      undefined,
+    ],
+    // Nothing close: the option alone, not the parser's advice on positionals that start with "-".
+    [['list', '--frobnicate'], /^vkey list: Unknown option '--frobnicate'\. Run `vkey help list` for its options and an example\.\n$/, undefined],
+    // One value given twice: which one was meant is not guessed.
+    [
+      ['token', '--cardata', 'a.json', '--cardata', 'b.json', '--duration', '1h'],
+      /^vkey token: --cardata was given 2 times \("a\.json", "b\.json"\); give it once\. Run `vkey help token`/,
+      undefined,
+    ],
     // A line printed back is quoted where a shell needs it.
     [['tokn', '--cardata', 'my car.json'], /Did you mean "vkey token --cardata 'my car\.json'"\?/, "token --cardata 'my car.json'"],
   ]
