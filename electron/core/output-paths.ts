@@ -57,6 +57,13 @@ export function assertWritableFolder(path: string, option: string): string {
   const full = resolve(path)
   const parent = dirname(full)
   const own = problemOf(full, true)
+  // A new folder named like a file is a file name given to a folder option (`--out car.png`).
+  if (own === 'missing' && /\.(png|svg|pdf|csv|json)$/i.test(full))
+    throw new VkError(
+      'usage',
+      `${option} ${full}: no such folder, and the name reads as a file's. ${option} takes a folder that gets a QR file for each key: give one (e.g. ${option} qr); nothing was sent.`,
+      { file: full, field: option },
+    )
   const where = own === 'missing' ? parent : full
   const problem = own === 'missing' ? problemOf(parent, true) : own
   if (problem === 'missing')

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
@@ -716,6 +717,15 @@ test('a batch never merges cars silently: the same file twice is one request (sa
     refused.stderr,
     /--out .*today: its parent folder .*qr-typo does not exist\. Create it first \(mkdir -p\) or choose another folder; nothing was sent\./,
   )
+  assert.equal(simulator.stats.tokensIssued, 1)
+  // A file name given to --out (`vkey token --qr`'s habit) is not made into a folder.
+  const asFile = await vkey(['batch', files[0]!, '--duration', '2h', '--out', join(dataDir, '..', 'car.png')], env)
+  assert.equal(asFile.code, 2)
+  assert.match(
+    asFile.stderr,
+    /--out .*car\.png: no such folder, and the name reads as a file's\. --out takes a folder .*\(e\.g\. --out qr\); nothing was sent\./,
+  )
+  assert.equal(existsSync(join(dataDir, '..', 'car.png')), false)
   assert.equal(simulator.stats.tokensIssued, 1)
   assert.deepEqual(await readdir(out), [`${vinFor(1)}.png`], 'no QR file carries another car’s VIN')
 
