@@ -206,8 +206,10 @@ async function profileAdd(args: string[], io: CliIo): Promise<number> {
       io,
       `Profile "${profile.name}" saved: ${profile.environment} ${profile.baseUrl}, client ${profile.clientId}, login ${profile.login}${profile.requestTimeoutSeconds ? `, ${profile.requestTimeoutSeconds} s per request` : ''}${summary.isDefault ? '; the default profile' : ''}.`,
     )
-    if (!summary.certificate && profile.environment === 'simulator') {
-      // The simulator's demo partner certificate comes with it: nothing to import by hand.
+    if (profile.environment === 'simulator') {
+      // The simulator's demo partner certificate comes with it, like its CA, login and client id: nothing to import by hand.
+      // Also when the profile had one: a simulator started from another folder has other demo credentials, and the old
+      // certificate would be refused at every request.
       await depot.partners.importSimulatorCertificate(profile.name)
       summary = await depot.partners.summary(profile)
       write(io, `The simulator's demo partner certificate was imported (${summary.certificate?.subject ?? ''}).`)

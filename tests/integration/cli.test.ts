@@ -12,7 +12,8 @@ import { promisify } from 'node:util'
 import { test } from 'node:test'
 import { parseHandoverPayload } from '../../shared/qr-payload'
 import { formatLocal } from '../../shared/time'
-import { verifyTokenSignature } from '../../electron/core/simulator'
+import { startSimulator, verifyTokenSignature } from '../../electron/core/simulator'
+import { registerSimulator } from '../../electron/core/simulator-registration'
 import { carDataJson, escapeRe, findSecretsInClear, ROOT, setupDepot, tempFolder, vinFor, vkey, vkeyProcess } from '../helpers/depot-env'
 
 const run = promisify(execFile)
@@ -222,6 +223,19 @@ test('profile add --env simulator fills in the demo login, password and certific
   const token = await vkey(['token', '--cardata', file, '--duration', '1h', '--json'], env)
   assert.equal(token.code, 0, token.stderr)
   assert.equal((JSON.parse(token.stdout) as { expires_in: number }).expires_in, 3600)
+
+  // A simulator started from another folder (other demo credentials): the same command, as it prints it, moves the profile whole.
+  const other = await startSimulator({ dir: await tempFolder(t), port: 0 })
+  t.after(() => other.close())
+  await registerSimulator(dataDir, { baseUrl: other.baseUrl, dir: other.material.dir })
+  const again = await vkey(['profile', 'add', 'demo', '--env', 'simulator', '--default'], env)
+  assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stdout, /demo partner certificate was imported/)
+  const [profile] = JSON.parse((await vkey(['profile', 'list', '--json'], env)).stdout) as { login: string; certificate: { commonName: string } }[]
+  assert.deepEqual([profile!.login, profile!.certificate.commonName], [other.material.credentials.login, other.material.credentials.login])
+  const renewed = await vkey(['token', '--cardata', file, '--duration', '2h', '--new'], env)
+  assert.equal(renewed.code, 0, renewed.stderr)
+  assert.equal(other.stats.tokensIssued, 1, 'the new simulator accepted the certificate')
 })
 
 test('cert show gives the validity in local time with its zone, like cert import (one printer for both)', async (t) => {
