@@ -271,7 +271,9 @@ async function readBytes(path: string, option: string): Promise<Buffer> {
   } catch (error) {
     if (isVkError(error)) throw error
     const code = (error as NodeJS.ErrnoException).code
-    throw new VkError('input.file', `${option}: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : (code ?? 'unreadable')}). Check the path.`, {
+    // An option names itself; a positional (`cert import FILE`) is its path alone.
+    const named = option.startsWith('-') ? `${option}: ` : ''
+    throw new VkError('input.file', `${named}cannot read ${path} (${code === 'ENOENT' ? 'no such file' : (code ?? 'unreadable')}). Check the path.`, {
       file: path,
       field: option,
     })

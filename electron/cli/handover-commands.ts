@@ -23,7 +23,7 @@ import { type HandoverStore } from '../core/handovers'
 import { carDataHash, coversPlan, hasValidToken, mayHoldUnstoredKey, stillValidAtPsa, type HandoverRecord } from '../core/handover-record'
 import { keyNotes } from '../core/key-notes'
 import { cannotWriteNow } from '../core/ledger-db'
-import { assertWritableFile, assertWritableFolder } from '../core/output-paths'
+import { assertWritableFile, assertWritableFolder, qrFormatForPath } from '../core/output-paths'
 import { durationPlan, write, writeJson } from './args'
 import { withDepot } from './depot-access'
 import { findRecord } from './find-record'
@@ -373,6 +373,7 @@ function supersederText(supersededBy: string | undefined): string {
 export async function showCommand(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseFor('show', args)
   if (positionals.length !== 1) throw new VkError('usage', 'vkey show: give exactly one handover ID (see `vkey list`).', { field: 'ID' })
+  if (values.qr) qrFormatForPath(values.qr) // a --qr it cannot write is refused before the key is shown
   return withDepot(io, async (depot) => {
     await purgeBeforeView(await depot.handovers())
     const record = await findRecord(depot, positionals[0]!)
@@ -448,6 +449,10 @@ export async function packCommand(args: string[], io: CliIo): Promise<number> {
 export async function auditCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseFor('audit', args)
   if (!values.csv) throw new VkError('usage', 'vkey audit: --csv OUT.csv is required.', { field: '--csv' })
+  if (!/\.csv$/i.test(values.csv))
+    throw new VkError('usage', `vkey audit: --csv ${values.csv}: the audit is a CSV file; give a file name ending in .csv (for example audit.csv).`, {
+      field: '--csv',
+    })
   const csv = assertWritableFile(values.csv, '--csv', 'nothing was written') // the folder exists and can be written, named as given
   const rows = await withDepot(io, async (depot) => {
     const store = await depot.handovers()

@@ -175,7 +175,7 @@ async function queueCancel(io: CliIo, depot: Depot, ids: string[]): Promise<numb
   if (!ids.length) throw new VkError('usage', 'vkey queue cancel: give the ID of each queued request to remove (see `vkey queue list`).', { field: 'ID' })
   let missing = 0
   for (const id of ids) {
-    const record = await findRecord(depot, id)
+    const record = await findRecord(depot, id, 'vkey queue list')
     if (await depot.queue.cancel(record.id)) write(io, `Removed from the queue: ${record.id} (${record.vin ?? 'no VIN'}); nothing was sent for it.`)
     else {
       missing += 1

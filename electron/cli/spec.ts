@@ -10,7 +10,8 @@ import { untilExample } from '../../shared/duration'
 import { EXIT, EXIT_MEANINGS, QUEUED_SENT_BY, VkError } from '../../shared/errors'
 import { MAX_REQUEST_TIMEOUT_SECONDS, MIN_REQUEST_TIMEOUT_SECONDS } from '../../shared/profile'
 import { parse } from './args'
-import { nearest, shellWord } from './did-you-mean'
+import { nearest } from '../core/nearest'
+import { shellWord } from './did-you-mean'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 

@@ -5,6 +5,7 @@
  */
 import type * as z from 'zod'
 import { VkError } from '../../shared/errors'
+import { nearest } from './nearest'
 import {
   type Environment,
   type Profile,
@@ -82,9 +83,13 @@ export class ProfileStore {
       throw new VkError('config.no-profile', `There is no profile "${name}": no profile exists yet. Add one with ${addHint}.`, { field: 'profile' })
     }
     const known = profiles.map((profile) => `"${profile.name}"`).join(', ')
+    const meant = nearest(
+      name,
+      profiles.map((profile) => profile.name),
+    )
     throw new VkError(
       'config.profile',
-      `There is no profile "${name}" (known: ${known}). Check the name with \`vkey profile list\` or add it with ${addHint}.`,
+      `There is no profile "${name}" (known: ${known}).${meant ? ` Did you mean "${meant}"?` : ''} \`vkey profile list\` shows them; \`vkey help profile\` says how to add one.`,
       {
         field: 'profile',
       },

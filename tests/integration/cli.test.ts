@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { once } from 'node:events'
@@ -146,6 +147,33 @@ test('an export to a folder that does not exist is refused saying nothing was wr
   const token = await vkey(['token', '--cardata', file, '--duration', '1h', '--qr', join(missing, 'key.png')], env)
   assert.equal(token.code, 2)
   assert.match(token.stderr, /or choose another path; nothing was sent\./)
+})
+
+test('what a tired technician mistypes is refused before anything is shown or written, naming the way on that works', async (t) => {
+  const { env, dataDir } = await setupDepot(t)
+  const file = join(dataDir, '..', 'car.json')
+  await writeFile(file, carDataJson(vinFor(6)))
+  assert.equal((await vkey(['token', '--cardata', file, '--duration', '1h'], env)).code, 0)
+
+  const gif = await vkey(['show', vinFor(6), '--qr', join(dataDir, '..', 'key.gif')], env)
+  assert.deepEqual([gif.code, gif.stdout], [2, ''], 'refused before the key is shown')
+  assert.match(gif.stderr, /--qr ".*key\.gif" must end in \.png or \.svg/)
+  const xlsx = await vkey(['audit', '--csv', join(dataDir, '..', 'audit.xlsx')], env)
+  assert.equal(xlsx.code, 2)
+  assert.match(xlsx.stderr, /--csv .*audit\.xlsx: the audit is a CSV file; give a file name ending in \.csv/)
+  assert.equal(existsSync(join(dataDir, '..', 'audit.xlsx')), false)
+
+  const cancel = await vkey(['queue', 'cancel', 'nosuchid'], env)
+  assert.match(cancel.stderr, /No handover "nosuchid"\. List them with `vkey queue list`\./)
+  assert.equal((await vkey(['queue', 'list'], env)).code, 0, 'the command it names works')
+  const cert = await vkey(['cert', 'import', 'no-such-cert.pem'], env)
+  assert.equal(cert.stderr, 'vkey: cannot read no-such-cert.pem (no such file). Check the path.\n', 'no placeholder for a name')
+  const typo = await vkey(['token', '--cardata', file, '--duration', '1h', '--profile', 'smi'], env)
+  assert.match(
+    typo.stderr,
+    /There is no profile "smi" \(known: "sim"\)\. Did you mean "sim"\? `vkey profile list` shows them; `vkey help profile` says how to add one\./,
+  )
+  assert.equal((await vkey(['help', 'profile'], env)).code, 0)
 })
 
 test('exit codes: 2 for bad input, 3 for configuration, 4 when PSA refuses, 5 when the server cannot be reached', async (t) => {
