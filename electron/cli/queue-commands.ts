@@ -38,8 +38,23 @@ export async function flushQueueQuietly(io: CliIo, depot: Depot): Promise<void> 
   io.interrupted?.then(() => controller.abort()).catch(() => undefined)
   const result = await depot.queue.flush({ signal: controller.signal })
   if (result.sent || result.reused || result.failed) io.stderr.write(`vkey: offline queue: ${queueCountsText(result)}.\n`)
+  for (const line of flushedLines(result)) writeHuman(io.stderr, line)
   writeQrErrors(io, result)
   writeNoRoom(io, result)
+}
+
+/**
+ * What a flush did, car by car: each key it got (until when, and the QR file written for it: the
+ * one its request asked for, or `--out`'s), then each request PSA or a check refused, with why.
+ */
+function flushedLines(result: FlushResult, outFiles: Record<string, string> = {}): string[] {
+  const asked = new Map(result.qrFiles.map((f) => [f.id, f.path]))
+  const keys = result.keys.map(({ record, outcome }) => {
+    const files = [asked.get(record.id), outFiles[record.id]].filter((f): f is string => f !== undefined)
+    const until = record.expires ? `, key until ${formatLocal(record.expires)}` : ''
+    return `  ${outcome === 'reused' ? 'reused' : 'sent'}: ${record.vin ?? 'no VIN'} (handover ${record.id})${until}${files.length ? `; QR file ${files.join(', ')}` : ''}`
+  })
+  return [...keys, ...result.failures.map((f) => `  refused: ${f.vin ?? f.id}: ${f.message}`)]
 }
 
 /** Queued requests left in the queue because their QR file's folder has no room: named, with what to do. */
@@ -94,7 +109,7 @@ export async function queueCommand(args: string[], io: CliIo): Promise<number> {
       write(io, `Queue: ${queueCountsText(result)}.${out ? ` ${qrFilesText(Object.keys(files).length, out, newFolder)}` : ''}`)
       newFolder = false
       if (qrStop?.stdout) write(io, qrStop.stdout)
-      for (const f of result.failures) write(io, `  refused: ${f.vin ?? f.id}: ${f.message}`)
+      for (const line of flushedLines(result, files)) write(io, line)
       if (result.stillQueued && result.unreachable) write(io, `  still waiting: ${result.unreachable}`)
       writeQrErrors(io, result)
       writeNoRoom(io, result)

@@ -27,6 +27,8 @@ export interface FlushResult {
   failures: { id: string; vin?: string; code: ErrorCode; message: string }[]
   /** The keys the flush obtained (issued, renewed or reused). */
   keys: KeyResult[]
+  /** QR files asked for while offline (`--qr`, a batch's `--out`) written with the keys the flush obtained: the key's record, the file. */
+  qrFiles: { id: string; path: string }[]
   /** QR files asked for with `--qr` while offline that could not be written. */
   qrErrors: { id: string; path: string; message: string }[]
   /** Requests left in the queue, not sent: the folder of the QR file they write has no room (qr-folder-room.ts). */
@@ -71,7 +73,7 @@ export class OfflineQueue {
   private async flushOnce(options: { signal?: AbortSignal }): Promise<FlushResult> {
     const store = await this.depot.handovers()
     const queued = (await store.list()).filter((r) => r.status === 'queued' && r.plan).reverse()
-    const result: FlushResult = { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [], noRoom: [] }
+    const result: FlushResult = { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrFiles: [], qrErrors: [], noRoom: [] }
     for (const [index, record] of queued.entries()) {
       if (options.signal?.aborted) {
         result.stillQueued += queued.length - index // Ctrl-C: the rest stay queued, untouched
@@ -155,6 +157,7 @@ export class OfflineQueue {
       const environment = environmentResolver(this.depot.profiles)(record)
       const { writeHandoverQr } = await import('./qr') // loaded when a queued request asked for a file
       await writeHandoverQr(path, handoverPayloadOf(record, store.tokenOf(record)!, environment), { environment })
+      result.qrFiles.push({ id: record.id, path })
     } catch (error) {
       // The reason alone (the disk is full…): writeHandoverQr's own advice names --qr, which a flush does not take.
       const cause = error instanceof VkError ? error.cause : undefined

@@ -276,6 +276,15 @@ test("an offline batch with --out: its queued IDs are the queue's, the flush wri
   const flushed = await vkey(['queue', 'flush'], env)
   assert.equal(flushed.code, 0, flushed.stderr)
   assert.match(flushed.stdout, /Queue: 3 sent, 0 refused, 0 still waiting/)
+  // Car by car: the key and where its QR file went.
+  for (const n of [40, 41, 42])
+    assert.match(
+      flushed.stdout,
+      new RegExp(
+        `^  sent: ${vinFor(n)} \\(handover \\S+\\), key until \\w{3} \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\S+; QR file ${escapeRe(join(out, `${vinFor(n)}.png`))}$`,
+        'm',
+      ),
+    )
   assert.equal(back.requests.length, 3)
   for (const n of [40, 41, 42]) {
     const payload = parseHandoverPayload((await run('zbarimg', ['--raw', '-q', join(out, `${vinFor(n)}.png`)], { encoding: 'utf8' })).stdout.trim())
@@ -468,7 +477,7 @@ test('a connection lost after the request was sent is not queued for a resend: t
   const stored = await (await depot.handovers()).get(record!.id)
   assert.equal(stored.status, 'failed')
   assert.match(stored.error?.message ?? '', /token may have been issued/)
-  assert.deepEqual(await depot.queue.flush(), { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrErrors: [], noRoom: [] })
+  assert.deepEqual(await depot.queue.flush(), { sent: 0, reused: 0, stillQueued: 0, failed: 0, failures: [], keys: [], qrFiles: [], qrErrors: [], noRoom: [] })
   assert.equal(simulator.requests.length, 1, 'the POST was sent exactly once')
 })
 
