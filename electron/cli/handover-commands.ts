@@ -47,19 +47,22 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
   let lastTenth = -1
   return (progress) => {
     const counts = countsFromProgress(progress, unreadable)
-    const finished = finishedOf(counts)
+    // What a resumed batch leaves alone (its earlier run's keys) is finished too: `done` counts it, the counts do not.
+    const leftAlone = progress.done - progress.issued - progress.renewed - progress.reused
+    const finished = finishedOf(counts) + leftAlone
     const total = progress.total + unreadable
     const fraction = total ? finished / total : 1
+    const text = `${batchCountsText(counts)}${leftAlone ? `, ${leftAlone} left alone` : ''}`
     if (io.isTty) {
       const width = 30
       const filled = Math.round(fraction * width)
-      io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${total}  ${batchCountsText(counts)}${progress.running ? '' : '\n'}`)
+      io.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${finished}/${total}  ${text}${progress.running ? '' : '\n'}`)
       return
     }
     const tenth = Math.floor(fraction * 10)
     if (tenth !== lastTenth || !progress.running) {
       lastTenth = tenth
-      io.stderr.write(`vkey batch: ${finished}/${total} (${Math.round(fraction * 100)} %): ${batchCountsText(counts)}\n`)
+      io.stderr.write(`vkey batch: ${finished}/${total} (${Math.round(fraction * 100)} %): ${text}\n`)
     }
   }
 }

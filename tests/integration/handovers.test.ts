@@ -558,6 +558,7 @@ test('running a cancelled batch again minutes later resumes it: the keys it got 
   const again = await vkey(['batch', ...files, '--duration', '8h', '--out', out], env, '', later)
   assert.equal(again.code, 0, again.stderr)
   assert.match(again.stdout, new RegExp(`: ${4 - kept} issued, 0 renewed, .*, ${kept} left alone by the resumed batch\\.`))
+  assert.match(again.stderr, new RegExp(`vkey batch: 4/4 \\(100 %\\): ${4 - kept} issued, .*, ${kept} left alone\\n$`), 'the progress ends at the whole')
   const listed = JSON.parse((await vkey(['list', '--json'], env)).stdout) as { vin: string; status: string }[]
   assert.equal(listed.filter((r) => r.status === 'issued').length, 4, 'one live key per car')
   assert.equal(listed.filter((r) => r.status === 'superseded').length, 0, 'nothing renewed')
