@@ -7,12 +7,16 @@ import { adoptDataFolder } from '../core/data-folder'
 import { Depot } from '../core/depot'
 import { defaultDataFolder } from '../core/paths'
 import { openStore } from '../core/settings-store'
-import type { CliIo } from './io'
+import { writeHuman, type CliIo } from './io'
 
 /** The data folder, adopted (or refused) before the settings store may create anything in it. */
 export function openDataFolder(io: CliIo): string {
   const dataDir = defaultDataFolder(io.env)
-  adoptDataFolder(dataDir, { isDefault: !io.env.VKEY_HOME?.trim() })
+  const chosen = Boolean(io.env.VKEY_HOME?.trim())
+  const adoption = adoptDataFolder(dataDir, { isDefault: !chosen })
+  // A VKEY_HOME that names no folder yet starts an empty depot: said, as a typo there would look like a depot with no keys.
+  if (adoption === 'created' && chosen)
+    writeHuman(io.stderr, `vkey: VKEY_HOME ${dataDir} did not exist: it is a new, empty data folder. If you meant an existing one, check VKEY_HOME.`)
   return dataDir
 }
 

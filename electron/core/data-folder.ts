@@ -29,6 +29,14 @@ export interface OpenFolderOptions {
 export function adoptDataFolder(dir: string, options: OpenFolderOptions = {}): Adoption {
   const kind = folderKind(dir)
   if (kind === 'missing') {
+    // A chain of missing folders is a mistyped VKEY_HOME, not a new depot: an empty ledger there would hide every key.
+    const parent = path.dirname(dir)
+    if (!options.isDefault && folderKind(parent) === 'missing')
+      throw new VkError(
+        'config.data-folder',
+        `VKEY_HOME is ${dir}, whose parent folder ${parent} does not exist: is it mistyped? VK Depot makes a new data folder only inside an existing folder. Fix VKEY_HOME, or create the parent first (mkdir -p ${parent}).`,
+        { file: dir, field: 'VKEY_HOME' },
+      )
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     writeMarker(dir)
     return 'created'

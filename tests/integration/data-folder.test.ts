@@ -45,19 +45,31 @@ test('a folder of foreign files is refused with exit 3 and left untouched, old t
   assert.equal(await modeOf(documents), 0o755, 'a folder that is not ours is never chmod-ed')
 })
 
-test('an empty folder and a missing one are adopted: marker, owner-only', async (t) => {
+test('an empty folder and a missing one are adopted: marker, owner-only; a new one is said once, a chain of missing ones refused', async (t) => {
   const root = await tempFolder(t)
   const empty = join(root, 'empty')
   await mkdir(empty, { mode: 0o755 })
   await chmod(empty, 0o755)
-  const missing = join(root, 'new', 'data')
+  const missing = join(root, 'new')
   for (const dir of [empty, missing]) {
     const result = await vkey(['profile', 'list'], { ...process.env, VKEY_HOME: dir })
     assert.equal(result.code, 0, result.stderr)
     const marker = JSON.parse(await readFile(join(dir, MARKER_FILE), 'utf8')) as { format: string; version: number }
     assert.deepEqual([marker.format, marker.version], ['vk-depot-data', 1])
     assert.equal(await modeOf(dir), 0o700)
+    const said = `vkey: VKEY_HOME ${dir} did not exist: it is a new, empty data folder. If you meant an existing one, check VKEY_HOME.\n`
+    assert.equal(result.stderr, dir === missing ? said : '', 'a folder made now is said: a mistyped VKEY_HOME looks like a depot without keys')
   }
+  assert.equal((await vkey(['list'], { ...process.env, VKEY_HOME: missing })).stderr, '', 'said once, when it is made')
+
+  const typo = join(root, 'nosuch', 'data')
+  const refused = await vkey(['list'], { ...process.env, VKEY_HOME: typo })
+  assert.equal(refused.code, 3)
+  assert.match(
+    refused.stderr,
+    new RegExp(`VKEY_HOME is ${escapeRe(typo)}, whose parent folder ${escapeRe(join(root, 'nosuch'))} does not exist: is it mistyped\\?`),
+  )
+  assert.equal(await stat(join(root, 'nosuch')).catch(() => undefined), undefined, 'nothing made')
 })
 
 test('a data folder written before the marker is recognised by its own files and adopted with its history', async (t) => {
