@@ -123,7 +123,7 @@ test('a queued request that can no longer be sent becomes failed with the real r
   const back = await (await import('../../electron/core/simulator')).startSimulator({ dir: simulator.material.dir, port })
   t.after(() => back.close())
   const result = await dispatch(handlers, 'queue:flush', undefined)
-  assert.deepEqual(result, { ok: true, value: { sent: 0, stillQueued: 0 } })
+  assert.deepEqual(result, { ok: true, value: { sent: 0, stillQueued: 0, heldForRoom: 0 } })
   const [record] = (await handlers['handovers:list'](undefined)).handovers
   assert.equal(record?.status, 'failed')
   assert.equal(record?.error?.code, 'input.duration')
