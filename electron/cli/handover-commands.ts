@@ -38,6 +38,7 @@ import { assertRoomForQrFiles } from '../core/qr-folder-room'
 import { writeHuman, type CliIo } from './io'
 import { warnCertificateRenewal } from './cert-commands'
 import { askAgain, warnCutOff } from './cut-off'
+import { shellWord } from './did-you-mean'
 import { printHandover } from './key-output'
 
 // ---- batch ---------------------------------------------------------------------------
@@ -72,7 +73,12 @@ function progressPrinter(io: CliIo, unreadable: number): (progress: BatchProgres
  * a file given twice) is one request, its newest record reused; CarData under another VIN is
  * refused. Repeats are said on stderr; the refusals join the import's issues.
  */
-async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile: string | undefined): Promise<{ ids: string[]; added: Set<string> }> {
+async function batchIds(
+  io: CliIo,
+  depot: Depot,
+  imported: ImportResult,
+  profile: string | undefined,
+): Promise<{ ids: string[]; added: Set<string>; sources: Map<string, string> }> {
   const inputs = batchInputs(imported.vehicles, (v) => carDataHash(v.carData, v.carDataSignature), (await depot.handovers()).newestByCarDataHash())
   for (const { source, sameAs, vin } of inputs.repeated)
     writeHuman(io.stderr, `vkey batch: ${source} holds the same vehicle${vin ? ` (${vin})` : ''} as ${sameAs}: one request for both.`)
@@ -82,7 +88,8 @@ async function batchIds(io: CliIo, depot: Depot, imported: ImportResult, profile
   for (const { id, source } of inputs.known) known.push(await store.askedFrom(id, source)) // the key's record names the file read now
   const added = await depot.addVehicles({ vehicles: inputs.fresh, issues: [] }, profile ? { profile } : {})
   const ids = [...known.map((k) => k.id), ...added.map((r) => r.id)]
-  return { ids, added: new Set([...known.filter((k) => k.copied).map((k) => k.id), ...added.map((r) => r.id)]) }
+  const sources = new Map([...known.map((k, i) => [k.id, inputs.known[i]!.source] as const), ...added.map((r) => [r.id, r.source] as const)])
+  return { ids, added: new Set([...known.filter((k) => k.copied).map((k) => k.id), ...added.map((r) => r.id)]), sources }
 }
 
 /**
@@ -121,7 +128,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
     planWindow(plan, depot.now()) // refused before any record exists
     await depot.clients.forProfile(values.profile) // pre-flight: nothing is stored or sent with a bad certificate
     await flushQueueQuietly(io, depot)
-    const { ids, added } = await batchIds(io, depot, imported, values.profile)
+    const { ids, added, sources } = await batchIds(io, depot, imported, values.profile)
     warnCutOff(io, (await depot.handovers()).findMany(ids), 'batch', depot.profiles)
     const runner = new BatchRunner(depot, values.json ? () => undefined : progressPrinter(io, imported.issues.length))
     // A QR file that cannot be written, or a disk with no room for one more, stops the sending: no key is asked for that cannot be delivered.
@@ -173,7 +180,7 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
       // A message that names its file already ("…/car.json was not found") is not prefixed with it again.
       for (const f of failures) write(io, `  failed: ${f.message.includes(f.what) ? '' : `${f.what}: `}${f.message}`)
       if (outcome.reused.length) write(io, '  reused: those vehicles already had a key that covers the window; nothing was sent for them.')
-      writeReusedLonger(io, outcome, plan, depot.now())
+      writeReusedLonger(io, outcome, plan, depot.now(), (item, key) => tokenWithNew(sources.get(item), key, values, out))
       if (outcome.renewed.length)
         write(io, '  renewed: the older keys of those vehicles are superseded (still valid at PSA until they expire; see `vkey list`).')
       const fresh = new Set([...outcome.issued, ...outcome.renewed].map((id) => outcome.keys.get(id)?.id))
@@ -208,19 +215,43 @@ export async function batchCommand(args: string[], io: CliIo): Promise<number> {
  * Reused keys that outlive the window asked (outlivesWindow, measured against
  * the window as it ends now, the latest any of this batch's requests asked): named, as vkey token does.
  */
-function writeReusedLonger(io: CliIo, outcome: BatchOutcome, plan: DurationPlan, now: Date): void {
+/**
+ * `vkey token --new` for one vehicle of the batch, with the batch's window and profile, its QR
+ * file where the batch put it: a new key of the length asked (not `vkey batch`, whose re-run
+ * resumes a batch and would never replace the keys it just reused).
+ */
+function tokenWithNew(source: string | undefined, key: HandoverRecord, values: { duration?: string; until?: string; profile?: string }, out?: string): string {
+  const timing = values.duration !== undefined ? ['--duration', values.duration] : ['--until', values.until!]
+  const words = [
+    ...['--cardata', source ?? 'FILE.json'],
+    ...(key.vin ? ['--vin', key.vin] : []),
+    ...timing,
+    ...(values.profile ? ['--profile', values.profile] : []),
+    ...(out ? ['--qr', join(out, qrFileName(key))] : []),
+    '--new',
+  ]
+  return `vkey token ${words.map(shellWord).join(' ')}`
+}
+
+/** Reused keys that work beyond the window asked, named, each with the command that asks for one of the length asked. */
+function writeReusedLonger(io: CliIo, outcome: BatchOutcome, plan: DurationPlan, now: Date, command: (item: string, key: HandoverRecord) => string): void {
   let askedEnd: number
   try {
     askedEnd = Date.parse(planWindow(plan, now).plannedEnd)
   } catch {
     return // an --until already past: every window asked has ended
   }
-  const longer = outcome.reused.map((id) => outcome.keys.get(id)).filter((r) => r?.expires && outlivesWindow(Date.parse(r.expires), askedEnd))
+  const items = outcome.reused.filter((id) => {
+    const key = outcome.keys.get(id)
+    return key?.expires && outlivesWindow(Date.parse(key.expires), askedEnd)
+  })
+  const longer = items.map((id) => outcome.keys.get(id))
   if (!longer.length) return
   write(
     io,
-    `  longer: ${longer.map((r) => `${r!.vin ?? r!.id} (until ${formatLocal(r!.expires!)})`).join(', ')} reused a key that works beyond the window asked: whoever takes it can open the car until then, and PSA cannot revoke it. For a key of the length asked: vkey token --cardata FILE --duration D --new.`,
+    `  longer: ${longer.map((r) => `${r!.vin ?? r!.id} (until ${formatLocal(r!.expires!)})`).join(', ')} reused a key that works beyond the window asked: whoever takes it can open the car until then, and PSA cannot revoke it. For keys of the length asked, ask for each again:`,
   )
+  for (const item of items) write(io, `    ${command(item, outcome.keys.get(item)!)}`)
 }
 
 interface BatchReport {

@@ -81,9 +81,24 @@ test('batch 8 h then 2 d renews every key (QRs are the 2-day keys, old ones supe
   const plain = await vkey(['batch', ...files, '--duration', '1h'], env)
   assert.match(plain.stdout, /0 issued, 0 renewed, 4 reused, 0 queued, 0 failed/)
   // Two-day keys reused for a 1 h batch: each is named with its end, and how to get one of the length asked.
-  assert.match(
-    plain.stdout,
-    /\n {2}longer: (VF3TEST\d{10} \(until [^)]+\)(, )?){4} reused a key that works beyond the window asked: whoever takes it can open the car until then, and PSA cannot revoke it\. For a key of the length asked: vkey token --cardata FILE --duration D --new\./,
+  const advice =
+    /\n {2}longer: (VF3TEST\d{10} \(until [^)]+\)(, )?){4} reused a key that works beyond the window asked: whoever takes it can open the car until then, and PSA cannot revoke it\. For keys of the length asked, ask for each again:\n((?: {4}vkey token .*\n){4})/.exec(
+      plain.stdout,
+    )
+  assert.ok(advice, plain.stdout)
+  // The commands it prints work as printed: a 1 h key for each, the 2-day ones superseded (still valid at PSA).
+  for (const line of advice[3]!.trim().split('\n')) {
+    assert.match(line, /^ *vkey token --cardata \S+car-\d\.json --vin VF3TEST\d{10} --duration 1h --new$/)
+    const again = await vkey(line.trim().split(' ').slice(1), env)
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /^New token for VF3TEST\d{10} /, 'a shorter key than the live one: a new token, not a renewal')
+  }
+  assert.equal(simulator.stats.tokensIssued, 12)
+  const hourKeys = keysIn(await list(env)).filter((r) => r.status === 'issued')
+  assert.equal(hourKeys.length, 4)
+  assert.ok(
+    hourKeys.every((r) => Date.parse(r.expires!) - Date.now() < 3700_000),
+    'the live keys are the 1 h ones',
   )
 
   const pack = await vkey(['pack', '--all-valid', '--out', join(dataDir, '..', 'pack.pdf')], env)
