@@ -35,6 +35,7 @@ import { normalizeVin, quoteShort, vinProblem } from './vin'
 import { hasUnsafeTextChar } from './terminal-text'
 import { checkCarDataValue } from './cardata-base64'
 import { formatBytes } from './byte-size'
+import { HANDOVER_PAYLOAD_TYPE } from './qr-payload'
 import { describeJsonError, describeType, findKeys, isObject, jsonDepth, safeReviver, utf8LengthUpTo, type JsonObject } from './untrusted-json'
 
 /** Largest accepted vehicle entry (CarData + signature + other fields, as JSON). */
@@ -290,6 +291,16 @@ function checkEntry(
 
   if (!isObject(entry)) {
     issue('input.field', entryPath, `${where} is ${describeType(entry)}; each vehicle must be an object with CarData and CarData_signature. ${REEXPORT}`)
+    return { issues }
+  }
+  if (entry.typ === HANDOVER_PAYLOAD_TYPE) {
+    // VK Depot's own handover QR (a key for the phone), read back as if it were the phone's export.
+    const vin = typeof entry.vin === 'string' ? ` for ${quoteShort(entry.vin)}` : ''
+    issue(
+      'input.field',
+      check.at('typ'),
+      `${where} is a VK Depot handover QR code${vin} (its typ is "${HANDOVER_PAYLOAD_TYPE}": a key for the phone), not CarData. Import the CarData the phone app exports for the vehicle.`,
+    )
     return { issues }
   }
   const entryBytes = utf8LengthUpTo(JSON.stringify(entry), maxEntryBytes)

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { MAX_CARDATA_TEXT_BYTES, MAX_ENTRY_BYTES, MAX_VEHICLES_PER_FILE, importIssueCodes, parseCarData, type ImportResult } from '../../shared/cardata'
 import { isValidBase64 } from '../../shared/cardata-base64'
+import { buildHandoverPayload } from '../../shared/qr-payload'
 import { VkError } from '../../shared/errors'
 import { normalizeVin, validateVin } from '../../shared/vin'
 import { importCarDataFiles, readCarDataStdin } from '../../electron/core/cardata-files'
@@ -192,6 +193,15 @@ describe('parseCarData: refusals name the source and field', () => {
     ['number CarData', { carData: 12345, carDataSignature: SIG }, 'input.field', 'carData', /is a number/],
     ['missing signature', { carData: DATA }, 'input.field', 'CarData_signature', /no CarData_signature/],
     ['missing CarData', { carDataSignature: SIG }, 'input.field', 'CarData', /no CarData/],
+    [
+      "VK Depot's own handover QR read back",
+      JSON.parse(buildHandoverPayload({ vin: VIN, accessToken: 'dG9rZW4=', tokenType: 'bearer', expires: '2026-12-02T18:00:00Z', tokenSignature: SIG })),
+      'input.field',
+      'typ',
+      new RegExp(
+        `is a VK Depot handover QR code for "${VIN}" \\(its typ is "vkey-handover": a key for the phone\\), not CarData\\. Import the CarData the phone app exports`,
+      ),
+    ],
     ['carToken not an object', { carToken: 'x' }, 'input.field', 'carToken', /must be an object/],
     ['carToken without signature', { carToken: { CarData: DATA } }, 'input.field', 'carToken.CarData_signature', /missing/],
     ['CarData inside and beside carToken', { carToken: { CarData: DATA, CarData_signature: SIG }, CarData: DATA }, 'input.field', 'CarData', /both inside/],
