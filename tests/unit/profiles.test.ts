@@ -78,7 +78,10 @@ describe('profiles', () => {
     withStore((profiles) => {
       profiles.save(depot)
       assert.throws(() => profiles.get('Depot Lille'), vkError('config.profile', /"Depot Lille".*"Depot Lyon".*`vkey help profile` says how to add one/))
-      assert.throws(() => profiles.get('Depot Lyno'), vkError('config.profile', /There is no profile "Depot Lyno" \(known: "Depot Lyon"\)\. Did you mean "Depot Lyon"\?/))
+      assert.throws(
+        () => profiles.get('Depot Lyno'),
+        vkError('config.profile', /There is no profile "Depot Lyno" \(known: "Depot Lyon"\)\. Did you mean "Depot Lyon"\?/),
+      )
       assert.throws(() => profiles.setDefault('Depot Lille'), vkError('config.profile'))
     }))
 
