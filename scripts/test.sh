@@ -32,29 +32,29 @@ if [[ ! -f node_modules/.package-lock.json ]]; then
   phase npm-ci "npm ci (no node_modules yet; the tests need no Electron binary, so none is downloaded)"
   ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-1}" npm ci --no-audit --no-fund
 fi
+logs="" run_dir=""
+trap 'rm -rf "$logs" "$run_dir"' EXIT # also when a check or a test is interrupted
 if [[ $# -eq 0 ]]; then
-  # Three single-threaded jobs side by side (two cores); each one's output is shown when all end.
-  # tsc (--incremental), eslint and prettier (--cache) keep what they found under
-  # node_modules/.cache (package.json): a rerun checks again only what changed.
-  phase checks "type-check, lint + format check and build (electron-vite, vkey bundle), side by side"
+  # The build first (the tests run what it makes); type-check and lint + format check, each
+  # single-threaded, run beside it and then beside the tests, whose processes leave part of the
+  # two cores idle while they wait on the disk, the network and Chromium. Their output is shown,
+  # and a failure fails the run, once the tests end. tsc (--incremental), eslint and prettier
+  # (--cache) keep what they found under node_modules/.cache (package.json): a rerun checks
+  # again only what changed.
+  phase build "build (electron-vite, vkey bundle); type-check and lint + format check beside it and the tests"
   logs="$(mktemp -d)"
-  trap 'rm -rf "$logs"' EXIT # also when a check is interrupted
-  # `job NAME COMMAND…` in the background: its output in $logs/NAME, its time in $logs/NAME.ms.
+  # `job NAME COMMAND…`: its output in $logs/NAME, its time in $logs/NAME.ms.
   job() { local name=$1 start; shift; start=$(ms); { "$@"; } >"$logs/$name" 2>&1; local rc=$?; echo $(($(ms) - start)) >"$logs/$name.ms"; return $rc; }
   build() { npx electron-vite build -c electron.config.ts >/dev/null && node scripts/build-cli.mjs; }
-  job type-check npm run --silent typecheck & typecheck=$!
   lint() { npm run --silent lint; }
+  job type-check npm run --silent typecheck & typecheck=$!
   job lint lint & lint=$!
-  job build build & building=$!
-  failed=()
-  for each in type-check:$typecheck lint:$lint build:$building; do
-    name=${each%%:*}
-    wait "${each#*:}" || failed+=("$name")
-    [[ -s "$logs/$name" ]] && { echo "-- $name"; cat "$logs/$name"; }
-    times+=("$name $(seconds "$(cat "$logs/$name.ms" 2>/dev/null || echo 0)") s")
-  done
-  rm -rf "$logs"
-  if [[ ${#failed[@]} -gt 0 ]]; then echo "npm test: ${failed[*]} failed (above); no tests were run." >&2; exit 1; fi
+  if ! job build build; then
+    cat "$logs/build"
+    kill "$typecheck" "$lint" 2>/dev/null
+    echo "npm test: the build failed (above); no tests were run." >&2
+    exit 1
+  fi
 fi
 
 # One folder for this run, removed at the end whatever happens: the tests' temp folders
@@ -63,7 +63,6 @@ fi
 # 0711: PostgreSQL runs as the postgres user and must reach its cluster folder inside.
 system_tmp="${TMPDIR:-/tmp}"
 run_dir="$(mktemp -d "$system_tmp/vkey-test-run-XXXXXX")"
-trap 'rm -rf "$run_dir"' EXIT
 chmod 0711 "$run_dir"
 mkdir -m 0711 "$run_dir/tmp"
 # tsx keeps its compile cache in $TMPDIR/tsx-UID: this one is its usual cache, kept between runs.
@@ -102,6 +101,22 @@ scripts/with-keyring.sh node --import tsx --import ./tests/helpers/cpu-usage.mjs
 head -n 11 "$run_dir/timing.txt" 2>/dev/null || true
 # The whole table, for the next run's order (above) and for reading.
 [[ $# -eq 0 && -s "$run_dir/timing.txt" ]] && mkdir -p test-results && cp "$run_dir/timing.txt" "$times_file"
+
+# The checks that ran beside the tests: their output, and a failure fails the run.
+if [[ $# -eq 0 ]]; then
+  phase checks "type-check and lint + format check"
+  failed=()
+  for each in type-check:$typecheck lint:$lint; do
+    name=${each%%:*}
+    wait "${each#*:}" || failed+=("$name")
+    [[ -s "$logs/$name" ]] && { echo "-- $name"; cat "$logs/$name"; }
+    times+=("$name $(seconds "$(cat "$logs/$name.ms" 2>/dev/null || echo 0)") s")
+  done
+  if [[ ${#failed[@]} -gt 0 ]]; then
+    echo "npm test: ${failed[*]} failed (above)." >&2
+    [[ $status -eq 0 ]] && status=1
+  fi
+fi
 
 # Nothing left behind: every folder a test made under TMPDIR is gone (tsx's cache link aside).
 phase leftovers
