@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fchmodSync, fsync, fsyncSync, openSync, renameSync, rmSync, writeFileSync, constants as fsConstants } from 'node:fs'
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync, constants as fsConstants } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { currentOwner, isOwnerAlive, parseOwner } from './process-owner'
@@ -103,41 +103,6 @@ export function writeFileAtomicSync(filePath: string, data: Uint8Array, mode = 0
   } finally {
     if (!renamed) rmSync(temporary, { force: true })
   }
-}
-
-/**
- * writeFileAtomicSync for a thread that does nothing but draw and write files (the QR file
- * worker): the same steps, blocking, except the fsync, which waits on libuv's pool. The thread
- * draws the next file meanwhile, and the fsyncs of files written close together share the
- * disk's journal commit instead of waiting one after the other. Resolves once the file has its
- * name, with its bytes on disk.
- */
-export function writeFileAtomicSyncAside(filePath: string, data: Uint8Array, mode = 0o600): Promise<void> {
-  const temporary = temporaryFor(filePath)
-  let fd: number | undefined
-  try {
-    fd = openSync(temporary, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode)
-    if (isPosix) fchmodSync(fd, mode) // the umask may have cleared bits of `mode`
-    writeFileSync(fd, data)
-  } catch (error) {
-    if (fd !== undefined) closeSync(fd)
-    rmSync(temporary, { force: true })
-    return Promise.reject(error as Error)
-  }
-  const open = fd
-  return new Promise((resolve, reject) => {
-    fsync(open, (synced) => {
-      try {
-        closeSync(open)
-        if (synced) throw synced
-        renameSync(temporary, filePath)
-        resolve()
-      } catch (error) {
-        rmSync(temporary, { force: true })
-        reject(error as Error)
-      }
-    })
-  })
 }
 
 async function recordPendingTemp(dataDir: string, temporary: string): Promise<string> {
